@@ -1,0 +1,57 @@
+"""The `laserdose` command: one Typer sub-app per file, joined here.
+
+Every `InputError` raised below a command becomes one line on stderr and exit code 2, with no traceback.
+"""
+
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from laserdose import __version__
+from laserdose.errors import InputError
+
+
+class _RejectingGroup(TyperGroup):
+    """Top-level group that turns bad input anywhere below it into a one-line error and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            typer.echo(f"laserdose: error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+
+app = typer.Typer(
+    cls=_RejectingGroup,
+    help="Dosimetry, safety, planning and device control for Class 4 laser therapy of back pain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+) -> None:
+    if version:
+        typer.echo(f"laserdose {__version__}")
+        raise typer.Exit()
+
+
+def _register() -> None:
+    """Attach the sub-apps; each lives in its own module (DESIGN.md: thin CLI)."""
+    from laserdose.cli import demo
+
+    app.command("demo")(demo.demo)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

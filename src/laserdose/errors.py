@@ -1,0 +1,32 @@
+"""Errors shared by every layer.
+
+Bad input is rejected with `InputError` before it reaches a kernel or a device (DESIGN.md: strict
+validation, never silent clamping). The CLI turns it into a one-line message and exit code 2.
+"""
+
+
+class InputError(ValueError):
+    """A value given by a user or a file is invalid; the message says what is wrong and what is allowed."""
+
+
+def require_range(name: str, value: float, low: float, high: float, unit: str = "") -> float:
+    """Return `value` if `low <= value <= high`, else raise `InputError` naming the allowed range.
+
+    Args:
+        name: the parameter's name as the user knows it.
+        value: the value given [unit].
+        low: smallest allowed value [unit].
+        high: largest allowed value [unit].
+        unit: unit shown in the message.
+    """
+    if not low <= value <= high:  # also rejects NaN
+        suffix = f" {unit}" if unit else ""
+        raise InputError(f"{name} must be between {low:g} and {high:g}{suffix}, got {value:g}{suffix}")
+    return value
+
+
+def require_choice(name: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:
+    """Return `value` if it is one of `allowed`, else raise `InputError` listing them."""
+    if value not in allowed:
+        raise InputError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
+    return value
