@@ -5,8 +5,8 @@ Every `InputError` raised below a command becomes one line on stderr and exit co
 
 from typing import Any
 
-import click
 import typer
+from typer._click.core import Context  # Typer vendors its own click since 0.2x
 from typer.core import TyperGroup
 
 from laserdose import __version__
@@ -16,7 +16,7 @@ from laserdose.errors import InputError
 class _RejectingGroup(TyperGroup):
     """Top-level group that turns bad input anywhere below it into a one-line error and exit code 2."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
         except InputError as exc:
@@ -33,13 +33,19 @@ app = typer.Typer(
 )
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         typer.echo(f"laserdose {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+    ),
+) -> None:
+    """Dosimetry, safety, planning and device control for Class 4 laser therapy of back pain."""
 
 
 def _register() -> None:
