@@ -1,0 +1,1 @@
+"""The machine: its profile, wire protocol, link, simulator and the treatment controller."""

@@ -1,0 +1,289 @@
+"""Device profiles: what an OEM machine can do, loaded from TOML and validated strictly.
+
+A profile names the machine and its maker, the wavelengths with the maximum power of each, the emission
+modes (CW; pulsed with frequency and duty-cycle ranges), the handpieces and the safety features. Shipped
+profiles are addressed by name (`15w-dual`); any other by a file path.
+"""
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from laserdose.errors import InputError
+
+# Therapy lasers of this kind emit in the red and near infrared (DESIGN.md: 650-1064 nm); a profile
+# outside 400-1400 nm (the retinal hazard region of IEC 60825-1:2014) is not a therapy laser we support.
+WAVELENGTH_RANGE_NM = (400.0, 1400.0)
+EMISSION_MODES = ("cw", "pulsed")
+SAFETY_FEATURES = (
+    "key-switch",
+    "remote-interlock",
+    "emergency-stop",
+    "emission-indicator",
+    "shutter",
+    "guarded-footswitch",
+    "aiming-beam",
+    "power-monitor",
+    "watchdog",
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One laser source of the machine.
+
+    Attributes:
+        wavelength_nm: emission wavelength [nm].
+        max_power_w: largest settable output power [W].
+        min_power_w: smallest settable output power above zero [W].
+    """
+
+    wavelength_nm: float
+    max_power_w: float
+    min_power_w: float
+
+
+@dataclass(frozen=True)
+class PulsedMode:
+    """Ranges of the pulsed emission mode.
+
+    Attributes:
+        frequency_hz: smallest and largest pulse repetition frequency [Hz].
+        duty_cycle: smallest and largest fraction of each period with emission [-].
+    """
+
+    frequency_hz: tuple[float, float]
+    duty_cycle: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Handpiece:
+    """A handpiece (applicator) of the machine.
+
+    Attributes:
+        name: identifier used in plans.
+        beam_diameter_mm: beam diameter at the skin [mm] (flat-top unless `profile` says otherwise).
+        contact: True when the handpiece touches the skin.
+        standoff_mm: distance from the aperture to the skin [mm]; 0 for contact.
+        divergence_mrad: full-angle beam divergence leaving the aperture [mrad].
+        beam_profile: "flat" or "gaussian".
+    """
+
+    name: str
+    beam_diameter_mm: float
+    contact: bool
+    standoff_mm: float
+    divergence_mrad: float
+    beam_profile: str
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """A machine as its maker describes it.
+
+    Attributes:
+        name: short identifier (the file name of a shipped profile).
+        model: the maker's model name.
+        manufacturer: the maker's name, shown on the console and the reports.
+        logo: path or URL of the maker's logo, or "".
+        laser_class: the class the maker declares ("4", "3B", ...).
+        max_total_power_w: largest total output of all sources together [W].
+        sources: the laser sources, by wavelength.
+        cw: True if continuous emission is offered.
+        pulsed: ranges of pulsed emission, or None if not offered.
+        handpieces: the handpieces.
+        safety_features: the features named in SAFETY_FEATURES that the machine has.
+    """
+
+    name: str
+    model: str
+    manufacturer: str
+    logo: str
+    laser_class: str
+    max_total_power_w: float
+    sources: tuple[Source, ...]
+    cw: bool
+    pulsed: PulsedMode | None
+    handpieces: tuple[Handpiece, ...]
+    safety_features: tuple[str, ...]
+
+    def source(self, wavelength_nm: float) -> Source:
+        """The source at `wavelength_nm`, or InputError listing the machine's wavelengths."""
+        for source in self.sources:
+            if source.wavelength_nm == wavelength_nm:
+                return source
+        have = ", ".join(f"{s.wavelength_nm:g}" for s in self.sources)
+        raise InputError(f"{self.name} has no {wavelength_nm:g} nm source; it has {have} nm")
+
+    def handpiece(self, name: str) -> Handpiece:
+        """The handpiece called `name`, or InputError listing the machine's handpieces."""
+        for handpiece in self.handpieces:
+            if handpiece.name == name:
+                return handpiece
+        have = ", ".join(h.name for h in self.handpieces)
+        raise InputError(f"{self.name} has no handpiece {name!r}; it has {have}")
+
+    @property
+    def wavelengths_nm(self) -> tuple[float, ...]:
+        """The machine's wavelengths [nm]."""
+        return tuple(source.wavelength_nm for source in self.sources)
+
+
+def shipped_profiles() -> tuple[str, ...]:
+    """Names of the profiles shipped with laserdose."""
+    folder = resources.files("laserdose.device") / "profiles"
+    return tuple(sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")))
+
+
+def load_profile(name_or_path: str | Path) -> DeviceProfile:
+    """Load a shipped profile by name, or a profile file by path.
+
+    Raises:
+        InputError: the profile does not exist, is not TOML, or is inconsistent.
+    """
+    text, name = _read(str(name_or_path))
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"device profile {name}: not valid TOML ({exc})") from None
+    return parse_profile(data, name)
+
+
+def _read(name_or_path: str) -> tuple[str, str]:
+    if name_or_path in shipped_profiles():
+        folder = resources.files("laserdose.device") / "profiles"
+        return (folder / f"{name_or_path}.toml").read_text(encoding="utf-8"), name_or_path
+    path = Path(name_or_path)
+    if not path.is_file():
+        shipped = ", ".join(shipped_profiles())
+        raise InputError(f"no device profile {name_or_path!r}: give a file path or one of {shipped}")
+    return path.read_text(encoding="utf-8"), path.stem
+
+
+def parse_profile(data: dict[str, Any], name: str) -> DeviceProfile:
+    """Build a DeviceProfile from parsed TOML, raising InputError naming the first bad field."""
+    fields = _Fields(data, f"device profile {name}")
+    sources = tuple(_source(fields.table(f"sources[{i}]", s)) for i, s in enumerate(fields.list("sources")))
+    if not sources:
+        raise InputError(f"device profile {name}: sources must list at least one source")
+    wavelengths = [s.wavelength_nm for s in sources]
+    if len(set(wavelengths)) != len(wavelengths):
+        raise InputError(f"device profile {name}: sources lists a wavelength twice")
+    modes = fields.list("modes")
+    for mode in modes:
+        if mode not in EMISSION_MODES:
+            allowed = ", ".join(EMISSION_MODES)
+            raise InputError(f"device profile {name}: unknown mode {mode!r}; allowed: {allowed}")
+    pulsed = _pulsed(fields.table("pulsed", data.get("pulsed"))) if "pulsed" in modes else None
+    handpieces = tuple(
+        _handpiece(fields.table(f"handpieces[{i}]", h)) for i, h in enumerate(fields.list("handpieces"))
+    )
+    if not handpieces:
+        raise InputError(f"device profile {name}: handpieces must list at least one handpiece")
+    features = tuple(fields.list("safety_features"))
+    for feature in features:
+        if feature not in SAFETY_FEATURES:
+            allowed = ", ".join(SAFETY_FEATURES)
+            raise InputError(f"device profile {name}: unknown safety feature {feature!r}; allowed: {allowed}")
+    max_total = fields.number("max_total_power_w", 0.0, 1000.0, exclusive_low=True)
+    if max_total < max(s.max_power_w for s in sources) - 1e-9:
+        raise InputError(f"device profile {name}: max_total_power_w is below the largest source's maximum")
+    return DeviceProfile(
+        name=name,
+        model=fields.text("model"),
+        manufacturer=fields.text("manufacturer"),
+        logo=str(data.get("logo", "")),
+        laser_class=fields.text("laser_class"),
+        max_total_power_w=max_total,
+        sources=sources,
+        cw="cw" in modes,
+        pulsed=pulsed,
+        handpieces=handpieces,
+        safety_features=features,
+    )
+
+
+def _source(fields: "_Fields") -> Source:
+    low, high = WAVELENGTH_RANGE_NM
+    max_power = fields.number("max_power_w", 0.0, 1000.0, exclusive_low=True)
+    min_power = fields.number("min_power_w", 0.0, max_power)
+    return Source(fields.number("wavelength_nm", low, high), max_power, min_power)
+
+
+def _pulsed(fields: "_Fields") -> PulsedMode:
+    return PulsedMode(
+        frequency_hz=fields.interval("frequency_hz", 0.0, 1e9),
+        duty_cycle=fields.interval("duty_cycle", 0.0, 1.0),
+    )
+
+
+def _handpiece(fields: "_Fields") -> Handpiece:
+    contact = fields.flag("contact")
+    standoff = 0.0 if contact else fields.number("standoff_mm", 0.0, 1000.0, exclusive_low=True)
+    profile = fields.text("beam_profile")
+    if profile not in ("flat", "gaussian"):
+        raise InputError(f"{fields.where}: beam_profile must be flat or gaussian, got {profile!r}")
+    return Handpiece(
+        name=fields.text("name"),
+        beam_diameter_mm=fields.number("beam_diameter_mm", 0.0, 500.0, exclusive_low=True),
+        contact=contact,
+        standoff_mm=standoff,
+        divergence_mrad=fields.number("divergence_mrad", 0.0, 3000.0),
+        beam_profile=profile,
+    )
+
+
+class _Fields:
+    """Typed access to one TOML table; every failure names the field."""
+
+    def __init__(self, data: dict[str, Any], where: str) -> None:
+        self.data = data
+        self.where = where
+
+    def _get(self, key: str) -> Any:
+        if key not in self.data:
+            raise InputError(f"{self.where}: missing field {key}")
+        return self.data[key]
+
+    def table(self, key: str, value: Any) -> "_Fields":
+        if not isinstance(value, dict):
+            raise InputError(f"{self.where}: {key} must be a table")
+        return _Fields(value, f"{self.where}: {key}")
+
+    def list(self, key: str) -> list[Any]:
+        value = self._get(key)
+        if not isinstance(value, list):
+            raise InputError(f"{self.where}: {key} must be a list")
+        return value
+
+    def text(self, key: str) -> str:
+        value = self._get(key)
+        if not isinstance(value, str) or not value:
+            raise InputError(f"{self.where}: {key} must be a non-empty string")
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self._get(key)
+        if not isinstance(value, bool):
+            raise InputError(f"{self.where}: {key} must be true or false")
+        return value
+
+    def number(self, key: str, low: float, high: float, exclusive_low: bool = False) -> float:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{self.where}: {key} must be a number")
+        too_low = value <= low if exclusive_low else value < low
+        if too_low or value > high or value != value:
+            bound = ">" if exclusive_low else ">="
+            raise InputError(f"{self.where}: {key} must be {bound} {low:g} and <= {high:g}, got {value:g}")
+        return float(value)
+
+    def interval(self, key: str, low: float, high: float) -> tuple[float, float]:
+        value = self._get(key)
+        ok = isinstance(value, list) and len(value) == 2
+        ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        if not ok or not low < value[0] <= value[1] <= high:
+            raise InputError(f"{self.where}: {key} must be [min, max] with {low:g} < min <= max <= {high:g}")
+        return float(value[0]), float(value[1])

@@ -1,0 +1,69 @@
+import tomllib
+from importlib import resources
+
+import pytest
+
+from laserdose.device.profile import load_profile, parse_profile, shipped_profiles
+from laserdose.errors import InputError
+
+
+def _shipped(name: str) -> dict:
+    text = (resources.files("laserdose.device") / "profiles" / f"{name}.toml").read_text()
+    return tomllib.loads(text)
+
+
+def test_issue_6_profiles_are_shipped_and_addressable_by_name():
+    # Issue 6 names these three machines.
+    assert set(shipped_profiles()) >= {"15w-dual", "30w-quad", "class3b-probe"}
+    dual = load_profile("15w-dual")
+    assert dual.wavelengths_nm == (810.0, 980.0)
+    assert dual.max_total_power_w == 15.0
+    assert load_profile("30w-quad").wavelengths_nm == (650.0, 810.0, 980.0, 1064.0)
+    probe = load_profile("class3b-probe")
+    assert probe.laser_class == "3B" and probe.pulsed is None and probe.cw
+
+
+def test_profile_loads_from_a_path(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text((resources.files("laserdose.device") / "profiles" / "15w-dual.toml").read_text())
+    assert load_profile(path).name == "mine"
+
+
+def test_lookup_of_missing_source_or_handpiece_lists_what_exists():
+    dual = load_profile("15w-dual")
+    with pytest.raises(InputError, match="has 810, 980 nm"):
+        dual.source(1064)
+    with pytest.raises(InputError, match="large-standoff, contact-ball"):
+        dual.handpiece("tiny")
+    assert dual.handpiece("contact-ball").standoff_mm == 0.0
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["sources"][0].update(max_power_w=-1), "max_power_w must be > 0"),
+        (lambda d: d.update(modes=["cw", "burst"]), "unknown mode 'burst'"),
+        (lambda d: d["sources"][1].update(wavelength_nm=810), "wavelength twice"),
+        (lambda d: d["sources"][0].update(wavelength_nm=300), "wavelength_nm must be >= 400"),
+        (lambda d: d.update(max_total_power_w=5), "below the largest source"),
+        (lambda d: d["pulsed"].update(duty_cycle=[0.5, 1.5]), "duty_cycle must be"),
+        (lambda d: d.pop("model"), "missing field model"),
+        (lambda d: d["handpieces"][0].update(beam_profile="donut"), "beam_profile must be"),
+        (lambda d: d.update(safety_features=["force-field"]), "unknown safety feature"),
+        (lambda d: d["sources"][0].update(min_power_w=20), "min_power_w must be"),
+    ],
+)
+def test_inconsistent_profiles_are_rejected_naming_the_field(mutate, message):
+    data = _shipped("15w-dual")
+    mutate(data)
+    with pytest.raises(InputError, match=message):
+        parse_profile(data, "bad")
+
+
+def test_unknown_profile_name_lists_shipped(tmp_path):
+    with pytest.raises(InputError, match="15w-dual"):
+        load_profile("no-such-machine")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("model = [")
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_profile(bad)
