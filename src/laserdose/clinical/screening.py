@@ -1,0 +1,388 @@
+"""Screening before laser therapy for low back pain: one decision, with its reasons and sources.
+
+A structured questionnaire (red flags, contraindications, precautions, the working diagnosis) gives
+exactly one decision, from least to most cautious:
+
+    treat < treat-with-precautions < do-not-treat < refer (routine < urgent < emergency)
+
+Every answer maps to one rule; the decision is the most cautious rule that applies, and every rule that
+applies is kept as a reason. "refer" means: no laser now, the patient needs a medical opinion first.
+The vocabulary and its sources follow REFERENCES.md section 5 (NICE NG59, AHCPR 1994, Houghton 2010,
+NAALT 2010). Which referral urgency a red flag gets is marked [U] where it is our judgement rather than
+the guideline's words. This is decision support for a clinician, not a diagnosis.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from laserdose.errors import InputError, require_choice
+
+TREAT = "treat"
+TREAT_WITH_PRECAUTIONS = "treat-with-precautions"
+DO_NOT_TREAT = "do-not-treat"
+REFER = "refer"
+DECISIONS = (TREAT, TREAT_WITH_PRECAUTIONS, DO_NOT_TREAT, REFER)
+URGENCIES = ("routine", "urgent", "emergency")
+
+# Sources, cited in full once (REFERENCES.md section 5).
+NICE_NG59 = "NICE NG59 (2016), low back pain and sciatica in over 16s, rec. 1.1.1: exclude specific causes"
+CKS_CES = "NICE CKS, Sciatica: interpreting red flags (suspected cauda equina: immediate admission)"
+AHCPR = "AHCPR 1994 (Bigos et al., guideline no. 14): red flags for fracture, tumour, infection"
+NICE_NG65 = "NICE NG65 (2017), spondyloarthritis: refer inflammatory back pain to rheumatology"
+HOUGHTON = "Houghton, Nussbaum & Hoens 2010, Physiother Can 62(5), ch. 5 (low-level laser)"
+NAALT = "NAALT 2010 (North American Association for Laser Therapy), contraindications and precautions"
+LIGHTFORCE = "LightForce guidance: Fitzpatrick V-VI, tattoos, dense hair -> 980 nm only and a lower dose"
+PRODUCT_BRIEF = "Product brief (REFERENCES.md s.5): herniated disc, spinal stenosis -> medical opinion first"
+ACP_2017 = (
+    "Qaseem et al. 2017 (ACP guideline): low-level laser an option for chronic LBP, low-quality evidence"
+)
+NICE_CG88 = "NICE CG88 (2009) rec. 1.5.1: 'do not offer laser therapy' for persistent non-specific LBP"
+GLAZOV_2016 = "Glazov 2016 (meta-analysis): benefit only in trials giving >= 3 J per point"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one answer means for the decision.
+
+    Attributes:
+        code: the questionnaire term, e.g. "saddle-anaesthesia".
+        decision: one of DECISIONS.
+        urgency: one of URGENCIES when decision is "refer", else None.
+        text: why, in words a clinician reads.
+        source: the guideline or paper it rests on.
+    """
+
+    code: str
+    decision: str
+    urgency: str | None
+    text: str
+    source: str
+
+
+def _refer(code: str, urgency: str, text: str, source: str) -> Rule:
+    return Rule(code, REFER, urgency, text, source)
+
+
+_CES = "suspected cauda equina syndrome: emergency referral, no laser"
+RED_FLAGS: dict[str, Rule] = {
+    rule.code: rule
+    for rule in (
+        _refer("saddle-anaesthesia", "emergency", f"Saddle anaesthesia: {_CES}", CKS_CES),
+        _refer("urinary-retention", "emergency", f"New urinary retention: {_CES}", CKS_CES),
+        _refer("urinary-incontinence", "emergency", f"New urinary incontinence: {_CES}", CKS_CES),
+        _refer("faecal-incontinence", "emergency", f"Faecal incontinence: {_CES}", CKS_CES),
+        _refer(
+            "progressive-neurological-deficit",
+            "emergency",
+            f"Progressive neurological deficit: {_CES}",
+            CKS_CES,
+        ),
+        _refer(
+            "major-trauma", "urgent", "Major trauma: suspected fracture, imaging first [U urgency]", AHCPR
+        ),
+        _refer(
+            "minor-trauma-osteoporosis",
+            "urgent",
+            "Minor trauma in an older or osteoporotic patient: suspected fracture [U urgency]",
+            AHCPR,
+        ),
+        _refer(
+            "cancer-history", "urgent", "History of cancer: suspected spinal metastasis [U urgency]", AHCPR
+        ),
+        _refer(
+            "unexplained-weight-loss",
+            "urgent",
+            "Unexplained weight loss: suspected malignancy [U urgency]",
+            AHCPR,
+        ),
+        _refer("fever", "urgent", "Fever: suspected spinal infection [U urgency]", AHCPR),
+        _refer(
+            "iv-drug-use", "urgent", "Intravenous drug use: suspected spinal infection [U urgency]", AHCPR
+        ),
+        _refer(
+            "immunosuppression", "urgent", "Immunosuppression: suspected spinal infection [U urgency]", AHCPR
+        ),
+        _refer(
+            "night-pain",
+            "routine",
+            "Pain at night or at rest: exclude tumour or infection [U urgency]",
+            AHCPR,
+        ),
+        _refer(
+            "age-over-50-new-pain",
+            "routine",
+            "New back pain after age 50: exclude tumour or fracture [U urgency]",
+            AHCPR,
+        ),
+        _refer(
+            "age-under-20", "routine", "Back pain under age 20: exclude specific causes [U urgency]", AHCPR
+        ),
+        _refer(
+            "inflammatory-morning-stiffness",
+            "routine",
+            "Inflammatory morning stiffness: suspected spondyloarthritis, rheumatology opinion",
+            NICE_NG65,
+        ),
+    )
+}
+
+_NO_LASER = "laser contraindicated"
+CONTRAINDICATIONS: dict[str, Rule] = {
+    rule.code: rule
+    for rule in (
+        Rule(
+            "pregnancy",
+            DO_NOT_TREAT,
+            None,
+            f"Pregnancy: {_NO_LASER} over the abdomen, low back and pelvis",
+            HOUGHTON,
+        ),
+        Rule(
+            "malignancy-at-site",
+            DO_NOT_TREAT,
+            None,
+            f"Known or suspected malignancy: {_NO_LASER} over it",
+            HOUGHTON,
+        ),
+        Rule("active-bleeding", DO_NOT_TREAT, None, f"Active haemorrhage: {_NO_LASER} over it", HOUGHTON),
+        Rule(
+            "eye-exposure-risk",
+            DO_NOT_TREAT,
+            None,
+            f"Risk of direct eye exposure (no eyewear possible): {_NO_LASER}",
+            HOUGHTON,
+        ),
+        Rule("over-thyroid", DO_NOT_TREAT, None, f"Treatment area over the thyroid: {_NO_LASER}", HOUGHTON),
+    )
+}
+
+
+def _caution(code: str, text: str, source: str = HOUGHTON) -> Rule:
+    return Rule(code, TREAT_WITH_PRECAUTIONS, None, text, source)
+
+
+PRECAUTIONS: dict[str, Rule] = {
+    rule.code: rule
+    for rule in (
+        _caution("anticoagulants", "Anticoagulants: watch for bruising and bleeding; avoid fresh haematoma"),
+        _caution("steroids", "Systemic steroids: fragile skin; inspect the skin before and after"),
+        _caution(
+            "photosensitising-medication",
+            "Photosensitising medication: test a small area first, watch for a skin reaction",
+        ),
+        _caution(
+            "photosensitive-disorder",
+            "Photosensitive disorder (e.g. lupus): test a small area first, watch the skin",
+        ),
+        _caution(
+            "reduced-sensation",
+            "Reduced sensation at the site: the patient cannot report heat; keep the skin limit, check often",
+        ),
+        _caution(
+            "tattoo-at-site",
+            "Tattoo at the site: ink absorbs strongly; avoid it or lower the dose",
+            LIGHTFORCE,
+        ),
+        _caution("radiotherapy-6-months", "Radiotherapy in the last 6 months: avoid the irradiated field"),
+        _caution("dvt", "Deep vein thrombosis: do not treat over the thrombosed vein"),
+        _caution("epilepsy", "Epilepsy: avoid visible light pulsed below 30 Hz"),
+        _caution(
+            "dark-skin",
+            "Dark skin (Fitzpatrick V-VI): more heat in the epidermis; 980 nm only and a lower dose",
+            LIGHTFORCE,
+        ),
+        _caution(
+            "pacemaker",
+            "Pacemaker: not a contraindication per NAALT; some clinics avoid the device site",
+            NAALT,
+        ),
+        _caution(
+            "metal-implant",
+            "Metal implant: not a contraindication per NAALT; some clinics avoid the implant site",
+            NAALT,
+        ),
+    )
+}
+
+_ADJUNCT = "medical opinion first; laser only as an adjunct to exercise and medical care"
+REFERRAL_FIRST_DIAGNOSES = {
+    "herniated-disc": "Herniated disc",
+    "spinal-stenosis": "Spinal stenosis",
+}
+_NONSPECIFIC_EVIDENCE = f"small benefit vs sham, low-quality evidence ({ACP_2017}; contrast {NICE_CG88})"
+DIAGNOSES: dict[str, Rule] = {
+    rule.code: rule
+    for rule in (
+        Rule(
+            "acute-nonspecific-lbp",
+            TREAT,
+            None,
+            "Acute non-specific LBP: self-management first; laser evidence comes from chronic LBP trials [U]",
+            NICE_NG59,
+        ),
+        Rule(
+            "chronic-nonspecific-lbp",
+            TREAT,
+            None,
+            f"Chronic non-specific LBP: {_NONSPECIFIC_EVIDENCE}",
+            ACP_2017,
+        ),
+        Rule(
+            "facet-pain", TREAT, None, "Lumbar facet pain: laser as part of a treatment package", GLAZOV_2016
+        ),
+        Rule(
+            "sacroiliac-pain",
+            TREAT,
+            None,
+            "Sacroiliac joint pain: laser as part of a treatment package",
+            GLAZOV_2016,
+        ),
+        Rule(
+            "radicular-pain",
+            TREAT,
+            None,
+            "Lumbar radicular pain (sciatica): laser only as an adjunct; check neurology each session [U]",
+            NICE_NG59,
+        ),
+        Rule(
+            "myofascial-pain",
+            TREAT,
+            None,
+            "Myofascial pain: laser as part of a treatment package",
+            GLAZOV_2016,
+        ),
+        *(
+            _refer(code, "routine", f"{name}: {_ADJUNCT}", PRODUCT_BRIEF)
+            for code, name in REFERRAL_FIRST_DIAGNOSES.items()
+        ),
+    )
+}
+
+
+def _rank(rule: Rule) -> int:
+    """Caution of a rule: 0 treat ... 3 refer routine, 4 urgent, 5 emergency."""
+    if rule.decision == REFER:
+        return 3 + URGENCIES.index(rule.urgency or "routine")
+    return DECISIONS.index(rule.decision)
+
+
+def _terms(kind: str, values: Iterable[Any], allowed: dict[str, Rule]) -> tuple[str, ...]:
+    """Validate a list of questionnaire terms; keep the order, drop repeats."""
+    if isinstance(values, str):
+        raise InputError(f"{kind}s must be a list of terms, got the string {values!r}")
+    terms: list[str] = []
+    for value in values:
+        if not isinstance(value, str):
+            raise InputError(f"{kind}s must be strings, got {value!r}")
+        require_choice(kind, value, sorted(allowed))
+        if value not in terms:
+            terms.append(value)
+    return tuple(terms)
+
+
+@dataclass(frozen=True)
+class ScreeningAnswers:
+    """The questionnaire, validated on construction (unknown terms raise InputError listing the allowed ones).
+
+    Attributes:
+        diagnosis: the working diagnosis, one of DIAGNOSES.
+        red_flags: low back pain red flags present, from RED_FLAGS.
+        contraindications: contraindications present, from CONTRAINDICATIONS.
+        precautions: precautions present, from PRECAUTIONS.
+        medical_clearance: a doctor has assessed a referral-first diagnosis (herniated disc, spinal
+            stenosis) and agrees to laser as an adjunct.
+        skin_type: Fitzpatrick skin type 1-6, if known; 5-6 adds the "dark-skin" precaution.
+        age_years: age [years], if known; under 20 adds the "age-under-20" red flag.
+    """
+
+    diagnosis: str
+    red_flags: tuple[str, ...] = field(default=())
+    contraindications: tuple[str, ...] = field(default=())
+    precautions: tuple[str, ...] = field(default=())
+    medical_clearance: bool = False
+    skin_type: int | None = None
+    age_years: int | None = None
+
+    def __post_init__(self) -> None:
+        require_choice("diagnosis", self.diagnosis, sorted(DIAGNOSES))
+        object.__setattr__(self, "red_flags", _terms("red flag", self.red_flags, RED_FLAGS))
+        object.__setattr__(
+            self, "contraindications", _terms("contraindication", self.contraindications, CONTRAINDICATIONS)
+        )
+        object.__setattr__(self, "precautions", _terms("precaution", self.precautions, PRECAUTIONS))
+        if not isinstance(self.medical_clearance, bool):
+            raise InputError(f"medical_clearance must be true or false, got {self.medical_clearance!r}")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason behind a decision: the term, why it matters, and its source."""
+
+    code: str
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ScreeningDecision:
+    """The screening result.
+
+    Attributes:
+        decision: one of DECISIONS.
+        urgency: one of URGENCIES when the decision is "refer", else None.
+        reasons: every rule that applied, most cautious first.
+    """
+
+    decision: str
+    urgency: str | None
+    reasons: tuple[Reason, ...]
+
+    @property
+    def allows_laser(self) -> bool:
+        """True when laser may be given now (treat, or treat with precautions)."""
+        return self.decision in (TREAT, TREAT_WITH_PRECAUTIONS)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON: {"decision", "urgency", "reasons": [{"code", "text", "source"}]}."""
+        reasons = [{"code": r.code, "text": r.text, "source": r.source} for r in self.reasons]
+        return {"decision": self.decision, "urgency": self.urgency, "reasons": reasons}
+
+
+def caution_rank(decision: ScreeningDecision) -> int:
+    """How cautious a decision is: 0 treat, 1 precautions, 2 do not treat, 3-5 refer routine-emergency."""
+    return _rank(Rule("", decision.decision, decision.urgency, "", ""))
+
+
+def _applicable_rules(answers: ScreeningAnswers) -> list[Rule]:
+    diagnosis = DIAGNOSES[answers.diagnosis]
+    if answers.diagnosis in REFERRAL_FIRST_DIAGNOSES and answers.medical_clearance:
+        condition = REFERRAL_FIRST_DIAGNOSES[answers.diagnosis]
+        text = f"{condition}: medical clearance given; laser only as an adjunct"
+        diagnosis = Rule(answers.diagnosis, TREAT_WITH_PRECAUTIONS, None, text, PRODUCT_BRIEF)
+    rules = [diagnosis]
+    red_flags = list(answers.red_flags)
+    if answers.age_years is not None and answers.age_years < 20 and "age-under-20" not in red_flags:
+        red_flags.append("age-under-20")  # derived from the patient's age (AHCPR 1994)
+    rules += [RED_FLAGS[code] for code in red_flags]
+    rules += [CONTRAINDICATIONS[code] for code in answers.contraindications]
+    precautions = list(answers.precautions)
+    if answers.skin_type is not None and answers.skin_type >= 5 and "dark-skin" not in precautions:
+        precautions.append("dark-skin")  # derived from Fitzpatrick V-VI (LightForce guidance)
+    rules += [PRECAUTIONS[code] for code in precautions]
+    return rules
+
+
+def screen(answers: ScreeningAnswers) -> ScreeningDecision:
+    """Decide whether to treat, treat with precautions, not treat, or refer; most cautious rule wins.
+
+    Args:
+        answers: the validated questionnaire.
+
+    Returns:
+        The decision, its urgency (referrals only) and every reason that applied, most cautious first.
+    """
+    rules = sorted(_applicable_rules(answers), key=_rank, reverse=True)  # stable: keeps answer order
+    worst = rules[0]
+    reasons = tuple(Reason(rule.code, rule.text, rule.source) for rule in rules)
+    return ScreeningDecision(worst.decision, worst.urgency, reasons)
