@@ -158,11 +158,15 @@ def test_dark_skin_is_derived_from_fitzpatrick_5_and_6():
         assert decision.decision == expected
     codes = [r.code for r in screen(ScreeningAnswers(BASE, precautions=("dark-skin",), skin_type=6)).reasons]
     assert codes.count("dark-skin") == 1
+    derived = screen(ScreeningAnswers(BASE, skin_type=5)).reasons[0]
+    assert derived.code == "dark-skin" and derived.text.endswith("(from skin type 5)")
 
 
 def test_age_under_20_is_derived_from_age():
     # AHCPR 1994: age < 20 is a red flag for a specific cause.
-    assert screen(ScreeningAnswers(BASE, age_years=17)).decision == "refer"
+    young = screen(ScreeningAnswers(BASE, age_years=17))
+    assert (young.decision, young.reasons[0].code) == ("refer", "age-under-20")
+    assert young.reasons[0].text.endswith("(from age 17)")
     assert screen(ScreeningAnswers(BASE, age_years=20)).decision == "treat"
 
 

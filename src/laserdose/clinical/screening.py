@@ -13,7 +13,7 @@ the guideline's words. This is decision support for a clinician, not a diagnosis
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from laserdose.clinical.screening_rules import (
@@ -164,17 +164,19 @@ def _applicable_rules(answers: ScreeningAnswers) -> list[Rule]:
         condition = REFERRAL_FIRST_DIAGNOSES[answers.diagnosis]
         text = f"{condition}: medical clearance given; laser only as an adjunct"
         diagnosis = Rule(answers.diagnosis, TREAT_WITH_PRECAUTIONS, None, text, PRODUCT_BRIEF)
-    rules = [diagnosis]
-    red_flags = list(answers.red_flags)
-    if answers.age_years is not None and answers.age_years < 20 and "age-under-20" not in red_flags:
-        red_flags.append("age-under-20")  # derived from the patient's age (AHCPR 1994)
-    rules += [RED_FLAGS[code] for code in red_flags]
+    rules = [diagnosis, *(RED_FLAGS[code] for code in answers.red_flags)]
+    if answers.age_years is not None and answers.age_years < 20 and "age-under-20" not in answers.red_flags:
+        rules.append(_derived(RED_FLAGS["age-under-20"], f"age {answers.age_years}"))  # AHCPR 1994
     rules += [CONTRAINDICATIONS[code] for code in answers.contraindications]
-    precautions = list(answers.precautions)
-    if answers.skin_type is not None and answers.skin_type >= 5 and "dark-skin" not in precautions:
-        precautions.append("dark-skin")  # derived from Fitzpatrick V-VI (LightForce guidance)
-    rules += [PRECAUTIONS[code] for code in precautions]
+    rules += [PRECAUTIONS[code] for code in answers.precautions]
+    if answers.skin_type is not None and answers.skin_type >= 5 and "dark-skin" not in answers.precautions:
+        rules.append(_derived(PRECAUTIONS["dark-skin"], f"skin type {answers.skin_type}"))  # LightForce
     return rules
+
+
+def _derived(rule: Rule, evidence: str) -> Rule:
+    """A rule the patient's data implies though the questionnaire did not tick it; says where it came from."""
+    return replace(rule, text=f"{rule.text} (from {evidence})")
 
 
 def screen(answers: ScreeningAnswers) -> ScreeningDecision:
