@@ -32,16 +32,24 @@ def list_protocols(
         print_json({"protocols": [p.to_dict() for p in protocols]})
         return
     rows = [_summary_row(p) for p in protocols]
-    columns = ["name", "targets", "target J/cm2", "surface J/cm2", "course", "referral first"]
-    print_table("Treatment protocols", columns, rows)
+    columns = ["name", "targets", "window", "skin", "sessions", "/week", "referral"]
+    print_table("Treatment protocols (doses in J/cm2)", columns, rows)
 
 
-def _summary_row(protocol: Protocol) -> tuple[str, ...]:
-    targets = ", ".join(t.structure for t in protocol.targets)
+def _summary_row(protocol: Protocol) -> tuple[object, ...]:
+    targets = " ".join(t.structure for t in protocol.targets)
     window = _range(protocol.primary_target.window_j_per_cm2)
-    course = f"{protocol.course.sessions} x, {protocol.course.per_week}/week"
-    referral = "yes" if protocol.referral_first else "no"
-    return (protocol.name, targets, window, _range(protocol.surface_dose_j_per_cm2), course, referral)
+    surface = _range(protocol.surface_dose_j_per_cm2)
+    referral = "first" if protocol.referral_first else "-"
+    return (
+        protocol.name,
+        targets,
+        window,
+        surface,
+        protocol.course.sessions,
+        protocol.course.per_week,
+        referral,
+    )
 
 
 @app.command("show")
