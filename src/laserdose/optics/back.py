@@ -136,8 +136,9 @@ def target_depths(fat_mm: float, fat_sd_mm: float) -> dict[str, TargetDepth]:
     """Depths of the treatment targets [mm] for a fat thickness and its SD [mm]."""
     skin_mm = EPIDERMIS_MM + DERMIS_MM
     facet_mm = skin_mm + fat_mm + MUSCLE_OVER_FACET_MM
+    multifidus_mm = skin_mm + fat_mm + MUSCLE_OVER_FACET_MM / 2  # centre of the muscle over the lamina
     return {
-        "multifidus": TargetDepth(skin_mm + fat_mm + MUSCLE_OVER_FACET_MM / 2, math.hypot(fat_sd_mm, MUSCLE_SD_MM / 2)),
+        "multifidus": TargetDepth(multifidus_mm, math.hypot(fat_sd_mm, MUSCLE_SD_MM / 2)),
         "facet_joint": TargetDepth(facet_mm, math.hypot(fat_sd_mm, MUSCLE_SD_MM)),
         "nerve_root": TargetDepth(
             facet_mm + EPIDURAL_BELOW_FACET_MM, math.hypot(fat_sd_mm, MUSCLE_SD_MM, LAMINA_TO_EPIDURAL_SD_MM)

@@ -157,7 +157,7 @@ def mua_melanosome_per_mm(wavelength_nm: float) -> float:
     Args:
         wavelength_nm: wavelength [nm], 600-1100.
     """
-    return 51.9 * (_checked(wavelength_nm) / 500.0) ** -3.0
+    return float(51.9 * (_checked(wavelength_nm) / 500.0) ** -3.0)
 
 
 def mua_skin_baseline_per_mm(wavelength_nm: float) -> float:

@@ -71,15 +71,15 @@ class TissueRecipe:
 # g ~ 0.9 for soft tissues (Jacques 2013); used for all tissues [U for fat, fascia, bone].
 G_TISSUE = 0.9
 # Jacques 2013 Table 2, skin: a = 46.0 cm^-1, b = 1.421 [S]; used for epidermis and dermis.
-SKIN_MUSP_500_PER_MM, SKIN_SCATTER_POWER = 4.60, 1.421
+SKIN_A_PER_MM, SKIN_B = 4.60, 1.421
 
 RECIPES: dict[str, TissueRecipe] = {
     # Epidermis: mua = M mua_mel + (1 - M) mua_baseline (Jacques 2013); M is set by skin type (below).
-    "epidermis": TissueRecipe(0.0, 0.0, 0.0, 0.0, 1.0, SKIN_MUSP_500_PER_MM, SKIN_SCATTER_POWER, G_TISSUE, None),
+    "epidermis": TissueRecipe(0.0, 0.0, 0.0, 0.0, 1.0, SKIN_A_PER_MM, SKIN_B, G_TISSUE, None),
     # Dermis: S 0.67, W 0.65 from Jacques' mcxyz tissue list [C]. B = 0.02 [U]: inside the 0.2-7 % of
     # Jacques 1998 ("Skin optics", OMLC); mcxyz's 0.002 is a bloodless-dermis demo value. The rest of the
     # tissue, 1 - B - W, absorbs like bloodless skin (our choice [U], so that the 970 nm water band shows).
-    "dermis": TissueRecipe(0.02, 0.67, 0.65, 0.0, 0.33, SKIN_MUSP_500_PER_MM, SKIN_SCATTER_POWER, G_TISSUE, None),
+    "dermis": TissueRecipe(0.02, 0.67, 0.65, 0.0, 0.33, SKIN_A_PER_MM, SKIN_B, G_TISSUE, None),
     # Fat: W 0.15, F 0.8, B 0.0075 (within the [U] ranges W 0.1-0.3, F 0.7-0.9, B 0.5-1 %); S 0.7 [U].
     # Scattering: mus' = 1.26 mm^-1 at 633 nm (Simpson 1998, PMB 43:2465, subdermal fat [S]) with power
     # b = 0.68 recalled from Bashkatov 2005 (J Phys D 38:2543, subcutaneous fat) but not re-read [U].
@@ -116,7 +116,7 @@ def skin_refractive_index(wavelength_nm: float) -> float:
     Args:
         wavelength_nm: wavelength [nm].
     """
-    return 1.3549 + 17.899 / wavelength_nm - 3.5938e6 / wavelength_nm**3.5
+    return float(1.3549 + 17.899 / wavelength_nm - 3.5938e6 / wavelength_nm**3.5)
 
 
 def _mua_per_mm(recipe: TissueRecipe, wavelength_nm: float, melanin: float) -> float:
@@ -141,7 +141,7 @@ def reduced_scattering_per_mm(tissue: str, wavelength_nm: float) -> float:
     """
     recipe = RECIPES[require_choice("tissue", tissue, TISSUES)]
     spectra.require_wavelength(wavelength_nm)
-    return recipe.musp_ref_per_mm * (wavelength_nm / recipe.musp_ref_nm) ** -recipe.scatter_power
+    return float(recipe.musp_ref_per_mm * (wavelength_nm / recipe.musp_ref_nm) ** -recipe.scatter_power)
 
 
 def optical_properties(tissue: str, wavelength_nm: float, skin_type: int = 2) -> OpticalProperties:
