@@ -50,9 +50,10 @@ def _root(
 
 def _register() -> None:
     """Attach the sub-apps; each lives in its own module (DESIGN.md: thin CLI)."""
-    from laserdose.cli import demo
+    from laserdose.cli import demo, optics
 
     app.command("demo")(demo.demo)
+    app.add_typer(optics.app, name="optics")
 
 
 _register()

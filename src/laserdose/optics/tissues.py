@@ -172,3 +172,36 @@ def optical_properties(tissue: str, wavelength_nm: float, skin_type: int = 2) ->
         g=recipe.g,
         n=n,
     )
+
+
+# At most this many wavelengths in one spectrum (keeps a typo like --step 0.0001 from hanging the CLI).
+SPECTRUM_MAX_POINTS = 5001
+
+
+def tissue_spectrum(
+    tissue: str, start_nm: float, stop_nm: float, step_nm: float = 10.0, skin_type: int = 2
+) -> list[tuple[float, OpticalProperties]]:
+    """Optical properties of a tissue over a wavelength range, both ends included.
+
+    Args:
+        tissue: one of TISSUES.
+        start_nm: first wavelength [nm], 600-1100.
+        stop_nm: last wavelength [nm], start_nm-1100.
+        step_nm: spacing [nm], > 0; the last step may be shorter so that stop_nm is included.
+        skin_type: Fitzpatrick skin type 1-6 (sets epidermal melanin).
+
+    Raises:
+        InputError: unknown tissue, range outside 600-1100 nm or reversed, bad step or skin type.
+    """
+    require_choice("tissue", tissue, TISSUES)
+    spectra.require_wavelength(start_nm)
+    require_range("end wavelength", stop_nm, start_nm, spectra.WAVELENGTH_MAX_NM, "nm")
+    points = (stop_nm - start_nm) / step_nm + 1 if step_nm > 0 else float("inf")
+    if not points <= SPECTRUM_MAX_POINTS:
+        allowed = f"> 0 nm and give at most {SPECTRUM_MAX_POINTS} points"
+        raise InputError(f"step must be {allowed}, got {step_nm:g} nm")
+    count = int(points + 1e-9)
+    wavelengths = [start_nm + i * step_nm for i in range(count)]
+    if stop_nm - wavelengths[-1] > 1e-9:
+        wavelengths.append(stop_nm)
+    return [(nm, optical_properties(tissue, nm, skin_type)) for nm in wavelengths]
