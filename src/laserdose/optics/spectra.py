@@ -44,6 +44,14 @@ VAN_VEEN_END_NM = 1098.0
 Spectrum = tuple[NDArray[np.float64], NDArray[np.float64]]
 
 
+def require_wavelength(wavelength_nm: float) -> float:
+    """Return `wavelength_nm` if the spectra cover it, else raise InputError naming the range [nm]."""
+    return require_range("wavelength", wavelength_nm, WAVELENGTH_MIN_NM, WAVELENGTH_MAX_NM, "nm")
+
+
+_checked = require_wavelength
+
+
 def _data_text(name: str, encoding: str = "utf-8") -> str:
     return resources.files("laserdose.optics").joinpath("data", name).read_text(encoding=encoding)
 
@@ -189,11 +197,3 @@ def chromophore_mua_per_mm(chromophore: str, wavelength_nm: float) -> float:
     """
     require_choice("chromophore", chromophore, CHROMOPHORES)
     return CHROMOPHORE_SPECTRA[chromophore](wavelength_nm)
-
-
-def require_wavelength(wavelength_nm: float) -> float:
-    """Return `wavelength_nm` if the spectra cover it, else raise InputError naming the range [nm]."""
-    return require_range("wavelength", wavelength_nm, WAVELENGTH_MIN_NM, WAVELENGTH_MAX_NM, "nm")
-
-
-_checked = require_wavelength

@@ -160,7 +160,7 @@ def optical_properties(tissue: str, wavelength_nm: float, skin_type: int = 2) ->
         InputError: unknown tissue, wavelength outside the spectra, skin type outside 1-6.
     """
     recipe = RECIPES[require_choice("tissue", tissue, TISSUES)]
-    require_range("wavelength", wavelength_nm, spectra.WAVELENGTH_MIN_NM, spectra.WAVELENGTH_MAX_NM, "nm")
+    spectra.require_wavelength(wavelength_nm)
     melanin = melanin_fraction(skin_type)
     if tissue != "epidermis":
         melanin = 0.0
