@@ -78,7 +78,7 @@ RECIPES: dict[str, TissueRecipe] = {
     "epidermis": TissueRecipe(0.0, 0.0, 0.0, 0.0, 1.0, SKIN_A_PER_MM, SKIN_B, G_TISSUE, None),
     # Dermis: S 0.67, W 0.65 from Jacques' mcxyz tissue list [C]. B = 0.02 [U]: inside the 0.2-7 % we
     # recall (not re-read) from Jacques 1998 ("Skin optics", OMLC); mcxyz's B = 0.002 [C] would give mua
-    # 3-5x below Cassano 2019's and Simpson 1998's ex vivo skin at 633-810 nm. The rest of the
+    # 2.5-5x below Cassano 2019's and Simpson 1998's ex vivo skin at 633-810 nm. The rest of the
     # tissue, 1 - B - W, absorbs like bloodless skin (our choice [U], so that the 970 nm water band shows).
     "dermis": TissueRecipe(0.02, 0.67, 0.65, 0.0, 0.33, SKIN_A_PER_MM, SKIN_B, G_TISSUE, None),
     # Fat: W 0.15, F 0.8, B 0.0075 (within the [U] ranges W 0.1-0.3, F 0.7-0.9, B 0.5-1 %); S 0.7 [U].
