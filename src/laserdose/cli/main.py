@@ -50,9 +50,10 @@ def _root(
 
 def _register() -> None:
     """Attach the sub-apps; each lives in its own module (DESIGN.md: thin CLI)."""
-    from laserdose.cli import demo
+    from laserdose.cli import demo, safety
 
     app.command("demo")(demo.demo)
+    app.add_typer(safety.app, name="safety")
 
 
 _register()
