@@ -4,7 +4,7 @@ import pytest
 from pytest import approx
 
 from laserdose.errors import InputError
-from laserdose.safety.classify import BeamGeometry, Emission, aperture_fraction, ael, classify
+from laserdose.safety.classify import BeamGeometry, Emission, ael, aperture_fraction, classify
 from laserdose.safety.pulses import PulseTrain
 
 C4_810 = 10**0.22  # Table 9: C4 = 10^(0.002 (810 - 700))

@@ -78,7 +78,9 @@ def test_pulse_rules_never_exceed_the_single_pulse_limit(wavelength_nm, pulse_s,
 
 
 @given(retinal_nm, st.floats(1e-6, 100.0), st.floats(0.5, 50.0), st.floats(0.0, 500.0))
-def test_nohd_zero_exactly_when_the_beam_is_safe_at_the_aperture(wavelength_nm, power_w, diameter_mm, divergence):
+def test_nohd_zero_exactly_when_the_beam_is_safe_at_the_aperture(
+    wavelength_nm, power_w, diameter_mm, divergence
+):
     mpe = eye_mpe(wavelength_nm, 10.0).e_w_per_m2
     irradiance = 4 * power_w / (math.pi * (diameter_mm * 1e-3) ** 2)
     distance = nohd_m(power_w, mpe, diameter_mm, divergence)
@@ -91,9 +93,10 @@ def test_nohd_zero_exactly_when_the_beam_is_safe_at_the_aperture(wavelength_nm, 
 @given(retinal_nm, st.floats(1e-6, 50.0), st.floats(1e-6, 50.0), st.floats(0.5, 30.0), st.floats(1.0, 500.0))
 def test_nohd_and_od_non_decreasing_with_power(wavelength_nm, p1, p2, diameter_mm, divergence):
     low, high = sorted((p1, p2))
-    assert eye_nohd(wavelength_nm, high, diameter_mm, divergence).nohd_m >= eye_nohd(
-        wavelength_nm, low, diameter_mm, divergence
-    ).nohd_m
+    assert (
+        eye_nohd(wavelength_nm, high, diameter_mm, divergence).nohd_m
+        >= eye_nohd(wavelength_nm, low, diameter_mm, divergence).nohd_m
+    )
     assert eyewear(wavelength_nm, high, diameter_mm).od >= eyewear(wavelength_nm, low, diameter_mm).od
 
 

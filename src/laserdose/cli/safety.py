@@ -34,7 +34,7 @@ def _show(title: str, payload: dict[str, object], as_json: bool) -> None:
     if as_json:
         print_json(payload)
     else:
-        print_table(title, ["quantity", "value"], [(key, value) for key, value in payload.items()])
+        print_table(title, ["quantity", "value"], list(payload.items()))
 
 
 @app.command("mpe")
@@ -52,7 +52,11 @@ def mpe(
         raise InputError(f"unknown target {target!r}; allowed: eye, skin")
     train = _train(pulse_duration_s, prf_hz, duration_s)
     if train is None:
-        limit = eye_mpe(wavelength_nm, duration_s, alpha_mrad) if target == "eye" else skin_mpe(wavelength_nm, duration_s)
+        limit = (
+            eye_mpe(wavelength_nm, duration_s, alpha_mrad)
+            if target == "eye"
+            else skin_mpe(wavelength_nm, duration_s)
+        )
         payload: dict[str, object] = {
             "mpe_w_per_m2": limit.e_w_per_m2,
             "mpe_j_per_m2": limit.h_j_per_m2,
@@ -76,14 +80,22 @@ def mpe(
 def nohd(
     wavelength_nm: Wavelength,
     power_w: Annotated[float, typer.Option("--power-w", help="Power [W].")],
-    beam_diameter_mm: Annotated[float, typer.Option("--beam-diameter-mm", help="Beam diameter at the aperture [mm].")],
-    divergence_mrad: Annotated[float, typer.Option("--divergence-mrad", help="Full-angle divergence [mrad].")],
-    exposure_s: Annotated[float, typer.Option("--exposure-s", help="Exposure duration [s].")] = DEFAULT_EXPOSURE_S,
+    beam_diameter_mm: Annotated[
+        float, typer.Option("--beam-diameter-mm", help="Beam diameter at the aperture [mm].")
+    ],
+    divergence_mrad: Annotated[
+        float, typer.Option("--divergence-mrad", help="Full-angle divergence [mrad].")
+    ],
+    exposure_s: Annotated[
+        float, typer.Option("--exposure-s", help="Exposure duration [s].")
+    ] = DEFAULT_EXPOSURE_S,
     as_json: Json = False,
 ) -> None:
     """Nominal ocular hazard distance of a CW beam."""
     result = eye_nohd(wavelength_nm, power_w, beam_diameter_mm, divergence_mrad, exposure_s)
-    _show("NOHD", {"nohd_m": result.nohd_m, "mpe_w_per_m2": result.mpe_w_per_m2, "rule": result.rule}, as_json)
+    _show(
+        "NOHD", {"nohd_m": result.nohd_m, "mpe_w_per_m2": result.mpe_w_per_m2, "rule": result.rule}, as_json
+    )
 
 
 @app.command("eyewear")
@@ -91,13 +103,17 @@ def eyewear_command(
     wavelength_nm: Wavelength,
     power_w: Annotated[float, typer.Option("--power-w", help="Average power [W].")],
     beam_diameter_mm: Annotated[float, typer.Option("--beam-diameter-mm", help="Beam diameter [mm].")],
-    exposure_s: Annotated[float, typer.Option("--exposure-s", help="Exposure duration [s].")] = DEFAULT_EXPOSURE_S,
+    exposure_s: Annotated[
+        float, typer.Option("--exposure-s", help="Exposure duration [s].")
+    ] = DEFAULT_EXPOSURE_S,
     pulse_duration_s: PulseDuration = None,
     prf_hz: Prf = None,
     as_json: Json = False,
 ) -> None:
     """Optical density and EN 207 scale number that eyewear needs."""
-    need = eyewear(wavelength_nm, power_w, beam_diameter_mm, exposure_s, _train(pulse_duration_s, prf_hz, exposure_s))
+    need = eyewear(
+        wavelength_nm, power_w, beam_diameter_mm, exposure_s, _train(pulse_duration_s, prf_hz, exposure_s)
+    )
     payload = {
         "od": need.od,
         "lb": need.lb,
@@ -110,12 +126,16 @@ def eyewear_command(
 
 @app.command("classify")
 def classify_command(
-    wavelength_nm: Annotated[list[float], typer.Option("--wavelength-nm", help="Wavelength [nm]; repeat for several.")],
+    wavelength_nm: Annotated[
+        list[float], typer.Option("--wavelength-nm", help="Wavelength [nm]; repeat for several.")
+    ],
     power_w: Annotated[list[float], typer.Option("--power-w", help="Average power [W], one per wavelength.")],
     pulse_duration_s: PulseDuration = None,
     prf_hz: Prf = None,
     alpha_mrad: Alpha = ALPHA_MIN_MRAD,
-    beam_diameter_mm: Annotated[float | None, typer.Option("--beam-diameter-mm", help="Beam diameter [mm].")] = None,
+    beam_diameter_mm: Annotated[
+        float | None, typer.Option("--beam-diameter-mm", help="Beam diameter [mm].")
+    ] = None,
     divergence_mrad: Annotated[float, typer.Option("--divergence-mrad", help="Divergence [mrad].")] = 0.0,
     as_json: Json = False,
 ) -> None:
@@ -132,7 +152,7 @@ def classify_command(
     if as_json:
         print_json(payload)
     else:
-        rows = [("class", result.laser_class), ("rule", result.rule)]
+        rows: list[tuple[str, object]] = [("class", result.laser_class), ("rule", result.rule)]
         rows += [(f"emission / AEL of class {k}", v) for k, v in result.ratios.items()]
         print_table("Classification", ["quantity", "value"], rows)
 
@@ -140,7 +160,9 @@ def classify_command(
 @app.command("summary")
 def summary(
     device: Annotated[str, typer.Option("--device", help="Shipped profile name or a profile TOML path.")],
-    exposure_s: Annotated[float, typer.Option("--exposure-s", help="Exposure duration [s].")] = DEFAULT_EXPOSURE_S,
+    exposure_s: Annotated[
+        float, typer.Option("--exposure-s", help="Exposure duration [s].")
+    ] = DEFAULT_EXPOSURE_S,
     as_json: Json = False,
 ) -> None:
     """Laser safety summary of a machine: class, NOHD per handpiece, eyewear, room-sign warnings."""

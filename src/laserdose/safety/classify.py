@@ -113,7 +113,9 @@ def _thermal_ael(cls: str, wavelength_nm: float, t: float, alpha_mrad: float) ->
         return _from_j(cls, t, base * t**0.75, f"{name} Ti-T2: {shown} t^0.75 J")
     if not extended:
         return _from_w(cls, t, cw * k4 * k7, f"{name} t>=10 s: {cw:g} C4 C7 W")
-    return _from_w(cls, t, base * t2(alpha_mrad) ** -0.25, f"{name} t>T2: {coefficient:g} C4 C6 C7 T2^-0.25 W")
+    return _from_w(
+        cls, t, base * t2(alpha_mrad) ** -0.25, f"{name} t>T2: {coefficient:g} C4 C6 C7 T2^-0.25 W"
+    )
 
 
 def _photochemical_class1(wavelength_nm: float, t: float) -> Ael:

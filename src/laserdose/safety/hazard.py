@@ -47,9 +47,10 @@ def nohd_m(power_w: float, mpe_w_per_m2: float, beam_diameter_mm: float, diverge
     reach_m = math.sqrt(4.0 * power_w / (math.pi * mpe_w_per_m2)) - beam_diameter_mm * 1e-3
     if reach_m <= 0.0:
         return 0.0
-    if divergence_mrad == 0.0:
+    divergence_rad = divergence_mrad * 1e-3
+    if divergence_rad == 0.0:  # also a subnormal mrad value that underflows
         return math.inf
-    return reach_m / (divergence_mrad * 1e-3)
+    return reach_m / divergence_rad
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def check_duration(duration_s: float, name: str = "duration") -> float:
 
 def c3(wavelength_nm: float) -> float:
     """Photochemical correction C3 [-]: 1 at 400-450 nm, 10^(0.02 (l - 450)) at 450-600 nm (Table 9) [C]."""
-    return 1.0 if wavelength_nm < 450.0 else 10.0 ** (0.02 * (wavelength_nm - 450.0))
+    return 1.0 if wavelength_nm < 450.0 else math.pow(10.0, 0.02 * (wavelength_nm - 450.0))
 
 
 def c4(wavelength_nm: float) -> float:
@@ -82,7 +82,7 @@ def c4(wavelength_nm: float) -> float:
     if wavelength_nm < 700.0:
         return 1.0
     if wavelength_nm < 1050.0:
-        return 10.0 ** (0.002 * (wavelength_nm - 700.0))
+        return math.pow(10.0, 0.002 * (wavelength_nm - 700.0))
     return 5.0
 
 
@@ -94,8 +94,8 @@ def c7(wavelength_nm: float) -> float:
     if wavelength_nm < 1150.0:
         return 1.0
     if wavelength_nm < 1200.0:
-        return 10.0 ** (0.018 * (wavelength_nm - 1150.0))
-    return 8.0 + 10.0 ** (0.04 * (wavelength_nm - 1250.0))
+        return math.pow(10.0, 0.018 * (wavelength_nm - 1150.0))
+    return 8.0 + math.pow(10.0, 0.04 * (wavelength_nm - 1250.0))
 
 
 def ti(wavelength_nm: float) -> float:
@@ -104,7 +104,13 @@ def ti(wavelength_nm: float) -> float:
     Beyond 1400 nm (Table 9 of the 2014 edition) [C]: 1 ms (1400-1500), 10 s (1500-1800), 1 ms
     (1800-2600), 100 ns (2600 nm-1 mm).
     """
-    for upper_nm, value_s in ((1050.0, 5e-6), (1400.0, 13e-6), (1500.0, 1e-3), (1800.0, 10.0), (2600.0, 1e-3)):
+    for upper_nm, value_s in (
+        (1050.0, 5e-6),
+        (1400.0, 13e-6),
+        (1500.0, 1e-3),
+        (1800.0, 10.0),
+        (2600.0, 1e-3),
+    ):
         if wavelength_nm < upper_nm:
             return value_s
     return 1e-7
@@ -135,7 +141,7 @@ def c6(alpha_mrad: float, duration_s: float) -> float:
 def t2(alpha_mrad: float) -> float:
     """T2 [s] = 10 x 10^((alpha - 1.5)/98.5), alpha clipped to 1.5-100 mrad (10 s to 100 s) [S]."""
     alpha = min(max(alpha_mrad, ALPHA_MIN_MRAD), 100.0)
-    return 10.0 * 10.0 ** ((alpha - ALPHA_MIN_MRAD) / 98.5)
+    return 10.0 * math.pow(10.0, (alpha - ALPHA_MIN_MRAD) / 98.5)
 
 
 def gamma_ph(duration_s: float) -> float:
@@ -187,11 +193,15 @@ def _retinal_thermal(wavelength_nm: float, t: float, alpha_mrad: float) -> Limit
         return _limit_from_h(wavelength_nm, t, h, f"{table} {band} nm <10 ps: H=1e-3 C6 C7 [U]")
     if t < ti(wavelength_nm):
         if near_ir:  # 2e-2 C6 C7 J/m2 to 13 us [S]
-            return _limit_from_h(wavelength_nm, t, 2e-2 * k6 * k7, f"{table} {band} nm 10 ps-Ti: H=2e-2 C6 C7")
+            return _limit_from_h(
+                wavelength_nm, t, 2e-2 * k6 * k7, f"{table} {band} nm 10 ps-Ti: H=2e-2 C6 C7"
+            )
         return _limit_from_h(wavelength_nm, t, 2e-3 * k4 * k6, f"{table} {band} nm 10 ps-Ti: H=2e-3 C4 C6")
     coefficient = 18.0 * k4 * k6 * k7  # 18 C4 C6 C7 t^0.75 J/m2; = 90 C6 C7 at 1050-1400 nm [S]
     if t < 10.0 or (extended and t <= t2(alpha_mrad)):
-        return _limit_from_h(wavelength_nm, t, coefficient * t**0.75, f"{table} {band} nm: H=18 C4 C6 C7 t^0.75")
+        return _limit_from_h(
+            wavelength_nm, t, coefficient * t**0.75, f"{table} {band} nm: H=18 C4 C6 C7 t^0.75"
+        )
     if not extended:  # Table A.1, C6 = 1, t >= 10 s: E = 10 C4 C7 W/m2 [S, C: both codes]
         return _limit_from_e(wavelength_nm, t, 10.0 * k4 * k7, f"A.1 {band} nm t>=10 s: E=10 C4 C7")
     e = coefficient * t2(alpha_mrad) ** -0.25  # Table A.2, t > T2: E = 18 C4 C6 C7 T2^-0.25 [S]
@@ -208,7 +218,9 @@ def _retinal_photochemical(wavelength_nm: float, t: float, alpha_mrad: float) ->
     cone = gamma_ph(t)
     scale = max(1.0, (alpha_mrad / cone) ** 2)
     if t < 100.0:
-        return _limit_from_h(wavelength_nm, t, 100.0 * k3 * scale, "A.1 400-600 nm 10-100 s: H=100 C3 (photochemical)")
+        return _limit_from_h(
+            wavelength_nm, t, 100.0 * k3 * scale, "A.1 400-600 nm 10-100 s: H=100 C3 (photochemical)"
+        )
     return _limit_from_e(wavelength_nm, t, 1.0 * k3 * scale, "A.1 400-600 nm >=100 s: E=1 C3 (photochemical)")
 
 
@@ -224,9 +236,7 @@ _FAR_IR_ROWS = (
 
 
 def _cornea_thermal(wavelength_nm: float, t: float, table: str) -> Limit:
-    for upper_nm, e_sub_ns, h_plateau, plateau_end_s in _FAR_IR_ROWS:
-        if wavelength_nm < upper_nm:
-            break
+    upper_nm, e_sub_ns, h_plateau, plateau_end_s = next(row for row in _FAR_IR_ROWS if wavelength_nm < row[0])
     band = f">=1400 nm (row to {upper_nm:g} nm)" if upper_nm < 1e6 else "2600 nm-1 mm"
     if t < 1e-9:
         return _limit_from_e(wavelength_nm, t, e_sub_ns, f"{table} {band} <1 ns: E={e_sub_ns:.0e}")
@@ -260,11 +270,15 @@ def skin_mpe(wavelength_nm: float, duration_s: float) -> Limit:
     if t < 1e-7:
         return _limit_from_h(wavelength_nm, t, 200.0 * k4, "A.5 skin 400-1400 nm 1-100 ns: H=200 C4")
     if t < 10.0:
-        return _limit_from_h(wavelength_nm, t, 1.1e4 * k4 * t**0.25, "A.5 skin 400-1400 nm: H=1.1e4 C4 t^0.25")
+        return _limit_from_h(
+            wavelength_nm, t, 1.1e4 * k4 * t**0.25, "A.5 skin 400-1400 nm: H=1.1e4 C4 t^0.25"
+        )
     return _limit_from_e(wavelength_nm, t, 2000.0 * k4, "A.5 skin 400-1400 nm t>=10 s: E=2000 C4")
 
 
-def c5(wavelength_nm: float, pulse_duration_s: float, n_pulses: float, alpha_mrad: float) -> tuple[float, str]:
+def c5(
+    wavelength_nm: float, pulse_duration_s: float, n_pulses: float, alpha_mrad: float
+) -> tuple[float, str]:
     """C5 [-], the repetitive-pulse correction of rule 3, with the branch that applied.
 
     IEC 60825-1:2014 4.3 f) as summarised in REFERENCES.md 4 (Lund & Schulmeister 2013) [S, C]:

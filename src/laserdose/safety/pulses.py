@@ -40,7 +40,9 @@ class PulseTrain:
                 "use a CW exposure instead"
             )
         if self.exposure_s < 1.0 / self.prf_hz:
-            raise InputError(f"exposure {self.exposure_s:g} s is shorter than one pulse period; use a single pulse")
+            raise InputError(
+                f"exposure {self.exposure_s:g} s is shorter than one pulse period; use a single pulse"
+            )
 
     @property
     def pulse_count(self) -> float:

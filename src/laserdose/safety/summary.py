@@ -108,7 +108,9 @@ def _handpiece_hazard(profile: DeviceProfile, handpiece: Handpiece, exposure_s: 
     return HandpieceHazard(handpiece.name, alone, together.nohd_m)
 
 
-def _eyewear_need(profile: DeviceProfile, wavelength_nm: float, power_w: float, exposure_s: float) -> EyewearNeed:
+def _eyewear_need(
+    profile: DeviceProfile, wavelength_nm: float, power_w: float, exposure_s: float
+) -> EyewearNeed:
     smallest = min(profile.handpieces, key=lambda h: h.beam_diameter_mm)
     need = eyewear(wavelength_nm, power_w, smallest.beam_diameter_mm, exposure_s)
     return EyewearNeed(wavelength_nm, need.od, need.lb, smallest.name)
@@ -141,7 +143,9 @@ def _warnings(profile: DeviceProfile, summary: SafetySummary) -> list[str]:
     invisible = any(not 400.0 <= s.wavelength_nm <= 700.0 for s in profile.sources)
     kind = "INVISIBLE LASER RADIATION" if invisible else "LASER RADIATION"
     if summary.computed_class == "4":
-        lines.append(f"{kind}: AVOID EYE OR SKIN EXPOSURE TO DIRECT OR SCATTERED RADIATION. CLASS 4 LASER PRODUCT")
+        lines.append(
+            f"{kind}: AVOID EYE OR SKIN EXPOSURE TO DIRECT OR SCATTERED RADIATION. CLASS 4 LASER PRODUCT"
+        )
     elif summary.computed_class == "3B":
         lines.append(f"{kind}: AVOID EXPOSURE TO THE BEAM. CLASS 3B LASER PRODUCT")
     powers = ", ".join(f"{s.wavelength_nm:g} nm {s.max_power_w:g} W" for s in profile.sources)
@@ -154,8 +158,8 @@ def _warnings(profile: DeviceProfile, summary: SafetySummary) -> list[str]:
         lines.append("Patient's eyes protected by laser goggles or opaque eye shields")
     if summary.computed_class != summary.declared_class:
         lines.append(
-            f"Declared class {summary.declared_class} differs from the computed class {summary.computed_class}: "
-            "check the profile"
+            f"Declared class {summary.declared_class} differs from the computed class "
+            f"{summary.computed_class}: check the profile"
         )
     if invisible and "aiming-beam" not in profile.safety_features:
         lines.append("Invisible beam without an aiming beam")
@@ -168,7 +172,11 @@ def summary_rows(summary: SafetySummary) -> list[tuple[str, str, str]]:
         ("Device", "Name", summary.device),
         ("Device", "Manufacturer", summary.manufacturer),
         ("Classification", "Declared class", summary.declared_class),
-        ("Classification", "Computed class (IEC 60825-1:2014)", f"{summary.computed_class}: {summary.class_rule}"),
+        (
+            "Classification",
+            "Computed class (IEC 60825-1:2014)",
+            f"{summary.computed_class}: {summary.class_rule}",
+        ),
         ("Assumptions", "Exposure duration", f"{summary.exposure_s:g} s"),
     ]
     for hazard in summary.handpieces:
@@ -176,7 +184,9 @@ def summary_rows(summary: SafetySummary) -> list[tuple[str, str, str]]:
             rows.append(("NOHD", f"{hazard.handpiece}, {wavelength:g} nm at full power", f"{distance:.2f} m"))
         rows.append(("NOHD", f"{hazard.handpiece}, all wavelengths together", f"{hazard.nohd_all_m:.2f} m"))
     for need in summary.eyewear:
-        rows.append(("Eyewear", f"{need.wavelength_nm:g} nm ({need.handpiece})", f"OD {need.od:.2f}, {need.lb}"))
+        rows.append(
+            ("Eyewear", f"{need.wavelength_nm:g} nm ({need.handpiece})", f"OD {need.od:.2f}, {need.lb}")
+        )
     rows.extend(("Warnings", f"{i + 1}", line) for i, line in enumerate(summary.warnings))
     return rows
 
