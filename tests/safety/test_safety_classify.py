@@ -88,6 +88,15 @@ def test_pulsed_classification_uses_the_pulse_rules():
     assert classify([Emission(810, 1e-4)]).laser_class == "1"
 
 
+def test_class_3b_has_no_rule_3():
+    # 810 nm, 10 ns pulses at 5 kHz, 0.4 W average for the 100 s time base: rule 2 gives 0.4 / 0.5 = 0.8;
+    # the 80 uJ pulses are far below 0.03 C4 J, and rule 3 (C5) is not applied to Class 3B (BS EN
+    # 60825-1:2014 as read by the MATLAB implementation, docs/safety.md): Class 3B.
+    result = classify([Emission(810, 0.4, PulseTrain(10e-9, 5e3, 100.0))])
+    assert result.laser_class == "3B"
+    assert result.ratios["3B"] == approx(0.8)
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [

@@ -100,6 +100,10 @@ def test_c5_branches():
     assert c5(980, 1e-3, 1e4, 4.0)[0] == 1.0  # pulses > Ti, alpha <= 5 mrad
     assert c5(980, 1e-3, 16, 8.0)[0] == approx(0.5)  # 5 mrad < alpha <= alpha_max(1 ms)=6.3: N^-0.25
     assert c5(980, 1e-3, 1e3, 8.0)[0] == 0.2  # alpha > alpha_max, N > 625
+    # Extra branches found in two independent implementations of the 2014 edition (docs/safety.md):
+    # alpha > 100 mrad with pulses > Ti, and pulses <= Ti counted over <= 0.25 s, both give C5 = 1.
+    assert c5(980, 1e-3, 1e3, 150.0)[0] == 1.0
+    assert c5(980, 1e-8, 1e4, 1.5, window_s=0.25)[0] == 1.0
 
 
 def test_repetitive_pulses_rule_3_binds_for_short_pulses():

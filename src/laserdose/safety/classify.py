@@ -3,8 +3,8 @@
 IEC 60825-1:2014 Tables 3-8 (AELs), 4.3 (time bases, repetitive pulses, additivity) and Tables 10-11
 (measurement conditions). Units: wavelength [nm], duration [s], energy [J], power [W], alpha [mrad].
 Class 1 and 3R constants are the corneal MPE times the 7 mm pupil area (3.85e-5 m^2), rounded as the
-standard prints them [S, REFERENCES.md 4; C: two implementations]. Class 3B [C: one implementation,
-see docs/safety.md]. Classes 1M and 2M have the AELs of 1 and 2 and differ only in the measurement
+standard prints them [S, REFERENCES.md 4; C: two implementations]. Class 3B [C: a TypeScript and a
+MATLAB implementation agree, see docs/safety.md]. Classes 1M and 2M have the AELs of 1 and 2 and differ only in the measurement
 conditions (condition 1: 50 mm aperture at 2 m; condition 3: 7 mm at 100 mm) [C].
 """
 
@@ -31,7 +31,7 @@ TIME_BASE_S = 100.0  # 4.3 e): 100 s for all wavelengths above 400 nm not covere
 BLINK_TIME_BASE_S = 0.25  # 4.3 e): 0.25 s for Class 2, 2M and 3R in 400-700 nm [C]
 # (sub-10 ps, 10 ps-Ti, Ti-10 s coefficient, CW point source, 1050-1400 nm 10 ps-Ti, 1050-1400 nm Ti-10 s)
 _THERMAL = {
-    "1": (3.8e-8, 7.7e-8, 7e-4, 3.9e-4, 7.7e-7, 3.5e-3),  # Table 3 [S, C]; sub-10 ps [U]
+    "1": (3.8e-8, 7.7e-8, 7e-4, 3.9e-4, 7.7e-7, 3.5e-3),  # Table 3 [S, C]; sub-10 ps without C4 [C]
     "3R": (1.9e-7, 3.8e-7, 3.5e-3, 2e-3, 3.8e-6, 1.8e-2),  # Table 6 (5 x Class 1) [C]; sub-10 ps [U]
 }
 CONDITION_1 = (50.0, 2000.0)  # aperture diameter [mm] at distance [mm] (Table 10, 400-1400 nm) [C]
@@ -130,12 +130,12 @@ def _class_3b(wavelength_nm: float, t: float) -> Ael:
     """Class 3B, 400-1400 nm (Table 8) [C]: 0.03 C4 J below min(0.06 C4, 0.25) s, else 0.5 W.
 
     REFERENCES.md 4 gives "0.03 C4 J (to 0.25 s), 0.5 W"; the 0.06 C4 s break (where 0.5 W x t meets
-    0.03 C4 J) follows the cross-checked implementation and is the smaller limit in 0.06 C4-0.25 s.
-    Below 1 ns: 3e7 C4 W [U: continuity with 0.03 C4 J at 1 ns].
+    0.03 C4 J) is in both implementations that tabulate Table 8 and is the smaller limit in
+    0.06 C4-0.25 s. Below 1 ns: 3e7 C4 W (1.5e8 W at 1050-1400 nm) [C: both implementations].
     """
     k4 = c4(wavelength_nm)
     if t < 1e-9:
-        return _from_w("3B", t, 3e7 * k4, "Class 3B <1 ns: 3e7 C4 W [U]")
+        return _from_w("3B", t, 3e7 * k4, "Class 3B <1 ns: 3e7 C4 W")
     if t < min(0.06 * k4, 0.25):
         return _from_j("3B", t, 0.03 * k4, "Class 3B t<0.06 C4 s: 0.03 C4 J")
     return _from_w("3B", t, 0.5, "Class 3B: 0.5 W")
@@ -186,7 +186,8 @@ def emission_ratio(emission: Emission, laser_class: str, alpha_mrad: float = ALP
 
     CW: energy in the time base over the AEL for the time base. Pulsed: rule 1 (pulse energy over the
     single-pulse AEL), rule 2 (energy in the time base over the AEL for the time base) and rule 3 (pulse
-    energy over the single-pulse AEL times C5; applied to 3B too, conservatively [U]).
+    energy over the single-pulse AEL times C5; not for Class 3B, following the BS EN 60825-1:2014
+    MATLAB implementation [C]).
     """
     require_range("power", emission.power_w, 0.0, 1e6, unit="W")
     visible = emission.wavelength_nm < 700.0
@@ -202,7 +203,10 @@ def emission_ratio(emission: Emission, laser_class: str, alpha_mrad: float = ALP
     pulse_energy_j = emission.power_w / train.prf_hz * pulses_per_group
     single = ael(laser_class, emission.wavelength_nm, pulse_s, alpha_mrad).energy_j
     window_s = min(time_base, t2(alpha_mrad))
-    factor, _ = c5(emission.wavelength_nm, pulse_s, window_s * train.prf_hz / pulses_per_group, alpha_mrad)
+    if laser_class == "3B":  # rule 3 is not applied to Class 3B [C: MATLAB BS EN 60825-1:2014 code]
+        return max(ratio, pulse_energy_j / single)
+    n_pulses = window_s * train.prf_hz / pulses_per_group
+    factor, _ = c5(emission.wavelength_nm, pulse_s, n_pulses, alpha_mrad, window_s)
     return max(ratio, pulse_energy_j / single, pulse_energy_j / (single * factor))
 
 

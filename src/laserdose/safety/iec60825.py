@@ -187,8 +187,8 @@ def _retinal_thermal(wavelength_nm: float, t: float, alpha_mrad: float) -> Limit
     table = "A.2" if extended else "A.1"
     near_ir = wavelength_nm >= 1050.0
     if t < SHORT_PULSE_S:
-        # Below 10 ps: 1e-3 C6 J/m2 (1e-3 C6 C7 at 1050-1400 nm) [U: the two implementations differ on
-        # whether C4 applies here; the smaller value, without C4, is kept].
+        # Below 10 ps: 1e-3 C6 J/m2, no C4 [C: the Python and MATLAB implementations; a third, TypeScript,
+        # has C4]; 1e-3 C6 C7 at 1050-1400 nm [U: one implementation].
         h = 1e-3 * k6 * (k7 if near_ir else 1.0)
         return _limit_from_h(wavelength_nm, t, h, f"{table} {band} nm <10 ps: H=1e-3 C6 C7 [U]")
     if t < ti(wavelength_nm):
@@ -277,21 +277,28 @@ def skin_mpe(wavelength_nm: float, duration_s: float) -> Limit:
 
 
 def c5(
-    wavelength_nm: float, pulse_duration_s: float, n_pulses: float, alpha_mrad: float
+    wavelength_nm: float,
+    pulse_duration_s: float,
+    n_pulses: float,
+    alpha_mrad: float,
+    window_s: float = math.inf,
 ) -> tuple[float, str]:
     """C5 [-], the repetitive-pulse correction of rule 3, with the branch that applied.
 
     IEC 60825-1:2014 4.3 f) as summarised in REFERENCES.md 4 (Lund & Schulmeister 2013) [S, C]:
     pulses <= Ti: 1 if N <= 600, else max(0.4, 5 N^-0.25); pulses > Ti: alpha <= 5 mrad: 1;
     5 mrad < alpha <= alpha_max: N^-0.25 up to N = 40, then 0.4; alpha > alpha_max: N^-0.25 up to
-    N = 625, then 0.2. Pulses of 0.25 s or longer: 1. Beyond 1400 nm: N^-0.25 [U: the ANSI Z136.1 rule,
-    used as a conservative stand-in].
+    N = 625, then 0.2. Also 1 for pulses <= Ti counted over 0.25 s or less, and for pulses > Ti from
+    sources above 100 mrad [C: both the Python and the MATLAB implementation, docs/safety.md].
+    Pulses of 0.25 s or longer: 1. Beyond 1400 nm: N^-0.25 [U: ANSI Z136.1's rule, a conservative
+    stand-in; the MATLAB implementation uses 1 there for pulses > Ti].
 
     Args:
         wavelength_nm: wavelength [nm].
         pulse_duration_s: duration of one (effective) pulse [s].
         n_pulses: number of pulses counted for the correction [-].
         alpha_mrad: angular subtense of the apparent source [mrad].
+        window_s: the time over which the pulses were counted [s].
     """
     n = max(n_pulses, 1.0)
     if pulse_duration_s >= 0.25:
@@ -299,11 +306,11 @@ def c5(
     if wavelength_nm >= 1400.0:
         return n**-0.25, "C5=N^-0.25 (>1400 nm) [U]"
     if pulse_duration_s <= ti(wavelength_nm):
-        if n <= 600:
-            return 1.0, "C5=1 (pulses <= Ti, N <= 600)"
+        if n <= 600 or window_s <= 0.25:
+            return 1.0, "C5=1 (pulses <= Ti, N <= 600 or counted over <= 0.25 s)"
         return max(0.4, 5.0 * n**-0.25), "C5=max(0.4, 5 N^-0.25) (pulses <= Ti)"
-    if alpha_mrad <= 5.0:
-        return 1.0, "C5=1 (pulses > Ti, alpha <= 5 mrad)"
+    if alpha_mrad <= 5.0 or alpha_mrad > 100.0:
+        return 1.0, "C5=1 (pulses > Ti, alpha <= 5 mrad or > 100 mrad)"
     if alpha_mrad <= alpha_max(pulse_duration_s):
         return (n**-0.25, "C5=N^-0.25 (5 mrad < alpha <= alpha_max)") if n <= 40 else (0.4, "C5=0.4 (N > 40)")
     return (n**-0.25, "C5=N^-0.25 (alpha > alpha_max)") if n <= 625 else (0.2, "C5=0.2 (N > 625)")

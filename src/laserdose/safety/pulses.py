@@ -115,7 +115,7 @@ def _three_rules(
         # N is counted within T2 or the exposure, whichever is shorter (2014 ed. 4.3 f) [C].
         window_s = min(train.exposure_s, t2(alpha_mrad)) if wavelength_nm < 1400.0 else train.exposure_s
         n_counted = window_s / max(period_s, group_s)
-        factor, c5_rule = c5(wavelength_nm, pulse_s, n_counted, alpha_mrad)
+        factor, c5_rule = c5(wavelength_nm, pulse_s, n_counted, alpha_mrad, window_s)
         rule3 = rule1 * factor
     values = (rule1, rule2, rule3)
     best = min(range(3), key=lambda i: values[i])
