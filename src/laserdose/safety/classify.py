@@ -4,8 +4,8 @@ IEC 60825-1:2014 Tables 3-8 (AELs), 4.3 (time bases, repetitive pulses, additivi
 (measurement conditions). Units: wavelength [nm], duration [s], energy [J], power [W], alpha [mrad].
 Class 1 and 3R constants are the corneal MPE times the 7 mm pupil area (3.85e-5 m^2), rounded as the
 standard prints them [S, REFERENCES.md 4; C: two implementations]. Class 3B [C: a TypeScript and a
-MATLAB implementation agree, see docs/safety.md]. Classes 1M and 2M have the AELs of 1 and 2 and differ only in the measurement
-conditions (condition 1: 50 mm aperture at 2 m; condition 3: 7 mm at 100 mm) [C].
+MATLAB implementation agree, see docs/safety.md]. Classes 1M and 2M have the AELs of 1 and 2 and differ
+only in the measurement conditions (condition 1: 50 mm aperture at 2 m; condition 3: 7 mm at 100 mm) [C].
 """
 
 import math
