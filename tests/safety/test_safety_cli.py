@@ -78,6 +78,13 @@ def test_classify_json_several_wavelengths(cli):
     assert data["ael_ratios"]["3B"] == approx(1.2)
 
 
+def test_skin_time_json(cli):
+    args = ["--wavelength-nm", "980", "--irradiance-w-per-m2", "30000", "--json"]
+    data = json.loads(cli("safety", "skin-time", *args).stdout)
+    # Table A.5: E t = 1.1e4 C4 t^0.25 -> t = (1.1e4 C4 / E)^(4/3), C4 = 10^0.56.
+    assert data["max_exposure_s"] == approx((1.1e4 * 10**0.56 / 3e4) ** (4 / 3), rel=1e-6)
+
+
 def test_human_tables(cli):
     for args in (
         ["mpe", "--wavelength-nm", "810", "--duration-s", "10"],
@@ -120,6 +127,10 @@ def test_summary_json(cli):
         (["classify", "--wavelength-nm", "980", "--power-w", "1", "--power-w", "2"], "one --power-w"),
         (["classify", "--wavelength-nm", "1550", "--power-w", "1"], "only 400-1400 nm"),
         (["summary", "--device", "no-such-machine"], "no device profile"),
+        (
+            ["skin-time", "--wavelength-nm", "980", "--irradiance-w-per-m2", "-3"],
+            "irradiance must be between",
+        ),
     ],
 )
 def test_errors_are_one_line_with_exit_2(cli, args, message):

@@ -8,7 +8,7 @@ from laserdose.cli.output import print_json, print_table
 from laserdose.device.profile import load_profile
 from laserdose.errors import InputError
 from laserdose.safety.classify import BeamGeometry, Emission, classify
-from laserdose.safety.hazard import DEFAULT_EXPOSURE_S, eye_nohd, eyewear
+from laserdose.safety.hazard import DEFAULT_EXPOSURE_S, eye_nohd, eyewear, max_skin_exposure
 from laserdose.safety.iec60825 import ALPHA_MIN_MRAD, eye_mpe, skin_mpe
 from laserdose.safety.pulses import PulseTrain, pulsed_mpe
 from laserdose.safety.summary import safety_summary, summary_rows
@@ -122,6 +122,24 @@ def eyewear_command(
         "rule": need.rule,
     }
     _show("Eyewear", payload, as_json)
+
+
+@app.command("skin-time")
+def skin_time(
+    wavelength_nm: Wavelength,
+    irradiance_w_per_m2: Annotated[
+        float, typer.Option("--irradiance-w-per-m2", help="Irradiance on the skin [W/m^2].")
+    ],
+    as_json: Json = False,
+) -> None:
+    """Longest exposure of the skin at a fixed irradiance before the skin MPE is exceeded."""
+    result = max_skin_exposure(wavelength_nm, irradiance_w_per_m2)
+    payload = {
+        "max_exposure_s": result.max_exposure_s,
+        "mpe_w_per_m2": result.mpe_w_per_m2,
+        "rule": result.rule,
+    }
+    _show("Skin exposure", payload, as_json)
 
 
 @app.command("classify")
