@@ -75,9 +75,21 @@ def test_en207_scale_boundaries():
     assert en207_scale(980, 1.0, "D") == 1  # at least LB1
 
 
-def test_pulsed_eyewear_adds_the_pulse_mode():
-    need = eyewear(1064, 1.0, 5.0, 10.0, PulseTrain(10e-9, 10.0, 10.0))
-    assert need.lb.startswith("D LB") and " + R LB" in need.lb
+@pytest.mark.parametrize(
+    ("wavelength_nm", "power_w", "diameter_mm", "pulse_s", "prf_hz", "expected"),
+    [
+        # UCC Laser Safety Guidelines examples as worked in the lasersafety package documentation
+        # (nanoy42/lasersafety, docs/source/understanding/choosing_eyewear.md and cli/examples.md):
+        (1064, 10.0, 4.0, None, None, "D LB5"),  # 10 W CW, 4 mm
+        (800, 0.9, 3.0, 200e-15, 200e3, "D LB5 + M LB6"),  # 4.5 uJ at 200 kHz, N^(1/4) correction
+        (1500, 20e-3, 3.0, 200e-15, 200e3, "D LB1 + M LB1"),  # n <= 0 for M: smallest marking LB1
+        (775, 3.0, 2.0, 50e-12, 80e6, "D LB5 + M LB5"),  # SHG of the 1550 nm example
+        (1550, 3.0, 2.0, 50e-12, 80e6, "D LB3 + M LB1"),  # M scale -2 there: no protection needed
+    ],
+)
+def test_en207_worked_examples(wavelength_nm, power_w, diameter_mm, pulse_s, prf_hz, expected):
+    train = None if pulse_s is None else PulseTrain(pulse_s, prf_hz, 10.0)
+    assert eyewear(wavelength_nm, power_w, diameter_mm, 10.0, train).lb == expected
 
 
 def test_longest_skin_exposure_matches_closed_form():

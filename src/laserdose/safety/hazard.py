@@ -138,8 +138,10 @@ def en207_scale(wavelength_nm: float, value: float, mode: str) -> int:
 
     Mode "D" (CW, value = irradiance [W/m^2]): 1e(n+1) W/m^2 at 315-1400 nm, 1e(n+3) beyond.
     Modes "I"/"R" (pulses 1 ns-0.25 s, value = radiant exposure [J/m^2]): 5e(n-3) J/m^2 at 315-1400 nm,
-    1e(n+2) beyond. Mode "M" (< 1 ns): 1.5e(n-4) J/m^2 at 315-1400 nm; 1e(n+11) W/m^2 beyond [C: EN 207
-    table as reproduced in the EN 207 encyclopaedia article; REFERENCES.md 4 for D].
+    1e(n+2) beyond. Mode "M" (< 1 ns): value = radiant exposure 1.5e(n-4) J/m^2 at 315-1400 nm, peak
+    irradiance 1e(n+11) W/m^2 beyond [C: EN 207 table as reproduced in the encyclopaedia article and in the
+    lasersafety package's documentation (nanoy42/lasersafety); REFERENCES.md 4 for D]. A result of 0 or
+    less means no protection is needed; the smallest marking, LB1, is returned then.
     """
     if value <= 0.0:
         return 1
@@ -153,6 +155,28 @@ def en207_scale(wavelength_nm: float, value: float, mode: str) -> int:
     else:
         raise InputError(f"unknown EN 207 mode {mode!r}; allowed: D, I, R, M")
     return max(1, math.ceil(round(exponent, 9)))  # round first: 10^6 W/m2 is LB5, not LB6
+
+
+def en207_pulsed_scale(wavelength_nm: float, pulse_h_j_per_m2: float, train: PulseTrain) -> tuple[str, int]:
+    """EN 207 pulsed mode letter and scale number for a pulse train.
+
+    Modes by pulse duration: I (1 us-0.25 s), R (1 ns-1 us), M (< 1 ns). At 400-1400 nm the pulse
+    radiant exposure is multiplied by N^(1/4), N = pulses in 10 s; beyond 1400 nm, mode M uses the peak
+    irradiance [C: lasersafety package documentation after the UCC Laser Safety Guidelines].
+
+    Args:
+        wavelength_nm: wavelength [nm].
+        pulse_h_j_per_m2: radiant exposure of one pulse [J/m^2].
+        train: the pulse train.
+    """
+    duration_s = train.pulse_duration_s
+    mode = "M" if duration_s < 1e-9 else "R" if duration_s < 1e-6 else "I"
+    if 400.0 <= wavelength_nm <= 1400.0:
+        corrected = pulse_h_j_per_m2 * max(1.0, train.prf_hz * 10.0) ** 0.25
+        return mode, en207_scale(wavelength_nm, corrected, mode)
+    if mode == "M" and wavelength_nm > 1400.0:
+        return mode, en207_scale(wavelength_nm, pulse_h_j_per_m2 / duration_s, mode)
+    return mode, en207_scale(wavelength_nm, pulse_h_j_per_m2, mode)
 
 
 def eyewear(
@@ -176,8 +200,8 @@ def eyewear(
     else:
         pulsed = pulsed_mpe(wavelength_nm, train, "eye")
         pulse_h = irradiance / train.prf_hz
-        mode = "M" if train.pulse_duration_s < 1e-9 else "R" if train.pulse_duration_s < 1e-6 else "I"
-        lb += f" + {mode} LB{en207_scale(wavelength_nm, pulse_h, mode)}"
+        mode, scale = en207_pulsed_scale(wavelength_nm, pulse_h, train)
+        lb += f" + {mode} LB{scale}"
         mpe, ratio, rule = pulsed.e_average_w_per_m2, pulse_h / pulsed.h_per_pulse_j_per_m2, pulsed.rule
     od = max(0.0, math.log10(ratio)) if ratio > 0.0 else 0.0
     return Eyewear(wavelength_nm, irradiance, mpe, od, lb, rule)
