@@ -81,8 +81,26 @@ def test_blue_light_photochemical_limit_binds_at_long_exposure():
     ],
 )
 def test_cornea_limits_beyond_1400_nm(wavelength_nm, duration_s, h_j_per_m2):
-    # IEC 60825-1:2014 Table A.1 beyond 1400 nm [C: independent implementation, see docs/safety.md].
+    # IEC 60825-1:2014 Table A.1 beyond 1400 nm [C: independent implementation, see docs/safety.md]; the
+    # same rows are in Directive 2006/25/EC Annex II Table 2.2 (French Labour Code, Annexe II).
     assert eye_mpe(wavelength_nm, duration_s).h_j_per_m2 == approx(h_j_per_m2)
+
+
+@pytest.mark.parametrize(
+    ("wavelength_nm", "duration_s", "h_j_per_m2"),
+    [
+        (1450, 1e-10, 100.0),
+        (1600, 1e-10, 1000.0),
+        (2000, 1e-4, 1e3),
+        (3000, 1e-8, 100.0),
+        (3000, 1.0, 5600.0),
+    ],
+)
+def test_skin_beyond_1400_nm_equals_the_eye_rows(wavelength_nm, duration_s, h_j_per_m2):
+    # Directive 2006/25/EC Annex II Table 2.4 (skin): below 1 ns E = 1e12 / 1e13 / 1e12 / 1e11 W/m2 for
+    # 1400-1500 / 1500-1800 / 1800-2600 / 2600 nm-1 mm, and "see the eye limits" (Table 2.2) beyond.
+    assert skin_mpe(wavelength_nm, duration_s).h_j_per_m2 == approx(h_j_per_m2)
+    assert skin_mpe(wavelength_nm, duration_s).h_j_per_m2 == eye_mpe(wavelength_nm, duration_s).h_j_per_m2
 
 
 def test_skin_rows_400_1400_nm():

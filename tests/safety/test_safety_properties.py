@@ -2,7 +2,7 @@
 
 import math
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from pytest import approx
 
@@ -56,6 +56,9 @@ def test_far_ir_limit_continuous_at_1_ns_and_10_s(wavelength_nm, boundary_s):
 @given(retinal_nm, durations_s, durations_s, st.floats(0.0, 200.0))
 def test_eye_mpe_radiant_exposure_non_decreasing_with_duration(wavelength_nm, t1, t2_, alpha_mrad):
     short, long = sorted((t1, t2_))
+    # At 400-600 nm the photochemical limit starts at 10 s (Table A.1); for an extended source the thermal
+    # limit just below 10 s (18 C6 t^0.75) can exceed it many times, so H steps down there by design.
+    assume(not (wavelength_nm < 600 and alpha_mrad > 1.5 and short < 10.0 <= long))
     h_short = eye_mpe(wavelength_nm, short, alpha_mrad).h_j_per_m2
     assert eye_mpe(wavelength_nm, long, alpha_mrad).h_j_per_m2 >= h_short * (1 - ROUNDING_STEP)
 

@@ -226,7 +226,8 @@ def _retinal_photochemical(wavelength_nm: float, t: float, alpha_mrad: float) ->
 
 # Cornea (eye) and skin beyond 1400 nm: (upper wavelength, sub-ns irradiance [W/m2], H plateau [J/m2],
 # end of plateau [s]); then H = 5600 t^0.25 J/m2 to 10 s and E = 1000 W/m2 beyond. IEC 60825-1:2014
-# Table A.1 [C: the Class 1 AELs of an independent implementation divided by the 1 mm aperture area].
+# Table A.1 [C: Class 1 AELs of an independent implementation / 1 mm aperture area]; the same rows, for eye
+# and skin alike, are in Directive 2006/25/EC Annex II Tables 2.2 and 2.4 [S: French Labour Code text].
 _FAR_IR_ROWS = (
     (1500.0, 1e12, 1e3, 1e-3),
     (1800.0, 1e13, 1e4, 10.0),
@@ -250,10 +251,10 @@ def _cornea_thermal(wavelength_nm: float, t: float, table: str) -> Limit:
 def skin_mpe(wavelength_nm: float, duration_s: float) -> Limit:
     """MPE of the skin (Table A.5) for 400 nm-1 mm.
 
-    400-1400 nm [S, REFERENCES.md 4]: t < 1 ns E = 2e11 C4; 1-100 ns H = 200 C4; 100 ns-10 s
-    H = 1.1e4 C4 t^0.25; >= 10 s E = 2000 C4. Beyond 1400 nm the skin rows equal the cornea rows
-    [U: ICNIRP 2013 row split assumed; the 2007 edition had one row, 2600 nm-1 mm, for all of 1400 nm-1 mm].
-    The area reduction for skin areas above 0.01 m^2 beyond 1400 nm is not applied [U].
+    400-1400 nm [S, REFERENCES.md 4; S: Directive 2006/25/EC Table 2.4]: t < 1 ns E = 2e11 C4; 1-100 ns
+    H = 200 C4; 100 ns-10 s H = 1.1e4 C4 t^0.25; >= 10 s E = 2000 C4. Beyond 1400 nm the skin rows equal
+    the cornea rows (Directive 2006/25/EC Table 2.4 refers to the eye limits there) [S]. The area
+    reduction for skin areas above 0.01 m^2 beyond 1400 nm is not applied [U].
 
     Args:
         wavelength_nm: wavelength, 400 nm-1 mm [nm].
@@ -290,8 +291,9 @@ def c5(
     5 mrad < alpha <= alpha_max: N^-0.25 up to N = 40, then 0.4; alpha > alpha_max: N^-0.25 up to
     N = 625, then 0.2. Also 1 for pulses <= Ti counted over 0.25 s or less, and for pulses > Ti from
     sources above 100 mrad [C: both the Python and the MATLAB implementation, docs/safety.md].
-    Pulses of 0.25 s or longer: 1. Beyond 1400 nm: N^-0.25 [U: ANSI Z136.1's rule, a conservative
-    stand-in; the MATLAB implementation uses 1 there for pulses > Ti].
+    Pulses of 0.25 s or longer: 1. Beyond 1400 nm: N^-0.25 [U for the 2014 edition: it is the thermal
+    rule of Directive 2006/25/EC Table 2.6 (C_p = N^-0.25) and ANSI Z136.1, kept as the conservative
+    choice; the MATLAB implementation uses 1 there for pulses > Ti].
 
     Args:
         wavelength_nm: wavelength [nm].
