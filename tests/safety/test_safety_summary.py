@@ -25,6 +25,15 @@ def test_15w_dual_summary():
     assert any("INVISIBLE" in line for line in summary.warnings)
 
 
+def test_gaussian_handpiece_diameter_is_read_as_1_over_e2():
+    # d63 = d(1/e^2) / sqrt(2) for a Gaussian beam (IEC 60825-1 uses the 63 % power diameter); NOHD formula
+    # of REFERENCES.md 4 with the 980 nm worked-example MPE 36.31 W/m2: 15 W, 25/sqrt(2) mm, 500 mrad.
+    summary = safety_summary(load_profile("15w-dual"))
+    ball = next(h for h in summary.handpieces if h.handpiece == "contact-ball")
+    expected = (math.sqrt(4 * 15 / (math.pi * 10 * 10**0.56)) - 0.025 / math.sqrt(2)) / 0.5
+    assert ball.nohd_by_wavelength_m[980.0] == approx(expected)
+
+
 def test_worst_split_fills_the_most_hazardous_wavelength_first():
     split = dict(worst_power_split(load_profile("30w-quad"), 10.0))
     # MPEs at t >= 10 s: 650 nm 10, 810 nm 16.6, 980 nm 36.3, 1064 nm 50 W/m2 (REFERENCES.md 4 and

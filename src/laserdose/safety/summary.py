@@ -2,15 +2,19 @@
 
 Worst cases are assumed throughout: CW emission at the largest settable power (the average-power rules
 bind for these long pulses), the whole beam accessible for classification (a handpiece can be removed),
-eyewear facing the beam at the aperture of the handpiece with the highest irradiance.
+eyewear facing the beam at the aperture of the handpiece with the highest irradiance. A Gaussian
+handpiece's diameter is read as the 1/e^2 diameter and converted to the d63 (1/e) diameter the NOHD and
+irradiance formulas of IEC 60825-1 use, d63 = d/sqrt(2), which doubles the peak irradiance over the flat
+reading (the profile does not say which diameter it gives; the conservative reading is taken).
 """
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from laserdose.device.profile import DeviceProfile, Handpiece
 from laserdose.safety.classify import Emission, classify
-from laserdose.safety.hazard import DEFAULT_EXPOSURE_S, beam_irradiance, combined_nohd, eye_nohd, eyewear
+from laserdose.safety.hazard import DEFAULT_EXPOSURE_S, combined_nohd, eye_nohd, eyewear
 from laserdose.safety.iec60825 import eye_mpe
 
 
@@ -98,8 +102,15 @@ def worst_power_split(profile: DeviceProfile, exposure_s: float) -> list[tuple[f
     return split
 
 
+def d63_mm(handpiece: Handpiece) -> float:
+    """Beam diameter [mm] for the IEC formulas: as given for a flat beam, 1/e^2 -> 1/e for a Gaussian one."""
+    if handpiece.beam_profile == "gaussian":
+        return handpiece.beam_diameter_mm / math.sqrt(2.0)
+    return handpiece.beam_diameter_mm
+
+
 def _handpiece_hazard(profile: DeviceProfile, handpiece: Handpiece, exposure_s: float) -> HandpieceHazard:
-    diameter, divergence = handpiece.beam_diameter_mm, handpiece.divergence_mrad
+    diameter, divergence = d63_mm(handpiece), handpiece.divergence_mrad
     alone = {
         s.wavelength_nm: eye_nohd(s.wavelength_nm, s.max_power_w, diameter, divergence, exposure_s).nohd_m
         for s in profile.sources
@@ -111,8 +122,8 @@ def _handpiece_hazard(profile: DeviceProfile, handpiece: Handpiece, exposure_s: 
 def _eyewear_need(
     profile: DeviceProfile, wavelength_nm: float, power_w: float, exposure_s: float
 ) -> EyewearNeed:
-    smallest = min(profile.handpieces, key=lambda h: h.beam_diameter_mm)
-    need = eyewear(wavelength_nm, power_w, smallest.beam_diameter_mm, exposure_s)
+    smallest = min(profile.handpieces, key=d63_mm)
+    need = eyewear(wavelength_nm, power_w, d63_mm(smallest), exposure_s)
     return EyewearNeed(wavelength_nm, need.od, need.lb, smallest.name)
 
 
@@ -134,7 +145,7 @@ def safety_summary(profile: DeviceProfile, exposure_s: float = DEFAULT_EXPOSURE_
         eyewear=needs,
         warnings=(),
     )
-    return SafetySummary(**{**summary.__dict__, "warnings": tuple(_warnings(profile, summary))})
+    return replace(summary, warnings=tuple(_warnings(profile, summary)))
 
 
 def _warnings(profile: DeviceProfile, summary: SafetySummary) -> list[str]:
@@ -191,4 +202,4 @@ def summary_rows(summary: SafetySummary) -> list[tuple[str, str, str]]:
     return rows
 
 
-__all__ = ["SafetySummary", "beam_irradiance", "safety_summary", "summary_rows", "worst_power_split"]
+__all__ = ["SafetySummary", "d63_mm", "safety_summary", "summary_rows", "worst_power_split"]
