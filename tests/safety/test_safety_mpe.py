@@ -6,7 +6,7 @@ import pytest
 from pytest import approx
 
 from laserdose.errors import InputError
-from laserdose.safety.iec60825 import alpha_max, c4, c5, c6, c7, eye_mpe, skin_mpe, t2, ti
+from laserdose.safety.iec60825 import alpha_max, c4, c5, c6, c7, correction_factors, eye_mpe, skin_mpe, t2, ti
 from laserdose.safety.pulses import PulseTrain, pulsed_mpe
 
 
@@ -35,6 +35,17 @@ def test_correction_factors_match_table_9_formulas():
     assert alpha_max(1e-4) == 5.0 and alpha_max(0.01) == approx(20.0) and alpha_max(1.0) == 100.0
     assert c6(1.0, 1.0) == 1.0 and c6(30.0, 1.0) == approx(20.0) and c6(300.0, 1.0) == approx(100 / 1.5)
     assert t2(1.5) == approx(10.0) and t2(100.0) == approx(100.0) and t2(500.0) == approx(100.0)
+
+
+def test_correction_factors_report_value_and_rule():
+    # Same Table 9 values as above, gathered with their formulas (REFERENCES.md 4).
+    factors = correction_factors(980, 1.0, 30.0)
+    assert factors["C4"]["value"] == approx(10**0.56)
+    assert factors["C6"]["value"] == approx(20.0)
+    assert factors["T2_s"]["value"] == approx(10 * 10 ** (28.5 / 98.5))
+    assert all(isinstance(item["rule"], str) and item["rule"] for item in factors.values())
+    assert factors["C3"]["value"] is None  # photochemical factor only used at 400-600 nm
+    assert correction_factors(500, 100.0)["C3"]["value"] == approx(10.0)  # 10^(0.02 x 50)
 
 
 def test_visible_quarter_second_mpe_is_18_t_075():

@@ -9,7 +9,7 @@ from laserdose.device.profile import load_profile
 from laserdose.errors import InputError
 from laserdose.safety.classify import BeamGeometry, Emission, classify
 from laserdose.safety.hazard import DEFAULT_EXPOSURE_S, eye_nohd, eyewear, max_skin_exposure
-from laserdose.safety.iec60825 import ALPHA_MIN_MRAD, eye_mpe, skin_mpe
+from laserdose.safety.iec60825 import ALPHA_MIN_MRAD, correction_factors, eye_mpe, skin_mpe
 from laserdose.safety.pulses import PulseTrain, pulsed_mpe
 from laserdose.safety.summary import safety_summary, summary_rows
 
@@ -73,6 +73,8 @@ def mpe(
             "c5": pulsed.c5,
             "n_pulses": pulsed.n_pulses,
         }
+    if as_json:
+        payload["factors"] = correction_factors(wavelength_nm, duration_s, alpha_mrad)
     _show(f"MPE ({target})", payload, as_json)
 
 

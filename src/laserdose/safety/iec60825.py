@@ -12,6 +12,7 @@ Ultraviolet limits (180-400 nm) are not implemented: they raise InputError.
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from laserdose.errors import InputError, require_range
 
@@ -154,6 +155,34 @@ def gamma_ph(duration_s: float) -> float:
     if duration_s <= 1e4:
         return 1.1 * math.sqrt(duration_s)
     return 110.0
+
+
+def correction_factors(
+    wavelength_nm: float, duration_s: float, alpha_mrad: float = ALPHA_MIN_MRAD
+) -> dict[str, Any]:
+    """All Table 9 factors and time bases for one case, each with the formula that gave it.
+
+    Returns:
+        {name: {"value": float | None, "rule": str}} for C3 (None above 600 nm, where it is not used), C4,
+        C6, C7, T2 [s], Ti [s], alpha_min and alpha_max [mrad].
+    """
+    check_wavelength(wavelength_nm)
+    check_duration(duration_s)
+    a_max = alpha_max(duration_s)
+    rows = {
+        "C3": (
+            c3(wavelength_nm) if wavelength_nm < 600.0 else None,
+            "1 (400-450 nm); 10^(0.02 (l-450)) (450-600 nm)",
+        ),
+        "C4": (c4(wavelength_nm), "1 (<700 nm); 10^(0.002 (l-700)) (700-1050 nm); 5 (1050-1400 nm)"),
+        "C6": (c6(alpha_mrad, duration_s), "1 (alpha<=alpha_min); alpha/alpha_min; alpha_max/alpha_min"),
+        "C7": (c7(wavelength_nm), "1 (<1150 nm); 10^(0.018 (l-1150)); 8 + 10^(0.04 (l-1250)) (>1200 nm)"),
+        "T2_s": (t2(alpha_mrad), "10 x 10^((alpha-1.5)/98.5), alpha in 1.5-100 mrad"),
+        "Ti_s": (ti(wavelength_nm), "5 us (400-1050 nm), 13 us (1050-1400 nm), Table 9 beyond"),
+        "alpha_min_mrad": (ALPHA_MIN_MRAD, "1.5 mrad"),
+        "alpha_max_mrad": (a_max, "5 mrad (<625 us), 200 sqrt(t) mrad (to 0.25 s), 100 mrad"),
+    }
+    return {name: {"value": value, "rule": rule} for name, (value, rule) in rows.items()}
 
 
 def eye_mpe(wavelength_nm: float, duration_s: float, alpha_mrad: float = ALPHA_MIN_MRAD) -> Limit:
