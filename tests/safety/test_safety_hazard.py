@@ -12,6 +12,7 @@ from laserdose.safety.hazard import (
     en207_scale,
     eye_nohd,
     eyewear,
+    fibre_divergence_mrad,
     max_skin_exposure,
     nohd_m,
 )
@@ -34,6 +35,17 @@ def test_nohd_of_a_divergent_handpiece_matches_the_formula():
     result = eye_nohd(980, 15.0, 5.0, 100.0)
     assert result.nohd_m == approx(expected)
     assert result.mpe_w_per_m2 == approx(36.31, rel=5e-4)
+
+
+def test_bare_fibre_nohd():
+    # A 0.22 NA fibre spreads over 2 asin(0.22) = 443.8 mrad; a 400 um core, 15 W at 980 nm: the NOHD
+    # formula of REFERENCES.md 4 with E = 36.31 W/m2.
+    divergence = fibre_divergence_mrad(0.22)
+    assert divergence == approx(2000 * math.asin(0.22))
+    expected = (math.sqrt(4 * 15 / (math.pi * MPE_980_W_PER_M2)) - 0.0004) / (divergence * 1e-3)
+    assert eye_nohd(980, 15.0, 0.4, divergence).nohd_m == approx(expected)
+    with pytest.raises(InputError, match="numerical aperture"):
+        fibre_divergence_mrad(1.5)
 
 
 def test_nohd_zero_when_safe_and_infinite_when_collimated():

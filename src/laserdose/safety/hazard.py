@@ -53,6 +53,18 @@ def nohd_m(power_w: float, mpe_w_per_m2: float, beam_diameter_mm: float, diverge
     return reach_m / divergence_rad
 
 
+def fibre_divergence_mrad(numerical_aperture: float) -> float:
+    """Full-angle divergence [mrad] of the beam leaving a bare fibre: 2 asin(NA) (geometric optics).
+
+    Use it with the core diameter as the beam diameter for the NOHD of a fibre without a handpiece.
+
+    Args:
+        numerical_aperture: the fibre's numerical aperture in air [-], 0-1.
+    """
+    require_range("numerical aperture", numerical_aperture, 0.0, 1.0)
+    return 2000.0 * math.asin(numerical_aperture)
+
+
 @dataclass(frozen=True)
 class Nohd:
     """A nominal ocular hazard distance and the limit behind it.
