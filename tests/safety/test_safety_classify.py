@@ -77,7 +77,13 @@ def test_wide_collimated_beam_is_class_1m():
     beam = BeamGeometry(20.0, 0.0)
     assert aperture_fraction(beam, (7.0, 100.0)) == approx(0.1225)
     assert classify([Emission(810, 5e-3)], beam=beam).laser_class == "1M"
-    assert classify([Emission(810, 5e-3)]).laser_class == "3B"  # whole beam: 5 mW > 2e-3 C4 = 3.3 mW
+    assert classify([Emission(810, 5e-3)]).laser_class == "3B"
+    # 1 W in a 200 mm collimated beam: (7/200)^2 = 0.12 % (1.2 mW) through condition 3, more than the
+    # Class 1 AEL; (50/200)^2 = 6.25 % (62.5 mW) through condition 1, more than 3R (3.3 mW) and less than
+    # 3B (0.5 W): Class 3B, not 4 - the wide beam cannot put 1 W into an eye.
+    assert (
+        classify([Emission(810, 1.0)], beam=BeamGeometry(200.0, 0.0)).laser_class == "3B"
+    )  # whole beam: 5 mW > 2e-3 C4 = 3.3 mW
 
 
 def test_pulsed_classification_uses_the_pulse_rules():

@@ -249,12 +249,13 @@ def classify(
         ratios[cls], cond3[cls] = base * max(f1, f3), base * f3
     if ratios["1"] <= 1.0:
         return Classification("1", ratios, cond3, "within the Class 1 AEL under conditions 1 and 3")
-    if cond3["1"] <= 1.0:
+    within_3b = ratios["3B"] <= 1.0  # 1M and 2M stay within the 3B AEL under condition 1 as well [U]
+    if cond3["1"] <= 1.0 and within_3b:
         return Classification("1M", ratios, cond3, "within the Class 1 AEL under condition 3 only")
     visible = any(e.wavelength_nm < 700.0 for e in emissions)
     if visible and ratios["2"] <= 1.0:
         return Classification("2", ratios, cond3, "within the Class 2 AEL (visible) under conditions 1 and 3")
-    if visible and cond3["2"] <= 1.0:
+    if visible and cond3["2"] <= 1.0 and within_3b:
         return Classification("2M", ratios, cond3, "within the Class 2 AEL under condition 3 only")
     if ratios["3R"] <= 1.0:
         return Classification("3R", ratios, cond3, "within the Class 3R AEL")
