@@ -218,8 +218,11 @@ def _retinal_thermal(wavelength_nm: float, t: float, alpha_mrad: float) -> Limit
     if t < SHORT_PULSE_S:
         # Below 10 ps: 1e-3 C6 J/m2, no C4 [C: the Python and MATLAB implementations; a third, TypeScript,
         # has C4]; 1e-3 C6 C7 at 1050-1400 nm [U: one implementation].
-        h = 1e-3 * k6 * (k7 if near_ir else 1.0)
-        return _limit_from_h(wavelength_nm, t, h, f"{table} {band} nm <10 ps: H=1e-3 C6 C7 [U]")
+        if near_ir:
+            return _limit_from_h(
+                wavelength_nm, t, 1e-3 * k6 * k7, f"{table} {band} nm <10 ps: H=1e-3 C6 C7 [U]"
+            )
+        return _limit_from_h(wavelength_nm, t, 1e-3 * k6, f"{table} {band} nm <10 ps: H=1e-3 C6")
     if t < ti(wavelength_nm):
         if near_ir:  # 2e-2 C6 C7 J/m2 to 13 us [S]
             return _limit_from_h(
