@@ -111,6 +111,9 @@ def test_class_3b_has_no_rule_3():
         (lambda: ael("1", 810, 0.0), "duration must be between"),
         (lambda: classify([]), "at least one emission"),
         (lambda: classify([Emission(810, -1.0)]), "power must be between"),
+        (lambda: BeamGeometry(0.0, 0.0), "beam diameter must be > 0"),
+        (lambda: BeamGeometry(5.0, -1.0), "divergence must be between"),
+        (lambda: BeamGeometry(5.0, 1.0, "donut"), "flat or gaussian"),
     ],
 )
 def test_bad_input_is_rejected(call, message):

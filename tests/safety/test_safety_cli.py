@@ -126,6 +126,10 @@ def test_summary_json(cli):
         (["eyewear", "--wavelength-nm", "980", "--power-w", "1", "--beam-diameter-mm", "0"], "beam diameter"),
         (["classify", "--wavelength-nm", "980", "--power-w", "1", "--power-w", "2"], "one --power-w"),
         (["classify", "--wavelength-nm", "1550", "--power-w", "1"], "only 400-1400 nm"),
+        (
+            ["classify", "--wavelength-nm", "810", "--power-w", "1", "--beam-diameter-mm", "0"],
+            "beam diameter",
+        ),
         (["summary", "--device", "no-such-machine"], "no device profile"),
         (
             ["skin-time", "--wavelength-nm", "980", "--irradiance-w-per-m2", "-3"],

@@ -164,8 +164,6 @@ def classify_command(
         raise InputError("give one --power-w for each --wavelength-nm")
     train = _train(pulse_duration_s, prf_hz, 100.0)
     beam = None if beam_diameter_mm is None else BeamGeometry(beam_diameter_mm, divergence_mrad)
-    if beam is not None and not beam.diameter_mm > 0.0:
-        raise InputError(f"beam diameter must be > 0 mm, got {beam.diameter_mm:g} mm")
     emissions = [Emission(w, p, train) for w, p in zip(wavelength_nm, power_w, strict=True)]
     result = classify(emissions, alpha_mrad, beam)
     payload = {"class": result.laser_class, "rule": result.rule, "ael_ratios": result.ratios}

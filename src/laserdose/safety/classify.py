@@ -170,6 +170,13 @@ class BeamGeometry:
     divergence_mrad: float
     profile: str = "flat"
 
+    def __post_init__(self) -> None:
+        if not 0.0 < self.diameter_mm <= 1e4:
+            raise InputError(f"beam diameter must be > 0 and <= 10000 mm, got {self.diameter_mm:g} mm")
+        require_range("divergence", self.divergence_mrad, 0.0, 3000.0, unit="mrad")
+        if self.profile not in ("flat", "gaussian"):
+            raise InputError(f"beam profile must be flat or gaussian, got {self.profile!r}")
+
 
 def aperture_fraction(beam: BeamGeometry | None, aperture: tuple[float, float]) -> float:
     """Fraction [-] of the power through an aperture (diameter [mm], distance [mm]); 1 without a beam."""
