@@ -50,12 +50,13 @@ def _root(
 
 def _register() -> None:
     """Attach the sub-apps; each lives in its own module (DESIGN.md: thin CLI)."""
-    from laserdose.cli import demo, optics, protocols, screen
+    from laserdose.cli import demo, optics, protocols, safety, screen
 
     app.command("demo")(demo.demo)
     app.add_typer(optics.app, name="optics")
     app.command("screen")(screen.screen)
     app.add_typer(protocols.app, name="protocols")
+    app.add_typer(safety.app, name="safety")
 
 
 _register()
