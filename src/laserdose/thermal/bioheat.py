@@ -165,7 +165,7 @@ def _assemble(case: StationaryCase, column: ColumnProperties) -> _System:
     )
 
 
-def _basal_weights(column: ColumnProperties, depth_mm: float) -> tuple[int, float]:
+def basal_weights(column: ColumnProperties, depth_mm: float) -> tuple[int, float]:
     """Cell index j and weight w so that the basal value is (1-w) u[j-1] + w u[j] (j=0: surface)."""
     centres = column.z_centres_mm
     j = int(np.searchsorted(centres, depth_mm))
@@ -185,7 +185,7 @@ def solve_stationary(case: StationaryCase) -> StationaryResult:
     capacity = sp.diags(system.capacity_j_per_k / dt)
     solvers = {th: splu((capacity + th * system.laplacian).tocsc()) for th in {case.theta, 1.0}}
     explicit = {th: (capacity - (1 - th) * system.laplacian).tocsr() for th in {case.theta, 1.0}}
-    basal_j, basal_w = _basal_weights(column, BASAL_DEPTH_MM)
+    basal_j, basal_w = basal_weights(column, BASAL_DEPTH_MM)
     baseline = baseline_column(column, case.boundaries) if case.with_baseline else None
     result = _empty_result(case, column, steps, baseline, basal_j, basal_w)
     rise = np.zeros(nr * nz)
@@ -213,7 +213,7 @@ def _empty_result(
     surface_c, basal_c = float("nan"), float("nan")
     surface_dose = basal_dose = None
     if baseline is not None:
-        surface_c = _baseline_surface_c(case, column, float(baseline[0]))
+        surface_c = baseline_surface_c(case.boundaries, column, float(baseline[0]))
         upper = baseline[basal_j - 1] if basal_j > 0 else surface_c
         basal_c = float((1 - basal_w) * upper + basal_w * baseline[basal_j])
         surface_dose, basal_dose = DoseAccumulator(nr), DoseAccumulator(nr)
@@ -233,13 +233,13 @@ def _empty_result(
     )
 
 
-def _baseline_surface_c(case: StationaryCase, column: ColumnProperties, top_cell_c: float) -> float:
+def baseline_surface_c(boundaries: Boundaries, column: ColumnProperties, top_cell_c: float) -> float:
     """Steady surface temperature [C] from the top cell and the surface boundary."""
-    outer = case.boundaries.surface_conductance_w_per_mm2_k()
+    outer = boundaries.surface_conductance_w_per_mm2_k()
     if np.isinf(outer):
-        return case.boundaries.contact_c
-    flux = outer * case.boundaries.ambient_c
-    return float(surface_value(np.array([top_cell_c]), flux, column, case.boundaries)[0])
+        return boundaries.contact_c
+    flux = outer * boundaries.ambient_c
+    return float(surface_value(np.array([top_cell_c]), flux, column, boundaries)[0])
 
 
 def _account(
