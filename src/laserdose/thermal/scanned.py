@@ -81,11 +81,12 @@ class ScannedCase:
 
 @dataclass
 class ScannedResult:
-    """Histories and maps of a scanned treatment (temperatures in C)."""
+    """Histories and maps of a scanned treatment (temperatures in C; doses per surface column, x-major)."""
 
     t_s: FloatArray
     peak_surface_c: FloatArray
     peak_basal_c: FloatArray
+    center_surface_c: FloatArray
     baseline_surface_c: float
     baseline_basal_c: float
     surface_dose: DoseAccumulator
@@ -238,6 +239,7 @@ class _State:
     t_s: FloatArray
     peak_surface_c: FloatArray
     peak_basal_c: FloatArray
+    center_surface_c: FloatArray
     surface_dose: DoseAccumulator
     basal_dose: DoseAccumulator
     energy: EnergyLedger = field(default_factory=EnergyLedger)
@@ -273,6 +275,7 @@ class _State:
             t_s=np.linspace(0.0, case.duration_s, steps + 1),
             peak_surface_c=np.full(steps + 1, surface_c),
             peak_basal_c=np.full(steps + 1, basal_c),
+            center_surface_c=np.full(steps + 1, surface_c),
             surface_dose=DoseAccumulator(columns),
             basal_dose=DoseAccumulator(columns),
         )
@@ -300,6 +303,7 @@ class _State:
         basal = self.baseline_basal_c + (1 - w) * upper + w * self.u[:, :, j].ravel()
         self.peak_surface_c[n] = float(surface.max())
         self.peak_basal_c[n] = float(basal.max())
+        self.center_surface_c[n] = float(surface[(self.u.shape[0] // 2) * self.u.shape[1] + self.u.shape[1] // 2])
         self.surface_dose.add(surface, dt)
         self.basal_dose.add(basal, dt)
         for wanted in self.save_times_s:
@@ -317,6 +321,7 @@ class _State:
             t_s=self.t_s,
             peak_surface_c=self.peak_surface_c,
             peak_basal_c=self.peak_basal_c,
+            center_surface_c=self.center_surface_c,
             baseline_surface_c=self.baseline_surface_c,
             baseline_basal_c=self.baseline_basal_c,
             surface_dose=self.surface_dose,
