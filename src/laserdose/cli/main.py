@@ -53,6 +53,9 @@ def _register() -> None:
     from laserdose.cli import demo
 
     app.command("demo")(demo.demo)
+    from laserdose.cli import heat
+
+    app.command("heat")(heat.heat)
 
 
 _register()

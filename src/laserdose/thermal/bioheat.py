@@ -198,6 +198,7 @@ def solve_stationary(case: StationaryCase) -> StationaryResult:
         rise = new
         _record(result, case, column, system, rise.reshape(nr, nz), power, n + 1, dt, basal_j, basal_w)
     result.energy.stored_j = float(np.sum(system.capacity_j_per_k * rise))
+    result.fields[case.duration_s] = rise.reshape(nr, nz).copy()
     return result
 
 

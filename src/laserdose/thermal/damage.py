@@ -51,8 +51,8 @@ def arrhenius_rate_per_s(temperature_c: FloatArray, params: ArrheniusParameters)
 def cem43_rate_min_per_s(temperature_c: FloatArray) -> FloatArray:
     """CEM43 accumulated per second of exposure [min/s]: R^(43 - T) / 60 (Sapareto & Dewey 1984)."""
     temperature = np.asarray(temperature_c, dtype=float)
-    base = np.where(temperature >= 43.0, 0.5, 0.25)
-    return np.asarray(base ** (43.0 - temperature) / 60.0, dtype=float)
+    log_base = np.where(temperature >= 43.0, np.log(0.5), np.log(0.25))
+    return np.asarray(np.exp(log_base * (43.0 - temperature)) / 60.0, dtype=float)
 
 
 def cem43_minutes(temperature_c: FloatArray, dt_s: float) -> float:

@@ -52,7 +52,8 @@ class ScannedCase:
         dt_s: time step [s].
         dx_mm: lateral cell size [mm].
         depth_mm: depth of the domain, where the core temperature is held [mm].
-        margin_mm: tissue modelled around the area [mm]; None: the kernel's radius.
+        margin_mm: tissue modelled around the area [mm]; None: the kernel's radius, at most 30 mm (power
+            that falls outside the domain is not counted as absorbed; the energy account shows it).
         save_times_s: times at which to keep the surface temperature map [s].
         threads: Numba threads for the sweeps; 1 is fastest on a loaded machine (measured: 2 threads
             ran 5x slower than 1 on 2 cores shared with other jobs).
@@ -185,7 +186,7 @@ def _solve_scanned(case: ScannedCase) -> ScannedResult:
     started = time.perf_counter()
     z_edges = scanned_z_edges(case.medium, case.depth_mm)
     column = column_properties(case.medium, z_edges)
-    margin = case.kernel.r_edges_mm[-1] if case.margin_mm is None else case.margin_mm
+    margin = min(float(case.kernel.r_edges_mm[-1]), 30.0) if case.margin_mm is None else case.margin_mm
     x_edges = lateral_edges(case.scan.width_mm + 2 * margin, case.dx_mm)
     y_edges = lateral_edges(case.scan.height_mm + 2 * margin, case.dx_mm)
     dx, dy = float(x_edges[1] - x_edges[0]), float(y_edges[1] - y_edges[0])
