@@ -120,9 +120,9 @@ def idealised_case(config: Table, refine: float | None = None) -> StationaryCase
         radius, power = 1.0, number(source, "source", "flux_w_per_m2") * 1e-6 * math.pi
     else:
         reach = 2.5 * radius if kind == "surface-gaussian" else radius
-        r_edges = graded_edges(reach + 8 * diffusion, radius / 40 / refine, radius / 4 / refine, ratio)
+        r_edges = graded_edges(reach + 8 * diffusion, radius / 40 / refine, max(radius, diffusion) / 4 / refine, ratio)
     depth = 8 * diffusion + (6 / mua if mua else 0.0)
-    z_edges = graded_edges(depth, fine / 100 / refine, fine / 3 / refine, ratio)
+    z_edges = graded_edges(depth, fine / 100 / refine, max(fine, diffusion) / 4 / refine, ratio)
     shape = "gaussian" if kind == "surface-gaussian" else "flat"
     kernel = analytic_kernel(r_edges, z_edges, radius, shape, mua)
     dt = number(timing, "time", "dt_s", duration / (400 * refine))
