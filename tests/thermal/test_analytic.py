@@ -3,10 +3,10 @@
 import math
 
 import pytest
+from tests.thermal import analytic
 
 from laserdose.thermal.bioheat import solve_stationary
 from laserdose.thermal.config import idealised_case
-from tests.thermal import analytic
 
 # Skin properties from REFERENCES.md section 3 (COMSOL bioheat library).
 SKIN = {"k_w_per_m_k": 0.37, "rho_kg_per_m3": 1109.0, "c_j_per_kg_k": 3391.0}
@@ -26,7 +26,11 @@ def _rise_at(config, times):
 
 
 def _config(source, duration, perfusion=0.0):
-    return {"medium": {**SKIN, "perfusion_per_s": perfusion}, "source": source, "time": {"duration_s": duration}}
+    return {
+        "medium": {**SKIN, "perfusion_per_s": perfusion},
+        "source": source,
+        "time": {"duration_s": duration},
+    }
 
 
 def _check(numeric, exact):
@@ -53,7 +57,9 @@ def test_disk_approaches_steady_q0_a_over_k():
     # 1 - 1/sqrt(pi) * a / sqrt(pi kappa t) ~ 9 % of it, so compare with the transient and check the trend.
     power, a = 0.12566, 2.0
     q0 = power / (math.pi * a * a)
-    (numeric,) = _rise_at(_config({"kind": "surface-disk", "power_w": power, "radius_mm": a}, 2000.0), (2000.0,))
+    (numeric,) = _rise_at(
+        _config({"kind": "surface-disk", "power_w": power, "radius_mm": a}, 2000.0), (2000.0,)
+    )
     assert numeric == pytest.approx(analytic.disk_centre(q0, a, K, KAPPA, 2000.0), rel=0.02)
     assert numeric < q0 * a / K
 

@@ -16,7 +16,17 @@ Z_EDGES = graded_edges(15.0, 0.02, 1.0, 1.25)
 BACK = LayeredMedium((2.0, 6.0), (tissue("skin"), tissue("fat"), tissue("muscle")), ("skin", "fat", "muscle"))
 
 
-def _case(medium=BACK, power=5.0, boundaries=None, duration=20.0, dt=0.5, mua=0.5, emission=None, theta=0.5, base=True):
+def _case(
+    medium=BACK,
+    power=5.0,
+    boundaries=None,
+    duration=20.0,
+    dt=0.5,
+    mua=0.5,
+    emission=None,
+    theta=0.5,
+    base=True,
+):
     kernel = analytic_kernel(R_EDGES, Z_EDGES, 3.0, "gaussian", mua, 0.7)
     return StationaryCase(
         medium,
@@ -74,7 +84,9 @@ def test_rise_scales_linearly_with_power(scale):
     # The Pennes equation is linear in the source: dT(a P) = a dT(P).
     base = solve_stationary(_case(power=1.0, duration=5.0))
     scaled = solve_stationary(_case(power=scale, duration=5.0))
-    assert scaled.center_surface_rise_k == pytest.approx(scale * base.center_surface_rise_k, rel=1e-9, abs=1e-12)
+    assert scaled.center_surface_rise_k == pytest.approx(
+        scale * base.center_surface_rise_k, rel=1e-9, abs=1e-12
+    )
 
 
 @settings(max_examples=10, deadline=None)
@@ -93,7 +105,9 @@ def test_more_perfusion_never_raises_temperature(w1, extra):
 def test_stronger_surface_cooling_never_raises_peak(h1, factor):
     # A larger Newton coefficient removes more heat at every surface temperature above ambient.
     def peak(h):
-        return solve_stationary(_case(boundaries=Boundaries("convective", h_w_per_m2_k=h), theta=1.0)).peak_surface_rise_k
+        return solve_stationary(
+            _case(boundaries=Boundaries("convective", h_w_per_m2_k=h), theta=1.0)
+        ).peak_surface_rise_k
 
     assert np.all(peak(h1 * factor) <= peak(h1) + 1e-12)
 

@@ -17,20 +17,31 @@ from laserdose.thermal.scanned import ScannedCase, scanned_z_edges, solve_scanne
 from laserdose.thermal.source import Emission, analytic_kernel
 
 BACK = LayeredMedium((2.0, 6.0), (tissue("skin"), tissue("fat"), tissue("muscle")), ("skin", "fat", "muscle"))
-KERNEL = analytic_kernel(graded_edges(20.0, 0.1, 0.5), graded_edges(20.0, 0.02, 0.5), 6.0, "gaussian", 0.4, 0.7)
+KERNEL = analytic_kernel(
+    graded_edges(20.0, 0.1, 0.5), graded_edges(20.0, 0.02, 0.5), 6.0, "gaussian", 0.4, 0.7
+)
 
 
 def _scanned(pattern="stationary", duration=10.0, **scan):
     path = ScanPath(pattern, **({"width_mm": 30.0, "height_mm": 30.0} | scan))
-    return ScannedCase(BACK, KERNEL, Emission(5.0), Boundaries(), path, duration, dt_s=0.1, dx_mm=1.0, depth_mm=20.0)
+    return ScannedCase(
+        BACK, KERNEL, Emission(5.0), Boundaries(), path, duration, dt_s=0.1, dx_mm=1.0, depth_mm=20.0
+    )
 
 
 def test_stationary_3d_agrees_with_axisymmetric():
     # Two independent discretisations (Cartesian ADI vs r-z finite volumes) of the same problem.
     scanned = solve_scanned(_scanned())
     rz = StationaryCase(
-        BACK, KERNEL, Emission(5.0), Boundaries(), graded_edges(40.0, 0.1, 1.0), scanned_z_edges(BACK, 20.0),
-        10.0, 0.1, theta=1.0,
+        BACK,
+        KERNEL,
+        Emission(5.0),
+        Boundaries(),
+        graded_edges(40.0, 0.1, 1.0),
+        scanned_z_edges(BACK, 20.0),
+        10.0,
+        0.1,
+        theta=1.0,
     )
     axisym = solve_stationary(rz)
     rise_3d = scanned.peak_surface_c[-1] - scanned.baseline_surface_c
@@ -73,8 +84,12 @@ def test_paths_stay_in_the_area_and_move_at_hand_speed(pattern, t, speed):
 def test_zigzag_visits_the_whole_area():
     path = ScanPath("zigzag", 100.0, 150.0, 50.0, 10.0)
     points = np.array([path.position_mm(t) for t in np.arange(0.0, 40.0, 0.05)])
-    assert points[:, 0].min() == pytest.approx(-50.0, abs=3) and points[:, 0].max() == pytest.approx(50.0, abs=3)
-    assert points[:, 1].min() == pytest.approx(-75.0, abs=3) and points[:, 1].max() == pytest.approx(75.0, abs=3)
+    assert points[:, 0].min() == pytest.approx(-50.0, abs=3) and points[:, 0].max() == pytest.approx(
+        50.0, abs=3
+    )
+    assert points[:, 1].min() == pytest.approx(-75.0, abs=3) and points[:, 1].max() == pytest.approx(
+        75.0, abs=3
+    )
 
 
 def test_bad_scan_is_rejected():

@@ -1,6 +1,7 @@
 """`laserdose heat`: skin and tissue temperature of an idealised case or a treatment (issue 4)."""
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -24,9 +25,13 @@ _SUMMARY_KEYS = (
 
 
 def heat(
-    config: Path = typer.Option(..., "--config", help="TOML case: [medium] (idealised) or [[layers]] (treatment)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    plot: Path | None = typer.Option(None, "--plot", help="Write a PNG of the field and the temperatures."),
+    config: Annotated[
+        Path, typer.Option("--config", help="TOML case: [medium] (idealised) or [[layers]] (treatment).")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write a PNG of the field and the temperatures.")
+    ] = None,
 ) -> None:
     """Skin and tissue temperature (Pennes bioheat), thermal dose and damage of a laser case."""
     run = run_config_file(config)

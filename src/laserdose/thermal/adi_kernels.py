@@ -8,20 +8,6 @@ import numpy as np
 from numba import njit, prange
 
 
-def thomas_factors(lower, diag, upper):
-    """Elimination factors (c', 1/m) of the tridiagonal matrix with sub-, main and super-diagonal."""
-    n = diag.size
-    cprime = np.zeros(n)
-    inv_m = np.zeros(n)
-    inv_m[0] = 1.0 / diag[0]
-    cprime[0] = upper[0] * inv_m[0]
-    for i in range(1, n):
-        m = diag[i] - lower[i] * cprime[i - 1]
-        inv_m[i] = 1.0 / m
-        cprime[i] = upper[i] * inv_m[i]
-    return cprime, inv_m
-
-
 @njit(parallel=True, cache=True)
 def explicit_terms(u, a_y, z_lower, z_diag, z_upper, ay_u, az_u, rhs):
     """ay_u = dt Ay u (insulated ends), az_u = dt Az u, and the first Douglas right side u + ay_u + az_u."""

@@ -244,11 +244,19 @@ def baseline_surface_c(boundaries: Boundaries, column: ColumnProperties, top_cel
 
 
 def _account(
-    ledger: EnergyLedger, system: _System, old: FloatArray, new: FloatArray, th: float, power: float, dt: float
+    ledger: EnergyLedger,
+    system: _System,
+    old: FloatArray,
+    new: FloatArray,
+    th: float,
+    power: float,
+    dt: float,
 ) -> None:
     weighted = th * new + (1 - th) * old
     ledger.absorbed_j += dt * power * (float(np.sum(system.source_w_per_w)) + system.surface_escape_w_per_w)
-    ledger.boundary_j += dt * (float(system.boundary_w_per_k @ weighted) + power * system.surface_escape_w_per_w)
+    ledger.boundary_j += dt * (
+        float(system.boundary_w_per_k @ weighted) + power * system.surface_escape_w_per_w
+    )
     ledger.blood_j += dt * float(system.blood_w_per_k @ weighted)
 
 

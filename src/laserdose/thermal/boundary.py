@@ -120,7 +120,9 @@ def baseline_column(column: ColumnProperties, boundaries: Boundaries) -> FloatAr
         diag[-1] += g_bottom
         rhs[-1] += g_bottom * boundaries.core_c
     if not np.any(diag > np.concatenate(([0.0], between)) + np.concatenate((between, [0.0]))):
-        raise InputError("the baseline needs a held temperature: perfusion, a core temperature or a cooled surface")
+        raise InputError(
+            "the baseline needs a held temperature: perfusion, a core temperature or a cooled surface"
+        )
     banded = np.zeros((3, n))
     banded[0, 1:] = -between
     banded[1] = diag

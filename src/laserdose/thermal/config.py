@@ -47,7 +47,9 @@ def section(config: Table, name: str, allowed: tuple[str, ...], required: bool =
     return value
 
 
-def number(table: Table, where: str, key: str, default: float | None = None, low: float = 0.0, strict: bool = True) -> float:
+def number(
+    table: Table, where: str, key: str, default: float | None = None, low: float = 0.0, strict: bool = True
+) -> float:
     """A finite number `table[key]` that is > low (strict) or >= low; `where.key` names it in errors."""
     value = table.get(key, default)
     if value is None:
@@ -68,7 +70,9 @@ def optional_number(table: Table, where: str, key: str, low: float = 0.0) -> flo
 
 def boundaries_from(config: Table, idealised: bool) -> Boundaries:
     """The [boundary] section; idealised cases have an insulated bottom (semi-infinite medium)."""
-    table = section(config, "boundary", ("surface", "h_w_per_m2_k", "ambient_c", "contact_c", "core_c"), False)
+    table = section(
+        config, "boundary", ("surface", "h_w_per_m2_k", "ambient_c", "contact_c", "core_c"), False
+    )
     surface = str(table.get("surface", "insulated" if idealised else "convective"))
     require_choice("boundary.surface", surface, ("insulated", "convective", "contact"))
     h = number(table, "boundary", "h_w_per_m2_k", 10.0) if surface == "convective" else 10.0
@@ -82,8 +86,14 @@ def boundaries_from(config: Table, idealised: bool) -> Boundaries:
 
 def medium_from(config: Table) -> ThermalTissue:
     """The [medium] section of an idealised case, with the blood of REFERENCES.md s. 3 unless given."""
-    keys = ("k_w_per_m_k", "rho_kg_per_m3", "c_j_per_kg_k", "perfusion_per_s", "blood_rho_kg_per_m3",
-            "blood_c_j_per_kg_k")
+    keys = (
+        "k_w_per_m_k",
+        "rho_kg_per_m3",
+        "c_j_per_kg_k",
+        "perfusion_per_s",
+        "blood_rho_kg_per_m3",
+        "blood_c_j_per_kg_k",
+    )
     table = section(config, "medium", keys)
     perfusion = number(table, "medium", "perfusion_per_s", 0.0, strict=False)
     blood_rho = number(table, "medium", "blood_rho_kg_per_m3", BLOOD_RHO_KG_PER_M3)
@@ -120,7 +130,9 @@ def idealised_case(config: Table, refine: float | None = None) -> StationaryCase
         radius, power = 1.0, number(source, "source", "flux_w_per_m2") * 1e-6 * math.pi
     else:
         reach = 2.5 * radius if kind == "surface-gaussian" else radius
-        r_edges = graded_edges(reach + 8 * diffusion, radius / 40 / refine, max(radius, diffusion) / 4 / refine, ratio)
+        r_edges = graded_edges(
+            reach + 8 * diffusion, radius / 40 / refine, max(radius, diffusion) / 4 / refine, ratio
+        )
     depth = 8 * diffusion + (6 / mua if mua else 0.0)
     z_edges = graded_edges(depth, fine / 100 / refine, max(fine, diffusion) / 4 / refine, ratio)
     shape = "gaussian" if kind == "surface-gaussian" else "flat"

@@ -60,7 +60,9 @@ def cem43_minutes(temperature_c: FloatArray, dt_s: float) -> float:
     return float(np.sum(cem43_rate_min_per_s(temperature_c)) * dt_s)
 
 
-def omega(temperature_c: FloatArray, dt_s: float, params: ArrheniusParameters = SKIN_HENRIQUES_MORITZ) -> float:
+def omega(
+    temperature_c: FloatArray, dt_s: float, params: ArrheniusParameters = SKIN_HENRIQUES_MORITZ
+) -> float:
     """Arrhenius Omega [-] of a temperature history sampled every dt_s seconds (rectangle rule)."""
     return float(np.sum(arrhenius_rate_per_s(temperature_c, params)) * dt_s)
 

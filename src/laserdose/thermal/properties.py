@@ -86,7 +86,11 @@ TISSUES: dict[str, ThermalTissue] = {
     "epidermis": ThermalTissue(0.37, 1109.0, 3391.0, perfusion_per_s=0.0, metabolic_w_per_m3=0.0),
     "dermis": _SKIN,
     "fat": ThermalTissue(
-        0.21, 911.0, 2348.0, perfusion_per_s=_per_s_from_ml_per_min_per_kg(33.0, 911.0), metabolic_w_per_m3=58.0
+        0.21,
+        911.0,
+        2348.0,
+        perfusion_per_s=_per_s_from_ml_per_min_per_kg(33.0, 911.0),
+        metabolic_w_per_m3=58.0,
     ),
     "muscle": ThermalTissue(
         0.49,

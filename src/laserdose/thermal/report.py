@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 
 from laserdose.thermal.bioheat import StationaryResult  # noqa: E402
 from laserdose.thermal.scanned import ScannedResult  # noqa: E402
@@ -27,7 +28,7 @@ def plot_run(result: StationaryResult | ScannedResult, path: Path) -> None:
     plt.close(figure)
 
 
-def _stationary(result: StationaryResult, field_axes: plt.Axes, time_axes: plt.Axes) -> None:
+def _stationary(result: StationaryResult, field_axes: Axes, time_axes: Axes) -> None:
     final = max(result.fields) if result.fields else None
     rise = result.fields[final] if final is not None else None
     if rise is None:
@@ -50,7 +51,7 @@ def _stationary(result: StationaryResult, field_axes: plt.Axes, time_axes: plt.A
     time_axes.set_ylabel(unit)
 
 
-def _scanned(result: ScannedResult, field_axes: plt.Axes, time_axes: plt.Axes) -> None:
+def _scanned(result: ScannedResult, field_axes: Axes, time_axes: Axes) -> None:
     shape = (result.x_edges_mm.size - 1, result.y_edges_mm.size - 1)
     peak_map = result.surface_dose.peak_c.reshape(shape)
     mesh = field_axes.pcolormesh(result.x_edges_mm, result.y_edges_mm, peak_map.T, shading="flat")

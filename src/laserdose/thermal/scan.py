@@ -49,11 +49,11 @@ class ScanPath:
             raise InputError("scan.circle_radius_mm must be at most half the smaller side of the area")
 
     def _lines(self, inset_mm: float) -> tuple[float, float, FloatArray]:
-        """x start, x end and the y of each line, keeping `inset_mm` inside the area."""
+        """X start, x end and the y of each line, keeping `inset_mm` inside the area."""
         x0, x1 = -self.width_mm / 2 + inset_mm, self.width_mm / 2 - inset_mm
         y_top, y_bottom = -self.height_mm / 2 + inset_mm, self.height_mm / 2 - inset_mm
         count = max(1, int(math.floor((y_bottom - y_top) / self.line_spacing_mm + 1e-9)) + 1)
-        ys = y_top + self.line_spacing_mm * np.arange(count)
+        ys = np.asarray(y_top + self.line_spacing_mm * np.arange(count), dtype=np.float64)
         return x0, x1, ys
 
     def position_mm(self, t_s: float) -> tuple[float, float]:

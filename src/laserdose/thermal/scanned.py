@@ -37,6 +37,8 @@ from laserdose.thermal.grid import (
 from laserdose.thermal.scan import ScanPath
 from laserdose.thermal.source import AbsorbedKernel, Emission, resample_depth, resample_radius
 
+_MAX_THREADS = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+
 
 @dataclass(frozen=True)
 class ScannedCase:
@@ -73,8 +75,8 @@ class ScannedCase:
     threads: int = 1
 
     def __post_init__(self) -> None:
-        if not 1 <= self.threads <= numba.config.NUMBA_NUM_THREADS:
-            raise InputError(f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {self.threads}")
+        if not 1 <= self.threads <= _MAX_THREADS:
+            raise InputError(f"threads must be between 1 and {_MAX_THREADS}, got {self.threads}")
         for name in ("duration_s", "dt_s", "dx_mm", "depth_mm"):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name} must be > 0, got {getattr(self, name):g}")
@@ -121,6 +123,18 @@ def lateral_edges(extent_mm: float, dx_mm: float) -> FloatArray:
     return np.linspace(-extent_mm / 2, extent_mm / 2, cells + 1)
 
 
+def thomas_factors(lower: FloatArray, diag: FloatArray, upper: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Elimination factors (c', 1/m) of a tridiagonal matrix given its sub-, main and super-diagonal."""
+    n = diag.size
+    cprime, inv_m = np.zeros(n), np.zeros(n)
+    inv_m[0] = 1.0 / diag[0]
+    cprime[0] = upper[0] * inv_m[0]
+    for i in range(1, n):
+        inv_m[i] = 1.0 / (diag[i] - lower[i] * cprime[i - 1])
+        cprime[i] = upper[i] * inv_m[i]
+    return cprime, inv_m
+
+
 def _line_factors(a: FloatArray, n: int) -> tuple[FloatArray, FloatArray]:
     """Thomas factors of I - dt A along a line of n cells with insulated ends, one row per depth."""
     cps, invs = np.zeros((a.size, n)), np.zeros((a.size, n))
@@ -128,12 +142,16 @@ def _line_factors(a: FloatArray, n: int) -> tuple[FloatArray, FloatArray]:
         diag = np.full(n, 1 + 2 * coefficient)
         diag[0] = diag[-1] = 1 + coefficient
         off = np.full(n, -coefficient)
-        cps[k], invs[k] = kern.thomas_factors(off, diag, off)
+        cps[k], invs[k] = thomas_factors(off, diag, off)
     return cps, invs
 
 
 def _operators(
-    column: ColumnProperties, boundaries: Boundaries, shape: tuple[int, int], spacing: tuple[float, float], dt: float
+    column: ColumnProperties,
+    boundaries: Boundaries,
+    shape: tuple[int, int],
+    spacing: tuple[float, float],
+    dt: float,
 ) -> _Operators:
     kappa = column.k_w_per_mm_k / column.heat_capacity_j_per_mm3_k
     a_x, a_y = dt * kappa / spacing[0] ** 2, dt * kappa / spacing[1] ** 2
@@ -148,9 +166,8 @@ def _operators(
     sink[0] += top_conductance(column, boundaries)
     sink[-1] += bottom_conductance(column, boundaries)
     diag = -(lower + upper + dt * sink / capacity)
-    cp_z, inv_z = kern.thomas_factors(-lower, 1 - diag, -upper)
+    cp_z, inv_z = thomas_factors(-lower, 1 - diag, -upper)
     return _Operators(a_x, a_y, cp_x, inv_x, cp_y, inv_y, lower, diag, upper, cp_z, inv_z)
-
 
 
 def scanned_z_edges(medium: LayeredMedium, depth_mm: float) -> FloatArray:
@@ -196,7 +213,9 @@ def _solve_scanned(case: ScannedCase) -> ScannedResult:
     ops = _operators(column, case.boundaries, shape[:2], (dx, dy), dt)
     table, dr = _kernel_table(case.kernel, column, case.boundaries, dx, dy)
     column_power = np.ascontiguousarray(table.sum(axis=1))
-    exact_total = float(column_power @ (np.pi * np.diff(np.arange(column_power.size + 1) ** 2) * dr**2 / (dx * dy)))
+    exact_total = float(
+        column_power @ (np.pi * np.diff(np.arange(column_power.size + 1) ** 2) * dr**2 / (dx * dy))
+    )
     capacity = column.heat_capacity_j_per_mm3_k * dx * dy * column.dz_mm  # J/K per cell, by depth
     baseline = baseline_column(column, case.boundaries)
     state = _State.create(shape, steps, case, column, baseline)
@@ -213,7 +232,9 @@ def _solve_scanned(case: ScannedCase) -> ScannedResult:
             sampled, *box = kern.footprint_total(x, y, column_power, dr, dx, dy, x_edges[0], y_edges[0])
             if sampled > 0:
                 scale = power * exact_total / sampled
-                added = kern.deposit(rhs, x, y, scale, table, heating, dr, dx, dy, x_edges[0], y_edges[0], *box)
+                added = kern.deposit(
+                    rhs, x, y, scale, table, heating, dr, dx, dy, x_edges[0], y_edges[0], *box
+                )
                 state.energy.absorbed_j += added * dt
         state.implicit(rhs, ops, dt, n + 1)
     state.energy.stored_j = float(np.sum(state.u * capacity))
@@ -248,7 +269,12 @@ class _State:
 
     @classmethod
     def create(
-        cls, shape: tuple[int, int, int], steps: int, case: ScannedCase, column: ColumnProperties, baseline: FloatArray
+        cls,
+        shape: tuple[int, int, int],
+        steps: int,
+        case: ScannedCase,
+        column: ColumnProperties,
+        baseline: FloatArray,
     ) -> "_State":
         dt = case.duration_s / steps
         basal_j, basal_w = basal_weights(column, BASAL_DEPTH_MM)
@@ -283,7 +309,9 @@ class _State:
 
     def explicit(self, ops: _Operators) -> FloatArray:
         """First half of a Douglas step: the right side u + dt (Ay + Az) u, before the laser's heating."""
-        kern.explicit_terms(self.u, ops.a_y, ops.z_lower, ops.z_diag, ops.z_upper, self.ay_u, self.az_u, self.rhs)
+        kern.explicit_terms(
+            self.u, ops.a_y, ops.z_lower, ops.z_diag, ops.z_upper, self.ay_u, self.az_u, self.rhs
+        )
         return self.rhs
 
     def implicit(self, rhs: FloatArray, ops: _Operators, dt: float, n: int) -> None:
@@ -304,7 +332,9 @@ class _State:
         basal = self.baseline_basal_c + (1 - w) * upper + w * self.u[:, :, j].ravel()
         self.peak_surface_c[n] = float(surface.max())
         self.peak_basal_c[n] = float(basal.max())
-        self.center_surface_c[n] = float(surface[(self.u.shape[0] // 2) * self.u.shape[1] + self.u.shape[1] // 2])
+        self.center_surface_c[n] = float(
+            surface[(self.u.shape[0] // 2) * self.u.shape[1] + self.u.shape[1] // 2]
+        )
         self.surface_dose.add(surface, dt)
         self.basal_dose.add(basal, dt)
         for wanted in self.save_times_s:
@@ -312,7 +342,12 @@ class _State:
                 self.maps[wanted] = surface.reshape(self.u.shape[:2]).copy()
 
     def result(
-        self, case: ScannedCase, column: ColumnProperties, x_edges: FloatArray, y_edges: FloatArray, wall_s: float
+        self,
+        case: ScannedCase,
+        column: ColumnProperties,
+        x_edges: FloatArray,
+        y_edges: FloatArray,
+        wall_s: float,
     ) -> ScannedResult:
         """Package the run; the per-area blood and boundary flows are scaled to whole cells."""
         cell_area = float((x_edges[1] - x_edges[0]) * (y_edges[1] - y_edges[0]))

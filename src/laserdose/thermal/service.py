@@ -43,7 +43,9 @@ def run_config(config: Table, base_dir: Path = Path(".")) -> HeatRun:
         stationary = solve_stationary(treatment.case)
         payload = _idealised_payload(treatment.case, stationary)
         assert stationary.surface_dose is not None and stationary.basal_dose is not None
-        payload |= _dose_payload(stationary.surface_dose, stationary.basal_dose, stationary.baseline_surface_c)
+        payload |= _dose_payload(
+            stationary.surface_dose, stationary.basal_dose, stationary.baseline_surface_c
+        )
         payload["model"] = "axisymmetric r-z (stationary beam)"
         payload["wavelength_nm"] = treatment.wavelength_nm
         return HeatRun(payload, stationary)
@@ -56,8 +58,10 @@ def run_config(config: Table, base_dir: Path = Path(".")) -> HeatRun:
 def _series(t_s: FloatArray, values: FloatArray) -> dict[str, list[float]]:
     stride = max(1, int(np.ceil((t_s.size - 1) / (MAX_SERIES_POINTS - 1))))
     picks = np.unique(np.append(np.arange(0, t_s.size, stride), t_s.size - 1))
-    return {"t_s": [round(float(t), 6) for t in t_s[picks]],
-            "center_surface_rise_k": [round(float(v), 6) for v in values[picks]]}
+    return {
+        "t_s": [round(float(t), 6) for t in t_s[picks]],
+        "center_surface_rise_k": [round(float(v), 6) for v in values[picks]],
+    }
 
 
 def _idealised_payload(case: StationaryCase, result: StationaryResult) -> dict[str, Any]:
@@ -66,12 +70,18 @@ def _idealised_payload(case: StationaryCase, result: StationaryResult) -> dict[s
         "center_surface_rise_k": float(result.center_surface_rise_k[-1]),
         "peak_surface_rise_k": float(np.max(result.peak_surface_rise_k)),
         "series": _series(result.t_s, result.center_surface_rise_k),
-        "grid": {"nr": case.r_edges_mm.size - 1, "nz": case.z_edges_mm.size - 1, "dt_s": float(result.t_s[1])},
+        "grid": {
+            "nr": case.r_edges_mm.size - 1,
+            "nz": case.z_edges_mm.size - 1,
+            "dt_s": float(result.t_s[1]),
+        },
         "energy_j": vars(result.energy),
     }
 
 
-def _dose_payload(surface: DoseAccumulator, basal: DoseAccumulator, baseline_surface_c: float) -> dict[str, Any]:
+def _dose_payload(
+    surface: DoseAccumulator, basal: DoseAccumulator, baseline_surface_c: float
+) -> dict[str, Any]:
     return {
         "baseline_surface_c": baseline_surface_c,
         "peak_skin_temperature_c": float(np.max(surface.peak_c)),

@@ -116,8 +116,10 @@ def analytic_kernel(
 def resample_depth(kernel: AbsorbedKernel, z_edges_mm: FloatArray) -> FloatArray:
     """Re-bin the kernel onto new depth edges, conserving power; shape (nr_kernel, nz_new) [1/mm^3]."""
     cumulative = np.concatenate(
-        (np.zeros((kernel.absorbed_density_per_mm3.shape[0], 1)),
-         np.cumsum(kernel.absorbed_density_per_mm3 * np.diff(kernel.z_edges_mm), axis=1)),
+        (
+            np.zeros((kernel.absorbed_density_per_mm3.shape[0], 1)),
+            np.cumsum(kernel.absorbed_density_per_mm3 * np.diff(kernel.z_edges_mm), axis=1),
+        ),
         axis=1,
     )
     at_new = np.array([np.interp(z_edges_mm, kernel.z_edges_mm, row) for row in cumulative])
@@ -128,11 +130,15 @@ def resample_radius(density: FloatArray, r_from_mm: FloatArray, r_to_mm: FloatAr
     """Re-bin along r (first axis), conserving power, by interpolating the cumulative power in r^2."""
     areas = np.pi * np.diff(r_from_mm**2)
     shape = (1,) + density.shape[1:]
-    cumulative = np.concatenate((np.zeros(shape), np.cumsum(density * areas.reshape(-1, *([1] * (density.ndim - 1))), axis=0)))
+    cumulative = np.concatenate(
+        (np.zeros(shape), np.cumsum(density * areas.reshape(-1, *([1] * (density.ndim - 1))), axis=0))
+    )
     x_from, x_to = r_from_mm**2, np.clip(r_to_mm, 0, r_from_mm[-1]) ** 2
     at_new = np.apply_along_axis(lambda column: np.interp(x_to, x_from, column), 0, cumulative)
     new_areas = np.pi * np.diff(r_to_mm**2)
-    return np.asarray(np.diff(at_new, axis=0) / new_areas.reshape(-1, *([1] * (density.ndim - 1))), dtype=float)
+    return np.asarray(
+        np.diff(at_new, axis=0) / new_areas.reshape(-1, *([1] * (density.ndim - 1))), dtype=float
+    )
 
 
 @dataclass(frozen=True)
@@ -179,4 +185,3 @@ class Emission:
 def emitted_energy_j(emission: Emission, duration_s: float) -> float:
     """Energy emitted from 0 to duration_s [J]."""
     return emission.mean_power_w(0.0, duration_s) * duration_s if duration_s > 0 else 0.0
-

@@ -95,7 +95,10 @@ def treatment_case(config: Table, base_dir: Path = Path(".")) -> Treatment:
     if pattern == "stationary":
         r_max = float(kernel.r_edges_mm[-1]) + 4 * np.sqrt(0.15 * duration)
         case: StationaryCase | ScannedCase = StationaryCase(
-            medium, kernel, emission, boundaries,
+            medium,
+            kernel,
+            emission,
+            boundaries,
             r_edges_mm=graded_edges(r_max, 0.05, 1.0, 1.1),
             z_edges_mm=scanned_z_edges(medium, depth),
             duration_s=duration,
@@ -103,9 +106,16 @@ def treatment_case(config: Table, base_dir: Path = Path(".")) -> Treatment:
             save_times_s=saves,
         )
         return Treatment(case, wavelength)
-    scan = ScanPath(pattern, **{key: number(scan_table, "scan", key) for key in scan_keys[1:] if key in scan_table})
+    scan = ScanPath(
+        pattern, **{key: number(scan_table, "scan", key) for key in scan_keys[1:] if key in scan_table}
+    )
     case = ScannedCase(
-        medium, kernel, emission, boundaries, scan, duration,
+        medium,
+        kernel,
+        emission,
+        boundaries,
+        scan,
+        duration,
         dt_s=number(timing, "time", "dt_s", 0.1),
         dx_mm=number(grid, "grid", "dx_mm", 2.0),
         depth_mm=depth,
