@@ -58,7 +58,7 @@ def test_stationary_treatment_reports_dose(cli, tmp_path):
 def test_kernel_file_gives_the_same_answer_as_the_analytic_kernel(cli, tmp_path):
     # The transport interface (npz with r_edges_mm, z_edges_mm, absorbed_density_per_mm3) must be read as is.
     kernel = analytic_kernel(
-        graded_edges(4.5, 0.05, 0.2), graded_edges(1.6, 0.005, 0.05), 1.5, "flat", 5.0, 0.8
+        graded_edges(3.0, 0.05, 0.2), graded_edges(1.6, 0.005, 0.05), 3.0, "flat", 5.0, 0.8
     )
     np.savez(
         tmp_path / "k.npz",
