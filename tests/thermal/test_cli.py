@@ -131,3 +131,24 @@ def test_scanned_treatment_runs_in_3d(cli, tmp_path):
     # Energy: 10 W for 4 s, 60 % absorbed (the kernel's fraction), all of it inside the 10 x 15 cm area.
     assert payload["energy_j"]["absorbed_j"] == pytest.approx(10 * 4 * 0.6, rel=0.01)
     assert payload["peak_skin_temperature_c"] > payload["baseline_surface_c"]
+
+
+def test_fields_at_chosen_times(cli, tmp_path):
+    text = (
+        (CASES / "treatment_stationary.toml")
+        .read_text()
+        .replace("duration_s = 60", "duration_s = 60\nsave_times_s = [10, 60]")
+    )
+    path = tmp_path / "fields.toml"
+    path.write_text(text)
+    payload = _json(cli, path)
+    fields = payload["fields"]
+    nr, nz = len(fields["r_edges_mm"]) - 1, len(fields["z_edges_mm"]) - 1
+    early, late = np.array(fields["10"]["rise_k"]), np.array(fields["60"]["rise_k"])
+    assert early.shape == late.shape == (nr, nz)
+    # Heating only adds energy while the beam is on: the field grows everywhere on the axis column.
+    assert np.all(late[0] >= early[0] - 1e-3)
+    bad = text.replace("save_times_s = [10, 60]", "save_times_s = [90]")
+    path.write_text(bad)
+    result = cli("heat", "--config", str(path))
+    assert result.exit_code == 2 and "time.save_times_s entries must be in (0, 60] s" in result.stderr

@@ -122,3 +122,12 @@ def test_pulsed_emission_delivers_duty_times_the_energy(frequency, duty):
     whole, rest = divmod(7.0, period)
     on_time = whole * duty * period + min(rest, duty * period)
     assert result.energy.absorbed_j == pytest.approx(4.0 * on_time * 0.7, rel=1e-3)
+
+
+def test_contact_handpiece_holds_the_surface():
+    # Dirichlet surface (a contact window at 30 C): the surface stays at the window temperature and the
+    # rise there is zero; the heat leaves through the window (Carslaw & Jaeger: fixed-temperature boundary).
+    result = solve_stationary(_case(boundaries=Boundaries("contact", contact_c=30.0)))
+    assert result.baseline_surface_c == 30.0
+    assert np.all(result.peak_surface_rise_k == 0.0)
+    assert result.peak_basal_rise_k[-1] > 0.0

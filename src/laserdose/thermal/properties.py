@@ -82,7 +82,8 @@ def _per_s_from_ml_per_min_per_kg(ml_per_min_per_kg: float, rho_kg_per_m3: float
 _SKIN = ThermalTissue(0.37, 1109.0, 3391.0, perfusion_per_s=2e-3, metabolic_w_per_m3=368.0)
 TISSUES: dict[str, ThermalTissue] = {
     "skin": _SKIN,
-    # Epidermis and dermis share the skin entry: no separate sourced values (REFERENCES.md section 3).
+    # Epidermis and dermis share the skin k, rho, c: no separate sourced values (REFERENCES.md section 3).
+    # The epidermis has no blood vessels, so no perfusion; its zero metabolic heat is a simplification [U].
     "epidermis": ThermalTissue(0.37, 1109.0, 3391.0, perfusion_per_s=0.0, metabolic_w_per_m3=0.0),
     "dermis": _SKIN,
     "fat": ThermalTissue(

@@ -47,12 +47,28 @@ def run_config(config: Table, base_dir: Path = Path(".")) -> HeatRun:
             stationary.surface_dose, stationary.basal_dose, stationary.baseline_surface_c
         )
         payload["model"] = "axisymmetric r-z (stationary beam)"
+        payload["fields"] = _rz_fields(stationary, treatment.case.save_times_s)
         payload["wavelength_nm"] = treatment.wavelength_nm
         return HeatRun(payload, stationary)
     scanned = solve_scanned(treatment.case)
     payload = _scanned_payload(scanned)
     payload["wavelength_nm"] = treatment.wavelength_nm
+    payload["fields"] = {
+        f"{t:g}": {"surface_temperature_c": np.round(m, 3).tolist()}
+        for t, m in scanned.surface_maps_c.items()
+    }
     return HeatRun(payload, scanned)
+
+
+def _rz_fields(result: StationaryResult, times: tuple[float, ...]) -> dict[str, Any]:
+    """Rise fields at the requested times, with the cell edges, rounded to 1 mK."""
+    fields: dict[str, Any] = {
+        "r_edges_mm": np.round(result.r_edges_mm, 5).tolist(),
+        "z_edges_mm": np.round(result.z_edges_mm, 5).tolist(),
+    }
+    for t in times:
+        fields[f"{t:g}"] = {"rise_k": np.round(result.fields[t], 3).tolist()}
+    return fields
 
 
 def _series(t_s: FloatArray, values: FloatArray) -> dict[str, list[float]]:

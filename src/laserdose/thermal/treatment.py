@@ -91,7 +91,7 @@ def treatment_case(config: Table, base_dir: Path = Path(".")) -> Treatment:
     pattern = require_choice("scan.pattern", str(scan_table.get("pattern", "stationary")), PATTERNS)
     duration = number(timing, "time", "duration_s")
     depth = number(grid, "grid", "depth_mm", 30.0)
-    saves = tuple(float(t) for t in timing.get("save_times_s", ()))
+    saves = _save_times(timing, duration)
     if pattern == "stationary":
         r_max = float(kernel.r_edges_mm[-1]) + 4 * np.sqrt(0.15 * duration)
         case: StationaryCase | ScannedCase = StationaryCase(
@@ -123,3 +123,16 @@ def treatment_case(config: Table, base_dir: Path = Path(".")) -> Treatment:
         threads=int(number(grid, "grid", "threads", 1.0)),
     )
     return Treatment(case, wavelength)
+
+
+def _save_times(timing: Table, duration_s: float) -> tuple[float, ...]:
+    """time.save_times_s: a list of times in (0, duration_s] at which to report the field [s]."""
+    raw = timing.get("save_times_s", [])
+    if not isinstance(raw, list):
+        raise InputError("time.save_times_s must be a list of times in seconds")
+    times = []
+    for value in raw:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= duration_s:
+            raise InputError(f"time.save_times_s entries must be in (0, {duration_s:g}] s, got {value!r}")
+        times.append(float(value))
+    return tuple(times)
