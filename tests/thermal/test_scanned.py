@@ -97,3 +97,12 @@ def test_bad_scan_is_rejected():
         ScanPath("zigzag", speed_mm_per_s=0.0)
     with pytest.raises(InputError, match="unknown scan.pattern"):
         ScanPath("spiral")
+
+
+def test_pulsed_scanned_beam_absorbs_duty_times_the_energy():
+    # Square pulse train at 10 Hz, 30 % duty, 5 s (50 whole periods): energy = P x 0.3 x t x fraction.
+    path = ScanPath("circles", 40.0, 40.0, 30.0, 5.0, 10.0)
+    case = ScannedCase(BACK, KERNEL, Emission(5.0, 10.0, 0.3), Boundaries(), path, 5.0, dt_s=0.1, dx_mm=1.0)
+    ledger = solve_scanned(case).energy
+    assert ledger.absorbed_j == pytest.approx(5.0 * 0.3 * 5.0 * KERNEL.absorbed_fraction(), rel=0.02)
+    assert ledger.stored_j + ledger.boundary_j + ledger.blood_j == pytest.approx(ledger.absorbed_j, rel=1e-9)
