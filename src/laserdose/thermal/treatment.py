@@ -120,7 +120,7 @@ def treatment_case(config: Table, base_dir: Path = Path(".")) -> Treatment:
         dx_mm=number(grid, "grid", "dx_mm", 2.0),
         depth_mm=depth,
         save_times_s=saves,
-        threads=int(number(grid, "grid", "threads", 1.0)),
+        threads=_threads(grid),
     )
     return Treatment(case, wavelength)
 
@@ -136,3 +136,11 @@ def _save_times(timing: Table, duration_s: float) -> tuple[float, ...]:
             raise InputError(f"time.save_times_s entries must be in (0, {duration_s:g}] s, got {value!r}")
         times.append(float(value))
     return tuple(times)
+
+
+def _threads(grid: Table) -> int:
+    """grid.threads: a whole number of Numba threads (default 1)."""
+    value = grid.get("threads", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"grid.threads must be a whole number >= 1, got {value!r}")
+    return value
