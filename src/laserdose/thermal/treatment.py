@@ -143,4 +143,4 @@ def _threads(grid: Table) -> int:
     value = grid.get("threads", 1)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"grid.threads must be a whole number >= 1, got {value!r}")
-    return value
+    return int(value)
