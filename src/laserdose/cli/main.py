@@ -50,13 +50,14 @@ def _root(
 
 def _register() -> None:
     """Attach the sub-apps; each lives in its own module (DESIGN.md: thin CLI)."""
-    from laserdose.cli import demo, optics, protocols, safety, screen
+    from laserdose.cli import demo, heat, optics, protocols, safety, screen
 
     app.command("demo")(demo.demo)
     app.add_typer(optics.app, name="optics")
     app.command("screen")(screen.screen)
     app.add_typer(protocols.app, name="protocols")
     app.add_typer(safety.app, name="safety")
+    app.command("heat")(heat.heat)
 
 
 _register()
