@@ -53,6 +53,10 @@ def _register() -> None:
     from laserdose.cli import demo
 
     app.command("demo")(demo.demo)
+    from laserdose.cli import device, treat
+
+    app.add_typer(device.app, name="device")
+    app.command("treat")(treat.treat)
 
 
 _register()
