@@ -36,7 +36,8 @@ class SocketLink:
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small frames, no batching
 
     def send(self, data: bytes) -> None:
         """Write all of `data`."""

@@ -109,10 +109,8 @@ def params_problem(profile: DeviceProfile, params: dict[str, Any], handpiece: An
         if wavelength not in profile.wavelengths_nm:
             return f"no {wavelength:g} nm source (have {', '.join(f'{w:g}' for w in profile.wavelengths_nm)})"
         source = profile.source(wavelength)
-        if power != 0.0 and not source.min_power_w <= power <= source.max_power_w:
+        if power != 0.0 and not source.min_power_w <= power <= source.max_power_w:  # 0 = source off
             return f"{wavelength:g} nm power {power:g} W outside {source.min_power_w:g}-{source.max_power_w:g} W"
-        if power < 0.0:
-            return f"{wavelength:g} nm power {power:g} W is negative"
     if sum(powers.values()) > profile.max_total_power_w:
         return f"total power {sum(powers.values()):g} W above the machine's {profile.max_total_power_w:g} W"
     if sum(powers.values()) <= 0.0:
