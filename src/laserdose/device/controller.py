@@ -123,6 +123,7 @@ class Controller:
             try:
                 self.client.request(msg, payload)
             except (LinkError, DeviceRefused) as exc:
+                self._link_lost = self._link_lost or isinstance(exc, LinkError)
                 self.record.write("stop-failed", message=msg.name, error=str(exc))
 
     def fault(self, reason: str) -> None:
@@ -252,7 +253,7 @@ class Controller:
     def outcome(self) -> Outcome:
         """The result so far; written to the record as the last entry."""
         unaccounted = 0.0
-        if self._link_lost and self.state == "fault":
+        if self._link_lost:
             window = float(self.identity.get("watchdog_s", 0.0)) + self._period_s
             unaccounted = sum(self.set_w.values()) * 1.1 * window  # +10 %: output may run above the set value
         result = Outcome(
