@@ -15,6 +15,8 @@ from laserdose.device.plan import DeliveryPlan, parse_plan
 from laserdose.device.profile import DeviceProfile, load_profile
 from laserdose.device.simulator import Machine, MachineConfig
 
+LASERDOSE = str(Path(sys.executable).with_name("laserdose"))  # the installed console script
+
 PLAN = {
     "decision": "treat",
     "device": "15w-dual",
@@ -55,7 +57,7 @@ class SimProcess:
 
     def __init__(self, tmp: Path, *args: str) -> None:
         self.log = tmp / "emission.jsonl"
-        command = [sys.executable, "-m", "laserdose.cli.main", "device", "simulate",
+        command = [LASERDOSE, "device", "simulate",
                    "--listen", "tcp://127.0.0.1:0", "--log", str(self.log), *args]  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
