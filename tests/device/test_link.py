@@ -76,7 +76,12 @@ def test_fault_specs():
         Fault("power-deviation", 1.5, 0.3),
         Fault("estop", 2.0),
     )
-    for bad, message in [("estop", "must look like"), ("boom@1s", "unknown fault"), ("estop=1@2s", "takes no value"),
-                         ("power-deviation@2s", "needs =FRACTION")]:  # fmt: skip
+    bad_specs = [
+        ("estop", "must look like"),
+        ("boom@1s", "unknown fault"),
+        ("estop=1@2s", "takes no value"),
+        ("power-deviation@2s", "needs =FRACTION"),
+    ]
+    for bad, message in bad_specs:
         with pytest.raises(InputError, match=message):
             parse_faults([bad])

@@ -5,12 +5,11 @@ import struct
 
 from hypothesis import given
 from hypothesis import strategies as st
+from simkit import make_machine
 
 from laserdose.device.client import DeviceClient, DeviceRefused
 from laserdose.device.link import MemoryLink
 from laserdose.device.protocol import Frame, FrameParser, Msg, crc16_ccitt_false, encode_frame
-
-from simkit import make_machine
 
 
 def test_crc_matches_the_published_check_value():

@@ -23,13 +23,24 @@ PERIOD_S = 0.1
 PROFILE = load_profile("15w-dual")
 SHORT = {**PLAN, "duration_s": 3, "total_energy_j": 30.0}
 STOPPING = ("interlock-open", "estop", "overtemp", "power-loss", "handpiece-removed")
-CONSOLE = ("footswitch-press", "footswitch-release", "key-off", "handpiece-remove", "interlock-open", "estop-press")
+CONSOLE = (
+    "footswitch-press",
+    "footswitch-release",
+    "key-off",
+    "handpiece-remove",
+    "interlock-open",
+    "estop-press",
+)
 
 
 class Treatment(RuleBasedStateMachine):
     @initialize(seed=st.integers(0, 2**16), pulsed=st.booleans())
     def start(self, seed, pulsed):
-        data = {**SHORT, "mode": "pulsed", "frequency_hz": 50.0, "duty_cycle": 0.5, "total_energy_j": 15.0} if pulsed else SHORT
+        data = (
+            {**SHORT, "mode": "pulsed", "frequency_hz": 50.0, "duty_cycle": 0.5, "total_energy_j": 15.0}
+            if pulsed
+            else SHORT
+        )
         self.plan = parse_plan(data, PROFILE)
         self.machine = make_machine(PROFILE, seed=seed)
         self.controller = Controller(self.plan, connect(self.machine), SessionRecord(), "fuzz")

@@ -12,19 +12,27 @@ from laserdose.device.simulator import Machine, MachineConfig
 from laserdose.device.states import mermaid_diagram
 from laserdose.errors import InputError, require_choice, require_range
 
+_FAULT_OPTION = typer.Option([], help="Fault to inject, e.g. estop@2s, power-deviation=0.3@2s (repeatable).")
+_LOG_OPTION = typer.Option(None, help="Write every emission interval and event here (JSON lines).")
 app = typer.Typer(help="Machine simulator and device tools.", no_args_is_help=True)
 
 
 @app.command("simulate")
 def simulate(
     profile: str = typer.Option("15w-dual", help="Device profile name or TOML path."),
-    listen: str = typer.Option("tcp://127.0.0.1:7001", help="tcp://HOST:PORT (port 0 picks one) or serial:///dev/ttyX."),
-    fault: list[str] = typer.Option([], help="Fault to inject, e.g. estop@2s, power-deviation=0.3@2s (repeatable)."),
-    footswitch: str = typer.Option("auto", help="auto: pressed whenever ready; manual: CONTROL frames press it."),
+    listen: str = typer.Option(
+        "tcp://127.0.0.1:7001", help="tcp://HOST:PORT (port 0 picks one) or serial:///dev/ttyX."
+    ),
+    fault: list[str] = _FAULT_OPTION,
+    footswitch: str = typer.Option(
+        "auto", help="auto: pressed whenever ready; manual: CONTROL frames press it."
+    ),
     time_scale: float = typer.Option(1.0, help="Simulated seconds per wall-clock second."),
-    watchdog: float = typer.Option(0.5, help="Wall-clock seconds of host silence before the machine disarms."),
+    watchdog: float = typer.Option(
+        0.5, help="Wall-clock seconds of host silence before the machine disarms."
+    ),
     seed: int = typer.Option(0, help="Seed of the monitor photodiode's calibration error and noise."),
-    log: Path | None = typer.Option(None, help="Write every emission interval and event here (JSON lines)."),
+    log: Path | None = _LOG_OPTION,
 ) -> None:
     """Simulate the machine's firmware behind a TCP or serial link until interrupted."""
     require_choice("footswitch mode", footswitch, ("auto", "manual"))

@@ -18,12 +18,15 @@ from laserdose.device.profile import load_profile
 from laserdose.device.record import SessionRecord
 from laserdose.errors import InputError, require_range
 
+_PLAN_OPTION = typer.Option(..., help="plan.json (issue-6 format) to deliver.")
+_RECORD_OPTION = typer.Option(None, help="Session record (append-only JSON lines, fsynced).")
+
 
 def treat(
-    plan: Path = typer.Option(..., help="plan.json (issue-6 format) to deliver."),
+    plan: Path = _PLAN_OPTION,
     device: str = typer.Option(..., help="Machine URL: tcp://HOST:PORT or serial:///dev/ttyX."),
     operator: str = typer.Option(..., help="Name of the operator (written to the record)."),
-    record: Path | None = typer.Option(None, help="Session record (append-only JSON lines)."),
+    record: Path | None = _RECORD_OPTION,
     period: float = typer.Option(0.05, help="Control period [wall-clock s]."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:

@@ -65,7 +65,9 @@ class DeviceClient:
         identity = self.request(Msg.HELLO, {"versions": list(PROTOCOL_VERSIONS)})
         version = identity.get("version")
         if version not in PROTOCOL_VERSIONS:
-            raise DeviceRefused(f"device chose protocol version {version!r}; this host speaks {PROTOCOL_VERSIONS}")
+            raise DeviceRefused(
+                f"device chose protocol version {version!r}; this host speaks {PROTOCOL_VERSIONS}"
+            )
         self.version = int(version)
         return identity
 
@@ -73,4 +75,3 @@ class DeviceClient:
         """The unsolicited frames received so far, oldest first; clears the list."""
         events, self.events = self.events, []
         return events
-

@@ -72,7 +72,9 @@ class Progress:
 class Controller:
     """Delivers one plan over `client`, calling `pace()` between control periods."""
 
-    def __init__(self, plan: DeliveryPlan, client: DeviceClient, record: SessionRecord, operator: str) -> None:
+    def __init__(
+        self, plan: DeliveryPlan, client: DeviceClient, record: SessionRecord, operator: str
+    ) -> None:
         self.plan, self.client, self.record, self.operator = plan, client, record, operator
         self.state = "off"
         self.planned = {f"{wl:g}": e for wl, e in plan.energy_j.items()}
@@ -93,7 +95,9 @@ class Controller:
         "identity_matches": lambda c: c.identity.get("profile") == c.plan.device,
         "params_verified": lambda c: c.params_verified,
         "armed_by_us": lambda c: c.state in ("ready", "paused"),
-        "dose_reached": lambda c: all(c.delivered[k] >= e * (1 - ENERGY_TOLERANCE) for k, e in c.planned.items()),
+        "dose_reached": lambda c: all(
+            c.delivered[k] >= e * (1 - ENERGY_TOLERANCE) for k, e in c.planned.items()
+        ),
     }
 
     # -- the state machine --------------------------------------------------------------------------
@@ -108,13 +112,17 @@ class Controller:
         source, self.state = self.state, transition.target
         if reason:
             self.reason = reason
-        self.record.write("state", source=source, event=event, target=self.state, reason=reason, t_s=self.progress.t_s)
+        self.record.write(
+            "state", source=source, event=event, target=self.state, reason=reason, t_s=self.progress.t_s
+        )
         if self.state in TERMINAL_STATES:
             self._stop_device(reason or event)
 
     def _safe_stop(self, reason: str) -> None:
         self.state, self.reason = "fault", reason
-        self.record.write("state", source="?", event="illegal", target="fault", reason=reason, t_s=self.progress.t_s)
+        self.record.write(
+            "state", source="?", event="illegal", target="fault", reason=reason, t_s=self.progress.t_s
+        )
         self._stop_device(reason)
 
     def _stop_device(self, reason: str) -> None:
@@ -140,14 +148,18 @@ class Controller:
 
     def prepare(self) -> None:
         """Identify, set and read back the parameters, arm. Faults on any mismatch or refusal."""
-        self.record.write("session", operator=self.operator, plan=self.plan.set_params(), duration_s=self.plan.duration_s)
+        self.record.write(
+            "session", operator=self.operator, plan=self.plan.set_params(), duration_s=self.plan.duration_s
+        )
         try:
             self.identity = self.client.hello()
             self.record.write("identity", **self.identity)
             self.fire("connected")
             status = self.client.request(Msg.STATUS)
             if status.get("state") != "standby":
-                raise DeviceRefused(f"machine is {status.get('state')} {status.get('trip_reason', '')}".strip())
+                raise DeviceRefused(
+                    f"machine is {status.get('state')} {status.get('trip_reason', '')}".strip()
+                )
             sent = self.plan.set_params()
             self.client.request(Msg.SET_PARAMS, sent)
             held = self.client.request(Msg.READ_BACK)
@@ -212,10 +224,19 @@ class Controller:
         if self._last is not None:
             self._period_s = max(self._period_s, t_s - float(self._last["t_s"]))
         self._last = sample
-        self.progress = Progress(self.state, t_s, dict(sample["power_w"]), dict(self.delivered), sample["temperature_c"])
-        self.record.write("measurement", t_s=t_s, state=self.state, device_state=sample["state"],
-                          power_w=sample["power_w"], delivered_j=self.delivered, host_integral_j=self.integral,
-                          temperature_c=sample["temperature_c"])  # fmt: skip
+        self.progress = Progress(
+            self.state, t_s, dict(sample["power_w"]), dict(self.delivered), sample["temperature_c"]
+        )
+        self.record.write(
+            "measurement",
+            t_s=t_s,
+            state=self.state,
+            device_state=sample["state"],
+            power_w=sample["power_w"],
+            delivered_j=self.delivered,
+            host_integral_j=self.integral,
+            temperature_c=sample["temperature_c"],
+        )
 
     def _follow(self, sample: dict[str, Any]) -> None:
         """Map the device's behaviour onto table events; anything unexpected is a fault."""
@@ -286,5 +307,7 @@ def _mismatch(sent: dict[str, Any], held: dict[str, Any]) -> str:
 
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) or isinstance(b, float):
-        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=1e-12)
+        return (
+            isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=1e-12)
+        )
     return bool(a == b)

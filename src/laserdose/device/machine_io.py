@@ -4,6 +4,7 @@ Kept apart from the physics in simulator.py. A repeated sequence number (a host 
 the cache without acting twice. Every valid host frame feeds the watchdog.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from laserdose.device.plan import params_problem
@@ -145,7 +146,10 @@ class MachineIO:
 
     def _arm(self, _: dict[str, Any]) -> tuple[bool, Any]:
         blockers = [
-            (self.state != "standby", f"machine is {self.state}" + (f" ({self.trip_reason})" if self.trip_reason else "")),
+            (
+                self.state != "standby",
+                f"machine is {self.state}" + (f" ({self.trip_reason})" if self.trip_reason else ""),
+            ),
             (self.params is None, "no parameters set"),
             (not self.key_on, "key switch off"),
             (not self.interlock_closed, "remote interlock open"),
@@ -235,7 +239,7 @@ def _reply(seq: int, ok: bool, result: Any) -> bytes:
     return encode_frame(Frame(seq, Msg.NAK, {"reason": str(result)}))
 
 
-_HANDLERS = {
+_HANDLERS: dict[Msg, Callable[[Any, dict[str, Any]], tuple[bool, Any]]] = {
     Msg.HELLO: MachineIO._hello,
     Msg.STATUS: MachineIO.status,
     Msg.SET_PARAMS: MachineIO._set_params,

@@ -77,7 +77,9 @@ def parse_plan(data: Any, profile: DeviceProfile) -> DeliveryPlan:
         raise InputError("plan must be a JSON object")
     decision = _field(data, "decision")
     if decision not in TREAT_DECISIONS:
-        raise InputError(f"plan decision is {decision!r}; only {' or '.join(TREAT_DECISIONS)} may be delivered")
+        raise InputError(
+            f"plan decision is {decision!r}; only {' or '.join(TREAT_DECISIONS)} may be delivered"
+        )
     if _field(data, "device") != profile.name:
         raise InputError(f"plan is for device {data['device']!r}, not {profile.name!r}")
     raw_powers = _field(data, "power_w_by_wavelength")
@@ -95,9 +97,10 @@ def parse_plan(data: Any, profile: DeviceProfile) -> DeliveryPlan:
         raise InputError(f"plan outside the machine's limits: {problem}")
     energy = {wl: p * duration * duty for wl, p in powers.items()}
     total = _number("total_energy_j", _field(data, "total_energy_j"))
-    if abs(total - sum(energy.values())) > ENERGY_CONSISTENCY * sum(energy.values()):
+    expected = sum(energy.values())
+    if abs(total - expected) > ENERGY_CONSISTENCY * expected:
         raise InputError(
-            f"plan total_energy_j {total:g} J disagrees with power x duration x duty = {sum(energy.values()):g} J"
+            f"plan total_energy_j {total:g} J disagrees with power x duration x duty = {expected:g} J"
         )
     return DeliveryPlan(profile.name, powers, mode, frequency, duty, data["handpiece"], duration, energy)
 
@@ -110,7 +113,9 @@ def params_problem(profile: DeviceProfile, params: dict[str, Any], handpiece: An
             return f"no {wavelength:g} nm source (have {', '.join(f'{w:g}' for w in profile.wavelengths_nm)})"
         source = profile.source(wavelength)
         if power != 0.0 and not source.min_power_w <= power <= source.max_power_w:  # 0 = source off
-            return f"{wavelength:g} nm power {power:g} W outside {source.min_power_w:g}-{source.max_power_w:g} W"
+            return (
+                f"{wavelength:g} nm power {power:g} W outside {source.min_power_w:g}-{source.max_power_w:g} W"
+            )
     if sum(powers.values()) > profile.max_total_power_w:
         return f"total power {sum(powers.values()):g} W above the machine's {profile.max_total_power_w:g} W"
     if sum(powers.values()) <= 0.0:
@@ -144,7 +149,9 @@ def _mode(data: dict[str, Any], mode: Any) -> tuple[float, float]:
                 raise InputError(f"plan mode cw must not set {key} (got {value!r})")
         return 0.0, 1.0
     if mode == "pulsed":
-        return _number("frequency_hz", _field(data, "frequency_hz")), _number("duty_cycle", _field(data, "duty_cycle"))
+        return _number("frequency_hz", _field(data, "frequency_hz")), _number(
+            "duty_cycle", _field(data, "duty_cycle")
+        )
     raise InputError(f"plan mode must be cw or pulsed, got {mode!r}")
 
 

@@ -17,7 +17,6 @@ import numpy as np
 
 from laserdose.device.faults import Fault
 from laserdose.device.machine_io import MachineIO
-from laserdose.device.plan import params_problem
 from laserdose.device.profile import DeviceProfile
 
 
@@ -82,7 +81,10 @@ class Machine(MachineIO):
         self.watchdog_s = config.watchdog_s
         self._rng = np.random.default_rng(config.seed)
         errors = self._rng.uniform(-config.calibration_error, config.calibration_error, len(profile.sources))
-        self.sources = {s.wavelength_nm: SourceState(s.wavelength_nm, 1.0 + float(e)) for s, e in zip(profile.sources, errors)}
+        self.sources = {
+            s.wavelength_nm: SourceState(s.wavelength_nm, 1.0 + float(e))
+            for s, e in zip(profile.sources, errors, strict=True)
+        }
         self.t_s = 0.0
         self.state = "standby"  # standby | ready | emitting | tripped
         self.trip_reason = ""
@@ -178,11 +180,18 @@ class Machine(MachineIO):
             if allowed and set_w > 0.0 and source.monitor_energy_j < limit:
                 self._run_source(source, set_w, limit, h)
             else:
-                self._end_interval(source, "footswitch" if armed and not self.footswitch else "limit", self.t_s)
+                self._end_interval(
+                    source, "footswitch" if armed and not self.footswitch else "limit", self.t_s
+                )
         if self.state in ("ready", "emitting"):
             self.state = "emitting" if self.emitting else "ready"
-        if armed and params and all(
-            s.monitor_energy_j >= params["energy_limit_j"].get(f"{s.wavelength_nm:g}", 0.0) for s in self.sources.values()
+        if (
+            armed
+            and params
+            and all(
+                s.monitor_energy_j >= params["energy_limit_j"].get(f"{s.wavelength_nm:g}", 0.0)
+                for s in self.sources.values()
+            )
         ):
             self.record_event("dose-complete", "every source reached its energy limit")
             self.halt("dose-complete", "standby")

@@ -34,7 +34,13 @@ class Transition:
 _ACTIVE = ("standby", "ready", "emitting", "paused")
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition("off", "connected", "standby", "identity_matches", "device identified, protocol agreed, profile matches"),
+    Transition(
+        "off",
+        "connected",
+        "standby",
+        "identity_matches",
+        "device identified, protocol agreed, profile matches",
+    ),
     Transition("standby", "armed", "ready", "params_verified", "parameters read back equal to the plan"),
     Transition("ready", "emission_started", "emitting", "armed_by_us", "footswitch pressed after the delay"),
     Transition("paused", "emission_started", "emitting", "armed_by_us", "footswitch pressed again"),
