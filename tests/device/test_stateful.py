@@ -90,7 +90,7 @@ class Treatment(RuleBasedStateMachine):
         self.machine.inject(Fault("power-deviation", 0.0, deviation))
         on_since = [s.on_since_s for s in self.machine.sources.values() if s.on_since_s is not None]
         settle = max([self.machine.t_s, *(t + RAMP_ALLOWANCE_S for t in on_since)])
-        if on_since:
+        if on_since and not self.machine.link_dropped:  # a dead link leaves it to the watchdog
             self._expect_stop(settle + 2 * PERIOD_S)  # detected at the first tick after settling
 
     def _console(self, action):

@@ -9,6 +9,7 @@ before the next one starts.
 """
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,8 +39,8 @@ class Outcome:
         delivered_j: energy per wavelength by the device's monitor counter [J].
         host_integral_j: the host's trapezoid integral of the sampled monitor power [J].
         planned_j: planned energy per wavelength [J].
-        unaccounted_max_j: most energy the machine could have emitted after the last measurement
-            (link lost: set power x (watchdog + one period)) [J].
+        unaccounted_max_j: most energy the machine could have emitted after the last measurement when
+            the link was lost: the sources' maximum powers x the silent window (see _silent_window_s) [J].
         elapsed_s: simulated (device) time from arming to the end [s].
     """
 
@@ -90,6 +91,9 @@ class Controller:
         self._paused_at_s = 0.0
         self._period_s = 0.0
         self._link_lost = False
+        self._lost_wall_s = 0.0  # wall-clock time when the link was found lost
+        self._first_wall: tuple[float, float] | None = None  # (wall, device time) of the first sample
+        self._last_wall_s = 0.0
 
     GUARDS: dict[str, Callable[["Controller"], bool]] = {
         "identity_matches": lambda c: c.identity.get("profile") == c.plan.device,
@@ -131,7 +135,8 @@ class Controller:
             try:
                 self.client.request(msg, payload)
             except (LinkError, DeviceRefused) as exc:
-                self._link_lost = self._link_lost or isinstance(exc, LinkError)
+                if isinstance(exc, LinkError):
+                    self._mark_link_lost()
                 self.record.write("stop-failed", message=msg.name, error=str(exc))
 
     def fault(self, reason: str) -> None:
@@ -171,7 +176,8 @@ class Controller:
             self._armed_at_s = float(self.client.request(Msg.ARM)["armed_at_s"])
             self.fire("armed")
         except (LinkError, DeviceRefused) as exc:
-            self._link_lost = isinstance(exc, LinkError)
+            if isinstance(exc, LinkError):
+                self._mark_link_lost()
             self.fault(str(exc))
 
     # -- the control loop ---------------------------------------------------------------------------
@@ -198,7 +204,7 @@ class Controller:
             self.client.request(Msg.HEARTBEAT)
             sample = self.client.request(Msg.MEASURE)
         except (LinkError, DeviceRefused) as exc:
-            self._link_lost = True
+            self._mark_link_lost()
             self.fault(f"link lost: {exc}")
             return
         for event in self.client.take_events():
@@ -223,6 +229,9 @@ class Controller:
                 self.integral[key] += 0.5 * (before + now) * (t_s - float(self._last["t_s"]))
         if self._last is not None:
             self._period_s = max(self._period_s, t_s - float(self._last["t_s"]))
+        self._last_wall_s = time.monotonic()
+        if self._first_wall is None:
+            self._first_wall = (self._last_wall_s, t_s)
         self._last = sample
         self.progress = Progress(
             self.state, t_s, dict(sample["power_w"]), dict(self.delivered), sample["temperature_c"]
@@ -271,12 +280,36 @@ class Controller:
                     return False
         return True
 
+    def _mark_link_lost(self) -> None:
+        if not self._link_lost:
+            self._link_lost, self._lost_wall_s = True, time.monotonic()
+
+    def _silent_window_s(self) -> float:
+        """Longest device time the machine may have emitted unmeasured after the link was lost [s].
+
+        From the last measurement to the end of the host's retries (converted to device time by the
+        observed device/wall clock ratio), plus the machine's watchdog and one control period.
+        """
+        ratio = 1.0
+        if (
+            self._first_wall is not None
+            and self._last is not None
+            and self._last_wall_s > self._first_wall[0]
+        ):
+            ratio = max(
+                1.0,
+                (float(self._last["t_s"]) - self._first_wall[1]) / (self._last_wall_s - self._first_wall[0]),
+            )
+        retrying_s = (
+            max(0.0, self._lost_wall_s - self._last_wall_s) * ratio if self._last is not None else 0.0
+        )
+        return float(self.identity.get("watchdog_s", 0.0)) + self._period_s + retrying_s
+
     def outcome(self) -> Outcome:
         """The result so far; written to the record as the last entry."""
         unaccounted = 0.0
         if self._link_lost:
-            window = float(self.identity.get("watchdog_s", 0.0)) + self._period_s
-            unaccounted = sum(self.set_w.values()) * 1.1 * window  # +10 %: output may run above the set value
+            unaccounted = sum(self.plan.max_power_w.values()) * self._silent_window_s()
         result = Outcome(
             completed=self.state == "done" and self.GUARDS["dose_reached"](self),
             state=self.state,

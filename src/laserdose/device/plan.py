@@ -31,6 +31,7 @@ class DeliveryPlan:
         handpiece: handpiece name.
         duration_s: emission time [s].
         energy_j: planned energy per wavelength = power x duration x duty [J].
+        max_power_w: the machine's largest power per planned wavelength [W] (bounds unmeasured energy).
     """
 
     device: str
@@ -41,6 +42,7 @@ class DeliveryPlan:
     handpiece: str
     duration_s: float
     energy_j: dict[float, float]
+    max_power_w: dict[float, float]
 
     @property
     def total_energy_j(self) -> float:
@@ -102,7 +104,10 @@ def parse_plan(data: Any, profile: DeviceProfile) -> DeliveryPlan:
         raise InputError(
             f"plan total_energy_j {total:g} J disagrees with power x duration x duty = {expected:g} J"
         )
-    return DeliveryPlan(profile.name, powers, mode, frequency, duty, data["handpiece"], duration, energy)
+    limits = {wl: profile.source(wl).max_power_w for wl in powers}
+    return DeliveryPlan(
+        profile.name, powers, mode, frequency, duty, data["handpiece"], duration, energy, limits
+    )
 
 
 def params_problem(profile: DeviceProfile, params: dict[str, Any], handpiece: Any) -> str | None:
