@@ -206,3 +206,19 @@ def test_record_file_holds_every_state_change_and_the_outcome(profile, plan, tmp
 def test_diagram_has_one_edge_per_transition():
     diagram = mermaid_diagram()
     assert sum(" --> " in line for line in diagram.splitlines()) == len(TRANSITIONS) + 3
+
+
+def test_ctrl_c_stops_emission_at_once(profile, plan):
+    machine = make_machine(profile)
+    controller = Controller(plan, connect(machine), SessionRecord(), "A")
+
+    def pace():
+        machine.step(PERIOD_S)
+        if machine.t_s > 3.0:
+            assert machine.emitting
+            raise KeyboardInterrupt
+
+    outcome = controller.run(pace)
+    assert outcome.exit_code == 3 and "Ctrl-C" in outcome.reason
+    assert not machine.emitting and machine.state == "standby"
+    assert _last_emission_end(machine) == pytest.approx(machine.t_s)

@@ -88,6 +88,7 @@ def _report(outcome: Outcome, as_json: bool) -> None:
     if as_json:
         print_json(payload)
         return
+    console.print()
     verdict = "completed" if outcome.completed else "STOPPED"
     total = sum(outcome.delivered_j.values())
     planned = sum(outcome.planned_j.values())

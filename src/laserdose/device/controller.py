@@ -214,6 +214,7 @@ class Controller:
         self._account(sample)
         if self.state not in TERMINAL_STATES:
             self._follow(sample)
+        self.progress.state = self.state
 
     def _account(self, sample: dict[str, Any]) -> None:
         t_s = float(sample["t_s"])
