@@ -222,3 +222,34 @@ def test_ctrl_c_stops_emission_at_once(profile, plan):
     assert outcome.exit_code == 3 and "Ctrl-C" in outcome.reason
     assert not machine.emitting and machine.state == "standby"
     assert _last_emission_end(machine) == pytest.approx(machine.t_s)
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda d: {k: v for k, v in d.items() if k != "energy_j"},
+        lambda d: {**d, "power_w": "lots"},
+        lambda d: {**d, "t_s": None},
+        lambda d: {**d, "energy_j": {"810": float("nan"), "980": 0.0}},
+        lambda d: {**d, "emitting": {"810": True}, "state": "standby"},
+    ],
+)
+def test_malformed_measurement_is_a_fault_and_stops(profile, plan, corrupt):
+    machine = make_machine(profile)
+    original = machine.measurement
+
+    def broken(payload=None):
+        ok, data = original(payload)
+        return ok, corrupt(data) if machine.t_s > 2.0 else data
+
+    machine.measurement = broken  # type: ignore[method-assign]
+    outcome, _ = deliver(plan, machine, PERIOD_S)
+    assert outcome.state == "fault" and outcome.exit_code == 3
+    assert not machine.emitting and machine.state == "standby"
+
+
+def test_footswitch_never_pressed_ends_the_session(profile, plan):
+    machine = make_machine(profile, footswitch_auto=False, watchdog_s=5.0)
+    outcome, _ = deliver(plan, machine, 1.0)
+    assert outcome.state == "done" and not outcome.completed and "footswitch not pressed" in outcome.reason
+    assert not any(line["type"] == "emission" for line in machine.log_lines)

@@ -10,6 +10,7 @@ before the next one starts.
 
 import math
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from laserdose.device.states import EMISSION_STATES, TABLE, TERMINAL_STATES, Ill
 POWER_TOLERANCE = 0.20  # measured vs set power, 21 CFR 1040.11(a) (+/-20 %)
 ENERGY_TOLERANCE = 0.01  # delivered energy within 1 % of the plan (issue 7)
 RAMP_ALLOWANCE_S = 0.5  # power is compared with the set value once a source has emitted this long [U]
-MAX_PAUSE_S = 120.0  # a pause longer than this ends the session [U]
+MAX_PAUSE_S = 120.0  # a pause (or a wait for the footswitch) longer than this ends the session [U]
 DEVICE_FAULT_EVENTS = ("trip", "watchdog")
 
 
@@ -196,6 +197,10 @@ class Controller:
             self.stop("interrupted by operator (Ctrl-C)")
         except IllegalTransition:
             pass  # already disarmed and recorded
+        except Exception as exc:  # noqa: BLE001 - a bug here must still end in STOP + DISARM
+            self.record.write("internal-error", error=traceback.format_exc())
+            if self.state not in TERMINAL_STATES:
+                self._safe_stop(f"internal error: {type(exc).__name__}: {exc}")
         return self.outcome()
 
     def tick(self) -> None:
@@ -211,9 +216,12 @@ class Controller:
             self.record.write("device-event", event=event.payload)
             if event.payload["kind"] in DEVICE_FAULT_EVENTS and self.state not in TERMINAL_STATES:
                 self.fault(f"device {event.payload['kind']}: {event.payload['detail']}")
-        self._account(sample)
-        if self.state not in TERMINAL_STATES:
-            self._follow(sample)
+        try:
+            self._account(sample)
+            if self.state not in TERMINAL_STATES:
+                self._follow(sample)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self.fault(f"malformed measurement from the device ({type(exc).__name__}: {exc})")
         self.progress.state = self.state
 
     def _account(self, sample: dict[str, Any]) -> None:
@@ -255,6 +263,8 @@ class Controller:
         over = [k for k, e in self.planned.items() if self.delivered[k] > e * (1 + ENERGY_TOLERANCE)]
         if over:
             self.fault(f"delivered energy above plan at {', '.join(over)} nm")
+        elif emitting and device_state != "emitting":
+            self.fault(f"device emits while reporting state {device_state}")
         elif emitting:
             if self.state not in EMISSION_STATES:
                 self.fire("emission_started")  # illegal unless we armed: raises and disarms
@@ -269,6 +279,8 @@ class Controller:
             self._paused_at_s = float(sample["t_s"])
         elif self.state == "paused" and float(sample["t_s"]) - self._paused_at_s > MAX_PAUSE_S:
             self.stop(f"paused longer than {MAX_PAUSE_S:g} s")
+        elif self.state == "ready" and float(sample["t_s"]) - self._armed_at_s > MAX_PAUSE_S:
+            self.stop(f"footswitch not pressed within {MAX_PAUSE_S:g} s of arming")
 
     def _power_ok(self, sample: dict[str, Any]) -> bool:
         """False (after a fault) when a settled source's measured power is more than 20 % off."""
