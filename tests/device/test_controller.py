@@ -3,7 +3,7 @@
 import pytest
 from simkit import PLAN, emitted, make_machine
 
-from laserdose.device.controller import ENERGY_TOLERANCE, Controller
+from laserdose.device.controller import ENERGY_TOLERANCE, RAMP_ALLOWANCE_S, Controller
 from laserdose.device.plan import parse_plan
 from laserdose.device.protocol import Msg
 from laserdose.device.record import SessionRecord, read_record
@@ -253,3 +253,19 @@ def test_footswitch_never_pressed_ends_the_session(profile, plan):
     outcome, _ = deliver(plan, machine, 1.0)
     assert outcome.state == "done" and not outcome.completed and "footswitch not pressed" in outcome.reason
     assert not any(line["type"] == "emission" for line in machine.log_lines)
+
+
+@pytest.mark.parametrize(
+    "fault", ["interlock-open@5s", "estop@5s", "overtemp@5s", "power-loss@5s", "power-deviation=0.4@5s"]
+)
+def test_faults_after_a_pause_and_resume_stop_emission(profile, plan, fault):
+    # The resumed emission is its own path: released at 1 s, pressed again at 2 s, fault at 5 s.
+    machine = make_machine(profile, ("footswitch-release=1@1s", fault))
+    record = SessionRecord()
+    outcome, _ = deliver(plan, machine, PERIOD_S, record)
+    targets = [entry["target"] for entry in record.entries if entry["kind"] == "state"]
+    assert targets[:5] == ["standby", "ready", "emitting", "paused", "emitting"] and targets[-1] == "fault"
+    fault_s = [line["t_s"] for line in machine.log_lines if line["type"] == "fault"][-1]
+    assert (
+        not machine.emitting and _last_emission_end(machine) - fault_s <= RAMP_ALLOWANCE_S + PERIOD_S + 1e-9
+    )

@@ -85,3 +85,25 @@ def test_fault_specs():
     for bad, message in bad_specs:
         with pytest.raises(InputError, match=message):
             parse_faults([bad])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fault", "boom@1s"], "unknown fault 'boom'"),
+        (["--footswitch", "sometimes"], "unknown footswitch mode"),
+        (["--time-scale", "0"], "time scale must be between"),
+        (["--profile", "nope"], "no device profile 'nope'"),
+        (["--listen", "udp://x:1"], "scheme must be tcp:// or serial://"),
+    ],
+)
+def test_simulate_rejects_bad_options_with_one_line(cli, args, message):
+    result = cli("device", "simulate", *args)
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+
+
+def test_diagram_command_prints_the_generated_diagram(cli):
+    from laserdose.device.states import mermaid_diagram
+
+    result = cli("device", "diagram")
+    assert result.exit_code == 0 and result.stdout.strip() == mermaid_diagram()

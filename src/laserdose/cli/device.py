@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 
 from laserdose.device.faults import parse_faults
-from laserdose.device.profile import load_profile
+from laserdose.device.profile import load_profile, shipped_profiles
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
 from laserdose.device.states import mermaid_diagram
@@ -38,7 +38,7 @@ def simulate(
     require_choice("footswitch mode", footswitch, ("auto", "manual"))
     require_range("time scale", time_scale, 0.01, 1000.0)
     require_range("watchdog", watchdog, 0.05, 10.0, "s")
-    machine_profile = load_profile(profile)
+    machine_profile = load_profile(_profile_name(profile))
     config = MachineConfig(
         watchdog_s=watchdog * time_scale,
         footswitch_auto=footswitch == "auto",
@@ -59,6 +59,17 @@ def simulate(
     finally:
         if log_file:
             log_file.close()
+
+
+def _profile_name(given: str) -> str:
+    """Accept `15w-dual.toml` for the shipped `15w-dual` when no such file exists here."""
+    if (
+        given.endswith(".toml")
+        and not Path(given).exists()
+        and given.removesuffix(".toml") in shipped_profiles()
+    ):
+        return given.removesuffix(".toml")
+    return given
 
 
 @app.command("diagram")
