@@ -269,3 +269,12 @@ def test_faults_after_a_pause_and_resume_stop_emission(profile, plan, fault):
     assert (
         not machine.emitting and _last_emission_end(machine) - fault_s <= RAMP_ALLOWANCE_S + PERIOD_S + 1e-9
     )
+
+
+def test_machine_of_another_model_is_refused(profile, plan):
+    from dataclasses import replace
+
+    machine = make_machine(profile)
+    machine.profile = replace(profile, name="30w-quad")
+    outcome, _ = deliver(plan, machine, PERIOD_S)
+    assert outcome.state == "fault" and "plan is for '15w-dual'" in outcome.reason and machine.params is None

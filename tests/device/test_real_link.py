@@ -89,3 +89,19 @@ def test_host_killed_mid_treatment_watchdog_stops_emission(sim_process, tmp_path
     # Emission ended at most one watchdog period (plus one control period) after the last record entry.
     assert max(line["end_s"] for line in ends) - last["t_s"] <= WATCHDOG_SIM_S + SCALE * 0.05 + SLACK_SIM_S
     assert sum(last["delivered_j"].values()) <= _emitted(lines) < 300.0
+
+
+def test_sigterm_to_the_host_stops_emission_at_once(sim_process, tmp_path):
+    sim = sim_process(*_sim_args())
+    record = tmp_path / "session.jsonl"
+    plan = str(_plan_file(tmp_path))
+    options = ["--device", sim.url, "--operator", "A", "--json", "--record", str(record)]
+    command = [LASERDOSE, "treat", "--plan", plan, *options]
+    host = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    wait_for(lambda: record.exists() and any(e.get("target") == "emitting" for e in read_record(record)))
+    host.send_signal(signal.SIGTERM)
+    out, _ = host.communicate(timeout=20)
+    assert host.returncode == 3
+    assert json.loads(out)["reason"] == "interrupted by operator (Ctrl-C or SIGTERM)"
+    wait_for(lambda: any(line["type"] == "emission" for line in sim.lines()))
+    assert all(line["end_reason"].startswith("stop:") for line in sim.lines() if line["type"] == "emission")

@@ -1,6 +1,8 @@
 """`laserdose treat`: deliver a plan on a machine, with live progress; Ctrl-C stops emission at once."""
 
 import json
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -62,9 +64,16 @@ def _plan_device(path: Path) -> str:
     return str(data["device"])
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops emission like Ctrl-C instead of leaving it to the watchdog
+
+
 def _run(controller: Controller, period: float, quiet: bool) -> Outcome:
     def pace() -> None:
         time.sleep(period)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
 
     if quiet:
         return controller.run(pace)

@@ -160,6 +160,13 @@ class Controller:
         try:
             self.identity = self.client.hello()
             self.record.write("identity", **self.identity)
+            if self.identity.get("profile") != self.plan.device:
+                raise DeviceRefused(
+                    f"machine is {self.identity.get('profile')!r}, plan is for {self.plan.device!r}"
+                )
+            watchdog = self.identity.get("watchdog_s")
+            if isinstance(watchdog, bool) or not isinstance(watchdog, (int, float)) or not watchdog > 0:
+                raise DeviceRefused(f"machine reports no working watchdog (watchdog_s={watchdog!r})")
             self.fire("connected")
             status = self.client.request(Msg.STATUS)
             if status.get("state") != "standby":
@@ -194,7 +201,7 @@ class Controller:
                 if on_tick is not None:
                     on_tick(self.progress)
         except KeyboardInterrupt:
-            self.stop("interrupted by operator (Ctrl-C)")
+            self.stop("interrupted by operator (Ctrl-C or SIGTERM)")
         except IllegalTransition:
             pass  # already disarmed and recorded
         except Exception as exc:  # noqa: BLE001 - a bug here must still end in STOP + DISARM

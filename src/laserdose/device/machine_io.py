@@ -53,6 +53,11 @@ class MachineIO:
         self._event_seq = 0
         self._last: tuple[int, int, bytes] | None = None
 
+    def new_connection(self) -> None:
+        """A host connected: forget the previous connection's partial bytes and retry cache."""
+        self._parser = FrameParser()
+        self._last = None
+
     # -- bytes in, bytes out ------------------------------------------------------------------------
 
     def handle(self, data: bytes) -> bytes:

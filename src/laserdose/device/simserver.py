@@ -55,6 +55,9 @@ class SimulatorServer:
         while not self._stopped.is_set():
             if link is None and self._listener is not None:
                 link = self._accept()
+                if link is not None:
+                    with self.lock:
+                        self.machine.new_connection()
             data = b""
             if link is not None:
                 try:
