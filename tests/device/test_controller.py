@@ -201,6 +201,8 @@ def test_record_file_holds_every_state_change_and_the_outcome(profile, plan, tmp
     assert entries[-1]["kind"] == "outcome" and entries[-1]["delivered_j"] == outcome.delivered_j
     last_measurement = [e for e in entries if e["kind"] == "measurement"][-1]
     assert last_measurement["delivered_j"] == outcome.delivered_j
+    pushed = [e["measurement"] for e in entries if e["kind"] == "device-measurement"]
+    assert pushed and pushed[-1]["energy_j"] == outcome.delivered_j  # final counters pushed at interval end
 
 
 def test_diagram_has_one_edge_per_transition():

@@ -219,10 +219,13 @@ class Controller:
             self._mark_link_lost()
             self.fault(f"link lost: {exc}")
             return
-        for event in self.client.take_events():
-            self.record.write("device-event", event=event.payload)
-            if event.payload["kind"] in DEVICE_FAULT_EVENTS and self.state not in TERMINAL_STATES:
-                self.fault(f"device {event.payload['kind']}: {event.payload['detail']}")
+        for frame in self.client.take_events():
+            if frame.msg is not Msg.EVENT:  # a pushed MEASUREMENT: kept, the polled one is authoritative
+                self.record.write("device-measurement", measurement=frame.payload)
+                continue
+            self.record.write("device-event", event=frame.payload)
+            if frame.payload["kind"] in DEVICE_FAULT_EVENTS and self.state not in TERMINAL_STATES:
+                self.fault(f"device {frame.payload['kind']}: {frame.payload['detail']}")
         try:
             self._account(sample)
             if self.state not in TERMINAL_STATES:

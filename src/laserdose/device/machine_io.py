@@ -86,9 +86,12 @@ class MachineIO:
 
     def push_event(self, kind: str, detail: str) -> None:
         """Queue an EVENT frame for the host."""
+        self.push(Msg.EVENT, {"kind": kind, "t_s": self.t_s, "detail": detail})
+
+    def push(self, msg: Msg, payload: dict[str, Any]) -> None:
+        """Queue an unsolicited frame (EVENT or MEASUREMENT) for the host."""
         self._event_seq = (self._event_seq + 1) % 256
-        payload = {"kind": kind, "t_s": self.t_s, "detail": detail}
-        self._outbox.extend(encode_frame(Frame(self._event_seq, Msg.EVENT, payload)))
+        self._outbox.extend(encode_frame(Frame(self._event_seq, msg, payload)))
 
     def _answer(self, frame: Frame) -> bytes:
         handler = _HANDLERS.get(frame.msg)

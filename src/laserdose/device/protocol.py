@@ -43,7 +43,7 @@ class Msg(IntEnum):
     RESET = 0x0A  # host -> device: {"operator"}; the manual reset after a trip (21 CFR 1040.10(f)(10))
     CONTROL = 0x0B  # console -> device: {"footswitch": "press"|"release"} etc.
     EVENT = 0x20  # device -> host, unsolicited: {"kind", "t_s", "detail"}
-    MEASUREMENT = 0x21  # device -> host, unsolicited copy of the last measurement
+    MEASUREMENT = 0x21  # device -> host, unsolicited: final counters at the end of each emission interval
     ACK = 0x30  # reply: {"data": {...}}
     NAK = 0x31  # reply: {"reason": "..."}
 

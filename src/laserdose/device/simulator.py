@@ -18,6 +18,7 @@ import numpy as np
 from laserdose.device.faults import Fault
 from laserdose.device.machine_io import MachineIO
 from laserdose.device.profile import DeviceProfile
+from laserdose.device.protocol import Msg
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,7 @@ class Machine(MachineIO):
         }
         source.on_since_s, source.output_w, source.interval = None, 0.0, {}
         self.write_log(entry)
+        self.push(Msg.MEASUREMENT, self.counters())  # the final counters of the interval, unsolicited
 
     def _heat(self, h: float) -> None:
         if self.cooling_failed:
@@ -266,6 +268,16 @@ class Machine(MachineIO):
             "energy_j": energy,
             "emitting": emitting,
             "on_s": on_s,
+            "temperature_c": self.temperature_c,
+        }
+
+    def counters(self) -> dict[str, Any]:
+        """Energy counters and emission flags without noise (the MEASUREMENT pushed at interval ends)."""
+        return {
+            "t_s": self.t_s,
+            "power_w": {f"{s.wavelength_nm:g}": self.monitor_power(s) for s in self.sources.values()},
+            "energy_j": {f"{s.wavelength_nm:g}": s.monitor_energy_j for s in self.sources.values()},
+            "emitting": {f"{s.wavelength_nm:g}": s.output_w > 0.0 for s in self.sources.values()},
             "temperature_c": self.temperature_c,
         }
 
