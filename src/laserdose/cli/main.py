@@ -50,7 +50,7 @@ def _root(
 
 def _register() -> None:
     """Attach the sub-apps; each lives in its own module (DESIGN.md: thin CLI)."""
-    from laserdose.cli import demo, heat, optics, protocols, safety, screen
+    from laserdose.cli import demo, device, heat, optics, protocols, safety, screen, treat
 
     app.command("demo")(demo.demo)
     app.add_typer(optics.app, name="optics")
@@ -58,6 +58,8 @@ def _register() -> None:
     app.add_typer(protocols.app, name="protocols")
     app.add_typer(safety.app, name="safety")
     app.command("heat")(heat.heat)
+    app.add_typer(device.app, name="device")
+    app.command("treat")(treat.treat)
 
 
 _register()

@@ -1,0 +1,104 @@
+"""`laserdose treat`: deliver a plan on a machine, with live progress; Ctrl-C stops emission at once."""
+
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from laserdose.cli.output import console, print_json
+from laserdose.device.client import DeviceClient
+from laserdose.device.controller import Controller, Outcome, Progress
+from laserdose.device.link import LinkError, open_link
+from laserdose.device.plan import load_plan
+from laserdose.device.profile import load_profile
+from laserdose.device.record import SessionRecord
+from laserdose.errors import InputError, require_range
+
+_PLAN_OPTION = typer.Option(..., help="plan.json (issue-6 format) to deliver.")
+_RECORD_OPTION = typer.Option(None, help="Session record (append-only JSON lines, fsynced).")
+
+
+def treat(
+    plan: Path = _PLAN_OPTION,
+    device: str = typer.Option(..., help="Machine URL: tcp://HOST:PORT or serial:///dev/ttyX."),
+    operator: str = typer.Option(..., help="Name of the operator (written to the record)."),
+    record: Path | None = _RECORD_OPTION,
+    period: float = typer.Option(0.05, help="Control period [wall-clock s]."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+) -> None:
+    """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted."""
+    require_range("control period", period, 0.01, 0.2, "s")
+    if not operator.strip():
+        raise InputError("operator must name a person")
+    plan_data = _plan_device(plan)
+    delivery = load_plan(plan, load_profile(plan_data))
+    try:
+        link = open_link(device)
+    except LinkError as exc:
+        typer.echo(f"laserdose: error: {exc}; nothing was emitted", err=True)
+        raise typer.Exit(3) from None
+    session = SessionRecord(record)
+    controller = Controller(delivery, DeviceClient(link), session, operator.strip())
+    try:
+        outcome = _run(controller, period, as_json)
+    finally:
+        link.close()
+        session.close()
+    _report(outcome, as_json)
+    raise typer.Exit(outcome.exit_code)
+
+
+def _plan_device(path: Path) -> str:
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read plan {path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("device"), str):
+        raise InputError("plan must be a JSON object with a device name")
+    return str(data["device"])
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops emission like Ctrl-C instead of leaving it to the watchdog
+
+
+def _run(controller: Controller, period: float, quiet: bool) -> Outcome:
+    def pace() -> None:
+        time.sleep(period)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+    if quiet:
+        return controller.run(pace)
+    with Live(_view(controller.progress, controller), console=console, refresh_per_second=8) as live:
+        return controller.run(pace, lambda progress: live.update(_view(progress, controller)))
+
+
+def _view(progress: Progress, controller: Controller) -> Table:
+    table = Table(title=f"treatment - state {progress.state}, t = {progress.t_s:.1f} s (device time)")
+    for column in ("wavelength [nm]", "power [W]", "delivered [J]", "planned [J]"):
+        table.add_column(column)
+    for key, planned in controller.planned.items():
+        power = progress.power_w.get(key, 0.0)
+        table.add_row(key, f"{power:.2f}", f"{progress.delivered_j.get(key, 0.0):.1f}", f"{planned:.1f}")
+    table.caption = f"diode temperature {progress.temperature_c:.1f} degC"
+    return table
+
+
+def _report(outcome: Outcome, as_json: bool) -> None:
+    payload = {**outcome.__dict__, "exit_code": outcome.exit_code}
+    if as_json:
+        print_json(payload)
+        return
+    console.print()
+    verdict = "completed" if outcome.completed else "STOPPED"
+    total = sum(outcome.delivered_j.values())
+    planned = sum(outcome.planned_j.values())
+    console.print(f"{verdict}: {outcome.reason}; delivered {total:.1f} J of {planned:.1f} J")

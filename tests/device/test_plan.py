@@ -1,0 +1,73 @@
+"""plan.json is checked strictly against the profile: refused, never clamped."""
+
+import json
+
+import pytest
+from simkit import PLAN
+
+from laserdose.device.plan import parse_plan
+from laserdose.errors import InputError
+
+
+def test_planned_energy_is_power_times_duration_times_duty(profile):
+    cw = parse_plan(PLAN, profile)
+    assert cw.energy_j == {810.0: 6.0 * 30, 980.0: 4.0 * 30}  # E = P t (cw duty 1)
+    pulsed = {**PLAN, "mode": "pulsed", "frequency_hz": 100.0, "duty_cycle": 0.5, "total_energy_j": 150.0}
+    assert parse_plan(pulsed, profile).energy_j == {810.0: 6.0 * 30 * 0.5, 980.0: 4.0 * 30 * 0.5}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"decision": "do-not-treat"}, "only treat or treat-with-precautions"),
+        ({"decision": "refer"}, "only treat"),
+        ({"device": "30w-quad"}, "not '15w-dual'"),
+        ({"power_w_by_wavelength": {"810": 16.0}, "total_energy_j": 480.0}, "outside 0.1-15 W"),
+        ({"power_w_by_wavelength": {"810": 0.05}, "total_energy_j": 1.5}, "outside 0.1-15 W"),
+        (
+            {"power_w_by_wavelength": {"810": 10.0, "980": 6.0}, "total_energy_j": 480.0},
+            "above the machine's 15 W",
+        ),
+        ({"power_w_by_wavelength": {"1064": 5.0}, "total_energy_j": 150.0}, "no 1064 nm source"),
+        ({"power_w_by_wavelength": {"810": -1.0}}, "power -1 W outside"),
+        ({"mode": "burst"}, "cw or pulsed"),
+        (
+            {"mode": "pulsed", "frequency_hz": 30000.0, "duty_cycle": 0.5, "total_energy_j": 150.0},
+            "frequency",
+        ),
+        (
+            {"mode": "pulsed", "frequency_hz": 100.0, "duty_cycle": 0.95, "total_energy_j": 285.0},
+            "duty cycle",
+        ),
+        ({"duty_cycle": 0.5}, "cw must not set duty_cycle"),
+        ({"handpiece": "laser-sword"}, "no handpiece"),
+        ({"total_energy_j": 400.0}, "disagrees"),
+        ({"duration_s": 0}, "duration_s"),
+        ({"duration_s": float("nan")}, "finite number"),
+    ],
+)
+def test_plans_outside_the_machine_are_refused(profile, change, message):
+    with pytest.raises(InputError, match=message):
+        parse_plan({**PLAN, **change}, profile)
+
+
+def test_missing_field_is_named(profile):
+    plan = {k: v for k, v in PLAN.items() if k != "handpiece"}
+    with pytest.raises(InputError, match="lacks field handpiece"):
+        parse_plan(plan, profile)
+
+
+def test_treat_cli_refuses_a_bad_plan_with_one_line_and_exit_2(cli, tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({**PLAN, "power_w_by_wavelength": {"810": 20.0}, "total_energy_j": 600.0}))
+    result = cli("treat", "--plan", path, "--device", "tcp://127.0.0.1:1", "--operator", "A")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("laserdose: error: plan outside the machine's limits: 810 nm power 20 W")
+    assert "Traceback" not in result.output
+
+
+def test_treat_cli_exits_3_when_no_machine_answers(cli, tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(PLAN))
+    result = cli("treat", "--plan", path, "--device", "tcp://127.0.0.1:1", "--operator", "A")
+    assert result.exit_code == 3 and "nothing was emitted" in result.stderr
