@@ -87,10 +87,7 @@ def _beam_parameters(beam: Beam, n_above: float) -> tuple[int, FloatArray]:
     if isinstance(beam, GaussianBeam):
         return k.BEAM_GAUSSIAN, np.array([beam.diameter_1e2_mm / 2, 0.0, 0.0])
     if isinstance(beam, FibreBeam):
-        if beam.numerical_aperture >= n_above:
-            raise InputError(
-                f"numerical_aperture must be below n_above ({n_above:g}), got {beam.numerical_aperture:g}"
-            )
+        # NA < 1 <= n_above (geometry.py), so the cone's half-angle in the medium above always exists.
         sin_half_angle = beam.numerical_aperture / n_above
         return k.BEAM_FIBRE, np.array([sin_half_angle, beam.standoff_mm, beam.core_diameter_mm / 2])
     raise InputError(f"unknown beam {beam!r}; allowed: PencilBeam, FlatBeam, GaussianBeam, FibreBeam")
