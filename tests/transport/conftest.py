@@ -19,6 +19,6 @@ def _within(value: float, reference: float, se: float, bias: float = 0.0) -> boo
     return abs(value - reference) <= 4.0 * se + bias
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def within():  # noqa: ANN201 - returns the predicate
     return _within

@@ -122,6 +122,11 @@ def _mean_and_se(per_batch: FloatArray) -> tuple[float, float]:
     return float(per_batch.mean()), float(per_batch.std(ddof=1) / math.sqrt(per_batch.size))
 
 
+def _layer_se(tallies: list[backends.BatchTallies], sizes: list[int]) -> FloatArray:
+    per_batch = np.array([t.layer_abs / size for t, size in zip(tallies, sizes, strict=True)])
+    return np.asarray(per_batch.std(axis=0, ddof=1) / math.sqrt(len(sizes)))
+
+
 def _result(
     tallies: list[backends.BatchTallies], sizes: list[int], grid: Grid, seed: int, backend: str, elapsed_s: float
 ) -> TransportResult:
@@ -143,6 +148,7 @@ def _result(
         absorbed=float(totals[k.ABSORBED]),
         absorbed_se=stats[k.ABSORBED][1],
         absorbed_by_layer=tuple(float(v) for v in sum(t.layer_abs for t in tallies) / photons),
+        absorbed_by_layer_se=tuple(float(se) for se in _layer_se(tallies, sizes)),
         transmittance=float(totals[k.TRANSMITTED]),
         transmittance_se=stats[k.TRANSMITTED][1],
         roulette_balance=float(totals[k.ROULETTE]),

@@ -39,6 +39,7 @@ class TransportResult:
         absorbed: A, absorbed in the stack [-].
         absorbed_se: standard error of A [-].
         absorbed_by_layer: A of each layer, top first [-].
+        absorbed_by_layer_se: standard error of each [-].
         transmittance: T, leaving through the bottom of the stack [-].
         transmittance_se: standard error of T [-].
         roulette_balance: net weight created by Russian roulette per photon (expected 0) [-].
@@ -62,6 +63,7 @@ class TransportResult:
     absorbed: float
     absorbed_se: float
     absorbed_by_layer: tuple[float, ...]
+    absorbed_by_layer_se: tuple[float, ...]
     transmittance: float
     transmittance_se: float
     roulette_balance: float
