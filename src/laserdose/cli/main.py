@@ -53,6 +53,9 @@ def _register() -> None:
     from laserdose.cli import demo
 
     app.command("demo")(demo.demo)
+    from laserdose.cli import simulate
+
+    app.command("simulate")(simulate.simulate)
 
 
 _register()

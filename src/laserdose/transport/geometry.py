@@ -220,3 +220,28 @@ class Grid:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 10_000:
                 raise InputError(f"grid {name} must be an integer between 1 and 10000, got {value!r}")
+
+
+def beam_from_spec(spec: str) -> Beam:
+    """Parse the CLI's beam form: "pencil", "flat:D_MM", "gauss:D_1E2_MM" or "fibre:NA:STANDOFF_MM:CORE_MM".
+
+    Raises:
+        InputError: for an unknown kind, a wrong number of fields or a bad value.
+    """
+    kind, *fields = spec.strip().lower().split(":")
+    expected = {"pencil": 0, "flat": 1, "gauss": 1, "fibre": 3}
+    if kind not in expected:
+        raise InputError(f"unknown beam {spec!r}; allowed: pencil, flat:D_MM, gauss:D_MM, fibre:NA:STANDOFF_MM:CORE_MM")
+    if len(fields) != expected[kind]:
+        raise InputError(f"beam {kind!r} takes {expected[kind]} number(s) after ':', got {spec!r}")
+    try:
+        numbers = [float(field) for field in fields]
+    except ValueError:
+        raise InputError(f"beam {spec!r}: the fields after ':' must be numbers") from None
+    if kind == "flat":
+        return FlatBeam(numbers[0])
+    if kind == "gauss":
+        return GaussianBeam(numbers[0])
+    if kind == "fibre":
+        return FibreBeam(*numbers)
+    return PencilBeam()
