@@ -11,7 +11,9 @@ from laserdose.transport.diffusion import fluence_rate_pencil, planar_fluence_ra
 def test_planar_fluence_is_the_lateral_integral_of_the_pencil_solution():
     # Analytic identity: integral of exp(-mu r1)/(4 pi D r1) over the plane = exp(-mu |z - z0|) / (2 D mu).
     for depth_mm in (2.0, 5.0):
-        integral, _ = quad(lambda r: 2 * np.pi * r * fluence_rate_pencil(r, depth_mm, 0.02, 1.0, 1.4), 0, 400)
+        integral, _ = quad(
+            lambda r, z=depth_mm: 2 * np.pi * r * fluence_rate_pencil(r, z, 0.02, 1.0, 1.4), 0, 400
+        )
         assert integral == pytest.approx(float(planar_fluence_rate(depth_mm, 0.02, 1.0, 1.4)), rel=1e-6)
 
 

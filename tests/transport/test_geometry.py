@@ -90,4 +90,3 @@ def test_bad_runs_are_rejected(kwargs, message):
     stack = Stack((Layer(**SKIN),))
     with pytest.raises(InputError, match=message):
         simulate(stack, PencilBeam(), seed=kwargs.pop("seed", 1), **kwargs)
-

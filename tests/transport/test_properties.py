@@ -72,7 +72,9 @@ def test_a_slab_split_in_two_is_the_same_slab(layer, n_outside, seed, within):
 def test_scaling_lengths_and_coefficients_together_changes_nothing(layer, scale, seed):
     # Transport depends on optical depths only: thickness x k with coefficients / k gives the same
     # random walk. With k a power of two every product is exact, so the tallies agree to rounding.
-    scaled = Layer(layer.thickness_mm * scale, layer.mua_per_mm / scale, layer.mus_per_mm / scale, layer.g, layer.n)
+    scaled = Layer(
+        layer.thickness_mm * scale, layer.mua_per_mm / scale, layer.mus_per_mm / scale, layer.g, layer.n
+    )
     first = simulate(Stack((layer,)), PencilBeam(), photons=500, seed=seed, batches=2)
     second = simulate(Stack((scaled,)), PencilBeam(), photons=500, seed=seed, batches=2)
     for name in ("diffuse_reflectance", "absorbed", "transmittance"):
@@ -101,7 +103,9 @@ def test_same_seed_same_result_for_any_thread_count():
     stack = Stack((Layer(0.5, 0.5, 10.0, 0.8, 1.4), Layer(None, 0.1, 5.0, 0.9, 1.37)))
     runs = [simulate(stack, FlatBeam(2.0), photons=3000, seed=42, threads=t) for t in (1, 2, 1)]
     for other in runs[1:]:
-        assert other.to_json_dict() | {"photons_per_second": 0} == runs[0].to_json_dict() | {"photons_per_second": 0}
+        assert other.to_json_dict() | {"photons_per_second": 0} == runs[0].to_json_dict() | {
+            "photons_per_second": 0
+        }
         assert np.array_equal(other.fluence_rate_per_mm2, runs[0].fluence_rate_per_mm2)
     different = simulate(stack, FlatBeam(2.0), photons=3000, seed=43)
     assert different.diffuse_reflectance != runs[0].diffuse_reflectance

@@ -63,7 +63,10 @@ def test_mcml_three_layer_sample(backend, within):
     assert within(result.diffuse_reflectance, 0.237544, _combined_se(result.diffuse_reflectance_se, photons))
     assert within(result.absorbed, 0.641594, _combined_se(result.absorbed_se, photons))
     assert within(result.transmittance, 0.0964896, _combined_se(result.transmittance_se, photons))
-    for ours, se, theirs in zip(result.absorbed_by_layer, result.absorbed_by_layer_se, (0.2612, 0.1488, 0.2316)):
+    mcml_layers = (0.2612, 0.1488, 0.2316)
+    for ours, se, theirs in zip(
+        result.absorbed_by_layer, result.absorbed_by_layer_se, mcml_layers, strict=True
+    ):
         assert within(ours, theirs, _combined_se(se, photons), 5e-5)  # MCML printed 4 digits
 
 
@@ -97,7 +100,9 @@ def _iad_two_layers(top: Layer, bottom: Layer) -> tuple[float, float]:
     for layer in (top, bottom):
         assert layer.thickness_mm is not None and layer.n == 1.0
         mut = layer.mua_per_mm + layer.mus_per_mm
-        sample = iadpython.Sample(a=layer.mus_per_mm / mut, b=mut * layer.thickness_mm, g=layer.g, quad_pts=32)
+        sample = iadpython.Sample(
+            a=layer.mus_per_mm / mut, b=mut * layer.thickness_mm, g=layer.g, quad_pts=32
+        )
         sample.update_quadrature()
         samples.append((sample, *sample.rt_matrices()))
     (s1, r1, _, t1, _), (_, r2, _, t2, _) = samples

@@ -1,34 +1,39 @@
-"""`laserdose simulate`: Monte Carlo light transport in a layered stack (thin shell over transport.simulate)."""
+"""`laserdose simulate`: Monte Carlo light transport in a layered stack (a thin shell over `simulate`)."""
 
 from __future__ import annotations
 
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from laserdose.cli.output import console, print_json, print_table
 from laserdose.errors import InputError
-from laserdose.transport import Grid, Stack, TransportResult, simulate as run_simulation
+from laserdose.transport import Grid, Stack, TransportResult
+from laserdose.transport import simulate as run_simulation
 from laserdose.transport.geometry import beam_from_spec
+
+BEAM_HELP = "pencil | flat:D_MM | gauss:D_1E2_MM | fibre:NA:STANDOFF_MM:CORE_MM."
 
 
 def simulate(
-    stack: Path = typer.Option(..., "--stack", help="stack.json: n_above, n_below and layers (see README)."),
-    photons: str = typer.Option("1e6", "--photons", help="Photon packets, e.g. 1e6."),
-    seed: int = typer.Option(1, "--seed", help="Random seed; same seed and thread count, same result."),
-    beam: str = typer.Option("pencil", "--beam", help="pencil | flat:D_MM | gauss:D_1E2_MM | fibre:NA:STANDOFF_MM:CORE_MM."),
-    dr_mm: float = typer.Option(0.1, "--dr", help="Radial bin width of the scoring grid [mm]."),
-    nr: int = typer.Option(100, "--nr", help="Radial bins."),
-    dz_mm: float = typer.Option(0.1, "--dz", help="Depth bin height of the scoring grid [mm]."),
-    nz: int = typer.Option(100, "--nz", help="Depth bins."),
-    batches: int = typer.Option(10, "--batches", help="Independent batches for standard errors."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (no progress bar)."),
-    out: Path | None = typer.Option(None, "--out", help="Write every array to this .npz file."),
-    plot: Path | None = typer.Option(None, "--plot", help="Write a PNG of fluence rate on the axis vs depth."),
+    stack: Annotated[Path, typer.Option("--stack", help="stack.json: n_above, n_below, layers (README).")],
+    photons: Annotated[str, typer.Option("--photons", help="Photon packets, e.g. 1e6.")] = "1e6",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed and threads, same result.")] = 1,
+    beam: Annotated[str, typer.Option("--beam", help=BEAM_HELP)] = "pencil",
+    dr_mm: Annotated[float, typer.Option("--dr", help="Radial bin width of the scoring grid [mm].")] = 0.1,
+    nr: Annotated[int, typer.Option("--nr", help="Radial bins.")] = 100,
+    dz_mm: Annotated[float, typer.Option("--dz", help="Depth bin height of the scoring grid [mm].")] = 0.1,
+    nz: Annotated[int, typer.Option("--nz", help="Depth bins.")] = 100,
+    batches: Annotated[int, typer.Option("--batches", help="Independent batches for standard errors.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (no progress bar).")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write every array to this .npz file.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write a PNG of axial fluence vs depth.")
+    ] = None,
 ) -> None:
     """Trace photons through a layered stack; print reflectance, absorption and transmittance per W."""
     layers = Stack.from_json_dict(_read_json(stack))
@@ -61,7 +66,9 @@ def _read_json(path: Path) -> Any:
     except OSError as exc:
         raise InputError(f"cannot read stack file {str(path)!r}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"stack file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        raise InputError(
+            f"stack file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}"
+        ) from None
 
 
 def _photon_count(text: str) -> int:
@@ -81,9 +88,13 @@ def _print_people(result: TransportResult) -> None:
         ["absorbed", result.absorbed, result.absorbed_se],
         *(
             [f"  absorbed in layer {i + 1}", value, se]
-            for i, (value, se) in enumerate(zip(result.absorbed_by_layer, result.absorbed_by_layer_se, strict=True))
+            for i, (value, se) in enumerate(
+                zip(result.absorbed_by_layer, result.absorbed_by_layer_se, strict=True)
+            )
         ),
         ["transmittance", result.transmittance, result.transmittance_se],
     ]
-    print_table(f"{result.photons:,} photons, fractions of incident power", ["quantity", "value", "std. error"], rows)
+    print_table(
+        f"{result.photons:,} photons, fractions of incident power", ["quantity", "value", "std. error"], rows
+    )
     console.print(f"{result.photons_per_second:,.0f} photons/s")

@@ -113,7 +113,7 @@ def run_batch(
 
 
 def _ordered_sum(per_stream: FloatArray) -> FloatArray:
-    total = per_stream[0].copy()
+    total: FloatArray = per_stream[0].copy()
     for stream in range(1, per_stream.shape[0]):
         total += per_stream[stream]
     return total

@@ -33,7 +33,9 @@ def internal_reflection_parameter(n_relative: float) -> float:
     return (1.0 + r_eff) / (1.0 - r_eff)
 
 
-def _parameters(mua_per_mm: float, musp_per_mm: float, n_relative: float) -> tuple[float, float, float, float]:
+def _parameters(
+    mua_per_mm: float, musp_per_mm: float, n_relative: float
+) -> tuple[float, float, float, float]:
     if not mua_per_mm > 0 or not musp_per_mm > 0:
         raise InputError("diffusion theory needs mua_per_mm > 0 and musp_per_mm > 0")
     mutp = mua_per_mm + musp_per_mm
@@ -45,7 +47,11 @@ def _parameters(mua_per_mm: float, musp_per_mm: float, n_relative: float) -> tup
 
 
 def fluence_rate_pencil(
-    r_mm: FloatArray | float, z_mm: FloatArray | float, mua_per_mm: float, musp_per_mm: float, n_relative: float
+    r_mm: FloatArray | float,
+    z_mm: FloatArray | float,
+    mua_per_mm: float,
+    musp_per_mm: float,
+    n_relative: float,
 ) -> FloatArray:
     """Fluence rate phi(r, z) per unit power entering the medium [1/mm^2] for a pencil beam.
 
@@ -65,7 +71,9 @@ def fluence_rate_pencil(
     )
 
 
-def planar_fluence_rate(z_mm: FloatArray | float, mua_per_mm: float, musp_per_mm: float, n_relative: float) -> FloatArray:
+def planar_fluence_rate(
+    z_mm: FloatArray | float, mua_per_mm: float, musp_per_mm: float, n_relative: float
+) -> FloatArray:
     """Fluence rate integrated over the plane at depth z, per unit power entering [1/mm].
 
     The lateral integral of `fluence_rate_pencil`, which is also phi(z) under a uniform, infinitely wide

@@ -73,8 +73,12 @@ def _check_run(photons: int, seed: int, batches: int, threads: int | None) -> No
         raise InputError(f"photons must be between batches ({batches}) and {MAX_PHOTONS:g}, got {photons}")
     if not 0 <= seed < 2**63:
         raise InputError(f"seed must be between 0 and 2^63 - 1, got {seed}")
-    if threads is not None and not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
-        raise InputError(f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {threads}")
+    if threads is not None and not 1 <= threads <= _max_threads():
+        raise InputError(f"threads must be between 1 and {_max_threads()}, got {threads}")
+
+
+def _max_threads() -> int:
+    return int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
 
 
 def _beam_parameters(beam: Beam, n_above: float) -> tuple[int, FloatArray]:
@@ -122,22 +126,32 @@ def _mean_and_se(per_batch: FloatArray) -> tuple[float, float]:
     return float(per_batch.mean()), float(per_batch.std(ddof=1) / math.sqrt(per_batch.size))
 
 
+def _total(per_batch: list[FloatArray]) -> FloatArray:
+    total: FloatArray = np.sum(per_batch, axis=0)
+    return total
+
+
 def _layer_se(tallies: list[backends.BatchTallies], sizes: list[int]) -> FloatArray:
     per_batch = np.array([t.layer_abs / size for t, size in zip(tallies, sizes, strict=True)])
     return np.asarray(per_batch.std(axis=0, ddof=1) / math.sqrt(len(sizes)))
 
 
 def _result(
-    tallies: list[backends.BatchTallies], sizes: list[int], grid: Grid, seed: int, backend: str, elapsed_s: float
+    tallies: list[backends.BatchTallies],
+    sizes: list[int],
+    grid: Grid,
+    seed: int,
+    backend: str,
+    elapsed_s: float,
 ) -> TransportResult:
     from laserdose.transport import kernel_cpu as k
 
     photons = sum(sizes)
     fractions = np.array([t.scalars / size for t, size in zip(tallies, sizes, strict=True)])
-    totals = sum(t.scalars for t in tallies) / photons
+    totals: FloatArray = np.sum([t.scalars for t in tallies], axis=0) / photons
     stats = {index: _mean_and_se(fractions[:, index]) for index in range(k.N_SCALARS)}
-    r_edges = np.arange(grid.nr + 1) * grid.dr_mm
-    z_edges = np.arange(grid.nz + 1) * grid.dz_mm
+    r_edges = np.arange(grid.nr + 1, dtype=np.float64) * grid.dr_mm
+    z_edges = np.arange(grid.nz + 1, dtype=np.float64) * grid.dz_mm
     ring_area_mm2 = np.pi * (r_edges[1:] ** 2 - r_edges[:-1] ** 2)
     volume_mm3 = ring_area_mm2[:, None] * grid.dz_mm
     return TransportResult(
@@ -147,7 +161,7 @@ def _result(
         diffuse_reflectance_se=stats[k.DIFFUSE][1],
         absorbed=float(totals[k.ABSORBED]),
         absorbed_se=stats[k.ABSORBED][1],
-        absorbed_by_layer=tuple(float(v) for v in sum(t.layer_abs for t in tallies) / photons),
+        absorbed_by_layer=tuple(float(v) for v in _total([t.layer_abs for t in tallies]) / photons),
         absorbed_by_layer_se=tuple(float(se) for se in _layer_se(tallies, sizes)),
         transmittance=float(totals[k.TRANSMITTED]),
         transmittance_se=stats[k.TRANSMITTED][1],
@@ -156,10 +170,10 @@ def _result(
         photons_per_second=photons / elapsed_s if elapsed_s > 0 else math.inf,
         r_edges_mm=r_edges,
         z_edges_mm=z_edges,
-        reflectance_by_radius=sum(t.rd_r for t in tallies) / photons / ring_area_mm2,
-        transmittance_by_radius=sum(t.t_r for t in tallies) / photons / ring_area_mm2,
-        absorbed_density_per_mm3=sum(t.a_rz for t in tallies) / photons / volume_mm3,
-        fluence_rate_per_mm2=sum(t.phi_rz for t in tallies) / photons / volume_mm3,
+        reflectance_by_radius=_total([t.rd_r for t in tallies]) / photons / ring_area_mm2,
+        transmittance_by_radius=_total([t.t_r for t in tallies]) / photons / ring_area_mm2,
+        absorbed_density_per_mm3=_total([t.a_rz for t in tallies]) / photons / volume_mm3,
+        fluence_rate_per_mm2=_total([t.phi_rz for t in tallies]) / photons / volume_mm3,
         seed=seed,
         batches=len(sizes),
         backend=backend,

@@ -40,7 +40,9 @@ class Layer:
 
     def __post_init__(self) -> None:
         if self.thickness_mm is not None and not _require_finite("thickness_mm", self.thickness_mm) > 0:
-            raise InputError(f"thickness_mm must be > 0 (or null for semi-infinite), got {self.thickness_mm:g}")
+            raise InputError(
+                f"thickness_mm must be > 0 (or null for semi-infinite), got {self.thickness_mm:g}"
+            )
         if _require_finite("mua_per_mm", self.mua_per_mm) < 0:
             raise InputError(f"mua_per_mm must be >= 0, got {self.mua_per_mm:g}")
         if _require_finite("mus_per_mm", self.mus_per_mm) < 0:
@@ -231,7 +233,9 @@ def beam_from_spec(spec: str) -> Beam:
     kind, *fields = spec.strip().lower().split(":")
     expected = {"pencil": 0, "flat": 1, "gauss": 1, "fibre": 3}
     if kind not in expected:
-        raise InputError(f"unknown beam {spec!r}; allowed: pencil, flat:D_MM, gauss:D_MM, fibre:NA:STANDOFF_MM:CORE_MM")
+        raise InputError(
+            f"unknown beam {spec!r}; allowed: pencil, flat:D_MM, gauss:D_MM, fibre:NA:STANDOFF_MM:CORE_MM"
+        )
     if len(fields) != expected[kind]:
         raise InputError(f"beam {kind!r} takes {expected[kind]} number(s) after ':', got {spec!r}")
     try:

@@ -80,8 +80,12 @@ def _fresnel(n_in, n_out, cos_in):
     cos_diff = cos_in * cos_out + sin_in * sin_out
     sin_sum = sin_in * cos_out + cos_in * sin_out
     sin_diff = sin_in * cos_out - cos_in * sin_out
-    r = 0.5 * sin_diff * sin_diff * (cos_diff * cos_diff + cos_sum * cos_sum) / (
-        sin_sum * sin_sum * cos_diff * cos_diff
+    r = (
+        0.5
+        * sin_diff
+        * sin_diff
+        * (cos_diff * cos_diff + cos_sum * cos_sum)
+        / (sin_sum * sin_sum * cos_diff * cos_diff)
     )
     return r, cos_out
 

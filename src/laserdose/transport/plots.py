@@ -14,7 +14,9 @@ from laserdose.transport.result import TransportResult  # noqa: E402
 
 
 def plot_centre_line_fluence(
-    results: Sequence[tuple[str, TransportResult]], path: str | Path, title: str = "Fluence rate on the beam axis"
+    results: Sequence[tuple[str, TransportResult]],
+    path: str | Path,
+    title: str = "Fluence rate on the beam axis",
 ) -> None:
     """Write a log plot of phi on the beam axis against depth, one line per (label, result).
 

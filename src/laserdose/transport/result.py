@@ -90,11 +90,12 @@ class TransportResult:
         return 0.5 * (self.r_edges_mm[1:] + self.r_edges_mm[:-1])
 
     def centre_line_fluence_rate(self) -> FloatArray:
-        """phi on the beam axis (innermost radial bin) at each depth bin [W/mm^2 per W]."""
-        return self.fluence_rate_per_mm2[0].copy()
+        """Phi on the beam axis (innermost radial bin) at each depth bin [W/mm^2 per W]."""
+        axis: FloatArray = self.fluence_rate_per_mm2[0].copy()
+        return axis
 
     def fluence_rate_at(self, depth_mm: float, radius_mm: float = 0.0) -> float:
-        """phi in the bin holding (radius, depth) [W/mm^2 per W].
+        """Phi in the bin holding (radius, depth) [W/mm^2 per W].
 
         Args:
             depth_mm: depth below the surface [mm], inside the grid.
@@ -150,5 +151,7 @@ class TransportResult:
 
 def _bin(name: str, value: float, edges: FloatArray) -> int:
     if not edges[0] <= value < edges[-1]:
-        raise InputError(f"{name} must be between {edges[0]:g} and {edges[-1]:g} mm (the grid), got {value:g}")
+        raise InputError(
+            f"{name} must be between {edges[0]:g} and {edges[-1]:g} mm (the grid), got {value:g}"
+        )
     return int(np.searchsorted(edges, value, side="right") - 1)
