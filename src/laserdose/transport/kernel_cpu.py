@@ -218,7 +218,10 @@ def _run_stream(
             y += step * uy
             z += step * uz
             step_left = 0.0
-            deposit = w * mua[layer] / mut
+            # The packet keeps the albedo's share; computed this way it stays >= 0 and is exactly 0 in
+            # a purely absorbing layer.
+            scattered = w * (mus[layer] / mut)
+            deposit = w - scattered
             absorbed += deposit
             layer_abs[layer] += deposit
             ir = int(math.sqrt(x * x + y * y) * inv_dr)
@@ -226,7 +229,9 @@ def _run_stream(
             if ir < nr and iz < nz:
                 a_rz[ir, iz] += deposit
                 phi_rz[ir, iz] += w / mut  # collision estimator of fluence: mua * phi = A bin by bin
-            w -= deposit
+            w = scattered
+            if w == 0.0:
+                break
             ux, uy, uz = _scatter(ux, uy, uz, g[layer], state)
             if w < WEIGHT_THRESHOLD:
                 if _uniform(state) <= ROULETTE_CHANCE:
