@@ -22,6 +22,10 @@ ROULETTE_CHANCE = 0.1
 # Direction cosines within this of 1 are treated as along the z axis (MCML's COSZERO, Wang et al. 1995).
 COS_ONE = 1.0 - 1e-12
 
+# LLVM fast-math flags that keep inf semantics (the semi-infinite layer and clear layers rely on inf):
+# contraction into FMAs, reciprocal approximations and sign-of-zero freedom; no "nnan"/"ninf".
+FAST_MATH = {"contract", "arcp", "nsz", "afn"}
+
 BEAM_PENCIL = 0
 BEAM_FLAT = 1
 BEAM_GAUSSIAN = 2
@@ -141,7 +145,7 @@ def _scatter(ux, uy, uz, g, state):
     return new_ux, new_uy, new_uz
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, fastmath=FAST_MATH)
 def _run_stream(
     photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
     dr, dz, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz,
