@@ -71,7 +71,7 @@ def run_mcx(stack: Stack, voxel_mm: float, lateral_mm: float, photons: int) -> d
     import pmcxcl
 
     volume, props = mcx_volume(stack, voxel_mm, lateral_mm)
-    side, nz = volume.shape[0], volume.shape[2]
+    side = volume.shape[0]
     config = {
         "nphoton": photons, "vol": volume, "prop": props, "unitinmm": voxel_mm,
         "tstart": 0.0, "tend": 5e-9, "tstep": 5e-9, "srcpos": [side / 2, side / 2, 1], "srcdir": [0, 0, 1],
@@ -96,11 +96,31 @@ def run_mcx(stack: Stack, voxel_mm: float, lateral_mm: float, photons: int) -> d
         "photons_per_second_wall": photons / wall_s,
         "diffuse_reflectance_mcx_convention": rd_after_specular,
         "diffuse_reflectance": rd_after_specular * (1.0 - rsp),
-        "diffuse_reflectance_se": math.sqrt(float((weights[top] ** 2).sum()) / photons - (weights[top].sum() / photons) ** 2)
-        / math.sqrt(photons),
+        "diffuse_reflectance_se": _per_photon_se(np.where(top, weights, 0.0), photons) * (1.0 - rsp),
         "voxel_mm": voxel_mm,
         "lateral_mm": lateral_mm,
     }
+
+
+def _per_photon_se(detected_weights: np.ndarray, photons: int) -> float:
+    """SE of the mean weight per launched photon (undetected photons count as 0)."""
+    mean = float(detected_weights.sum()) / photons
+    mean_square = float((detected_weights**2).sum()) / photons
+    return math.sqrt(max(0.0, mean_square - mean**2) / photons)
+
+
+def _print_problem(name: str, ours: dict[str, Any], mcx: dict[str, Any], ratio: float) -> None:
+    print(f"\n{name}")
+    for label, entry in (("laserdose", ours), ("pmcxcl", mcx)):
+        rate, rd, se = (
+            entry["photons_per_second"],
+            entry["diffuse_reflectance"],
+            entry["diffuse_reflectance_se"],
+        )
+        print(f"  {label:<10}: {rate:>10,.0f} photons/s   Rd {rd:.5f} +/- {se:.5f}")
+    print(f"  (MCX's own Rd, after the specular reflection: {mcx['diffuse_reflectance_mcx_convention']:.5f})")
+    speed_vs_mcml = ours["photons_per_second"] / MCML_C_PHOTONS_PER_S
+    print(f"  ratio     : {ratio:.1f}x pmcxcl; {speed_vs_mcml:.1f}x MCML (C, 1 thread, REFERENCES.md)")
 
 
 def main() -> None:
@@ -116,12 +136,7 @@ def main() -> None:
         mcx = run_mcx(stack, voxel_mm, lateral_mm, mcx_n // scale)
         ratio = ours["photons_per_second"] / mcx["photons_per_second"]
         report["problems"][name] = {"laserdose": ours, "pmcxcl": mcx, "speed_ratio": ratio}
-        print(f"\n{name}")
-        print(f"  laserdose: {ours['photons_per_second']:>12,.0f} photons/s   Rd {ours['diffuse_reflectance']:.5f}"
-              f" +/- {ours['diffuse_reflectance_se']:.5f}")  # fmt: skip
-        print(f"  pmcxcl   : {mcx['photons_per_second']:>12,.0f} photons/s   Rd {mcx['diffuse_reflectance']:.5f}"
-              f" +/- {mcx['diffuse_reflectance_se']:.5f} (x (1 - Rsp); MCX's own {mcx['diffuse_reflectance_mcx_convention']:.5f})")  # fmt: skip
-        print(f"  ratio    : {ratio:.1f}x pmcxcl;  {ours['photons_per_second'] / MCML_C_PHOTONS_PER_S:.1f}x MCML (C, 1 thread)")
+        _print_problem(name, ours, mcx, ratio)
     args.out.write_text(json.dumps(report, indent=2))
     print(f"\nwrote {args.out}")
 

@@ -1,5 +1,7 @@
 """Regenerate docs/validation.md and its figures: our engine against every reference (`make validation`).
 
+Run from the repository root: `python docs/validation.py` (about two minutes on two cores).
+
 References: van de Hulst via MCML's paper, MCML's own sample output, iadpython (adding-doubling),
 diffusion theory, and pmcxcl when benchmarks/transport_results.json exists (`make bench`).
 """
@@ -13,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "tests" / "transport"))  # reuse the tests' reference helpers
+ROOT = Path(__file__).parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "transport"))  # reuse the tests' reference helpers
 
 from test_references import MCML_SAMPLE, SLABS, TWO_LAYERS, _iad_slab, _iad_two_layers, _specular  # noqa: E402
 
@@ -22,7 +24,8 @@ from laserdose.transport import FlatBeam, Grid, Layer, PencilBeam, Stack, Transp
 from laserdose.transport.diffusion import planar_fluence_rate  # noqa: E402
 from laserdose.transport.plots import plot_centre_line_fluence  # noqa: E402
 
-DOCS = HERE.parent / "docs"
+DOCS = ROOT / "docs"
+BENCHMARKS = ROOT / "benchmarks"
 Row = tuple[str, str, float, float, float]  # reference, quantity, reference value, ours, our SE
 
 
@@ -31,6 +34,7 @@ def _row(reference: str, quantity: str, theirs: float, ours: float, se: float) -
 
 
 def van_de_hulst() -> list[Row]:
+    """Thin slab of van de Hulst, as compared in the MCML paper."""
     result = simulate(Stack((Layer(0.2, 1.0, 9.0, 0.75, 1.0),)), PencilBeam(), 1_000_000, seed=3)
     source = "van de Hulst 1980 (MCML paper, Table 2), slab 0.2 mm, a 0.9, g 0.75"
     return [
@@ -40,6 +44,7 @@ def van_de_hulst() -> list[Row]:
 
 
 def mcml_sample() -> list[Row]:
+    """MCML's 3-layer sample against its published output."""
     result = simulate(MCML_SAMPLE, PencilBeam(), 1_000_000, seed=5)
     source = "MCML 1.2.2 sample output (1e6 photons), 3 layers"
     rows = [
@@ -49,19 +54,33 @@ def mcml_sample() -> list[Row]:
         _row(source, "T", 0.0964896, result.transmittance, result.transmittance_se),
     ]
     for i, theirs in enumerate((0.2612, 0.1488, 0.2316)):
-        rows.append(_row(source, f"A layer {i + 1}", theirs, result.absorbed_by_layer[i], result.absorbed_by_layer_se[i]))
+        rows.append(
+            _row(
+                source,
+                f"A layer {i + 1}",
+                theirs,
+                result.absorbed_by_layer[i],
+                result.absorbed_by_layer_se[i],
+            )
+        )
     return rows
 
 
 def iadpython_slabs() -> list[Row]:
+    """Single slabs and a two-layer stack against iadpython."""
     rows = []
     for name, layer in SLABS.items():
         ur1, ut1 = _iad_slab(layer)
         result = simulate(Stack((layer,)), PencilBeam(), 300_000, seed=7)
         source = f"iadpython, {name} slab (n {layer.n:g})"
         rsp = _specular(1.0, layer.n)
-        rows.append(_row(source, "Rd = UR1 - Rsp", ur1 - rsp, result.diffuse_reflectance, result.diffuse_reflectance_se))
-        rows.append(_row(source, "T = UT1", ut1, result.transmittance, result.transmittance_se))
+        rows.append(
+            _row(
+                source, "Rd = UR1 - Rsp", ur1 - rsp, result.diffuse_reflectance, result.diffuse_reflectance_se
+            )
+        )
+        if layer.thickness_mm is not None:  # semi-infinite: T is 0 for both (iadpython: < 1e-13)
+            rows.append(_row(source, "T = UT1", ut1, result.transmittance, result.transmittance_se))
     for order, label in ((1, "forward"), (-1, "reversed")):
         top, bottom = TWO_LAYERS[::order]
         ur1, ut1 = _iad_two_layers(top, bottom)
@@ -73,6 +92,7 @@ def iadpython_slabs() -> list[Row]:
 
 
 def diffusion() -> list[Row]:
+    """Laterally integrated fluence deep in a semi-infinite medium against diffusion theory."""
     mua, musp = 0.01, 1.0
     result = simulate(Stack((Layer(None, mua, musp, 0.0, 1.4),)), PencilBeam(), 200_000, seed=17,
                       grid=Grid(1.0, 100, 0.5, 40))  # fmt: skip
@@ -80,14 +100,25 @@ def diffusion() -> list[Row]:
     rows = []
     for depth in (5.0, 10.0, 15.0):
         iz = int(depth / 0.5)
-        theory = float(planar_fluence_rate(result.z_centres_mm[iz], mua, musp, 1.4)) * (1 - result.specular_reflectance)
+        theory = float(planar_fluence_rate(result.z_centres_mm[iz], mua, musp, 1.4)) * (
+            1 - result.specular_reflectance
+        )
         source = "Diffusion theory (Farrell 1992), mua 0.01, mus' 1 /mm, n 1.4"
-        rows.append(_row(source, f"planar phi at {result.z_centres_mm[iz]:g} mm [1/mm]", theory, float(planar[iz]), math.nan))
+        rows.append(
+            _row(
+                source,
+                f"planar phi at {result.z_centres_mm[iz]:g} mm [1/mm]",
+                theory,
+                float(planar[iz]),
+                math.nan,
+            )
+        )
     return rows
 
 
 def pmcxcl_rows() -> list[Row]:
-    path = HERE / "transport_results.json"
+    """Diffuse reflectance against pmcxcl, from the last `make bench` run."""
+    path = BENCHMARKS / "transport_results.json"
     if not path.exists():
         return []
     rows = []
@@ -95,7 +126,9 @@ def pmcxcl_rows() -> list[Row]:
         mcx, ours = entry["pmcxcl"], entry["laserdose"]
         source = f"pmcxcl {mcx['photons']:,} photons, {mcx['voxel_mm']} mm voxels: {name}"
         se = math.hypot(ours["diffuse_reflectance_se"], mcx["diffuse_reflectance_se"])
-        rows.append(_row(source, "Rd (x (1 - Rsp))", mcx["diffuse_reflectance"], ours["diffuse_reflectance"], se))
+        rows.append(
+            _row(source, "Rd (x (1 - Rsp))", mcx["diffuse_reflectance"], ours["diffuse_reflectance"], se)
+        )
     return rows
 
 
@@ -112,14 +145,21 @@ def back_stack(wavelength_nm: int) -> Stack:
     (skin, fat, muscle), g = CASSANO[wavelength_nm], 0.9
     thickness = (2.0, 10.0, None)
     index = (1.37, 1.44, 1.37)
-    return Stack(tuple(Layer(d, mua, musp / (1 - g), g, n)
-                       for d, (mua, musp), n in zip(thickness, (skin, fat, muscle), index, strict=True)))  # fmt: skip
+    coefficients = (skin, fat, muscle)
+    layers = [
+        Layer(d, mua, musp / (1 - g), g, n)
+        for d, (mua, musp), n in zip(thickness, coefficients, index, strict=True)
+    ]
+    return Stack(tuple(layers))
 
 
 def back_figures() -> list[tuple[int, TransportResult]]:
+    """Fluence against depth in the back model at 810, 980 and 1064 nm; writes docs/fluence_back.png."""
     results = []
     for wavelength in CASSANO:
-        result = simulate(back_stack(wavelength), FlatBeam(30.0), 200_000, seed=wavelength, grid=Grid(1.0, 40, 0.5, 100))
+        result = simulate(
+            back_stack(wavelength), FlatBeam(30.0), 200_000, seed=wavelength, grid=Grid(1.0, 40, 0.5, 100)
+        )
         results.append((wavelength, result))
     plot_centre_line_fluence(
         [(f"{w} nm", r) for w, r in results],
@@ -130,22 +170,46 @@ def back_figures() -> list[tuple[int, TransportResult]]:
 
 
 def write_markdown(rows: list[Row], back: list[tuple[int, TransportResult]]) -> None:
+    """Write docs/validation.md: the intro, the table of comparisons and the back-model summary."""
     lines = (DOCS / "validation_intro.md").read_text().rstrip().splitlines()
-    lines += ["", "| reference | quantity | reference value | ours | our SE | deviation |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| reference | quantity | reference value | ours | our SE | deviation |",
+        "|---|---|---|---|---|---|",
+    ]
     for source, quantity, theirs, ours, se in rows:
-        deviation = f"{(ours - theirs) / se:+.1f} SE" if se > 0 and math.isfinite(se) else f"{(ours / theirs - 1) * 100:+.1f} %"
+        deviation = (
+            f"{(ours - theirs) / se:+.1f} SE"
+            if se > 0 and math.isfinite(se)
+            else f"{(ours / theirs - 1) * 100:+.1f} %"
+        )
         se_text = f"{se:.2g}" if math.isfinite(se) else "-"
         lines.append(f"| {source} | {quantity} | {theirs:.6g} | {ours:.6g} | {se_text} | {deviation} |")
-    lines += ["", "## Fluence against depth in a back model", "", "![fluence against depth](fluence_back.png)", "",
-              "Fluence rate on the axis of a 30 mm flat beam, per W incident [W/mm^2 per W]:", "",
-              "| wavelength | Rsp | Rd | 10 mm | 20 mm | 30 mm | 40 mm |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## Fluence against depth in a back model",
+        "",
+        "![fluence against depth](fluence_back.png)",
+        "",
+        "Skin 2 mm, fat 10 mm, muscle below; [mua, mus'] from Cassano et al. 2019 Table 1,",
+        "g 0.9, n 1.37/1.44/1.37 [U]; muscle at 1064 nm is not in Cassano's table, so its 980 nm",
+        "values stand in [U]. Fluence rate on the axis of a 30 mm flat beam, per W incident",
+        "[W/mm^2 per W]; multiply by power [W], time [s] and 100 for J/cm^2:",
+        "",
+        "| wavelength | Rsp | Rd | 10 mm | 20 mm | 30 mm | 40 mm |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for wavelength, result in back:
         values = " | ".join(f"{result.fluence_rate_at(d - 0.25):.3g}" for d in (10.0, 20.0, 30.0, 40.0))
-        lines.append(f"| {wavelength} nm | {result.specular_reflectance:.4f} | {result.diffuse_reflectance:.4f} | {values} |")
+        lines.append(
+            f"| {wavelength} nm | {result.specular_reflectance:.4f} | {result.diffuse_reflectance:.4f} "
+            f"| {values} |"
+        )
     (DOCS / "validation.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
+    """Run every comparison and regenerate the docs."""
     rows = van_de_hulst() + mcml_sample() + iadpython_slabs() + diffusion() + pmcxcl_rows()
     write_markdown(rows, back_figures())
     print(f"wrote {DOCS / 'validation.md'} and {DOCS / 'fluence_back.png'}")
