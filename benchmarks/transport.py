@@ -39,7 +39,7 @@ PROBLEMS = {
 
 def load_stack(name: str) -> Stack:
     data = json.loads((HERE / name).read_text())
-    return Stack.from_json_dict({key: value for key, value in data.items() if not key.startswith("_")})
+    return Stack.from_json_dict(data)
 
 
 def run_ours(stack: Stack, photons: int) -> dict[str, Any]:

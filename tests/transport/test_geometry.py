@@ -22,6 +22,11 @@ def test_stack_from_json_dict_reads_the_issue_format():
     assert stack.boundaries_mm == (0.0, 0.2, math.inf)
 
 
+def test_underscore_keys_are_comments():
+    stack = Stack.from_json_dict({"_source": "Cassano 2019", "layers": [SKIN]})
+    assert stack.layers == (Layer(**SKIN),)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -98,14 +98,14 @@ class Stack:
 
         Args:
             data: `{"n_above": 1.0, "n_below": 1.0, "layers": [{"thickness_mm": 0.2 or null, "mua_per_mm",
-                "mus_per_mm", "g", "n"}, ...]}`.
+                "mus_per_mm", "g", "n"}, ...]}`. Keys starting with "_" are comments and ignored.
 
         Raises:
             InputError: for a missing or unknown key, a wrong type or an unphysical value.
         """
         if not isinstance(data, dict):
             raise InputError("stack must be a JSON object with a 'layers' list")
-        unknown = set(data) - {"n_above", "n_below", "layers"}
+        unknown = {key for key in data if not str(key).startswith("_")} - {"n_above", "n_below", "layers"}
         if unknown:
             raise InputError(f"unknown stack keys {sorted(unknown)}; allowed: n_above, n_below, layers")
         raw_layers = data.get("layers")
