@@ -205,7 +205,29 @@ def write_markdown(rows: list[Row], back: list[tuple[int, TransportResult]]) -> 
             f"| {wavelength} nm | {result.specular_reflectance:.4f} | {result.diffuse_reflectance:.4f} "
             f"| {values} |"
         )
+    lines += speed_section()
     (DOCS / "validation.md").write_text("\n".join(lines) + "\n")
+
+
+def speed_section() -> list[str]:
+    """Photons/s from the last `make bench` run (benchmarks/transport_results.json) and what limits them."""
+    path = BENCHMARKS / "transport_results.json"
+    if not path.exists():
+        return []
+    report = json.loads(path.read_text())
+    lines = [
+        "",
+        "## Speed (`make bench`, 2 shared cores; timings are noisy)",
+        "",
+        "| problem | laserdose photons/s | pmcxcl photons/s (kernel) | ratio | x MCML C (128,000/s) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, entry in report["problems"].items():
+        ours, mcx = entry["laserdose"]["photons_per_second"], entry["pmcxcl"]["photons_per_second"]
+        versus_mcml = ours / report["mcml_c_photons_per_second"]
+        ratio = entry["speed_ratio"]
+        lines.append(f"| {name} | {ours:,.0f} | {mcx:,.0f} | {ratio:.1f} | {versus_mcml:.1f} |")
+    return lines + [""] + (DOCS / "validation_speed.md").read_text().rstrip().splitlines()
 
 
 def main() -> None:
