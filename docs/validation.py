@@ -18,7 +18,15 @@ import numpy as np
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "transport"))  # reuse the tests' reference helpers
 
-from test_references import MCML_SAMPLE, SLABS, TWO_LAYERS, _iad_slab, _iad_two_layers, _specular  # noqa: E402
+from test_references import (  # noqa: E402
+    MCML_SAMPLE,
+    SLABS,
+    TWO_LAYERS,
+    _combined_se,
+    _iad_slab,
+    _iad_two_layers,
+    _specular,
+)
 
 from laserdose.transport import FlatBeam, Grid, Layer, PencilBeam, Stack, TransportResult, simulate  # noqa: E402
 from laserdose.transport.diffusion import planar_fluence_rate  # noqa: E402
@@ -45,13 +53,15 @@ def van_de_hulst() -> list[Row]:
 
 def mcml_sample() -> list[Row]:
     """MCML's 3-layer sample against its published output."""
-    result = simulate(MCML_SAMPLE, PencilBeam(), 1_000_000, seed=5)
-    source = "MCML 1.2.2 sample output (1e6 photons), 3 layers"
+    n = 1_000_000
+    result = simulate(MCML_SAMPLE, PencilBeam(), n, seed=5)
+    source = "MCML 1.2.2 sample output (1e6 photons), 3 layers; SE combined with MCML's"
+    rd_se = _combined_se(result.diffuse_reflectance_se, n)
     rows = [
         _row(source, "Rsp", 0.0243729, result.specular_reflectance, 0.0),
-        _row(source, "Rd", 0.237544, result.diffuse_reflectance, result.diffuse_reflectance_se),
-        _row(source, "A", 0.641594, result.absorbed, result.absorbed_se),
-        _row(source, "T", 0.0964896, result.transmittance, result.transmittance_se),
+        _row(source, "Rd", 0.237544, result.diffuse_reflectance, rd_se),
+        _row(source, "A", 0.641594, result.absorbed, _combined_se(result.absorbed_se, n)),
+        _row(source, "T", 0.0964896, result.transmittance, _combined_se(result.transmittance_se, n)),
     ]
     for i, theirs in enumerate((0.2612, 0.1488, 0.2316)):
         rows.append(
@@ -60,7 +70,7 @@ def mcml_sample() -> list[Row]:
                 f"A layer {i + 1}",
                 theirs,
                 result.absorbed_by_layer[i],
-                result.absorbed_by_layer_se[i],
+                _combined_se(result.absorbed_by_layer_se[i], n),
             )
         )
     return rows
