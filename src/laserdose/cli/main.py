@@ -50,7 +50,7 @@ def _root(
 
 def _register() -> None:
     """Attach the sub-apps; each lives in its own module (DESIGN.md: thin CLI)."""
-    from laserdose.cli import demo, device, heat, optics, protocols, safety, screen, treat
+    from laserdose.cli import demo, device, heat, optics, protocols, safety, screen, simulate, treat
 
     app.command("demo")(demo.demo)
     app.add_typer(optics.app, name="optics")
@@ -60,6 +60,7 @@ def _register() -> None:
     app.command("heat")(heat.heat)
     app.add_typer(device.app, name="device")
     app.command("treat")(treat.treat)
+    app.command("simulate")(simulate.simulate)
 
 
 _register()

@@ -1,0 +1,100 @@
+"""`laserdose simulate`: Monte Carlo light transport in a layered stack (a thin shell over `simulate`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from laserdose.cli.output import console, print_json, print_table
+from laserdose.errors import InputError
+from laserdose.transport import Grid, Stack, TransportResult
+from laserdose.transport import simulate as run_simulation
+from laserdose.transport.geometry import beam_from_spec
+
+BEAM_HELP = "pencil | flat:D_MM | gauss:D_1E2_MM | fibre:NA:STANDOFF_MM:CORE_MM."
+
+
+def simulate(
+    stack: Annotated[Path, typer.Option("--stack", help="stack.json: n_above, n_below, layers (README).")],
+    photons: Annotated[str, typer.Option("--photons", help="Photon packets, e.g. 1e6.")] = "1e6",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed and threads, same result.")] = 1,
+    beam: Annotated[str, typer.Option("--beam", help=BEAM_HELP)] = "pencil",
+    dr_mm: Annotated[float, typer.Option("--dr", help="Radial bin width of the scoring grid [mm].")] = 0.1,
+    nr: Annotated[int, typer.Option("--nr", help="Radial bins.")] = 100,
+    dz_mm: Annotated[float, typer.Option("--dz", help="Depth bin height of the scoring grid [mm].")] = 0.1,
+    nz: Annotated[int, typer.Option("--nz", help="Depth bins.")] = 100,
+    batches: Annotated[int, typer.Option("--batches", help="Independent batches for standard errors.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (no progress bar).")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write every array to this .npz file.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write a PNG of axial fluence vs depth.")
+    ] = None,
+) -> None:
+    """Trace photons through a layered stack; print reflectance, absorption and transmittance per W."""
+    layers = Stack.from_json_dict(_read_json(stack))
+    grid = Grid(dr_mm=dr_mm, nr=nr, dz_mm=dz_mm, nz=nz)
+    count = _photon_count(photons)
+    arguments: dict[str, Any] = {"grid": grid, "batches": batches}
+    if as_json:
+        result = run_simulation(layers, beam_from_spec(beam), count, seed, **arguments)
+    else:
+        with Progress(TextColumn("tracing"), BarColumn(), TextColumn("{task.completed:,.0f} photons"),
+                      TimeRemainingColumn(), console=console, transient=True) as bar:  # fmt: skip
+            task = bar.add_task("trace", total=count)
+            arguments["progress"] = lambda done, total: bar.update(task, completed=done)
+            result = run_simulation(layers, beam_from_spec(beam), count, seed, **arguments)
+    if out is not None:
+        result.save_npz(out)
+    if plot is not None:
+        from laserdose.transport.plots import plot_centre_line_fluence
+
+        plot_centre_line_fluence([(beam, result)], plot)
+    if as_json:
+        print_json(result.to_json_dict())
+    else:
+        _print_people(result)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise InputError(f"cannot read stack file {str(path)!r}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"stack file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}"
+        ) from None
+
+
+def _photon_count(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"--photons must be a number such as 1e6, got {text!r}") from None
+    if not math.isfinite(value) or value != int(value):
+        raise InputError(f"--photons must be a whole number, got {text!r}")
+    return int(value)
+
+
+def _print_people(result: TransportResult) -> None:
+    rows: list[list[Any]] = [
+        ["specular reflectance", result.specular_reflectance, None],
+        ["diffuse reflectance", result.diffuse_reflectance, result.diffuse_reflectance_se],
+        ["absorbed", result.absorbed, result.absorbed_se],
+        *(
+            [f"  absorbed in layer {i + 1}", value, se]
+            for i, (value, se) in enumerate(
+                zip(result.absorbed_by_layer, result.absorbed_by_layer_se, strict=True)
+            )
+        ),
+        ["transmittance", result.transmittance, result.transmittance_se],
+    ]
+    print_table(
+        f"{result.photons:,} photons, fractions of incident power", ["quantity", "value", "std. error"], rows
+    )
+    console.print(f"{result.photons_per_second:,.0f} photons/s")

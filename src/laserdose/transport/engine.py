@@ -1,0 +1,180 @@
+"""`simulate`: a stack, a beam, a photon count and a seed in; a normalised `TransportResult` out."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numba
+import numpy as np
+
+from laserdose.errors import InputError
+from laserdose.transport import backend as backends
+from laserdose.transport.geometry import Beam, FibreBeam, FlatBeam, GaussianBeam, Grid, PencilBeam, Stack
+from laserdose.transport.result import FloatArray, TransportResult
+
+MAX_PHOTONS = 10**10
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def simulate(
+    stack: Stack,
+    beam: Beam,
+    photons: int,
+    seed: int,
+    grid: Grid | None = None,
+    backend: str = "cpu",
+    batches: int = 10,
+    progress: ProgressCallback | None = None,
+    threads: int | None = None,
+) -> TransportResult:
+    """Trace photon packets through `stack` (MCML physics, Wang, Jacques & Zheng 1995).
+
+    Args:
+        stack: the layers and the media above and below.
+        beam: PencilBeam, FlatBeam, GaussianBeam or FibreBeam.
+        photons: packets to trace, >= batches.
+        seed: seed of the run, >= 0; the same seed and thread count give the same result.
+        grid: r-z scoring grid; None for Grid() (0.1 mm bins, 10 mm by 10 mm).
+        backend: "cpu" (see backend.py).
+        batches: independent batches for the standard errors, 2 to 1000.
+        progress: called as progress(photons_done, photons_total) after each batch.
+        threads: threads to use; None for all (Numba's default).
+
+    Raises:
+        InputError: for invalid arguments.
+    """
+    backends.check_backend(backend)
+    _check_run(photons, seed, batches, threads)
+    grid = grid or Grid()
+    data = _kernel_input(stack, beam, grid)
+    backends.warm_up(backend, data)
+    sizes = [photons // batches + (1 if b < photons % batches else 0) for b in range(batches)]
+    tallies = []
+    elapsed_s = 0.0
+    for index, size in enumerate(sizes):
+        start = time.perf_counter()
+        tallies.append(backends.run_batch(backend, data, size, seed, index, threads))
+        elapsed_s += time.perf_counter() - start
+        if progress is not None:
+            progress(sum(sizes[: index + 1]), photons)
+    return _result(tallies, sizes, grid, seed, backend, elapsed_s)
+
+
+def _check_run(photons: int, seed: int, batches: int, threads: int | None) -> None:
+    for name, value in (("photons", photons), ("seed", seed), ("batches", batches)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+            raise InputError(f"{name} must be an integer, got {value!r}")
+    if not 2 <= batches <= 1000:
+        raise InputError(f"batches must be between 2 and 1000, got {batches}")
+    if not batches <= photons <= MAX_PHOTONS:
+        raise InputError(f"photons must be between batches ({batches}) and {MAX_PHOTONS:g}, got {photons}")
+    if not 0 <= seed < 2**63:
+        raise InputError(f"seed must be between 0 and 2^63 - 1, got {seed}")
+    if threads is not None and not 1 <= threads <= _max_threads():
+        raise InputError(f"threads must be between 1 and {_max_threads()}, got {threads}")
+
+
+def _max_threads() -> int:
+    return int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+
+
+def _beam_parameters(beam: Beam, n_above: float) -> tuple[int, FloatArray]:
+    from laserdose.transport import kernel_cpu as k
+
+    if isinstance(beam, PencilBeam):
+        return k.BEAM_PENCIL, np.zeros(3)
+    if isinstance(beam, FlatBeam):
+        return k.BEAM_FLAT, np.array([beam.diameter_mm / 2, 0.0, 0.0])
+    if isinstance(beam, GaussianBeam):
+        return k.BEAM_GAUSSIAN, np.array([beam.diameter_1e2_mm / 2, 0.0, 0.0])
+    if isinstance(beam, FibreBeam):
+        # NA < 1 <= n_above (geometry.py), so the cone's half-angle in the medium above always exists.
+        sin_half_angle = beam.numerical_aperture / n_above
+        return k.BEAM_FIBRE, np.array([sin_half_angle, beam.standoff_mm, beam.core_diameter_mm / 2])
+    raise InputError(f"unknown beam {beam!r}; allowed: PencilBeam, FlatBeam, GaussianBeam, FibreBeam")
+
+
+def _kernel_input(stack: Stack, beam: Beam, grid: Grid) -> backends.KernelInput:
+    if not isinstance(stack, Stack):
+        raise InputError(f"stack must be a Stack, got {type(stack).__name__}")
+    depths = np.array(stack.boundaries_mm)
+    kind, parameters = _beam_parameters(beam, stack.n_above)
+    layers = stack.layers
+    return backends.KernelInput(
+        z_top=depths[:-1].copy(),
+        z_bot=depths[1:].copy(),
+        mua=np.array([layer.mua_per_mm for layer in layers]),
+        mus=np.array([layer.mus_per_mm for layer in layers]),
+        g=np.array([layer.g for layer in layers]),
+        n_layer=np.array([layer.n for layer in layers]),
+        n_above=float(stack.n_above),
+        n_below=float(stack.n_below),
+        beam_kind=kind,
+        beam=parameters,
+        dr_mm=float(grid.dr_mm),
+        nr=grid.nr,
+        dz_mm=float(grid.dz_mm),
+        nz=grid.nz,
+    )
+
+
+def _mean_and_se(per_batch: FloatArray) -> tuple[float, float]:
+    """Mean and standard error of the mean over batches (equal sizes up to one photon)."""
+    return float(per_batch.mean()), float(per_batch.std(ddof=1) / math.sqrt(per_batch.size))
+
+
+def _total(per_batch: list[FloatArray]) -> FloatArray:
+    total: FloatArray = np.sum(per_batch, axis=0)
+    return total
+
+
+def _layer_se(tallies: list[backends.BatchTallies], sizes: list[int]) -> FloatArray:
+    per_batch = np.array([t.layer_abs / size for t, size in zip(tallies, sizes, strict=True)])
+    return np.asarray(per_batch.std(axis=0, ddof=1) / math.sqrt(len(sizes)))
+
+
+def _result(
+    tallies: list[backends.BatchTallies],
+    sizes: list[int],
+    grid: Grid,
+    seed: int,
+    backend: str,
+    elapsed_s: float,
+) -> TransportResult:
+    from laserdose.transport import kernel_cpu as k
+
+    photons = sum(sizes)
+    fractions = np.array([t.scalars / size for t, size in zip(tallies, sizes, strict=True)])
+    totals: FloatArray = np.sum([t.scalars for t in tallies], axis=0) / photons
+    stats = {index: _mean_and_se(fractions[:, index]) for index in range(k.N_SCALARS)}
+    r_edges = np.arange(grid.nr + 1, dtype=np.float64) * grid.dr_mm
+    z_edges = np.arange(grid.nz + 1, dtype=np.float64) * grid.dz_mm
+    ring_area_mm2 = np.pi * (r_edges[1:] ** 2 - r_edges[:-1] ** 2)
+    volume_mm3 = ring_area_mm2[:, None] * grid.dz_mm
+    return TransportResult(
+        photons=photons,
+        specular_reflectance=float(totals[k.SPECULAR]),
+        diffuse_reflectance=float(totals[k.DIFFUSE]),
+        diffuse_reflectance_se=stats[k.DIFFUSE][1],
+        absorbed=float(totals[k.ABSORBED]),
+        absorbed_se=stats[k.ABSORBED][1],
+        absorbed_by_layer=tuple(float(v) for v in _total([t.layer_abs for t in tallies]) / photons),
+        absorbed_by_layer_se=tuple(float(se) for se in _layer_se(tallies, sizes)),
+        transmittance=float(totals[k.TRANSMITTED]),
+        transmittance_se=stats[k.TRANSMITTED][1],
+        roulette_balance=float(totals[k.ROULETTE]),
+        roulette_balance_se=stats[k.ROULETTE][1],
+        photons_per_second=photons / elapsed_s if elapsed_s > 0 else math.inf,
+        r_edges_mm=r_edges,
+        z_edges_mm=z_edges,
+        reflectance_by_radius=_total([t.rd_r for t in tallies]) / photons / ring_area_mm2,
+        transmittance_by_radius=_total([t.t_r for t in tallies]) / photons / ring_area_mm2,
+        absorbed_density_per_mm3=_total([t.a_rz for t in tallies]) / photons / volume_mm3,
+        fluence_rate_per_mm2=_total([t.phi_rz for t in tallies]) / photons / volume_mm3,
+        seed=seed,
+        batches=len(sizes),
+        backend=backend,
+    )

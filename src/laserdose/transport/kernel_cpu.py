@@ -1,0 +1,288 @@
+"""Numba CPU kernel: MCML photon-packet transport in a stack of layers (Wang, Jacques & Zheng 1995).
+
+Plain floats and arrays only, in mm and 1/mm; this module imports nothing from laserdose (an
+import-linter contract keeps it so). Each of S independent streams owns a xoshiro256+ generator
+(Blackman & Vigna 2018) and its own tallies; streams run in parallel and are summed in a fixed order, so
+a seed gives the same result for any thread count up to S.
+
+Weight accounting per photon: the specular part R(theta_i) of the launch is tallied deterministically
+(MCML), the rest enters with weight 1 - R; weight then leaves by absorption, by escape through the top
+(diffuse reflectance) or the bottom (transmittance), or through Russian roulette, whose net gain or loss
+is tallied too, so that Rsp + Rd + A + T - roulette = 1 holds exactly for every photon.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+# MCML's packet termination (Wang et al. 1995, section 3.8): roulette below this weight, survival 1 in 10.
+WEIGHT_THRESHOLD = 1e-4
+ROULETTE_CHANCE = 0.1
+# Direction cosines within this of 1 are treated as along the z axis (MCML's COSZERO, Wang et al. 1995).
+COS_ONE = 1.0 - 1e-12
+
+# LLVM fast-math flags that keep inf semantics (the semi-infinite layer and clear layers rely on inf):
+# contraction into FMAs, reciprocal approximations and sign-of-zero freedom; no "nnan"/"ninf".
+FAST_MATH = {"contract", "arcp", "nsz", "afn"}
+
+BEAM_PENCIL = 0
+BEAM_FLAT = 1
+BEAM_GAUSSIAN = 2
+BEAM_FIBRE = 3
+
+# Scalar tallies per stream, in this order.
+SPECULAR, DIFFUSE, ABSORBED, TRANSMITTED, ROULETTE = 0, 1, 2, 3, 4
+N_SCALARS = 5
+
+_U11 = np.uint64(11)
+_U17 = np.uint64(17)
+_U45 = np.uint64(45)
+_U19 = np.uint64(19)
+_TWO_PI = 2.0 * math.pi
+_INV_2_53 = 1.0 / 9007199254740992.0
+
+
+@njit(inline="always")
+def _uniform(state):
+    """Next number of the stream in (0, 1] from xoshiro256+ (Blackman & Vigna 2018)."""
+    s0 = state[0]
+    s1 = state[1]
+    s2 = state[2]
+    s3 = state[3]
+    result = s0 + s3
+    t = s1 << _U17
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = (s3 << _U45) | (s3 >> _U19)
+    state[0] = s0
+    state[1] = s1
+    state[2] = s2
+    state[3] = s3
+    return (float(result >> _U11) + 1.0) * _INV_2_53
+
+
+@njit(inline="always")
+def _fresnel(n_in, n_out, cos_in):
+    """Unpolarised Fresnel reflectance and the cosine of the refracted angle (Born & Wolf; MCML)."""
+    if n_in == n_out:
+        return 0.0, cos_in
+    if cos_in > COS_ONE:
+        r = (n_out - n_in) / (n_out + n_in)
+        return r * r, cos_in
+    if cos_in < 1e-6:
+        return 1.0, 0.0
+    sin_in = math.sqrt(1.0 - cos_in * cos_in)
+    sin_out = n_in * sin_in / n_out
+    if sin_out >= 1.0:
+        return 1.0, 0.0
+    cos_out = math.sqrt(1.0 - sin_out * sin_out)
+    cos_sum = cos_in * cos_out - sin_in * sin_out
+    cos_diff = cos_in * cos_out + sin_in * sin_out
+    sin_sum = sin_in * cos_out + cos_in * sin_out
+    sin_diff = sin_in * cos_out - cos_in * sin_out
+    r = (
+        0.5
+        * sin_diff
+        * sin_diff
+        * (cos_diff * cos_diff + cos_sum * cos_sum)
+        / (sin_sum * sin_sum * cos_diff * cos_diff)
+    )
+    return r, cos_out
+
+
+@njit(inline="always")
+def _launch(kind, beam, state):
+    """Start point (x, y) on the surface and direction (ux, uy, uz > 0) in the medium above."""
+    if kind == BEAM_PENCIL:
+        return 0.0, 0.0, 0.0, 0.0, 1.0
+    if kind == BEAM_FLAT:
+        radius = beam[0] * math.sqrt(_uniform(state))
+    elif kind == BEAM_GAUSSIAN:
+        # I(r) ~ exp(-2 r^2 / w^2), w the 1/e^2 radius: r = w sqrt(-ln(u) / 2) samples it exactly.
+        radius = beam[0] * math.sqrt(-0.5 * math.log(_uniform(state)))
+    else:
+        radius = beam[2] * math.sqrt(_uniform(state))
+    angle = _TWO_PI * _uniform(state)
+    x = radius * math.cos(angle)
+    y = radius * math.sin(angle)
+    if kind != BEAM_FIBRE:
+        return x, y, 0.0, 0.0, 1.0
+    # Uniform in solid angle inside the cone cos(theta) >= cos_max, then straight to the surface.
+    cos_max = math.sqrt(1.0 - beam[0] * beam[0])
+    uz = 1.0 - _uniform(state) * (1.0 - cos_max)
+    sin_t = math.sqrt(max(0.0, 1.0 - uz * uz))
+    phi = _TWO_PI * _uniform(state)
+    ux = sin_t * math.cos(phi)
+    uy = sin_t * math.sin(phi)
+    return x + beam[1] * ux / uz, y + beam[1] * uy / uz, ux, uy, uz
+
+
+@njit(inline="always")
+def _scatter(ux, uy, uz, g, state):
+    """New direction after a Henyey-Greenstein scattering event (MCML's Spin, Wang et al. 1995 eq. 3.28)."""
+    if g == 0.0:
+        cos_t = 2.0 * _uniform(state) - 1.0
+    else:
+        tmp = (1.0 - g * g) / (1.0 - g + 2.0 * g * _uniform(state))
+        cos_t = (1.0 + g * g - tmp * tmp) / (2.0 * g)
+        cos_t = min(1.0, max(-1.0, cos_t))
+    sin_t = math.sqrt(1.0 - cos_t * cos_t)
+    psi = _TWO_PI * _uniform(state)
+    cos_p = math.cos(psi)
+    sin_p = math.sqrt(1.0 - cos_p * cos_p)
+    if psi > math.pi:
+        sin_p = -sin_p
+    if abs(uz) > COS_ONE:
+        return sin_t * cos_p, sin_t * sin_p, cos_t if uz > 0.0 else -cos_t
+    tmp = math.sqrt(1.0 - uz * uz)
+    new_ux = sin_t * (ux * uz * cos_p - uy * sin_p) / tmp + ux * cos_t
+    new_uy = sin_t * (uy * uz * cos_p + ux * sin_p) / tmp + uy * cos_t
+    new_uz = -sin_t * cos_p * tmp + uz * cos_t
+    return new_ux, new_uy, new_uz
+
+
+@njit(nogil=True, cache=True, fastmath=FAST_MATH)
+def _run_stream(
+    photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
+    dr, dz, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz,
+):  # fmt: skip
+    """Trace `photons` packets with one generator `state`, adding to this stream's tallies."""
+    n_layers = mua.shape[0]
+    nr = a_rz.shape[0]
+    nz = a_rz.shape[1]
+    inv_dr = 1.0 / dr
+    inv_dz = 1.0 / dz
+    specular = diffuse = absorbed = transmitted = roulette = 0.0
+    for _ in range(photons):
+        x, y, ux, uy, uz = _launch(kind, beam, state)
+        r_spec, cos_t = _fresnel(n_above, n_layer[0], uz)
+        specular += r_spec
+        w = 1.0 - r_spec
+        if n_above != n_layer[0]:
+            ratio = n_above / n_layer[0]
+            ux *= ratio
+            uy *= ratio
+            uz = cos_t
+        z = 0.0
+        layer = 0
+        step_left = 0.0
+        while True:
+            mut = mua[layer] + mus[layer]
+            if step_left == 0.0:
+                step_left = -math.log(_uniform(state))
+            step = step_left / mut if mut > 0.0 else math.inf
+            if uz > 0.0:
+                to_boundary = (z_bot[layer] - z) / uz
+            elif uz < 0.0:
+                to_boundary = (z_top[layer] - z) / uz
+            else:
+                to_boundary = math.inf
+            if step >= to_boundary:
+                if to_boundary == math.inf:  # horizontal in a clear layer: never ends; count as lost
+                    roulette -= w
+                    break
+                x += to_boundary * ux
+                y += to_boundary * uy
+                going_down = uz > 0.0
+                z = z_bot[layer] if going_down else z_top[layer]
+                if mut > 0.0:
+                    step_left = max(0.0, step_left - to_boundary * mut)
+                if going_down:
+                    n_next = n_below if layer == n_layers - 1 else n_layer[layer + 1]
+                else:
+                    n_next = n_above if layer == 0 else n_layer[layer - 1]
+                r_fres, cos_t = _fresnel(n_layer[layer], n_next, abs(uz))
+                if r_fres > 0.0 and _uniform(state) <= r_fres:
+                    uz = -uz
+                    continue
+                if going_down and layer == n_layers - 1:
+                    transmitted += w
+                    ir = int(math.sqrt(x * x + y * y) * inv_dr)
+                    if ir < nr:
+                        t_r[ir] += w
+                    break
+                if not going_down and layer == 0:
+                    diffuse += w
+                    ir = int(math.sqrt(x * x + y * y) * inv_dr)
+                    if ir < nr:
+                        rd_r[ir] += w
+                    break
+                if n_layer[layer] != n_next:
+                    ratio = n_layer[layer] / n_next
+                    ux *= ratio
+                    uy *= ratio
+                    uz = cos_t if going_down else -cos_t
+                layer += 1 if going_down else -1
+                continue
+            x += step * ux
+            y += step * uy
+            z += step * uz
+            step_left = 0.0
+            # The packet keeps the albedo's share; computed this way it stays >= 0 and is exactly 0 in
+            # a purely absorbing layer.
+            scattered = w * (mus[layer] / mut)
+            deposit = w - scattered
+            absorbed += deposit
+            layer_abs[layer] += deposit
+            ir = int(math.sqrt(x * x + y * y) * inv_dr)
+            iz = int(z * inv_dz)
+            if ir < nr and iz < nz:
+                a_rz[ir, iz] += deposit
+                phi_rz[ir, iz] += w / mut  # collision estimator of fluence: mua * phi = A bin by bin
+            w = scattered
+            if w == 0.0:
+                break
+            ux, uy, uz = _scatter(ux, uy, uz, g[layer], state)
+            if w < WEIGHT_THRESHOLD:
+                if _uniform(state) <= ROULETTE_CHANCE:
+                    roulette += w * (1.0 / ROULETTE_CHANCE - 1.0)
+                    w /= ROULETTE_CHANCE
+                else:
+                    roulette -= w
+                    break
+    scalars[SPECULAR] += specular
+    scalars[DIFFUSE] += diffuse
+    scalars[ABSORBED] += absorbed
+    scalars[TRANSMITTED] += transmitted
+    scalars[ROULETTE] += roulette
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def run_streams(
+    photons, states, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
+    dr, dz, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz,
+):  # fmt: skip
+    """Trace photons[s] packets in each stream s in parallel; every output has the stream as first axis.
+
+    Args:
+        photons: packets per stream, int64[S].
+        states: xoshiro256+ states, uint64[S, 4], advanced in place.
+        z_top: top depth of each layer [mm].
+        z_bot: bottom depth of each layer [mm]; inf for a semi-infinite last layer.
+        mua: absorption coefficients [1/mm].
+        mus: scattering coefficients [1/mm].
+        g: anisotropies [-].
+        n_layer: refractive indices [-].
+        n_above: index above the surface [-].
+        n_below: index below the last layer [-].
+        kind: BEAM_PENCIL, BEAM_FLAT, BEAM_GAUSSIAN or BEAM_FIBRE.
+        beam: float64[3]: flat/Gaussian radius [mm]; fibre (sin of cone half-angle, stand-off [mm],
+            core radius [mm]).
+        dr: radial bin width [mm].
+        dz: depth bin height [mm].
+        scalars: float64[S, N_SCALARS] weight tallies, see SPECULAR etc.
+        layer_abs: float64[S, layers] absorbed weight by layer.
+        rd_r: float64[S, nr] diffuse reflectance by exit radius.
+        t_r: float64[S, nr] transmittance by exit radius.
+        a_rz: float64[S, nr, nz] absorbed weight by bin.
+        phi_rz: float64[S, nr, nz] collision-estimator weight w / mut by bin [mm].
+    """
+    for s in prange(photons.shape[0]):
+        _run_stream(
+            photons[s], states[s], z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
+            dr, dz, scalars[s], layer_abs[s], rd_r[s], t_r[s], a_rz[s], phi_rz[s],
+        )  # fmt: skip

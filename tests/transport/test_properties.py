@@ -1,0 +1,111 @@
+"""Physical invariants of the engine as Hypothesis properties, plus reproducibility."""
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from laserdose.transport import FibreBeam, FlatBeam, GaussianBeam, Grid, Layer, PencilBeam, Stack, simulate
+
+coefficient = st.floats(0.0, 20.0)
+layers = st.builds(
+    Layer,
+    thickness_mm=st.one_of(st.none(), st.floats(0.05, 2.0)),
+    mua_per_mm=st.floats(0.2, 10.0),
+    mus_per_mm=coefficient,
+    g=st.floats(-0.95, 0.95),
+    n=st.floats(1.0, 1.6),
+)
+finite_layers = layers.filter(lambda layer: layer.thickness_mm is not None)
+beams = st.one_of(
+    st.just(PencilBeam()),
+    st.builds(FlatBeam, st.floats(0.1, 20.0)),
+    st.builds(GaussianBeam, st.floats(0.1, 20.0)),
+    st.builds(FibreBeam, st.floats(0.05, 0.5), st.floats(0.0, 20.0), st.floats(0.0, 1.0)),
+)
+
+
+@st.composite
+def stacks(draw: st.DrawFn) -> Stack:
+    top = draw(st.lists(finite_layers, min_size=0, max_size=3))
+    last = draw(layers)
+    return Stack(tuple(top) + (last,), n_above=draw(st.floats(1.0, 1.5)), n_below=draw(st.floats(1.0, 1.5)))
+
+
+@given(stack=stacks(), beam=beams, seed=st.integers(0, 2**32))
+def test_energy_is_conserved_photon_by_photon(stack, beam, seed):
+    # Every packet's weight ends in exactly one tally; roulette's net weight is tallied too (kernel_cpu.py),
+    # so Rsp + Rd + A + T - roulette = 1 up to floating-point rounding.
+    result = simulate(stack, beam, photons=400, seed=seed, batches=2)
+    total = result.specular_reflectance + result.diffuse_reflectance + result.absorbed + result.transmittance
+    assert math.isclose(total - result.roulette_balance, 1.0, abs_tol=1e-9)
+    assert math.isclose(sum(result.absorbed_by_layer), result.absorbed, rel_tol=1e-9, abs_tol=1e-12)
+    assert all(0.0 <= value <= 1.0 for value in (result.diffuse_reflectance, result.transmittance))
+    if stack.layers[-1].semi_infinite:
+        assert result.transmittance == 0.0
+
+
+@settings(max_examples=20)
+@given(stack=stacks(), seed=st.integers(0, 2**32))
+def test_roulette_is_unbiased(stack, seed, within):
+    # Russian roulette conserves weight in expectation (Wang et al. 1995, section 3.8): mean net gain 0.
+    result = simulate(stack, PencilBeam(), photons=4000, seed=seed, batches=8)
+    assert within(result.roulette_balance, 0.0, result.roulette_balance_se, 1e-12)
+
+
+@settings(max_examples=25)
+@given(layer=finite_layers, n_outside=st.floats(1.0, 1.5), seed=st.integers(0, 2**32))
+def test_a_slab_split_in_two_is_the_same_slab(layer, n_outside, seed, within):
+    # An interface between identical media changes nothing (symmetry of the transport equation under a
+    # fictitious boundary), so R, A and T agree within the statistics of two independent runs.
+    half = Layer(layer.thickness_mm / 2, layer.mua_per_mm, layer.mus_per_mm, layer.g, layer.n)
+    whole = simulate(Stack((layer,), n_outside, n_outside), PencilBeam(), photons=4000, seed=seed)
+    split = simulate(Stack((half, half), n_outside, n_outside), PencilBeam(), photons=4000, seed=seed + 1)
+    for name in ("diffuse_reflectance", "absorbed", "transmittance"):
+        se = math.hypot(getattr(whole, name + "_se"), getattr(split, name + "_se"))
+        assert within(getattr(whole, name), getattr(split, name), se, 1e-9)
+
+
+@settings(max_examples=25)
+@given(layer=finite_layers, scale=st.sampled_from([0.25, 0.5, 2.0, 4.0]), seed=st.integers(0, 2**32))
+def test_scaling_lengths_and_coefficients_together_changes_nothing(layer, scale, seed):
+    # Transport depends on optical depths only: thickness x k with coefficients / k gives the same
+    # random walk. With k a power of two every product is exact, so the tallies agree to rounding.
+    scaled = Layer(
+        layer.thickness_mm * scale, layer.mua_per_mm / scale, layer.mus_per_mm / scale, layer.g, layer.n
+    )
+    first = simulate(Stack((layer,)), PencilBeam(), photons=500, seed=seed, batches=2)
+    second = simulate(Stack((scaled,)), PencilBeam(), photons=500, seed=seed, batches=2)
+    for name in ("diffuse_reflectance", "absorbed", "transmittance"):
+        assert math.isclose(getattr(first, name), getattr(second, name), rel_tol=1e-6, abs_tol=1e-9)
+
+
+@settings(max_examples=25)
+@given(stack=stacks(), beam=beams, seed=st.integers(0, 2**32))
+def test_absorption_equals_mua_times_fluence_in_every_bin(stack, beam, seed):
+    # A = mua * phi (MCML, Wang et al. 1995, eq. 4.19) in every bin lying inside one layer.
+    grid = Grid(dr_mm=0.05, nr=20, dz_mm=0.05, nz=20)
+    result = simulate(stack, beam, photons=500, seed=seed, grid=grid, batches=2)
+    edges = stack.boundaries_mm
+    for iz in range(grid.nz):
+        z0, z1 = result.z_edges_mm[iz], result.z_edges_mm[iz + 1]
+        inside = [i for i in range(len(stack.layers)) if edges[i] <= z0 and z1 <= edges[i + 1]]
+        if inside:
+            mua = stack.layers[inside[0]].mua_per_mm
+            np.testing.assert_allclose(
+                result.absorbed_density_per_mm3[:, iz], mua * result.fluence_rate_per_mm2[:, iz], rtol=1e-9
+            )
+
+
+def test_same_seed_same_result_for_any_thread_count():
+    # Streams own their generators and are summed in a fixed order (backend.py), so threads do not matter.
+    stack = Stack((Layer(0.5, 0.5, 10.0, 0.8, 1.4), Layer(None, 0.1, 5.0, 0.9, 1.37)))
+    runs = [simulate(stack, FlatBeam(2.0), photons=3000, seed=42, threads=t) for t in (1, 2, 1)]
+    for other in runs[1:]:
+        assert other.to_json_dict() | {"photons_per_second": 0} == runs[0].to_json_dict() | {
+            "photons_per_second": 0
+        }
+        assert np.array_equal(other.fluence_rate_per_mm2, runs[0].fluence_rate_per_mm2)
+    different = simulate(stack, FlatBeam(2.0), photons=3000, seed=43)
+    assert different.diffuse_reflectance != runs[0].diffuse_reflectance
