@@ -1,0 +1,1 @@
+"""Clinical rules: contraindication screening, treatment protocols and outcome scoring."""
