@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Locally `make test PYTEST_ARGS="-m 'not slow'"` skips the long statistical tests; CI runs them all.
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench validation clean
+.PHONY: run test test-deps lint bench validation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/laserdose demo
 
-test: $(STAMP)
+test: $(STAMP) test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# System packages for the clinic tests (PostgreSQL server, Debian chromium); installs only what is missing.
+test-deps:
+	bash scripts/test-deps.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -53,6 +53,11 @@ def _register() -> None:
     from laserdose.cli import demo
 
     app.command("demo")(demo.demo)
+    from laserdose.cli import clinic
+
+    app.add_typer(clinic.db_app, name="db")
+    app.add_typer(clinic.users_app, name="users")
+    app.add_typer(clinic.audit_app, name="audit")
 
 
 _register()

@@ -1,0 +1,56 @@
+"""`laserdose db upgrade`, `users add`, `audit verify` end to end on an SQLite file."""
+
+import json
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from laserdose.cli.main import app
+from laserdose.clinic import db
+
+
+@pytest.fixture
+def url(tmp_path):
+    return f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+
+
+def run(*args, stdin=None):
+    return CliRunner().invoke(app, list(args), input=stdin)
+
+
+def test_upgrade_add_user_verify(url):
+    result = run("db", "upgrade", "--database-url", url)
+    assert result.exit_code == 0 and "is at revision 0001" in result.stdout
+    result = run(
+        "users", "add", "alice", "--role", "admin", "--database-url", url, "--json", stdin="s3cret-password\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"id": 1, "username": "alice", "role": "admin"}
+    result = run("audit", "verify", "--database-url", url)
+    assert result.exit_code == 0 and "intact: 1 rows" in result.stdout
+
+
+def test_bad_role_and_short_password_exit_2(url):
+    run("db", "upgrade", "--database-url", url)
+    result = run("users", "add", "bob", "--role", "root", "--database-url", url, stdin="s3cret-password\n")
+    assert result.exit_code == 2 and "unknown role 'root'" in result.stderr
+    result = run("users", "add", "bob", "--role", "operator", "--database-url", url, stdin="short\n")
+    assert result.exit_code == 2 and "at least 10 characters" in result.stderr
+
+
+def test_tampering_exits_1_naming_the_row(url):
+    run("db", "upgrade", "--database-url", url)
+    for name in ("ann", "ben", "cat"):
+        run("users", "add", name, "--role", "clinician", "--database-url", url, stdin="s3cret-password\n")
+    with db.make_engine(url).begin() as connection:
+        connection.execute(text("DROP TRIGGER audit_log_no_update"))
+        connection.execute(text('UPDATE audit_log SET details = \'{"role": "admin"}\' WHERE id = 2'))
+    result = run("audit", "verify", "--database-url", url)
+    assert result.exit_code == 1
+    assert "BROKEN at row 2: content does not match its hash" in result.stderr
+
+
+def test_unsupported_url_is_an_input_error():
+    result = run("db", "upgrade", "--database-url", "mysql://x")
+    assert result.exit_code == 2 and "unsupported database URL 'mysql'" in result.stderr
