@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import db
+from laserdose.clinic import db, users
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -92,6 +92,14 @@ def private_postgres() -> Iterator[str]:
             timeout=60,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> None:
+    # argon2's default costs ~0.15 s per hash here; tests check behaviour, not hashing cost.
+    from argon2.profiles import CHEAPEST
+
+    users.use_hash_parameters(CHEAPEST)
 
 
 def _unavailable(reason: str) -> None:

@@ -54,3 +54,16 @@ def test_tampering_exits_1_naming_the_row(url):
 def test_unsupported_url_is_an_input_error():
     result = run("db", "upgrade", "--database-url", "mysql://x")
     assert result.exit_code == 2 and "unsupported database URL 'mysql'" in result.stderr
+
+
+def test_serve_refuses_default_secret_in_production(monkeypatch, url):
+    monkeypatch.setenv("LASERDOSE_ENVIRONMENT", "production")
+    monkeypatch.delenv("LASERDOSE_SECRET_KEY", raising=False)
+    result = run("serve", "--database-url", url)
+    assert result.exit_code == 2 and "LASERDOSE_SECRET_KEY must be set" in result.stderr
+
+
+def test_serve_refuses_an_unmigrated_database(monkeypatch, url):
+    monkeypatch.setenv("LASERDOSE_ENVIRONMENT", "development")
+    result = run("serve", "--database-url", url)
+    assert result.exit_code == 2 and "run `laserdose db upgrade` first" in result.stderr

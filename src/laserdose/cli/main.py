@@ -58,6 +58,9 @@ def _register() -> None:
     app.add_typer(clinic.db_app, name="db")
     app.add_typer(clinic.users_app, name="users")
     app.add_typer(clinic.audit_app, name="audit")
+    from laserdose.cli import serve
+
+    app.command("serve")(serve.serve)
 
 
 _register()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +22,13 @@ _DUMMY_HASH = _HASHER.hash("laserdose-timing-equaliser")
 
 class Forbidden(PermissionError):
     """The acting user's role does not allow this operation."""
+
+
+def use_hash_parameters(parameters: Parameters) -> None:
+    """Hash new passwords with `parameters` (tests use argon2's CHEAPEST profile)."""
+    global _HASHER, _DUMMY_HASH
+    _HASHER = PasswordHasher.from_parameters(parameters)
+    _DUMMY_HASH = _HASHER.hash("laserdose-timing-equaliser")
 
 
 def require_role(actor: User, *roles: Role) -> None:
