@@ -1,4 +1,4 @@
-"""Browser journeys in Debian's chromium: log in, add a patient, enter outcomes, read the chart; roles; errors."""
+"""Browser journeys in Debian's chromium: log in, add a patient, outcomes, the chart; roles; errors."""
 
 import re
 
