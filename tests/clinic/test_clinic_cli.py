@@ -67,3 +67,19 @@ def test_serve_refuses_an_unmigrated_database(monkeypatch, url):
     monkeypatch.setenv("LASERDOSE_ENVIRONMENT", "development")
     result = run("serve", "--database-url", url)
     assert result.exit_code == 2 and "run `laserdose db upgrade` first" in result.stderr
+
+
+def test_seed_demo_prints_working_passwords_and_refuses_twice(url):
+    from laserdose.clinic import users
+
+    run("db", "upgrade", "--database-url", url)
+    result = run("db", "seed-demo", "--database-url", url)
+    assert result.exit_code == 0, result.output
+    passwords = dict(line.split()[::2] for line in result.stdout.splitlines()[1:])  # "  NAME  password PW"
+    assert set(passwords) == {"admin", "clinician", "operator"}
+    with db.session_factory(db.make_engine(url))() as session:
+        user = users.authenticate(session=session, username="operator", password=passwords["operator"])
+        assert user is not None and user.role == "operator"
+    assert run("audit", "verify", "--database-url", url).exit_code == 0
+    again = run("db", "seed-demo", "--database-url", url)
+    assert again.exit_code == 2 and "already has users" in again.stderr

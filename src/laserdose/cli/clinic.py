@@ -30,6 +30,21 @@ def upgrade(database_url: str | None = DatabaseUrl) -> None:
     typer.echo(f"database {db.describe(engine)} is at revision {db.current_revision(engine)}")
 
 
+@db_app.command("seed-demo")
+def seed_demo(database_url: str | None = DatabaseUrl) -> None:
+    """Fill an empty, migrated database with a demo clinic and print the demo passwords."""
+    import datetime as dt
+
+    from laserdose.clinic import demo
+
+    engine = db.make_engine(database_url)
+    with db.session_factory(engine).begin() as session:
+        passwords = demo.seed_demo(session=session, start=dt.date.today() - dt.timedelta(weeks=4))
+    typer.echo(f"demo clinic seeded in {db.describe(engine)}: {len(demo.DEMO_PATIENTS)} patients; log in as")
+    for username, password in passwords.items():
+        typer.echo(f"  {username:<10} password {password}")
+
+
 def _read_password() -> str:
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")

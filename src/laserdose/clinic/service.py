@@ -8,6 +8,7 @@ written to the audit log with field names only, never patient data values.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,8 +226,8 @@ def record_outcome(
     patient_id: int,
     assessed_on: dt.date,
     nrs: int | None = None,
-    odi_sections: list[int | None] | None = None,
-    rmdq_ticked: list[bool] | None = None,
+    odi_sections: Sequence[int | None] | None = None,
+    rmdq_ticked: Sequence[bool] | None = None,
     analgesic_use: str | None = None,
     exercise_adherence_percent: float | None = None,
     course_id: int | None = None,
@@ -244,9 +245,9 @@ def record_outcome(
         patient_id=patient_id, course_id=course_id, recorded_by_id=actor.id, assessed_on=assessed_on,
         nrs=None if nrs is None else scoring.score_nrs(nrs),
         odi_percent=None if odi_sections is None else scoring.score_odi(odi_sections).index_percent,
-        odi_answers=odi_sections,
+        odi_answers=None if odi_sections is None else list(odi_sections),
         rmdq=None if rmdq_ticked is None else scoring.score_rmdq(rmdq_ticked),
-        rmdq_answers=rmdq_ticked, analgesic_use=analgesic_use,
+        rmdq_answers=None if rmdq_ticked is None else list(rmdq_ticked), analgesic_use=analgesic_use,
         exercise_adherence_percent=exercise_adherence_percent,
     )  # fmt: skip
     session.add(outcome)

@@ -90,10 +90,11 @@ def _svg(measure: Measure, data: list[tuple[dt.date, float, bool]], threshold: f
         label = f"{day.isoformat()}: {value:.3g}"
         attributes = f'cx="{x:.1f}" cy="{y:.1f}" r="5" data-date="{day.isoformat()}" data-value="{value:g}"'
         parts.append(f'<circle class="{css}" {attributes}><title>{label}</title></circle>')
-    for day, _, _ in (data[0], data[-1]) if len(data) > 1 else data[:1]:
-        x = _x(day, first, span)
+    ends = [(data[0][0], "start"), (data[-1][0], "end")] if len(data) > 1 else [(first, "middle")]
+    for day, anchor in ends:  # first and last date, kept inside the frame
+        x, y = _x(day, first, span), HEIGHT - 8
         parts.append(
-            f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="middle">{day.isoformat()}</text>'
+            f'<text class="tick" x="{x:.1f}" y="{y}" text-anchor="{anchor}">{day.isoformat()}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
