@@ -22,7 +22,7 @@ def serve(
 
     from laserdose.clinic import db
     from laserdose.web.app import create_app
-    from laserdose.web.settings import WebSettings
+    from laserdose.web.settings import DEVELOPMENT_SECRET, WebSettings
 
     try:
         settings = WebSettings()
@@ -34,6 +34,8 @@ def serve(
     if db.current_revision(engine) is None:
         raise InputError(f"database {db.describe(engine)} is not set up; run `laserdose db upgrade` first")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if settings.secret_key == DEVELOPMENT_SECRET:
+        typer.echo("warning: development secret in use; set LASERDOSE_SECRET_KEY for real use", err=True)
     typer.echo(f"laserdose clinic on http://{host}:{port} ({settings.environment}, {db.describe(engine)})")
     # uvicorn's own access log prints query strings (patient searches); ours logs paths only.
     uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info")
