@@ -35,7 +35,7 @@ def test_search_treats_wildcards_literally(session):
         ("skin_type", 7, "skin_type must be a Fitzpatrick type 1-6"),
         ("bmi_kg_m2", 5.0, "bmi must be between 10 and 80"),
         ("birth_date", dt.date(2999, 1, 1), "birth_date must be between"),
-        ("name", "  ", "name must have 1-200 characters"),
+        ("name", "  ", "name must have 1-200 characters and no control characters"),
     ],
 )
 def test_patient_fields_are_validated(session, field, value, message):
@@ -146,6 +146,15 @@ def test_outcome_needs_a_measure_and_valid_scores(session):
         service.record_outcome(
             session=session, actor=clinician, patient_id=patient.id, assessed_on=dt.date.today(), nrs=11
         )
+
+
+def test_nul_and_control_characters_never_reach_the_database(session):
+    # PostgreSQL refuses NUL in text; found by schemathesis on /api/v1/token.
+    clinician = make_user(session)
+    assert users.authenticate(session=session, username="a\x00b", password=PASSWORD) is None
+    assert service.search_patients(session=session, actor=clinician, query="\x00") == []
+    with pytest.raises(InputError, match="no control characters"):
+        make_patient(session, clinician, name="Anna\x00Berg")
 
 
 def test_users_and_authentication(session):

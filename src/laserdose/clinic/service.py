@@ -39,8 +39,8 @@ def _audit(session: Session, actor: User, action: str, entity: str, entity_id: i
 
 def _check_patient_fields(name: str, birth_date: dt.date, skin_type: int, bmi_kg_m2: float) -> str:
     name = name.strip()
-    if not 1 <= len(name) <= 200:
-        raise InputError("name must have 1-200 characters")
+    if not 1 <= len(name) <= 200 or any(ord(char) < 32 or ord(char) == 127 for char in name):
+        raise InputError("name must have 1-200 characters and no control characters")
     if not dt.date(1900, 1, 1) <= birth_date <= dt.date.today():
         raise InputError("birth_date must be between 1900-01-01 and today")
     if isinstance(skin_type, bool) or not isinstance(skin_type, int) or not 1 <= skin_type <= 6:
@@ -104,6 +104,7 @@ def search_patients(*, session: Session, actor: User, query: str = "", limit: in
     require_role(actor, *READERS)
     statement = select(Patient).order_by(Patient.name, Patient.id).limit(limit)
     if query.strip():
+        query = "".join(char for char in query if ord(char) >= 32)  # PostgreSQL refuses NUL in text
         escaped = query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(func.lower(Patient.name).like(f"%{escaped}%", escape="\\"))
     return list(session.scalars(statement))

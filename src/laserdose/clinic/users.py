@@ -67,7 +67,9 @@ def create_user(*, session: Session, username: str, password: str, role: str, ac
 
 def authenticate(*, session: Session, username: str, password: str) -> User | None:
     """Return the active user whose password matches, else None (same work either way)."""
-    user = session.scalars(select(User).where(User.username == username)).first()
+    # A name that could never be valid (NUL, which PostgreSQL refuses, among them) is not looked up.
+    query = select(User).where(User.username == username)
+    user = session.scalars(query).first() if _USERNAME.fullmatch(username) else None
     try:
         _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

@@ -10,7 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from laserdose.clinic.models import Patient
 from laserdose.clinic.service import BMI_RANGE_KG_M2
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# No control characters: they have no place in a name, and PostgreSQL refuses NUL in text.
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
 SkinType = Annotated[int, Field(ge=1, le=6, description="Fitzpatrick skin type 1-6")]
 Bmi = Annotated[
     float, Field(ge=BMI_RANGE_KG_M2[0], le=BMI_RANGE_KG_M2[1], description="body mass index [kg/m2]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from laserdose.clinic import service, users
@@ -15,6 +15,7 @@ from laserdose.web.schemas import PatientCreate, PatientPublic, PatientUpdate, T
 router = APIRouter(prefix="/api/v1", tags=["api"])
 Reader = Annotated[User, Depends(roles(api_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
 Editor = Annotated[User, Depends(roles(api_user, Role.ADMIN, Role.CLINICIAN))]
+PatientId = Annotated[int, Path(ge=1, le=2**31 - 1, description="patient id")]  # a 32-bit integer column
 
 
 @router.post("/token")
@@ -38,10 +39,11 @@ def token(
 
 
 @router.get("/patients")
-def list_patients(session: DbSession, user: Reader, q: str = "", limit: int = 50) -> list[PatientPublic]:
+def list_patients(
+    session: DbSession, user: Reader, q: Annotated[str, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[PatientPublic]:  # fmt: skip
     """List patients, optionally only those whose name contains `q`."""
-    if not 1 <= limit <= 500:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "limit must be between 1 and 500")
     found = service.search_patients(session=session, actor=user, query=q, limit=limit)
     return [PatientPublic.of(patient) for patient in found]
 
@@ -58,13 +60,15 @@ def create_patient(body: PatientCreate, session: DbSession, user: Editor) -> Pat
 
 
 @router.get("/patients/{patient_id}")
-def get_patient(patient_id: int, session: DbSession, user: Reader) -> PatientPublic:
+def get_patient(patient_id: PatientId, session: DbSession, user: Reader) -> PatientPublic:
     """Return one patient."""
     return PatientPublic.of(service.get_patient(session=session, actor=user, patient_id=patient_id))
 
 
 @router.patch("/patients/{patient_id}")
-def update_patient(patient_id: int, body: PatientUpdate, session: DbSession, user: Editor) -> PatientPublic:
+def update_patient(
+    patient_id: PatientId, body: PatientUpdate, session: DbSession, user: Editor
+) -> PatientPublic:
     """Change some fields of a patient."""
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if "bmi" in changes:
