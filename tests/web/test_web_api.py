@@ -94,3 +94,64 @@ def test_token_endpoint_is_rate_limited(client):
 def test_openapi_lists_the_api(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/v1/token", "/api/v1/patients", "/api/v1/patients/{patient_id}"} <= set(paths)
+
+
+def test_outcomes_are_scored_and_flagged_against_baseline(client):
+    clinician = bearer(client, "clinician")
+    patient = client.post("/api/v1/patients", json=ANNA, headers=clinician).json()
+    url = f"/api/v1/patients/{patient['id']}/outcomes"
+    baseline = {
+        "assessed_on": "2026-03-01",
+        "nrs": 6,
+        "odi_sections": [3] * 9 + [None],
+        "rmdq_ticked": [True] * 10 + [False] * 14,
+    }
+    created = client.post(url, json=baseline, headers=clinician)
+    assert created.status_code == 201
+    # ODI 27 / (5 x 9) x 100 = 60 % (Fairbank & Pynsent 2000); RMDQ = 10 ticked (Roland & Morris 1983).
+    assert (created.json()["odi_percent"], created.json()["rmdq"]) == (pytest.approx(60.0), 10)
+    operator = bearer(client, "operator")
+    later = {"assessed_on": "2026-04-01", "nrs": 4, "odi_sections": [2] * 10, "analgesic_use": "as_needed"}
+    second = client.post(url, json=later, headers=operator)
+    assert second.status_code == 201 and second.json()["responder"] == {"nrs": True, "odi": True}
+    series = client.get(url, headers=operator).json()
+    # Ostelo 2008: NRS 6 -> 4 is 2 points (responder); ODI 60 -> 40 % is 20 points (responder).
+    assert series[1]["responder"] == {"nrs": True, "odi": True}
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"nrs": 11}, "nrs"),
+        ({"odi_sections": [1] * 9}, "odi_sections"),
+        ({"odi_sections": [6] * 10}, "odi_sections"),
+        ({"rmdq_ticked": [True] * 23}, "rmdq_ticked"),
+        ({"nrs": 3, "analgesic_use": "sometimes"}, "analgesic_use"),
+    ],
+)
+def test_bad_outcome_fields_are_named(client, body, where):
+    headers = bearer(client, "clinician")
+    patient = client.post("/api/v1/patients", json=ANNA, headers=headers).json()
+    response = client.post(
+        f"/api/v1/patients/{patient['id']}/outcomes",
+        json={"assessed_on": "2026-03-01", **body},
+        headers=headers,
+    )
+    assert response.status_code == 422
+    assert where in response.json()["detail"][0]["loc"]
+
+
+def test_outcome_rules_of_the_instrument_give_422(client):
+    headers = bearer(client, "clinician")
+    patient = client.post("/api/v1/patients", json=ANNA, headers=headers).json()
+    url = f"/api/v1/patients/{patient['id']}/outcomes"
+    two_missed = {"assessed_on": "2026-03-01", "odi_sections": [2] * 8 + [None, None]}
+    response = client.post(url, json=two_missed, headers=headers)
+    assert response.status_code == 422 and "2 missed sections" in response.json()["detail"]
+    assert client.post(url, json={"assessed_on": "2026-03-01"}, headers=headers).status_code == 422
+    assert (
+        client.post(
+            url, json={"assessed_on": "2026-03-01", "nrs": 2}, headers=bearer(client, "admin")
+        ).status_code
+        == 403
+    )

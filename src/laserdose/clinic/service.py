@@ -316,6 +316,7 @@ def _outcomes(session: Session, patient_id: int) -> list[Outcome]:
 class OutcomePoint:
     """One assessment on the pain and disability chart; `responder` is versus the first assessment."""
 
+    outcome_id: int
     assessed_on: dt.date
     nrs: int | None
     odi_percent: float | None
@@ -340,6 +341,8 @@ def outcome_series(*, session: Session, actor: User, patient_id: int) -> list[Ou
             first = baseline.setdefault(measure, value)
             flags[measure.value] = scoring.is_responder(measure, first, value)
         points.append(
-            OutcomePoint(outcome.assessed_on, outcome.nrs, outcome.odi_percent, outcome.rmdq, flags)
+            OutcomePoint(
+                outcome.id, outcome.assessed_on, outcome.nrs, outcome.odi_percent, outcome.rmdq, flags
+            )
         )
     return points

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -76,3 +76,38 @@ class Token(BaseModel):
 
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+
+
+class OutcomeCreate(BaseModel):
+    """A new outcome assessment; at least one of nrs, odi_sections, rmdq_ticked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assessed_on: dt.date
+    nrs: Annotated[int, Field(ge=0, le=10, description="pain NRS 0-10")] | None = None
+    odi_sections: (
+        Annotated[
+            list[Annotated[int, Field(ge=0, le=5)] | None],
+            Field(min_length=10, max_length=10, description="ten ODI answers 0-5, null for a missed section"),
+        ]
+        | None
+    ) = None
+    rmdq_ticked: (
+        Annotated[list[bool], Field(min_length=24, max_length=24, description="the 24 RMDQ statements")]
+        | None
+    ) = None
+    analgesic_use: Literal["none", "as_needed", "daily"] | None = None
+    exercise_adherence_percent: Annotated[float, Field(ge=0, le=100)] | None = None
+
+    _assessed_on = field_validator("assessed_on")(_not_in_future)
+
+
+class OutcomePublic(BaseModel):
+    """A scored assessment; `responder` says, per measure, whether the MIC from baseline is reached."""
+
+    outcome_id: int
+    assessed_on: dt.date
+    nrs: int | None
+    odi_percent: float | None
+    rmdq: int | None
+    responder: dict[str, bool]

@@ -10,11 +10,19 @@ from fastapi.security import OAuth2PasswordRequestForm
 from laserdose.clinic import service, users
 from laserdose.clinic.models import Role, User
 from laserdose.web.deps import DbSession, api_user, roles
-from laserdose.web.schemas import PatientCreate, PatientPublic, PatientUpdate, Token
+from laserdose.web.schemas import (
+    OutcomeCreate,
+    OutcomePublic,
+    PatientCreate,
+    PatientPublic,
+    PatientUpdate,
+    Token,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 Reader = Annotated[User, Depends(roles(api_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
 Editor = Annotated[User, Depends(roles(api_user, Role.ADMIN, Role.CLINICIAN))]
+Recorder = Annotated[User, Depends(roles(api_user, Role.CLINICIAN, Role.OPERATOR))]
 PatientId = Annotated[int, Path(ge=1, le=2**31 - 1, description="patient id")]  # a 32-bit integer column
 
 
@@ -76,3 +84,22 @@ def update_patient(
     patient = service.update_patient(session=session, actor=user, patient_id=patient_id, **changes)
     session.commit()
     return PatientPublic.of(patient)
+
+
+@router.get("/patients/{patient_id}/outcomes")
+def list_outcomes(patient_id: PatientId, session: DbSession, user: Reader) -> list[OutcomePublic]:
+    """The patient's scored assessments by date, with responder flags against the first (Ostelo 2008)."""
+    series = service.outcome_series(session=session, actor=user, patient_id=patient_id)
+    return [OutcomePublic.model_validate(point, from_attributes=True) for point in series]
+
+
+@router.post("/patients/{patient_id}/outcomes", status_code=status.HTTP_201_CREATED)
+def create_outcome(
+    patient_id: PatientId, body: OutcomeCreate, session: DbSession, user: Recorder
+) -> OutcomePublic:
+    """Score and store an assessment (ODI missed sections and the at-least-one rule give 422)."""
+    outcome = service.record_outcome(session=session, actor=user, patient_id=patient_id, **body.model_dump())
+    session.commit()
+    series = service.outcome_series(session=session, actor=user, patient_id=patient_id)
+    point = next(point for point in series if point.outcome_id == outcome.id)
+    return OutcomePublic.model_validate(point, from_attributes=True)
