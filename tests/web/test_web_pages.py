@@ -1,11 +1,14 @@
 """HTML pages through the ASGI app: login, CSRF, cookies, rate limits, forms, roles, chart, logs."""
 
+import datetime as dt
 import logging
 
 import pytest
 from pydantic import ValidationError
 
 from conftest import csrf_of, login
+from laserdose.clinic import db, demo
+from laserdose.clinic.models import User
 from laserdose.web.settings import DEVELOPMENT_SECRET, WebSettings
 
 
@@ -140,3 +143,24 @@ def test_settings_refuse_the_default_secret_outside_development():
         with pytest.raises(ValidationError, match="LASERDOSE_SECRET_KEY must be set"):
             WebSettings(environment="production", secret_key=secret)
     assert WebSettings(environment="production", secret_key="r" * 40).environment == "production"
+
+
+def test_dashboard_shows_responder_rates_to_clinicians_only(webapp, client):
+    engine = db.make_engine(webapp.url)
+    with db.session_factory(engine).begin() as session:
+        # seed_demo needs an empty database; add the demo histories under the fixture's users instead.
+        clinician = session.query(User).filter_by(username="clinician").one()
+        operator = session.query(User).filter_by(username="operator").one()
+        for name, born, skin, bmi, pain in demo.DEMO_PATIENTS:
+            demo.seed_patient_history(
+                session, clinician, operator, (name, born, skin, bmi), pain, dt.date(2026, 1, 5)
+            )
+    login(client, "clinician")
+    page = client.get("/dashboard").text
+    # Demo NRS 7->3 (4 points), 6->5 (1 point, 17 %), 5->0: 2 of 3 responders (Ostelo 2008); one recovered
+    # (NRS 0, RMDQ 0 <= 2, Kamper 2010).
+    assert "<td>chronic_nslbp</td><td>demo</td><td>3</td>" in page
+    assert "<td>67 % (2/3)</td>" in page and "<td>1</td></tr>" in page
+    client.post("/logout", data={"csrf_token": csrf_of(page)})
+    login(client, "operator")
+    assert client.get("/dashboard").status_code == 403

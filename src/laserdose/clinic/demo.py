@@ -39,14 +39,17 @@ def seed_demo(*, session: Session, start: dt.date) -> dict[str, str]:
         for role, pw in passwords.items()
     }
     for name, born, skin_type, bmi, pain in DEMO_PATIENTS:
-        _seed_patient(session, made["clinician"], made["operator"], (name, born, skin_type, bmi), pain, start)
+        seed_patient_history(
+            session, made["clinician"], made["operator"], (name, born, skin_type, bmi), pain, start
+        )
     return passwords
 
 
-def _seed_patient(
+def seed_patient_history(
     session: Session, clinician: User, operator: User, who: tuple[str, dt.date, int, float], pain: list[int],
     start: dt.date,
 ) -> None:  # fmt: skip
+    """Add one demo patient with a screening, a signed course, weekly outcomes and three sessions a week."""
     name, born, skin_type, bmi = who
     patient = service.add_patient(
         session=session, actor=clinician, name=name, birth_date=born, skin_type=skin_type, bmi_kg_m2=bmi

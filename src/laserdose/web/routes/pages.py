@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from laserdose.clinic import service, users
+from laserdose.clinic import reports, service, users
 from laserdose.clinic.models import Role, User
+from laserdose.clinical.outcomes import MIC
 from laserdose.web.chart import outcome_charts
 from laserdose.web.deps import DbSession, PageUser, page_user, roles
 from laserdose.web.forms import check_csrf, field_errors, render
@@ -109,3 +110,10 @@ def patient_chart(request: Request, patient_id: int, session: DbSession, user: R
         request, "chart.html", user, patient=patient, events=events, charts=outcome_charts(series),
         can_record=can_record,
     )  # fmt: skip
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, session: DbSession, user: Editor) -> HTMLResponse:
+    """Responder rates by condition and protocol (admins and clinicians)."""
+    rates = reports.responder_rates(session=session, actor=user)
+    return render(request, "dashboard.html", user, rates=rates, mic=MIC)
