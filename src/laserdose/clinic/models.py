@@ -10,13 +10,46 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> dt.datetime:
     """Return the current time in UTC (timezone-aware)."""
     return dt.datetime.now(dt.UTC)
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware datetime stored in UTC; SQLite keeps no zone, so it is put back on reading."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Refuse naive datetimes and store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give a time zone (UTC inside laserdose)")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Return the stored time as an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class Role(StrEnum):
@@ -44,7 +77,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Patient(Base):
@@ -61,7 +94,7 @@ class Patient(Base):
     birth_date: Mapped[dt.date] = mapped_column(Date)
     skin_type: Mapped[int] = mapped_column(Integer)
     bmi_kg_m2: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     screenings: Mapped[list[Screening]] = relationship(back_populates="patient", order_by="Screening.id")
     courses: Mapped[list[Course]] = relationship(back_populates="patient", order_by="Course.id")
@@ -76,7 +109,7 @@ class Screening(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     decision: Mapped[str] = mapped_column(String(32))
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     reasons: Mapped[list[Any]] = mapped_column(default=list)
@@ -101,8 +134,8 @@ class Course(Base):
     home_exercise: Mapped[str] = mapped_column(Text, default="")
     advice: Mapped[str] = mapped_column(Text, default="")
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    signed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     patient: Mapped[Patient] = relationship(back_populates="courses")
     sessions: Mapped[list[TreatmentSession]] = relationship(
@@ -122,7 +155,7 @@ class TreatmentSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
     operator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     duration_s: Mapped[float] = mapped_column(Float)
     energy_j_by_wavelength: Mapped[dict[str, Any]] = mapped_column(default=dict)
     interruptions: Mapped[list[Any]] = mapped_column(default=list)

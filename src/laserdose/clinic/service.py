@@ -174,6 +174,17 @@ def sign_course(*, session: Session, actor: User, course_id: int) -> Course:
     return course
 
 
+EARLIEST_SESSION = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # no Class 4 back-pain laser records before this
+
+
+def _check_session_start(started_at: dt.datetime) -> None:
+    if started_at.tzinfo is None:
+        raise InputError("started_at needs a time zone")
+    latest = utcnow() + dt.timedelta(days=1)  # a day of slack for a machine clock that runs ahead
+    if not EARLIEST_SESSION <= started_at <= latest:
+        raise InputError(f"started_at must be between {EARLIEST_SESSION.date()} and tomorrow")
+
+
 def record_session(
     *,
     session: Session,
@@ -203,6 +214,7 @@ def record_session(
         raise NotFound(f"no course with id {course_id}")
     if course.signed_at is None:
         raise InputError(f"course {course_id} has no signed plan; a clinician must sign it first")
+    _check_session_start(started_at)
     require_range("duration_s", duration_s, 0.0, 24 * 3600.0, unit="s")
     for wavelength_nm, energy_j in energy_j_by_wavelength.items():
         require_range(f"energy at {wavelength_nm} nm", energy_j, 0.0, 1e6, unit="J")
@@ -210,7 +222,8 @@ def record_session(
         if set(item) != {"at_s", "reason"}:
             raise InputError("each interruption needs exactly 'at_s' and 'reason'")
     record = TreatmentSession(
-        course_id=course_id, operator_id=actor.id, started_at=started_at, duration_s=duration_s,
+        course_id=course_id, operator_id=actor.id, started_at=started_at.astimezone(dt.UTC),
+        duration_s=duration_s,
         energy_j_by_wavelength={str(k): float(v) for k, v in energy_j_by_wavelength.items()},
         interruptions=interruptions, completed=completed,
     )  # fmt: skip

@@ -86,9 +86,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _install_error_handlers(app)
 
-    from laserdose.web.routes import api, outcome_pages, pages
+    from laserdose.web.routes import api, courses_api, outcome_pages, pages
 
     app.include_router(api.router)
+    app.include_router(courses_api.router)
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)
     return app

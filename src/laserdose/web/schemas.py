@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from laserdose.clinic.models import Patient
 from laserdose.clinic.service import BMI_RANGE_KG_M2
@@ -111,3 +111,81 @@ class OutcomePublic(BaseModel):
     odi_percent: float | None
     rmdq: int | None
     responder: dict[str, bool]
+
+
+class CourseCreate(BaseModel):
+    """A course of care: the plan (from the planning engine) beside home exercise and advice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    condition: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+    protocol: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")]
+    plan: dict[str, Any] = Field(default_factory=dict, description="the plan as the planning engine gives it")
+    sessions_planned: Annotated[int, Field(ge=1, le=60)]
+    sessions_per_week: Annotated[int, Field(ge=1, le=7)]
+    home_exercise: Annotated[str, StringConstraints(max_length=4000)] = ""
+    advice: Annotated[str, StringConstraints(max_length=4000)] = ""
+
+
+class CoursePublic(BaseModel):
+    """A course as the API returns it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    patient_id: int
+    condition: str
+    protocol: str
+    plan: dict[str, Any]
+    sessions_planned: int
+    sessions_per_week: int
+    home_exercise: str
+    advice: str
+    signed_at: dt.datetime | None
+
+
+class Interruption(BaseModel):
+    """A pause in emission during a session."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at_s: Annotated[float, Field(ge=0, le=86400, description="seconds into the session [s]")]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class SessionRecordCreate(BaseModel):
+    """A delivered session as the machine's controller records it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    started_at: AwareDatetime
+    duration_s: Annotated[float, Field(ge=0, le=86400, description="emission time [s]")]
+    energy_j_by_wavelength: dict[
+        Annotated[int, Field(ge=200, le=11000, description="wavelength [nm]")],
+        Annotated[float, Field(ge=0, le=1e6, description="delivered energy [J]")],
+    ]
+    interruptions: list[Interruption] = Field(default_factory=list, max_length=1000)
+    completed: bool
+
+    @field_validator("started_at")
+    @classmethod
+    def _plausible_start(cls, value: dt.datetime) -> dt.datetime:
+        latest = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+        if not dt.datetime(2000, 1, 1, tzinfo=dt.UTC) <= value <= latest:
+            raise ValueError("must be between 2000-01-01 and tomorrow (UTC)")
+        return value
+
+
+class SessionRecordPublic(BaseModel):
+    """A stored session record."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    course_id: int
+    operator_id: int
+    started_at: dt.datetime
+    duration_s: float
+    energy_j_by_wavelength: dict[str, float]
+    interruptions: list[dict[str, Any]]
+    completed: bool
