@@ -43,11 +43,17 @@ def csrf_matches(expected: str | None, given: str | None) -> bool:
 
 
 class LoginRateLimiter:
-    """Counts failed logins per key (client address, username) in a sliding window; thread-safe."""
+    """Counts failed logins per key (client address, username) in a sliding window; thread-safe.
 
-    def __init__(self, attempts: int, window_s: float) -> None:
+    Keys whose failures have all expired are dropped once more than `max_keys` are tracked, so guessing
+    with endless made-up usernames cannot grow memory without bound. One process only: behind several
+    workers each counts its own failures.
+    """
+
+    def __init__(self, attempts: int, window_s: float, max_keys: int = 10_000) -> None:
         self._attempts = attempts
         self._window_s = window_s
+        self._max_keys = max_keys
         self._failures: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
@@ -69,6 +75,14 @@ class LoginRateLimiter:
         with self._lock:
             for key in keys:
                 self._recent(key, now).append(now)
+            if len(self._failures) > self._max_keys:
+                for stale in [key for key in self._failures if not self._recent(key, now)]:
+                    del self._failures[stale]
+
+    def tracked_keys(self) -> int:
+        """Number of keys with failures on record."""
+        with self._lock:
+            return len(self._failures)
 
     def succeeded(self, *keys: str) -> None:
         """Forget the failures of each key."""
