@@ -6,7 +6,7 @@ import logging
 import pytest
 from pydantic import ValidationError
 
-from conftest import csrf_of, login
+from conftest import bearer, csrf_of, login
 from laserdose.clinic import db, demo
 from laserdose.clinic.models import User
 from laserdose.web.settings import DEVELOPMENT_SECRET, WebSettings
@@ -164,3 +164,30 @@ def test_dashboard_shows_responder_rates_to_clinicians_only(webapp, client):
     client.post("/logout", data={"csrf_token": csrf_of(page)})
     login(client, "operator")
     assert client.get("/dashboard").status_code == 403
+
+
+def test_chart_lists_courses_and_only_clinicians_sign(client):
+    headers = bearer(client, "clinician")
+    cora = {"name": "Cora", "birth_date": "1975-01-01", "skin_type": 2, "bmi": 24.0}
+    patient = client.post("/api/v1/patients", json=cora, headers=headers).json()
+    course = {
+        "condition": "chronic_nslbp",
+        "protocol": "demo",
+        "sessions_planned": 12,
+        "sessions_per_week": 3,
+        "home_exercise": "bird-dog, 3 x 10 daily",
+    }
+    course_id = client.post(f"/api/v1/patients/{patient['id']}/courses", json=course, headers=headers).json()[
+        "id"
+    ]
+    login(client, "operator")
+    page = client.get(f"/patients/{patient['id']}").text
+    assert "0 of 12 sessions delivered" in page and "Plan not signed" in page and "Sign plan" not in page
+    response = client.post(f"/courses/{course_id}/sign", data={"csrf_token": csrf_of(page)})
+    assert response.status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_of(page)})
+    login(client, "clinician")
+    page = client.get(f"/patients/{patient['id']}").text
+    assert "Home exercise: bird-dog, 3 x 10 daily" in page
+    client.post(f"/courses/{course_id}/sign", data={"csrf_token": csrf_of(page)})
+    assert "Plan signed" in client.get(f"/patients/{patient['id']}").text

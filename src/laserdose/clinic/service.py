@@ -293,7 +293,41 @@ def _outcome_summary(outcome: Outcome) -> str:
         parts.append(f"ODI {outcome.odi_percent:.0f} %")
     if outcome.rmdq is not None:
         parts.append(f"RMDQ {outcome.rmdq}/24")
+    if outcome.analgesic_use is not None:
+        parts.append(f"analgesics {outcome.analgesic_use.replace('_', ' ')}")
+    if outcome.exercise_adherence_percent is not None:
+        parts.append(f"home exercise {outcome.exercise_adherence_percent:.0f} %")
     return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class CourseSummary:
+    """A course with how many of its planned sessions were delivered.
+
+    Attributes:
+        course: the course.
+        delivered: sessions recorded [-].
+        completed: sessions that reached the planned energy [-].
+        energy_j: energy delivered over all sessions and wavelengths [J].
+    """
+
+    course: Course
+    delivered: int
+    completed: int
+    energy_j: float
+
+
+def course_summaries(*, session: Session, actor: User, patient_id: int) -> list[CourseSummary]:
+    """Return the patient's courses, oldest first, with delivery counts."""
+    get_patient(session=session, actor=actor, patient_id=patient_id)
+    summaries = []
+    for course in session.scalars(select(Course).where(Course.patient_id == patient_id).order_by(Course.id)):
+        records = list(
+            session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course.id))
+        )
+        energy_j = sum(float(v) for r in records for v in r.energy_j_by_wavelength.values())
+        summaries.append(CourseSummary(course, len(records), sum(r.completed for r in records), energy_j))
+    return summaries
 
 
 def timeline(*, session: Session, actor: User, patient_id: int) -> list[TimelineEvent]:

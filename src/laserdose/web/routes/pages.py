@@ -19,6 +19,7 @@ from laserdose.web.schemas import PatientCreate
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
 Editor = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN))]
+Signer = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
 PATIENT_FIELDS = ("name", "birth_date", "skin_type", "bmi")
 
 
@@ -105,11 +106,21 @@ def patient_chart(request: Request, patient_id: int, session: DbSession, user: R
     patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
     events = service.timeline(session=session, actor=user, patient_id=patient_id)
     series = service.outcome_series(session=session, actor=user, patient_id=patient_id)
-    can_record = user.role in (Role.CLINICIAN, Role.OPERATOR)
+    courses = service.course_summaries(session=session, actor=user, patient_id=patient_id)
     return render(
         request, "chart.html", user, patient=patient, events=events, charts=outcome_charts(series),
-        can_record=can_record,
+        courses=courses, can_record=user.role in (Role.CLINICIAN, Role.OPERATOR),
     )  # fmt: skip
+
+
+@router.post("/courses/{course_id}/sign")
+async def sign_course(request: Request, course_id: int, session: DbSession, user: Signer) -> RedirectResponse:
+    """Sign a course's plan (clinicians only), then go back to the chart."""
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    course = service.sign_course(session=session, actor=user, course_id=course_id)
+    session.commit()
+    return RedirectResponse(f"/patients/{course.patient_id}", status_code=303)
 
 
 @router.get("/dashboard")
