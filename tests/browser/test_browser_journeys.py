@@ -2,9 +2,10 @@
 
 import re
 
+import httpx
 from playwright.sync_api import expect
 
-from conftest import log_in
+from conftest import PASSWORD, log_in
 
 
 def _add_patient(page, name: str) -> None:
@@ -86,3 +87,27 @@ def test_wrong_password_is_refused(page):
     page.click("button[type=submit]")
     expect(page.locator("[role=alert]")).to_have_text("Wrong username or password.")
     expect(page.locator("#username")).to_have_value("clinician")
+
+
+def test_only_a_clinician_signs_a_plan(page, live_server):
+    # Set up a patient with an unsigned course through the API (the plan editor is not in this app yet).
+    token = httpx.post(f"{live_server}/api/v1/token", data={"username": "clinician", "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    anna = {"name": "Fay Planned", "birth_date": "1970-05-17", "skin_type": 3, "bmi": 26.5}
+    patient = httpx.post(f"{live_server}/api/v1/patients", json=anna, headers=headers).json()
+    course = {
+        "condition": "chronic_nslbp",
+        "protocol": "demo",
+        "sessions_planned": 12,
+        "sessions_per_week": 3,
+    }
+    httpx.post(f"{live_server}/api/v1/patients/{patient['id']}/courses", json=course, headers=headers)
+    log_in(page, "operator")
+    page.goto(f"/patients/{patient['id']}")
+    expect(page.locator(".course")).to_contain_text("Plan not signed")
+    expect(page.locator("text=Sign plan")).to_have_count(0)
+    page.click("text=Log out")
+    log_in(page, "clinician")
+    page.goto(f"/patients/{patient['id']}")
+    page.click("text=Sign plan")
+    expect(page.locator(".course")).to_contain_text("Plan signed")

@@ -1,12 +1,14 @@
 """Hash-chained audit log on SQLite and PostgreSQL, migrations, and the admin CLI."""
 
+import datetime as dt
+
 import pytest
 from factories import make_patient, make_user
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from laserdose.clinic import audit, db
-from laserdose.clinic.models import AuditEntry, Base
+from laserdose.clinic.models import AuditEntry, Base, Outcome
 
 
 def test_every_change_is_audited_and_chain_verifies(session):
@@ -78,3 +80,17 @@ def test_migrations_match_the_models(engine):
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
     assert db.current_revision(engine) == "0001"
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'wal.sqlite3'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_foreign_keys_are_enforced(session):
+    session.add(Outcome(patient_id=987654, recorded_by_id=987654, assessed_on=dt.date(2026, 1, 1), nrs=3))
+    with pytest.raises(IntegrityError):
+        session.flush()
+    session.rollback()
