@@ -3,11 +3,14 @@
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from laserdose.cli.main import app
 from laserdose.clinic import db
+from laserdose.web.app import create_app
+from laserdose.web.settings import WebSettings
 
 
 @pytest.fixture
@@ -83,3 +86,17 @@ def test_seed_demo_prints_working_passwords_and_refuses_twice(url):
     assert run("audit", "verify", "--database-url", url).exit_code == 0
     again = run("db", "seed-demo", "--database-url", url)
     assert again.exit_code == 2 and "already has users" in again.stderr
+
+
+def test_list_and_deactivate_users(url):
+    run("db", "upgrade", "--database-url", url)
+    run("users", "add", "olga", "--role", "operator", "--database-url", url, stdin="s3cret-password\n")
+    listed = json.loads(run("users", "list", "--database-url", url, "--json").stdout)
+    assert listed == {"users": [{"id": 1, "username": "olga", "role": "operator", "active": True}]}
+    assert run("users", "deactivate", "olga", "--database-url", url).exit_code == 0
+    client = TestClient(create_app(WebSettings(environment="test", secret_key="k" * 40, database_url=url)))
+    token = client.post("/api/v1/token", data={"username": "olga", "password": "s3cret-password"})
+    assert token.status_code == 401  # a deactivated user cannot log in
+    again = run("users", "deactivate", "olga", "--database-url", url)
+    assert again.exit_code == 2 and "already deactivated" in again.stderr
+    assert run("audit", "verify", "--database-url", url).exit_code == 0

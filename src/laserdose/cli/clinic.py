@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from laserdose.cli.output import print_json
+from laserdose.cli.output import print_json, print_table
 from laserdose.clinic import audit, db, users
 from laserdose.errors import InputError
 
@@ -63,7 +63,7 @@ def add_user(
 ) -> None:
     """Add a user; the password is read from standard input (prompted twice on a terminal)."""
     engine = db.make_engine(database_url)
-    actor = f"cli:{os.environ.get('USER', 'unknown')}"
+    actor = _cli_actor()
     with db.session_factory(engine).begin() as session:
         user = users.create_user(
             session=session, username=name, password=_read_password(), role=role, actor_name=actor
@@ -73,6 +73,36 @@ def add_user(
         print_json(result)
     else:
         typer.echo(f"added {result['role']} {result['username']} (id {result['id']})")
+
+
+@users_app.command("list")
+def list_users(database_url: str | None = DatabaseUrl, json_output: bool = JsonFlag) -> None:
+    """List the users with their roles and whether they may log in."""
+    engine = db.make_engine(database_url)
+    with db.session_factory(engine)() as session:
+        rows = [
+            {"id": u.id, "username": u.username, "role": u.role, "active": u.active}
+            for u in users.list_users(session=session)
+        ]
+    if json_output:
+        print_json({"users": rows})
+    else:
+        print_table("Users", ["id", "username", "role", "active"], [list(row.values()) for row in rows])
+
+
+@users_app.command("deactivate")
+def deactivate(
+    name: str = typer.Argument(..., help="Login name."), database_url: str | None = DatabaseUrl
+) -> None:
+    """Stop a user from logging in; their records stay."""
+    engine = db.make_engine(database_url)
+    with db.session_factory(engine).begin() as session:
+        users.deactivate_user(session=session, username=name, actor_name=_cli_actor())
+    typer.echo(f"deactivated {name}")
+
+
+def _cli_actor() -> str:
+    return f"cli:{os.environ.get('USER', 'unknown')}"
 
 
 @audit_app.command("verify")

@@ -85,3 +85,23 @@ def get_user(*, session: Session, user_id: int) -> User | None:
     """Return the active user with `user_id`, or None."""
     user = session.get(User, user_id)
     return user if user is not None and user.active else None
+
+
+def list_users(*, session: Session) -> list[User]:
+    """Return every user, by username."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def deactivate_user(*, session: Session, username: str, actor_name: str) -> User:
+    """Stop a user from logging in (rows that name them stay, for the record) and audit it."""
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise InputError(f"no user {username!r}")
+    if not user.active:
+        raise InputError(f"user {username!r} is already deactivated")
+    user.active = False
+    session.flush()
+    audit.record(
+        session=session, actor=actor_name, action="user.deactivate", entity="users", entity_id=user.id
+    )
+    return user
