@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from laserdose.clinical.outcomes import (
@@ -12,6 +12,7 @@ from laserdose.clinical.outcomes import (
     is_recovered,
     is_responder,
     questionnaire_texts,
+    responder_threshold,
     score_nrs,
     score_odi,
     score_rmdq,
@@ -202,3 +203,25 @@ def test_clinic_supplied_texts_replace_the_placeholders(tmp_path):
     path.write_text(json.dumps({**licensed, "rmdq_items": ["x"]}))
     with pytest.raises(InputError, match="24 RMDQ items"):
         questionnaire_texts(path)
+
+
+@given(st.sampled_from(list(Measure)), st.data())
+def test_threshold_and_responder_agree(measure, data):
+    # Consistency of the two forms of the Ostelo (2008) rule: responder <=> follow-up <= threshold.
+    top = MIC[measure].scale_max
+    baseline = data.draw(st.floats(0, top))
+    follow_up = data.draw(st.floats(0, top))
+    threshold = responder_threshold(measure, baseline)
+    if threshold is None:
+        assert not is_responder(measure, baseline, follow_up)
+    else:
+        assume(abs(follow_up - threshold) > 1e-9 * max(1.0, baseline))  # the two forms round differently
+        assert is_responder(measure, baseline, follow_up) == (follow_up <= threshold)
+
+
+def test_thresholds_from_ostelo_2008():
+    # NRS 7: max(7 - 2, 0.7 x 7) = 5; NRS 3: max(1, 2.1) = 2.1; ODI 40: 30; RMDQ 4: unreachable (4 - 5 < 0).
+    assert responder_threshold(Measure.NRS, 7) == 5
+    assert responder_threshold(Measure.NRS, 3) == pytest.approx(2.1)
+    assert responder_threshold(Measure.ODI, 40) == 30
+    assert responder_threshold(Measure.RMDQ, 4) is None

@@ -172,6 +172,23 @@ def is_responder(measure: Measure, baseline: float, follow_up: float) -> bool:
     return mic.fraction is not None and baseline > 0 and gain / baseline >= mic.fraction
 
 
+def responder_threshold(measure: Measure, baseline: float) -> float | None:
+    """Highest follow-up score that still reaches the MIC from `baseline` (Ostelo et al. 2008).
+
+    Returns None when no score on the scale can reach it (the baseline is lower than the MIC).
+
+    Args:
+        measure: which outcome measure.
+        baseline: score at the first assessment [points].
+    """
+    _require_score(measure, "baseline", baseline)
+    mic = MIC[measure]
+    limit = baseline - mic.points
+    if mic.fraction is not None and baseline > 0:
+        limit = max(limit, baseline * (1.0 - mic.fraction))
+    return limit if limit >= 0 else None
+
+
 def is_recovered(nrs: int, rmdq: int) -> bool:
     """Whether the patient counts as recovered: pain NRS 0 and RMDQ <= 2 (Kamper et al. 2010).
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from laserdose.clinic.service import OutcomePoint
-from laserdose.clinical.outcomes import MIC, Measure
+from laserdose.clinical.outcomes import MIC, Measure, responder_threshold
 
 WIDTH, HEIGHT = 600, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 12, 28
@@ -38,20 +38,6 @@ class Chart:
     title: str
     threshold: float | None
     svg: Markup
-
-
-def responder_threshold(measure: Measure, baseline: float) -> float | None:
-    """Highest follow-up score that still counts as an important improvement (Ostelo et al. 2008).
-
-    Args:
-        measure: which measure.
-        baseline: first score [points].
-    """
-    mic = MIC[measure]
-    limit = baseline - mic.points
-    if mic.fraction is not None:
-        limit = max(limit, baseline * (1.0 - mic.fraction))
-    return limit if limit >= 0 else None
 
 
 def _value(point: OutcomePoint, measure: Measure) -> float | None:
