@@ -191,3 +191,20 @@ def test_chart_lists_courses_and_only_clinicians_sign(client):
     assert "Home exercise: bird-dog, 3 x 10 daily" in page
     client.post(f"/courses/{course_id}/sign", data={"csrf_token": csrf_of(page)})
     assert "Plan signed" in client.get(f"/patients/{patient['id']}").text
+
+
+def test_course_report_is_a_pdf_for_readers(webapp, client):
+    engine = db.make_engine(webapp.url)
+    with db.session_factory(engine).begin() as session:
+        clinician = session.query(User).filter_by(username="clinician").one()
+        operator = session.query(User).filter_by(username="operator").one()
+        name, born, skin, bmi, pain = demo.DEMO_PATIENTS[0]
+        demo.seed_patient_history(
+            session, clinician, operator, (name, born, skin, bmi), pain, dt.date(2026, 1, 5)
+        )
+    login(client, "operator")
+    response = client.get("/courses/1/report.pdf")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"] == 'attachment; filename="course-1.pdf"'
+    assert response.content.startswith(b"%PDF-") and b"laserdose course report 1" in response.content
+    assert client.get("/courses/99/report.pdf").status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -9,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from laserdose.clinic import reports, service, users
+from laserdose.clinic.course_report import course_report_pdf
 from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
 from laserdose.web.chart import outcome_charts
@@ -128,3 +130,11 @@ def dashboard(request: Request, session: DbSession, user: Editor) -> HTMLRespons
     """Responder rates by condition and protocol (admins and clinicians)."""
     rates = reports.responder_rates(session=session, actor=user)
     return render(request, "dashboard.html", user, rates=rates, mic=MIC)
+
+
+@router.get("/courses/{course_id}/report.pdf")
+def course_report(course_id: int, session: DbSession, user: Reader) -> Response:
+    """The course's PDF report (file name without patient data)."""
+    pdf = course_report_pdf(session=session, actor=user, course_id=course_id, today=dt.date.today())
+    headers = {"Content-Disposition": f'attachment; filename="course-{course_id}.pdf"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)
