@@ -75,9 +75,9 @@ def _plot_measure(axes: Axes, measure: Measure, points: list[tuple[dt.date, floa
     if threshold is not None:
         axes.axhline(threshold, color="#1a7f37", linestyle="--", linewidth=1)
         axes.text(days[0], threshold, f" MIC {threshold:.3g}", color="#1a7f37", fontsize=7, va="bottom")
-    locator = AutoDateLocator(maxticks=4)
+    locator = AutoDateLocator(maxticks=4)  # type: ignore[no-untyped-call]
     axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
 
 
 def course_report_pdf(*, session: Session, actor: User, course_id: int, today: dt.date) -> bytes:
