@@ -75,7 +75,9 @@ def patient_list(request: Request, session: DbSession, user: Reader, q: str = ""
     """List patients; with HTMX, a search returns only the table rows."""
     patients = service.search_patients(session=session, actor=user, query=q)
     template = "_patient_rows.html" if request.headers.get("HX-Request") else "patients.html"
-    return render(request, template, user, patients=patients, q=q)
+    response = render(request, template, user, patients=patients, q=q)
+    response.headers["Vary"] = "HX-Request, Cookie"  # the same URL answers rows or a page: keep caches apart
+    return response
 
 
 @router.get("/patients/new")
