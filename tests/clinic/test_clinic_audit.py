@@ -1,13 +1,15 @@
 """Hash-chained audit log on SQLite and PostgreSQL, migrations, and the admin CLI."""
 
 import datetime as dt
+import threading
 
 import pytest
 from factories import make_patient, make_user
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 
-from laserdose.clinic import audit, db
+from laserdose.clinic import audit, db, users
 from laserdose.clinic.models import AuditEntry, Base, Outcome
 
 
@@ -94,3 +96,30 @@ def test_foreign_keys_are_enforced(session):
     with pytest.raises(IntegrityError):
         session.flush()
     session.rollback()
+
+
+def test_concurrent_writers_keep_one_chain_on_postgresql(postgres_url):
+    # Four threads commit audited changes at once; every commit must succeed and the chain stay linear.
+    # (SQLite has a single writer at a time, so this is a PostgreSQL question.)
+    engine = db.make_engine(postgres_url)
+    db.upgrade(engine)
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(5):
+                with Session(engine) as own, own.begin():
+                    users.create_user(session=own, username=f"concurrent-t{n}u{i}", password="p" * 12,
+                                      role="operator", actor_name="thread")  # fmt: skip
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with Session(engine) as fresh:
+        assert audit.verify(session=fresh).broken is None
+    engine.dispose()

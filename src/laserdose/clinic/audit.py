@@ -14,12 +14,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from laserdose.clinic.models import AuditEntry, utcnow
 
 GENESIS_HASH = "0" * 64
+# PostgreSQL advisory lock that serialises appends: without it two transactions could read the same head
+# and the second would fail on the unique prev_hash (the chain itself can never fork either way).
+# SQLite needs none: a writer already holds the database's single write lock when it appends.
+_APPEND_LOCK_KEY = 0x1A5E_D05E
 
 
 def entry_hash(prev_hash: str, content: dict[str, Any]) -> str:
@@ -64,6 +68,8 @@ def record(
         entity_id: its id, if any.
         details: JSON-safe facts about the change (field names, not patient data values).
     """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
     entry = AuditEntry(
         at=utcnow().isoformat(timespec="microseconds"),
         actor=actor,
