@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Locally `make test PYTEST_ARGS="-m 'not slow'"` skips the long statistical tests; CI runs them all.
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench validation clean
+.PHONY: run run-clinic test test-deps lint bench validation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,20 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/laserdose demo
 
-test: $(STAMP)
+# The clinic web app on a fresh demo database (SQLite in .demo/): migrate, seed, print the demo passwords, serve.
+DEMO_DB := sqlite:///$(CURDIR)/.demo/clinic.sqlite3
+run-clinic: $(STAMP)
+	rm -rf .demo && mkdir -p .demo
+	$(BIN)/laserdose db upgrade --database-url $(DEMO_DB)
+	$(BIN)/laserdose db seed-demo --database-url $(DEMO_DB)
+	$(BIN)/laserdose serve --database-url $(DEMO_DB)
+
+test: $(STAMP) test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# System packages for the clinic tests (PostgreSQL server, Debian chromium); installs only what is missing.
+test-deps:
+	bash scripts/test-deps.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -26,3 +26,7 @@ class Cli:
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
+
+
+# Database fixtures (SQLite and a real PostgreSQL) for the clinic and web tests.
+pytest_plugins = ["clinic_db"]

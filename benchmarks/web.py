@@ -1,0 +1,151 @@
+"""Web app throughput: requests per second and p95 latency with 50 concurrent clients on loopback.
+
+Targets: the patient chart page (session cookie) and GET /api/v1/patients (bearer token), each against
+SQLite and PostgreSQL (a private cluster, as the tests start it). The server runs in its own process
+(`laserdose serve`, one uvicorn worker); the clients are asyncio tasks with httpx in this process.
+Prints a table and writes out/bench-web.json.
+
+    .venv/bin/python benchmarks/web.py [--seconds 5] [--clients 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from clinic_db import private_postgres  # noqa: E402 - the same throw-away cluster as the tests
+from laserdose.clinic import db, demo  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def seed(url: str) -> dict[str, str]:
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    with db.session_factory(engine).begin() as session:
+        passwords = demo.seed_demo(session=session, start=dt.date.today() - dt.timedelta(weeks=4))
+    engine.dispose()
+    return passwords
+
+
+@contextlib.contextmanager
+def server(url: str):
+    port = free_port()
+    env = {**os.environ, "LASERDOSE_ENVIRONMENT": "development"}
+    command = [str(ROOT / ".venv/bin/laserdose"), "serve", "--port", str(port), "--database-url", url]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(base + "/login").status_code == 200:
+                    break
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def credentials(base: str, password: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Log in once; all clients share the session cookie and the bearer token."""
+    with httpx.Client(base_url=base) as client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+        assert token
+        form = {"username": "clinician", "password": password, "csrf_token": token.group(1)}
+        assert client.post("/login", data=form).status_code == 303
+        cookies = dict(client.cookies)
+        api = client.post("/api/v1/token", data={"username": "clinician", "password": password}).json()
+    return cookies, {"Authorization": f"Bearer {api['access_token']}"}
+
+
+async def load(
+    base: str, path: str, clients: int, seconds: float, **auth: dict[str, str]
+) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30, **auth) as client:
+        stop = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop:
+                start = time.perf_counter()
+                response = await client.get(path)
+                latencies.append(time.perf_counter() - start)
+                errors += response.status_code != 200
+
+        begin = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - begin
+    p50_s, p95_s = (float(value) for value in np.percentile(latencies, [50, 95]))
+    rps = len(latencies) / elapsed
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "rps": rps,
+        "p50_ms": 1000 * p50_s,
+        "p95_ms": 1000 * p95_s,
+    }
+
+
+def run_backend(name: str, url: str, clients: int, seconds: float) -> list[dict[str, object]]:
+    passwords = seed(url)
+    rows = []
+    with server(url) as base:
+        cookies, headers = credentials(base, passwords["clinician"])
+        targets = [("chart page /patients/1", "/patients/1", {"cookies": cookies}),
+                   ("API GET /api/v1/patients", "/api/v1/patients", {"headers": headers})]  # fmt: skip
+        for label, path, auth in targets:
+            result = asyncio.run(load(base, path, clients, seconds, **auth))
+            rows.append({"database": name, "target": label, "clients": clients, **result})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--clients", type=int, default=50)
+    args = parser.parse_args()
+    out = ROOT / "out"
+    out.mkdir(exist_ok=True)
+    rows = run_backend("sqlite", f"sqlite:///{out / 'bench-web.sqlite3'}", args.clients, args.seconds)
+    (out / "bench-web.sqlite3").unlink()
+    with private_postgres() as pg_url:
+        rows += run_backend("postgresql", pg_url, args.clients, args.seconds)
+    print(f"{'database':<11} {'target':<26} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
+    for row in rows:
+        print(f"{row['database']:<11} {row['target']:<26} {row['rps']:>8.1f} {row['p50_ms']:>8.1f} "
+              f"{row['p95_ms']:>8.1f} {row['errors']:>7}")  # fmt: skip
+    meta = {
+        "cpu_count": os.cpu_count(),
+        "seconds": args.seconds,
+        "server": "laserdose serve, 1 uvicorn worker",
+    }
+    (out / "bench-web.json").write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
+    print(f"wrote {out / 'bench-web.json'}")
+
+
+if __name__ == "__main__":
+    main()

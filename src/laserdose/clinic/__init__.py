@@ -1,0 +1,1 @@
+"""The clinic's records: users, patients, screenings, courses, sessions, outcomes and the audit log."""

@@ -1,0 +1,111 @@
+"""PDF report of a course: patient, schedule, delivered sessions, and outcomes with the MIC marked.
+
+Drawn with matplotlib's object API (no pyplot, so it is safe inside a threaded web server).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import textwrap
+from collections.abc import Callable
+
+from matplotlib.axes import Axes
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from laserdose import __version__
+from laserdose.clinic import service
+from laserdose.clinic.models import Course, Outcome, TreatmentSession, User
+from laserdose.clinical.outcomes import MIC, Measure, responder_threshold
+
+A4_INCHES = (8.27, 11.69)
+WRAP_CHARS = 110  # monospace characters that fit the page at 7.5 pt
+MAX_SESSION_ROWS = 24  # one page; the total line counts them all
+SCORE: dict[Measure, Callable[[Outcome], float | None]] = {
+    Measure.NRS: lambda o: o.nrs,
+    Measure.ODI: lambda o: o.odi_percent,
+    Measure.RMDQ: lambda o: o.rmdq,
+}
+TITLES = {Measure.NRS: "Pain NRS", Measure.ODI: "ODI (%)", Measure.RMDQ: "RMDQ"}
+
+
+def _course(session: Session, actor: User, course_id: int) -> Course:
+    course = session.get(Course, course_id)
+    if course is None:
+        raise service.NotFound(f"no course with id {course_id}")
+    service.get_patient(session=session, actor=actor, patient_id=course.patient_id)  # role check
+    return course
+
+
+def _header_lines(course: Course, records: list[TreatmentSession], today: dt.date) -> list[str]:
+    patient = course.patient
+    energy_j = sum(float(v) for r in records for v in r.energy_j_by_wavelength.values())
+    signed = f"signed {course.signed_at.date()}" if course.signed_at else "NOT SIGNED"
+    return [
+        f"Patient: {patient.name}, born {patient.birth_date}, skin type {patient.skin_type}, "
+        f"BMI {patient.bmi_kg_m2:.1f} kg/m2",
+        f"Course {course.id}: {course.condition}, protocol {course.protocol}, plan {signed}",
+        f"Schedule: {course.sessions_planned} sessions, {course.sessions_per_week} a week; "
+        f"delivered {len(records)} ({sum(r.completed for r in records)} complete), {energy_j:.0f} J in all",
+        *textwrap.wrap(f"Home exercise: {course.home_exercise or '-'}", WRAP_CHARS),
+        *textwrap.wrap(f"Advice: {course.advice or '-'}", WRAP_CHARS),
+        f"Report of {today}, laserdose {__version__}",
+    ]
+
+
+def _session_line(record: TreatmentSession) -> str:
+    energy = ", ".join(f"{nm} nm {float(j):.0f} J" for nm, j in sorted(record.energy_j_by_wavelength.items()))
+    state = "complete" if record.completed else f"{len(record.interruptions)} interruption(s)"
+    return f"{record.started_at:%Y-%m-%d %H:%M} UTC  {record.duration_s:6.0f} s  {energy}  {state}"
+
+
+def _plot_measure(axes: Axes, measure: Measure, points: list[tuple[dt.date, float]]) -> None:
+    axes.set_title(TITLES[measure], fontsize=9)
+    axes.set_ylim(0, MIC[measure].scale_max)
+    axes.tick_params(labelsize=7)
+    if not points:
+        axes.text(0.5, 0.5, "not assessed", ha="center", va="center", transform=axes.transAxes, fontsize=8)
+        return
+    days, values = zip(*points, strict=True)
+    axes.plot(days, values, marker="o", color="#12344d")
+    threshold = responder_threshold(measure, values[0])
+    if threshold is not None:
+        axes.axhline(threshold, color="#1a7f37", linestyle="--", linewidth=1)
+        axes.text(days[0], threshold, f" MIC {threshold:.3g}", color="#1a7f37", fontsize=7, va="bottom")
+    locator = AutoDateLocator(maxticks=4)  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
+def course_report_pdf(*, session: Session, actor: User, course_id: int, today: dt.date) -> bytes:
+    """Return a one-page A4 PDF report of a course.
+
+    Args:
+        session: open database session.
+        actor: the user asking (any role that may read the patient).
+        course_id: the course.
+        today: the report's date.
+    """
+    course = _course(session, actor, course_id)
+    records = list(session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course_id)))
+    assessments = list(session.scalars(
+        select(Outcome).where(Outcome.course_id == course_id).order_by(Outcome.assessed_on, Outcome.id)
+    ))  # fmt: skip
+    figure = Figure(figsize=A4_INCHES)
+    figure.text(0.06, 0.96, "Course report", fontsize=16, weight="bold")
+    lines = _header_lines(course, records, today) + ["", "Delivered sessions:"]
+    lines += [_session_line(r) for r in records[:MAX_SESSION_ROWS]] or ["none yet"]
+    if len(records) > MAX_SESSION_ROWS:
+        lines.append(f"... and {len(records) - MAX_SESSION_ROWS} more")
+    figure.text(0.06, 0.93, "\n".join(lines), fontsize=7.5, va="top", family="monospace")
+    for index, measure in enumerate(Measure):
+        axes = figure.add_axes((0.08 + index * 0.31, 0.07, 0.25, 0.2))
+        scores = [(o.assessed_on, SCORE[measure](o)) for o in assessments]
+        _plot_measure(axes, measure, [(day, value) for day, value in scores if value is not None])
+    buffer = io.BytesIO()
+    metadata = {"Title": f"laserdose course report {course.id}", "Creator": f"laserdose {__version__}"}
+    figure.savefig(buffer, format="pdf", metadata=metadata)
+    return buffer.getvalue()

@@ -1,0 +1,86 @@
+"""A demo clinic: one user per role with random passwords, and patients with made-up histories.
+
+The patients, plans and scores are invented for demonstration; the plan payload is a placeholder until
+the planning engine signs real plans.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from laserdose.clinic import service, users
+from laserdose.clinic.models import User
+from laserdose.errors import InputError
+
+# (name, birth date, skin type, BMI, weekly pain NRS over a 4-week course)
+DEMO_PATIENTS = [
+    ("Demo Patient Alvarez", dt.date(1971, 3, 14), 4, 27.5, [7, 6, 5, 4, 3]),
+    ("Demo Patient Berger", dt.date(1958, 11, 2), 2, 31.0, [6, 6, 5, 5, 5]),
+    ("Demo Patient Chen", dt.date(1985, 6, 21), 3, 22.8, [5, 4, 2, 1, 0]),
+]
+
+
+def seed_demo(*, session: Session, start: dt.date) -> dict[str, str]:
+    """Create the demo users and patients in an empty database; return {username: password}.
+
+    Args:
+        session: open database session (the caller commits).
+        start: date of the first assessment; the course runs three sessions a week from it.
+    """
+    if session.scalar(select(func.count()).select_from(User)):
+        raise InputError("the database already has users; the demo clinic is only seeded into an empty one")
+    passwords = {role: secrets.token_urlsafe(12) for role in ("admin", "clinician", "operator")}
+    made = {
+        role: users.create_user(session=session, username=role, password=pw, role=role, actor_name="demo")
+        for role, pw in passwords.items()
+    }
+    for name, born, skin_type, bmi, pain in DEMO_PATIENTS:
+        seed_patient_history(
+            session, made["clinician"], made["operator"], (name, born, skin_type, bmi), pain, start
+        )
+    return passwords
+
+
+def seed_patient_history(
+    session: Session, clinician: User, operator: User, who: tuple[str, dt.date, int, float], pain: list[int],
+    start: dt.date,
+) -> None:  # fmt: skip
+    """Add one demo patient with a screening, a signed course, weekly outcomes and three sessions a week."""
+    name, born, skin_type, bmi = who
+    patient = service.add_patient(
+        session=session, actor=clinician, name=name, birth_date=born, skin_type=skin_type, bmi_kg_m2=bmi
+    )
+    screening = service.record_screening(
+        session=session, actor=clinician, patient_id=patient.id, decision="treat", answers={"demo": True},
+        reasons=["no red flags (demo)"],
+    )  # fmt: skip
+    course = service.create_course(
+        session=session, actor=clinician, patient_id=patient.id, condition="chronic_nslbp", protocol="demo",
+        plan={"demo": True}, sessions_planned=12, sessions_per_week=3,
+        home_exercise="daily walking and core exercises", advice="stay active",
+    )  # fmt: skip
+    service.sign_course(session=session, actor=clinician, course_id=course.id)
+    first_visit = dt.datetime.combine(start, dt.time(8), dt.UTC)  # the demo history starts at `start`
+    screening.at = course.created_at = course.signed_at = first_visit
+    for week, nrs in enumerate(pain):
+        day = start + dt.timedelta(weeks=week)
+        odi = [min(5, max(0, round(nrs / 2)))] * 10
+        service.record_outcome(
+            session=session, actor=clinician, patient_id=patient.id, course_id=course.id, assessed_on=day,
+            nrs=nrs, odi_sections=odi, rmdq_ticked=[i < 2 * nrs for i in range(24)],
+        )  # fmt: skip
+        if week < len(pain) - 1:
+            _seed_week_of_sessions(session, operator, course.id, day)
+
+
+def _seed_week_of_sessions(session: Session, operator: User, course_id: int, monday: dt.date) -> None:
+    for visit in range(3):
+        started = dt.datetime.combine(monday + dt.timedelta(days=2 * visit), dt.time(9), dt.UTC)
+        service.record_session(
+            session=session, actor=operator, course_id=course_id, started_at=started, duration_s=300.0,
+            energy_j_by_wavelength={810: 1500.0, 980: 1500.0}, interruptions=[], completed=True,
+        )  # fmt: skip

@@ -1,0 +1,1 @@
+"""Alembic migrations of the clinic database, applied by `laserdose.clinic.db.upgrade`."""

@@ -1,0 +1,206 @@
+"""Database tables (SQLAlchemy 2.0 declarative, typed with `Mapped[...]`).
+
+Units are in column names (`bmi_kg_m2`, `energy_j`); JSON columns hold structured answers whose shape
+is defined by the layer that produced them (screening answers, the signed plan, interruptions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time in UTC (timezone-aware)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware datetime stored in UTC; SQLite keeps no zone, so it is put back on reading."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Refuse naive datetimes and store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give a time zone (UTC inside laserdose)")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Return the stored time as an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Role(StrEnum):
+    """What a user may do: admins manage users, clinicians screen and plan, operators run signed plans."""
+
+    ADMIN = "admin"
+    CLINICIAN = "clinician"
+    OPERATOR = "operator"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    """A person who logs in."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'clinician', 'operator')", name="ck_users_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Patient(Base):
+    """A patient; `skin_type` is the Fitzpatrick type 1-6."""
+
+    __tablename__ = "patients"
+    __table_args__ = (
+        CheckConstraint("skin_type BETWEEN 1 AND 6", name="ck_patients_skin_type"),
+        CheckConstraint("bmi_kg_m2 > 0", name="ck_patients_bmi"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    skin_type: Mapped[int] = mapped_column(Integer)
+    bmi_kg_m2: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    screenings: Mapped[list[Screening]] = relationship(back_populates="patient", order_by="Screening.id")
+    courses: Mapped[list[Course]] = relationship(back_populates="patient", order_by="Course.id")
+    outcomes: Mapped[list[Outcome]] = relationship(back_populates="patient", order_by="Outcome.id")
+
+
+class Screening(Base):
+    """A contraindication and red-flag screening with its decision (answers as given, JSON)."""
+
+    __tablename__ = "screenings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    decision: Mapped[str] = mapped_column(String(32))
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+
+    patient: Mapped[Patient] = relationship(back_populates="screenings")
+
+
+class Course(Base):
+    """A course of care: the signed laser plan and schedule beside home exercise and advice."""
+
+    __tablename__ = "courses"
+    __table_args__ = (CheckConstraint("sessions_planned > 0", name="ck_courses_sessions_planned"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    condition: Mapped[str] = mapped_column(String(64))
+    protocol: Mapped[str] = mapped_column(String(64))
+    plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sessions_planned: Mapped[int] = mapped_column(Integer)
+    sessions_per_week: Mapped[int] = mapped_column(Integer)
+    home_exercise: Mapped[str] = mapped_column(Text, default="")
+    advice: Mapped[str] = mapped_column(Text, default="")
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    patient: Mapped[Patient] = relationship(back_populates="courses")
+    sessions: Mapped[list[TreatmentSession]] = relationship(
+        back_populates="course", order_by="TreatmentSession.id"
+    )
+
+
+class TreatmentSession(Base):
+    """One delivered session, from the controller's session record.
+
+    `energy_j_by_wavelength` maps a wavelength [nm] (as a string key) to delivered energy [J];
+    `interruptions` is a list of {"at_s": seconds into the session, "reason": text}.
+    """
+
+    __tablename__ = "treatment_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    duration_s: Mapped[float] = mapped_column(Float)
+    energy_j_by_wavelength: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    interruptions: Mapped[list[Any]] = mapped_column(default=list)
+    completed: Mapped[bool] = mapped_column(default=False)
+
+    course: Mapped[Course] = relationship(back_populates="sessions")
+
+
+class Outcome(Base):
+    """One outcome assessment: any of pain NRS, ODI, RMDQ, analgesic use, exercise adherence."""
+
+    __tablename__ = "outcomes"
+    __table_args__ = (
+        CheckConstraint("nrs BETWEEN 0 AND 10", name="ck_outcomes_nrs"),
+        CheckConstraint("odi_percent BETWEEN 0 AND 100", name="ck_outcomes_odi"),
+        CheckConstraint("rmdq BETWEEN 0 AND 24", name="ck_outcomes_rmdq"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assessed_on: Mapped[dt.date] = mapped_column(Date)
+    nrs: Mapped[int | None] = mapped_column(Integer)
+    odi_percent: Mapped[float | None] = mapped_column(Float)
+    odi_answers: Mapped[list[Any] | None] = mapped_column(JSON)
+    rmdq: Mapped[int | None] = mapped_column(Integer)
+    rmdq_answers: Mapped[list[Any] | None] = mapped_column(JSON)
+    analgesic_use: Mapped[str | None] = mapped_column(String(32))
+    exercise_adherence_percent: Mapped[float | None] = mapped_column(Float)
+
+    patient: Mapped[Patient] = relationship(back_populates="outcomes")
+
+
+class AuditEntry(Base):
+    """One append-only, hash-chained audit record (see `laserdose.clinic.audit`)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[str] = mapped_column(String(40))  # ISO 8601 UTC, stored as hashed
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # two writers cannot fork the chain
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,66 @@
+"""Typed FastAPI dependencies: database session, the acting user (API token or page session), roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from laserdose.clinic import users
+from laserdose.clinic.models import Role, User
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/token", auto_error=False)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """Yield a database session; routes that change data commit it themselves."""
+    with request.app.state.sessions() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+
+
+def api_user(
+    request: Request, session: DbSession, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> User:
+    """Return the user of a valid bearer token, else answer 401."""
+    user_id = request.app.state.tokens.user_id(token) if token else None
+    user = users.get_user(session=session, user_id=user_id) if user_id is not None else None
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "not authenticated", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return user
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies when nobody is logged in; the app redirects to /login."""
+
+
+def page_user(request: Request, session: DbSession) -> User:
+    """Return the user logged in through the session cookie, else redirect to the login page."""
+    user_id = request.session.get("uid")
+    user = users.get_user(session=session, user_id=user_id) if isinstance(user_id, int) else None
+    if user is None:
+        request.session.clear()
+        raise LoginRequired
+    return user
+
+
+ApiUser = Annotated[User, Depends(api_user)]
+PageUser = Annotated[User, Depends(page_user)]
+
+
+def roles(source: Callable[..., User], *allowed: Role) -> Callable[..., User]:
+    """Return a dependency that gives the acting user from `source` if their role is allowed, else 403."""
+
+    # A default, not Annotated: with postponed annotations FastAPI could not resolve the local `source`.
+    def check(user: User = Depends(source)) -> User:  # noqa: B008
+        users.require_role(user, *allowed)
+        return user
+
+    return check

@@ -1,0 +1,47 @@
+"""Helpers for HTML forms: CSRF, rendering with the typed values kept, pydantic errors by field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from laserdose.clinic.models import User
+from laserdose.clinic.users import Forbidden
+from laserdose.web.security import csrf_matches, new_csrf_token
+
+
+def csrf_token(request: Request) -> str:
+    """Return this session's CSRF token, creating it on first use."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = new_csrf_token()
+        request.session["csrf"] = token
+    return token
+
+
+def check_csrf(request: Request, given: object) -> None:
+    """Refuse a form post whose CSRF token does not match the session's."""
+    if not csrf_matches(request.session.get("csrf"), given if isinstance(given, str) else None):
+        raise Forbidden("the form has expired or did not come from this site; reload the page and retry")
+
+
+def render(
+    request: Request, template: str, user: User | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """Render a page template with the user and CSRF token in its context."""
+    templates = request.app.state.templates
+    full = {"user": user, "csrf": csrf_token(request), **context}
+    response: HTMLResponse = templates.TemplateResponse(request, template, full, status_code=status_code)
+    return response
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """Map each invalid field's name to its first error message."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "form"
+        errors.setdefault(field, error["msg"].removeprefix("Value error, "))
+    return errors

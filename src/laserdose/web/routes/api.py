@@ -1,0 +1,105 @@
+"""JSON API under /api/v1 (OAuth2 password flow), thin over the clinic services."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from laserdose.clinic import service, users
+from laserdose.clinic.models import Role, User
+from laserdose.web.deps import DbSession, api_user, roles
+from laserdose.web.schemas import (
+    OutcomeCreate,
+    OutcomePublic,
+    PatientCreate,
+    PatientPublic,
+    PatientUpdate,
+    Token,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+Reader = Annotated[User, Depends(roles(api_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
+Editor = Annotated[User, Depends(roles(api_user, Role.ADMIN, Role.CLINICIAN))]
+Recorder = Annotated[User, Depends(roles(api_user, Role.CLINICIAN, Role.OPERATOR))]
+PatientId = Annotated[int, Path(ge=1, le=2**31 - 1, description="patient id")]  # a 32-bit integer column
+
+
+@router.post("/token")
+def token(
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DbSession
+) -> Token:
+    """Exchange a username and password for a bearer token (rate limited per client and username)."""
+    limiter = request.app.state.login_limiter
+    keys = (f"ip:{request.client.host if request.client else '?'}", f"user:{form.username}")
+    if limiter.blocked(*keys):
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later")
+    user = users.authenticate(session=session, username=form.username, password=form.password)
+    if user is None:
+        limiter.failed(*keys)
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "wrong username or password", headers={"WWW-Authenticate": "Bearer"}
+        )
+    session.commit()  # a rehashed password is saved
+    limiter.succeeded(*keys)
+    return Token(access_token=request.app.state.tokens.issue(user.id))
+
+
+@router.get("/patients")
+def list_patients(
+    session: DbSession, user: Reader, q: Annotated[str, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[PatientPublic]:  # fmt: skip
+    """List patients, optionally only those whose name contains `q`."""
+    found = service.search_patients(session=session, actor=user, query=q, limit=limit)
+    return [PatientPublic.of(patient) for patient in found]
+
+
+@router.post("/patients", status_code=status.HTTP_201_CREATED)
+def create_patient(body: PatientCreate, session: DbSession, user: Editor) -> PatientPublic:
+    """Create a patient."""
+    patient = service.add_patient(
+        session=session, actor=user, name=body.name, birth_date=body.birth_date, skin_type=body.skin_type,
+        bmi_kg_m2=body.bmi,
+    )  # fmt: skip
+    session.commit()
+    return PatientPublic.of(patient)
+
+
+@router.get("/patients/{patient_id}")
+def get_patient(patient_id: PatientId, session: DbSession, user: Reader) -> PatientPublic:
+    """Return one patient."""
+    return PatientPublic.of(service.get_patient(session=session, actor=user, patient_id=patient_id))
+
+
+@router.patch("/patients/{patient_id}")
+def update_patient(
+    patient_id: PatientId, body: PatientUpdate, session: DbSession, user: Editor
+) -> PatientPublic:
+    """Change some fields of a patient."""
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "bmi" in changes:
+        changes["bmi_kg_m2"] = changes.pop("bmi")
+    patient = service.update_patient(session=session, actor=user, patient_id=patient_id, **changes)
+    session.commit()
+    return PatientPublic.of(patient)
+
+
+@router.get("/patients/{patient_id}/outcomes")
+def list_outcomes(patient_id: PatientId, session: DbSession, user: Reader) -> list[OutcomePublic]:
+    """The patient's scored assessments by date, with responder flags against the first (Ostelo 2008)."""
+    series = service.outcome_series(session=session, actor=user, patient_id=patient_id)
+    return [OutcomePublic.model_validate(point, from_attributes=True) for point in series]
+
+
+@router.post("/patients/{patient_id}/outcomes", status_code=status.HTTP_201_CREATED)
+def create_outcome(
+    patient_id: PatientId, body: OutcomeCreate, session: DbSession, user: Recorder
+) -> OutcomePublic:
+    """Score and store an assessment (ODI missed sections and the at-least-one rule give 422)."""
+    outcome = service.record_outcome(session=session, actor=user, patient_id=patient_id, **body.model_dump())
+    session.commit()
+    series = service.outcome_series(session=session, actor=user, patient_id=patient_id)
+    point = next(point for point in series if point.outcome_id == outcome.id)
+    return OutcomePublic.model_validate(point, from_attributes=True)

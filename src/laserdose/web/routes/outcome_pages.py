@@ -1,0 +1,119 @@
+"""Outcome form: pain NRS, the ODI and the RMDQ (texts from the clinic's questionnaire file)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from laserdose.clinic import service
+from laserdose.clinic.models import Role, User
+from laserdose.clinical import outcomes
+from laserdose.errors import InputError
+from laserdose.web.deps import DbSession, page_user, roles
+from laserdose.web.forms import check_csrf, render
+
+router = APIRouter(include_in_schema=False)
+Recorder = Annotated[User, Depends(roles(page_user, Role.CLINICIAN, Role.OPERATOR))]
+QUESTIONNAIRES_ENV = "LASERDOSE_QUESTIONNAIRES"  # path of the clinic's licensed ODI/RMDQ texts
+
+
+def _texts() -> outcomes.QuestionnaireTexts:
+    path = os.environ.get(QUESTIONNAIRES_ENV)
+    return outcomes.questionnaire_texts(Path(path) if path else None)
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    keys = ["assessed_on", "nrs", "analgesic_use", "exercise_adherence_percent", "rmdq_included"]
+    keys += [f"odi_{n}" for n in range(1, outcomes.ODI_SECTIONS + 1)]
+    values: dict[str, Any] = {key: str(form.get(key, "")) for key in keys}
+    values["rmdq"] = {n for n in range(1, outcomes.RMDQ_ITEMS + 1) if form.get(f"rmdq_{n}")}
+    return values
+
+
+def _parse(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Turn form strings into `record_outcome` arguments, collecting one error per field."""
+    parsed: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    checks: dict[str, Callable[[], Any]] = {
+        "assessed_on": lambda: dt.date.fromisoformat(values["assessed_on"]),
+        "nrs": lambda: outcomes.score_nrs(int(values["nrs"])) if values["nrs"] else None,
+        "odi_sections": lambda: _odi(values),
+        "exercise_adherence_percent": lambda: _percent(values["exercise_adherence_percent"]),
+    }
+    for field, check in checks.items():
+        try:
+            parsed[field] = check()
+        except (InputError, ValueError) as exc:
+            errors["odi" if field == "odi_sections" else field] = _message(field, exc)
+    if values["rmdq_included"]:
+        parsed["rmdq_ticked"] = [n in values["rmdq"] for n in range(1, outcomes.RMDQ_ITEMS + 1)]
+    parsed["analgesic_use"] = values["analgesic_use"] or None
+    if (
+        not errors
+        and parsed["nrs"] is None
+        and parsed["odi_sections"] is None
+        and "rmdq_ticked" not in parsed
+    ):
+        errors["form"] = "Enter at least one of pain NRS, ODI or RMDQ."
+    return parsed, errors
+
+
+def _message(field: str, exc: Exception) -> str:
+    if isinstance(exc, InputError):
+        return str(exc)
+    return {"assessed_on": "enter a date (YYYY-MM-DD)", "nrs": "pain NRS must be a whole number 0-10"}.get(
+        field, "enter a number between 0 and 100"
+    )
+
+
+def _odi(values: dict[str, Any]) -> list[int | None] | None:
+    raw = [values[f"odi_{n}"] for n in range(1, outcomes.ODI_SECTIONS + 1)]
+    if not any(raw):
+        return None
+    sections = [int(value) if value else None for value in raw]
+    outcomes.score_odi(sections)  # raises with the instrument's rule on missed sections
+    return sections
+
+
+def _percent(raw: str) -> float | None:
+    if not raw:
+        return None
+    value = float(raw)
+    if not 0.0 <= value <= 100.0:
+        raise ValueError(raw)
+    return value
+
+
+@router.get("/patients/{patient_id}/outcomes/new")
+def outcome_form(request: Request, patient_id: int, session: DbSession, user: Recorder) -> HTMLResponse:
+    """Show the outcome form."""
+    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    values = {"assessed_on": dt.date.today().isoformat(), "rmdq": set()}
+    return render(
+        request, "outcome_form.html", user, patient=patient, texts=_texts(), values=values, errors={}
+    )
+
+
+@router.post("/patients/{patient_id}/outcomes/new", response_model=None)
+async def record_outcome(request: Request, patient_id: int, session: DbSession, user: Recorder) -> Response:
+    """Score and save the outcome, or show the form again with errors and the typed answers."""
+    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    values = _form_values(form)
+    parsed, errors = _parse(values)
+    if errors:
+        return render(
+            request, "outcome_form.html", user, 422, patient=patient, texts=_texts(), values=values,
+            errors=errors,
+        )  # fmt: skip
+    service.record_outcome(session=session, actor=user, patient_id=patient_id, **parsed)
+    session.commit()
+    return RedirectResponse(f"/patients/{patient_id}", status_code=303)

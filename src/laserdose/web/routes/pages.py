@@ -1,0 +1,142 @@
+"""HTML pages: login, patient list with search, new patient, patient chart."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from laserdose.clinic import reports, service, users
+from laserdose.clinic.course_report import course_report_pdf
+from laserdose.clinic.models import Role, User
+from laserdose.clinical.outcomes import MIC
+from laserdose.web.chart import outcome_charts
+from laserdose.web.deps import DbSession, PageUser, page_user, roles
+from laserdose.web.forms import check_csrf, field_errors, render
+from laserdose.web.schemas import PatientCreate
+
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
+Editor = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN))]
+Signer = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
+PATIENT_FIELDS = ("name", "birth_date", "skin_type", "bmi")
+
+
+@router.get("/login")
+def login_form(request: Request) -> HTMLResponse:
+    """Show the login form."""
+    return render(request, "login.html", None, username="", error=None)
+
+
+@router.post("/login", response_model=None)
+async def login(request: Request, session: DbSession) -> Response:
+    """Check the password (rate limited), then start a fresh session."""
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    username, password = str(form.get("username", "")), str(form.get("password", ""))
+    limiter = request.app.state.login_limiter
+    keys = (f"ip:{request.client.host if request.client else '?'}", f"user:{username}")
+    if limiter.blocked(*keys):
+        error = "Too many failed logins. Wait a few minutes and try again."
+        return render(request, "login.html", None, 429, username=username, error=error)
+    user = users.authenticate(session=session, username=username, password=password)
+    if user is None:
+        limiter.failed(*keys)
+        return render(
+            request, "login.html", None, 401, username=username, error="Wrong username or password."
+        )
+    session.commit()
+    limiter.succeeded(*keys)
+    request.session.clear()  # a new session on login: no fixation
+    request.session["uid"] = user.id
+    return RedirectResponse("/patients", status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> RedirectResponse:
+    """End the session."""
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/")
+def home(user: PageUser) -> RedirectResponse:
+    """Start at the patient list."""
+    return RedirectResponse("/patients", status_code=303)
+
+
+@router.get("/patients")
+def patient_list(request: Request, session: DbSession, user: Reader, q: str = "") -> HTMLResponse:
+    """List patients; with HTMX, a search returns only the table rows."""
+    patients = service.search_patients(session=session, actor=user, query=q)
+    template = "_patient_rows.html" if request.headers.get("HX-Request") else "patients.html"
+    response = render(request, template, user, patients=patients, q=q)
+    response.headers["Vary"] = "HX-Request, Cookie"  # the same URL answers rows or a page: keep caches apart
+    return response
+
+
+@router.get("/patients/new")
+def new_patient_form(request: Request, user: Editor) -> HTMLResponse:
+    """Show the new-patient form."""
+    return render(request, "patient_new.html", user, values={}, errors={})
+
+
+@router.post("/patients/new", response_model=None)
+async def create_patient(request: Request, session: DbSession, user: Editor) -> Response:
+    """Create a patient, or show the form again with each field's error and the typed values."""
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    values = {field: str(form.get(field, "")) for field in PATIENT_FIELDS}
+    try:
+        body = PatientCreate.model_validate(values)
+    except ValidationError as exc:
+        return render(request, "patient_new.html", user, 422, values=values, errors=field_errors(exc))
+    patient = service.add_patient(
+        session=session, actor=user, name=body.name, birth_date=body.birth_date, skin_type=body.skin_type,
+        bmi_kg_m2=body.bmi,
+    )  # fmt: skip
+    session.commit()
+    return RedirectResponse(f"/patients/{patient.id}", status_code=303)
+
+
+@router.get("/patients/{patient_id}")
+def patient_chart(request: Request, patient_id: int, session: DbSession, user: Reader) -> HTMLResponse:
+    """The patient's chart: details, timeline and pain/disability charts with the MIC marked."""
+    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    events = service.timeline(session=session, actor=user, patient_id=patient_id)
+    series = service.outcome_series(session=session, actor=user, patient_id=patient_id)
+    courses = service.course_summaries(session=session, actor=user, patient_id=patient_id)
+    return render(
+        request, "chart.html", user, patient=patient, events=events, charts=outcome_charts(series),
+        courses=courses, can_record=user.role in (Role.CLINICIAN, Role.OPERATOR),
+    )  # fmt: skip
+
+
+@router.post("/courses/{course_id}/sign")
+async def sign_course(request: Request, course_id: int, session: DbSession, user: Signer) -> RedirectResponse:
+    """Sign a course's plan (clinicians only), then go back to the chart."""
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    course = service.sign_course(session=session, actor=user, course_id=course_id)
+    session.commit()
+    return RedirectResponse(f"/patients/{course.patient_id}", status_code=303)
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, session: DbSession, user: Editor) -> HTMLResponse:
+    """Responder rates by condition and protocol (admins and clinicians)."""
+    rates = reports.responder_rates(session=session, actor=user)
+    return render(request, "dashboard.html", user, rates=rates, mic=MIC)
+
+
+@router.get("/courses/{course_id}/report.pdf")
+def course_report(course_id: int, session: DbSession, user: Reader) -> Response:
+    """The course's PDF report (file name without patient data)."""
+    pdf = course_report_pdf(session=session, actor=user, course_id=course_id, today=dt.date.today())
+    headers = {"Content-Disposition": f'attachment; filename="course-{course_id}.pdf"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)

@@ -1,0 +1,191 @@
+"""API schemas: separate Create / Update / Public models, strict about unknown and out-of-range fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from laserdose.clinic.models import Patient
+from laserdose.clinic.service import BMI_RANGE_KG_M2
+
+# No control characters: they have no place in a name, and PostgreSQL refuses NUL in text.
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+SkinType = Annotated[int, Field(ge=1, le=6, description="Fitzpatrick skin type 1-6")]
+Bmi = Annotated[
+    float, Field(ge=BMI_RANGE_KG_M2[0], le=BMI_RANGE_KG_M2[1], description="body mass index [kg/m2]")
+]
+
+
+def _not_in_future(value: dt.date | None) -> dt.date | None:
+    if value is not None and not dt.date(1900, 1, 1) <= value <= dt.date.today():
+        raise ValueError("must be between 1900-01-01 and today")
+    return value
+
+
+class PatientCreate(BaseModel):
+    """A new patient."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    birth_date: dt.date
+    skin_type: SkinType
+    bmi: Bmi
+
+    _birth_date = field_validator("birth_date")(_not_in_future)
+
+
+class PatientUpdate(BaseModel):
+    """Fields to change on a patient; all optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    birth_date: dt.date | None = None
+    skin_type: SkinType | None = None
+    bmi: Bmi | None = None
+
+    _birth_date = field_validator("birth_date")(_not_in_future)
+
+
+class PatientPublic(BaseModel):
+    """A patient as the API returns it."""
+
+    id: int
+    name: str
+    birth_date: dt.date
+    skin_type: int
+    bmi: float
+
+    @classmethod
+    def of(cls, patient: Patient) -> PatientPublic:
+        """Build from a database row."""
+        return cls(
+            id=patient.id, name=patient.name, birth_date=patient.birth_date, skin_type=patient.skin_type,
+            bmi=patient.bmi_kg_m2,
+        )  # fmt: skip
+
+
+class Token(BaseModel):
+    """An OAuth2 bearer token."""
+
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+
+
+class OutcomeCreate(BaseModel):
+    """A new outcome assessment; at least one of nrs, odi_sections, rmdq_ticked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assessed_on: dt.date
+    nrs: Annotated[int, Field(ge=0, le=10, description="pain NRS 0-10")] | None = None
+    odi_sections: (
+        Annotated[
+            list[Annotated[int, Field(ge=0, le=5)] | None],
+            Field(min_length=10, max_length=10, description="ten ODI answers 0-5, null for a missed section"),
+        ]
+        | None
+    ) = None
+    rmdq_ticked: (
+        Annotated[list[bool], Field(min_length=24, max_length=24, description="the 24 RMDQ statements")]
+        | None
+    ) = None
+    analgesic_use: Literal["none", "as_needed", "daily"] | None = None
+    exercise_adherence_percent: Annotated[float, Field(ge=0, le=100)] | None = None
+
+    _assessed_on = field_validator("assessed_on")(_not_in_future)
+
+
+class OutcomePublic(BaseModel):
+    """A scored assessment; `responder` says, per measure, whether the MIC from baseline is reached."""
+
+    outcome_id: int
+    assessed_on: dt.date
+    nrs: int | None
+    odi_percent: float | None
+    rmdq: int | None
+    responder: dict[str, bool]
+
+
+class CourseCreate(BaseModel):
+    """A course of care: the plan (from the planning engine) beside home exercise and advice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    condition: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+    protocol: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")]
+    plan: dict[str, Any] = Field(default_factory=dict, description="the plan as the planning engine gives it")
+    sessions_planned: Annotated[int, Field(ge=1, le=60)]
+    sessions_per_week: Annotated[int, Field(ge=1, le=7)]
+    home_exercise: Annotated[str, StringConstraints(max_length=4000)] = ""
+    advice: Annotated[str, StringConstraints(max_length=4000)] = ""
+
+
+class CoursePublic(BaseModel):
+    """A course as the API returns it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    patient_id: int
+    condition: str
+    protocol: str
+    plan: dict[str, Any]
+    sessions_planned: int
+    sessions_per_week: int
+    home_exercise: str
+    advice: str
+    signed_at: dt.datetime | None
+
+
+class Interruption(BaseModel):
+    """A pause in emission during a session."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at_s: Annotated[float, Field(ge=0, le=86400, description="seconds into the session [s]")]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class SessionRecordCreate(BaseModel):
+    """A delivered session as the machine's controller records it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    started_at: AwareDatetime
+    duration_s: Annotated[float, Field(ge=0, le=86400, description="emission time [s]")]
+    energy_j_by_wavelength: dict[
+        Annotated[int, Field(ge=200, le=11000, description="wavelength [nm]")],
+        Annotated[float, Field(ge=0, le=1e6, description="delivered energy [J]")],
+    ]
+    interruptions: list[Interruption] = Field(default_factory=list, max_length=1000)
+    completed: bool
+
+    @field_validator("started_at")
+    @classmethod
+    def _plausible_start(cls, value: dt.datetime) -> dt.datetime:
+        latest = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+        if not dt.datetime(2000, 1, 1, tzinfo=dt.UTC) <= value <= latest:
+            raise ValueError("must be between 2000-01-01 and tomorrow (UTC)")
+        return value
+
+
+class SessionRecordPublic(BaseModel):
+    """A stored session record."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    course_id: int
+    operator_id: int
+    started_at: dt.datetime
+    duration_s: float
+    energy_j_by_wavelength: dict[str, float]
+    interruptions: list[dict[str, Any]]
+    completed: bool

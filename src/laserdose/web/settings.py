@@ -1,0 +1,48 @@
+"""Web settings from the environment (prefix LASERDOSE_), refusing a default secret outside development."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
+MIN_SECRET_LENGTH = 32
+
+
+class WebSettings(BaseSettings):
+    """Settings of the web app.
+
+    Attributes:
+        environment: development, test or production; only development accepts the default secret.
+        secret_key: signs session cookies and API tokens; 32+ characters outside development.
+        database_url: SQLAlchemy URL, or None for `LASERDOSE_DATABASE_URL` / the SQLite default.
+        secure_cookies: mark cookies Secure (set when served behind HTTPS).
+        session_max_age_s: session cookie lifetime [s].
+        token_ttl_s: API bearer token lifetime [s].
+        login_attempts: failed logins allowed per client and per username within `login_window_s`.
+        login_window_s: rate-limit window [s].
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LASERDOSE_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    secret_key: str = DEVELOPMENT_SECRET
+    database_url: str | None = None
+    secure_cookies: bool = False
+    session_max_age_s: int = Field(default=8 * 3600, gt=0)
+    token_ttl_s: int = Field(default=3600, gt=0)
+    login_attempts: int = Field(default=5, gt=0)
+    login_window_s: float = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> WebSettings:
+        if self.environment != "development" and (
+            self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f"LASERDOSE_SECRET_KEY must be set to a random value of {MIN_SECRET_LENGTH}+ characters "
+                f"outside development (environment is {self.environment!r})"
+            )
+        return self

@@ -1,0 +1,90 @@
+"""A live clinic server on loopback and Debian's chromium driven by Playwright (no `playwright install`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from laserdose.clinic import db, users
+from laserdose.web.app import create_app
+from laserdose.web.settings import WebSettings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+PASSWORD = "correct horse battery"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Serve the app from a fresh database (one user per role) in a thread; yield its base URL."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'clinic.sqlite3'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    with db.session_factory(engine).begin() as session:
+        for role in ("admin", "clinician", "operator"):
+            users.create_user(session=session, username=role, password=PASSWORD, role=role, actor_name="test")
+    settings = WebSettings(environment="test", secret_key="browser-test-" + "s" * 32, database_url=url)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start within 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's chromium under Playwright; a missing browser fails under CI=true and skips locally."""
+    missing = None if os.access(CHROMIUM, os.X_OK) else f"{CHROMIUM} not found (make test-deps installs it)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        missing = f"playwright is not installed ({exc})"
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests need chromium and playwright under CI=true: {missing}")
+        pytest.skip(missing)
+    with sync_playwright() as playwright:  # Playwright gives chromium a fresh temporary profile
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):  # noqa: ANN001, ANN201 - Playwright objects
+    context = browser.new_context(base_url=live_server)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def log_in(page, username: str) -> None:  # noqa: ANN001
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/patients")

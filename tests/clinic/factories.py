@@ -1,0 +1,48 @@
+"""Factories for clinic test data: valid defaults, overridable per test, unique where the schema says so."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from laserdose.clinic import service, users
+from laserdose.clinic.models import Course, Patient, User
+
+_counter = itertools.count(1)
+PASSWORD = "correct horse battery"
+
+
+def make_user(session: Session, role: str = "clinician", **overrides: Any) -> User:
+    fields = {"username": f"{role}{next(_counter)}", "password": PASSWORD, "role": role, "actor_name": "test"}
+    return users.create_user(session=session, **{**fields, **overrides})
+
+
+def make_patient(session: Session, actor: User, **overrides: Any) -> Patient:
+    fields = {
+        "name": f"Patient {next(_counter)}",
+        "birth_date": dt.date(1970, 5, 17),
+        "skin_type": 3,
+        "bmi_kg_m2": 26.0,
+    }
+    return service.add_patient(session=session, actor=actor, **{**fields, **overrides})
+
+
+def make_course(
+    session: Session, actor: User, patient: Patient, signed: bool = True, **overrides: Any
+) -> Course:
+    fields = {
+        "condition": "chronic_nslbp",
+        "protocol": "demo",
+        "plan": {"power_w": 10.0},
+        "sessions_planned": 12,
+        "sessions_per_week": 3,
+    }
+    course = service.create_course(
+        session=session, actor=actor, patient_id=patient.id, **{**fields, **overrides}
+    )
+    if signed:
+        service.sign_course(session=session, actor=actor, course_id=course.id)
+    return course

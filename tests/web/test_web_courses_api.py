@@ -1,0 +1,64 @@
+"""Courses and session records over the API: create, sign, report a session; roles and validation."""
+
+import pytest
+
+from conftest import bearer
+
+ANNA = {"name": "Anna Berg", "birth_date": "1970-05-17", "skin_type": 3, "bmi": 26.5}
+COURSE = {"condition": "chronic_nslbp", "protocol": "demo", "plan": {"power_w": 10.0}, "sessions_planned": 12,
+          "sessions_per_week": 3, "home_exercise": "walking 30 min daily"}  # fmt: skip
+RECORD = {
+    "started_at": "2026-03-02T10:00:00+01:00",
+    "duration_s": 300.0,
+    "energy_j_by_wavelength": {"810": 1500.0, "980": 1200.0},
+    "interruptions": [{"at_s": 120.0, "reason": "footswitch released"}],
+    "completed": False,
+}
+
+
+@pytest.fixture
+def course(client):
+    clinician = bearer(client, "clinician")
+    patient = client.post("/api/v1/patients", json=ANNA, headers=clinician).json()
+    created = client.post(f"/api/v1/patients/{patient['id']}/courses", json=COURSE, headers=clinician)
+    assert created.status_code == 201 and created.json()["signed_at"] is None
+    return created.json()
+
+
+def test_signed_course_takes_session_records(client, course):
+    clinician, operator = bearer(client, "clinician"), bearer(client, "operator")
+    url = f"/api/v1/courses/{course['id']}/sessions"
+    response = client.post(url, json=RECORD, headers=operator)
+    assert response.status_code == 422 and "no signed plan" in response.json()["detail"]
+    assert client.post(f"/api/v1/courses/{course['id']}/sign", headers=operator).status_code == 403
+    assert client.post(f"/api/v1/courses/{course['id']}/sign", headers=clinician).json()["signed_at"]
+    stored = client.post(url, json=RECORD, headers=operator)
+    assert stored.status_code == 201
+    assert stored.json()["energy_j_by_wavelength"] == {"810": 1500.0, "980": 1200.0}
+    listed = client.get(url, headers=clinician).json()
+    assert listed == [stored.json()]
+    assert listed[0]["started_at"] in ("2026-03-02T09:00:00Z", "2026-03-02T09:00:00+00:00")  # UTC kept
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"started_at": "2026-03-02T09:00:00"}, "started_at"),  # no time zone: ambiguous
+        ({"started_at": "0001-01-01T00:00:00+00:01"}, "started_at"),  # found by schemathesis (overflow)
+        ({"duration_s": -1}, "duration_s"),
+        ({"energy_j_by_wavelength": {"810": -5.0}}, "energy_j_by_wavelength"),
+        ({"interruptions": [{"at_s": 1.0}]}, "interruptions"),
+    ],
+)
+def test_bad_session_records_name_the_field(client, course, change, field):
+    client.post(f"/api/v1/courses/{course['id']}/sign", headers=bearer(client, "clinician"))
+    response = client.post(f"/api/v1/courses/{course['id']}/sessions", json={**RECORD, **change},
+                           headers=bearer(client, "operator"))  # fmt: skip
+    assert response.status_code == 422 and field in response.json()["detail"][0]["loc"]
+
+
+def test_operator_and_admin_cannot_create_courses(client, course):
+    for role in ("operator", "admin"):
+        url = f"/api/v1/patients/{course['patient_id']}/courses"
+        assert client.post(url, json=COURSE, headers=bearer(client, role)).status_code == 403
+    assert client.get(f"/api/v1/courses/{course['id']}").status_code == 401

@@ -1,0 +1,39 @@
+"""Every route of every router refuses anonymous users: 401 on the API, a redirect to /login on pages."""
+
+import re
+
+import pytest
+
+from laserdose.web.routes import api, courses_api, outcome_pages, pages
+
+PUBLIC = {("POST", "/api/v1/token"), ("GET", "/login"), ("POST", "/login")}
+
+
+def _routes(router):
+    for route in router.routes:
+        for method in sorted(route.methods):
+            yield method, route.path
+
+
+ROUTES = [
+    (method, path)
+    for router in (api.router, courses_api.router, pages.router, outcome_pages.router)
+    for method, path in _routes(router)
+    if (method, path) not in PUBLIC
+]
+
+
+def test_the_list_covers_the_app():
+    assert len(ROUTES) >= 20
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_anonymous_requests_are_refused(client, method, path):
+    url = re.sub(r"\{[a-z_]+\}", "1", path)
+    response = client.request(method, url, follow_redirects=False)
+    if path.startswith("/api/"):
+        assert response.status_code == 401
+    elif path == "/logout":
+        assert response.status_code == 403  # no session, so no CSRF token: refused before anything else
+    else:
+        assert (response.status_code, response.headers["location"]) == (303, "/login")
