@@ -50,9 +50,11 @@ def _root(
 
 def _register() -> None:
     """Attach the sub-apps; each lives in its own module (DESIGN.md: thin CLI)."""
-    from laserdose.cli import demo
+    from laserdose.cli import demo, protocols, screen
 
     app.command("demo")(demo.demo)
+    app.command("screen")(screen.screen)
+    app.add_typer(protocols.app, name="protocols")
 
 
 _register()

@@ -1,0 +1,1 @@
+"""Clinical layer: screening, treatment protocols and outcome measures (DESIGN.md)."""

@@ -1,0 +1,188 @@
+"""The patient file (patient.toml): what screening and planning need to know about one patient.
+
+    skin_type = 3                 # Fitzpatrick I-VI as 1-6
+    bmi = 27.0                    # or fat_mm = 14.0 (measured by ultrasound); exactly one of them
+    area_cm2 = 150                # the treatment area on the back
+    age = 45                      # optional [years]
+    sex = "female"                # optional: "female" or "male"
+    [screening]
+    diagnosis = "chronic-nonspecific-lbp"
+    red_flags = []
+    contraindications = []
+    precautions = []
+    medical_clearance = false     # optional: a doctor agreed to laser as an adjunct (disc, stenosis)
+
+Every field is checked; a missing, unknown or impossible one raises InputError naming the file and field.
+"""
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from laserdose.clinical.screening import ScreeningAnswers
+from laserdose.errors import InputError
+
+# Plausibility limits, not clinical norms: they catch typos and unit slips (kg vs BMI, cm vs mm).
+BMI_RANGE = (10.0, 80.0)  # [kg/m^2]; our judgement [U]: recorded adult extremes lie inside it
+FAT_MM_RANGE = (0.0, 150.0)  # [mm] subcutaneous fat; L1-2 mean ~9 mm (REFERENCES.md s.5), 150 mm [U]
+# Rule of nines (Wallace 1951): back of the trunk = 18 % of ~1.9 m^2 adult body surface ~ 3400 cm^2.
+AREA_CM2_RANGE = (1.0, 3500.0)
+AGE_RANGE = (0, 120)  # [years]
+SEXES = ("female", "male")
+_TOP_KEYS = ("skin_type", "bmi", "fat_mm", "area_cm2", "age", "sex", "name", "screening")
+_SCREENING_KEYS = ("diagnosis", "red_flags", "contraindications", "precautions", "medical_clearance")
+
+
+@dataclass(frozen=True)
+class Patient:
+    """One patient as read from patient.toml.
+
+    Attributes:
+        skin_type: Fitzpatrick skin type 1-6 [-].
+        area_cm2: treatment area on the back [cm^2].
+        screening: the screening questionnaire (validated).
+        bmi: body mass index [kg/m^2], or None when fat_mm is given.
+        fat_mm: subcutaneous fat thickness measured by ultrasound [mm], or None when bmi is given.
+        age_years: age [years], if given.
+        sex: "female" or "male", if given.
+        name: a label for reports, if given.
+    """
+
+    skin_type: int
+    area_cm2: float
+    screening: ScreeningAnswers
+    bmi: float | None = None
+    fat_mm: float | None = None
+    age_years: int | None = None
+    sex: str | None = None
+    name: str | None = None
+
+
+def load_patient(path: str | Path) -> Patient:
+    """Read and validate a patient.toml file.
+
+    Args:
+        path: the file to read.
+
+    Raises:
+        InputError: the file is missing, is not TOML, or a field is missing or impossible.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{source}: cannot read the patient file ({exc.strerror or exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source}: not valid TOML ({exc})") from None
+    return parse_patient(data, source)
+
+
+def parse_patient(data: Mapping[str, Any], source: str = "patient.toml") -> Patient:
+    """Validate the contents of a patient file already parsed into a mapping.
+
+    Args:
+        data: the parsed TOML tables.
+        source: the file name shown in error messages.
+    """
+    _reject_unknown(data, _TOP_KEYS, source, "")
+    has_bmi, has_fat = "bmi" in data, "fat_mm" in data
+    if has_bmi == has_fat:
+        given = "both" if has_bmi else "neither"
+        raise InputError(f"{source}: give exactly one of bmi or fat_mm, got {given}")
+    age = _optional_int(data, "age", AGE_RANGE, source)
+    skin_type = _required_int(data, "skin_type", (1, 6), source)
+    return Patient(
+        skin_type=skin_type,
+        area_cm2=_number(data, "area_cm2", AREA_CM2_RANGE, source, "cm^2"),
+        screening=_screening(data, source, skin_type, age),
+        bmi=_number(data, "bmi", BMI_RANGE, source, "kg/m^2") if has_bmi else None,
+        fat_mm=_number(data, "fat_mm", FAT_MM_RANGE, source, "mm") if has_fat else None,
+        age_years=age,
+        sex=_optional_choice(data, "sex", SEXES, source),
+        name=_optional_str(data, "name", source),
+    )
+
+
+def _reject_unknown(data: Mapping[str, Any], allowed: tuple[str, ...], source: str, table: str) -> None:
+    for key in data:
+        if key not in allowed:
+            where = f"[{table}] " if table else ""
+            raise InputError(f"{source}: unknown field {where}{key!r}; allowed: {', '.join(allowed)}")
+
+
+def _required(data: Mapping[str, Any], key: str, source: str, table: str = "") -> Any:
+    if key not in data:
+        where = f"[{table}] " if table else ""
+        raise InputError(f"{source}: missing field {where}{key}")
+    return data[key]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number(data: Mapping[str, Any], key: str, bounds: tuple[float, float], source: str, unit: str) -> float:
+    value = _required(data, key, source)
+    low, high = bounds
+    if not _is_number(value) or not math.isfinite(value) or not low <= value <= high:
+        raise InputError(f"{source}: {key} must be a number from {low:g} to {high:g} {unit}, got {value!r}")
+    return float(value)
+
+
+def _required_int(data: Mapping[str, Any], key: str, bounds: tuple[int, int], source: str) -> int:
+    value = _required(data, key, source)
+    low, high = bounds
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InputError(f"{source}: {key} must be {low}-{high}, got {value!r}")
+    return value
+
+
+def _optional_int(data: Mapping[str, Any], key: str, bounds: tuple[int, int], source: str) -> int | None:
+    return _required_int(data, key, bounds, source) if key in data else None
+
+
+def _optional_str(data: Mapping[str, Any], key: str, source: str) -> str | None:
+    if key not in data:
+        return None
+    value = data[key]
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{source}: {key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _optional_choice(data: Mapping[str, Any], key: str, allowed: tuple[str, ...], source: str) -> str | None:
+    value = _optional_str(data, key, source)
+    if value is not None and value not in allowed:
+        raise InputError(f"{source}: {key} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _screening(data: Mapping[str, Any], source: str, skin_type: int, age: int | None) -> ScreeningAnswers:
+    table = _required(data, "screening", source)
+    if not isinstance(table, Mapping):
+        raise InputError(f"{source}: screening must be a table ([screening]), got {table!r}")
+    _reject_unknown(table, _SCREENING_KEYS, source, "screening")
+    diagnosis = _required(table, "diagnosis", source, "screening")
+    if not isinstance(diagnosis, str):
+        raise InputError(f"{source}: [screening] diagnosis must be a string, got {diagnosis!r}")
+    lists = {}
+    for key in ("red_flags", "contraindications", "precautions"):
+        value = table.get(key, [])
+        if not isinstance(value, list):
+            raise InputError(f"{source}: [screening] {key} must be a list of strings, got {value!r}")
+        lists[key] = tuple(value)
+    try:
+        return ScreeningAnswers(
+            diagnosis=diagnosis,
+            medical_clearance=table.get("medical_clearance", False),
+            skin_type=skin_type,
+            age_years=age,
+            **lists,
+        )
+    except InputError as exc:
+        raise InputError(f"{source}: [screening] {exc}") from None

@@ -1,0 +1,107 @@
+"""`laserdose screen` and `laserdose protocols`: output for people and machines, one-line errors, exit 2."""
+
+import json
+
+import pytest
+
+from laserdose.clinical.protocols import ENV_DIR, shipped_dir
+
+PATIENT = """
+skin_type = {skin_type}
+bmi = 27.0
+area_cm2 = 150
+[screening]
+diagnosis = "{diagnosis}"
+red_flags = {red_flags}
+contraindications = []
+precautions = ["anticoagulants"]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _no_clinic_protocols(monkeypatch):
+    monkeypatch.delenv(ENV_DIR, raising=False)
+
+
+def _patient(tmp_path, skin_type=3, diagnosis="chronic-nonspecific-lbp", red_flags="[]"):
+    path = tmp_path / "patient.toml"
+    path.write_text(PATIENT.format(skin_type=skin_type, diagnosis=diagnosis, red_flags=red_flags))
+    return path
+
+
+def test_screen_json_cauda_equina_is_an_emergency(cli, tmp_path):
+    # NICE CKS Sciatica: suspected cauda equina -> immediate admission.
+    path = _patient(tmp_path, red_flags='["urinary-retention", "fever"]')
+    result = cli("screen", "--patient", path, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["decision"], data["urgency"]) == ("refer", "emergency")
+    assert [r["code"] for r in data["reasons"]] == [
+        "urinary-retention",
+        "fever",
+        "anticoagulants",
+        "chronic-nonspecific-lbp",
+    ]
+
+
+def test_screen_table_for_people(cli, tmp_path):
+    result = cli("screen", "--patient", _patient(tmp_path))
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Decision: treat-with-precautions\n")
+    assert "anticoagulants" in result.stdout and "Houghton" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"skin_type": 7}, "skin_type must be 1-6, got 7"),
+        (
+            {"diagnosis": "back-ache"},
+            "[screening] unknown diagnosis 'back-ache'; allowed: acute-nonspecific-lbp",
+        ),
+        ({"red_flags": '["headache"]'}, "[screening] unknown red flag 'headache'; allowed:"),
+    ],
+)
+def test_screen_bad_patient_is_one_line_exit_2(cli, tmp_path, kwargs, message):
+    path = _patient(tmp_path, **kwargs)
+    result = cli("screen", "--patient", path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"laserdose: error: {path}: {message}")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_screen_missing_file_exits_2(cli, tmp_path):
+    result = cli("screen", "--patient", tmp_path / "absent.toml")
+    assert result.exit_code == 2 and "cannot read the patient file" in result.stderr
+
+
+def test_protocols_list_json_and_table(cli):
+    result = cli("protocols", "list", "--json")
+    assert result.exit_code == 0
+    names = [p["name"] for p in json.loads(result.stdout)["protocols"]]
+    assert names == sorted(p.stem for p in shipped_dir().glob("*.toml"))
+    assert "chronic-nonspecific-lbp" in names and len(names) == 8
+    table = cli("protocols", "list")
+    assert table.exit_code == 0 and "Treatment protocols" in table.stdout
+
+
+def test_protocols_show(cli):
+    result = cli("protocols", "show", "facet-pain", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["targets"][0]["structure"] == "facet_joint"
+    assert data["targets"][0]["window_j_per_cm2"] == [0.5, 4.0]  # Sharma 2011; AlGhamdi 2011 [U in vivo]
+    people = cli("protocols", "show", "herniated-disc")
+    assert people.exit_code == 0 and "Referral first" in people.stdout and "Sources:" in people.stdout
+
+
+def test_protocols_show_unknown_and_bad_clinic_file_exit_2(cli, tmp_path):
+    result = cli("protocols", "show", "gout")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "laserdose: error: unknown protocol 'gout'; allowed: acute-nonspecific-lbp"
+    )
+    text = (shipped_dir() / "facet-pain.toml").read_text().replace("per_week = 3", "per_week = 9")
+    (tmp_path / "facet-pain.toml").write_text(text)
+    bad = cli("protocols", "list", "--dir", tmp_path)
+    assert bad.exit_code == 2 and "course.per_week must be a whole number from 1 to 7, got 9" in bad.stderr

@@ -1,0 +1,118 @@
+"""patient.toml: the issue's example loads; every missing or impossible field is named in the error."""
+
+import pytest
+
+from laserdose.clinical.patient import load_patient, parse_patient
+from laserdose.errors import InputError
+
+# The example from issue 6, verbatim apart from the comments.
+ISSUE_EXAMPLE = """
+skin_type = 3
+bmi = 27.0
+area_cm2 = 150
+[screening]
+diagnosis = "chronic-nonspecific-lbp"
+red_flags = []
+contraindications = []
+precautions = []
+"""
+
+
+def _good() -> dict:
+    return {
+        "skin_type": 3,
+        "bmi": 27.0,
+        "area_cm2": 150,
+        "screening": {"diagnosis": "chronic-nonspecific-lbp", "red_flags": [], "precautions": []},
+    }
+
+
+def test_issue_example_loads(tmp_path):
+    path = tmp_path / "patient.toml"
+    path.write_text(ISSUE_EXAMPLE)
+    patient = load_patient(path)
+    assert (patient.skin_type, patient.bmi, patient.fat_mm, patient.area_cm2) == (3, 27.0, None, 150.0)
+    assert patient.screening.diagnosis == "chronic-nonspecific-lbp"
+    assert patient.screening.skin_type == 3 and patient.age_years is None
+    with pytest.raises(AttributeError):
+        patient.skin_type = 4  # frozen
+
+
+def test_optional_fields_and_fat_instead_of_bmi():
+    data = _good() | {"age": 45, "sex": "female", "name": "P-001"}
+    del data["bmi"]
+    data["fat_mm"] = 14.0
+    data["screening"] = data["screening"] | {"medical_clearance": True, "contraindications": []}
+    patient = parse_patient(data)
+    assert (patient.bmi, patient.fat_mm, patient.age_years, patient.sex) == (None, 14.0, 45, "female")
+    assert patient.screening.medical_clearance is True and patient.screening.age_years == 45
+
+
+def _without(key: str) -> dict:
+    data = _good()
+    del data[key]
+    return data
+
+
+def _with(**changes) -> dict:
+    return _good() | changes
+
+
+def _screening(**changes) -> dict:
+    data = _good()
+    data["screening"] = data["screening"] | changes
+    return data
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_with(skin_type=7), "patient.toml: skin_type must be 1-6, got 7"),
+        (_with(skin_type=0), "patient.toml: skin_type must be 1-6, got 0"),
+        (_with(skin_type=3.5), "patient.toml: skin_type must be 1-6, got 3.5"),
+        (_with(skin_type=True), "patient.toml: skin_type must be 1-6, got True"),
+        (_without("skin_type"), "patient.toml: missing field skin_type"),
+        (_without("area_cm2"), "patient.toml: missing field area_cm2"),
+        (_without("screening"), "patient.toml: missing field screening"),
+        (_without("bmi"), "patient.toml: give exactly one of bmi or fat_mm, got neither"),
+        (_with(fat_mm=10.0), "patient.toml: give exactly one of bmi or fat_mm, got both"),
+        (_with(bmi=270.0), "patient.toml: bmi must be a number from 10 to 80 kg/m^2, got 270.0"),
+        (_with(bmi="27"), "patient.toml: bmi must be a number from 10 to 80 kg/m^2, got '27'"),
+        (_with(bmi=float("nan")), "patient.toml: bmi must be a number"),
+        (_with(area_cm2=0), "patient.toml: area_cm2 must be a number from 1 to 3500 cm^2, got 0"),
+        (_with(area_cm2=-150), "patient.toml: area_cm2 must be a number from 1 to 3500 cm^2, got -150"),
+        (_with(age=150), "patient.toml: age must be 0-120, got 150"),
+        (_with(sex="x"), "patient.toml: sex must be one of female, male, got 'x'"),
+        (_with(skin_typ=3), "patient.toml: unknown field 'skin_typ'; allowed: skin_type"),
+        (_with(screening="none"), "patient.toml: screening must be a table"),
+        (_screening(diagnosis=None), "patient.toml: [screening] diagnosis must be a string"),
+        (_screening(red_flag=[]), "patient.toml: unknown field [screening] 'red_flag'"),
+        (_screening(red_flags="fever"), "patient.toml: [screening] red_flags must be a list of strings"),
+        (
+            _screening(red_flags=["feverish"]),
+            "patient.toml: [screening] unknown red flag 'feverish'; allowed:",
+        ),
+        (_screening(diagnosis="back-ache"), "patient.toml: [screening] unknown diagnosis 'back-ache'"),
+    ],
+)
+def test_bad_fields_are_named(data, message):
+    with pytest.raises(InputError) as info:
+        parse_patient(data)
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_diagnosis_is_named():
+    data = _good()
+    del data["screening"]["diagnosis"]
+    with pytest.raises(InputError, match=r"^patient.toml: missing field \[screening\] diagnosis$"):
+        parse_patient(data)
+
+
+def test_missing_file_and_bad_toml(tmp_path):
+    with pytest.raises(InputError, match="cannot read the patient file"):
+        load_patient(tmp_path / "absent.toml")
+    path = tmp_path / "bad.toml"
+    path.write_text("skin_type = = 3")
+    with pytest.raises(InputError, match="bad.toml: not valid TOML"):
+        load_patient(path)
