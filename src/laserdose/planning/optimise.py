@@ -150,10 +150,13 @@ def _best_mix(responses: list[WavelengthResponse], limits: Limits) -> dict[float
     )
     if not result.success:  # the feasible set always holds P = 0, so this is a solver failure
         raise RuntimeError(f"power optimisation failed: {result.message}")
+    # The solver meets constraints only to its tolerance (~1e-7); a safety limit must hold exactly.
+    powers = np.clip(result.x, 0.0, [r.max_power_w for r in responses])
+    skin_used = float(constraints[0] @ powers)
+    scale = min(1.0, bounds_upper[1] / max(powers.sum(), 1e-300), bounds_upper[0] / max(skin_used, 1e-300))
     # A source cannot run below its smallest settable power: switch such a source off.
-    return {
-        r.wavelength_nm: (p if p >= r.min_power_w else 0.0) for r, p in zip(responses, result.x, strict=True)
-    }
+    chosen = zip(responses, powers * scale, strict=True)
+    return {r.wavelength_nm: (float(p) if p >= r.min_power_w else 0.0) for r, p in chosen}
 
 
 def _rates(
