@@ -50,9 +50,10 @@ def _root(
 
 def _register() -> None:
     """Attach the sub-apps; each lives in its own module (DESIGN.md: thin CLI)."""
-    from laserdose.cli import demo, protocols, screen
+    from laserdose.cli import demo, optics, protocols, screen
 
     app.command("demo")(demo.demo)
+    app.add_typer(optics.app, name="optics")
     app.command("screen")(screen.screen)
     app.add_typer(protocols.app, name="protocols")
 

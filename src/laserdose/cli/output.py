@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -30,9 +31,9 @@ def print_json(payload: Mapping[str, Any]) -> None:
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print a rich table; floats are shown with 4 significant digits."""
-    table = Table(title=title)
+    table = Table(title=escape(title))
     for column in columns:
-        table.add_column(column)
+        table.add_column(escape(column))  # a unit like "[mm]" is not rich markup
     for row in rows:
         table.add_row(*(_cell(value) for value in row))
     console.print(table)
@@ -43,4 +44,4 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    return escape(str(value))
