@@ -1,0 +1,180 @@
+"""Precomputed transport tables: target fluence factors for planning at interactive speed.
+
+For each wavelength, Fitzpatrick skin type and subcutaneous fat thickness, one pencil-beam Monte Carlo
+run on the optics back model gives phi(r, z); the table keeps, for a set of disk radii R and depths z,
+
+    F(z; R) = 2 pi * integral_0^R phi(r, z) r dr   [-]
+
+the fluence at depth z under the centre of a uniformly lit disk of radius R per unit surface radiant
+exposure (planning/dose.py explains why this is the dose of a scanned area). A lookup interpolates fat
+thickness linearly and depth in log(F), which is close to linear far from the surface (diffusion theory).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from laserdose.errors import InputError
+from laserdose.optics.back import back_model
+from laserdose.transport.engine import simulate
+from laserdose.transport.geometry import Grid, Layer, PencilBeam, Stack
+
+FloatArray = NDArray[np.float64]
+
+DEFAULT_WAVELENGTHS_NM = (650.0, 810.0, 915.0, 980.0, 1064.0)
+DEFAULT_SKIN_TYPES = (1, 2, 3, 4, 5, 6)
+# Lumbar subcutaneous fat runs from a few mm to beyond 40 mm with BMI (REFERENCES.md s.5).
+DEFAULT_FAT_MM = (2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0)
+DEFAULT_RADII_MM = (5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 100.0)
+# 1 mm bins to 100 mm: targets lie 10-80 mm deep (DESIGN.md), transverse process 76 +/- 15 mm (Rauch 2009).
+TABLE_GRID = Grid(dr_mm=1.0, nr=100, dz_mm=1.0, nz=100)
+
+
+@dataclass(frozen=True)
+class FluenceTable:
+    """Disk-integrated fluence factors over wavelength, skin type, fat thickness, radius and depth.
+
+    Attributes:
+        wavelengths_nm: wavelength axis [nm].
+        skin_types: Fitzpatrick skin types (1-6).
+        fat_mm: subcutaneous fat thickness axis [mm].
+        radii_mm: disk radius axis [mm].
+        z_centres_mm: depth axis, bin centres [mm].
+        factors: F, shape (wavelengths, skin types, fat, radii, depths) [-].
+        photons: photons traced per entry.
+    """
+
+    wavelengths_nm: FloatArray
+    skin_types: NDArray[np.int64]
+    fat_mm: FloatArray
+    radii_mm: FloatArray
+    z_centres_mm: FloatArray
+    factors: FloatArray
+    photons: int
+
+    def factor(
+        self, wavelength_nm: float, skin_type: int, fat_mm: float, depth_mm: float, radius_mm: float
+    ) -> float:
+        """F at one point, interpolated (see the module docstring) [-]."""
+        il = _exact_index("wavelength_nm", wavelength_nm, self.wavelengths_nm)
+        isk = _exact_index("skin_type", skin_type, self.skin_types)
+        _inside("fat_mm", fat_mm, self.fat_mm)
+        _inside("depth_mm", depth_mm, self.z_centres_mm)
+        _inside("radius_mm", radius_mm, self.radii_mm)
+        by_fat = self.factors[il, isk]
+        log_f = np.log(np.maximum(by_fat, 1e-300))
+        at_depth = np.array([[np.interp(depth_mm, self.z_centres_mm, row) for row in rows] for rows in log_f])
+        at_radius = np.array([np.interp(radius_mm, self.radii_mm, column) for column in at_depth])
+        return float(np.exp(np.interp(fat_mm, self.fat_mm, at_radius)))
+
+    def save(self, path: str | Path) -> None:
+        """Write the table as a compressed .npz file."""
+        np.savez_compressed(
+            path,
+            wavelengths_nm=self.wavelengths_nm,
+            skin_types=self.skin_types,
+            fat_mm=self.fat_mm,
+            radii_mm=self.radii_mm,
+            z_centres_mm=self.z_centres_mm,
+            factors=self.factors,
+            photons=np.array(self.photons),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> "FluenceTable":
+        """Read a table written by `save`."""
+        try:
+            with np.load(path) as data:
+                return cls(**{name: data[name] for name in _FIELDS}, photons=int(data["photons"]))
+        except (OSError, KeyError, ValueError) as exc:
+            raise InputError(f"cannot read fluence table {path}: {exc}") from None
+
+
+_FIELDS = ("wavelengths_nm", "skin_types", "fat_mm", "radii_mm", "z_centres_mm", "factors")
+
+
+def disk_factors(
+    result_r_edges_mm: FloatArray, fluence_rate_per_mm2: FloatArray, radii_mm: FloatArray
+) -> FloatArray:
+    """F(z; R) for each radius in `radii_mm` from a pencil-beam phi(r, z), shape (radii, depths) [-].
+
+    Args:
+        result_r_edges_mm: radial bin edges of phi [mm], from 0.
+        fluence_rate_per_mm2: pencil-beam fluence rate per watt, shape (nr, nz) [1/mm^2].
+        radii_mm: disk radii [mm], inside the radial grid.
+    """
+    rows = []
+    for radius in radii_mm:
+        ring_area_mm2 = np.pi * np.diff(np.minimum(result_r_edges_mm, radius) ** 2)
+        rows.append(ring_area_mm2 @ fluence_rate_per_mm2)
+    return np.array(rows)
+
+
+def back_stack(skin_type: int, wavelength_nm: float, fat_mm: float) -> Stack:
+    """The optics back model of a patient as a transport stack (air above, last layer semi-infinite)."""
+    model = back_model(skin_type, wavelength_nm, fat_mm=fat_mm)
+    layers = tuple(
+        Layer(layer.thickness_mm, layer.mua_per_mm, layer.mus_per_mm, layer.g, layer.n)
+        for layer in model.layers
+    )
+    return Stack(layers=layers, n_above=1.0, n_below=layers[-1].n)
+
+
+def build_table(
+    photons: int,
+    seed: int,
+    wavelengths_nm: tuple[float, ...] = DEFAULT_WAVELENGTHS_NM,
+    skin_types: tuple[int, ...] = DEFAULT_SKIN_TYPES,
+    fat_mm: tuple[float, ...] = DEFAULT_FAT_MM,
+    radii_mm: tuple[float, ...] = DEFAULT_RADII_MM,
+    progress: Callable[[int, int], None] | None = None,
+) -> FluenceTable:
+    """Run the Monte Carlo engine for every entry and collect F(z; R).
+
+    Args:
+        photons: photons per entry.
+        seed: base seed; entry k uses seed + k, so entries are independent and the table reproducible.
+        wavelengths_nm: wavelengths [nm].
+        skin_types: Fitzpatrick skin types.
+        fat_mm: fat thicknesses [mm].
+        radii_mm: disk radii [mm].
+        progress: called as progress(entries_done, entries_total).
+    """
+    entries = [(w, s, f) for w in wavelengths_nm for s in skin_types for f in fat_mm]
+    radii = np.asarray(radii_mm, dtype=float)
+    factors = np.empty((len(entries), len(radii), TABLE_GRID.nz))
+    z_centres = np.empty(0)
+    for index, (wavelength, skin_type, fat) in enumerate(entries):
+        result = simulate(
+            back_stack(skin_type, wavelength, fat), PencilBeam(), photons, seed + index, TABLE_GRID
+        )
+        factors[index] = disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, radii)
+        z_centres = result.z_centres_mm
+        if progress is not None:
+            progress(index + 1, len(entries))
+    shape = (len(wavelengths_nm), len(skin_types), len(fat_mm), len(radii), TABLE_GRID.nz)
+    return FluenceTable(
+        wavelengths_nm=np.asarray(wavelengths_nm, dtype=float),
+        skin_types=np.asarray(skin_types, dtype=np.int64),
+        fat_mm=np.asarray(fat_mm, dtype=float),
+        radii_mm=radii,
+        z_centres_mm=z_centres,
+        factors=factors.reshape(shape),
+        photons=photons,
+    )
+
+
+def _exact_index(name: str, value: float, axis: NDArray[np.generic]) -> int:
+    matches = np.flatnonzero(np.isclose(axis, value))
+    if matches.size == 0:
+        have = ", ".join(f"{v:g}" for v in axis)
+        raise InputError(f"the fluence table has no {name} {value:g}; it has {have}")
+    return int(matches[0])
+
+
+def _inside(name: str, value: float, axis: FloatArray) -> None:
+    if not axis[0] <= value <= axis[-1]:
+        raise InputError(f"{name} {value:g} is outside the fluence table's {axis[0]:g}-{axis[-1]:g}")
