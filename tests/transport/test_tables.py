@@ -16,3 +16,36 @@ def test_disk_integral_of_gaussian_kernel_matches_closed_form(radius_mm):
     phi = np.exp(-(r[:, None] ** 2) / width_mm**2) * np.exp(-mu_per_mm * z[None, :]) / (math.pi * width_mm**2)
     expected = (1 - math.exp(-(radius_mm**2) / width_mm**2)) * np.exp(-mu_per_mm * z)
     assert disk_factors(r_edges, phi, np.array([radius_mm]))[0] == pytest.approx(expected, rel=2e-3)
+
+
+@pytest.fixture(scope="module")
+def small_table(tmp_path_factory):
+    from laserdose.transport.tables import FluenceTable, build_table
+
+    path = tmp_path_factory.mktemp("tables") / "t.npz"
+    build_table(20_000, 7, wavelengths_nm=(810.0,), skin_types=(2, 6), fat_mm=(5.0, 20.0)).save(path)
+    return FluenceTable.load(path)
+
+
+def test_table_lookup_at_grid_points_returns_the_entries(small_table):
+    t = small_table
+    entry = t.factors[0, 1, 1, 3, 30]  # 810 nm, skin 6, fat 20 mm, R = 30 mm, depth bin 30
+    depth = float(t.z_centres_mm[30])
+    assert t.factor(810.0, 6, 20.0, depth, 30.0) == pytest.approx(entry, rel=1e-9)
+
+
+def test_table_fluence_falls_with_depth_and_grows_with_area(small_table):
+    # Beyond a few transport lengths fluence decays about exponentially (diffusion theory, Farrell 1992),
+    # and a larger lit disk only adds light (transport is linear and phi >= 0).
+    f = small_table.factors[0, 0, 0]
+    assert (f[-1, 10:60:10] > f[-1, 20:70:10]).all()
+    assert (f[1:] >= f[:-1]).all()
+
+
+def test_table_refuses_lookups_outside_its_axes(small_table):
+    from laserdose.errors import InputError
+
+    with pytest.raises(InputError, match="no wavelength_nm 980"):
+        small_table.factor(980.0, 2, 10.0, 30.0, 30.0)
+    with pytest.raises(InputError, match="fat_mm 40 is outside"):
+        small_table.factor(810.0, 2, 40.0, 30.0, 30.0)

@@ -50,7 +50,20 @@ def _root(
 
 def _register() -> None:
     """Attach the sub-apps; each lives in its own module (DESIGN.md: thin CLI)."""
-    from laserdose.cli import clinic, demo, device, heat, optics, protocols, safety, screen, serve, simulate, treat
+    from laserdose.cli import (
+        clinic,
+        demo,
+        device,
+        heat,
+        optics,
+        protocols,
+        safety,
+        screen,
+        serve,
+        simulate,
+        tables,
+        treat,
+    )
 
     app.command("demo")(demo.demo)
     app.add_typer(optics.app, name="optics")
@@ -61,6 +74,7 @@ def _register() -> None:
     app.add_typer(device.app, name="device")
     app.command("treat")(treat.treat)
     app.command("simulate")(simulate.simulate)
+    app.add_typer(tables.app, name="tables")
     app.add_typer(clinic.db_app, name="db")
     app.add_typer(clinic.users_app, name="users")
     app.add_typer(clinic.audit_app, name="audit")

@@ -14,19 +14,36 @@ from laserdose.cli.output import console, print_json, print_table
 from laserdose.errors import InputError
 from laserdose.transport import Grid, Stack, TransportResult
 from laserdose.transport import simulate as run_simulation
+from laserdose.transport.back import back_stack
 from laserdose.transport.geometry import beam_from_spec
 
 BEAM_HELP = "pencil | flat:D_MM | gauss:D_1E2_MM | fibre:NA:STANDOFF_MM:CORE_MM."
 
 
 def simulate(
-    stack: Annotated[Path, typer.Option("--stack", help="stack.json: n_above, n_below, layers (README).")],
+    stack: Annotated[
+        Path | None, typer.Option("--stack", help="stack.json: n_above, n_below, layers (README).")
+    ] = None,
+    skin_type: Annotated[
+        int | None, typer.Option("--skin-type", help="Back model instead of --stack: Fitzpatrick 1-6.")
+    ] = None,
+    fat_mm: Annotated[float | None, typer.Option("--fat-mm", help="Back model: measured fat [mm].")] = None,
+    bmi: Annotated[
+        float | None, typer.Option("--bmi", help="Back model: BMI, when fat is not measured.")
+    ] = None,
+    wavelength: Annotated[
+        float | None, typer.Option("--wavelength", help="Back model: wavelength [nm].")
+    ] = None,
     photons: Annotated[str, typer.Option("--photons", help="Photon packets, e.g. 1e6.")] = "1e6",
     seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed and threads, same result.")] = 1,
     beam: Annotated[str, typer.Option("--beam", help=BEAM_HELP)] = "pencil",
-    dr_mm: Annotated[float, typer.Option("--dr", help="Radial bin width of the scoring grid [mm].")] = 0.1,
+    dr_mm: Annotated[
+        float | None, typer.Option("--dr", help="Radial bin width [mm]; 0.1 for a stack, 1 for a back.")
+    ] = None,
     nr: Annotated[int, typer.Option("--nr", help="Radial bins.")] = 100,
-    dz_mm: Annotated[float, typer.Option("--dz", help="Depth bin height of the scoring grid [mm].")] = 0.1,
+    dz_mm: Annotated[
+        float | None, typer.Option("--dz", help="Depth bin height [mm]; 0.1 for a stack, 1 for a back.")
+    ] = None,
     nz: Annotated[int, typer.Option("--nz", help="Depth bins.")] = 100,
     batches: Annotated[int, typer.Option("--batches", help="Independent batches for standard errors.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (no progress bar).")] = False,
@@ -35,9 +52,11 @@ def simulate(
         Path | None, typer.Option("--plot", help="Write a PNG of axial fluence vs depth.")
     ] = None,
 ) -> None:
-    """Trace photons through a layered stack; print reflectance, absorption and transmittance per W."""
-    layers = Stack.from_json_dict(_read_json(stack))
-    grid = Grid(dr_mm=dr_mm, nr=nr, dz_mm=dz_mm, nz=nz)
+    """Trace photons through a layered stack or a patient's back; print R, A and T per W of incident power."""
+    layers = _stack(stack, skin_type, fat_mm, bmi, wavelength)
+    # A back is tens of mm deep: 1 mm bins reach its targets (10-80 mm, DESIGN.md); stack files are thin.
+    default_bin_mm = 0.1 if stack is not None else 1.0
+    grid = Grid(dr_mm=dr_mm or default_bin_mm, nr=nr, dz_mm=dz_mm or default_bin_mm, nz=nz)
     count = _photon_count(photons)
     arguments: dict[str, Any] = {"grid": grid, "batches": batches}
     if as_json:
@@ -58,6 +77,28 @@ def simulate(
         print_json(result.to_json_dict())
     else:
         _print_people(result)
+
+
+def _stack(
+    path: Path | None,
+    skin_type: int | None,
+    fat_mm: float | None,
+    bmi: float | None,
+    wavelength: float | None,
+) -> Stack:
+    """The stack from --stack, or from the back-model options; exactly one of the two ways."""
+    back_options = (skin_type, fat_mm, bmi, wavelength)
+    if path is not None:
+        if any(option is not None for option in back_options):
+            raise InputError(
+                "give either --stack or the back model (--skin-type, --fat-mm | --bmi, --wavelength)"
+            )
+        return Stack.from_json_dict(_read_json(path))
+    if skin_type is None or wavelength is None:
+        raise InputError(
+            "give --stack, or --skin-type and --wavelength with --fat-mm or --bmi for a back model"
+        )
+    return back_stack(skin_type, wavelength, fat_mm=fat_mm, bmi=bmi)
 
 
 def _read_json(path: Path) -> Any:

@@ -18,9 +18,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from laserdose.errors import InputError
-from laserdose.optics.back import back_model
+from laserdose.transport.back import back_stack
 from laserdose.transport.engine import simulate
-from laserdose.transport.geometry import Grid, Layer, PencilBeam, Stack
+from laserdose.transport.geometry import Grid, PencilBeam
 
 FloatArray = NDArray[np.float64]
 
@@ -113,16 +113,6 @@ def disk_factors(
     return np.array(rows)
 
 
-def back_stack(skin_type: int, wavelength_nm: float, fat_mm: float) -> Stack:
-    """The optics back model of a patient as a transport stack (air above, last layer semi-infinite)."""
-    model = back_model(skin_type, wavelength_nm, fat_mm=fat_mm)
-    layers = tuple(
-        Layer(layer.thickness_mm, layer.mua_per_mm, layer.mus_per_mm, layer.g, layer.n)
-        for layer in model.layers
-    )
-    return Stack(layers=layers, n_above=1.0, n_below=layers[-1].n)
-
-
 def build_table(
     photons: int,
     seed: int,
@@ -149,7 +139,7 @@ def build_table(
     z_centres = np.empty(0)
     for index, (wavelength, skin_type, fat) in enumerate(entries):
         result = simulate(
-            back_stack(skin_type, wavelength, fat), PencilBeam(), photons, seed + index, TABLE_GRID
+            back_stack(skin_type, wavelength, fat_mm=fat), PencilBeam(), photons, seed + index, TABLE_GRID
         )
         factors[index] = disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, radii)
         z_centres = result.z_centres_mm
