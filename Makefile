@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Locally `make test PYTEST_ARGS="-m 'not slow'"` skips the long statistical tests; CI runs them all.
 PYTEST_ARGS ?=
 
-.PHONY: run run-clinic test test-deps lint bench validation clean
+.PHONY: run test test-deps lint bench validation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,16 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The main job: a demo clinic (migrated, seeded, demo passwords printed), the machine simulator and the web app.
 run: $(STAMP)
-	$(BIN)/laserdose demo
-
-# The clinic web app on a fresh demo database (SQLite in .demo/): migrate, seed, print the demo passwords, serve.
-DEMO_DB := sqlite:///$(CURDIR)/.demo/clinic.sqlite3
-run-clinic: $(STAMP)
-	rm -rf .demo && mkdir -p .demo
-	$(BIN)/laserdose db upgrade --database-url $(DEMO_DB)
-	$(BIN)/laserdose db seed-demo --database-url $(DEMO_DB)
-	$(BIN)/laserdose serve --database-url $(DEMO_DB)
+	bash scripts/run-demo.sh
 
 test: $(STAMP) test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
