@@ -1,5 +1,6 @@
 """`laserdose safety`: exposure limits, hazard distance, eyewear, classification and device summaries."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -182,9 +183,16 @@ def summary(
         float, typer.Option("--exposure-s", help="Exposure duration [s].")
     ] = DEFAULT_EXPOSURE_S,
     as_json: Json = False,
+    pdf: Annotated[
+        Path | None, typer.Option("--pdf", help="Also write the summary as a report page.")
+    ] = None,
 ) -> None:
     """Laser safety summary of a machine: class, NOHD per handpiece, eyewear, room-sign warnings."""
     result = safety_summary(load_profile(device), exposure_s)
+    if pdf is not None:
+        from laserdose.planning.report import safety_pages, write_pdf
+
+        write_pdf(pdf, safety_pages(result))
     if as_json:
         print_json(result.to_dict())
     else:

@@ -1,0 +1,34 @@
+from laserdose.device.profile import load_profile
+from laserdose.planning.report import safety_pages, table_pages
+from laserdose.safety.summary import safety_summary, summary_rows
+
+
+def _cell_texts(pages):
+    texts = []
+    for page in pages:
+        for table in page.axes[0].tables:
+            texts += [cell.get_text().get_text().replace("\n", " ") for cell in table.get_celld().values()]
+    return texts
+
+
+def test_safety_pages_hold_every_row_of_the_summary():
+    summary = safety_summary(load_profile("30w-quad"), 10.0)
+    texts = _cell_texts(safety_pages(summary))
+    for section, item, value in summary_rows(summary):
+        assert value in texts and item in texts and section in texts
+
+
+def test_long_tables_continue_on_further_pages():
+    rows = [("s", f"item {i}", "v") for i in range(60)]
+    pages = table_pages("t", rows)
+    assert len(pages) == 3
+    assert sum(len(page.axes[0].tables[0].get_celld()) for page in pages) == 3 * (60 + 3)  # + header per page
+
+
+def test_safety_summary_cli_writes_a_pdf(cli, tmp_path):
+    out = tmp_path / "safety.pdf"
+    result = cli("safety", "summary", "--device", "15w-dual", "--pdf", out)
+    assert result.exit_code == 0, result.output
+    pages = len(safety_pages(safety_summary(load_profile("15w-dual"), 10.0)))
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF") and b"/Count %d" % pages in data
