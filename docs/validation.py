@@ -29,6 +29,7 @@ from test_references import (  # noqa: E402
 )
 
 from laserdose.transport import FlatBeam, Grid, Layer, PencilBeam, Stack, TransportResult, simulate  # noqa: E402
+from laserdose.transport.back import back_stack  # noqa: E402
 from laserdose.transport.diffusion import planar_fluence_rate  # noqa: E402
 from laserdose.transport.plots import plot_centre_line_fluence  # noqa: E402
 
@@ -150,7 +151,7 @@ CASSANO = {
 }
 
 
-def back_stack(wavelength_nm: int) -> Stack:
+def cassano_stack(wavelength_nm: int) -> Stack:
     """Skin 2 mm, fat 10 mm [U], semi-infinite muscle; g 0.9 (Jacques 2013); n 1.37 / 1.44 / 1.37 [U]."""
     (skin, fat, muscle), g = CASSANO[wavelength_nm], 0.9
     thickness = (2.0, 10.0, None)
@@ -163,23 +164,31 @@ def back_stack(wavelength_nm: int) -> Stack:
     return Stack(tuple(layers))
 
 
-def back_figures() -> list[tuple[int, TransportResult]]:
-    """Fluence against depth in the back model at 810, 980 and 1064 nm; writes docs/fluence_back.png."""
+def back_figures() -> list[tuple[str, int, TransportResult]]:
+    """Fluence against depth at 810, 980 and 1064 nm in our back model (plotted) and a literature stack."""
+    # Innermost bin: 5 mm of radius, where the fluence under a 30 mm flat beam is nearly flat.
+    grid = Grid(dr_mm=5.0, nr=8, dz_mm=0.5, nz=100)
     results = []
     for wavelength in CASSANO:
-        # Innermost bin: 5 mm of radius, where the fluence under a 30 mm flat beam is nearly flat.
-        grid = Grid(dr_mm=5.0, nr=8, dz_mm=0.5, nz=100)
-        result = simulate(back_stack(wavelength), FlatBeam(30.0), 200_000, seed=wavelength, grid=grid)
-        results.append((wavelength, result))
+        for model, stack in (
+            (OUR_BACK, back_stack(3, wavelength, bmi=27.0)),
+            (CASSANO_BACK, cassano_stack(wavelength)),
+        ):
+            result = simulate(stack, FlatBeam(30.0), 200_000, seed=wavelength, grid=grid)
+            results.append((model, wavelength, result))
     plot_centre_line_fluence(
-        [(f"{w} nm", r) for w, r in results],
+        [(f"{w} nm", r) for m, w, r in results if m == OUR_BACK],
         DOCS / "fluence_back.png",
-        title="Back model (skin 2 mm, fat 10 mm, muscle), 30 mm flat beam",
+        title="laserdose back model (skin type III, BMI 27), 30 mm flat beam",
     )
     return results
 
 
-def write_markdown(rows: list[Row], back: list[tuple[int, TransportResult]]) -> None:
+OUR_BACK = "laserdose back model, skin type III, BMI 27"
+CASSANO_BACK = "skin 2 mm, fat 10 mm, muscle (Cassano 2019 values)"
+
+
+def write_markdown(rows: list[Row], back: list[tuple[str, int, TransportResult]]) -> None:
     """Write docs/validation.md: the intro, the table of comparisons and the back-model summary."""
     lines = (DOCS / "validation_intro.md").read_text().rstrip().splitlines()
     lines += [
@@ -201,19 +210,21 @@ def write_markdown(rows: list[Row], back: list[tuple[int, TransportResult]]) -> 
         "",
         "![fluence against depth](fluence_back.png)",
         "",
-        "Skin 2 mm, fat 10 mm, muscle below; [mua, mus'] from Cassano et al. 2019 Table 1,",
-        "g 0.9, n 1.37/1.44/1.37 [U]; muscle at 1064 nm is not in Cassano's table, so its 980 nm",
-        "values stand in [U]. Fluence rate within 5 mm of the axis of a 30 mm flat beam, per W incident",
-        "[W/mm^2 per W]; multiply by power [W], time [s] and 100 for J/cm^2:",
+        "The figure: the optics back model (`laserdose optics back --skin-type 3 --bmi 27`: epidermis,",
+        "dermis, 11 mm fat, muscle, bone). For comparison, a stack built directly from the literature:",
+        "skin 2 mm, fat 10 mm, muscle below, [mua, mus'] from Cassano et al. 2019 Table 1, g 0.9,",
+        "n 1.37/1.44/1.37 [U]; muscle at 1064 nm is not in Cassano's table: its 980 nm values stand in [U].",
+        "Fluence rate within 5 mm of the axis of a 30 mm flat beam, per W incident [W/mm^2 per W];",
+        "multiply by power [W], time [s] and 100 for J/cm^2:",
         "",
-        "| wavelength | Rsp | Rd | 10 mm | 20 mm | 30 mm | 40 mm |",
-        "|---|---|---|---|---|---|---|",
+        "| model | wavelength | Rsp | Rd | 10 mm | 20 mm | 30 mm | 40 mm |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for wavelength, result in back:
+    for model, wavelength, result in back:
         values = " | ".join(f"{result.fluence_rate_at(d - 0.25):.3g}" for d in (10.0, 20.0, 30.0, 40.0))
         lines.append(
-            f"| {wavelength} nm | {result.specular_reflectance:.4f} | {result.diffuse_reflectance:.4f} "
-            f"| {values} |"
+            f"| {model} | {wavelength} nm | {result.specular_reflectance:.4f} "
+            f"| {result.diffuse_reflectance:.4f} | {values} |"
         )
     lines += speed_section()
     (DOCS / "validation.md").write_text("\n".join(lines) + "\n")
