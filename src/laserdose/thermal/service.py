@@ -12,7 +12,7 @@ from laserdose.thermal.config import Table, idealised_case, load_toml
 from laserdose.thermal.damage import DoseAccumulator
 from laserdose.thermal.grid import FloatArray
 from laserdose.thermal.scanned import ScannedResult, solve_scanned
-from laserdose.thermal.treatment import treatment_case
+from laserdose.thermal.treatment import is_monte_carlo, treatment_case
 
 MAX_SERIES_POINTS = 201
 
@@ -32,8 +32,11 @@ def run_config_file(path: Path) -> HeatRun:
 
 def run_config(config: Table, base_dir: Path = Path(".")) -> HeatRun:
     """Run an idealised case (a [medium] section) or a treatment (a [[layers]] array)."""
-    if ("medium" in config) == ("layers" in config):
-        raise InputError("a case needs exactly one of [medium] (idealised) or [[layers]] (treatment)")
+    treatment_given = "layers" in config or is_monte_carlo(config)
+    if ("medium" in config) == treatment_given:
+        raise InputError(
+            "a case needs exactly one of [medium] (idealised) or a treatment ([[layers]] or a monte-carlo [kernel])"
+        )
     if "medium" in config:
         case = idealised_case(config)
         result = solve_stationary(case)
