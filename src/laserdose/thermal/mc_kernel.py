@@ -21,11 +21,11 @@ MC_KEYS = ("kind", "skin_type", "bmi", "fat_mm", "beam", "photons", "seed", "thr
 DEFAULT_PHOTONS = 200_000
 # Refractive index of air above the skin and n of the deepest layer below (no exit through bone).
 N_AIR = 1.0
-# Scoring grid: 10 um depth bins (the epidermis is 0.1 mm thick) down to 40 mm; radial bins over the
-# beam plus 15 mm of lateral spread. Absorption outside counts only in the transport totals.
-DZ_MM = 0.01
-DEPTH_MM = 40.0
-LATERAL_SPREAD_MM = 15.0
+# Scoring grid: 20 um depth bins (5 in the 0.1 mm epidermis) down to 60 mm; radial bins over the
+# beam plus 30 mm of lateral spread. Absorption outside counts only in the transport totals.
+DZ_MM = 0.02
+DEPTH_MM = 60.0
+LATERAL_SPREAD_MM = 30.0
 RADIAL_BINS = 300
 
 
@@ -83,7 +83,7 @@ def monte_carlo_kernel(table: Table, wavelength_nm: float | None) -> MonteCarloK
     if wavelength_nm is None:
         raise InputError("beam.wavelength_nm is required for kernel.kind 'monte-carlo'")
     if "beam" not in table:
-        raise InputError("kernel.beam is required for kind 'monte-carlo' (e.g. \"flat:30\" or \"gauss:20\")")
+        raise InputError('kernel.beam is required for kind \'monte-carlo\' (e.g. "flat:30" or "gauss:20")')
     back = back_model(
         _whole(table, "skin_type", None),
         wavelength_nm,
@@ -114,4 +114,3 @@ def _whole(table: Table, key: str, default: int | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InputError(f"kernel.{key} must be a whole number >= 0, got {value!r}")
     return value
-

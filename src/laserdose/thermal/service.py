@@ -35,7 +35,8 @@ def run_config(config: Table, base_dir: Path = Path(".")) -> HeatRun:
     treatment_given = "layers" in config or is_monte_carlo(config)
     if ("medium" in config) == treatment_given:
         raise InputError(
-            "a case needs exactly one of [medium] (idealised) or a treatment ([[layers]] or a monte-carlo [kernel])"
+            "a case needs exactly one of [medium] (idealised) or a treatment"
+            " ([[layers]] or a monte-carlo [kernel])"
         )
     if "medium" in config:
         case = idealised_case(config)

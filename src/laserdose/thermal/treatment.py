@@ -60,7 +60,9 @@ def medium_and_kernel(
     if not is_monte_carlo(config):
         return layers_from(config), kernel_from(config, base_dir)
     if "layers" in config:
-        raise InputError("omit [[layers]] with kernel.kind 'monte-carlo': the layers come from the back model")
+        raise InputError(
+            "omit [[layers]] with kernel.kind 'monte-carlo': the layers come from the back model"
+        )
     mc = monte_carlo_kernel(section(config, "kernel", MC_KEYS), wavelength_nm)
     return mc.medium, mc.kernel
 
