@@ -13,7 +13,7 @@ import numpy as np
 from laserdose.thermal.bioheat import StationaryCase, solve_stationary
 from laserdose.thermal.boundary import Boundaries
 from laserdose.thermal.grid import graded_edges
-from laserdose.thermal.mc_kernel import monte_carlo_kernel
+from laserdose.thermal.mc_kernel import MonteCarloKernel, monte_carlo_kernel
 from laserdose.thermal.scan import ScanPath
 from laserdose.thermal.scanned import ScannedCase, scanned_z_edges, solve_scanned
 from laserdose.thermal.source import Emission
@@ -22,12 +22,14 @@ AIR = Boundaries("convective", h_w_per_m2_k=10.0, ambient_c=25.0, core_c=37.0)
 PHOTONS = 100_000
 
 
-def _kernel(skin_type: int, wavelength_nm: float, beam: str, bmi: float):  # noqa: ANN202
+def _kernel(skin_type: int, wavelength_nm: float, beam: str, bmi: float) -> MonteCarloKernel:
+    """The Monte Carlo kernel and back model of one assumed patient and beam."""
     table = {"kind": "monte-carlo", "skin_type": skin_type, "bmi": bmi, "beam": beam, "photons": PHOTONS}
     return monte_carlo_kernel(table | {"seed": 1}, wavelength_nm)
 
 
 def joensen() -> None:
+    """Stationary 810 nm probe on dark skin, 60 s."""
     print("Joensen 2011: 810 nm, 200 mW, 60 s (12 J), dark skin; measured up to +22.3 C")
     for skin_type in (5, 6):
         for radius in (1.0, 2.0, 3.0):
@@ -44,12 +46,21 @@ def joensen() -> None:
 
 
 def alayat() -> None:
+    """Scanned 1064 nm high-intensity laser over 150 cm^2 for 15 min."""
     print("Alayat 2019: 1064 nm, 3000 J over 150 cm^2 in 15 min (3.33 W mean); measured +1.2 to +4.0 C")
     for skin_type, bmi in ((3, 25.0), (4, 30.0)):
         mc = _kernel(skin_type, 1064.0, "gauss:14", bmi)
         path = ScanPath("zigzag", 100.0, 150.0, 50.0, 10.0)
         case = ScannedCase(
-            mc.medium, mc.kernel, Emission(3.333), AIR, path, 900.0, dt_s=0.1, dx_mm=2.0, save_times_s=(900.0,)
+            mc.medium,
+            mc.kernel,
+            Emission(3.333),
+            AIR,
+            path,
+            900.0,
+            dt_s=0.1,
+            dx_mm=2.0,
+            save_times_s=(900.0,),
         )
         result = solve_scanned(case)
         surface = result.surface_maps_c[900.0]
