@@ -124,6 +124,10 @@ def test_cli_full_scanned_treatment(cli, tmp_path):
         payload["baseline_surface_c"] + payload["peak_surface_rise_k"], abs=1e-9
     )
     assert payload["peak_surface_rise_k"] > 0
+    # The Monte Carlo summary: layer shares add up to the absorbed fraction (conservation).
+    monte_carlo = payload["monte_carlo"]
+    assert sum(monte_carlo["absorbed_by_layer"].values()) == pytest.approx(monte_carlo["absorbed"], rel=1e-9)
+    assert list(monte_carlo["absorbed_by_layer"]) == ["epidermis", "dermis", "fat", "muscle", "bone"]
 
 
 def _toml(config):

@@ -7,6 +7,7 @@ thermal layers are the same back model's layers, so the two engines describe one
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from laserdose.errors import InputError
 from laserdose.optics.back import BackModel, back_model
@@ -37,6 +38,25 @@ class MonteCarloKernel:
     transport: TransportResult
     back: BackModel
     medium: LayeredMedium
+
+
+def summary(mc: MonteCarloKernel) -> dict[str, Any]:
+    """What the Monte Carlo run found, for the JSON payload: fractions of the incident power [-]."""
+    result = mc.transport
+    return {
+        "skin_type": mc.back.skin_type,
+        "fat_mm": mc.back.fat_mm,
+        "photons": result.photons,
+        "seed": result.seed,
+        "specular_reflectance": result.specular_reflectance,
+        "diffuse_reflectance": result.diffuse_reflectance,
+        "absorbed": result.absorbed,
+        "absorbed_se": result.absorbed_se,
+        "absorbed_by_layer": {
+            layer.name: value for layer, value in zip(mc.back.layers, result.absorbed_by_layer, strict=True)
+        },
+        "kernel_absorbed": mc.kernel.absorbed_fraction(),
+    }
 
 
 def beam_radius_mm(beam: Beam) -> float:

@@ -53,15 +53,24 @@ def run_config(config: Table, base_dir: Path = Path(".")) -> HeatRun:
         payload["model"] = "axisymmetric r-z (stationary beam)"
         payload["fields"] = _rz_fields(stationary, treatment.case.save_times_s)
         payload["wavelength_nm"] = treatment.wavelength_nm
+        _add_monte_carlo(payload, treatment.monte_carlo)
         return HeatRun(payload, stationary)
     scanned = solve_scanned(treatment.case)
     payload = _scanned_payload(scanned)
     payload["wavelength_nm"] = treatment.wavelength_nm
+    _add_monte_carlo(payload, treatment.monte_carlo)
     payload["fields"] = {
         f"{t:g}": {"surface_temperature_c": np.round(m, 3).tolist()}
         for t, m in scanned.surface_maps_c.items()
     }
     return HeatRun(payload, scanned)
+
+
+def _add_monte_carlo(payload: dict[str, Any], monte_carlo: dict[str, Any] | None) -> None:
+    """For a monte-carlo kernel: its transport summary and the absorbed fraction the solver used."""
+    if monte_carlo is not None:
+        payload["monte_carlo"] = monte_carlo
+        payload["absorbed_fraction"] = monte_carlo["kernel_absorbed"]
 
 
 def _rz_fields(result: StationaryResult, times: tuple[float, ...]) -> dict[str, Any]:

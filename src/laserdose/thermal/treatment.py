@@ -7,6 +7,7 @@ through the optics back model, whose layers then replace [[layers]] (mc_kernel.p
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from laserdose.errors import InputError, require_choice
 from laserdose.thermal.bioheat import StationaryCase
 from laserdose.thermal.config import Table, boundaries_from, number, optional_number, section
 from laserdose.thermal.grid import LayeredMedium, graded_edges
-from laserdose.thermal.mc_kernel import MC_KEYS, monte_carlo_kernel
+from laserdose.thermal.mc_kernel import MC_KEYS, monte_carlo_kernel, summary
 from laserdose.thermal.properties import tissue
 from laserdose.thermal.scan import PATTERNS, ScanPath
 from laserdose.thermal.scanned import ScannedCase, scanned_z_edges
@@ -23,10 +24,14 @@ from laserdose.thermal.source import AbsorbedKernel, Emission, analytic_kernel, 
 
 @dataclass(frozen=True)
 class Treatment:
-    """A parsed treatment: a stationary case (axisymmetric) or a scanned one (3-D), and what it was."""
+    """A parsed treatment: a stationary case (axisymmetric) or a scanned one (3-D), and what it was.
+
+    `monte_carlo` summarises the transport run of a monte-carlo kernel (mc_kernel.summary); else None.
+    """
 
     case: StationaryCase | ScannedCase
     wavelength_nm: float | None
+    monte_carlo: dict[str, Any] | None = None
 
 
 def layers_from(config: Table) -> LayeredMedium:
@@ -55,16 +60,19 @@ def is_monte_carlo(config: Table) -> bool:
 
 def medium_and_kernel(
     config: Table, base_dir: Path, wavelength_nm: float | None
-) -> tuple[LayeredMedium, AbsorbedKernel]:
-    """The layers and the kernel: from [[layers]] and [kernel], or both from one Monte Carlo back model."""
+) -> tuple[LayeredMedium, AbsorbedKernel, dict[str, Any] | None]:
+    """The layers, the kernel and a Monte Carlo summary (None unless the kernel is "monte-carlo").
+
+    From [[layers]] and [kernel], or all from one Monte Carlo back model.
+    """
     if not is_monte_carlo(config):
-        return layers_from(config), kernel_from(config, base_dir)
+        return layers_from(config), kernel_from(config, base_dir), None
     if "layers" in config:
         raise InputError(
             "omit [[layers]] with kernel.kind 'monte-carlo': the layers come from the back model"
         )
     mc = monte_carlo_kernel(section(config, "kernel", MC_KEYS), wavelength_nm)
-    return mc.medium, mc.kernel
+    return mc.medium, mc.kernel, summary(mc)
 
 
 def kernel_from(config: Table, base_dir: Path) -> AbsorbedKernel:
@@ -104,7 +112,7 @@ def emission_from(config: Table) -> tuple[Emission, float | None]:
 def treatment_case(config: Table, base_dir: Path = Path(".")) -> Treatment:
     """Build the case of a treatment config; a stationary pattern runs in axisymmetric r-z."""
     emission, wavelength = emission_from(config)
-    medium, kernel = medium_and_kernel(config, base_dir, wavelength)
+    medium, kernel, monte_carlo = medium_and_kernel(config, base_dir, wavelength)
     boundaries = boundaries_from(config, idealised=False)
     timing = section(config, "time", ("duration_s", "dt_s", "save_times_s"))
     grid = section(config, "grid", ("dx_mm", "depth_mm", "threads"), required=False)
@@ -127,7 +135,7 @@ def treatment_case(config: Table, base_dir: Path = Path(".")) -> Treatment:
             dt_s=number(timing, "time", "dt_s", min(0.05, duration)),
             save_times_s=saves,
         )
-        return Treatment(case, wavelength)
+        return Treatment(case, wavelength, monte_carlo)
     scan = ScanPath(
         pattern, **{key: number(scan_table, "scan", key) for key in scan_keys[1:] if key in scan_table}
     )
@@ -144,7 +152,7 @@ def treatment_case(config: Table, base_dir: Path = Path(".")) -> Treatment:
         save_times_s=saves,
         threads=_threads(grid),
     )
-    return Treatment(case, wavelength)
+    return Treatment(case, wavelength, monte_carlo)
 
 
 def _save_times(timing: Table, duration_s: float) -> tuple[float, ...]:
