@@ -107,7 +107,7 @@ def test_bad_config_is_one_line_exit_2(cli, tmp_path, edit, message):
 def test_bad_treatment_fields_are_named(cli, tmp_path):
     text = (CASES / "treatment_stationary.toml").read_text()
     for old, new, message in [
-        ('tissue = "fat"', 'tissue = "bone"', "unknown tissue 'bone'"),
+        ('tissue = "fat"', 'tissue = "cartilage"', "unknown tissue 'cartilage'"),
         ("power_w = 0.2", "power_w = -0.2", "beam.power_w must be > 0"),
         ("absorbed_fraction = 0.8", "absorbed_fraction = 1.5", "kernel.absorbed_fraction must be <= 1"),
     ]:

@@ -13,6 +13,7 @@ _SUMMARY_KEYS = (
     ("duration_s", "s"),
     ("center_surface_rise_k", "K"),
     ("peak_surface_rise_k", "K"),
+    ("absorbed_fraction", "-"),
     ("baseline_surface_c", "C"),
     ("peak_skin_temperature_c", "C"),
     ("peak_basal_temperature_c", "C"),

@@ -100,6 +100,16 @@ TISSUES: dict[str, ThermalTissue] = {
         perfusion_per_s=_per_s_from_ml_per_min_per_kg(37.0, 1090.0),
         metabolic_w_per_m3=684.0,
     ),
+    # Cortical bone [U]: not in REFERENCES.md section 3. k, rho, c and perfusion (10 mL/min/kg) are the
+    # IT'IS Foundation tissue database values (Hasgall et al., v4.1, "Bone (Cortical)"), unverified here.
+    # Only the back model's deepest layer uses it, far below where the laser heats.
+    "bone": ThermalTissue(
+        0.32,
+        1908.0,
+        1313.0,
+        perfusion_per_s=_per_s_from_ml_per_min_per_kg(10.0, 1908.0),
+        metabolic_w_per_m3=0.0,
+    ),
 }
 
 

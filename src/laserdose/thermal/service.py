@@ -12,7 +12,7 @@ from laserdose.thermal.config import Table, idealised_case, load_toml
 from laserdose.thermal.damage import DoseAccumulator
 from laserdose.thermal.grid import FloatArray
 from laserdose.thermal.scanned import ScannedResult, solve_scanned
-from laserdose.thermal.treatment import treatment_case
+from laserdose.thermal.treatment import is_monte_carlo, treatment_case
 
 MAX_SERIES_POINTS = 201
 
@@ -32,8 +32,12 @@ def run_config_file(path: Path) -> HeatRun:
 
 def run_config(config: Table, base_dir: Path = Path(".")) -> HeatRun:
     """Run an idealised case (a [medium] section) or a treatment (a [[layers]] array)."""
-    if ("medium" in config) == ("layers" in config):
-        raise InputError("a case needs exactly one of [medium] (idealised) or [[layers]] (treatment)")
+    treatment_given = "layers" in config or is_monte_carlo(config)
+    if ("medium" in config) == treatment_given:
+        raise InputError(
+            "a case needs exactly one of [medium] (idealised) or a treatment"
+            " ([[layers]] or a monte-carlo [kernel])"
+        )
     if "medium" in config:
         case = idealised_case(config)
         result = solve_stationary(case)
@@ -49,15 +53,24 @@ def run_config(config: Table, base_dir: Path = Path(".")) -> HeatRun:
         payload["model"] = "axisymmetric r-z (stationary beam)"
         payload["fields"] = _rz_fields(stationary, treatment.case.save_times_s)
         payload["wavelength_nm"] = treatment.wavelength_nm
+        _add_monte_carlo(payload, treatment.monte_carlo)
         return HeatRun(payload, stationary)
     scanned = solve_scanned(treatment.case)
     payload = _scanned_payload(scanned)
     payload["wavelength_nm"] = treatment.wavelength_nm
+    _add_monte_carlo(payload, treatment.monte_carlo)
     payload["fields"] = {
         f"{t:g}": {"surface_temperature_c": np.round(m, 3).tolist()}
         for t, m in scanned.surface_maps_c.items()
     }
     return HeatRun(payload, scanned)
+
+
+def _add_monte_carlo(payload: dict[str, Any], monte_carlo: dict[str, Any] | None) -> None:
+    """For a monte-carlo kernel: its transport summary and the absorbed fraction the solver used."""
+    if monte_carlo is not None:
+        payload["monte_carlo"] = monte_carlo
+        payload["absorbed_fraction"] = monte_carlo["kernel_absorbed"]
 
 
 def _rz_fields(result: StationaryResult, times: tuple[float, ...]) -> dict[str, Any]:

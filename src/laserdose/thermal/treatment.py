@@ -1,11 +1,13 @@
 """Read a treatment case ([[layers]], [beam], [kernel], [pulsing], [scan], [boundary], [time], [grid]).
 
-The absorbed-power kernel is either analytic (a beam profile times exponential decay in depth, with an
-absorbed fraction) or read from an .npz file written by the transport engine.
+The absorbed-power kernel is analytic (a beam profile times exponential decay in depth, with an
+absorbed fraction), read from an .npz file written by the transport engine, or "monte-carlo": traced
+through the optics back model, whose layers then replace [[layers]] (mc_kernel.py).
 """
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +15,7 @@ from laserdose.errors import InputError, require_choice
 from laserdose.thermal.bioheat import StationaryCase
 from laserdose.thermal.config import Table, boundaries_from, number, optional_number, section
 from laserdose.thermal.grid import LayeredMedium, graded_edges
+from laserdose.thermal.mc_kernel import MC_KEYS, monte_carlo_kernel, summary
 from laserdose.thermal.properties import tissue
 from laserdose.thermal.scan import PATTERNS, ScanPath
 from laserdose.thermal.scanned import ScannedCase, scanned_z_edges
@@ -21,10 +24,14 @@ from laserdose.thermal.source import AbsorbedKernel, Emission, analytic_kernel, 
 
 @dataclass(frozen=True)
 class Treatment:
-    """A parsed treatment: a stationary case (axisymmetric) or a scanned one (3-D), and what it was."""
+    """A parsed treatment: a stationary case (axisymmetric) or a scanned one (3-D), and what it was.
+
+    `monte_carlo` summarises the transport run of a monte-carlo kernel (mc_kernel.summary); else None.
+    """
 
     case: StationaryCase | ScannedCase
     wavelength_nm: float | None
+    monte_carlo: dict[str, Any] | None = None
 
 
 def layers_from(config: Table) -> LayeredMedium:
@@ -45,11 +52,35 @@ def layers_from(config: Table) -> LayeredMedium:
     return LayeredMedium(tuple(thicknesses), tuple(tissues), tuple(names))
 
 
+def is_monte_carlo(config: Table) -> bool:
+    """True when [kernel] kind is "monte-carlo": the layers then come from the back model."""
+    kernel = config.get("kernel")
+    return isinstance(kernel, dict) and kernel.get("kind") == "monte-carlo"
+
+
+def medium_and_kernel(
+    config: Table, base_dir: Path, wavelength_nm: float | None
+) -> tuple[LayeredMedium, AbsorbedKernel, dict[str, Any] | None]:
+    """The layers, the kernel and a Monte Carlo summary (None unless the kernel is "monte-carlo").
+
+    From [[layers]] and [kernel], or all from one Monte Carlo back model.
+    """
+    if not is_monte_carlo(config):
+        return layers_from(config), kernel_from(config, base_dir), None
+    if "layers" in config:
+        raise InputError(
+            "omit [[layers]] with kernel.kind 'monte-carlo': the layers come from the back model"
+        )
+    mc = monte_carlo_kernel(section(config, "kernel", MC_KEYS), wavelength_nm)
+    return mc.medium, mc.kernel, summary(mc)
+
+
 def kernel_from(config: Table, base_dir: Path) -> AbsorbedKernel:
     """The [kernel] section: kind "analytic" or "file" (npz with r_edges_mm, z_edges_mm, density)."""
     keys = ("kind", "profile", "radius_mm", "mu_eff_per_mm", "absorbed_fraction", "path")
     table = section(config, "kernel", keys)
-    kind = require_choice("kernel.kind", str(table.get("kind", "")), ("analytic", "file"))
+    kinds = ("analytic", "file", "monte-carlo")
+    kind = require_choice("kernel.kind", str(table.get("kind", "")), kinds)
     if kind == "file":
         if "path" not in table:
             raise InputError("kernel.path is required for kind 'file'")
@@ -80,9 +111,8 @@ def emission_from(config: Table) -> tuple[Emission, float | None]:
 
 def treatment_case(config: Table, base_dir: Path = Path(".")) -> Treatment:
     """Build the case of a treatment config; a stationary pattern runs in axisymmetric r-z."""
-    medium = layers_from(config)
-    kernel = kernel_from(config, base_dir)
     emission, wavelength = emission_from(config)
+    medium, kernel, monte_carlo = medium_and_kernel(config, base_dir, wavelength)
     boundaries = boundaries_from(config, idealised=False)
     timing = section(config, "time", ("duration_s", "dt_s", "save_times_s"))
     grid = section(config, "grid", ("dx_mm", "depth_mm", "threads"), required=False)
@@ -105,7 +135,7 @@ def treatment_case(config: Table, base_dir: Path = Path(".")) -> Treatment:
             dt_s=number(timing, "time", "dt_s", min(0.05, duration)),
             save_times_s=saves,
         )
-        return Treatment(case, wavelength)
+        return Treatment(case, wavelength, monte_carlo)
     scan = ScanPath(
         pattern, **{key: number(scan_table, "scan", key) for key in scan_keys[1:] if key in scan_table}
     )
@@ -122,7 +152,7 @@ def treatment_case(config: Table, base_dir: Path = Path(".")) -> Treatment:
         save_times_s=saves,
         threads=_threads(grid),
     )
-    return Treatment(case, wavelength)
+    return Treatment(case, wavelength, monte_carlo)
 
 
 def _save_times(timing: Table, duration_s: float) -> tuple[float, ...]:
