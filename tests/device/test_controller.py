@@ -280,3 +280,72 @@ def test_machine_of_another_model_is_refused(profile, plan):
     machine.profile = replace(profile, name="30w-quad")
     outcome, _ = deliver(plan, machine, PERIOD_S)
     assert outcome.state == "fault" and "plan is for '15w-dual'" in outcome.reason and machine.params is None
+
+
+class _FailingRecord(SessionRecord):
+    """A record whose write of the first entry matching `when` raises OSError once (disk full)."""
+
+    def __init__(self, when) -> None:  # noqa: ANN001
+        super().__init__()
+        self.when, self.failed = when, False
+
+    def write(self, kind, **fields):  # noqa: ANN001, ANN003, ANN201
+        if not self.failed and self.when(kind, fields):
+            self.failed = True
+            raise OSError(28, "No space left on device")
+        return super().write(kind, **fields)
+
+
+@pytest.mark.parametrize(
+    ("when", "faults"),
+    [
+        (lambda kind, f: kind == "state" and f.get("target") == "fault", ("power-deviation=0.5@2s",)),
+        (lambda kind, f: kind == "measurement" and f["t_s"] > 3.0, ()),
+    ],
+    ids=["fault-state-entry", "measurement-entry"],
+)
+def test_a_failing_record_write_still_stops_emission(profile, plan, when, faults):
+    # Fault injection: one record write raises; STOP + DISARM must still go out within one period.
+    machine = make_machine(profile, faults)
+    outcome, _ = deliver(plan, machine, PERIOD_S, _FailingRecord(when))
+    assert outcome.state == "fault" and not machine.emitting and machine.state == "standby"
+    faulted = _fault_time(machine) if faults else 3.0
+    assert _last_emission_end(machine) - faulted <= PERIOD_S + 1e-9
+
+
+def test_ctrl_c_during_prepare_ends_in_fault_with_an_outcome(profile, plan):
+    machine = make_machine(profile)
+    controller = Controller(plan, connect(machine), SessionRecord(), "A")
+
+    def interrupted_hello():  # noqa: ANN202
+        raise KeyboardInterrupt
+
+    controller.client.hello = interrupted_hello  # type: ignore[method-assign]
+    outcome = controller.run(lambda: machine.step(PERIOD_S))
+    assert outcome.state == "fault" and "Ctrl-C" in outcome.reason and outcome.exit_code == 3
+    assert machine.params is None and not machine.emitting
+
+
+def test_second_ctrl_c_inside_the_stop_still_sends_stop(profile, plan):
+    machine = make_machine(profile)
+    controller = Controller(plan, connect(machine), SessionRecord(), "A")
+    request = controller.client.request
+    interrupts = []
+
+    def flaky(msg, payload=None):  # noqa: ANN001, ANN202
+        if msg is Msg.STOP and not interrupts:
+            interrupts.append(msg)
+            raise KeyboardInterrupt  # a second Ctrl-C before the STOP left the host
+        return request(msg, payload) if payload is not None else request(msg)
+
+    controller.client.request = flaky  # type: ignore[method-assign]
+
+    def pace():  # noqa: ANN202
+        machine.step(PERIOD_S)
+        if machine.t_s > 3.0:
+            raise KeyboardInterrupt
+
+    outcome = controller.run(pace)
+    assert interrupts and outcome.exit_code == 3
+    assert not machine.emitting and machine.state == "standby"
+    assert _last_emission_end(machine) == pytest.approx(machine.t_s)
