@@ -3,6 +3,7 @@
 import pytest
 from simkit import PLAN, emitted, make_machine
 
+from laserdose.device.client import DeviceRefused
 from laserdose.device.controller import ENERGY_TOLERANCE, RAMP_ALLOWANCE_S, Controller
 from laserdose.device.plan import parse_plan
 from laserdose.device.protocol import Msg
@@ -89,7 +90,7 @@ def test_footswitch_release_pauses_and_resumes(profile, path):
 
 
 def test_manual_footswitch_release_without_repress_ends_after_the_pause_limit(profile, plan):
-    machine = make_machine(profile, footswitch_auto=False, watchdog_s=5.0)
+    machine = make_machine(profile, footswitch_auto=False, watchdog_s=2.0)
 
     def operator(m, c):
         if c.state == "ready" and m.t_s > 1.2 and not m.footswitch:
@@ -180,7 +181,7 @@ def test_every_event_not_in_the_table_raises_and_disarms(profile, plan):
 
 
 def test_device_emitting_while_controller_in_standby_is_stopped(profile, plan):
-    machine = make_machine(profile, watchdog_s=5.0)
+    machine = make_machine(profile, watchdog_s=2.0)
     controller = Controller(plan, connect(machine), SessionRecord(), "A")
     controller.prepare()
     controller.state = "standby"  # pretend the controller never armed
@@ -251,7 +252,7 @@ def test_malformed_measurement_is_a_fault_and_stops(profile, plan, corrupt):
 
 
 def test_footswitch_never_pressed_ends_the_session(profile, plan):
-    machine = make_machine(profile, footswitch_auto=False, watchdog_s=5.0)
+    machine = make_machine(profile, footswitch_auto=False, watchdog_s=2.0)
     outcome, _ = deliver(plan, machine, 1.0)
     assert outcome.state == "done" and not outcome.completed and "footswitch not pressed" in outcome.reason
     assert not any(line["type"] == "emission" for line in machine.log_lines)
@@ -349,3 +350,37 @@ def test_second_ctrl_c_inside_the_stop_still_sends_stop(profile, plan):
     assert interrupts and outcome.exit_code == 3
     assert not machine.emitting and machine.state == "standby"
     assert _last_emission_end(machine) == pytest.approx(machine.t_s)
+
+
+@pytest.mark.parametrize("limit", [float("inf"), 1e308, float("nan")])
+def test_firmware_refuses_an_infinite_or_huge_energy_limit(profile, plan, limit):
+    # Infinity would disable the firmware's energy limit; the largest sane limit is
+    # max_total_power_w x MAX_DURATION_S (one longest session at full power).
+    machine = make_machine(profile)
+    client = connect(machine)
+    client.hello()
+    params = plan.set_params()
+    params["energy_limit_j"] = dict.fromkeys(params["energy_limit_j"], limit)
+    with pytest.raises(DeviceRefused, match="finite|largest"):
+        client.request(Msg.SET_PARAMS, params)
+    assert machine.params is None
+    with pytest.raises(DeviceRefused):
+        client.request(Msg.ARM)
+    machine.step(2.0)
+    assert not machine.emitting and not any(line["type"] == "emission" for line in machine.log_lines)
+
+
+@pytest.mark.parametrize("watchdog_s", [2.5, 60.0])
+def test_machine_with_a_slow_watchdog_is_refused_before_arming(profile, plan, watchdog_s):
+    machine = make_machine(profile, watchdog_s=watchdog_s)
+    outcome, _ = deliver(plan, machine, PERIOD_S)
+    assert outcome.state == "fault" and "watchdog" in outcome.reason
+    assert machine.params is None and not any(line["type"] == "emission" for line in machine.log_lines)
+
+
+def test_machine_over_temperature_refuses_to_arm(profile, plan):
+    machine = make_machine(profile)
+    machine.temperature_c = machine.config.temperature_limit_c + 1.0  # hot from a previous session
+    outcome, _ = deliver(plan, machine, PERIOD_S)
+    assert outcome.state == "fault" and "over-temperature" in outcome.reason
+    assert machine.state == "standby" and not any(line["type"] == "emission" for line in machine.log_lines)

@@ -30,6 +30,7 @@ ENERGY_TOLERANCE = 0.01  # delivered energy within 1 % of the plan (issue 7)
 RAMP_ALLOWANCE_S = 0.5  # power is compared with the set value once a source has emitted this long [U]
 MAX_PAUSE_S = 120.0  # a pause (or a wait for the footswitch) longer than this ends the session [U]
 DEVICE_FAULT_EVENTS = ("trip", "watchdog")
+MAX_WATCHDOG_S = 2.0  # a machine whose watchdog waits longer than this is refused before arming [U]
 
 
 @dataclass
@@ -187,8 +188,15 @@ class Controller:
                     f"machine is {self.identity.get('profile')!r}, plan is for {self.plan.device!r}"
                 )
             watchdog = self.identity.get("watchdog_s")
-            if isinstance(watchdog, bool) or not isinstance(watchdog, (int, float)) or not watchdog > 0:
-                raise DeviceRefused(f"machine reports no working watchdog (watchdog_s={watchdog!r})")
+            if (
+                isinstance(watchdog, bool)
+                or not isinstance(watchdog, (int, float))
+                or not 0 < watchdog <= MAX_WATCHDOG_S
+            ):
+                raise DeviceRefused(
+                    f"machine reports no working watchdog (watchdog_s={watchdog!r}, "
+                    f"allowed 0 < watchdog_s <= {MAX_WATCHDOG_S:g} s)"
+                )
             self.fire("connected")
             status = self.client.request(Msg.STATUS)
             if status.get("state") != "standby":
