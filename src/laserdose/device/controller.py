@@ -187,16 +187,7 @@ class Controller:
                 raise DeviceRefused(
                     f"machine is {self.identity.get('profile')!r}, plan is for {self.plan.device!r}"
                 )
-            watchdog = self.identity.get("watchdog_s")
-            if (
-                isinstance(watchdog, bool)
-                or not isinstance(watchdog, (int, float))
-                or not 0 < watchdog <= MAX_WATCHDOG_S
-            ):
-                raise DeviceRefused(
-                    f"machine reports no working watchdog (watchdog_s={watchdog!r}, "
-                    f"allowed 0 < watchdog_s <= {MAX_WATCHDOG_S:g} s)"
-                )
+            _check_watchdog(self.identity)
             self.fire("connected")
             status = self.client.request(Msg.STATUS)
             if status.get("state") != "standby":
@@ -386,6 +377,24 @@ class Controller:
         )
         self.record.write("outcome", **result.__dict__, exit_code=result.exit_code)
         return result
+
+
+def _check_watchdog(identity: dict[str, Any]) -> None:
+    """Refuse a machine without a watchdog or with one slower than MAX_WATCHDOG_S of wall-clock time.
+
+    HELLO reports watchdog_s in device time; a time-scaled simulator also reports time_scale (device
+    seconds per wall-clock second, 1 on a real machine).
+    """
+    watchdog, scale = identity.get("watchdog_s"), identity.get("time_scale", 1.0)
+    numbers = all(
+        not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+        for v in (watchdog, scale)
+    )
+    if not numbers or watchdog / scale > MAX_WATCHDOG_S:
+        raise DeviceRefused(
+            f"machine reports no working watchdog (watchdog_s={watchdog!r}, time_scale={scale!r}; "
+            f"allowed 0 < watchdog_s / time_scale <= {MAX_WATCHDOG_S:g} s)"
+        )
 
 
 def _mismatch(sent: dict[str, Any], held: dict[str, Any]) -> str:

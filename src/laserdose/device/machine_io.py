@@ -45,6 +45,7 @@ class MachineIO:
     armed_at_s: float
     last_host_s: float
     watchdog_s: float
+    time_scale: float = 1.0  # simulated seconds per wall-clock second (simserver sets it; 1 on a machine)
 
     def __init__(self, profile: DeviceProfile) -> None:
         self.profile = profile
@@ -112,7 +113,7 @@ class MachineIO:
             return False, f"no common protocol version in {payload['versions']!r}"
         return True, {"version": version, "profile": self.profile.name, "model": self.profile.model,
                       "manufacturer": self.profile.manufacturer, "serial": "SIM-0001",
-                      "watchdog_s": self.watchdog_s}  # fmt: skip
+                      "watchdog_s": self.watchdog_s, "time_scale": self.time_scale}  # fmt: skip
 
     def status(self, _: dict[str, Any] | None = None) -> tuple[bool, Any]:
         """The machine state as STATUS reports it."""
