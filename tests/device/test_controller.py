@@ -384,3 +384,43 @@ def test_machine_over_temperature_refuses_to_arm(profile, plan):
     outcome, _ = deliver(plan, machine, PERIOD_S)
     assert outcome.state == "fault" and "over-temperature" in outcome.reason
     assert machine.state == "standby" and not any(line["type"] == "emission" for line in machine.log_lines)
+
+
+def _patch_measurement(machine, change) -> None:  # noqa: ANN001
+    original = machine.measurement
+
+    def patched(payload=None):  # noqa: ANN001, ANN202
+        ok, data = original(payload)
+        return ok, change(data) if machine.t_s > 2.0 else data
+
+    machine.measurement = patched  # type: ignore[method-assign]
+
+
+def test_stuck_energy_counter_is_a_fault_and_stops(profile, plan):
+    # The device counter freezes at its 2 s value while the machine keeps emitting; the host's own
+    # integral of the monitor power departs from it by > INTEGRAL_TOLERANCE of the plan in ~1.5 s.
+    machine = make_machine(profile)
+    frozen: dict = {}
+    _patch_measurement(machine, lambda d: {**d, "energy_j": frozen.setdefault("e", dict(d["energy_j"]))})
+    outcome, _ = deliver(plan, machine, PERIOD_S)
+    assert outcome.state == "fault" and "device counter" in outcome.reason
+    assert not machine.emitting and _last_emission_end(machine) < 5.0  # plan is 30 s of emission
+
+
+def test_power_measured_while_device_reports_no_emission_is_a_fault(profile, plan):
+    # The machine emits but its flags say it does not (and that it is merely ready).
+    machine = make_machine(profile)
+    _patch_measurement(
+        machine, lambda d: {**d, "state": "ready", "emitting": dict.fromkeys(d["emitting"], False)}
+    )
+    outcome, _ = deliver(plan, machine, PERIOD_S)
+    assert outcome.state == "fault" and "reports no emission" in outcome.reason
+    assert not machine.emitting and _last_emission_end(machine) <= 2.0 + PERIOD_S + 1e-9
+
+
+def test_output_low_within_tolerance_completes_inside_the_emission_time_cap(profile, plan):
+    # 15 % low output: emission takes 30 s / 0.85 = 35.3 s, inside the cap 30 / (1 - 0.2) + 0.5 = 38 s.
+    machine = make_machine(profile)
+    machine.deviation = 0.85  # output 15 % below the set power from the start
+    outcome, controller = deliver(plan, machine, PERIOD_S)
+    assert outcome.completed and max(controller.emitting_s.values()) > plan.duration_s / 0.86

@@ -30,6 +30,8 @@ ENERGY_TOLERANCE = 0.01  # delivered energy within 1 % of the plan (issue 7)
 RAMP_ALLOWANCE_S = 0.5  # power is compared with the set value once a source has emitted this long [U]
 MAX_PAUSE_S = 120.0  # a pause (or a wait for the footswitch) longer than this ends the session [U]
 DEVICE_FAULT_EVENTS = ("trip", "watchdog")
+NOISE_FLOOR_W = 0.05  # monitor power above this while the device reports no emission is a fault [U]
+INTEGRAL_TOLERANCE = 0.05  # host integral vs device counter (and vs plan), fraction of the plan [U]
 MAX_WATCHDOG_S = 2.0  # a machine whose watchdog waits longer than this is refused before arming [U]
 
 
@@ -99,6 +101,9 @@ class Controller:
         self._lost_wall_s = 0.0  # wall-clock time when the link was found lost
         self._first_wall: tuple[float, float] | None = None  # (wall, device time) of the first sample
         self._last_wall_s = 0.0
+        self.emitting_s = dict.fromkeys(self.planned, 0.0)  # emitting time per source [device s]
+        # Longest emission a correct machine needs: output down to the lower power tolerance, one ramp.
+        self.max_emission_s = plan.duration_s / (1 - POWER_TOLERANCE) + RAMP_ALLOWANCE_S
         self._stop_acked = False  # the machine acknowledged a STOP or DISARM of this session
 
     GUARDS: dict[str, Callable[["Controller"], bool]] = {
@@ -260,7 +265,10 @@ class Controller:
                 self.fault(f"device {frame.payload['kind']}: {frame.payload['detail']}")
         try:
             self._account(sample)
-            if self.state not in TERMINAL_STATES:
+            problem = self._cross_check(sample) if self.state not in TERMINAL_STATES else ""
+            if problem:
+                self.fault(problem)
+            elif self.state not in TERMINAL_STATES:
                 self._follow(sample)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             self.fault(f"malformed measurement from the device ({type(exc).__name__}: {exc})")
@@ -278,6 +286,8 @@ class Controller:
                 before = float(self._last["power_w"].get(key, 0.0))
                 now = float(sample["power_w"].get(key, 0.0))
                 self.integral[key] += 0.5 * (before + now) * (t_s - float(self._last["t_s"]))
+                if sample["emitting"].get(key):
+                    self.emitting_s[key] += t_s - float(self._last["t_s"])
         if self._last is not None:
             self._period_s = max(self._period_s, t_s - float(self._last["t_s"]))
         self._last_wall_s = time.monotonic()
@@ -297,6 +307,21 @@ class Controller:
             host_integral_j=self.integral,
             temperature_c=sample["temperature_c"],
         )
+
+    def _cross_check(self, sample: dict[str, Any]) -> str:
+        """Why the sample shows light we did not plan or cannot account for, or ""."""
+        for key, planned in self.planned.items():
+            power = float(sample["power_w"].get(key, 0.0))
+            integral, counter = self.integral[key], self.delivered[key]
+            if not sample["emitting"].get(key) and power > NOISE_FLOOR_W:
+                return f"{key} nm measured {power:.3g} W while the device reports no emission"
+            if integral > planned * (1 + INTEGRAL_TOLERANCE):
+                return f"{key} nm host integral {integral:.4g} J above plan {planned:.4g} J"
+            if abs(integral - counter) > INTEGRAL_TOLERANCE * planned:
+                return f"{key} nm host integral {integral:.4g} J vs device counter {counter:.4g} J"
+            if self.emitting_s[key] > self.max_emission_s:
+                return f"{key} nm emitted {self.emitting_s[key]:.3g} s, limit {self.max_emission_s:.3g} s"
+        return ""
 
     def _follow(self, sample: dict[str, Any]) -> None:
         """Map the device's behaviour onto table events; anything unexpected is a fault."""
