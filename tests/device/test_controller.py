@@ -36,6 +36,16 @@ def test_delivers_the_planned_energy_within_one_percent(profile, path):
     # The record accounts for everything the machine's monitor counted (its own emission log).
     assert emitted(machine) == pytest.approx(outcome.delivered_j, rel=1e-9)
     assert not machine.emitting and machine.state == "standby"
+    # The light that really left the machine (not the monitor's view of it): the firmware stops when the
+    # monitor counter reaches the plan, and the monitor reads true x calibration with calibration in
+    # 1 +/- calibration_error (MachineConfig), so true = plan / calibration is within
+    # calibration_error / (1 - calibration_error) of the plan (analytic); + ENERGY_TOLERANCE for the
+    # host's stop, drift (1e-5/s x 30 s) and noise.
+    cal = machine.config.calibration_error
+    bound = cal / (1 - cal) + ENERGY_TOLERANCE
+    for source in machine.sources.values():
+        planned = outcome.planned_j.get(f"{source.wavelength_nm:g}", 0.0)
+        assert abs(source.true_energy_j - planned) <= bound * max(planned, 1e-9)
 
 
 @pytest.mark.parametrize("path", PATHS)
