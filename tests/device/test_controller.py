@@ -434,3 +434,16 @@ def test_output_low_within_tolerance_completes_inside_the_emission_time_cap(prof
     machine.deviation = 0.85  # output 15 % below the set power from the start
     outcome, controller = deliver(plan, machine, PERIOD_S)
     assert outcome.completed and max(controller.emitting_s.values()) > plan.duration_s / 0.86
+
+
+def test_emission_time_cap_ends_a_session_the_power_check_missed(profile, plan, monkeypatch):
+    # Fault injection: the power comparison is disabled and the output is 30 % low, so the machine
+    # would emit 30 s / 0.7 = 42.9 s; the cap 30 s / (1 - 0.2) + 0.5 s = 38 s must end it first.
+    monkeypatch.setattr(Controller, "_power_ok", lambda self, sample: True)
+    machine = make_machine(profile)
+    machine.deviation = 0.7
+    outcome, controller = deliver(plan, machine, PERIOD_S)
+    assert outcome.state == "fault" and "emitted" in outcome.reason
+    first = min(line["start_s"] for line in machine.log_lines if line["type"] == "emission")
+    assert not machine.emitting
+    assert _last_emission_end(machine) - first <= controller.max_emission_s + 2 * PERIOD_S
