@@ -88,3 +88,12 @@ def test_treat_cli_refuses_an_unwritable_record_before_connecting(cli, tmp_path)
         listener.settimeout(0.05)
         with pytest.raises(TimeoutError):  # no link was opened (none left dangling)
             listener.accept()
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), True, "1"])
+def test_shared_finite_validator_refuses_non_finite_values(value):
+    from laserdose.errors import require_finite
+
+    with pytest.raises(InputError, match="must be a finite number"):
+        require_finite("x", value)
+    assert require_finite("x", 2) == 2.0

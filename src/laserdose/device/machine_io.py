@@ -4,13 +4,13 @@ Kept apart from the physics in simulator.py. A repeated sequence number (a host 
 the cache without acting twice. Every valid host frame feeds the watchdog.
 """
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 from laserdose.device.plan import MAX_DURATION_S, params_problem
 from laserdose.device.profile import DeviceProfile
 from laserdose.device.protocol import Frame, FrameParser, Msg, ProtocolError, encode_frame, negotiate_version
+from laserdose.errors import InputError, require_finite
 
 CONTROL_ACTIONS = (
     "footswitch-press",
@@ -237,8 +237,10 @@ def _num(value: Any, largest: float = 1e6) -> float:
 
     The default 1e6 is only a sanity bound; params_problem checks each field's real range.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ProtocolError(f"{value!r} is not a finite number")
+    try:
+        value = require_finite("parameter", value)
+    except InputError as exc:
+        raise ProtocolError(str(exc)) from None
     if abs(value) > largest:
         raise ProtocolError(f"{value!r} is above the largest allowed {largest:g}")
     return float(value)
