@@ -4,6 +4,8 @@ Bad input is rejected with `InputError` before it reaches a kernel or a device (
 validation, never silent clamping). The CLI turns it into a one-line message and exit code 2.
 """
 
+import math
+
 
 class InputError(ValueError):
     """A value given by a user or a file is invalid; the message says what is wrong and what is allowed."""
@@ -23,6 +25,16 @@ def require_range(name: str, value: float, low: float, high: float, unit: str = 
         suffix = f" {unit}" if unit else ""
         raise InputError(f"{name} must be between {low:g} and {high:g}{suffix}, got {value:g}{suffix}")
     return value
+
+
+def require_finite(name: str, value: object) -> float:
+    """Return `value` as a float if it is a finite real number, else raise `InputError`.
+
+    Booleans, strings, NaN and +/-Infinity (which JSON parsers accept) are all refused.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
 
 
 def require_choice(name: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:

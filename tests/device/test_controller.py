@@ -3,6 +3,7 @@
 import pytest
 from simkit import PLAN, emitted, make_machine
 
+from laserdose.device.client import DeviceRefused
 from laserdose.device.controller import ENERGY_TOLERANCE, RAMP_ALLOWANCE_S, Controller
 from laserdose.device.plan import parse_plan
 from laserdose.device.protocol import Msg
@@ -35,6 +36,16 @@ def test_delivers_the_planned_energy_within_one_percent(profile, path):
     # The record accounts for everything the machine's monitor counted (its own emission log).
     assert emitted(machine) == pytest.approx(outcome.delivered_j, rel=1e-9)
     assert not machine.emitting and machine.state == "standby"
+    # The light that really left the machine (not the monitor's view of it): the firmware stops when the
+    # monitor counter reaches the plan, and the monitor reads true x calibration with calibration in
+    # 1 +/- calibration_error (MachineConfig), so true = plan / calibration is within
+    # calibration_error / (1 - calibration_error) of the plan (analytic); + ENERGY_TOLERANCE for the
+    # host's stop, drift (1e-5/s x 30 s) and noise.
+    cal = machine.config.calibration_error
+    bound = cal / (1 - cal) + ENERGY_TOLERANCE
+    for source in machine.sources.values():
+        planned = outcome.planned_j.get(f"{source.wavelength_nm:g}", 0.0)
+        assert abs(source.true_energy_j - planned) <= bound * max(planned, 1e-9)
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -89,7 +100,7 @@ def test_footswitch_release_pauses_and_resumes(profile, path):
 
 
 def test_manual_footswitch_release_without_repress_ends_after_the_pause_limit(profile, plan):
-    machine = make_machine(profile, footswitch_auto=False, watchdog_s=5.0)
+    machine = make_machine(profile, footswitch_auto=False, watchdog_s=2.0)
 
     def operator(m, c):
         if c.state == "ready" and m.t_s > 1.2 and not m.footswitch:
@@ -180,7 +191,7 @@ def test_every_event_not_in_the_table_raises_and_disarms(profile, plan):
 
 
 def test_device_emitting_while_controller_in_standby_is_stopped(profile, plan):
-    machine = make_machine(profile, watchdog_s=5.0)
+    machine = make_machine(profile, watchdog_s=2.0)
     controller = Controller(plan, connect(machine), SessionRecord(), "A")
     controller.prepare()
     controller.state = "standby"  # pretend the controller never armed
@@ -251,7 +262,7 @@ def test_malformed_measurement_is_a_fault_and_stops(profile, plan, corrupt):
 
 
 def test_footswitch_never_pressed_ends_the_session(profile, plan):
-    machine = make_machine(profile, footswitch_auto=False, watchdog_s=5.0)
+    machine = make_machine(profile, footswitch_auto=False, watchdog_s=2.0)
     outcome, _ = deliver(plan, machine, 1.0)
     assert outcome.state == "done" and not outcome.completed and "footswitch not pressed" in outcome.reason
     assert not any(line["type"] == "emission" for line in machine.log_lines)
@@ -280,3 +291,159 @@ def test_machine_of_another_model_is_refused(profile, plan):
     machine.profile = replace(profile, name="30w-quad")
     outcome, _ = deliver(plan, machine, PERIOD_S)
     assert outcome.state == "fault" and "plan is for '15w-dual'" in outcome.reason and machine.params is None
+
+
+class _FailingRecord(SessionRecord):
+    """A record whose write of the first entry matching `when` raises OSError once (disk full)."""
+
+    def __init__(self, when) -> None:  # noqa: ANN001
+        super().__init__()
+        self.when, self.failed = when, False
+
+    def write(self, kind, **fields):  # noqa: ANN001, ANN003, ANN201
+        if not self.failed and self.when(kind, fields):
+            self.failed = True
+            raise OSError(28, "No space left on device")
+        return super().write(kind, **fields)
+
+
+@pytest.mark.parametrize(
+    ("when", "faults"),
+    [
+        (lambda kind, f: kind == "state" and f.get("target") == "fault", ("power-deviation=0.5@2s",)),
+        (lambda kind, f: kind == "measurement" and f["t_s"] > 3.0, ()),
+    ],
+    ids=["fault-state-entry", "measurement-entry"],
+)
+def test_a_failing_record_write_still_stops_emission(profile, plan, when, faults):
+    # Fault injection: one record write raises; STOP + DISARM must still go out within one period.
+    machine = make_machine(profile, faults)
+    outcome, _ = deliver(plan, machine, PERIOD_S, _FailingRecord(when))
+    assert outcome.state == "fault" and not machine.emitting and machine.state == "standby"
+    faulted = _fault_time(machine) if faults else 3.0
+    assert _last_emission_end(machine) - faulted <= PERIOD_S + 1e-9
+
+
+def test_ctrl_c_during_prepare_ends_in_fault_with_an_outcome(profile, plan):
+    machine = make_machine(profile)
+    controller = Controller(plan, connect(machine), SessionRecord(), "A")
+
+    def interrupted_hello():  # noqa: ANN202
+        raise KeyboardInterrupt
+
+    controller.client.hello = interrupted_hello  # type: ignore[method-assign]
+    outcome = controller.run(lambda: machine.step(PERIOD_S))
+    assert outcome.state == "fault" and "Ctrl-C" in outcome.reason and outcome.exit_code == 3
+    assert machine.params is None and not machine.emitting
+
+
+def test_second_ctrl_c_inside_the_stop_still_sends_stop(profile, plan):
+    machine = make_machine(profile)
+    controller = Controller(plan, connect(machine), SessionRecord(), "A")
+    request = controller.client.request
+    interrupts = []
+
+    def flaky(msg, payload=None):  # noqa: ANN001, ANN202
+        if msg is Msg.STOP and not interrupts:
+            interrupts.append(msg)
+            raise KeyboardInterrupt  # a second Ctrl-C before the STOP left the host
+        return request(msg, payload) if payload is not None else request(msg)
+
+    controller.client.request = flaky  # type: ignore[method-assign]
+
+    def pace():  # noqa: ANN202
+        machine.step(PERIOD_S)
+        if machine.t_s > 3.0:
+            raise KeyboardInterrupt
+
+    outcome = controller.run(pace)
+    assert interrupts and outcome.exit_code == 3
+    assert not machine.emitting and machine.state == "standby"
+    assert _last_emission_end(machine) == pytest.approx(machine.t_s)
+
+
+@pytest.mark.parametrize("limit", [float("inf"), 1e308, float("nan")])
+def test_firmware_refuses_an_infinite_or_huge_energy_limit(profile, plan, limit):
+    # Infinity would disable the firmware's energy limit; the largest sane limit is
+    # max_total_power_w x MAX_DURATION_S (one longest session at full power).
+    machine = make_machine(profile)
+    client = connect(machine)
+    client.hello()
+    params = plan.set_params()
+    params["energy_limit_j"] = dict.fromkeys(params["energy_limit_j"], limit)
+    with pytest.raises(DeviceRefused, match="finite|largest"):
+        client.request(Msg.SET_PARAMS, params)
+    assert machine.params is None
+    with pytest.raises(DeviceRefused):
+        client.request(Msg.ARM)
+    machine.step(2.0)
+    assert not machine.emitting and not any(line["type"] == "emission" for line in machine.log_lines)
+
+
+@pytest.mark.parametrize("watchdog_s", [2.5, 60.0])
+def test_machine_with_a_slow_watchdog_is_refused_before_arming(profile, plan, watchdog_s):
+    machine = make_machine(profile, watchdog_s=watchdog_s)
+    outcome, _ = deliver(plan, machine, PERIOD_S)
+    assert outcome.state == "fault" and "watchdog" in outcome.reason
+    assert machine.params is None and not any(line["type"] == "emission" for line in machine.log_lines)
+
+
+def test_machine_over_temperature_refuses_to_arm(profile, plan):
+    machine = make_machine(profile)
+    machine.temperature_c = machine.config.temperature_limit_c + 1.0  # hot from a previous session
+    outcome, _ = deliver(plan, machine, PERIOD_S)
+    assert outcome.state == "fault" and "over-temperature" in outcome.reason
+    assert machine.state == "standby" and not any(line["type"] == "emission" for line in machine.log_lines)
+
+
+def _patch_measurement(machine, change) -> None:  # noqa: ANN001
+    original = machine.measurement
+
+    def patched(payload=None):  # noqa: ANN001, ANN202
+        ok, data = original(payload)
+        return ok, change(data) if machine.t_s > 2.0 else data
+
+    machine.measurement = patched  # type: ignore[method-assign]
+
+
+def test_stuck_energy_counter_is_a_fault_and_stops(profile, plan):
+    # The device counter freezes at its 2 s value while the machine keeps emitting; the host's own
+    # integral of the monitor power departs from it by > INTEGRAL_TOLERANCE of the plan in ~1.5 s.
+    machine = make_machine(profile)
+    frozen: dict = {}
+    _patch_measurement(machine, lambda d: {**d, "energy_j": frozen.setdefault("e", dict(d["energy_j"]))})
+    outcome, _ = deliver(plan, machine, PERIOD_S)
+    assert outcome.state == "fault" and "device counter" in outcome.reason
+    assert not machine.emitting and _last_emission_end(machine) < 5.0  # plan is 30 s of emission
+
+
+def test_power_measured_while_device_reports_no_emission_is_a_fault(profile, plan):
+    # The machine emits but its flags say it does not (and that it is merely ready).
+    machine = make_machine(profile)
+    _patch_measurement(
+        machine, lambda d: {**d, "state": "ready", "emitting": dict.fromkeys(d["emitting"], False)}
+    )
+    outcome, _ = deliver(plan, machine, PERIOD_S)
+    assert outcome.state == "fault" and "reports no emission" in outcome.reason
+    assert not machine.emitting and _last_emission_end(machine) <= 2.0 + PERIOD_S + 1e-9
+
+
+def test_output_low_within_tolerance_completes_inside_the_emission_time_cap(profile, plan):
+    # 15 % low output: emission takes 30 s / 0.85 = 35.3 s, inside the cap 30 / (1 - 0.2) + 0.5 = 38 s.
+    machine = make_machine(profile)
+    machine.deviation = 0.85  # output 15 % below the set power from the start
+    outcome, controller = deliver(plan, machine, PERIOD_S)
+    assert outcome.completed and max(controller.emitting_s.values()) > plan.duration_s / 0.86
+
+
+def test_emission_time_cap_ends_a_session_the_power_check_missed(profile, plan, monkeypatch):
+    # Fault injection: the power comparison is disabled and the output is 30 % low, so the machine
+    # would emit 30 s / 0.7 = 42.9 s; the cap 30 s / (1 - 0.2) + 0.5 s = 38 s must end it first.
+    monkeypatch.setattr(Controller, "_power_ok", lambda self, sample: True)
+    machine = make_machine(profile)
+    machine.deviation = 0.7
+    outcome, controller = deliver(plan, machine, PERIOD_S)
+    assert outcome.state == "fault" and "emitted" in outcome.reason
+    first = min(line["start_s"] for line in machine.log_lines if line["type"] == "emission")
+    assert not machine.emitting
+    assert _last_emission_end(machine) - first <= controller.max_emission_s + 2 * PERIOD_S

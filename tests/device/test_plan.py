@@ -71,3 +71,29 @@ def test_treat_cli_exits_3_when_no_machine_answers(cli, tmp_path):
     path.write_text(json.dumps(PLAN))
     result = cli("treat", "--plan", path, "--device", "tcp://127.0.0.1:1", "--operator", "A")
     assert result.exit_code == 3 and "nothing was emitted" in result.stderr
+
+
+def test_treat_cli_refuses_an_unwritable_record_before_connecting(cli, tmp_path):
+    import socket
+
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(PLAN))
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        url = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        record = tmp_path / "no-such-dir" / "session.jsonl"
+        result = cli("treat", "--plan", path, "--device", url, "--operator", "A", "--record", record)
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert result.stderr.startswith("laserdose: error: cannot write record")
+        assert result.stderr.count("\n") == 1
+        listener.settimeout(0.05)
+        with pytest.raises(TimeoutError):  # no link was opened (none left dangling)
+            listener.accept()
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), True, "1"])
+def test_shared_finite_validator_refuses_non_finite_values(value):
+    from laserdose.errors import require_finite
+
+    with pytest.raises(InputError, match="must be a finite number"):
+        require_finite("x", value)
+    assert require_finite("x", 2) == 2.0

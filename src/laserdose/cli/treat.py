@@ -38,12 +38,16 @@ def treat(
         raise InputError("operator must name a person")
     plan_data = _plan_device(plan)
     delivery = load_plan(plan, load_profile(plan_data))
+    try:  # the record first: a session we could not record never starts (and no link is left open)
+        session = SessionRecord(record)
+    except OSError as exc:
+        raise InputError(f"cannot write record {record}: {exc.strerror or exc}") from None
     try:
         link = open_link(device)
     except LinkError as exc:
+        session.close()
         typer.echo(f"laserdose: error: {exc}; nothing was emitted", err=True)
         raise typer.Exit(3) from None
-    session = SessionRecord(record)
     controller = Controller(delivery, DeviceClient(link), session, operator.strip())
     try:
         outcome = _run(controller, period, as_json)

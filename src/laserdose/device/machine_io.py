@@ -7,9 +7,10 @@ the cache without acting twice. Every valid host frame feeds the watchdog.
 from collections.abc import Callable
 from typing import Any
 
-from laserdose.device.plan import params_problem
+from laserdose.device.plan import MAX_DURATION_S, params_problem
 from laserdose.device.profile import DeviceProfile
 from laserdose.device.protocol import Frame, FrameParser, Msg, ProtocolError, encode_frame, negotiate_version
+from laserdose.errors import InputError, require_finite
 
 CONTROL_ACTIONS = (
     "footswitch-press",
@@ -44,6 +45,7 @@ class MachineIO:
     armed_at_s: float
     last_host_s: float
     watchdog_s: float
+    time_scale: float = 1.0  # simulated seconds per wall-clock second (simserver sets it; 1 on a machine)
 
     def __init__(self, profile: DeviceProfile) -> None:
         self.profile = profile
@@ -111,7 +113,7 @@ class MachineIO:
             return False, f"no common protocol version in {payload['versions']!r}"
         return True, {"version": version, "profile": self.profile.name, "model": self.profile.model,
                       "manufacturer": self.profile.manufacturer, "serial": "SIM-0001",
-                      "watchdog_s": self.watchdog_s}  # fmt: skip
+                      "watchdog_s": self.watchdog_s, "time_scale": self.time_scale}  # fmt: skip
 
     def status(self, _: dict[str, Any] | None = None) -> tuple[bool, Any]:
         """The machine state as STATUS reports it."""
@@ -135,7 +137,9 @@ class MachineIO:
         if self.state != "standby":
             return False, f"parameters can only be set in standby (machine is {self.state})"
         power_w = {_key(k): _num(v) for k, v in payload["power_w"].items()}
-        limits = {_key(k): _num(v) for k, v in payload["energy_limit_j"].items()}
+        # A limit above what the machine can emit in one longest session is no limit at all.
+        largest_j = self.profile.max_total_power_w * MAX_DURATION_S
+        limits = {_key(k): _num(v, largest_j) for k, v in payload["energy_limit_j"].items()}
         powers = {float(k): v for k, v in power_w.items()}
         params = {k: payload[k] for k in ("mode", "handpiece")}
         params |= {"frequency_hz": _num(payload["frequency_hz"]), "duty_cycle": _num(payload["duty_cycle"])}
@@ -164,6 +168,7 @@ class MachineIO:
             (self.estop_pressed, "emergency stop pressed"),
             (not self.handpiece_present, "no handpiece"),
             (not self.powered, "no power"),
+            (self.overheated(), "over-temperature"),
         ]
         reasons = [reason for blocked, reason in blockers if blocked]
         if reasons:
@@ -227,9 +232,17 @@ class MachineIO:
         raise NotImplementedError
 
 
-def _num(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise ProtocolError(f"{value!r} is not a number")
+def _num(value: Any, largest: float = 1e6) -> float:
+    """A finite number no larger than `largest` (JSON carries Infinity and NaN; both are refused).
+
+    The default 1e6 is only a sanity bound; params_problem checks each field's real range.
+    """
+    try:
+        value = require_finite("parameter", value)
+    except InputError as exc:
+        raise ProtocolError(str(exc)) from None
+    if abs(value) > largest:
+        raise ProtocolError(f"{value!r} is above the largest allowed {largest:g}")
     return float(value)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from laserdose.device.profile import DeviceProfile
-from laserdose.errors import InputError
+from laserdose.errors import InputError, require_finite
 
 TREAT_DECISIONS = ("treat", "treat-with-precautions")
 MAX_DURATION_S = 3600.0  # one session; longer plans are not therapy sessions we drive
@@ -167,9 +167,7 @@ def _field(data: dict[str, Any], key: str) -> Any:
 
 
 def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"plan {name} must be a finite number, got {value!r}")
-    return float(value)
+    return require_finite(f"plan {name}", value)
 
 
 def _wavelength(key: Any) -> float:

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from laserdose.errors import InputError
+from laserdose.errors import InputError, require_finite
 
 # Therapy lasers of this kind emit in the red and near infrared (DESIGN.md: 650-1064 nm); a profile
 # outside 400-1400 nm (the retinal hazard region of IEC 60825-1:2014) is not a therapy laser we support.
@@ -271,11 +271,9 @@ class _Fields:
         return value
 
     def number(self, key: str, low: float, high: float, exclusive_low: bool = False) -> float:
-        value = self._get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(f"{self.where}: {key} must be a number")
+        value = require_finite(f"{self.where}: {key}", self._get(key))
         too_low = value <= low if exclusive_low else value < low
-        if too_low or value > high or value != value:
+        if too_low or value > high:
             bound = ">" if exclusive_low else ">="
             raise InputError(f"{self.where}: {key} must be {bound} {low:g} and <= {high:g}, got {value:g}")
         return float(value)

@@ -25,6 +25,7 @@ class SimulatorServer:
         self.machine = machine
         self.url = url
         self.time_scale = time_scale
+        machine.time_scale = time_scale  # HELLO reports it: the watchdog bound is in wall-clock seconds
         self.lock = threading.Lock()  # tests that poke the machine from another thread take it
         self._stopped = threading.Event()
         self._listener: socket.socket | None = None
