@@ -16,7 +16,6 @@ Every field is checked; a missing, unknown or impossible one raises InputError n
 """
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 from laserdose.clinical.screening import ScreeningAnswers
 from laserdose.errors import InputError
+from laserdose.files import read_toml
 
 # Plausibility limits, not clinical norms: they catch typos and unit slips (kg vs BMI, cm vs mm).
 BMI_RANGE = (10.0, 80.0)  # [kg/m^2]; our judgement [U]: recorded adult extremes lie inside it
@@ -70,16 +70,7 @@ def load_patient(path: str | Path) -> Patient:
     Raises:
         InputError: the file is missing, is not TOML, or a field is missing or impossible.
     """
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{source}: cannot read the patient file ({exc.strerror or exc})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: not valid TOML ({exc})") from None
-    return parse_patient(data, source)
+    return parse_patient(read_toml(path, "patient file"), str(path))
 
 
 def parse_patient(data: Mapping[str, Any], source: str = "patient.toml") -> Patient:

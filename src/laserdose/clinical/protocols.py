@@ -13,7 +13,6 @@ the fluence at a structure in vivo is a judgement, marked [U] in the files.
 
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -22,6 +21,7 @@ from typing import Any
 
 from laserdose.clinical.screening import DIAGNOSES, REFERRAL_FIRST_DIAGNOSES
 from laserdose.errors import InputError
+from laserdose.files import read_toml
 
 ENV_DIR = "LASERDOSE_PROTOCOLS_DIR"
 # Structures of the patient's back model whose depth planning looks up (optics/back.py).
@@ -158,13 +158,7 @@ def _load_dir(directory: Path, label: str | None) -> dict[str, Protocol]:
 def load_protocol_file(path: str | Path) -> Protocol:
     """Read and validate one protocol file; its `name` must equal the file's stem."""
     source = str(path)
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{source}: cannot read the protocol file ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: not valid TOML ({exc})") from None
-    protocol = parse_protocol(data, source)
+    protocol = parse_protocol(read_toml(path, "protocol file"), source)
     if protocol.name != Path(path).stem:
         raise InputError(f"{source}: name {protocol.name!r} must match the file name {Path(path).stem!r}")
     return protocol

@@ -5,13 +5,13 @@ modes (CW; pulsed with frequency and duty-cycle ranges), the handpieces and the 
 profiles are addressed by name (`15w-dual`); any other by a file path.
 """
 
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from laserdose.errors import InputError, require_finite
+from laserdose.files import parse_toml
 
 # Therapy lasers of this kind emit in the red and near infrared (DESIGN.md: 650-1064 nm); a profile
 # outside 400-1400 nm (the retinal hazard region of IEC 60825-1:2014) is not a therapy laser we support.
@@ -144,11 +144,7 @@ def load_profile(name_or_path: str | Path) -> DeviceProfile:
         InputError: the profile does not exist, is not TOML, or is inconsistent.
     """
     text, name = _read(str(name_or_path))
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"device profile {name}: not valid TOML ({exc})") from None
-    return parse_profile(data, name)
+    return parse_profile(parse_toml(text, f"device profile {name}"), name)
 
 
 def _read(name_or_path: str) -> tuple[str, str]:

@@ -4,7 +4,6 @@ Every bad value raises InputError naming its field, e.g. `medium.k_w_per_m_k mus
 """
 
 import math
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from laserdose.errors import InputError, require_choice
+from laserdose.files import read_toml
 from laserdose.thermal.bioheat import StationaryCase
 from laserdose.thermal.boundary import Boundaries
 from laserdose.thermal.grid import LayeredMedium, graded_edges
@@ -23,13 +23,7 @@ Table = Mapping[str, Any]
 
 def load_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; a missing or malformed file is an InputError."""
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise InputError(f"config file {str(path)!r} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+    return read_toml(path, "config file")
 
 
 def section(config: Table, name: str, allowed: tuple[str, ...], required: bool = True) -> Table:
