@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Locally `make test PYTEST_ARGS="-m 'not slow'"` skips the long statistical tests; CI runs them all.
 PYTEST_ARGS ?=
 
-.PHONY: run test test-deps lint bench validation clean
+.PHONY: run test coverage test-deps lint bench validation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: $(STAMP)
 
 test: $(STAMP) test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same tests with a line-coverage report (slower; not part of CI's time budget).
+coverage: $(STAMP) test-deps
+	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 # System packages for the clinic tests (PostgreSQL server, Debian chromium); installs only what is missing.
 test-deps:
