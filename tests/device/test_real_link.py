@@ -37,7 +37,7 @@ def test_full_treatment_over_tcp(cli, sim_process, tmp_path):
     sim = sim_process(*_sim_args())
     record = tmp_path / "session.jsonl"
     result = cli("treat", "--plan", _plan_file(tmp_path), "--device", sim.url, "--operator", "Dr A", "--json",
-                 "--record", record)  # fmt: skip
+                 "--record", record, "--simulator")  # fmt: skip
     outcome = json.loads(result.stdout)
     assert result.exit_code == 0 and outcome["completed"], result.output
     assert sum(outcome["delivered_j"].values()) == pytest.approx(300.0, rel=0.01)  # (6 + 4) W x 30 s
@@ -49,7 +49,8 @@ def test_full_treatment_over_tcp(cli, sim_process, tmp_path):
 
 def test_link_cut_mid_treatment(cli, sim_process, tmp_path):
     sim = sim_process(*_sim_args("link-drop@5s"))
-    result = cli("treat", "--plan", _plan_file(tmp_path), "--device", sim.url, "--operator", "A", "--json")
+    result = cli("treat", "--plan", _plan_file(tmp_path), "--device", sim.url, "--operator", "A", "--json",
+                 "--simulator")  # fmt: skip
     outcome = json.loads(result.stdout)
     assert result.exit_code == 3 and "link lost" in outcome["reason"]
     wait_for(lambda: any(line.get("kind") == "watchdog" for line in sim.lines()))
@@ -65,7 +66,7 @@ def test_link_cut_mid_treatment(cli, sim_process, tmp_path):
 def test_host_killed_mid_treatment_watchdog_stops_emission(sim_process, tmp_path):
     sim = sim_process(*_sim_args())
     record = tmp_path / "session.jsonl"
-    command = [LASERDOSE, "treat", "--plan", str(_plan_file(tmp_path)),
+    command = [LASERDOSE, "treat", "--plan", str(_plan_file(tmp_path)), "--simulator",
                "--device", sim.url, "--operator", "A", "--json", "--record", str(record)]  # fmt: skip
     host = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -95,7 +96,7 @@ def test_sigterm_to_the_host_stops_emission_at_once(sim_process, tmp_path):
     sim = sim_process(*_sim_args())
     record = tmp_path / "session.jsonl"
     plan = str(_plan_file(tmp_path))
-    options = ["--device", sim.url, "--operator", "A", "--json", "--record", str(record)]
+    options = ["--device", sim.url, "--operator", "A", "--json", "--record", str(record), "--simulator"]
     command = [LASERDOSE, "treat", "--plan", plan, *options]
     host = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     wait_for(lambda: record.exists() and any(e.get("target") == "emitting" for e in read_record(record)))
@@ -105,3 +106,12 @@ def test_sigterm_to_the_host_stops_emission_at_once(sim_process, tmp_path):
     assert json.loads(out)["reason"] == "interrupted by operator (Ctrl-C or SIGTERM)"
     wait_for(lambda: any(line["type"] == "emission" for line in sim.lines()))
     assert all(line["end_reason"].startswith("stop:") for line in sim.lines() if line["type"] == "emission")
+
+
+def test_a_time_scaled_machine_is_refused_unless_the_operator_says_simulator(cli, sim_process, tmp_path):
+    # A machine must not loosen the 2 s watchdog bound by claiming a fast clock: only --simulator accepts it.
+    sim = sim_process(*_sim_args())
+    result = cli("treat", "--plan", _plan_file(tmp_path), "--device", sim.url, "--operator", "A", "--json")
+    assert result.exit_code == 3
+    assert "time_scale" in result.output and "--simulator" in result.output
+    assert all(line["type"] != "emission" for line in sim.lines())

@@ -31,6 +31,9 @@ def treat(
     record: Path | None = _RECORD_OPTION,
     period: float = typer.Option(0.05, help="Control period [wall-clock s]."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+    simulator: bool = typer.Option(
+        False, "--simulator", help="The device is the simulator: accept its --time-scale clock."
+    ),
 ) -> None:
     """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted."""
     require_range("control period", period, 0.01, 0.2, "s")
@@ -48,7 +51,9 @@ def treat(
         session.close()
         typer.echo(f"laserdose: error: {exc}; nothing was emitted", err=True)
         raise typer.Exit(3) from None
-    controller = Controller(delivery, DeviceClient(link), session, operator.strip())
+    controller = Controller(
+        delivery, DeviceClient(link), session, operator.strip(), allow_time_scale=simulator
+    )
     try:
         outcome = _run(controller, period, as_json)
     finally:

@@ -81,9 +81,15 @@ class Controller:
     """Delivers one plan over `client`, calling `pace()` between control periods."""
 
     def __init__(
-        self, plan: DeliveryPlan, client: DeviceClient, record: SessionRecord, operator: str
+        self,
+        plan: DeliveryPlan,
+        client: DeviceClient,
+        record: SessionRecord,
+        operator: str,
+        allow_time_scale: bool = False,
     ) -> None:
         self.plan, self.client, self.record, self.operator = plan, client, record, operator
+        self.allow_time_scale = allow_time_scale  # only the operator can say the machine is a simulator
         self.state = "off"
         self.planned = {f"{wl:g}": e for wl, e in plan.energy_j.items()}
         self.set_w = {f"{wl:g}": p * plan.duty_cycle for wl, p in plan.power_w.items()}
@@ -192,7 +198,7 @@ class Controller:
                 raise DeviceRefused(
                     f"machine is {self.identity.get('profile')!r}, plan is for {self.plan.device!r}"
                 )
-            _check_watchdog(self.identity)
+            _check_watchdog(self.identity, self.allow_time_scale)
             self.fire("connected")
             status = self.client.request(Msg.STATUS)
             if status.get("state") != "standby":
@@ -404,13 +410,16 @@ class Controller:
         return result
 
 
-def _check_watchdog(identity: dict[str, Any]) -> None:
+def _check_watchdog(identity: dict[str, Any], allow_time_scale: bool) -> None:
     """Refuse a machine without a watchdog or with one slower than MAX_WATCHDOG_S of wall-clock time.
 
     HELLO reports watchdog_s in device time; a time-scaled simulator also reports time_scale (device
-    seconds per wall-clock second, 1 on a real machine).
+    seconds per wall-clock second, 1 on a real machine). A machine may not loosen the bound by claiming
+    a time scale: only a host told that it drives a simulator accepts one other than 1.
     """
     watchdog, scale = identity.get("watchdog_s"), identity.get("time_scale", 1.0)
+    if scale != 1.0 and not allow_time_scale:
+        raise DeviceRefused(f"machine reports time_scale={scale!r}: a simulator; drive it with --simulator")
     numbers = all(
         not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
         for v in (watchdog, scale)
