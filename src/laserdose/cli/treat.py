@@ -1,11 +1,9 @@
 """`laserdose treat`: deliver a plan on a machine, with live progress; Ctrl-C stops emission at once."""
 
-import json
 import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.live import Live
@@ -15,7 +13,7 @@ from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller, Outcome, Progress
 from laserdose.device.link import LinkError, open_link
-from laserdose.device.plan import load_plan
+from laserdose.device.plan import parse_plan, read_plan
 from laserdose.device.profile import load_profile
 from laserdose.device.record import SessionRecord
 from laserdose.errors import InputError, require_range
@@ -39,8 +37,8 @@ def treat(
     require_range("control period", period, 0.01, 0.2, "s")
     if not operator.strip():
         raise InputError("operator must name a person")
-    plan_data = _plan_device(plan)
-    delivery = load_plan(plan, load_profile(plan_data))
+    plan_data = read_plan(plan)
+    delivery = parse_plan(plan_data, load_profile(plan_data["device"]))
     try:  # the record first: a session we could not record never starts (and no link is left open)
         session = SessionRecord(record)
     except OSError as exc:
@@ -61,16 +59,6 @@ def treat(
         session.close()
     _report(outcome, as_json)
     raise typer.Exit(outcome.exit_code)
-
-
-def _plan_device(path: Path) -> str:
-    try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read plan {path}: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("device"), str):
-        raise InputError("plan must be a JSON object with a device name")
-    return str(data["device"])
 
 
 def _interrupt(signum: int, frame: object) -> None:

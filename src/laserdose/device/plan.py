@@ -62,15 +62,17 @@ class DeliveryPlan:
         }
 
 
-def load_plan(path: str | Path, profile: DeviceProfile) -> DeliveryPlan:
-    """Read plan.json and validate it against `profile`; InputError says what is wrong."""
+def read_plan(path: str | Path) -> dict[str, Any]:
+    """Read plan.json: a JSON object naming its device; `parse_plan` validates the rest."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"cannot read plan {path}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"plan {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    return parse_plan(data, profile)
+    if not isinstance(data, dict) or not isinstance(data.get("device"), str):
+        raise InputError("plan must be a JSON object with a device name")
+    return data
 
 
 def parse_plan(data: Any, profile: DeviceProfile) -> DeliveryPlan:

@@ -99,13 +99,8 @@ class Plan:
 
     def to_json_dict(self) -> dict[str, Any]:
         """The plan as the JSON of issue 6."""
-        payload: dict[str, Any] = {
-            "decision": self.screening.decision,
-            "urgency": self.screening.urgency,
-            "reasons": [{"code": r.code, "text": r.text, "source": r.source} for r in self.screening.reasons],
-            "condition": self.protocol.name,
-            "device": self.device.name,
-        }
+        payload: dict[str, Any] = self.screening.to_dict()
+        payload |= {"condition": self.protocol.name, "device": self.device.name}
         if self.outcome is None:
             return payload
         outcome = self.outcome
