@@ -230,7 +230,7 @@ def _exposure(scan: Scan, px_mm: FloatArray, py_mm: FloatArray) -> _Exposure:
 def _coarse_exposure(scan: Scan) -> tuple[FloatArray, FloatArray, _Exposure]:
     """The grid points that can be the hottest, and their exposure averaged over COARSE_SAMPLES samples."""
     px, py = scan.skin_points_mm()
-    irradiance, step = scan.irradiance_per_w(px, py)
+    irradiance, step = scan.irradiance_per_w(px, py, sub_positions=1)  # only to rank the points
     keep = _may_be_hottest(irradiance, step, scan.beam_diameter_mm / scan.speed_mm_per_s)
     grouped = irradiance[keep].reshape(int(keep.sum()), -1, COARSE_SAMPLES).mean(axis=2)
     return px[keep], py[keep], _Exposure.of(grouped, step * COARSE_SAMPLES)

@@ -115,15 +115,17 @@ class Scan:
         w2 = radius**2 + 4 * blur**2
         return np.asarray(2.0 / (math.pi * w2) * np.exp(-2.0 * rho_mm**2 / w2))
 
-    def irradiance_per_w(self, px_mm: FloatArray, py_mm: FloatArray) -> tuple[FloatArray, float]:
+    def irradiance_per_w(
+        self, px_mm: FloatArray, py_mm: FloatArray, sub_positions: int = SUB_POSITIONS
+    ) -> tuple[FloatArray, float]:
         """Mean irradiance at points (px, py) over each sample of one period, shape (points, samples).
 
-        Per watt of laser power at the skin surface [1/mm^2], smoothed by LATERAL_BLUR_MM; also returns
-        the sample length [s].
+        Per watt of laser power at the skin surface [1/mm^2], smoothed by LATERAL_BLUR_MM, averaged over
+        `sub_positions` beam positions per sample; also returns the sample length [s].
         """
         samples, step = self.sample_step_s()
-        t = (np.arange(samples * SUB_POSITIONS) + 0.5) * step / SUB_POSITIONS
+        t = (np.arange(samples * sub_positions) + 0.5) * step / sub_positions
         bx, by = self.positions_mm(t)
         rho = np.hypot(px_mm[:, None] - bx[None, :], py_mm[:, None] - by[None, :])
         irradiance = self.profile_per_mm2(rho)
-        return irradiance.reshape(px_mm.size, samples, SUB_POSITIONS).mean(axis=2), step
+        return irradiance.reshape(px_mm.size, samples, sub_positions).mean(axis=2), step
