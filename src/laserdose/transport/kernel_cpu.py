@@ -145,6 +145,18 @@ def _scatter(ux, uy, uz, g, state):
     return new_ux, new_uy, new_uz
 
 
+@njit(inline="always")
+def _tally(bins, index, value):
+    """Add `value` to a radial bin; kernel_cuda.py swaps in an atomic add (bins shared by all threads)."""
+    bins[index] += value
+
+
+@njit(inline="always")
+def _tally_rz(bins, ir, iz, value):
+    """Add `value` to an r-z bin; kernel_cuda.py swaps in an atomic add (bins shared by all threads)."""
+    bins[ir, iz] += value
+
+
 @njit(nogil=True, cache=True, fastmath=FAST_MATH)
 def _run_stream(
     photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
@@ -203,13 +215,13 @@ def _run_stream(
                     transmitted += w
                     ir = int(math.sqrt(x * x + y * y) * inv_dr)
                     if ir < nr:
-                        t_r[ir] += w
+                        _tally(t_r, ir, w)
                     break
                 if not going_down and layer == 0:
                     diffuse += w
                     ir = int(math.sqrt(x * x + y * y) * inv_dr)
                     if ir < nr:
-                        rd_r[ir] += w
+                        _tally(rd_r, ir, w)
                     break
                 if n_layer[layer] != n_next:
                     ratio = n_layer[layer] / n_next
@@ -231,8 +243,8 @@ def _run_stream(
             ir = int(math.sqrt(x * x + y * y) * inv_dr)
             iz = int(z * inv_dz)
             if ir < nr and iz < nz:
-                a_rz[ir, iz] += deposit
-                phi_rz[ir, iz] += w / mut  # collision estimator of fluence: mua * phi = A bin by bin
+                _tally_rz(a_rz, ir, iz, deposit)
+                _tally_rz(phi_rz, ir, iz, w / mut)  # collision estimator of fluence: mua * phi = A bin by bin
             w = scattered
             if w == 0.0:
                 break
