@@ -111,7 +111,7 @@ def test_parity_tests_pass_on_cuda_under_the_simulator():
     assert "failed" not in run.stdout and "skipped" not in run.stdout
 
 
-def test_kernel_compiles_to_ptx_for_an_h100(monkeypatch):
+def test_kernel_compiles_to_ptx_for_an_h100(monkeypatch, tmp_path):
     # The simulator runs Python, not the CUDA target: compiling to PTX for sm_90 (H100) checks that
     # the real CUDA compiler types and lowers the kernel (NVVM from the cu12 wheels; no GPU needed).
     from numba import cuda
@@ -138,6 +138,24 @@ def test_kernel_compiles_to_ptx_for_an_h100(monkeypatch):
     # Every device function is inlined: the only callable left is libdevice's rare trig slow path.
     functions = set(re.findall(r"^\.func\s+(?:\([^)]*\)\s*)?(\w+)", ptx, flags=re.MULTILINE))
     assert functions <= {"__internal_trig_reduction_slowpathd"}, functions
+    _check_registers_do_not_spill(ptx, tmp_path)
+
+
+def _check_registers_do_not_spill(ptx, tmp_path):
+    """NVIDIA's assembler (ptxas, from the cu12 wheels) fits the kernel in registers: no spills to memory."""
+    import nvidia.cuda_nvcc
+
+    ptxas = Path(next(iter(nvidia.cuda_nvcc.__path__))) / "bin" / "ptxas"
+    source = tmp_path / "trace.ptx"
+    source.write_text(ptx)
+    run = subprocess.run(
+        [str(ptxas), "-arch=sm_90", "-v", str(source), "-o", str(tmp_path / "trace.cubin")],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    kernel = run.stderr.split("Function properties for")[1]  # the kernel's block comes first
+    assert "0 bytes spill stores, 0 bytes spill loads" in kernel, run.stderr
+    registers = int(re.search(r"Used (\d+) registers", run.stderr).group(1))
+    assert registers <= 128, run.stderr  # 128 x 128 threads: at least 4 blocks fit an SM's 64K registers
 
 
 def test_splitmix64_matches_its_reference_outputs():

@@ -28,9 +28,10 @@ MIN_STREAMS = 16
 FloatArray = npt.NDArray[np.float64]
 
 
-# CUDA streams per batch: one thread each, at most GPU_STREAMS (about two waves of resident threads on an
-# H100's 132 SMs at 50% occupancy; a starting value, to tune on the GPU) and about PHOTONS_PER_THREAD
-# photons each. It depends only on the photon count, so a seed gives the same streams on any GPU.
+# CUDA streams per batch: one thread each, at most GPU_STREAMS and about PHOTONS_PER_THREAD photons each.
+# The count depends on the photon count only, so a seed gives the same streams on any GPU. 2^17 is about
+# 1.5 waves of the 84,480 threads an H100 SXM (132 SMs) holds at the kernel's 92 registers per thread
+# (ptxas -v, sm_90; 5 blocks of 128 per SM): a starting value, not yet tuned on a GPU.
 GPU_STREAMS = 2**17
 PHOTONS_PER_THREAD = 16
 
