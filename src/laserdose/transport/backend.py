@@ -63,7 +63,7 @@ def check_backend(backend: str) -> str:
     require_choice("backend", backend, BACKENDS)
     if backend == "cuda" and (reason := cuda_unavailable_reason()):
         raise InputError(
-            f"CUDA backend not available: {reason}; use --backend cpu "
+            f"CUDA backend not available: {reason}; use the cpu backend "
             "(for tests, NUMBA_ENABLE_CUDASIM=1 runs it on numba-cuda's slow CPU simulator)"
         )
     return backend
