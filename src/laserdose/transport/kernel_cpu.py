@@ -9,6 +9,10 @@ Weight accounting per photon: the specular part R(theta_i) of the launch is tall
 (MCML), the rest enters with weight 1 - R; weight then leaves by absorption, by escape through the top
 (diffuse reflectance) or the bottom (transmittance), or through Russian roulette, whose net gain or loss
 is tallied too, so that Rsp + Rd + A + T - roulette = 1 holds exactly for every photon.
+
+kernel_cuda.py compiles these same functions for the GPU: keep them to what numba's CUDA target accepts
+(scalars, tuples, array indexing; no allocation, no objects), and route every write to a bin shared by
+all streams through `_tally` / `_tally_rz`.
 """
 
 import math
