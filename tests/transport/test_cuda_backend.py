@@ -27,6 +27,7 @@ SIMULATOR_TESTS = [
     "test_references.py::test_mcml_three_layer_sample",
     "test_cuda_backend.py::test_backends_agree",
     "test_cuda_backend.py::test_cuda_totals_are_reproducible",
+    "cuda_simulator_checks.py",  # the CUDA build draws and scores exactly like kernel_cpu
 ]
 
 # Two layers with mismatched indices and a clear medium below: Fresnel reflection, refraction, layer
@@ -106,8 +107,9 @@ def test_parity_tests_pass_on_cuda_under_the_simulator():
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not cpu", *selected]
     run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    # 1 energy property + van de Hulst + MCML sample + 4 beams + reproducibility, each on [cuda] only.
-    assert re.search(r"\b8 passed\b", run.stdout), run.stdout[-2000:]
+    # 1 energy property + van de Hulst + MCML sample + 4 beams + reproducibility, each on [cuda] only,
+    # + the same-states check.
+    assert re.search(r"\b9 passed\b", run.stdout), run.stdout[-2000:]
     assert "failed" not in run.stdout and "skipped" not in run.stdout
 
 
