@@ -179,3 +179,20 @@ def test_cuda_backend_without_a_gpu_is_a_clear_error(cli, tmp_path):
         assert "CUDA backend not available" in result.stderr
         assert "NUMBA_ENABLE_CUDASIM=1" in result.stderr
         assert "Traceback" not in result.output
+
+
+def test_without_numba_cuda_the_error_says_what_to_install(monkeypatch):
+    from laserdose.errors import InputError
+    from laserdose.transport import backend as backends
+
+    monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: None)
+    backends.cuda_unavailable_reason.cache_clear()
+    try:
+        assert backends.available_backends() == ("cpu",)
+        with pytest.raises(
+            InputError, match=r"numba-cuda is not installed \(pip install 'laserdose\[cuda\]'\)"
+        ):
+            backends.check_backend("cuda")
+    finally:
+        monkeypatch.undo()
+        backends.cuda_unavailable_reason.cache_clear()

@@ -46,8 +46,10 @@ def cuda_unavailable_reason() -> str | None:
     """Why the CUDA backend cannot run here, or None when it can (a GPU, or the simulator)."""
     if importlib.util.find_spec("numba_cuda") is None:
         return "numba-cuda is not installed (pip install 'laserdose[cuda]')"
-    from numba import cuda
-
+    try:
+        from numba import cuda
+    except ImportError as exc:  # e.g. numba-cuda without its cuda-bindings
+        return f"numba-cuda cannot be imported ({exc})"
     if not cuda.is_available():  # type: ignore[no-untyped-call]  # numba-cuda has no type hints
         return "no CUDA GPU or driver found"
     return None
