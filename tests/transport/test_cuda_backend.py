@@ -108,8 +108,8 @@ def test_parity_tests_pass_on_cuda_under_the_simulator():
     run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     # 1 energy property + van de Hulst + MCML sample + 4 beams + reproducibility, each on [cuda] only,
-    # + the same-states check.
-    assert re.search(r"\b9 passed\b", run.stdout), run.stdout[-2000:]
+    # + the same-states and device-seeding checks.
+    assert re.search(r"\b10 passed\b", run.stdout), run.stdout[-2000:]
     assert "failed" not in run.stdout and "skipped" not in run.stdout
 
 
@@ -130,9 +130,15 @@ def test_kernel_compiles_to_ptx_for_an_h100(monkeypatch, tmp_path):
         dispatcher, "get_current_device", lambda: types.SimpleNamespace(compute_capability=(9, 0))
     )
     f1, f2 = nb.float64[::1], nb.float64[:, ::1]
-    signature = (nb.int64[::1], nb.uint64[:, ::1], f1, f1, f1, f1, f1, f1, nb.float64, nb.float64,
-                 nb.int64, f1, nb.float64, nb.float64, f2, f2, f1, f1, f2, f2)  # fmt: skip
-    ptx, _ = cuda.compile_ptx(kernel_cuda._trace.py_func, signature, cc=(9, 0))
+    geometry = (f1, f1, f1, f1, f1, f1, nb.float64, nb.float64, nb.int64, f1, nb.float64, nb.float64)
+    outputs = (f2, f2, f1, f1, f2, f2)
+    # The kernel the backend launches (seeded on the device) and the one fed explicit states.
+    ptx, _ = cuda.compile_ptx(
+        kernel_cuda._trace_seeded.py_func, (nb.int64, nb.uint64, *geometry, *outputs), cc=(9, 0)
+    )
+    cuda.compile_ptx(
+        kernel_cuda._trace.py_func, (nb.int64[::1], nb.uint64[:, ::1], *geometry, *outputs), cc=(9, 0)
+    )
     assert ".target sm_90" in ptx
     assert ".entry" in ptx
     # The four shared tallies (Rd(r), T(r), A(r,z), phi(r,z)) are float64 atomic adds.

@@ -30,7 +30,7 @@ FloatArray = npt.NDArray[np.float64]
 
 # CUDA streams per batch: one thread each, at most GPU_STREAMS and about PHOTONS_PER_THREAD photons each.
 # The count depends on the photon count only, so a seed gives the same streams on any GPU. 2^17 is about
-# 1.5 waves of the 84,480 threads an H100 SXM (132 SMs) holds at the kernel's 92 registers per thread
+# 1.5 waves of the 84,480 threads an H100 SXM (132 SMs) holds at the kernel's 94 registers per thread
 # (ptxas -v, sm_90; 5 blocks of 128 per SM): a starting value, not yet tuned on a GPU.
 GPU_STREAMS = 2**17
 PHOTONS_PER_THREAD = 16
@@ -136,14 +136,17 @@ def splitmix64(key: int, count: int) -> npt.NDArray[np.uint64]:
     return words
 
 
-def splitmix_states(seed: int, batch: int, streams: int) -> npt.NDArray[np.uint64]:
-    """Xoshiro256+ states for many streams at once (a SeedSequence per stream is too slow for 2^17).
+def splitmix_key(seed: int, batch: int) -> int:
+    """The SplitMix64 start of a CUDA batch: numpy's SeedSequence hash of (seed, batch)."""
+    return int(np.random.SeedSequence([seed, batch]).generate_state(1, dtype=np.uint64)[0])
 
-    Stream s takes words 4s..4s+3 of SplitMix64 started from a key that numpy's SeedSequence hashes
-    from (seed, batch).
+
+def splitmix_states(seed: int, batch: int, streams: int) -> npt.NDArray[np.uint64]:
+    """The xoshiro256+ states the CUDA kernel derives on the device, computed on the host (for checks).
+
+    Stream s takes words 4s..4s+3 of SplitMix64 started from `splitmix_key(seed, batch)`.
     """
-    key = int(np.random.SeedSequence([seed, batch]).generate_state(1, dtype=np.uint64)[0])
-    return splitmix64(key, 4 * streams).reshape(streams, 4)
+    return splitmix64(splitmix_key(seed, batch), 4 * streams).reshape(streams, 4)
 
 
 def run_batch(
@@ -184,22 +187,16 @@ def run_batch(
 
 
 def _run_cuda_batch(data: KernelInput, photons: int, seed: int, batch: int) -> BatchTallies:
-    from laserdose.transport import kernel_cpu, kernel_cuda
+    from laserdose.transport import kernel_cuda
 
     streams = cuda_stream_count(photons)
-    per_stream = np.full(streams, photons // streams, dtype=np.int64)
-    per_stream[: photons % streams] += 1
-    scalars = np.zeros((kernel_cpu.N_SCALARS, streams))
-    layer_abs = np.zeros((data.mua.shape[0], streams))
-    rd_r, t_r = np.zeros(data.nr), np.zeros(data.nr)
-    a_rz, phi_rz = np.zeros((data.nr, data.nz)), np.zeros((data.nr, data.nz))
     with warnings.catch_warnings():
         # The simulator runs xoshiro's uint64 arithmetic in numpy, which warns when it wraps (by design).
         warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
-        kernel_cuda.run_streams(  # type: ignore[no-untyped-call]  # a kernel module: plain arrays
-            per_stream, splitmix_states(seed, batch, streams), data.z_top, data.z_bot, data.mua, data.mus,
+        scalars, layer_abs, rd_r, t_r, a_rz, phi_rz = kernel_cuda.run_seeded(  # type: ignore[no-untyped-call]
+            photons, splitmix_key(seed, batch), streams, data.z_top, data.z_bot, data.mua, data.mus,
             data.g, data.n_layer, data.n_above, data.n_below, data.beam_kind, data.beam, data.dr_mm,
-            data.dz_mm, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz,
+            data.dz_mm, data.nr, data.nz,
         )  # fmt: skip
     # numpy's pairwise sum over the stream axis: a fixed order for a given stream count.
     return BatchTallies(scalars.sum(axis=1), layer_abs.sum(axis=1), rd_r, t_r, a_rz, phi_rz)
