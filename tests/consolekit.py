@@ -20,9 +20,9 @@ from laserdose.device.protocol import Msg
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
 
-SCALE = 10.0  # simulated seconds per wall-clock second
+SCALE = 5.0  # simulated seconds per wall-clock second
 WATCHDOG_WALL_S = 1.0  # the machine's watchdog in wall-clock seconds (generous for a shared CI machine)
-# 60 s of (6 + 4) W: 600 J, six wall-clock seconds at SCALE.
+# 60 s of (6 + 4) W: 600 J, twelve wall-clock seconds at SCALE.
 PLAN: dict[str, Any] = {
     "decision": "treat", "device": "15w-dual", "power_w_by_wavelength": {"810": 6.0, "980": 4.0},
     "mode": "cw", "handpiece": "large-standoff", "duration_s": 60, "total_energy_j": 600.0,
