@@ -197,6 +197,7 @@ class ConsoleRun:
                         self.client.request(msg, payload)
                     except (LinkError, DeviceRefused) as exc:
                         log.warning("console %s: %s not acknowledged: %s", self.course_id, msg.name, exc)
+            self.poll_status()  # after the stop: what the machine says now
 
     def close(self, reason: str = "console closed") -> None:
         """Stop any emission, end the thread, release the link."""
@@ -281,6 +282,8 @@ class ConsoleRun:
         except Exception as exc:  # noqa: BLE001 - the machine is stopped; say that the record is not final
             self.error = f"the session record could not be closed: {type(exc).__name__}: {exc}"
             log.exception("console %s: closing session %s failed", self.course_id, self.session_id)
+        with self.lock:
+            self.poll_status()
         self.phase = "ended"
 
     def _pace(self) -> None:
