@@ -81,6 +81,7 @@ def test_operator_runs_a_signed_plan_and_stops_it_midway(browser, console_server
     expect(page.locator("#reason")).to_have_text("stopped by operator")
     expect(page.locator("#machine-state")).to_have_text("standby")  # the machine reports no emission
     expect(page.locator("#result")).to_contain_text("interrupted (stopped by operator)")
+    expect(page.locator("#phase")).to_have_text("ended")  # the record is closed in the database
     shown = _delivered(page)
     with sim.lock:
         assert not sim.machine.emitting and sim.machine.state == "standby"
@@ -113,7 +114,9 @@ def test_a_clinician_watches_live_and_may_press_stop(browser, console_server, si
     clinician.wait_for_function(f"() => Number(document.querySelector('[data-energy=\"810\"]').textContent) > {first}")
     clinician.click("#stop")
     expect(operator.locator("#state")).to_have_text("done")  # the operator's page sees the stop too
+    expect(operator.locator("#phase")).to_have_text("ended")
     assert [r.interruptions[-1]["reason"] for r in sessions_of(database, course_id)] == ["stopped by operator"]
+    operator.reload()
     operator.click("#disconnect")
     for page in (operator, clinician):
         page.context.close()
