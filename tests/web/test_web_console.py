@@ -162,3 +162,20 @@ def test_the_maker_logo_is_served_as_an_image(client):
     assert response.text.lstrip().startswith("<svg") and "default-src 'none'" in response.headers[
         "content-security-policy"]  # fmt: skip
     assert client.get("/devices/no-such/logo").status_code == 404
+
+
+def test_the_course_report_names_the_maker_and_carries_its_logo(webapp, client):
+    login(client, "clinician")
+    with_machine = signed_course(webapp.url)
+    without = signed_course(webapp.url, {"demo": True})  # a placeholder plan names no machine
+    pdf = client.get(f"/courses/{with_machine}/report.pdf").content
+    assert pdf.startswith(b"%PDF-") and b"/Subtype /Image" in pdf  # the logo, drawn from its PNG
+    assert b"/Subtype /Image" not in client.get(f"/courses/{without}/report.pdf").content
+    engine = db.make_engine(webapp.url)
+    with db.session_factory(engine)() as session:
+        from laserdose.clinic.course_report import _machine_line, machine_profile
+        from laserdose.clinic.models import Course
+
+        line = _machine_line(machine_profile(session.get(Course, with_machine)))
+        assert line == "Machine: laserdose demo devices Dual 15 (15w-dual, laser class 4)"  # 15w-dual.toml
+        assert _machine_line(machine_profile(session.get(Course, without))) == "Machine: not named by the plan"
