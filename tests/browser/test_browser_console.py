@@ -5,10 +5,10 @@ import time
 
 import pytest
 import uvicorn
-from conftest import PASSWORD, _free_port
-from consolekit import PLANNED_J, emission_log, emitted_j, sessions_of, signed_course, simulator
 from playwright.sync_api import expect
 
+from conftest import PASSWORD, _free_port
+from consolekit import PLANNED_J, emission_log, emitted_j, sessions_of, signed_course, simulator
 from laserdose.clinic import db, users
 from laserdose.web.app import create_app
 from laserdose.web.settings import WebSettings
@@ -32,7 +32,9 @@ def console_server(tmp_path_factory, sim):
     settings = WebSettings(environment="test", secret_key="console-test-" + "c" * 32, database_url=url,
                            device_url=sim.address, device_simulator=True, console_period_s=0.05)  # fmt: skip
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -111,11 +113,15 @@ def test_a_clinician_watches_live_and_may_press_stop(browser, console_server, si
     expect(clinician.locator("#start")).to_have_count(0)
     expect(clinician.locator(".note")).to_contain_text("only an operator starts a treatment")
     first = _delivered(clinician)
-    clinician.wait_for_function(f"() => Number(document.querySelector('[data-energy=\"810\"]').textContent) > {first}")
+    clinician.wait_for_function(
+        f"() => Number(document.querySelector('[data-energy=\"810\"]').textContent) > {first}"
+    )
     clinician.click("#stop")
     expect(operator.locator("#state")).to_have_text("done")  # the operator's page sees the stop too
     expect(operator.locator("#phase")).to_have_text("ended")
-    assert [r.interruptions[-1]["reason"] for r in sessions_of(database, course_id)] == ["stopped by operator"]
+    assert [r.interruptions[-1]["reason"] for r in sessions_of(database, course_id)] == [
+        "stopped by operator"
+    ]
     operator.reload()
     operator.click("#disconnect")
     for page in (operator, clinician):

@@ -23,16 +23,17 @@ def _actions(session):
 
 def test_a_session_is_opened_rewritten_and_closed_with_audit(session, course_and_operator):
     course, operator = course_and_operator
-    record = treatment.open_session(session=session, actor=operator, course_id=course.id, device={"profile": "x"})
+    record = treatment.open_session(
+        session=session, actor=operator, course_id=course.id, device={"profile": "x"}
+    )
     assert record.status == "running" and record.energy_j_by_wavelength == {}
     treatment.save_heartbeat(
         session=session, session_id=record.id, duration_s=2.5, energy_j_by_wavelength={"810": 15.0},
         interruptions=[],
     )  # fmt: skip
-    treatment.audit_emission(session=session, actor_name=operator.username, session_id=record.id, started=True,
-                             reason="footswitch")  # fmt: skip
-    treatment.close_session(session=session, actor_name=operator.username, session_id=record.id, completed=False,
-                            reason="stopped by operator")  # fmt: skip
+    who = {"session": session, "actor_name": operator.username, "session_id": record.id}
+    treatment.audit_emission(**who, started=True, reason="footswitch")
+    treatment.close_session(**who, completed=False, reason="stopped by operator")
     assert (record.status, record.completed, record.energy_j_by_wavelength) == ("ended", False, {"810": 15.0})
     assert _actions(session)[-3:] == ["session.start", "emission.start", "session.end"]
     assert audit.verify(session=session).broken is None

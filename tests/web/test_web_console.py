@@ -4,10 +4,19 @@ import sqlite3
 import time
 
 import pytest
-from conftest import bearer, csrf_of, login
-from consolekit import PLAN, PLANNED_J, emission_log, emitted_j, sessions_of, signed_course, simulator, wait_for
 from sqlalchemy import select
 
+from conftest import bearer, csrf_of, login
+from consolekit import (
+    PLAN,
+    PLANNED_J,
+    emission_log,
+    emitted_j,
+    sessions_of,
+    signed_course,
+    simulator,
+    wait_for,
+)
 from laserdose.clinic import audit, db
 from laserdose.clinic.models import AuditEntry
 from laserdose.device.controller import ENERGY_TOLERANCE
@@ -144,7 +153,10 @@ def test_clinicians_watch_operators_run_admins_neither(console, webapp):
     client, course_id = console()
     page = client.get(f"/courses/{course_id}/console")
     assert 'id="connect"' in page.text and "laserdose demo devices" in page.text
-    assert client.post("/api/v1/patients/1/courses", json={}, headers=bearer(client, "operator")).status_code == 403
+    assert (
+        client.post("/api/v1/patients/1/courses", json={}, headers=bearer(client, "operator")).status_code
+        == 403
+    )
     client.post("/logout", data={"csrf_token": csrf_of(page.text)})
     login(client, "clinician")
     page = client.get(f"/courses/{course_id}/console")
@@ -178,4 +190,6 @@ def test_the_course_report_names_the_maker_and_carries_its_logo(webapp, client):
 
         line = _machine_line(machine_profile(session.get(Course, with_machine)))
         assert line == "Machine: laserdose demo devices Dual 15 (15w-dual, laser class 4)"  # 15w-dual.toml
-        assert _machine_line(machine_profile(session.get(Course, without))) == "Machine: not named by the plan"
+        assert (
+            _machine_line(machine_profile(session.get(Course, without))) == "Machine: not named by the plan"
+        )

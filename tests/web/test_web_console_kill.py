@@ -12,9 +12,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from consolekit import SCALE, WATCHDOG_WALL_S, emission_log, emitted_j, sessions_of, signed_course, simulator
-from consolekit import status_over_link, wait_for
 
+from consolekit import (
+    SCALE,
+    WATCHDOG_WALL_S,
+    emission_log,
+    emitted_j,
+    sessions_of,
+    signed_course,
+    simulator,
+    status_over_link,
+    wait_for,
+)
 from laserdose.clinic import db, treatment, users
 
 LASERDOSE = str(Path(sys.executable).with_name("laserdose"))
@@ -92,8 +101,13 @@ def test_server_killed_mid_treatment(database, tmp_path):
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
                 _log_in(client)
                 path = f"/courses/{course_id}/console"
-                assert client.post(f"{path}/connect", data={"csrf_token": _csrf(client, path)}).status_code == 303
-                assert client.post(f"{path}/start", data={"csrf_token": _csrf(client, path)}).status_code == 303
+                assert (
+                    client.post(f"{path}/connect", data={"csrf_token": _csrf(client, path)}).status_code
+                    == 303
+                )
+                assert (
+                    client.post(f"{path}/start", data={"csrf_token": _csrf(client, path)}).status_code == 303
+                )
                 _watch_until_emitting(client, course_id, 50.0)
                 server.send_signal(signal.SIGKILL)
                 server.wait(10)

@@ -1,5 +1,6 @@
-"""PDF report of a course: patient, machine (maker's name and logo), schedule, delivered sessions, and
-outcomes with the MIC marked.
+"""PDF report of a course: patient, machine, schedule, delivered sessions, outcomes with the MIC marked.
+
+The machine's maker and model come from the device profile the plan names, with the maker's logo.
 
 Drawn with matplotlib's object API (no pyplot, so it is safe inside a threaded web server).
 """
@@ -58,7 +59,9 @@ def machine_profile(course: Course) -> DeviceProfile | None:
 def _machine_line(profile: DeviceProfile | None) -> str:
     if profile is None:
         return "Machine: not named by the plan"
-    return f"Machine: {profile.manufacturer} {profile.model} ({profile.name}, laser class {profile.laser_class})"
+    return (
+        f"Machine: {profile.manufacturer} {profile.model} ({profile.name}, laser class {profile.laser_class})"
+    )
 
 
 def _draw_logo(figure: Figure, profile: DeviceProfile | None) -> None:

@@ -16,12 +16,18 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from sqlalchemy import select
 
 from laserdose.clinic import service, treatment, users
-from laserdose.clinic.console import ConsoleConfig, ConsoleRegistry, ConsoleRun
+from laserdose.clinic.console import ConsoleConfig, ConsoleRun
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
 from laserdose.device.plan import DeliveryPlan, parse_plan
 from laserdose.device.profile import DeviceProfile, load_profile, shipped_profiles
