@@ -104,6 +104,8 @@ def test_stop_reaches_the_machine_while_the_database_is_locked(console, webapp, 
     assert not record.completed and record.interruptions[-1]["reason"] == "stopped by operator"
     ends = [line for line in emission_log(sim) if line["type"] == "emission"]
     assert ends and all(line["end_reason"] == "stop: stopped by operator" for line in ends)
+    # The record holds the machine's own counters as read after the stop (the simulator's state).
+    assert record.energy_j_by_wavelength == pytest.approx(emitted_j(sim), rel=1e-12)
 
 
 def test_a_console_nobody_watches_stops_emission(console, webapp, sim):

@@ -37,5 +37,10 @@ def serve(
     if settings.secret_key == DEVELOPMENT_SECRET:
         typer.echo("warning: development secret in use; set LASERDOSE_SECRET_KEY for real use", err=True)
     typer.echo(f"laserdose clinic on http://{host}:{port} ({settings.environment}, {db.describe(engine)})")
-    # uvicorn's own access log prints query strings (patient searches); ours logs paths only.
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info")
+    # uvicorn's own access log prints query strings (patient searches); ours logs paths only. Open console
+    # event streams never end by themselves: after 3 s of shutdown they are cut, and the app's shutdown
+    # then stops any running treatment (STOP + DISARM) and closes its record.
+    uvicorn.run(
+        create_app(settings), host=host, port=port, access_log=False, log_level="info",
+        timeout_graceful_shutdown=3,
+    )  # fmt: skip

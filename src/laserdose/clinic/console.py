@@ -275,6 +275,8 @@ class ConsoleRun:
         controller.run_ref = self
         self.controller = controller
         outcome = controller.run(self._pace, lambda _: self._save(record))
+        with self.lock:  # after any STOP from another thread has written its record entry
+            self._read_final_counters(controller)
         self.outcome = {"completed": outcome.completed, "reason": outcome.reason,
                         "delivered_j": outcome.delivered_j, "planned_j": outcome.planned_j}  # fmt: skip
         try:
@@ -285,6 +287,17 @@ class ConsoleRun:
         with self.lock:
             self.poll_status()
         self.phase = "ended"
+
+    def _read_final_counters(self, controller: ConsoleController) -> None:
+        """Take the machine's energy counters once more after the end (emission may have run on for part
+        of a control period before the STOP arrived); a counter never goes down."""
+        try:
+            assert self.client is not None
+            counters = self.client.request(Msg.MEASURE)["energy_j"]
+            for key, before in controller.delivered.items():
+                controller.delivered[key] = max(before, float(counters.get(key, before)))
+        except (LinkError, DeviceRefused, KeyError, TypeError, ValueError) as exc:
+            log.warning("console %s: no final counters: %s", self.course_id, exc)
 
     def _pace(self) -> None:
         self._closed.wait(self.config.period_s)
