@@ -289,8 +289,11 @@ class ConsoleRun:
         self.phase = "ended"
 
     def _read_final_counters(self, controller: ConsoleController) -> None:
-        """Take the machine's energy counters once more after the end (emission may have run on for part
-        of a control period before the STOP arrived); a counter never goes down."""
+        """Read the machine's energy counters once more after the end.
+
+        Emission may have run on for part of a control period before the STOP arrived; a counter never
+        goes down, so the larger value is kept.
+        """
         try:
             assert self.client is not None
             counters = self.client.request(Msg.MEASURE)["energy_j"]

@@ -132,6 +132,9 @@ def recover_running_sessions(*, session: Session) -> list[int]:
         heartbeat = record.last_heartbeat_at or record.started_at
         at_s = max(0.0, (heartbeat - record.started_at).total_seconds())
         reason = f"{SERVER_LOST} ({heartbeat:%Y-%m-%d %H:%M:%S} UTC)"
+        watchdog = record.device.get("watchdog_s") if isinstance(record.device, dict) else None
+        if isinstance(watchdog, (int, float)) and not isinstance(watchdog, bool):
+            reason += f"; then the machine's watchdog ({watchdog:g} s) ended emission, unrecorded"
         record.interruptions = [*record.interruptions, {"at_s": at_s, "reason": reason}]
         record.status, record.completed = ENDED, False
         session.flush()
