@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -101,3 +103,36 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0, what: str =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         time.sleep(0.05)
+
+
+# Login helpers, here rather than imported from a conftest: tests/web and tests/browser each have a
+# conftest.py, and `from conftest import ...` finds whichever of the two was imported first.
+PASSWORD = "correct horse battery"  # the test users' password (tests/web and tests/browser conftest)
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a page's form."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def login(client: Any, username: str) -> Any:
+    """Log `client` (TestClient or httpx.Client) in as `username`; returns the login response."""
+    token = csrf_of(client.get("/login").text)
+    data = {"username": username, "password": PASSWORD, "csrf_token": token}
+    return client.post("/login", data=data, follow_redirects=False)
+
+
+def bearer(client: Any, username: str) -> dict[str, str]:
+    """An API Authorization header for `username`."""
+    response = client.post("/api/v1/token", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -7,8 +7,16 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect
 
-from conftest import PASSWORD, _free_port
-from consolekit import PLANNED_J, emission_log, emitted_j, sessions_of, signed_course, simulator
+from consolekit import (
+    PASSWORD,
+    PLANNED_J,
+    emission_log,
+    emitted_j,
+    free_port,
+    sessions_of,
+    signed_course,
+    simulator,
+)
 from laserdose.clinic import db, users
 from laserdose.web.app import create_app
 from laserdose.web.settings import WebSettings
@@ -31,7 +39,7 @@ def console_server(tmp_path_factory, sim):
             users.create_user(session=session, username=role, password=PASSWORD, role=role, actor_name="test")
     settings = WebSettings(environment="test", secret_key="console-test-" + "c" * 32, database_url=url,
                            device_url=sim.address, device_simulator=True, console_period_s=0.05)  # fmt: skip
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )

@@ -6,12 +6,14 @@ import time
 import pytest
 from sqlalchemy import select
 
-from conftest import bearer, csrf_of, login
 from consolekit import (
     PLAN,
     PLANNED_J,
+    bearer,
+    csrf_of,
     emission_log,
     emitted_j,
+    login,
     sessions_of,
     signed_course,
     simulator,

@@ -4,7 +4,6 @@ restart the session record up to the last heartbeat is in the database, closed a
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,10 +13,12 @@ import httpx
 import pytest
 
 from consolekit import (
+    PASSWORD,
     SCALE,
     WATCHDOG_WALL_S,
     emission_log,
     emitted_j,
+    free_port,
     sessions_of,
     signed_course,
     simulator,
@@ -27,15 +28,8 @@ from consolekit import (
 from laserdose.clinic import db, treatment, users
 
 LASERDOSE = str(Path(sys.executable).with_name("laserdose"))
-PASSWORD = "correct horse battery"
 PERIOD_S = 0.05  # the console's control period in these tests [wall s]
 POWER_W = {"810": 6.0, "980": 4.0}  # consolekit.PLAN
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _serve(url: str, port: int, device: str) -> subprocess.Popen:
@@ -95,7 +89,7 @@ def _watch_until_emitting(client: httpx.Client, course_id: int, joules: float) -
 def test_server_killed_mid_treatment(database, tmp_path):
     course_id = signed_course(database)
     with simulator() as sim:
-        port = _free_port()
+        port = free_port()
         server = _serve(database, port, sim.address)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
