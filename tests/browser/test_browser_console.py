@@ -76,6 +76,9 @@ def test_operator_runs_a_signed_plan_and_stops_it_midway(browser, console_server
     page = _page_as(browser, base_url, "operator")
     page.click("text=Console Patient")
     page.click("text=Treatment console")
+    token = page.locator("#stop-form input[name=csrf_token]").get_attribute("value")
+    # An operator cannot change a plan: signing, the plan change this app offers, is refused.
+    assert page.request.post(f"/courses/{course_id}/sign", form={"csrf_token": token}).status == 403
     expect(page.locator("#maker")).to_contain_text("laserdose demo devices")
     expect(page.locator("#maker img")).to_have_attribute("src", "/devices/15w-dual/logo")
     page.click("#connect")
