@@ -344,6 +344,13 @@ class ConsoleRegistry:
         with self._lock:
             return self._runs.get(course_id)
 
+    def to_stop(self, course_id: int) -> ConsoleRun | None:
+        """The run a STOP pressed on `course_id`'s console stops: its own, else whatever the machine runs."""
+        with self._lock:
+            run = self._runs.get(course_id)
+            running = [r for r in self._runs.values() if r.phase == "running"]
+        return run if run is not None else (running[0] if running else None)
+
     def claim(self, run: ConsoleRun) -> None:
         """Register `run`, closing finished runs first; InputError while another course is running."""
         with self._lock:

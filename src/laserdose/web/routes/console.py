@@ -149,9 +149,9 @@ async def stop(request: Request, course_id: int) -> Response:
     if not isinstance(request.session.get("uid"), int):
         raise LoginRequired
     check_csrf(request, (await request.form()).get("csrf_token"))
-    run: ConsoleRun | None = request.app.state.console.get(course_id)
+    run: ConsoleRun | None = request.app.state.console.to_stop(course_id)  # one machine: STOP stops it
     if run is None:
-        return JSONResponse({"detail": "no console is connected for this course"}, status_code=404)
+        return JSONResponse({"detail": "no console is connected to the machine"}, status_code=404)
     await anyio.to_thread.run_sync(run.stop, "stopped by operator", limiter=STOP_THREADS)
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(run.snapshot())
