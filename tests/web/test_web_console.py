@@ -212,3 +212,13 @@ def test_stop_on_any_console_page_stops_the_machine(console, webapp, sim):
     with sim.lock:
         assert sim.machine.state == "standby" and not sim.machine.emitting
     assert sessions_of(webapp.url, course_id)[0].interruptions[-1]["reason"] == "stopped by operator"
+
+
+def test_a_stop_pressed_before_starting_does_not_block_the_next_start(console, webapp, sim):
+    client, course_id = console(plan=SHORT_PLAN)
+    assert _post(client, course_id, "connect").status_code == 303
+    assert _post(client, course_id, "stop").status_code == 200  # the idle machine gets STOP + DISARM
+    assert _post(client, course_id, "start").status_code == 303
+    run = _run(client, course_id)
+    wait_for(lambda: run.phase == "ended", 15, "the session to end")
+    assert sessions_of(webapp.url, course_id)[0].completed

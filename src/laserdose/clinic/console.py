@@ -151,6 +151,7 @@ class ConsoleRun:
         self.outcome: dict[str, Any] = {}
         self.error = ""
         self._watchers = 0
+        self._watch_lock = threading.Lock()
         self._unwatched_since = time.monotonic()
         self._start = threading.Event()
         self._closed = threading.Event()
@@ -181,6 +182,7 @@ class ConsoleRun:
         if self.phase != "connected":
             raise InputError(f"the console is {self.phase}; connect to the machine first")
         self.session_id, self.phase = session_id, "running"
+        self.stop_reason = ""  # a STOP pressed before this start was for the idle machine, not for it
         self._unwatched_since = time.monotonic()
         self._start.set()
 
@@ -215,13 +217,13 @@ class ConsoleRun:
     # -- watching -------------------------------------------------------------------------------------
 
     def watcher_joined(self) -> None:
-        """A browser opened the event stream."""
-        with self.lock:
+        """A browser opened the event stream (called on the event loop: never waits for the link)."""
+        with self._watch_lock:
             self._watchers += 1
 
     def watcher_left(self) -> None:
         """A browser's event stream closed."""
-        with self.lock:
+        with self._watch_lock:
             self._watchers -= 1
             if self._watchers == 0:
                 self._unwatched_since = time.monotonic()
