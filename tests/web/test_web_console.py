@@ -2,11 +2,15 @@
 
 import sqlite3
 import time
+import uuid
 
 import pytest
+import sqlalchemy
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from consolekit import (
+    PASSWORD,
     PLAN,
     PLANNED_J,
     bearer,
@@ -19,9 +23,10 @@ from consolekit import (
     simulator,
     wait_for,
 )
-from laserdose.clinic import audit, db
+from laserdose.clinic import audit, db, users
 from laserdose.clinic.models import AuditEntry
 from laserdose.device.controller import ENERGY_TOLERANCE
+from laserdose.web.app import create_app
 from laserdose.web.settings import WebSettings
 
 SHORT_PLAN = {**PLAN, "duration_s": 10, "total_energy_j": 100.0}  # 2 s of wall clock at the test scale
@@ -222,3 +227,44 @@ def test_a_stop_pressed_before_starting_does_not_block_the_next_start(console, w
     run = _run(client, course_id)
     wait_for(lambda: run.phase == "ended", 15, "the session to end")
     assert sessions_of(webapp.url, course_id)[0].completed
+
+
+@pytest.fixture
+def postgres_database(postgres_url):
+    """A fresh, migrated PostgreSQL database with one user per role; dropped afterwards."""
+    name = f"console_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(db.make_engine(postgres_url).url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = db.make_engine(postgres_url).url.set(database=name).render_as_string(hide_password=False)
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    with db.session_factory(engine).begin() as session:
+        for role in ("clinician", "operator"):
+            users.create_user(session=session, username=role, password=PASSWORD, role=role, actor_name="test")
+    engine.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def test_a_session_is_recorded_on_postgresql(postgres_database, sim):
+    settings = WebSettings(
+        environment="test", secret_key="pg-console-" + "p" * 32, database_url=postgres_database,
+        device_url=sim.address, device_simulator=True, console_period_s=0.05,
+    )  # fmt: skip
+    client = TestClient(create_app(settings))
+    assert login(client, "operator").status_code == 303
+    course_id = signed_course(postgres_database, SHORT_PLAN)
+    run = _start(client, course_id)
+    wait_for(lambda: run.phase == "ended", 15, "the session to end")
+    [record] = sessions_of(postgres_database, course_id)
+    assert record.completed and record.status == "ended"
+    assert sum(record.energy_j_by_wavelength.values()) == pytest.approx(
+        100.0, rel=ENERGY_TOLERANCE
+    )  # 10 W x 10 s
+    engine = db.make_engine(postgres_database)
+    with db.session_factory(engine)() as session:
+        assert audit.verify(session=session).broken is None
+    engine.dispose()
