@@ -72,6 +72,13 @@ def test_serve_refuses_an_unmigrated_database(monkeypatch, url):
     assert result.exit_code == 2 and "run `laserdose db upgrade` first" in result.stderr
 
 
+def test_serve_refuses_a_database_behind_the_migrations(monkeypatch, url):
+    monkeypatch.setenv("LASERDOSE_ENVIRONMENT", "development")
+    db.upgrade(db.make_engine(url), "0001")  # a clinic database from before the treatment console
+    result = run("serve", "--database-url", url)
+    assert result.exit_code == 2 and "is at revision 0001" in result.stderr and "db upgrade" in result.stderr
+
+
 def test_seed_demo_prints_working_passwords_and_refuses_twice(url):
     from laserdose.clinic import users
 
