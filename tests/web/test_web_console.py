@@ -268,3 +268,12 @@ def test_a_session_is_recorded_on_postgresql(postgres_database, sim):
     with db.session_factory(engine)() as session:
         assert audit.verify(session=session).broken is None
     engine.dispose()
+
+
+def test_the_console_link_leads_to_the_machine_s_course(console, webapp, sim):
+    client, course_id = console()
+    assert 'id="nav-console"' in client.get("/patients").text
+    assert client.get("/console", follow_redirects=False).headers["location"] == "/patients"  # nothing yet
+    assert _post(client, course_id, "connect").status_code == 303
+    where = client.get("/console", follow_redirects=False).headers["location"]
+    assert where == f"/courses/{course_id}/console"

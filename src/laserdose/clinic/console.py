@@ -346,6 +346,13 @@ class ConsoleRegistry:
         with self._lock:
             return self._runs.get(course_id)
 
+    def active(self) -> ConsoleRun | None:
+        """The run connected to the machine (running first), if any."""
+        with self._lock:
+            runs = [r for r in self._runs.values() if r.phase in ("running", "connected", "ended")]
+        runs.sort(key=lambda r: r.phase != "running")
+        return runs[0] if runs else None
+
     def to_stop(self, course_id: int) -> ConsoleRun | None:
         """The run a STOP pressed on `course_id`'s console stops: its own, else whatever the machine runs."""
         with self._lock:

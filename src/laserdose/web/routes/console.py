@@ -88,6 +88,13 @@ def _page(request: Request, session: DbSession, user: User, course_id: int, erro
     )  # fmt: skip
 
 
+@router.get("/console")
+def current_console(request: Request, user: Watcher) -> RedirectResponse:
+    """The console of the course connected to the machine, else the patient list (to pick a course)."""
+    run: ConsoleRun | None = request.app.state.console.active()
+    return RedirectResponse(f"/courses/{run.course_id}/console" if run else "/patients", status_code=303)
+
+
 @router.get("/courses/{course_id}/console")
 def console_page(request: Request, course_id: int, session: DbSession, user: Watcher) -> HTMLResponse:
     """The treatment console of a signed course (operators run it, clinicians watch)."""
