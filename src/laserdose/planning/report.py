@@ -1,6 +1,5 @@
 """Report pages drawn with matplotlib (no extra dependency), written together as one PDF."""
 
-import math
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,10 +14,14 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Circle, Rectangle  # noqa: E402
 
 from laserdose.clinical.patient import Patient  # noqa: E402
-from laserdose.planning.curves import depth_dose_curve, skin_temperature_curve  # noqa: E402
+from laserdose.planning.curves import (  # noqa: E402
+    depth_dose_curve,
+    plan_handpiece,
+    plan_scan,
+    skin_temperature_curve,
+)
 from laserdose.planning.physics import TablePhysics  # noqa: E402
 from laserdose.planning.plan import Plan  # noqa: E402
-from laserdose.planning.skin_scan import Scan  # noqa: E402
 from laserdose.safety.summary import SafetySummary, safety_summary, summary_rows  # noqa: E402
 
 A4_INCHES = (8.27, 11.69)
@@ -148,27 +151,16 @@ def _curves_page(plan: Plan, patient: Patient, physics: TablePhysics) -> Figure:
     depth_axes.legend(fontsize=7)
     times, skin_c = skin_temperature_curve(plan, patient, physics)
     skin_axes.plot(times, skin_c)
-    skin_axes.axhline(plan.skin_start_c + _limit_rise(plan), color="red", linestyle="--", label="limit")
+    skin_axes.axhline(plan.skin_limit_c, color="red", linestyle="--", label="limit")
     skin_axes.set(xlabel="time [s]", ylabel="peak skin [C]", title="Peak skin temperature (fast model)")
     skin_axes.legend(fontsize=7)
     _draw_area(area_axes, plan)
     return figure
 
 
-def _limit_rise(plan: Plan) -> float:
-    return plan.skin_limit_c - plan.skin_start_c
-
-
 def _draw_area(axes: Axes, plan: Plan) -> None:
     """The treated square with the zig-zag path and the beam, to scale."""
-    assert plan.scan_speed_mm_per_s is not None
-    handpiece = next(h for h in plan.device.handpieces if h.name == plan.handpiece)
-    scan = Scan(
-        handpiece.beam_diameter_mm,
-        handpiece.beam_profile,
-        plan.scan_speed_mm_per_s,
-        math.sqrt(plan.area_cm2 * 100.0),
-    )
+    handpiece, scan = plan_handpiece(plan), plan_scan(plan)
     path = scan.vertices_mm()
     axes.plot(path[:, 0], path[:, 1], linewidth=0.8)
     half = scan.side_mm / 2

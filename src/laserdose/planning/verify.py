@@ -18,10 +18,10 @@ import numpy as np
 
 from laserdose.clinical.patient import Patient
 from laserdose.errors import InputError
+from laserdose.planning.curves import plan_handpiece, plan_scan
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.physics import patient_back
 from laserdose.planning.plan import Plan
-from laserdose.planning.skin_scan import Scan
 from laserdose.thermal.service import run_config
 from laserdose.transport.back import back_stack
 from laserdose.transport.engine import simulate
@@ -108,13 +108,7 @@ def _target_factor(plan: Plan, patient: Patient, wavelength_nm: float, photons: 
 def _skin_rise_k_per_w(plan: Plan, patient: Patient, wavelength_nm: float, photons: int, seed: int) -> float:
     """Peak skin rise per watt of the scanned session from the 3-D solver [K/W]."""
     assert plan.outcome is not None and plan.handpiece is not None and plan.scan_speed_mm_per_s is not None
-    handpiece = next(h for h in plan.device.handpieces if h.name == plan.handpiece)
-    scan = Scan(
-        handpiece.beam_diameter_mm,
-        handpiece.beam_profile,
-        plan.scan_speed_mm_per_s,
-        math.sqrt(plan.area_cm2 * 100.0),
-    )
+    handpiece, scan = plan_handpiece(plan), plan_scan(plan)
     back = patient_back(patient, wavelength_nm)
     config = {
         "beam": {"power_w": 1.0, "wavelength_nm": wavelength_nm},
