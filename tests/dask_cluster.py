@@ -98,8 +98,15 @@ def real_cluster(tmp_path: Path) -> Iterator[RealCluster]:
         for number in range(2):
             cluster.workers.append(
                 _dask(
-                    "worker", cluster.address, "--nthreads", "1", "--no-nanny", "--name", f"w{number}",
-                    *common, log=tmp_path / f"w{number}.log",
+                    "worker",
+                    cluster.address,
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--name",
+                    f"w{number}",
+                    *common,
+                    log=tmp_path / f"w{number}.log",
                 )  # fmt: skip
             )
         with distributed.Client(cluster.address, timeout=START_TIMEOUT_S) as client:

@@ -7,8 +7,8 @@ Monte Carlo is tiny (1,000 photons per run): these tests check where tasks run, 
 
 import numpy as np
 import pytest
-from dask_cluster import linear_skin_rise, require_distributed
 
+from dask_cluster import linear_skin_rise, require_distributed
 from laserdose.device.profile import load_profile
 from laserdose.planning.cohort import parse_cohort
 from laserdose.planning.study import Delivery, patient_tasks, run_study

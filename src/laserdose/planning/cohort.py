@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from laserdose.device.profile import DeviceProfile, load_profile
 from laserdose.errors import InputError
 from laserdose.files import read_toml
 from laserdose.optics.back import BMI_MAX, BMI_MIN, FAT_MAX_MM, FAT_MIN_MM
@@ -101,6 +102,14 @@ class Cohort:
 def patient_generator(seed: int, index: int) -> np.random.SeedSequence:
     """Patient `index`'s seed sequence: equal to SeedSequence(seed).spawn(n)[index] for any n > index."""
     return np.random.SeedSequence(seed, spawn_key=(index,))
+
+
+def cohort_device(cohort: Cohort, source: str = "cohort.toml") -> DeviceProfile:
+    """The cohort's device profile; a bad name or file raises InputError naming the cohort's field."""
+    try:
+        return load_profile(cohort.device)
+    except InputError as exc:
+        raise InputError(f"{source}: device: {exc}") from None
 
 
 def load_cohort(path: str | Path) -> Cohort:
