@@ -8,9 +8,10 @@ Monte Carlo is tiny (1,000 photons per run): these tests check where tasks run, 
 import numpy as np
 import pytest
 
-from dask_cluster import linear_skin_rise, require_distributed
+from dask_cluster import require_distributed
 from laserdose.device.profile import load_profile
 from laserdose.planning.cohort import parse_cohort
+from laserdose.planning.skin import skin_rise_k_per_w
 from laserdose.planning.study import Delivery, patient_tasks, run_study
 from laserdose.transport.tables import build_table
 
@@ -44,7 +45,7 @@ def delivery():
 
 @pytest.fixture(scope="module")
 def tasks():
-    return patient_tasks(parse_cohort(COHORT), delivery(), PHOTONS, linear_skin_rise)
+    return patient_tasks(parse_cohort(COHORT), delivery(), PHOTONS, skin_rise_k_per_w)
 
 
 @pytest.fixture(scope="module")

@@ -100,7 +100,7 @@ class _client:
         d = self._distributed
         if self._scheduler == LOCAL:
             self._cluster = d.LocalCluster(
-                n_workers=_local_workers(), threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=_local_workers(), threads_per_worker=1, processes=True, dashboard_address=":0"
             )
             self._client = d.Client(self._cluster)
             return self._client
