@@ -122,19 +122,20 @@ def parse_cohort(data: Mapping[str, Any], source: str = "cohort.toml") -> Cohort
     for key in data:
         if key not in _KEYS:
             raise InputError(f"{source}: unknown field {key!r}; allowed: {', '.join(_KEYS)}")
+    patients = _integer(data, "patients", 1, MAX_PATIENTS, source)
+    seed = _integer(data, "seed", 0, 2**63 - 1, source)
+    device = _device(data, source)
     has = [key for key in _RANGES if key in data]
     if len(has) != 1:
         raise InputError(f"{source}: give exactly one of bmi or fat_mm, got {'both' if has else 'neither'}")
-    body_field = has[0]
-    area = data.get("area_cm2", DEFAULT_AREA_CM2)
     return Cohort(
-        patients=_integer(data, "patients", 1, MAX_PATIENTS, source),
-        seed=_integer(data, "seed", 0, 2**63 - 1, source),
-        device=_device(data, source),
-        body_field=body_field,
-        body=_distribution(data[body_field], body_field, source),
+        patients=patients,
+        seed=seed,
+        device=device,
+        body_field=has[0],
+        body=_distribution(data[has[0]], has[0], source),
         skin_type_weights=_weights(_required(data, "skin_type_weights", source), source),
-        area_cm2=_number(area, "area_cm2", *AREA_CM2_RANGE, source),
+        area_cm2=_number(data.get("area_cm2", DEFAULT_AREA_CM2), "area_cm2", *AREA_CM2_RANGE, source),
     )
 
 

@@ -140,10 +140,10 @@ def cohort_delivery(
 ) -> Delivery:
     """The ONE plan of the study: made by the planner for the cohort's reference patient."""
     plan = make_plan(reference_patient(cohort, protocol), protocol, device, physics, settings)
-    return delivery_from_plan(plan, settings)
+    return delivery_from_plan(plan)
 
 
-def delivery_from_plan(plan: Plan, settings: PlanSettings) -> Delivery:
+def delivery_from_plan(plan: Plan) -> Delivery:
     """The delivery of `plan`; InputError when screening gave no parameters to deliver."""
     if plan.outcome is None or plan.handpiece is None or plan.scan_speed_mm_per_s is None:
         raise InputError(
@@ -160,7 +160,7 @@ def delivery_from_plan(plan: Plan, settings: PlanSettings) -> Delivery:
         window_j_per_cm2=target.window_j_per_cm2,
         diagnosis=plan.protocol.diagnosis,
         skin_start_c=plan.skin_start_c,
-        skin_limit_c=settings.skin_limit_c,
+        skin_limit_c=plan.skin_limit_c,
         feasible=plan.outcome.feasible,
     )
 
