@@ -95,8 +95,9 @@ class Cohort:
 
     @property
     def likeliest_skin_type(self) -> int:
-        """The most likely skin type (the lowest of equally likely ones)."""
-        return int(np.argmax(self.skin_type_weights)) + 1
+        """The most likely skin type; of equally likely ones the darkest, which heats most (cautious)."""
+        highest = max(self.skin_type_weights)
+        return max(k for k, w in enumerate(self.skin_type_weights, start=1) if w == highest)
 
 
 def patient_generator(seed: int, index: int) -> np.random.SeedSequence:

@@ -1,8 +1,8 @@
 """Population study: one plan, a cohort of patients, the share whose target dose and skin come out right.
 
 The protocol is applied as ONE plan, made by the planner for the cohort's reference patient (the mean
-BMI or fat, the likeliest skin type, the cohort's area) on the cohort's device. Each cohort patient is
-then simulated as an independent task (`simulate_patient`) that carries its own seed:
+BMI or fat, the likeliest skin type - the darker of a tie -, the cohort's area) on the cohort's device.
+Each cohort patient is then simulated as an independent task (`simulate_patient`) with its own seed:
 
 - the patient (skin type, BMI or fat) is drawn from SeedSequence(seed).spawn(patients)[k] (cohort.py);
 - at each wavelength the plan uses, a pencil-beam Monte Carlo run on the patient's own back model gives
