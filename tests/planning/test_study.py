@@ -108,6 +108,7 @@ def test_dose_and_skin_rise_are_linear_in_power():
     for a, b in zip(once, twice, strict=True):
         assert b.target_dose_j_per_cm2 == pytest.approx(2 * a.target_dose_j_per_cm2, rel=1e-12)
         assert b.skin_peak_c - 33.0 == pytest.approx(2 * (a.skin_peak_c - 33.0), rel=1e-12)
+        assert b.target_dose_rel_se == pytest.approx(a.target_dose_rel_se, rel=1e-9)
         # The stand-in skin model: 0.5 K/W per skin type step, 9 W in all.
         assert a.skin_peak_c == pytest.approx(33.0 + 9.0 * 0.5 * a.skin_type)
 
@@ -116,7 +117,7 @@ def test_summary_counts_window_and_skin_limit_inclusively():
     doses = [0.4, 0.5, 4.0, 4.1]  # window 0.5-4: the two middle ones are inside
     peaks = [43.0, 43.01, 40.0, 44.0]  # limit 43 C: the first and the third are safe
     outcomes = [
-        PatientOutcome(k, 2, 27.0, 10.0, 0, 20.0, dose, peak)
+        PatientOutcome(k, 2, 27.0, 10.0, 0, 20.0, dose, 0.1, peak)
         for k, (dose, peak) in enumerate(zip(doses, peaks, strict=True))
     ]
     data = summary(outcomes, delivery(), 1000)

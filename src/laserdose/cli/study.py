@@ -71,6 +71,7 @@ def _print_summary(payload: dict[str, Any]) -> None:
     plan = payload["plan"]
     dose = payload["target_dose_j_per_cm2"]
     skin = payload["skin_peak_c"]
+    error = payload["target_dose_monte_carlo_rel_se"]
     powers = ", ".join(f"{w} nm {p:.2f} W" for w, p in plan["power_w_by_wavelength"].items() if p > 0)
     rows = [
         ("plan (reference patient)", f"{powers} for {plan['duration_s']:.0f} s, {plan['handpiece']}"),
@@ -79,6 +80,10 @@ def _print_summary(payload: dict[str, Any]) -> None:
         (
             f"target dose at {plan['target']}",
             f"p5 {dose['p5']:.3g}, p50 {dose['p50']:.3g}, p95 {dose['p95']:.3g} J/cm2",
+        ),
+        (
+            "Monte Carlo error of a dose",
+            f"p50 {error['p50']:.1%}, p95 {error['p95']:.1%} (more --photons: less)",
         ),
         ("window", f"{plan['window_j_per_cm2'][0]:g}-{plan['window_j_per_cm2'][1]:g} J/cm2"),
         ("in window", f"{payload['fraction_in_window']:.1%}"),

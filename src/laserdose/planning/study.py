@@ -103,6 +103,8 @@ class PatientOutcome:
         redraws: draws outside the back model's range that were discarded (cohort.py).
         target_depth_mm: the drawn depth of the target [mm].
         target_dose_j_per_cm2: fluence at the target [J/cm^2].
+        target_dose_rel_se: its Monte Carlo standard error, relative, from two independent half runs
+            (|a - b| / 2 over the mean; a rough estimate for one patient, telling over a cohort) [-].
         skin_peak_c: peak skin temperature [C].
     """
 
@@ -113,6 +115,7 @@ class PatientOutcome:
     redraws: int
     target_depth_mm: float
     target_dose_j_per_cm2: float
+    target_dose_rel_se: float
     skin_peak_c: float
 
 
@@ -214,13 +217,18 @@ def simulate_patient(task: PatientTask) -> PatientOutcome:
     delivery = task.delivery
     drawn = draw_patient(task.cohort, task.index, delivery.structure)
     sequence = patient_generator(task.cohort.seed, task.index)
-    dose_j_per_cm2 = 0.0
+    # Two independent half runs per wavelength: their mean is the dose, their difference its MC error.
+    halves = (task.photons // 2, task.photons - task.photons // 2)
+    dose_halves = [0.0, 0.0]
     rise_k = 0.0
     for k, (wavelength, power_w) in enumerate(delivery.power_w_by_wavelength):
         if power_w <= 0:
             continue
-        factor = _disk_factor(drawn, wavelength, delivery.area_cm2, task.photons, _seed(sequence, k))
-        dose_j_per_cm2 += power_w * delivery.duration_s * factor / delivery.area_cm2
+        for half, photons in enumerate(halves):
+            factor = _disk_factor(
+                drawn, wavelength, delivery.area_cm2, photons, _seed(sequence, 2 * k + half)
+            )
+            dose_halves[half] += power_w * delivery.duration_s * factor / delivery.area_cm2
         rise_k += power_w * task.skin_rise(
             drawn.skin_type,
             drawn.fat_mm,
@@ -230,6 +238,8 @@ def simulate_patient(task: PatientTask) -> PatientOutcome:
             delivery.area_cm2,
             delivery.duration_s,
         )
+    dose_j_per_cm2 = (halves[0] * dose_halves[0] + halves[1] * dose_halves[1]) / task.photons
+    spread = abs(dose_halves[0] - dose_halves[1]) / 2
     return PatientOutcome(
         index=task.index,
         skin_type=drawn.skin_type,
@@ -238,6 +248,7 @@ def simulate_patient(task: PatientTask) -> PatientOutcome:
         redraws=drawn.redraws,
         target_depth_mm=drawn.target_depth_mm,
         target_dose_j_per_cm2=dose_j_per_cm2,
+        target_dose_rel_se=spread / dose_j_per_cm2 if dose_j_per_cm2 > 0 else math.inf,
         skin_peak_c=delivery.skin_start_c + rise_k,
     )
 
@@ -251,9 +262,9 @@ def _child(sequence: np.random.SeedSequence, number: int) -> np.random.SeedSeque
     return np.random.SeedSequence(sequence.entropy, spawn_key=(*sequence.spawn_key, number))
 
 
-def _seed(sequence: np.random.SeedSequence, wavelength_number: int) -> int:
-    """The Monte Carlo seed of the patient's run at its `wavelength_number`-th wavelength, < 2^63."""
-    word = _child(sequence, 1 + wavelength_number).generate_state(1, dtype=np.uint64)[0]
+def _seed(sequence: np.random.SeedSequence, run: int) -> int:
+    """The Monte Carlo seed of the patient's run number `run`, < 2^63 (child 0 draws the patient)."""
+    word = _child(sequence, 1 + run).generate_state(1, dtype=np.uint64)[0]
     return int(word >> np.uint64(1))
 
 

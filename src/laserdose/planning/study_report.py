@@ -34,6 +34,7 @@ def summary(outcomes: Sequence[PatientOutcome], delivery: Delivery, photons: int
             [in_window(o, delivery) and skin_safe(o, delivery) for o in outcomes]
         ),
         "target_dose_j_per_cm2": _percentiles(doses),
+        "target_dose_monte_carlo_rel_se": _percentiles(np.array([o.target_dose_rel_se for o in outcomes])),
         "skin_peak_c": _percentiles(peaks) | {"max": float(peaks.max())},
         "by_skin_type": _by_skin_type(outcomes, delivery),
         "redrawn_outside_model_range": sum(o.redraws for o in outcomes),
