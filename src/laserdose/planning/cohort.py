@@ -184,17 +184,24 @@ def _distribution(value: Any, field: str, source: str) -> Distribution:
         raise InputError(f"{source}: missing field {field}.{missing[0]}")
     lowest, highest = _RANGES[field]
     first = _number(value[names[0]], f"{field}.{names[0]}", lowest, highest, source)
-    # A normal spread wider than the whole valid range would mostly be redrawn: refuse it.
-    second = _number(
-        value[names[1]], f"{field}.{names[1]}", 0.0 if kind == "normal" else lowest, highest, source
-    )
-    if kind == "normal" and not 0 < second <= highest - lowest:
-        raise InputError(
-            f"{source}: {field}.sd must be above 0 and at most {highest - lowest:g}, got {second:g}"
+    if kind == "normal":
+        return Distribution(
+            kind, first, _spread(value["sd"], field, highest - lowest, source), lowest, highest
         )
-    if kind == "uniform" and not second > first:
+    second = _number(value["high"], f"{field}.high", lowest, highest, source)
+    if not second > first:
         raise InputError(f"{source}: {field}.high must be above {field}.low ({first:g}), got {second:g}")
     return Distribution(kind, first, second, lowest, highest)
+
+
+def _spread(value: Any, field: str, widest: float, source: str) -> float:
+    """A normal SD above 0 and at most the valid range (a wider one would mostly be redrawn)."""
+    bad = isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+    if bad or not 0 < value <= widest:
+        raise InputError(
+            f"{source}: {field}.sd must be a number above 0 and at most {widest:g}, got {value!r}"
+        )
+    return float(value)
 
 
 def _weights(value: Any, source: str) -> tuple[float, ...]:
