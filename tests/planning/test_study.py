@@ -162,7 +162,7 @@ BAD_COHORTS = [
     ({"device": ""}, "device must be a profile name"),
     ({"bmi": {"distribution": "gamma", "mean": 27.0, "sd": 5.0}}, "bmi.distribution must be one of normal"),
     ({"bmi": {"distribution": "normal", "mean": 27.0}}, "missing field bmi.sd"),
-    ({"bmi": {"distribution": "normal", "mean": 27.0, "sd": 0.0}}, "bmi.sd must be a number above 0 and at most"),
+    ({"bmi": {"distribution": "normal", "mean": 27.0, "sd": 0.0}}, "bmi.sd must be a number above 0"),
     ({"bmi": {"distribution": "normal", "mean": 60.0, "sd": 5.0}}, "bmi.mean must be a number from 18 to 50"),
     ({"bmi": {"distribution": "normal", "mean": 27.0, "sd": 5.0, "sigma": 1}}, "unknown field bmi.sigma"),
     ({"bmi": {"distribution": "uniform", "low": 30.0, "high": 20.0}}, "bmi.high must be above bmi.low"),
