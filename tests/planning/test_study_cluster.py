@@ -69,6 +69,12 @@ def test_table_on_a_real_cluster_is_identical_to_the_local_build(real_cluster, l
     assert np.array_equal(table.z_centres_mm, local_table.z_centres_mm)
 
 
+def _patients_running_on(client, name):
+    workers = client.scheduler_info()["workers"]
+    address = next(address for address, worker in workers.items() if worker["name"] == name)
+    return len(client.processing(workers=[address])[address])
+
+
 def test_study_survives_a_worker_killed_mid_study_with_identical_results(real_cluster, tasks, local_outcomes):
     import distributed
 
@@ -76,12 +82,14 @@ def test_study_survives_a_worker_killed_mid_study_with_identical_results(real_cl
 
     def kill_first_worker_after_one_patient(done, total):
         if not killed_at:
-            killed_at.append((done, total))
+            with distributed.Client(real_cluster.address, set_as_default=False) as spy:
+                running = _patients_running_on(spy, "w0")
             real_cluster.kill_worker(0)
+            killed_at.append((done, total, running))
 
     outcomes = run_study(tasks, scheduler=real_cluster.address, progress=kill_first_worker_after_one_patient)
-    done, total = killed_at[0]
-    assert done < total  # the worker died with patients still to simulate
+    done, total, running = killed_at[0]
+    assert done < total and running >= 1  # the worker died with patients of its own still to simulate
     assert real_cluster.workers[0].poll() is not None
     with distributed.Client(real_cluster.address) as client:
         assert len(client.scheduler_info()["workers"]) == 1  # the scheduler saw it go
