@@ -15,6 +15,7 @@ Where tasks run (`scheduler`):
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -73,7 +74,7 @@ def run_tasks(
                 progress(index + 1, len(inputs))
         return results
     distributed = _import_distributed()
-    with _client(distributed, scheduler) as client:
+    with _Connection(distributed, scheduler) as client:
         return _gather_in_order(distributed, client, function, inputs, progress)
 
 
@@ -87,7 +88,7 @@ def _import_distributed() -> Any:
     return distributed
 
 
-class _client:
+class _Connection:
     """A Dask client for `scheduler`, closed (with its LocalCluster, if any) on exit."""
 
     def __init__(self, distributed: Any, scheduler: str) -> None:
@@ -118,8 +119,6 @@ class _client:
 
 
 def _local_workers() -> int:
-    import os
-
     return max(1, min(MAX_LOCAL_WORKERS, os.cpu_count() or 1))
 
 
