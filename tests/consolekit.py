@@ -136,3 +136,38 @@ def bearer(client: Any, username: str) -> dict[str, str]:
     response = client.post("/api/v1/token", data={"username": username, "password": PASSWORD})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def machine_commands(monkeypatch: Any, *msgs: Msg) -> list[str]:
+    """Record (in order) every `msgs` frame the simulator receives over the link, by message name."""
+    from laserdose.device import machine_io
+
+    received: list[str] = []
+    for msg in msgs:
+        handler = machine_io._HANDLERS[msg]
+
+        def recording(machine: Any, payload: dict[str, Any], msg: Msg = msg, handler: Any = handler) -> Any:
+            received.append(msg.name)
+            return handler(machine, payload)
+
+        monkeypatch.setitem(machine_io._HANDLERS, msg, recording)
+    return received
+
+
+def console_client(webapp: Any, sim: SimulatorServer, grace_s: float = 30.0) -> Any:
+    """A TestClient, logged in as the operator, of an app whose console drives `sim` (0.05 s period)."""
+    from laserdose.web.settings import WebSettings
+
+    settings = WebSettings(**{**webapp.settings.model_dump(), "device_url": sim.address,
+                              "device_simulator": True, "console_grace_s": grace_s,
+                              "console_period_s": 0.05})  # fmt: skip
+    client = type(webapp)(webapp.url, settings).client()
+    assert login(client, "operator").status_code == 303
+    return client
+
+
+def post_console(client: Any, course_id: int, action: str) -> Any:
+    """Press a console button (connect, start, stop, disconnect) with the page's CSRF token."""
+    page = client.get(f"/courses/{course_id}/console")
+    return client.post(f"/courses/{course_id}/console/{action}", data={"csrf_token": csrf_of(page.text)},
+                       follow_redirects=False, headers={"Accept": "application/json"})  # fmt: skip

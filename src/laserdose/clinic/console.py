@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from laserdose.clinic import treatment
 from laserdose.device.client import DeviceClient, DeviceRefused
-from laserdose.device.controller import Controller, Progress
+from laserdose.device.controller import Controller, Progress, send_stop
 from laserdose.device.link import Link, LinkError, open_link
 from laserdose.device.plan import DeliveryPlan
 from laserdose.device.protocol import Msg
@@ -38,6 +38,13 @@ from laserdose.errors import InputError
 log = logging.getLogger("laserdose.console")
 CONNECT_TIMEOUT_S = 3.0  # a machine that does not accept the connection within this is reported [U]
 JOIN_TIMEOUT_S = 5.0
+
+
+STOPPED_BEFORE_ARMING = "stopped before arming"
+
+
+class StoppedBeforeArming(InputError):
+    """A STOP was pressed while the start request was being handled: the start is refused."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,8 @@ class ConsoleRun:
         self.session_id: int | None = None
         self.phase = "connecting"  # connecting | connected | running | ended | closed
         self.stop_reason = ""
+        self.stops = 0  # STOPs pressed so far: a start refuses to arm if one came while it was handled
+        self._command_lock = threading.Lock()  # start and stop: the counter and stop_reason together
         self.outcome: dict[str, Any] = {}
         self.error = ""
         self._watchers = 0
@@ -177,29 +186,44 @@ class ConsoleRun:
         self.phase = "connected"
         self._thread.start()
 
-    def start(self, session_id: int) -> None:
-        """Deliver the plan, recording into the open session `session_id`."""
-        if self.phase != "connected":
-            raise InputError(f"the console is {self.phase}; connect to the machine first")
-        self.session_id, self.phase = session_id, "running"
-        self.stop_reason = ""  # a STOP pressed before this start was for the idle machine, not for it
+    def start(self, session_id: int, *, stops_seen: int) -> None:
+        """Deliver the plan, recording into the open session `session_id`.
+
+        Args:
+            session_id: the session record, open and committed.
+            stops_seen: `stops` when the start request arrived. A STOP pressed since then (while the
+                request was checking the machine and writing the record) refuses the start:
+                StoppedBeforeArming, and nothing is sent to the machine.
+        """
+        with self._command_lock:
+            if self.phase != "connected":
+                raise InputError(f"the console is {self.phase}; connect to the machine first")
+            if self.stops != stops_seen:
+                raise StoppedBeforeArming(STOPPED_BEFORE_ARMING)
+            self.session_id, self.phase = session_id, "running"
+            self.stop_reason = ""  # a STOP pressed before the start request was for the idle machine
         self._unwatched_since = time.monotonic()
         self._start.set()
 
     def stop(self, reason: str = "stopped by operator") -> None:
         """Emission off now: STOP and DISARM go out before anything is written anywhere."""
-        self.stop_reason = self.stop_reason or reason
+        with self._command_lock:  # a start either sees this STOP counted or its stop_reason is kept
+            self.stops += 1
+            self.stop_reason = self.stop_reason or reason
         with self.lock:
             controller = self.controller
             if controller is not None and controller.state not in TERMINAL_STATES:
                 controller.stop(reason)
             elif self.client is not None:
-                for msg, payload in ((Msg.STOP, {"reason": reason[:200]}), (Msg.DISARM, {})):
-                    try:
-                        self.client.request(msg, payload)
-                    except (LinkError, DeviceRefused) as exc:
-                        log.warning("console %s: %s not acknowledged: %s", self.course_id, msg.name, exc)
+                self._stop_machine(reason)
             self.poll_status()  # after the stop: what the machine says now
+
+    def _stop_machine(self, reason: str) -> None:
+        """STOP and DISARM straight to the machine (no controller running), failures logged."""
+        if self.client is None:
+            return
+        for name, exc in send_stop(self.client, reason)[1]:
+            log.warning("console %s: %s not acknowledged: %s", self.course_id, name, exc)
 
     def close(self, reason: str = "console closed") -> None:
         """Stop any emission, end the thread, release the link."""

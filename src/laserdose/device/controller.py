@@ -162,17 +162,12 @@ class Controller:
                 self._send_stop(reason)
 
     def _send_stop(self, reason: str) -> None:
-        failures = []
-        for msg, payload in ((Msg.STOP, {"reason": reason[:200]}), (Msg.DISARM, {})):
-            try:
-                self.client.request(msg, payload)
-                self._stop_acked = True
-            except (LinkError, DeviceRefused) as exc:
-                if isinstance(exc, LinkError):
-                    self._mark_link_lost()
-                failures.append((msg.name, str(exc)))
-        for name, error in failures:  # written after both were sent: a failing write cannot skip DISARM
-            self.record.write("stop-failed", message=name, error=error)
+        acked, failures = send_stop(self.client, reason)
+        self._stop_acked = self._stop_acked or acked
+        if any(isinstance(exc, LinkError) for _, exc in failures):
+            self._mark_link_lost()
+        for name, exc in failures:  # written after both were sent: a failing write cannot skip DISARM
+            self.record.write("stop-failed", message=name, error=str(exc))
 
     def fault(self, reason: str) -> None:
         """Abort: stop emission, disarm, enter `fault`."""
@@ -408,6 +403,28 @@ class Controller:
         )
         self.record.write("outcome", **result.__dict__, exit_code=result.exit_code)
         return result
+
+
+def send_stop(client: DeviceClient, reason: str) -> tuple[bool, list[tuple[str, Exception]]]:
+    """Send STOP, then DISARM even when STOP failed; nothing is written anywhere before both are sent.
+
+    The one way emission is ended from the host (the controller's stop and the console's STOP button).
+
+    Args:
+        client: the link to the machine.
+        reason: why, as the machine logs it (cut to 200 characters).
+
+    Returns:
+        Whether the machine acknowledged either, and the (message name, error) of each that failed.
+    """
+    acked, failures = False, list[tuple[str, Exception]]()
+    for msg, payload in ((Msg.STOP, {"reason": reason[:200]}), (Msg.DISARM, {})):
+        try:
+            client.request(msg, payload)
+            acked = True
+        except (LinkError, DeviceRefused) as exc:
+            failures.append((msg.name, exc))
+    return acked, failures
 
 
 def _check_watchdog(identity: dict[str, Any], allow_time_scale: bool) -> None:

@@ -27,13 +27,13 @@ from fastapi.responses import (
 from sqlalchemy import select
 
 from laserdose.clinic import service, treatment, users
-from laserdose.clinic.console import ConsoleConfig, ConsoleRun
+from laserdose.clinic.console import ConsoleConfig, ConsoleRun, StoppedBeforeArming
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
 from laserdose.device.plan import DeliveryPlan, parse_plan
 from laserdose.device.profile import DeviceProfile, load_profile, shipped_profiles
 from laserdose.errors import InputError
 from laserdose.web.deps import DbSession, LoginRequired, page_user, roles
-from laserdose.web.forms import check_csrf, render
+from laserdose.web.forms import PostedForm, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
 Watcher = Annotated[User, Depends(roles(page_user, Role.OPERATOR, Role.CLINICIAN))]
@@ -102,9 +102,11 @@ def console_page(request: Request, course_id: int, session: DbSession, user: Wat
 
 
 @router.post("/courses/{course_id}/console/connect", response_model=None)
-async def connect(request: Request, course_id: int, session: DbSession, user: Operator) -> Response:
-    """Connect to the machine of the settings and identify it."""
-    check_csrf(request, (await request.form()).get("csrf_token"))
+def connect(
+    request: Request, course_id: int, form: PostedForm, session: DbSession, user: Operator
+) -> Response:
+    """Connect to the machine of the settings and identify it (a plain def: runs off the event loop)."""
+    check_csrf(request, form.get("csrf_token"))
     course = treatment.signed_course(session=session, actor=user, course_id=course_id)
     plan, _, plan_error = _plan(course)
     if plan is None:
@@ -114,11 +116,17 @@ async def connect(request: Request, course_id: int, session: DbSession, user: Op
         operator=user.username,
     )  # fmt: skip
     try:
-        request.app.state.console.claim(run)
-        await anyio.to_thread.run_sync(run.connect)
+        request.app.state.console.claim(run)  # closing the previous run may wait for its thread
+        run.connect()
     except InputError as exc:
         return _page(request, session, user, course_id, str(exc), 409)
     return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
+
+
+async def stops_at_arrival(request: Request, course_id: int) -> int | None:
+    """How many STOPs the course's console had when the start request arrived (None: no console)."""
+    run: ConsoleRun | None = request.app.state.console.get(course_id)
+    return run.stops if run is not None else None
 
 
 def _blocked(machine: dict[str, Any]) -> str:
@@ -134,20 +142,43 @@ def _blocked(machine: dict[str, Any]) -> str:
 
 
 @router.post("/courses/{course_id}/console/start", response_model=None)
-async def start(request: Request, course_id: int, session: DbSession, user: Operator) -> Response:
-    """Open the session record, then let the controller arm and deliver the plan."""
-    check_csrf(request, (await request.form()).get("csrf_token"))
+def start(
+    request: Request, course_id: int, stops_seen: Annotated[int | None, Depends(stops_at_arrival)],
+    form: PostedForm, session: DbSession, user: Operator,
+) -> Response:  # fmt: skip
+    """Open the session record, then let the controller arm and deliver the plan.
+
+    A plain def (runs off the event loop). A STOP pressed between the request's arrival (`stops_seen`,
+    the first dependency) and the hand-over to the controller refuses the start: nothing is armed.
+    """
+    check_csrf(request, form.get("csrf_token"))
     run: ConsoleRun | None = request.app.state.console.get(course_id)
-    if run is None or run.phase != "connected":
+    if run is None or run.phase != "connected" or stops_seen is None:
         return _page(request, session, user, course_id, "connect to the machine first", 409)
-    await anyio.to_thread.run_sync(run.poll_status)
+    run.poll_status()
     blocked = _blocked(run.machine)
     if blocked:
         return _page(request, session, user, course_id, f"refused, nothing was emitted: {blocked}", 409)
     record = treatment.open_session(session=session, actor=user, course_id=course_id, device=run.identity)
     session.commit()  # the record exists before the machine is armed
-    run.start(record.id)
+    try:
+        run.start(record.id, stops_seen=stops_seen)
+    except StoppedBeforeArming as exc:
+        _close_unarmed(session, user, record.id, str(exc))
+        return _page(request, session, user, course_id, f"refused, nothing was emitted: {exc}", 409)
     return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
+
+
+def _close_unarmed(session: DbSession, user: User, session_id: int, reason: str) -> None:
+    """Close a session record whose machine was never armed, with `reason` as its one interruption."""
+    treatment.save_heartbeat(
+        session=session, session_id=session_id, duration_s=0.0, energy_j_by_wavelength={},
+        interruptions=[{"at_s": 0.0, "reason": reason}],
+    )  # fmt: skip
+    treatment.close_session(
+        session=session, actor_name=user.username, session_id=session_id, completed=False, reason=reason
+    )
+    session.commit()
 
 
 @router.post("/courses/{course_id}/console/stop", response_model=None)

@@ -1,0 +1,57 @@
+"""A STOP pressed while the Start request is being handled is never forgotten (reviewer's repro)."""
+
+import time
+
+import pytest
+
+from consolekit import (
+    PLAN,
+    console_client,
+    emission_log,
+    machine_commands,
+    post_console,
+    sessions_of,
+    signed_course,
+    simulator,
+    wait_for,
+)
+from laserdose.device.protocol import Msg
+from laserdose.web.routes import console as routes
+
+SHORT_PLAN = {**PLAN, "duration_s": 10, "total_energy_j": 100.0}  # 2 s of wall clock at the test scale
+
+
+@pytest.fixture
+def sim():
+    with simulator() as server:
+        yield server
+
+
+def test_a_stop_during_the_start_request_refuses_the_start(webapp, sim, monkeypatch):
+    client = console_client(webapp, sim)
+    course_id = signed_course(webapp.url, SHORT_PLAN)
+    assert post_console(client, course_id, "connect").status_code == 303
+    run = client.app.state.console.get(course_id)
+    commands = machine_commands(monkeypatch, Msg.ARM, Msg.STOP, Msg.DISARM)
+    real_open = routes.treatment.open_session
+
+    def open_then_stop(**kwargs):
+        record = real_open(**kwargs)
+        run.stop("stopped by operator")  # STOP pressed while the start request writes the record
+        return record
+
+    monkeypatch.setattr(routes.treatment, "open_session", open_then_stop)
+    response = post_console(client, course_id, "start")
+    assert response.status_code == 409 and "stopped before arming" in response.text
+    time.sleep(0.5)  # ten control periods: time for a wrongly started controller to arm
+    assert "ARM" not in commands and commands[:2] == ["STOP", "DISARM"]
+    assert not [line for line in emission_log(sim) if line["type"] == "emission"]
+    assert run.phase == "connected"  # nothing runs: the operator may press Start again
+    [record] = sessions_of(webapp.url, course_id)
+    assert record.status == "ended" and not record.completed
+    assert record.interruptions == [{"at_s": 0.0, "reason": "stopped before arming"}]
+
+    monkeypatch.setattr(routes.treatment, "open_session", real_open)  # a new Start, no STOP: it runs
+    assert post_console(client, course_id, "start").status_code == 303
+    wait_for(lambda: run.phase == "ended", 15, "the second session to end")
+    assert sessions_of(webapp.url, course_id)[-1].completed
