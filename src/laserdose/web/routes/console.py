@@ -55,8 +55,12 @@ def console_config(request: Request) -> ConsoleConfig:
 @asynccontextmanager
 async def console_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """At start, close sessions a dead server left running; at shutdown, stop every console."""
-    with app.state.sessions.begin() as session:
-        treatment.recover_running_sessions(session=session)
+
+    def recover() -> None:
+        with app.state.sessions.begin() as session:
+            treatment.recover_running_sessions(session=session)
+
+    await anyio.to_thread.run_sync(recover)  # no database wait on the event loop
     yield
     await anyio.to_thread.run_sync(app.state.console.close_all, "server shutting down")
 

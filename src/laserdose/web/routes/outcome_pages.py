@@ -17,7 +17,7 @@ from laserdose.clinic.models import Role, User
 from laserdose.clinical import outcomes
 from laserdose.errors import InputError
 from laserdose.web.deps import DbSession, page_user, roles
-from laserdose.web.forms import check_csrf, render
+from laserdose.web.forms import PostedForm, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
 Recorder = Annotated[User, Depends(roles(page_user, Role.CLINICIAN, Role.OPERATOR))]
@@ -102,10 +102,11 @@ def outcome_form(request: Request, patient_id: int, session: DbSession, user: Re
 
 
 @router.post("/patients/{patient_id}/outcomes/new", response_model=None)
-async def record_outcome(request: Request, patient_id: int, session: DbSession, user: Recorder) -> Response:
-    """Score and save the outcome, or show the form again with errors and the typed answers."""
+def record_outcome(
+    request: Request, patient_id: int, form: PostedForm, session: DbSession, user: Recorder
+) -> Response:
+    """Score and save the outcome, or show the form again (a plain def: database work off the loop)."""
     patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
-    form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     values = _form_values(form)
     parsed, errors = _parse(values)

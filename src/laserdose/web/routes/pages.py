@@ -15,7 +15,7 @@ from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
 from laserdose.web.chart import outcome_charts
 from laserdose.web.deps import DbSession, PageUser, page_user, roles
-from laserdose.web.forms import check_csrf, field_errors, render
+from laserdose.web.forms import PostedForm, check_csrf, field_errors, render
 from laserdose.web.schemas import PatientCreate
 
 router = APIRouter(include_in_schema=False)
@@ -31,10 +31,14 @@ def login_form(request: Request) -> HTMLResponse:
     return render(request, "login.html", None, username="", error=None)
 
 
+# Routes that touch the database are plain `def`: FastAPI runs them in its thread pool, so a database
+# that makes them wait never holds up the event loop (and with it the console's STOP). Forms are read
+# on the loop by the PostedForm dependency.
+
+
 @router.post("/login", response_model=None)
-async def login(request: Request, session: DbSession) -> Response:
+def login(request: Request, form: PostedForm, session: DbSession) -> Response:
     """Check the password (rate limited), then start a fresh session."""
-    form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     limiter = request.app.state.login_limiter
@@ -87,9 +91,8 @@ def new_patient_form(request: Request, user: Editor) -> HTMLResponse:
 
 
 @router.post("/patients/new", response_model=None)
-async def create_patient(request: Request, session: DbSession, user: Editor) -> Response:
+def create_patient(request: Request, form: PostedForm, session: DbSession, user: Editor) -> Response:
     """Create a patient, or show the form again with each field's error and the typed values."""
-    form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     values = {field: str(form.get(field, "")) for field in PATIENT_FIELDS}
     try:
@@ -118,9 +121,10 @@ def patient_chart(request: Request, patient_id: int, session: DbSession, user: R
 
 
 @router.post("/courses/{course_id}/sign")
-async def sign_course(request: Request, course_id: int, session: DbSession, user: Signer) -> RedirectResponse:
+def sign_course(
+    request: Request, course_id: int, form: PostedForm, session: DbSession, user: Signer
+) -> RedirectResponse:
     """Sign a course's plan (clinicians only), then go back to the chart."""
-    form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     course = service.sign_course(session=session, actor=user, course_id=course_id)
     session.commit()

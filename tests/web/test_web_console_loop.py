@@ -1,0 +1,89 @@
+"""STOP is answered while another request waits on a locked database (real uvicorn, one event loop).
+
+Reviewer's repro: a route declared `async def` that did synchronous SQLAlchemy work froze the event
+loop while SQLite waited out its busy timeout (5 s); STOP was answered only after 4.7 s and the
+machine's watchdog, not our STOP, ended emission.
+"""
+
+import sqlite3
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from consolekit import (
+    PLAN,
+    csrf_of,
+    emission_log,
+    free_port,
+    login,
+    signed_course,
+    simulator,
+    wait_for,
+)
+from laserdose.web.app import create_app
+from laserdose.web.settings import WebSettings
+
+WATCHDOG_WALL_S = 1.8  # the longest the controller accepts is 2 s (controller.MAX_WATCHDOG_S)
+
+
+@pytest.fixture
+def served(webapp):
+    """The app with a console on the simulator, served by uvicorn from a thread; yields (url, sim)."""
+    with simulator(watchdog_wall_s=WATCHDOG_WALL_S) as sim:
+        settings = WebSettings(**{**webapp.settings.model_dump(), "device_url": sim.address,
+                                  "device_simulator": True, "console_grace_s": 30,
+                                  "console_period_s": 0.05})  # fmt: skip
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        wait_for(lambda: server.started, 10, "uvicorn to start")
+        try:
+            yield f"http://127.0.0.1:{port}", sim
+        finally:
+            server.should_exit = True
+            thread.join(10)
+
+
+def test_stop_is_answered_while_a_new_patient_waits_on_a_locked_database(webapp, served):
+    base, sim = served
+    operator, clinician = httpx.Client(base_url=base), httpx.Client(base_url=base)
+    assert login(operator, "operator").status_code == 303 and login(clinician, "clinician").status_code == 303
+    course_id = signed_course(webapp.url, PLAN)
+    for action in ("connect", "start"):
+        page = operator.get(f"/courses/{course_id}/console")
+        data = {"csrf_token": csrf_of(page.text)}
+        assert operator.post(f"/courses/{course_id}/console/{action}", data=data).status_code == 303
+    wait_for(lambda: sim.machine.state == "emitting", 10, "emission")
+    stop_token = csrf_of(operator.get(f"/courses/{course_id}/console").text)
+    new_patient = {"csrf_token": csrf_of(clinician.get("/patients/new").text), "name": "X Y",
+                   "birth_date": "1970-01-01", "skin_type": "3", "bmi": "25"}  # fmt: skip
+    blocker = sqlite3.connect(webapp.url.removeprefix("sqlite:///"), timeout=1.0)
+    blocker.execute("BEGIN IMMEDIATE")  # every writer now waits for SQLite's busy timeout (5 s)
+    created: list[int] = []
+
+    def create_patient() -> None:
+        created.append(clinician.post("/patients/new", data=new_patient, timeout=30).status_code)
+
+    writer = threading.Thread(target=create_patient)
+    try:
+        writer.start()
+        time.sleep(0.3)  # the new-patient request is now waiting on the database
+        began = time.monotonic()
+        response = operator.post(f"/courses/{course_id}/console/stop", data={"csrf_token": stop_token},
+                                 headers={"Accept": "application/json"}, timeout=30)  # fmt: skip
+        stop_s = time.monotonic() - began
+        waiting = writer.is_alive()
+    finally:
+        blocker.rollback()
+        blocker.close()
+        writer.join(30)
+    assert response.status_code == 200 and stop_s < WATCHDOG_WALL_S / 2
+    assert waiting  # the other request was still waiting on the database when STOP was answered
+    assert created == [303]  # the new patient was saved once the database was free
+    ends = [line for line in emission_log(sim) if line["type"] == "emission"]
+    assert ends and all(line["end_reason"] == "stop: stopped by operator" for line in ends)
+    assert not any(line.get("kind") == "watchdog" for line in emission_log(sim))
