@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from laserdose.clinic import treatment
+from laserdose.clinic.models import TreatmentSession
 from laserdose.device.client import DeviceClient, DeviceRefused
 from laserdose.device.controller import Controller, Progress, send_stop
 from laserdose.device.link import Link, LinkError, open_link
@@ -284,13 +285,58 @@ class ConsoleRun:
     # -- the controller thread ------------------------------------------------------------------------
 
     def _main(self) -> None:
-        while not self._closed.is_set():
-            if self._start.is_set() and self.controller is None:
-                self._treat()
-            else:
-                with self.lock:
-                    self.poll_status()
-            self._closed.wait(self.config.period_s * 3)
+        try:
+            while not self._closed.is_set():
+                if self._start.is_set() and self.controller is None:
+                    self._treat()
+                else:
+                    with self.lock:
+                        self.poll_status()
+                self._closed.wait(self.config.period_s * 3)
+        except BaseException as exc:  # noqa: BLE001 - whatever it was, the machine is stopped and freed
+            self._crashed(exc)
+
+    def _crashed(self, exc: BaseException) -> None:
+        """The thread failed: STOP + DISARM (best effort), close the record with the error, end the run.
+
+        Without this the run would stay "running" and the registry would refuse every connect.
+        """
+        reason = f"console error: {type(exc).__name__}: {exc}"
+        log.error("console %s: %s", self.course_id, reason, exc_info=exc)
+        try:
+            with self.lock:
+                self._stop_machine(reason[:200])
+        except Exception:  # noqa: BLE001 - the machine's watchdog remains
+            log.exception("console %s: STOP after the error failed", self.course_id)
+        self.error = reason
+        try:
+            self._close_after_error(reason)
+        except Exception as close_exc:  # noqa: BLE001 - say so on the console
+            self.error += f"; the session record could not be closed: {type(close_exc).__name__}: {close_exc}"
+            log.exception("console %s: closing session %s failed", self.course_id, self.session_id)
+        self.phase = "ended"
+
+    def _close_after_error(self, reason: str) -> None:
+        """Close the running session record (if any) with `reason` as its last interruption."""
+        controller, session_id = self.controller, self.session_id
+        if session_id is None:
+            return
+        with self.sessions.begin() as session:
+            record = session.get(TreatmentSession, session_id)
+            if record is None or record.status != treatment.RUNNING:
+                return  # never opened, or already closed by the run
+            at_s, duration_s, energy_j = 0.0, record.duration_s, dict(record.energy_j_by_wavelength)
+            if controller is not None:  # what the controller knew last, newer than the last heartbeat
+                at_s = max(0.0, controller.progress.t_s - controller._armed_at_s)
+                duration_s, energy_j = max(controller.emitting_s.values()), dict(controller.delivered)
+            treatment.save_heartbeat(
+                session=session, session_id=session_id, duration_s=duration_s, energy_j_by_wavelength=energy_j,
+                interruptions=[*record.interruptions, {"at_s": round(at_s, 3), "reason": reason}],
+            )  # fmt: skip
+            treatment.close_session(
+                session=session, actor_name=self.operator, session_id=session_id, completed=False,
+                reason=reason,
+            )  # fmt: skip
 
     def _treat(self) -> None:
         record = ConsoleRecord(lambda t_s: t_s - getattr(self.controller, "_armed_at_s", 0.0))
