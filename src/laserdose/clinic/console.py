@@ -330,7 +330,8 @@ class ConsoleRun:
                 at_s = max(0.0, controller.progress.t_s - controller._armed_at_s)
                 duration_s, energy_j = max(controller.emitting_s.values()), dict(controller.delivered)
             treatment.save_heartbeat(
-                session=session, session_id=session_id, duration_s=duration_s, energy_j_by_wavelength=energy_j,
+                session=session, session_id=session_id, duration_s=duration_s,
+                energy_j_by_wavelength=energy_j,
                 interruptions=[*record.interruptions, {"at_s": round(at_s, 3), "reason": reason}],
             )  # fmt: skip
             treatment.close_session(
