@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -136,3 +137,47 @@ def test_server_killed_mid_treatment(database, tmp_path):
         finally:
             server.terminate()
             server.wait(10)
+
+
+def test_server_terminated_mid_treatment_stops_the_machine_and_closes_the_record(database):
+    """SIGTERM (graceful shutdown) with a browser still watching: our STOP, not the watchdog, ends it."""
+    course_id = signed_course(database)
+    with simulator() as sim:
+        port = free_port()
+        server = _serve(database, port, sim.address)
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+                _log_in(client)
+                path = f"/courses/{course_id}/console"
+                for action in ("connect", "start"):
+                    response = client.post(f"{path}/{action}", data={"csrf_token": _csrf(client, path)})
+                    assert response.status_code == 303
+                _watch_until_emitting(client, course_id, 50.0)
+                watcher = threading.Thread(target=_watch_to_the_end, args=(port, course_id), daemon=True)
+                watcher.start()  # a browser still watching: its stream is cut after 3 s of shutdown
+                time.sleep(0.3)
+                server.send_signal(signal.SIGTERM)
+                server.wait(15)  # uvicorn re-raises SIGTERM after its graceful shutdown: exit status -15
+        finally:
+            server.kill()
+        with sim.lock:
+            assert sim.machine.state == "standby" and not sim.machine.emitting
+        ends = [line for line in emission_log(sim) if line["type"] == "emission"]
+        assert ends and all(line["end_reason"] == "stop: server shutting down" for line in ends)
+        assert not any(line.get("kind") == "watchdog" for line in emission_log(sim))
+        [record] = sessions_of(database, course_id)
+        assert record.status == "ended" and not record.completed
+        assert record.interruptions[-1]["reason"] == "server shutting down"
+        assert 0.0 < sum(record.energy_j_by_wavelength.values()) < 600.0
+
+
+def _watch_to_the_end(port: int, course_id: int) -> None:
+    """A logged-in browser reading the console's event stream until the server cuts it."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        _log_in(client)
+        try:
+            with client.stream("GET", f"/courses/{course_id}/console/events", timeout=20) as stream:
+                for _ in stream.iter_lines():
+                    pass
+        except httpx.HTTPError:
+            pass  # cut by the shutdown
