@@ -157,6 +157,8 @@ def test_server_terminated_mid_treatment_stops_the_machine_and_closes_the_record
                 watcher.start()  # a browser still watching: its stream is cut after 3 s of shutdown
                 time.sleep(0.3)
                 server.send_signal(signal.SIGTERM)
+                # At once, not after the 3 s uvicorn gives open connections (the watcher's stream) to close.
+                wait_for(lambda: not sim.machine.emitting, 1.0, "emission to stop on SIGTERM")
                 server.wait(15)  # uvicorn re-raises SIGTERM after its graceful shutdown: exit status -15
         finally:
             server.kill()

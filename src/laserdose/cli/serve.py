@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
 
 from laserdose.errors import InputError
+
+if TYPE_CHECKING:
+    from laserdose.clinic.console import ConsoleRegistry
 
 
 def serve(
@@ -43,10 +49,32 @@ def serve(
     if settings.secret_key == DEVELOPMENT_SECRET:
         typer.echo("warning: development secret in use; set LASERDOSE_SECRET_KEY for real use", err=True)
     typer.echo(f"laserdose clinic on http://{host}:{port} ({settings.environment}, {db.describe(engine)})")
-    # uvicorn's own access log prints query strings (patient searches); ours logs paths only. Open console
-    # event streams never end by themselves: after 3 s of shutdown they are cut, and the app's shutdown
-    # then stops any running treatment (STOP + DISARM) and closes its record.
-    uvicorn.run(
-        create_app(settings), host=host, port=port, access_log=False, log_level="info",
-        timeout_graceful_shutdown=3,
+    # uvicorn's own access log prints query strings (patient searches); ours logs paths only. On SIGTERM or
+    # Ctrl-C any running treatment is stopped at once (STOP + DISARM); open console event streams never end
+    # by themselves: after 3 s of shutdown they are cut, and the app's shutdown then closes the records.
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, host=host, port=port, access_log=False, log_level="info", timeout_graceful_shutdown=3,
     )  # fmt: skip
+    _server_class()(config, app.state.console).run()
+
+
+def _server_class() -> type:
+    """uvicorn.Server whose SIGTERM/SIGINT first STOPs any running treatment (uvicorn imported lazily)."""
+    import uvicorn
+
+    from laserdose.web.routes.console import SHUTDOWN_REASON
+
+    class ConsoleStoppingServer(uvicorn.Server):
+        def __init__(self, config: uvicorn.Config, console: ConsoleRegistry) -> None:
+            super().__init__(config)
+            self.console = console
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # Emission stops now, not after the graceful wait for open connections (console event
+            # streams never end by themselves); from a thread: the signal arrives on the event loop.
+            stopper = threading.Thread(target=self.console.stop_all, args=(SHUTDOWN_REASON,), daemon=True)
+            stopper.start()
+            super().handle_exit(sig, frame)
+
+    return ConsoleStoppingServer

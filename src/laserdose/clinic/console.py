@@ -442,6 +442,13 @@ class ConsoleRegistry:
         for other in finished:
             other.close()
 
+    def stop_all(self, reason: str) -> None:
+        """STOP every running run now (the first thing a server shutting down does); closes nothing."""
+        with self._lock:
+            running = [run for run in self._runs.values() if run.phase == "running"]
+        for run in running:
+            run.stop(reason)
+
     def close_all(self, reason: str) -> None:
         """Stop and close every run (server shutdown)."""
         with self._lock:

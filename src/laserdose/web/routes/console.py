@@ -41,6 +41,7 @@ Operator = Annotated[User, Depends(roles(page_user, Role.OPERATOR))]
 Reader = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
 EVENT_PERIOD_S = 0.2  # how often a watching browser gets the console's state [s]
 STOP_THREADS = anyio.CapacityLimiter(8)  # STOP never queues behind page requests in the shared pool
+SHUTDOWN_REASON = "server shutting down"  # a treatment stopped by the server's shutdown, as recorded
 SWITCHES = ("interlock_closed", "key_on", "estop_pressed", "handpiece_present")
 
 
@@ -62,7 +63,7 @@ async def console_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     await anyio.to_thread.run_sync(recover)  # no database wait on the event loop
     yield
-    await anyio.to_thread.run_sync(app.state.console.close_all, "server shutting down")
+    await anyio.to_thread.run_sync(app.state.console.close_all, SHUTDOWN_REASON)
 
 
 def _plan(course: Course) -> tuple[DeliveryPlan | None, DeviceProfile | None, str]:
