@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from laserdose.errors import InputError
 
 if TYPE_CHECKING:
-    from laserdose.clinic.console import ConsoleRegistry
+    from laserdose.clinic.console_registry import ConsoleRegistry
 
 
 def serve(

@@ -19,20 +19,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from laserdose.clinic import treatment
+from laserdose.clinic.console_record import ConsoleRecord, SharedClient
 from laserdose.clinic.models import TreatmentSession
-from laserdose.device.client import DeviceClient, DeviceRefused
+from laserdose.device.client import DeviceRefused
 from laserdose.device.controller import Controller, Progress, send_stop
 from laserdose.device.link import Link, LinkError, open_link
 from laserdose.device.plan import DeliveryPlan
 from laserdose.device.protocol import Msg
-from laserdose.device.record import SessionRecord
 from laserdose.device.states import TERMINAL_STATES
 from laserdose.errors import InputError
 
@@ -63,54 +62,6 @@ class ConsoleConfig:
     allow_time_scale: bool = False
     period_s: float = 0.1
     grace_s: float = 5.0
-
-
-class SharedClient(DeviceClient):
-    """A DeviceClient whose requests may come from two threads (the controller's and a STOP)."""
-
-    def __init__(self, link: Link, lock: threading.RLock) -> None:
-        super().__init__(link)
-        self.lock = lock
-
-    def request(self, msg: Msg, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Send one request while holding the link."""
-        with self.lock:
-            return super().request(msg, payload)
-
-
-class ConsoleRecord(SessionRecord):
-    """The controller's record, in memory; collects the interruptions and emission changes to persist."""
-
-    def __init__(self, elapsed: Callable[[float], float]) -> None:
-        super().__init__()
-        self._elapsed = elapsed
-        self._guard = threading.Lock()
-        self.interruptions: list[dict[str, Any]] = []
-        self.emission_changes: list[tuple[bool, str]] = []  # (started, reason), not yet audited
-
-    def write(self, kind: str, **fields: Any) -> dict[str, Any]:
-        """Append the entry; note state changes that the database record and the audit log need."""
-        with self._guard:
-            entry = super().write(kind, **fields)
-            if kind == "state":
-                self._note_state(entry)
-        return entry
-
-    def _note_state(self, entry: dict[str, Any]) -> None:
-        source, target, reason = entry["source"], entry["target"], entry["reason"] or entry["event"]
-        if target == "emitting":
-            self.emission_changes.append((True, "footswitch pressed on an armed machine"))
-        elif source == "emitting":
-            self.emission_changes.append((False, reason))
-        completed = target == "done" and entry["event"] == "dose_reached"
-        if target in ("paused", "fault", "done") and not completed:
-            self.interruptions.append({"at_s": round(self._elapsed(entry["t_s"]), 3), "reason": reason})
-
-    def take_changes(self) -> tuple[list[dict[str, Any]], list[tuple[bool, str]]]:
-        """The interruptions so far and the emission changes not yet taken."""
-        with self._guard:
-            changes, self.emission_changes = self.emission_changes, []
-            return list(self.interruptions), changes
 
 
 class ConsoleController(Controller):
@@ -403,55 +354,3 @@ class ConsoleRun:
                     session=session, actor_name=self.operator, session_id=session_id, completed=final[0],
                     reason=final[1],
                 )  # fmt: skip
-
-
-class ConsoleRegistry:
-    """The console runs of this server process; the machine serves one course at a time."""
-
-    def __init__(self) -> None:
-        self._runs: dict[int, ConsoleRun] = {}
-        self._lock = threading.Lock()
-
-    def get(self, course_id: int) -> ConsoleRun | None:
-        """The course's run, if any."""
-        with self._lock:
-            return self._runs.get(course_id)
-
-    def active(self) -> ConsoleRun | None:
-        """The run connected to the machine (running first), if any."""
-        with self._lock:
-            runs = [r for r in self._runs.values() if r.phase in ("running", "connected", "ended")]
-        runs.sort(key=lambda r: r.phase != "running")
-        return runs[0] if runs else None
-
-    def to_stop(self, course_id: int) -> ConsoleRun | None:
-        """The run a STOP pressed on `course_id`'s console stops: its own, else whatever the machine runs."""
-        with self._lock:
-            run = self._runs.get(course_id)
-            running = [r for r in self._runs.values() if r.phase == "running"]
-        return run if run is not None else (running[0] if running else None)
-
-    def claim(self, run: ConsoleRun) -> None:
-        """Register `run`, closing finished runs first; InputError while another course is running."""
-        with self._lock:
-            for other in list(self._runs.values()):
-                if other.phase == "running":
-                    raise InputError(f"the machine is running course {other.course_id}; stop it first")
-            finished = list(self._runs.values())
-            self._runs = {run.course_id: run}
-        for other in finished:
-            other.close()
-
-    def stop_all(self, reason: str) -> None:
-        """STOP every running run now (the first thing a server shutting down does); closes nothing."""
-        with self._lock:
-            running = [run for run in self._runs.values() if run.phase == "running"]
-        for run in running:
-            run.stop(reason)
-
-    def close_all(self, reason: str) -> None:
-        """Stop and close every run (server shutdown)."""
-        with self._lock:
-            runs, self._runs = list(self._runs.values()), {}
-        for run in runs:
-            run.close(reason)

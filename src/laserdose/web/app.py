@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from laserdose.clinic import db
-from laserdose.clinic.console import ConsoleRegistry
+from laserdose.clinic.console_registry import ConsoleRegistry
 from laserdose.clinic.service import NotFound
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
