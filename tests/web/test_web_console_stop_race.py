@@ -55,3 +55,14 @@ def test_a_stop_during_the_start_request_refuses_the_start(webapp, sim, monkeypa
     assert post_console(client, course_id, "start").status_code == 303
     wait_for(lambda: run.phase == "ended", 15, "the second session to end")
     assert sessions_of(webapp.url, course_id)[-1].completed
+
+
+def test_a_stop_on_another_course_s_page_reaches_a_connected_machine(webapp, sim, monkeypatch):
+    """One machine: a STOP pressed on any console page while a course is connected (maybe starting) counts."""
+    client = console_client(webapp, sim)
+    course_id, other_course = signed_course(webapp.url, SHORT_PLAN), signed_course(webapp.url, SHORT_PLAN)
+    assert post_console(client, course_id, "connect").status_code == 303
+    run = client.app.state.console.get(course_id)
+    commands = machine_commands(monkeypatch, Msg.STOP, Msg.DISARM)
+    assert post_console(client, other_course, "stop").status_code == 200
+    assert run.stops == 1 and commands == ["STOP", "DISARM"]

@@ -31,11 +31,13 @@ class ConsoleRegistry:
         return runs[0] if runs else None
 
     def to_stop(self, course_id: int) -> ConsoleRun | None:
-        """The run a STOP pressed on `course_id`'s console stops: its own, else whatever the machine runs."""
+        """The run a STOP pressed on `course_id`'s console stops: its own, else the one on the machine.
+
+        A connected run counts too: its course may be starting, and the STOP must refuse that start.
+        """
         with self._lock:
             run = self._runs.get(course_id)
-            running = [r for r in self._runs.values() if r.phase == "running"]
-        return run if run is not None else (running[0] if running else None)
+        return run if run is not None else self.active()
 
     def claim(self, run: ConsoleRun) -> None:
         """Register `run`, closing finished runs first; InputError while another course is running."""
