@@ -66,3 +66,22 @@ def test_a_stop_on_another_course_s_page_reaches_a_connected_machine(webapp, sim
     commands = machine_commands(monkeypatch, Msg.STOP, Msg.DISARM)
     assert post_console(client, other_course, "stop").status_code == 200
     assert run.stops == 1 and commands == ["STOP", "DISARM"]
+
+
+def test_a_console_closed_during_the_start_request_leaves_no_running_record(webapp, sim, monkeypatch):
+    client = console_client(webapp, sim)
+    course_id = signed_course(webapp.url, SHORT_PLAN)
+    assert post_console(client, course_id, "connect").status_code == 303
+    run = client.app.state.console.get(course_id)
+    real_open = routes.treatment.open_session
+
+    def open_then_close(**kwargs):
+        record = real_open(**kwargs)
+        run.close()  # Disconnect pressed in another tab while the start request writes the record
+        return record
+
+    monkeypatch.setattr(routes.treatment, "open_session", open_then_close)
+    response = post_console(client, course_id, "start")
+    assert response.status_code == 409 and "the console is closed" in response.text
+    [record] = sessions_of(webapp.url, course_id)
+    assert record.status == "ended" and not record.completed

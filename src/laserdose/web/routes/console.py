@@ -27,7 +27,7 @@ from fastapi.responses import (
 from sqlalchemy import select
 
 from laserdose.clinic import service, treatment, users
-from laserdose.clinic.console import ConsoleConfig, ConsoleRun, StoppedBeforeArming
+from laserdose.clinic.console import ConsoleConfig, ConsoleRun
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
 from laserdose.device.plan import DeliveryPlan, parse_plan
 from laserdose.device.profile import DeviceProfile, load_profile, shipped_profiles
@@ -168,7 +168,7 @@ def start(
     session.commit()  # the record exists before the machine is armed
     try:
         run.start(record.id, stops_seen=stops_seen)
-    except StoppedBeforeArming as exc:
+    except InputError as exc:  # StoppedBeforeArming, or the console closed meanwhile: never armed
         _close_unarmed(session, user, record.id, str(exc))
         return _page(request, session, user, course_id, f"refused, nothing was emitted: {exc}", 409)
     return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
