@@ -86,10 +86,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _install_error_handlers(app)
 
-    from laserdose.web.routes import api, courses_api, outcome_pages, pages
+    from laserdose.web.routes import api, courses_api, outcome_pages, pages, plan_pages
 
     app.include_router(api.router)
     app.include_router(courses_api.router)
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)
+    app.include_router(plan_pages.router)
     return app
