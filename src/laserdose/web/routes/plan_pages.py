@@ -16,13 +16,14 @@ from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinical import screening_rules as vocabulary
 from laserdose.clinical.protocols import load_protocols
 from laserdose.device.profile import shipped_profiles
+from laserdose.errors import InputError
 from laserdose.planning.physics import TablePhysics
 from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C
 from laserdose.planning.report import write_plan_report
 from laserdose.web.deps import DbSession, page_user, roles
 from laserdose.web.forms import check_csrf, render
 from laserdose.web.plan_editor_form import PLAN_FIELDS, parse_plan_form, parse_screening_form
-from laserdose.web.plan_view import get_physics, plan_view
+from laserdose.web.plan_view import area_range_cm2, get_physics, plan_view
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
@@ -101,14 +102,20 @@ def _editor_context(
     context: dict[str, Any] = {"screening": screening, "values": values, "errors": {}, "view": None}
     if screening is None:
         return context
-    inputs, errors = parse_plan_form(values, screening)
+    inputs, errors = parse_plan_form(values, screening, area_range_cm2(physics))
     context["errors"] = errors
-    if inputs is not None:
+    if inputs is None:
+        return context
+    try:
         plan, patient = plans.propose_plan(
             session=session, actor=user, patient_id=patient_id, inputs=inputs, physics=physics,
             today=dt.date.today(),
         )  # fmt: skip
-        context["view"] = plan_view(plan, patient, physics, inputs.skin_limit_c)
+    except InputError as exc:  # what the form cannot see, e.g. a fat thickness outside the table
+        errors["form"] = str(exc)
+        return context
+    context["view"] = plan_view(plan, patient, physics, inputs.skin_limit_c)
+    context["inputs"] = inputs
     return context
 
 
@@ -165,10 +172,8 @@ async def create_course(
                 "the screening does not allow laser" if not view.plan.treat else "no plan satisfies every limit"
             )
         return _editor_page(request, user, patient, context, 422)
-    inputs, _errors = parse_plan_form(values, context["screening"])
-    assert inputs is not None  # a view exists only for valid inputs
     course = plans.create_signed_course(
-        session=session, actor=user, patient_id=patient_id, plan=view.plan, inputs=inputs,
+        session=session, actor=user, patient_id=patient_id, plan=view.plan, inputs=context["inputs"],
         home_exercise=values["home_exercise"], advice=values["advice"],
     )  # fmt: skip
     session.commit()
