@@ -17,7 +17,7 @@ DECAY_LENGTH_MM = 14.0
 
 
 def synthetic_physics() -> TablePhysics:
-    """TablePhysics on a small analytic table (all skin types, fat 2-45 mm, radii 5-100 mm, depth 0.5-99.5 mm)."""
+    """TablePhysics on a small analytic table: skin types 1-6, fat 2-45 mm, radii 5-100 mm, depth 0-100 mm."""
     fat = np.array([2.0, 10.0, 20.0, 45.0])
     radii = np.array([5.0, 20.0, 50.0, 100.0])
     depth = np.arange(100) + 0.5

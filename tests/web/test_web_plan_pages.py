@@ -75,7 +75,10 @@ def test_a_red_flag_refers_and_the_screening_is_stored_with_an_audit_entry(clien
     assert "Open the plan editor" not in page.text
     with _session(webapp) as session:
         screening = session.scalars(select(Screening)).one()
-        assert (screening.decision, screening.answers["red_flags"]) == ("refer (emergency)", ["saddle-anaesthesia"])
+        assert (screening.decision, screening.answers["red_flags"]) == (
+            "refer (emergency)",
+            ["saddle-anaesthesia"],
+        )
         actions = [entry.action for entry in session.scalars(select(AuditEntry))]
     assert "screening.create" in actions
 
@@ -91,7 +94,9 @@ def test_a_precaution_gives_treat_with_precautions(client):
 def test_screening_bad_input_shows_the_error_and_keeps_the_ticks(client):
     login(client, "clinician")
     patient_id, token = _patient(client)
-    page = _screen(client, patient_id, token, diagnosis="", precautions=["tattoo-at-site"], red_flags=["fever"])
+    page = _screen(
+        client, patient_id, token, diagnosis="", precautions=["tattoo-at-site"], red_flags=["fever"]
+    )
     assert page.status_code == 422
     assert 'id="diagnosis-error">Diagnosis: choose the working diagnosis' in page.text
     assert 'value="tattoo-at-site" checked' in page.text and 'value="fever" checked' in page.text
@@ -125,22 +130,33 @@ def test_the_editor_asks_for_a_screening_first(client):
 def test_the_editor_shows_a_live_preview_bound_to_change_events(client, screened):
     patient_id, _token = screened
     page = client.get(f"/patients/{patient_id}/plan").text
-    assert 'hx-post="/patients/%d/plan/preview" hx-trigger="change"' % patient_id in page
-    for part in ('class="chart depth-dose"', 'class="chart skin-temperature"', 'id="plan-table"', 'id="safety"'):
+    assert f'hx-post="/patients/{patient_id}/plan/preview" hx-trigger="change"' in page
+    for part in (
+        'class="chart depth-dose"',
+        'class="chart skin-temperature"',
+        'id="plan-table"',
+        'id="safety"',
+    ):
         assert part in page
 
 
 def test_preview_follows_the_area_and_is_physically_consistent(client, screened):
     patient_id, token = screened
     pages = {
-        area: client.post(f"/patients/{patient_id}/plan/preview", data=_plan_values(token, area_cm2=area)).text
+        area: client.post(
+            f"/patients/{patient_id}/plan/preview", data=_plan_values(token, area_cm2=area)
+        ).text
         for area in ("100", "200")
     }
     for area, html in pages.items():
         assert _cell(html, "plan-area") == float(area)
-        powers = [float(w) for w in re.findall(r"(\d+\.\d+) W", re.search(r'id="plan-power">([^<]+)<', html)[1])]
+        powers = [
+            float(w) for w in re.findall(r"(\d+\.\d+) W", re.search(r'id="plan-power">([^<]+)<', html)[1])
+        ]
         # Energy = sum of power x time (issue 6), to the 2 decimals the table prints powers with.
-        assert _cell(html, "plan-energy") == pytest.approx(sum(powers) * _cell(html, "plan-duration"), rel=0.01)
+        assert _cell(html, "plan-energy") == pytest.approx(
+            sum(powers) * _cell(html, "plan-duration"), rel=0.01
+        )
     # Surface dose = energy / area (issue 6): at the same dose per cm2 twice the area takes twice the energy.
     assert _cell(pages["200"], "plan-energy") > _cell(pages["100"], "plan-energy")
 

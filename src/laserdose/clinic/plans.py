@@ -28,7 +28,14 @@ from laserdose.clinical.protocols import get_protocol
 from laserdose.clinical.screening import REFER, ScreeningAnswers, ScreeningDecision, screen
 from laserdose.device.profile import load_profile, shipped_profiles
 from laserdose.errors import InputError, require_range
-from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C, SKIN_START_C, PhysicsModel, Plan, PlanSettings, make_plan
+from laserdose.planning.plan import (
+    DEFAULT_SKIN_LIMIT_C,
+    SKIN_START_C,
+    PhysicsModel,
+    Plan,
+    PlanSettings,
+    make_plan,
+)
 
 # The skin limit a clinic may set: above the resting skin (SKIN_START_C, else no light at all could be
 # given) and never above the 43 C contact limit of IEC 60601-1 ed. 3 (planning/plan.py) [U].
@@ -52,9 +59,7 @@ def age_years(birth_date: dt.date, today: dt.date) -> int:
     return today.year - birth_date.year - int(before_birthday)
 
 
-def questionnaire(
-    record: PatientRecord, answers: dict[str, Any], today: dt.date
-) -> ScreeningAnswers:
+def questionnaire(record: PatientRecord, answers: dict[str, Any], today: dt.date) -> ScreeningAnswers:
     """Validated screening answers of a patient record; skin type and age come from the record.
 
     Args:
@@ -203,7 +208,9 @@ def propose_plan(
     protocol = get_protocol(inputs.protocol)
     diagnosis = screening.answers.get("diagnosis")
     if protocol.diagnosis != diagnosis:
-        raise InputError(f"protocol {protocol.name} treats {protocol.diagnosis}, but the diagnosis is {diagnosis}")
+        raise InputError(
+            f"protocol {protocol.name} treats {protocol.diagnosis}, but the diagnosis is {diagnosis}"
+        )
     patient = planning_patient(record, screening, inputs, today)
     settings = PlanSettings(skin_limit_c=inputs.skin_limit_c)
     return make_plan(patient, protocol, load_profile(inputs.device), physics, settings), patient

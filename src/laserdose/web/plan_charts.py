@@ -54,7 +54,9 @@ def _axes(frame: _Frame, x_ticks: Sequence[float], y_ticks: Sequence[float], lab
             f'<text class="tick" x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">{tick:g}</text>'
         )
     x_label, y_label = (escape(label) for label in labels)
-    parts.append(f'<text class="tick" x="{WIDTH - RIGHT}" y="{HEIGHT - 4}" text-anchor="end">{x_label}</text>')
+    parts.append(
+        f'<text class="tick" x="{WIDTH - RIGHT}" y="{HEIGHT - 4}" text-anchor="end">{x_label}</text>'
+    )
     parts.append(f'<text class="tick" x="4" y="{TOP + 4}">{y_label}</text>')
     return "".join(parts)
 
@@ -80,17 +82,22 @@ def depth_dose_svg(
     top = max(max(high), window_j_per_cm2[1]) * 2
     frame = _Frame((0.0, float(max(depth_mm))), (DOSE_FLOOR_J_PER_CM2, top), log_y=True)
     decades = range(math.ceil(math.log10(DOSE_FLOOR_J_PER_CM2)), math.floor(math.log10(top)) + 1)
+    w_low, w_high = window_j_per_cm2
     parts = [f'<svg class="chart depth-dose" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-             f'data-target-depth="{target_depth_mm:.4g}" data-window="{window_j_per_cm2[0]:g}-{window_j_per_cm2[1]:g}" '
+             f'data-target-depth="{target_depth_mm:.4g}" data-window="{w_low:g}-{w_high:g}" '
              f'data-peak="{max(nominal):.4g}">']  # fmt: skip
     parts.append("<title>Dose against depth under the centre of the treated area</title>")
-    parts.append(_axes(frame, _nice_ticks(0.0, frame.x1), [10.0**d for d in decades], ("depth [mm]", "J/cm2")))
-    w_low, w_high = window_j_per_cm2
+    parts.append(
+        _axes(frame, _nice_ticks(0.0, frame.x1), [10.0**d for d in decades], ("depth [mm]", "J/cm2"))
+    )
     x, y_top, y_bottom = frame.x(target_depth_mm), frame.y(w_high), frame.y(w_low)
     parts.append(f'<rect class="window" x="{LEFT}" width="{WIDTH - LEFT - RIGHT}" y="{y_top:.1f}" '
-                 f'height="{y_bottom - y_top:.1f}"><title>target window {w_low:g}-{w_high:g} J/cm2</title></rect>')  # fmt: skip
+                 f'height="{y_bottom - y_top:.1f}"><title>target window {w_low:g}-{w_high:g} J/cm2</title>'
+                 "</rect>")  # fmt: skip
     parts.append(f'<line class="target" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}"/>')
-    parts.append(f'<text class="target-label" x="{x + 4:.1f}" y="{TOP + 12}">target {target_depth_mm:.0f} mm</text>')
+    parts.append(
+        f'<text class="target-label" x="{x + 4:.1f}" y="{TOP + 12}">target {target_depth_mm:.0f} mm</text>'
+    )
     band = [*zip(depth_mm, high, strict=True), *reversed(list(zip(depth_mm, low, strict=True)))]
     points = " ".join(f"{frame.x(d):.1f},{frame.y(v):.1f}" for d, v in band)
     parts.append(f'<polygon class="spread" points="{points}"><title>patient range</title></polygon>')

@@ -25,7 +25,7 @@ _LIST_TERMS = {
 
 
 def parse_screening_form(form: FormData) -> tuple[dict[str, Any], dict[str, str]]:
-    """The questionnaire's answers as typed, and an error per field that is missing or not in the vocabulary."""
+    """The questionnaire's answers as typed, and an error per field missing or not in the vocabulary."""
     values: dict[str, Any] = {"diagnosis": str(form.get("diagnosis", ""))}
     values |= {key: [str(term) for term in form.getlist(key)] for key in QUESTIONNAIRE_LISTS}
     values["medical_clearance"] = bool(form.get("medical_clearance"))

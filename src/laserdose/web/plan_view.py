@@ -84,6 +84,8 @@ def plan_view(plan: Plan, patient: Patient, physics: TablePhysics, skin_limit_c:
         [float(v) for v in depth.high], depth.target_depth_mm, depth.window_j_per_cm2,
     )  # fmt: skip
     times_s, temperature_c = skin_temperature_curve(plan, patient, physics)
-    skin_svg = skin_temperature_svg([float(t) for t in times_s], [float(c) for c in temperature_c], skin_limit_c)
+    skin_svg = skin_temperature_svg(
+        [float(t) for t in times_s], [float(c) for c in temperature_c], skin_limit_c
+    )
     rows = summary_rows(_safety(plan.device, plan.outcome.duration_s))
     return PlanView(plan, patient, payload, skin_limit_c, depth_svg, skin_svg, rows)

@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from laserdose.clinic import plans, service
-from laserdose.clinic.models import Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
+from laserdose.clinic.models import Role, Screening, User
 from laserdose.clinical import screening_rules as vocabulary
 from laserdose.clinical.protocols import load_protocols
 from laserdose.device.profile import shipped_profiles
@@ -169,7 +169,9 @@ async def create_course(
     if view is None or not view.signable:
         if view is not None:
             context["errors"]["form"] = "This plan cannot be signed: " + (
-                "the screening does not allow laser" if not view.plan.treat else "no plan satisfies every limit"
+                "the screening does not allow laser"
+                if not view.plan.treat
+                else "no plan satisfies every limit"
             )
         return _editor_page(request, user, patient, context, 422)
     course = plans.create_signed_course(
