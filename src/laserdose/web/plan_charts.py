@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 600, 240
-LEFT, RIGHT, TOP, BOTTOM = 52, 16, 12, 34
+LEFT, RIGHT, TOP, BOTTOM = 52, 16, 24, 34
 DOSE_FLOOR_J_PER_CM2 = 1e-3  # the log axis starts here; a thousandth of a J/cm^2 is no dose at all
 
 
@@ -57,7 +57,7 @@ def _axes(frame: _Frame, x_ticks: Sequence[float], y_ticks: Sequence[float], lab
     parts.append(
         f'<text class="tick" x="{WIDTH - RIGHT}" y="{HEIGHT - 4}" text-anchor="end">{x_label}</text>'
     )
-    parts.append(f'<text class="tick" x="4" y="{TOP + 4}">{y_label}</text>')
+    parts.append(f'<text class="tick" x="4" y="12">{y_label}</text>')
     return "".join(parts)
 
 
