@@ -127,6 +127,18 @@ def test_the_editor_asks_for_a_screening_first(client):
     assert "has not been screened" in page.text and 'id="plan-form"' not in page.text
 
 
+def test_a_screening_without_the_questionnaire_asks_for_a_new_one(client, webapp):
+    login(client, "clinician")
+    patient_id, _token = _patient(client)
+    with _session(webapp) as session:  # as the demo seed and imports store them
+        session.add(
+            Screening(patient_id=patient_id, clinician_id=2, decision="treat", answers={"demo": True})
+        )
+        session.commit()
+    page = client.get(f"/patients/{patient_id}/plan")
+    assert "has not been screened with the questionnaire" in page.text and 'id="plan-form"' not in page.text
+
+
 def test_the_editor_shows_a_live_preview_bound_to_change_events(client, screened):
     patient_id, _token = screened
     page = client.get(f"/patients/{patient_id}/plan").text

@@ -99,6 +99,8 @@ def _editor_context(
 ) -> dict[str, Any]:
     """The preview for `values` (or each field's error) and the choices of the editor."""
     screening = plans.latest_screening(session=session, actor=user, patient_id=patient_id)
+    if screening is not None and screening.answers.get("diagnosis") not in vocabulary.DIAGNOSES:
+        screening = None  # a screening stored without the questionnaire (imported, demo): screen again
     context: dict[str, Any] = {"screening": screening, "values": values, "errors": {}, "view": None}
     if screening is None:
         return context
