@@ -22,6 +22,7 @@ def _screen(page, red_flag: str | None) -> None:
     page.select_option("#diagnosis", "chronic-nonspecific-lbp")
     if red_flag:
         page.check(f"input[name=red_flags][value={red_flag}]")
+        expect(page.locator("#decision-preview")).to_contain_text("refer")  # live, before saving
     page.click("text=Screen patient >> nth=-1")  # the form's button, not the chart link
 
 

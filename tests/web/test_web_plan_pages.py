@@ -83,6 +83,21 @@ def test_a_red_flag_refers_and_the_screening_is_stored_with_an_audit_entry(clien
     assert "screening.create" in actions
 
 
+def test_the_screening_form_previews_the_decision_without_storing_it(client, webapp):
+    login(client, "clinician")
+    patient_id, token = _patient(client)
+    form = client.get(f"/patients/{patient_id}/screening/new").text
+    assert f'hx-post="/patients/{patient_id}/screening/preview" hx-trigger="change"' in form
+    data = {"diagnosis": "herniated-disc", "csrf_token": token}
+    preview = client.post(f"/patients/{patient_id}/screening/preview", data=data).text
+    # Product brief (REFERENCES.md s.5): herniated disc -> medical opinion first (a routine referral).
+    assert re.search(r'id="decision-preview">([^<]+)<', preview)[1] == "refer (routine)"
+    cleared = client.post(f"/patients/{patient_id}/screening/preview", data=data | {"medical_clearance": "1"})
+    assert re.search(r'id="decision-preview">([^<]+)<', cleared.text)[1] == "treat-with-precautions"
+    with _session(webapp) as session:
+        assert session.scalars(select(Screening)).all() == []
+
+
 def test_a_precaution_gives_treat_with_precautions(client):
     login(client, "clinician")
     patient_id, token = _patient(client)

@@ -78,6 +78,15 @@ def questionnaire(record: PatientRecord, answers: dict[str, Any], today: dt.date
     )
 
 
+def preview_screening(
+    *, session: Session, actor: User, patient_id: int, answers: dict[str, Any], today: dt.date
+) -> ScreeningDecision:
+    """The decision the questionnaire gives now, without storing it (clinician)."""
+    require_role(actor, Role.CLINICIAN)
+    record = service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    return screen(questionnaire(record, answers, today))
+
+
 def screen_patient(
     *, session: Session, actor: User, patient_id: int, answers: dict[str, Any], today: dt.date
 ) -> tuple[Screening, ScreeningDecision]:

@@ -73,6 +73,25 @@ async def screen_patient(request: Request, patient_id: int, session: DbSession, 
     return RedirectResponse(f"/screenings/{screening.id}", status_code=303)
 
 
+@router.post("/patients/{patient_id}/screening/preview")
+async def screening_preview(
+    request: Request, patient_id: int, session: DbSession, user: Clinician
+) -> HTMLResponse:
+    """The decision for the questionnaire as ticked so far (HTMX), nothing stored."""
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    values, errors = parse_screening_form(form)
+    if errors:
+        return render(request, "_screening_decision.html", user, label=None, reasons=[], errors=errors)
+    decision = plans.preview_screening(
+        session=session, actor=user, patient_id=patient_id, answers=values, today=dt.date.today()
+    )
+    return render(
+        request, "_screening_decision.html", user, label=plans.decision_label(decision),
+        reasons=decision.to_dict()["reasons"], errors={},
+    )  # fmt: skip
+
+
 @router.get("/screenings/{screening_id}")
 def screening_result(request: Request, screening_id: int, session: DbSession, user: Reader) -> HTMLResponse:
     """A stored screening: the decision, its reasons and their sources."""
