@@ -49,6 +49,7 @@ def _plan_values(token, **changes):
     values = {
         "protocol": "chronic-nonspecific-lbp", "device": "15w-dual", "area_cm2": "150", "skin_limit_c": "43",
         "fat_mm": "", "bmi": "27", "home_exercise": "", "advice": "", "csrf_token": token,
+        "screening_id": "1",
     }  # fmt: skip
     return values | changes
 
@@ -217,6 +218,16 @@ def test_create_and_sign_stores_a_plan_the_device_layer_accepts(client, webapp, 
     assert actions[-2:] == ["course.create", "course.sign"]
     chart = client.get(response.headers["location"]).text
     assert "Plan signed" in chart and f"/courses/{course.id}/plan.pdf" in chart
+
+
+def test_signing_after_a_newer_screening_asks_for_a_review(client, webapp, screened):
+    patient_id, token = screened
+    _screen(client, patient_id, token, precautions=["tattoo-at-site"])  # screening 2, opened editor had 1
+    page = client.post(f"/patients/{patient_id}/plan", data=_plan_values(token))
+    assert page.status_code == 422 and "A newer screening exists" in page.text
+    assert 'name="screening_id" value="2"' in page.text
+    with _session(webapp) as session:
+        assert session.scalars(select(Course)).all() == []
 
 
 def test_an_infeasible_plan_shows_the_binding_limit_and_cannot_be_signed(client, webapp, screened):

@@ -39,6 +39,11 @@ VOCABULARY = {
 }
 
 
+def _today_utc() -> dt.date:
+    """Today in UTC, the zone the database stores times in (ages at screening and at signing agree)."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 def _screening_page(
     request: Request, user: User, patient: PatientRecord, values: dict[str, Any], errors: dict[str, str],
     status_code: int = 200,
@@ -67,7 +72,7 @@ async def screen_patient(request: Request, patient_id: int, session: DbSession, 
     if errors:
         return _screening_page(request, user, patient, values, errors, 422)
     screening, _decision = plans.screen_patient(
-        session=session, actor=user, patient_id=patient_id, answers=values, today=dt.date.today()
+        session=session, actor=user, patient_id=patient_id, answers=values, today=_today_utc()
     )
     session.commit()
     return RedirectResponse(f"/screenings/{screening.id}", status_code=303)
@@ -84,7 +89,7 @@ async def screening_preview(
     if errors:
         return render(request, "_screening_decision.html", user, label=None, reasons=[], errors=errors)
     decision = plans.preview_screening(
-        session=session, actor=user, patient_id=patient_id, answers=values, today=dt.date.today()
+        session=session, actor=user, patient_id=patient_id, answers=values, today=_today_utc()
     )
     return render(
         request, "_screening_decision.html", user, label=plans.decision_label(decision),
@@ -130,7 +135,7 @@ def _editor_context(
     try:
         plan, patient = plans.propose_plan(
             session=session, actor=user, patient_id=patient_id, inputs=inputs, physics=physics,
-            today=dt.date.today(),
+            today=_today_utc(),
         )  # fmt: skip
     except InputError as exc:  # what the form cannot see, e.g. a fat thickness outside the table
         errors["form"] = str(exc)
@@ -187,6 +192,10 @@ async def create_course(
     values = _form_values(form)
     context = _editor_context(session, user, patient_id, values, physics)
     view = context["view"]
+    screening = context["screening"]
+    if view is not None and screening is not None and form.get("screening_id") != str(screening.id):
+        view = context["view"] = None  # someone screened the patient again since this editor was opened
+        context["errors"]["form"] = "A newer screening exists; review the plan below before signing."
     if view is None or not view.signable:
         if view is not None:
             context["errors"]["form"] = "This plan cannot be signed: " + (
