@@ -9,9 +9,12 @@ from sqlalchemy import select
 from laserdose.clinic import plans
 from laserdose.clinic.models import AuditEntry, Course
 from laserdose.clinic.users import Forbidden
+from laserdose.clinical.patient import parse_patient
+from laserdose.clinical.protocols import get_protocol
 from laserdose.device.plan import parse_plan
 from laserdose.device.profile import load_profile
 from laserdose.errors import InputError
+from laserdose.planning.plan import make_plan
 from plan_physics import synthetic_physics
 
 PHYSICS = synthetic_physics()
@@ -108,9 +111,8 @@ def test_a_signed_course_holds_a_plan_the_device_accepts_and_its_report_plan_mat
     )
     assert course.signed_by_id == clinician.id and course.advice == "Stay active"
     assert parse_plan(course.plan, load_profile("15w-dual")).handpiece == plan.handpiece
-    again, _patient = plans.course_plan(
-        session=session, actor=clinician, course_id=course.id, physics=PHYSICS
-    )
+    operator = make_user(session, role="operator")  # operators read the signed plan (and its report)
+    again, _patient = plans.course_plan(session=session, actor=operator, course_id=course.id, physics=PHYSICS)
     assert again.to_json_dict()["duration_s"] == course.plan["duration_s"]
     course.plan = {**course.plan, "duration_s": course.plan["duration_s"] * 2}  # not what the planner gives
     session.flush()
@@ -118,7 +120,15 @@ def test_a_signed_course_holds_a_plan_the_device_accepts_and_its_report_plan_mat
         plans.course_plan(session=session, actor=clinician, course_id=course.id, physics=PHYSICS)
 
 
-def test_refer_and_infeasible_plans_are_not_signed(session):
+@pytest.fixture(scope="module")
+def underpowered_plan():
+    """class3b-probe.toml: 0.5 W for at most 1800 s = 900 J, 7.8 J/cm2 over 115 cm2 < the 8 J/cm2 minimum."""
+    patient = parse_patient({"skin_type": 3, "bmi": 27.0, "area_cm2": 115.0, "screening": CLEAN})
+    protocol = get_protocol("chronic-nonspecific-lbp")
+    return make_plan(patient, protocol, load_profile("class3b-probe"), PHYSICS)  # once for both databases
+
+
+def test_refer_and_infeasible_plans_are_not_signed(session, underpowered_plan):
     clinician, record, screening, _decision = _screened(session, {**CLEAN, "red_flags": ["fever"]})
     inputs = _inputs(screening.id)
     plan, _patient = plans.propose_plan(
@@ -128,17 +138,11 @@ def test_refer_and_infeasible_plans_are_not_signed(session):
         plans.create_signed_course(
             session=session, actor=clinician, patient_id=record.id, plan=plan, inputs=inputs
         )
-    clean = plans.screen_patient(
-        session=session, actor=clinician, patient_id=record.id, answers=CLEAN, today=TODAY
-    )
-    # class3b-probe.toml: 0.5 W for at most 1800 s = 900 J, 3 J/cm2 over 300 cm2 < the 8 J/cm2 minimum.
-    weak = _inputs(clean[0].id, device="class3b-probe", area_cm2=300.0)
-    plan, _patient = plans.propose_plan(
-        session=session, actor=clinician, patient_id=record.id, inputs=weak, physics=PHYSICS, today=TODAY
-    )
-    with pytest.raises(plans.PlanRefused, match="no plan satisfies every limit"):
+    assert underpowered_plan.outcome.binding == "machine power"
+    weak = _inputs(screening.id, device="class3b-probe", area_cm2=115.0)
+    with pytest.raises(plans.PlanRefused, match="no plan satisfies every limit \\(machine power\\)"):
         plans.create_signed_course(
-            session=session, actor=clinician, patient_id=record.id, plan=plan, inputs=weak
+            session=session, actor=clinician, patient_id=record.id, plan=underpowered_plan, inputs=weak
         )
     assert session.scalars(select(Course)).all() == []
 
