@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Locally `make test PYTEST_ARGS="-m 'not slow'"` skips the long statistical tests; CI runs them all.
 PYTEST_ARGS ?=
 
-.PHONY: run test coverage test-deps lint bench validation clean
+.PHONY: run test coverage test-deps lint bench bench-gpu validation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ bench: $(STAMP)
 	@# LD_PRELOAD: PoCL needs the system libstdc++ to build MCX's kernel here (REFERENCES.md section 2).
 	@for script in benchmarks/*.py; do echo "== $$script"; \
 		LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libstdc++.so.6 $(BIN)/python $$script || exit 1; done
+
+# On a machine with an NVIDIA GPU: our CUDA backend against pmcx (MCX, CUDA) on the same GPU (docs/gpu.md).
+bench-gpu: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench,cuda]'
+	$(BIN)/python benchmarks/transport.py --gpu-only
 
 # docs/validation.md and docs/*.png: our engine against every reference (uses `make bench` results if present).
 validation: $(STAMP)

@@ -1,8 +1,10 @@
-"""Throughput and agreement of our MCML engine against pmcxcl (MCX over OpenCL, here on the CPU via PoCL).
+"""Throughput and agreement of our MCML engine against MCX: pmcxcl (OpenCL, CPU via PoCL) and pmcx (CUDA).
 
-Runs both engines on the same problems in one run: MCML's 3-layer sample and a thick back model at
-980 nm (stack files beside this script). Prints photons/s, their ratio and the diffuse reflectances in
-one convention (ours, MCML's: fractions of the incident power, Rsp excluded), and writes JSON.
+Runs the engines on the same problems in one run: MCML's 3-layer sample and a thick back model at
+980 nm (stack files beside this script). CPU rows: our CPU backend and pmcxcl. GPU rows: our CUDA backend
+and pmcx on the same GPU, with the same photon count; skipped, with the reason printed, where there is no
+GPU. Prints photons/s, the ratios and the diffuse reflectances in one convention (ours, MCML's: fractions
+of the incident power, Rsp excluded), and writes JSON.
 
 MCX launches unit weight after the specular reflection (REFERENCES.md section 2), so its Rd is multiplied
 by (1 - Rsp) here. It is voxelised; we rebuild each stack on its grid, one air voxel above the surface.
@@ -10,12 +12,14 @@ MCX detects every photon leaving the volume; those leaving through the top face 
 reflectance, weighted by exp(-sum mua_i L_i) over their partial path lengths.
 
 Usage: LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libstdc++.so.6 python benchmarks/transport.py [--quick]
-(the LD_PRELOAD lets PoCL build MCX's kernel here; `make bench` sets it).
+(the LD_PRELOAD lets PoCL build MCX's kernel here; `make bench` sets it). On a GPU machine:
+pip install -e '.[dev,bench,cuda]'; python benchmarks/transport.py --gpu-only (docs/gpu.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import time
@@ -25,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from laserdose.transport import Grid, PencilBeam, Stack, simulate
+from laserdose.transport.backend import cuda_simulated, cuda_unavailable_reason
 
 HERE = Path(__file__).parent
 # MCML 1.2.2 (C, one thread) on the 2-core reference machine: ~128,000 photons/s (REFERENCES.md section 2).
@@ -35,6 +40,9 @@ PROBLEMS = {
     "mcml_sample": ("mcml_sample.json", 0.05, 20.0, 1_000_000, 100_000),
     "back_980nm": ("back_980nm.json", 0.25, 60.0, 100_000, 20_000),
 }
+# On a GPU both engines trace this many photons per problem (enough for seconds of kernel time).
+GPU_PHOTONS = {"mcml_sample": 10_000_000, "back_980nm": 10_000_000}
+GRID = Grid(0.1, 50, 0.1, 40)
 
 
 def load_stack(name: str) -> Stack:
@@ -42,10 +50,12 @@ def load_stack(name: str) -> Stack:
     return Stack.from_json_dict(data)
 
 
-def run_ours(stack: Stack, photons: int) -> dict[str, Any]:
-    simulate(stack, PencilBeam(), photons=1000, seed=1)  # compile outside the timing
-    result = simulate(stack, PencilBeam(), photons=photons, seed=1, grid=Grid(0.1, 50, 0.1, 40))
+def run_ours(stack: Stack, photons: int, backend: str = "cpu") -> dict[str, Any]:
+    # Compile outside the timing (simulate also warms up; photons/s counts the batches only).
+    simulate(stack, PencilBeam(), photons=1000, seed=1, grid=GRID, backend=backend)
+    result = simulate(stack, PencilBeam(), photons=photons, seed=1, grid=GRID, backend=backend)
     return {
+        "backend": backend,
         "photons": photons,
         "photons_per_second": result.photons_per_second,
         "specular_reflectance": result.specular_reflectance,
@@ -67,9 +77,33 @@ def mcx_volume(stack: Stack, voxel_mm: float, lateral_mm: float) -> tuple[np.nda
     return volume, props
 
 
-def run_mcx(stack: Stack, voxel_mm: float, lateral_mm: float, photons: int) -> dict[str, Any]:
-    import pmcxcl
+def gpu_skip_reason() -> str | None:
+    """Why the GPU rows cannot run here, or None."""
+    if cuda_simulated():
+        return "NUMBA_ENABLE_CUDASIM=1 is set: numba-cuda's simulator is not a GPU"
+    return cuda_unavailable_reason()
 
+
+def pmcx_skip_reason() -> str | None:
+    """Why pmcx (MCX, CUDA) cannot run here, or None."""
+    if reason := gpu_skip_reason():
+        return reason
+    try:
+        import pmcx
+    except ImportError:
+        return "pmcx is not installed (pip install -e '.[bench]')"
+    try:
+        pmcx.gpuinfo()
+    except RuntimeError as exc:
+        return f"pmcx finds no CUDA GPU ({exc})"
+    return None
+
+
+def run_mcx(
+    stack: Stack, voxel_mm: float, lateral_mm: float, photons: int, module: str = "pmcxcl"
+) -> dict[str, Any]:
+    """MCX through `module`: "pmcxcl" (OpenCL) or "pmcx" (CUDA); the same configuration and tallies."""
+    mcx = importlib.import_module(module)
     volume, props = mcx_volume(stack, voxel_mm, lateral_mm)
     side = volume.shape[0]
     config = {
@@ -79,13 +113,12 @@ def run_mcx(stack: Stack, voxel_mm: float, lateral_mm: float, photons: int) -> d
         "detpos": [[side / 2, side / 2, 0, side]], "gpuid": 1,
     }  # fmt: skip
     start = time.perf_counter()
-    result = pmcxcl.run(config)
+    result = mcx.run(config)
     wall_s = time.perf_counter() - start
-    detected = np.asarray(result["detp"])
     n_layers = len(stack.layers)
-    paths_mm = detected[1 : 1 + n_layers] * voxel_mm
+    paths_mm, exit_z = _detected_paths_and_exit_z(result["detp"], n_layers)
+    paths_mm = paths_mm * voxel_mm
     weights = np.exp(-np.array([layer.mua_per_mm for layer in stack.layers]) @ paths_mm)
-    exit_z = detected[1 + n_layers + 2]
     top = exit_z < 1.5  # left through the tissue surface (z = 1 voxel), not the bottom or the sides
     rsp = ((stack.layers[0].n - stack.n_above) / (stack.layers[0].n + stack.n_above)) ** 2
     rd_after_specular = float(weights[top].sum() / photons)
@@ -102,6 +135,18 @@ def run_mcx(stack: Stack, voxel_mm: float, lateral_mm: float, photons: int) -> d
     }
 
 
+def _detected_paths_and_exit_z(detp: Any, n_layers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Partial paths [voxels] (layers x photons) and exit z [voxels] from MCX's savedetflag "dpx" output.
+
+    run() returns the raw rows (detector id, one path length per medium, exit x, y, z); mcxlab() returns
+    a dict ("ppath", "p"): accept both.
+    """
+    if isinstance(detp, dict):
+        return np.asarray(detp["ppath"]).T, np.asarray(detp["p"])[:, 2]
+    rows = np.asarray(detp)
+    return rows[1 : 1 + n_layers], rows[1 + n_layers + 2]
+
+
 def _per_photon_se(detected_weights: np.ndarray, photons: int) -> float:
     """SE of the mean weight per launched photon (undetected photons count as 0)."""
     mean = float(detected_weights.sum()) / photons
@@ -109,36 +154,83 @@ def _per_photon_se(detected_weights: np.ndarray, photons: int) -> float:
     return math.sqrt(max(0.0, mean_square - mean**2) / photons)
 
 
-def _print_problem(name: str, ours: dict[str, Any], mcx: dict[str, Any], ratio: float) -> None:
+def _print_row(label: str, entry: dict[str, Any]) -> None:
+    if "skipped" in entry:
+        print(f"  {label:<15}: skipped: {entry['skipped']}")
+        return
+    rate, rd, se = entry["photons_per_second"], entry["diffuse_reflectance"], entry["diffuse_reflectance_se"]
+    print(f"  {label:<15}: {rate:>13,.0f} photons/s   Rd {rd:.5f} +/- {se:.5f}")
+    if "diffuse_reflectance_mcx_convention" in entry:
+        print(f"  {'':<15}  (MCX's own Rd, after the specular reflection: "
+              f"{entry['diffuse_reflectance_mcx_convention']:.5f})")  # fmt: skip
+
+
+def _ratio(entries: dict[str, dict[str, Any]], faster: str, slower: str) -> float | None:
+    if "photons_per_second" not in entries[faster] or "photons_per_second" not in entries[slower]:
+        return None
+    return float(entries[faster]["photons_per_second"] / entries[slower]["photons_per_second"])
+
+
+def _print_problem(name: str, entries: dict[str, dict[str, Any]], ratios: dict[str, float | None]) -> None:
     print(f"\n{name}")
-    for label, entry in (("laserdose", ours), ("pmcxcl", mcx)):
-        rate, rd, se = (
-            entry["photons_per_second"],
-            entry["diffuse_reflectance"],
-            entry["diffuse_reflectance_se"],
-        )
-        print(f"  {label:<10}: {rate:>10,.0f} photons/s   Rd {rd:.5f} +/- {se:.5f}")
-    print(f"  (MCX's own Rd, after the specular reflection: {mcx['diffuse_reflectance_mcx_convention']:.5f})")
-    speed_vs_mcml = ours["photons_per_second"] / MCML_C_PHOTONS_PER_S
-    print(f"  ratio     : {ratio:.1f}x pmcxcl; {speed_vs_mcml:.1f}x MCML (C, 1 thread, REFERENCES.md)")
+    for label, entry in entries.items():
+        _print_row(label, entry)
+    if "photons_per_second" in entries["laserdose"]:
+        speed_vs_mcml = entries["laserdose"]["photons_per_second"] / MCML_C_PHOTONS_PER_S
+        print(f"  {'':<15}  CPU backend: {speed_vs_mcml:.1f}x MCML (C, 1 thread, REFERENCES.md)")
+    for label, ratio in ratios.items():
+        print(f"  {label:<30}: " + ("-" if ratio is None else f"{ratio:,.2f}x"))
+
+
+def run_cpu_rows(name: str, stack: Stack, scale: int) -> dict[str, dict[str, Any]]:
+    _, voxel_mm, lateral_mm, ours_n, mcx_n = PROBLEMS[name]
+    return {
+        "laserdose": run_ours(stack, ours_n // scale),
+        "pmcxcl": run_mcx(stack, voxel_mm, lateral_mm, mcx_n // scale),
+    }
+
+
+def run_gpu_rows(name: str, stack: Stack, scale: int) -> dict[str, dict[str, Any]]:
+    _, voxel_mm, lateral_mm, _, _ = PROBLEMS[name]
+    photons = GPU_PHOTONS[name] // scale
+    reason = gpu_skip_reason()
+    cuda = {"skipped": reason} if reason else run_ours(stack, photons, backend="cuda")
+    reason = pmcx_skip_reason()
+    mcx = {"skipped": reason} if reason else run_mcx(stack, voxel_mm, lateral_mm, photons, module="pmcx")
+    return {"laserdose_cuda": cuda, "pmcx": mcx}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the photons")
-    parser.add_argument("--out", type=Path, default=HERE / "transport_results.json")
+    parser.add_argument("--gpu-only", action="store_true", help="only the GPU rows (CUDA backend, pmcx)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="JSON file (default transport_results.json, or "
+        "transport_gpu_results.json with --gpu-only, which docs/validation.py does not read)",
+    )
     args = parser.parse_args()
+    out = args.out or HERE / ("transport_gpu_results.json" if args.gpu_only else "transport_results.json")
     report: dict[str, Any] = {"mcml_c_photons_per_second": MCML_C_PHOTONS_PER_S, "problems": {}}
-    for name, (stack_file, voxel_mm, lateral_mm, ours_n, mcx_n) in PROBLEMS.items():
-        scale = 10 if args.quick else 1
+    if reason := gpu_skip_reason():
+        print(f"GPU rows skipped: {reason}")
+    scale = 10 if args.quick else 1
+    for name, (stack_file, *_) in PROBLEMS.items():
         stack = load_stack(stack_file)
-        ours = run_ours(stack, ours_n // scale)
-        mcx = run_mcx(stack, voxel_mm, lateral_mm, mcx_n // scale)
-        ratio = ours["photons_per_second"] / mcx["photons_per_second"]
-        report["problems"][name] = {"laserdose": ours, "pmcxcl": mcx, "speed_ratio": ratio}
-        _print_problem(name, ours, mcx, ratio)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(f"\nwrote {args.out}")
+        entries = {"laserdose": {"skipped": "--gpu-only"}, "pmcxcl": {"skipped": "--gpu-only"}}
+        if not args.gpu_only:
+            entries = run_cpu_rows(name, stack, scale)
+        entries |= run_gpu_rows(name, stack, scale)
+        ratios = {
+            "CPU backend / pmcxcl": _ratio(entries, "laserdose", "pmcxcl"),
+            "CUDA backend / pmcx (same GPU)": _ratio(entries, "laserdose_cuda", "pmcx"),
+            "CUDA backend / CPU backend": _ratio(entries, "laserdose_cuda", "laserdose"),
+        }
+        report["problems"][name] = entries | {"speed_ratio": ratios["CPU backend / pmcxcl"], "ratios": ratios}
+        _print_problem(name, entries, ratios)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":

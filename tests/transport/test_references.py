@@ -32,11 +32,11 @@ def _iad_slab(layer: Layer) -> tuple[float, float]:
     return float(ur1), float(ut1)
 
 
-def test_van_de_hulst_slab(backend, within):
+def test_van_de_hulst_slab(backend, within, photons_for):
     # van de Hulst (1980) as tabulated in Wang, Jacques & Zheng (1995), Table 2: Rd 0.09739, Tt 0.66096
     # (5 digits: 1e-5 rounding).
     stack = Stack((Layer(0.2, 1.0, 9.0, 0.75, 1.0),))
-    result = simulate(stack, PencilBeam(), photons=300_000, seed=3, backend=backend)
+    result = simulate(stack, PencilBeam(), photons=photons_for(300_000), seed=3, backend=backend)
     assert result.specular_reflectance == 0.0
     assert within(result.diffuse_reflectance, 0.09739, result.diffuse_reflectance_se, 1e-5)
     assert within(result.transmittance, 0.66096, result.transmittance_se, 1e-5)
@@ -56,8 +56,8 @@ def _combined_se(se: float, photons: int) -> float:
 
 
 @pytest.mark.slow
-def test_mcml_three_layer_sample(backend, within):
-    photons = 1_000_000
+def test_mcml_three_layer_sample(backend, within, photons_for):
+    photons = photons_for(1_000_000, simulated=300)
     result = simulate(MCML_SAMPLE, PencilBeam(), photons=photons, seed=5, backend=backend)
     assert result.specular_reflectance == pytest.approx(0.0243729, abs=1e-7)
     assert within(result.diffuse_reflectance, 0.237544, _combined_se(result.diffuse_reflectance_se, photons))
@@ -80,10 +80,10 @@ SLABS = {
 
 
 @pytest.mark.parametrize("name", list(SLABS))
-def test_single_slab_against_iadpython(backend, within, name):
+def test_single_slab_against_iadpython(backend, within, photons_for, name):
     layer = SLABS[name]
     ur1, ut1 = _iad_slab(layer)
-    result = simulate(Stack((layer,)), PencilBeam(), photons=100_000, seed=7, backend=backend)
+    result = simulate(Stack((layer,)), PencilBeam(), photons=photons_for(100_000), seed=7, backend=backend)
     rsp = _specular(1.0, layer.n)
     assert result.specular_reflectance == pytest.approx(rsp, abs=1e-12)
     assert within(result.diffuse_reflectance, ur1 - rsp, result.diffuse_reflectance_se, IAD_BIAS)
@@ -115,9 +115,11 @@ TWO_LAYERS = (Layer(0.2, 1.0, 9.0, 0.75, 1.0), Layer(0.2, 2.5, 2.5, 0.0, 1.0))
 
 
 @pytest.mark.parametrize("order", [1, -1], ids=["forward", "reversed"])
-def test_two_different_layers_against_iadpython(backend, within, order):
+def test_two_different_layers_against_iadpython(backend, within, photons_for, order):
     top, bottom = TWO_LAYERS[::order]
     ur1, ut1 = _iad_two_layers(top, bottom)
-    result = simulate(Stack((top, bottom)), PencilBeam(), photons=100_000, seed=11, backend=backend)
+    result = simulate(
+        Stack((top, bottom)), PencilBeam(), photons=photons_for(100_000), seed=11, backend=backend
+    )
     assert within(result.diffuse_reflectance, ur1, result.diffuse_reflectance_se, IAD_BIAS)
     assert within(result.transmittance, ut1, result.transmittance_se, IAD_BIAS)

@@ -56,6 +56,7 @@ def _register() -> None:
         device,
         heat,
         optics,
+        plan,
         protocols,
         safety,
         screen,
@@ -68,6 +69,7 @@ def _register() -> None:
     app.command("demo")(demo.demo)
     app.add_typer(optics.app, name="optics")
     app.command("screen")(screen.screen)
+    app.command("plan")(plan.plan)
     app.add_typer(protocols.app, name="protocols")
     app.add_typer(safety.app, name="safety")
     app.command("heat")(heat.heat)

@@ -46,6 +46,9 @@ def simulate(
     ] = None,
     nz: Annotated[int, typer.Option("--nz", help="Depth bins.")] = 100,
     batches: Annotated[int, typer.Option("--batches", help="Independent batches for standard errors.")] = 10,
+    backend: Annotated[
+        str, typer.Option("--backend", help="cpu | cuda (an NVIDIA GPU; pip install 'laserdose[cuda]').")
+    ] = "cpu",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (no progress bar).")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Write every array to this .npz file.")] = None,
     plot: Annotated[
@@ -58,7 +61,7 @@ def simulate(
     default_bin_mm = 0.1 if stack is not None else 1.0
     grid = Grid(dr_mm=dr_mm or default_bin_mm, nr=nr, dz_mm=dz_mm or default_bin_mm, nz=nz)
     count = _photon_count(photons)
-    arguments: dict[str, Any] = {"grid": grid, "batches": batches}
+    arguments: dict[str, Any] = {"grid": grid, "batches": batches, "backend": backend}
     if as_json:
         result = run_simulation(layers, beam_from_spec(beam), count, seed, **arguments)
     else:

@@ -5,7 +5,7 @@ and how much the skin heats, per watt) comes from a `PhysicsModel`, so that tabl
 interactive speed and full Monte Carlo can verify.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from laserdose.clinical.patient import Patient
@@ -90,6 +90,7 @@ class Plan:
     target_depth_mm: float | None = None
     target_nominal_dose_j_per_cm2: float | None = None
     skin_start_c: float = SKIN_START_C
+    skin_limit_c: float = DEFAULT_SKIN_LIMIT_C
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -125,6 +126,7 @@ class Plan:
                 "window_j_per_cm2": list(target.window_j_per_cm2),
             },
             "peak_skin_temperature_c": self.skin_start_c + outcome.skin_rise_k,
+            "skin_limit_c": self.skin_limit_c,
             "course": {"sessions": self.protocol.course.sessions, "per_week": self.protocol.course.per_week},
             "notes": list(self.notes),
         }
@@ -179,6 +181,7 @@ def make_plan(
         outcome=outcome,
         target_depth_mm=depth_mm,
         target_nominal_dose_j_per_cm2=nominal,
+        skin_limit_c=settings.skin_limit_c,
         notes=(
             "Target dose is the fluence under the centre of the treated area; at its edge about half.",
             "CW emission: at hand-scanning speeds pulsing changes neither the dose nor the mean skin heating "
@@ -196,9 +199,39 @@ def _plan_with(
     lights: dict[float, TargetLight],
     limits: Limits,
 ) -> Outcome:
-    """Optimise with the skin heating of one handpiece, taken over the longest session (conservative)."""
-    longest = settings.duration_range_s[1]
-    responses = [
+    """Optimise with the skin heating of one handpiece.
+
+    Skin heating grows with the session's length, which the optimiser chooses: first plan with the
+    heating of the longest session, then again with sessions capped at the length found (any session
+    up to it heats no more, so the cap keeps the skin bound true), and report the heating of the
+    session finally chosen.
+    """
+    first = optimise(
+        _responses(handpiece, patient, device, physics, settings, lights, limits.duration_range_s[1]), limits
+    )
+    capped = replace(
+        limits,
+        duration_range_s=(limits.duration_range_s[0], max(first.duration_s, limits.duration_range_s[0])),
+    )
+    second = optimise(
+        _responses(handpiece, patient, device, physics, settings, lights, capped.duration_range_s[1]), capped
+    )
+    final = _responses(handpiece, patient, device, physics, settings, lights, second.duration_s)
+    rise_k = sum(second.power_w_by_wavelength[r.wavelength_nm] * r.skin_rise_k_per_w for r in final)
+    return replace(second, skin_rise_k=rise_k)
+
+
+def _responses(
+    handpiece: Handpiece,
+    patient: Patient,
+    device: DeviceProfile,
+    physics: PhysicsModel,
+    settings: PlanSettings,
+    lights: dict[float, TargetLight],
+    session_s: float,
+) -> list[WavelengthResponse]:
+    """Each source's light at the target and its skin heating per watt over a session of `session_s`."""
+    return [
         WavelengthResponse(
             wavelength_nm=source.wavelength_nm,
             target_factor_low=lights[source.wavelength_nm].low,
@@ -209,14 +242,13 @@ def _plan_with(
                 handpiece,
                 settings.scan_speed_mm_per_s,
                 patient.area_cm2,
-                longest,
+                session_s,
             ),
             max_power_w=source.max_power_w,
             min_power_w=source.min_power_w,
         )
         for source in device.sources
     ]
-    return optimise(responses, limits)
 
 
 def _preference(outcome: Outcome) -> tuple[bool, float]:

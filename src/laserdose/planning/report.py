@@ -1,16 +1,25 @@
 """Report pages drawn with matplotlib (no extra dependency), written together as one PDF."""
 
+import math
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import matplotlib
 
 matplotlib.use("Agg")
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Circle, Rectangle  # noqa: E402
 
-from laserdose.safety.summary import SafetySummary, summary_rows  # noqa: E402
+from laserdose.clinical.patient import Patient  # noqa: E402
+from laserdose.planning.curves import depth_dose_curve, skin_temperature_curve  # noqa: E402
+from laserdose.planning.physics import TablePhysics  # noqa: E402
+from laserdose.planning.plan import Plan  # noqa: E402
+from laserdose.planning.skin_scan import Scan  # noqa: E402
+from laserdose.safety.summary import SafetySummary, safety_summary, summary_rows  # noqa: E402
 
 A4_INCHES = (8.27, 11.69)
 ROWS_PER_PAGE = 26
@@ -54,8 +63,142 @@ def safety_pages(summary: SafetySummary) -> list[Figure]:
     return table_pages(f"Laser safety summary: {summary.device}", summary_rows(summary))
 
 
-def write_pdf(path: str | Path, pages: Sequence[Figure]) -> None:
-    """Write `pages` as one PDF document."""
+def write_pdf(path: str | Path | BinaryIO, pages: Sequence[Figure]) -> None:
+    """Write `pages` as one PDF document to a path or a binary file object."""
     with PdfPages(path, metadata={"Creator": "laserdose"}) as pdf:
         for page in pages:
             pdf.savefig(page)
+
+
+def write_plan_report(
+    target: str | Path | BinaryIO, plan: Plan, patient: Patient, physics: TablePhysics
+) -> None:
+    """The plan report: patient and screening, the plan, its curves and area, laser safety, sources."""
+    pages = table_pages("Treatment plan", plan_rows(plan, patient))
+    if plan.outcome is not None:
+        pages.append(_curves_page(plan, patient, physics))
+        pages += safety_pages(safety_summary(plan.device, plan.outcome.duration_s))
+    pages += table_pages("Sources", _source_rows(plan, physics))
+    write_pdf(target, pages)
+
+
+def plan_rows(plan: Plan, patient: Patient) -> list[tuple[str, str, str]]:
+    """The patient, the screening and the plan as (section, item, value) rows."""
+    fat = f"{patient.fat_mm:g} mm (ultrasound)" if patient.fat_mm is not None else f"from BMI {patient.bmi:g}"
+    rows = [
+        ("patient", "name", patient.name or "-"),
+        ("patient", "skin type (Fitzpatrick)", str(patient.skin_type)),
+        ("patient", "subcutaneous fat", fat),
+        ("patient", "treatment area", f"{plan.area_cm2:g} cm2"),
+        (
+            "screening",
+            "decision",
+            plan.screening.decision + (f" ({plan.screening.urgency})" if plan.screening.urgency else ""),
+        ),
+    ]
+    rows += [
+        ("screening", reason.code, f"{reason.text} [{reason.source}]") for reason in plan.screening.reasons
+    ]
+    payload = plan.to_json_dict()
+    if plan.outcome is None:
+        return rows + [("plan", "parameters", "none: the screening decision is not to treat")]
+    target = payload["target"]
+    powers = ", ".join(f"{w} nm: {p:.2f} W" for w, p in payload["power_w_by_wavelength"].items())
+    rows += [
+        ("plan", "condition / protocol", plan.protocol.title),
+        ("plan", "device", f"{plan.device.model} ({plan.device.name})"),
+        ("plan", "average power", powers),
+        ("plan", "mode / handpiece", f"{payload['mode']} / {payload['handpiece']}"),
+        ("plan", "scan", f"zig-zag over the area at {payload['scan_speed_mm_per_s']:g} mm/s"),
+        ("plan", "duration", f"{payload['duration_s']:.0f} s"),
+        (
+            "plan",
+            "energy / surface dose",
+            f"{payload['total_energy_j']:.0f} J / {payload['surface_dose_j_per_cm2']:.2f} J/cm2",
+        ),
+        ("target", target["name"], f"{target['depth_mm']:.1f} mm deep"),
+        (
+            "target",
+            "dose (nominal, range)",
+            "{:.3g} J/cm2 ({:.3g}-{:.3g})".format(target["dose_j_per_cm2"], *target["dose_range_j_per_cm2"]),
+        ),
+        ("target", "window", f"{target['window_j_per_cm2'][0]:g}-{target['window_j_per_cm2'][1]:g} J/cm2"),
+        ("skin", "peak temperature", f"{payload['peak_skin_temperature_c']:.1f} C"),
+        ("course", "sessions", f"{payload['course']['sessions']}, {payload['course']['per_week']} per week"),
+    ]
+    if not plan.outcome.feasible:
+        rows += [
+            ("NOT IN WINDOW", "binding limit", plan.outcome.binding),
+            ("NOT IN WINDOW", "advice", plan.outcome.advice),
+        ]
+    return rows + [("note", str(number), note) for number, note in enumerate(plan.notes, start=1)]
+
+
+def _curves_page(plan: Plan, patient: Patient, physics: TablePhysics) -> Figure:
+    figure = Figure(figsize=A4_INCHES)
+    figure.suptitle("Dose, skin temperature and area", x=0.08, y=0.96, ha="left", fontsize=14)
+    depth_axes, skin_axes, area_axes = figure.subplots(3, 1, gridspec_kw={"hspace": 0.45})
+    curve = depth_dose_curve(plan, patient, physics)
+    depth_axes.fill_between(curve.depth_mm, curve.low, curve.high, alpha=0.3, label="fat +/- 2 SD")
+    depth_axes.semilogy(curve.depth_mm, curve.nominal, label="nominal")
+    depth_axes.axhspan(*curve.window_j_per_cm2, color="green", alpha=0.15, label="target window")
+    depth_axes.axvline(curve.target_depth_mm, color="black", linestyle=":", label=curve.target)
+    depth_axes.set(xlabel="depth [mm]", ylabel="dose [J/cm2]", title="Dose under the centre of the area")
+    depth_axes.set_ylim(bottom=curve.window_j_per_cm2[0] / 1e3)  # three decades below the window
+    depth_axes.legend(fontsize=7)
+    times, skin_c = skin_temperature_curve(plan, patient, physics)
+    skin_axes.plot(times, skin_c)
+    skin_axes.axhline(plan.skin_start_c + _limit_rise(plan), color="red", linestyle="--", label="limit")
+    skin_axes.set(xlabel="time [s]", ylabel="peak skin [C]", title="Peak skin temperature (fast model)")
+    skin_axes.legend(fontsize=7)
+    _draw_area(area_axes, plan)
+    return figure
+
+
+def _limit_rise(plan: Plan) -> float:
+    return plan.skin_limit_c - plan.skin_start_c
+
+
+def _draw_area(axes: Axes, plan: Plan) -> None:
+    """The treated square with the zig-zag path and the beam, to scale."""
+    assert plan.scan_speed_mm_per_s is not None
+    handpiece = next(h for h in plan.device.handpieces if h.name == plan.handpiece)
+    scan = Scan(
+        handpiece.beam_diameter_mm,
+        handpiece.beam_profile,
+        plan.scan_speed_mm_per_s,
+        math.sqrt(plan.area_cm2 * 100.0),
+    )
+    path = scan.vertices_mm()
+    axes.plot(path[:, 0], path[:, 1], linewidth=0.8)
+    half = scan.side_mm / 2
+    axes.add_patch(Rectangle((-half, -half), scan.side_mm, scan.side_mm, fill=False))
+    axes.add_patch(Circle(tuple(path[0]), handpiece.beam_diameter_mm / 2, alpha=0.4))
+    axes.set_aspect("equal")
+    axes.set(
+        xlabel="mm",
+        ylabel="mm",
+        title=f"Treatment area {plan.area_cm2:g} cm2, beam {handpiece.beam_diameter_mm:g} mm",
+    )
+
+
+def _source_rows(plan: Plan, physics: TablePhysics) -> list[tuple[str, str, str]]:
+    protocol = plan.protocol
+    rows = [("protocol", "source", source) for source in protocol.sources]
+    rows += [("protocol", "note", note) for note in protocol.notes]
+    rows += [("target window", target.structure, target.window_basis) for target in protocol.targets]
+    rows += [("screening", reason.code, reason.source) for reason in plan.screening.reasons]
+    rows += [
+        (
+            "physics",
+            "target light",
+            f"Monte Carlo fluence table, {physics.table.photons:,} photons an entry (laserdose tables build)",
+        ),
+        (
+            "physics",
+            "skin heating",
+            "fast scanned-handpiece model, checked against the 3-D bioheat solver (planning/skin.py)",
+        ),
+        ("physics", "laser safety", "IEC 60825-1:2014 MPE and NOHD (safety/)"),
+    ]
+    return rows

@@ -8,8 +8,9 @@ The physics, and why it is fast:
   sqrt(4 kappa t) ~ 1.5 mm in the few seconds between neighbouring passes. So each point of the skin
   heats as a 1-D Pennes column (the thermal/ layers, perfusion, convective surface and the core held at
   the bottom, discretised exactly as thermal/scanned.py does in depth) driven by its own irradiance
-  history E(t). Ignoring the sideways conduction over minutes only removes a smoothing of hot spots,
-  so the peak can only be over-predicted (maximum principle): the model errs on the safe side.
+  history E(t). Leaving out the sideways conduction over minutes only removes a smoothing of hot spots
+  (maximum principle), so the model errs on the safe side; the scattered light's sideways spread is
+  represented by a 1 mm blur of the beam edge (skin_scan.py).
 - The column is linear and time-invariant: its surface rise is a sum of decaying modes (eigenvalues of
   the symmetrised conduction-perfusion operator). The irradiance at each point repeats with the scan
   period T, so the rise at time nT + t follows in closed form from one period (geometric series per
@@ -93,7 +94,7 @@ def skin_rise_k_per_w(
         area_cm2: treatment area, scanned as a square [cm^2].
         duration_s: session length [s].
     """
-    times, rises = skin_rise_curve_k_per_w(
+    _, rises = skin_rise_curve_k_per_w(
         skin_type, fat_mm, wavelength_nm, handpiece, scan_speed_mm_per_s, area_cm2, duration_s, points=1
     )
     return float(rises[-1])
@@ -119,6 +120,8 @@ def skin_rise_curve_k_per_w(
     require_range("treatment area", area_cm2, 1.0, 10_000.0, "cm^2")
     if isinstance(skin_type, bool) or skin_type not in range(1, 7):
         raise InputError(f"skin_type must be a whole number 1-6, got {skin_type!r}")
+    if isinstance(points, bool) or not isinstance(points, int) or points < 1:
+        raise InputError(f"points must be a whole number >= 1, got {points!r}")
     modes = surface_modes(int(skin_type), float(fat_mm), float(wavelength_nm), handpiece.contact)
     scan = Scan(
         handpiece.beam_diameter_mm, handpiece.beam_profile, scan_speed_mm_per_s, math.sqrt(area_cm2) * 10
@@ -204,7 +207,8 @@ class _PeriodResponse:
         """Largest rise at each point between 0 and t_s [K/W] (the rise at t + T is never below that at t)."""
         samples = self.first.shape[1]
         n = int(t_s // self.period_s)
-        upto = min(samples, int(round((t_s - n * self.period_s) / self.step_s)))
+        # The sample that holds t_s counts whole (conservative by at most one sample).
+        upto = min(samples, int(math.ceil((t_s - n * self.period_s) / self.step_s - 1e-9)))
         return np.maximum(self.period_peaks(n, upto), self.period_peaks(n - 1, samples))
 
 
@@ -230,7 +234,7 @@ def _exposure(scan: Scan, px_mm: FloatArray, py_mm: FloatArray) -> _Exposure:
 def _coarse_exposure(scan: Scan) -> tuple[FloatArray, FloatArray, _Exposure]:
     """The grid points that can be the hottest, and their exposure averaged over COARSE_SAMPLES samples."""
     px, py = scan.skin_points_mm()
-    irradiance, step = scan.irradiance_per_w(px, py)
+    irradiance, step = scan.irradiance_per_w(px, py, sub_positions=1)  # only to rank the points
     keep = _may_be_hottest(irradiance, step, scan.beam_diameter_mm / scan.speed_mm_per_s)
     grouped = irradiance[keep].reshape(int(keep.sum()), -1, COARSE_SAMPLES).mean(axis=2)
     return px[keep], py[keep], _Exposure.of(grouped, step * COARSE_SAMPLES)

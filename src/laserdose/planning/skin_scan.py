@@ -20,6 +20,10 @@ BEAM_PROFILES = ("flat", "gaussian")
 # Time sampling: the beam moves at most 1/4 of its radius per sample, each sample averaged over 4
 # sub-positions, so a pass over a point is resolved into >= 8 samples and its energy to < 2 %.
 STEPS_PER_RADIUS, SUB_POSITIONS = 4, 4
+# A period has at most MAX_SAMPLES samples (longer samples then average more beam positions), and the grid
+# of points at most MAX_GRID_VALUES point-positions, so that memory and time stay bounded (tens of MB) for
+# large areas with small beams; only there are passes resolved more coarsely than above.
+MAX_SAMPLES, MAX_GRID_VALUES, BLOCK_VALUES = 16384, 2_000_000, 1_000_000
 # Points on the skin: a square grid of spacing beam radius / 3 over the area and one radius around it,
 # at most MAX_POINTS_PER_SIDE along each side (skin.py refines around the hottest of them).
 POINTS_PER_RADIUS, MAX_POINTS_PER_SIDE = 3, 31
@@ -91,19 +95,25 @@ class Scan:
         return x.ravel(), y.ravel()
 
     def point_spacing_mm(self) -> float:
-        """Spacing of the grid of followed points [mm]."""
+        """Spacing of the grid of followed points [mm]; coarser for very long periods (MAX_GRID_VALUES)."""
         reach = self.side_mm / 2 + self.beam_diameter_mm / 2
-        per_side = min(
-            MAX_POINTS_PER_SIDE,
-            int(math.ceil(2 * reach / (self.beam_diameter_mm / 2 / POINTS_PER_RADIUS))) + 1,
-        )
-        return 2 * reach / (per_side - 1)
+        samples, _ = self.sample_step_s()
+        affordable = int(math.sqrt(MAX_GRID_VALUES / (samples * self.stretch())))
+        wanted = int(math.ceil(2 * reach / (self.beam_diameter_mm / 2 / POINTS_PER_RADIUS))) + 1
+        return 2 * reach / (max(3, min(MAX_POINTS_PER_SIDE, affordable, wanted)) - 1)
 
     def sample_step_s(self) -> tuple[int, float]:
-        """Samples per period and the sample length [s]."""
-        step = self.beam_diameter_mm / 2 / STEPS_PER_RADIUS / self.speed_mm_per_s
-        samples = 4 * max(4, int(math.ceil(self.period_s() / step / 4)))  # a multiple of 4 (skin.py)
+        """Samples per period (a multiple of 4, at most MAX_SAMPLES) and the sample length [s]."""
+        samples = 4 * max(4, int(math.ceil(self.period_s() / self._nominal_step_s() / 4)))
+        samples = min(samples, MAX_SAMPLES)
         return samples, self.period_s() / samples
+
+    def stretch(self) -> int:
+        """How many nominal samples one sample spans (1 unless the period needs over MAX_SAMPLES)."""
+        return max(1, int(math.ceil(self.sample_step_s()[1] / self._nominal_step_s() - 1e-9)))
+
+    def _nominal_step_s(self) -> float:
+        return self.beam_diameter_mm / 2 / STEPS_PER_RADIUS / self.speed_mm_per_s
 
     def profile_per_mm2(self, rho_mm: FloatArray) -> FloatArray:
         """Irradiance per watt at distance rho from the beam centre, smoothed by LATERAL_BLUR_MM [1/mm^2]."""
@@ -115,15 +125,22 @@ class Scan:
         w2 = radius**2 + 4 * blur**2
         return np.asarray(2.0 / (math.pi * w2) * np.exp(-2.0 * rho_mm**2 / w2))
 
-    def irradiance_per_w(self, px_mm: FloatArray, py_mm: FloatArray) -> tuple[FloatArray, float]:
+    def irradiance_per_w(
+        self, px_mm: FloatArray, py_mm: FloatArray, sub_positions: int = SUB_POSITIONS
+    ) -> tuple[FloatArray, float]:
         """Mean irradiance at points (px, py) over each sample of one period, shape (points, samples).
 
-        Per watt of laser power at the skin surface [1/mm^2], smoothed by LATERAL_BLUR_MM; also returns
-        the sample length [s].
+        Per watt of laser power at the skin surface [1/mm^2], smoothed by LATERAL_BLUR_MM, averaged over
+        `sub_positions` beam positions per sample; also returns the sample length [s].
         """
         samples, step = self.sample_step_s()
-        t = (np.arange(samples * SUB_POSITIONS) + 0.5) * step / SUB_POSITIONS
+        sub_positions *= self.stretch()  # beam positions stay at most r / (4 sub_positions) apart
+        t = (np.arange(samples * sub_positions) + 0.5) * step / sub_positions
         bx, by = self.positions_mm(t)
-        rho = np.hypot(px_mm[:, None] - bx[None, :], py_mm[:, None] - by[None, :])
-        irradiance = self.profile_per_mm2(rho)
-        return irradiance.reshape(px_mm.size, samples, SUB_POSITIONS).mean(axis=2), step
+        mean = np.empty((px_mm.size, samples))
+        block = max(1, BLOCK_VALUES // t.size)  # points per block, bounding the temporaries
+        for start in range(0, px_mm.size, block):
+            x, y = px_mm[start : start + block, None], py_mm[start : start + block, None]
+            irradiance = self.profile_per_mm2(np.hypot(x - bx[None, :], y - by[None, :]))
+            mean[start : start + block] = irradiance.reshape(-1, samples, sub_positions).mean(axis=2)
+        return mean, step

@@ -1,11 +1,17 @@
 """The one place that chooses where photons are traced (DESIGN.md: one backend switch).
 
 `run_batch` packs plain arrays for a kernel and returns its per-stream tallies summed in a fixed order.
-Only "cpu" exists today; "cuda" is named so that callers and tests can ask for it and get a clear error.
+"cpu" runs kernel_cpu on all cores; "cuda" runs kernel_cuda (the same code compiled by numba-cuda) on an
+NVIDIA GPU, where numba-cuda (extra `cuda`) and a driver are present, or on numba-cuda's CPU simulator
+when NUMBA_ENABLE_CUDASIM=1 is set before the first import of numba.cuda (for tests: very slow).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import math
+import warnings
 from dataclasses import dataclass
 
 import numba
@@ -22,16 +28,46 @@ MIN_STREAMS = 16
 FloatArray = npt.NDArray[np.float64]
 
 
+# CUDA streams per batch: one thread each, at most GPU_STREAMS and about PHOTONS_PER_THREAD photons each.
+# The count depends on the photon count only, so a seed gives the same streams on any GPU. 2^17 is about
+# 1.5 waves of the 84,480 threads an H100 SXM (132 SMs) holds at the kernel's 94 registers per thread
+# (ptxas -v, sm_90; 5 blocks of 128 per SM): a starting value, not yet tuned on a GPU.
+GPU_STREAMS = 2**17
+PHOTONS_PER_THREAD = 16
+
+
 def available_backends() -> tuple[str, ...]:
-    """Backends that can run on this machine."""
-    return ("cpu",)
+    """Backends that can run on this machine ("cuda" under numba-cuda's simulator too)."""
+    return ("cpu",) if cuda_unavailable_reason() else ("cpu", "cuda")
+
+
+@functools.cache
+def cuda_unavailable_reason() -> str | None:
+    """Why the CUDA backend cannot run here, or None when it can (a GPU, or the simulator)."""
+    if importlib.util.find_spec("numba_cuda") is None:
+        return "numba-cuda is not installed (pip install 'laserdose[cuda]')"
+    try:
+        from numba import cuda
+    except ImportError as exc:  # e.g. numba-cuda without its cuda-bindings
+        return f"numba-cuda cannot be imported ({exc})"
+    if not cuda.is_available():  # type: ignore[no-untyped-call]  # numba-cuda has no type hints
+        return "no CUDA GPU or driver found"
+    return None
+
+
+def cuda_simulated() -> bool:
+    """True when numba-cuda's CPU simulator stands in for a GPU (NUMBA_ENABLE_CUDASIM=1)."""
+    return bool(getattr(numba.config, "ENABLE_CUDASIM", 0))
 
 
 def check_backend(backend: str) -> str:
-    """Return `backend` if it can run here, else raise InputError saying which can."""
+    """Return `backend` if it can run here, else raise InputError saying why not and what can."""
     require_choice("backend", backend, BACKENDS)
-    if backend not in available_backends():
-        raise InputError(f"CUDA backend not available; use one of: {', '.join(available_backends())}")
+    if backend == "cuda" and (reason := cuda_unavailable_reason()):
+        raise InputError(
+            f"CUDA backend not available: {reason}; use the cpu backend "
+            "(for tests, NUMBA_ENABLE_CUDASIM=1 runs it on numba-cuda's slow CPU simulator)"
+        )
     return backend
 
 
@@ -80,11 +116,49 @@ def seed_states(seed: int, batch: int, streams: int) -> npt.NDArray[np.uint64]:
     return states
 
 
+def cuda_stream_count(photons: int) -> int:
+    """CUDA streams (threads) for a batch of `photons`: a function of the count only, never the device."""
+    return max(1, min(GPU_STREAMS, math.ceil(photons / PHOTONS_PER_THREAD)))
+
+
+def splitmix64(key: int, count: int) -> npt.NDArray[np.uint64]:
+    """The first `count` outputs of SplitMix64 started at `key`, vectorised.
+
+    SplitMix64: Steele, Lea & Flood (2014); constants of Vigna's splitmix64.c, the generator that
+    Blackman & Vigna (2018) recommend for seeding xoshiro.
+    """
+    counter = np.arange(1, count + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # uint64 arithmetic wraps modulo 2^64 by design
+        z = np.uint64(key) + counter * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    words: npt.NDArray[np.uint64] = z ^ (z >> np.uint64(31))
+    return words
+
+
+def splitmix_key(seed: int, batch: int) -> int:
+    """The SplitMix64 start of a CUDA batch: numpy's SeedSequence hash of (seed, batch)."""
+    return int(np.random.SeedSequence([seed, batch]).generate_state(1, dtype=np.uint64)[0])
+
+
+def splitmix_states(seed: int, batch: int, streams: int) -> npt.NDArray[np.uint64]:
+    """The xoshiro256+ states the CUDA kernel derives on the device, computed on the host (for checks).
+
+    Stream s takes words 4s..4s+3 of SplitMix64 started from `splitmix_key(seed, batch)`.
+    """
+    return splitmix64(splitmix_key(seed, batch), 4 * streams).reshape(streams, 4)
+
+
 def run_batch(
     backend: str, data: KernelInput, photons: int, seed: int, batch: int, threads: int | None = None
 ) -> BatchTallies:
-    """Trace `photons` packets as batch number `batch` of a run seeded with `seed`."""
+    """Trace `photons` packets as batch number `batch` of a run seeded with `seed`.
+
+    `threads` sets the CPU threads; the CUDA backend ignores it (its streams depend on `photons` only).
+    """
     check_backend(backend)
+    if backend == "cuda":
+        return _run_cuda_batch(data, photons, seed, batch)
     from laserdose.transport import kernel_cpu
 
     streams = stream_count(threads)
@@ -110,6 +184,22 @@ def run_batch(
         numba.set_num_threads(previous)
     # Sum streams one after the other (a fixed order), so that the result is reproducible bit for bit.
     return BatchTallies(*(_ordered_sum(array) for array in (scalars, layer_abs, rd_r, t_r, a_rz, phi_rz)))
+
+
+def _run_cuda_batch(data: KernelInput, photons: int, seed: int, batch: int) -> BatchTallies:
+    from laserdose.transport import kernel_cuda
+
+    streams = cuda_stream_count(photons)
+    with warnings.catch_warnings():
+        # The simulator runs xoshiro's uint64 arithmetic in numpy, which warns when it wraps (by design).
+        warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
+        scalars, layer_abs, rd_r, t_r, a_rz, phi_rz = kernel_cuda.run_seeded(  # type: ignore[no-untyped-call]
+            photons, splitmix_key(seed, batch), streams, data.z_top, data.z_bot, data.mua, data.mus,
+            data.g, data.n_layer, data.n_above, data.n_below, data.beam_kind, data.beam, data.dr_mm,
+            data.dz_mm, data.nr, data.nz,
+        )  # fmt: skip
+    # numpy's pairwise sum over the stream axis: a fixed order for a given stream count.
+    return BatchTallies(scalars.sum(axis=1), layer_abs.sum(axis=1), rd_r, t_r, a_rz, phi_rz)
 
 
 def _ordered_sum(per_stream: FloatArray) -> FloatArray:

@@ -36,12 +36,13 @@ def simulate(
         stack: the layers and the media above and below.
         beam: PencilBeam, FlatBeam, GaussianBeam or FibreBeam.
         photons: packets to trace, >= batches.
-        seed: seed of the run, >= 0; the same seed and thread count give the same result.
+        seed: seed of the run, >= 0; the same seed and thread count give the same result (on "cuda":
+            the same totals; its r-z bins are summed by atomic adds, equal to ~1e-15 relative).
         grid: r-z scoring grid; None for Grid() (0.1 mm bins, 10 mm by 10 mm).
-        backend: "cpu" (see backend.py).
+        backend: "cpu", or "cuda" for an NVIDIA GPU (see backend.py).
         batches: independent batches for the standard errors, 2 to 1000.
         progress: called as progress(photons_done, photons_total) after each batch.
-        threads: threads to use; None for all (Numba's default).
+        threads: CPU threads to use; None for all (Numba's default); the "cuda" backend ignores it.
 
     Raises:
         InputError: for invalid arguments.

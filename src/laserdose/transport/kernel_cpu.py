@@ -9,6 +9,10 @@ Weight accounting per photon: the specular part R(theta_i) of the launch is tall
 (MCML), the rest enters with weight 1 - R; weight then leaves by absorption, by escape through the top
 (diffuse reflectance) or the bottom (transmittance), or through Russian roulette, whose net gain or loss
 is tallied too, so that Rsp + Rd + A + T - roulette = 1 holds exactly for every photon.
+
+kernel_cuda.py compiles these same functions for the GPU: keep them to what numba's CUDA target accepts
+(scalars, tuples, array indexing; no allocation, no objects), and route every write to a bin shared by
+all streams through `_tally` / `_tally_rz`.
 """
 
 import math
@@ -145,6 +149,18 @@ def _scatter(ux, uy, uz, g, state):
     return new_ux, new_uy, new_uz
 
 
+@njit(inline="always")
+def _tally(bins, index, value):
+    """Add `value` to a radial bin; kernel_cuda.py swaps in an atomic add (bins shared by all threads)."""
+    bins[index] += value
+
+
+@njit(inline="always")
+def _tally_rz(bins, ir, iz, value):
+    """Add `value` to an r-z bin; kernel_cuda.py swaps in an atomic add (bins shared by all threads)."""
+    bins[ir, iz] += value
+
+
 @njit(nogil=True, cache=True, fastmath=FAST_MATH)
 def _run_stream(
     photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
@@ -203,13 +219,13 @@ def _run_stream(
                     transmitted += w
                     ir = int(math.sqrt(x * x + y * y) * inv_dr)
                     if ir < nr:
-                        t_r[ir] += w
+                        _tally(t_r, ir, w)
                     break
                 if not going_down and layer == 0:
                     diffuse += w
                     ir = int(math.sqrt(x * x + y * y) * inv_dr)
                     if ir < nr:
-                        rd_r[ir] += w
+                        _tally(rd_r, ir, w)
                     break
                 if n_layer[layer] != n_next:
                     ratio = n_layer[layer] / n_next
@@ -231,8 +247,8 @@ def _run_stream(
             ir = int(math.sqrt(x * x + y * y) * inv_dr)
             iz = int(z * inv_dz)
             if ir < nr and iz < nz:
-                a_rz[ir, iz] += deposit
-                phi_rz[ir, iz] += w / mut  # collision estimator of fluence: mua * phi = A bin by bin
+                _tally_rz(a_rz, ir, iz, deposit)
+                _tally_rz(phi_rz, ir, iz, w / mut)  # collision estimator of fluence: mua * phi = A bin by bin
             w = scattered
             if w == 0.0:
                 break

@@ -1,0 +1,83 @@
+"""The curves a clinician reads a plan by: dose against depth with the window, skin temperature in time."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from laserdose.clinical.patient import Patient
+from laserdose.errors import InputError
+from laserdose.planning.physics import FloatArray, TablePhysics
+from laserdose.planning.plan import Plan
+
+
+@dataclass(frozen=True)
+class DepthDose:
+    """Fluence against depth under the centre of the treated area for a plan.
+
+    Attributes:
+        depth_mm: depths [mm].
+        low, nominal, high: dose for the most fat, nominal and least fat [J/cm^2].
+        target: the primary target's structure name.
+        target_depth_mm: its nominal depth [mm].
+        window_j_per_cm2: its therapeutic window [J/cm^2].
+    """
+
+    depth_mm: FloatArray
+    low: FloatArray
+    nominal: FloatArray
+    high: FloatArray
+    target: str
+    target_depth_mm: float
+    window_j_per_cm2: tuple[float, float]
+
+
+def _powers(plan: Plan) -> dict[float, float]:
+    if plan.outcome is None:
+        raise InputError("the plan has no parameters (the decision was not to treat)")
+    return {w: p for w, p in plan.outcome.power_w_by_wavelength.items() if p > 0}
+
+
+def depth_dose_curve(plan: Plan, patient: Patient, physics: TablePhysics) -> DepthDose:
+    """Dose against depth: sum over wavelengths of exposure x F(z; R) [J/cm^2]."""
+    powers = _powers(plan)
+    assert plan.outcome is not None and plan.target_depth_mm is not None
+    depth = physics.table.z_centres_mm
+    totals = {"low": np.zeros_like(depth), "nominal": np.zeros_like(depth), "high": np.zeros_like(depth)}
+    for wavelength, power in powers.items():
+        profile = physics.depth_profile(patient, wavelength, plan.area_cm2)
+        exposure_j_per_cm2 = power * plan.outcome.duration_s / plan.area_cm2
+        for name in totals:
+            totals[name] += exposure_j_per_cm2 * getattr(profile, name)
+    target = plan.protocol.primary_target
+    return DepthDose(
+        depth_mm=depth,
+        target=target.structure,
+        target_depth_mm=plan.target_depth_mm,
+        window_j_per_cm2=target.window_j_per_cm2,
+        **totals,
+    )
+
+
+def skin_temperature_curve(
+    plan: Plan, patient: Patient, physics: TablePhysics
+) -> tuple[FloatArray, FloatArray]:
+    """(times [s], peak skin temperature [C]) over the session from the fast skin model."""
+    powers = _powers(plan)
+    assert plan.outcome is not None and plan.handpiece is not None and plan.scan_speed_mm_per_s is not None
+    handpiece = next(h for h in plan.device.handpieces if h.name == plan.handpiece)
+    times: FloatArray | None = None
+    rise = np.zeros(0)
+    for wavelength, power in powers.items():
+        t_s, per_w = physics.skin_rise_curve_k_per_w(
+            patient,
+            wavelength,
+            handpiece,
+            plan.scan_speed_mm_per_s,
+            plan.area_cm2,
+            plan.outcome.duration_s,
+        )
+        if times is None:
+            times, rise = t_s, np.zeros_like(t_s)
+        rise = rise + power * np.interp(times, t_s, per_w)
+    assert times is not None
+    return times, plan.skin_start_c + rise

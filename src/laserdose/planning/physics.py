@@ -1,0 +1,163 @@
+"""The planner's physics at interactive speed: the shipped Monte Carlo fluence table and the skin model.
+
+Light at the target comes from the fluence table (transport/tables.py, built by `laserdose tables
+build`), looked up for the patient's skin type and fat thickness under a disk the size of the treatment
+area (planning/dose.py). The patient's uncertainty spans, at two standard deviations,
+
+- anatomy: fat thickness +/- 2 SD (the back model's fat SD: measured or estimated from BMI) together
+  with the target depth +/- 2 SD (which itself includes the fat SD, so the extremes are conservative);
+- optics: the effective attenuation coefficient +/- OPTICS_SPREAD, applied over the target depth.
+
+Skin heating per watt comes from the fast skin model (planning/skin.py).
+"""
+
+import math
+import os
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from laserdose.clinical.patient import Patient
+from laserdose.device.profile import Handpiece
+from laserdose.errors import InputError
+from laserdose.optics.back import BackModel, back_model
+from laserdose.planning.dose import disk_radius_mm
+from laserdose.planning.plan import TargetLight
+from laserdose.planning.skin import skin_rise_curve_k_per_w, skin_rise_k_per_w
+from laserdose.transport.tables import FluenceTable
+
+FloatArray = NDArray[np.float64]
+
+TABLE_ENV = "LASERDOSE_FLUENCE_TABLE"  # a clinic's own table instead of the shipped one
+SPREAD_SD = 2.0  # the plan must hold over +/- 2 SD of the patient's anatomy (~95 %)
+# Inter-individual spread of the effective attenuation coefficient of back tissue, +/- 10 %: our
+# judgement [U]; the shipped tissue optics agree with Cassano 2019 only to 15-50 % in mus' (issue 2).
+OPTICS_SPREAD = 0.10
+
+
+def shipped_table_path() -> Path:
+    """The fluence table shipped with laserdose, or the one named by $LASERDOSE_FLUENCE_TABLE."""
+    override = os.environ.get(TABLE_ENV)
+    if override:
+        return Path(override)
+    return Path(str(files("laserdose.planning") / "data" / "fluence_table.npz"))
+
+
+@cache
+def _load(path: Path) -> FluenceTable:
+    if not path.is_file():
+        raise InputError(f"fluence table {path} not found; build one with `laserdose tables build`")
+    return FluenceTable.load(path)
+
+
+def patient_back(patient: Patient, wavelength_nm: float) -> BackModel:
+    """The optics back model of `patient` at `wavelength_nm` (fat measured or from BMI)."""
+    return back_model(patient.skin_type, wavelength_nm, fat_mm=patient.fat_mm, bmi=patient.bmi)
+
+
+@dataclass(frozen=True)
+class DepthProfile:
+    """Fluence against depth per unit surface radiant exposure under the treated area [-].
+
+    Attributes:
+        depth_mm: depths [mm].
+        low, nominal, high: least favourable, nominal and most favourable patient [-].
+    """
+
+    depth_mm: FloatArray
+    low: FloatArray
+    nominal: FloatArray
+    high: FloatArray
+
+
+@dataclass(frozen=True)
+class TablePhysics:
+    """A PhysicsModel (planning/plan.py) from a fluence table and the fast skin model."""
+
+    table: FluenceTable
+
+    def target_light(
+        self, patient: Patient, wavelength_nm: float, structure: str, area_cm2: float
+    ) -> tuple[float, TargetLight]:
+        """The target's nominal depth [mm] and its light factors over the patient's uncertainty."""
+        back = patient_back(patient, wavelength_nm)
+        if structure not in back.targets:
+            raise InputError(f"unknown target structure {structure!r}; known: {', '.join(back.targets)}")
+        target = back.targets[structure]
+        radius = disk_radius_mm(area_cm2)
+        deep = target.depth_mm + SPREAD_SD * target.sd_mm
+        shallow = max(target.depth_mm - SPREAD_SD * target.sd_mm, float(self.table.z_centres_mm[0]))
+        fats = self._fat_range(back)
+        light = TargetLight(
+            low=self._factor(back, fats[0], deep, radius) * self._optics(back, fats[0], deep, radius, -1),
+            nominal=self._factor(back, back.fat_mm, target.depth_mm, radius),
+            high=self._factor(back, fats[2], shallow, radius)
+            * self._optics(back, fats[2], shallow, radius, 1),
+        )
+        return target.depth_mm, light
+
+    def depth_profile(self, patient: Patient, wavelength_nm: float, area_cm2: float) -> DepthProfile:
+        """Fluence factor against depth under the treated area, over the fat uncertainty [-]."""
+        back = patient_back(patient, wavelength_nm)
+        radius = disk_radius_mm(area_cm2)
+        depths = self.table.z_centres_mm
+        fats = self._fat_range(back)
+        rows = [np.array([self._factor(back, fat, z, radius) for z in depths]) for fat in fats]
+        return DepthProfile(depth_mm=depths, low=rows[0], nominal=rows[1], high=rows[2])
+
+    def skin_rise_k_per_w(
+        self,
+        patient: Patient,
+        wavelength_nm: float,
+        handpiece: Handpiece,
+        scan_speed_mm_per_s: float,
+        area_cm2: float,
+        duration_s: float,
+    ) -> float:
+        """Peak skin temperature rise per watt over a session (planning/skin.py) [K/W]."""
+        fat_mm = patient_back(patient, wavelength_nm).fat_mm
+        return skin_rise_k_per_w(
+            patient.skin_type, fat_mm, wavelength_nm, handpiece, scan_speed_mm_per_s, area_cm2, duration_s
+        )
+
+    def skin_rise_curve_k_per_w(
+        self,
+        patient: Patient,
+        wavelength_nm: float,
+        handpiece: Handpiece,
+        scan_speed_mm_per_s: float,
+        area_cm2: float,
+        duration_s: float,
+    ) -> tuple[FloatArray, FloatArray]:
+        """(times [s], peak skin rise per watt [K/W]) over a session (planning/skin.py)."""
+        fat_mm = patient_back(patient, wavelength_nm).fat_mm
+        return skin_rise_curve_k_per_w(
+            patient.skin_type, fat_mm, wavelength_nm, handpiece, scan_speed_mm_per_s, area_cm2, duration_s
+        )
+
+    def _fat_range(self, back: BackModel) -> tuple[float, float, float]:
+        """(most, nominal, least) fat thickness [mm]; the extremes held inside the table's axis."""
+        lowest, highest = float(self.table.fat_mm[0]), float(self.table.fat_mm[-1])
+        spread = SPREAD_SD * back.fat_sd_mm
+        return min(back.fat_mm + spread, highest), back.fat_mm, max(back.fat_mm - spread, lowest)
+
+    def _factor(self, back: BackModel, fat_mm: float, depth_mm: float, radius_mm: float) -> float:
+        return self.table.factor(back.wavelength_nm, back.skin_type, fat_mm, depth_mm, radius_mm)
+
+    def _optics(self, back: BackModel, fat_mm: float, depth_mm: float, radius_mm: float, sign: int) -> float:
+        """exp(sign x OPTICS_SPREAD x mu_eff x depth), mu_eff the local log-slope of the table [-]."""
+        below = min(depth_mm + 1.0, float(self.table.z_centres_mm[-1]))
+        above = below - 1.0
+        slope_per_mm = math.log(
+            self._factor(back, fat_mm, above, radius_mm) / self._factor(back, fat_mm, below, radius_mm)
+        )
+        return math.exp(sign * OPTICS_SPREAD * max(slope_per_mm, 0.0) * depth_mm)
+
+
+def default_physics() -> TablePhysics:
+    """The planner's physics from the shipped (or $LASERDOSE_FLUENCE_TABLE) fluence table."""
+    return TablePhysics(_load(shipped_table_path()))

@@ -1,0 +1,81 @@
+"""The planner's physics on the shipped fluence table: invariants over patients, and re-simulation."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from laserdose.clinical.patient import parse_patient
+from laserdose.clinical.protocols import get_protocol, load_protocols
+from laserdose.device.profile import load_profile
+from laserdose.planning.physics import default_physics
+from laserdose.planning.plan import PlanSettings, make_plan
+
+PHYSICS = default_physics()
+WAVELENGTHS = [float(w) for w in PHYSICS.table.wavelengths_nm]
+STRUCTURES = ("multifidus", "facet_joint", "nerve_root", "sacroiliac_joint")
+
+
+def _patient(skin_type=3, fat_mm=None, bmi=None, area_cm2=150.0):
+    data = {
+        "skin_type": skin_type,
+        "area_cm2": area_cm2,
+        "screening": {"diagnosis": "chronic-nonspecific-lbp"},
+    }
+    data |= {"fat_mm": fat_mm} if fat_mm is not None else {"bmi": bmi if bmi is not None else 27.0}
+    return parse_patient(data)
+
+
+@given(
+    skin_type=st.integers(1, 6),
+    wavelength=st.sampled_from(WAVELENGTHS),
+    structure=st.sampled_from(STRUCTURES),
+    fats=st.lists(st.floats(4.0, 40.0), min_size=2, max_size=2, unique=True).map(sorted),
+    area_cm2=st.floats(20.0, 300.0),
+)
+def test_more_fat_never_raises_the_target_dose(skin_type, wavelength, structure, fats, area_cm2):
+    # The target lies below the fat: more fat puts the same structure under more tissue.
+    thin = PHYSICS.target_light(_patient(skin_type, fat_mm=fats[0]), wavelength, structure, area_cm2)[1]
+    thick = PHYSICS.target_light(_patient(skin_type, fat_mm=fats[1]), wavelength, structure, area_cm2)[1]
+    assert thick.nominal <= thin.nominal
+
+
+@given(
+    skin_type=st.integers(1, 6),
+    wavelength=st.sampled_from(WAVELENGTHS),
+    structure=st.sampled_from(STRUCTURES),
+    bmi=st.floats(18.0, 40.0),
+)
+def test_the_uncertainty_range_holds_the_nominal_patient(skin_type, wavelength, structure, bmi):
+    light = PHYSICS.target_light(_patient(skin_type, bmi=bmi), wavelength, structure, 150.0)[1]
+    assert 0 < light.low <= light.nominal <= light.high
+
+
+@settings(max_examples=25)
+@given(
+    skin_type=st.integers(1, 6),
+    bmi=st.floats(18.0, 40.0),
+    area_cm2=st.floats(50.0, 400.0),
+    condition=st.sampled_from(sorted(load_protocols())),
+    device=st.sampled_from(["15w-dual", "30w-quad", "class3b-probe"]),
+    skin_limit_c=st.floats(39.0, 43.0),
+)
+def test_real_plans_stay_inside_the_machine_and_the_skin_limit(
+    skin_type, bmi, area_cm2, condition, device, skin_limit_c
+):
+    protocol = get_protocol(condition)
+    person = parse_patient(
+        {
+            "skin_type": skin_type,
+            "bmi": bmi,
+            "area_cm2": area_cm2,
+            "screening": {"diagnosis": protocol.diagnosis, "medical_clearance": True},
+        }
+    )
+    profile = load_profile(device)
+    plan = make_plan(person, protocol, profile, PHYSICS, PlanSettings(skin_limit_c=skin_limit_c))
+    if plan.outcome is None:
+        return
+    powers = plan.outcome.power_w_by_wavelength
+    by_wavelength = {source.wavelength_nm: source.max_power_w for source in profile.sources}
+    assert all(0 <= p <= by_wavelength[w] + 1e-9 for w, p in powers.items())
+    assert sum(powers.values()) <= profile.max_total_power_w + 1e-9
+    assert plan.skin_start_c + plan.outcome.skin_rise_k <= skin_limit_c + 1e-9

@@ -1,0 +1,98 @@
+"""`laserdose plan` end to end on the shipped fluence table: the JSON of issue 6, errors, the PDF report."""
+
+import json
+import re
+
+import pytest
+
+PATIENT = """skin_type = 3
+bmi = 27.0
+area_cm2 = 150
+[screening]
+diagnosis = "chronic-nonspecific-lbp"
+red_flags = {red_flags}
+contraindications = []
+precautions = []
+"""
+KEYS = {
+    "decision", "reasons", "condition", "device", "power_w_by_wavelength", "mode", "handpiece",
+    "scan_speed_mm_per_s", "area_cm2", "duration_s", "total_energy_j", "surface_dose_j_per_cm2", "target",
+    "peak_skin_temperature_c", "course",
+}  # fmt: skip
+
+
+def _patient(tmp_path, text):
+    path = tmp_path / "patient.toml"
+    path.write_text(text)
+    return path
+
+
+def _plan(cli, path, *extra, device="15w-dual"):
+    return cli(
+        "plan", "--patient", path, "--condition", "chronic-nonspecific-lbp", "--device", device, *extra
+    )
+
+
+def test_json_plan_has_the_issue_fields_and_is_physically_consistent(cli, tmp_path):
+    result = _plan(cli, _patient(tmp_path, PATIENT.format(red_flags="[]")), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert KEYS <= set(data)
+    assert set(data["target"]) >= {
+        "name",
+        "depth_mm",
+        "dose_j_per_cm2",
+        "dose_range_j_per_cm2",
+        "window_j_per_cm2",
+    }
+    powers = data["power_w_by_wavelength"]
+    assert set(powers) <= {"810", "980"} and sum(powers.values()) <= 15.0 + 1e-9  # the machine's limits
+    assert data["total_energy_j"] == pytest.approx(sum(powers.values()) * data["duration_s"])
+    assert data["surface_dose_j_per_cm2"] == pytest.approx(data["total_energy_j"] / 150.0)
+    assert data["peak_skin_temperature_c"] <= 43.0 + 1e-9
+    low, high = data["target"]["dose_range_j_per_cm2"]
+    assert low <= data["target"]["dose_j_per_cm2"] <= high
+    # Protocol chronic-nonspecific-lbp: 8-10 J/cm2 at the skin, multifidus window 0.5-4 J/cm2, 12 x 3/week.
+    assert 8.0 - 1e-9 <= data["surface_dose_j_per_cm2"] <= 10.0 + 1e-9
+    assert data["target"]["window_j_per_cm2"] == [0.5, 4.0]
+    assert data["course"] == {"sessions": 12, "per_week": 3}
+
+
+def test_a_red_flag_gives_a_referral_and_no_parameters(cli, tmp_path):
+    result = _plan(cli, _patient(tmp_path, PATIENT.format(red_flags='["saddle-anaesthesia"]')), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["decision"] == "refer" and data["urgency"] == "emergency"
+    assert not {"power_w_by_wavelength", "duration_s", "target"} & set(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "named"),
+    [
+        (PATIENT.format(red_flags="[]").replace("skin_type = 3", "skin_type = 7"), (), "skin_type"),
+        (PATIENT.format(red_flags="[]").replace("area_cm2 = 150\n", ""), (), "area_cm2"),
+        (PATIENT.format(red_flags="[]"), ("--skin-limit", "60"), "skin limit"),
+        (PATIENT.format(red_flags="[]"), ("--scan-speed", "0"), "scan speed"),
+    ],
+)
+def test_bad_input_is_named_with_exit_2(cli, tmp_path, text, args, named):
+    result = _plan(cli, _patient(tmp_path, text), *args)
+    assert result.exit_code == 2
+    assert named in result.stderr and "Traceback" not in result.output
+
+
+def test_unknown_device_and_condition_are_refused(cli, tmp_path):
+    path = _patient(tmp_path, PATIENT.format(red_flags="[]"))
+    assert _plan(cli, path, device="no-such-laser").exit_code == 2
+    result = cli("plan", "--patient", path, "--condition", "no-such-condition", "--device", "15w-dual")
+    assert result.exit_code == 2 and "no-such-condition" in result.stderr
+
+
+def test_report_is_a_multi_page_pdf(cli, tmp_path):
+    out = tmp_path / "plan.pdf"
+    result = _plan(cli, _patient(tmp_path, PATIENT.format(red_flags="[]")), "--report", out)
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF")
+    # plan table, curves, laser safety summary (>= 1 page), sources
+    assert len(re.findall(rb"/Type /Page(?!s)", data)) >= 4
