@@ -238,6 +238,8 @@ def test_an_infeasible_plan_shows_the_binding_limit_and_cannot_be_signed(client,
     response = client.post(f"/patients/{patient_id}/plan", data=values)  # the editor again, with the preview
     assert response.status_code == 422 and "This plan cannot be signed" in response.text
     assert 'id="no-fit"' in response.text
+    preview = client.post(f"/patients/{patient_id}/plan/preview", data=values).text
+    assert 'id="sign-state" class="note" hx-swap-oob="true">This plan cannot be signed' in preview
     assert re.search(r'id="binding-limit">([^<]+)<', response.text)[1] == "machine power"
     with _session(webapp) as session:
         assert session.scalars(select(Course)).all() == []
