@@ -74,6 +74,8 @@ def test_a_red_flag_refers_and_the_screening_is_stored_with_an_audit_entry(clien
     assert _decision(page.text) == "refer (emergency)"
     assert "NICE CKS" in page.text and "cauda equina" in page.text
     assert "Open the plan editor" not in page.text
+    chart = client.get(f"/patients/{patient_id}").text
+    assert re.search(r'id="latest-screening">([^<]+)<', chart)[1] == "refer (emergency)"
     with _session(webapp) as session:
         screening = session.scalars(select(Screening)).one()
         assert (screening.decision, screening.answers["red_flags"]) == (
