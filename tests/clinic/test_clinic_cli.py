@@ -24,7 +24,7 @@ def run(*args, stdin=None):
 
 def test_upgrade_add_user_verify(url):
     result = run("db", "upgrade", "--database-url", url)
-    assert result.exit_code == 0 and "is at revision 0001" in result.stdout
+    assert result.exit_code == 0 and "is at revision 0002_console" in result.stdout
     result = run(
         "users", "add", "alice", "--role", "admin", "--database-url", url, "--json", stdin="s3cret-password\n"
     )
@@ -70,6 +70,13 @@ def test_serve_refuses_an_unmigrated_database(monkeypatch, url):
     monkeypatch.setenv("LASERDOSE_ENVIRONMENT", "development")
     result = run("serve", "--database-url", url)
     assert result.exit_code == 2 and "run `laserdose db upgrade` first" in result.stderr
+
+
+def test_serve_refuses_a_database_behind_the_migrations(monkeypatch, url):
+    monkeypatch.setenv("LASERDOSE_ENVIRONMENT", "development")
+    db.upgrade(db.make_engine(url), "0001")  # a clinic database from before the treatment console
+    result = run("serve", "--database-url", url)
+    assert result.exit_code == 2 and "is at revision 0001" in result.stderr and "db upgrade" in result.stderr
 
 
 def test_seed_demo_prints_working_passwords_and_refuses_twice(url):

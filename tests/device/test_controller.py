@@ -447,3 +447,15 @@ def test_emission_time_cap_ends_a_session_the_power_check_missed(profile, plan, 
     first = min(line["start_s"] for line in machine.log_lines if line["type"] == "emission")
     assert not machine.emitting
     assert _last_emission_end(machine) - first <= controller.max_emission_s + 2 * PERIOD_S
+
+
+def test_a_second_session_on_the_same_machine_delivers_its_own_plan(profile):
+    # SET_PARAMS starts a new session: the counters restart at 0 J, so the second plan is delivered in
+    # full (within 1 %, issue 7) instead of being judged against the first session's energy.
+    plan = parse_plan(PLAN, profile)
+    machine = make_machine(profile, seed=5)
+    for _ in range(2):
+        outcome, _ = deliver(plan, machine, PERIOD_S)
+        assert outcome.completed, outcome.reason
+        for key, planned in outcome.planned_j.items():
+            assert abs(outcome.delivered_j[key] - planned) <= ENERGY_TOLERANCE * planned

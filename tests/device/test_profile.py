@@ -1,9 +1,10 @@
 import tomllib
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
-from laserdose.device.profile import load_profile, parse_profile, shipped_profiles
+from laserdose.device.profile import load_profile, logo_png, parse_profile, shipped_profiles
 from laserdose.errors import InputError
 
 
@@ -67,3 +68,16 @@ def test_unknown_profile_name_lists_shipped(tmp_path):
     bad.write_text("model = [")
     with pytest.raises(InputError, match="not valid TOML"):
         load_profile(bad)
+
+
+def test_a_relative_logo_is_resolved_against_the_profile_folder(tmp_path):
+    shipped = load_profile("15w-dual")
+    assert Path(shipped.logo).name == "laserdose-demo-devices.svg" and Path(shipped.logo).is_file()
+    assert logo_png(shipped) == Path(shipped.logo).with_suffix(".png")  # the PDF's rendering of it
+    text = (Path(shipped.logo).parents[1] / "15w-dual.toml").read_text(encoding="utf-8")
+    (tmp_path / "oem").mkdir()
+    (tmp_path / "oem" / "brand.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    profile_file = tmp_path / "oem" / "oem-15.toml"
+    profile_file.write_text(text.replace('logo = "logos/laserdose-demo-devices.svg"', 'logo = "brand.svg"'))
+    oem = load_profile(profile_file)
+    assert oem.logo == str(tmp_path / "oem" / "brand.svg") and logo_png(oem) is None  # no PNG beside it

@@ -4,8 +4,9 @@ The re-simulation is independent of the planner's shortcuts: a fresh Monte Carlo
 patient's own fat thickness instead of interpolation between table entries) and the 3-D scanned bioheat
 solver (validated against analytic solutions in tests/thermal) instead of the fast skin model.
 Tolerances: target dose 15 % (table noise of a 1e5-photon entry at 20-35 mm, a few %, plus log-linear
-interpolation over 5 mm of fat); peak skin rise 25 % of the rise (the skin model's stated agreement with
-the 3-D solver, planning/skin.py).
+interpolation over 5 mm of fat). Peak skin: the fast model neglects sideways heat flow, so it can only
+over-predict; against the 3-D solver it did so by 5-12 % (README, skin heating model), so the planned
+rise must lie between the re-simulated one and 20 % above it.
 """
 
 import pytest
@@ -34,5 +35,5 @@ def test_a_table_plan_matches_its_full_physics_re_simulation(skin_type, bmi):
     )
     check = verify_plan(plan, patient, photons=100_000, seed=12_345)
     assert abs(check.target_difference_percent) < 15.0
-    planned_rise = check.planned_peak_skin_temperature_c - plan.skin_start_c
-    assert abs(check.skin_difference_k) < 0.25 * planned_rise
+    resimulated_rise = check.peak_skin_temperature_c - plan.skin_start_c
+    assert 0 <= -check.skin_difference_k <= 0.20 * resimulated_rise

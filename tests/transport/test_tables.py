@@ -49,3 +49,22 @@ def test_table_refuses_lookups_outside_its_axes(small_table):
         small_table.factor(980.0, 2, 10.0, 30.0, 30.0)
     with pytest.raises(InputError, match="fat_mm 40 is outside"):
         small_table.factor(810.0, 2, 40.0, 30.0, 30.0)
+
+
+def test_exponential_tail_restores_an_exponential_profile_cut_off_by_empty_bins():
+    from laserdose.transport.tables import FluenceTable
+
+    # F = 0.3 exp(-0.15 z): below F = 1e-5 (z > 68.7 mm) the bins are emptied, as deep Monte Carlo bins are.
+    z = np.arange(100) + 0.5
+    exact = 0.3 * np.exp(-0.15 * z)
+    cut = np.where(exact < 1e-5, 0.0, exact)
+    table = FluenceTable(
+        wavelengths_nm=np.array([810.0]),
+        skin_types=np.array([3]),
+        fat_mm=np.array([10.0]),
+        radii_mm=np.array([50.0]),
+        z_centres_mm=z,
+        factors=cut.reshape(1, 1, 1, 1, 100),
+        photons=1,
+    )
+    assert table.with_exponential_tail().factors.ravel() == pytest.approx(exact, rel=1e-9)

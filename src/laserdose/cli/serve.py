@@ -31,11 +31,22 @@ def serve(
     except ValidationError as exc:
         raise InputError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
     engine = db.make_engine(settings.database_url)
-    if db.current_revision(engine) is None:
+    revision = db.current_revision(engine)
+    if revision is None:
         raise InputError(f"database {db.describe(engine)} is not set up; run `laserdose db upgrade` first")
+    if revision != db.head_revision():
+        raise InputError(
+            f"database {db.describe(engine)} is at revision {revision}, this laserdose needs "
+            f"{db.head_revision()}; run `laserdose db upgrade`"
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if settings.secret_key == DEVELOPMENT_SECRET:
         typer.echo("warning: development secret in use; set LASERDOSE_SECRET_KEY for real use", err=True)
     typer.echo(f"laserdose clinic on http://{host}:{port} ({settings.environment}, {db.describe(engine)})")
-    # uvicorn's own access log prints query strings (patient searches); ours logs paths only.
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info")
+    # uvicorn's own access log prints query strings (patient searches); ours logs paths only. Open console
+    # event streams never end by themselves: after 3 s of shutdown they are cut, and the app's shutdown
+    # then stops any running treatment (STOP + DISARM) and closes its record.
+    uvicorn.run(
+        create_app(settings), host=host, port=port, access_log=False, log_level="info",
+        timeout_graceful_shutdown=3,
+    )  # fmt: skip

@@ -1,4 +1,6 @@
-"""PDF report of a course: patient, schedule, delivered sessions, and outcomes with the MIC marked.
+"""PDF report of a course: patient, machine, schedule, delivered sessions, outcomes with the MIC marked.
+
+The machine's maker and model come from the device profile the plan names, with the maker's logo.
 
 Drawn with matplotlib's object API (no pyplot, so it is safe inside a threaded web server).
 """
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.image import imread
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,6 +23,8 @@ from laserdose import __version__
 from laserdose.clinic import service
 from laserdose.clinic.models import Course, Outcome, TreatmentSession, User
 from laserdose.clinical.outcomes import MIC, Measure, responder_threshold
+from laserdose.device.profile import DeviceProfile, load_profile, logo_png
+from laserdose.errors import InputError
 
 A4_INCHES = (8.27, 11.69)
 WRAP_CHARS = 110  # monospace characters that fit the page at 7.5 pt
@@ -40,6 +45,39 @@ def _course(session: Session, actor: User, course_id: int) -> Course:
     return course
 
 
+def machine_profile(course: Course) -> DeviceProfile | None:
+    """The device profile the course's plan names, or None when the plan names no known machine."""
+    device = course.plan.get("device") if isinstance(course.plan, dict) else None
+    if not isinstance(device, str):
+        return None
+    try:
+        return load_profile(device)
+    except InputError:
+        return None
+
+
+def _machine_line(profile: DeviceProfile | None) -> str:
+    if profile is None:
+        return "Machine: not named by the plan"
+    return (
+        f"Machine: {profile.manufacturer} {profile.model} ({profile.name}, laser class {profile.laser_class})"
+    )
+
+
+def _draw_logo(figure: Figure, profile: DeviceProfile | None) -> None:
+    """The maker's logo (its PNG rendering) at the top right of the page, if the profile has one."""
+    png = logo_png(profile) if profile is not None else None
+    if png is None:
+        return
+    image = imread(png)
+    height, width = image.shape[:2]
+    axes_width = 0.24
+    axes_height = axes_width * height / width * A4_INCHES[0] / A4_INCHES[1]
+    axes = figure.add_axes((0.94 - axes_width, 0.985 - axes_height, axes_width, axes_height))
+    axes.imshow(image)
+    axes.set_axis_off()
+
+
 def _header_lines(course: Course, records: list[TreatmentSession], today: dt.date) -> list[str]:
     patient = course.patient
     energy_j = sum(float(v) for r in records for v in r.energy_j_by_wavelength.values())
@@ -48,6 +86,7 @@ def _header_lines(course: Course, records: list[TreatmentSession], today: dt.dat
         f"Patient: {patient.name}, born {patient.birth_date}, skin type {patient.skin_type}, "
         f"BMI {patient.bmi_kg_m2:.1f} kg/m2",
         f"Course {course.id}: {course.condition}, protocol {course.protocol}, plan {signed}",
+        _machine_line(machine_profile(course)),
         f"Schedule: {course.sessions_planned} sessions, {course.sessions_per_week} a week; "
         f"delivered {len(records)} ({sum(r.completed for r in records)} complete), {energy_j:.0f} J in all",
         *textwrap.wrap(f"Home exercise: {course.home_exercise or '-'}", WRAP_CHARS),
@@ -59,6 +98,10 @@ def _header_lines(course: Course, records: list[TreatmentSession], today: dt.dat
 def _session_line(record: TreatmentSession) -> str:
     energy = ", ".join(f"{nm} nm {float(j):.0f} J" for nm, j in sorted(record.energy_j_by_wavelength.items()))
     state = "complete" if record.completed else f"{len(record.interruptions)} interruption(s)"
+    if record.status == "running":
+        state = "running"
+    elif not record.completed and record.interruptions:
+        state += f", last: {str(record.interruptions[-1].get('reason', ''))[:40]}"
     return f"{record.started_at:%Y-%m-%d %H:%M} UTC  {record.duration_s:6.0f} s  {energy}  {state}"
 
 
@@ -96,6 +139,7 @@ def course_report_pdf(*, session: Session, actor: User, course_id: int, today: d
     ))  # fmt: skip
     figure = Figure(figsize=A4_INCHES)
     figure.text(0.06, 0.96, "Course report", fontsize=16, weight="bold")
+    _draw_logo(figure, machine_profile(course))
     lines = _header_lines(course, records, today) + ["", "Delivered sessions:"]
     lines += [_session_line(r) for r in records[:MAX_SESSION_ROWS]] or ["none yet"]
     if len(records) > MAX_SESSION_ROWS:

@@ -83,6 +83,17 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def head_revision() -> str:
+    """Return the newest migration's revision (what `upgrade` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None  # the package ships its migrations
+    return head
+
+
 def describe(engine: Engine) -> str:
     """Return the engine's URL with any password hidden, for messages."""
     return engine.url.render_as_string(hide_password=True)

@@ -1,7 +1,8 @@
 """A demo clinic: one user per role with random passwords, and patients with made-up histories.
 
-The patients, plans and scores are invented for demonstration; the plan payload is a placeholder until
-the planning engine signs real plans.
+The patients and scores are invented for demonstration. Each course holds DEMO_PLAN (examples/plan.json:
+the 15w-dual demo machine at 6 W + 4 W for 300 s), which the treatment console can deliver on the
+simulator that `make run` starts; the seeded past sessions delivered exactly that plan.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from laserdose.clinic import service, users
 from laserdose.clinic.models import User
 from laserdose.errors import InputError
 
+DEMO_PLAN = {
+    "decision": "treat", "device": "15w-dual", "power_w_by_wavelength": {"810": 6.0, "980": 4.0},
+    "mode": "cw", "handpiece": "large-standoff", "duration_s": 300, "total_energy_j": 3000,
+}  # fmt: skip
 # (name, birth date, skin type, BMI, weekly pain NRS over a 4-week course)
 DEMO_PATIENTS = [
     ("Demo Patient Alvarez", dt.date(1971, 3, 14), 4, 27.5, [7, 6, 5, 4, 3]),
@@ -60,7 +65,7 @@ def seed_patient_history(
     )  # fmt: skip
     course = service.create_course(
         session=session, actor=clinician, patient_id=patient.id, condition="chronic_nslbp", protocol="demo",
-        plan={"demo": True}, sessions_planned=12, sessions_per_week=3,
+        plan=dict(DEMO_PLAN), sessions_planned=12, sessions_per_week=3,
         home_exercise="daily walking and core exercises", advice="stay active",
     )  # fmt: skip
     service.sign_course(session=session, actor=clinician, course_id=course.id)
@@ -82,5 +87,5 @@ def _seed_week_of_sessions(session: Session, operator: User, course_id: int, mon
         started = dt.datetime.combine(monday + dt.timedelta(days=2 * visit), dt.time(9), dt.UTC)
         service.record_session(
             session=session, actor=operator, course_id=course_id, started_at=started, duration_s=300.0,
-            energy_j_by_wavelength={810: 1500.0, 980: 1500.0}, interruptions=[], completed=True,
+            energy_j_by_wavelength={810: 1800.0, 980: 1200.0}, interruptions=[], completed=True,
         )  # fmt: skip

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -147,7 +148,10 @@ class TreatmentSession(Base):
     """One delivered session, from the controller's session record.
 
     `energy_j_by_wavelength` maps a wavelength [nm] (as a string key) to delivered energy [J];
-    `interruptions` is a list of {"at_s": seconds into the session, "reason": text}.
+    `interruptions` is a list of {"at_s": seconds into the session, "reason": text}. A session run
+    from the treatment console is `running` while the controller delivers it and is rewritten at every
+    control period (`last_heartbeat_at`), so a server that dies mid-treatment leaves the record up to its
+    last heartbeat; `device` holds the machine's identity (maker, model, serial) as it reported it.
     """
 
     __tablename__ = "treatment_sessions"
@@ -160,6 +164,9 @@ class TreatmentSession(Base):
     energy_j_by_wavelength: Mapped[dict[str, Any]] = mapped_column(default=dict)
     interruptions: Mapped[list[Any]] = mapped_column(default=list)
     completed: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default="ended", server_default="ended")
+    last_heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    device: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
 
     course: Mapped[Course] = relationship(back_populates="sessions")
 

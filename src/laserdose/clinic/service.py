@@ -345,6 +345,7 @@ def timeline(*, session: Session, actor: User, patient_id: int) -> list[Timeline
         ):
             energy_j = sum(float(v) for v in record.energy_j_by_wavelength.values())
             state = "completed" if record.completed else f"{len(record.interruptions)} interruption(s)"
+            state = "running" if record.status == "running" else state
             events.append(
                 TimelineEvent(record.started_at.date(), "session", f"session {energy_j:.0f} J, {state}")
             )

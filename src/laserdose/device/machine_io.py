@@ -151,6 +151,7 @@ class MachineIO:
         if problem:
             return False, problem
         self.params = {**params, "power_w": power_w, "energy_limit_j": limits}
+        self.new_session()  # the energy limits count from here: a second session starts from 0 J
         return True, {}
 
     def _read_back(self, _: dict[str, Any]) -> tuple[bool, Any]:
@@ -226,6 +227,9 @@ class MachineIO:
         raise NotImplementedError
 
     def record_event(self, kind: str, detail: str) -> None:  # noqa: D102
+        raise NotImplementedError
+
+    def new_session(self) -> None:  # noqa: D102
         raise NotImplementedError
 
     def overheated(self) -> bool:  # noqa: D102

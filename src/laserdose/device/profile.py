@@ -5,7 +5,7 @@ modes (CW; pulsed with frequency and duty-cycle ranges), the handpieces and the 
 profiles are addressed by name (`15w-dual`); any other by a file path.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -87,7 +87,9 @@ class DeviceProfile:
         name: short identifier (the file name of a shipped profile).
         model: the maker's model name.
         manufacturer: the maker's name, shown on the console and the reports.
-        logo: path or URL of the maker's logo, or "".
+        logo: the maker's logo (an SVG file) as an absolute path, an URL, or "" for none. A profile file
+            may give a path relative to its own folder; loading resolves it. A PNG of the same name
+            beside the SVG, if present, is what PDF reports use (matplotlib cannot draw SVG).
         laser_class: the class the maker declares ("4", "3B", ...).
         max_total_power_w: largest total output of all sources together [W].
         sources: the laser sources, by wavelength.
@@ -143,19 +145,32 @@ def load_profile(name_or_path: str | Path) -> DeviceProfile:
     Raises:
         InputError: the profile does not exist, is not TOML, or is inconsistent.
     """
-    text, name = _read(str(name_or_path))
-    return parse_profile(parse_toml(text, f"device profile {name}"), name)
+    text, name, folder = _read(str(name_or_path))
+    profile = parse_profile(parse_toml(text, f"device profile {name}"), name)
+    if profile.logo and "://" not in profile.logo and not Path(profile.logo).is_absolute():
+        profile = replace(profile, logo=str(Path(folder) / profile.logo))
+    return profile
 
 
-def _read(name_or_path: str) -> tuple[str, str]:
+def logo_png(profile: DeviceProfile) -> Path | None:
+    """The PNG rendering of the profile's logo (same name as the SVG, beside it), or None."""
+    if not profile.logo or "://" in profile.logo:
+        return None
+    png = Path(profile.logo).with_suffix(".png")
+    return png if png.is_file() else None
+
+
+def _read(name_or_path: str) -> tuple[str, str, str]:
+    """The profile's text, its name and the folder that relative paths in it start from."""
     if name_or_path in shipped_profiles():
         folder = resources.files("laserdose.device") / "profiles"
-        return (folder / f"{name_or_path}.toml").read_text(encoding="utf-8"), name_or_path
+        text = (folder / f"{name_or_path}.toml").read_text(encoding="utf-8")
+        return text, name_or_path, str(folder)
     path = Path(name_or_path)
     if not path.is_file():
         shipped = ", ".join(shipped_profiles())
         raise InputError(f"no device profile {name_or_path!r}: give a file path or one of {shipped}")
-    return path.read_text(encoding="utf-8"), path.stem
+    return path.read_text(encoding="utf-8"), path.stem, str(path.resolve().parent)
 
 
 def parse_profile(data: dict[str, Any], name: str) -> DeviceProfile:

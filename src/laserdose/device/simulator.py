@@ -281,6 +281,11 @@ class Machine(MachineIO):
             "temperature_c": self.temperature_c,
         }
 
+    def new_session(self) -> None:
+        """New parameters were accepted: the session's energy counters restart at 0 J (standby only)."""
+        for source in self.sources.values():
+            source.monitor_energy_j = source.true_energy_j = 0.0
+
     def overheated(self) -> bool:
         """True while the diode is above its temperature limit."""
         return self.temperature_c > self.config.temperature_limit_c

@@ -206,19 +206,15 @@ def _plan_with(
     up to it heats no more, so the cap keeps the skin bound true), and report the heating of the
     session finally chosen.
     """
-    first = optimise(
-        _responses(handpiece, patient, device, physics, settings, lights, limits.duration_range_s[1]), limits
-    )
-    capped = replace(
-        limits,
-        duration_range_s=(limits.duration_range_s[0], max(first.duration_s, limits.duration_range_s[0])),
-    )
-    second = optimise(
-        _responses(handpiece, patient, device, physics, settings, lights, capped.duration_range_s[1]), capped
-    )
-    final = _responses(handpiece, patient, device, physics, settings, lights, second.duration_s)
-    rise_k = sum(second.power_w_by_wavelength[r.wavelength_nm] * r.skin_rise_k_per_w for r in final)
-    return replace(second, skin_rise_k=rise_k)
+    shortest, longest = limits.duration_range_s
+    outcome = optimise(_responses(handpiece, patient, device, physics, settings, lights, longest), limits)
+    if outcome.duration_s > shortest:
+        capped = replace(limits, duration_range_s=(shortest, outcome.duration_s))
+        responses = _responses(handpiece, patient, device, physics, settings, lights, outcome.duration_s)
+        outcome = optimise(responses, capped)
+    final = _responses(handpiece, patient, device, physics, settings, lights, outcome.duration_s)
+    rise_k = sum(outcome.power_w_by_wavelength[r.wavelength_nm] * r.skin_rise_k_per_w for r in final)
+    return replace(outcome, skin_rise_k=rise_k)
 
 
 def _responses(

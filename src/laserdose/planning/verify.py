@@ -102,7 +102,7 @@ def _target_factor(plan: Plan, patient: Patient, wavelength_nm: float, photons: 
     result = simulate(stack, PencilBeam(), photons, seed, TABLE_GRID)
     radius = np.array([disk_radius_mm(plan.area_cm2)])
     by_depth = disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, radius)[0]
-    return float(np.exp(np.interp(plan.target_depth_mm, result.z_centres_mm, np.log(by_depth))))
+    return float(np.interp(plan.target_depth_mm, result.z_centres_mm, by_depth))
 
 
 def _skin_rise_k_per_w(plan: Plan, patient: Patient, wavelength_nm: float, photons: int, seed: int) -> float:

@@ -11,7 +11,7 @@ thickness linearly and depth in log(F), which is close to linear far from the su
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,10 @@ DEFAULT_FAT_MM = (2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0)
 DEFAULT_RADII_MM = (5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 100.0)
 # 1 mm bins to 100 mm: targets lie 10-80 mm deep (DESIGN.md), transverse process 76 +/- 15 mm (Rauch 2009).
 TABLE_GRID = Grid(dr_mm=1.0, nr=100, dz_mm=1.0, nz=100)
+# Below F = 1e-5 the 1e5-photon entries turn noisy and then empty (inspected in the shipped table); such
+# depths get an exponential tail fitted over the 10 mm above (FluenceTable.with_exponential_tail).
+RESOLVED_FLOOR = 1e-5
+TAIL_FIT_BINS = 10
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,28 @@ class FluenceTable:
         at_depth = np.array([[np.interp(depth_mm, self.z_centres_mm, row) for row in rows] for rows in log_f])
         at_radius = np.array([np.interp(radius_mm, self.radii_mm, column) for column in at_depth])
         return float(np.exp(np.interp(fat_mm, self.fat_mm, at_radius)))
+
+    def with_exponential_tail(
+        self, floor: float = RESOLVED_FLOOR, fit_mm: int = TAIL_FIT_BINS
+    ) -> "FluenceTable":
+        """The table with each profile continued exponentially below the depth where it falls under `floor`.
+
+        Deep bins hold few photons, then none (F = 0). Far from the sources light decays exponentially with
+        depth (diffusion theory, Farrell 1992), so each profile is continued from its last resolved bin
+        with the log-slope fitted over the `fit_mm` bins above it.
+        """
+        profiles = self.factors.reshape(-1, self.z_centres_mm.size).copy()
+        for profile in profiles:
+            below = np.flatnonzero(profile < floor)
+            if below.size == 0 or below[0] < fit_mm:
+                continue
+            start = below[0]
+            slope = np.polyfit(
+                self.z_centres_mm[start - fit_mm : start], np.log(profile[start - fit_mm : start]), 1
+            )[0]
+            steps_mm = self.z_centres_mm[start:] - self.z_centres_mm[start - 1]
+            profile[start:] = profile[start - 1] * np.exp(min(slope, 0.0) * steps_mm)
+        return replace(self, factors=profiles.reshape(self.factors.shape))
 
     def save(self, path: str | Path) -> None:
         """Write the table as a compressed .npz file."""

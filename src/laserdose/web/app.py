@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from laserdose.clinic import db
+from laserdose.clinic.console import ConsoleRegistry
 from laserdose.clinic.service import NotFound
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
@@ -69,8 +70,13 @@ async def _log_without_patient_data(
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """Build the web app for `settings` (default: from the environment)."""
+    from laserdose.web.routes import api, console, courses_api, outcome_pages, pages, plan_pages
+
     settings = settings or WebSettings()
-    app = FastAPI(title="laserdose clinic", version="1", docs_url="/api/docs", openapi_url="/openapi.json")
+    app = FastAPI(
+        title="laserdose clinic", version="1", docs_url="/api/docs", openapi_url="/openapi.json",
+        lifespan=console.console_lifespan,
+    )  # fmt: skip
     engine = db.make_engine(settings.database_url)
     app.state.settings = settings
     app.state.engine = engine
@@ -78,6 +84,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.tokens = TokenSigner(settings.secret_key, settings.token_ttl_s)
     app.state.login_limiter = LoginRateLimiter(settings.login_attempts, settings.login_window_s)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.console = ConsoleRegistry()  # the treatment console runs of this process
     app.add_middleware(
         SessionMiddleware, secret_key=settings.secret_key, session_cookie="laserdose_session",
         max_age=settings.session_max_age_s, same_site="lax", https_only=settings.secure_cookies,
@@ -86,11 +93,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _install_error_handlers(app)
 
-    from laserdose.web.routes import api, courses_api, outcome_pages, pages, plan_pages
-
     app.include_router(api.router)
     app.include_router(courses_api.router)
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)
+    app.include_router(console.router)
     app.include_router(plan_pages.router)
     return app

@@ -23,6 +23,13 @@ class WebSettings(BaseSettings):
         token_ttl_s: API bearer token lifetime [s].
         login_attempts: failed logins allowed per client and per username within `login_window_s`.
         login_window_s: rate-limit window [s].
+        device_url: the treatment console's machine: tcp://HOST:PORT or serial:///dev/ttyX (default: the
+            demo simulator that `make run` starts).
+        device_simulator: the machine is the simulator; accept the time scale it reports (tests run it
+            faster than real time). Never set it for a real machine.
+        console_period_s: the console's control period, wall clock [s]: one heartbeat, one measurement and
+            one database write of the session record each period.
+        console_grace_s: a running session that no browser watches for this long is stopped [s] [U].
     """
 
     model_config = SettingsConfigDict(env_prefix="LASERDOSE_", extra="ignore")
@@ -35,6 +42,10 @@ class WebSettings(BaseSettings):
     token_ttl_s: int = Field(default=3600, gt=0)
     login_attempts: int = Field(default=5, gt=0)
     login_window_s: float = Field(default=300.0, gt=0)
+    device_url: str = "tcp://127.0.0.1:7001"
+    device_simulator: bool = False
+    console_period_s: float = Field(default=0.1, ge=0.02, le=0.2)
+    console_grace_s: float = Field(default=5.0, gt=0, le=60.0)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> WebSettings:

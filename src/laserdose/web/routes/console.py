@@ -1,0 +1,221 @@
+"""The treatment console: operators connect, start and stop; clinicians watch; everyone may STOP.
+
+The controller runs in the server (laserdose.clinic.console); these routes only command it and stream
+what it does as server-sent events. STOP is its own endpoint that reads no database row and writes none
+before the STOP frame is on the link: it needs only a session cookie and the form's CSRF token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from sqlalchemy import select
+
+from laserdose.clinic import service, treatment, users
+from laserdose.clinic.console import ConsoleConfig, ConsoleRun
+from laserdose.clinic.models import Course, Role, TreatmentSession, User
+from laserdose.device.plan import DeliveryPlan, parse_plan
+from laserdose.device.profile import DeviceProfile, load_profile, shipped_profiles
+from laserdose.errors import InputError
+from laserdose.web.deps import DbSession, LoginRequired, page_user, roles
+from laserdose.web.forms import check_csrf, render
+
+router = APIRouter(include_in_schema=False)
+Watcher = Annotated[User, Depends(roles(page_user, Role.OPERATOR, Role.CLINICIAN))]
+Operator = Annotated[User, Depends(roles(page_user, Role.OPERATOR))]
+Reader = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
+EVENT_PERIOD_S = 0.2  # how often a watching browser gets the console's state [s]
+STOP_THREADS = anyio.CapacityLimiter(8)  # STOP never queues behind page requests in the shared pool
+SWITCHES = ("interlock_closed", "key_on", "estop_pressed", "handpiece_present")
+
+
+def console_config(request: Request) -> ConsoleConfig:
+    """The console settings of this app."""
+    settings = request.app.state.settings
+    return ConsoleConfig(
+        settings.device_url, settings.device_simulator, settings.console_period_s, settings.console_grace_s
+    )
+
+
+@asynccontextmanager
+async def console_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At start, close sessions a dead server left running; at shutdown, stop every console."""
+    with app.state.sessions.begin() as session:
+        treatment.recover_running_sessions(session=session)
+    yield
+    await anyio.to_thread.run_sync(app.state.console.close_all, "server shutting down")
+
+
+def _plan(course: Course) -> tuple[DeliveryPlan | None, DeviceProfile | None, str]:
+    """The course's plan as the machine gets it, its machine's profile, or why it cannot be delivered."""
+    try:
+        device = course.plan.get("device")
+        if not isinstance(device, str):
+            raise InputError("the plan names no machine (device)")
+        profile = load_profile(device)
+        return parse_plan(course.plan, profile), profile, ""
+    except InputError as exc:
+        return None, None, str(exc)
+
+
+def _page(request: Request, session: DbSession, user: User, course_id: int, error: str = "",
+          status_code: int = 200) -> HTMLResponse:  # fmt: skip
+    course = treatment.signed_course(session=session, actor=user, course_id=course_id)
+    plan, profile, plan_error = _plan(course)
+    run: ConsoleRun | None = request.app.state.console.get(course_id)
+    statement = select(TreatmentSession).where(TreatmentSession.course_id == course_id)
+    records = list(session.scalars(statement.order_by(TreatmentSession.id.desc()).limit(5)))
+    return render(
+        request, "console.html", user, status_code, course=course, patient=course.patient, plan=plan,
+        profile=profile, plan_error=plan_error, snapshot=run.snapshot() if run else None, error=error,
+        device_url=request.app.state.settings.device_url, records=records,
+        can_operate=user.role == Role.OPERATOR,
+    )  # fmt: skip
+
+
+@router.get("/console")
+def current_console(request: Request, user: Watcher) -> RedirectResponse:
+    """The console of the course connected to the machine, else the patient list (to pick a course)."""
+    run: ConsoleRun | None = request.app.state.console.active()
+    return RedirectResponse(f"/courses/{run.course_id}/console" if run else "/patients", status_code=303)
+
+
+@router.get("/courses/{course_id}/console")
+def console_page(request: Request, course_id: int, session: DbSession, user: Watcher) -> HTMLResponse:
+    """The treatment console of a signed course (operators run it, clinicians watch)."""
+    return _page(request, session, user, course_id)
+
+
+@router.post("/courses/{course_id}/console/connect", response_model=None)
+async def connect(request: Request, course_id: int, session: DbSession, user: Operator) -> Response:
+    """Connect to the machine of the settings and identify it."""
+    check_csrf(request, (await request.form()).get("csrf_token"))
+    course = treatment.signed_course(session=session, actor=user, course_id=course_id)
+    plan, _, plan_error = _plan(course)
+    if plan is None:
+        return _page(request, session, user, course_id, f"this plan cannot be delivered: {plan_error}", 409)
+    run = ConsoleRun(
+        course_id=course_id, plan=plan, config=console_config(request), sessions=request.app.state.sessions,
+        operator=user.username,
+    )  # fmt: skip
+    try:
+        request.app.state.console.claim(run)
+        await anyio.to_thread.run_sync(run.connect)
+    except InputError as exc:
+        return _page(request, session, user, course_id, str(exc), 409)
+    return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
+
+
+def _blocked(machine: dict[str, Any]) -> str:
+    """Why the machine's own switches forbid arming, as STATUS reports them, or ""."""
+    problems = [
+        (not machine.get("interlock_closed", False), "the remote interlock is open"),
+        (not machine.get("key_on", False), "the key switch is off"),
+        (bool(machine.get("estop_pressed", True)), "the emergency stop is pressed"),
+        (not machine.get("handpiece_present", False), "no handpiece is attached"),
+        (machine.get("state") != "standby", f"the machine is {machine.get('state')}"),
+    ]
+    return "; ".join(why for blocked, why in problems if blocked)
+
+
+@router.post("/courses/{course_id}/console/start", response_model=None)
+async def start(request: Request, course_id: int, session: DbSession, user: Operator) -> Response:
+    """Open the session record, then let the controller arm and deliver the plan."""
+    check_csrf(request, (await request.form()).get("csrf_token"))
+    run: ConsoleRun | None = request.app.state.console.get(course_id)
+    if run is None or run.phase != "connected":
+        return _page(request, session, user, course_id, "connect to the machine first", 409)
+    await anyio.to_thread.run_sync(run.poll_status)
+    blocked = _blocked(run.machine)
+    if blocked:
+        return _page(request, session, user, course_id, f"refused, nothing was emitted: {blocked}", 409)
+    record = treatment.open_session(session=session, actor=user, course_id=course_id, device=run.identity)
+    session.commit()  # the record exists before the machine is armed
+    run.start(record.id)
+    return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
+
+
+@router.post("/courses/{course_id}/console/stop", response_model=None)
+async def stop(request: Request, course_id: int) -> Response:
+    """STOP: emission off now. Any logged-in user; no database access before the machine is told."""
+    if not isinstance(request.session.get("uid"), int):
+        raise LoginRequired
+    check_csrf(request, (await request.form()).get("csrf_token"))
+    run: ConsoleRun | None = request.app.state.console.to_stop(course_id)  # one machine: STOP stops it
+    if run is None:
+        return JSONResponse({"detail": "no console is connected to the machine"}, status_code=404)
+    await anyio.to_thread.run_sync(run.stop, "stopped by operator", limiter=STOP_THREADS)
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(run.snapshot())
+    return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
+
+
+@router.post("/courses/{course_id}/console/disconnect")
+async def disconnect(request: Request, course_id: int, user: Operator) -> RedirectResponse:
+    """Release the machine (a running session is stopped first)."""
+    check_csrf(request, (await request.form()).get("csrf_token"))
+    run: ConsoleRun | None = request.app.state.console.get(course_id)
+    if run is not None:
+        await anyio.to_thread.run_sync(run.close)
+    return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
+
+
+def _watcher(request: Request) -> User:
+    """The logged-in operator or clinician, checked with a short-lived database session."""
+    with request.app.state.sessions() as session:
+        user = page_user(request, session)
+        users.require_role(user, Role.OPERATOR, Role.CLINICIAN)
+        return user
+
+
+@router.get("/courses/{course_id}/console/events", response_model=None)
+def events(request: Request, course_id: int) -> Response:
+    """The console's state as server-sent events until the session ends (no database held open)."""
+    _watcher(request)
+    run: ConsoleRun | None = request.app.state.console.get(course_id)
+
+    async def stream() -> AsyncIterator[str]:
+        if run is None:
+            yield 'event: end\ndata: {"phase": "idle"}\n\n'
+            return
+        run.watcher_joined()
+        try:
+            while True:
+                snapshot = run.snapshot()
+                yield f"event: progress\ndata: {json.dumps(snapshot)}\n\n"
+                if snapshot["phase"] in ("ended", "closed"):
+                    yield f"event: end\ndata: {json.dumps(snapshot)}\n\n"
+                    return
+                await asyncio.sleep(EVENT_PERIOD_S)
+        finally:
+            run.watcher_left()
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+@router.get("/devices/{profile_name}/logo")
+def device_logo(profile_name: str, user: Reader) -> FileResponse:
+    """The maker's logo of a shipped device profile (SVG, served as an image: no scripts run)."""
+    if profile_name not in shipped_profiles():
+        raise service.NotFound(f"no device profile {profile_name!r}")
+    logo = load_profile(profile_name).logo
+    if not logo or not Path(logo).is_file():
+        raise service.NotFound(f"device profile {profile_name!r} has no logo")
+    headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+    return FileResponse(logo, media_type="image/svg+xml", headers=headers)
