@@ -5,6 +5,7 @@ import re
 from playwright.sync_api import expect
 
 from conftest import log_in
+from plan_protocols import WIDE_PROTOCOL
 
 
 def _add_patient(page, name: str) -> None:
@@ -45,6 +46,10 @@ def test_clinician_screens_plans_with_a_live_preview_signs_and_downloads_the_rep
     expect(page.locator("#plan-area")).to_have_attribute("data-value", "250")
     assert float(page.locator("#plan-energy").get_attribute("data-value")) > energy_before
     expect(page.locator("svg.depth-dose")).to_have_count(1)
+    # No shipped protocol fits the uncertainty of this patient (the preview says so); a clinic-added one does.
+    expect(page.locator("#no-fit")).to_contain_text("No plan satisfies every limit")
+    page.select_option("#protocol", WIDE_PROTOCOL)
+    expect(page.locator("#fits")).to_contain_text("Every limit holds")
     page.fill("#home_exercise", "Walk 20 minutes a day")
     page.fill("#advice", "Stay active")
     page.click("#create-sign")
@@ -65,8 +70,8 @@ def test_plan_editor_keeps_bad_input_with_the_fields_error(page):
     page.fill("#area_cm2", "5000")
     page.fill("#advice", "Keep moving")
     page.click("#create-sign")
-    # The fluence table's largest disk: pi x (100 mm)^2 = 314.159 cm2.
-    expect(page.locator("#area_cm2-error")).to_have_text("must be between 1 and 314.159 cm2")
+    # Rule of nines (Wallace 1951): the back of the trunk is about 3400 cm2 (clinical/patient.py).
+    expect(page.locator("#area_cm2-error")).to_have_text("must be between 1 and 3500 cm2")
     expect(page.locator("#area_cm2")).to_have_value("5000")
     expect(page.locator("#advice")).to_have_value("Keep moving")
 

@@ -14,12 +14,18 @@ from laserdose.clinical.protocols import get_protocol
 from laserdose.device.plan import parse_plan
 from laserdose.device.profile import load_profile
 from laserdose.errors import InputError
+from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import make_plan
-from plan_physics import synthetic_physics
+from plan_protocols import WIDE_PROTOCOL, write_wide_protocol
 
-PHYSICS = synthetic_physics()
+PHYSICS = default_physics()  # the shipped Monte Carlo fluence table
 TODAY = dt.date(2026, 11, 23)
 CLEAN = {"diagnosis": "chronic-nonspecific-lbp"}
+
+
+@pytest.fixture(autouse=True)
+def clinic_protocols(tmp_path, monkeypatch):
+    monkeypatch.setenv("LASERDOSE_PROTOCOLS_DIR", str(write_wide_protocol(tmp_path / "protocols")))
 
 
 def _inputs(screening_id, **changes):
@@ -102,7 +108,7 @@ def test_plan_inputs_are_validated(changes, message):
 
 def test_a_signed_course_holds_a_plan_the_device_accepts_and_its_report_plan_matches(session):
     clinician, record, screening, _decision = _screened(session)
-    inputs = _inputs(screening.id)
+    inputs = _inputs(screening.id, protocol=WIDE_PROTOCOL)
     plan, _patient = plans.propose_plan(
         session=session, actor=clinician, patient_id=record.id, inputs=inputs, physics=PHYSICS, today=TODAY
     )
@@ -138,7 +144,7 @@ def test_refer_and_infeasible_plans_are_not_signed(session, underpowered_plan):
         plans.create_signed_course(
             session=session, actor=clinician, patient_id=record.id, plan=plan, inputs=inputs
         )
-    assert underpowered_plan.outcome.binding == "machine power"
+    assert not underpowered_plan.outcome.feasible
     weak = _inputs(screening.id, device="class3b-probe", area_cm2=115.0)
     with pytest.raises(plans.PlanRefused, match="no plan satisfies every limit \\(machine power\\)"):
         plans.create_signed_course(

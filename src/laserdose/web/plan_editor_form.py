@@ -72,23 +72,16 @@ def _text(raw: str) -> str:
     return raw
 
 
-def parse_plan_form(
-    values: dict[str, str], screening: Screening, area_range_cm2: tuple[float, float] = AREA_CM2_RANGE
-) -> tuple[PlanInputs | None, dict[str, str]]:
+def parse_plan_form(values: dict[str, str], screening: Screening) -> tuple[PlanInputs | None, dict[str, str]]:
     """The editor's inputs for `screening`, or None and an error per bad field.
 
     Fat thickness, when given, is used and the BMI ignored; without it the BMI is needed.
-
-    Args:
-        values: the form's fields as typed.
-        screening: the screening the plan rests on.
-        area_range_cm2: the treatment areas the planner's physics covers [cm^2].
     """
     diagnosis = str(screening.answers.get("diagnosis", ""))
     checks: dict[str, Callable[[str], Any]] = {
         "protocol": lambda raw: _protocol(raw, diagnosis),
         "device": _device,
-        "area_cm2": lambda raw: _number(raw, area_range_cm2, "cm2"),
+        "area_cm2": lambda raw: _number(raw, AREA_CM2_RANGE, "cm2"),
         "skin_limit_c": lambda raw: _number(raw, SKIN_LIMIT_RANGE_C, "C"),
         "fat_mm": lambda raw: _number(raw, FAT_MM_RANGE, "mm") if raw else None,
         "bmi": lambda raw: _number(raw, BMI_RANGE, "kg/m2") if raw else None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from markupsafe import Markup
 
-from laserdose.clinical.patient import AREA_CM2_RANGE, Patient
+from laserdose.clinical.patient import Patient
 from laserdose.device.profile import DeviceProfile
 from laserdose.planning.curves import depth_dose_curve, skin_temperature_curve
 from laserdose.planning.physics import TablePhysics, default_physics
@@ -25,13 +24,6 @@ def get_physics(request: Request) -> TablePhysics:
     if physics is None:
         physics = request.app.state.physics = default_physics()
     return physics
-
-
-def area_range_cm2(physics: TablePhysics) -> tuple[float, float]:
-    """Treatment areas the physics covers: disks between the table's smallest and largest radius [cm^2]."""
-    radii_mm = physics.table.radii_mm
-    low, high = (math.pi * float(r) ** 2 / 100.0 for r in (radii_mm[0], radii_mm[-1]))
-    return max(low, AREA_CM2_RANGE[0]), min(high, AREA_CM2_RANGE[1])
 
 
 @lru_cache(maxsize=64)

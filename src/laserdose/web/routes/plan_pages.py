@@ -23,7 +23,7 @@ from laserdose.planning.report import write_plan_report
 from laserdose.web.deps import DbSession, page_user, roles
 from laserdose.web.forms import check_csrf, render
 from laserdose.web.plan_editor_form import PLAN_FIELDS, parse_plan_form, parse_screening_form
-from laserdose.web.plan_view import area_range_cm2, get_physics, plan_view
+from laserdose.web.plan_view import get_physics, plan_view
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
@@ -128,7 +128,7 @@ def _editor_context(
     context: dict[str, Any] = {"screening": screening, "values": values, "errors": {}, "view": None}
     if screening is None:
         return context
-    inputs, errors = parse_plan_form(values, screening, area_range_cm2(physics))
+    inputs, errors = parse_plan_form(values, screening)
     context["errors"] = errors
     if inputs is None:
         return context
