@@ -216,6 +216,8 @@ def test_create_and_sign_stores_a_plan_the_device_layer_accepts(client, webapp, 
     assert actions[-2:] == ["course.create", "course.sign"]
     chart = client.get(response.headers["location"]).text
     assert "Plan signed" in chart and f"/courses/{course.id}/plan.pdf" in chart
+    console = client.get(f"/courses/{course.id}/console").text  # the treatment console takes it as it is
+    assert 'id="plan-error"' not in console and f"{course.plan['total_energy_j']:.0f} J in all" in console
 
 
 def test_signing_after_a_newer_screening_asks_for_a_review(client, webapp, screened):
