@@ -28,5 +28,5 @@ def cli() -> Cli:
     return Cli()
 
 
-# Database fixtures (SQLite and a real PostgreSQL) for the clinic and web tests.
-pytest_plugins = ["clinic_db"]
+# Database fixtures (SQLite and a real PostgreSQL) for the clinic and web tests; a real Dask cluster.
+pytest_plugins = ["clinic_db", "dask_cluster"]

@@ -1,4 +1,5 @@
 import math
+import os
 
 import numpy as np
 import pytest
@@ -68,3 +69,25 @@ def test_exponential_tail_restores_an_exponential_profile_cut_off_by_empty_bins(
         photons=1,
     )
     assert table.with_exponential_tail().factors.ravel() == pytest.approx(exact, rel=1e-9)
+
+
+@pytest.mark.parametrize("numba_threads", ["1", "32"])
+def test_an_entry_is_the_same_bits_whatever_the_workers_cores(tmp_path, numba_threads):
+    # A worker's core count must not change a task's result (transport/cluster.py): the same entry in a
+    # process with 1 or 32 Numba threads (32 > the 16 streams of a batch, so more threads than streams)
+    # gives the very same array as here.
+    import subprocess
+    import sys
+
+    from laserdose.transport.tables import TableEntry, entry_factors
+
+    entry = TableEntry(810.0, 3, 10.0, (10.0, 50.0), 1000, 17)
+    out = tmp_path / "other.npy"
+    script = (
+        "import sys, numpy as np\n"
+        "from laserdose.transport.tables import TableEntry, entry_factors\n"
+        f"np.save(sys.argv[1], entry_factors({entry!r}))\n"
+    )
+    env = {**os.environ, "NUMBA_NUM_THREADS": numba_threads}
+    subprocess.run([sys.executable, "-c", script, str(out)], check=True, env=env, timeout=120)
+    assert np.array_equal(np.load(out), entry_factors(entry))

@@ -62,6 +62,7 @@ def _register() -> None:
         screen,
         serve,
         simulate,
+        study,
         tables,
         treat,
     )
@@ -77,6 +78,7 @@ def _register() -> None:
     app.command("treat")(treat.treat)
     app.command("simulate")(simulate.simulate)
     app.add_typer(tables.app, name="tables")
+    app.command("study")(study.study)
     app.add_typer(clinic.db_app, name="db")
     app.add_typer(clinic.users_app, name="users")
     app.add_typer(clinic.audit_app, name="audit")

@@ -1,13 +1,16 @@
 """The curves a clinician reads a plan by: dose against depth with the window, skin temperature in time."""
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from laserdose.clinical.patient import Patient
+from laserdose.device.profile import Handpiece
 from laserdose.errors import InputError
 from laserdose.planning.physics import FloatArray, TablePhysics
 from laserdose.planning.plan import Plan
+from laserdose.planning.skin_scan import Scan
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,21 @@ class DepthDose:
     target: str
     target_depth_mm: float
     window_j_per_cm2: tuple[float, float]
+
+
+def plan_handpiece(plan: Plan) -> Handpiece:
+    """The machine's handpiece the plan uses."""
+    if plan.handpiece is None:
+        raise InputError("the plan has no parameters (the decision was not to treat)")
+    return next(h for h in plan.device.handpieces if h.name == plan.handpiece)
+
+
+def plan_scan(plan: Plan) -> Scan:
+    """The zig-zag scan of the plan: its handpiece's beam over the square of the treated area."""
+    handpiece = plan_handpiece(plan)
+    assert plan.scan_speed_mm_per_s is not None
+    side_mm = math.sqrt(plan.area_cm2 * 100.0)
+    return Scan(handpiece.beam_diameter_mm, handpiece.beam_profile, plan.scan_speed_mm_per_s, side_mm)
 
 
 def _powers(plan: Plan) -> dict[float, float]:
@@ -64,7 +82,7 @@ def skin_temperature_curve(
     """(times [s], peak skin temperature [C]) over the session from the fast skin model."""
     powers = _powers(plan)
     assert plan.outcome is not None and plan.handpiece is not None and plan.scan_speed_mm_per_s is not None
-    handpiece = next(h for h in plan.device.handpieces if h.name == plan.handpiece)
+    handpiece = plan_handpiece(plan)
     times: FloatArray | None = None
     rise = np.zeros(0)
     for wavelength, power in powers.items():

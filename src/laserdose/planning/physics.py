@@ -5,8 +5,10 @@ build`), looked up for the patient's skin type and fat thickness under a disk th
 area (planning/dose.py). The patient's uncertainty spans, at two standard deviations,
 
 - anatomy: fat thickness +/- 2 SD (the back model's fat SD: measured or estimated from BMI) together
-  with the target depth +/- 2 SD (which itself includes the fat SD, so the extremes are conservative);
-- optics: the effective attenuation coefficient +/- OPTICS_SPREAD, applied over the target depth.
+  with the target depth +/- 2 SD (which itself includes the fat SD): the fat is counted twice, so the
+  extremes lie beyond 2 SD of the patient (conservative, wider than ~95 %);
+- optics: the effective attenuation coefficient +/- OPTICS_SPREAD, taken as the table's log-slope at the
+  target depth and applied over the whole depth, fat included (an approximation [U]).
 
 Skin heating per watt comes from the fast skin model (planning/skin.py).
 """

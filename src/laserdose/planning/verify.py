@@ -18,10 +18,10 @@ import numpy as np
 
 from laserdose.clinical.patient import Patient
 from laserdose.errors import InputError
+from laserdose.planning.curves import plan_handpiece, plan_scan
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.physics import patient_back
 from laserdose.planning.plan import Plan
-from laserdose.planning.skin_scan import Scan
 from laserdose.thermal.service import run_config
 from laserdose.transport.back import back_stack
 from laserdose.transport.engine import simulate
@@ -67,7 +67,7 @@ def verify_plan(plan: Plan, patient: Patient, photons: int, seed: int) -> Verifi
         plan: a plan with parameters (the decision was to treat).
         patient: the patient it was made for.
         photons: photons per wavelength for the transport runs.
-        seed: base seed; wavelength k uses seed + k.
+        seed: base seed; wavelength k of n uses seed + k for the target and seed + n + k for the skin.
     """
     outcome = plan.outcome
     if outcome is None or plan.handpiece is None or plan.target_depth_mm is None:
@@ -79,7 +79,8 @@ def verify_plan(plan: Plan, patient: Patient, photons: int, seed: int) -> Verifi
     for index, (wavelength, power) in enumerate(sorted(powers.items())):
         exposure_j_per_cm2 = power * outcome.duration_s / plan.area_cm2
         dose += exposure_j_per_cm2 * _target_factor(plan, patient, wavelength, photons, seed + index)
-        rise_k += power * _skin_rise_k_per_w(plan, patient, wavelength, photons, seed + index)
+        # Another stream for the skin kernel, so that the two checks' Monte Carlo errors are independent.
+        rise_k += power * _skin_rise_k_per_w(plan, patient, wavelength, photons, seed + len(powers) + index)
     planned_skin_c = plan.skin_start_c + outcome.skin_rise_k
     planned_dose = plan.target_nominal_dose_j_per_cm2
     return Verification(
@@ -108,13 +109,7 @@ def _target_factor(plan: Plan, patient: Patient, wavelength_nm: float, photons: 
 def _skin_rise_k_per_w(plan: Plan, patient: Patient, wavelength_nm: float, photons: int, seed: int) -> float:
     """Peak skin rise per watt of the scanned session from the 3-D solver [K/W]."""
     assert plan.outcome is not None and plan.handpiece is not None and plan.scan_speed_mm_per_s is not None
-    handpiece = next(h for h in plan.device.handpieces if h.name == plan.handpiece)
-    scan = Scan(
-        handpiece.beam_diameter_mm,
-        handpiece.beam_profile,
-        plan.scan_speed_mm_per_s,
-        math.sqrt(plan.area_cm2 * 100.0),
-    )
+    handpiece, scan = plan_handpiece(plan), plan_scan(plan)
     back = patient_back(patient, wavelength_nm)
     config = {
         "beam": {"power_w": 1.0, "wavelength_nm": wavelength_nm},

@@ -108,6 +108,15 @@ def stream_count(threads: int | None = None) -> int:
     return max(MIN_STREAMS, threads or numba.get_num_threads())
 
 
+def reproducible_threads() -> int:
+    """Threads for a run whose result must not depend on the machine's cores.
+
+    Any count up to MIN_STREAMS gives MIN_STREAMS streams and so the same result; more threads than that
+    would add streams and change it.
+    """
+    return min(MIN_STREAMS, int(numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+
+
 def seed_states(seed: int, batch: int, streams: int) -> npt.NDArray[np.uint64]:
     """Independent xoshiro256+ states for each stream of a batch, from numpy's SeedSequence hashing."""
     states = np.empty((streams, 4), dtype=np.uint64)

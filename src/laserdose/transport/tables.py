@@ -8,6 +8,9 @@ run on the optics back model gives phi(r, z); the table keeps, for a set of disk
 the fluence at depth z under the centre of a uniformly lit disk of radius R per unit surface radiant
 exposure (planning/dose.py explains why this is the dose of a scanned area). A lookup interpolates fat
 thickness linearly and depth in log(F), which is close to linear far from the surface (diffusion theory).
+
+Each entry is an independent task carrying its own seed (`TableEntry`, `entry_factors`), so a table can be
+built here or on a Dask cluster (transport/cluster.py) and comes out the same bit for bit.
 """
 
 from collections.abc import Callable
@@ -19,6 +22,8 @@ from numpy.typing import NDArray
 
 from laserdose.errors import InputError
 from laserdose.transport.back import back_stack
+from laserdose.transport.backend import reproducible_threads
+from laserdose.transport.cluster import KERNEL_LOCK, run_tasks
 from laserdose.transport.engine import simulate
 from laserdose.transport.geometry import Grid, PencilBeam
 
@@ -139,6 +144,56 @@ def disk_factors(
     return np.array(rows)
 
 
+@dataclass(frozen=True)
+class TableEntry:
+    """One Monte Carlo run of a table: everything it needs, its own seed included (a pure task).
+
+    Attributes:
+        wavelength_nm: wavelength [nm].
+        skin_type: Fitzpatrick skin type 1-6.
+        fat_mm: subcutaneous fat thickness [mm].
+        radii_mm: disk radii to integrate over [mm].
+        photons: photons to trace.
+        seed: the run's seed.
+    """
+
+    wavelength_nm: float
+    skin_type: int
+    fat_mm: float
+    radii_mm: tuple[float, ...]
+    photons: int
+    seed: int
+
+
+def entry_factors(entry: TableEntry) -> FloatArray:
+    """F(z; R) of one entry, shape (radii, depths) [-]; the same bits on any machine of the same CPU kind.
+
+    The thread count is fixed (backend.reproducible_threads), so a worker's cores do not change the result.
+    """
+    stack = back_stack(entry.skin_type, entry.wavelength_nm, fat_mm=entry.fat_mm)
+    with KERNEL_LOCK:
+        result = simulate(
+            stack, PencilBeam(), entry.photons, entry.seed, TABLE_GRID, threads=reproducible_threads()
+        )
+    return disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, np.asarray(entry.radii_mm))
+
+
+def table_entries(
+    photons: int,
+    seed: int,
+    wavelengths_nm: tuple[float, ...] = DEFAULT_WAVELENGTHS_NM,
+    skin_types: tuple[int, ...] = DEFAULT_SKIN_TYPES,
+    fat_mm: tuple[float, ...] = DEFAULT_FAT_MM,
+    radii_mm: tuple[float, ...] = DEFAULT_RADII_MM,
+) -> list[TableEntry]:
+    """The entries of a table in axis order (wavelength, skin type, fat); entry k is seeded seed + k."""
+    axes = [(w, s, f) for w in wavelengths_nm for s in skin_types for f in fat_mm]
+    radii = tuple(float(r) for r in radii_mm)
+    return [
+        TableEntry(float(w), int(s), float(f), radii, photons, seed + k) for k, (w, s, f) in enumerate(axes)
+    ]
+
+
 def build_table(
     photons: int,
     seed: int,
@@ -147,6 +202,7 @@ def build_table(
     fat_mm: tuple[float, ...] = DEFAULT_FAT_MM,
     radii_mm: tuple[float, ...] = DEFAULT_RADII_MM,
     progress: Callable[[int, int], None] | None = None,
+    scheduler: str | None = None,
 ) -> FluenceTable:
     """Run the Monte Carlo engine for every entry and collect F(z; R).
 
@@ -158,29 +214,28 @@ def build_table(
         fat_mm: fat thicknesses [mm].
         radii_mm: disk radii [mm].
         progress: called as progress(entries_done, entries_total).
+        scheduler: None (here), "local" (a LocalCluster) or a Dask scheduler address (transport/cluster.py);
+            the table is the same bit for bit.
     """
-    entries = [(w, s, f) for w in wavelengths_nm for s in skin_types for f in fat_mm]
-    radii = np.asarray(radii_mm, dtype=float)
-    factors = np.empty((len(entries), len(radii), TABLE_GRID.nz))
-    z_centres = np.empty(0)
-    for index, (wavelength, skin_type, fat) in enumerate(entries):
-        result = simulate(
-            back_stack(skin_type, wavelength, fat_mm=fat), PencilBeam(), photons, seed + index, TABLE_GRID
-        )
-        factors[index] = disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, radii)
-        z_centres = result.z_centres_mm
-        if progress is not None:
-            progress(index + 1, len(entries))
-    shape = (len(wavelengths_nm), len(skin_types), len(fat_mm), len(radii), TABLE_GRID.nz)
+    entries = table_entries(photons, seed, wavelengths_nm, skin_types, fat_mm, radii_mm)
+    factors = run_tasks(entry_factors, entries, scheduler, progress)
+    shape = (len(wavelengths_nm), len(skin_types), len(fat_mm), len(radii_mm), TABLE_GRID.nz)
     return FluenceTable(
         wavelengths_nm=np.asarray(wavelengths_nm, dtype=float),
         skin_types=np.asarray(skin_types, dtype=np.int64),
         fat_mm=np.asarray(fat_mm, dtype=float),
-        radii_mm=radii,
-        z_centres_mm=z_centres,
-        factors=factors.reshape(shape),
+        radii_mm=np.asarray(radii_mm, dtype=float),
+        z_centres_mm=_z_centres_mm(),
+        factors=np.array(factors).reshape(shape),
         photons=photons,
     )
+
+
+def _z_centres_mm() -> FloatArray:
+    """Depth of each bin centre of TABLE_GRID [mm], computed as TransportResult.z_centres_mm does."""
+    edges = np.arange(TABLE_GRID.nz + 1, dtype=np.float64) * TABLE_GRID.dz_mm
+    centres: FloatArray = 0.5 * (edges[1:] + edges[:-1])
+    return centres
 
 
 def _exact_index(name: str, value: float, axis: NDArray[np.generic]) -> int:

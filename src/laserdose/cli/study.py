@@ -1,0 +1,105 @@
+"""`laserdose study`: one protocol's plan simulated on a cohort of patients, here or on a Dask cluster."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress
+
+from laserdose.cli.output import print_json, print_table
+from laserdose.clinical.protocols import get_protocol
+from laserdose.errors import require_range
+from laserdose.planning.cohort import cohort_device, load_cohort
+from laserdose.planning.physics import default_physics
+from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C, PlanSettings
+from laserdose.planning.skin import skin_rise_k_per_w
+from laserdose.planning.study import PatientOutcome, PatientTask, cohort_delivery, patient_tasks, run_study
+from laserdose.planning.study_report import plot_study, summary
+from laserdose.transport.cluster import check_scheduler
+
+
+def study(
+    protocol: Annotated[str, typer.Option("--protocol", help="Protocol name, e.g. chronic-nonspecific-lbp.")],
+    cohort: Annotated[
+        Path, typer.Option("--cohort", help="cohort.toml (patients, seed, device, BMI or fat).")
+    ],
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Where patients run: omit for this process, 'local' for a LocalCluster, or a Dask "
+            "scheduler address (tcp://HOST:8786). The results are the same bit for bit."
+        ),
+    ] = None,
+    photons: Annotated[float, typer.Option(help="Photons per patient and wavelength.")] = 2000,
+    skin_limit: Annotated[
+        float, typer.Option(help="Highest allowed skin temperature [C].")
+    ] = DEFAULT_SKIN_LIMIT_C,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON, no progress bar.")
+    ] = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the plots (PNG).")] = None,
+) -> None:
+    """Apply the protocol's plan for the cohort's reference patient to every patient of the cohort."""
+    settings = PlanSettings(skin_limit_c=require_range("skin limit", skin_limit, 37.0, 45.0, "C"))
+    count = int(require_range("photons", photons, 100, 1e8))
+    check_scheduler(scheduler)
+    spec = load_cohort(cohort)
+    device = cohort_device(spec, str(cohort))
+    delivery = cohort_delivery(spec, get_protocol(protocol), device, default_physics(), settings)
+    tasks = patient_tasks(spec, delivery, count, skin_rise_k_per_w)
+    outcomes = _run(tasks, scheduler, quiet=as_json)
+    payload = summary(outcomes, delivery, count) | {"protocol": protocol, "device": device.name}
+    if plot is not None:
+        plot_study(outcomes, delivery, plot)
+    if as_json:
+        print_json(payload)
+    else:
+        _print_summary(payload)
+        if plot is not None:
+            typer.echo(f"wrote the plots to {plot}")
+
+
+def _run(tasks: list[PatientTask], scheduler: str | None, quiet: bool) -> list[PatientOutcome]:
+    if quiet:
+        return run_study(tasks, scheduler)
+    with Progress() as bar:
+        task = bar.add_task("patients", total=len(tasks))
+        return run_study(tasks, scheduler, lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def _print_summary(payload: dict[str, Any]) -> None:
+    plan = payload["plan"]
+    dose = payload["target_dose_j_per_cm2"]
+    skin = payload["skin_peak_c"]
+    error = payload["target_dose_monte_carlo_rel_se"]
+    powers = ", ".join(f"{w} nm {p:.2f} W" for w, p in plan["power_w_by_wavelength"].items() if p > 0)
+    rows = [
+        ("plan (reference patient)", f"{powers} for {plan['duration_s']:.0f} s, {plan['handpiece']}"),
+        ("feasible for the reference", str(plan["feasible_for_reference_patient"]).lower()),
+        ("patients", str(payload["patients"])),
+        (
+            f"target dose at {plan['target']}",
+            f"p5 {dose['p5']:.3g}, p50 {dose['p50']:.3g}, p95 {dose['p95']:.3g} J/cm2",
+        ),
+        (
+            "Monte Carlo error of a dose",
+            f"p50 {error['p50']:.1%}, p95 {error['p95']:.1%} (more --photons: less)",
+        ),
+        ("window", f"{plan['window_j_per_cm2'][0]:g}-{plan['window_j_per_cm2'][1]:g} J/cm2"),
+        ("in window", f"{payload['fraction_in_window']:.1%}"),
+        ("peak skin", f"p50 {skin['p50']:.1f}, p95 {skin['p95']:.1f}, max {skin['max']:.1f} C"),
+        (f"skin at or under {plan['skin_limit_c']:g} C", f"{payload['fraction_skin_safe']:.1%}"),
+        ("both", f"{payload['fraction_in_window_and_skin_safe']:.1%}"),
+    ]
+    print_table(f"Study: {payload['protocol']} on {payload['device']}", ["", "value"], rows)
+    by_type = [
+        (
+            f"{t}",
+            str(g["patients"]),
+            f"{g['fraction_in_window']:.0%}",
+            f"{g['fraction_skin_safe']:.0%}",
+            f"{g['skin_peak_c_max']:.1f}",
+        )
+        for t, g in payload["by_skin_type"].items()
+    ]
+    print_table("By skin type", ["type", "patients", "in window", "skin safe", "max skin C"], by_type)

@@ -1,0 +1,66 @@
+"""`laserdose study`: the issue's JSON and plots, and bad cohort files refused with exit 2 (issue 9)."""
+
+import json
+
+import pytest
+
+COHORT = """
+patients = 8
+seed = 1
+device = "15w-dual"
+bmi = { distribution = "normal", mean = 27.0, sd = 5.0 }
+skin_type_weights = [0.15, 0.25, 0.25, 0.15, 0.1, 0.1]
+"""
+
+
+def write(tmp_path, text, name="cohort.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def study(cli, cohort, *extra):
+    return cli(
+        "study", "--protocol", "chronic-nonspecific-lbp", "--cohort", cohort, "--photons", "300", *extra
+    )
+
+
+def test_study_json_has_the_issues_fields_and_writes_the_plots(cli, tmp_path):
+    plot = tmp_path / "study.png"
+    result = study(cli, write(tmp_path, COHORT), "--json", "--plot", plot)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["patients"] == 8
+    assert 0.0 <= data["fraction_in_window"] <= 1.0 and 0.0 <= data["fraction_skin_safe"] <= 1.0
+    dose = data["target_dose_j_per_cm2"]
+    assert 0.0 <= dose["p5"] <= dose["p50"] <= dose["p95"]
+    assert sum(group["patients"] for group in data["by_skin_type"].values()) == 8
+    assert data["plan"]["window_j_per_cm2"] == [0.5, 4.0]  # chronic-nonspecific-lbp.toml, multifidus
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+BAD = [
+    ("patients = 8\n", "missing field seed"),
+    (COHORT.replace("patients = 8", "patients = -3"), "patients must be a whole number from 1"),
+    (COHORT.replace('device = "15w-dual"', 'device = "no-such-machine"'), "cohort.toml: device: "),
+    (COHORT.replace("sd = 5.0", "sd = -5.0"), "bmi.sd must be"),
+    (COHORT.replace("0.15, 0.25, 0.25", "0.5, 0.5, 0.5"), "skin_type_weights must sum to 1"),
+    (COHORT + "colour = 3\n", "unknown field 'colour'"),
+    ("patients = [", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD)
+def test_bad_cohort_file_exits_2_naming_the_field(cli, tmp_path, text, message):
+    result = study(cli, write(tmp_path, text))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stderr.startswith("laserdose: error: ") and "Traceback" not in result.stderr
+
+
+def test_missing_cohort_file_and_bad_options_exit_2(cli, tmp_path):
+    assert "not found" in study(cli, tmp_path / "none.toml").stderr
+    cohort = write(tmp_path, COHORT)
+    assert study(cli, cohort, "--scheduler", "udp://x").exit_code == 2
+    result = cli("study", "--protocol", "no-such", "--cohort", cohort)
+    assert result.exit_code == 2 and "unknown protocol 'no-such'" in result.stderr

@@ -1,0 +1,190 @@
+"""Population studies: the cohort file, the draws, and the study's arithmetic (issue 9)."""
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from dask_cluster import linear_skin_rise
+from laserdose.clinical.protocols import get_protocol
+from laserdose.device.profile import load_profile
+from laserdose.errors import InputError
+from laserdose.planning.cohort import parse_cohort, patient_generator
+from laserdose.planning.plan import PlanSettings, TargetLight
+from laserdose.planning.study import (
+    Delivery,
+    PatientOutcome,
+    cohort_delivery,
+    draw_patient,
+    patient_tasks,
+    reference_patient,
+    run_study,
+)
+from laserdose.planning.study_report import summary
+
+WEIGHTS = [0.15, 0.25, 0.25, 0.15, 0.1, 0.1]
+COHORT = {
+    "patients": 3000,
+    "seed": 1,
+    "device": "15w-dual",
+    "bmi": {"distribution": "normal", "mean": 27.0, "sd": 5.0},
+    "skin_type_weights": WEIGHTS,
+}
+
+
+def cohort(**changes):
+    return parse_cohort(COHORT | changes)
+
+
+def delivery(**changes):
+    base = Delivery(
+        power_w_by_wavelength=((810.0, 6.0), (980.0, 3.0)),
+        duration_s=600.0,
+        area_cm2=150.0,
+        handpiece=load_profile("15w-dual").handpieces[0],
+        scan_speed_mm_per_s=50.0,
+        structure="multifidus",
+        window_j_per_cm2=(0.5, 4.0),
+        diagnosis="chronic-nonspecific-lbp",
+        skin_start_c=33.0,
+        skin_limit_c=43.0,
+        feasible=True,
+    )
+    return replace(base, **changes)
+
+
+def test_patient_seed_is_numpys_spawned_child():
+    # numpy's own spawn is the reference: patient k of n gets SeedSequence(seed).spawn(n)[k].
+    children = np.random.SeedSequence(42).spawn(7)
+    for k, child in enumerate(children):
+        assert np.array_equal(patient_generator(42, k).generate_state(4), child.generate_state(4))
+
+
+def test_skin_types_follow_the_weights():
+    # Binomial counts: each type within 4.5 standard deviations of n p.
+    spec = cohort()
+    types = np.array([draw_patient(spec, k, "multifidus").skin_type for k in range(spec.patients)])
+    for skin_type, p in enumerate(WEIGHTS, start=1):
+        count = int((types == skin_type).sum())
+        assert abs(count - spec.patients * p) < 4.5 * math.sqrt(spec.patients * p * (1 - p))
+
+
+def test_bmi_is_the_normal_truncated_to_the_back_models_range():
+    # scipy.stats.truncnorm (an independent implementation) gives the mean and SD of N(27, 5) on [18, 50].
+    spec = cohort()
+    bmis = np.array([draw_patient(spec, k, "multifidus").bmi for k in range(spec.patients)])
+    a, b = (18.0 - 27.0) / 5.0, (50.0 - 27.0) / 5.0
+    mean, sd = stats.truncnorm.mean(a, b, 27.0, 5.0), stats.truncnorm.std(a, b, 27.0, 5.0)
+    assert bmis.min() >= 18.0 and bmis.max() <= 50.0
+    assert abs(bmis.mean() - mean) < 4 * sd / math.sqrt(bmis.size)
+
+
+def test_redraws_outside_the_range_are_counted():
+    # N(19, 5) falls below BMI 18 with probability p = Phi(-0.2); draws until inside: p / (1 - p) redraws
+    # each on average (geometric distribution), variance p / (1 - p)^2.
+    spec = cohort(patients=2000, bmi={"distribution": "normal", "mean": 19.0, "sd": 5.0})
+    p = stats.norm.cdf(-0.2) + stats.norm.sf((50.0 - 19.0) / 5.0)
+    redraws = np.array([draw_patient(spec, k, "facet_joint").redraws for k in range(spec.patients)])
+    assert abs(redraws.mean() - p / (1 - p)) < 4 * math.sqrt(p / (1 - p) ** 2 / spec.patients) + 0.01
+
+
+def test_measured_fat_cohort_draws_fat_and_no_bmi():
+    without_bmi = {k: v for k, v in COHORT.items() if k != "bmi"}
+    spec = parse_cohort(
+        without_bmi | {"patients": 200, "fat_mm": {"distribution": "uniform", "low": 5.0, "high": 25.0}}
+    )
+    drawn = [draw_patient(spec, k, "multifidus") for k in range(spec.patients)]
+    assert all(d.bmi is None and 5.0 <= d.fat_mm <= 25.0 and d.measured_fat_mm == d.fat_mm for d in drawn)
+
+
+def test_dose_and_skin_rise_are_linear_in_power():
+    # Transport and heating are linear in power (MCML; Pennes): twice the power, twice the dose and rise.
+    spec = cohort(patients=2)
+    once = run_study(patient_tasks(spec, delivery(), 500, linear_skin_rise))
+    twice_delivery = delivery(power_w_by_wavelength=((810.0, 12.0), (980.0, 6.0)))
+    twice = run_study(patient_tasks(spec, twice_delivery, 500, linear_skin_rise))
+    for a, b in zip(once, twice, strict=True):
+        assert b.target_dose_j_per_cm2 == pytest.approx(2 * a.target_dose_j_per_cm2, rel=1e-12)
+        assert b.skin_peak_c - 33.0 == pytest.approx(2 * (a.skin_peak_c - 33.0), rel=1e-12)
+        assert b.target_dose_rel_se == pytest.approx(a.target_dose_rel_se, rel=1e-9)
+        # The stand-in skin model: 0.5 K/W per skin type step, 9 W in all.
+        assert a.skin_peak_c == pytest.approx(33.0 + 9.0 * 0.5 * a.skin_type)
+
+
+def test_summary_counts_window_and_skin_limit_inclusively():
+    doses = [0.4, 0.5, 4.0, 4.1]  # window 0.5-4: the two middle ones are inside
+    peaks = [43.0, 43.01, 40.0, 44.0]  # limit 43 C: the first and the third are safe
+    outcomes = [
+        PatientOutcome(k, 2, 27.0, 10.0, 0, 20.0, dose, 0.1, peak)
+        for k, (dose, peak) in enumerate(zip(doses, peaks, strict=True))
+    ]
+    data = summary(outcomes, delivery(), 1000)
+    assert data["patients"] == 4
+    assert data["fraction_in_window"] == 0.5
+    assert data["fraction_skin_safe"] == 0.5
+    assert data["fraction_in_window_and_skin_safe"] == 0.25
+    assert data["target_dose_j_per_cm2"]["p50"] == pytest.approx(2.25)  # midway between 0.5 and 4.0
+    assert data["by_skin_type"] == {
+        "2": {"patients": 4, "fraction_in_window": 0.5, "fraction_skin_safe": 0.5, "skin_peak_c_max": 44.0}
+    }
+
+
+class ExponentialPhysics:
+    """Stand-in physics: light falls as exp(-0.1 z) over 20-40 mm; 0.3 K/W of skin rise."""
+
+    def target_light(self, patient, wavelength_nm, structure, area_cm2):
+        return 30.0, TargetLight(math.exp(-4.0), math.exp(-3.0), math.exp(-2.0))
+
+    def skin_rise_k_per_w(self, patient, wavelength_nm, handpiece, speed, area_cm2, duration_s):
+        return 0.3
+
+
+def test_the_one_plan_is_made_for_the_reference_patient():
+    spec = cohort(skin_type_weights=[0.1, 0.3, 0.3, 0.1, 0.1, 0.1], area_cm2=200)
+    protocol = get_protocol("chronic-nonspecific-lbp")
+    reference = reference_patient(spec, protocol)
+    # Types II and III equally likely: the darker one, which heats more, is planned for.
+    assert (reference.skin_type, reference.bmi, reference.fat_mm) == (3, 27.0, None)
+    assert reference.area_cm2 == 200.0
+    settings = PlanSettings(skin_limit_c=41.0)
+    result = cohort_delivery(spec, protocol, load_profile("15w-dual"), ExponentialPhysics(), settings)
+    assert result.skin_limit_c == 41.0 and result.area_cm2 == 200.0
+    assert result.structure == protocol.primary_target.structure
+    assert sum(p for _, p in result.power_w_by_wavelength) <= 15.0 + 1e-9
+
+
+BAD_COHORTS = [
+    ({"patients": 0}, "patients must be a whole number from 1"),
+    ({"patients": 2.5}, "patients must be a whole number"),
+    ({"seed": -1}, "seed must be a whole number from 0"),
+    ({"device": ""}, "device must be a profile name"),
+    ({"bmi": {"distribution": "gamma", "mean": 27.0, "sd": 5.0}}, "bmi.distribution must be one of normal"),
+    ({"bmi": {"distribution": "normal", "mean": 27.0}}, "missing field bmi.sd"),
+    ({"bmi": {"distribution": "normal", "mean": 27.0, "sd": 0.0}}, "bmi.sd must be a number above 0"),
+    ({"bmi": {"distribution": "normal", "mean": 60.0, "sd": 5.0}}, "bmi.mean must be a number from 18 to 50"),
+    ({"bmi": {"distribution": "normal", "mean": 27.0, "sd": 5.0, "sigma": 1}}, "unknown field bmi.sigma"),
+    ({"bmi": {"distribution": "uniform", "low": 30.0, "high": 20.0}}, "bmi.high must be above bmi.low"),
+    ({"bmi": 27.0}, "bmi must be a table"),
+    (
+        {"fat_mm": {"distribution": "normal", "mean": 10.0, "sd": 2.0}},
+        "exactly one of bmi or fat_mm, got both",
+    ),
+    ({"skin_type_weights": [0.5, 0.5]}, "skin_type_weights must be a list of 6 numbers"),
+    ({"skin_type_weights": [0.2] * 6}, "skin_type_weights must sum to 1"),
+    ({"skin_type_weights": [1.5, -0.5, 0, 0, 0, 0]}, "skin_type_weights must be a number from 0 to 1"),
+    ({"area_cm2": 0}, "area_cm2 must be a number from 1"),
+    ({"patient": 3}, "unknown field 'patient'"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_COHORTS)
+def test_bad_cohort_is_refused_naming_the_field(change, message):
+    with pytest.raises(InputError, match=message):
+        parse_cohort(COHORT | change, "c.toml")
+
+
+def test_cohort_without_body_distribution_is_refused():
+    with pytest.raises(InputError, match="exactly one of bmi or fat_mm, got neither"):
+        parse_cohort({k: v for k, v in COHORT.items() if k != "bmi"})
