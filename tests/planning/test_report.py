@@ -32,3 +32,24 @@ def test_safety_summary_cli_writes_a_pdf(cli, tmp_path):
     pages = len(safety_pages(safety_summary(load_profile("15w-dual"), 10.0)))
     data = out.read_bytes()
     assert data.startswith(b"%PDF") and b"/Count %d" % pages in data
+
+
+def test_plan_report_names_the_maker_and_draws_its_logo():
+    from matplotlib.figure import Figure
+
+    from laserdose.clinical.patient import parse_patient
+    from laserdose.clinical.protocols import get_protocol
+    from laserdose.planning.physics import default_physics
+    from laserdose.planning.plan import make_plan
+    from laserdose.planning.report import draw_logo, plan_rows
+
+    profile = load_profile("30w-quad")
+    patient = parse_patient(
+        {"skin_type": 2, "bmi": 24.0, "area_cm2": 150.0, "screening": {"diagnosis": "facet-pain"}}
+    )
+    plan = make_plan(patient, get_protocol("facet-pain"), profile, default_physics())
+    rows = plan_rows(plan, patient)
+    assert ("machine", "maker and model", f"{profile.manufacturer} {profile.model} (30w-quad)") in rows
+    page = Figure()
+    draw_logo(page, profile)
+    assert [len(axes.images) for axes in page.axes] == [1]

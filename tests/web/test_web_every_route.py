@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from laserdose.web.routes import api, console, courses_api, outcome_pages, pages
+from laserdose.web.routes import api, console, courses_api, outcome_pages, pages, plan_pages
 
 PUBLIC = {("POST", "/api/v1/token"), ("GET", "/login"), ("POST", "/login")}
 
@@ -17,7 +17,14 @@ def _routes(router):
 
 ROUTES = [
     (method, path)
-    for router in (api.router, courses_api.router, pages.router, outcome_pages.router, console.router)
+    for router in (
+        api.router,
+        courses_api.router,
+        pages.router,
+        outcome_pages.router,
+        console.router,
+        plan_pages.router,
+    )
     for method, path in _routes(router)
     if (method, path) not in PUBLIC
 ]

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
-from matplotlib.image import imread
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,10 +22,10 @@ from laserdose import __version__
 from laserdose.clinic import service
 from laserdose.clinic.models import Course, Outcome, TreatmentSession, User
 from laserdose.clinical.outcomes import MIC, Measure, responder_threshold
-from laserdose.device.profile import DeviceProfile, load_profile, logo_png
+from laserdose.device.profile import DeviceProfile, load_profile
 from laserdose.errors import InputError
+from laserdose.planning.report import A4_INCHES, draw_logo
 
-A4_INCHES = (8.27, 11.69)
 WRAP_CHARS = 110  # monospace characters that fit the page at 7.5 pt
 MAX_SESSION_ROWS = 24  # one page; the total line counts them all
 SCORE: dict[Measure, Callable[[Outcome], float | None]] = {
@@ -62,20 +61,6 @@ def _machine_line(profile: DeviceProfile | None) -> str:
     return (
         f"Machine: {profile.manufacturer} {profile.model} ({profile.name}, laser class {profile.laser_class})"
     )
-
-
-def _draw_logo(figure: Figure, profile: DeviceProfile | None) -> None:
-    """The maker's logo (its PNG rendering) at the top right of the page, if the profile has one."""
-    png = logo_png(profile) if profile is not None else None
-    if png is None:
-        return
-    image = imread(png)
-    height, width = image.shape[:2]
-    axes_width = 0.24
-    axes_height = axes_width * height / width * A4_INCHES[0] / A4_INCHES[1]
-    axes = figure.add_axes((0.94 - axes_width, 0.985 - axes_height, axes_width, axes_height))
-    axes.imshow(image)
-    axes.set_axis_off()
 
 
 def _header_lines(course: Course, records: list[TreatmentSession], today: dt.date) -> list[str]:
@@ -139,7 +124,7 @@ def course_report_pdf(*, session: Session, actor: User, course_id: int, today: d
     ))  # fmt: skip
     figure = Figure(figsize=A4_INCHES)
     figure.text(0.06, 0.96, "Course report", fontsize=16, weight="bold")
-    _draw_logo(figure, machine_profile(course))
+    draw_logo(figure, machine_profile(course))
     lines = _header_lines(course, records, today) + ["", "Delivered sessions:"]
     lines += [_session_line(r) for r in records[:MAX_SESSION_ROWS]] or ["none yet"]
     if len(records) > MAX_SESSION_ROWS:

@@ -4,9 +4,13 @@ Light at the target comes from the fluence table (transport/tables.py, built by 
 build`), looked up for the patient's skin type and fat thickness under a disk the size of the treatment
 area (planning/dose.py). The patient's uncertainty spans, at two standard deviations,
 
-- anatomy: fat thickness +/- 2 SD (the back model's fat SD: measured or estimated from BMI) together
-  with the target depth +/- 2 SD (which itself includes the fat SD, so the extremes are conservative);
-- optics: the effective attenuation coefficient +/- OPTICS_SPREAD, applied over the target depth.
+- anatomy: the target depth +/- 2 SD, the back model's depth SD combining fat (measured or estimated from
+  BMI) and the tissue below it; at those depths the fat takes its Gaussian conditional mean,
+  fat +/- 2 SD_fat^2 / SD_depth, so that no SD is counted twice;
+- optics: the effective attenuation coefficient +/- OPTICS_SPREAD, taken as the table's log-slope at the
+  target depth and applied over the whole depth, fat included (an approximation [U]).
+
+The two are independent, so their 2-SD shifts of log(F) add in quadrature.
 
 Skin heating per watt comes from the fast skin model (planning/skin.py).
 """
@@ -89,14 +93,24 @@ class TablePhysics:
             raise InputError(f"unknown target structure {structure!r}; known: {', '.join(back.targets)}")
         target = back.targets[structure]
         radius = self._radius_mm(area_cm2)
-        deep = target.depth_mm + SPREAD_SD * target.sd_mm
-        shallow = max(target.depth_mm - SPREAD_SD * target.sd_mm, float(self.table.z_centres_mm[0]))
-        fats = self._fat_range(back)
+        nominal = self._factor(back, back.fat_mm, target.depth_mm, radius)
+        depth_shift_mm = SPREAD_SD * target.sd_mm
+        fat_shift_mm = SPREAD_SD * back.fat_sd_mm**2 / target.sd_mm
+        lowest_fat, highest_fat = float(self.table.fat_mm[0]), float(self.table.fat_mm[-1])
+        deep = self._factor(
+            back, min(back.fat_mm + fat_shift_mm, highest_fat), target.depth_mm + depth_shift_mm, radius
+        )
+        shallow = self._factor(
+            back,
+            max(back.fat_mm - fat_shift_mm, lowest_fat),
+            max(target.depth_mm - depth_shift_mm, float(self.table.z_centres_mm[0])),
+            radius,
+        )
+        optics = OPTICS_SPREAD * self._attenuation_per_mm(back, target.depth_mm, radius) * target.depth_mm
         light = TargetLight(
-            low=self._factor(back, fats[0], deep, radius) * self._optics(back, fats[0], deep, radius, -1),
-            nominal=self._factor(back, back.fat_mm, target.depth_mm, radius),
-            high=self._factor(back, fats[2], shallow, radius)
-            * self._optics(back, fats[2], shallow, radius, 1),
+            low=nominal * math.exp(-math.hypot(math.log(nominal / deep), optics)),
+            nominal=nominal,
+            high=nominal * math.exp(math.hypot(math.log(shallow / nominal), optics)),
         )
         return target.depth_mm, light
 
@@ -156,14 +170,15 @@ class TablePhysics:
     def _factor(self, back: BackModel, fat_mm: float, depth_mm: float, radius_mm: float) -> float:
         return self.table.factor(back.wavelength_nm, back.skin_type, fat_mm, depth_mm, radius_mm)
 
-    def _optics(self, back: BackModel, fat_mm: float, depth_mm: float, radius_mm: float, sign: int) -> float:
-        """exp(sign x OPTICS_SPREAD x mu_eff x depth), mu_eff the local log-slope of the table [-]."""
+    def _attenuation_per_mm(self, back: BackModel, depth_mm: float, radius_mm: float) -> float:
+        """The table's local log-slope -d ln F / dz at `depth_mm`, at least 0 [1/mm]."""
         below = min(depth_mm + 1.0, float(self.table.z_centres_mm[-1]))
         above = below - 1.0
         slope_per_mm = math.log(
-            self._factor(back, fat_mm, above, radius_mm) / self._factor(back, fat_mm, below, radius_mm)
+            self._factor(back, back.fat_mm, above, radius_mm)
+            / self._factor(back, back.fat_mm, below, radius_mm)
         )
-        return math.exp(sign * OPTICS_SPREAD * max(slope_per_mm, 0.0) * depth_mm)
+        return max(slope_per_mm, 0.0)
 
 
 def default_physics() -> TablePhysics:

@@ -247,8 +247,11 @@ def _responses(
     ]
 
 
-def _preference(outcome: Outcome) -> tuple[bool, float]:
-    """Feasible plans first, the shortest session among them; else the most dose the target is sure to get."""
+def _preference(outcome: Outcome) -> tuple[bool, float, float]:
+    """Feasible plans first, the shortest session among them; else the most dose the target is sure to get.
+
+    Ties (equal to 6 digits: the surface dose cap often fixes the dose) go to the cooler skin.
+    """
     if outcome.feasible:
-        return True, -outcome.duration_s
-    return False, outcome.target_dose_range_j_per_cm2[0]
+        return True, -outcome.duration_s, -outcome.skin_rise_k
+    return False, float(f"{outcome.target_dose_range_j_per_cm2[0]:.6g}"), -outcome.skin_rise_k

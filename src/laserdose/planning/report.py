@@ -3,7 +3,7 @@
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import matplotlib
 
@@ -11,9 +11,11 @@ matplotlib.use("Agg")
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.image import imread  # noqa: E402
 from matplotlib.patches import Circle, Rectangle  # noqa: E402
 
 from laserdose.clinical.patient import Patient  # noqa: E402
+from laserdose.device.profile import DeviceProfile, logo_png  # noqa: E402
 from laserdose.planning.curves import (  # noqa: E402
     depth_dose_curve,
     plan_handpiece,
@@ -73,11 +75,26 @@ def write_pdf(path: str | Path | BinaryIO, pages: Sequence[Figure]) -> None:
             pdf.savefig(page)
 
 
+def draw_logo(figure: Figure, profile: DeviceProfile | None) -> None:
+    """The maker's logo (its PNG rendering) at the top right of the page, if the profile has one."""
+    png = logo_png(profile) if profile is not None else None
+    if png is None:
+        return
+    image = imread(png)
+    height, width = image.shape[:2]
+    axes_width = 0.24
+    axes_height = axes_width * height / width * A4_INCHES[0] / A4_INCHES[1]
+    axes = figure.add_axes((0.94 - axes_width, 0.985 - axes_height, axes_width, axes_height))
+    axes.imshow(image)
+    axes.set_axis_off()
+
+
 def write_plan_report(
     target: str | Path | BinaryIO, plan: Plan, patient: Patient, physics: TablePhysics
 ) -> None:
     """The plan report: patient and screening, the plan, its curves and area, laser safety, sources."""
     pages = table_pages("Treatment plan", plan_rows(plan, patient))
+    draw_logo(pages[0], plan.device)
     if plan.outcome is not None:
         pages.append(_curves_page(plan, patient, physics))
         pages += safety_pages(safety_summary(plan.device, plan.outcome.duration_s))
@@ -87,54 +104,58 @@ def write_plan_report(
 
 def plan_rows(plan: Plan, patient: Patient) -> list[tuple[str, str, str]]:
     """The patient, the screening and the plan as (section, item, value) rows."""
-    fat = f"{patient.fat_mm:g} mm (ultrasound)" if patient.fat_mm is not None else f"from BMI {patient.bmi:g}"
-    rows = [
-        ("patient", "name", patient.name or "-"),
-        ("patient", "skin type (Fitzpatrick)", str(patient.skin_type)),
-        ("patient", "subcutaneous fat", fat),
-        ("patient", "treatment area", f"{plan.area_cm2:g} cm2"),
-        (
-            "screening",
-            "decision",
-            plan.screening.decision + (f" ({plan.screening.urgency})" if plan.screening.urgency else ""),
-        ),
-    ]
-    rows += [
-        ("screening", reason.code, f"{reason.text} [{reason.source}]") for reason in plan.screening.reasons
-    ]
-    payload = plan.to_json_dict()
+    rows = _patient_rows(plan, patient)
     if plan.outcome is None:
         return rows + [("plan", "parameters", "none: the screening decision is not to treat")]
-    target = payload["target"]
-    powers = ", ".join(f"{w} nm: {p:.2f} W" for w, p in payload["power_w_by_wavelength"].items())
-    rows += [
-        ("plan", "condition / protocol", plan.protocol.title),
-        ("plan", "device", f"{plan.device.model} ({plan.device.name})"),
-        ("plan", "average power", powers),
-        ("plan", "mode / handpiece", f"{payload['mode']} / {payload['handpiece']}"),
-        ("plan", "scan", f"zig-zag over the area at {payload['scan_speed_mm_per_s']:g} mm/s"),
-        ("plan", "duration", f"{payload['duration_s']:.0f} s"),
-        (
-            "plan",
-            "energy / surface dose",
-            f"{payload['total_energy_j']:.0f} J / {payload['surface_dose_j_per_cm2']:.2f} J/cm2",
-        ),
-        ("target", target["name"], f"{target['depth_mm']:.1f} mm deep"),
-        (
-            "target",
-            "dose (nominal, range)",
-            "{:.3g} J/cm2 ({:.3g}-{:.3g})".format(target["dose_j_per_cm2"], *target["dose_range_j_per_cm2"]),
-        ),
-        ("target", "window", f"{target['window_j_per_cm2'][0]:g}-{target['window_j_per_cm2'][1]:g} J/cm2"),
-        ("skin", "peak temperature", f"{payload['peak_skin_temperature_c']:.1f} C"),
-        ("course", "sessions", f"{payload['course']['sessions']}, {payload['course']['per_week']} per week"),
-    ]
+    rows += _parameter_rows(plan.to_json_dict())
     if not plan.outcome.feasible:
         rows += [
             ("NOT IN WINDOW", "binding limit", plan.outcome.binding),
             ("NOT IN WINDOW", "advice", plan.outcome.advice),
         ]
     return rows + [("note", str(number), note) for number, note in enumerate(plan.notes, start=1)]
+
+
+def _patient_rows(plan: Plan, patient: Patient) -> list[tuple[str, str, str]]:
+    fat = f"{patient.fat_mm:g} mm (ultrasound)" if patient.fat_mm is not None else f"from BMI {patient.bmi:g}"
+    urgency = f" ({plan.screening.urgency})" if plan.screening.urgency else ""
+    rows = [
+        ("patient", "name", patient.name or "-"),
+        ("patient", "skin type (Fitzpatrick)", str(patient.skin_type)),
+        ("patient", "subcutaneous fat", fat),
+        ("patient", "treatment area", f"{plan.area_cm2:g} cm2"),
+        (
+            "machine",
+            "maker and model",
+            f"{plan.device.manufacturer} {plan.device.model} ({plan.device.name})",
+        ),
+        ("screening", "decision", plan.screening.decision + urgency),
+    ]
+    return rows + [
+        ("screening", reason.code, f"{reason.text} [{reason.source}]") for reason in plan.screening.reasons
+    ]
+
+
+def _parameter_rows(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Rows for the parameters of a plan's JSON (Plan.to_json_dict)."""
+    target, course = payload["target"], payload["course"]
+    powers = ", ".join(f"{w} nm: {p:.2f} W" for w, p in payload["power_w_by_wavelength"].items())
+    energy = f"{payload['total_energy_j']:.0f} J / {payload['surface_dose_j_per_cm2']:.2f} J/cm2"
+    dose = "{:.3g} J/cm2 ({:.3g}-{:.3g})".format(target["dose_j_per_cm2"], *target["dose_range_j_per_cm2"])
+    return [
+        ("plan", "condition / protocol", payload["condition"]),
+        ("plan", "device", payload["device"]),
+        ("plan", "average power", powers),
+        ("plan", "mode / handpiece", f"{payload['mode']} / {payload['handpiece']}"),
+        ("plan", "scan", f"zig-zag over the area at {payload['scan_speed_mm_per_s']:g} mm/s"),
+        ("plan", "duration", f"{payload['duration_s']:.0f} s"),
+        ("plan", "energy / surface dose", energy),
+        ("target", target["name"], f"{target['depth_mm']:.1f} mm deep"),
+        ("target", "dose (nominal, range)", dose),
+        ("target", "window", "{:g}-{:g} J/cm2".format(*target["window_j_per_cm2"])),
+        ("skin", "peak temperature", f"{payload['peak_skin_temperature_c']:.1f} C"),
+        ("course", "sessions", f"{course['sessions']}, {course['per_week']} per week"),
+    ]
 
 
 def _curves_page(plan: Plan, patient: Patient, physics: TablePhysics) -> Figure:

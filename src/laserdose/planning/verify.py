@@ -67,7 +67,7 @@ def verify_plan(plan: Plan, patient: Patient, photons: int, seed: int) -> Verifi
         plan: a plan with parameters (the decision was to treat).
         patient: the patient it was made for.
         photons: photons per wavelength for the transport runs.
-        seed: base seed; wavelength k uses seed + k.
+        seed: base seed; wavelength k of n uses seed + k for the target and seed + n + k for the skin.
     """
     outcome = plan.outcome
     if outcome is None or plan.handpiece is None or plan.target_depth_mm is None:
@@ -79,7 +79,8 @@ def verify_plan(plan: Plan, patient: Patient, photons: int, seed: int) -> Verifi
     for index, (wavelength, power) in enumerate(sorted(powers.items())):
         exposure_j_per_cm2 = power * outcome.duration_s / plan.area_cm2
         dose += exposure_j_per_cm2 * _target_factor(plan, patient, wavelength, photons, seed + index)
-        rise_k += power * _skin_rise_k_per_w(plan, patient, wavelength, photons, seed + index)
+        # Another stream for the skin kernel, so that the two checks' Monte Carlo errors are independent.
+        rise_k += power * _skin_rise_k_per_w(plan, patient, wavelength, photons, seed + len(powers) + index)
     planned_skin_c = plan.skin_start_c + outcome.skin_rise_k
     planned_dose = plan.target_nominal_dose_j_per_cm2
     return Verification(

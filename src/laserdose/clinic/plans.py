@@ -1,0 +1,294 @@
+"""Screening and planning in the clinic: the questionnaire's decision stored, a plan signed into a course.
+
+Like service.py: keyword-only session, no commits, role checks, audit entries with field names only.
+The physics comes from the caller (the web app passes `planning.physics.default_physics()`), so the clinic
+layer never loads a fluence table itself.
+
+A course's `plan` is the issue-6 plan JSON (`Plan.to_json_dict()`, what device/plan.py `parse_plan`
+accepts) with one more key, "inputs": what the clinician chose in the editor and the screening it rests
+on, so that the plan can be made again for its report and checked against what was signed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from laserdose.clinic import service
+from laserdose.clinic.models import Course, Role, Screening, User
+from laserdose.clinic.models import Patient as PatientRecord
+from laserdose.clinic.users import require_role
+from laserdose.clinical.patient import AREA_CM2_RANGE, BMI_RANGE, FAT_MM_RANGE, Patient
+from laserdose.clinical.protocols import get_protocol
+from laserdose.clinical.screening import REFER, ScreeningAnswers, ScreeningDecision, screen
+from laserdose.device.profile import load_profile, shipped_profiles
+from laserdose.errors import InputError, require_range
+from laserdose.planning.plan import (
+    DEFAULT_SKIN_LIMIT_C,
+    SKIN_START_C,
+    PhysicsModel,
+    Plan,
+    PlanSettings,
+    make_plan,
+)
+
+# The skin limit a clinic may set: above the resting skin (SKIN_START_C, else no light at all could be
+# given) and never above the 43 C contact limit of IEC 60601-1 ed. 3 (planning/plan.py) [U].
+SKIN_LIMIT_RANGE_C = (SKIN_START_C + 1.0, DEFAULT_SKIN_LIMIT_C)
+MAX_TEXT_CHARS = 4000  # home exercise programme and advice: a page of text
+QUESTIONNAIRE_LISTS = ("red_flags", "contraindications", "precautions")
+
+
+class PlanRefused(InputError):
+    """A plan that may not become a signed course (screening says no, or no plan fits every limit)."""
+
+
+def decision_label(decision: ScreeningDecision) -> str:
+    """The decision as stored and shown: "treat", ..., "refer (emergency)"."""
+    return f"{REFER} ({decision.urgency})" if decision.decision == REFER else decision.decision
+
+
+def age_years(birth_date: dt.date, today: dt.date) -> int:
+    """Completed years between `birth_date` and `today`."""
+    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
+    return today.year - birth_date.year - int(before_birthday)
+
+
+def questionnaire(record: PatientRecord, answers: dict[str, Any], today: dt.date) -> ScreeningAnswers:
+    """Validated screening answers of a patient record; skin type and age come from the record.
+
+    Args:
+        record: the patient in the database.
+        answers: {"diagnosis", "red_flags", "contraindications", "precautions", "medical_clearance"}.
+        today: the date the age is taken at.
+    """
+    return ScreeningAnswers(
+        diagnosis=str(answers.get("diagnosis", "")),
+        red_flags=tuple(answers.get("red_flags", ())),
+        contraindications=tuple(answers.get("contraindications", ())),
+        precautions=tuple(answers.get("precautions", ())),
+        medical_clearance=bool(answers.get("medical_clearance", False)),
+        skin_type=record.skin_type,
+        age_years=age_years(record.birth_date, today),
+    )
+
+
+def preview_screening(
+    *, session: Session, actor: User, patient_id: int, answers: dict[str, Any], today: dt.date
+) -> ScreeningDecision:
+    """The decision the questionnaire gives now, without storing it (clinician)."""
+    require_role(actor, Role.CLINICIAN)
+    record = service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    return screen(questionnaire(record, answers, today))
+
+
+def screen_patient(
+    *, session: Session, actor: User, patient_id: int, answers: dict[str, Any], today: dt.date
+) -> tuple[Screening, ScreeningDecision]:
+    """Screen a patient and store the screening (clinician); unknown terms raise InputError.
+
+    Args:
+        session: open database session.
+        actor: the clinician.
+        patient_id: the patient.
+        answers: the questionnaire, as for `questionnaire`.
+        today: the date of the screening (for the patient's age).
+
+    Returns:
+        The stored screening (decision label, answers, reasons with sources) and the decision.
+    """
+    require_role(actor, Role.CLINICIAN)
+    record = service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    validated = questionnaire(record, answers, today)
+    decision = screen(validated)
+    stored = {
+        "diagnosis": validated.diagnosis,
+        **{key: list(getattr(validated, key)) for key in QUESTIONNAIRE_LISTS},
+        "medical_clearance": validated.medical_clearance,
+    }
+    screening = service.record_screening(
+        session=session, actor=actor, patient_id=patient_id, decision=decision_label(decision),
+        answers=stored, reasons=decision.to_dict()["reasons"],
+    )  # fmt: skip
+    return screening, decision
+
+
+def get_screening(*, session: Session, actor: User, screening_id: int) -> Screening:
+    """Return a screening or raise NotFound (any role that may read the patient)."""
+    screening = session.get(Screening, screening_id)
+    if screening is None:
+        raise service.NotFound(f"no screening with id {screening_id}")
+    service.get_patient(session=session, actor=actor, patient_id=screening.patient_id)
+    return screening
+
+
+def latest_screening(*, session: Session, actor: User, patient_id: int) -> Screening | None:
+    """The patient's most recent screening, or None."""
+    service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    statement = select(Screening).where(Screening.patient_id == patient_id).order_by(Screening.id.desc())
+    return session.scalars(statement.limit(1)).first()
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """What the clinician chooses in the plan editor, validated on construction.
+
+    Attributes:
+        protocol: protocol name (clinical/protocols.py).
+        device: shipped device profile name (device/profile.py).
+        area_cm2: treatment area [cm^2].
+        skin_limit_c: highest allowed skin temperature [C].
+        fat_mm: subcutaneous fat measured by ultrasound [mm], or None to estimate it from `bmi`.
+        bmi: body mass index [kg/m^2], used when `fat_mm` is None.
+        screening_id: the screening the plan rests on.
+    """
+
+    protocol: str
+    device: str
+    area_cm2: float
+    skin_limit_c: float
+    fat_mm: float | None
+    bmi: float | None
+    screening_id: int
+
+    def __post_init__(self) -> None:
+        get_protocol(self.protocol)  # unknown names raise, listing the known ones
+        if self.device not in shipped_profiles():
+            raise InputError(f"unknown device {self.device!r}; allowed: {', '.join(shipped_profiles())}")
+        _finite_in("treatment area", self.area_cm2, AREA_CM2_RANGE, "cm^2")
+        _finite_in("skin limit", self.skin_limit_c, SKIN_LIMIT_RANGE_C, "C")
+        if self.fat_mm is not None:
+            _finite_in("fat thickness", self.fat_mm, FAT_MM_RANGE, "mm")
+        elif self.bmi is not None:
+            _finite_in("BMI", self.bmi, BMI_RANGE, "kg/m^2")
+        else:
+            raise InputError("give the fat thickness or the BMI")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for the course's plan JSON."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlanInputs:
+        """Read back what `to_dict` stored."""
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise InputError(f"stored plan inputs are incomplete: {exc}") from None
+
+
+def _finite_in(name: str, value: float, bounds: tuple[float, float], unit: str) -> None:
+    if not math.isfinite(value):
+        raise InputError(f"{name} must be a finite number of {unit}")
+    require_range(name, value, *bounds, unit=unit)
+
+
+def planning_patient(
+    record: PatientRecord, screening: Screening, inputs: PlanInputs, today: dt.date
+) -> Patient:
+    """The planner's patient: the record's skin type and age, the screening's answers, the editor's body."""
+    answers = questionnaire(record, screening.answers, today)
+    return Patient(
+        skin_type=record.skin_type, area_cm2=inputs.area_cm2, screening=answers,
+        bmi=inputs.bmi if inputs.fat_mm is None else None, fat_mm=inputs.fat_mm,
+        age_years=answers.age_years,
+    )  # fmt: skip
+
+
+def propose_plan(
+    *, session: Session, actor: User, patient_id: int, inputs: PlanInputs, physics: PhysicsModel,
+    today: dt.date,
+) -> tuple[Plan, Patient]:  # fmt: skip
+    """Make the plan for the editor's inputs (clinician); the screening must be this patient's.
+
+    Raises:
+        InputError: the screening belongs to someone else, or the protocol treats another diagnosis.
+    """
+    require_role(actor, Role.CLINICIAN)
+    record = service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    screening = get_screening(session=session, actor=actor, screening_id=inputs.screening_id)
+    if screening.patient_id != patient_id:
+        raise InputError(f"screening {inputs.screening_id} is not this patient's")
+    protocol = get_protocol(inputs.protocol)
+    diagnosis = screening.answers.get("diagnosis")
+    if protocol.diagnosis != diagnosis:
+        raise InputError(
+            f"protocol {protocol.name} treats {protocol.diagnosis}, but the diagnosis is {diagnosis}"
+        )
+    patient = planning_patient(record, screening, inputs, today)
+    settings = PlanSettings(skin_limit_c=inputs.skin_limit_c)
+    return make_plan(patient, protocol, load_profile(inputs.device), physics, settings), patient
+
+
+def create_signed_course(
+    *, session: Session, actor: User, patient_id: int, plan: Plan, inputs: PlanInputs,
+    home_exercise: str = "", advice: str = "",
+) -> Course:  # fmt: skip
+    """Save a treatable, feasible plan as a course and sign it (clinician); each step audited.
+
+    Raises:
+        PlanRefused: the screening does not allow laser, or no plan satisfies every limit.
+    """
+    require_role(actor, Role.CLINICIAN)
+    if not plan.treat:
+        raise PlanRefused(f"the screening decision is {decision_label(plan.screening)}: no laser plan")
+    if plan.outcome is None or not plan.outcome.feasible:
+        binding = plan.outcome.binding if plan.outcome else "unknown"
+        raise PlanRefused(f"no plan satisfies every limit ({binding}); it cannot be signed")
+    for name, text in (("home exercise", home_exercise), ("advice", advice)):
+        if len(text) > MAX_TEXT_CHARS:
+            raise InputError(f"{name} must have at most {MAX_TEXT_CHARS} characters")
+    protocol = plan.protocol
+    course = service.create_course(
+        session=session, actor=actor, patient_id=patient_id, condition=protocol.diagnosis,
+        protocol=protocol.name, plan=plan.to_json_dict() | {"inputs": inputs.to_dict()},
+        sessions_planned=protocol.course.sessions, sessions_per_week=protocol.course.per_week,
+        home_exercise=home_exercise.strip(), advice=advice.strip(),
+    )  # fmt: skip
+    return service.sign_course(session=session, actor=actor, course_id=course.id)
+
+
+def course_plan(
+    *, session: Session, actor: User, course_id: int, physics: PhysicsModel
+) -> tuple[Plan, Patient]:
+    """Make a course's plan again from its stored inputs (any reader) and check it is the signed one.
+
+    Raises:
+        InputError: the course has no editor inputs, or the planner now gives another plan (for example
+            after a new fluence table); the report would then not show what was signed.
+    """
+    course = session.get(Course, course_id)
+    if course is None:
+        raise service.NotFound(f"no course with id {course_id}")
+    record = service.get_patient(session=session, actor=actor, patient_id=course.patient_id)
+    if "inputs" not in course.plan:
+        raise InputError(f"course {course_id} was not made in the plan editor; it has no plan report")
+    inputs = PlanInputs.from_dict(course.plan["inputs"])
+    screening = get_screening(session=session, actor=actor, screening_id=inputs.screening_id)
+    protocol = get_protocol(inputs.protocol)
+    patient = planning_patient(record, screening, inputs, course.created_at.date())
+    settings = PlanSettings(skin_limit_c=inputs.skin_limit_c)
+    plan = make_plan(patient, protocol, load_profile(inputs.device), physics, settings)
+    stored = {key: value for key, value in course.plan.items() if key != "inputs"}
+    if _rounded(plan.to_json_dict()) != _rounded(stored):
+        raise InputError(
+            f"the planner now gives another plan for course {course_id} than the one signed "
+            "(the physics tables changed?); make and sign a new plan"
+        )
+    return plan, patient
+
+
+def _rounded(value: Any) -> Any:
+    """JSON data with floats to 9 significant digits (a database round trip may change the last bits)."""
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(item) for item in value]
+    return value

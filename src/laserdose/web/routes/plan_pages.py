@@ -1,0 +1,242 @@
+"""Screening form, plan editor with a live preview (HTMX), course creation and signing, plan reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from laserdose.clinic import plans, service
+from laserdose.clinic.models import Patient as PatientRecord
+from laserdose.clinic.models import Role, Screening, User
+from laserdose.clinical import screening_rules as vocabulary
+from laserdose.clinical.protocols import load_protocols
+from laserdose.device.profile import shipped_profiles
+from laserdose.errors import InputError
+from laserdose.planning.physics import TablePhysics
+from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C
+from laserdose.planning.report import write_plan_report
+from laserdose.web.deps import DbSession, page_user, roles
+from laserdose.web.forms import check_csrf, render
+from laserdose.web.plan_editor_form import PLAN_FIELDS, parse_plan_form, parse_screening_form
+from laserdose.web.plan_view import get_physics, plan_view
+
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
+Clinician = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
+Physics = Annotated[TablePhysics, Depends(get_physics)]
+DEFAULT_DEVICE = "15w-dual"
+DEFAULT_AREA_CM2 = 150.0  # the example patient of issue 6
+VOCABULARY = {
+    "diagnoses": vocabulary.DIAGNOSES,
+    "red_flags": vocabulary.RED_FLAGS,
+    "contraindications": vocabulary.CONTRAINDICATIONS,
+    "precautions": vocabulary.PRECAUTIONS,
+}
+
+
+def _today_utc() -> dt.date:
+    """Today in UTC, the zone the database stores times in (ages at screening and at signing agree)."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _screening_page(
+    request: Request, user: User, patient: PatientRecord, values: dict[str, Any], errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    return render(
+        request, "screening_form.html", user, status_code, patient=patient, values=values, errors=errors,
+        vocab=VOCABULARY,
+    )  # fmt: skip
+
+
+@router.get("/patients/{patient_id}/screening/new")
+def screening_form(request: Request, patient_id: int, session: DbSession, user: Clinician) -> HTMLResponse:
+    """The screening questionnaire (clinicians)."""
+    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    values = {"diagnosis": "", "red_flags": [], "contraindications": [], "precautions": []}
+    return _screening_page(request, user, patient, values, {})
+
+
+@router.post("/patients/{patient_id}/screening/new", response_model=None)
+async def screen_patient(request: Request, patient_id: int, session: DbSession, user: Clinician) -> Response:
+    """Screen and save, then show the decision; bad input shows each field's error with the answers kept."""
+    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    values, errors = parse_screening_form(form)
+    if errors:
+        return _screening_page(request, user, patient, values, errors, 422)
+    screening, _decision = plans.screen_patient(
+        session=session, actor=user, patient_id=patient_id, answers=values, today=_today_utc()
+    )
+    session.commit()
+    return RedirectResponse(f"/screenings/{screening.id}", status_code=303)
+
+
+@router.post("/patients/{patient_id}/screening/preview")
+async def screening_preview(
+    request: Request, patient_id: int, session: DbSession, user: Clinician
+) -> HTMLResponse:
+    """The decision for the questionnaire as ticked so far (HTMX), nothing stored."""
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    values, errors = parse_screening_form(form)
+    if errors:
+        return render(request, "_screening_decision.html", user, label=None, reasons=[], errors=errors)
+    decision = plans.preview_screening(
+        session=session, actor=user, patient_id=patient_id, answers=values, today=_today_utc()
+    )
+    return render(
+        request, "_screening_decision.html", user, label=plans.decision_label(decision),
+        reasons=decision.to_dict()["reasons"], errors={},
+    )  # fmt: skip
+
+
+@router.get("/screenings/{screening_id}")
+def screening_result(request: Request, screening_id: int, session: DbSession, user: Reader) -> HTMLResponse:
+    """A stored screening: the decision, its reasons and their sources."""
+    screening = plans.get_screening(session=session, actor=user, screening_id=screening_id)
+    return render(
+        request, "screening_result.html", user, screening=screening, patient=screening.patient,
+        treatable=screening.decision in ("treat", "treat-with-precautions"),
+    )  # fmt: skip
+
+
+def _default_values(patient: PatientRecord, screening: Screening) -> dict[str, str]:
+    diagnosis = screening.answers.get("diagnosis")
+    protocols = load_protocols()
+    matching = [name for name, protocol in sorted(protocols.items()) if protocol.diagnosis == diagnosis]
+    return {
+        "protocol": matching[0] if matching else "", "device": DEFAULT_DEVICE,
+        "area_cm2": f"{DEFAULT_AREA_CM2:g}", "skin_limit_c": f"{DEFAULT_SKIN_LIMIT_C:g}", "fat_mm": "",
+        "bmi": f"{patient.bmi_kg_m2:g}", "home_exercise": "", "advice": "",
+    }  # fmt: skip
+
+
+def _editor_context(
+    session: DbSession, user: User, patient_id: int, values: dict[str, str], physics: TablePhysics
+) -> dict[str, Any]:
+    """The preview for `values` (or each field's error) and the choices of the editor."""
+    screening = plans.latest_screening(session=session, actor=user, patient_id=patient_id)
+    if screening is not None and screening.answers.get("diagnosis") not in vocabulary.DIAGNOSES:
+        screening = None  # a screening stored without the questionnaire (imported, demo): screen again
+    context: dict[str, Any] = {"screening": screening, "values": values, "errors": {}, "view": None}
+    if screening is None:
+        return context
+    inputs, errors = parse_plan_form(values, screening)
+    context["errors"] = errors
+    if inputs is None:
+        return context
+    try:
+        plan, patient = plans.propose_plan(
+            session=session, actor=user, patient_id=patient_id, inputs=inputs, physics=physics,
+            today=_today_utc(),
+        )  # fmt: skip
+    except InputError as exc:  # what the form cannot see, e.g. a fat thickness outside the table
+        errors["form"] = str(exc)
+        return context
+    context["view"] = plan_view(plan, patient, physics, inputs.skin_limit_c)
+    context["inputs"] = inputs
+    return context
+
+
+def _editor_page(
+    request: Request, user: User, patient: PatientRecord, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    return render(
+        request, "plan_editor.html", user, status_code, patient=patient, protocols=load_protocols(),
+        devices=shipped_profiles(), fields=PLAN_FIELDS, **context,
+    )  # fmt: skip
+
+
+@router.get("/patients/{patient_id}/plan")
+def plan_editor(
+    request: Request, patient_id: int, session: DbSession, user: Clinician, physics: Physics
+) -> HTMLResponse:
+    """The plan editor, with the preview of the default plan (clinicians)."""
+    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    screening = plans.latest_screening(session=session, actor=user, patient_id=patient_id)
+    values = _default_values(patient, screening) if screening else {}
+    context = _editor_context(session, user, patient_id, values, physics)
+    return _editor_page(request, user, patient, context)
+
+
+def _form_values(form: FormData) -> dict[str, str]:
+    return {field: str(form.get(field, "")).strip() for field in (*PLAN_FIELDS, "home_exercise", "advice")}
+
+
+@router.post("/patients/{patient_id}/plan/preview")
+async def plan_preview(
+    request: Request, patient_id: int, session: DbSession, user: Clinician, physics: Physics
+) -> HTMLResponse:
+    """The live preview (HTMX): the plan for the editor's current fields, or each field's error."""
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    context = _editor_context(session, user, patient_id, _form_values(form), physics)
+    return render(request, "_plan_preview.html", user, fields=PLAN_FIELDS, oob=True, **context)
+
+
+@router.post("/patients/{patient_id}/plan", response_model=None)
+async def create_course(
+    request: Request, patient_id: int, session: DbSession, user: Clinician, physics: Physics
+) -> Response:
+    """Create the course from the editor's plan and sign it; otherwise the editor again with the errors."""
+    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    values = _form_values(form)
+    context = _editor_context(session, user, patient_id, values, physics)
+    view = context["view"]
+    screening = context["screening"]
+    if view is not None and screening is not None and form.get("screening_id") != str(screening.id):
+        view = context["view"] = None  # someone screened the patient again since this editor was opened
+        context["errors"]["form"] = "A newer screening exists; review the plan below before signing."
+    if view is None or not view.signable:
+        if view is not None:
+            context["errors"]["form"] = "This plan cannot be signed: " + (
+                "the screening does not allow laser"
+                if not view.plan.treat
+                else "no plan satisfies every limit"
+            )
+        return _editor_page(request, user, patient, context, 422)
+    course = plans.create_signed_course(
+        session=session, actor=user, patient_id=patient_id, plan=view.plan, inputs=context["inputs"],
+        home_exercise=values["home_exercise"], advice=values["advice"],
+    )  # fmt: skip
+    session.commit()
+    return RedirectResponse(f"/patients/{patient_id}#course-{course.id}", status_code=303)
+
+
+def _pdf(plan: Any, patient: Any, physics: TablePhysics, filename: str) -> Response:
+    buffer = io.BytesIO()
+    write_plan_report(buffer, plan, patient, physics)
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(buffer.getvalue(), media_type="application/pdf", headers=headers)
+
+
+@router.post("/patients/{patient_id}/plan/report.pdf", response_model=None)
+async def editor_plan_report(
+    request: Request, patient_id: int, session: DbSession, user: Clinician, physics: Physics
+) -> Response:
+    """The PDF report of the plan now in the editor (before it is signed)."""
+    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    values = _form_values(form)
+    context = _editor_context(session, user, patient_id, values, physics)
+    if context["view"] is None:
+        return _editor_page(request, user, patient, context, 422)
+    plan, planning_patient = context["view"].plan, context["view"].patient
+    return _pdf(plan, planning_patient, physics, f"plan-patient-{patient_id}.pdf")
+
+
+@router.get("/courses/{course_id}/plan.pdf")
+def course_plan_report(course_id: int, session: DbSession, user: Reader, physics: Physics) -> Response:
+    """The PDF report of a course's signed plan, made again from its inputs and checked against it."""
+    plan, patient = plans.course_plan(session=session, actor=user, course_id=course_id, physics=physics)
+    return _pdf(plan, patient, physics, f"plan-course-{course_id}.pdf")

@@ -1,0 +1,168 @@
+"""Screening and planning services on SQLite and PostgreSQL: stored decisions, signed plans, roles."""
+
+import datetime as dt
+
+import pytest
+from factories import make_patient, make_user
+from sqlalchemy import select
+
+from laserdose.clinic import plans
+from laserdose.clinic.models import AuditEntry, Course
+from laserdose.clinic.users import Forbidden
+from laserdose.clinical.patient import parse_patient
+from laserdose.clinical.protocols import get_protocol
+from laserdose.device.plan import parse_plan
+from laserdose.device.profile import load_profile
+from laserdose.errors import InputError
+from laserdose.planning.physics import default_physics
+from laserdose.planning.plan import make_plan
+from plan_protocols import WIDE_PROTOCOL, write_wide_protocol
+
+PHYSICS = default_physics()  # the shipped Monte Carlo fluence table
+TODAY = dt.date(2026, 11, 23)
+CLEAN = {"diagnosis": "chronic-nonspecific-lbp"}
+
+
+@pytest.fixture(autouse=True)
+def clinic_protocols(tmp_path, monkeypatch):
+    monkeypatch.setenv("LASERDOSE_PROTOCOLS_DIR", str(write_wide_protocol(tmp_path / "protocols")))
+
+
+def _inputs(screening_id, **changes):
+    fields = {
+        "protocol": "chronic-nonspecific-lbp", "device": "15w-dual", "area_cm2": 150.0, "skin_limit_c": 43.0,
+        "fat_mm": None, "bmi": 27.0, "screening_id": screening_id,
+    }  # fmt: skip
+    return plans.PlanInputs(**(fields | changes))
+
+
+def _screened(session, answers=CLEAN, **patient):
+    clinician = make_user(session)
+    record = make_patient(session, clinician, **patient)
+    screening, decision = plans.screen_patient(
+        session=session, actor=clinician, patient_id=record.id, answers=answers, today=TODAY
+    )
+    return clinician, record, screening, decision
+
+
+@pytest.mark.parametrize(
+    ("birth", "years"),
+    [(dt.date(1970, 11, 23), 56), (dt.date(1970, 11, 24), 55), (dt.date(2000, 2, 29), 26)],
+)
+def test_age_counts_completed_years(birth, years):
+    # Completed years: the birthday itself counts, the day before does not (2026-11-23).
+    assert plans.age_years(birth, TODAY) == years
+
+
+def test_screening_is_stored_with_its_reasons_sources_and_an_audit_entry(session):
+    _clinician, _record, screening, decision = _screened(
+        session, {**CLEAN, "red_flags": ["urinary-retention"]}
+    )
+    # NICE CKS sciatica: new urinary retention suggests cauda equina syndrome, an emergency referral.
+    assert (decision.decision, decision.urgency) == ("refer", "emergency")
+    assert screening.decision == "refer (emergency)"
+    assert (
+        screening.reasons[0]["code"] == "urinary-retention" and "NICE CKS" in screening.reasons[0]["source"]
+    )
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "screening.create")).one()
+    assert entry.entity_id == screening.id and "urinary-retention" not in str(entry.details)
+
+
+def test_the_patient_record_adds_dark_skin_and_age_rules(session):
+    # LightForce guidance (REFERENCES.md s.5): Fitzpatrick V-VI is a precaution.
+    assert _screened(session, skin_type=5)[3].decision == "treat-with-precautions"
+    # AHCPR 1994: back pain under age 20 is a red flag (routine referral here, [U]).
+    young = _screened(session, birth_date=dt.date(2010, 1, 1))[3]
+    assert (young.decision, young.urgency) == ("refer", "routine")
+
+
+def test_only_clinicians_screen_and_unknown_terms_are_refused(session):
+    clinician, record, _screening, _decision = _screened(session)
+    operator = make_user(session, role="operator")
+    with pytest.raises(Forbidden):
+        plans.screen_patient(
+            session=session, actor=operator, patient_id=record.id, answers=CLEAN, today=TODAY
+        )
+    with pytest.raises(InputError, match="unknown precaution 'garlic'"):
+        plans.screen_patient(
+            session=session, actor=clinician, patient_id=record.id,
+            answers={**CLEAN, "precautions": ["garlic"]}, today=TODAY,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"skin_limit_c": 44.0}, "skin limit must be between 34 and 43 C"),  # IEC 60601-1 ed. 3: 43 C
+        ({"skin_limit_c": float("nan")}, "skin limit must be a finite number"),
+        ({"device": "60w-dream"}, "unknown device '60w-dream'"),
+        ({"protocol": "moonlight"}, "unknown protocol 'moonlight'"),
+        ({"bmi": None}, "give the fat thickness or the BMI"),
+        ({"area_cm2": 0.5}, "treatment area must be between 1 and 3500"),
+    ],
+)
+def test_plan_inputs_are_validated(changes, message):
+    with pytest.raises(InputError, match=message):
+        _inputs(1, **changes)
+
+
+def test_a_signed_course_holds_a_plan_the_device_accepts_and_its_report_plan_matches(session):
+    clinician, record, screening, _decision = _screened(session)
+    inputs = _inputs(screening.id, protocol=WIDE_PROTOCOL)
+    plan, _patient = plans.propose_plan(
+        session=session, actor=clinician, patient_id=record.id, inputs=inputs, physics=PHYSICS, today=TODAY
+    )
+    course = plans.create_signed_course(
+        session=session, actor=clinician, patient_id=record.id, plan=plan, inputs=inputs, advice="Stay active"
+    )
+    assert course.signed_by_id == clinician.id and course.advice == "Stay active"
+    assert parse_plan(course.plan, load_profile("15w-dual")).handpiece == plan.handpiece
+    operator = make_user(session, role="operator")  # operators read the signed plan (and its report)
+    again, _patient = plans.course_plan(session=session, actor=operator, course_id=course.id, physics=PHYSICS)
+    assert again.to_json_dict()["duration_s"] == course.plan["duration_s"]
+    course.plan = {**course.plan, "duration_s": course.plan["duration_s"] * 2}  # not what the planner gives
+    session.flush()
+    with pytest.raises(InputError, match="the planner now gives another plan"):
+        plans.course_plan(session=session, actor=clinician, course_id=course.id, physics=PHYSICS)
+
+
+@pytest.fixture(scope="module")
+def underpowered_plan():
+    """class3b-probe.toml: 0.5 W for at most 1800 s = 900 J, 7.8 J/cm2 over 115 cm2 < the 8 J/cm2 minimum."""
+    patient = parse_patient({"skin_type": 3, "bmi": 27.0, "area_cm2": 115.0, "screening": CLEAN})
+    protocol = get_protocol("chronic-nonspecific-lbp")
+    return make_plan(patient, protocol, load_profile("class3b-probe"), PHYSICS)  # once for both databases
+
+
+def test_refer_and_infeasible_plans_are_not_signed(session, underpowered_plan):
+    clinician, record, screening, _decision = _screened(session, {**CLEAN, "red_flags": ["fever"]})
+    inputs = _inputs(screening.id)
+    plan, _patient = plans.propose_plan(
+        session=session, actor=clinician, patient_id=record.id, inputs=inputs, physics=PHYSICS, today=TODAY
+    )
+    with pytest.raises(plans.PlanRefused, match="refer \\(urgent\\): no laser plan"):
+        plans.create_signed_course(
+            session=session, actor=clinician, patient_id=record.id, plan=plan, inputs=inputs
+        )
+    assert not underpowered_plan.outcome.feasible
+    weak = _inputs(screening.id, device="class3b-probe", area_cm2=115.0)
+    with pytest.raises(plans.PlanRefused, match="no plan satisfies every limit \\(machine power\\)"):
+        plans.create_signed_course(
+            session=session, actor=clinician, patient_id=record.id, plan=underpowered_plan, inputs=weak
+        )
+    assert session.scalars(select(Course)).all() == []
+
+
+def test_a_protocol_for_another_diagnosis_and_an_operator_are_refused(session):
+    clinician, record, screening, _decision = _screened(session)
+    with pytest.raises(InputError, match="protocol facet-pain treats facet-pain"):
+        plans.propose_plan(
+            session=session, actor=clinician, patient_id=record.id,
+            inputs=_inputs(screening.id, protocol="facet-pain"), physics=PHYSICS, today=TODAY,
+        )  # fmt: skip
+    operator = make_user(session, role="operator")
+    with pytest.raises(Forbidden):
+        plans.propose_plan(
+            session=session, actor=operator, patient_id=record.id, inputs=_inputs(screening.id),
+            physics=PHYSICS, today=TODAY,
+        )  # fmt: skip
