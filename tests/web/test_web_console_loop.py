@@ -5,6 +5,9 @@ loop while SQLite waited out its busy timeout (5 s); STOP was answered only afte
 machine's watchdog, not our STOP, ended emission.
 """
 
+import importlib
+import inspect
+import pkgutil
 import sqlite3
 import threading
 import time
@@ -12,6 +15,7 @@ import time
 import httpx
 import pytest
 import uvicorn
+from fastapi.routing import APIRoute
 
 from consolekit import (
     PLAN,
@@ -23,6 +27,7 @@ from consolekit import (
     simulator,
     wait_for,
 )
+from laserdose.web import routes
 from laserdose.web.app import create_app
 from laserdose.web.settings import WebSettings
 
@@ -87,3 +92,23 @@ def test_stop_is_answered_while_a_new_patient_waits_on_a_locked_database(webapp,
     ends = [line for line in emission_log(sim) if line["type"] == "emission"]
     assert ends and all(line["end_reason"] == "stop: stopped by operator" for line in ends)
     assert not any(line.get("kind") == "watchdog" for line in emission_log(sim))
+
+
+# The only coroutine routes: they do no database work and wait for the link only in a worker thread.
+ASYNC_ROUTES = {"stop", "disconnect", "logout"}
+
+
+def test_no_other_route_runs_on_the_event_loop():
+    """Every other route is a plain def (thread pool): a new async route with database work fails here."""
+    modules = [
+        importlib.import_module(f"laserdose.web.routes.{m.name}")
+        for m in pkgutil.iter_modules(routes.__path__)
+    ]
+    endpoints = {
+        route.endpoint
+        for module in modules
+        for route in getattr(getattr(module, "router", None), "routes", [])
+        if isinstance(route, APIRoute)
+    }
+    coroutines = {endpoint.__name__ for endpoint in endpoints if inspect.iscoroutinefunction(endpoint)}
+    assert coroutines == ASYNC_ROUTES

@@ -21,7 +21,7 @@ from laserdose.planning.physics import TablePhysics
 from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C
 from laserdose.planning.report import write_plan_report
 from laserdose.web.deps import DbSession, page_user, roles
-from laserdose.web.forms import check_csrf, render
+from laserdose.web.forms import PostedForm, check_csrf, render
 from laserdose.web.plan_editor_form import PLAN_FIELDS, parse_plan_form, parse_screening_form
 from laserdose.web.plan_view import get_physics, plan_view
 
@@ -62,11 +62,16 @@ def screening_form(request: Request, patient_id: int, session: DbSession, user: 
     return _screening_page(request, user, patient, values, {})
 
 
+# The form routes are plain `def` (thread pool): their database work and the planner (CPU, up to ~0.5 s)
+# never hold up the event loop, and with it the treatment console's STOP.
+
+
 @router.post("/patients/{patient_id}/screening/new", response_model=None)
-async def screen_patient(request: Request, patient_id: int, session: DbSession, user: Clinician) -> Response:
+def screen_patient(
+    request: Request, patient_id: int, form: PostedForm, session: DbSession, user: Clinician
+) -> Response:
     """Screen and save, then show the decision; bad input shows each field's error with the answers kept."""
     patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
-    form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     values, errors = parse_screening_form(form)
     if errors:
@@ -79,11 +84,10 @@ async def screen_patient(request: Request, patient_id: int, session: DbSession, 
 
 
 @router.post("/patients/{patient_id}/screening/preview")
-async def screening_preview(
-    request: Request, patient_id: int, session: DbSession, user: Clinician
+def screening_preview(
+    request: Request, patient_id: int, form: PostedForm, session: DbSession, user: Clinician
 ) -> HTMLResponse:
     """The decision for the questionnaire as ticked so far (HTMX), nothing stored."""
-    form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     values, errors = parse_screening_form(form)
     if errors:
@@ -171,23 +175,21 @@ def _form_values(form: FormData) -> dict[str, str]:
 
 
 @router.post("/patients/{patient_id}/plan/preview")
-async def plan_preview(
-    request: Request, patient_id: int, session: DbSession, user: Clinician, physics: Physics
+def plan_preview(
+    request: Request, patient_id: int, form: PostedForm, session: DbSession, user: Clinician, physics: Physics
 ) -> HTMLResponse:
     """The live preview (HTMX): the plan for the editor's current fields, or each field's error."""
-    form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     context = _editor_context(session, user, patient_id, _form_values(form), physics)
     return render(request, "_plan_preview.html", user, fields=PLAN_FIELDS, oob=True, **context)
 
 
 @router.post("/patients/{patient_id}/plan", response_model=None)
-async def create_course(
-    request: Request, patient_id: int, session: DbSession, user: Clinician, physics: Physics
+def create_course(
+    request: Request, patient_id: int, form: PostedForm, session: DbSession, user: Clinician, physics: Physics
 ) -> Response:
     """Create the course from the editor's plan and sign it; otherwise the editor again with the errors."""
     patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
-    form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     values = _form_values(form)
     context = _editor_context(session, user, patient_id, values, physics)
@@ -220,12 +222,11 @@ def _pdf(plan: Any, patient: Any, physics: TablePhysics, filename: str) -> Respo
 
 
 @router.post("/patients/{patient_id}/plan/report.pdf", response_model=None)
-async def editor_plan_report(
-    request: Request, patient_id: int, session: DbSession, user: Clinician, physics: Physics
+def editor_plan_report(
+    request: Request, patient_id: int, form: PostedForm, session: DbSession, user: Clinician, physics: Physics
 ) -> Response:
     """The PDF report of the plan now in the editor (before it is signed)."""
     patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
-    form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     values = _form_values(form)
     context = _editor_context(session, user, patient_id, values, physics)
