@@ -14,7 +14,6 @@ import uvicorn
 from laserdose.clinic import db, users
 from laserdose.web.app import create_app
 from laserdose.web.settings import WebSettings
-from plan_protocols import write_wide_protocol
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,9 +40,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             users.create_user(session=session, username=role, password=PASSWORD, role=role, actor_name="test")
     settings = WebSettings(environment="test", secret_key="browser-test-" + "s" * 32, database_url=url)
     port = _free_port()
-    protocols = write_wide_protocol(tmp_path_factory.mktemp("protocols"))  # a clinic-added protocol
-    patch = pytest.MonkeyPatch()
-    patch.setenv("LASERDOSE_PROTOCOLS_DIR", str(protocols))
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -57,7 +53,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
-    patch.undo()
 
 
 @pytest.fixture(scope="session")

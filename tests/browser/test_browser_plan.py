@@ -1,11 +1,14 @@
-"""Browser journey of the clinician's plan: screen (refer, then treat), live preview, sign, plan report."""
+"""Browser journey of the clinician's plan: screen (refer, then treat), live preview, sign, plan report.
+
+The journey signs a plan of a shipped protocol: no shipped window (0.5-4 J/cm2, from cell studies) is
+reached at depth with the clinical surface dose, so it is signed with the acknowledgement and a reason.
+"""
 
 import re
 
 from playwright.sync_api import expect
 
 from conftest import log_in
-from plan_protocols import WIDE_PROTOCOL
 
 
 def _add_patient(page, name: str) -> None:
@@ -46,15 +49,24 @@ def test_clinician_screens_plans_with_a_live_preview_signs_and_downloads_the_rep
     expect(page.locator("#plan-area")).to_have_attribute("data-value", "250")
     assert float(page.locator("#plan-energy").get_attribute("data-value")) > energy_before
     expect(page.locator("svg.depth-dose")).to_have_count(1)
-    # No shipped protocol fits the uncertainty of this patient (the preview says so); a clinic-added one does.
+    # No shipped protocol fits the uncertainty of this patient: the preview says so, every safety limit holds.
     expect(page.locator("#no-fit")).to_contain_text("No plan satisfies every limit")
-    page.select_option("#protocol", WIDE_PROTOCOL)
-    expect(page.locator("#fits")).to_contain_text("Every limit holds")
+    expect(page.locator("#sign-state")).to_contain_text("Outside the target window")
     page.fill("#home_exercise", "Walk 20 minutes a day")
     page.fill("#advice", "Stay active")
+    page.click("#create-sign")  # without the acknowledgement: refused, the fields' errors shown
+    expect(page.locator("#accept_outside_window-error")).to_contain_text("tick the box")
+    expect(page.locator("#outside_window_reason-error")).to_contain_text("give the clinical reason")
+    expect(page.locator("#home_exercise")).to_have_value("Walk 20 minutes a day")
+    expect(page.locator("#area_cm2")).to_have_value("250")
+    page.check("#accept_outside_window")
+    page.fill("#outside_window_reason", "Standard clinical surface dose; window is from cell studies")
     page.click("#create-sign")
     page.wait_for_url(re.compile(r".*/patients/\d+(#course-\d+)?$"))
     expect(page.locator(".course")).to_contain_text("Plan signed")
+    expect(page.locator(".course")).to_contain_text(
+        "Signed outside the target window: Standard clinical surface dose; window is from cell studies"
+    )
     expect(page.locator(".course")).to_contain_text("Home exercise: Walk 20 minutes a day")
     with page.expect_download() as download:
         page.click("text=Plan report (PDF)")

@@ -1,6 +1,7 @@
 """Screening and planning services on SQLite and PostgreSQL: stored decisions, signed plans, roles."""
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from factories import make_patient, make_user
@@ -146,10 +147,78 @@ def test_refer_and_infeasible_plans_are_not_signed(session, underpowered_plan):
         )
     assert not underpowered_plan.outcome.feasible
     weak = _inputs(screening.id, device="class3b-probe", area_cm2=115.0)
-    with pytest.raises(plans.PlanRefused, match="no plan satisfies every limit \\(machine power\\)"):
+    for acknowledgement in (None, plans.WindowAcknowledgement(False, "a long enough reason"),
+                            plans.WindowAcknowledgement(True, "  short  ")):  # fmt: skip
+        with pytest.raises(
+            plans.AcknowledgementNeeded, match="outside the protocol's window \\(machine power\\)"
+        ):
+            plans.create_signed_course(
+                session=session, actor=clinician, patient_id=record.id, plan=underpowered_plan, inputs=weak,
+                acknowledgement=acknowledgement,
+            )  # fmt: skip
+    assert session.scalars(select(Course)).all() == []
+
+
+REASON = "Surface dose at the clinical standard; window from cell studies"
+
+
+def test_a_shipped_protocol_plan_is_signed_outside_the_window_with_an_acknowledgement(session):
+    clinician, record, screening, _decision = _screened(session)
+    inputs = _inputs(screening.id)  # chronic-nonspecific-lbp as shipped, window 0.5-4 J/cm2
+    plan, _patient = plans.propose_plan(
+        session=session, actor=clinician, patient_id=record.id, inputs=inputs, physics=PHYSICS, today=TODAY
+    )
+    assert not plan.outcome.feasible and plans.safety_problem(plan) is None
+    operator = make_user(session, role="operator")
+    with pytest.raises(Forbidden):
         plans.create_signed_course(
-            session=session, actor=clinician, patient_id=record.id, plan=underpowered_plan, inputs=weak
-        )
+            session=session, actor=operator, patient_id=record.id, plan=plan, inputs=inputs,
+            acknowledgement=plans.WindowAcknowledgement(True, REASON),
+        )  # fmt: skip
+    course = plans.create_signed_course(
+        session=session, actor=clinician, patient_id=record.id, plan=plan, inputs=inputs,
+        acknowledgement=plans.WindowAcknowledgement(True, f"  {REASON} "),
+    )  # fmt: skip
+    stored = course.plan["acknowledged_outside_window"]
+    assert stored == {
+        "by": clinician.username, "reason": REASON, "binding_limit": plan.outcome.binding,
+        "target_dose_range_j_per_cm2": list(plan.outcome.target_dose_range_j_per_cm2),
+        "window_j_per_cm2": [0.5, 4.0],  # chronic-nonspecific-lbp.toml
+    }  # fmt: skip
+    assert course.signed_at is not None
+    assert parse_plan(course.plan, load_profile("15w-dual")).duration_s == course.plan["duration_s"]
+    sign = session.scalars(select(AuditEntry).where(AuditEntry.action == "course.sign")).one()
+    assert sign.details == {"outside_window": True, "binding_limit": plan.outcome.binding}
+    again, _patient = plans.course_plan(
+        session=session, actor=clinician, course_id=course.id, physics=PHYSICS
+    )
+    assert plans.outside_window(course.plan)["reason"] == REASON and not again.outcome.feasible
+
+
+def test_a_plan_breaking_a_safety_limit_is_refused_even_with_an_acknowledgement(session, underpowered_plan):
+    clinician, record, screening, _decision = _screened(session)
+    weak = _inputs(screening.id, device="class3b-probe", area_cm2=115.0)
+    # Forged outcomes, one safety limit broken each: the planner never proposes them (tests/planning).
+    outcome = underpowered_plan.outcome
+    protocol = underpowered_plan.protocol
+    broken = {
+        "the peak skin temperature is above the skin limit": {"skin_rise_k": 10.5},  # 33 + 10.5 > 43 C
+        "the surface dose is above the protocol's maximum": {
+            "surface_dose_j_per_cm2": protocol.surface_dose_j_per_cm2[1] * 1.01
+        },
+        "the target dose may be above the window's top": {
+            "target_dose_range_j_per_cm2": (0.1, protocol.targets[0].window_j_per_cm2[1] * 1.01)
+        },
+        # class3b-probe.toml: its 810 nm source gives at most 0.5 W.
+        "a source's power is above its maximum": {"power_w_by_wavelength": {810.0: 0.6}},
+    }
+    for message, change in broken.items():
+        forged = replace(underpowered_plan, outcome=replace(outcome, **change))
+        with pytest.raises(plans.PlanRefused, match=message):
+            plans.create_signed_course(
+                session=session, actor=clinician, patient_id=record.id, plan=forged, inputs=weak,
+                acknowledgement=plans.WindowAcknowledgement(True, REASON),
+            )  # fmt: skip
     assert session.scalars(select(Course)).all() == []
 
 

@@ -164,3 +164,37 @@ def test_less_light_at_the_target_never_raises_the_best_reachable_dose(items, at
     assert optimise(dimmer, unreachable).target_dose_range_j_per_cm2[0] <= (
         optimise(items, unreachable).target_dose_range_j_per_cm2[0] * (1 + 1e-9)
     )
+
+
+@given(
+    responses_strategy,
+    st.floats(1.0, 30.0),
+    st.floats(0.01, 50.0),
+    st.floats(1.5, 20.0),
+    st.floats(0.5, 50.0),
+    st.floats(1.05, 3.0),
+)
+def test_a_plan_outside_the_window_still_keeps_every_safety_limit(
+    items, spread, window_low, window_ratio, surface_low, surface_ratio
+):
+    # The clinic lets a clinician sign an infeasible plan (clinic/plans.py) only because of this: whatever
+    # limit binds, the proposal keeps the skin, each source's and the machine's power, the surface maximum
+    # and the window's top; only the window's bottom (efficacy) may be missed.
+    items = _with_spread(items, spread)
+    rules = limits(
+        window_j_per_cm2=(window_low, window_low * window_ratio),
+        surface_range_j_per_cm2=(surface_low, surface_low * surface_ratio),
+    )
+    outcome = optimise(items, rules)
+    powers = outcome.power_w_by_wavelength
+    assert all(powers[r.wavelength_nm] <= r.max_power_w * (1 + 1e-9) for r in items)
+    assert sum(powers.values()) <= rules.max_total_power_w * (1 + 1e-9)
+    assert outcome.skin_rise_k <= (rules.skin_limit_c - rules.skin_start_c) * (1 + 1e-9)
+    assert outcome.surface_dose_j_per_cm2 <= rules.surface_range_j_per_cm2[1] * (1 + 1e-9)
+    assert outcome.target_dose_range_j_per_cm2[1] <= rules.window_j_per_cm2[1] * (1 + 1e-9)
+    assert outcome.feasible or outcome.binding in (
+        "surface dose",
+        "uncertainty",
+        "skin temperature",
+        "machine power",
+    )

@@ -10,6 +10,7 @@ from laserdose.clinic import db
 from laserdose.clinic.models import AuditEntry, Course, Screening
 from laserdose.device.plan import parse_plan
 from laserdose.device.profile import load_profile
+from laserdose.planning import report as plan_report
 from plan_protocols import WIDE_PROTOCOL, write_wide_protocol
 
 
@@ -230,17 +231,70 @@ def test_signing_after_a_newer_screening_asks_for_a_review(client, webapp, scree
         assert session.scalars(select(Course)).all() == []
 
 
-def test_an_infeasible_plan_shows_the_binding_limit_and_cannot_be_signed(client, webapp, screened):
+REASON = "Clinical surface dose; the window comes from cell studies"
+
+
+def test_a_plan_outside_the_window_is_signed_only_with_the_acknowledgement(
+    client, webapp, screened, monkeypatch
+):
     patient_id, token = screened
-    # class3b-probe.toml: 0.5 W at most; in the longest session (1800 s, PlanSettings) that is 900 J, or
-    # 7.8 J/cm2 over 115 cm2, below the protocol's 8-10 J/cm2 surface dose (chronic-nonspecific-lbp.toml).
-    values = _plan_values(token, device="class3b-probe", area_cm2="115")
-    response = client.post(f"/patients/{patient_id}/plan", data=values)  # the editor again, with the preview
-    assert response.status_code == 422 and "This plan cannot be signed" in response.text
-    assert 'id="no-fit"' in response.text
+    # The shipped chronic-nonspecific-lbp window (0.5-4 J/cm2) is not reached at depth for this patient.
+    values = _plan_values(token, advice="Keep moving")
     preview = client.post(f"/patients/{patient_id}/plan/preview", data=values).text
-    assert 'id="sign-state" class="note" hx-swap-oob="true">This plan cannot be signed' in preview
-    assert re.search(r'id="binding-limit">([^<]+)<', response.text)[1].strip()
+    assert 'id="no-fit"' in preview and "Outside the target window: sign only with" in preview
+    page = client.post(f"/patients/{patient_id}/plan", data=values)
+    assert page.status_code == 422
+    assert 'id="accept_outside_window-error">tick the box' in page.text
+    assert 'id="outside_window_reason-error">give the clinical reason (at least 10 characters)' in page.text
+    assert "Keep moving</textarea>" in page.text
+    short = client.post(
+        f"/patients/{patient_id}/plan",
+        data=values | {"accept_outside_window": "yes", "outside_window_reason": "ok"},
+    )
+    assert short.status_code == 422 and 'id="accept_outside_window-error"></p>' in short.text
+    assert re.search(r'name="accept_outside_window" value="yes"\s+checked', short.text)
+    assert (
+        "ok</textarea>" in short.text
+        and 'id="outside_window_reason-error">give the clinical reason' in short.text
+    )
+    with _session(webapp) as session:
+        assert session.scalars(select(Course)).all() == []
+    signed = values | {"accept_outside_window": "yes", "outside_window_reason": REASON}
+    response = client.post(f"/patients/{patient_id}/plan", data=signed, follow_redirects=False)
+    assert response.status_code == 303
+    with _session(webapp) as session:
+        course = session.scalars(select(Course)).one()
+        stored = course.plan["acknowledged_outside_window"]
+        assert (stored["by"], stored["reason"], stored["window_j_per_cm2"]) == (
+            "clinician",
+            REASON,
+            [0.5, 4.0],
+        )
+        assert stored["binding_limit"] == course.plan["binding_limit"] == "surface dose"
+        parse_plan(course.plan, load_profile("15w-dual"))  # the device layer takes it as it is
+        sign = session.scalars(select(AuditEntry).where(AuditEntry.action == "course.sign")).one()
+        assert sign.details == {"outside_window": True, "binding_limit": "surface dose"}
+    chart = client.get(response.headers["location"]).text
+    assert f"Signed outside the target window: {REASON}" in chart
+    console = client.get(f"/courses/{course.id}/console").text
+    assert 'id="plan-error"' not in console
+    rows = []
+    real_pages = plan_report.table_pages
+    monkeypatch.setattr(
+        plan_report, "table_pages", lambda title, items: rows.extend(items) or real_pages(title, items)
+    )
+    pdf = client.get(f"/courses/{course.id}/plan.pdf")
+    assert pdf.content.startswith(b"%PDF")
+    assert ("SIGNED", "Signed outside the target window:", REASON) in rows
+
+
+def test_operator_cannot_sign_outside_the_window(client, webapp, screened):
+    patient_id, token = screened
+    client.post("/logout", data={"csrf_token": token})
+    login(client, "operator")
+    token = csrf_of(client.get("/patients").text)
+    values = _plan_values(token, accept_outside_window="yes", outside_window_reason=REASON)
+    assert client.post(f"/patients/{patient_id}/plan", data=values).status_code == 403
     with _session(webapp) as session:
         assert session.scalars(select(Course)).all() == []
 

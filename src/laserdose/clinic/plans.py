@@ -44,8 +44,72 @@ MAX_TEXT_CHARS = 4000  # home exercise programme and advice: a page of text
 QUESTIONNAIRE_LISTS = ("red_flags", "contraindications", "precautions")
 
 
+# The shortest clinical reason accepted for signing a plan outside its target window: a few words at least.
+MIN_REASON_CHARS = 10
+OUTSIDE_WINDOW_KEY = "acknowledged_outside_window"
+# Stored with the course's plan but not part of what the planner makes (course_plan compares the rest).
+COURSE_ONLY_KEYS = ("inputs", OUTSIDE_WINDOW_KEY)
+SAFETY_TOLERANCE = 1e-9  # relative: the optimiser scales powers so its limits hold to rounding
+
+
 class PlanRefused(InputError):
-    """A plan that may not become a signed course (screening says no, or no plan fits every limit)."""
+    """A plan that may not become a signed course (screening says no, or a safety limit is broken)."""
+
+
+class AcknowledgementNeeded(PlanRefused):
+    """A safe plan that misses its target window, signed without the clinician's acknowledgement."""
+
+
+@dataclass(frozen=True)
+class WindowAcknowledgement:
+    """The clinician's acceptance that the predicted target dose is outside the protocol's window.
+
+    Attributes:
+        accepted: the box "I accept that the predicted target dose is outside the protocol's window".
+        reason: the clinical reason, free text of at least MIN_REASON_CHARS characters.
+    """
+
+    accepted: bool
+    reason: str
+
+
+def safety_problem(plan: Plan) -> str | None:
+    """The safety limit a plan's parameters break, or None.
+
+    The safety limits are the skin limit, each source's and the machine's power, the protocol's highest
+    surface dose, and the top of the target window (no overdose at the target). The optimiser keeps all
+    of them even when it reports no feasible plan (planning/optimise.py: the powers come from the skin
+    and power LP, the duration is the first upper bound); this check makes signing not depend on that.
+    """
+    outcome = plan.outcome
+    if outcome is None:
+        return None
+    slack = 1 + SAFETY_TOLERANCE
+    powers = outcome.power_w_by_wavelength
+    if any(p > plan.device.source(w).max_power_w * slack for w, p in powers.items()):
+        return "a source's power is above its maximum"
+    if sum(powers.values()) > plan.device.max_total_power_w * slack:
+        return "the total power is above the machine's maximum"
+    if outcome.skin_rise_k > (plan.skin_limit_c - plan.skin_start_c) * slack:
+        return "the peak skin temperature is above the skin limit"
+    if outcome.surface_dose_j_per_cm2 > plan.protocol.surface_dose_j_per_cm2[1] * slack:
+        return "the surface dose is above the protocol's maximum"
+    if outcome.target_dose_range_j_per_cm2[1] > plan.protocol.targets[0].window_j_per_cm2[1] * slack:
+        return "the target dose may be above the window's top"
+    return None
+
+
+def acknowledgement_problem(acknowledgement: WindowAcknowledgement | None) -> dict[str, str]:
+    """An error per acknowledgement field (the box, the reason), empty when both are given."""
+    errors: dict[str, str] = {}
+    if acknowledgement is None or not acknowledgement.accepted:
+        errors["accept_outside_window"] = "tick the box to sign a plan outside the target window"
+    reason = acknowledgement.reason.strip() if acknowledgement else ""
+    if len(reason) < MIN_REASON_CHARS:
+        errors["outside_window_reason"] = f"give the clinical reason (at least {MIN_REASON_CHARS} characters)"
+    elif len(reason) > MAX_TEXT_CHARS:
+        errors["outside_window_reason"] = f"at most {MAX_TEXT_CHARS} characters"
+    return errors
 
 
 def decision_label(decision: ScreeningDecision) -> str:
@@ -227,30 +291,65 @@ def propose_plan(
 
 def create_signed_course(
     *, session: Session, actor: User, patient_id: int, plan: Plan, inputs: PlanInputs,
-    home_exercise: str = "", advice: str = "",
+    home_exercise: str = "", advice: str = "", acknowledgement: WindowAcknowledgement | None = None,
 ) -> Course:  # fmt: skip
-    """Save a treatable, feasible plan as a course and sign it (clinician); each step audited.
+    """Save a treatable, safe plan as a course and sign it (clinician); each step audited.
+
+    A plan that keeps every safety limit but misses its target window (any binding limit: the optimiser
+    never breaks a safety limit to reach the window) is signed only with `acknowledgement`, which is
+    stored in the plan JSON under "acknowledged_outside_window" and named in the signing's audit entry.
 
     Raises:
-        PlanRefused: the screening does not allow laser, or no plan satisfies every limit.
+        PlanRefused: the screening does not allow laser, or the plan breaks a safety limit.
+        AcknowledgementNeeded: the plan misses its window and the acknowledgement is missing or empty.
     """
     require_role(actor, Role.CLINICIAN)
-    if not plan.treat:
+    if not plan.treat or plan.outcome is None:
         raise PlanRefused(f"the screening decision is {decision_label(plan.screening)}: no laser plan")
-    if plan.outcome is None or not plan.outcome.feasible:
-        binding = plan.outcome.binding if plan.outcome else "unknown"
-        raise PlanRefused(f"no plan satisfies every limit ({binding}); it cannot be signed")
+    problem = safety_problem(plan)
+    if problem:
+        raise PlanRefused(f"{problem}; the plan cannot be signed")
+    extra: dict[str, Any] = {"inputs": inputs.to_dict()}
+    if not plan.outcome.feasible:
+        extra[OUTSIDE_WINDOW_KEY] = _outside_window(plan, actor, acknowledgement)
     for name, text in (("home exercise", home_exercise), ("advice", advice)):
         if len(text) > MAX_TEXT_CHARS:
             raise InputError(f"{name} must have at most {MAX_TEXT_CHARS} characters")
     protocol = plan.protocol
     course = service.create_course(
         session=session, actor=actor, patient_id=patient_id, condition=protocol.diagnosis,
-        protocol=protocol.name, plan=plan.to_json_dict() | {"inputs": inputs.to_dict()},
+        protocol=protocol.name, plan=plan.to_json_dict() | extra,
         sessions_planned=protocol.course.sessions, sessions_per_week=protocol.course.per_week,
         home_exercise=home_exercise.strip(), advice=advice.strip(),
     )  # fmt: skip
-    return service.sign_course(session=session, actor=actor, course_id=course.id)
+    outside = extra.get(OUTSIDE_WINDOW_KEY)
+    details = {"outside_window": True, "binding_limit": outside["binding_limit"]} if outside else {}
+    return service.sign_course(session=session, actor=actor, course_id=course.id, **details)
+
+
+def _outside_window(plan: Plan, actor: User, acknowledgement: WindowAcknowledgement | None) -> dict[str, Any]:
+    """The stored acknowledgement of a plan outside its window; raises when it is missing."""
+    assert plan.outcome is not None  # checked by the caller
+    errors = acknowledgement_problem(acknowledgement)
+    if errors or acknowledgement is None:
+        binding = plan.outcome.binding
+        raise AcknowledgementNeeded(
+            f"the target dose is outside the protocol's window ({binding}): "
+            + "; ".join(errors.values() or ["acknowledge it"])
+        )
+    return {
+        "by": actor.username,
+        "reason": acknowledgement.reason.strip(),
+        "binding_limit": plan.outcome.binding,
+        "target_dose_range_j_per_cm2": list(plan.outcome.target_dose_range_j_per_cm2),
+        "window_j_per_cm2": list(plan.protocol.targets[0].window_j_per_cm2),
+    }
+
+
+def outside_window(plan_json: dict[str, Any]) -> dict[str, Any] | None:
+    """A course plan's acknowledgement of a target dose outside the window, or None."""
+    value = plan_json.get(OUTSIDE_WINDOW_KEY)
+    return value if isinstance(value, dict) else None
 
 
 def course_plan(
@@ -274,7 +373,7 @@ def course_plan(
     patient = planning_patient(record, screening, inputs, course.created_at.date())
     settings = PlanSettings(skin_limit_c=inputs.skin_limit_c)
     plan = make_plan(patient, protocol, load_profile(inputs.device), physics, settings)
-    stored = {key: value for key, value in course.plan.items() if key != "inputs"}
+    stored = {key: value for key, value in course.plan.items() if key not in COURSE_ONLY_KEYS}
     if _rounded(plan.to_json_dict()) != _rounded(stored):
         raise InputError(
             f"the planner now gives another plan for course {course_id} than the one signed "

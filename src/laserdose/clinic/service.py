@@ -160,8 +160,8 @@ def create_course(
     return course
 
 
-def sign_course(*, session: Session, actor: User, course_id: int) -> Course:
-    """Sign a course's plan so operators may run it (clinician)."""
+def sign_course(*, session: Session, actor: User, course_id: int, **details: Any) -> Course:
+    """Sign a course's plan so operators may run it (clinician); `details` go to the audit entry."""
     require_role(actor, Role.CLINICIAN)
     course = session.get(Course, course_id)
     if course is None:
@@ -170,7 +170,7 @@ def sign_course(*, session: Session, actor: User, course_id: int) -> Course:
         raise InputError(f"course {course_id} is already signed")
     course.signed_by_id, course.signed_at = actor.id, utcnow()
     session.flush()
-    _audit(session, actor, "course.sign", "courses", course.id)
+    _audit(session, actor, "course.sign", "courses", course.id, **details)
     return course
 
 

@@ -90,10 +90,21 @@ def draw_logo(figure: Figure, profile: DeviceProfile | None) -> None:
 
 
 def write_plan_report(
-    target: str | Path | BinaryIO, plan: Plan, patient: Patient, physics: TablePhysics
+    target: str | Path | BinaryIO,
+    plan: Plan,
+    patient: Patient,
+    physics: TablePhysics,
+    outside_window_reason: str | None = None,
 ) -> None:
-    """The plan report: patient and screening, the plan, its curves and area, laser safety, sources."""
-    pages = table_pages("Treatment plan", plan_rows(plan, patient))
+    """The plan report: patient and screening, the plan, its curves and area, laser safety, sources.
+
+    `outside_window_reason` is the clinician's reason for signing a plan whose target dose is outside the
+    window; the report then says "Signed outside the target window: <reason>".
+    """
+    rows = plan_rows(plan, patient)
+    if outside_window_reason is not None:
+        rows.insert(0, ("SIGNED", "Signed outside the target window:", outside_window_reason))
+    pages = table_pages("Treatment plan", rows)
     draw_logo(pages[0], plan.device)
     if plan.outcome is not None:
         pages.append(_curves_page(plan, patient, physics))

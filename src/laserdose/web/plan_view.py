@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from markupsafe import Markup
 
+from laserdose.clinic.plans import safety_problem
 from laserdose.clinical.patient import Patient
 from laserdose.device.profile import DeviceProfile
 from laserdose.planning.curves import depth_dose_curve, skin_temperature_curve
@@ -61,8 +62,20 @@ class PlanView:
 
     @property
     def signable(self) -> bool:
-        """True when the screening allows laser and the plan satisfies every limit."""
-        return self.plan.treat and self.plan.outcome is not None and self.plan.outcome.feasible
+        """True when the screening allows laser and the plan keeps every safety limit."""
+        return self.plan.treat and self.plan.outcome is not None and safety_problem(self.plan) is None
+
+    @property
+    def needs_acknowledgement(self) -> bool:
+        """True when the plan is safe but its target dose is outside the window (sign with a reason)."""
+        return self.signable and self.plan.outcome is not None and not self.plan.outcome.feasible
+
+    @property
+    def refusal(self) -> str:
+        """Why the plan cannot be signed ("" when it can)."""
+        if not self.plan.treat or self.plan.outcome is None:
+            return "the screening does not allow laser"
+        return safety_problem(self.plan) or ""
 
 
 def plan_view(plan: Plan, patient: Patient, physics: TablePhysics, skin_limit_c: float) -> PlanView:

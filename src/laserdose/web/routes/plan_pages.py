@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from laserdose.clinic import plans, service
+from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
-from laserdose.clinic.models import Role, Screening, User
 from laserdose.clinical import screening_rules as vocabulary
 from laserdose.clinical.protocols import load_protocols
 from laserdose.device.profile import shipped_profiles
@@ -29,6 +29,7 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
 Clinician = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
 Physics = Annotated[TablePhysics, Depends(get_physics)]
+TEXT_FIELDS = ("home_exercise", "advice", "accept_outside_window", "outside_window_reason")
 DEFAULT_DEVICE = "15w-dual"
 DEFAULT_AREA_CM2 = 150.0  # the example patient of issue 6
 VOCABULARY = {
@@ -171,7 +172,7 @@ def plan_editor(
 
 
 def _form_values(form: FormData) -> dict[str, str]:
-    return {field: str(form.get(field, "")).strip() for field in (*PLAN_FIELDS, "home_exercise", "advice")}
+    return {field: str(form.get(field, "")).strip() for field in (*PLAN_FIELDS, *TEXT_FIELDS)}
 
 
 @router.post("/patients/{patient_id}/plan/preview")
@@ -198,25 +199,29 @@ def create_course(
     if view is not None and screening is not None and form.get("screening_id") != str(screening.id):
         view = context["view"] = None  # someone screened the patient again since this editor was opened
         context["errors"]["form"] = "A newer screening exists; review the plan below before signing."
-    if view is None or not view.signable:
-        if view is not None:
-            context["errors"]["form"] = "This plan cannot be signed: " + (
-                "the screening does not allow laser"
-                if not view.plan.treat
-                else "no plan satisfies every limit"
-            )
+    if view is not None and not view.signable:
+        context["errors"]["form"] = f"This plan cannot be signed: {view.refusal}"
+    acknowledgement = plans.WindowAcknowledgement(
+        accepted=bool(values["accept_outside_window"]), reason=values["outside_window_reason"]
+    )
+    if view is not None and view.needs_acknowledgement:
+        context["errors"] |= plans.acknowledgement_problem(acknowledgement)
+    if view is None or context["errors"]:
         return _editor_page(request, user, patient, context, 422)
     course = plans.create_signed_course(
         session=session, actor=user, patient_id=patient_id, plan=view.plan, inputs=context["inputs"],
         home_exercise=values["home_exercise"], advice=values["advice"],
+        acknowledgement=acknowledgement if view.needs_acknowledgement else None,
     )  # fmt: skip
     session.commit()
     return RedirectResponse(f"/patients/{patient_id}#course-{course.id}", status_code=303)
 
 
-def _pdf(plan: Any, patient: Any, physics: TablePhysics, filename: str) -> Response:
+def _pdf(
+    plan: Any, patient: Any, physics: TablePhysics, filename: str, reason: str | None = None
+) -> Response:
     buffer = io.BytesIO()
-    write_plan_report(buffer, plan, patient, physics)
+    write_plan_report(buffer, plan, patient, physics, outside_window_reason=reason)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(buffer.getvalue(), media_type="application/pdf", headers=headers)
 
@@ -240,4 +245,7 @@ def editor_plan_report(
 def course_plan_report(course_id: int, session: DbSession, user: Reader, physics: Physics) -> Response:
     """The PDF report of a course's signed plan, made again from its inputs and checked against it."""
     plan, patient = plans.course_plan(session=session, actor=user, course_id=course_id, physics=physics)
-    return _pdf(plan, patient, physics, f"plan-course-{course_id}.pdf")
+    course = session.get(Course, course_id)  # course_plan found it and checked the reader's access
+    outside = plans.outside_window(course.plan) if course is not None else None
+    reason = outside["reason"] if outside else None
+    return _pdf(plan, patient, physics, f"plan-course-{course_id}.pdf", reason)
