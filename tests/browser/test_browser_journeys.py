@@ -89,8 +89,8 @@ def test_wrong_password_is_refused(page):
     expect(page.locator("#username")).to_have_value("clinician")
 
 
-def test_only_a_clinician_signs_a_plan(page, live_server):
-    # Set up a patient with an unsigned course through the API (the plan editor is not in this app yet).
+def test_only_a_clinician_may_sign_and_only_a_planner_made_plan(page, live_server):
+    # A patient with an unsigned course made through the API: its plan never met the planner's checks.
     token = httpx.post(f"{live_server}/api/v1/token", data={"username": "clinician", "password": PASSWORD})
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     anna = {"name": "Fay Planned", "birth_date": "1970-05-17", "skin_type": 3, "bmi": 26.5}
@@ -110,4 +110,6 @@ def test_only_a_clinician_signs_a_plan(page, live_server):
     log_in(page, "clinician")
     page.goto(f"/patients/{patient['id']}")
     page.click("text=Sign plan")
-    expect(page.locator(".course")).to_contain_text("Plan signed")
+    expect(page.locator("body")).to_contain_text("make and sign the plan in the plan editor")
+    page.goto(f"/patients/{patient['id']}")
+    expect(page.locator(".course")).to_contain_text("Plan not signed")

@@ -7,7 +7,7 @@ import pytest
 from factories import make_patient, make_user
 from sqlalchemy import select
 
-from laserdose.clinic import plans
+from laserdose.clinic import plans, service
 from laserdose.clinic.models import AuditEntry, Course
 from laserdose.clinic.users import Forbidden
 from laserdose.clinical.patient import parse_patient
@@ -235,3 +235,36 @@ def test_a_protocol_for_another_diagnosis_and_an_operator_are_refused(session):
             session=session, actor=operator, patient_id=record.id, inputs=_inputs(screening.id),
             physics=PHYSICS, today=TODAY,
         )  # fmt: skip
+
+
+def test_an_unsigned_course_is_signed_only_with_the_planners_plan_and_its_acknowledgement(session):
+    # A course created outside the editor (the API) may carry a plan JSON with editor inputs.
+    clinician, record, screening, _decision = _screened(session)
+    inputs = _inputs(screening.id)  # shipped chronic-nonspecific-lbp: no plan reaches the window
+    plan, _patient = plans.propose_plan(
+        session=session, actor=clinician, patient_id=record.id, inputs=inputs, physics=PHYSICS, today=TODAY
+    )
+    planner_json = plan.to_json_dict() | {"inputs": inputs.to_dict()}
+
+    def unsigned(plan_json):
+        return service.create_course(
+            session=session, actor=clinician, patient_id=record.id, condition="chronic-nonspecific-lbp",
+            protocol="chronic-nonspecific-lbp", plan=plan_json, sessions_planned=12, sessions_per_week=3,
+        )  # fmt: skip
+
+    raw = unsigned({"power_w_by_wavelength": {"810": 15.0}, "duration_s": 3600})
+    with pytest.raises(plans.PlanRefused, match="not made by the planner"):
+        plans.sign_planned_course(session=session, actor=clinician, course_id=raw.id, physics=PHYSICS)
+    tampered = unsigned(planner_json | {"duration_s": 3600.0})
+    with pytest.raises(InputError, match="another plan"):
+        plans.sign_planned_course(session=session, actor=clinician, course_id=tampered.id, physics=PHYSICS)
+    unacknowledged = unsigned(planner_json)
+    with pytest.raises(plans.AcknowledgementNeeded):
+        plans.sign_planned_course(
+            session=session, actor=clinician, course_id=unacknowledged.id, physics=PHYSICS
+        )
+    acknowledged = unsigned(planner_json | {plans.OUTSIDE_WINDOW_KEY: {"by": "x", "reason": REASON}})
+    signed = plans.sign_planned_course(
+        session=session, actor=clinician, course_id=acknowledged.id, physics=PHYSICS
+    )
+    assert signed.signed_at is not None and unacknowledged.signed_at is None

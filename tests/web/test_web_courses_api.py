@@ -3,6 +3,8 @@
 import pytest
 
 from conftest import bearer
+from laserdose.clinic import db, service
+from laserdose.clinic.models import User
 
 ANNA = {"name": "Anna Berg", "birth_date": "1970-05-17", "skin_type": 3, "bmi": 26.5}
 COURSE = {"condition": "chronic_nslbp", "protocol": "demo", "plan": {"power_w": 10.0}, "sessions_planned": 12,
@@ -25,13 +27,31 @@ def course(client):
     return created.json()
 
 
-def test_signed_course_takes_session_records(client, course):
+def _sign_in_database(webapp, course_id):
+    """Sign as the clinician directly: the API signs only planner-made plans (tested below)."""
+    with db.session_factory(db.make_engine(webapp.url)).begin() as session:
+        clinician = session.query(User).filter_by(username="clinician").one()
+        service.sign_course(session=session, actor=clinician, course_id=course_id)
+
+
+def test_the_api_signs_only_plans_made_by_the_planner(client, course):
+    # A plan posted over the API was never checked against the skin limit or the target window.
+    url = f"/api/v1/courses/{course['id']}/sign"
+    assert client.post(url, headers=bearer(client, "operator")).status_code == 403
+    refused = client.post(url, headers=bearer(client, "clinician"))
+    assert refused.status_code == 422 and "plan editor" in refused.json()["detail"]
+    assert (
+        client.get(f"/api/v1/courses/{course['id']}", headers=bearer(client, "clinician")).json()["signed_at"]
+        is None
+    )
+
+
+def test_signed_course_takes_session_records(webapp, client, course):
     clinician, operator = bearer(client, "clinician"), bearer(client, "operator")
     url = f"/api/v1/courses/{course['id']}/sessions"
     response = client.post(url, json=RECORD, headers=operator)
     assert response.status_code == 422 and "no signed plan" in response.json()["detail"]
-    assert client.post(f"/api/v1/courses/{course['id']}/sign", headers=operator).status_code == 403
-    assert client.post(f"/api/v1/courses/{course['id']}/sign", headers=clinician).json()["signed_at"]
+    _sign_in_database(webapp, course["id"])
     stored = client.post(url, json=RECORD, headers=operator)
     assert stored.status_code == 201
     assert stored.json()["energy_j_by_wavelength"] == {"810": 1500.0, "980": 1200.0}
@@ -50,8 +70,8 @@ def test_signed_course_takes_session_records(client, course):
         ({"interruptions": [{"at_s": 1.0}]}, "interruptions"),
     ],
 )
-def test_bad_session_records_name_the_field(client, course, change, field):
-    client.post(f"/api/v1/courses/{course['id']}/sign", headers=bearer(client, "clinician"))
+def test_bad_session_records_name_the_field(webapp, client, course, change, field):
+    _sign_in_database(webapp, course["id"])
     response = client.post(f"/api/v1/courses/{course['id']}/sessions", json={**RECORD, **change},
                            headers=bearer(client, "operator"))  # fmt: skip
     assert response.status_code == 422 and field in response.json()["detail"][0]["loc"]

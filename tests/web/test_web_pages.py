@@ -189,8 +189,10 @@ def test_chart_lists_courses_and_only_clinicians_sign(client):
     login(client, "clinician")
     page = client.get(f"/patients/{patient['id']}").text
     assert "Home exercise: bird-dog, 3 x 10 daily" in page
-    client.post(f"/courses/{course_id}/sign", data={"csrf_token": csrf_of(page)})
-    assert "Plan signed" in client.get(f"/patients/{patient['id']}").text
+    # This course's plan came over the API, unchecked by the planner: the chart cannot sign it either.
+    refused = client.post(f"/courses/{course_id}/sign", data={"csrf_token": csrf_of(page)})
+    assert refused.status_code == 422 and "plan editor" in refused.text
+    assert "Plan not signed" in client.get(f"/patients/{patient['id']}").text
 
 
 def test_course_report_is_a_pdf_for_readers(webapp, client):

@@ -391,3 +391,29 @@ def _rounded(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_rounded(item) for item in value]
     return value
+
+
+def sign_planned_course(*, session: Session, actor: User, course_id: int, physics: PhysicsModel) -> Course:
+    """Sign an unsigned course (clinician) only when its plan is the planner's and keeps every limit.
+
+    Courses made in the plan editor are signed there; a course created another way (the API, an import)
+    holds a plan nobody checked against the skin limit or the target window, so it is refused.
+    """
+    require_role(actor, Role.CLINICIAN)
+    course = session.get(Course, course_id)
+    if course is None:
+        raise service.NotFound(f"no course with id {course_id}")
+    if "inputs" not in course.plan:
+        raise PlanRefused(
+            f"course {course_id}: its plan was not made by the planner (skin and dose limits unchecked):"
+            " make and sign the plan in the plan editor"
+        )
+    plan, _ = course_plan(session=session, actor=actor, course_id=course_id, physics=physics)
+    problem = safety_problem(plan)
+    if problem is not None:
+        raise PlanRefused(f"course {course_id} cannot be signed: {problem}")
+    if plan.outcome is not None and not plan.outcome.feasible and OUTSIDE_WINDOW_KEY not in course.plan:
+        raise AcknowledgementNeeded(
+            "the plan misses its target window: sign it in the plan editor with the acknowledgement"
+        )
+    return service.sign_course(session=session, actor=actor, course_id=course_id)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, Path, Request, status
 from sqlalchemy import select
 
-from laserdose.clinic import service
+from laserdose.clinic import plans, service
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
 from laserdose.web.deps import DbSession, api_user, roles
+from laserdose.web.plan_view import get_physics
 from laserdose.web.schemas import CourseCreate, CoursePublic, SessionRecordCreate, SessionRecordPublic
 
 router = APIRouter(prefix="/api/v1", tags=["courses"])
@@ -41,9 +42,10 @@ def get_course(course_id: Id, session: DbSession, user: Reader) -> CoursePublic:
 
 
 @router.post("/courses/{course_id}/sign")
-def sign_course(course_id: Id, session: DbSession, user: Clinician) -> CoursePublic:
-    """Sign a course's plan so that operators may run it (clinicians)."""
-    course = service.sign_course(session=session, actor=user, course_id=course_id)
+def sign_course(course_id: Id, request: Request, session: DbSession, user: Clinician) -> CoursePublic:
+    """Sign a course's plan so that operators may run it (clinicians; only plans made by the planner)."""
+    physics = get_physics(request)
+    course = plans.sign_planned_course(session=session, actor=user, course_id=course_id, physics=physics)
     session.commit()
     return CoursePublic.model_validate(course)
 

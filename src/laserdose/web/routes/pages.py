@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from laserdose.clinic import reports, service, users
+from laserdose.clinic import plans, reports, service, users
 from laserdose.clinic.course_report import course_report_pdf
 from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
 from laserdose.web.chart import outcome_charts
 from laserdose.web.deps import DbSession, PageUser, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, field_errors, render
+from laserdose.web.plan_view import get_physics
 from laserdose.web.schemas import PatientCreate
 
 router = APIRouter(include_in_schema=False)
@@ -126,7 +127,8 @@ def sign_course(
 ) -> RedirectResponse:
     """Sign a course's plan (clinicians only), then go back to the chart."""
     check_csrf(request, form.get("csrf_token"))
-    course = service.sign_course(session=session, actor=user, course_id=course_id)
+    physics = get_physics(request)
+    course = plans.sign_planned_course(session=session, actor=user, course_id=course_id, physics=physics)
     session.commit()
     return RedirectResponse(f"/patients/{course.patient_id}", status_code=303)
 
