@@ -7,7 +7,7 @@ import pytest
 from factories import make_patient, make_user
 from sqlalchemy import select
 
-from laserdose.clinic import plans, service
+from laserdose.clinic import plans, screenings, service
 from laserdose.clinic.models import AuditEntry, Course
 from laserdose.clinic.users import Forbidden
 from laserdose.clinical.patient import parse_patient
@@ -40,7 +40,7 @@ def _inputs(screening_id, **changes):
 def _screened(session, answers=CLEAN, **patient):
     clinician = make_user(session)
     record = make_patient(session, clinician, **patient)
-    screening, decision = plans.screen_patient(
+    screening, decision = screenings.screen_patient(
         session=session, actor=clinician, patient_id=record.id, answers=answers, today=TODAY
     )
     return clinician, record, screening, decision
@@ -52,7 +52,7 @@ def _screened(session, answers=CLEAN, **patient):
 )
 def test_age_counts_completed_years(birth, years):
     # Completed years: the birthday itself counts, the day before does not (2026-11-23).
-    assert plans.age_years(birth, TODAY) == years
+    assert screenings.age_years(birth, TODAY) == years
 
 
 def test_screening_is_stored_with_its_reasons_sources_and_an_audit_entry(session):
@@ -81,11 +81,11 @@ def test_only_clinicians_screen_and_unknown_terms_are_refused(session):
     clinician, record, _screening, _decision = _screened(session)
     operator = make_user(session, role="operator")
     with pytest.raises(Forbidden):
-        plans.screen_patient(
+        screenings.screen_patient(
             session=session, actor=operator, patient_id=record.id, answers=CLEAN, today=TODAY
         )
     with pytest.raises(InputError, match="unknown precaution 'garlic'"):
-        plans.screen_patient(
+        screenings.screen_patient(
             session=session, actor=clinician, patient_id=record.id,
             answers={**CLEAN, "precautions": ["garlic"]}, today=TODAY,
         )  # fmt: skip

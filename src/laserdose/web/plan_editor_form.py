@@ -9,7 +9,8 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from laserdose.clinic.models import Screening
-from laserdose.clinic.plans import MAX_TEXT_CHARS, QUESTIONNAIRE_LISTS, SKIN_LIMIT_RANGE_C, PlanInputs
+from laserdose.clinic.plans import MAX_TEXT_CHARS, SKIN_LIMIT_RANGE_C, PlanInputs
+from laserdose.clinic.screenings import QUESTIONNAIRE_LISTS
 from laserdose.clinical import screening_rules as vocabulary
 from laserdose.clinical.patient import AREA_CM2_RANGE, BMI_RANGE, FAT_MM_RANGE
 from laserdose.clinical.protocols import load_protocols

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from laserdose.clinic import plans, service
+from laserdose.clinic import plans, screenings, service
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinical import screening_rules as vocabulary
@@ -77,7 +77,7 @@ def screen_patient(
     values, errors = parse_screening_form(form)
     if errors:
         return _screening_page(request, user, patient, values, errors, 422)
-    screening, _decision = plans.screen_patient(
+    screening, _decision = screenings.screen_patient(
         session=session, actor=user, patient_id=patient_id, answers=values, today=_today_utc()
     )
     session.commit()
@@ -93,11 +93,11 @@ def screening_preview(
     values, errors = parse_screening_form(form)
     if errors:
         return render(request, "_screening_decision.html", user, label=None, reasons=[], errors=errors)
-    decision = plans.preview_screening(
+    decision = screenings.preview_screening(
         session=session, actor=user, patient_id=patient_id, answers=values, today=_today_utc()
     )
     return render(
-        request, "_screening_decision.html", user, label=plans.decision_label(decision),
+        request, "_screening_decision.html", user, label=screenings.decision_label(decision),
         reasons=decision.to_dict()["reasons"], errors={},
     )  # fmt: skip
 
@@ -105,7 +105,7 @@ def screening_preview(
 @router.get("/screenings/{screening_id}")
 def screening_result(request: Request, screening_id: int, session: DbSession, user: Reader) -> HTMLResponse:
     """A stored screening: the decision, its reasons and their sources."""
-    screening = plans.get_screening(session=session, actor=user, screening_id=screening_id)
+    screening = screenings.get_screening(session=session, actor=user, screening_id=screening_id)
     return render(
         request, "screening_result.html", user, screening=screening, patient=screening.patient,
         treatable=screening.decision in ("treat", "treat-with-precautions"),
@@ -127,7 +127,7 @@ def _editor_context(
     session: DbSession, user: User, patient_id: int, values: dict[str, str], physics: TablePhysics
 ) -> dict[str, Any]:
     """The preview for `values` (or each field's error) and the choices of the editor."""
-    screening = plans.latest_screening(session=session, actor=user, patient_id=patient_id)
+    screening = screenings.latest_screening(session=session, actor=user, patient_id=patient_id)
     if screening is not None and screening.answers.get("diagnosis") not in vocabulary.DIAGNOSES:
         screening = None  # a screening stored without the questionnaire (imported, demo): screen again
     context: dict[str, Any] = {"screening": screening, "values": values, "errors": {}, "view": None}
@@ -165,7 +165,7 @@ def plan_editor(
 ) -> HTMLResponse:
     """The plan editor, with the preview of the default plan (clinicians)."""
     patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
-    screening = plans.latest_screening(session=session, actor=user, patient_id=patient_id)
+    screening = screenings.latest_screening(session=session, actor=user, patient_id=patient_id)
     values = _default_values(patient, screening) if screening else {}
     context = _editor_context(session, user, patient_id, values, physics)
     return _editor_page(request, user, patient, context)

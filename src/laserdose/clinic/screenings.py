@@ -1,0 +1,106 @@
+"""Screening in the clinic: the questionnaire's decision for a patient record, stored with its reasons.
+
+Like service.py: keyword-only session, no commits, role checks, audit entries with field names only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from laserdose.clinic import service
+from laserdose.clinic.models import Patient as PatientRecord
+from laserdose.clinic.models import Role, Screening, User
+from laserdose.clinic.users import require_role
+from laserdose.clinical.screening import REFER, ScreeningAnswers, ScreeningDecision, screen
+
+QUESTIONNAIRE_LISTS = ("red_flags", "contraindications", "precautions")
+
+
+def decision_label(decision: ScreeningDecision) -> str:
+    """The decision as stored and shown: "treat", ..., "refer (emergency)"."""
+    return f"{REFER} ({decision.urgency})" if decision.decision == REFER else decision.decision
+
+
+def age_years(birth_date: dt.date, today: dt.date) -> int:
+    """Completed years between `birth_date` and `today`."""
+    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
+    return today.year - birth_date.year - int(before_birthday)
+
+
+def questionnaire(record: PatientRecord, answers: dict[str, Any], today: dt.date) -> ScreeningAnswers:
+    """Validated screening answers of a patient record; skin type and age come from the record.
+
+    Args:
+        record: the patient in the database.
+        answers: {"diagnosis", "red_flags", "contraindications", "precautions", "medical_clearance"}.
+        today: the date the age is taken at.
+    """
+    return ScreeningAnswers(
+        diagnosis=str(answers.get("diagnosis", "")),
+        red_flags=tuple(answers.get("red_flags", ())),
+        contraindications=tuple(answers.get("contraindications", ())),
+        precautions=tuple(answers.get("precautions", ())),
+        medical_clearance=bool(answers.get("medical_clearance", False)),
+        skin_type=record.skin_type,
+        age_years=age_years(record.birth_date, today),
+    )
+
+
+def preview_screening(
+    *, session: Session, actor: User, patient_id: int, answers: dict[str, Any], today: dt.date
+) -> ScreeningDecision:
+    """The decision the questionnaire gives now, without storing it (clinician)."""
+    require_role(actor, Role.CLINICIAN)
+    record = service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    return screen(questionnaire(record, answers, today))
+
+
+def screen_patient(
+    *, session: Session, actor: User, patient_id: int, answers: dict[str, Any], today: dt.date
+) -> tuple[Screening, ScreeningDecision]:
+    """Screen a patient and store the screening (clinician); unknown terms raise InputError.
+
+    Args:
+        session: open database session.
+        actor: the clinician.
+        patient_id: the patient.
+        answers: the questionnaire, as for `questionnaire`.
+        today: the date of the screening (for the patient's age).
+
+    Returns:
+        The stored screening (decision label, answers, reasons with sources) and the decision.
+    """
+    require_role(actor, Role.CLINICIAN)
+    record = service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    validated = questionnaire(record, answers, today)
+    decision = screen(validated)
+    stored = {
+        "diagnosis": validated.diagnosis,
+        **{key: list(getattr(validated, key)) for key in QUESTIONNAIRE_LISTS},
+        "medical_clearance": validated.medical_clearance,
+    }
+    screening = service.record_screening(
+        session=session, actor=actor, patient_id=patient_id, decision=decision_label(decision),
+        answers=stored, reasons=decision.to_dict()["reasons"],
+    )  # fmt: skip
+    return screening, decision
+
+
+def get_screening(*, session: Session, actor: User, screening_id: int) -> Screening:
+    """Return a screening or raise NotFound (any role that may read the patient)."""
+    screening = session.get(Screening, screening_id)
+    if screening is None:
+        raise service.NotFound(f"no screening with id {screening_id}")
+    service.get_patient(session=session, actor=actor, patient_id=screening.patient_id)
+    return screening
+
+
+def latest_screening(*, session: Session, actor: User, patient_id: int) -> Screening | None:
+    """The patient's most recent screening, or None."""
+    service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    statement = select(Screening).where(Screening.patient_id == patient_id).order_by(Screening.id.desc())
+    return session.scalars(statement.limit(1)).first()
