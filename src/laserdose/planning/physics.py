@@ -95,17 +95,10 @@ class TablePhysics:
         radius = self._radius_mm(area_cm2)
         nominal = self._factor(back, back.fat_mm, target.depth_mm, radius)
         depth_shift_mm = SPREAD_SD * target.sd_mm
-        fat_shift_mm = SPREAD_SD * back.fat_sd_mm**2 / target.sd_mm
-        lowest_fat, highest_fat = float(self.table.fat_mm[0]), float(self.table.fat_mm[-1])
-        deep = self._factor(
-            back, min(back.fat_mm + fat_shift_mm, highest_fat), target.depth_mm + depth_shift_mm, radius
-        )
-        shallow = self._factor(
-            back,
-            max(back.fat_mm - fat_shift_mm, lowest_fat),
-            max(target.depth_mm - depth_shift_mm, float(self.table.z_centres_mm[0])),
-            radius,
-        )
+        most_fat, _, least_fat = self._fat_range(back, SPREAD_SD * back.fat_sd_mm**2 / target.sd_mm)
+        deep = self._factor(back, most_fat, target.depth_mm + depth_shift_mm, radius)
+        shallow_mm = max(target.depth_mm - depth_shift_mm, float(self.table.z_centres_mm[0]))
+        shallow = self._factor(back, least_fat, shallow_mm, radius)
         optics = OPTICS_SPREAD * self._attenuation_per_mm(back, target.depth_mm, radius) * target.depth_mm
         light = TargetLight(
             low=nominal * math.exp(-math.hypot(math.log(nominal / deep), optics)),
@@ -119,7 +112,7 @@ class TablePhysics:
         back = patient_back(patient, wavelength_nm)
         radius = self._radius_mm(area_cm2)
         depths = self.table.z_centres_mm
-        fats = self._fat_range(back)
+        fats = self._fat_range(back, SPREAD_SD * back.fat_sd_mm)
         rows = [np.array([self._factor(back, fat, z, radius) for z in depths]) for fat in fats]
         return DepthProfile(depth_mm=depths, low=rows[0], nominal=rows[1], high=rows[2])
 
@@ -161,11 +154,10 @@ class TablePhysics:
         """
         return min(disk_radius_mm(area_cm2), float(self.table.radii_mm[-1]))
 
-    def _fat_range(self, back: BackModel) -> tuple[float, float, float]:
-        """(most, nominal, least) fat thickness [mm]; the extremes held inside the table's axis."""
+    def _fat_range(self, back: BackModel, spread_mm: float) -> tuple[float, float, float]:
+        """(most, nominal, least) fat thickness, nominal +/- `spread_mm`, inside the table's axis [mm]."""
         lowest, highest = float(self.table.fat_mm[0]), float(self.table.fat_mm[-1])
-        spread = SPREAD_SD * back.fat_sd_mm
-        return min(back.fat_mm + spread, highest), back.fat_mm, max(back.fat_mm - spread, lowest)
+        return min(back.fat_mm + spread_mm, highest), back.fat_mm, max(back.fat_mm - spread_mm, lowest)
 
     def _factor(self, back: BackModel, fat_mm: float, depth_mm: float, radius_mm: float) -> float:
         return self.table.factor(back.wavelength_nm, back.skin_type, fat_mm, depth_mm, radius_mm)
