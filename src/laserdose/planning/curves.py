@@ -49,7 +49,8 @@ def plan_scan(plan: Plan) -> Scan:
     return Scan(handpiece.beam_diameter_mm, handpiece.beam_profile, plan.scan_speed_mm_per_s, side_mm)
 
 
-def _powers(plan: Plan) -> dict[float, float]:
+def emitting_powers(plan: Plan) -> dict[float, float]:
+    """The plan's average power per wavelength that emits at all [W]."""
     if plan.outcome is None:
         raise InputError("the plan has no parameters (the decision was not to treat)")
     return {w: p for w, p in plan.outcome.power_w_by_wavelength.items() if p > 0}
@@ -57,7 +58,7 @@ def _powers(plan: Plan) -> dict[float, float]:
 
 def depth_dose_curve(plan: Plan, patient: Patient, physics: TablePhysics) -> DepthDose:
     """Dose against depth: sum over wavelengths of exposure x F(z; R) [J/cm^2]."""
-    powers = _powers(plan)
+    powers = emitting_powers(plan)
     assert plan.outcome is not None and plan.target_depth_mm is not None
     depth = physics.table.z_centres_mm
     totals = {"low": np.zeros_like(depth), "nominal": np.zeros_like(depth), "high": np.zeros_like(depth)}
@@ -80,7 +81,7 @@ def skin_temperature_curve(
     plan: Plan, patient: Patient, physics: TablePhysics
 ) -> tuple[FloatArray, FloatArray]:
     """(times [s], peak skin temperature [C]) over the session from the fast skin model."""
-    powers = _powers(plan)
+    powers = emitting_powers(plan)
     assert plan.outcome is not None and plan.handpiece is not None and plan.scan_speed_mm_per_s is not None
     handpiece = plan_handpiece(plan)
     times: FloatArray | None = None

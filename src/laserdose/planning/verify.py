@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 
 from laserdose.clinical.patient import Patient
-from laserdose.errors import InputError
-from laserdose.planning.curves import plan_handpiece, plan_scan
+from laserdose.planning.curves import emitting_powers, plan_handpiece, plan_scan
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.physics import patient_back
 from laserdose.planning.plan import Plan
@@ -69,11 +68,9 @@ def verify_plan(plan: Plan, patient: Patient, photons: int, seed: int) -> Verifi
         photons: photons per wavelength for the transport runs.
         seed: base seed; wavelength k of n uses seed + k for the target and seed + n + k for the skin.
     """
+    powers = emitting_powers(plan)
     outcome = plan.outcome
-    if outcome is None or plan.handpiece is None or plan.target_depth_mm is None:
-        raise InputError("only a plan with parameters (decision: treat) can be verified")
-    assert plan.target_nominal_dose_j_per_cm2 is not None and plan.scan_speed_mm_per_s is not None
-    powers = {w: p for w, p in outcome.power_w_by_wavelength.items() if p > 0}
+    assert outcome is not None and plan.target_nominal_dose_j_per_cm2 is not None
     dose = 0.0
     rise_k = 0.0
     for index, (wavelength, power) in enumerate(sorted(powers.items())):
