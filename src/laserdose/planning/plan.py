@@ -142,7 +142,13 @@ def make_plan(
 ) -> Plan:
     """Screen, then plan the best handpiece, powers and duration for the protocol's first target."""
     decision = screen(patient.screening)
-    base = Plan(screening=decision, protocol=protocol, device=device, area_cm2=patient.area_cm2)
+    base = Plan(
+        screening=decision,
+        protocol=protocol,
+        device=device,
+        area_cm2=patient.area_cm2,
+        skin_limit_c=settings.skin_limit_c,
+    )
     if decision.decision not in TREATABLE:
         return base
     target = protocol.targets[0]

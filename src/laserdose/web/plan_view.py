@@ -40,7 +40,6 @@ class PlanView:
         plan: the plan.
         patient: the planner's patient it was made for.
         payload: its issue-6 JSON.
-        skin_limit_c: the clinic's skin limit for this plan [C].
         depth_svg: dose against depth, or None when there are no parameters.
         skin_svg: skin temperature against time, or None.
         safety_rows: the laser safety summary as (section, item, value), for the session's exposure.
@@ -49,10 +48,14 @@ class PlanView:
     plan: Plan
     patient: Patient
     payload: dict[str, Any]
-    skin_limit_c: float
     depth_svg: Markup | None
     skin_svg: Markup | None
     safety_rows: list[tuple[str, str, str]]
+
+    @property
+    def skin_limit_c(self) -> float:
+        """The clinic's skin limit the plan was made under [C]."""
+        return self.plan.skin_limit_c
 
     @property
     def decision(self) -> str:
@@ -78,11 +81,11 @@ class PlanView:
         return safety_problem(self.plan) or ""
 
 
-def plan_view(plan: Plan, patient: Patient, physics: TablePhysics, skin_limit_c: float) -> PlanView:
+def plan_view(plan: Plan, patient: Patient, physics: TablePhysics) -> PlanView:
     """Draw the plan's curves and collect its safety summary."""
     payload = plan.to_json_dict()
     if plan.outcome is None or not any(p > 0 for p in plan.outcome.power_w_by_wavelength.values()):
-        return PlanView(plan, patient, payload, skin_limit_c, None, None, [])
+        return PlanView(plan, patient, payload, None, None, [])
     depth = depth_dose_curve(plan, patient, physics)
     depth_svg = depth_dose_svg(
         [float(v) for v in depth.depth_mm], [float(v) for v in depth.low], [float(v) for v in depth.nominal],
@@ -90,7 +93,7 @@ def plan_view(plan: Plan, patient: Patient, physics: TablePhysics, skin_limit_c:
     )  # fmt: skip
     times_s, temperature_c = skin_temperature_curve(plan, patient, physics)
     skin_svg = skin_temperature_svg(
-        [float(t) for t in times_s], [float(c) for c in temperature_c], skin_limit_c
+        [float(t) for t in times_s], [float(c) for c in temperature_c], plan.skin_limit_c
     )
     rows = summary_rows(_safety(plan.device, plan.outcome.duration_s))
-    return PlanView(plan, patient, payload, skin_limit_c, depth_svg, skin_svg, rows)
+    return PlanView(plan, patient, payload, depth_svg, skin_svg, rows)

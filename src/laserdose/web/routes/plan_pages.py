@@ -145,7 +145,7 @@ def _editor_context(
     except InputError as exc:  # what the form cannot see, e.g. a fat thickness outside the table
         errors["form"] = str(exc)
         return context
-    context["view"] = plan_view(plan, patient, physics, inputs.skin_limit_c)
+    context["view"] = plan_view(plan, patient, physics)
     context["inputs"] = inputs
     return context
 
