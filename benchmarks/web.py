@@ -49,10 +49,28 @@ def seed(url: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
+def profiler(pid: int, path: Path | None):
+    """Sample the server process with py-spy while the block runs (collapsed stacks to `path`)."""
+    if path is None:
+        yield
+        return
+    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--gil", "-o", str(path)]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        yield
+    finally:
+        spy.send_signal(2)  # SIGINT: py-spy writes its file and exits
+        spy.wait(timeout=30)
+
+
+@contextlib.contextmanager
 def server(url: str):
     port = free_port()
     env = {**os.environ, "LASERDOSE_ENVIRONMENT": "development"}
-    command = [str(ROOT / ".venv/bin/laserdose"), "serve", "--port", str(port), "--database-url", url]
+    # The server is its own process (one uvicorn worker); the load generator is this one.
+    launcher = "from laserdose.cli.main import app; app()"
+    command = [sys.executable, "-c", launcher, "serve", "--port", str(port), "--database-url", url]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -61,7 +79,7 @@ def server(url: str):
                 if httpx.get(base + "/login").status_code == 200:
                     break
             time.sleep(0.1)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -110,15 +128,19 @@ async def load(
     }
 
 
-def run_backend(name: str, url: str, clients: int, seconds: float) -> list[dict[str, object]]:
+def run_backend(
+    name: str, url: str, clients: int, seconds: float, profile_dir: Path | None = None
+) -> list[dict[str, object]]:
     passwords = seed(url)
     rows = []
-    with server(url) as base:
+    with server(url) as (base, pid):
         cookies, headers = credentials(base, passwords["clinician"])
         targets = [("chart page /patients/1", "/patients/1", {"cookies": cookies}),
                    ("API GET /api/v1/patients", "/api/v1/patients", {"headers": headers})]  # fmt: skip
         for label, path, auth in targets:
-            result = asyncio.run(load(base, path, clients, seconds, **auth))
+            stem = f"{name}-{path.strip('/').replace('/', '-')}.txt"
+            with profiler(pid, profile_dir / stem if profile_dir else None):
+                result = asyncio.run(load(base, path, clients, seconds, **auth))
             rows.append({"database": name, "target": label, "clients": clients, **result})
     return rows
 
@@ -127,13 +149,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--profile", type=Path, default=None, help="folder for py-spy profiles of the server")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
     args = parser.parse_args()
     out = ROOT / "out"
     out.mkdir(exist_ok=True)
-    rows = run_backend("sqlite", f"sqlite:///{out / 'bench-web.sqlite3'}", args.clients, args.seconds)
-    (out / "bench-web.sqlite3").unlink()
-    with private_postgres() as pg_url:
-        rows += run_backend("postgresql", pg_url, args.clients, args.seconds)
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    rows = []
+    if args.only in (None, "sqlite"):
+        sqlite_file = out / "bench-web.sqlite3"
+        for stale in out.glob("bench-web.sqlite3*"):
+            stale.unlink()
+        rows += run_backend("sqlite", f"sqlite:///{sqlite_file}", args.clients, args.seconds, args.profile)
+    if args.only in (None, "postgresql"):
+        with private_postgres() as pg_url:
+            rows += run_backend("postgresql", pg_url, args.clients, args.seconds, args.profile)
     print(f"{'database':<11} {'target':<26} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
     for row in rows:
         print(f"{row['database']:<11} {row['target']:<26} {row['rps']:>8.1f} {row['p50_ms']:>8.1f} "
@@ -141,7 +172,8 @@ def main() -> None:
     meta = {
         "cpu_count": os.cpu_count(),
         "seconds": args.seconds,
-        "server": "laserdose serve, 1 uvicorn worker",
+        "server": "laserdose serve, 1 uvicorn worker, its own process",
+        "load_average_1_5_15": os.getloadavg(),
     }
     (out / "bench-web.json").write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
     print(f"wrote {out / 'bench-web.json'}")

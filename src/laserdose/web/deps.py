@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from laserdose.clinic import users
 from laserdose.clinic.models import Role, User
+from laserdose.web.login import page_session_user
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/token", auto_error=False)
 
@@ -28,9 +29,9 @@ def api_user(
     request: Request, session: DbSession, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> User:
     """Return the user of a valid bearer token, else answer 401."""
-    user_id = request.app.state.tokens.user_id(token) if token else None
-    user = users.get_user(session=session, user_id=user_id) if user_id is not None else None
-    if user is None:
+    claims = request.app.state.tokens.user_id(token) if token else None
+    user = users.get_user(session=session, user_id=claims[0]) if claims is not None else None
+    if user is None or claims is None or user.session_version != claims[1]:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "not authenticated", headers={"WWW-Authenticate": "Bearer"}
         )
@@ -42,9 +43,8 @@ class LoginRequired(Exception):
 
 
 def page_user(request: Request, session: DbSession) -> User:
-    """Return the user logged in through the session cookie, else redirect to the login page."""
-    user_id = request.session.get("uid")
-    user = users.get_user(session=session, user_id=user_id) if isinstance(user_id, int) else None
+    """Return the user of a live session cookie (see `laserdose.web.login`), else go to the login page."""
+    user = page_session_user(request, session)
     if user is None:
         request.session.clear()
         raise LoginRequired

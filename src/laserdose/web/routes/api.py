@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from laserdose.clinic import service, users
+from laserdose.clinic import service
 from laserdose.clinic.models import Role, User
 from laserdose.web.deps import DbSession, api_user, roles
+from laserdose.web.login import attempt, end_all_sessions
 from laserdose.web.schemas import (
     OutcomeCreate,
     OutcomePublic,
@@ -30,20 +31,26 @@ PatientId = Annotated[int, Path(ge=1, le=2**31 - 1, description="patient id")]  
 def token(
     request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DbSession
 ) -> Token:
-    """Exchange a username and password for a bearer token (rate limited per client and username)."""
-    limiter = request.app.state.login_limiter
-    keys = (f"ip:{request.client.host if request.client else '?'}", f"user:{form.username}")
-    if limiter.blocked(*keys):
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later")
-    user = users.authenticate(session=session, username=form.username, password=form.password)
-    if user is None:
-        limiter.failed(*keys)
+    """Exchange a username and password (and TOTP code as client_secret, where enrolled) for a bearer
+    token; failed attempts are throttled per client and username."""
+    result = attempt(request, session, form.username, form.password, form.client_secret)
+    if result.retry_after_s:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later",
+            headers={"Retry-After": str(result.retry_after_s)},
+        )  # fmt: skip
+    if result.user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "wrong username or password", headers={"WWW-Authenticate": "Bearer"}
         )
-    session.commit()  # a rehashed password is saved
-    limiter.succeeded(*keys)
-    return Token(access_token=request.app.state.tokens.issue(user.id))
+    session.commit()  # a rehashed password, the TOTP step
+    return Token(access_token=request.app.state.tokens.issue(result.user.id, result.user.session_version))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(session: DbSession, user: Annotated[User, Depends(api_user)]) -> None:
+    """Revoke every token and session of the calling user."""
+    end_all_sessions(session, user)
 
 
 @router.get("/patients")
