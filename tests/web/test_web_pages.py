@@ -137,7 +137,8 @@ def test_no_patient_data_in_the_access_log(client, caplog):
     assert "Secretname" not in caplog.text
 
 
-def test_settings_refuse_the_default_secret_outside_development():
+def test_settings_refuse_the_default_secret_outside_development(monkeypatch):
+    monkeypatch.delenv("LASERDOSE_AUDIT_KEY_FILE", raising=False)
     assert WebSettings(environment="development").secret_key == DEVELOPMENT_SECRET
     for secret in (DEVELOPMENT_SECRET, "short"):
         with pytest.raises(ValidationError, match="LASERDOSE_SECRET_KEY must be set"):

@@ -44,7 +44,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         title="laserdose clinic", version="1", docs_url="/api/docs", openapi_url="/openapi.json",
         lifespan=_lifespan,
     )  # fmt: skip
-    engine = db.make_engine(settings.database_url, pool_size=settings.worker_threads + 2)
+    # No bound on extra connections: FastAPI validates a sync route's answer in another worker-thread hop
+    # while the request still holds its connection, so a bounded pool can fill with requests waiting for
+    # a thread while every thread waits for a connection (a deadlock until the pool's 30 s timeout).
+    engine = db.make_engine(settings.database_url, pool_size=settings.worker_threads + 2, max_overflow=-1)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = db.session_factory(engine)

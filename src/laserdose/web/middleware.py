@@ -143,7 +143,8 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 class SecurityHeaders:
-    """Adds the security headers to every response, and `Cache-Control: no-store` to all but /static.
+    """Adds the security headers to every response (unless the route set its own), and
+    `Cache-Control: no-store` to all but /static.
 
     Everything outside /static may hold patient data (pages, charts, PDFs, API answers): no browser or
     proxy keeps a copy.
@@ -162,7 +163,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in _HEADERS:
-                    headers[name] = value
+                    headers.setdefault(name, value)  # a route may set a stricter one (the SVG logo's CSP)
                 if not static:
                     headers["cache-control"] = "no-store"
             await send(message)
