@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from laserdose.device.profile import Handpiece, load_profile
 from laserdose.errors import InputError
+from laserdose.machines.profile import Handpiece, load_profile
 from laserdose.planning import skin
 from laserdose.planning.skin import (
     column_modes,

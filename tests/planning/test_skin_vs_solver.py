@@ -25,7 +25,7 @@ import math
 import numpy as np
 import pytest
 
-from laserdose.device.profile import Handpiece
+from laserdose.machines.profile import Handpiece
 from laserdose.planning.skin import skin_rise_k_per_w
 from laserdose.planning.skin_data import PROFILE_GRID, load_profiles
 from laserdose.thermal.boundary import Boundaries

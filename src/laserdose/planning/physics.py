@@ -26,8 +26,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from laserdose.clinical.patient import Patient
-from laserdose.device.profile import Handpiece
 from laserdose.errors import InputError
+from laserdose.machines.profile import Handpiece
 from laserdose.optics.back import BackModel, back_model
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.plan import TargetLight

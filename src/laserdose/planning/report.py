@@ -15,7 +15,7 @@ from matplotlib.image import imread  # noqa: E402
 from matplotlib.patches import Circle, Rectangle  # noqa: E402
 
 from laserdose.clinical.patient import Patient  # noqa: E402
-from laserdose.device.profile import DeviceProfile, logo_png  # noqa: E402
+from laserdose.machines.profile import DeviceProfile, logo_png  # noqa: E402
 from laserdose.planning.curves import (  # noqa: E402
     depth_dose_curve,
     plan_handpiece,

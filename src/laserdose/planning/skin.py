@@ -28,8 +28,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.linalg import eigh_tridiagonal
 
-from laserdose.device.profile import Handpiece
 from laserdose.errors import InputError, require_range
+from laserdose.machines.profile import Handpiece
 from laserdose.optics.back import back_model
 from laserdose.planning.skin_data import DepthProfiles, FloatArray, load_profiles
 from laserdose.planning.skin_scan import Scan

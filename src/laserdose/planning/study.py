@@ -26,8 +26,8 @@ import numpy as np
 from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
 from laserdose.clinical.screening import ScreeningAnswers
-from laserdose.device.profile import DeviceProfile, Handpiece
 from laserdose.errors import InputError
+from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.optics.back import EPIDERMIS_MM, back_model
 from laserdose.planning.cohort import Cohort, patient_generator
 from laserdose.planning.dose import disk_radius_mm
