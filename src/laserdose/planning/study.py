@@ -32,11 +32,10 @@ from laserdose.optics.back import EPIDERMIS_MM, back_model
 from laserdose.planning.cohort import Cohort, patient_generator
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.plan import PhysicsModel, Plan, PlanSettings, make_plan
-from laserdose.transport.back import back_stack
 from laserdose.transport.backend import reproducible_threads
 from laserdose.transport.cluster import KERNEL_LOCK, run_tasks
 from laserdose.transport.engine import simulate
-from laserdose.transport.geometry import Grid, PencilBeam
+from laserdose.transport.geometry import Grid, PencilBeam, Stack
 from laserdose.transport.tables import disk_factors
 
 # Peak skin temperature rise per watt [K/W] for (skin type, fat [mm], wavelength [nm], handpiece, scan speed
@@ -284,7 +283,8 @@ def _disk_factor(
     """F(depth; R) at the patient's target depth under the disk of `area_cm2`, at one wavelength [-]."""
     radius_mm = disk_radius_mm(area_cm2)
     grid = Grid(dr_mm=1.0, nr=max(1, math.ceil(radius_mm)), dz_mm=DEPTH_BIN_MM, nz=DEPTH_BINS)
-    stack = back_stack(drawn.skin_type, wavelength_nm, fat_mm=drawn.measured_fat_mm, bmi=drawn.bmi)
+    back = back_model(drawn.skin_type, wavelength_nm, fat_mm=drawn.measured_fat_mm, bmi=drawn.bmi)
+    stack = Stack.from_layers(back.layers)
     with KERNEL_LOCK:
         result = simulate(stack, PencilBeam(), photons, seed, grid, threads=reproducible_threads())
     by_depth = disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, np.array([radius_mm]))[0]
