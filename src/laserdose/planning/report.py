@@ -221,7 +221,7 @@ def _source_rows(plan: Plan, physics: TablePhysics) -> list[tuple[str, str, str]
         (
             "physics",
             "skin heating",
-            "fast scanned-handpiece model, checked against the 3-D bioheat solver (planning/skin.py)",
+            "fast scanned-handpiece model, checked against the 3-D bioheat solver (thermal/surrogate)",
         ),
         ("physics", "laser safety", "IEC 60825-1:2014 MPE and NOHD (safety/)"),
     ]

@@ -11,7 +11,7 @@ Each cohort patient is then simulated as an independent task (`simulate_patient`
 - the target's depth is drawn from the back model's N(depth, SD) for the protocol's primary structure,
   and the target dose is sum over wavelengths of P x t x F(depth; R) / area [J/cm^2];
 - the peak skin temperature is the skin at rest plus sum over wavelengths of P x (skin rise per watt),
-  from the fast skin model given as `skin_rise` (planning/skin.py, the planner's own).
+  from the fast skin model given as `skin_rise` (thermal/surrogate/model.py, the planner's own).
 
 Results depend on the task inputs alone, so a study gives the same numbers here and on any cluster
 (transport/cluster.py).

@@ -27,13 +27,13 @@ import pytest
 
 from laserdose.machines.profile import Handpiece
 from laserdose.optics.back import back_model
-from laserdose.planning.skin import skin_rise_k_per_w
-from laserdose.planning.skin_data import PROFILE_GRID, load_profiles
 from laserdose.thermal.boundary import Boundaries
 from laserdose.thermal.mc_kernel import monte_carlo_kernel
 from laserdose.thermal.scan import ScanPath
 from laserdose.thermal.scanned import ScannedCase, solve_scanned
 from laserdose.thermal.source import Emission
+from laserdose.thermal.surrogate.model import skin_rise_k_per_w
+from laserdose.thermal.surrogate.profiles import PROFILE_GRID, load_profiles
 from laserdose.transport.engine import simulate
 from laserdose.transport.geometry import PencilBeam, Stack
 

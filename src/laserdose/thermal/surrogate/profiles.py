@@ -10,7 +10,7 @@ The top millimetres barely depend on the fat thickness (measured with this engin
 50 000 photons: absorbed above 2.1 mm 0.380 with 3 mm of fat, 0.395 with 10 mm, 0.396 with 30 mm), so
 the profiles are computed at one reference fat thickness; the thermal column uses the patient's own.
 
-Rebuild (seeded, about 3 min on one core): `python -m laserdose.planning.skin_data`.
+Rebuild (seeded, about 3 min on one core): `python -m laserdose.thermal.surrogate.profiles`.
 """
 
 from dataclasses import dataclass
@@ -101,7 +101,7 @@ class DepthProfiles:
 
 def load_profiles(path: Path | None = None) -> DepthProfiles:
     """Read the shipped profiles (or those at `path`)."""
-    source = path or Path(str(resources.files("laserdose.planning") / "data" / DATA_FILE))
+    source = path or Path(str(resources.files("laserdose.thermal.surrogate") / "data" / DATA_FILE))
     try:
         with np.load(source) as data:
             return DepthProfiles(
