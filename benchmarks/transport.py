@@ -32,7 +32,8 @@ from laserdose.transport import Grid, PencilBeam, Stack, simulate
 from laserdose.transport.backend import cuda_simulated, cuda_unavailable_reason
 
 HERE = Path(__file__).parent
-# MCML 1.2.2 (C, one thread) on the 2-core reference machine: ~128,000 photons/s (an older build; [McmlSpeed2026]).
+# MCML 1.2.2 (C, one thread) on the 2-core reference machine: ~128,000 photons/s (older build)
+# [McmlSpeed2026].
 MCML_C_PHOTONS_PER_S = 128_000
 
 PROBLEMS = {

@@ -1,7 +1,8 @@
 """Our totals against published values and an independent program (iadpython, Prahl's adding-doubling).
 
-Conventions ([WangJacquesZheng1995], [Fang2009], [Prahl1995]): our Rd excludes the first-surface specular reflection Rsp, which
-iadpython's UR1 includes, so Rd = UR1 - Rsp; our T counts unscattered light, like iadpython's UT1.
+Conventions ([WangJacquesZheng1995], [Fang2009], [Prahl1995]): our Rd excludes the first-surface
+specular reflection Rsp, which iadpython's UR1 includes, so Rd = UR1 - Rsp; our T counts unscattered
+light, like iadpython's UT1.
 """
 
 import math

@@ -1,8 +1,8 @@
 """Scoring of back-pain outcome measures, minimal important change, responders and recovery.
 
 Only the scoring rules live here. The item texts of the Oswestry Disability Index and the Roland-Morris
-Disability Questionnaire are copyrighted ([FairbankPynsent2000], [RolandMorris1983]; licences [U]); they live in a data file that a
-clinic replaces with its licensed version (see `questionnaire_texts`).
+Disability Questionnaire are copyrighted ([FairbankPynsent2000], [RolandMorris1983]; licences [U]); they
+live in a data file that a clinic replaces with its licensed version (see `questionnaire_texts`).
 
 Sources:
     Pain NRS 0-10: 11-point numeric rating scale, 0 = no pain, 10 = worst imaginable pain.

@@ -1,8 +1,8 @@
 """The screening vocabulary: what each red flag, contraindication, precaution and diagnosis means.
 
 Each term maps to one `Rule` (decision, referral urgency, text, source); `screening.screen` combines them.
-Sources: the clinical keys of docs/references.md. A referral urgency that is our judgement rather than the guideline's
-words is marked [U] in its text.
+Sources: the clinical keys of docs/references.md. A referral urgency that is our judgement rather than the
+guideline's words is marked [U] in its text.
 """
 
 from dataclasses import dataclass

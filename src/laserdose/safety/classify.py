@@ -129,7 +129,7 @@ def _photochemical_class1(wavelength_nm: float, t: float) -> Ael:
 def _class_3b(wavelength_nm: float, t: float) -> Ael:
     """Class 3B, 400-1400 nm (Table 8) [C]: 0.03 C4 J below min(0.06 C4, 0.25) s, else 0.5 W.
 
-    [IEC60825-1] as summarised gives "0.03 C4 J (to 0.25 s), 0.5 W"; the 0.06 C4 s break (where 0.5 W x t meets
+    [IEC60825-1] summarised: "0.03 C4 J (to 0.25 s), 0.5 W"; the 0.06 C4 s break (where 0.5 W x t meets
     0.03 C4 J) is in both implementations that tabulate Table 8 and is the smaller limit in
     0.06 C4-0.25 s. Below 1 ns: 3e7 C4 W (1.5e8 W at 1050-1400 nm) [C: both implementations].
     """

@@ -283,7 +283,7 @@ def _cornea_thermal(wavelength_nm: float, t: float, table: str) -> Limit:
 def skin_mpe(wavelength_nm: float, duration_s: float) -> Limit:
     """MPE of the skin (Table A.5) for 400 nm-1 mm.
 
-    400-1400 nm [S] [IEC60825-1] [S: Directive 2006/25/EC Table 2.4, ICNIRP2000]: t < 1 ns E = 2e11 C4; 1-100 ns
+    400-1400 nm [S] [IEC60825-1] [S: Directive 2006/25/EC Table 2.4]: t < 1 ns E = 2e11 C4; 1-100 ns
     H = 200 C4; 100 ns-10 s H = 1.1e4 C4 t^0.25; >= 10 s E = 2000 C4. Beyond 1400 nm the skin rows equal
     the cornea rows (Directive 2006/25/EC Table 2.4 refers to the eye limits there) [S]. The area
     reduction for skin areas above 0.01 m^2 beyond 1400 nm is not applied [U].

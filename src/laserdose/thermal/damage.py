@@ -1,7 +1,7 @@
 """Thermal damage and dose: Arrhenius Omega, CEM43 and time above a temperature.
 
-- Arrhenius: Omega = integral A exp(-Ea / (R T)) dt, T in kelvin (Henriques & Moritz 1947 for skin:
-  A = 3.1e98 1/s, Ea = 6.28e5 J/mol [C]; fat: A = 4.43e16 1/s, Ea = 1.3e5 J/mol [S]; [HenriquesMoritz1947], [ArrheniusFat]).
+- Arrhenius: Omega = integral A exp(-Ea / (R T)) dt, T in kelvin ([HenriquesMoritz1947] for skin:
+  A = 3.1e98 1/s, Ea = 6.28e5 J/mol [C]; fat: A = 4.43e16 1/s, Ea = 1.3e5 J/mol [S] [ArrheniusFat]).
   Omega = 0.53 / 1 / 1e4 mark first / second / third degree burns [C].
 - CEM43 (Sapareto & Dewey 1984): sum of dt * R^(43 - T) in minutes, R = 0.5 at or above 43 C, 0.25 below.
 """
