@@ -318,7 +318,7 @@ def c5(
 ) -> tuple[float, str]:
     """C5 [-], the repetitive-pulse correction of rule 3, with the branch that applied.
 
-    IEC 60825-1:2014 4.3 f) as summarised in [LundSchulmeister2013] [S, C]:
+    IEC 60825-1:2014 4.3 f) as summarised in [LundSchulmeister2013], [S, C]:
     pulses <= Ti: 1 if N <= 600, else max(0.4, 5 N^-0.25); pulses > Ti: alpha <= 5 mrad: 1;
     5 mrad < alpha <= alpha_max: N^-0.25 up to N = 40, then 0.4; alpha > alpha_max: N^-0.25 up to
     N = 625, then 0.2. Also 1 for pulses <= Ti counted over 0.25 s or less, and for pulses > Ti from
