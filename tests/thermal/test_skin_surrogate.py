@@ -25,7 +25,7 @@ from laserdose.thermal.surrogate.model import (
 from laserdose.thermal.surrogate.profiles import load_profiles
 from laserdose.thermal.surrogate.scan import Scan
 
-# Skin k, rho, c (REFERENCES.md section 3, COMSOL bioheat library), SI -> mm units.
+# Skin k, rho, c [ComsolBioheat], SI -> mm units.
 K_W_PER_MM_K = 0.37e-3
 RHO_C_J_PER_MM3_K = 1109.0 * 3391.0e-9
 WIDE = Handpiece("wide", 30.0, False, 50.0, 0.0, "flat")

@@ -57,7 +57,7 @@ def simulate(
 ) -> None:
     """Trace photons through a layered stack or a patient's back; print R, A and T per W of incident power."""
     layers = _stack(stack, skin_type, fat_mm, bmi, wavelength)
-    # A back is tens of mm deep: 1 mm bins reach its targets (10-80 mm, DESIGN.md); stack files are thin.
+    # A back is tens of mm deep: 1 mm bins reach its targets (10-80 mm, docs/design.md); stack files are thin.
     default_bin_mm = 0.1 if stack is not None else 1.0
     grid = Grid(dr_mm=dr_mm or default_bin_mm, nr=nr, dz_mm=dz_mm or default_bin_mm, nz=nz)
     count = _photon_count(photons)

@@ -13,7 +13,7 @@ from typing import Any
 from laserdose.errors import InputError, require_finite
 from laserdose.files import parse_toml
 
-# Therapy lasers of this kind emit in the red and near infrared (DESIGN.md: 650-1064 nm); a profile
+# Therapy lasers of this kind emit in the red and near infrared (docs/design.md: 650-1064 nm); a profile
 # outside 400-1400 nm (the retinal hazard region of IEC 60825-1:2014) is not a therapy laser we support.
 WAVELENGTH_RANGE_NM = (400.0, 1400.0)
 EMISSION_MODES = ("cw", "pulsed")

@@ -42,7 +42,7 @@ from laserdose.transport.tables import disk_factors
 # [mm/s], area [cm^2], duration [s]): the signature of the fast skin model, planning/skin.skin_rise_k_per_w.
 SkinRise = Callable[[int, float, float, Handpiece, float, float, float], float]
 
-# Scoring grid of a patient's run: 1 mm bins to 100 mm deep (targets lie 10-80 mm deep, DESIGN.md), as
+# Scoring grid of a patient's run: 1 mm bins to 100 mm deep (targets lie 10-80 mm deep, docs/design.md), as
 # transport/tables.TABLE_GRID; the radial extent grows to cover the treated disk.
 DEPTH_BIN_MM, DEPTH_BINS = 1.0, 100
 MIN_PHOTONS, MAX_PHOTONS = 100, 10**8

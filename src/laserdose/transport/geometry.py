@@ -2,7 +2,7 @@
 
 The tissue is a stack of laterally infinite, homogeneous layers below the plane z = 0; z grows into the
 tissue. Light arrives from the medium above (index `n_above`) and may leave into the medium below
-(`n_below`). Every value is validated here so that bad input never reaches a kernel (DESIGN.md).
+(`n_below`). Every value is validated here so that bad input never reaches a kernel (docs/design.md).
 """
 
 from __future__ import annotations
