@@ -13,8 +13,8 @@ from laserdose.clinic.users import Forbidden
 from laserdose.clinical.patient import parse_patient
 from laserdose.clinical.protocols import get_protocol
 from laserdose.device.plan import parse_plan
-from laserdose.device.profile import load_profile
 from laserdose.errors import InputError
+from laserdose.machines.profile import load_profile
 from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import make_plan
 from plan_protocols import WIDE_PROTOCOL, write_wide_protocol

@@ -6,7 +6,7 @@ from importlib import resources
 
 from pytest import approx
 
-from laserdose.device.profile import load_profile
+from laserdose.machines.profile import load_profile
 from laserdose.safety.summary import safety_summary, summary_rows, worst_power_split
 
 
@@ -43,7 +43,7 @@ def test_worst_split_fills_the_most_hazardous_wavelength_first():
 
 def test_class_3b_probe_and_mismatch_warning(tmp_path):
     assert safety_summary(load_profile("class3b-probe")).computed_class == "3B"
-    text = (resources.files("laserdose.device") / "profiles" / "class3b-probe.toml").read_text()
+    text = (resources.files("laserdose.machines") / "profiles" / "class3b-probe.toml").read_text()
     wrong = tmp_path / "wrong.toml"
     wrong.write_text(text.replace('laser_class = "3B"', 'laser_class = "1"'))
     summary = safety_summary(load_profile(wrong))

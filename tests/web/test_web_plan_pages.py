@@ -9,7 +9,7 @@ from conftest import csrf_of, login
 from laserdose.clinic import db
 from laserdose.clinic.models import AuditEntry, Course, Screening
 from laserdose.device.plan import parse_plan
-from laserdose.device.profile import load_profile
+from laserdose.machines.profile import load_profile
 from laserdose.planning import report as plan_report
 from plan_protocols import WIDE_PROTOCOL, write_wide_protocol
 

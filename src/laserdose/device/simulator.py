@@ -17,8 +17,8 @@ import numpy as np
 
 from laserdose.device.faults import Fault
 from laserdose.device.machine_io import MachineIO
-from laserdose.device.profile import DeviceProfile
 from laserdose.device.protocol import Msg
+from laserdose.machines.profile import DeviceProfile
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
 from laserdose.clinical.screening import ScreeningDecision, screen
-from laserdose.device.profile import DeviceProfile, Handpiece
+from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.planning.optimise import Limits, Outcome, WavelengthResponse, optimise
 
 TREATABLE = ("treat", "treat-with-precautions")

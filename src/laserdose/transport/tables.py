@@ -21,11 +21,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from laserdose.errors import InputError
-from laserdose.transport.back import back_stack
+from laserdose.optics.back import back_model
 from laserdose.transport.backend import reproducible_threads
 from laserdose.transport.cluster import KERNEL_LOCK, run_tasks
 from laserdose.transport.engine import simulate
-from laserdose.transport.geometry import Grid, PencilBeam
+from laserdose.transport.geometry import Grid, PencilBeam, Stack
 
 FloatArray = NDArray[np.float64]
 
@@ -171,7 +171,7 @@ def entry_factors(entry: TableEntry) -> FloatArray:
 
     The thread count is fixed (backend.reproducible_threads), so a worker's cores do not change the result.
     """
-    stack = back_stack(entry.skin_type, entry.wavelength_nm, fat_mm=entry.fat_mm)
+    stack = Stack.from_layers(back_model(entry.skin_type, entry.wavelength_nm, fat_mm=entry.fat_mm).layers)
     with KERNEL_LOCK:
         result = simulate(
             stack, PencilBeam(), entry.photons, entry.seed, TABLE_GRID, threads=reproducible_threads()
