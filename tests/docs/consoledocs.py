@@ -8,7 +8,7 @@ Sybil finds the examples; this module gives it two kinds of block:
   before the examples after it run, so that a reader sees every input a command reads.
 
 The commands run through a small interpreter of the shell forms the docs use (`a | b`, `a; b`, `a && b`,
-`> file`, `VAR=value command`, `echo`, `cat`, `head`, `tail`, `cmp`, `sqlite3`, `python -c`), and
+`> file`, `VAR=value command`, `echo`, `cat`, `head`, `tail`, `cmp`, `sed -i`, `sqlite3`, `python -c`), and
 `laserdose` runs in this process through Typer's test runner, so the imports are paid once. A block that
 cannot run in a test (a GPU, a cluster, a live server) carries `<!-- skip: next "why" -->` before it.
 """
@@ -84,7 +84,7 @@ def evaluate_console(example: Example) -> str | None:
     shell = _session(example)
     for offset, command, want in _steps(str(example.parsed)):
         got = run(command, shell)
-        got = "\n".join(line.rstrip() for line in got.splitlines()).rstrip() + "\n"
+        got = "\n".join(line.rstrip() for line in got.splitlines()).strip("\n") + "\n"
         want = "\n".join(line.rstrip() for line in want.splitlines()).rstrip() + "\n"
         if want.strip() == "" and got.strip() == "":
             continue
@@ -102,9 +102,13 @@ def apply_updates(path: Path, updates: list[tuple[str, str, str]]) -> None:
     """Write what the commands print now into the page (LASERDOSE_UPDATE_DOCS=1; review the diff)."""
     text = path.read_text(encoding="utf-8")
     for command, want, got in updates:
-        old = f"$ {command}\n{want}"
-        if want.strip() and old in text:
-            text = text.replace(old, f"$ {command}\n{got}", 1)
+        if want.strip():
+            text = text.replace(f"$ {command}\n{want}", f"$ {command}\n{got}", 1)
+        else:  # a command documented without its output yet
+            for after in ("```", "$ "):
+                if f"$ {command}\n{after}" in text:
+                    text = text.replace(f"$ {command}\n{after}", f"$ {command}\n{got}{after}", 1)
+                    break
     path.write_text(text, encoding="utf-8")
 
 
@@ -198,6 +202,11 @@ def _command(words: list[str], stdin: str | None, shell: Shell) -> tuple[str, st
     if program == "cmp":
         same = (shell.cwd / args[0]).read_bytes() == (shell.cwd / args[1]).read_bytes()
         return ("", "", 0) if same else (f"{args[0]} {args[1]} differ\n", "", 1)
+    if program == "sed" and len(args) == 3 and args[0] == "-i":
+        _, old, new, _ = args[1].split("/")
+        path = shell.cwd / args[2]
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+        return "", "", 0
     if program == "sqlite3":
         with sqlite3.connect(shell.cwd / args[0]) as connection:
             connection.executescript(args[1])
