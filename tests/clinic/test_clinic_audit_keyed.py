@@ -36,9 +36,14 @@ def test_a_rewrite_with_every_later_hash_recomputed_is_found(session):
     # The attacker changes a row and recomputes the chain from there on, as the plain chain allowed.
     prev = target.prev_hash
     for row in rows[rows.index(target) :]:
-        content = {"at": row.at, "actor": "mallory" if row.id == target.id else row.actor,
-                   "action": row.action, "entity": row.entity, "entity_id": row.entity_id,
-                   "details": row.details}  # fmt: skip
+        content = {
+            "at": row.at,
+            "actor": "mallory" if row.id == target.id else row.actor,
+            "action": row.action,
+            "entity": row.entity,
+            "entity_id": row.entity_id,
+            "details": row.details,
+        }
         new_hash = audit.entry_hash(prev, content)
         session.execute(
             text("UPDATE audit_log SET actor = :actor, prev_hash = :prev, hash = :hash WHERE id = :id"),

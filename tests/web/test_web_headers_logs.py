@@ -14,10 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import PASSWORD, bearer, csrf_of, login
 from sqlalchemy import text
 
-from laserdose.clinic import db, service, users
+from conftest import PASSWORD, bearer, csrf_of, login
+from laserdose.clinic import courses, db, patients
 from laserdose.clinic.models import User
 
 TEMPLATES = Path(__file__).parents[2] / "src" / "laserdose" / "web" / "templates"
@@ -38,14 +38,25 @@ def _check_headers(response, patient_data: bool = True) -> None:
 def test_every_kind_of_response_carries_the_headers(webapp, client):
     login(client, "clinician")
     headers = bearer(client, "clinician")
-    patient = client.post("/api/v1/patients", json={"name": "Header Probe", "birth_date": "1960-01-01",
-                                                    "skin_type": 2, "bmi": 24}, headers=headers).json()  # fmt: skip
-    for path in ("/login", "/patients", f"/patients/{patient['id']}", "/patients/999999", "/nowhere",
-                 f"/patients/{patient['id']}/plan"):  # fmt: skip
+    patient = client.post(
+        "/api/v1/patients",
+        json={"name": "Header Probe", "birth_date": "1960-01-01", "skin_type": 2, "bmi": 24},
+        headers=headers,
+    ).json()
+    for path in (
+        "/login",
+        "/patients",
+        f"/patients/{patient['id']}",
+        "/patients/999999",
+        "/nowhere",
+        f"/patients/{patient['id']}/plan",
+    ):
         _check_headers(client.get(path))
     _check_headers(client.get("/api/v1/patients", headers=headers))
     _check_headers(client.get("/api/v1/patients/999999", headers=headers))
-    _check_headers(client.post("/api/v1/patients", content=b"{", headers={**headers, "Content-Type": "application/json"}))
+    _check_headers(
+        client.post("/api/v1/patients", content=b"{", headers={**headers, "Content-Type": "application/json"})
+    )
     static = client.get("/static/app.css")
     _check_headers(static, patient_data=False)
     assert "no-store" not in static.headers.get("Cache-Control", "")
@@ -55,11 +66,24 @@ def test_the_pdf_report_is_not_stored(webapp, client):
     engine = db.make_engine(webapp.url)
     with db.session_factory(engine).begin() as session:
         clinician = session.query(User).filter_by(username="clinician").one()
-        patient = service.add_patient(session=session, actor=clinician, name="Pdf Probe",
-                                      birth_date=dt.date(1960, 1, 1), skin_type=2, bmi_kg_m2=24.0)  # fmt: skip
-        course = service.create_course(session=session, actor=clinician, patient_id=patient.id,
-                                       condition="chronic_nslbp", protocol="demo", plan={},
-                                       sessions_planned=6, sessions_per_week=2)  # fmt: skip
+        patient = patients.add_patient(
+            session=session,
+            actor=clinician,
+            name="Pdf Probe",
+            birth_date=dt.date(1960, 1, 1),
+            skin_type=2,
+            bmi_kg_m2=24.0,
+        )
+        course = courses.create_course(
+            session=session,
+            actor=clinician,
+            patient_id=patient.id,
+            condition="chronic_nslbp",
+            protocol="demo",
+            plan={},
+            sessions_planned=6,
+            sessions_per_week=2,
+        )
     login(client, "clinician")
     response = client.get(f"/courses/{course.id}/report.pdf")
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
@@ -91,17 +115,39 @@ def served(tmp_path, seeded_database):
     engine = db.make_engine(url)
     with db.session_factory(engine).begin() as session:
         clinician = session.query(User).filter_by(username="clinician").one()
-        service.add_patient(session=session, actor=clinician, name=SECRET_NAME, birth_date=dt.date(1970, 2, 3),
-                            skin_type=3, bmi_kg_m2=25.0)  # fmt: skip
-        session.execute(text("CREATE TRIGGER frozen BEFORE UPDATE ON patients "
-                             "BEGIN SELECT RAISE(ABORT, 'renames are frozen'); END"))  # fmt: skip
+        patients.add_patient(
+            session=session,
+            actor=clinician,
+            name=SECRET_NAME,
+            birth_date=dt.date(1970, 2, 3),
+            skin_type=3,
+            bmi_kg_m2=25.0,
+        )
+        session.execute(
+            text(
+                "CREATE TRIGGER frozen BEFORE UPDATE ON patients "
+                "BEGIN SELECT RAISE(ABORT, 'renames are frozen'); END"
+            )
+        )
     engine.dispose()
     port = _free_port()
-    env = {**os.environ, "LASERDOSE_ENVIRONMENT": "test", "LASERDOSE_SECRET_KEY": "s" * 40,
-           "LASERDOSE_AUDIT_CHECKPOINT_FILE": str(tmp_path / "checkpoints.jsonl")}  # fmt: skip
+    env = {
+        **os.environ,
+        "LASERDOSE_ENVIRONMENT": "test",
+        "LASERDOSE_SECRET_KEY": "s" * 40,
+        "LASERDOSE_AUDIT_CHECKPOINT_FILE": str(tmp_path / "checkpoints.jsonl"),
+    }
     log = tmp_path / "server.log"
-    command = [sys.executable, "-c", "from laserdose.cli.main import app; app()", "serve", "--port", str(port),
-               "--database-url", url]  # fmt: skip
+    command = [
+        sys.executable,
+        "-c",
+        "from laserdose.cli.main import app; app()",
+        "serve",
+        "--port",
+        str(port),
+        "--database-url",
+        url,
+    ]
     with log.open("w") as sink:
         process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
@@ -128,10 +174,16 @@ def test_no_patient_name_reaches_the_log_even_from_a_500(served):
         pid = found[0]["id"]
         failed = client.patch(f"/api/v1/patients/{pid}", json={"name": SECRET_NAME + " Jr"}, headers=headers)
         assert failed.status_code == 500 and SECRET_NAME not in failed.text
-        client.post("/api/v1/patients", json={"name": SECRET_NAME, "birth_date": 0, "skin_type": 3, "bmi": 20},
-                    headers=headers)  # fmt: skip
-        client.post("/api/v1/patients", content=('{"name": "%s", "bmi": NaN}' % SECRET_NAME).encode(),
-                    headers={**headers, "Content-Type": "application/json"})  # fmt: skip
+        client.post(
+            "/api/v1/patients",
+            json={"name": SECRET_NAME, "birth_date": 0, "skin_type": 3, "bmi": 20},
+            headers=headers,
+        )
+        client.post(
+            "/api/v1/patients",
+            content=('{"name": "' + SECRET_NAME + '", "bmi": NaN}').encode(),
+            headers={**headers, "Content-Type": "application/json"},
+        )
         page = client.get("/login")
         form = {"username": "clinician", "password": PASSWORD, "csrf_token": csrf_of(page.text)}
         client.post("/login", data=form)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-from conftest import PASSWORD, bearer, csrf_of, login
 from fastapi.testclient import TestClient
 
+from conftest import PASSWORD, bearer, csrf_of, login
 from laserdose.clinic import db, totp, users
 from laserdose.web.app import create_app
 
@@ -44,7 +44,9 @@ def test_password_change_and_deactivation_end_sessions(webapp):
     client = _logged_in(webapp, "operator")
     engine = db.make_engine(webapp.url)
     with db.session_factory(engine).begin() as session:
-        users.set_password(session=session, username="operator", password="a brand new passphrase", actor_name="t")
+        users.set_password(
+            session=session, username="operator", password="a brand new passphrase", actor_name="t"
+        )
     assert client.get("/patients", follow_redirects=False).status_code == 303
     client = _logged_in(webapp, "clinician")
     with db.session_factory(engine).begin() as session:
@@ -67,10 +69,17 @@ def test_failed_logins_slow_that_client_but_never_lock_the_owner_out(webapp):
     for _ in range(5):
         bad = client.post("/api/v1/token", data={"username": "admin", "password": "x" * 20}, headers=attacker)
         assert bad.status_code == 401
-    throttled = client.post("/api/v1/token", data={"username": "admin", "password": PASSWORD}, headers=attacker)
+    throttled = client.post(
+        "/api/v1/token", data={"username": "admin", "password": PASSWORD}, headers=attacker
+    )
     assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1
     owner = {"X-Forwarded-For": "192.0.2.10"}
-    assert client.post("/api/v1/token", data={"username": "admin", "password": PASSWORD}, headers=owner).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/token", data={"username": "admin", "password": PASSWORD}, headers=owner
+        ).status_code
+        == 200
+    )
 
 
 def test_forwarded_for_from_an_untrusted_peer_changes_nothing(webapp):
@@ -78,8 +87,11 @@ def test_forwarded_for_from_an_untrusted_peer_changes_nothing(webapp):
     for n in range(5):
         headers = {"X-Forwarded-For": f"198.51.100.{n}"}
         client.post("/api/v1/token", data={"username": "admin", "password": "x" * 20}, headers=headers)
-    again = client.post("/api/v1/token", data={"username": "admin", "password": PASSWORD},
-                        headers={"X-Forwarded-For": "198.51.100.99"})  # fmt: skip
+    again = client.post(
+        "/api/v1/token",
+        data={"username": "admin", "password": PASSWORD},
+        headers={"X-Forwarded-For": "198.51.100.99"},
+    )
     assert again.status_code == 429
 
 

@@ -34,7 +34,7 @@ GENESIS_HASH = "0" * 64
 # SQLite needs none: a writer already holds the database's single write lock when it appends.
 _APPEND_LOCK_KEY = 0x1A5E_D05E
 KEY_FILE_ENV = "LASERDOSE_AUDIT_KEY_FILE"
-KEY_BYTES = 32  # [S] RFC 2104 section 3: a key of at least the hash's output length (SHA-256: 32 bytes)
+KEY_BYTES = 32  # [U] RFC 2104 section 3: a key of at least the hash's output length (SHA-256: 32 bytes)
 _key: bytes | None = None
 
 
@@ -213,7 +213,9 @@ def verify(*, session: Session, key: bytes | None = None) -> AuditReport:
                 return report(AuditBreak(entry.id, "row has no MAC though earlier rows have one"))
             unkeyed += 1
         elif not hmac.compare_digest(entry.mac, entry_mac(key, entry.hash)):
-            reason = "MAC does not match: this row or one before it was rewritten (or the key is not this log's)"
+            reason = (
+                "MAC does not match: this row or one before it was rewritten (or the key is not this log's)"
+            )
             return report(AuditBreak(entry.id, reason))
         expected_prev, head_id, head_mac = entry.hash, entry.id, entry.mac or ""
     return report(None)

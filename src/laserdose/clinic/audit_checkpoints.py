@@ -146,10 +146,16 @@ def check(*, session: Session, path: Path, key: bytes | None = None, write: bool
         last = append(path, key, report)
         checkpoints.append(last)
     return AuditState(
-        ok=not problems, rows=report.rows, head_id=report.head_id, head_mac=report.head_mac,
-        unkeyed_rows=report.unkeyed_rows, checkpoints=len(checkpoints), last_checkpoint=last,
-        problem=problems[0] if problems else "", checked_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    )  # fmt: skip
+        ok=not problems,
+        rows=report.rows,
+        head_id=report.head_id,
+        head_mac=report.head_mac,
+        unkeyed_rows=report.unkeyed_rows,
+        checkpoints=len(checkpoints),
+        last_checkpoint=last,
+        problem=problems[0] if problems else "",
+        checked_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
 
 
 def describe(state: AuditState) -> str:
@@ -159,4 +165,8 @@ def describe(state: AuditState) -> str:
     anchor = f"; last checkpoint {last.at} at {last.rows} rows" if last else "; no checkpoint yet"
     if state.unkeyed_rows:
         head += f" ({state.unkeyed_rows} rows from before keying)"
-    return (f"audit log intact: {head}{anchor}" if state.ok else f"audit log BROKEN: {state.problem}; {head}{anchor}")
+    return (
+        f"audit log intact: {head}{anchor}"
+        if state.ok
+        else f"audit log BROKEN: {state.problem}; {head}{anchor}"
+    )

@@ -1,4 +1,4 @@
-"""Password rules after NIST SP 800-63B [NIST800-63B]: length, a blocklist, no composition rules.
+"""Password rules after NIST SP 800-63B [NIST800-63B]: length, a blocklist [Burnett2015], no composition.
 
 A password is refused when it is shorter than 15 characters (a single-factor password; 800-63B rev. 4
 5.1.1.2), longer than 128 (a bound that still allows any passphrase: at least 64 must be accepted),
@@ -15,8 +15,8 @@ from importlib import resources
 
 from laserdose.errors import InputError
 
-MIN_PASSWORD_LENGTH = 15  # [S] NIST SP 800-63B rev. 4, 5.1.1.2: 15 for a password used as a single factor
-MAX_PASSWORD_LENGTH = 128  # [S] ibid.: verifiers should permit at least 64; a bound keeps hashing cheap
+MIN_PASSWORD_LENGTH = 15  # [U] NIST SP 800-63B rev. 4, 5.1.1.2: 15 for a password used as a single factor
+MAX_PASSWORD_LENGTH = 128  # [U] ibid.: verifiers should permit at least 64; a bound keeps hashing cheap
 
 
 @functools.cache

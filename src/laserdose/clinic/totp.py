@@ -14,10 +14,10 @@ import struct
 import time
 from urllib.parse import quote
 
-STEP_S = 30  # [S] RFC 6238 section 4.1: the default time step X = 30 s
+STEP_S = 30  # [U] RFC 6238 section 4.1: the default time step X = 30 s
 DIGITS = 6
-DRIFT_STEPS = 1  # [S] RFC 6238 section 5.2 recommends at most one step of network delay / drift
-SECRET_BYTES = 20  # [S] RFC 4226 section 4, R6: at least 128 bits, 160 recommended
+DRIFT_STEPS = 1  # [U] RFC 6238 section 5.2 recommends at most one step of network delay / drift
+SECRET_BYTES = 20  # [U] RFC 4226 section 4, R6: at least 128 bits, 160 recommended
 
 
 def new_secret() -> str:
@@ -65,5 +65,6 @@ def matching_step(secret_b32: str, code: str, now_s: float | None = None) -> int
 def provisioning_uri(secret_b32: str, username: str, issuer: str = "laserdose") -> str:
     """The otpauth:// URI an authenticator app reads (as a QR code or typed)."""
     label = quote(f"{issuer}:{username}")
-    return f"otpauth://totp/{label}?secret={secret_b32}&issuer={quote(issuer)}&digits={DIGITS}&period={STEP_S}"
-
+    return (
+        f"otpauth://totp/{label}?secret={secret_b32}&issuer={quote(issuer)}&digits={DIGITS}&period={STEP_S}"
+    )

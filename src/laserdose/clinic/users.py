@@ -22,6 +22,13 @@ _USERNAME = re.compile(r"[a-z0-9_.-]{2,64}")
 _DUMMY_HASH = _HASHER.hash("laserdose-timing-equaliser")
 
 
+# Who may do what, named once: every role reads records; clinicians and operators record what happened
+# (outcomes, delivered sessions); clinicians and admins edit patient records and read the clinic's results.
+READERS = (Role.ADMIN, Role.CLINICIAN, Role.OPERATOR)
+RECORDERS = (Role.CLINICIAN, Role.OPERATOR)
+EDITORS = (Role.CLINICIAN, Role.ADMIN)
+
+
 class Forbidden(PermissionError):
     """The acting user's role does not allow this operation."""
 

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
-
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -53,7 +52,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.sessions = db.session_factory(engine)
     app.state.tokens = TokenSigner(settings.secret_key, settings.token_ttl_s)
     app.state.login_throttle = LoginThrottle(
-        settings.login_attempts, settings.login_window_s, settings.login_backoff_s, settings.login_backoff_max_s
+        settings.login_attempts,
+        settings.login_window_s,
+        settings.login_backoff_s,
+        settings.login_backoff_max_s,
     )
     app.state.trusted_proxies = frozenset(settings.trusted_proxies)
     key_file, app.state.audit_checkpoint_file = audit_files(settings, db.describe(engine))

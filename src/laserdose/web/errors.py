@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from laserdose.clinic.service import NotFound
+from laserdose.clinic.records import NotFound
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
 from laserdose.web.deps import LoginRequired
@@ -39,7 +39,9 @@ def error_response(
         return JSONResponse({"detail": message}, status_code=status_code, headers=headers)
     templates: Jinja2Templates = request.app.state.templates
     context = {"status_code": status_code, "message": message, "user": None}
-    return templates.TemplateResponse(request, "error.html", context, status_code=status_code, headers=headers)
+    return templates.TemplateResponse(
+        request, "error.html", context, status_code=status_code, headers=headers
+    )
 
 
 def _is_value_error(exc: BaseException) -> bool:
@@ -91,17 +93,16 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, database_busy)
     app.add_exception_handler(DataError, out_of_range)
     app.add_exception_handler(OverflowError, out_of_range)
-    app.add_exception_handler(StatementError, _statement_error(out_of_range))
+    app.add_exception_handler(StatementError, _statement_error)
     app.add_exception_handler(RequestValidationError, page_validation)
 
 
-def _statement_error(out_of_range):  # type: ignore[no-untyped-def]
-    async def handler(request: Request, exc: Exception) -> Response:
-        if _is_value_error(exc):
-            return await out_of_range(request, exc)
-        raise exc
-
-    return handler
+async def _statement_error(request: Request, exc: Exception) -> Response:
+    # SQLite's OverflowError arrives wrapped in a StatementError; any other one is a bug: a 500.
+    if _is_value_error(exc):
+        error_log.info("value out of the database's range on %s %s", request.method, request.url.path)
+        return error_response(request, 422, "a value is outside the range the database can store")
+    raise exc
 
 
 def _kind(exc: BaseException) -> str:
@@ -118,7 +119,9 @@ def _kind(exc: BaseException) -> str:
 def describe_without_data(exc: BaseException) -> str:
     """The exception's type and the code lines it passed, without its message or any local value."""
     frames = traceback.extract_tb(exc.__traceback__)
-    where = " <- ".join(f"{frame.filename.rsplit('/', 2)[-1]}:{frame.lineno}" for frame in reversed(frames[-6:]))
+    where = " <- ".join(
+        f"{frame.filename.rsplit('/', 2)[-1]}:{frame.lineno}" for frame in reversed(frames[-6:])
+    )
     return f"{_kind(exc)} at {where}"
 
 
@@ -132,6 +135,7 @@ class UnexpectedErrors:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; answer 500 and log the error without data if it raises."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

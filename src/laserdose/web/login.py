@@ -40,7 +40,9 @@ class LoginResult:
     retry_after_s: int = 0
 
 
-def attempt(request: Request, session: Session, username: str, password: str, code: str | None) -> LoginResult:
+def attempt(
+    request: Request, session: Session, username: str, password: str, code: str | None
+) -> LoginResult:
     """Check a login, throttled per client and username; the caller commits on success."""
     throttle = request.app.state.login_throttle
     client = client_of(request)

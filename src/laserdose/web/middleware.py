@@ -60,13 +60,15 @@ class _Refused(Exception):
 def _check_path(path: bytes) -> None:
     for segment in path.split(b"/"):
         if _DIGITS.fullmatch(segment) and (len(segment) > 10 or int(segment) > MAX_ID):
-            raise _Refused(404, f"no record has id {segment[:24].decode()}{'...' if len(segment) > 24 else ''}")
+            raise _Refused(
+                404, f"no record has id {segment[:24].decode()}{'...' if len(segment) > 24 else ''}"
+            )
 
 
 def _is_json(scope: Scope) -> bool:
     for name, value in scope["headers"]:
         if name == b"content-type":
-            media = value.split(b";", 1)[0].strip().lower()
+            media: bytes = value.split(b";", 1)[0].strip().lower()
             return media == b"application/json" or media.endswith(b"+json")
     return False
 
@@ -79,10 +81,11 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 class RequestGuard:
-    """Refuses, before any route runs: ids beyond the integer columns (404), bodies over the size limit
-    (413), JSON that is not strict RFC 8259 or nests too deep (422).
+    """Refuses bad requests before any route runs.
 
-    A body is read whole (it is at most `max_body_bytes`) and replayed to the app.
+    Ids beyond the integer columns get 404, bodies over the size limit 413, JSON that is not strict
+    RFC 8259 or nests too deep 422. A body is read whole (it is at most `max_body_bytes`) and
+    replayed to the app.
     """
 
     def __init__(self, app: ASGIApp, bounds: RequestBounds) -> None:
@@ -90,12 +93,16 @@ class RequestGuard:
         self.bounds = bounds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         try:
             _check_path(scope.get("raw_path") or scope["path"].encode())
-            if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") and _declared_length(scope) in (None, 0):
+            if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") and _declared_length(scope) in (
+                None,
+                0,
+            ):
                 await self.app(scope, receive, send)
                 return
             body = await self._read_body(scope, receive)
@@ -143,17 +150,17 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 class SecurityHeaders:
-    """Adds the security headers to every response (unless the route set its own), and
-    `Cache-Control: no-store` to all but /static.
+    """Adds the security headers to every response, and `Cache-Control: no-store` to all but /static.
 
-    Everything outside /static may hold patient data (pages, charts, PDFs, API answers): no browser or
-    proxy keeps a copy.
+    A route may set a stricter header of its own, which is kept. Everything outside /static may hold
+    patient data (pages, charts, PDFs, API answers): no browser or proxy keeps a copy.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -178,6 +185,7 @@ class AccessLog:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from laserdose.clinic.models import Patient
-from laserdose.clinic.service import BMI_RANGE_KG_M2
+from laserdose.clinic.patients import BMI_RANGE_KG_M2
 
 # Bidirectional controls reorder how a name is displayed (U+061C, U+200E-U+200F, U+202A-U+202E,
 # U+2066-U+2069, Unicode TR #9): a name never needs them.
@@ -53,7 +53,9 @@ Name = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
     AfterValidator(_visible_name),
 ]
-SkinType = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=6, description="Fitzpatrick skin type 1-6")]
+SkinType = Annotated[
+    int, BeforeValidator(_no_bool), Field(ge=1, le=6, description="Fitzpatrick skin type 1-6")
+]
 Bmi = Annotated[
     float,
     BeforeValidator(_no_bool),
@@ -125,7 +127,9 @@ class OutcomeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     assessed_on: Day
-    nrs: Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=10, description="pain NRS 0-10")] | None = None
+    nrs: Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=10, description="pain NRS 0-10")] | None = (
+        None
+    )
     odi_sections: (
         Annotated[
             list[Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=5)] | None],
@@ -190,7 +194,9 @@ class Interruption(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    at_s: Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=86400, description="seconds into the session [s]")]
+    at_s: Annotated[
+        float, BeforeValidator(_no_bool), Field(ge=0, le=86400, description="seconds into the session [s]")
+    ]
     reason: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
@@ -200,7 +206,9 @@ class SessionRecordCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     started_at: AwareDatetime
-    duration_s: Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=86400, description="emission time [s]")]
+    duration_s: Annotated[
+        float, BeforeValidator(_no_bool), Field(ge=0, le=86400, description="emission time [s]")
+    ]
     energy_j_by_wavelength: dict[
         Annotated[int, Field(ge=200, le=11000, description="wavelength [nm]")],
         Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=1e6, description="delivered energy [J]")],

@@ -111,8 +111,10 @@ class LoginThrottle:
 
 
 def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies: frozenset[str]) -> str:
-    """The client's address: the peer, or, when the peer is a trusted proxy, the nearest untrusted
-    address in X-Forwarded-For (read from the right: each proxy appends the address it saw).
+    """The client's address: the peer, or the address a trusted proxy in front of the app saw.
+
+    When the peer is a trusted proxy, X-Forwarded-For is read from the right (each proxy appends the
+    address it saw) and the first address that is not a trusted proxy is the client.
 
     Args:
         peer: the TCP peer's address.

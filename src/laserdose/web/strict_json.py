@@ -1,8 +1,8 @@
-"""Strict JSON for request bodies: RFC 8259 only (no NaN, Infinity or overflowing numbers), valid Unicode
-(no lone surrogates), bounded nesting.
+"""Strict JSON for request bodies: RFC 8259 numbers, valid Unicode, bounded nesting.
 
-Python's `json` module accepts `NaN` and `Infinity`, turns `1e309` into infinity and `"\\ud800"` into a
-lone surrogate that no database or encoder accepts later; the app refuses all of them at the edge.
+Python's `json` module accepts `NaN` and `Infinity`, turns `1e309` into infinity and an escaped lone
+surrogate (backslash-u d800) into a string that no database or encoder accepts later; the app refuses
+all of them at the edge.
 """
 
 from __future__ import annotations
