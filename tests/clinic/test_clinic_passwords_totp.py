@@ -33,7 +33,12 @@ def test_weak_passwords_are_refused_with_the_reason(password, message):
 
 def test_long_passphrases_of_any_characters_are_accepted():
     # No composition rules; spaces and any Unicode allowed; at least 64 characters must be accepted.
-    for password in ("correct horse battery staple", "Ünïcödé pässphräse ☂ 雨", "z" * 63 + "q", "w" * 127 + "e"):
+    for password in (
+        "correct horse battery staple",
+        "Ünïcödé pässphräse ☂ 雨",
+        "z" * 63 + "q",
+        "w" * 127 + "e",
+    ):
         assert check_password(password, "olga") == password or len(password) > 60
     assert MAX_PASSWORD_LENGTH >= 64
 
@@ -92,6 +97,10 @@ def test_totp_login_refuses_a_replayed_code(session):
     code = totp.totp_at(base64.b32decode(secret + "=" * (-len(secret) % 8)), now_s)
     password = "correct horse battery"
     assert users.authenticate(session=session, username=user.username, password=password, now_s=now_s) is None
-    assert users.authenticate(session=session, username=user.username, password=password, code=code, now_s=now_s)
-    again = users.authenticate(session=session, username=user.username, password=password, code=code, now_s=now_s)
+    assert users.authenticate(
+        session=session, username=user.username, password=password, code=code, now_s=now_s
+    )
+    again = users.authenticate(
+        session=session, username=user.username, password=password, code=code, now_s=now_s
+    )
     assert again is None

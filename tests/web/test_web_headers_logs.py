@@ -194,3 +194,36 @@ def test_no_patient_name_reaches_the_log_even_from_a_500(served):
     assert f"500 on PATCH /api/v1/patients/{pid}" in written  # the error was logged, by type and place
     for part in SECRET_NAME.replace("-", " ").split():
         assert part not in written, f"{part!r} in the server log"
+
+
+def test_the_course_report_prints_the_audit_state(webapp):
+    with webapp.client() as client:  # `with`: the app starts, checks its audit log and writes a checkpoint
+        engine = db.make_engine(webapp.url)
+        with db.session_factory(engine).begin() as session:
+            clinician = session.query(User).filter_by(username="clinician").one()
+            patient = patients.add_patient(
+                session=session,
+                actor=clinician,
+                name="Report Probe",
+                birth_date=dt.date(1960, 1, 1),
+                skin_type=2,
+                bmi_kg_m2=24.0,
+            )
+            course = courses.create_course(
+                session=session,
+                actor=clinician,
+                patient_id=patient.id,
+                condition="chronic_nslbp",
+                protocol="demo",
+                plan={},
+                sessions_planned=6,
+                sessions_per_week=2,
+            )
+        login(client, "admin")
+        status = client.get("/admin/audit-status")
+        assert status.status_code == 200 and "Intact" in status.text and "Last checkpoint" in status.text
+        login(client, "clinician")
+        assert client.get("/admin/audit-status").status_code == 403  # admins only
+        pdf = client.get(f"/courses/{course.id}/report.pdf").content
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert "audit log intact" in text and "checkpoint" in text

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from laserdose.clinic import chart, courses, outcomes, patients, plans, reports, users
+from laserdose.clinic import audit_checkpoints, chart, courses, outcomes, patients, plans, reports, users
 from laserdose.clinic.course_report import course_report_pdf
 from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
@@ -142,8 +142,12 @@ def dashboard(request: Request, session: DbSession, user: Editor) -> HTMLRespons
 
 
 @router.get("/courses/{course_id}/report.pdf")
-def course_report(course_id: int, session: DbSession, user: Reader) -> Response:
+def course_report(request: Request, course_id: int, session: DbSession, user: Reader) -> Response:
     """The course's PDF report (file name without patient data)."""
-    pdf = course_report_pdf(session=session, actor=user, course_id=course_id, today=dt.date.today())
+    state = getattr(request.app.state, "audit_state", None)
+    pdf = course_report_pdf(
+        session=session, actor=user, course_id=course_id, today=dt.date.today(),
+        audit_line=audit_checkpoints.describe(state) if state is not None else "",
+    )  # fmt: skip
     headers = {"Content-Disposition": f'attachment; filename="course-{course_id}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)
