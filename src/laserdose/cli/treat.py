@@ -11,7 +11,7 @@ from rich.table import Table
 
 from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
-from laserdose.device.controller import Controller, Outcome, Progress
+from laserdose.device.controller import Controller, DeliveryOutcome, Progress
 from laserdose.device.link import LinkError, open_link
 from laserdose.device.plan import parse_plan, read_plan
 from laserdose.device.record import SessionRecord
@@ -65,7 +65,7 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops emission like Ctrl-C instead of leaving it to the watchdog
 
 
-def _run(controller: Controller, period: float, quiet: bool) -> Outcome:
+def _run(controller: Controller, period: float, quiet: bool) -> DeliveryOutcome:
     def pace() -> None:
         time.sleep(period)
 
@@ -89,7 +89,7 @@ def _view(progress: Progress, controller: Controller) -> Table:
     return table
 
 
-def _report(outcome: Outcome, as_json: bool) -> None:
+def _report(outcome: DeliveryOutcome, as_json: bool) -> None:
     payload = {**outcome.__dict__, "exit_code": outcome.exit_code}
     if as_json:
         print_json(payload)

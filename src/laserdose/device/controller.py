@@ -35,7 +35,7 @@ from laserdose.device.states import TABLE, TERMINAL_STATES, IllegalTransition, S
 
 
 @dataclass
-class Outcome:
+class DeliveryOutcome:
     """How a session ended.
 
     Attributes:
@@ -233,7 +233,9 @@ class Controller:
 
     # -- the control loop ---------------------------------------------------------------------------
 
-    def run(self, pace: Callable[[], None], on_tick: Callable[[Progress], None] | None = None) -> Outcome:
+    def run(
+        self, pace: Callable[[], None], on_tick: Callable[[Progress], None] | None = None
+    ) -> DeliveryOutcome:
         """Prepare, then tick until done or fault; Ctrl-C stops emission at once."""
         try:
             if self.state == "off":
@@ -355,12 +357,12 @@ class Controller:
         retrying_s = max(0.0, self._lost_wall_s - self._last_wall_s) * ratio if last is not None else 0.0
         return float(self.identity.get("watchdog_s", 0.0)) + self.ledger.period_s + retrying_s
 
-    def outcome(self) -> Outcome:
+    def outcome(self) -> DeliveryOutcome:
         """The result so far; written to the record as the last entry."""
         unaccounted = 0.0
         if self._link_lost:
             unaccounted = sum(self.plan.max_power_w.values()) * self._silent_window_s()
-        result = Outcome(
+        result = DeliveryOutcome(
             completed=self.state == "done" and self.GUARDS["dose_reached"](self),
             state=self.state,
             reason=self.reason,

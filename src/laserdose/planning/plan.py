@@ -12,7 +12,7 @@ from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
 from laserdose.clinical.screening import ScreeningDecision, screen
 from laserdose.machines.profile import DeviceProfile, Handpiece
-from laserdose.planning.optimise import Limits, Outcome, WavelengthResponse, optimise
+from laserdose.planning.optimise import Limits, OptimiserResult, WavelengthResponse, optimise
 
 TREATABLE = ("treat", "treat-with-precautions")
 # Skin contact limit 43 C for contact of 10 min or more [IEC60601-1] ed. 3 [U];
@@ -86,7 +86,7 @@ class Plan:
     area_cm2: float
     handpiece: str | None = None
     scan_speed_mm_per_s: float | None = None
-    outcome: Outcome | None = None
+    outcome: OptimiserResult | None = None
     target_depth_mm: float | None = None
     target_nominal_dose_j_per_cm2: float | None = None
     skin_start_c: float = SKIN_START_C
@@ -204,7 +204,7 @@ def _plan_with(
     settings: PlanSettings,
     lights: dict[float, TargetLight],
     limits: Limits,
-) -> Outcome:
+) -> OptimiserResult:
     """Optimise with the skin heating of one handpiece.
 
     Skin heating grows with the session's length, which the optimiser chooses: first plan with the
@@ -253,7 +253,7 @@ def _responses(
     ]
 
 
-def _preference(outcome: Outcome) -> tuple[bool, float, float]:
+def _preference(outcome: OptimiserResult) -> tuple[bool, float, float]:
     """Feasible plans first, the shortest session among them; else the most dose the target is sure to get.
 
     Ties (equal to 6 digits: the surface dose cap often fixes the dose) go to the cooler skin.
