@@ -1,12 +1,12 @@
-"""patient.toml: the issue's example loads; every missing or impossible field is named in the error."""
+"""patient.toml: the documented example loads; every missing or impossible field is named in the error."""
 
 import pytest
 
 from laserdose.clinical.patient import load_patient, parse_patient
 from laserdose.errors import InputError
 
-# The example from issue 6, verbatim apart from the comments.
-ISSUE_EXAMPLE = """
+# The documented example patient (examples/patient.toml), apart from the comments.
+EXAMPLE_PATIENT = """
 skin_type = 3
 bmi = 27.0
 area_cm2 = 150
@@ -27,9 +27,9 @@ def _good() -> dict:
     }
 
 
-def test_issue_example_loads(tmp_path):
+def test_the_example_patient_loads(tmp_path):
     path = tmp_path / "patient.toml"
-    path.write_text(ISSUE_EXAMPLE)
+    path.write_text(EXAMPLE_PATIENT)
     patient = load_patient(path)
     assert (patient.skin_type, patient.bmi, patient.fat_mm, patient.area_cm2) == (3, 27.0, None, 150.0)
     assert patient.screening.diagnosis == "chronic-nonspecific-lbp"

@@ -461,7 +461,7 @@ def test_emission_time_cap_ends_a_session_the_power_check_missed(profile, plan, 
 
 def test_a_second_session_on_the_same_machine_delivers_its_own_plan(profile):
     # SET_PARAMS starts a new session: the counters restart at 0 J, so the second plan is delivered in
-    # full (within 1 %, issue 7) instead of being judged against the first session's energy.
+    # full (within 1 %) instead of being judged against the first session's energy.
     plan = parse_plan(PLAN, profile)
     machine = make_machine(profile, seed=5)
     for _ in range(2):

@@ -1,4 +1,4 @@
-"""Population studies: the cohort file, the draws, and the study's arithmetic (issue 9)."""
+"""Population studies: the cohort file, the draws, and the study's arithmetic."""
 
 import math
 from dataclasses import replace

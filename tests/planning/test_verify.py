@@ -1,4 +1,4 @@
-"""A plan from the tables, re-simulated from first principles (issue 6: plans verified by re-simulation).
+"""A plan from the tables, re-simulated from first principles (plans are verified by re-simulation).
 
 The re-simulation is independent of the planner's shortcuts: a fresh Monte Carlo run (another seed, the
 patient's own fat thickness instead of interpolation between table entries) and the 3-D scanned bioheat

@@ -75,7 +75,7 @@ def test_a_session_runs_to_completion_and_is_recorded_with_audit(console, webapp
     wait_for(lambda: run.phase == "ended", 15, "the session to end")
     [record] = sessions_of(webapp.url, course_id)
     assert record.status == "ended" and record.completed, record.interruptions
-    # Issue 7: delivered within 1 % of the plan (SHORT_PLAN: 6 W and 4 W for 10 s).
+    # Delivered within 1 % of the plan (SHORT_PLAN: 6 W and 4 W for 10 s).
     for key, planned in {"810": 60.0, "980": 40.0}.items():
         assert record.energy_j_by_wavelength[key] == pytest.approx(planned, rel=ENERGY_TOLERANCE)
     assert record.device["manufacturer"] == "laserdose demo devices"

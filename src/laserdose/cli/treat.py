@@ -18,7 +18,7 @@ from laserdose.device.record import SessionRecord
 from laserdose.errors import InputError, require_range
 from laserdose.machines.profile import load_profile
 
-_PLAN_OPTION = typer.Option(..., help="plan.json (issue-6 format) to deliver.")
+_PLAN_OPTION = typer.Option(..., help="plan.json to deliver (as `laserdose plan --json` writes it).")
 _RECORD_OPTION = typer.Option(None, help="Session record (append-only JSON lines, fsynced).")
 
 

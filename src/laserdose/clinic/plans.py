@@ -5,7 +5,7 @@ field names only.
 The physics comes from the caller (the web app passes `planning.physics.default_physics()`), so the clinic
 layer never loads a fluence table itself.
 
-A course's `plan` is the issue-6 plan JSON (`Plan.to_json_dict()`, what device/plan.py `parse_plan`
+A course's `plan` is the plan JSON (`Plan.to_json_dict()`, what device/plan.py `parse_plan`
 accepts) with one more key, "inputs": what the clinician chose in the editor and the screening it rests
 on, so that the plan can be made again for its report and checked against what was signed.
 """

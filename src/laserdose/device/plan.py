@@ -1,4 +1,4 @@
-"""Treatment plans as the device layer receives them (issue-6 JSON), checked strictly against a profile.
+"""Treatment plans as the device layer receives them (the plan JSON), checked strictly against a profile.
 
 A plan outside the machine's limits is refused, never clamped. The same checks guard the firmware side
 (simulator) when it receives SET_PARAMS, so a host bug cannot slip past the machine either.
@@ -76,7 +76,7 @@ def read_plan(path: str | Path) -> dict[str, Any]:
 
 
 def parse_plan(data: Any, profile: DeviceProfile) -> DeliveryPlan:
-    """Validate an issue-6 plan object against `profile`."""
+    """Validate a plan JSON object against `profile`."""
     if not isinstance(data, dict):
         raise InputError("plan must be a JSON object")
     decision = _field(data, "decision")

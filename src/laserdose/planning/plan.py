@@ -18,9 +18,9 @@ TREATABLE = ("treat", "treat-with-precautions")
 # Skin contact limit 43 C for contact of 10 min or more [IEC60601-1] ed. 3 [U];
 # a clinic may set 41 C (ed. 2) [S].
 DEFAULT_SKIN_LIMIT_C = 43.0
-# Skin surface at rest near 33 C (issue 4; the bioheat steady state).
+# Skin surface at rest near 33 C (the bioheat steady state).
 SKIN_START_C = 33.0
-# Hand scanning speeds used with Class 4 handpieces, 25-75 mm/s (issue 4).
+# Hand scanning speeds used with Class 4 handpieces, 25-75 mm/s.
 DEFAULT_SCAN_SPEED_MM_PER_S = 50.0
 
 
@@ -99,7 +99,7 @@ class Plan:
         return self.screening.decision in TREATABLE
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The plan as the JSON of issue 6."""
+        """The plan as its JSON document (what `laserdose plan --json` prints)."""
         payload: dict[str, Any] = self.screening.to_dict()
         payload |= {"condition": self.protocol.name, "device": self.device.name}
         if self.outcome is None:

@@ -39,7 +39,7 @@ class PlanView:
     Attributes:
         plan: the plan.
         patient: the planner's patient it was made for.
-        payload: its issue-6 JSON.
+        payload: its plan JSON (Plan.to_json_dict).
         depth_svg: dose against depth, or None when there are no parameters.
         skin_svg: skin temperature against time, or None.
         safety_rows: the laser safety summary as (section, item, value), for the session's exposure.

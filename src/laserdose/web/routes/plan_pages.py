@@ -32,7 +32,7 @@ Clinician = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
 Physics = Annotated[TablePhysics, Depends(get_physics)]
 TEXT_FIELDS = ("home_exercise", "advice", "accept_outside_window", "outside_window_reason")
 DEFAULT_DEVICE = "15w-dual"
-DEFAULT_AREA_CM2 = 150.0  # the example patient of issue 6
+DEFAULT_AREA_CM2 = 150.0  # the example patient's (examples/patient.toml)
 VOCABULARY = {
     "diagnoses": vocabulary.DIAGNOSES,
     "red_flags": vocabulary.RED_FLAGS,
