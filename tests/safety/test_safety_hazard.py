@@ -91,7 +91,7 @@ def test_en207_scale_boundaries():
     ("wavelength_nm", "power_w", "diameter_mm", "pulse_s", "prf_hz", "expected"),
     [
         # UCC Laser Safety Guidelines examples as worked in the lasersafety package documentation
-        # (nanoy42/lasersafety, docs/source/understanding/choosing_eyewear.md and cli/examples.md):
+        # (its pages on choosing eyewear and its CLI examples; [EN207]):
         (1064, 10.0, 4.0, None, None, "D LB5"),  # 10 W CW, 4 mm
         (800, 0.9, 3.0, 200e-15, 200e3, "D LB5 + M LB6"),  # 4.5 uJ at 200 kHz, N^(1/4) correction
         (1500, 20e-3, 3.0, 200e-15, 200e3, "D LB1 + M LB1"),  # n <= 0 for M: smallest marking LB1
