@@ -339,3 +339,17 @@ def test_every_decision_has_reasons_with_sources(answers):
     decision = screen(answers)
     assert decision.reasons and all(r.text and r.source for r in decision.reasons)
     assert (decision.urgency is not None) == (decision.decision == "refer")
+
+
+def test_a_cleared_referral_opens_laser_but_never_clears_a_contraindication():
+    referred = ScreeningAnswers(BASE, red_flags=("bilateral-sciatica", "fever"))
+    assert screen(referred).decision == "refer"
+    cleared = screen(ScreeningAnswers(BASE, red_flags=("bilateral-sciatica", "fever"), referral_cleared=True))
+    assert (cleared.decision, cleared.urgency) == ("treat-with-precautions", None)
+    assert all(
+        "referral cleared" in r.text for r in cleared.reasons if r.code in {"bilateral-sciatica", "fever"}
+    )
+    still = ScreeningAnswers(
+        BASE, red_flags=("fever",), contraindications=("pregnancy",), referral_cleared=True
+    )
+    assert screen(still).decision == "do-not-treat"

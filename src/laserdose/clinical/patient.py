@@ -33,7 +33,14 @@ AREA_CM2_RANGE = (1.0, 3500.0)
 AGE_RANGE = (0, 120)  # [years]
 SEXES = ("female", "male")
 _TOP_KEYS = ("skin_type", "bmi", "fat_mm", "area_cm2", "age", "sex", "name", "screening")
-_SCREENING_KEYS = ("diagnosis", "red_flags", "contraindications", "precautions", "medical_clearance")
+_SCREENING_KEYS = (
+    "diagnosis",
+    "red_flags",
+    "contraindications",
+    "precautions",
+    "medical_clearance",
+    "first_line_reason",
+)
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,7 @@ def _screening(data: Mapping[str, Any], source: str, skin_type: int, age: int | 
         return ScreeningAnswers(
             diagnosis=diagnosis,
             medical_clearance=table.get("medical_clearance", False),
+            first_line_reason=table.get("first_line_reason", ""),
             skin_type=skin_type,
             age_years=age,
             **lists,

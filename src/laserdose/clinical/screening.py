@@ -104,6 +104,9 @@ class ScreeningAnswers:
             "age-under-16".
         first_line_reason: for a diagnosis where laser is not first-line (acute non-specific LBP), the
             clinician's stated reason to treat with laser all the same; "" when none.
+        referral_cleared: the referral this screening made was cleared by the specialist, or a clinician
+            overrode it with a reason (recorded in the clinic): its referring rules no longer block laser.
+            Contraindications still do.
     """
 
     diagnosis: str
@@ -114,6 +117,7 @@ class ScreeningAnswers:
     skin_type: int | None = None
     age_years: int | None = None
     first_line_reason: str = ""
+    referral_cleared: bool = False
 
     def __post_init__(self) -> None:
         require_choice("diagnosis", self.diagnosis, sorted(DIAGNOSES))
@@ -126,6 +130,8 @@ class ScreeningAnswers:
         )
         kept = tuple(t for t in precautions if t not in moved) if moved else precautions
         object.__setattr__(self, "precautions", _terms("precaution", kept, PRECAUTIONS))
+        if not isinstance(self.referral_cleared, bool):
+            raise InputError(f"referral_cleared must be true or false, got {self.referral_cleared!r}")
         if not isinstance(self.first_line_reason, str):
             raise InputError(f"first_line_reason must be text, got {self.first_line_reason!r}")
         object.__setattr__(self, "first_line_reason", self.first_line_reason.strip())
@@ -242,7 +248,15 @@ def _applicable_rules(answers: ScreeningAnswers) -> list[Rule]:
         if code not in ticked:
             evidence = f"skin type {answers.skin_type}" if code == "dark-skin" else f"age {answers.age_years}"
             rules.append(_derived(ALL_RULES[code], evidence))
+    if answers.referral_cleared:
+        rules = [_cleared(rule) if rule.decision == REFER else rule for rule in rules]
     return rules
+
+
+def _cleared(rule: Rule) -> Rule:
+    """A referring rule after its referral was cleared (or overridden): laser with precautions."""
+    text = f"{rule.text} (referral cleared or overridden: laser allowed; re-check at each session)"
+    return replace(rule, decision=TREAT_WITH_PRECAUTIONS, urgency=None, text=text)
 
 
 def _plan_limit(rules: Iterable[Rule]) -> PlanLimit | None:
