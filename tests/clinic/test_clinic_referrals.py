@@ -1,4 +1,4 @@
-"""The red-flag path: a referring screening opens a referral; planning waits for its outcome or an override."""
+"""The red-flag path: a referring screening opens a referral; planning waits for its outcome or override."""
 
 import datetime as dt
 

@@ -54,6 +54,8 @@ def _text(name: str, value: str, limit: int, required: bool) -> str:
         raise InputError(f"{name} is required")
     if len(value) > limit:
         raise InputError(f"{name} must have at most {limit} characters")
+    if any((ord(char) < 32 and char not in "\n\r\t") or ord(char) == 127 for char in value):
+        raise InputError(f"{name} must not contain control characters")
     return value
 
 

@@ -121,8 +121,9 @@ def screen_patient(
     drop_reason = str(answers.get("drop_reason", "")).strip()
     if dropped and not drop_reason:
         raise DropReasonNeeded(dropped)
-    if len(drop_reason) > MAX_REASON_CHARS:
-        raise InputError(f"drop_reason must have at most {MAX_REASON_CHARS} characters")
+    for name, text in (("drop_reason", drop_reason), ("first_line_reason", validated.first_line_reason)):
+        if len(text) > MAX_REASON_CHARS or "\x00" in text:
+            raise InputError(f"{name} must have at most {MAX_REASON_CHARS} characters and no NUL")
     decision = screen(validated)
     stored: dict[str, Any] = {
         "diagnosis": validated.diagnosis,

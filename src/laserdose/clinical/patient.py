@@ -168,7 +168,7 @@ def _screening(data: Mapping[str, Any], source: str, skin_type: int, age: int | 
     diagnosis = _required(table, "diagnosis", source, "screening")
     if not isinstance(diagnosis, str):
         raise InputError(f"{source}: [screening] diagnosis must be a string, got {diagnosis!r}")
-    lists = {}
+    lists: dict[str, tuple[Any, ...]] = {}
     for key in ("red_flags", "contraindications", "precautions"):
         value = table.get(key, [])
         if not isinstance(value, list):
@@ -181,7 +181,9 @@ def _screening(data: Mapping[str, Any], source: str, skin_type: int, age: int | 
             first_line_reason=table.get("first_line_reason", ""),
             skin_type=skin_type,
             age_years=age,
-            **lists,
+            red_flags=lists["red_flags"],
+            contraindications=lists["contraindications"],
+            precautions=lists["precautions"],
         )
     except InputError as exc:
         raise InputError(f"{source}: [screening] {exc}") from None
