@@ -215,7 +215,7 @@ class Eyewear:
     def lb_basis(self) -> str:
         """The EN 207 rating's basis in words."""
         density = f"{self.lb_irradiance_w_per_m2:.3g} W/m2"
-        return f"EN 207: the beam's own power density {density} over {self.lb_diameter_mm:g} mm"
+        return f"EN 207: the beam's own power density {density} over {self.lb_diameter_mm:.3g} mm"
 
 
 def en207_scale(wavelength_nm: float, value: float, mode: str) -> int:
