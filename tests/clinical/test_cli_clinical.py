@@ -115,7 +115,7 @@ def test_screen_rules_lists_every_code_and_the_docs_keep_the_same_table(cli):
 
     result = cli("screen", "--rules", "--json")
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
+    rows = json.loads(result.stdout)["rules"]
     assert sorted(row["code"] for row in rows) == sorted(ALL_RULES)
     tattoo = next(row for row in rows if row["code"] == "tattoo-at-site")
     assert tattoo["plan change"] == "only 980 nm; skin <= 41 C"  # LightForce: 980 nm only, lower dose

@@ -43,6 +43,6 @@ def screen(
 def _print_rules(as_json: bool) -> None:
     rows = rule_rows()
     if as_json:
-        print_json([dict(zip(COLUMNS, row, strict=True)) for row in rows])
+        print_json({"rules": [dict(zip(COLUMNS, row, strict=True)) for row in rows]})
         return
     print_table("Screening rules (one table for the CLI, the API and the web form)", list(COLUMNS), rows)

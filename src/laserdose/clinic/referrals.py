@@ -3,7 +3,7 @@
 A screening whose decision is "refer" opens a referral with its urgency and reasons. Its outcome is
 recorded later (seen by whom, on which day, cleared or not, a note); or a clinician overrides it with a
 reason. Planning for that complaint opens only when the referral is cleared or overridden; each step is
-audited (field names only, like service.py) and shown on the chart.
+audited (field names only, like every clinic service) and shown on the chart.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import service
+from laserdose.clinic import patients
 from laserdose.clinic.models import Referral, Role, Screening, User, utcnow
+from laserdose.clinic.records import NotFound, audit_change
 from laserdose.clinic.users import require_role
 from laserdose.clinical.screening import ALL_RULES, REFER, ScreeningDecision
 from laserdose.errors import InputError
@@ -74,7 +75,7 @@ def open_referral(
     )  # fmt: skip
     session.add(referral)
     session.flush()
-    service._audit(session, actor, "referral.create", "referrals", referral.id, urgency=referral.urgency)
+    audit_change(session, actor, "referral.create", "referrals", referral.id, urgency=referral.urgency)
     return referral
 
 
@@ -87,14 +88,14 @@ def get_referral(*, session: Session, actor: User, referral_id: int) -> Referral
     """Return a referral or raise NotFound (any role that may read the patient)."""
     referral = session.get(Referral, referral_id)
     if referral is None:
-        raise service.NotFound(f"no referral with id {referral_id}")
-    service.get_patient(session=session, actor=actor, patient_id=referral.patient_id)
+        raise NotFound(f"no referral with id {referral_id}")
+    patients.get_patient(session=session, actor=actor, patient_id=referral.patient_id)
     return referral
 
 
 def patient_referrals(*, session: Session, actor: User, patient_id: int) -> list[Referral]:
     """The patient's referrals, oldest first."""
-    service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    patients.get_patient(session=session, actor=actor, patient_id=patient_id)
     return list(
         session.scalars(select(Referral).where(Referral.patient_id == patient_id).order_by(Referral.id))
     )
@@ -114,7 +115,7 @@ def record_outcome(*, session: Session, actor: User, referral_id: int, outcome: 
     referral.seen_by, referral.seen_on, referral.outcome_note = seen_by, outcome.seen_on, note
     referral.outcome_by_id, referral.outcome_at = actor.id, utcnow()
     session.flush()
-    service._audit(
+    audit_change(
         session, actor, "referral.outcome", "referrals", referral.id, status=referral.status,
         fields=["seen_by", "seen_on", "outcome_note"],
     )  # fmt: skip
@@ -130,7 +131,7 @@ def override_referral(*, session: Session, actor: User, referral_id: int, reason
     referral.override_reason = _text("reason", reason, MAX_NOTE_CHARS, required=True)
     referral.status, referral.override_by_id, referral.override_at = OVERRIDDEN, actor.id, utcnow()
     session.flush()
-    service._audit(session, actor, "referral.override", "referrals", referral.id, fields=["override_reason"])
+    audit_change(session, actor, "referral.override", "referrals", referral.id, fields=["override_reason"])
     return referral
 
 
