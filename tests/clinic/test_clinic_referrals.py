@@ -160,3 +160,22 @@ def test_rescreening_that_drops_a_red_flag_needs_a_reason_and_keeps_the_history(
     assert second.answers["drop_reason"] == "sciatica was one-sided on examination"
     history = screenings.patient_screenings(session=session, actor=clinician, patient_id=record.id)
     assert [s.id for s in history] == [second.id, first.id]
+
+
+def test_the_timeline_shows_the_outcome_and_the_override(session):
+    from laserdose.clinic.chart import timeline
+
+    clinician, record, screening = _referred(session)
+    outcome = referrals.Outcome("Dr E", dt.date.today(), False, "MRI booked")
+    referrals.record_outcome(
+        session=session, actor=clinician, referral_id=screening.referral.id, outcome=outcome
+    )
+    referrals.override_referral(
+        session=session, actor=clinician, referral_id=screening.referral.id, reason="why"
+    )
+    lines = [
+        e.summary
+        for e in timeline(session=session, actor=clinician, patient_id=record.id)
+        if e.kind == "referral"
+    ]
+    assert lines == ["referral (emergency) not cleared: seen by Dr E", "referral (emergency) overridden: why"]
