@@ -233,8 +233,9 @@ CONTRAINDICATIONS: dict[str, Rule] = {
         ),
         _stop(
             "active-implant-in-field",
-            "Active implant in the field (spinal cord stimulator, intrathecal pump): heat over the device "
-            f"and its leads; {_HERE} ({_HEAT}; NAALT clears passive metal only)",
+            "Active implant in the field (spinal cord stimulator, intrathecal pump): heat over the device, "
+            f"its leads or its drug; {_HERE} (NAALT finds low-power laser over a pacemaker's metal case "
+            "safe; for Class 4 heating we take the cautious side)",
             src.NAALT,
         ),
         _stop(
