@@ -15,7 +15,7 @@ KINDS = (
     ("precaution", PRECAUTIONS),
     ("diagnosis", DIAGNOSES),
 )
-COLUMNS = ("code", "kind", "decision", "plan change", "sources")
+COLUMNS = ("code", "kind", "decision", "plan change", "why", "sources")
 
 
 def plan_change(limit: PlanLimit | None) -> str:
@@ -34,10 +34,10 @@ def _decision(rule: Rule) -> str:
     return f"{rule.decision} ({rule.urgency})" if rule.urgency else rule.decision
 
 
-def rule_rows() -> list[tuple[str, str, str, str, str]]:
-    """Every rule as (code, kind, decision, plan change, sources), in table order."""
+def rule_rows() -> list[tuple[str, str, str, str, str, str]]:
+    """Every rule as (code, kind, decision, plan change, why, sources), in table order."""
     return [
-        (rule.code, kind, _decision(rule), plan_change(rule.plan_limit), rule.source)
+        (rule.code, kind, _decision(rule), plan_change(rule.plan_limit), rule.text, rule.source)
         for kind, rules in KINDS
         for rule in rules.values()
     ]
