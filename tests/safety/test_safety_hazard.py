@@ -63,7 +63,8 @@ def test_combined_nohd_adds_ratios():
 
 
 def test_eyewear_od_and_en207_for_a_cw_beam():
-    # OD = log10(E_a / MPE) with E_a averaged over the 7 mm limiting aperture [IEC60825-1] [ANSIZ136.1]:
+    # OD = log10(E_a / MPE) with E_a averaged over the 7 mm limiting aperture [IEC60825-1] [ANSIZ136.1]
+    # (the exposure compared with the MPE is the aperture average [Marshall2019]):
     # a 5 mm beam passes whole, so E_a = 15 W / (pi 3.5 mm^2) = 3.90e5 W/m2, not the beam's 7.64e5.
     # EN 207 uses the beam's own power density: 7.64e5 W/m2 <= 1e6 W/m2: LB5 (1e(n+1) W/m2, 315-1400 nm).
     need = eyewear(980, 15.0, 5.0)

@@ -59,8 +59,9 @@ def aperture_irradiance(
     """Irradiance [W/m^2] averaged over a centred aperture of `aperture_mm`.
 
     The power through the aperture divided by its area, so a beam smaller than the aperture is averaged
-    over the whole aperture [ANSIZ136.1] [IEC60825-1] [S]. A flat beam of diameter d passes
-    min(1, (D/d)^2) of its power; a Gaussian beam of 1/e diameter d63 passes 1 - exp(-(D/d63)^2).
+    over the whole aperture [ANSIZ136.1] [IEC60825-1] [Marshall2019] [EU2006-25] [S]. A flat beam of
+    diameter d passes min(1, (D/d)^2) of its power; a Gaussian beam of 1/e diameter d63 passes
+    1 - exp(-(D/d63)^2).
 
     Args:
         power_w: beam power [W].
