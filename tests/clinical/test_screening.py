@@ -24,7 +24,7 @@ from laserdose.errors import InputError
 BASE = "chronic-nonspecific-lbp"
 
 # Red flag -> (urgency, a docs/references.md key it must cite). Cauda equina features: emergency (NICE CKS
-# Sciatica: "cauda equina syndrome would usually warrant immediate admission"; GIRFT's pathway adds sexual
+# Sciatica: suspected cauda equina usually means immediate admission; GIRFT's pathway adds sexual
 # dysfunction, loss of rectal fullness sensation, difficulty initiating micturition or impaired urinary
 # sensation; the Eur Spine J 2011 triage table lists bilateral neurogenic sciatica). Suspected AAA: a
 # palpable pulsatile abdominal mass (BMJ Best Practice); symptomatic AAA needs emergency assessment

@@ -27,7 +27,7 @@ class Source:
 
 NICE_NG59 = Source("NICENG59", True)  # scope "over 16s" is in its title
 NICE_NG59_ACUTE = Source("NICENG59", False)  # self-management first: not re-read here
-CKS_SCIATICA = Source("NICECKS", True)  # cauda equina "would usually warrant immediate admission"
+CKS_SCIATICA = Source("NICECKS", True)  # suspected cauda equina: usually immediate admission
 GIRFT_CES = Source("GIRFTCES", True)  # sexual dysfunction, rectal and urinary sensation, micturition
 CES_TRIAGE = Source("CESTriage2011", True)  # bilateral neurogenic sciatica as a CES red flag
 CKS_BACK_PAIN = Source("NICECKS", False)  # AAA "pain unchanged by movement": not read here
