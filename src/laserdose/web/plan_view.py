@@ -76,6 +76,8 @@ class PlanView:
     @property
     def refusal(self) -> str:
         """Why the plan cannot be signed ("" when it can)."""
+        if self.plan.screening.decision == "refer":
+            return "the screening refers the patient: record the referral's outcome or override it first"
         if not self.plan.treat or self.plan.outcome is None:
             return "the screening does not allow laser"
         return safety_problem(self.plan) or ""

@@ -33,6 +33,8 @@ from laserdose.clinic.records import NotFound
 from laserdose.device.plan import DeliveryPlan, parse_plan
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, load_profile, shipped_profiles
+from laserdose.safety.hazard import DEFAULT_EXPOSURE_S
+from laserdose.safety.summary import EyewearNeed, plan_eyewear
 from laserdose.web.deps import DbSession, LoginRequired, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, render
 
@@ -79,6 +81,16 @@ def _plan(course: Course) -> tuple[DeliveryPlan | None, DeviceProfile | None, st
         return None, None, str(exc)
 
 
+def _eyewear(plan: DeliveryPlan | None, profile: DeviceProfile | None) -> list[EyewearNeed]:
+    """Eyewear at the plan's set (peak) powers on its handpiece; none when the plan cannot be read."""
+    if plan is None or profile is None:
+        return []
+    try:
+        return plan_eyewear(profile, plan.handpiece, dict(plan.power_w), DEFAULT_EXPOSURE_S)
+    except InputError:
+        return []
+
+
 def _page(request: Request, db: DbSession, user: User, course_id: int, error: str = "",
           status_code: int = 200) -> HTMLResponse:  # fmt: skip
     course = treatment.signed_course(db=db, actor=user, course_id=course_id)
@@ -86,10 +98,11 @@ def _page(request: Request, db: DbSession, user: User, course_id: int, error: st
     run: ConsoleRun | None = request.app.state.console.get(course_id)
     statement = select(TreatmentSession).where(TreatmentSession.course_id == course_id)
     records = list(db.scalars(statement.order_by(TreatmentSession.id.desc()).limit(5)))
+    goggles = _eyewear(plan, profile)
     return render(
         request, "console.html", user, status_code, course=course, patient=course.patient, plan=plan,
-        profile=profile, plan_error=plan_error, snapshot=run.snapshot() if run else None, error=error,
-        device_url=request.app.state.settings.device_url, records=records,
+        profile=profile, plan_error=plan_error, eyewear=goggles, snapshot=run.snapshot() if run else None,
+        error=error, device_url=request.app.state.settings.device_url, records=records,
         can_operate=user.role == Role.OPERATOR,
     )  # fmt: skip
 
