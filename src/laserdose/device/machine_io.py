@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from laserdose.device.plan import MAX_DURATION_S, params_problem
-from laserdose.device.profile import DeviceProfile
 from laserdose.device.protocol import Frame, FrameParser, Msg, ProtocolError, encode_frame, negotiate_version
 from laserdose.device.requests import check_request
+from laserdose.machines.profile import DeviceProfile
 
 
 class MachineIO:
