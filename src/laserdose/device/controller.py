@@ -11,6 +11,7 @@ before the next one starts.
 import math
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +112,7 @@ class Controller:
         # Longest emission a correct machine needs: output down to the lower power tolerance, one ramp.
         self.max_emission_s = plan.duration_s / (1 - POWER_TOLERANCE) + RAMP_ALLOWANCE_S
         self._stop_acked = False  # the machine acknowledged a STOP or DISARM of this session
+        self.session_id = uuid.uuid4().hex  # sent with SET_PARAMS: a later start can match the counters
 
     GUARDS: dict[str, Callable[["Controller"], bool]] = {
         "identity_matches": lambda c: c.identity.get("profile") == c.plan.device,
@@ -184,7 +186,11 @@ class Controller:
     def prepare(self) -> None:
         """Identify, set and read back the parameters, arm. Faults on any mismatch or refusal."""
         self.record.write(
-            "session", operator=self.operator, plan=self.plan.set_params(), duration_s=self.plan.duration_s
+            "session",
+            operator=self.operator,
+            plan=self.plan.set_params(),
+            duration_s=self.plan.duration_s,
+            session_id=self.session_id,
         )
         try:
             self.identity = self.client.hello()
@@ -200,7 +206,7 @@ class Controller:
                 raise DeviceRefused(
                     f"machine is {status.get('state')} {status.get('trip_reason', '')}".strip()
                 )
-            sent = self.plan.set_params()
+            sent = {**self.plan.set_params(), "session_id": self.session_id}  # recovery.py matches it
             self.client.request(Msg.SET_PARAMS, sent)
             held = self.client.request(Msg.READ_BACK)
             self.record.write("read-back", sent=sent, held=held)
