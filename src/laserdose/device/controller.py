@@ -162,6 +162,27 @@ class Controller:
         finally:
             if not self._stop_acked:
                 self._send_stop(reason)
+        self._read_final_counters()
+
+    def _read_final_counters(self) -> None:
+        """Once the machine acknowledged the stop: its counters, so the record holds all it emitted.
+
+        Best effort: a stop between two control periods would otherwise leave up to one period of light
+        out of the record. A failed or implausible reading is written and otherwise ignored.
+        """
+        if not self._stop_acked or self._link_lost:
+            return
+        try:
+            sample = self.client.request(Msg.MEASURE)
+            final = {key: float(sample["energy_j"][key]) for key in self.planned}
+        except KeyboardInterrupt:
+            return  # emission is already off; a second Ctrl-C only skips the reading
+        except (LinkError, DeviceRefused, KeyError, TypeError, ValueError, AttributeError) as exc:
+            self.record.write("final-measurement-failed", error=str(exc))
+            return
+        if all(math.isfinite(v) and v >= self.delivered[k] - 1e-9 for k, v in final.items()):
+            self.delivered.update(final)
+        self.record.write("final-measurement", t_s=sample.get("t_s"), energy_j=final)
 
     def _send_stop(self, reason: str) -> None:
         acked, failures = send_stop(self.client, reason)
