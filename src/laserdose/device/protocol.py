@@ -6,8 +6,8 @@ A frame is::
 
 The CRC covers length, sequence, type and payload (everything between the start byte and the CRC) and is
 CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final XOR; check value 0x29B1 for
-"123456789"), as catalogued by Greg Cook, "Catalogue of parametrised CRC algorithms" (reveng), where it
-is listed as CRC-16/IBM-3740. The payload is a UTF-8 JSON object whose keys are checked per message type
+"123456789"), as catalogued by Greg Cook, "Catalogue of parametrised CRC algorithms" (reveng)
+[Cook-CRC], where it is listed as CRC-16/IBM-3740. The payload is a UTF-8 JSON object whose keys are checked per message type
 before anything acts on it. docs/device-protocol.md has the message table and the sequences.
 """
 
@@ -115,8 +115,8 @@ def check_payload(msg: Msg, payload: Any) -> None:
         raise ProtocolError(f"{msg.name} payload lacks {', '.join(missing)}")
 
 
-# Bytes that never occur in a JSON text (RFC 8259: control characters are escaped inside strings, and
-# only tab, newline, carriage return and space may stand between tokens). The high byte of every length
+# Bytes that never occur in a JSON text [RFC8259] [S]: control characters are escaped inside strings, and
+# only tab, newline, carriage return and space may stand between tokens. The high byte of every length
 # up to MAX_PAYLOAD (0x00-0x04) is among them, which is what makes the parser's work linear.
 _NOT_JSON = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _TYPES = frozenset(int(m) for m in Msg)
