@@ -23,6 +23,7 @@ GOOD_PARAMS = {
     "energy_limit_j": {"810": 180.0, "980": 120.0},
 }
 HUGE = 10**400  # a valid JSON integer far beyond a float's range (float(HUGE) raises OverflowError)
+BIG = 10**310  # beyond a float (~1.8e308) and short enough for one frame
 HOST_REQUESTS = (Msg.HELLO, Msg.STATUS, Msg.SET_PARAMS, Msg.READ_BACK, Msg.ARM, Msg.DISARM, Msg.STOP,
                  Msg.HEARTBEAT, Msg.MEASURE, Msg.RESET, Msg.CONTROL)  # fmt: skip
 
@@ -153,3 +154,71 @@ def test_only_valid_host_requests_feed_the_watchdog(profile, msg, payload):
             assert not machine.emitting, f"emitting {machine.t_s - fed_at:.2f} s after the last request"
     assert machine.state == "standby"
     assert any(e["type"] == "event" and e["kind"] == "watchdog" for e in machine.log_lines)
+
+
+def _tampering(machine, msg: Msg, change):
+    """A line to `machine` whose ACKs to `msg` have their data changed by `change(data)`."""
+    asked: dict[int, Msg] = {}
+
+    def line(data: bytes) -> bytes:
+        for frame in FrameParser().feed(data):
+            asked[frame.seq] = frame.msg
+        out = b""
+        for frame in FrameParser().feed(machine.handle(data)):
+            if frame.msg is Msg.ACK and asked.get(frame.seq) is msg and machine.emitting:
+                frame = Frame(frame.seq, Msg.ACK, {"data": change(dict(frame.payload["data"]))})
+            out += encode_frame(frame)
+        return out
+
+    return line
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: {**d, "energy_j": dict.fromkeys(d["energy_j"], BIG)},
+        lambda d: {**d, "power_w": dict.fromkeys(d["power_w"], -BIG)},
+        lambda d: {**d, "t_s": BIG},
+        lambda d: {**d, "on_s": dict.fromkeys(d["on_s"], BIG)},
+        lambda d: {**d, "energy_j": dict.fromkeys(d["energy_j"], True)},
+        lambda d: {**d, "temperature_c": [1]},
+    ],
+)
+def test_the_host_survives_any_number_in_a_measurement(profile, plan, change):
+    from laserdose.device.client import DeviceClient
+    from laserdose.device.controller import Controller
+    from laserdose.device.link import MemoryLink
+    from laserdose.device.record import SessionRecord
+
+    machine = make_machine(profile)
+    client = DeviceClient(MemoryLink(_tampering(machine, Msg.MEASURE, change)), ack_timeout_s=0.0, retries=2)
+    controller = Controller(plan, client, SessionRecord(), operator="A")
+    outcome = controller.run(lambda: machine.step(0.1))
+    assert outcome.state == "fault" and "internal error" not in outcome.reason, outcome.reason
+    assert not machine.emitting
+    assert not any(e["kind"] == "internal-error" for e in controller.record.entries)
+
+
+@pytest.mark.parametrize("watchdog_s", [BIG, -BIG, True, "0.5", [0.5]])
+def test_the_host_refuses_a_machine_reporting_a_watchdog_it_cannot_hold(profile, plan, watchdog_s):
+    from laserdose.device.client import DeviceClient
+    from laserdose.device.controller import Controller
+    from laserdose.device.link import MemoryLink
+    from laserdose.device.record import SessionRecord
+
+    machine = make_machine(profile)
+
+    def line(data: bytes) -> bytes:
+        out = b""
+        for frame in FrameParser().feed(machine.handle(data)):
+            if frame.msg is Msg.ACK and "watchdog_s" in frame.payload["data"]:
+                frame = Frame(
+                    frame.seq, Msg.ACK, {"data": {**frame.payload["data"], "watchdog_s": watchdog_s}}
+                )
+            out += encode_frame(frame)
+        return out
+
+    controller = Controller(plan, DeviceClient(MemoryLink(line), ack_timeout_s=0.0), SessionRecord(), "A")
+    outcome = controller.run(lambda: machine.step(0.1))
+    assert outcome.state == "fault" and "no working watchdog" in outcome.reason, outcome.reason
+    assert machine.state == "standby" and machine.params is None

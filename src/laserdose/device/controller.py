@@ -21,6 +21,7 @@ from laserdose.device.link import LinkError
 from laserdose.device.plan import DeliveryPlan
 from laserdose.device.protocol import Msg
 from laserdose.device.record import SessionRecord
+from laserdose.device.requests import check_measurement
 from laserdose.device.states import EMISSION_STATES, TABLE, TERMINAL_STATES, IllegalTransition
 
 # Measured vs set power: a fault beyond 20 %. 21 CFR 1040.11(a) requires the *indicated* output to be
@@ -298,11 +299,12 @@ class Controller:
                 self.fault(problem)
             elif self.state not in TERMINAL_STATES:
                 self._follow(sample)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             self.fault(f"malformed measurement from the device ({type(exc).__name__}: {exc})")
         self.progress.state = self.state
 
     def _account(self, sample: dict[str, Any]) -> None:
+        check_measurement(sample)  # ProtocolError (a ValueError) on any field a float cannot hold
         t_s = float(sample["t_s"])
         for key in self.planned:
             energy = float(sample["energy_j"].get(key, math.nan))
@@ -465,9 +467,8 @@ def _check_watchdog(identity: dict[str, Any], allow_time_scale: bool) -> None:
     if scale != 1.0 and not allow_time_scale:
         raise DeviceRefused(f"machine reports time_scale={scale!r}: a simulator; drive it with --simulator")
     numbers = all(
-        not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
-        for v in (watchdog, scale)
-    )
+        not isinstance(v, bool) and isinstance(v, (int, float)) and 0 < v < 1e9 for v in (watchdog, scale)
+    )  # a plain comparison: math.isfinite would overflow on an integer of 400 digits
     if not numbers or watchdog / scale > MAX_WATCHDOG_S:
         raise DeviceRefused(
             f"machine reports no working watchdog (watchdog_s={watchdog!r}, time_scale={scale!r}; "

@@ -7,8 +7,9 @@ A frame is::
 The CRC covers length, sequence, type and payload (everything between the start byte and the CRC) and is
 CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final XOR; check value 0x29B1 for
 "123456789"), as catalogued by Greg Cook, "Catalogue of parametrised CRC algorithms" (reveng)
-[Cook-CRC], where it is listed as CRC-16/IBM-3740. The payload is a UTF-8 JSON object whose keys are checked per message type
-before anything acts on it. docs/device-protocol.md has the message table and the sequences.
+[Cook-CRC], where it is listed as CRC-16/IBM-3740. The payload is a UTF-8 JSON object whose keys are
+checked per message type before anything acts on it. docs/device-protocol.md has the message table and
+the sequences.
 """
 
 import binascii

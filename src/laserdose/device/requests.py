@@ -1,4 +1,8 @@
-"""The firmware's checks of host requests: every field's type and range before anything uses it.
+"""Checks of message payloads: every field's type and range before anything uses it.
+
+The firmware checks host requests (`check_request`); the host checks the machine's measurements
+(`check_measurement`), so that neither side can be crashed or misled by a number it cannot hold.
+
 
 A frame that passes the CRC may still carry anything JSON can: integers of 400 digits, NaN, booleans
 where numbers belong, lists where names belong. `check_request` refuses all of these with a one-line
@@ -81,6 +85,28 @@ def check_set_params(payload: dict[str, Any]) -> dict[str, Any]:
             raise ProtocolError(f"session_id must be a string of 1-{MAX_SESSION_ID} characters")
         checked["session_id"] = session_id
     return checked
+
+
+def check_measurement(sample: dict[str, Any]) -> None:
+    """Raise ProtocolError unless a MEASURE answer holds finite numbers and flags where it should.
+
+    Args:
+        sample: the ACK data of MEASURE: t_s, state, power_w, energy_j, emitting, on_s, temperature_c.
+    """
+    _number("t_s", sample["t_s"], largest=1e9)
+    _number("temperature_c", sample["temperature_c"])
+    if not isinstance(sample["state"], str):
+        raise ProtocolError("state must be a string")
+    for name in ("power_w", "energy_j", "on_s"):
+        values = sample[name]
+        if not isinstance(values, dict):
+            raise ProtocolError(f"{name} must be an object")
+        for key, value in values.items():
+            _number(f"{name} at {_short(key)} nm", value)
+    if not isinstance(sample["emitting"], dict) or not all(
+        isinstance(v, bool) for v in sample["emitting"].values()
+    ):
+        raise ProtocolError("emitting must be an object of true/false")
 
 
 def _per_wavelength(name: str, value: Any) -> dict[str, float]:
