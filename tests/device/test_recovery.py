@@ -19,7 +19,7 @@ from laserdose.device.stepped import connect
 SHORT = {**PLAN, "duration_s": 10, "total_energy_j": 100.0}  # (6 + 4) W x 10 s
 
 
-def _crash_mid_emission(profile, path, periods=40):
+def _crash_mid_emission(profile, path, periods=40, watchdog_runs_out=True):
     """A controller that delivers for `periods` control periods and then vanishes (no closing lines)."""
     machine = make_machine(profile)
     record = SessionRecord(path)
@@ -30,8 +30,9 @@ def _crash_mid_emission(profile, path, periods=40):
         controller.tick()
     assert controller.state == "emitting"
     record.close()  # the process died: nothing more is written
-    machine.step(machine.config.watchdog_s + 0.2)  # the machine's watchdog stops emission
-    assert not machine.emitting
+    if watchdog_runs_out:
+        machine.step(machine.config.watchdog_s + 0.2)  # the machine's watchdog stops emission
+        assert not machine.emitting
     return machine
 
 
@@ -119,3 +120,16 @@ def test_device_recover_without_a_machine_closes_from_the_record(cli, profile, t
     assert read_record(path)[-1]["state"] == "interrupted"
     missing = cli("device", "recover", "--record", tmp_path / "none.jsonl")
     assert missing.exit_code == 2 and missing.stderr.startswith("laserdose: error: no record")
+
+
+def test_recovery_stops_a_machine_still_emitting_its_session_then_reads_the_counter(profile, tmp_path):
+    # Fault injection: the next start comes before the watchdog ran out (machine still emitting).
+    path = tmp_path / "session.jsonl"
+    machine = _crash_mid_emission(profile, path, watchdog_runs_out=False)
+    machine.step(0.2)
+    assert machine.emitting
+    result = recover(path, connect(machine))
+    assert not machine.emitting and machine.state == "standby"
+    assert result is not None and result.energy_source == "machine counter"
+    assert result.delivered_j == pytest.approx(_counter(machine), rel=1e-12)
+    assert any(line.get("end_reason", "").startswith("stop:") for line in machine.log_lines)
