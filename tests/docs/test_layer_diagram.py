@@ -32,7 +32,9 @@ def test_a_changed_contract_changes_the_figure(tmp_path):
     script = _script()
     pyproject = tmp_path / "pyproject.toml"
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    pyproject.write_text(text.replace('"(laserdose.optics)",', '"(laserdose.optics)",\n    "laserdose.domain",'))
+    pyproject.write_text(
+        text.replace('"(laserdose.optics)",', '"(laserdose.optics)",\n    "laserdose.domain",')
+    )
     assert ">domain</text>" in script.svg(script.contracts(pyproject))
     assert ">domain</text>" not in script.svg(script.contracts())
 
