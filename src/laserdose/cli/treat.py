@@ -15,6 +15,7 @@ from laserdose.device.controller import Controller, DeliveryOutcome, Progress
 from laserdose.device.link import LinkError, open_link
 from laserdose.device.plan import parse_plan, read_plan
 from laserdose.device.record import SessionRecord
+from laserdose.device.recovery import recover, recovery_line
 from laserdose.errors import InputError, require_range
 from laserdose.machines.profile import load_profile
 
@@ -49,9 +50,10 @@ def treat(
         session.close()
         typer.echo(f"laserdose: error: {exc}; nothing was emitted", err=True)
         raise typer.Exit(3) from None
-    controller = Controller(
-        delivery, DeviceClient(link), session, operator.strip(), allow_time_scale=simulator
-    )
+    client = DeviceClient(link)
+    if record is not None:
+        _close_interrupted(record, client)
+    controller = Controller(delivery, client, session, operator.strip(), allow_time_scale=simulator)
     try:
         outcome = _run(controller, period, as_json)
     finally:
@@ -59,6 +61,16 @@ def treat(
         session.close()
     _report(outcome, as_json)
     raise typer.Exit(outcome.exit_code)
+
+
+def _close_interrupted(record: Path, client: DeviceClient) -> None:
+    """Close a session that a killed host left open in `record`, from the machine's counter if it can."""
+    try:
+        result = recover(record, client)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read record {record}: {exc}") from None
+    if result is not None:
+        typer.echo(f"laserdose: {recovery_line(record, result)}", err=True)
 
 
 def _interrupt(signum: int, frame: object) -> None:
