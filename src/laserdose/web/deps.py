@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -78,7 +78,7 @@ ApiUser = Annotated[User, Depends(api_user)]
 PageUser = Annotated[User, Depends(page_user)]
 
 
-def roles(source: Callable[..., User], *allowed: Role) -> Callable[..., User]:
+def roles(source: Callable[..., User], *allowed: Role) -> Callable[..., Awaitable[User]]:
     """Return a dependency that gives the acting user from `source` if their role is allowed, else 403."""
 
     # A default, not Annotated: with postponed annotations FastAPI could not resolve the local `source`.

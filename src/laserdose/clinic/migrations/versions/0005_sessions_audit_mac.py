@@ -1,7 +1,7 @@
 """Per-user session version and TOTP secret; an HMAC column on the audit log.
 
 Revision ID: 0005_hardening
-Revises: 0002_console
+Revises: 0003_referrals
 Create Date: 2026-12-02
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_hardening"
-down_revision = "0002_console"
+down_revision = "0003_referrals"
 branch_labels = None
 depends_on = None
 
