@@ -36,10 +36,13 @@ def seed_demo(database_url: str | None = DatabaseUrl) -> None:
     import datetime as dt
 
     from laserdose.clinic import demo
+    from laserdose.planning.physics import default_physics
 
     engine = db.make_engine(database_url)
+    physics = default_physics()
     with db.session_factory(engine).begin() as session:
-        passwords = demo.seed_demo(session=session, start=dt.date.today() - dt.timedelta(weeks=4))
+        start = dt.date.today() - dt.timedelta(weeks=4)
+        passwords = demo.seed_demo(session=session, start=start, physics=physics)
     typer.echo(f"demo clinic seeded in {db.describe(engine)}: {len(demo.DEMO_PATIENTS)} patients; log in as")
     for username, password in passwords.items():
         typer.echo(f"  {username:<10} password {password}")

@@ -13,12 +13,12 @@ from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller, Outcome, Progress
 from laserdose.device.link import LinkError, open_link
-from laserdose.device.plan import parse_plan, read_plan
+from laserdose.device.plan import check_delivery, read_plan_file
 from laserdose.device.profile import load_profile
 from laserdose.device.record import SessionRecord
 from laserdose.errors import InputError, require_range
 
-_PLAN_OPTION = typer.Option(..., help="plan.json (issue-6 format) to deliver.")
+_PLAN_OPTION = typer.Option(..., help="Plan document (laserdose plan --json) to deliver.")
 _RECORD_OPTION = typer.Option(None, help="Session record (append-only JSON lines, fsynced).")
 
 
@@ -37,8 +37,9 @@ def treat(
     require_range("control period", period, 0.01, 0.2, "s")
     if not operator.strip():
         raise InputError("operator must name a person")
-    plan_data = read_plan(plan)
-    delivery = parse_plan(plan_data, load_profile(plan_data["device"]))
+    planned = read_plan_file(plan)
+    profile = load_profile(planned.device)
+    delivery = check_delivery(planned, profile)
     try:  # the record first: a session we could not record never starts (and no link is left open)
         session = SessionRecord(record)
     except OSError as exc:
@@ -50,7 +51,7 @@ def treat(
         typer.echo(f"laserdose: error: {exc}; nothing was emitted", err=True)
         raise typer.Exit(3) from None
     controller = Controller(
-        delivery, DeviceClient(link), session, operator.strip(), allow_time_scale=simulator
+        delivery, DeviceClient(link), session, operator.strip(), allow_time_scale=simulator, profile=profile
     )
     try:
         outcome = _run(controller, period, as_json)

@@ -144,7 +144,7 @@ def create_course(
     home_exercise: str = "",
     advice: str = "",
 ) -> Course:
-    """Create an unsigned course of care (clinician)."""
+    """Create an unsigned course of care (clinician); only the signing gate (clinic/signing.py) signs it."""
     require_role(actor, Role.CLINICIAN)
     get_patient(session=session, actor=actor, patient_id=patient_id)
     require_range("sessions_planned", sessions_planned, 1, 60)
@@ -157,20 +157,6 @@ def create_course(
     session.add(course)
     session.flush()
     _audit(session, actor, "course.create", "courses", course.id, protocol=protocol)
-    return course
-
-
-def sign_course(*, session: Session, actor: User, course_id: int, **details: Any) -> Course:
-    """Sign a course's plan so operators may run it (clinician); `details` go to the audit entry."""
-    require_role(actor, Role.CLINICIAN)
-    course = session.get(Course, course_id)
-    if course is None:
-        raise NotFound(f"no course with id {course_id}")
-    if course.signed_at is not None:
-        raise InputError(f"course {course_id} is already signed")
-    course.signed_by_id, course.signed_at = actor.id, utcnow()
-    session.flush()
-    _audit(session, actor, "course.sign", "courses", course.id, **details)
     return course
 
 

@@ -7,11 +7,12 @@ words is marked [U] in its text.
 
 from dataclasses import dataclass
 
-TREAT = "treat"
-TREAT_WITH_PRECAUTIONS = "treat-with-precautions"
-DO_NOT_TREAT = "do-not-treat"
-REFER = "refer"
-DECISIONS = (TREAT, TREAT_WITH_PRECAUTIONS, DO_NOT_TREAT, REFER)
+from laserdose.domain.plan import REFUSED_DECISIONS, TREATABLE_DECISIONS
+
+# The decisions, least cautious first: those under which laser may be given, then those it may not.
+TREAT, TREAT_WITH_PRECAUTIONS = TREATABLE_DECISIONS
+DO_NOT_TREAT, REFER = REFUSED_DECISIONS
+DECISIONS = (*TREATABLE_DECISIONS, *REFUSED_DECISIONS)
 URGENCIES = ("routine", "urgent", "emergency")
 
 # Sources, cited in full once (REFERENCES.md section 5).

@@ -17,10 +17,12 @@ from typing import Any
 
 from laserdose.device.client import DeviceClient, DeviceRefused
 from laserdose.device.link import LinkError
-from laserdose.device.plan import DeliveryPlan
+from laserdose.device.plan import set_params
+from laserdose.device.profile import DeviceProfile
 from laserdose.device.protocol import Msg
 from laserdose.device.record import SessionRecord
 from laserdose.device.states import EMISSION_STATES, TABLE, TERMINAL_STATES, IllegalTransition
+from laserdose.domain.plan import Delivery
 
 # Measured vs set power: a fault beyond 20 %. 21 CFR 1040.11(a) requires the *indicated* output to be
 # accurate within +/-20 %; using that same 20 % as the control fault threshold is our choice
@@ -82,17 +84,21 @@ class Controller:
 
     def __init__(
         self,
-        plan: DeliveryPlan,
+        plan: Delivery,
         client: DeviceClient,
         record: SessionRecord,
         operator: str,
         allow_time_scale: bool = False,
+        *,
+        profile: DeviceProfile,
     ) -> None:
         self.plan, self.client, self.record, self.operator = plan, client, record, operator
+        # The machine's largest power per planned wavelength [W]: bounds energy emitted while unmeasured.
+        self.max_power_w = {wl: profile.source(wl).max_power_w for wl in plan.power_w_by_wavelength}
         self.allow_time_scale = allow_time_scale  # only the operator can say the machine is a simulator
         self.state = "off"
-        self.planned = {f"{wl:g}": e for wl, e in plan.energy_j.items()}
-        self.set_w = {f"{wl:g}": p * plan.duty_cycle for wl, p in plan.power_w.items()}
+        self.planned = {f"{wl:g}": e for wl, e in plan.energy_j_by_wavelength.items()}
+        self.set_w = {f"{wl:g}": p * plan.duty_cycle for wl, p in plan.power_w_by_wavelength.items()}
         self.delivered = dict.fromkeys(self.planned, 0.0)
         self.integral = dict.fromkeys(self.planned, 0.0)
         self.progress = Progress()
@@ -184,7 +190,7 @@ class Controller:
     def prepare(self) -> None:
         """Identify, set and read back the parameters, arm. Faults on any mismatch or refusal."""
         self.record.write(
-            "session", operator=self.operator, plan=self.plan.set_params(), duration_s=self.plan.duration_s
+            "session", operator=self.operator, plan=set_params(self.plan), duration_s=self.plan.duration_s
         )
         try:
             self.identity = self.client.hello()
@@ -200,7 +206,7 @@ class Controller:
                 raise DeviceRefused(
                     f"machine is {status.get('state')} {status.get('trip_reason', '')}".strip()
                 )
-            sent = self.plan.set_params()
+            sent = set_params(self.plan)
             self.client.request(Msg.SET_PARAMS, sent)
             held = self.client.request(Msg.READ_BACK)
             self.record.write("read-back", sent=sent, held=held)
@@ -390,7 +396,7 @@ class Controller:
         """The result so far; written to the record as the last entry."""
         unaccounted = 0.0
         if self._link_lost:
-            unaccounted = sum(self.plan.max_power_w.values()) * self._silent_window_s()
+            unaccounted = sum(self.max_power_w.values()) * self._silent_window_s()
         result = Outcome(
             completed=self.state == "done" and self.GUARDS["dose_reached"](self),
             state=self.state,

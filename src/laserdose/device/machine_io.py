@@ -7,9 +7,9 @@ the cache without acting twice. Every valid host frame feeds the watchdog.
 from collections.abc import Callable
 from typing import Any
 
-from laserdose.device.plan import MAX_DURATION_S, params_problem
-from laserdose.device.profile import DeviceProfile
+from laserdose.device.profile import DeviceProfile, machine_limit_problem
 from laserdose.device.protocol import Frame, FrameParser, Msg, ProtocolError, encode_frame, negotiate_version
+from laserdose.domain.plan import MAX_DURATION_S
 from laserdose.errors import InputError, require_finite
 
 CONTROL_ACTIONS = (
@@ -143,7 +143,14 @@ class MachineIO:
         powers = {float(k): v for k, v in power_w.items()}
         params = {k: payload[k] for k in ("mode", "handpiece")}
         params |= {"frequency_hz": _num(payload["frequency_hz"]), "duty_cycle": _num(payload["duty_cycle"])}
-        problem = params_problem(self.profile, {"power_w": powers, **params}, payload["handpiece"])
+        problem = machine_limit_problem(
+            self.profile,
+            powers,
+            params["mode"],
+            params["frequency_hz"],
+            params["duty_cycle"],
+            params["handpiece"],
+        )
         if problem is None and any(v < 0 for v in limits.values()):
             problem = "energy limits must be >= 0"
         if problem is None and set(limits) != set(power_w):
@@ -239,7 +246,7 @@ class MachineIO:
 def _num(value: Any, largest: float = 1e6) -> float:
     """A finite number no larger than `largest` (JSON carries Infinity and NaN; both are refused).
 
-    The default 1e6 is only a sanity bound; params_problem checks each field's real range.
+    The default 1e6 is only a sanity bound; machine_limit_problem checks each field's real range.
     """
     try:
         value = require_finite("parameter", value)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, status
 from sqlalchemy import select
 
-from laserdose.clinic import plans, service
+from laserdose.clinic import service, signing
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
+from laserdose.domain.plan import plan_schema
 from laserdose.web.deps import DbSession, api_user, roles
 from laserdose.web.plan_view import get_physics
 from laserdose.web.schemas import CourseCreate, CoursePublic, SessionRecordCreate, SessionRecordPublic
@@ -25,6 +26,12 @@ def _course(session: DbSession, course_id: int) -> Course:
     if course is None:
         raise service.NotFound(f"no course with id {course_id}")
     return course
+
+
+@router.get("/schema/plan")
+def get_plan_schema() -> dict[str, Any]:
+    """The JSON Schema of the plan document that courses store and `laserdose plan --json` prints."""
+    return plan_schema()
 
 
 @router.post("/patients/{patient_id}/courses", status_code=status.HTTP_201_CREATED)
@@ -45,7 +52,7 @@ def get_course(course_id: Id, session: DbSession, user: Reader) -> CoursePublic:
 def sign_course(course_id: Id, request: Request, session: DbSession, user: Clinician) -> CoursePublic:
     """Sign a course's plan so that operators may run it (clinicians; only plans made by the planner)."""
     physics = get_physics(request)
-    course = plans.sign_planned_course(session=session, actor=user, course_id=course_id, physics=physics)
+    course = signing.sign(session=session, actor=user, course_id=course_id, physics=physics)
     session.commit()
     return CoursePublic.model_validate(course)
 
