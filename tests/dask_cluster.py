@@ -55,7 +55,9 @@ class RealCluster:
 
 def _dask(*args: str, log: Path) -> subprocess.Popen[bytes]:
     command = [str(Path(sys.executable).parent / "dask"), *args]
-    env = os.environ | {"PYTHONPATH": str(TESTS_DIR)}  # the workers import this module's skin stand-in
+    # The workers import this module's skin stand-in, and laserdose from wherever this process does.
+    paths = [str(TESTS_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(paths)}
     with log.open("wb") as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
 
