@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from laserdose.device.faults import parse_faults
-from laserdose.device.plan import DeliveryPlan, parse_plan
+from laserdose.device.plan import plan_delivery
+from laserdose.domain.plan import Delivery
 from laserdose.device.profile import DeviceProfile, load_profile
 from laserdose.device.simulator import Machine, MachineConfig
 
@@ -34,8 +35,8 @@ def profile() -> DeviceProfile:
 
 
 @pytest.fixture(scope="session")
-def plan(profile: DeviceProfile) -> DeliveryPlan:
-    return parse_plan(PLAN, profile)
+def plan(profile: DeviceProfile) -> Delivery:
+    return plan_delivery(PLAN, profile)
 
 
 def make_machine(profile: DeviceProfile, faults: tuple[str, ...] = (), **config: object) -> Machine:

@@ -13,7 +13,7 @@ from simkit import PLAN, emitted, make_machine
 
 from laserdose.device.controller import ENERGY_TOLERANCE, RAMP_ALLOWANCE_S, Controller
 from laserdose.device.faults import Fault
-from laserdose.device.plan import parse_plan
+from laserdose.device.plan import plan_delivery
 from laserdose.device.profile import load_profile
 from laserdose.device.record import SessionRecord
 from laserdose.device.states import EMISSION_STATES, TERMINAL_STATES, IllegalTransition
@@ -41,9 +41,11 @@ class Treatment(RuleBasedStateMachine):
             if pulsed
             else SHORT
         )
-        self.plan = parse_plan(data, PROFILE)
+        self.plan = plan_delivery(data, PROFILE)
         self.machine = make_machine(PROFILE, seed=seed)
-        self.controller = Controller(self.plan, connect(self.machine), SessionRecord(), "fuzz")
+        self.controller = Controller(
+            self.plan, connect(self.machine), SessionRecord(), "fuzz", profile=PROFILE
+        )
         self.controller.prepare()
         self.stop_by: float | None = None  # emission must be off by this simulated time
         self.ended_at: float | None = None

@@ -284,20 +284,17 @@ def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
     """
     if data.get("decision") not in TREATABLE_DECISIONS:
         keys = ("decision", "urgency", "reasons", "condition", "device")
-        return {"schema_version": SCHEMA_VERSION, **{key: data.get(key) for key in keys}}
+        return {"schema_version": SCHEMA_VERSION, **{key: data[key] for key in keys if key in data}}
     target = dict(data.get("target") or {})
     if "name" in target:
         target["structure"] = target.pop("name")
+    kept = ("decision", "reasons", "condition", *_V1_TREATMENT_KEYS, "notes")
     return {
         "schema_version": SCHEMA_VERSION,
-        "decision": data.get("decision"),
-        "reasons": data.get("reasons"),
-        "condition": data.get("condition"),
+        **{key: data[key] for key in kept if key in data},
         "delivery": _v1_delivery(data),
-        **{key: data.get(key) for key in _V1_TREATMENT_KEYS},
         "target": target,
         "skin_start_c": V1_SKIN_START_C,
-        "notes": data.get("notes", []),
     }
 
 
@@ -311,11 +308,7 @@ _V1_TREATMENT_KEYS = (
 
 
 def _v1_delivery(data: dict[str, Any]) -> dict[str, Any]:
-    delivery = {key: data.get(key) for key in _V1_DELIVERY_KEYS}
-    for key in ("frequency_hz", "duty_cycle"):
-        if key in data:
-            delivery[key] = data[key]
-    return delivery
+    return {key: data[key] for key in (*_V1_DELIVERY_KEYS, "frequency_hz", "duty_cycle") if key in data}
 
 
 def _first_error(exc: ValidationError) -> str:
