@@ -18,8 +18,8 @@ def treatment_plan(
     fields: dict[str, Any] = {
         "decision": "treat", "reasons": [REASON], "condition": "chronic-nonspecific-lbp",
         "delivery": {
-            "device": "15w-dual", "power_w_by_wavelength": powers, "mode": "cw", "handpiece": "large-standoff",
-            "duration_s": duration_s, "total_energy_j": energy_j,
+            "device": "15w-dual", "power_w_by_wavelength": powers, "mode": "cw",
+            "handpiece": "large-standoff", "duration_s": duration_s, "total_energy_j": energy_j,
         },
         "area_cm2": 150.0, "scan_speed_mm_per_s": 50.0, "feasible": True,
         "surface_dose_j_per_cm2": energy_j / 150.0,

@@ -7,7 +7,6 @@ import pytest
 from scipy import stats
 
 from dask_cluster import linear_skin_rise
-from plan_documents import treatment_plan
 from laserdose.clinical.protocols import get_protocol
 from laserdose.device.profile import load_profile
 from laserdose.errors import InputError
@@ -22,6 +21,7 @@ from laserdose.planning.study import (
     run_study,
 )
 from laserdose.planning.study_report import summary
+from plan_documents import treatment_plan
 
 WEIGHTS = [0.15, 0.25, 0.25, 0.15, 0.1, 0.1]
 COHORT = {

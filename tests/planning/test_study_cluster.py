@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from dask_cluster import require_distributed
-from plan_documents import treatment_plan
 from laserdose.device.profile import load_profile
 from laserdose.planning.cohort import parse_cohort
 from laserdose.planning.skin import skin_rise_k_per_w
 from laserdose.planning.study import patient_tasks, run_study
 from laserdose.transport.tables import build_table
+from plan_documents import treatment_plan
 
 PHOTONS = 1000
 COHORT = {
