@@ -13,14 +13,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from laserdose.clinic import db, service
+from laserdose.clinic import courses, db, patients
 from laserdose.clinic.models import TreatmentSession, User, utcnow
 from laserdose.device.client import DeviceClient
 from laserdose.device.link import open_link
-from laserdose.device.profile import load_profile
 from laserdose.device.protocol import Msg
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
+from laserdose.machines.profile import load_profile
 
 SCALE = 5.0  # simulated seconds per wall-clock second
 WATCHDOG_WALL_S = 1.0  # the machine's watchdog in wall-clock seconds (generous for a shared CI machine)
@@ -51,11 +51,11 @@ def signed_course(database_url: str, plan: dict[str, Any] | None = None) -> int:
     engine = db.make_engine(database_url)
     with db.session_factory(engine).begin() as session:
         clinician = session.scalars(select(User).where(User.username == "clinician")).one()
-        patient = service.add_patient(
+        patient = patients.add_patient(
             session=session, actor=clinician, name="Console Patient", birth_date=dt.date(1970, 1, 2),
             skin_type=3, bmi_kg_m2=25.0,
         )  # fmt: skip
-        course = service.create_course(
+        course = courses.create_course(
             session=session, actor=clinician, patient_id=patient.id, condition="chronic_nslbp",
             protocol="console-test", plan=plan or PLAN, sessions_planned=6, sessions_per_week=2,
         )  # fmt: skip

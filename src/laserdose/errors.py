@@ -1,6 +1,6 @@
 """Errors shared by every layer.
 
-Bad input is rejected with `InputError` before it reaches a kernel or a device (DESIGN.md: strict
+Bad input is rejected with `InputError` before it reaches a kernel or a device (docs/design.md: strict
 validation, never silent clamping). The CLI turns it into a one-line message and exit code 2.
 """
 
@@ -9,6 +9,18 @@ import math
 
 class InputError(ValueError):
     """A value given by a user or a file is invalid; the message says what is wrong and what is allowed."""
+
+
+def missing_extra(extra: str, exc: ModuleNotFoundError) -> InputError:
+    """The error for a feature whose optional dependencies are not installed.
+
+    Args:
+        extra: the optional-dependency group that provides them, e.g. "clinic".
+        exc: the failed import.
+    """
+    return InputError(
+        f"this needs laserdose[{extra}] ({exc.name} is not installed): pip install 'laserdose[{extra}]'"
+    )
 
 
 def require_range(name: str, value: float, low: float, high: float, unit: str = "") -> float:

@@ -64,7 +64,7 @@ def test_screening_is_stored_with_its_reasons_sources_and_an_audit_entry(session
 
 
 def test_the_patient_record_adds_dark_skin_and_age_rules(session):
-    # LightForce guidance (REFERENCES.md s.5): Fitzpatrick V-VI is a precaution.
+    # [LightForce]: Fitzpatrick V-VI is a precaution.
     assert _screened(session, skin_type=5)[3].decision == "treat-with-precautions"
     # AHCPR 1994: back pain under age 20 is a red flag (routine referral here, [U]).
     young = _screened(session, birth_date=dt.date(2010, 1, 1))[3]

@@ -8,15 +8,15 @@ import pytest
 from factories import make_patient, make_user
 from sqlalchemy import select
 
-from laserdose.clinic import plans, screenings, service, signing
+from laserdose.clinic import courses, plans, screenings, signing
 from laserdose.clinic.models import AuditEntry, Course
 from laserdose.clinic.users import Forbidden
 from laserdose.clinical.patient import parse_patient
 from laserdose.clinical.protocols import get_protocol
 from laserdose.device.plan import plan_delivery
-from laserdose.device.profile import load_profile
 from laserdose.domain.plan import fingerprint, plan_json
 from laserdose.errors import InputError
+from laserdose.machines.profile import load_profile
 from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import make_plan
 from plan_protocols import WIDE_PROTOCOL, write_wide_protocol
@@ -131,7 +131,7 @@ def _version_1(plan):
 
 def test_a_course_stored_before_the_document_had_a_version_still_loads_and_signs(session):
     clinician, record, inputs, plan = _planned(session, protocol=WIDE_PROTOCOL)
-    old = service.create_course(
+    old = courses.create_course(
         session=session, actor=clinician, patient_id=record.id, condition="chronic-nonspecific-lbp",
         protocol=WIDE_PROTOCOL, plan=_version_1(plan) | {"inputs": inputs.to_dict()}, sessions_planned=12,
         sessions_per_week=3,
@@ -248,7 +248,7 @@ def test_an_unsigned_course_is_signed_only_with_the_planners_plan_and_its_acknow
     planner_json = plan_json(plan) | {"inputs": inputs.to_dict()}
 
     def unsigned(plan_json):
-        return service.create_course(
+        return courses.create_course(
             session=session, actor=clinician, patient_id=record.id, condition="chronic-nonspecific-lbp",
             protocol="chronic-nonspecific-lbp", plan=plan_json, sessions_planned=12, sessions_per_week=3,
         )  # fmt: skip

@@ -17,8 +17,8 @@ from laserdose.clinic import plans, screenings, signing
 from laserdose.clinic.models import AuditEntry
 from laserdose.clinical.protocols import get_protocol
 from laserdose.device.plan import read_plan_file
-from laserdose.device.profile import load_profile
 from laserdose.domain.plan import TreatmentPlan, fingerprint, read_plan_document
+from laserdose.machines.profile import load_profile
 from laserdose.planning.cohort import parse_cohort
 from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import PlanSettings

@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 from laserdose.clinic.signing import signing_problem
 from laserdose.clinical.patient import parse_patient
 from laserdose.clinical.protocols import get_protocol, load_protocols
-from laserdose.device.profile import load_profile
 from laserdose.domain.plan import TreatmentPlan
+from laserdose.machines.profile import load_profile
 from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import PlanSettings, make_plan
 

@@ -4,8 +4,8 @@ import pytest
 
 from laserdose.clinical.patient import parse_patient
 from laserdose.clinical.protocols import get_protocol
-from laserdose.device.profile import load_profile
 from laserdose.domain.plan import Refusal, TreatmentPlan, plan_json
+from laserdose.machines.profile import load_profile
 from laserdose.planning.plan import PlanSettings, TargetLight, make_plan
 
 

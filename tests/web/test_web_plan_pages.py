@@ -10,8 +10,8 @@ from laserdose.clinic import db
 from laserdose.clinic.models import AuditEntry, Course, Screening
 from laserdose.clinic.plans import stored_plan, stored_plan_json
 from laserdose.device.plan import plan_delivery
-from laserdose.device.profile import load_profile
 from laserdose.domain.plan import fingerprint
+from laserdose.machines.profile import load_profile
 from laserdose.planning import report as plan_report
 from plan_protocols import WIDE_PROTOCOL, write_wide_protocol
 
@@ -90,7 +90,7 @@ def test_the_screening_form_previews_the_decision_without_storing_it(client, web
     assert f'hx-post="/patients/{patient_id}/screening/preview" hx-trigger="change"' in form
     data = {"diagnosis": "herniated-disc", "csrf_token": token}
     preview = client.post(f"/patients/{patient_id}/screening/preview", data=data).text
-    # Product brief (REFERENCES.md s.5): herniated disc -> medical opinion first (a routine referral).
+    # [ProductBrief]: herniated disc -> medical opinion first (a routine referral).
     assert re.search(r'id="decision-preview">([^<]+)<', preview)[1] == "refer (routine)"
     cleared = client.post(f"/patients/{patient_id}/screening/preview", data=data | {"medical_clearance": "1"})
     assert re.search(r'id="decision-preview">([^<]+)<', cleared.text)[1] == "treat-with-precautions"
@@ -102,7 +102,7 @@ def test_a_precaution_gives_treat_with_precautions(client):
     login(client, "clinician")
     patient_id, token = _patient(client)
     page = _screen(client, patient_id, token, precautions=["anticoagulants"])
-    # Houghton 2010 (REFERENCES.md s.5): anticoagulants are a precaution, not a contraindication.
+    # [Houghton2010]: anticoagulants are a precaution, not a contraindication.
     assert _decision(page.text) == "treat-with-precautions"
 
 
@@ -212,7 +212,7 @@ def test_create_and_sign_stores_a_plan_the_device_layer_accepts(client, webapp, 
         # The device layer's own strict check takes the stored document's delivery as it is.
         assert plan_delivery(stored_plan_json(course), load_profile("15w-dual")) == plan.delivery
         assert plan.device == "15w-dual"
-        # chronic-nonspecific-lbp.toml: 12 sessions, 3 a week (REFERENCES.md s.5).
+        # chronic-nonspecific-lbp.toml: 12 sessions, 3 a week (published trials).
         assert (course.sessions_planned, course.sessions_per_week) == (12, 3)
         assert (course.home_exercise, course.advice) == ("Walk 20 min daily", "Stay active")
         assert course.signed_at is not None and course.signed_by_id == course.clinician_id

@@ -8,9 +8,9 @@ import typer
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinical.patient import Patient, load_patient
 from laserdose.clinical.protocols import get_protocol
-from laserdose.device.profile import DeviceProfile, load_profile
 from laserdose.domain.plan import Refusal, TreatmentPlan, plan_json, plan_schema
 from laserdose.errors import InputError, require_range
+from laserdose.machines.profile import DeviceProfile, load_profile
 from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import (
     DEFAULT_SCAN_SPEED_MM_PER_S,

@@ -30,11 +30,11 @@ from laserdose.clinic.models import TreatmentSession
 from laserdose.device.client import DeviceRefused
 from laserdose.device.controller import Controller, Progress, send_stop
 from laserdose.device.link import Link, LinkError, open_link
-from laserdose.device.profile import DeviceProfile
 from laserdose.device.protocol import Msg
 from laserdose.device.states import TERMINAL_STATES
 from laserdose.domain.plan import Delivery
 from laserdose.errors import InputError
+from laserdose.machines.profile import DeviceProfile
 
 log = logging.getLogger("laserdose.console")
 CONNECT_TIMEOUT_S = 3.0  # a machine that does not accept the connection within this is reported [U]

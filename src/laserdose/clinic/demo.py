@@ -15,7 +15,7 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import plans, screenings, service, signing, users
+from laserdose.clinic import outcomes, patients, plans, screenings, signing, treatment, users
 from laserdose.clinic.models import User
 from laserdose.domain.plan import TreatmentPlan
 from laserdose.errors import InputError
@@ -61,7 +61,7 @@ def seed_patient_history(
 ) -> None:  # fmt: skip
     """Add one demo patient: a screening, a planned and signed course, weekly outcomes, 3 sessions a week."""
     name, born, skin_type, bmi = who
-    patient = service.add_patient(
+    patient = patients.add_patient(
         session=session, actor=clinician, name=name, birth_date=born, skin_type=skin_type, bmi_kg_m2=bmi
     )
     screening, _ = screenings.screen_patient(
@@ -89,7 +89,7 @@ def seed_patient_history(
     for week, nrs in enumerate(pain):
         day = start + dt.timedelta(weeks=week)
         odi = [min(5, max(0, round(nrs / 2)))] * 10
-        service.record_outcome(
+        outcomes.record_outcome(
             session=session, actor=clinician, patient_id=patient.id, course_id=course.id, assessed_on=day,
             nrs=nrs, odi_sections=odi, rmdq_ticked=[i < 2 * nrs for i in range(24)],
         )  # fmt: skip
@@ -104,7 +104,7 @@ def _seed_week_of_sessions(
     energy = {round(wl): e for wl, e in plan.delivery.energy_j_by_wavelength.items() if e > 0}
     for visit in range(3):
         started = dt.datetime.combine(monday + dt.timedelta(days=2 * visit), dt.time(9), dt.UTC)
-        service.record_session(
+        treatment.record_session(
             session=session, actor=operator, course_id=course_id, started_at=started,
             duration_s=plan.delivery.duration_s, energy_j_by_wavelength=energy, interruptions=[],
             completed=True,

@@ -1,6 +1,7 @@
 """Planning in the clinic: a plan made from a stored screening, and a course's stored plan read back.
 
-Like service.py: keyword-only session, no commits, role checks, audit entries with field names only.
+Like every clinic service: keyword-only database session, no commits, role checks, audit entries with
+field names only.
 The physics comes from the caller (the web app passes `planning.physics.default_physics()`), so the clinic
 layer never loads a fluence table itself. Signing is the gate's (clinic/signing.py).
 
@@ -20,16 +21,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import service
+from laserdose.clinic import patients
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
+from laserdose.clinic.records import get_course
 from laserdose.clinic.screenings import get_screening, questionnaire
 from laserdose.clinic.users import require_role
 from laserdose.clinical.patient import AREA_CM2_RANGE, BMI_RANGE, FAT_MM_RANGE, Patient
 from laserdose.clinical.protocols import get_protocol
-from laserdose.device.profile import load_profile, shipped_profiles
 from laserdose.domain.plan import Refusal, TreatmentPlan, read_plan_document
 from laserdose.errors import InputError, require_range
+from laserdose.machines.profile import load_profile, shipped_profiles
 from laserdose.planning.plan import (
     DEFAULT_SKIN_LIMIT_C,
     SKIN_START_C,
@@ -56,7 +58,7 @@ class PlanInputs:
 
     Attributes:
         protocol: protocol name (clinical/protocols.py).
-        device: shipped device profile name (device/profile.py).
+        device: shipped device profile name (laserdose.machines.profile).
         area_cm2: treatment area [cm^2].
         skin_limit_c: highest allowed skin temperature [C].
         fat_mm: subcutaneous fat measured by ultrasound [mm], or None to estimate it from `bmi`.
@@ -126,7 +128,7 @@ def propose_plan(
         InputError: the screening belongs to someone else, or the protocol treats another diagnosis.
     """
     require_role(actor, Role.CLINICIAN)
-    record = service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    record = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
     screening = get_screening(session=session, actor=actor, screening_id=inputs.screening_id)
     if screening.patient_id != patient_id:
         raise InputError(f"screening {inputs.screening_id} is not this patient's")
@@ -166,10 +168,8 @@ def course_plan(
         InputError: the course has no editor inputs, or the planner now gives another plan (for example
             after a new fluence table); the report would then not show what was signed.
     """
-    course = session.get(Course, course_id)
-    if course is None:
-        raise service.NotFound(f"no course with id {course_id}")
-    record = service.get_patient(session=session, actor=actor, patient_id=course.patient_id)
+    course = get_course(session, course_id)
+    record = patients.get_patient(session=session, actor=actor, patient_id=course.patient_id)
     if INPUTS_KEY not in course.plan:
         raise InputError(f"course {course_id} was not made in the plan editor; it has no plan report")
     inputs = PlanInputs.from_dict(course.plan[INPUTS_KEY])

@@ -7,7 +7,7 @@ keeps its fingerprint), allowed by the screening, inside every safety limit and 
 and, where it misses its target window, acknowledged by the clinician with a reason.
 
 The plan editor (`create_signed_course`), the API, the chart's "Sign plan" and the demo clinic all go
-through `sign`. Like service.py: keyword-only session, no commits, role checks, audit entries.
+through `sign`. Like every clinic service: keyword-only session, no commits, role checks, audit entries.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import audit, plans, service
+from laserdose.clinic import courses, plans
 from laserdose.clinic.models import Course, Role, User, utcnow
+from laserdose.clinic.records import audit_change, get_course
 from laserdose.clinic.users import require_role
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
 from laserdose.clinical.protocols import get_protocol
-from laserdose.device.profile import DeviceProfile, load_profile, machine_limit_problem
 from laserdose.domain.plan import Refusal, TreatmentPlan, fingerprint, plan_json
 from laserdose.errors import InputError
+from laserdose.machines.profile import DeviceProfile, load_profile, machine_limit_problem
 from laserdose.planning.plan import PhysicsModel
 
 # The shortest clinical reason accepted for signing a plan outside its target window: a few words at least.
@@ -118,9 +119,7 @@ def sign(
         InputError: the course is already signed, or the planner now gives another plan.
     """
     require_role(actor, Role.CLINICIAN)
-    course = session.get(Course, course_id)
-    if course is None:
-        raise service.NotFound(f"no course with id {course_id}")
+    course = get_course(session, course_id)
     if course.signed_at is not None:
         raise InputError(f"course {course_id} is already signed")
     if plans.INPUTS_KEY not in course.plan:
@@ -144,10 +143,7 @@ def sign(
     details: dict[str, Any] = {"plan_sha256": fingerprint(plan)}
     if outside is not None:
         details |= {"outside_window": True, "binding_limit": plan.binding_limit}
-    audit.record(
-        session=session, actor=actor.username, action="course.sign", entity="courses", entity_id=course.id,
-        details=details,
-    )  # fmt: skip
+    audit_change(session, actor, "course.sign", "courses", course.id, **details)
     return course
 
 
@@ -177,7 +173,7 @@ def create_signed_course(
     for name, text in (("home exercise", home_exercise), ("advice", advice)):
         if len(text) > plans.MAX_TEXT_CHARS:
             raise InputError(f"{name} must have at most {plans.MAX_TEXT_CHARS} characters")
-    course = service.create_course(
+    course = courses.create_course(
         session=session, actor=actor, patient_id=patient_id, condition=protocol.diagnosis,
         protocol=protocol.name, plan=plan_json(plan) | extra,
         sessions_planned=plan.course.sessions, sessions_per_week=plan.course.per_week,

@@ -7,10 +7,10 @@ the cache without acting twice. Every valid host frame feeds the watchdog.
 from collections.abc import Callable
 from typing import Any
 
-from laserdose.device.profile import DeviceProfile, machine_limit_problem
 from laserdose.device.protocol import Frame, FrameParser, Msg, ProtocolError, encode_frame, negotiate_version
 from laserdose.domain.plan import MAX_DURATION_S
 from laserdose.errors import InputError, require_finite
+from laserdose.machines.profile import DeviceProfile, machine_limit_problem
 
 CONTROL_ACTIONS = (
     "footswitch-press",

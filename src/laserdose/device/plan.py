@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from laserdose.device.profile import DeviceProfile, machine_limit_problem
 from laserdose.domain.plan import Delivery, read_delivery
 from laserdose.errors import InputError
+from laserdose.machines.profile import DeviceProfile, machine_limit_problem
 
 
 def read_plan_file(path: str | Path) -> Delivery:

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from laserdose.clinical.patient import Patient
-from laserdose.device.profile import DeviceProfile, Handpiece
 from laserdose.domain.plan import TreatmentPlan
+from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.planning.physics import FloatArray, TablePhysics
-from laserdose.planning.skin_scan import Scan
+from laserdose.thermal.surrogate.scan import Scan
 
 
 @dataclass(frozen=True)

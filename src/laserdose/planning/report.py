@@ -16,8 +16,8 @@ from matplotlib.patches import Circle, Rectangle  # noqa: E402
 
 from laserdose.clinical.patient import Patient  # noqa: E402
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol  # noqa: E402
-from laserdose.device.profile import DeviceProfile, logo_png  # noqa: E402
 from laserdose.domain.plan import Refusal, TreatmentPlan  # noqa: E402
+from laserdose.machines.profile import DeviceProfile, logo_png  # noqa: E402
 from laserdose.planning.curves import (  # noqa: E402
     depth_dose_curve,
     plan_handpiece,
@@ -226,7 +226,7 @@ def _source_rows(
         (
             "physics",
             "skin heating",
-            "fast scanned-handpiece model, checked against the 3-D bioheat solver (planning/skin.py)",
+            "fast scanned-handpiece model, checked against the 3-D bioheat solver (thermal/surrogate)",
         ),
         ("physics", "laser safety", "IEC 60825-1:2014 MPE and NOHD (safety/)"),
     ]

@@ -17,15 +17,14 @@ from typing import Any
 import numpy as np
 
 from laserdose.clinical.patient import Patient
-from laserdose.device.profile import DeviceProfile
 from laserdose.domain.plan import TreatmentPlan
+from laserdose.machines.profile import DeviceProfile
 from laserdose.planning.curves import emitting_powers, plan_handpiece, plan_scan
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.physics import patient_back
 from laserdose.thermal.service import run_config
-from laserdose.transport.back import back_stack
 from laserdose.transport.engine import simulate
-from laserdose.transport.geometry import PencilBeam
+from laserdose.transport.geometry import PencilBeam, Stack
 from laserdose.transport.tables import TABLE_GRID, disk_factors
 
 # Skin at rest (planning/plan.py SKIN_START_C) is the planner's start; the solver finds its own baseline
@@ -101,7 +100,7 @@ def _target_factor(
 ) -> float:
     """F(depth; R) at the target from a fresh pencil-beam run on the patient's exact back [-]."""
     back = patient_back(patient, wavelength_nm)
-    stack = back_stack(patient.skin_type, wavelength_nm, fat_mm=back.fat_mm)
+    stack = Stack.from_layers(back.layers)
     result = simulate(stack, PencilBeam(), photons, seed, TABLE_GRID)
     radius = np.array([disk_radius_mm(plan.area_cm2)])
     by_depth = disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, radius)[0]

@@ -12,8 +12,8 @@ from markupsafe import Markup
 from laserdose.clinic.signing import signing_problem
 from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
-from laserdose.device.profile import DeviceProfile
 from laserdose.domain.plan import Refusal, TreatmentPlan, plan_json
+from laserdose.machines.profile import DeviceProfile
 from laserdose.planning.curves import depth_dose_curve, emitting_powers, skin_temperature_curve
 from laserdose.planning.physics import TablePhysics, default_physics
 from laserdose.safety.summary import SafetySummary, safety_summary, summary_rows
