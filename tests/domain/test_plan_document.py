@@ -65,10 +65,12 @@ def test_a_refusal_has_no_parameters_and_a_treatment_plan_cannot_lack_them():
     [
         ({"feasible": False}, "an infeasible one has both"),
         ({"binding_limit": "surface dose"}, "a feasible plan has no binding_limit"),
-        ({"area_cm2": -1.0}, "area_cm2: Input should be greater than 0"),
+        # The vocabulary's own ranges and messages, as everywhere else.
+        ({"area_cm2": -1.0}, "area_cm2: treatment area must be between 1 and 3500 cm2"),
+        ({"skin_limit_c": 44.0}, "skin_limit_c: skin limit must be between 34 and 43 C"),
         ({"schema_version": 3}, "schema_version: Input should be 2"),
         ({"extra": 1}, "extra: Extra inputs are not permitted"),
-        ({"skin_limit_c": float("nan")}, "skin_limit_c: Input should be a finite number"),
+        ({"skin_limit_c": float("nan")}, "skin_limit_c: skin limit must be"),
     ],
 )
 def test_invalid_documents_are_refused_with_one_line(change, message):

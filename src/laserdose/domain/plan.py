@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from laserdose.domain.quantities import Dose, Energy, Power, SkinLimit, TreatmentArea, Wavelength
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.errors import InputError
 
 SCHEMA_VERSION = 2
@@ -65,7 +67,8 @@ class Delivery(_Model):
 
     Attributes:
         device: the machine profile's name.
-        power_w_by_wavelength: peak power per wavelength [W]; JSON keys are wavelengths in nm ("810").
+        power_w_by_wavelength: peak power per wavelength [W]; keys are wavelengths in whole nm (810), in
+            JSON their decimal strings ("810"), as every wavelength key (domain/wavelengths.py).
         mode: "cw" or "pulsed".
         frequency_hz: pulse repetition frequency [Hz] (0 for cw).
         duty_cycle: fraction of each period with emission [-] (1 for cw).
@@ -75,17 +78,17 @@ class Delivery(_Model):
     """
 
     device: Name
-    power_w_by_wavelength: dict[Positive, NonNegative] = Field(min_length=1)
+    power_w_by_wavelength: dict[Wavelength, Power] = Field(min_length=1)
     mode: Literal["cw", "pulsed"] = "cw"
     frequency_hz: NonNegative = 0.0
     duty_cycle: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
     handpiece: Name
     duration_s: Annotated[float, Field(gt=0, le=MAX_DURATION_S, allow_inf_nan=False)]
-    total_energy_j: NonNegative
+    total_energy_j: Energy
 
     @field_serializer("power_w_by_wavelength")
-    def _wavelength_keys(self, powers: dict[float, float]) -> dict[str, float]:
-        return {f"{wavelength:g}": power for wavelength, power in powers.items()}
+    def _wavelength_keys(self, powers: dict[int, float]) -> dict[str, float]:
+        return {wavelength_key(wavelength): power for wavelength, power in powers.items()}
 
     @model_validator(mode="after")
     def _consistent(self) -> Delivery:
@@ -102,7 +105,7 @@ class Delivery(_Model):
         return self
 
     @property
-    def energy_j_by_wavelength(self) -> dict[float, float]:
+    def energy_j_by_wavelength(self) -> dict[int, float]:
         """Planned energy per wavelength, power x duration x duty [J]."""
         return {wl: p * self.duration_s * self.duty_cycle for wl, p in self.power_w_by_wavelength.items()}
 
@@ -120,9 +123,9 @@ class TargetDose(_Model):
 
     structure: Name
     depth_mm: Positive
-    dose_j_per_cm2: NonNegative
-    dose_range_j_per_cm2: tuple[NonNegative, NonNegative]
-    window_j_per_cm2: tuple[Positive, Positive]
+    dose_j_per_cm2: Dose
+    dose_range_j_per_cm2: tuple[Dose, Dose]
+    window_j_per_cm2: tuple[Dose, Dose]
 
 
 class CourseSchedule(_Model):
@@ -160,16 +163,16 @@ class TreatmentPlan(_Model):
     reasons: tuple[Reason, ...] = Field(min_length=1)
     condition: Name
     delivery: Delivery
-    area_cm2: Positive
+    area_cm2: TreatmentArea
     scan_speed_mm_per_s: Positive
     feasible: bool
     binding_limit: Name | None = None
     advice: Text | None = None
-    surface_dose_j_per_cm2: NonNegative
+    surface_dose_j_per_cm2: Dose
     target: TargetDose
     skin_start_c: Finite
     peak_skin_temperature_c: Finite
-    skin_limit_c: Finite
+    skin_limit_c: SkinLimit
     course: CourseSchedule
     notes: tuple[Text, ...] = ()
 

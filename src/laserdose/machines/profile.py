@@ -5,6 +5,7 @@ modes (CW; pulsed with frequency and duty-cycle ranges), the handpieces and the 
 profiles are addressed by name (`15w-dual`); any other by a file path.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -303,7 +304,7 @@ class _Fields:
 
 def machine_limit_problem(
     profile: DeviceProfile,
-    power_w_by_wavelength: dict[float, float],
+    power_w_by_wavelength: Mapping[float, float] | Mapping[int, float],
     mode: str,
     frequency_hz: float,
     duty_cycle: float,

@@ -22,6 +22,7 @@ from laserdose.domain.plan import (
     TreatableDecision,
     TreatmentPlan,
 )
+from laserdose.domain.wavelengths import wavelength_nm
 from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.planning.optimise import Limits, Outcome, WavelengthResponse, optimise
 
@@ -129,7 +130,7 @@ def make_plan(
     )
     delivery = Delivery(
         device=device.name,
-        power_w_by_wavelength=outcome.power_w_by_wavelength,
+        power_w_by_wavelength={wavelength_nm(w): p for w, p in outcome.power_w_by_wavelength.items()},
         mode="cw",
         handpiece=handpiece.name,
         duration_s=outcome.duration_s,
