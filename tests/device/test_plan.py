@@ -34,7 +34,10 @@ def test_planned_energy_is_power_times_duration_times_duty(profile):
             "above the machine's 15 W",
         ),
         ({"power_w_by_wavelength": {"1064": 5.0}, "total_energy_j": 150.0}, "no 1064 nm source"),
-        ({"power_w_by_wavelength": {"810": -1.0}}, "power_w_by_wavelength.810: power must be between 0 and 60 W"),
+        (
+            {"power_w_by_wavelength": {"810": -1.0}},
+            "power_w_by_wavelength.810: power must be between 0 and 60 W",
+        ),
         ({"mode": "burst"}, "mode: Input should be 'cw' or 'pulsed'"),
         (
             {"mode": "pulsed", "frequency_hz": 30000.0, "duty_cycle": 0.5, "total_energy_j": 150.0},
