@@ -84,3 +84,25 @@ def test_precautions_still_get_a_plan():
     plan = plan_for(patient(precautions=["anticoagulants"]))
     assert isinstance(plan, TreatmentPlan) and plan.decision == "treat-with-precautions"
     assert plan.delivery.duration_s > 0
+
+
+@pytest.mark.parametrize("precaution", ["tattoo-at-site", "pigmented-naevi", "dense-hair", "dark-skin"])
+def test_pigment_precautions_restrict_the_plan_to_980_nm_and_41_c(precaution):
+    # LightForce: tattoos, naevi, dense hair, Fitzpatrick V-VI -> 980 nm only and a lower dose, here
+    # the IEC 60601-1 ed. 2 skin limit of 41 C; the planner must honour it, not only print it.
+    plan = plan_for(patient(precautions=[precaution]))
+    assert isinstance(plan, TreatmentPlan)
+    assert plan.delivery.power_w_by_wavelength[810] == 0.0
+    assert plan.skin_limit_c == 41.0
+    assert plan.peak_skin_temperature_c <= 41.0 + 1e-9
+    assert "Screening precaution: only 980 nm may emit." in plan.notes
+    free = plan_for(patient())
+    assert isinstance(free, TreatmentPlan)
+    assert free.skin_limit_c == 43.0 and free.delivery.power_w_by_wavelength[810] > 0.0
+
+
+def test_growth_plate_precaution_lowers_the_skin_limit_only():
+    plan = plan_for(patient(precautions=["open-growth-plates"]))
+    assert isinstance(plan, TreatmentPlan)
+    assert plan.skin_limit_c == 41.0 and plan.peak_skin_temperature_c <= 41.0 + 1e-9
+    assert not any("may emit" in note for note in plan.notes)

@@ -105,7 +105,7 @@ def _seed_week_of_sessions(
     for visit in range(3):
         started = dt.datetime.combine(monday + dt.timedelta(days=2 * visit), dt.time(9), dt.UTC)
         treatment.record_session(
-            session=session, actor=operator, course_id=course_id, started_at=started,
+            db=session, actor=operator, course_id=course_id, started_at=started,
             duration_s=plan.delivery.duration_s, energy_j_by_wavelength=energy, interruptions=[],
             completed=True,
         )  # fmt: skip

@@ -25,6 +25,7 @@ from laserdose.clinic import patients
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.records import get_course
+from laserdose.clinic.referrals import planning_open
 from laserdose.clinic.screenings import get_screening, questionnaire
 from laserdose.clinic.users import require_role
 from laserdose.clinical.patient import AREA_CM2_RANGE, BMI_RANGE, FAT_MM_RANGE, Patient
@@ -110,7 +111,7 @@ def planning_patient(
     record: PatientRecord, screening: Screening, inputs: PlanInputs, today: dt.date
 ) -> Patient:
     """The planner's patient: the record's skin type and age, the screening's answers, the editor's body."""
-    answers = questionnaire(record, screening.answers, today)
+    answers = questionnaire(record, screening.answers, today, referral_cleared=planning_open(screening))
     return Patient(
         skin_type=record.skin_type, area_cm2=inputs.area_cm2, screening=answers,
         bmi=inputs.bmi if inputs.fat_mm is None else None, fat_mm=inputs.fat_mm,

@@ -65,9 +65,13 @@ def signing_problem(
     target window (no overdose at the target). The optimiser keeps all of them even when it reports no
     feasible plan; this check makes signing not depend on that.
     """
+    if isinstance(plan, Refusal) and plan.decision == "refer":
+        return (
+            f"the screening refers the patient ({plan.urgency}): record the referral's outcome or override it"
+            " first"
+        )
     if isinstance(plan, Refusal):
-        urgency = f" ({plan.urgency})" if plan.urgency else ""
-        return f"the screening decision is {plan.decision}{urgency}: no laser plan"
+        return f"the screening decision is {plan.decision}: no laser plan"
     if (plan.device, plan.condition) != (device.name, protocol.name):
         return f"the plan is for {plan.device} and {plan.condition}, not {device.name} and {protocol.name}"
     delivery = plan.delivery

@@ -23,6 +23,10 @@ def read_plan_file(path: str | Path) -> Delivery:
         raise InputError(f"cannot read plan {path}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"plan {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"plan {path} is not UTF-8 text (byte {exc.start})") from None
+    except (ValueError, RecursionError) as exc:  # too deeply nested, or an integer of > 4300 digits
+        raise InputError(f"plan {path} is not a plan: {type(exc).__name__}") from None
     return read_delivery(data)
 
 

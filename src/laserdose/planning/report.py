@@ -146,7 +146,7 @@ def _patient_rows(
         ("machine", "maker and model", f"{device.manufacturer} {device.model} ({device.name})"),
         ("screening", "decision", plan.decision + urgency),
     ]
-    return rows + [("screening", reason.code, f"{reason.text} [{reason.source}]") for reason in plan.reasons]
+    return rows + [("screening", reason.code, f"{reason.text} {reason.source}") for reason in plan.reasons]
 
 
 def _parameter_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:

@@ -42,7 +42,7 @@ class PlanView:
         patient: the planner's patient it was made for.
         device: the plan's machine.
         protocol: the plan's protocol.
-        payload: its JSON.
+        payload: its plan document's JSON.
         depth_svg: dose against depth, or None when there are no parameters.
         skin_svg: skin temperature against time, or None.
         safety_rows: the laser safety summary as (section, item, value), for the session's exposure.
