@@ -116,3 +116,15 @@ def test_missing_file_and_bad_toml(tmp_path):
     path.write_text("skin_type = = 3")
     with pytest.raises(InputError, match="bad.toml: not valid TOML"):
         load_patient(path)
+
+
+def test_first_line_reason_is_read_and_must_be_text():
+    data = _good()
+    data["screening"] = {
+        "diagnosis": "acute-nonspecific-lbp",
+        "first_line_reason": "6 weeks of exercise failed",
+    }
+    assert parse_patient(data).screening.first_line_reason == "6 weeks of exercise failed"
+    data["screening"]["first_line_reason"] = 3
+    with pytest.raises(InputError, match=r"\[screening\] first_line_reason must be text"):
+        parse_patient(data)

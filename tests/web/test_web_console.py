@@ -1,5 +1,6 @@
 """The treatment console through the app (TestClient) against the simulator over a real TCP link."""
 
+import re
 import sqlite3
 import time
 import uuid
@@ -277,3 +278,10 @@ def test_the_console_link_leads_to_the_machine_s_course(console, webapp, sim):
     assert _post(client, course_id, "connect").status_code == 303
     where = client.get("/console", follow_redirects=False).headers["location"]
     assert where == f"/courses/{course_id}/console"
+
+
+def test_the_console_shows_eyewear_with_both_bases(console):
+    client, course_id = console()
+    page = client.get(f"/courses/{course_id}/console").text
+    table = re.search(r'<table id="eyewear">(.*?)</table>', page, re.S).group(1)
+    assert "limiting aperture" in table and "EN 207: the beam&#39;s own power density" in table

@@ -13,12 +13,13 @@ from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller, DeliveryOutcome, Progress
 from laserdose.device.link import LinkError, open_link
-from laserdose.device.plan import parse_plan, read_plan
+from laserdose.device.plan import check_delivery, read_plan_file
 from laserdose.device.record import SessionRecord
+from laserdose.device.recovery import recover, recovery_line
 from laserdose.errors import InputError, require_range
 from laserdose.machines.profile import load_profile
 
-_PLAN_OPTION = typer.Option(..., help="plan.json to deliver (as `laserdose plan --json` writes it).")
+_PLAN_OPTION = typer.Option(..., help="Plan document to deliver (as `laserdose plan --json` writes it).")
 _RECORD_OPTION = typer.Option(None, help="Session record (append-only JSON lines, fsynced).")
 
 
@@ -37,8 +38,9 @@ def treat(
     require_range("control period", period, 0.01, 0.2, "s")
     if not operator.strip():
         raise InputError("operator must name a person")
-    plan_data = read_plan(plan)
-    delivery = parse_plan(plan_data, load_profile(plan_data["device"]))
+    planned = read_plan_file(plan)
+    profile = load_profile(planned.device)
+    delivery = check_delivery(planned, profile)
     try:  # the record first: a session we could not record never starts (and no link is left open)
         session = SessionRecord(record)
     except OSError as exc:
@@ -49,8 +51,11 @@ def treat(
         session.close()
         typer.echo(f"laserdose: error: {exc}; nothing was emitted", err=True)
         raise typer.Exit(3) from None
+    client = DeviceClient(link)
+    if record is not None:
+        _close_interrupted(record, client)
     controller = Controller(
-        delivery, DeviceClient(link), session, operator.strip(), allow_time_scale=simulator
+        delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile
     )
     try:
         outcome = _run(controller, period, as_json)
@@ -59,6 +64,16 @@ def treat(
         session.close()
     _report(outcome, as_json)
     raise typer.Exit(outcome.exit_code)
+
+
+def _close_interrupted(record: Path, client: DeviceClient) -> None:
+    """Close a session that a killed host left open in `record`, from the machine's counter if it can."""
+    try:
+        result = recover(record, client)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read record {record}: {exc}") from None
+    if result is not None:
+        typer.echo(f"laserdose: {recovery_line(record, result)}", err=True)
 
 
 def _interrupt(signum: int, frame: object) -> None:
