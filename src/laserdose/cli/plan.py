@@ -44,7 +44,7 @@ def plan(
 ) -> None:
     """Screen, then choose wavelengths, powers, handpiece and time that put the target in its window."""
     settings = PlanSettings(
-        skin_limit_c=require_range("skin limit", skin_limit, 37.0, 45.0, "C"),
+        skin_limit_c=skin_limit,
         scan_speed_mm_per_s=require_range("scan speed", scan_speed, 5.0, 200.0, "mm/s"),
     )
     count = int(require_range("photons", photons, 1e3, 1e8))

@@ -40,7 +40,7 @@ def study(
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the plots (PNG).")] = None,
 ) -> None:
     """Apply the protocol's plan for the cohort's reference patient to every patient of the cohort."""
-    settings = PlanSettings(skin_limit_c=require_range("skin limit", skin_limit, 37.0, 45.0, "C"))
+    settings = PlanSettings(skin_limit_c=skin_limit)
     count = int(require_range("photons", photons, 100, 1e8))
     check_scheduler(scheduler)
     spec = load_cohort(cohort)

@@ -8,7 +8,7 @@ written to the audit log with field names only, never patient data values.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +19,11 @@ from laserdose.clinic import audit
 from laserdose.clinic.models import Course, Outcome, Patient, Role, Screening, TreatmentSession, User, utcnow
 from laserdose.clinic.users import require_role
 from laserdose.clinical import outcomes as scoring
+from laserdose.domain.quantities import BMI, ENERGY, SKIN_TYPE, check_birth_date
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.errors import InputError, require_range
 
 READERS = (Role.ADMIN, Role.CLINICIAN, Role.OPERATOR)
-BMI_RANGE_KG_M2 = (10.0, 80.0)  # outside this a measurement error is far likelier than a patient
 ANALGESIC_USE = ("none", "as_needed", "daily")
 
 
@@ -41,11 +42,9 @@ def _check_patient_fields(name: str, birth_date: dt.date, skin_type: int, bmi_kg
     name = name.strip()
     if not 1 <= len(name) <= 200 or any(ord(char) < 32 or ord(char) == 127 for char in name):
         raise InputError("name must have 1-200 characters and no control characters")
-    if not dt.date(1900, 1, 1) <= birth_date <= dt.date.today():
-        raise InputError("birth_date must be between 1900-01-01 and today")
-    if isinstance(skin_type, bool) or not isinstance(skin_type, int) or not 1 <= skin_type <= 6:
-        raise InputError(f"skin_type must be a Fitzpatrick type 1-6, got {skin_type!r}")
-    require_range("bmi", bmi_kg_m2, *BMI_RANGE_KG_M2, unit="kg/m2")
+    check_birth_date(birth_date)
+    SKIN_TYPE.check_whole(skin_type)
+    BMI.check(bmi_kg_m2)
     return name
 
 
@@ -192,7 +191,7 @@ def record_session(
     course_id: int,
     started_at: dt.datetime,
     duration_s: float,
-    energy_j_by_wavelength: dict[int, float],
+    energy_j_by_wavelength: Mapping[int, float],
     interruptions: list[dict[str, Any]],
     completed: bool,
 ) -> TreatmentSession:
@@ -204,7 +203,7 @@ def record_session(
         course_id: the signed course it belongs to.
         started_at: when emission was first armed.
         duration_s: emission time [s].
-        energy_j_by_wavelength: delivered energy per wavelength {nm: J}.
+        energy_j_by_wavelength: delivered energy per wavelength {nm: J} (keys as `wavelength_key` reads).
         interruptions: [{"at_s": seconds into the session, "reason": text}, ...].
         completed: whether the planned energy was reached.
     """
@@ -216,15 +215,14 @@ def record_session(
         raise InputError(f"course {course_id} has no signed plan; a clinician must sign it first")
     _check_session_start(started_at)
     require_range("duration_s", duration_s, 0.0, 24 * 3600.0, unit="s")
-    for wavelength_nm, energy_j in energy_j_by_wavelength.items():
-        require_range(f"energy at {wavelength_nm} nm", energy_j, 0.0, 1e6, unit="J")
+    energies = {wavelength_key(nm): ENERGY.check(energy_j) for nm, energy_j in energy_j_by_wavelength.items()}
     for item in interruptions:
         if set(item) != {"at_s", "reason"}:
             raise InputError("each interruption needs exactly 'at_s' and 'reason'")
     record = TreatmentSession(
         course_id=course_id, operator_id=actor.id, started_at=started_at.astimezone(dt.UTC),
         duration_s=duration_s,
-        energy_j_by_wavelength={str(k): float(v) for k, v in energy_j_by_wavelength.items()},
+        energy_j_by_wavelength=energies,
         interruptions=interruptions, completed=completed,
     )  # fmt: skip
     session.add(record)

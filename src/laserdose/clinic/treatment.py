@@ -18,6 +18,7 @@ from laserdose.clinic import audit
 from laserdose.clinic.models import Course, Role, TreatmentSession, User, utcnow
 from laserdose.clinic.service import NotFound
 from laserdose.clinic.users import require_role
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.errors import InputError
 
 RUNNING, ENDED = "running", "ended"
@@ -91,7 +92,7 @@ def save_heartbeat(
     """
     record = _running(session, session_id)
     record.duration_s = float(duration_s)
-    record.energy_j_by_wavelength = {str(k): float(v) for k, v in energy_j_by_wavelength.items()}
+    record.energy_j_by_wavelength = {wavelength_key(k): float(v) for k, v in energy_j_by_wavelength.items()}
     record.interruptions = list(interruptions)
     record.last_heartbeat_at = utcnow()
     session.flush()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -50,9 +51,9 @@ class Quantity:
         Args:
             value: the value given [unit].
         """
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise InputError(f"{self.name} must be a number {self._span()}, got {value!r}")
-        if self.whole and math.isfinite(value) and value != int(value):
+        if self.whole and math.isfinite(value) and value != math.floor(value):
             raise InputError(f"{self.name} must be a whole number {self._span()}, got {value:g}")
         return require_range(self.name, float(value), self.low, self.high, self.unit)
 

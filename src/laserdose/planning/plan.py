@@ -12,12 +12,14 @@ from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
 from laserdose.clinical.screening import ScreeningDecision, screen
 from laserdose.device.profile import DeviceProfile, Handpiece
+from laserdose.domain.quantities import SKIN_LIMIT
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.planning.optimise import Limits, Outcome, WavelengthResponse, optimise
 
 TREATABLE = ("treat", "treat-with-precautions")
 # Skin contact limit 43 C for contact of 10 min or more (IEC 60601-1 ed. 3) [U, REFERENCES.md s.3];
 # a clinic may set 41 C (ed. 2) [S].
-DEFAULT_SKIN_LIMIT_C = 43.0
+DEFAULT_SKIN_LIMIT_C = SKIN_LIMIT.high  # 43 C: the highest the domain allows
 # Skin surface at rest near 33 C (issue 4; the bioheat steady state).
 SKIN_START_C = 33.0
 # Hand scanning speeds used with Class 4 handpieces, 25-75 mm/s (issue 4).
@@ -75,6 +77,10 @@ class PlanSettings:
     scan_speed_mm_per_s: float = DEFAULT_SCAN_SPEED_MM_PER_S
     duration_range_s: tuple[float, float] = (60.0, 1800.0)
 
+    def __post_init__(self) -> None:
+        """Refuse a skin limit outside the domain's (domain/quantities.py), whoever sets it."""
+        SKIN_LIMIT.check(self.skin_limit_c)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -110,7 +116,7 @@ class Plan:
             "feasible": outcome.feasible,
             "binding_limit": outcome.binding or None,
             "advice": outcome.advice or None,
-            "power_w_by_wavelength": {f"{w:g}": p for w, p in outcome.power_w_by_wavelength.items()},
+            "power_w_by_wavelength": {wavelength_key(w): p for w, p in outcome.power_w_by_wavelength.items()},
             "mode": "cw",
             "handpiece": self.handpiece,
             "scan_speed_mm_per_s": self.scan_speed_mm_per_s,

@@ -8,16 +8,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from laserdose.clinic.models import Patient
-from laserdose.clinic.service import BMI_RANGE_KG_M2
+from laserdose.domain.quantities import BirthDate, Bmi, Energy, SkinType, Wavelength
 
 # No control characters: they have no place in a name, and PostgreSQL refuses NUL in text.
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
-]
-SkinType = Annotated[int, Field(ge=1, le=6, description="Fitzpatrick skin type 1-6")]
-Bmi = Annotated[
-    float, Field(ge=BMI_RANGE_KG_M2[0], le=BMI_RANGE_KG_M2[1], description="body mass index [kg/m2]")
 ]
 
 
@@ -33,11 +29,9 @@ class PatientCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    birth_date: dt.date
+    birth_date: BirthDate
     skin_type: SkinType
     bmi: Bmi
-
-    _birth_date = field_validator("birth_date")(_not_in_future)
 
 
 class PatientUpdate(BaseModel):
@@ -46,11 +40,9 @@ class PatientUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    birth_date: dt.date | None = None
+    birth_date: BirthDate | None = None
     skin_type: SkinType | None = None
     bmi: Bmi | None = None
-
-    _birth_date = field_validator("birth_date")(_not_in_future)
 
 
 class PatientPublic(BaseModel):
@@ -160,10 +152,7 @@ class SessionRecordCreate(BaseModel):
 
     started_at: AwareDatetime
     duration_s: Annotated[float, Field(ge=0, le=86400, description="emission time [s]")]
-    energy_j_by_wavelength: dict[
-        Annotated[int, Field(ge=200, le=11000, description="wavelength [nm]")],
-        Annotated[float, Field(ge=0, le=1e6, description="delivered energy [J]")],
-    ]
+    energy_j_by_wavelength: dict[Wavelength, Energy]
     interruptions: list[Interruption] = Field(default_factory=list, max_length=1000)
     completed: bool
 
