@@ -21,6 +21,7 @@ from laserdose.device.plan import DeliveryPlan
 from laserdose.device.protocol import Msg
 from laserdose.device.record import SessionRecord
 from laserdose.device.states import EMISSION_STATES, TABLE, TERMINAL_STATES, IllegalTransition
+from laserdose.domain.wavelengths import wavelength_key
 
 # Measured vs set power: a fault beyond 20 %. 21 CFR 1040.11(a) requires the *indicated* output to be
 # accurate within +/-20 %; using that same 20 % as the control fault threshold is our choice
@@ -91,8 +92,8 @@ class Controller:
         self.plan, self.client, self.record, self.operator = plan, client, record, operator
         self.allow_time_scale = allow_time_scale  # only the operator can say the machine is a simulator
         self.state = "off"
-        self.planned = {f"{wl:g}": e for wl, e in plan.energy_j.items()}
-        self.set_w = {f"{wl:g}": p * plan.duty_cycle for wl, p in plan.power_w.items()}
+        self.planned = {wavelength_key(wl): e for wl, e in plan.energy_j.items()}
+        self.set_w = {wavelength_key(wl): p * plan.duty_cycle for wl, p in plan.power_w.items()}
         self.delivered = dict.fromkeys(self.planned, 0.0)
         self.integral = dict.fromkeys(self.planned, 0.0)
         self.progress = Progress()

@@ -10,6 +10,7 @@ from typing import Any
 from laserdose.device.plan import MAX_DURATION_S, params_problem
 from laserdose.device.profile import DeviceProfile
 from laserdose.device.protocol import Frame, FrameParser, Msg, ProtocolError, encode_frame, negotiate_version
+from laserdose.domain.wavelengths import wavelength_key, wavelength_nm
 from laserdose.errors import InputError, require_finite
 
 CONTROL_ACTIONS = (
@@ -140,7 +141,7 @@ class MachineIO:
         # A limit above what the machine can emit in one longest session is no limit at all.
         largest_j = self.profile.max_total_power_w * MAX_DURATION_S
         limits = {_key(k): _num(v, largest_j) for k, v in payload["energy_limit_j"].items()}
-        powers = {float(k): v for k, v in power_w.items()}
+        powers = {wavelength_nm(k): v for k, v in power_w.items()}
         params = {k: payload[k] for k in ("mode", "handpiece")}
         params |= {"frequency_hz": _num(payload["frequency_hz"]), "duty_cycle": _num(payload["duty_cycle"])}
         problem = params_problem(self.profile, {"power_w": powers, **params}, payload["handpiece"])
@@ -252,10 +253,10 @@ def _num(value: Any, largest: float = 1e6) -> float:
 
 def _key(wavelength: Any) -> str:
     """A wavelength key in one spelling ("810"), whatever the host wrote ("810.0")."""
-    value = float(wavelength)
-    if value != value:
-        raise ProtocolError("wavelength is NaN")
-    return f"{value:g}"
+    try:
+        return wavelength_key(wavelength)
+    except InputError as exc:
+        raise ProtocolError(str(exc)) from None
 
 
 def _reply(seq: int, ok: bool, result: Any) -> bytes:

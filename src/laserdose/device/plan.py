@@ -5,12 +5,12 @@ A plan outside the machine's limits is refused, never clamped. The same checks g
 """
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from laserdose.device.profile import DeviceProfile
+from laserdose.domain.wavelengths import wavelength_key, wavelength_nm
 from laserdose.errors import InputError, require_finite
 
 TREAT_DECISIONS = ("treat", "treat-with-precautions")
@@ -24,7 +24,7 @@ class DeliveryPlan:
 
     Attributes:
         device: the profile name the plan was made for.
-        power_w: peak power per wavelength [W], keys are wavelengths [nm].
+        power_w: peak power per wavelength [W], keys are whole wavelengths [nm] (domain/wavelengths.py).
         mode: "cw" or "pulsed".
         frequency_hz: pulse repetition frequency [Hz] (0 for cw).
         duty_cycle: fraction of each period with emission [-] (1 for cw).
@@ -35,30 +35,30 @@ class DeliveryPlan:
     """
 
     device: str
-    power_w: dict[float, float]
+    power_w: dict[int, float]
     mode: str
     frequency_hz: float
     duty_cycle: float
     handpiece: str
     duration_s: float
-    energy_j: dict[float, float]
-    max_power_w: dict[float, float]
+    energy_j: dict[int, float]
+    max_power_w: dict[int, float]
 
     @property
     def total_energy_j(self) -> float:
         """Planned energy over all wavelengths [J]."""
         return sum(self.energy_j.values())
 
-    def set_params(self, energy_limit_j: dict[float, float] | None = None) -> dict[str, Any]:
+    def set_params(self, energy_limit_j: dict[int, float] | None = None) -> dict[str, Any]:
         """The SET_PARAMS payload for this plan (energy limits default to the planned energies)."""
         limits = energy_limit_j or self.energy_j
         return {
-            "power_w": {f"{wl:g}": p for wl, p in self.power_w.items()},
+            "power_w": {wavelength_key(wl): p for wl, p in self.power_w.items()},
             "mode": self.mode,
             "frequency_hz": self.frequency_hz,
             "duty_cycle": self.duty_cycle,
             "handpiece": self.handpiece,
-            "energy_limit_j": {f"{wl:g}": e for wl, e in limits.items()},
+            "energy_limit_j": {wavelength_key(wl): e for wl, e in limits.items()},
         }
 
 
@@ -172,11 +172,8 @@ def _number(name: str, value: Any) -> float:
     return require_finite(f"plan {name}", value)
 
 
-def _wavelength(key: Any) -> float:
+def _wavelength(key: Any) -> int:
     try:
-        value = float(key)
-    except (TypeError, ValueError):
-        raise InputError(f"plan wavelength {key!r} is not a number of nm") from None
-    if not math.isfinite(value):
-        raise InputError(f"plan wavelength {key!r} is not a number of nm")
-    return value
+        return wavelength_nm(key)
+    except InputError as exc:
+        raise InputError(f"plan {exc}") from None

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.planning.study import Delivery, PatientOutcome
 
 PERCENTILES = (5, 50, 95)
@@ -68,7 +69,7 @@ def _by_skin_type(outcomes: Sequence[PatientOutcome], delivery: Delivery) -> dic
 def _plan(delivery: Delivery) -> dict[str, Any]:
     return {
         "feasible_for_reference_patient": delivery.feasible,
-        "power_w_by_wavelength": {f"{w:g}": p for w, p in delivery.power_w_by_wavelength},
+        "power_w_by_wavelength": {wavelength_key(w): p for w, p in delivery.power_w_by_wavelength},
         "duration_s": delivery.duration_s,
         "area_cm2": delivery.area_cm2,
         "handpiece": delivery.handpiece.name,

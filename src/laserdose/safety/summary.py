@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from laserdose.device.profile import DeviceProfile, Handpiece
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.safety.classify import Emission, classify
 from laserdose.safety.hazard import DEFAULT_EXPOSURE_S, combined_nohd, eye_nohd, eyewear
 from laserdose.safety.iec60825 import eye_mpe
@@ -80,7 +81,9 @@ class SafetySummary:
         """The summary as plain JSON-ready data (wavelength keys as strings)."""
         data = asdict(self)
         for hazard in data["handpieces"]:
-            hazard["nohd_by_wavelength_m"] = {f"{k:g}": v for k, v in hazard["nohd_by_wavelength_m"].items()}
+            hazard["nohd_by_wavelength_m"] = {
+                wavelength_key(k): v for k, v in hazard["nohd_by_wavelength_m"].items()
+            }
         data["handpieces"] = list(data["handpieces"])
         data["eyewear"] = list(data["eyewear"])
         data["warnings"] = list(data["warnings"])
