@@ -47,7 +47,7 @@ def tissue(
 def back(
     skin_type: int = typer.Option(..., "--skin-type", help=_SKIN_HELP),
     wavelength: float = typer.Option(..., "--wavelength", help=_WAVELENGTH_HELP),
-    fat_mm: float | None = typer.Option(None, "--fat-mm", help="Measured subcutaneous fat [mm], 0.5-150."),
+    fat_mm: float | None = typer.Option(None, "--fat-mm", help="Measured subcutaneous fat [mm], 2-45."),
     bmi: float | None = typer.Option(None, "--bmi", help="Body mass index [kg/m2], 18-50 (fat estimated)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:

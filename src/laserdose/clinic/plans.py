@@ -24,9 +24,9 @@ from laserdose.clinic.screenings import decision_label, get_screening, questionn
 from laserdose.clinic.users import require_role
 from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import get_protocol
-from laserdose.device.profile import load_profile, shipped_profiles
 from laserdose.domain.quantities import BMI, FAT_THICKNESS, SKIN_LIMIT, TREATMENT_AREA
 from laserdose.errors import InputError
+from laserdose.machines.profile import load_profile, shipped_profiles
 from laserdose.planning.plan import (
     PhysicsModel,
     Plan,
@@ -111,7 +111,7 @@ class PlanInputs:
 
     Attributes:
         protocol: protocol name (clinical/protocols.py).
-        device: shipped device profile name (device/profile.py).
+        device: shipped device profile name (laserdose.machines.profile).
         area_cm2: treatment area [cm^2].
         skin_limit_c: highest allowed skin temperature [C].
         fat_mm: subcutaneous fat measured by ultrasound [mm], or None to estimate it from `bmi`.

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from laserdose.device.profile import DeviceProfile, load_profile
 from laserdose.domain.quantities import BMI, FAT_THICKNESS, TREATMENT_AREA, Quantity
 from laserdose.errors import InputError
 from laserdose.files import read_toml
+from laserdose.machines.profile import DeviceProfile, load_profile
 
 MAX_PATIENTS = 100_000
 # The treated area when the cohort gives none: the example patient of issue 6 (area_cm2 = 150).

@@ -12,9 +12,9 @@ from laserdose.clinic.plans import MAX_TEXT_CHARS, PlanInputs
 from laserdose.clinic.screenings import QUESTIONNAIRE_LISTS
 from laserdose.clinical import screening_rules as vocabulary
 from laserdose.clinical.protocols import load_protocols
-from laserdose.device.profile import shipped_profiles
 from laserdose.domain.quantities import BMI, FAT_THICKNESS, SKIN_LIMIT, TREATMENT_AREA, Quantity
 from laserdose.errors import InputError
+from laserdose.machines.profile import shipped_profiles
 
 PLAN_FIELDS = ("protocol", "device", "area_cm2", "skin_limit_c", "fat_mm", "bmi")
 _LIST_TERMS = {
