@@ -30,7 +30,7 @@ class HandpieceHazard:
     """
 
     handpiece: str
-    nohd_by_wavelength_m: dict[float, float]
+    nohd_by_wavelength_m: dict[int, float]
     nohd_all_m: float
 
 
@@ -97,7 +97,7 @@ def worst_power_split(profile: DeviceProfile, exposure_s: float) -> list[tuple[f
     """
     by_hazard = sorted(profile.sources, key=lambda s: eye_mpe(s.wavelength_nm, exposure_s).e_w_per_m2)
     left_w = profile.max_total_power_w
-    split = []
+    split: list[tuple[float, float]] = []
     for source in by_hazard:
         power = min(source.max_power_w, left_w)
         left_w -= power
