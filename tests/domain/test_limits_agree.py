@@ -1,6 +1,5 @@
 """The domain's limits agree with what the planner can compute: no valid patient falls off its data."""
 
-
 from laserdose.domain.quantities import BMI, FAT_THICKNESS, SKIN_TYPE, TREATMENT_AREA, WAVELENGTH
 from laserdose.machines.profile import load_profile, shipped_profiles
 from laserdose.optics.back import fat_from_bmi_mm
