@@ -5,17 +5,16 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from typing import Annotated
 
 import typer
 
+from laserdose.cli.options import DatabaseUrl, JsonFlag
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinic import audit, db, users
 from laserdose.errors import InputError
 
-DatabaseUrl = typer.Option(
-    None, "--database-url", help="SQLAlchemy URL; default $LASERDOSE_DATABASE_URL or SQLite."
-)
-JsonFlag = typer.Option(False, "--json", help="Print JSON for machines.")
+LoginName = Annotated[str, typer.Argument(help="Login name.")]
 
 db_app = typer.Typer(help="Create and migrate the clinic database.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage the people who log in.", no_args_is_help=True)
@@ -23,7 +22,7 @@ audit_app = typer.Typer(help="Check the hash-chained audit log.", no_args_is_hel
 
 
 @db_app.command("upgrade")
-def upgrade(database_url: str | None = DatabaseUrl) -> None:
+def upgrade(database_url: DatabaseUrl = None) -> None:
     """Apply every migration (creates the database if it is new)."""
     engine = db.make_engine(database_url)
     db.upgrade(engine)
@@ -31,7 +30,7 @@ def upgrade(database_url: str | None = DatabaseUrl) -> None:
 
 
 @db_app.command("seed-demo")
-def seed_demo(database_url: str | None = DatabaseUrl) -> None:
+def seed_demo(database_url: DatabaseUrl = None) -> None:
     """Fill an empty, migrated database with a demo clinic and print the demo passwords."""
     import datetime as dt
 
@@ -56,10 +55,10 @@ def _read_password() -> str:
 
 @users_app.command("add")
 def add_user(
-    name: str = typer.Argument(..., help="Login name."),
-    role: str = typer.Option(..., "--role", help="admin, clinician or operator."),
-    database_url: str | None = DatabaseUrl,
-    json_output: bool = JsonFlag,
+    name: LoginName,
+    role: Annotated[str, typer.Option("--role", help="admin, clinician or operator.")],
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Add a user; the password is read from standard input (prompted twice on a terminal)."""
     engine = db.make_engine(database_url)
@@ -69,14 +68,14 @@ def add_user(
             session=session, username=name, password=_read_password(), role=role, actor_name=actor
         )
         result = {"id": user.id, "username": user.username, "role": user.role}
-    if json_output:
+    if as_json:
         print_json(result)
     else:
         typer.echo(f"added {result['role']} {result['username']} (id {result['id']})")
 
 
 @users_app.command("list")
-def list_users(database_url: str | None = DatabaseUrl, json_output: bool = JsonFlag) -> None:
+def list_users(database_url: DatabaseUrl = None, as_json: JsonFlag = False) -> None:
     """List the users with their roles and whether they may log in."""
     engine = db.make_engine(database_url)
     with db.session_factory(engine)() as session:
@@ -84,16 +83,14 @@ def list_users(database_url: str | None = DatabaseUrl, json_output: bool = JsonF
             {"id": u.id, "username": u.username, "role": u.role, "active": u.active}
             for u in users.list_users(session=session)
         ]
-    if json_output:
+    if as_json:
         print_json({"users": rows})
     else:
         print_table("Users", ["id", "username", "role", "active"], [list(row.values()) for row in rows])
 
 
 @users_app.command("deactivate")
-def deactivate(
-    name: str = typer.Argument(..., help="Login name."), database_url: str | None = DatabaseUrl
-) -> None:
+def deactivate(name: LoginName, database_url: DatabaseUrl = None) -> None:
     """Stop a user from logging in; their records stay."""
     engine = db.make_engine(database_url)
     with db.session_factory(engine).begin() as session:
@@ -106,12 +103,12 @@ def _cli_actor() -> str:
 
 
 @audit_app.command("verify")
-def verify(database_url: str | None = DatabaseUrl, json_output: bool = JsonFlag) -> None:
+def verify(database_url: DatabaseUrl = None, as_json: JsonFlag = False) -> None:
     """Recompute the audit hash chain; exit 0 if intact, 1 naming the first broken row."""
     engine = db.make_engine(database_url)
     with db.session_factory(engine)() as session:
         report = audit.verify(session=session)
-    if json_output:
+    if as_json:
         broken = None if report.broken is None else vars(report.broken)
         print_json({"ok": report.broken is None, "rows": report.rows, "head": report.head, "broken": broken})
     elif report.broken is None:

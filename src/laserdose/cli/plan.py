@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinical.patient import Patient, load_patient
 from laserdose.clinical.protocols import get_protocol
@@ -28,7 +29,7 @@ def plan(
         str, typer.Option("--condition", help="Protocol name, e.g. chronic-nonspecific-lbp.")
     ],
     device: Annotated[str, typer.Option("--device", help="Shipped profile name or a profile .toml path.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    as_json: JsonFlag = False,
     report: Annotated[Path | None, typer.Option("--report", help="Write the plan report (PDF).")] = None,
     verify: Annotated[
         bool, typer.Option("--verify", help="Re-simulate the plan with full Monte Carlo and heat (minutes).")

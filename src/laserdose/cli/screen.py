@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinical.patient import load_patient
 from laserdose.clinical.screening import screen as screen_answers
@@ -12,7 +13,7 @@ from laserdose.clinical.screening import screen as screen_answers
 
 def screen(
     patient: Annotated[Path, typer.Option("--patient", help="patient.toml with a [screening] table.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Screen a patient: treat, treat-with-precautions, do-not-treat or refer (with urgency)."""
     decision = screen_answers(load_patient(patient).screening)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
+from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinical.protocols import get_protocol
 from laserdose.errors import require_range
@@ -34,9 +35,7 @@ def study(
     skin_limit: Annotated[
         float, typer.Option(help="Highest allowed skin temperature [C].")
     ] = DEFAULT_SKIN_LIMIT_C,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the summary as JSON, no progress bar.")
-    ] = False,
+    as_json: JsonFlag = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the plots (PNG).")] = None,
 ) -> None:
     """Apply the protocol's plan for the cohort's reference patient to every patient of the cohort."""
