@@ -2,6 +2,7 @@
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
@@ -108,3 +109,11 @@ def test_wavelength_keys_round_trip(nm: int) -> None:
 def test_wavelength_keys_refuse_what_is_not_whole_nm(bad: object) -> None:
     with pytest.raises(InputError, match="a wavelength key must be a whole number of nm"):
         wavelength_key(bad)
+
+
+def test_the_documented_limits_table_is_the_domain():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "api" / "domain.md").read_text(encoding="utf-8")
+    for quantity in q.QUANTITIES:
+        numbers = "whole" if quantity.whole else "any"
+        span = f"{quantity.low:g} | {quantity.high:g} | {quantity.unit or '-'}"
+        assert f"| {quantity.name} | {span} | {numbers} | {quantity.source} |" in page

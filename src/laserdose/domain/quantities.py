@@ -89,13 +89,13 @@ def _schema(quantity: Quantity) -> Any:
 
 
 # Fitzpatrick sun-reactive skin types I-VI, written 1-6 [Fitzpatrick1988] [S].
-SKIN_TYPE = Quantity("Fitzpatrick skin type", "", 1, 6, "[Fitzpatrick1988]", whole=True)
+SKIN_TYPE = Quantity("Fitzpatrick skin type", "", 1, 6, "[Fitzpatrick1988] types I-VI as 1-6", whole=True)
 
 # The back model estimates lumbar fat from BMI with the epidural-depth regression [EpiduralDepth]
 # (optics/back.py). We keep it where it stays plausible [U]: at BMI 18 it gives 2.2 mm of fat, the
 # thinnest fat of the fluence table (FAT_THICKNESS below); above 50 kg/m2 no study of that regression
 # is known to us, and the fat of such a back should be measured by ultrasound instead.
-BMI = Quantity("BMI", "kg/m2", 18.0, 50.0, "[U] range of the fat-from-BMI relation, see the comment")
+BMI = Quantity("BMI", "kg/m2", 18.0, 50.0, "[U] fat from BMI [EpiduralDepth] stays in the fat range")
 
 # Measured lumbar subcutaneous fat: the span of the shipped fluence table's fat axis, 2-45 mm, which the
 # planner cannot leave [U]. It holds the L1-2 means of 8.5-9.4 mm [SubcutaneousFat2022] [S] with room
@@ -105,17 +105,17 @@ FAT_THICKNESS = Quantity("fat thickness", "mm", 2.0, 45.0, "[U] the fluence tabl
 # The treated area on the back. Largest: the back of the trunk, 18 % of a ~1.9 m2 adult body surface
 # ~ 3400 cm2 by the rule of nines [Wallace1951] [S], rounded up to 3500 cm2. Smallest: 1 cm2, a
 # single spot of the smallest handpiece beam [U].
-TREATMENT_AREA = Quantity("treatment area", "cm2", 1.0, 3500.0, "[Wallace1951]")
+TREATMENT_AREA = Quantity("treatment area", "cm2", 1.0, 3500.0, "[Wallace1951] back of the trunk")
 
 # The highest skin temperature a plan may reach. At most 43 C, the applied-part contact limit for
 # contact of 10 min or more [IEC60601-1] (ed. 3 [U]; ed. 2 gives 41 C [S], which a clinic may choose);
 # at least 34 C, one kelvin above resting skin (33 C, the bioheat steady state): below that no light at
 # all could be given [U].
-SKIN_LIMIT = Quantity("skin limit", "C", 34.0, 43.0, "[IEC60601-1]")
+SKIN_LIMIT = Quantity("skin limit", "C", 34.0, 43.0, "[IEC60601-1] contact limit; 1 K above resting skin")
 
 # Treatment wavelengths: the span of the tissue optics (chromophore spectra and scattering laws,
 # [Jacques2013]) that laserdose models, which holds the 650-1064 nm of Class 4 therapy machines.
-WAVELENGTH = Quantity("wavelength", "nm", 600.0, 1100.0, "[Jacques2013]")
+WAVELENGTH = Quantity("wavelength", "nm", 600.0, 1100.0, "[Jacques2013] span of the tissue optics")
 
 # Output power of one source or of a whole machine. Class 4 therapy machines give 0.5-30 W; 60 W, twice
 # the top of that range, catches a typo (mW for W) without refusing any machine on the market [U].
@@ -128,11 +128,11 @@ ENERGY = Quantity("energy", "J", 0.0, 1e6, "[U] above 4 hours at the highest pow
 # Radiant exposure (dose) at the skin or at a target. 300 J/cm2 is ten times the dose at which cells are
 # inhibited [Sharma2011] [S] and five times the 60 J/cm2 surface dose of high-intensity laser trials [U];
 # a window or a dose beyond it is an error [U].
-DOSE = Quantity("dose", "J/cm2", 0.0, 300.0, "[Sharma2011] x 10")
+DOSE = Quantity("dose", "J/cm2", 0.0, 300.0, "[Sharma2011] ten times the inhibitory dose")
 
 # Age of a patient, 0-120 years: anything outside is a typo [U]. Screening, not this range, decides
 # which ages laser therapy may treat.
-AGE = Quantity("age", "years", 0, 120, "[U] a typo check", whole=True)
+AGE = Quantity("age", "years", 0, 120, "[U] a typo check; screening decides who is treated", whole=True)
 
 SkinType = Annotated[int, AfterValidator(_pydantic_check(SKIN_TYPE, whole=True)), _schema(SKIN_TYPE)]
 Bmi = Annotated[float, AfterValidator(_pydantic_check(BMI)), _schema(BMI)]

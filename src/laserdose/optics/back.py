@@ -115,7 +115,7 @@ class BackModel:
 
 
 def fat_from_bmi_mm(bmi: float) -> float:
-    """Estimated lumbar subcutaneous fat thickness [mm] from BMI [kg/m2] [U relation, see the module]."""
+    """Estimated lumbar subcutaneous fat thickness [mm] from BMI in kg/m2 (a relation [U]: see the module)."""
     BMI.check(bmi)
     return FAT_AT_REFERENCE_MM + EPIDURAL_SLOPE_MM_PER_BMI * (bmi - REFERENCE_BMI)
 
