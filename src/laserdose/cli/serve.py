@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from laserdose.cli.options import DatabaseUrl
-from laserdose.errors import InputError
+from laserdose.errors import InputError, missing_extra
 
 if TYPE_CHECKING:
     from laserdose.clinic.console_registry import ConsoleRegistry
@@ -23,11 +23,14 @@ def serve(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Serve the clinic web app (settings from LASERDOSE_* variables; see README)."""
-    import uvicorn
+    try:
+        import uvicorn
 
-    from laserdose.clinic import db
-    from laserdose.web.app import create_app
-    from laserdose.web.settings import DEVELOPMENT_SECRET, WebSettings
+        from laserdose.clinic import db
+        from laserdose.web.app import create_app
+        from laserdose.web.settings import DEVELOPMENT_SECRET, WebSettings
+    except ModuleNotFoundError as exc:
+        raise missing_extra("clinic", exc) from None
 
     try:
         settings = WebSettings()
