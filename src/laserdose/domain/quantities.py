@@ -14,10 +14,10 @@ import datetime as dt
 import math
 import numbers
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from laserdose.errors import InputError, require_range
@@ -66,15 +66,24 @@ class Quantity:
         return f"between {self.low:g} and {self.high:g}{suffix}"
 
 
-def _pydantic_check(quantity: Quantity, whole: bool = False) -> Callable[[Any], Any]:
-    """A pydantic after-validator running `quantity.check`, its message unprefixed ("Value error, ")."""
+def _pydantic_check(quantity: Quantity) -> Callable[[Any], Any]:
+    """A pydantic before-validator: `quantity.check` on the value (a form's text read as a number first).
+
+    It runs before pydantic's own parsing, so that a form's "abc" or "70" and the API's 70 are refused
+    with the domain's message, unprefixed ("Value error, ..."); whole quantities come back as int.
+    """
 
     def validate(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                pass  # not a number: the check refuses it, naming what was typed
         try:
             checked = quantity.check(value)
         except InputError as exc:
             raise PydanticCustomError("domain_range", "{message}", {"message": str(exc)}) from None
-        return int(checked) if whole else checked
+        return int(checked) if quantity.whole else checked
 
     return validate
 
@@ -134,16 +143,19 @@ DOSE = Quantity("dose", "J/cm2", 0.0, 300.0, "[Sharma2011] ten times the inhibit
 # which ages laser therapy may treat.
 AGE = Quantity("age", "years", 0, 120, "[U] a typo check; screening decides who is treated", whole=True)
 
-SkinType = Annotated[int, AfterValidator(_pydantic_check(SKIN_TYPE, whole=True)), _schema(SKIN_TYPE)]
-Bmi = Annotated[float, AfterValidator(_pydantic_check(BMI)), _schema(BMI)]
-FatThickness = Annotated[float, AfterValidator(_pydantic_check(FAT_THICKNESS)), _schema(FAT_THICKNESS)]
-TreatmentArea = Annotated[float, AfterValidator(_pydantic_check(TREATMENT_AREA)), _schema(TREATMENT_AREA)]
-SkinLimit = Annotated[float, AfterValidator(_pydantic_check(SKIN_LIMIT)), _schema(SKIN_LIMIT)]
-Wavelength = Annotated[int, AfterValidator(_pydantic_check(WAVELENGTH, whole=True)), _schema(WAVELENGTH)]
-Power = Annotated[float, AfterValidator(_pydantic_check(POWER)), _schema(POWER)]
-Energy = Annotated[float, AfterValidator(_pydantic_check(ENERGY)), _schema(ENERGY)]
-Dose = Annotated[float, AfterValidator(_pydantic_check(DOSE)), _schema(DOSE)]
-Age = Annotated[int, AfterValidator(_pydantic_check(AGE, whole=True)), _schema(AGE)]
+SkinType = Annotated[int, BeforeValidator(_pydantic_check(SKIN_TYPE)), _schema(SKIN_TYPE)]
+Bmi = Annotated[float, BeforeValidator(_pydantic_check(BMI)), _schema(BMI)]
+FatThickness = Annotated[float, BeforeValidator(_pydantic_check(FAT_THICKNESS)), _schema(FAT_THICKNESS)]
+TreatmentArea = Annotated[float, BeforeValidator(_pydantic_check(TREATMENT_AREA)), _schema(TREATMENT_AREA)]
+SkinLimit = Annotated[float, BeforeValidator(_pydantic_check(SKIN_LIMIT)), _schema(SKIN_LIMIT)]
+# As a key (powers, energies per wavelength) a wavelength is a whole number of nm (domain/wavelengths.py).
+Wavelength = Annotated[
+    int, BeforeValidator(_pydantic_check(replace(WAVELENGTH, whole=True))), _schema(WAVELENGTH)
+]
+Power = Annotated[float, BeforeValidator(_pydantic_check(POWER)), _schema(POWER)]
+Energy = Annotated[float, BeforeValidator(_pydantic_check(ENERGY)), _schema(ENERGY)]
+Dose = Annotated[float, BeforeValidator(_pydantic_check(DOSE)), _schema(DOSE)]
+Age = Annotated[int, BeforeValidator(_pydantic_check(AGE)), _schema(AGE)]
 
 # Birth dates: from 1900-01-01 (no patient is older) to today (none is born tomorrow) [U].
 EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)

@@ -17,6 +17,7 @@ from laserdose.clinic import db
 from laserdose.clinic.console_registry import ConsoleRegistry
 from laserdose.clinic.records import NotFound
 from laserdose.clinic.users import Forbidden
+from laserdose.domain import quantities
 from laserdose.errors import InputError
 from laserdose.web.deps import LoginRequired
 from laserdose.web.security import LoginRateLimiter, TokenSigner
@@ -84,6 +85,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.tokens = TokenSigner(settings.secret_key, settings.token_ttl_s)
     app.state.login_limiter = LoginRateLimiter(settings.login_attempts, settings.login_window_s)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.templates.env.globals["domain"] = quantities  # forms show the ranges the checks enforce
     app.state.console = ConsoleRegistry()  # the treatment console runs of this process
     app.add_middleware(
         SessionMiddleware, secret_key=settings.secret_key, session_cookie="laserdose_session",
