@@ -5,9 +5,9 @@ from typing import Annotated, Any
 
 import typer
 
-from laserdose.cli.options import JsonFlag
+from laserdose.cli.options import JsonFlag, span
 from laserdose.cli.output import print_json, print_table
-from laserdose.domain.quantities import BMI, FAT_THICKNESS, SKIN_TYPE, WAVELENGTH, Quantity
+from laserdose.domain.quantities import BMI, FAT_THICKNESS, SKIN_TYPE, WAVELENGTH
 from laserdose.errors import InputError
 from laserdose.optics.back import back_model
 from laserdose.optics.tissues import TISSUES, OpticalProperties, optical_properties, tissue_spectrum
@@ -17,17 +17,12 @@ app = typer.Typer(
 )
 
 
-def _span(quantity: Quantity) -> str:
-    unit = f" {quantity.unit}" if quantity.unit else ""
-    return f"{quantity.low:g}-{quantity.high:g}{unit}"
-
-
 Tissue = Annotated[str, typer.Option("--tissue", help=f"Tissue: {', '.join(TISSUES)}.")]
 SkinType = Annotated[
     int,
-    typer.Option("--skin-type", help=f"Fitzpatrick skin type {_span(SKIN_TYPE)} (sets epidermal melanin)."),
+    typer.Option("--skin-type", help=f"Fitzpatrick skin type {span(SKIN_TYPE)} (sets epidermal melanin)."),
 ]
-Wavelength = Annotated[float, typer.Option("--wavelength", help=f"Wavelength [nm], {_span(WAVELENGTH)}.")]
+Wavelength = Annotated[float, typer.Option("--wavelength", help=f"Wavelength [nm], {span(WAVELENGTH)}.")]
 
 
 def _properties_dict(props: OpticalProperties) -> dict[str, float]:
@@ -59,10 +54,10 @@ def back(
     skin_type: SkinType,
     wavelength: Wavelength,
     fat_mm: Annotated[
-        float | None, typer.Option("--fat-mm", help=f"Measured subcutaneous fat, {_span(FAT_THICKNESS)}.")
+        float | None, typer.Option("--fat-mm", help=f"Measured subcutaneous fat, {span(FAT_THICKNESS)}.")
     ] = None,
     bmi: Annotated[
-        float | None, typer.Option("--bmi", help=f"Body mass index, {_span(BMI)} (fat estimated).")
+        float | None, typer.Option("--bmi", help=f"Body mass index, {span(BMI)} (fat estimated).")
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -90,7 +85,7 @@ def back(
 def spectrum(
     tissue: Tissue,
     start_nm: Annotated[
-        float, typer.Option("--from", help=f"First wavelength [nm], {_span(WAVELENGTH)}.")
+        float, typer.Option("--from", help=f"First wavelength [nm], {span(WAVELENGTH)}.")
     ] = WAVELENGTH.low,
     stop_nm: Annotated[
         float, typer.Option("--to", help=f"Last wavelength [nm], up to {WAVELENGTH.high:g}.")

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from laserdose.cli.options import JsonFlag
+from laserdose.cli.options import JsonFlag, SkinLimit
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinical.patient import Patient, load_patient
 from laserdose.clinical.protocols import get_protocol
@@ -34,9 +34,7 @@ def plan(
     verify: Annotated[
         bool, typer.Option("--verify", help="Re-simulate the plan with full Monte Carlo and heat (minutes).")
     ] = False,
-    skin_limit: Annotated[
-        float, typer.Option(help="Highest allowed skin temperature [C].")
-    ] = DEFAULT_SKIN_LIMIT_C,
+    skin_limit: SkinLimit = DEFAULT_SKIN_LIMIT_C,
     scan_speed: Annotated[
         float, typer.Option(help="Hand scanning speed [mm/s].")
     ] = DEFAULT_SCAN_SPEED_MM_PER_S,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
-from laserdose.cli.options import JsonFlag
+from laserdose.cli.options import JsonFlag, SkinLimit
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinical.protocols import get_protocol
 from laserdose.errors import require_range
@@ -32,9 +32,7 @@ def study(
         ),
     ] = None,
     photons: Annotated[float, typer.Option(help="Photons per patient and wavelength.")] = 2000,
-    skin_limit: Annotated[
-        float, typer.Option(help="Highest allowed skin temperature [C].")
-    ] = DEFAULT_SKIN_LIMIT_C,
+    skin_limit: SkinLimit = DEFAULT_SKIN_LIMIT_C,
     as_json: JsonFlag = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the plots (PNG).")] = None,
 ) -> None:

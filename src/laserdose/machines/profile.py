@@ -126,8 +126,8 @@ class DeviceProfile:
         raise InputError(f"{self.name} has no handpiece {name!r}; it has {have}")
 
     @property
-    def wavelengths_nm(self) -> tuple[float, ...]:
-        """The machine's wavelengths [nm]."""
+    def wavelengths_nm(self) -> tuple[int, ...]:
+        """The machine's wavelengths, whole nm [nm]."""
         return tuple(source.wavelength_nm for source in self.sources)
 
 
