@@ -22,7 +22,7 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Serve the clinic web app (settings from LASERDOSE_* variables; see README)."""
+    """Serve the clinic web app (settings from LASERDOSE_* variables; see docs/clinic/web.md)."""
     try:
         import uvicorn
 

@@ -13,10 +13,11 @@ from rich.table import Table
 from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
-from laserdose.device.controller import Controller, Outcome, Progress
+from laserdose.device.controller import Controller, DeliveryOutcome, Progress
 from laserdose.device.link import LinkError, open_link
 from laserdose.device.plan import parse_plan, read_plan
 from laserdose.device.record import SessionRecord
+from laserdose.device.recovery import recover, recovery_line
 from laserdose.errors import InputError, require_range
 from laserdose.machines.profile import load_profile
 
@@ -50,9 +51,10 @@ def treat(
         session.close()
         typer.echo(f"laserdose: error: {exc}; nothing was emitted", err=True)
         raise typer.Exit(3) from None
-    controller = Controller(
-        delivery, DeviceClient(link), session, operator.strip(), allow_time_scale=simulator
-    )
+    client = DeviceClient(link)
+    if record is not None:
+        _close_interrupted(record, client)
+    controller = Controller(delivery, client, session, operator.strip(), allow_time_scale=simulator)
     try:
         outcome = _run(controller, period, as_json)
     finally:
@@ -62,11 +64,21 @@ def treat(
     raise typer.Exit(outcome.exit_code)
 
 
+def _close_interrupted(record: Path, client: DeviceClient) -> None:
+    """Close a session that a killed host left open in `record`, from the machine's counter if it can."""
+    try:
+        result = recover(record, client)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read record {record}: {exc}") from None
+    if result is not None:
+        typer.echo(f"laserdose: {recovery_line(record, result)}", err=True)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops emission like Ctrl-C instead of leaving it to the watchdog
 
 
-def _run(controller: Controller, period: float, quiet: bool) -> Outcome:
+def _run(controller: Controller, period: float, quiet: bool) -> DeliveryOutcome:
     def pace() -> None:
         time.sleep(period)
 
@@ -90,7 +102,7 @@ def _view(progress: Progress, controller: Controller) -> Table:
     return table
 
 
-def _report(outcome: Outcome, as_json: bool) -> None:
+def _report(outcome: DeliveryOutcome, as_json: bool) -> None:
     payload = {**outcome.__dict__, "exit_code": outcome.exit_code}
     if as_json:
         print_json(payload)

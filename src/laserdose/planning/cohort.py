@@ -29,7 +29,7 @@ from laserdose.files import read_toml
 from laserdose.machines.profile import DeviceProfile, load_profile
 
 MAX_PATIENTS = 100_000
-# The treated area when the cohort gives none: the example patient of issue 6 (area_cm2 = 150).
+# The treated area when the cohort gives none: the example patient's (examples/patient.toml, area_cm2 = 150).
 DEFAULT_AREA_CM2 = 150.0
 DISTRIBUTIONS = ("normal", "uniform")
 MAX_REDRAWS = 1000
