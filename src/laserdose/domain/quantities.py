@@ -99,6 +99,7 @@ def _schema(quantity: Quantity) -> Any:
 
 # Fitzpatrick sun-reactive skin types I-VI, written 1-6 [Fitzpatrick1988] [S].
 SKIN_TYPE = Quantity("Fitzpatrick skin type", "", 1, 6, "[Fitzpatrick1988] types I-VI as 1-6", whole=True)
+SKIN_TYPES = tuple(range(int(SKIN_TYPE.low), int(SKIN_TYPE.high) + 1))  # every type, for tables and plots
 
 # The back model estimates lumbar fat from BMI with the epidural-depth regression [EpiduralDepth]
 # (optics/back.py). We keep it where it stays plausible [U]: at BMI 18 it gives 2.2 mm of fat, the

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from laserdose.domain.quantities import SKIN_TYPES
 from laserdose.domain.wavelengths import wavelength_key
 from laserdose.planning.study import Delivery, PatientOutcome
 
@@ -54,7 +55,7 @@ def _percentiles(values: np.ndarray[Any, Any]) -> dict[str, float]:
 
 def _by_skin_type(outcomes: Sequence[PatientOutcome], delivery: Delivery) -> dict[str, Any]:
     table: dict[str, Any] = {}
-    for skin_type in range(1, 7):
+    for skin_type in SKIN_TYPES:
         group = [o for o in outcomes if o.skin_type == skin_type]
         if group:
             table[str(skin_type)] = {
@@ -100,7 +101,7 @@ def plot_study(outcomes: Sequence[PatientOutcome], delivery: Delivery, path: str
     right.axhline(
         delivery.skin_limit_c, color="black", linestyle="--", label=f"limit {delivery.skin_limit_c:g} C"
     )
-    right.set(xlabel="Fitzpatrick skin type", ylabel="peak skin temperature [C]", xticks=range(1, 7))
+    right.set(xlabel="Fitzpatrick skin type", ylabel="peak skin temperature [C]", xticks=SKIN_TYPES)
     right.legend()
     figure.suptitle(
         f"{len(outcomes)} patients, one plan: {_powers(delivery)} for {delivery.duration_s:.0f} s"
