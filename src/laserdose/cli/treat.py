@@ -15,7 +15,7 @@ from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller, DeliveryOutcome, Progress
 from laserdose.device.link import LinkError, open_link
-from laserdose.device.plan import parse_plan, read_plan
+from laserdose.device.plan import check_delivery, read_plan_file
 from laserdose.device.record import SessionRecord
 from laserdose.device.recovery import recover, recovery_line
 from laserdose.errors import InputError, require_range
@@ -23,7 +23,9 @@ from laserdose.machines.profile import load_profile
 
 
 def treat(
-    plan: Annotated[Path, typer.Option(help="plan.json (the `laserdose plan --json` document) to deliver.")],
+    plan: Annotated[
+        Path, typer.Option(help="Plan document to deliver (as `laserdose plan --json` writes it).")
+    ],
     device: Annotated[str, typer.Option(help="Machine URL: tcp://HOST:PORT or serial:///dev/ttyX.")],
     operator: Annotated[str, typer.Option(help="Name of the operator (written to the record).")],
     record: Annotated[
@@ -39,8 +41,9 @@ def treat(
     require_range("control period", period, 0.01, 0.2, "s")
     if not operator.strip():
         raise InputError("operator must name a person")
-    plan_data = read_plan(plan)
-    delivery = parse_plan(plan_data, load_profile(plan_data["device"]))
+    planned = read_plan_file(plan)
+    profile = load_profile(planned.device)
+    delivery = check_delivery(planned, profile)
     try:  # the record first: a session we could not record never starts (and no link is left open)
         session = SessionRecord(record)
     except OSError as exc:
@@ -54,7 +57,9 @@ def treat(
     client = DeviceClient(link)
     if record is not None:
         _close_interrupted(record, client)
-    controller = Controller(delivery, client, session, operator.strip(), allow_time_scale=simulator)
+    controller = Controller(
+        delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile
+    )
     try:
         outcome = _run(controller, period, as_json)
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
@@ -52,16 +53,21 @@ class Quantity:
             value: the value given [unit].
         """
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise InputError(f"{self.name} must be a number {self._span()}, got {value!r}")
-        if self.whole and math.isfinite(value) and value != math.floor(value):
-            raise InputError(f"{self.name} must be a whole number {self._span()}, got {value:g}")
-        return require_range(self.name, float(value), self.low, self.high, self.unit)
+            raise InputError(f"{self.name} must be a number {self.range_text()}, got {str(value)[:40]!r}")
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float (JSON allows 400 digits): far outside any range
+            raise InputError(f"{self.name} must be {self.range_text()}, got {str(value)[:20]}...") from None
+        if self.whole and math.isfinite(number) and number != math.floor(number):
+            raise InputError(f"{self.name} must be a whole number {self.range_text()}, got {number:g}")
+        return require_range(self.name, number, self.low, self.high, self.unit)
 
     def check_whole(self, value: object) -> int:
         """`check` for a whole-number quantity, returning an int."""
         return int(self.check(value))
 
-    def _span(self) -> str:
+    def range_text(self) -> str:
+        """The allowed range as messages say it, e.g. "between 18 and 50 kg/m2"."""
         suffix = f" {self.unit}" if self.unit else ""
         return f"between {self.low:g} and {self.high:g}{suffix}"
 
@@ -75,6 +81,12 @@ def _pydantic_check(quantity: Quantity) -> Callable[[Any], Any]:
 
     def validate(value: Any) -> Any:
         if isinstance(value, str):
+            if quantity.whole and not re.fullmatch(r"\s*[+-]?\d{1,9}\s*", value):
+                # "810.0" beside "810" would be one key twice: whole quantities are written as integers
+                message = (
+                    f"{quantity.name} must be a whole number {quantity.range_text()}, got {value[:40]!r}"
+                )
+                raise PydanticCustomError("domain_range", "{message}", {"message": message})
             try:
                 value = float(value.strip())
             except ValueError:
