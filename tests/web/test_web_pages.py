@@ -140,12 +140,16 @@ def test_no_patient_data_in_the_access_log(client, caplog):
     assert "Secretname" not in caplog.text
 
 
-def test_settings_refuse_the_default_secret_outside_development():
+def test_settings_refuse_the_default_secret_outside_development(monkeypatch):
+    monkeypatch.delenv("LASERDOSE_AUDIT_KEY_FILE", raising=False)
     assert WebSettings(environment="development").secret_key == DEVELOPMENT_SECRET
     for secret in (DEVELOPMENT_SECRET, "short"):
         with pytest.raises(ValidationError, match="LASERDOSE_SECRET_KEY must be set"):
             WebSettings(environment="production", secret_key=secret)
-    assert WebSettings(environment="production", secret_key="r" * 40).environment == "production"
+    with pytest.raises(ValidationError, match="LASERDOSE_AUDIT_KEY_FILE must name"):
+        WebSettings(environment="production", secret_key="r" * 40)
+    production = WebSettings(environment="production", secret_key="r" * 40, audit_key_file="/srv/key")
+    assert production.environment == "production"
 
 
 def test_dashboard_shows_responder_rates_to_clinicians_only(webapp, client):
