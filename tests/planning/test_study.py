@@ -185,5 +185,5 @@ def test_a_not_first_line_protocol_is_still_studied_and_says_why():
     protocol = get_protocol("acute-nonspecific-lbp")
     reference = reference_patient(spec, protocol)
     assert "no patient is treated" in reference.screening.first_line_reason
-    result = cohort_delivery(spec, protocol, load_profile("15w-dual"), ExponentialPhysics(), PlanSettings())
-    assert sum(p for _, p in result.power_w_by_wavelength) > 0.0
+    result = cohort_plan(spec, protocol, DEVICE, ExponentialPhysics(), PlanSettings())
+    assert sum(result.delivery.power_w_by_wavelength.values()) > 0.0
