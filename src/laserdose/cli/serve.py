@@ -23,7 +23,7 @@ def serve(
         None, "--database-url", help="SQLAlchemy URL; default $LASERDOSE_DATABASE_URL or SQLite."
     ),
 ) -> None:
-    """Serve the clinic web app (settings from LASERDOSE_* variables; see README)."""
+    """Serve the clinic web app (settings from LASERDOSE_* variables; see docs/clinic/web.md)."""
     try:
         import uvicorn
 
@@ -58,6 +58,7 @@ def serve(
     app = create_app(settings)
     config = uvicorn.Config(
         app, host=host, port=port, access_log=False, log_level="info", timeout_graceful_shutdown=3,
+        proxy_headers=False,  # X-Forwarded-For is read by the app, and only from LASERDOSE_TRUSTED_PROXIES
     )  # fmt: skip
     _server_class()(config, app.state.console).run()
 

@@ -30,15 +30,17 @@ from laserdose.device.monitor import (
     read_back_mismatch,
     watchdog_problem,
 )
-from laserdose.device.plan import DeliveryPlan
+from laserdose.device.plan import set_params
 from laserdose.device.protocol import Msg
 from laserdose.device.record import SessionRecord
 from laserdose.device.requests import check_measurement
 from laserdose.device.states import TABLE, TERMINAL_STATES, IllegalTransition, StateMachine
+from laserdose.domain.plan import Delivery
+from laserdose.machines.profile import DeviceProfile
 
 
 @dataclass
-class Outcome:
+class DeliveryOutcome:
     """How a session ended.
 
     Attributes:
@@ -84,17 +86,21 @@ class Controller:
 
     def __init__(
         self,
-        plan: DeliveryPlan,
+        plan: Delivery,
         client: DeviceClient,
         record: SessionRecord,
         operator: str,
         allow_time_scale: bool = False,
+        *,
+        profile: DeviceProfile,
     ) -> None:
         self.plan, self.client, self.record, self.operator = plan, client, record, operator
+        # The machine's largest power per planned wavelength [W]: bounds energy emitted while unmeasured.
+        self.max_power_w = {wl: profile.source(wl).max_power_w for wl in plan.power_w_by_wavelength}
         self.allow_time_scale = allow_time_scale  # only the operator can say the machine is a simulator
         self.machine = StateMachine()
-        self.ledger = EnergyLedger({f"{wl:g}": e for wl, e in plan.energy_j.items()})
-        self.set_w = {f"{wl:g}": p * plan.duty_cycle for wl, p in plan.power_w.items()}
+        self.ledger = EnergyLedger({f"{wl:g}": e for wl, e in plan.energy_j_by_wavelength.items()})
+        self.set_w = {f"{wl:g}": p * plan.duty_cycle for wl, p in plan.power_w_by_wavelength.items()}
         self.progress = Progress()
         self.reason = ""
         self.identity: dict[str, Any] = {}
@@ -225,7 +231,7 @@ class Controller:
         self.record.write(
             "session",
             operator=self.operator,
-            plan=self.plan.set_params(),
+            plan=set_params(self.plan),
             duration_s=self.plan.duration_s,
             session_id=self.session_id,
         )
@@ -245,7 +251,7 @@ class Controller:
                 raise DeviceRefused(
                     f"machine is {status.get('state')} {status.get('trip_reason', '')}".strip()
                 )
-            sent = {**self.plan.set_params(), "session_id": self.session_id}  # recovery.py matches it
+            sent = {**set_params(self.plan), "session_id": self.session_id}  # recovery.py matches it
             self.client.request(Msg.SET_PARAMS, sent)
             held = self.client.request(Msg.READ_BACK)
             self.record.write("read-back", sent=sent, held=held)
@@ -262,7 +268,9 @@ class Controller:
 
     # -- the control loop ---------------------------------------------------------------------------
 
-    def run(self, pace: Callable[[], None], on_tick: Callable[[Progress], None] | None = None) -> Outcome:
+    def run(
+        self, pace: Callable[[], None], on_tick: Callable[[Progress], None] | None = None
+    ) -> DeliveryOutcome:
         """Prepare, then tick until done or fault; Ctrl-C stops emission at once."""
         try:
             if self.state == "off":
@@ -385,12 +393,12 @@ class Controller:
         retrying_s = max(0.0, self._lost_wall_s - self._last_wall_s) * ratio if last is not None else 0.0
         return float(self.identity.get("watchdog_s", 0.0)) + self.ledger.period_s + retrying_s
 
-    def outcome(self) -> Outcome:
+    def outcome(self) -> DeliveryOutcome:
         """The result so far; written to the record as the last entry."""
         unaccounted = 0.0
         if self._link_lost:
-            unaccounted = sum(self.plan.max_power_w.values()) * self._silent_window_s()
-        result = Outcome(
+            unaccounted = sum(self.max_power_w.values()) * self._silent_window_s()
+        result = DeliveryOutcome(
             completed=self.state == "done" and self.GUARDS["dose_reached"](self),
             state=self.state,
             reason=self.reason,
