@@ -169,10 +169,14 @@ def _read(name_or_path: str) -> tuple[str, str, str]:
         text = (folder / f"{name_or_path}.toml").read_text(encoding="utf-8")
         return text, name_or_path, str(folder)
     path = Path(name_or_path)
-    if not path.is_file():
-        shipped = ", ".join(shipped_profiles())
-        raise InputError(f"no device profile {name_or_path!r}: give a file path or one of {shipped}")
-    return path.read_text(encoding="utf-8"), path.stem, str(path.resolve().parent)
+    shipped = ", ".join(shipped_profiles())
+    shown = name_or_path if len(name_or_path) <= 80 else name_or_path[:77] + "..."
+    try:
+        if not path.is_file():
+            raise InputError(f"no device profile {shown!r}: give a file path or one of {shipped}")
+        return path.read_text(encoding="utf-8"), path.stem, str(path.resolve().parent)
+    except (OSError, UnicodeDecodeError) as exc:  # a name too long for a path, unreadable, not UTF-8
+        raise InputError(f"cannot read device profile {shown!r}: {exc.__class__.__name__}") from None
 
 
 def parse_profile(data: dict[str, Any], name: str) -> DeviceProfile:
