@@ -1,4 +1,4 @@
-"""Pages generated from the code match it: the safety case's state diagram and the protocol's message table."""
+"""Pages generated from the code match it: the safety case's state diagram, the protocol's message table."""
 
 from pathlib import Path
 
