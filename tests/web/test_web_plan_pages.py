@@ -8,7 +8,9 @@ from sqlalchemy import select
 from conftest import csrf_of, login
 from laserdose.clinic import db
 from laserdose.clinic.models import AuditEntry, Course, Screening
-from laserdose.device.plan import parse_plan
+from laserdose.clinic.plans import stored_plan, stored_plan_json
+from laserdose.device.plan import plan_delivery
+from laserdose.domain.plan import fingerprint
 from laserdose.machines.profile import load_profile
 from laserdose.planning import report as plan_report
 from plan_protocols import WIDE_PROTOCOL, write_wide_protocol
@@ -67,7 +69,7 @@ def test_a_red_flag_refers_and_the_screening_is_stored_with_an_audit_entry(clien
     page = _screen(client, patient_id, token, red_flags=["saddle-anaesthesia"])
     # NICE CKS sciatica: suspected cauda equina (saddle anaesthesia) needs immediate admission.
     assert _decision(page.text) == "refer (emergency)"
-    assert "NICE CKS" in page.text and "cauda equina" in page.text
+    assert "[NICECKS] [S]" in page.text and "cauda equina" in page.text
     assert "Open the plan editor" not in page.text
     chart = client.get(f"/patients/{patient_id}").text
     assert re.search(r'id="latest-screening">([^<]+)<', chart)[1] == "refer (emergency)"
@@ -178,11 +180,11 @@ def test_preview_follows_the_area_and_is_physically_consistent(client, screened)
         powers = [
             float(w) for w in re.findall(r"(\d+\.\d+) W", re.search(r'id="plan-power">([^<]+)<', html)[1])
         ]
-        # Energy = sum of power x time (issue 6), to the 2 decimals the table prints powers with.
+        # Energy = sum of power x time, to the 2 decimals the table prints powers with.
         assert _cell(html, "plan-energy") == pytest.approx(
             sum(powers) * _cell(html, "plan-duration"), rel=0.01
         )
-    # Surface dose = energy / area (issue 6): at the same dose per cm2 twice the area takes twice the energy.
+    # Surface dose = energy / area: at the same dose per cm2 twice the area takes twice the energy.
     assert _cell(pages["200"], "plan-energy") > _cell(pages["100"], "plan-energy")
 
 
@@ -206,8 +208,10 @@ def test_create_and_sign_stores_a_plan_the_device_layer_accepts(client, webapp, 
     assert response.status_code == 303
     with _session(webapp) as session:
         course = session.scalars(select(Course)).one()
-        delivery = parse_plan(course.plan, load_profile("15w-dual"))  # the device layer's own strict check
-        assert delivery.device == "15w-dual" and delivery.duration_s == course.plan["duration_s"]
+        plan = stored_plan(course)
+        # The device layer's own strict check takes the stored document's delivery as it is.
+        assert plan_delivery(stored_plan_json(course), load_profile("15w-dual")) == plan.delivery
+        assert plan.device == "15w-dual"
         # chronic-nonspecific-lbp.toml: 12 sessions, 3 a week (published trials).
         assert (course.sessions_planned, course.sessions_per_week) == (12, 3)
         assert (course.home_exercise, course.advice) == ("Walk 20 min daily", "Stay active")
@@ -218,7 +222,7 @@ def test_create_and_sign_stores_a_plan_the_device_layer_accepts(client, webapp, 
     chart = client.get(response.headers["location"]).text
     assert "Plan signed" in chart and f"/courses/{course.id}/plan.pdf" in chart
     console = client.get(f"/courses/{course.id}/console").text  # the treatment console takes it as it is
-    assert 'id="plan-error"' not in console and f"{course.plan['total_energy_j']:.0f} J in all" in console
+    assert 'id="plan-error"' not in console and f"{plan.delivery.total_energy_j:.0f} J in all" in console
 
 
 def test_signing_after_a_newer_screening_asks_for_a_review(client, webapp, screened):
@@ -270,10 +274,15 @@ def test_a_plan_outside_the_window_is_signed_only_with_the_acknowledgement(
             REASON,
             [0.5, 4.0],
         )
-        assert stored["binding_limit"] == course.plan["binding_limit"] == "surface dose"
-        parse_plan(course.plan, load_profile("15w-dual"))  # the device layer takes it as it is
+        plan = stored_plan(course)
+        assert stored["binding_limit"] == plan.binding_limit == "surface dose"
+        plan_delivery(
+            stored_plan_json(course), load_profile("15w-dual")
+        )  # the device layer takes it as it is
         sign = session.scalars(select(AuditEntry).where(AuditEntry.action == "course.sign")).one()
-        assert sign.details == {"outside_window": True, "binding_limit": "surface dose"}
+        assert sign.details == {
+            "outside_window": True, "binding_limit": "surface dose", "plan_sha256": fingerprint(plan)
+        }  # fmt: skip
     chart = client.get(response.headers["location"]).text
     assert f"Signed outside the target window: {REASON}" in chart
     console = client.get(f"/courses/{course.id}/console").text

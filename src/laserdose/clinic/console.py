@@ -30,10 +30,11 @@ from laserdose.clinic.models import TreatmentSession
 from laserdose.device.client import DeviceRefused
 from laserdose.device.controller import Controller, Progress, send_stop
 from laserdose.device.link import Link, LinkError, open_link
-from laserdose.device.plan import DeliveryPlan
 from laserdose.device.protocol import Msg
 from laserdose.device.states import TERMINAL_STATES
+from laserdose.domain.plan import Delivery
 from laserdose.errors import InputError
+from laserdose.machines.profile import DeviceProfile
 
 log = logging.getLogger("laserdose.console")
 CONNECT_TIMEOUT_S = 3.0  # a machine that does not accept the connection within this is reported [U]
@@ -93,10 +94,10 @@ class ConsoleRun:
     """One course on the console: the link, the controller thread and what browsers are shown."""
 
     def __init__(
-        self, *, course_id: int, plan: DeliveryPlan, config: ConsoleConfig,
+        self, *, course_id: int, plan: Delivery, profile: DeviceProfile, config: ConsoleConfig,
         sessions: sessionmaker[Session], operator: str,
     ) -> None:  # fmt: skip
-        self.course_id, self.plan, self.config = course_id, plan, config
+        self.course_id, self.plan, self.profile, self.config = course_id, plan, profile, config
         self.sessions, self.operator = sessions, operator
         self.lock = threading.RLock()  # the link: one request at a time
         self.link: Link | None = None
@@ -215,7 +216,7 @@ class ConsoleRun:
             "elapsed_s": max(0.0, progress.t_s - armed_s) if progress.t_s else 0.0,
             "power_w": dict(progress.power_w),
             "delivered_j": dict(controller.delivered) if controller is not None else {},
-            "planned_j": {f"{wl:g}": e for wl, e in self.plan.energy_j.items()},
+            "planned_j": {f"{wl:g}": e for wl, e in self.plan.energy_j_by_wavelength.items()},
             "machine": dict(self.machine),
             "reason": controller.reason if controller is not None else self.stop_reason,
             "outcome": dict(self.outcome),
@@ -272,8 +273,8 @@ class ConsoleRun:
         controller, session_id = self.controller, self.session_id
         if session_id is None:
             return
-        with self.sessions.begin() as session:
-            record = session.get(TreatmentSession, session_id)
+        with self.sessions.begin() as db:
+            record = db.get(TreatmentSession, session_id)
             if record is None or record.status != treatment.RUNNING:
                 return  # never opened, or already closed by the run
             at_s, duration_s, energy_j = 0.0, record.duration_s, dict(record.energy_j_by_wavelength)
@@ -281,12 +282,12 @@ class ConsoleRun:
                 at_s = max(0.0, controller.progress.t_s - controller._armed_at_s)
                 duration_s, energy_j = max(controller.emitting_s.values()), dict(controller.delivered)
             treatment.save_heartbeat(
-                session=session, session_id=session_id, duration_s=duration_s,
+                db=db, session_id=session_id, duration_s=duration_s,
                 energy_j_by_wavelength=energy_j,
                 interruptions=[*record.interruptions, {"at_s": round(at_s, 3), "reason": reason}],
             )  # fmt: skip
             treatment.close_session(
-                session=session, actor_name=self.operator, session_id=session_id, completed=False,
+                db=db, actor_name=self.operator, session_id=session_id, completed=False,
                 reason=reason,
             )  # fmt: skip
 
@@ -294,8 +295,9 @@ class ConsoleRun:
         record = ConsoleRecord(lambda t_s: t_s - getattr(self.controller, "_armed_at_s", 0.0))
         assert self.client is not None and self.session_id is not None
         controller = ConsoleController(
-            self.plan, self.client, record, self.operator, allow_time_scale=self.config.allow_time_scale
-        )
+            self.plan, self.client, record, self.operator, allow_time_scale=self.config.allow_time_scale,
+            profile=self.profile,
+        )  # fmt: skip
         controller.run_ref = self
         self.controller = controller
         outcome = controller.run(self._pace, lambda _: self._save(record))
@@ -339,18 +341,18 @@ class ConsoleRun:
         controller, session_id = self.controller, self.session_id
         assert controller is not None and session_id is not None
         interruptions, changes = record.take_changes()
-        with self.sessions.begin() as session:
+        with self.sessions.begin() as db:
             treatment.save_heartbeat(
-                session=session, session_id=session_id, duration_s=max(controller.emitting_s.values()),
+                db=db, session_id=session_id, duration_s=max(controller.emitting_s.values()),
                 energy_j_by_wavelength=dict(controller.delivered), interruptions=interruptions,
             )  # fmt: skip
             for started, reason in changes:
                 treatment.audit_emission(
-                    session=session, actor_name=self.operator, session_id=session_id, started=started,
+                    db=db, actor_name=self.operator, session_id=session_id, started=started,
                     reason=reason,
                 )  # fmt: skip
             if final is not None:
                 treatment.close_session(
-                    session=session, actor_name=self.operator, session_id=session_id, completed=final[0],
+                    db=db, actor_name=self.operator, session_id=session_id, completed=final[0],
                     reason=final[1],
                 )  # fmt: skip

@@ -79,6 +79,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Raised by logout, password change and deactivation: every session cookie and API token that carries
+    # an older value stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; None: no second factor
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)  # the last accepted time step (no replay)
 
 
 class Patient(Base):
@@ -116,6 +121,43 @@ class Screening(Base):
     reasons: Mapped[list[Any]] = mapped_column(default=list)
 
     patient: Mapped[Patient] = relationship(back_populates="screenings")
+    referral: Mapped[Referral | None] = relationship(back_populates="screening", uselist=False)
+
+
+class Referral(Base):
+    """A referral a screening made (red flag, or medical opinion first), and what came of it.
+
+    status is "open" until the outcome is recorded ("cleared" or "not-cleared") or a clinician overrides
+    it with a reason ("overridden"). Planning for the complaint opens only when cleared or overridden.
+    """
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('open', 'cleared', 'not-cleared', 'overridden')", name="ck_referrals_status"
+        ),
+        CheckConstraint("urgency IN ('routine', 'urgent', 'emergency')", name="ck_referrals_urgency"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    screening_id: Mapped[int] = mapped_column(ForeignKey("screenings.id"), unique=True)
+    complaint: Mapped[str] = mapped_column(String(64))
+    urgency: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    referred_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    referred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    seen_by: Mapped[str] = mapped_column(String(200), default="")
+    seen_on: Mapped[dt.date | None] = mapped_column(Date)
+    outcome_note: Mapped[str] = mapped_column(Text, default="")
+    outcome_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    outcome_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    override_reason: Mapped[str] = mapped_column(Text, default="")
+    override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    override_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    screening: Mapped[Screening] = relationship(back_populates="referral")
 
 
 class Course(Base):
@@ -198,7 +240,7 @@ class Outcome(Base):
 
 
 class AuditEntry(Base):
-    """One append-only, hash-chained audit record (see `laserdose.clinic.audit`)."""
+    """One append-only, hash-chained, keyed audit record (see `laserdose.clinic.audit`)."""
 
     __tablename__ = "audit_log"
 
@@ -211,3 +253,4 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # two writers cannot fork the chain
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mac: Mapped[str | None] = mapped_column(String(64))  # HMAC-SHA256 of `hash` under the audit key

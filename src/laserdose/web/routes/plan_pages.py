@@ -10,14 +10,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from laserdose.clinic import patients, plans, screenings
+from laserdose.clinic import patients, plans, screenings, signing
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.users import READERS
 from laserdose.clinical import screening_rules as vocabulary
-from laserdose.clinical.protocols import load_protocols
+from laserdose.clinical.protocols import get_protocol, load_protocols
+from laserdose.clinical.screening import automatic_terms
 from laserdose.errors import InputError
-from laserdose.machines.profile import shipped_profiles
+from laserdose.machines.profile import load_profile, shipped_profiles
 from laserdose.planning.physics import TablePhysics
 from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C
 from laserdose.planning.report import write_plan_report
@@ -25,6 +26,7 @@ from laserdose.web.deps import DbSession, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, render
 from laserdose.web.plan_editor_form import PLAN_FIELDS, parse_plan_form, parse_screening_form
 from laserdose.web.plan_view import get_physics, plan_view
+from laserdose.web.routes.referral_pages import screening_result_page
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, *READERS))]
@@ -32,7 +34,7 @@ Clinician = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
 Physics = Annotated[TablePhysics, Depends(get_physics)]
 TEXT_FIELDS = ("home_exercise", "advice", "accept_outside_window", "outside_window_reason")
 DEFAULT_DEVICE = "15w-dual"
-DEFAULT_AREA_CM2 = 150.0  # the example patient of issue 6
+DEFAULT_AREA_CM2 = 150.0  # the example patient's (examples/patient.toml)
 VOCABULARY = {
     "diagnoses": vocabulary.DIAGNOSES,
     "red_flags": vocabulary.RED_FLAGS,
@@ -50,9 +52,11 @@ def _screening_page(
     request: Request, user: User, patient: PatientRecord, values: dict[str, Any], errors: dict[str, str],
     status_code: int = 200,
 ) -> HTMLResponse:  # fmt: skip
+    age = screenings.age_years(patient.birth_date, _today_utc())
+    automatic = [vocabulary.ALL_RULES[code] for code in automatic_terms(patient.skin_type, age)]
     return render(
         request, "screening_form.html", user, status_code, patient=patient, values=values, errors=errors,
-        vocab=VOCABULARY,
+        vocab=VOCABULARY, age=age, automatic=automatic,
     )  # fmt: skip
 
 
@@ -78,9 +82,15 @@ def screen_patient(
     values, errors = parse_screening_form(form)
     if errors:
         return _screening_page(request, user, patient, values, errors, 422)
-    screening, _decision = screenings.screen_patient(
-        session=session, actor=user, patient_id=patient_id, answers=values, today=_today_utc()
-    )
+    try:
+        screening, _decision = screenings.screen_patient(
+            session=session, actor=user, patient_id=patient_id, answers=values, today=_today_utc()
+        )
+    except screenings.DropReasonNeeded as exc:
+        errors["drop_reason"] = (
+            f"the previous screening had {', '.join(exc.dropped)}; say why it no longer applies"
+        )
+        return _screening_page(request, user, patient, values, errors, 422)
     session.commit()
     return RedirectResponse(f"/screenings/{screening.id}", status_code=303)
 
@@ -107,10 +117,7 @@ def screening_preview(
 def screening_result(request: Request, screening_id: int, session: DbSession, user: Reader) -> HTMLResponse:
     """A stored screening: the decision, its reasons and their sources."""
     screening = screenings.get_screening(session=session, actor=user, screening_id=screening_id)
-    return render(
-        request, "screening_result.html", user, screening=screening, patient=screening.patient,
-        treatable=screening.decision in ("treat", "treat-with-precautions"),
-    )  # fmt: skip
+    return screening_result_page(request, user, screening, {})
 
 
 def _default_values(patient: PatientRecord, screening: Screening) -> dict[str, str]:
@@ -146,7 +153,8 @@ def _editor_context(
     except InputError as exc:  # what the form cannot see, e.g. a fat thickness outside the table
         errors["form"] = str(exc)
         return context
-    context["view"] = plan_view(plan, patient, physics)
+    basis = (load_profile(inputs.device), get_protocol(inputs.protocol))
+    context["view"] = plan_view(plan, patient, basis, physics)
     context["inputs"] = inputs
     return context
 
@@ -202,16 +210,16 @@ def create_course(
         context["errors"]["form"] = "A newer screening exists; review the plan below before signing."
     if view is not None and not view.signable:
         context["errors"]["form"] = f"This plan cannot be signed: {view.refusal}"
-    acknowledgement = plans.WindowAcknowledgement(
+    acknowledgement = signing.WindowAcknowledgement(
         accepted=bool(values["accept_outside_window"]), reason=values["outside_window_reason"]
     )
     if view is not None and view.needs_acknowledgement:
-        context["errors"] |= plans.acknowledgement_problem(acknowledgement)
+        context["errors"] |= signing.acknowledgement_problem(acknowledgement)
     if view is None or context["errors"]:
         return _editor_page(request, user, patient, context, 422)
-    course = plans.create_signed_course(
+    course = signing.create_signed_course(
         session=session, actor=user, patient_id=patient_id, plan=view.plan, inputs=context["inputs"],
-        home_exercise=values["home_exercise"], advice=values["advice"],
+        physics=physics, home_exercise=values["home_exercise"], advice=values["advice"],
         acknowledgement=acknowledgement if view.needs_acknowledgement else None,
     )  # fmt: skip
     session.commit()
@@ -219,10 +227,12 @@ def create_course(
 
 
 def _pdf(
-    plan: Any, patient: Any, physics: TablePhysics, filename: str, reason: str | None = None
-) -> Response:
+    plan: Any, patient: Any, inputs: plans.PlanInputs, physics: TablePhysics, filename: str,
+    reason: str | None = None,
+) -> Response:  # fmt: skip
     buffer = io.BytesIO()
-    write_plan_report(buffer, plan, patient, physics, outside_window_reason=reason)
+    basis = (load_profile(inputs.device), get_protocol(inputs.protocol))
+    write_plan_report(buffer, plan, patient, basis, physics, outside_window_reason=reason)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(buffer.getvalue(), media_type="application/pdf", headers=headers)
 
@@ -239,7 +249,7 @@ def editor_plan_report(
     if context["view"] is None:
         return _editor_page(request, user, patient, context, 422)
     plan, planning_patient = context["view"].plan, context["view"].patient
-    return _pdf(plan, planning_patient, physics, f"plan-patient-{patient_id}.pdf")
+    return _pdf(plan, planning_patient, context["inputs"], physics, f"plan-patient-{patient_id}.pdf")
 
 
 @router.get("/courses/{course_id}/plan.pdf")
@@ -247,6 +257,8 @@ def course_plan_report(course_id: int, session: DbSession, user: Reader, physics
     """The PDF report of a course's signed plan, made again from its inputs and checked against it."""
     plan, patient = plans.course_plan(session=session, actor=user, course_id=course_id, physics=physics)
     course = session.get(Course, course_id)  # course_plan found it and checked the reader's access
-    outside = plans.outside_window(course.plan) if course is not None else None
+    assert course is not None
+    outside = plans.outside_window(course.plan)
     reason = outside["reason"] if outside else None
-    return _pdf(plan, patient, physics, f"plan-course-{course_id}.pdf", reason)
+    inputs = plans.PlanInputs.from_dict(course.plan[plans.INPUTS_KEY])
+    return _pdf(plan, patient, inputs, physics, f"plan-course-{course_id}.pdf", reason)
