@@ -9,7 +9,10 @@ from pydantic import ValidationError
 from conftest import bearer, csrf_of, login
 from laserdose.clinic import db, demo
 from laserdose.clinic.models import User
+from laserdose.planning.physics import default_physics
 from laserdose.web.settings import DEVELOPMENT_SECRET, WebSettings
+
+PHYSICS = default_physics()  # the shipped Monte Carlo fluence table: the demo plans are the planner's
 
 
 def new_patient(client, **overrides):
@@ -68,7 +71,8 @@ def test_bad_form_input_names_the_field_and_keeps_the_values(client):
     login(client, "clinician")
     response = new_patient(client, skin_type="9", name="Zoë Typed")
     assert response.status_code == 422
-    assert "Fitzpatrick skin type (1-6): Input should be less than or equal to 6" in response.text
+    message = "Fitzpatrick skin type must be between 1 and 6, got 9"
+    assert f'id="skin_type-error">{message}</p>' in response.text
     assert 'value="Zoë Typed"' in response.text and 'value="9"' in response.text
     assert 'value="26.5"' in response.text
 
@@ -157,13 +161,13 @@ def test_dashboard_shows_responder_rates_to_clinicians_only(webapp, client):
         operator = session.query(User).filter_by(username="operator").one()
         for name, born, skin, bmi, pain in demo.DEMO_PATIENTS:
             demo.seed_patient_history(
-                session, clinician, operator, (name, born, skin, bmi), pain, dt.date(2026, 1, 5)
+                session, clinician, operator, (name, born, skin, bmi), pain, dt.date(2026, 1, 5), PHYSICS
             )
     login(client, "clinician")
     page = client.get("/dashboard").text
     # Demo NRS 7->3 (4 points), 6->5 (1 point, 17 %), 5->0: 2 of 3 responders (Ostelo 2008); one recovered
     # (NRS 0, RMDQ 0 <= 2, Kamper 2010).
-    assert "<td>chronic_nslbp</td><td>demo</td><td>3</td>" in page
+    assert "<td>chronic-nonspecific-lbp</td><td>chronic-nonspecific-lbp</td><td>3</td>" in page
     assert "<td>67 % (2/3)</td>" in page and "<td>1</td></tr>" in page
     client.post("/logout", data={"csrf_token": csrf_of(page)})
     login(client, "operator")
@@ -206,7 +210,7 @@ def test_course_report_is_a_pdf_for_readers(webapp, client):
         operator = session.query(User).filter_by(username="operator").one()
         name, born, skin, bmi, pain = demo.DEMO_PATIENTS[0]
         demo.seed_patient_history(
-            session, clinician, operator, (name, born, skin, bmi), pain, dt.date(2026, 1, 5)
+            session, clinician, operator, (name, born, skin, bmi), pain, dt.date(2026, 1, 5), PHYSICS
         )
     login(client, "operator")
     response = client.get("/courses/1/report.pdf")

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
+from laserdose.cli.options import JsonFlag, SkinLimit
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinical.protocols import get_protocol
 from laserdose.errors import require_range
 from laserdose.planning.cohort import cohort_device, load_cohort
 from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C, PlanSettings
-from laserdose.planning.study import PatientOutcome, PatientTask, cohort_delivery, patient_tasks, run_study
+from laserdose.planning.study import PatientOutcome, PatientTask, cohort_plan, patient_tasks, run_study
 from laserdose.planning.study_report import plot_study, summary
 from laserdose.thermal.surrogate.model import skin_rise_k_per_w
 from laserdose.transport.cluster import check_scheduler
@@ -31,26 +32,22 @@ def study(
         ),
     ] = None,
     photons: Annotated[float, typer.Option(help="Photons per patient and wavelength.")] = 2000,
-    skin_limit: Annotated[
-        float, typer.Option(help="Highest allowed skin temperature [C].")
-    ] = DEFAULT_SKIN_LIMIT_C,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the summary as JSON, no progress bar.")
-    ] = False,
+    skin_limit: SkinLimit = DEFAULT_SKIN_LIMIT_C,
+    as_json: JsonFlag = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the plots (PNG).")] = None,
 ) -> None:
     """Apply the protocol's plan for the cohort's reference patient to every patient of the cohort."""
-    settings = PlanSettings(skin_limit_c=require_range("skin limit", skin_limit, 37.0, 45.0, "C"))
+    settings = PlanSettings(skin_limit_c=skin_limit)
     count = int(require_range("photons", photons, 100, 1e8))
     check_scheduler(scheduler)
     spec = load_cohort(cohort)
     device = cohort_device(spec, str(cohort))
-    delivery = cohort_delivery(spec, get_protocol(protocol), device, default_physics(), settings)
-    tasks = patient_tasks(spec, delivery, count, skin_rise_k_per_w)
+    plan = cohort_plan(spec, get_protocol(protocol), device, default_physics(), settings)
+    tasks = patient_tasks(spec, plan, device, count, skin_rise_k_per_w)
     outcomes = _run(tasks, scheduler, quiet=as_json)
-    payload = summary(outcomes, delivery, count) | {"protocol": protocol, "device": device.name}
+    payload = summary(outcomes, plan, count) | {"protocol": protocol, "device": device.name}
     if plot is not None:
-        plot_study(outcomes, delivery, plot)
+        plot_study(outcomes, plan, plot)
     if as_json:
         print_json(payload)
     else:

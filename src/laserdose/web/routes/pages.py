@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from laserdose.clinic import audit_checkpoints, chart, courses, outcomes, patients, plans, reports, users
+from laserdose.clinic import audit_checkpoints, chart, courses, outcomes, patients, reports, signing, users
 from laserdose.clinic.course_report import course_report_pdf
 from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
@@ -129,7 +129,7 @@ def sign_course(
     """Sign a course's plan (clinicians only), then go back to the chart."""
     check_csrf(request, form.get("csrf_token"))
     physics = get_physics(request)
-    course = plans.sign_planned_course(session=session, actor=user, course_id=course_id, physics=physics)
+    course = signing.sign(session=session, actor=user, course_id=course_id, physics=physics)
     session.commit()
     return RedirectResponse(f"/patients/{course.patient_id}", status_code=303)
 
