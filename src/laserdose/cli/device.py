@@ -76,3 +76,13 @@ def _profile_name(given: str) -> str:
 def diagram() -> None:
     """Print the controller's safety state diagram (Mermaid), generated from its transition table."""
     typer.echo(mermaid_diagram())
+
+
+def _register_qa() -> None:
+    """`laserdose device qa` lives in cli/qa.py (it needs the clinic database)."""
+    from laserdose.cli.qa import qa_check
+
+    app.command("qa")(qa_check)
+
+
+_register_qa()

@@ -164,7 +164,11 @@ def start(
     blocked = _blocked(run.machine)
     if blocked:
         return _page(request, session, user, course_id, f"refused, nothing was emitted: {blocked}", 409)
-    record = treatment.open_session(session=session, actor=user, course_id=course_id, device=run.identity)
+    try:
+        record = treatment.open_session(session=session, actor=user, course_id=course_id, device=run.identity)
+    except treatment.PowerCheckRefused as exc:
+        session.rollback()
+        return _page(request, session, user, course_id, f"refused, nothing was emitted: {exc}", 409)
     session.commit()  # the record exists before the machine is armed
     try:
         run.start(record.id, stops_seen=stops_seen)
