@@ -3,7 +3,9 @@
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.live import Live
@@ -32,6 +34,9 @@ def treat(
     simulator: bool = typer.Option(
         False, "--simulator", help="The device is the simulator: accept its --time-scale clock."
     ),
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="Clinic database: ARM only with a passing, current power check."
+    ),
 ) -> None:
     """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted."""
     require_range("control period", period, 0.01, 0.2, "s")
@@ -50,8 +55,9 @@ def treat(
         typer.echo(f"laserdose: error: {exc}; nothing was emitted", err=True)
         raise typer.Exit(3) from None
     controller = Controller(
-        delivery, DeviceClient(link), session, operator.strip(), allow_time_scale=simulator
-    )
+        delivery, DeviceClient(link), session, operator.strip(), allow_time_scale=simulator,
+        gate=power_check_gate(database_url) if database_url else None,
+    )  # fmt: skip
     try:
         outcome = _run(controller, period, as_json)
     finally:
@@ -59,6 +65,26 @@ def treat(
         session.close()
     _report(outcome, as_json)
     raise typer.Exit(outcome.exit_code)
+
+
+def power_check_gate(database_url: str) -> Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]:
+    """The clinic's QA rules for the machine that identified itself: (refusal or "", facts to record)."""
+
+    def gate(identity: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        from laserdose.clinic import db, qa
+
+        engine = db.make_engine(database_url)
+        try:
+            with db.session_factory(engine)() as session:
+                state = qa.gate(session=session, identity=identity)
+                facts: dict[str, Any] = {"check_id": state.check.id if state.check else None}
+                if state.allowed and state.check is not None:
+                    facts["calibration"] = qa.session_calibration(state.check, identity)
+                return state.reason or ("" if state.allowed else "no passing power check"), facts
+        finally:
+            engine.dispose()
+
+    return gate
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -87,8 +87,10 @@ class Controller:
         record: SessionRecord,
         operator: str,
         allow_time_scale: bool = False,
+        gate: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]] | None = None,
     ) -> None:
         self.plan, self.client, self.record, self.operator = plan, client, record, operator
+        self.gate = gate  # identity -> (why ARM is refused or "", facts to record): the clinic's QA rules
         self.allow_time_scale = allow_time_scale  # only the operator can say the machine is a simulator
         self.state = "off"
         self.planned = {f"{wl:g}": e for wl, e in plan.energy_j.items()}
@@ -194,6 +196,7 @@ class Controller:
                     f"machine is {self.identity.get('profile')!r}, plan is for {self.plan.device!r}"
                 )
             _check_watchdog(self.identity, self.allow_time_scale)
+            self._check_gate()
             self.fire("connected")
             status = self.client.request(Msg.STATUS)
             if status.get("state") != "standby":
@@ -214,6 +217,21 @@ class Controller:
             if isinstance(exc, LinkError):
                 self._mark_link_lost()
             self.fault(str(exc))
+
+    def _check_gate(self) -> None:
+        """Ask the gate (if any) whether this machine may be armed; DeviceRefused with its reason if not.
+
+        A gate that fails refuses too (fail safe); what it says is written to the record either way.
+        """
+        if self.gate is None:
+            return
+        try:
+            reason, facts = self.gate(self.identity)
+        except Exception as exc:  # noqa: BLE001 - an unknown QA state never arms
+            reason, facts = f"power check state unknown ({type(exc).__name__}: {exc})", {}
+        self.record.write("power-check", allowed=not reason, reason=reason, **facts)
+        if reason:
+            raise DeviceRefused(f"ARM refused: {reason}")
 
     # -- the control loop ---------------------------------------------------------------------------
 

@@ -22,13 +22,14 @@ from typing import Any
 from laserdose.device.client import DeviceClient, DeviceRefused
 from laserdose.device.controller import send_stop
 from laserdose.device.link import LinkError
+from laserdose.device.plan import MAX_DURATION_S
 from laserdose.device.profile import DeviceProfile
 from laserdose.device.protocol import Msg
 from laserdose.errors import InputError
 
 SET_POINT_FRACTIONS = (0.25, 0.5, 1.0)  # of each source's maximum power
 SETTLE_S = 2.0  # device seconds of emission before reading: ramp and the meter head's response [U]
-POINT_MAX_S = 120.0  # each set point's energy limit is its power x this [device s] [U]
+POINT_MAX_S = 120.0  # each set point's energy limit is its power x this [wall-clock s] [U]
 MONITOR_SAMPLES = 5  # monitor readings averaged per set point
 PERIOD_S = 0.05  # wall-clock pause between requests [s]
 WAIT_WALL_S = 15.0  # a set point that does not settle within this (wall clock) is a failure [U]
@@ -157,7 +158,7 @@ class PowerCheck:
     def __init__(self, client: DeviceClient, profile: DeviceProfile) -> None:
         self.client, self.profile = client, profile
         self.lock = threading.RLock()
-        self.stopped_reason = ""
+        self.time_scale = 1.0  # device seconds per wall-clock second (HELLO; a simulator may run faster)
 
     def request(self, msg: Msg, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """One request to the machine, serialised with the keep-alive thread."""
@@ -169,6 +170,10 @@ class PowerCheck:
         identity = self.request_hello()
         if identity.get("profile") != self.profile.name:
             raise DeviceRefused(f"machine is {identity.get('profile')!r}, the check is for {self.profile.name!r}")
+        scale = identity.get("time_scale", 1.0)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0.01 <= scale <= 1000.0:
+            raise DeviceRefused(f"machine reports an impossible time_scale {scale!r}")
+        self.time_scale = float(scale)
         status = self.request(Msg.STATUS)
         if status.get("state") != "standby":
             raise DeviceRefused(f"machine is {status.get('state')} {status.get('trip_reason', '')}".strip())
@@ -201,10 +206,14 @@ class PowerCheck:
         params = {
             "power_w": {k: point.power_w if k == key else 0.0 for k in keys},
             "mode": "cw", "frequency_hz": 0.0, "duty_cycle": 1.0, "handpiece": point.handpiece,
-            "energy_limit_j": {k: point.power_w * POINT_MAX_S if k == key else 0.0 for k in keys},
+            "energy_limit_j": {k: point.power_w * self._point_max_s() if k == key else 0.0 for k in keys},
         }  # fmt: skip
         self.request(Msg.SET_PARAMS, params)
         self.request(Msg.ARM)
+
+    def _point_max_s(self) -> float:
+        """The longest emission of one set point [device s]: POINT_MAX_S of wall-clock time."""
+        return min(POINT_MAX_S * self.time_scale, MAX_DURATION_S)
 
     def _settled_monitor(self, point: SetPoint) -> float:
         """Mean monitor power [W] over MONITOR_SAMPLES periods once the source emitted SETTLE_S."""
