@@ -13,8 +13,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from qakit import record_check
-
 from laserdose.clinic import db, service
 from laserdose.clinic.models import TreatmentSession, User
 from laserdose.device.client import DeviceClient
@@ -23,6 +21,7 @@ from laserdose.device.profile import load_profile
 from laserdose.device.protocol import Msg
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
+from qakit import record_check
 
 SCALE = 5.0  # simulated seconds per wall-clock second
 WATCHDOG_WALL_S = 1.0  # the machine's watchdog in wall-clock seconds (generous for a shared CI machine)

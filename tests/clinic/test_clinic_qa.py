@@ -5,13 +5,13 @@ import math
 
 import pytest
 from factories import make_course, make_patient, make_user
-from qakit import MACHINE, SERIAL, readings, record_check
 from sqlalchemy import func, select
 
 from laserdose.clinic import qa, treatment
 from laserdose.clinic.models import AuditEntry, PowerCheck
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
+from qakit import MACHINE, SERIAL, readings, record_check
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -116,12 +116,16 @@ def test_the_session_names_its_check_and_the_energy_by_the_calibration_in_force(
     rows = readings()
     for row in rows:  # the meter reads 10 % above the monitor at 810 nm, 5 % below at 980 nm
         row["meter_w"] = row["monitor_w"] * (1.10 if row["wavelength_nm"] == 810 else 0.95)
-    check = qa.record_check(session=session, actor=operator, machine_serial=SERIAL, machine_profile="15w-dual",
-                            readings=rows, meter_id="TP-30", meter_calibrated_on=NOW.date())  # fmt: skip
+    check = qa.record_check(
+        session=session, actor=operator, machine_serial=SERIAL, machine_profile="15w-dual",
+        readings=rows, meter_id="TP-30", meter_calibrated_on=NOW.date(),
+    )  # fmt: skip
     record = treatment.open_session(session=session, actor=operator, course_id=course.id, device=MACHINE)
     assert record.power_check_id == check.id
-    treatment.save_heartbeat(session=session, session_id=record.id, duration_s=10.0,
-                             energy_j_by_wavelength={"810": 100.0, "980": 50.0}, interruptions=[])  # fmt: skip
+    treatment.save_heartbeat(
+        session=session, session_id=record.id, duration_s=10.0,
+        energy_j_by_wavelength={"810": 100.0, "980": 50.0}, interruptions=[],
+    )  # fmt: skip
     treatment.close_session(session=session, actor_name=operator.username, session_id=record.id,
                             completed=True, reason="done")  # fmt: skip
     # 100 J x 1.10 and 50 J x 0.95 (the check's meter / monitor ratio).

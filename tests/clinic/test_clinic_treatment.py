@@ -2,13 +2,13 @@
 
 import pytest
 from factories import make_course, make_patient, make_user
-from qakit import MACHINE, record_check
 from sqlalchemy import select
 
 from laserdose.clinic import audit, service, treatment
 from laserdose.clinic.models import AuditEntry
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
+from qakit import MACHINE, record_check
 
 
 @pytest.fixture
@@ -26,9 +26,7 @@ def _actions(session):
 
 def test_a_session_is_opened_rewritten_and_closed_with_audit(session, course_and_operator):
     course, operator = course_and_operator
-    record = treatment.open_session(
-        session=session, actor=operator, course_id=course.id, device=MACHINE
-    )
+    record = treatment.open_session(session=session, actor=operator, course_id=course.id, device=MACHINE)
     assert record.status == "running" and record.energy_j_by_wavelength == {}
     chart = service.timeline(session=session, actor=operator, patient_id=course.patient_id)
     assert chart[-1].summary == "session 0 J, running"

@@ -14,7 +14,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from qakit import SERIAL
 from sqlalchemy import func, select
 
 from laserdose.clinic import db, qa, users
@@ -27,6 +26,7 @@ from laserdose.device.protocol import Msg
 from laserdose.device.record import read_record
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
+from qakit import SERIAL
 
 SCALE = 100.0  # simulated seconds per wall-clock second
 DRIFT_PER_H = 1.0  # 810 nm output departs from its monitor by 100 % per simulated hour: 2.8 % per wall s
@@ -62,7 +62,8 @@ def url(tmp_path):
 
 def _qa(cli, url, sim, *extra):
     args = ["device", "qa", "--device", sim.address, "--operator", "operator", "--profile", "15w-dual",
-            "--meter-id", "Thermopile TP-30 #4411", "--meter-calibrated-on", str(TODAY - dt.timedelta(days=30)),
+            "--meter-id", "Thermopile TP-30 #4411",
+            "--meter-calibrated-on", str(TODAY - dt.timedelta(days=30)),
             "--handpiece", "large-standoff", "--fractions", "1", "--database-url", url, *extra]  # fmt: skip
     return cli(*args)
 
@@ -101,7 +102,9 @@ def _wait_departure(sim, at_least):
     wait_for(lambda: _departure(sim) >= at_least, timeout_s=60, what=f"810 nm departure {at_least}")
 
 
-def test_a_drifting_source_is_caught_arm_refused_and_re_enabled_after_service_and_a_passing_check(cli, url, tmp_path):
+def test_a_drifting_source_is_caught_arm_refused_and_re_enabled_after_service_and_a_passing_check(
+    cli, url, tmp_path
+):
     with simulator(f"drift:810={DRIFT_PER_H}@0s") as sim:
         first = _qa(cli, url, sim, "--simulated-meter", "--json")
         assert first.exit_code == 0, first.output

@@ -16,6 +16,7 @@ from typing import Any
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from laserdose.cli.output import console, print_json, print_table
 from laserdose.clinic import db, qa, qa_trend
@@ -47,7 +48,9 @@ def qa_check(
     operator: str = typer.Option(..., help="Username of the operator (or admin) in the clinic database."),
     profile: str = typer.Option(..., help="The machine's profile (must match what it reports)."),
     meter_id: str | None = typer.Option(None, help="The external meter: maker, model, serial."),
-    meter_calibrated_on: str | None = typer.Option(None, help="Date of the meter's calibration (YYYY-MM-DD)."),
+    meter_calibrated_on: str | None = typer.Option(
+        None, help="Date of the meter's calibration (YYYY-MM-DD)."
+    ),
     reading: list[str] = _READING,
     readings_file: Path | None = _READINGS_FILE,
     simulated_meter_flag: bool = typer.Option(
@@ -126,7 +129,7 @@ def _meter(meter_id: str | None, calibrated_on: str | None, interactive: bool) -
     return qa.check_meter(meter_id, date, dt.datetime.now(dt.UTC).date()), date
 
 
-def _operator(session: Any, username: str) -> User:
+def _operator(session: Session, username: str) -> User:
     user = session.scalars(select(User).where(User.username == username.strip())).first()
     if user is None or not user.active:
         raise InputError(f"no active user {username!r} in the clinic database")

@@ -235,7 +235,9 @@ def machines(*, session: Session) -> list[tuple[str, str]]:
     return sorted({(serial, profile) for serial, profile in rows})
 
 
-def state(*, session: Session, machine_serial: str, machine_profile: str, now: dt.datetime | None = None) -> QaState:
+def state(
+    *, session: Session, machine_serial: str, machine_profile: str, now: dt.datetime | None = None
+) -> QaState:
     """Whether the machine may be armed now (see the module's rules)."""
     now = now or utcnow()
     rules = policy(session=session)
@@ -248,7 +250,9 @@ def state(*, session: Session, machine_serial: str, machine_profile: str, now: d
     due_on = (latest.at + dt.timedelta(days=interval)).date()
     reason = ""
     if latest.kind == "service":
-        reason = f"machine {machine_serial} was serviced on {latest.at:%Y-%m-%d}: record a passing power check"
+        reason = (
+            f"machine {machine_serial} was serviced on {latest.at:%Y-%m-%d}: record a passing power check"
+        )
     elif not latest.passed:
         worst = latest.worst_deviation or 0.0
         reason = (
@@ -256,7 +260,9 @@ def state(*, session: Session, machine_serial: str, machine_profile: str, now: d
             f"tolerance +/-{latest.tolerance_fraction:.0%}; record a passing check"
         )
     elif now > latest.at + dt.timedelta(days=interval):
-        reason = f"the power check is overdue (last {latest.at:%Y-%m-%d}, every {interval:g} days, due {due_on})"
+        reason = (
+            f"the power check is overdue (last {latest.at:%Y-%m-%d}, every {interval:g} days, due {due_on})"
+        )
     return QaState(not reason, reason, latest, due_on, interval, rules.tolerance)
 
 

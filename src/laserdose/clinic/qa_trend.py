@@ -60,7 +60,9 @@ def series(checks: list[PowerCheck]) -> dict[str, list[TrendPoint]]:
             if key not in worst or abs(row["deviation_from_set"]) > abs(worst[key]):
                 worst[key] = float(row["deviation_from_set"])
         for key, deviation in worst.items():
-            out.setdefault(key, []).append(TrendPoint(check.at, deviation, check.tolerance_fraction, check.id))
+            out.setdefault(key, []).append(
+                TrendPoint(check.at, deviation, check.tolerance_fraction, check.id)
+            )
     return out
 
 

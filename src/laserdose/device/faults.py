@@ -68,7 +68,9 @@ def _parse_one(part: str) -> Fault:
     except ValueError:
         raise InputError(f"fault {part!r}: time, value and wavelength must be numbers") from None
     if value is not None and kind not in ("power-deviation", "footswitch-release", "drift"):
-        raise InputError(f"fault {kind} takes no value (only power-deviation, footswitch-release and drift do)")
+        raise InputError(
+            f"fault {kind} takes no value (only power-deviation, footswitch-release and drift do)"
+        )
     if value is not None and value < 0 and kind != "drift":
         raise InputError(f"fault {kind} needs a positive value")
     if wavelength_nm is not None and kind != "drift":

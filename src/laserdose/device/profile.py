@@ -217,7 +217,9 @@ def parse_profile(data: dict[str, Any], name: str) -> DeviceProfile:
         handpieces=handpieces,
         safety_features=features,
         qa_interval_days=(
-            fields.number("qa_interval_days", 0.0, 3660.0, exclusive_low=True) if "qa_interval_days" in data else None
+            fields.number("qa_interval_days", 0.0, 3660.0, exclusive_low=True)
+            if "qa_interval_days" in data
+            else None
         ),
     )
 

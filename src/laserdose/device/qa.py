@@ -169,7 +169,9 @@ class PowerCheck:
         """Identify the machine, then measure every point; DeviceRefused / LinkError end it (disarmed)."""
         identity = self.request_hello()
         if identity.get("profile") != self.profile.name:
-            raise DeviceRefused(f"machine is {identity.get('profile')!r}, the check is for {self.profile.name!r}")
+            raise DeviceRefused(
+                f"machine is {identity.get('profile')!r}, the check is for {self.profile.name!r}"
+            )
         scale = identity.get("time_scale", 1.0)
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0.01 <= scale <= 1000.0:
             raise DeviceRefused(f"machine reports an impossible time_scale {scale!r}")
