@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ DEFAULT_TOLERANCE = 0.20  # 21 CFR 1040.11(a): indicated output accurate within 
 DEFAULT_INTERVAL_DAYS = 30  # when neither the clinic nor the maker names one [U: a monthly check]
 METER_CALIBRATION_MAX_DAYS = 365  # a meter calibrated longer ago is refused [U: yearly recalibration]
 MAX_READINGS = 200
+SERIAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -215,12 +217,19 @@ def record_service(
     return row
 
 
+def check_serial(serial: object) -> str:
+    """A machine serial number (1-64 letters, digits, '.', '_', '-'), stripped; else InputError."""
+    text = serial.strip() if isinstance(serial, str) else ""
+    if not SERIAL.fullmatch(text):
+        raise InputError(
+            f"machine serial number must be 1-64 letters, digits, '.', '_' or '-', got {serial!r}"
+        )
+    return text
+
+
 def _machine(serial: str, profile: str) -> tuple[str, str]:
-    serial = serial.strip() if isinstance(serial, str) else ""
-    if not serial or len(serial) > 64:
-        raise InputError("the machine's serial number is missing or too long")
     load_profile(profile)  # InputError for an unknown machine
-    return serial, profile
+    return check_serial(serial), profile
 
 
 def history(*, session: Session, machine_serial: str) -> list[PowerCheck]:

@@ -70,7 +70,7 @@ async def _log_without_patient_data(
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """Build the web app for `settings` (default: from the environment)."""
-    from laserdose.web.routes import api, console, courses_api, outcome_pages, pages, plan_pages
+    from laserdose.web.routes import api, console, courses_api, outcome_pages, pages, plan_pages, qa_pages
 
     settings = settings or WebSettings()
     app = FastAPI(
@@ -99,4 +99,5 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(outcome_pages.router)
     app.include_router(console.router)
     app.include_router(plan_pages.router)
+    app.include_router(qa_pages.router)
     return app

@@ -26,7 +26,7 @@ from fastapi.responses import (
 )
 from sqlalchemy import select
 
-from laserdose.clinic import service, treatment, users
+from laserdose.clinic import qa, service, treatment, users
 from laserdose.clinic.console import ConsoleConfig, ConsoleRun
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
 from laserdose.device.plan import DeliveryPlan, parse_plan
@@ -85,11 +85,14 @@ def _page(request: Request, session: DbSession, user: User, course_id: int, erro
     run: ConsoleRun | None = request.app.state.console.get(course_id)
     statement = select(TreatmentSession).where(TreatmentSession.course_id == course_id)
     records = list(session.scalars(statement.order_by(TreatmentSession.id.desc()).limit(5)))
+    connected = run is not None and run.phase in ("connected", "running", "ended") and run.identity
+    qa_state = qa.gate(session=session, identity=run.identity) if run is not None and connected else None
     return render(
         request, "console.html", user, status_code, course=course, patient=course.patient, plan=plan,
         profile=profile, plan_error=plan_error, snapshot=run.snapshot() if run else None, error=error,
         device_url=request.app.state.settings.device_url, records=records,
-        can_operate=user.role == Role.OPERATOR,
+        can_operate=user.role == Role.OPERATOR, qa_state=qa_state,
+        machine_serial=run.identity.get("serial", "") if run is not None else "",
     )  # fmt: skip
 
 
