@@ -115,11 +115,11 @@ def _parse_check(form: FormData, points: list[SetPoint]) -> tuple[dict[str, Any]
     try:
         calibrated_on = dt.date.fromisoformat(str(form.get("meter_calibrated_on", "")))
         qa.check_meter(meter_id or "?", calibrated_on, dt.date.today())
+    except InputError as exc:  # before ValueError, of which it is a kind
+        errors["meter_calibrated_on"] = f"{str(exc)[0].upper()}{str(exc)[1:]}."
     except ValueError:
         errors["meter_calibrated_on"] = "Give the date of the meter's calibration."
         calibrated_on = dt.date.today()
-    except InputError as exc:
-        errors["meter_calibrated_on"] = f"{str(exc)[0].upper()}{str(exc)[1:]}."
     return {"readings": rows, "meter_id": meter_id, "meter_calibrated_on": calibrated_on}, errors
 
 
@@ -183,12 +183,10 @@ def set_policy(request: Request, form: PostedForm, session: DbSession, user: Adm
         tolerance = float(values["tolerance_percent"]) / 100.0
         interval = int(values["interval_days"]) if values["interval_days"] else None
         qa.set_policy(session=session, actor=user, tolerance=tolerance, interval_days=interval)
-    except ValueError:
-        errors["policy"] = (
-            "The tolerance must be a number of per cent and the interval a whole number of days."
-        )
-    except InputError as exc:
+    except InputError as exc:  # before ValueError, of which it is a kind
         errors["policy"] = f"{str(exc)[0].upper()}{str(exc)[1:]}."
+    except ValueError:
+        errors["policy"] = "The tolerance must be a number of per cent, the interval a whole number of days."
     if errors:
         session.rollback()
         rows = [(s, p, qa.state(session=session, machine_serial=s, machine_profile=p))
