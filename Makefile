@@ -37,9 +37,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
-	@# pmcxcl runs MCX over OpenCL on the CPU through PoCL (REFERENCES.md section 2); install it if missing.
+	@# pmcxcl runs MCX over OpenCL on the CPU through PoCL [Fang2009]; install it if missing.
 	@dpkg -s pocl-opencl-icd >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq pocl-opencl-icd)
-	@# LD_PRELOAD: PoCL needs the system libstdc++ to build MCX's kernel here (REFERENCES.md section 2).
+	@# LD_PRELOAD: PoCL needs the system libstdc++ to build MCX's kernel here [Fang2009].
 	@for script in benchmarks/*.py; do echo "== $$script"; \
 		LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libstdc++.so.6 $(BIN)/python $$script || exit 1; done
 

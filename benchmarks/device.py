@@ -16,9 +16,9 @@ import numpy as np
 from laserdose.cli.output import print_table
 from laserdose.device.faults import FAULT_KINDS, Fault
 from laserdose.device.plan import parse_plan
-from laserdose.device.profile import load_profile
 from laserdose.device.simulator import Machine, MachineConfig
 from laserdose.device.stepped import deliver
+from laserdose.machines.profile import load_profile
 
 PERIOD_S = 0.1
 RUNS_PER_FAULT = 20

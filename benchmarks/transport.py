@@ -6,7 +6,7 @@ and pmcx on the same GPU, with the same photon count; skipped, with the reason p
 GPU. Prints photons/s, the ratios and the diffuse reflectances in one convention (ours, MCML's: fractions
 of the incident power, Rsp excluded), and writes JSON.
 
-MCX launches unit weight after the specular reflection (REFERENCES.md section 2), so its Rd is multiplied
+MCX launches unit weight after the specular reflection [Fang2009], so its Rd is multiplied
 by (1 - Rsp) here. It is voxelised; we rebuild each stack on its grid, one air voxel above the surface.
 MCX detects every photon leaving the volume; those leaving through the top face are the diffuse
 reflectance, weighted by exp(-sum mua_i L_i) over their partial path lengths.
@@ -32,7 +32,8 @@ from laserdose.transport import Grid, PencilBeam, Stack, simulate
 from laserdose.transport.backend import cuda_simulated, cuda_unavailable_reason
 
 HERE = Path(__file__).parent
-# MCML 1.2.2 (C, one thread) on the 2-core reference machine: ~128,000 photons/s (REFERENCES.md section 2).
+# MCML 1.2.2 (C, one thread) on the 2-core reference machine: ~128,000 photons/s (older build)
+# [McmlSpeed2026].
 MCML_C_PHOTONS_PER_S = 128_000
 
 PROBLEMS = {
@@ -177,7 +178,7 @@ def _print_problem(name: str, entries: dict[str, dict[str, Any]], ratios: dict[s
         _print_row(label, entry)
     if "photons_per_second" in entries["laserdose"]:
         speed_vs_mcml = entries["laserdose"]["photons_per_second"] / MCML_C_PHOTONS_PER_S
-        print(f"  {'':<15}  CPU backend: {speed_vs_mcml:.1f}x MCML (C, 1 thread, REFERENCES.md)")
+        print(f"  {'':<15}  CPU backend: {speed_vs_mcml:.1f}x MCML (C, 1 thread, docs/references.md)")
     for label, ratio in ratios.items():
         print(f"  {label:<30}: " + ("-" if ratio is None else f"{ratio:,.2f}x"))
 

@@ -28,8 +28,8 @@ from test_references import (  # noqa: E402
     _specular,
 )
 
+from laserdose.optics.back import back_model  # noqa: E402
 from laserdose.transport import FlatBeam, Grid, Layer, PencilBeam, Stack, TransportResult, simulate  # noqa: E402
-from laserdose.transport.back import back_stack  # noqa: E402
 from laserdose.transport.diffusion import planar_fluence_rate  # noqa: E402
 from laserdose.transport.plots import plot_centre_line_fluence  # noqa: E402
 
@@ -171,7 +171,7 @@ def back_figures() -> list[tuple[str, int, TransportResult]]:
     results = []
     for wavelength in CASSANO:
         for model, stack in (
-            (OUR_BACK, back_stack(3, wavelength, bmi=27.0)),
+            (OUR_BACK, Stack.from_layers(back_model(3, wavelength, bmi=27.0).layers)),
             (CASSANO_BACK, cassano_stack(wavelength)),
         ):
             result = simulate(stack, FlatBeam(30.0), 200_000, seed=wavelength, grid=grid)

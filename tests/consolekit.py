@@ -17,10 +17,10 @@ from laserdose.clinic import db, service
 from laserdose.clinic.models import TreatmentSession, User
 from laserdose.device.client import DeviceClient
 from laserdose.device.link import open_link
-from laserdose.device.profile import load_profile
 from laserdose.device.protocol import Msg
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
+from laserdose.machines.profile import load_profile
 from qakit import record_check
 
 SCALE = 5.0  # simulated seconds per wall-clock second

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+import laserdose
+
 IN_CI = os.environ.get("CI") == "true"
 START_TIMEOUT_S = 60.0
 TESTS_DIR = Path(__file__).resolve().parent
@@ -55,7 +57,9 @@ class RealCluster:
 
 def _dask(*args: str, log: Path) -> subprocess.Popen[bytes]:
     command = [str(Path(sys.executable).parent / "dask"), *args]
-    env = os.environ | {"PYTHONPATH": str(TESTS_DIR)}  # the workers import this module's skin stand-in
+    # The workers import this module's skin stand-in, and the same laserdose sources as the tests.
+    sources = Path(laserdose.__file__).resolve().parents[1]
+    env = os.environ | {"PYTHONPATH": os.pathsep.join((str(TESTS_DIR), str(sources)))}
     with log.open("wb") as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
 

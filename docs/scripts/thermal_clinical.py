@@ -1,4 +1,4 @@
-"""Set up the two measured skin-heating studies of REFERENCES.md section 3 and print the model's rises.
+"""Set up the two measured skin-heating studies ([Alayat2019], [Joensen2011]) and print the model's rises.
 
 Alayat 2019: pulsed 1064 nm high-intensity laser, 3000 J over 150 cm^2 in 15 min; skin +1.2 to +4.0 C.
 Joensen 2011: 810 nm, 200 mW, 2-12 J (10-60 s) per point; dark skin up to +22.3 C.

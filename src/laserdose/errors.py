@@ -1,6 +1,6 @@
 """Errors shared by every layer.
 
-Bad input is rejected with `InputError` before it reaches a kernel or a device (DESIGN.md: strict
+Bad input is rejected with `InputError` before it reaches a kernel or a device (docs/design.md: strict
 validation, never silent clamping). The CLI turns it into a one-line message and exit code 2.
 """
 

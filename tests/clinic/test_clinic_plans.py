@@ -13,8 +13,8 @@ from laserdose.clinic.users import Forbidden
 from laserdose.clinical.patient import parse_patient
 from laserdose.clinical.protocols import get_protocol
 from laserdose.device.plan import parse_plan
-from laserdose.device.profile import load_profile
 from laserdose.errors import InputError
+from laserdose.machines.profile import load_profile
 from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import make_plan
 from plan_protocols import WIDE_PROTOCOL, write_wide_protocol
@@ -70,7 +70,7 @@ def test_screening_is_stored_with_its_reasons_sources_and_an_audit_entry(session
 
 
 def test_the_patient_record_adds_dark_skin_and_age_rules(session):
-    # LightForce guidance (REFERENCES.md s.5): Fitzpatrick V-VI is a precaution.
+    # [LightForce]: Fitzpatrick V-VI is a precaution.
     assert _screened(session, skin_type=5)[3].decision == "treat-with-precautions"
     # AHCPR 1994: back pain under age 20 is a red flag (routine referral here, [U]).
     young = _screened(session, birth_date=dt.date(2010, 1, 1))[3]

@@ -47,7 +47,7 @@ def test_shipped_numbers_match_the_cited_sources(monkeypatch):
         # Deep conditions 8-10 J/cm2 at the surface (LiteCure Companion).
         assert protocol.surface_dose_j_per_cm2 == (8.0, 10.0)
         assert protocol.sources and any("WALT 2010" in s for s in protocol.sources)
-    # Trials: 12 sessions, 3 per week for 4 weeks; 2-3 per week for 6 weeks (REFERENCES.md s.5).
+    # Trials: 12 sessions, 3 per week for 4 weeks; 2-3 per week for 6 weeks (published trials).
     chronic = get_protocol("chronic-nonspecific-lbp").course
     assert (chronic.sessions, chronic.per_week, chronic.weeks) == (12, 3, 4.0)
     assert get_protocol("radicular-pain").course.weeks == 6.0

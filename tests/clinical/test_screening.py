@@ -40,7 +40,7 @@ RED_FLAG_CASES = {
     "inflammatory-morning-stiffness": ("routine", "NICE NG65"),
 }
 
-# Contraindications to laser (Houghton, Nussbaum & Hoens 2010, Physiother Can 62(5) ch. 5; REFERENCES.md s.5).
+# Contraindications to laser (Houghton, Nussbaum & Hoens 2010, Physiother Can 62(5) ch. 5) [Houghton2010].
 CONTRAINDICATION_CASES = [
     "pregnancy",
     "malignancy-at-site",
@@ -112,7 +112,7 @@ def test_treatable_diagnoses_without_findings_are_treated(diagnosis):
 
 @pytest.mark.parametrize("diagnosis", ["herniated-disc", "spinal-stenosis"])
 def test_disc_and_stenosis_need_medical_opinion_first(diagnosis):
-    # Product brief (REFERENCES.md s.5): "may benefit more from traditional medical interventions".
+    # [ProductBrief]: "may benefit more from traditional medical interventions".
     decision = screen(ScreeningAnswers(diagnosis))
     assert (decision.decision, decision.urgency) == ("refer", "routine")
     assert "medical opinion first" in decision.reasons[0].text and "adjunct" in decision.reasons[0].text
@@ -152,7 +152,7 @@ def test_do_not_treat_beats_precautions():
 
 
 def test_dark_skin_is_derived_from_fitzpatrick_5_and_6():
-    # LightForce guidance: Fitzpatrick V-VI -> 980 nm only and a lower dose (REFERENCES.md s.5).
+    # LightForce guidance: Fitzpatrick V-VI -> 980 nm only and a lower dose [LightForce].
     for skin_type, expected in ((4, "treat"), (5, "treat-with-precautions"), (6, "treat-with-precautions")):
         decision = screen(ScreeningAnswers(BASE, skin_type=skin_type))
         assert decision.decision == expected

@@ -12,8 +12,8 @@ import pytest
 
 from laserdose.device.faults import parse_faults
 from laserdose.device.plan import DeliveryPlan, parse_plan
-from laserdose.device.profile import DeviceProfile, load_profile
 from laserdose.device.simulator import Machine, MachineConfig
+from laserdose.machines.profile import DeviceProfile, load_profile
 
 LASERDOSE = str(Path(sys.executable).with_name("laserdose"))  # the installed console script
 

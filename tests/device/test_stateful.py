@@ -14,10 +14,10 @@ from simkit import PLAN, emitted, make_machine
 from laserdose.device.controller import ENERGY_TOLERANCE, RAMP_ALLOWANCE_S, Controller
 from laserdose.device.faults import Fault
 from laserdose.device.plan import parse_plan
-from laserdose.device.profile import load_profile
 from laserdose.device.record import SessionRecord
 from laserdose.device.states import EMISSION_STATES, TERMINAL_STATES, IllegalTransition
 from laserdose.device.stepped import connect
+from laserdose.machines.profile import load_profile
 
 PERIOD_S = 0.1
 PROFILE = load_profile("15w-dual")

@@ -15,7 +15,7 @@ TARGETS = {"facet_joint", "multifidus", "nerve_root", "sacroiliac_joint"}
 
 @given(BMIS)
 def test_epidural_depth_follows_the_published_regression(bmi):
-    # Skin to epidural space [mm] = 17.8 + 0.978 x BMI (REFERENCES.md section 5).
+    # Skin to epidural space [mm] = 17.8 + 0.978 x BMI [EpiduralDepth].
     model = back_model(3, 810.0, bmi=bmi)
     assert model.targets["nerve_root"].depth_mm == pytest.approx(17.8 + 0.978 * bmi, abs=1e-9)
 

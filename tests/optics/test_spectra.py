@@ -28,8 +28,8 @@ def test_blood_above_1000_nm_is_bosschaart_less_its_water():
 
 
 def test_water_at_980_nm_agrees_with_independent_measurements():
-    # Kou 1993 (used) vs Hale & Querry 1973, 980 nm: 0.43 cm^-1 and Segelstein 1981: 0.4385 cm^-1 (files in
-    # shared/data/spectra). Independent measurements of the same band differ by ~10 %; allow 15 %.
+    # [Kou1993] (used) vs [HaleQuerry1973], 980 nm: 0.43 cm^-1 and [Segelstein1981]: 0.4385 cm^-1.
+    # Independent measurements of the same band differ by ~10 %; allow 15 %.
     assert spectra.mua_water_per_mm(980.0) == pytest.approx(0.043, rel=0.15)
     assert spectra.mua_water_per_mm(980.0) == pytest.approx(0.04385, rel=0.15)
 

@@ -83,7 +83,7 @@ def test_fat_absorbs_more_than_pure_lipid():
 
 
 def test_skin_refractive_index_ding_2006():
-    # Ding 2006: n = 1.3549 + 17.899/l - 3.5938e6/l^3.5, ~1.377 at 810 nm (REFERENCES.md section 1).
+    # Ding 2006: n = 1.3549 + 17.899/l - 3.5938e6/l^3.5, ~1.377 at 810 nm [Ding2006].
     assert optical_properties("dermis", 810.0).n == pytest.approx(1.377, abs=5e-4)
 
 

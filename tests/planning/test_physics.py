@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from laserdose.clinic.plans import safety_problem
 from laserdose.clinical.patient import parse_patient
 from laserdose.clinical.protocols import get_protocol, load_protocols
-from laserdose.device.profile import load_profile
+from laserdose.machines.profile import load_profile
 from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import PlanSettings, make_plan
 

@@ -4,7 +4,7 @@ import pytest
 
 from laserdose.clinical.patient import parse_patient
 from laserdose.clinical.protocols import get_protocol
-from laserdose.device.profile import load_profile
+from laserdose.machines.profile import load_profile
 from laserdose.planning.plan import PlanSettings, TargetLight, make_plan
 
 

@@ -1,4 +1,4 @@
-from laserdose.device.profile import load_profile
+from laserdose.machines.profile import load_profile
 from laserdose.planning.report import safety_pages, table_pages
 from laserdose.safety.summary import safety_summary, summary_rows
 

@@ -9,8 +9,8 @@ from scipy import stats
 
 from dask_cluster import linear_skin_rise
 from laserdose.clinical.protocols import get_protocol
-from laserdose.device.profile import load_profile
 from laserdose.errors import InputError
+from laserdose.machines.profile import load_profile
 from laserdose.planning.cohort import parse_cohort, patient_generator
 from laserdose.planning.plan import PlanSettings, TargetLight
 from laserdose.planning.study import (

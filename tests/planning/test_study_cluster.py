@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from dask_cluster import require_distributed
-from laserdose.device.profile import load_profile
+from laserdose.machines.profile import load_profile
 from laserdose.planning.cohort import parse_cohort
-from laserdose.planning.skin import skin_rise_k_per_w
 from laserdose.planning.study import Delivery, patient_tasks, run_study
+from laserdose.thermal.surrogate.model import skin_rise_k_per_w
 from laserdose.transport.tables import build_table
 
 PHOTONS = 1000

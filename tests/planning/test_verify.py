@@ -13,7 +13,7 @@ import pytest
 
 from laserdose.clinical.patient import parse_patient
 from laserdose.clinical.protocols import get_protocol
-from laserdose.device.profile import load_profile
+from laserdose.machines.profile import load_profile
 from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import make_plan
 from laserdose.planning.verify import verify_plan

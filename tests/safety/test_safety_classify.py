@@ -11,7 +11,7 @@ C4_810 = 10**0.22  # Table 9: C4 = 10^(0.002 (810 - 700))
 
 
 def test_class_1_and_3r_aels_700_1050_nm():
-    # REFERENCES.md 4: Class 1: 7.7e-8 C4 J (to Ti), 7e-4 C4 t^0.75 J (to 10 s), 3.9e-4 C4 C7 W (>= 10 s);
+    # [IEC60825-1]: Class 1: 7.7e-8 C4 J (to Ti), 7e-4 C4 t^0.75 J (to 10 s), 3.9e-4 C4 C7 W (>= 10 s);
     # Class 3R: 3.5e-3 C4 t^0.75 J, 2e-3 C4 C7 W.
     assert ael("1", 810, 1e-6).energy_j == approx(7.7e-8 * C4_810)
     assert ael("1", 810, 1.0).energy_j == approx(7e-4 * C4_810)
@@ -22,7 +22,7 @@ def test_class_1_and_3r_aels_700_1050_nm():
 
 
 def test_class_3b_aels():
-    # REFERENCES.md 4: Class 3B: 0.03 C4 J for short emissions, 0.5 W for long ones.
+    # [IEC60825-1]: Class 3B: 0.03 C4 J for short emissions, 0.5 W for long ones.
     assert ael("3B", 810, 0.01).energy_j == approx(0.03 * C4_810)
     assert ael("3B", 810, 100.0).power_w == approx(0.5)
     assert ael("3B", 1064, 0.2).energy_j == approx(0.15)  # C4 = 5
@@ -38,7 +38,7 @@ def test_visible_class_2_and_3r_are_1_and_5_mw():
 @pytest.mark.parametrize("duration_s", [1e-12, 1e-9, 1e-6, 1e-3, 1.0, 10.0, 100.0, 3e4])
 @pytest.mark.parametrize("wavelength_nm", [650, 810, 980, 1064, 1300])
 def test_class_1_ael_is_mpe_times_pupil_area(wavelength_nm, duration_s):
-    # REFERENCES.md 4: AEL = MPE x 3.85e-5 m2 (7 mm pupil); the standard rounds the products (e.g.
+    # [IEC60825-1]: AEL = MPE x 3.85e-5 m2 (7 mm pupil); the standard rounds the products (e.g.
     # 18 x 3.85e-5 = 6.93e-4 printed as 7e-4), so agreement within 2 % is expected.
     from laserdose.safety.iec60825 import eye_mpe
 
@@ -58,12 +58,12 @@ def test_class_1_ael_is_mpe_times_pupil_area(wavelength_nm, duration_s):
     ],
 )
 def test_cw_classification(wavelength_nm, power_w, expected):
-    # AEL values of REFERENCES.md 4 and IEC 60825-1:2014 Tables 3-8.
+    # AEL values of [IEC60825-1] and IEC 60825-1:2014 Tables 3-8.
     assert classify([Emission(wavelength_nm, power_w)]).laser_class == expected
 
 
 def test_several_wavelengths_add():
-    # 4.3 / additivity (REFERENCES.md 4): 0.3 W at 810 nm and 0.3 W at 980 nm are each Class 3B, but
+    # 4.3 / additivity [IEC60825-1]: 0.3 W at 810 nm and 0.3 W at 980 nm are each Class 3B, but
     # sum(P / AEL) = 0.6 + 0.6 > 1: Class 4.
     assert classify([Emission(810, 0.3)]).laser_class == "3B"
     both = classify([Emission(810, 0.3), Emission(980, 0.3)])

@@ -10,7 +10,7 @@ def test_mpe_json(cli):
     result = cli("safety", "mpe", "--wavelength-nm", "980", "--duration-s", "10", "--target", "eye", "--json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert data["mpe_w_per_m2"] == approx(36.31, rel=5e-4)  # REFERENCES.md 4 worked example
+    assert data["mpe_w_per_m2"] == approx(36.31, rel=5e-4)  # [IEC60825-1] worked example [D]
     assert data["mpe_j_per_m2"] == approx(363.1, rel=5e-4)
     assert "10 C4 C7" in data["rule"]
 
@@ -21,7 +21,7 @@ def test_mpe_skin_and_pulsed(cli):
             "safety", "mpe", "--wavelength-nm", "1064", "--duration-s", "100", "--target", "skin", "--json"
         ).stdout
     )
-    assert skin["mpe_w_per_m2"] == approx(10000)  # REFERENCES.md 4 worked example
+    assert skin["mpe_w_per_m2"] == approx(10000)  # [IEC60825-1] worked example [D]
     args = ["--pulse-duration-s", "1e-8", "--prf-hz", "1000", "--json"]
     pulsed = json.loads(cli("safety", "mpe", "--wavelength-nm", "980", "--duration-s", "10", *args).stdout)
     assert pulsed["per_pulse"] is True and pulsed["c5"] == approx(0.5)  # 5 x 1e4^-0.25
@@ -74,7 +74,7 @@ def test_classify_json_several_wavelengths(cli):
         "--json",
     ]
     data = json.loads(cli("safety", "classify", *args).stdout)
-    assert data["class"] == "4"  # additivity: 0.6 + 0.6 > 1 (REFERENCES.md 4)
+    assert data["class"] == "4"  # additivity: 0.6 + 0.6 > 1 [IEC60825-1]
     assert data["ael_ratios"]["3B"] == approx(1.2)
 
 

@@ -19,17 +19,17 @@ from laserdose.safety.hazard import (
 from laserdose.safety.iec60825 import eye_mpe
 from laserdose.safety.pulses import PulseTrain
 
-MPE_980_W_PER_M2 = 10 * 10**0.56  # REFERENCES.md 4 worked example: 36.31 W/m2
+MPE_980_W_PER_M2 = 10 * 10**0.56  # [IEC60825-1] worked example [D]: 36.31 W/m2
 
 
 def test_nohd_worked_example_1_w_visible():
-    # REFERENCES.md 4 worked example [S]: 1 W visible, 1 mrad, a = 0, t = 0.25 s: NOHD ~224 m
+    # [ANSIZ136.1] worked example [S]: 1 W visible, 1 mrad, a = 0, t = 0.25 s: NOHD ~224 m
     # (also "225 m" in the Lasers in medicine textbook page on NOHD, online.flipbuilder.com/rbhw/egvu p.110).
     assert eye_nohd(532, 1.0, 0.0, 1.0, exposure_s=0.25).nohd_m == approx(224, abs=1.0)
 
 
 def test_nohd_of_a_divergent_handpiece_matches_the_formula():
-    # NOHD = (sqrt(4 P / (pi E)) - a) / phi (REFERENCES.md 4) with E = 36.31 W/m2 at 980 nm, 15 W,
+    # NOHD = (sqrt(4 P / (pi E)) - a) / phi [ANSIZ136.1] with E = 36.31 W/m2 at 980 nm, 15 W,
     # a = 5 mm, phi = 100 mrad.
     expected = (math.sqrt(4 * 15 / (math.pi * MPE_980_W_PER_M2)) - 0.005) / 0.1
     result = eye_nohd(980, 15.0, 5.0, 100.0)
@@ -39,7 +39,7 @@ def test_nohd_of_a_divergent_handpiece_matches_the_formula():
 
 def test_bare_fibre_nohd():
     # A 0.22 NA fibre spreads over 2 asin(0.22) = 443.8 mrad; a 400 um core, 15 W at 980 nm: the NOHD
-    # formula of REFERENCES.md 4 with E = 36.31 W/m2.
+    # formula of [ANSIZ136.1] with E = 36.31 W/m2.
     divergence = fibre_divergence_mrad(0.22)
     assert divergence == approx(2000 * math.asin(0.22))
     expected = (math.sqrt(4 * 15 / (math.pi * MPE_980_W_PER_M2)) - 0.0004) / (divergence * 1e-3)
@@ -54,7 +54,7 @@ def test_nohd_zero_when_safe_and_infinite_when_collimated():
 
 
 def test_combined_nohd_adds_ratios():
-    # Additivity (REFERENCES.md 4): sum E_i / MPE_i = 1 with E_i = 4 P_i / (pi d^2) gives
+    # Additivity [IEC60825-1]: sum E_i / MPE_i = 1 with E_i = 4 P_i / (pi d^2) gives
     # d = sqrt(4/pi sum P_i / MPE_i).
     mpe_810 = 10 * 10**0.22
     reach = math.sqrt(4 / math.pi * (10 / mpe_810 + 5 / MPE_980_W_PER_M2))
@@ -63,7 +63,7 @@ def test_combined_nohd_adds_ratios():
 
 
 def test_eyewear_od_and_en207_for_a_cw_beam():
-    # OD = log10(E0 / MPE) (REFERENCES.md 4); 15 W in 5 mm = 7.64e5 W/m2 <= 1e6 W/m2: LB5 on the EN 207
+    # OD = log10(E0 / MPE) [ANSIZ136.1]; 15 W in 5 mm = 7.64e5 W/m2 <= 1e6 W/m2: LB5 on the EN 207
     # D scale (1e(n+1) W/m2 at 315-1400 nm).
     need = eyewear(980, 15.0, 5.0)
     assert need.irradiance_w_per_m2 == approx(4 * 15 / (math.pi * 0.005**2))

@@ -13,18 +13,18 @@ from laserdose.safety.pulses import PulseTrain, pulsed_mpe
 @pytest.mark.parametrize(("wavelength_nm", "expected"), [(810, 16.60), (980, 36.31), (1064, 50.0)])
 @pytest.mark.parametrize("duration_s", [10.0, 100.0, 3e4])
 def test_eye_mpe_long_exposure_matches_worked_examples(wavelength_nm, expected, duration_s):
-    # REFERENCES.md 4, worked example [D, both codes agree]: 16.60 / 36.31 / 50 W/m2 for t >= 10 s.
+    # [IEC60825-1] worked example [D, both codes agree]: 16.60 / 36.31 / 50 W/m2 for t >= 10 s.
     assert eye_mpe(wavelength_nm, duration_s).e_w_per_m2 == approx(expected, rel=5e-4)
 
 
 @pytest.mark.parametrize(("wavelength_nm", "expected"), [(810, 3319), (980, 7262), (1064, 10000)])
 def test_skin_mpe_long_exposure_matches_worked_examples(wavelength_nm, expected):
-    # REFERENCES.md 4, worked example: skin MPE > 10 s = 3319 / 7262 / 10000 W/m2.
+    # [IEC60825-1] worked example [D]: skin MPE > 10 s = 3319 / 7262 / 10000 W/m2.
     assert skin_mpe(wavelength_nm, 600.0).e_w_per_m2 == approx(expected, rel=5e-4)
 
 
 def test_correction_factors_match_table_9_formulas():
-    # IEC 60825-1:2014 Table 9 as in REFERENCES.md 4.
+    # IEC 60825-1:2014 Table 9 [IEC60825-1].
     assert c4(810) == approx(10**0.22)
     assert c4(1200) == 5.0
     assert c4(650) == 1.0
@@ -38,7 +38,7 @@ def test_correction_factors_match_table_9_formulas():
 
 
 def test_correction_factors_report_value_and_rule():
-    # Same Table 9 values as above, gathered with their formulas (REFERENCES.md 4).
+    # Same Table 9 values as above, gathered with their formulas [IEC60825-1].
     factors = correction_factors(980, 1.0, 30.0)
     assert factors["C4"]["value"] == approx(10**0.56)
     assert factors["C6"]["value"] == approx(20.0)
@@ -50,7 +50,7 @@ def test_correction_factors_report_value_and_rule():
 
 def test_visible_quarter_second_mpe_is_18_t_075():
     # Table A.1, 400-700 nm, Ti-10 s: H = 18 t^0.75 J/m2; at 0.25 s that is 25.46 W/m2 (2.5 mW/cm2, the
-    # value behind the ~224 m NOHD example of REFERENCES.md 4).
+    # value behind the ~224 m NOHD example of [ANSIZ136.1]).
     limit = eye_mpe(550, 0.25)
     assert limit.h_j_per_m2 == approx(18 * 0.25**0.75)
     assert limit.e_w_per_m2 == approx(25.46, rel=1e-3)
@@ -58,14 +58,14 @@ def test_visible_quarter_second_mpe_is_18_t_075():
 
 
 def test_short_pulse_rows():
-    # Table A.1 (REFERENCES.md 4): 10 ps-Ti: 2e-3 C4 J/m2 (700-1050 nm), 2e-2 C7 J/m2 (1050-1400 nm).
+    # Table A.1 [IEC60825-1]: 10 ps-Ti: 2e-3 C4 J/m2 (700-1050 nm), 2e-2 C7 J/m2 (1050-1400 nm).
     assert eye_mpe(980, 10e-9).h_j_per_m2 == approx(2e-3 * 10 ** (0.002 * 280))
     assert eye_mpe(1064, 10e-9).h_j_per_m2 == approx(2e-2)
     assert eye_mpe(1064, 1e-3).h_j_per_m2 == approx(90 * 1e-3**0.75)  # 90 C7 t^0.75 = 18 C4 C7 t^0.75
 
 
 def test_extended_source_uses_c6_and_t2():
-    # Table A.2: t <= T2: H = 18 C4 C6 t^0.75; t > T2: E = 18 C4 C6 T2^-0.25 (REFERENCES.md 4).
+    # Table A.2: t <= T2: H = 18 C4 C6 t^0.75; t > T2: E = 18 C4 C6 T2^-0.25 [IEC60825-1].
     # alpha = 100 mrad: C6 = 100/1.5, T2 = 100 s.
     k = 18 * 10**0.22 * (100 / 1.5)
     assert eye_mpe(810, 50.0, 100.0).h_j_per_m2 == approx(k * 50**0.75)
@@ -115,14 +115,14 @@ def test_skin_beyond_1400_nm_equals_the_eye_rows(wavelength_nm, duration_s, h_j_
 
 
 def test_skin_rows_400_1400_nm():
-    # Table A.5 (REFERENCES.md 4): <1 ns 2e11 C4 W/m2; 1-100 ns 200 C4; 100 ns-10 s 1.1e4 C4 t^0.25.
+    # Table A.5 [IEC60825-1]: <1 ns 2e11 C4 W/m2; 1-100 ns 200 C4; 100 ns-10 s 1.1e4 C4 t^0.25.
     assert skin_mpe(1064, 1e-10).e_w_per_m2 == approx(1e12)
     assert skin_mpe(1064, 1e-8).h_j_per_m2 == approx(1000.0)
     assert skin_mpe(980, 1.0).h_j_per_m2 == approx(1.1e4 * 10**0.56)
 
 
 def test_c5_branches():
-    # C5 rules of REFERENCES.md 4 (Lund & Schulmeister 2013).
+    # C5 rules of [LundSchulmeister2013].
     assert c5(980, 1e-8, 600, 1.5)[0] == 1.0
     assert c5(980, 1e-8, 1e4, 1.5)[0] == approx(0.5)  # 5 N^-0.25
     assert c5(980, 1e-8, 1e8, 1.5)[0] == 0.4
@@ -136,7 +136,7 @@ def test_c5_branches():
 
 
 def test_repetitive_pulses_rule_3_binds_for_short_pulses():
-    # Three rules (REFERENCES.md 4) by hand at 980 nm, 10 ns pulses, 1 kHz, 10 s (N = 1e4):
+    # Three rules [LundSchulmeister2013] by hand at 980 nm, 10 ns pulses, 1 kHz, 10 s (N = 1e4):
     # rule 1: 2e-3 C4; rule 2: 10 C4 x 10 s / 1e4; rule 3: rule 1 x 5 x 1e4^-0.25 = rule 1 x 0.5.
     k4 = 10**0.56
     limit = pulsed_mpe(980, PulseTrain(10e-9, 1e3, 10.0))
@@ -148,7 +148,7 @@ def test_repetitive_pulses_rule_3_binds_for_short_pulses():
 
 def test_repetitive_pulses_rule_2_binds_for_therapy_pulsing():
     # 25 us pulses at 20 kHz for 10 s: pulses > Ti and alpha <= 5 mrad so C5 = 1; the average-power rule
-    # gives 10 C4 x 10 s / 2e5 pulses (REFERENCES.md 4).
+    # gives 10 C4 x 10 s / 2e5 pulses [IEC60825-1].
     limit = pulsed_mpe(980, PulseTrain(25e-6, 2e4, 10.0))
     assert limit.h_per_pulse_j_per_m2 == approx(10 * 10**0.56 * 10 / 2e5)
     assert limit.rule.startswith("rule 2")

@@ -6,7 +6,7 @@ from importlib import resources
 
 from pytest import approx
 
-from laserdose.device.profile import load_profile
+from laserdose.machines.profile import load_profile
 from laserdose.safety.summary import safety_summary, summary_rows, worst_power_split
 
 
@@ -14,7 +14,7 @@ def test_15w_dual_summary():
     summary = safety_summary(load_profile("15w-dual"))
     assert summary.computed_class == summary.declared_class == "4"
     standoff = next(h for h in summary.handpieces if h.handpiece == "large-standoff")
-    # NOHD formula (REFERENCES.md 4) with the worked-example MPE 16.60 W/m2 at 810 nm: 15 W, 30 mm, 100 mrad.
+    # NOHD formula [ANSIZ136.1] with the worked-example MPE 16.60 W/m2 at 810 nm: 15 W, 30 mm, 100 mrad.
     expected = (math.sqrt(4 * 15 / (math.pi * 10 * 10**0.22)) - 0.030) / 0.1
     assert standoff.nohd_by_wavelength_m[810.0] == approx(expected)
     # The 15 W cap goes entirely to 810 nm (the smaller MPE), so all-together equals 810 nm alone.
@@ -27,7 +27,7 @@ def test_15w_dual_summary():
 
 def test_gaussian_handpiece_diameter_is_read_as_1_over_e2():
     # d63 = d(1/e^2) / sqrt(2) for a Gaussian beam (IEC 60825-1 uses the 63 % power diameter); NOHD formula
-    # of REFERENCES.md 4 with the 980 nm worked-example MPE 36.31 W/m2: 15 W, 25/sqrt(2) mm, 500 mrad.
+    # of [ANSIZ136.1] with the 980 nm worked-example MPE 36.31 W/m2: 15 W, 25/sqrt(2) mm, 500 mrad.
     summary = safety_summary(load_profile("15w-dual"))
     ball = next(h for h in summary.handpieces if h.handpiece == "contact-ball")
     expected = (math.sqrt(4 * 15 / (math.pi * 10 * 10**0.56)) - 0.025 / math.sqrt(2)) / 0.5
@@ -36,14 +36,14 @@ def test_gaussian_handpiece_diameter_is_read_as_1_over_e2():
 
 def test_worst_split_fills_the_most_hazardous_wavelength_first():
     split = dict(worst_power_split(load_profile("30w-quad"), 10.0))
-    # MPEs at t >= 10 s: 650 nm 10, 810 nm 16.6, 980 nm 36.3, 1064 nm 50 W/m2 (REFERENCES.md 4 and
+    # MPEs at t >= 10 s: 650 nm 10, 810 nm 16.6, 980 nm 36.3, 1064 nm 50 W/m2 ([IEC60825-1] and
     # Table A.1): 30 W go to 650 (1 W), 810 (15 W), 980 (14 W), 1064 (0 W).
     assert split == approx({650.0: 1.0, 810.0: 15.0, 980.0: 14.0, 1064.0: 0.0})
 
 
 def test_class_3b_probe_and_mismatch_warning(tmp_path):
     assert safety_summary(load_profile("class3b-probe")).computed_class == "3B"
-    text = (resources.files("laserdose.device") / "profiles" / "class3b-probe.toml").read_text()
+    text = (resources.files("laserdose.machines") / "profiles" / "class3b-probe.toml").read_text()
     wrong = tmp_path / "wrong.toml"
     wrong.write_text(text.replace('laser_class = "3B"', 'laser_class = "1"'))
     summary = safety_summary(load_profile(wrong))

@@ -1,4 +1,4 @@
-"""Analytic temperature rises of a semi-infinite medium heated at or below its surface (REFERENCES.md s. 3).
+"""Analytic temperature rises of a semi-infinite medium heated at or below its surface [CarslawJaeger1959].
 
 Units: W, mm, s, K; kappa = k / (rho c).
 """
@@ -36,5 +36,5 @@ def exponential_depth(q0, mua, k, kappa, t):
 
 
 def pennes_uniform_flux(q0, k, kappa, beta, t):
-    """dT = (q0/k) sqrt(kappa/beta) erf(sqrt(beta t)), beta = w rho_b c_b / (rho c) (REFERENCES.md s. 3)."""
+    """dT = (q0/k) sqrt(kappa/beta) erf(sqrt(beta t)), beta = w rho_b c_b / (rho c) [Pennes1948]."""
     return q0 / k * math.sqrt(kappa / beta) * math.erf(math.sqrt(beta * t))

@@ -12,7 +12,7 @@ from laserdose.thermal.grid import graded_edges
 from laserdose.thermal.source import analytic_kernel
 
 CASES = Path(__file__).parent / "cases"
-K, KAPPA = 0.37e-3, 0.37e-3 / (1109.0 * 3391.0e-9)  # skin, REFERENCES.md section 3
+K, KAPPA = 0.37e-3, 0.37e-3 / (1109.0 * 3391.0e-9)  # skin [ComsolBioheat]
 
 
 def _json(cli, path):
@@ -22,7 +22,7 @@ def _json(cli, path):
 
 
 def test_issue_disk_case_matches_analytic(cli):
-    # The TOML of issue 4 verbatim; disk centre formula of REFERENCES.md section 3.
+    # The disk case verbatim; disk centre formula of [CarslawJaeger1959].
     payload = _json(cli, CASES / "disk.toml")
     q0 = 0.12566 / (math.pi * 2.0**2)
     assert payload["duration_s"] == 10.0

@@ -19,7 +19,7 @@ def test_cem43_definition_points():
 
 
 def test_arrhenius_skin_constant_temperature():
-    # Omega = t A exp(-Ea/(R T)); Henriques & Moritz skin A = 3.1e98 1/s, Ea = 6.28e5 J/mol (REFERENCES s. 3).
+    # Omega = t A exp(-Ea/(R T)); skin A = 3.1e98 1/s, Ea = 6.28e5 J/mol [HenriquesMoritz1947].
     t_s, kelvin = 10.0, 60.0 + 273.15
     expected = t_s * 3.1e98 * math.exp(-6.28e5 / (8.314462618 * kelvin))
     assert omega(np.full(100, 60.0), 0.1) == pytest.approx(expected, rel=1e-9)

@@ -67,7 +67,7 @@ def test_solver_deposits_power_times_absorbed_fraction_times_time():
 
 
 def test_darker_skin_never_lowers_the_peak_skin_temperature():
-    # Monotonicity (melanin absorption rises with Fitzpatrick type, REFERENCES.md section 1): all six
+    # Monotonicity (melanin absorption rises with Fitzpatrick type, [Jacques2013]): all six
     # types at equal settings and the same seed. Deterministic over the whole (six-value) domain rather
     # than Hypothesis: each example costs a Monte Carlo run and a solve, and six cover every case.
     peaks = [run_config(_config(skin_type)).payload["peak_skin_temperature_c"] for skin_type in range(1, 7)]

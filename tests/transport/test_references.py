@@ -1,7 +1,8 @@
 """Our totals against published values and an independent program (iadpython, Prahl's adding-doubling).
 
-Conventions (REFERENCES.md section 2): our Rd excludes the first-surface specular reflection Rsp, which
-iadpython's UR1 includes, so Rd = UR1 - Rsp; our T counts unscattered light, like iadpython's UT1.
+Conventions ([WangJacquesZheng1995], [Fang2009], [Prahl1995]): our Rd excludes the first-surface
+specular reflection Rsp, which iadpython's UR1 includes, so Rd = UR1 - Rsp; our T counts unscattered
+light, like iadpython's UT1.
 """
 
 import math
@@ -42,7 +43,7 @@ def test_van_de_hulst_slab(backend, within, photons_for):
     assert within(result.transmittance, 0.66096, result.transmittance_se, 1e-5)
 
 
-# MCML 1.2.2 sample output (lhvwang/MCML, mcR5pc/SAMPLE.MCO; layers as REFERENCES.md section 2, in mm here),
+# MCML 1.2.2 sample output (lhvwang/MCML, mcR5pc/SAMPLE.MCO; layers as [WangJacquesZheng1995], in mm here),
 # 1e6 photons: Rsp 0.0243729, Rd 0.237544, A 0.641594, T 0.0964896, A by layer 0.2612, 0.1488, 0.2316.
 MCML_SAMPLE = Stack(
     (Layer(1.0, 0.1, 10.0, 0.9, 1.37), Layer(1.0, 0.1, 1.0, 0.0, 1.37), Layer(2.0, 0.2, 1.0, 0.7, 1.37))
@@ -93,7 +94,7 @@ def test_single_slab_against_iadpython(backend, within, photons_for, name):
 def _iad_two_layers(top: Layer, bottom: Layer) -> tuple[float, float]:
     """(UR1, UT1) of two index-matched (n = 1) slabs, added with iadpython's adding primitive.
 
-    iadpython 0.5.3's higher-level API mishandles stacks of different layers (REFERENCES.md section 2), so
+    iadpython 0.5.3's higher-level API mishandles stacks of different layers [Prahl1995], so
     we add the layers' own R and T matrices with `add_layers`, light arriving on `top`.
     """
     samples = []

@@ -9,7 +9,7 @@ from conftest import csrf_of, login
 from laserdose.clinic import db
 from laserdose.clinic.models import AuditEntry, Course, Screening
 from laserdose.device.plan import parse_plan
-from laserdose.device.profile import load_profile
+from laserdose.machines.profile import load_profile
 from laserdose.planning import report as plan_report
 from plan_protocols import WIDE_PROTOCOL, write_wide_protocol
 
@@ -88,7 +88,7 @@ def test_the_screening_form_previews_the_decision_without_storing_it(client, web
     assert f'hx-post="/patients/{patient_id}/screening/preview" hx-trigger="change"' in form
     data = {"diagnosis": "herniated-disc", "csrf_token": token}
     preview = client.post(f"/patients/{patient_id}/screening/preview", data=data).text
-    # Product brief (REFERENCES.md s.5): herniated disc -> medical opinion first (a routine referral).
+    # [ProductBrief]: herniated disc -> medical opinion first (a routine referral).
     assert re.search(r'id="decision-preview">([^<]+)<', preview)[1] == "refer (routine)"
     cleared = client.post(f"/patients/{patient_id}/screening/preview", data=data | {"medical_clearance": "1"})
     assert re.search(r'id="decision-preview">([^<]+)<', cleared.text)[1] == "treat-with-precautions"
@@ -100,7 +100,7 @@ def test_a_precaution_gives_treat_with_precautions(client):
     login(client, "clinician")
     patient_id, token = _patient(client)
     page = _screen(client, patient_id, token, precautions=["anticoagulants"])
-    # Houghton 2010 (REFERENCES.md s.5): anticoagulants are a precaution, not a contraindication.
+    # [Houghton2010]: anticoagulants are a precaution, not a contraindication.
     assert _decision(page.text) == "treat-with-precautions"
 
 
@@ -208,7 +208,7 @@ def test_create_and_sign_stores_a_plan_the_device_layer_accepts(client, webapp, 
         course = session.scalars(select(Course)).one()
         delivery = parse_plan(course.plan, load_profile("15w-dual"))  # the device layer's own strict check
         assert delivery.device == "15w-dual" and delivery.duration_s == course.plan["duration_s"]
-        # chronic-nonspecific-lbp.toml: 12 sessions, 3 a week (REFERENCES.md s.5).
+        # chronic-nonspecific-lbp.toml: 12 sessions, 3 a week (published trials).
         assert (course.sessions_planned, course.sessions_per_week) == (12, 3)
         assert (course.home_exercise, course.advice) == ("Walk 20 min daily", "Stay active")
         assert course.signed_at is not None and course.signed_by_id == course.clinician_id

@@ -5,14 +5,14 @@ import datetime as dt
 import re
 
 import pytest
-from qakit import SERIAL, readings
+from laserdose.device.profile import load_profile
 from sqlalchemy import func, select
 
 from consolekit import console_client, csrf_of, emission_log, login, post_console, signed_course, simulator
 from laserdose.clinic import db, qa
 from laserdose.clinic.models import PowerCheck, User
-from laserdose.device.profile import load_profile
 from laserdose.device.qa import set_points
+from qakit import SERIAL, readings
 
 TODAY = dt.date.today()
 POINTS = set_points(load_profile("15w-dual"))

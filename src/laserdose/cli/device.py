@@ -6,11 +6,11 @@ from pathlib import Path
 import typer
 
 from laserdose.device.faults import parse_faults
-from laserdose.device.profile import load_profile, shipped_profiles
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
 from laserdose.device.states import mermaid_diagram
 from laserdose.errors import InputError, require_choice, require_range
+from laserdose.machines.profile import load_profile, shipped_profiles
 
 _FAULT_OPTION = typer.Option([], help="Fault to inject, e.g. estop@2s, power-deviation=0.3@2s (repeatable).")
 _LOG_OPTION = typer.Option(None, help="Write every emission interval and event here (JSON lines).")

@@ -49,7 +49,7 @@ def _root(
 
 
 def _register() -> None:
-    """Attach the sub-apps; each lives in its own module (DESIGN.md: thin CLI)."""
+    """Attach the sub-apps; each lives in its own module (docs/design.md: thin CLI)."""
     from laserdose.cli import (
         clinic,
         demo,

@@ -8,8 +8,8 @@ import typer
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinical.patient import Patient, load_patient
 from laserdose.clinical.protocols import get_protocol
-from laserdose.device.profile import load_profile
 from laserdose.errors import require_range
+from laserdose.machines.profile import load_profile
 from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import (
     DEFAULT_SCAN_SPEED_MM_PER_S,

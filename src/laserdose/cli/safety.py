@@ -6,8 +6,8 @@ from typing import Annotated
 import typer
 
 from laserdose.cli.output import print_json, print_table
-from laserdose.device.profile import load_profile
 from laserdose.errors import InputError
+from laserdose.machines.profile import load_profile
 from laserdose.safety.classify import BeamGeometry, Emission, classify
 from laserdose.safety.hazard import DEFAULT_EXPOSURE_S, eye_nohd, eyewear, max_skin_exposure
 from laserdose.safety.iec60825 import ALPHA_MIN_MRAD, correction_factors, eye_mpe, skin_mpe

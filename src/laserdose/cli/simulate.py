@@ -12,9 +12,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from laserdose.cli.output import console, print_json, print_table
 from laserdose.errors import InputError
+from laserdose.optics.back import back_model
 from laserdose.transport import Grid, Stack, TransportResult
 from laserdose.transport import simulate as run_simulation
-from laserdose.transport.back import back_stack
 from laserdose.transport.geometry import beam_from_spec
 
 BEAM_HELP = "pencil | flat:D_MM | gauss:D_1E2_MM | fibre:NA:STANDOFF_MM:CORE_MM."
@@ -57,7 +57,7 @@ def simulate(
 ) -> None:
     """Trace photons through a layered stack or a patient's back; print R, A and T per W of incident power."""
     layers = _stack(stack, skin_type, fat_mm, bmi, wavelength)
-    # A back is tens of mm deep: 1 mm bins reach its targets (10-80 mm, DESIGN.md); stack files are thin.
+    # A back is tens of mm deep: 1 mm bins reach its targets (10-80 mm, docs/design.md); stack files are thin.
     default_bin_mm = 0.1 if stack is not None else 1.0
     grid = Grid(dr_mm=dr_mm or default_bin_mm, nr=nr, dz_mm=dz_mm or default_bin_mm, nz=nz)
     count = _photon_count(photons)
@@ -101,7 +101,7 @@ def _stack(
         raise InputError(
             "give --stack, or --skin-type and --wavelength with --fat-mm or --bmi for a back model"
         )
-    return back_stack(skin_type, wavelength, fat_mm=fat_mm, bmi=bmi)
+    return Stack.from_layers(back_model(skin_type, wavelength, fat_mm=fat_mm, bmi=bmi).layers)
 
 
 def _read_json(path: Path) -> Any:

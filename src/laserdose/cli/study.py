@@ -12,9 +12,9 @@ from laserdose.errors import require_range
 from laserdose.planning.cohort import cohort_device, load_cohort
 from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C, PlanSettings
-from laserdose.planning.skin import skin_rise_k_per_w
 from laserdose.planning.study import PatientOutcome, PatientTask, cohort_delivery, patient_tasks, run_study
 from laserdose.planning.study_report import plot_study, summary
+from laserdose.thermal.surrogate.model import skin_rise_k_per_w
 from laserdose.transport.cluster import check_scheduler
 
 

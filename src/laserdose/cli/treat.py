@@ -16,9 +16,9 @@ from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller, Outcome, Progress
 from laserdose.device.link import LinkError, open_link
 from laserdose.device.plan import parse_plan, read_plan
-from laserdose.device.profile import load_profile
 from laserdose.device.record import SessionRecord
 from laserdose.errors import InputError, require_range
+from laserdose.machines.profile import load_profile
 
 _PLAN_OPTION = typer.Option(..., help="plan.json (issue-6 format) to deliver.")
 _RECORD_OPTION = typer.Option(None, help="Session record (append-only JSON lines, fsynced).")

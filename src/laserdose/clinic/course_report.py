@@ -22,8 +22,8 @@ from laserdose import __version__
 from laserdose.clinic import service
 from laserdose.clinic.models import Course, Outcome, TreatmentSession, User
 from laserdose.clinical.outcomes import MIC, Measure, responder_threshold
-from laserdose.device.profile import DeviceProfile, load_profile
 from laserdose.errors import InputError
+from laserdose.machines.profile import DeviceProfile, load_profile
 from laserdose.planning.report import A4_INCHES, draw_logo
 
 WRAP_CHARS = 110  # monospace characters that fit the page at 7.5 pt

@@ -25,8 +25,8 @@ from laserdose.clinic.screenings import decision_label, get_screening, questionn
 from laserdose.clinic.users import require_role
 from laserdose.clinical.patient import AREA_CM2_RANGE, BMI_RANGE, FAT_MM_RANGE, Patient
 from laserdose.clinical.protocols import get_protocol
-from laserdose.device.profile import load_profile, shipped_profiles
 from laserdose.errors import InputError, require_range
+from laserdose.machines.profile import load_profile, shipped_profiles
 from laserdose.planning.plan import (
     DEFAULT_SKIN_LIMIT_C,
     SKIN_START_C,
@@ -116,7 +116,7 @@ class PlanInputs:
 
     Attributes:
         protocol: protocol name (clinical/protocols.py).
-        device: shipped device profile name (device/profile.py).
+        device: shipped device profile name (laserdose.machines.profile).
         area_cm2: treatment area [cm^2].
         skin_limit_c: highest allowed skin temperature [C].
         fat_mm: subcutaneous fat measured by ultrasound [mm], or None to estimate it from `bmi`.

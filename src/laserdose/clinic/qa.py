@@ -3,7 +3,7 @@
 Like `service`, every function takes the database session keyword-only and never commits.
 
 Rules: the measured output must lie within the clinic's tolerance of the set power at every set point
-(default +/-20 %, the accuracy 21 CFR 1040.11(a) requires of the indicated output [CFR1040.11]; a clinic
+(default +/-20 %, the accuracy 21 CFR 1040.11(a) requires of the indicated output [21CFR1040]; a clinic
 may only tighten it), and a machine must have been checked within its interval (the clinic's, else the
 maker's profile, else DEFAULT_INTERVAL_DAYS). ARM is refused, with the reason, when the machine's latest
 record is a failed check, a service visit not yet followed by a check, or a check that is overdue, or
@@ -29,7 +29,7 @@ from laserdose.device.profile import load_profile
 from laserdose.device.qa import check_meter_reading
 from laserdose.errors import InputError
 
-DEFAULT_TOLERANCE = 0.20  # 21 CFR 1040.11(a): indicated output accurate within +/-20 % [CFR1040.11] [S]
+DEFAULT_TOLERANCE = 0.20  # 21 CFR 1040.11(a): indicated output accurate within +/-20 % [21CFR1040] [S]
 DEFAULT_INTERVAL_DAYS = 30  # when neither the clinic nor the maker names one [U: a monthly check]
 METER_CALIBRATION_MAX_DAYS = 365  # a meter calibrated longer ago is refused [U: yearly recalibration]
 MAX_READINGS = 200

@@ -1,1 +1,1 @@
-"""Clinical layer: screening, treatment protocols and outcome measures (DESIGN.md)."""
+"""Clinical layer: screening, treatment protocols and outcome measures (docs/design.md)."""

@@ -1,8 +1,8 @@
 """Scoring of back-pain outcome measures, minimal important change, responders and recovery.
 
 Only the scoring rules live here. The item texts of the Oswestry Disability Index and the Roland-Morris
-Disability Questionnaire are copyrighted (REFERENCES.md, licences [U]); they live in a data file that a
-clinic replaces with its licensed version (see `questionnaire_texts`).
+Disability Questionnaire are copyrighted ([FairbankPynsent2000], [RolandMorris1983]; licences [U]); they
+live in a data file that a clinic replaces with its licensed version (see `questionnaire_texts`).
 
 Sources:
     Pain NRS 0-10: 11-point numeric rating scale, 0 = no pain, 10 = worst imaginable pain.
@@ -11,7 +11,7 @@ Sources:
     RMDQ: Roland & Morris (1983) Spine 8(2):141-144; Roland & Fairbank (2000) Spine 25(24):3115-3124:
         24 statements, the score is the number the patient ticks (0-24).
     MIC: Ostelo et al. (2008) Spine 33(1):90-94: NRS 2 points or 30 %, ODI 10 points, RMDQ 5 points.
-    Recovered: Kamper et al. (2010), as in REFERENCES.md: NRS 0 and RMDQ <= 2.
+    Recovered [Kamper2010]: NRS 0 and RMDQ <= 2.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ MIC: dict[Measure, Mic] = {
     Measure.RMDQ: Mic(points=5.0, fraction=None, scale_max=RMDQ_ITEMS),
 }
 
-RECOVERED_NRS_MAX = 0  # Kamper et al. (2010), REFERENCES.md
-RECOVERED_RMDQ_MAX = 2  # Kamper et al. (2010), REFERENCES.md
+RECOVERED_NRS_MAX = 0  # [Kamper2010]
+RECOVERED_RMDQ_MAX = 2  # [Kamper2010]
 
 
 def _require_int(name: str, value: object, low: int, high: int) -> int:

@@ -27,7 +27,7 @@ from laserdose.files import read_toml
 
 # Plausibility limits, not clinical norms: they catch typos and unit slips (kg vs BMI, cm vs mm).
 BMI_RANGE = (10.0, 80.0)  # [kg/m^2]; our judgement [U]: recorded adult extremes lie inside it
-FAT_MM_RANGE = (0.0, 150.0)  # [mm] subcutaneous fat; L1-2 mean ~9 mm (REFERENCES.md s.5), 150 mm [U]
+FAT_MM_RANGE = (0.0, 150.0)  # [mm] subcutaneous fat; L1-2 mean ~9 mm [SubcutaneousFat2022], 150 mm [U]
 # Rule of nines (Wallace 1951): back of the trunk = 18 % of ~1.9 m^2 adult body surface ~ 3400 cm^2.
 AREA_CM2_RANGE = (1.0, 3500.0)
 AGE_RANGE = (0, 120)  # [years]

@@ -7,9 +7,9 @@ exactly one decision, from least to most cautious:
 
 Every answer maps to one rule; the decision is the most cautious rule that applies, and every rule that
 applies is kept as a reason. "refer" means: no laser now, the patient needs a medical opinion first.
-The vocabulary and its sources follow REFERENCES.md section 5 (NICE NG59, AHCPR 1994, Houghton 2010,
-NAALT 2010). Which referral urgency a red flag gets is marked [U] where it is our judgement rather than
-the guideline's words. This is decision support for a clinician, not a diagnosis.
+The vocabulary and its sources follow the clinical keys of docs/references.md ([NICENG59], [AHCPR1994],
+[Houghton2010], [NAALT2010]). Which referral urgency a red flag gets is marked [U] where it is our
+judgement rather than the guideline's words. This is decision support for a clinician, not a diagnosis.
 """
 
 from collections.abc import Iterable

@@ -1,8 +1,8 @@
 """The screening vocabulary: what each red flag, contraindication, precaution and diagnosis means.
 
 Each term maps to one `Rule` (decision, referral urgency, text, source); `screening.screen` combines them.
-Sources: REFERENCES.md section 5. A referral urgency that is our judgement rather than the guideline's
-words is marked [U] in its text.
+Sources: the clinical keys of docs/references.md. A referral urgency that is our judgement rather than the
+guideline's words is marked [U] in its text.
 """
 
 from dataclasses import dataclass
@@ -14,7 +14,7 @@ REFER = "refer"
 DECISIONS = (TREAT, TREAT_WITH_PRECAUTIONS, DO_NOT_TREAT, REFER)
 URGENCIES = ("routine", "urgent", "emergency")
 
-# Sources, cited in full once (REFERENCES.md section 5).
+# Sources, cited in full once (keys in docs/references.md).
 NICE_NG59 = "NICE NG59 (2016), low back pain and sciatica in over 16s, rec. 1.1.1: exclude specific causes"
 CKS_CES = "NICE CKS, Sciatica: interpreting red flags (suspected cauda equina: immediate admission)"
 AHCPR = "AHCPR 1994 (Bigos et al., guideline no. 14): red flags for fracture, tumour, infection"
@@ -22,7 +22,7 @@ NICE_NG65 = "NICE NG65 (2017), spondyloarthritis: refer inflammatory back pain t
 HOUGHTON = "Houghton, Nussbaum & Hoens 2010, Physiother Can 62(5), ch. 5 (low-level laser)"
 NAALT = "NAALT 2010 (North American Association for Laser Therapy), contraindications and precautions"
 LIGHTFORCE = "LightForce guidance: Fitzpatrick V-VI, tattoos, dense hair -> 980 nm only and a lower dose"
-PRODUCT_BRIEF = "Product brief (REFERENCES.md s.5): herniated disc, spinal stenosis -> medical opinion first"
+PRODUCT_BRIEF = "Product brief: herniated disc, spinal stenosis -> medical opinion first"
 ACP_2017 = (
     "Qaseem et al. 2017 (ACP guideline): low-level laser an option for chronic LBP, low-quality evidence"
 )

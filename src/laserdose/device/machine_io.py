@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from laserdose.device.plan import MAX_DURATION_S, params_problem
-from laserdose.device.profile import DeviceProfile
 from laserdose.device.protocol import Frame, FrameParser, Msg, ProtocolError, encode_frame, negotiate_version
 from laserdose.errors import InputError, require_finite
+from laserdose.machines.profile import DeviceProfile
 
 CONTROL_ACTIONS = (
     "footswitch-press",

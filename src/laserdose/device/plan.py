@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from laserdose.device.profile import DeviceProfile
 from laserdose.errors import InputError, require_finite
+from laserdose.machines.profile import DeviceProfile
 
 TREAT_DECISIONS = ("treat", "treat-with-precautions")
 MAX_DURATION_S = 3600.0  # one session; longer plans are not therapy sessions we drive

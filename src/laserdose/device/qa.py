@@ -8,7 +8,7 @@ energy limit ends each point after POINT_MAX_S even if the host goes away, and i
 the operator reads the meter.
 
 Deviations are relative: meter / set - 1 (the displayed power is what 21 CFR 1040.11(a) holds to
-+/-20 % [CFR1040.11]) and meter / monitor - 1 (what the machine believes it emits).
++/-20 % [21CFR1040]) and meter / monitor - 1 (what the machine believes it emits).
 """
 
 import math

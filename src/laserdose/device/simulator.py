@@ -18,8 +18,8 @@ import numpy as np
 from laserdose.device.calibration import MonitorCalibration, check_date, check_factor
 from laserdose.device.faults import Fault
 from laserdose.device.machine_io import MachineIO
-from laserdose.device.profile import DeviceProfile
 from laserdose.device.protocol import Msg
+from laserdose.machines.profile import DeviceProfile
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class MachineConfig:
     """Firmware constants of the simulated machine; all times in simulated seconds.
 
     Attributes:
-        emission_delay_s: indicator lit this long before any emission [s] [U: typical 1-3 s].
+        emission_delay_s: indicator lit this long before any emission [s]; typically 1-3 s [U].
         ramp_s: time for the output to rise from 0 to the set power [s] [U].
         watchdog_s: host silence after which the machine disarms [s].
         step_s: firmware step [s].

@@ -4,7 +4,7 @@ Layers from the skin down: epidermis, dermis, subcutaneous fat, muscle (down to 
 of the spine: laminae and facet joints), bone (semi-infinite). Fat is either measured (ultrasound) or
 estimated from BMI. Every target depth carries a standard deviation, because a plan must hold over it.
 
-Anatomy, with marks as in REFERENCES.md section 5 ([S] read in source, [U] unverified starting value):
+Anatomy, with marks as in docs/references.md ([S] read in source, [U] unverified starting value):
 - Skin-to-epidural-space depth = 17.8 + 0.978 BMI [mm] [S]. We attribute all of its growth with BMI to
   subcutaneous fat [U], so fat = FAT_AT_REFERENCE_MM + 0.978 (BMI - 25).
 - FAT_AT_REFERENCE_MM = 9 mm at BMI 25 [U]: between the subcutaneous-fat thicknesses at L1-2 of
@@ -27,7 +27,7 @@ from laserdose.optics.tissues import melanin_fraction, optical_properties
 # Skin thickness over the lumbar back: epidermis 0.1 mm, dermis 2.0 mm; our estimates [U].
 EPIDERMIS_MM = 0.1
 DERMIS_MM = 2.0
-# Epidural depth regression, skin to epidural space [mm] = 17.8 + 0.978 BMI (REFERENCES.md 5) [S].
+# Epidural depth regression, skin to epidural space [mm] = 17.8 + 0.978 BMI [EpiduralDepth] [S].
 EPIDURAL_INTERCEPT_MM, EPIDURAL_SLOPE_MM_PER_BMI = 17.8, 0.978
 REFERENCE_BMI = 25.0
 FAT_AT_REFERENCE_MM = 9.0  # [U], see the module docstring
@@ -38,7 +38,7 @@ MUSCLE_SD_MM = FACET_DEPTH_SD_MM  # [U]
 # Epidural space below the facet joint at the reference BMI: (17.8 + 0.978 x 25) - 31.5 = 10.75 mm.
 EPIDURAL_BELOW_FACET_MM = EPIDURAL_INTERCEPT_MM + EPIDURAL_SLOPE_MM_PER_BMI * REFERENCE_BMI - FACET_DEPTH_MM
 LAMINA_TO_EPIDURAL_SD_MM = 3.0  # [U] spread of lamina and ligamentum flavum thickness
-# Fat from BMI: residual SD [mm] [U]. Fat correlates with BMI with r ~0.7 (REFERENCES.md 5); with a slope
+# Fat from BMI: residual SD [mm] [U]. Fat correlates with BMI with r ~0.7 [SubcutaneousFat2022]; with a slope
 # of 0.978 mm per kg/m2 and an adult BMI SD of ~4.5 kg/m2 [U], SD_fat = 0.978 x 4.5 / 0.7 = 6.3 mm and
 # the residual SD = SD_fat sqrt(1 - 0.7^2) = 4.5 mm.
 FAT_FROM_BMI_SD_MM = 0.978 * 4.5 / 0.7 * math.sqrt(1 - 0.7**2)

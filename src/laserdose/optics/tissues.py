@@ -5,9 +5,9 @@ mua = B S mua_oxy + B (1 - S) mua_deoxy + W mua_water + F mua_lipid + M mua_mel 
 with the spectra of laserdose.optics.spectra. Reduced scattering is a power law
 mus' = a (lambda / lambda_ref)^-b, and mus = mus' / (1 - g).
 
-Marks as in REFERENCES.md: [S] read in the source, [C] from code implementing the source, [U] unverified
+Marks as in docs/references.md: [S] read in the source, [C] from code implementing the source, [U] unverified
 starting value. Most chromophore fractions of fat, muscle, fascia and bone are [U]: no sourced values were
-found, so they are the midpoints of the ranges in REFERENCES.md section 1 or, where even those are missing,
+found, so they are the midpoints of the ranges in [Jacques2013] or, where even those are missing,
 our own estimates (said so below).
 """
 
@@ -100,7 +100,7 @@ RECIPES: dict[str, TissueRecipe] = {
 TISSUES: tuple[str, ...] = tuple(RECIPES)
 
 # Melanosome volume fraction of the epidermis per Fitzpatrick skin type I-VI [U]: points inside the
-# ranges light 1.3-6.3 % (I, II), moderate 11-16 % (III, IV), dark 18-43 % (V, VI) (Jacques, REFERENCES.md 1).
+# ranges light 1.3-6.3 % (I, II), moderate 11-16 % (III, IV), dark 18-43 % (V, VI) [Jacques2013].
 MELANIN_FRACTION_BY_SKIN_TYPE = {1: 0.02, 2: 0.05, 3: 0.11, 4: 0.16, 5: 0.25, 6: 0.40}
 
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from laserdose.device.profile import DeviceProfile, load_profile
 from laserdose.errors import InputError
 from laserdose.files import read_toml
+from laserdose.machines.profile import DeviceProfile, load_profile
 from laserdose.optics.back import BMI_MAX, BMI_MIN, FAT_MAX_MM, FAT_MIN_MM
 
 MAX_PATIENTS = 100_000

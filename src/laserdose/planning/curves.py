@@ -6,11 +6,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from laserdose.clinical.patient import Patient
-from laserdose.device.profile import Handpiece
 from laserdose.errors import InputError
+from laserdose.machines.profile import Handpiece
 from laserdose.planning.physics import FloatArray, TablePhysics
 from laserdose.planning.plan import Plan
-from laserdose.planning.skin_scan import Scan
+from laserdose.thermal.surrogate.scan import Scan
 
 
 @dataclass(frozen=True)

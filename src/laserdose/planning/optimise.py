@@ -7,7 +7,7 @@ The best mix is then a linear programme: maximise the dose rate the target is su
 the skin limit and the machine's power limits. The duration follows from the dose window.
 
 Where no duration satisfies every limit the outcome says which limit binds and the best dose reachable;
-it never widens a window (DESIGN.md, honest dosimetry).
+it never widens a window (docs/design.md, honest dosimetry).
 """
 
 import math

@@ -12,7 +12,7 @@ area (planning/dose.py). The patient's uncertainty spans, at two standard deviat
 
 The two are independent, so their 2-SD shifts of log(F) add in quadrature.
 
-Skin heating per watt comes from the fast skin model (planning/skin.py).
+Skin heating per watt comes from the fast skin model (thermal/surrogate/model.py).
 """
 
 import math
@@ -26,12 +26,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from laserdose.clinical.patient import Patient
-from laserdose.device.profile import Handpiece
 from laserdose.errors import InputError
+from laserdose.machines.profile import Handpiece
 from laserdose.optics.back import BackModel, back_model
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.plan import TargetLight
-from laserdose.planning.skin import skin_rise_curve_k_per_w, skin_rise_k_per_w
+from laserdose.thermal.surrogate.model import skin_rise_curve_k_per_w, skin_rise_k_per_w
 from laserdose.transport.tables import FluenceTable
 
 FloatArray = NDArray[np.float64]
@@ -125,7 +125,7 @@ class TablePhysics:
         area_cm2: float,
         duration_s: float,
     ) -> float:
-        """Peak skin temperature rise per watt over a session (planning/skin.py) [K/W]."""
+        """Peak skin temperature rise per watt over a session (thermal/surrogate/model.py) [K/W]."""
         fat_mm = patient_back(patient, wavelength_nm).fat_mm
         return skin_rise_k_per_w(
             patient.skin_type, fat_mm, wavelength_nm, handpiece, scan_speed_mm_per_s, area_cm2, duration_s
@@ -140,7 +140,7 @@ class TablePhysics:
         area_cm2: float,
         duration_s: float,
     ) -> tuple[FloatArray, FloatArray]:
-        """(times [s], peak skin rise per watt [K/W]) over a session (planning/skin.py)."""
+        """(times [s], peak skin rise per watt [K/W]) over a session (thermal/surrogate/model.py)."""
         fat_mm = patient_back(patient, wavelength_nm).fat_mm
         return skin_rise_curve_k_per_w(
             patient.skin_type, fat_mm, wavelength_nm, handpiece, scan_speed_mm_per_s, area_cm2, duration_s

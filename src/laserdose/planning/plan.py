@@ -11,11 +11,11 @@ from typing import Any, Protocol
 from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
 from laserdose.clinical.screening import ScreeningDecision, screen
-from laserdose.device.profile import DeviceProfile, Handpiece
+from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.planning.optimise import Limits, Outcome, WavelengthResponse, optimise
 
 TREATABLE = ("treat", "treat-with-precautions")
-# Skin contact limit 43 C for contact of 10 min or more (IEC 60601-1 ed. 3) [U, REFERENCES.md s.3];
+# Skin contact limit 43 C for contact of 10 min or more [IEC60601-1] ed. 3 [U];
 # a clinic may set 41 C (ed. 2) [S].
 DEFAULT_SKIN_LIMIT_C = 43.0
 # Skin surface at rest near 33 C (issue 4; the bioheat steady state).

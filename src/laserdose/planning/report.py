@@ -15,7 +15,7 @@ from matplotlib.image import imread  # noqa: E402
 from matplotlib.patches import Circle, Rectangle  # noqa: E402
 
 from laserdose.clinical.patient import Patient  # noqa: E402
-from laserdose.device.profile import DeviceProfile, logo_png  # noqa: E402
+from laserdose.machines.profile import DeviceProfile, logo_png  # noqa: E402
 from laserdose.planning.curves import (  # noqa: E402
     depth_dose_curve,
     plan_handpiece,
@@ -221,7 +221,7 @@ def _source_rows(plan: Plan, physics: TablePhysics) -> list[tuple[str, str, str]
         (
             "physics",
             "skin heating",
-            "fast scanned-handpiece model, checked against the 3-D bioheat solver (planning/skin.py)",
+            "fast scanned-handpiece model, checked against the 3-D bioheat solver (thermal/surrogate)",
         ),
         ("physics", "laser safety", "IEC 60825-1:2014 MPE and NOHD (safety/)"),
     ]

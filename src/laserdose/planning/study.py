@@ -11,7 +11,7 @@ Each cohort patient is then simulated as an independent task (`simulate_patient`
 - the target's depth is drawn from the back model's N(depth, SD) for the protocol's primary structure,
   and the target dose is sum over wavelengths of P x t x F(depth; R) / area [J/cm^2];
 - the peak skin temperature is the skin at rest plus sum over wavelengths of P x (skin rise per watt),
-  from the fast skin model given as `skin_rise` (planning/skin.py, the planner's own).
+  from the fast skin model given as `skin_rise` (thermal/surrogate/model.py, the planner's own).
 
 Results depend on the task inputs alone, so a study gives the same numbers here and on any cluster
 (transport/cluster.py).
@@ -26,24 +26,23 @@ import numpy as np
 from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
 from laserdose.clinical.screening import ScreeningAnswers
-from laserdose.device.profile import DeviceProfile, Handpiece
 from laserdose.errors import InputError
+from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.optics.back import EPIDERMIS_MM, back_model
 from laserdose.planning.cohort import Cohort, patient_generator
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.plan import PhysicsModel, Plan, PlanSettings, make_plan
-from laserdose.transport.back import back_stack
 from laserdose.transport.backend import reproducible_threads
 from laserdose.transport.cluster import KERNEL_LOCK, run_tasks
 from laserdose.transport.engine import simulate
-from laserdose.transport.geometry import Grid, PencilBeam
+from laserdose.transport.geometry import Grid, PencilBeam, Stack
 from laserdose.transport.tables import disk_factors
 
 # Peak skin temperature rise per watt [K/W] for (skin type, fat [mm], wavelength [nm], handpiece, scan speed
 # [mm/s], area [cm^2], duration [s]): the signature of the fast skin model, planning/skin.skin_rise_k_per_w.
 SkinRise = Callable[[int, float, float, Handpiece, float, float, float], float]
 
-# Scoring grid of a patient's run: 1 mm bins to 100 mm deep (targets lie 10-80 mm deep, DESIGN.md), as
+# Scoring grid of a patient's run: 1 mm bins to 100 mm deep (targets lie 10-80 mm deep, docs/design.md), as
 # transport/tables.TABLE_GRID; the radial extent grows to cover the treated disk.
 DEPTH_BIN_MM, DEPTH_BINS = 1.0, 100
 MIN_PHOTONS, MAX_PHOTONS = 100, 10**8
@@ -284,7 +283,8 @@ def _disk_factor(
     """F(depth; R) at the patient's target depth under the disk of `area_cm2`, at one wavelength [-]."""
     radius_mm = disk_radius_mm(area_cm2)
     grid = Grid(dr_mm=1.0, nr=max(1, math.ceil(radius_mm)), dz_mm=DEPTH_BIN_MM, nz=DEPTH_BINS)
-    stack = back_stack(drawn.skin_type, wavelength_nm, fat_mm=drawn.measured_fat_mm, bmi=drawn.bmi)
+    back = back_model(drawn.skin_type, wavelength_nm, fat_mm=drawn.measured_fat_mm, bmi=drawn.bmi)
+    stack = Stack.from_layers(back.layers)
     with KERNEL_LOCK:
         result = simulate(stack, PencilBeam(), photons, seed, grid, threads=reproducible_threads())
     by_depth = disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, np.array([radius_mm]))[0]

@@ -22,9 +22,8 @@ from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.physics import patient_back
 from laserdose.planning.plan import Plan
 from laserdose.thermal.service import run_config
-from laserdose.transport.back import back_stack
 from laserdose.transport.engine import simulate
-from laserdose.transport.geometry import PencilBeam
+from laserdose.transport.geometry import PencilBeam, Stack
 from laserdose.transport.tables import TABLE_GRID, disk_factors
 
 # Skin at rest (planning/plan.py SKIN_START_C) is the planner's start; the solver finds its own baseline
@@ -96,7 +95,7 @@ def _target_factor(plan: Plan, patient: Patient, wavelength_nm: float, photons: 
     """F(depth; R) at the target from a fresh pencil-beam run on the patient's exact back [-]."""
     assert plan.target_depth_mm is not None
     back = patient_back(patient, wavelength_nm)
-    stack = back_stack(patient.skin_type, wavelength_nm, fat_mm=back.fat_mm)
+    stack = Stack.from_layers(back.layers)
     result = simulate(stack, PencilBeam(), photons, seed, TABLE_GRID)
     radius = np.array([disk_radius_mm(plan.area_cm2)])
     by_depth = disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, radius)[0]

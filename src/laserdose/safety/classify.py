@@ -3,7 +3,7 @@
 IEC 60825-1:2014 Tables 3-8 (AELs), 4.3 (time bases, repetitive pulses, additivity) and Tables 10-11
 (measurement conditions). Units: wavelength [nm], duration [s], energy [J], power [W], alpha [mrad].
 Class 1 and 3R constants are the corneal MPE times the 7 mm pupil area (3.85e-5 m^2), rounded as the
-standard prints them [S, REFERENCES.md 4; C: two implementations]. Class 3B [C: a TypeScript and a
+standard prints them [S] [IEC60825-1] [C: two implementations]. Class 3B [C: a TypeScript and a
 MATLAB implementation agree, see docs/safety.md]. Classes 1M and 2M have the AELs of 1 and 2 and differ
 only in the measurement conditions (condition 1: 50 mm aperture at 2 m; condition 3: 7 mm at 100 mm) [C].
 """
@@ -129,7 +129,7 @@ def _photochemical_class1(wavelength_nm: float, t: float) -> Ael:
 def _class_3b(wavelength_nm: float, t: float) -> Ael:
     """Class 3B, 400-1400 nm (Table 8) [C]: 0.03 C4 J below min(0.06 C4, 0.25) s, else 0.5 W.
 
-    REFERENCES.md 4 gives "0.03 C4 J (to 0.25 s), 0.5 W"; the 0.06 C4 s break (where 0.5 W x t meets
+    [IEC60825-1] summarised: "0.03 C4 J (to 0.25 s), 0.5 W"; the 0.06 C4 s break (where 0.5 W x t meets
     0.03 C4 J) is in both implementations that tabulate Table 8 and is the smaller limit in
     0.06 C4-0.25 s. Below 1 ns: 3e7 C4 W (1.5e8 W at 1050-1400 nm) [C: both implementations].
     """
@@ -240,7 +240,7 @@ def classify(
     """Class of an emission of one or several wavelengths (400-1400 nm), CW or pulsed.
 
     Several wavelengths in 400-1400 nm act on the same tissue (the retina), so their ratios of accessible
-    emission to AEL add (IEC 60825-1:2014 4.3 c) and Annex A additivity table) [S, REFERENCES.md 4].
+    emission to AEL add (IEC 60825-1:2014 4.3 c) and Annex A additivity table) [S] [IEC60825-1].
     Without `beam`, the whole power counts as accessible (worst case: a beam smaller than 7 mm).
     With `beam`, condition 1 (50 mm at 2 m) and condition 3 (7 mm at 100 mm) fractions are applied:
     a product within the Class 1 (2) AEL under condition 3 but not condition 1 is Class 1M (2M).

@@ -30,7 +30,7 @@ def beam_irradiance(power_w: float, beam_diameter_mm: float) -> float:
 def nohd_m(power_w: float, mpe_w_per_m2: float, beam_diameter_mm: float, divergence_mrad: float) -> float:
     """Nominal ocular hazard distance [m]: NOHD = (sqrt(4 P / (pi E_MPE)) - a) / phi.
 
-    REFERENCES.md 4 (IEC TR 60825-14; ANSI Z136.1 B.6) [S]. Zero when the beam at the aperture is already
+    [IECTR60825-14] [ANSIZ136.1] (B.6) [S]. Zero when the beam at the aperture is already
     below the MPE; infinite for an unsafe beam that does not diverge.
 
     Args:
@@ -152,7 +152,7 @@ def en207_scale(wavelength_nm: float, value: float, mode: str) -> int:
     Modes "I"/"R" (pulses 1 ns-0.25 s, value = radiant exposure [J/m^2]): 5e(n-3) J/m^2 at 315-1400 nm,
     1e(n+2) beyond. Mode "M" (< 1 ns): value = radiant exposure 1.5e(n-4) J/m^2 at 315-1400 nm, peak
     irradiance 1e(n+11) W/m^2 beyond [C: EN 207 table as reproduced in the encyclopaedia article and in the
-    lasersafety package's documentation (nanoy42/lasersafety); REFERENCES.md 4 for D]. A result of 0 or
+    lasersafety package's documentation (nanoy42/lasersafety); [EN207] for D]. A result of 0 or
     less means no protection is needed; the smallest marking, LB1, is returned then.
     """
     if value <= 0.0:
@@ -200,7 +200,7 @@ def eyewear(
 ) -> Eyewear:
     """Optical density and EN 207 rating for a beam of `power_w` (average) at the aperture.
 
-    OD = log10(E0 / E_MPE) with E0 the irradiance over the beam diameter (REFERENCES.md 4) [S]. For a pulse
+    OD = log10(E0 / E_MPE) with E0 the irradiance over the beam diameter [ANSIZ136.1] [S]. For a pulse
     train the OD uses the per-pulse limit of the three rules, and the marking adds the pulsed mode.
     """
     check_wavelength(wavelength_nm, 315.0, 1e6)

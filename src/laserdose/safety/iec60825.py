@@ -4,8 +4,8 @@ Units: wavelength [nm], duration [s], angular subtense alpha [mrad], radiant exp
 irradiance E [W/m^2]. Every limit comes back with the rule (table row or formula) that gave it.
 
 Sources: IEC 60825-1:2014 Tables A.1 (MPE at the cornea, C6 = 1), A.2 (extended sources, 400-1400 nm),
-A.5 (skin) and Table 9 (correction factors); formulas as collected in REFERENCES.md section 4 and
-cross-checked against two open-source implementations (see docs/safety.md). Marks as in REFERENCES.md:
+A.5 (skin) and Table 9 (correction factors); formulas as collected in [IEC60825-1] and
+cross-checked against two open-source implementations (see docs/safety.md). Marks as in docs/references.md:
 [S] read in the source, [C] agrees with independent code, [U] unverified starting value.
 Ultraviolet limits (180-400 nm) are not implemented: they raise InputError.
 """
@@ -19,7 +19,7 @@ from laserdose.errors import InputError, require_range
 WAVELENGTH_RANGE_NM = (180.0, 1e6)  # IEC 60825-1:2014 scope: 180 nm to 1 mm [S]
 DURATION_RANGE_S = (1e-13, 3e4)  # Tables A.1-A.5 cover 100 fs to 30 000 s [C]
 ALPHA_RANGE_MRAD = (0.0, 1e4)
-ALPHA_MIN_MRAD = 1.5  # IEC 60825-1:2014 Table 9: alpha_min = 1.5 mrad [S, REFERENCES.md 4]
+ALPHA_MIN_MRAD = 1.5  # IEC 60825-1:2014 Table 9: alpha_min = 1.5 mrad [S] [IEC60825-1]
 SHORT_PULSE_S = 1e-11  # below 10 ps the retinal limits change row [C; values below 10 ps are U]
 
 
@@ -90,7 +90,7 @@ def c4(wavelength_nm: float) -> float:
 def c7(wavelength_nm: float) -> float:
     """C7 [-]: 1 below 1150 nm, 10^(0.018 (l - 1150)) at 1150-1200 nm, 8 + 10^(0.04 (l - 1250)) above.
 
-    IEC 60825-1:2014 Table 9 [S, REFERENCES.md 4]; C7 is not continuous at 1200 nm (the standard's own step).
+    IEC 60825-1:2014 Table 9 [S] [IEC60825-1]; C7 is not continuous at 1200 nm (the standard's own step).
     """
     if wavelength_nm < 1150.0:
         return 1.0
@@ -123,7 +123,7 @@ def alpha_min() -> float:
 
 
 def alpha_max(duration_s: float) -> float:
-    """alpha_max [mrad]: 5 below 625 us, 200 sqrt(t) to 0.25 s, 100 beyond (Table 9) [S, REFERENCES.md 4]."""
+    """alpha_max [mrad]: 5 below 625 us, 200 sqrt(t) to 0.25 s, 100 beyond (Table 9) [S] [IEC60825-1]."""
     if duration_s < 625e-6:
         return 5.0
     if duration_s <= 0.25:
@@ -283,7 +283,7 @@ def _cornea_thermal(wavelength_nm: float, t: float, table: str) -> Limit:
 def skin_mpe(wavelength_nm: float, duration_s: float) -> Limit:
     """MPE of the skin (Table A.5) for 400 nm-1 mm.
 
-    400-1400 nm [S, REFERENCES.md 4; S: Directive 2006/25/EC Table 2.4]: t < 1 ns E = 2e11 C4; 1-100 ns
+    400-1400 nm [S] [IEC60825-1] [S: Directive 2006/25/EC Table 2.4]: t < 1 ns E = 2e11 C4; 1-100 ns
     H = 200 C4; 100 ns-10 s H = 1.1e4 C4 t^0.25; >= 10 s E = 2000 C4. Beyond 1400 nm the skin rows equal
     the cornea rows (Directive 2006/25/EC Table 2.4 refers to the eye limits there) [S]. The area
     reduction for skin areas above 0.01 m^2 beyond 1400 nm is not applied [U].
@@ -318,7 +318,7 @@ def c5(
 ) -> tuple[float, str]:
     """C5 [-], the repetitive-pulse correction of rule 3, with the branch that applied.
 
-    IEC 60825-1:2014 4.3 f) as summarised in REFERENCES.md 4 (Lund & Schulmeister 2013) [S, C]:
+    IEC 60825-1:2014 4.3 f) as summarised in [LundSchulmeister2013], [S, C]:
     pulses <= Ti: 1 if N <= 600, else max(0.4, 5 N^-0.25); pulses > Ti: alpha <= 5 mrad: 1;
     5 mrad < alpha <= alpha_max: N^-0.25 up to N = 40, then 0.4; alpha > alpha_max: N^-0.25 up to
     N = 625, then 0.2. Also 1 for pulses <= Ti counted over 0.25 s or less, and for pulses > Ti from

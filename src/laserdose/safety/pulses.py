@@ -2,7 +2,7 @@
 
 Rule 1: no single pulse exceeds the single-pulse limit. Rule 2: the whole train does not exceed the
 limit for its total duration (the average-power rule). Rule 3: no pulse exceeds the single-pulse limit
-times C5. Pulses closer together than Ti are grouped into one pulse of duration Ti [S, REFERENCES.md 4].
+times C5. Pulses closer together than Ti are grouped into one pulse of duration Ti [S] [IEC60825-1].
 Rule 3 is applied to the eye only; the skin has rules 1 and 2 (ANSI Z136.1 and IEC practice) [U].
 """
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from laserdose.device.profile import DeviceProfile, Handpiece
+from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.safety.classify import Emission, classify
 from laserdose.safety.hazard import DEFAULT_EXPOSURE_S, combined_nohd, eye_nohd, eyewear
 from laserdose.safety.iec60825 import eye_mpe

@@ -79,7 +79,7 @@ def boundaries_from(config: Table, idealised: bool) -> Boundaries:
 
 
 def medium_from(config: Table) -> ThermalTissue:
-    """The [medium] section of an idealised case, with the blood of REFERENCES.md s. 3 unless given."""
+    """The [medium] section of an idealised case, with the blood of [ComsolBioheat] unless given."""
     keys = (
         "k_w_per_m_k",
         "rho_kg_per_m3",

@@ -1,7 +1,7 @@
 """Thermal damage and dose: Arrhenius Omega, CEM43 and time above a temperature.
 
-- Arrhenius: Omega = integral A exp(-Ea / (R T)) dt, T in kelvin (Henriques & Moritz 1947 for skin:
-  A = 3.1e98 1/s, Ea = 6.28e5 J/mol [C]; fat: A = 4.43e16 1/s, Ea = 1.3e5 J/mol [S]; REFERENCES.md s. 3).
+- Arrhenius: Omega = integral A exp(-Ea / (R T)) dt, T in kelvin ([HenriquesMoritz1947] for skin:
+  A = 3.1e98 1/s, Ea = 6.28e5 J/mol [C]; fat: A = 4.43e16 1/s, Ea = 1.3e5 J/mol [S] [ArrheniusFat]).
   Omega = 0.53 / 1 / 1e4 mark first / second / third degree burns [C].
 - CEM43 (Sapareto & Dewey 1984): sum of dt * R^(43 - T) in minutes, R = 0.5 at or above 43 C, 0.25 below.
 """
@@ -29,11 +29,11 @@ class ArrheniusParameters:
     activation_energy_j_per_mol: float
 
 
-# Henriques & Moritz 1947 via REFERENCES.md section 3 [C].
+# [HenriquesMoritz1947] [C].
 SKIN_HENRIQUES_MORITZ = ArrheniusParameters(3.1e98, 6.28e5)
-# Fat, REFERENCES.md section 3 [S].
+# Fat, [ArrheniusFat] [S].
 FAT = ArrheniusParameters(4.43e16, 1.3e5)
-# Burn thresholds on Omega [C], REFERENCES.md section 3.
+# Burn thresholds on Omega [C], [HenriquesMoritz1947].
 OMEGA_FIRST_DEGREE = 0.53
 OMEGA_SECOND_DEGREE = 1.0
 OMEGA_THIRD_DEGREE = 1e4

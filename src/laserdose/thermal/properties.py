@@ -1,4 +1,4 @@
-"""Thermal properties of the back's tissues and of blood (REFERENCES.md section 3).
+"""Thermal properties of the back's tissues and of blood ([ComsolBioheat], [ItisDatabase]).
 
 Units at this edge are SI as published (W/(m K), kg/m^3, J/(kg K), 1/s, W/m^3); the solvers convert to
 mm internally with the helpers below.
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from laserdose.errors import InputError
 
-# Blood, COMSOL bioheat library as used by the MCmatlab examples (REFERENCES.md section 3) [S].
+# Blood, COMSOL bioheat library as used by the MCmatlab examples [ComsolBioheat] [S].
 BLOOD_RHO_KG_PER_M3 = 1050.0
 BLOOD_C_J_PER_KG_K = 3617.0
 # Arterial blood and body core temperature [U]: the textbook 37 C, not taken from a cited table.
@@ -74,15 +74,15 @@ def _per_s_from_ml_per_min_per_kg(ml_per_min_per_kg: float, rho_kg_per_m3: float
     return ml_per_min_per_kg * 1e-6 / 60.0 * rho_kg_per_m3
 
 
-# k, rho, c: COMSOL bioheat library, via MCmatlab examples (REFERENCES.md section 3) [S/C].
-# Perfusion: REFERENCES.md section 3 marks all of them [U] (starting values): skin ~2e-3 1/s,
+# k, rho, c: COMSOL bioheat library, via MCmatlab examples [ComsolBioheat] [S/C].
+# Perfusion: all of them [U] (starting values): skin ~2e-3 1/s,
 # fat ~33 mL/min/kg, muscle ~37 mL/min/kg.
-# Metabolic heat [U]: not in REFERENCES.md; typical textbook orders of magnitude (a few hundred W/m^3),
+# Metabolic heat [U]: no cited source; typical textbook orders of magnitude (a few hundred W/m^3),
 # they only shift the baseline by a few hundredths of a kelvin.
 _SKIN = ThermalTissue(0.37, 1109.0, 3391.0, perfusion_per_s=2e-3, metabolic_w_per_m3=368.0)
 TISSUES: dict[str, ThermalTissue] = {
     "skin": _SKIN,
-    # Epidermis and dermis share the skin k, rho, c: no separate sourced values (REFERENCES.md section 3).
+    # Epidermis and dermis share the skin k, rho, c: no separate sourced values [ComsolBioheat].
     # The epidermis has no blood vessels, so no perfusion; its zero metabolic heat is a simplification [U].
     "epidermis": ThermalTissue(0.37, 1109.0, 3391.0, perfusion_per_s=0.0, metabolic_w_per_m3=0.0),
     "dermis": _SKIN,
@@ -100,7 +100,7 @@ TISSUES: dict[str, ThermalTissue] = {
         perfusion_per_s=_per_s_from_ml_per_min_per_kg(37.0, 1090.0),
         metabolic_w_per_m3=684.0,
     ),
-    # Cortical bone [U]: not in REFERENCES.md section 3. k, rho, c and perfusion (10 mL/min/kg) are the
+    # Cortical bone [U] [ItisDatabase]. k, rho, c and perfusion (10 mL/min/kg) are the
     # IT'IS Foundation tissue database values (Hasgall et al., v4.1, "Bone (Cortical)"), unverified here.
     # Only the back model's deepest layer uses it, far below where the laser heats.
     "bone": ThermalTissue(

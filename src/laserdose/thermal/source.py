@@ -172,7 +172,7 @@ class Emission:
         return whole * self.duty_cycle * period + min(rest, self.duty_cycle * period)
 
     def mean_power_w(self, start_s: float, end_s: float) -> float:
-        """Exact mean emitted power over [start_s, end_s] [W]; energy is conserved whatever the step."""
+        """Exact mean emitted power [W] over [start_s, end_s]; energy is conserved whatever the step."""
         on = self._on_time_until(end_s) - self._on_time_until(start_s)
         return self.power_w * on / (end_s - start_s)
 

@@ -1,4 +1,4 @@
-"""The one place that chooses where photons are traced (DESIGN.md: one backend switch).
+"""The one place that chooses where photons are traced (docs/design.md: one backend switch).
 
 `run_batch` packs plain arrays for a kernel and returns its per-stream tallies summed in a fixed order.
 "cpu" runs kernel_cpu on all cores; "cuda" runs kernel_cuda (the same code compiled by numba-cuda) on an

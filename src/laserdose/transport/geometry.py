@@ -2,14 +2,15 @@
 
 The tissue is a stack of laterally infinite, homogeneous layers below the plane z = 0; z grows into the
 tissue. Light arrives from the medium above (index `n_above`) and may leave into the medium below
-(`n_below`). Every value is validated here so that bad input never reaches a kernel (DESIGN.md).
+(`n_below`). Every value is validated here so that bad input never reaches a kernel (docs/design.md).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from laserdose.errors import InputError
 
@@ -113,6 +114,49 @@ class Stack:
             raise InputError("stack 'layers' must be a non-empty list")
         layers = tuple(_layer_from_dict(index, item) for index, item in enumerate(raw_layers))
         return cls(layers, n_above=data.get("n_above", 1.0), n_below=data.get("n_below", 1.0))
+
+    @classmethod
+    def from_layers(cls, layers: Sequence[OpticalLayer], n_above: float = 1.0) -> Stack:
+        """A stack of tissue layers described elsewhere (e.g. the optics back model), layer by layer.
+
+        The medium below takes the last layer's index, so a semi-infinite last layer (bone) ends the stack.
+
+        Args:
+            layers: the layers, top first; each has thickness_mm (None: semi-infinite), mua_per_mm,
+                mus_per_mm, g and n.
+            n_above: refractive index of the medium the light comes from [-] (air by default).
+        """
+        converted = tuple(
+            Layer(layer.thickness_mm, layer.mua_per_mm, layer.mus_per_mm, layer.g, layer.n)
+            for layer in layers
+        )
+        if not converted:
+            raise InputError("a stack needs at least one layer")
+        return cls(layers=converted, n_above=n_above, n_below=converted[-1].n)
+
+
+class OpticalLayer(Protocol):
+    """What a layer must tell to join a stack: its thickness [mm] and optical properties."""
+
+    @property
+    def thickness_mm(self) -> float | None:
+        """Thickness [mm]; None for a semi-infinite last layer."""
+
+    @property
+    def mua_per_mm(self) -> float:
+        """Absorption coefficient [1/mm]."""
+
+    @property
+    def mus_per_mm(self) -> float:
+        """Scattering coefficient [1/mm]."""
+
+    @property
+    def g(self) -> float:
+        """Scattering anisotropy [-]."""
+
+    @property
+    def n(self) -> float:
+        """Refractive index [-]."""
 
 
 _LAYER_KEYS = ("thickness_mm", "mua_per_mm", "mus_per_mm", "g", "n")

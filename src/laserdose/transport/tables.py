@@ -21,20 +21,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from laserdose.errors import InputError
-from laserdose.transport.back import back_stack
+from laserdose.optics.back import back_model
 from laserdose.transport.backend import reproducible_threads
 from laserdose.transport.cluster import KERNEL_LOCK, run_tasks
 from laserdose.transport.engine import simulate
-from laserdose.transport.geometry import Grid, PencilBeam
+from laserdose.transport.geometry import Grid, PencilBeam, Stack
 
 FloatArray = NDArray[np.float64]
 
 DEFAULT_WAVELENGTHS_NM = (650.0, 810.0, 915.0, 980.0, 1064.0)
 DEFAULT_SKIN_TYPES = (1, 2, 3, 4, 5, 6)
-# Lumbar subcutaneous fat runs from a few mm to beyond 40 mm with BMI (REFERENCES.md s.5).
+# Lumbar subcutaneous fat runs from a few mm to beyond 40 mm with BMI [SubcutaneousFat2022].
 DEFAULT_FAT_MM = (2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0)
 DEFAULT_RADII_MM = (5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 100.0)
-# 1 mm bins to 100 mm: targets lie 10-80 mm deep (DESIGN.md), transverse process 76 +/- 15 mm (Rauch 2009).
+# 1 mm bins to 100 mm: targets lie 10-80 mm deep (docs/design.md); transverse process 76 +/- 15 mm
+# [Rauch2009].
 TABLE_GRID = Grid(dr_mm=1.0, nr=100, dz_mm=1.0, nz=100)
 # Below F = 1e-5 the 1e5-photon entries turn noisy and then empty (inspected in the shipped table); such
 # depths get an exponential tail fitted over the 10 mm above (FluenceTable.with_exponential_tail).
@@ -170,7 +171,7 @@ def entry_factors(entry: TableEntry) -> FloatArray:
 
     The thread count is fixed (backend.reproducible_threads), so a worker's cores do not change the result.
     """
-    stack = back_stack(entry.skin_type, entry.wavelength_nm, fat_mm=entry.fat_mm)
+    stack = Stack.from_layers(back_model(entry.skin_type, entry.wavelength_nm, fat_mm=entry.fat_mm).layers)
     with KERNEL_LOCK:
         result = simulate(
             stack, PencilBeam(), entry.photons, entry.seed, TABLE_GRID, threads=reproducible_threads()

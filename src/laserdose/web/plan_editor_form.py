@@ -14,8 +14,8 @@ from laserdose.clinic.screenings import QUESTIONNAIRE_LISTS
 from laserdose.clinical import screening_rules as vocabulary
 from laserdose.clinical.patient import AREA_CM2_RANGE, BMI_RANGE, FAT_MM_RANGE
 from laserdose.clinical.protocols import load_protocols
-from laserdose.device.profile import shipped_profiles
 from laserdose.errors import InputError
+from laserdose.machines.profile import shipped_profiles
 
 PLAN_FIELDS = ("protocol", "device", "area_cm2", "skin_limit_c", "fat_mm", "bmi")
 _LIST_TERMS = {

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from laserdose.clinic.plans import safety_problem
 from laserdose.clinical.patient import Patient
-from laserdose.device.profile import DeviceProfile
+from laserdose.machines.profile import DeviceProfile
 from laserdose.planning.curves import depth_dose_curve, skin_temperature_curve
 from laserdose.planning.physics import TablePhysics, default_physics
 from laserdose.planning.plan import Plan

@@ -30,8 +30,8 @@ from laserdose.clinic import qa, service, treatment, users
 from laserdose.clinic.console import ConsoleConfig, ConsoleRun
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
 from laserdose.device.plan import DeliveryPlan, parse_plan
-from laserdose.device.profile import DeviceProfile, load_profile, shipped_profiles
 from laserdose.errors import InputError
+from laserdose.machines.profile import DeviceProfile, load_profile, shipped_profiles
 from laserdose.web.deps import DbSession, LoginRequired, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, render
 

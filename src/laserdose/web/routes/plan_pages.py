@@ -15,8 +15,8 @@ from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinical import screening_rules as vocabulary
 from laserdose.clinical.protocols import load_protocols
-from laserdose.device.profile import shipped_profiles
 from laserdose.errors import InputError
+from laserdose.machines.profile import shipped_profiles
 from laserdose.planning.physics import TablePhysics
 from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C
 from laserdose.planning.report import write_plan_report

@@ -3,12 +3,12 @@ import json
 import pytest
 
 from laserdose.optics.back import back_model
-from laserdose.transport.back import back_stack
+from laserdose.transport.geometry import Stack
 
 
-def test_back_stack_carries_the_optics_model_layer_by_layer():
+def test_stack_from_layers_carries_the_optics_model_layer_by_layer():
     model = back_model(4, 980.0, bmi=30.0)
-    stack = back_stack(4, 980.0, bmi=30.0)
+    stack = Stack.from_layers(back_model(4, 980.0, bmi=30.0).layers)
     assert len(stack.layers) == len(model.layers)
     for layer, tissue in zip(stack.layers, model.layers, strict=True):
         assert (layer.thickness_mm, layer.mua_per_mm, layer.mus_per_mm, layer.g, layer.n) == (

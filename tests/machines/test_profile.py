@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from laserdose.device.profile import load_profile, logo_png, parse_profile, shipped_profiles
 from laserdose.errors import InputError
+from laserdose.machines.profile import load_profile, logo_png, parse_profile, shipped_profiles
 
 
 def _shipped(name: str) -> dict:
-    text = (resources.files("laserdose.device") / "profiles" / f"{name}.toml").read_text()
+    text = (resources.files("laserdose.machines") / "profiles" / f"{name}.toml").read_text()
     return tomllib.loads(text)
 
 
@@ -26,7 +26,7 @@ def test_issue_6_profiles_are_shipped_and_addressable_by_name():
 
 def test_profile_loads_from_a_path(tmp_path):
     path = tmp_path / "mine.toml"
-    path.write_text((resources.files("laserdose.device") / "profiles" / "15w-dual.toml").read_text())
+    path.write_text((resources.files("laserdose.machines") / "profiles" / "15w-dual.toml").read_text())
     assert load_profile(path).name == "mine"
 
 

@@ -3,21 +3,22 @@
 The physics, and why it is fast:
 - Light: under a beam wider than the light's lateral spread (a few mm), the absorbed power density at
   depth z is the local surface irradiance E times a broad-beam depth profile a(z), precomputed by Monte
-  Carlo on the optics back model (skin_data.py; epidermal melanin absorption resolved in 20 um bins).
+  Carlo on the optics back model (profiles.py; epidermal melanin absorption resolved in 20 um bins).
 - Heat: the beam is 20-40 mm wide and lines are 10-20 mm apart, while heat diffuses sideways only
   sqrt(4 kappa t) ~ 1.5 mm in the few seconds between neighbouring passes. So each point of the skin
   heats as a 1-D Pennes column (the thermal/ layers, perfusion, convective surface and the core held at
   the bottom, discretised exactly as thermal/scanned.py does in depth) driven by its own irradiance
   history E(t). Leaving out the sideways conduction over minutes only removes a smoothing of hot spots
   (maximum principle), so the model errs on the safe side; the scattered light's sideways spread is
-  represented by a 1 mm blur of the beam edge (skin_scan.py).
+  represented by a 1 mm blur of the beam edge (scan.py).
 - The column is linear and time-invariant: its surface rise is a sum of decaying modes (eigenvalues of
   the symmetrised conduction-perfusion operator). The irradiance at each point repeats with the scan
   period T, so the rise at time nT + t follows in closed form from one period (geometric series per
   mode), at any session length, with no time stepping over the session.
 - The peak reached in a session is the largest rise over the points and over its last period: the rise
   at t + T is never below the rise at t (the column's impulse response is positive).
-The agreement with the 3-D scanned solver is stated in tests/planning/test_skin_vs_solver.py and README.
+The agreement with the 3-D scanned solver is stated in tests/thermal/test_skin_surrogate_vs_solver.py
+and README.
 """
 
 import math
@@ -28,15 +29,15 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.linalg import eigh_tridiagonal
 
-from laserdose.device.profile import Handpiece
 from laserdose.errors import InputError, require_range
+from laserdose.machines.profile import Handpiece
 from laserdose.optics.back import back_model
-from laserdose.planning.skin_data import DepthProfiles, FloatArray, load_profiles
-from laserdose.planning.skin_scan import Scan
 from laserdose.thermal.boundary import Boundaries, bottom_conductance, top_conductance
 from laserdose.thermal.grid import ColumnProperties, column_properties
 from laserdose.thermal.mc_kernel import thermal_medium
 from laserdose.thermal.scanned import scanned_z_edges
+from laserdose.thermal.surrogate.profiles import DepthProfiles, FloatArray, load_profiles
+from laserdose.thermal.surrogate.scan import Scan
 
 # The column reaches 30 mm, where the core temperature is held (thermal/scanned.py's default depth).
 COLUMN_DEPTH_MM = 30.0
@@ -49,7 +50,7 @@ CURVE_POINTS = 60
 COARSE_SAMPLES, CANDIDATES, REFINED_POINTS, REFINE_STEPS = 4, 16, 4, 3
 # Grid points are followed only when their mean irradiance or their largest two-pass burst is at least this
 # share of the largest (the hottest point was within 0.71 of one and 0.97 of the other in the cases tried;
-# test_skin.py checks that it survives).
+# tests/thermal/test_skin_surrogate.py checks that it survives).
 KEEP_FRACTION = 0.85
 
 

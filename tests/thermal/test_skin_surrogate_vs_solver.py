@@ -25,17 +25,17 @@ import math
 import numpy as np
 import pytest
 
-from laserdose.device.profile import Handpiece
-from laserdose.planning.skin import skin_rise_k_per_w
-from laserdose.planning.skin_data import PROFILE_GRID, load_profiles
+from laserdose.machines.profile import Handpiece
+from laserdose.optics.back import back_model
 from laserdose.thermal.boundary import Boundaries
 from laserdose.thermal.mc_kernel import monte_carlo_kernel
 from laserdose.thermal.scan import ScanPath
 from laserdose.thermal.scanned import ScannedCase, solve_scanned
 from laserdose.thermal.source import Emission
-from laserdose.transport.back import back_stack
+from laserdose.thermal.surrogate.model import skin_rise_k_per_w
+from laserdose.thermal.surrogate.profiles import PROFILE_GRID, load_profiles
 from laserdose.transport.engine import simulate
-from laserdose.transport.geometry import PencilBeam
+from laserdose.transport.geometry import PencilBeam, Stack
 
 CASES = [
     # skin type, fat [mm], wavelength [nm], beam diameter [mm], profile, speed [mm/s], area [cm^2], time [s]
@@ -79,7 +79,11 @@ def test_fat_thickness_barely_changes_the_light_absorbed_in_the_top_2_mm(skin_ty
     reference = float(shipped.absorbed_per_cell(wavelength_nm, skin_type, edges)[0])
     for fat_mm in (3.0, 30.0):
         result = simulate(
-            back_stack(skin_type, wavelength_nm, fat_mm=fat_mm), PencilBeam(), 20_000, 3, PROFILE_GRID
+            Stack.from_layers(back_model(skin_type, wavelength_nm, fat_mm=fat_mm).layers),
+            PencilBeam(),
+            20_000,
+            3,
+            PROFILE_GRID,
         )
         per_mm = result.absorbed_density_per_mm3[0] * np.pi * PROFILE_GRID.dr_mm**2
         top = float(np.sum(per_mm[result.z_edges_mm[1:] <= 2.1 + 1e-9]) * PROFILE_GRID.dz_mm)

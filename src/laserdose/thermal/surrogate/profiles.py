@@ -10,7 +10,7 @@ The top millimetres barely depend on the fat thickness (measured with this engin
 50 000 photons: absorbed above 2.1 mm 0.380 with 3 mm of fat, 0.395 with 10 mm, 0.396 with 30 mm), so
 the profiles are computed at one reference fat thickness; the thermal column uses the patient's own.
 
-Rebuild (seeded, about 3 min on one core): `python -m laserdose.planning.skin_data`.
+Rebuild (seeded, about 3 min on one core): `python -m laserdose.thermal.surrogate.profiles`.
 """
 
 from dataclasses import dataclass
@@ -21,9 +21,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from laserdose.errors import InputError
-from laserdose.transport.back import back_stack
+from laserdose.optics.back import back_model
 from laserdose.transport.engine import simulate
-from laserdose.transport.geometry import Grid, PencilBeam
+from laserdose.transport.geometry import Grid, PencilBeam, Stack
 
 FloatArray = NDArray[np.float64]
 
@@ -101,7 +101,7 @@ class DepthProfiles:
 
 def load_profiles(path: Path | None = None) -> DepthProfiles:
     """Read the shipped profiles (or those at `path`)."""
-    source = path or Path(str(resources.files("laserdose.planning") / "data" / DATA_FILE))
+    source = path or Path(str(resources.files("laserdose.thermal.surrogate") / "data" / DATA_FILE))
     try:
         with np.load(source) as data:
             return DepthProfiles(
@@ -134,7 +134,7 @@ def build_profiles(photons: int = PHOTONS, seed: int = SEED, threads: int | None
     index = 0
     for i, wavelength in enumerate(WAVELENGTHS_NM):
         for j, skin_type in enumerate(SKIN_TYPES):
-            stack = back_stack(skin_type, wavelength, fat_mm=REFERENCE_FAT_MM)
+            stack = Stack.from_layers(back_model(skin_type, wavelength, fat_mm=REFERENCE_FAT_MM).layers)
             result = simulate(stack, PencilBeam(), photons, seed + index, PROFILE_GRID, threads=threads)
             per_mm = result.absorbed_density_per_mm3[0] * np.pi * PROFILE_GRID.dr_mm**2
             running = np.concatenate(([0.0], np.cumsum(per_mm * PROFILE_GRID.dz_mm)))

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import erfc
 
 from laserdose.errors import InputError, require_choice
-from laserdose.planning.skin_data import FloatArray
+from laserdose.thermal.surrogate.profiles import FloatArray
 
 BEAM_PROFILES = ("flat", "gaussian")
 # Time sampling: the beam moves at most 1/4 of its radius per sample, each sample averaged over 4
@@ -25,7 +25,7 @@ STEPS_PER_RADIUS, SUB_POSITIONS = 4, 4
 # large areas with small beams; only there are passes resolved more coarsely than above.
 MAX_SAMPLES, MAX_GRID_VALUES, BLOCK_VALUES = 16384, 2_000_000, 1_000_000
 # Points on the skin: a square grid of spacing beam radius / 3 over the area and one radius around it,
-# at most MAX_POINTS_PER_SIDE along each side (skin.py refines around the hottest of them).
+# at most MAX_POINTS_PER_SIDE along each side (model.py refines around the hottest of them).
 POINTS_PER_RADIUS, MAX_POINTS_PER_SIDE = 3, 31
 # Lateral smoothing of the irradiance [mm]: heat diffuses sqrt(2 kappa t) ~ 1 mm sideways during the
 # ~4 s of clustered passes at a turn of the path (skin kappa = k / (rho c) = 0.098 mm^2/s, thermal/

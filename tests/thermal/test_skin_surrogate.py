@@ -11,21 +11,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from laserdose.device.profile import Handpiece, load_profile
 from laserdose.errors import InputError
-from laserdose.planning import skin
-from laserdose.planning.skin import (
+from laserdose.machines.profile import Handpiece, load_profile
+from laserdose.thermal.boundary import Boundaries
+from laserdose.thermal.grid import LayeredMedium, column_properties, graded_edges
+from laserdose.thermal.properties import ThermalTissue
+from laserdose.thermal.surrogate import model as skin
+from laserdose.thermal.surrogate.model import (
     column_modes,
     skin_rise_curve_k_per_w,
     skin_rise_k_per_w,
 )
-from laserdose.planning.skin_data import load_profiles
-from laserdose.planning.skin_scan import Scan
-from laserdose.thermal.boundary import Boundaries
-from laserdose.thermal.grid import LayeredMedium, column_properties, graded_edges
-from laserdose.thermal.properties import ThermalTissue
+from laserdose.thermal.surrogate.profiles import load_profiles
+from laserdose.thermal.surrogate.scan import Scan
 
-# Skin k, rho, c (REFERENCES.md section 3, COMSOL bioheat library), SI -> mm units.
+# Skin k, rho, c [ComsolBioheat], SI -> mm units.
 K_W_PER_MM_K = 0.37e-3
 RHO_C_J_PER_MM3_K = 1109.0 * 3391.0e-9
 WIDE = Handpiece("wide", 30.0, False, 50.0, 0.0, "flat")

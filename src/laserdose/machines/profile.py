@@ -13,7 +13,7 @@ from typing import Any
 from laserdose.errors import InputError, require_finite
 from laserdose.files import parse_toml
 
-# Therapy lasers of this kind emit in the red and near infrared (DESIGN.md: 650-1064 nm); a profile
+# Therapy lasers of this kind emit in the red and near infrared (docs/design.md: 650-1064 nm); a profile
 # outside 400-1400 nm (the retinal hazard region of IEC 60825-1:2014) is not a therapy laser we support.
 WAVELENGTH_RANGE_NM = (400.0, 1400.0)
 EMISSION_MODES = ("cw", "pulsed")
@@ -138,7 +138,7 @@ class DeviceProfile:
 
 def shipped_profiles() -> tuple[str, ...]:
     """Names of the profiles shipped with laserdose."""
-    folder = resources.files("laserdose.device") / "profiles"
+    folder = resources.files("laserdose.machines") / "profiles"
     return tuple(sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")))
 
 
@@ -166,7 +166,7 @@ def logo_png(profile: DeviceProfile) -> Path | None:
 def _read(name_or_path: str) -> tuple[str, str, str]:
     """The profile's text, its name and the folder that relative paths in it start from."""
     if name_or_path in shipped_profiles():
-        folder = resources.files("laserdose.device") / "profiles"
+        folder = resources.files("laserdose.machines") / "profiles"
         text = (folder / f"{name_or_path}.toml").read_text(encoding="utf-8")
         return text, name_or_path, str(folder)
     path = Path(name_or_path)
