@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from laserdose.clinic import qa
 from laserdose.clinic.models import PowerCheck, User
-from laserdose.device.profile import load_profile
 from laserdose.device.qa import set_points
+from laserdose.machines.profile import load_profile
 
 SERIAL = "SIM-0001"  # the simulator's serial number (HELLO)
 MACHINE = {"profile": "15w-dual", "serial": SERIAL}  # the identity a console session records

@@ -21,11 +21,11 @@ from laserdose.clinic.models import PowerCheck, User
 from laserdose.device.client import DeviceClient
 from laserdose.device.faults import parse_faults
 from laserdose.device.link import open_link
-from laserdose.device.profile import load_profile
 from laserdose.device.protocol import Msg
 from laserdose.device.record import read_record
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
+from laserdose.machines.profile import load_profile
 from qakit import SERIAL
 
 SCALE = 100.0  # simulated seconds per wall-clock second

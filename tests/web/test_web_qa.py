@@ -5,13 +5,13 @@ import datetime as dt
 import re
 
 import pytest
-from laserdose.device.profile import load_profile
 from sqlalchemy import func, select
 
 from consolekit import console_client, csrf_of, emission_log, login, post_console, signed_course, simulator
 from laserdose.clinic import db, qa
 from laserdose.clinic.models import PowerCheck, User
 from laserdose.device.qa import set_points
+from laserdose.machines.profile import load_profile
 from qakit import SERIAL, readings
 
 TODAY = dt.date.today()
@@ -100,8 +100,10 @@ def test_the_trend_alert_and_the_qa_report(client, webapp):
                 row["meter_w"] = row["set_power_w"] * (
                     1 + (deviation if row["wavelength_nm"] == 810 else 0.0)
                 )
-            qa.record_check(session=session, actor=operator, machine_serial=SERIAL, machine_profile="15w-dual",
-                            readings=rows, meter_id="TP-30", meter_calibrated_on=at.date(), at=at)  # fmt: skip
+            qa.record_check(
+                session=session, actor=operator, machine_serial=SERIAL, machine_profile="15w-dual",
+                readings=rows, meter_id="TP-30", meter_calibrated_on=at.date(), at=at,
+            )  # fmt: skip
     engine.dispose()
     login(client, "operator")
     page = client.get(f"/machines/{SERIAL}").text
@@ -120,9 +122,10 @@ def test_the_console_shows_the_qa_state_and_refuses_to_arm_after_a_failed_check(
         engine = db.make_engine(webapp.url)
         with db.session_factory(engine).begin() as session:
             operator = session.scalars(select(User).where(User.username == "operator")).one()
-            qa.record_check(session=session, actor=operator, machine_serial=SERIAL, machine_profile="15w-dual",
-                            readings=readings(deviation=0.3), meter_id="TP-30",
-                            meter_calibrated_on=TODAY)  # fmt: skip
+            qa.record_check(
+                session=session, actor=operator, machine_serial=SERIAL, machine_profile="15w-dual",
+                readings=readings(deviation=0.3), meter_id="TP-30", meter_calibrated_on=TODAY,
+            )  # fmt: skip
         engine.dispose()
         assert post_console(client, course_id, "connect").status_code == 303
         page = client.get(f"/courses/{course_id}/console").text

@@ -23,7 +23,6 @@ from laserdose.clinic import db, qa, qa_trend
 from laserdose.clinic.models import User
 from laserdose.device.client import DeviceClient, DeviceRefused
 from laserdose.device.link import LinkError, open_link
-from laserdose.device.profile import load_profile
 from laserdose.device.qa import (
     CheckRun,
     Meter,
@@ -35,6 +34,7 @@ from laserdose.device.qa import (
     simulated_meter,
 )
 from laserdose.errors import InputError
+from laserdose.machines.profile import load_profile
 
 _READING = typer.Option([], "--reading", help="Meter reading [W] per set point, in order (repeatable).")
 _READINGS_FILE = typer.Option(None, help="JSON list of meter readings [W], one per set point in order.")

@@ -25,9 +25,9 @@ from laserdose.clinic import audit
 from laserdose.clinic.models import PowerCheck, QaPolicy, Role, User, utcnow
 from laserdose.clinic.users import require_role
 from laserdose.device.calibration import check_factor
-from laserdose.device.profile import load_profile
 from laserdose.device.qa import check_meter_reading
 from laserdose.errors import InputError
+from laserdose.machines.profile import load_profile
 
 DEFAULT_TOLERANCE = 0.20  # 21 CFR 1040.11(a): indicated output accurate within +/-20 % [21CFR1040] [S]
 DEFAULT_INTERVAL_DAYS = 30  # when neither the clinic nor the maker names one [U: a monthly check]

@@ -20,7 +20,7 @@ from laserdose.clinic import qa, qa_trend
 from laserdose.clinic.models import PowerCheck, Role, User
 from laserdose.clinic.service import NotFound
 from laserdose.clinic.users import require_role
-from laserdose.device.profile import load_profile
+from laserdose.machines.profile import load_profile
 from laserdose.planning.report import A4_INCHES, draw_logo
 
 MAX_HISTORY_ROWS = 14

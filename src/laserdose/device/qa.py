@@ -23,9 +23,9 @@ from laserdose.device.client import DeviceClient, DeviceRefused
 from laserdose.device.controller import send_stop
 from laserdose.device.link import LinkError
 from laserdose.device.plan import MAX_DURATION_S
-from laserdose.device.profile import DeviceProfile
 from laserdose.device.protocol import Msg
 from laserdose.errors import InputError
+from laserdose.machines.profile import DeviceProfile
 
 SET_POINT_FRACTIONS = (0.25, 0.5, 1.0)  # of each source's maximum power
 SETTLE_S = 2.0  # device seconds of emission before reading: ramp and the meter head's response [U]

@@ -17,9 +17,9 @@ from starlette.datastructures import FormData
 from laserdose.clinic import qa, qa_trend
 from laserdose.clinic.models import Role, User
 from laserdose.clinic.qa_report import qa_report_pdf
-from laserdose.device.profile import load_profile, shipped_profiles
 from laserdose.device.qa import SetPoint, check_meter_reading, set_points
 from laserdose.errors import InputError
+from laserdose.machines.profile import load_profile, shipped_profiles
 from laserdose.web.deps import DbSession, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, render
 from laserdose.web.qa_charts import trend_svg
