@@ -44,7 +44,9 @@ def _layer_rows(contract: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def _text(x: float, y: float, text: str, size: int = 13, anchor: str = "middle", weight: str = "normal") -> str:
+def _text(
+    x: float, y: float, text: str, size: int = 13, anchor: str = "middle", weight: str = "normal"
+) -> str:
     return (
         f'<text x="{x:.0f}" y="{y:.0f}" {FONT} font-size="{size}" text-anchor="{anchor}" '
         f'font-weight="{weight}">{escape(text)}</text>'
@@ -67,8 +69,13 @@ def svg(items: list[dict[str, Any]]) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="laserdose package layers">',
         f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
-        _text(MARGIN, MARGIN + 12, f"{layered['name']}: each row may import only the rows below it",
-              anchor="start", weight="bold"),  # fmt: skip
+        _text(
+            MARGIN,
+            MARGIN + 12,
+            f"{layered['name']}: each row may import only the rows below it",
+            anchor="start",
+            weight="bold",
+        ),  # fmt: skip
     ]
     inner = WIDTH - 2 * MARGIN
     for index, names in enumerate(rows):

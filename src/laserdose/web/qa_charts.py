@@ -51,7 +51,7 @@ def trend_svg(series: dict[str, list[TrendPoint]], tolerance: float, title: str)
                 f"<title>{escape(key)} nm, {point.at:%Y-%m-%d}: {point.deviation:+.1%}</title></circle>"
             )
         parts.append(
-            f'<text class="legend {css}" x="{LEFT + 8 + 80 * index}" y="{TOP - 8}">{escape(key)} nm</text>'
+            f'<text class="legend {css}" x="{LEFT + 200 + 80 * index}" y="{TOP - 8}">{escape(key)} nm</text>'
         )
     parts.append(f'<text class="tick" x="{WIDTH - RIGHT}" y="{TOP - 8}" text-anchor="end">band: '
                  f"+/-{tolerance:.0%}</text>")  # fmt: skip

@@ -93,6 +93,7 @@ def _page(request: Request, session: DbSession, user: User, course_id: int, erro
         device_url=request.app.state.settings.device_url, records=records,
         can_operate=user.role == Role.OPERATOR, qa_state=qa_state,
         machine_serial=run.identity.get("serial", "") if run is not None else "",
+        machine_profile=run.identity.get("profile", "") if run is not None else "",
     )  # fmt: skip
 
 
