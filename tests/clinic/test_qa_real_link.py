@@ -16,17 +16,13 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from laserdose.clinic import db, qa, users
-from laserdose.clinic.models import PowerCheck, User
-from laserdose.device.client import DeviceClient
+from laserdose.clinic import db, users
+from laserdose.clinic.models import PowerCheck
 from laserdose.device.faults import parse_faults
-from laserdose.device.link import open_link
-from laserdose.device.protocol import Msg
 from laserdose.device.record import read_record
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
 from laserdose.machines.profile import load_profile
-from qakit import SERIAL
 
 SCALE = 100.0  # simulated seconds per wall-clock second
 DRIFT_PER_H = 1.0  # 810 nm output departs from its monitor by 100 % per simulated hour: 2.8 % per wall s
@@ -129,22 +125,14 @@ def test_a_drifting_source_is_caught_arm_refused_and_re_enabled_after_service_an
         assert len(_emissions(sim)) == emitted  # nothing emitted
         assert next(e for e in record if e["kind"] == "power-check")["check_id"] == caught["check_id"]
 
-        # Service: the engineer sets the 810 nm factor from the failed check's meter / monitor ratio.
+        # Service: the 810 nm factor from the failed check's meter / monitor ratio, set on the machine.
         factor = at_810["meter_w"] / at_810["monitor_w"]
-        link = open_link(sim.address, timeout_s=2.0)
-        try:
-            answer = DeviceClient(link, ack_timeout_s=0.5).request(
-                Msg.CALIBRATE, {"factors": {"810": factor}, "date": str(TODAY), "operator": "service"}
-            )
-        finally:
-            link.close()
-        assert answer["810"] == {"factor": factor, "date": str(TODAY)}
-        engine = db.make_engine(url)
-        with db.session_factory(engine).begin() as session:
-            admin = session.scalars(select(User).where(User.username == "admin")).one()
-            qa.record_service(session=session, actor=admin, machine_serial=SERIAL, machine_profile="15w-dual",
-                              factors={"810": factor}, note="810 nm monitor recalibrated")  # fmt: skip
-        engine.dispose()
+        service = cli(
+            "device", "service", "--device", sim.address, "--admin", "admin", "--factor", f"810={factor!r}",
+            "--note", "810 nm monitor recalibrated", "--database-url", url,
+        )  # fmt: skip
+        assert service.exit_code == 0, service.output
+        assert [c.kind for c in _checks(url)] == ["check", "check", "service"]
         still, _ = _treat(cli, url, sim, tmp_path)
         assert still.exit_code == 3 and "serviced" in json.loads(still.stdout)["reason"]
 

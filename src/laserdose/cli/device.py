@@ -80,9 +80,10 @@ def diagram() -> None:
 
 def _register_qa() -> None:
     """`laserdose device qa` lives in cli/qa.py (it needs the clinic database)."""
-    from laserdose.cli.qa import qa_check
+    from laserdose.cli.qa import qa_check, service_visit
 
     app.command("qa")(qa_check)
+    app.command("service")(service_visit)
 
 
 _register_qa()

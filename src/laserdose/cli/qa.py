@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 from laserdose.cli.output import console, print_json, print_table
 from laserdose.clinic import db, qa, qa_trend
 from laserdose.clinic.models import User
+from laserdose.device.calibration import check_factor
 from laserdose.device.client import DeviceClient, DeviceRefused
 from laserdose.device.link import LinkError, open_link
+from laserdose.device.protocol import Msg
 from laserdose.device.qa import (
     CheckRun,
     Meter,
@@ -40,6 +42,7 @@ _READING = typer.Option([], "--reading", help="Meter reading [W] per set point, 
 _READINGS_FILE = typer.Option(None, help="JSON list of meter readings [W], one per set point in order.")
 _FRACTIONS = typer.Option("0.25,0.5,1", help="Set points as fractions of each source's maximum power.")
 _HANDPIECE = typer.Option([], "--handpiece", help="Check only this handpiece (repeatable; default all).")
+_FACTOR = typer.Option([], "--factor", help="New monitor factor, NM=FACTOR (repeatable).")
 _DB = typer.Option(None, "--database-url", help="SQLAlchemy URL; default $LASERDOSE_DATABASE_URL or SQLite.")
 
 
@@ -206,3 +209,60 @@ def _print(summary: dict[str, Any], as_json: bool) -> None:
         )
     for message in summary["trend_alerts"]:
         console.print(f"TREND: {message}")
+
+
+def service_visit(
+    device: str = typer.Option(..., help="Machine URL: tcp://HOST:PORT or serial:///dev/ttyX."),
+    admin: str = typer.Option(..., help="Username of the admin recording the visit."),
+    factor: list[str] = _FACTOR,
+    note: str = typer.Option(..., help="What was done and by whom."),
+    database_url: str | None = _DB,
+) -> None:
+    """Service visit: set new monitor calibration factors on the machine and record the visit (audited).
+
+    The machine then needs a passing power check before it is armed again.
+    """
+    factors = _factors(factor)
+    engine = db.make_engine(database_url)
+    sessions = db.session_factory(engine)
+    with sessions() as session:
+        actor = _operator(session, admin)
+    if actor.role != "admin":
+        raise InputError(f"{admin} is a {actor.role}: only an admin records a service visit")
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    try:
+        link = open_link(device)
+    except LinkError as exc:
+        raise InputError(f"cannot reach the machine: {exc}") from None
+    try:
+        client = DeviceClient(link)
+        identity = client.hello()
+        reported = client.request(Msg.CALIBRATE, {"factors": factors, "date": today, "operator": admin})
+    except (LinkError, DeviceRefused) as exc:
+        typer.echo(f"laserdose: error: calibration not set: {exc}; nothing was recorded", err=True)
+        raise typer.Exit(3) from None
+    finally:
+        link.close()
+    with sessions.begin() as session:
+        visit = qa.record_service(
+            session=session, actor=session.merge(actor), machine_serial=str(identity.get("serial", "")),
+            machine_profile=str(identity.get("profile", "")), factors=factors, note=note,
+        )  # fmt: skip
+        visit_id = visit.id
+    engine.dispose()
+    console.print(f"service visit {visit_id} recorded; the machine now reports {reported}")
+    console.print("ARM is refused until a passing power check is recorded")
+
+
+def _factors(specs: list[str]) -> dict[str, float]:
+    factors: dict[str, float] = {}
+    for spec in specs:
+        wavelength, _, value = spec.partition("=")
+        try:
+            key, number = f"{float(wavelength):g}", float(value)
+        except ValueError:
+            raise InputError(f"--factor must look like 810=1.05, got {spec!r}") from None
+        factors[key] = check_factor(number)
+    if not factors:
+        raise InputError("give at least one --factor NM=FACTOR")
+    return factors

@@ -23,6 +23,7 @@ DEMO_PLAN = {
     "decision": "treat", "device": "15w-dual", "power_w_by_wavelength": {"810": 6.0, "980": 4.0},
     "mode": "cw", "handpiece": "large-standoff", "duration_s": 300, "total_energy_j": 3000,
 }  # fmt: skip
+DEMO_MACHINE = "15w-dual"  # the machine of DEMO_PLAN, which `make run` simulates
 DEMO_DRIFT_PER_CHECK = 0.015  # the demo machine's 810 nm output rises 1.5 % a month (made up)
 # (name, birth date, skin type, BMI, weekly pain NRS over a 4-week course)
 DEMO_PATIENTS = [
@@ -60,7 +61,7 @@ def seed_power_checks(session: Session, operator: User, start: dt.date) -> None:
     Made-up readings: the 810 nm output creeps up by DEMO_DRIFT_PER_CHECK a month, 980 nm stays put, so the
     machine's page has a trend to show while every check passes.
     """
-    points = set_points(load_profile(DEMO_PLAN["device"]))
+    points = set_points(load_profile(DEMO_MACHINE))
     for month in range(4):
         at = dt.datetime.combine(start + dt.timedelta(days=21 - 30 * (3 - month)), dt.time(7, 30), dt.UTC)
         drift = {810.0: DEMO_DRIFT_PER_CHECK * month}
@@ -70,7 +71,7 @@ def seed_power_checks(session: Session, operator: User, start: dt.date) -> None:
             for p in points
         ]  # fmt: skip
         qa.record_check(
-            session=session, actor=operator, machine_serial="SIM-0001", machine_profile=DEMO_PLAN["device"],
+            session=session, actor=operator, machine_serial="SIM-0001", machine_profile=DEMO_MACHINE,
             readings=rows, meter_id="demo thermopile meter",
             meter_calibrated_on=at.date() - dt.timedelta(days=120), at=at,
         )  # fmt: skip
