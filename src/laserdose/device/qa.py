@@ -159,6 +159,13 @@ class PowerCheck:
         self.client, self.profile = client, profile
         self.lock = threading.RLock()
         self.time_scale = 1.0  # device seconds per wall-clock second (HELLO; a simulator may run faster)
+        self.stop_requested = threading.Event()
+
+    def stop_now(self, reason: str) -> None:
+        """From another thread: STOP and DISARM at once (between requests), and end the check."""
+        self.stop_requested.set()
+        with self.lock:
+            send_stop(self.client, reason)
 
     def request(self, msg: Msg, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """One request to the machine, serialised with the keep-alive thread."""
@@ -181,6 +188,7 @@ class PowerCheck:
             raise DeviceRefused(f"machine is {status.get('state')} {status.get('trip_reason', '')}".strip())
         run = CheckRun(identity)
         for point in points:
+            self._check_stop()
             run.results.append(self._measure(point, meter))
         return run
 
@@ -225,6 +233,7 @@ class PowerCheck:
             if time.monotonic() > deadline:
                 raise DeviceRefused(f"{key} nm did not emit steadily within {WAIT_WALL_S:g} s")
             time.sleep(PERIOD_S)
+            self._check_stop()
             self.request(Msg.HEARTBEAT)
             sample = self.request(Msg.MEASURE)
             if sample.get("state") not in ("ready", "emitting"):
@@ -232,6 +241,10 @@ class PowerCheck:
             if sample["emitting"].get(key) and float(sample["on_s"].get(key, 0.0)) >= SETTLE_S:
                 samples.append(float(sample["power_w"][key]))
         return sum(samples) / len(samples)
+
+    def _check_stop(self) -> None:
+        if self.stop_requested.is_set():
+            raise DeviceRefused("power check stopped by the operator")
 
     def _still_emitting(self, point: SetPoint) -> bool:
         sample = self.request(Msg.MEASURE)

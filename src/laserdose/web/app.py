@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from laserdose.clinic import db
 from laserdose.clinic.console_registry import ConsoleRegistry
+from laserdose.clinic.qa_guided import GuidedSlot
 from laserdose.clinic.service import NotFound
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
@@ -70,7 +71,16 @@ async def _log_without_patient_data(
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """Build the web app for `settings` (default: from the environment)."""
-    from laserdose.web.routes import api, console, courses_api, outcome_pages, pages, plan_pages, qa_pages
+    from laserdose.web.routes import (
+        api,
+        console,
+        courses_api,
+        outcome_pages,
+        pages,
+        plan_pages,
+        qa_guided_pages,
+        qa_pages,
+    )
 
     settings = settings or WebSettings()
     app = FastAPI(
@@ -85,6 +95,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.login_limiter = LoginRateLimiter(settings.login_attempts, settings.login_window_s)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.console = ConsoleRegistry()  # the treatment console runs of this process
+    app.state.qa_guided = GuidedSlot()  # the guided power check of this process
     app.add_middleware(
         SessionMiddleware, secret_key=settings.secret_key, session_cookie="laserdose_session",
         max_age=settings.session_max_age_s, same_site="lax", https_only=settings.secure_cookies,
@@ -99,5 +110,6 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(outcome_pages.router)
     app.include_router(console.router)
     app.include_router(plan_pages.router)
+    app.include_router(qa_guided_pages.router)  # before qa_pages: /machines/guided is no serial number
     app.include_router(qa_pages.router)
     return app

@@ -64,6 +64,7 @@ async def console_lifespan(app: FastAPI) -> AsyncIterator[None]:
     await anyio.to_thread.run_sync(recover)  # no database wait on the event loop
     yield
     await anyio.to_thread.run_sync(app.state.console.close_all, SHUTDOWN_REASON)
+    await anyio.to_thread.run_sync(app.state.qa_guided.cancel)
 
 
 def _plan(course: Course) -> tuple[DeliveryPlan | None, DeviceProfile | None, str]:
@@ -120,6 +121,11 @@ def connect(
     plan, _, plan_error = _plan(course)
     if plan is None:
         return _page(request, session, user, course_id, f"this plan cannot be delivered: {plan_error}", 409)
+    guided = request.app.state.qa_guided.current
+    if guided is not None and guided.active:
+        return _page(
+            request, session, user, course_id, "a power check is running on the machine; finish it", 409
+        )
     run = ConsoleRun(
         course_id=course_id, plan=plan, config=console_config(request), sessions=request.app.state.sessions,
         operator=user.username,

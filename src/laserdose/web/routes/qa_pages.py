@@ -39,12 +39,22 @@ def _profile(name: str) -> str:
 @router.get("/machines")
 def machines_page(request: Request, session: DbSession, user: Reader) -> HTMLResponse:
     """Every machine with a power check, its state, and the clinic's rules."""
+    return _machines(request, session, user)
+
+
+def _machines(
+    request: Request, session: DbSession, user: User, status_code: int = 200,
+    errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+) -> HTMLResponse:  # fmt: skip
     rows = [
         (serial, profile, qa.state(session=session, machine_serial=serial, machine_profile=profile))
         for serial, profile in qa.machines(session=session)
     ]
-    return render(request, "machines.html", user, rows=rows, policy=qa.policy(session=session),
-                  profiles=shipped_profiles(), errors={}, values={})  # fmt: skip
+    return render(
+        request, "machines.html", user, status_code, rows=rows, policy=qa.policy(session=session),
+        profiles=shipped_profiles(), device_url=request.app.state.settings.device_url, errors=errors or {},
+        values=values or {},
+    )  # fmt: skip
 
 
 @router.get("/machines/new-check")
@@ -189,10 +199,7 @@ def set_policy(request: Request, form: PostedForm, session: DbSession, user: Adm
         errors["policy"] = "The tolerance must be a number of per cent, the interval a whole number of days."
     if errors:
         session.rollback()
-        rows = [(s, p, qa.state(session=session, machine_serial=s, machine_profile=p))
-                for s, p in qa.machines(session=session)]  # fmt: skip
-        return render(request, "machines.html", user, 422, rows=rows, policy=qa.policy(session=session),
-                      profiles=shipped_profiles(), errors=errors, values=values)  # fmt: skip
+        return _machines(request, session, user, 422, errors, values)
     session.commit()
     return RedirectResponse("/machines", status_code=303)
 
