@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from laserdose.clinic import db, service
+from laserdose.clinic import courses, db, patients
 from laserdose.clinic.models import TreatmentSession, User
 from laserdose.device.client import DeviceClient
 from laserdose.device.link import open_link
@@ -58,15 +58,15 @@ def signed_course(database_url: str, plan: dict[str, Any] | None = None, checked
         clinician = session.scalars(select(User).where(User.username == "clinician")).one()
         if checked:
             record_check(session, session.scalars(select(User).where(User.username == "operator")).one())
-        patient = service.add_patient(
+        patient = patients.add_patient(
             session=session, actor=clinician, name="Console Patient", birth_date=dt.date(1970, 1, 2),
             skin_type=3, bmi_kg_m2=25.0,
         )  # fmt: skip
-        course = service.create_course(
+        course = courses.create_course(
             session=session, actor=clinician, patient_id=patient.id, condition="chronic_nslbp",
             protocol="console-test", plan=plan or PLAN, sessions_planned=6, sessions_per_week=2,
         )  # fmt: skip
-        service.sign_course(session=session, actor=clinician, course_id=course.id)
+        courses.sign_course(session=session, actor=clinician, course_id=course.id)
         course_id = course.id
     engine.dispose()
     return course_id

@@ -11,6 +11,18 @@ class InputError(ValueError):
     """A value given by a user or a file is invalid; the message says what is wrong and what is allowed."""
 
 
+def missing_extra(extra: str, exc: ModuleNotFoundError) -> InputError:
+    """The error for a feature whose optional dependencies are not installed.
+
+    Args:
+        extra: the optional-dependency group that provides them, e.g. "clinic".
+        exc: the failed import.
+    """
+    return InputError(
+        f"this needs laserdose[{extra}] ({exc.name} is not installed): pip install 'laserdose[{extra}]'"
+    )
+
+
 def require_range(name: str, value: float, low: float, high: float, unit: str = "") -> float:
     """Return `value` if `low <= value <= high`, else raise `InputError` naming the allowed range.
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import service, users
+from laserdose.clinic import courses, patients, users
 from laserdose.clinic.models import Course, Patient, User
 
 _counter = itertools.count(1)
@@ -27,7 +27,7 @@ def make_patient(session: Session, actor: User, **overrides: Any) -> Patient:
         "skin_type": 3,
         "bmi_kg_m2": 26.0,
     }
-    return service.add_patient(session=session, actor=actor, **{**fields, **overrides})
+    return patients.add_patient(session=session, actor=actor, **{**fields, **overrides})
 
 
 def make_course(
@@ -40,9 +40,9 @@ def make_course(
         "sessions_planned": 12,
         "sessions_per_week": 3,
     }
-    course = service.create_course(
+    course = courses.create_course(
         session=session, actor=actor, patient_id=patient.id, **{**fields, **overrides}
     )
     if signed:
-        service.sign_course(session=session, actor=actor, course_id=course.id)
+        courses.sign_course(session=session, actor=actor, course_id=course.id)
     return course

@@ -7,7 +7,7 @@ import pytest
 from factories import make_patient, make_user
 from sqlalchemy import select
 
-from laserdose.clinic import plans, screenings, service
+from laserdose.clinic import courses, plans, screenings
 from laserdose.clinic.models import AuditEntry, Course
 from laserdose.clinic.users import Forbidden
 from laserdose.clinical.patient import parse_patient
@@ -247,7 +247,7 @@ def test_an_unsigned_course_is_signed_only_with_the_planners_plan_and_its_acknow
     planner_json = plan.to_json_dict() | {"inputs": inputs.to_dict()}
 
     def unsigned(plan_json):
-        return service.create_course(
+        return courses.create_course(
             session=session, actor=clinician, patient_id=record.id, condition="chronic-nonspecific-lbp",
             protocol="chronic-nonspecific-lbp", plan=plan_json, sessions_planned=12, sessions_per_week=3,
         )  # fmt: skip

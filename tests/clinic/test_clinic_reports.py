@@ -5,12 +5,12 @@ import datetime as dt
 import pytest
 from factories import make_course, make_patient, make_user
 
-from laserdose.clinic import reports, service
+from laserdose.clinic import outcomes, reports
 from laserdose.clinic.users import Forbidden
 
 
 def _assess(session, actor, course, day, **scores):
-    service.record_outcome(session=session, actor=actor, patient_id=course.patient_id, course_id=course.id,
+    outcomes.record_outcome(session=session, actor=actor, patient_id=course.patient_id, course_id=course.id,
                            assessed_on=dt.date(2026, 3, day), **scores)  # fmt: skip
 
 

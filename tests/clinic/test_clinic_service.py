@@ -6,7 +6,7 @@ import pytest
 from factories import PASSWORD, make_course, make_patient, make_user
 from sqlalchemy.exc import IntegrityError
 
-from laserdose.clinic import service, users
+from laserdose.clinic import chart, courses, outcomes, patients, treatment, users
 from laserdose.clinic.models import Patient
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
@@ -16,17 +16,17 @@ def test_patient_round_trip_and_search(session):
     clinician = make_user(session)
     make_patient(session, clinician, name="Anna Berg")
     make_patient(session, clinician, name="Bruno Costa")
-    found = service.search_patients(session=session, actor=clinician, query="BERG")
+    found = patients.search_patients(session=session, actor=clinician, query="BERG")
     assert [p.name for p in found] == ["Anna Berg"]
-    patient = service.get_patient(session=session, actor=clinician, patient_id=found[0].id)
+    patient = patients.get_patient(session=session, actor=clinician, patient_id=found[0].id)
     assert (patient.birth_date, patient.skin_type, patient.bmi_kg_m2) == (dt.date(1970, 5, 17), 3, 26.0)
 
 
 def test_search_treats_wildcards_literally(session):
     clinician = make_user(session)
     make_patient(session, clinician, name="Anna Berg")
-    assert service.search_patients(session=session, actor=clinician, query="%") == []
-    assert service.search_patients(session=session, actor=clinician, query="_") == []
+    assert patients.search_patients(session=session, actor=clinician, query="%") == []
+    assert patients.search_patients(session=session, actor=clinician, query="_") == []
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_roles_are_enforced(session):
         make_patient(session, operator)
     patient = make_patient(session, clinician)
     with pytest.raises(Forbidden):
-        service.create_course(
+        courses.create_course(
             session=session,
             actor=operator,
             patient_id=patient.id,
@@ -70,14 +70,14 @@ def test_roles_are_enforced(session):
             sessions_per_week=3,
         )
     # Operators may read patients (to run sessions).
-    assert service.get_patient(session=session, actor=operator, patient_id=patient.id).id == patient.id
+    assert patients.get_patient(session=session, actor=operator, patient_id=patient.id).id == patient.id
 
 
 def test_unsigned_course_cannot_be_run(session):
     clinician, operator = make_user(session), make_user(session, "operator")
     course = make_course(session, clinician, make_patient(session, clinician), signed=False)
     with pytest.raises(InputError, match="no signed plan"):
-        service.record_session(
+        treatment.record_session(
             session=session,
             actor=operator,
             course_id=course.id,
@@ -93,7 +93,7 @@ def test_session_and_outcomes_make_a_timeline(session):
     clinician, operator = make_user(session), make_user(session, "operator")
     patient = make_patient(session, clinician)
     course = make_course(session, clinician, patient)
-    service.record_session(
+    treatment.record_session(
         session=session,
         actor=operator,
         course_id=course.id,
@@ -103,7 +103,7 @@ def test_session_and_outcomes_make_a_timeline(session):
         interruptions=[{"at_s": 120.0, "reason": "footswitch released"}],
         completed=False,
     )
-    service.record_outcome(
+    outcomes.record_outcome(
         session=session,
         actor=clinician,
         patient_id=patient.id,
@@ -112,7 +112,7 @@ def test_session_and_outcomes_make_a_timeline(session):
         odi_sections=[3, 2, 3, 2, 3, 3, 2, None, 2, 3],
         rmdq_ticked=[True] * 12 + [False] * 12,
     )
-    service.record_outcome(
+    outcomes.record_outcome(
         session=session,
         actor=operator,
         patient_id=patient.id,
@@ -120,7 +120,7 @@ def test_session_and_outcomes_make_a_timeline(session):
         nrs=4,
         rmdq_ticked=[True] * 9 + [False] * 15,
     )
-    events = service.timeline(session=session, actor=clinician, patient_id=patient.id)
+    events = chart.timeline(session=session, actor=clinician, patient_id=patient.id)
     dated = [(e.when, e.kind) for e in events if e.kind != "course"]
     assert dated == [
         (dt.date(2026, 3, 1), "outcome"),
@@ -130,7 +130,7 @@ def test_session_and_outcomes_make_a_timeline(session):
     # ODI: 23 / (5 x 9) x 100 = 51.1 % (Fairbank & Pynsent 2000 formula, one section missed).
     assert "ODI 51 %" in events[0].summary
     assert "3000 J, 1 interruption(s)" in events[1].summary
-    series = service.outcome_series(session=session, actor=clinician, patient_id=patient.id)
+    series = outcomes.outcome_series(session=session, actor=clinician, patient_id=patient.id)
     # NRS 7 -> 4 is 3 points >= 2 (Ostelo 2008); RMDQ 12 -> 9 is 3 points < 5.
     assert series[1].responder == {"nrs": True, "rmdq": False}
 
@@ -139,11 +139,11 @@ def test_outcome_needs_a_measure_and_valid_scores(session):
     clinician = make_user(session)
     patient = make_patient(session, clinician)
     with pytest.raises(InputError, match="at least one"):
-        service.record_outcome(
+        outcomes.record_outcome(
             session=session, actor=clinician, patient_id=patient.id, assessed_on=dt.date.today()
         )
     with pytest.raises(InputError, match="pain NRS"):
-        service.record_outcome(
+        outcomes.record_outcome(
             session=session, actor=clinician, patient_id=patient.id, assessed_on=dt.date.today(), nrs=11
         )
 
@@ -152,7 +152,7 @@ def test_nul_and_control_characters_never_reach_the_database(session):
     # PostgreSQL refuses NUL in text; found by schemathesis on /api/v1/token.
     clinician = make_user(session)
     assert users.authenticate(session=session, username="a\x00b", password=PASSWORD) is None
-    assert service.search_patients(session=session, actor=clinician, query="\x00") == []
+    assert patients.search_patients(session=session, actor=clinician, query="\x00") == []
     with pytest.raises(InputError, match="no control characters"):
         make_patient(session, clinician, name="Anna\x00Berg")
 

@@ -4,7 +4,7 @@ import pytest
 from factories import make_course, make_patient, make_user
 from sqlalchemy import select
 
-from laserdose.clinic import audit, service, treatment
+from laserdose.clinic import audit, chart, treatment
 from laserdose.clinic.models import AuditEntry
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
@@ -28,8 +28,8 @@ def test_a_session_is_opened_rewritten_and_closed_with_audit(session, course_and
     course, operator = course_and_operator
     record = treatment.open_session(session=session, actor=operator, course_id=course.id, device=MACHINE)
     assert record.status == "running" and record.energy_j_by_wavelength == {}
-    chart = service.timeline(session=session, actor=operator, patient_id=course.patient_id)
-    assert chart[-1].summary == "session 0 J, running"
+    events = chart.timeline(session=session, actor=operator, patient_id=course.patient_id)
+    assert events[-1].summary == "session 0 J, running"
     treatment.save_heartbeat(
         session=session, session_id=record.id, duration_s=2.5, energy_j_by_wavelength={"810": 15.0},
         interruptions=[],

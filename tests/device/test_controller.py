@@ -3,12 +3,22 @@
 import pytest
 from simkit import PLAN, emitted, make_machine
 
+from laserdose.device import monitor
 from laserdose.device.client import DeviceRefused
-from laserdose.device.controller import ENERGY_TOLERANCE, RAMP_ALLOWANCE_S, Controller
+from laserdose.device.controller import Controller
+from laserdose.device.ledger import ENERGY_TOLERANCE
+from laserdose.device.monitor import RAMP_ALLOWANCE_S
 from laserdose.device.plan import parse_plan
 from laserdose.device.protocol import Msg
 from laserdose.device.record import SessionRecord, read_record
-from laserdose.device.states import STATES, TABLE, TRANSITIONS, IllegalTransition, mermaid_diagram
+from laserdose.device.states import (
+    STATES,
+    TABLE,
+    TRANSITIONS,
+    IllegalTransition,
+    StateMachine,
+    mermaid_diagram,
+)
 from laserdose.device.stepped import connect, deliver
 
 PERIOD_S = 0.1  # control period of these tests [simulated s]
@@ -184,7 +194,7 @@ def test_every_event_not_in_the_table_raises_and_disarms(profile, plan):
             controller.client.hello()
             controller.client.request(Msg.SET_PARAMS, plan.set_params())
             controller.client.request(Msg.ARM)
-            controller.state = state
+            controller.machine = StateMachine(state)  # a controller found in `state`
             with pytest.raises(IllegalTransition):
                 controller.fire(event)
             assert controller.state == "fault" and machine.state == "standby", (state, event)
@@ -194,7 +204,7 @@ def test_device_emitting_while_controller_in_standby_is_stopped(profile, plan):
     machine = make_machine(profile, watchdog_s=2.0)
     controller = Controller(plan, connect(machine), SessionRecord(), "A")
     controller.prepare()
-    controller.state = "standby"  # pretend the controller never armed
+    controller.machine = StateMachine("standby")  # pretend the controller never armed
     machine.step(1.5)
     assert machine.emitting
     with pytest.raises(IllegalTransition):
@@ -439,7 +449,7 @@ def test_output_low_within_tolerance_completes_inside_the_emission_time_cap(prof
 def test_emission_time_cap_ends_a_session_the_power_check_missed(profile, plan, monkeypatch):
     # Fault injection: the power comparison is disabled and the output is 30 % low, so the machine
     # would emit 30 s / 0.7 = 42.9 s; the cap 30 s / (1 - 0.2) + 0.5 s = 38 s must end it first.
-    monkeypatch.setattr(Controller, "_power_ok", lambda self, sample: True)
+    monkeypatch.setattr(monitor, "power_problem", lambda sample, set_w: "")
     machine = make_machine(profile)
     machine.deviation = 0.7
     outcome, controller = deliver(plan, machine, PERIOD_S)

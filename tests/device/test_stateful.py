@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from simkit import PLAN, emitted, make_machine
 
-from laserdose.device.controller import ENERGY_TOLERANCE, RAMP_ALLOWANCE_S, Controller
+from laserdose.device.controller import Controller
 from laserdose.device.faults import Fault
+from laserdose.device.ledger import ENERGY_TOLERANCE
+from laserdose.device.monitor import RAMP_ALLOWANCE_S
 from laserdose.device.plan import parse_plan
 from laserdose.device.record import SessionRecord
 from laserdose.device.states import EMISSION_STATES, TERMINAL_STATES, IllegalTransition

@@ -25,7 +25,7 @@ from consolekit import (
 )
 from laserdose.clinic import audit, db, users
 from laserdose.clinic.models import AuditEntry
-from laserdose.device.controller import ENERGY_TOLERANCE
+from laserdose.device.ledger import ENERGY_TOLERANCE
 from laserdose.web.app import create_app
 from laserdose.web.settings import WebSettings
 

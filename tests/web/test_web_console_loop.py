@@ -31,7 +31,7 @@ from laserdose.web import routes
 from laserdose.web.app import create_app
 from laserdose.web.settings import WebSettings
 
-WATCHDOG_WALL_S = 1.8  # the longest the controller accepts is 2 s (controller.MAX_WATCHDOG_S)
+WATCHDOG_WALL_S = 1.8  # the longest the controller accepts is 2 s (monitor.MAX_WATCHDOG_S)
 
 
 @pytest.fixture

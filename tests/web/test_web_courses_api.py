@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import bearer
-from laserdose.clinic import db, service
+from laserdose.clinic import courses, db
 from laserdose.clinic.models import User
 
 ANNA = {"name": "Anna Berg", "birth_date": "1970-05-17", "skin_type": 3, "bmi": 26.5}
@@ -31,7 +31,7 @@ def _sign_in_database(webapp, course_id):
     """Sign as the clinician directly: the API signs only planner-made plans (tested below)."""
     with db.session_factory(db.make_engine(webapp.url)).begin() as session:
         clinician = session.query(User).filter_by(username="clinician").one()
-        service.sign_course(session=session, actor=clinician, course_id=course_id)
+        courses.sign_course(session=session, actor=clinician, course_id=course_id)
 
 
 def test_the_api_signs_only_plans_made_by_the_planner(client, course):

@@ -9,7 +9,7 @@ from laserdose.device.faults import parse_faults
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
 from laserdose.device.states import mermaid_diagram
-from laserdose.errors import InputError, require_choice, require_range
+from laserdose.errors import InputError, missing_extra, require_choice, require_range
 from laserdose.machines.profile import load_profile, shipped_profiles
 
 _FAULT_OPTION = typer.Option([], help="Fault to inject, e.g. estop@2s, power-deviation=0.3@2s (repeatable).")
@@ -79,9 +79,23 @@ def diagram() -> None:
 
 
 def _register_qa() -> None:
-    """`laserdose device qa` lives in cli/qa.py (it needs the clinic database)."""
-    from laserdose.cli.qa import qa_check, service_visit
+    """`device qa` and `device service` (cli/qa.py), or stand-ins naming the missing laserdose[clinic]."""
+    try:
+        from laserdose.cli.qa import qa_check, service_visit
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("laserdose"):
+            raise
+        missing = exc
 
+        def needs_clinic(ctx: typer.Context) -> None:
+            raise missing_extra("clinic", missing)
+
+        settings = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+        for name in ("qa", "service"):
+            app.command(name, context_settings=settings, help="Power checks (needs laserdose[clinic]).")(
+                needs_clinic
+            )
+        return
     app.command("qa")(qa_check)
     app.command("service")(service_visit)
 

@@ -10,7 +10,7 @@ from typer._click.core import Context  # Typer vendors its own click since 0.2x
 from typer.core import TyperGroup
 
 from laserdose import __version__
-from laserdose.errors import InputError
+from laserdose.errors import InputError, missing_extra
 
 
 class _RejectingGroup(TyperGroup):
@@ -51,7 +51,6 @@ def _root(
 def _register() -> None:
     """Attach the sub-apps; each lives in its own module (docs/design.md: thin CLI)."""
     from laserdose.cli import (
-        clinic,
         demo,
         device,
         heat,
@@ -79,10 +78,35 @@ def _register() -> None:
     app.command("simulate")(simulate.simulate)
     app.add_typer(tables.app, name="tables")
     app.command("study")(study.study)
+    app.command("serve")(serve.serve)
+    _register_clinic()
+
+
+def _register_clinic() -> None:
+    """The clinic's database commands, or stand-ins that name the missing extra (laserdose[clinic])."""
+    try:
+        from laserdose.cli import clinic
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("laserdose"):
+            raise
+        for name in ("db", "users", "audit"):
+            app.command(name, context_settings=_ANY_ARGS, help="Clinic database (needs laserdose[clinic]).")(
+                _needs_extra(exc)
+            )
+        return
     app.add_typer(clinic.db_app, name="db")
     app.add_typer(clinic.users_app, name="users")
     app.add_typer(clinic.audit_app, name="audit")
-    app.command("serve")(serve.serve)
+
+
+_ANY_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+def _needs_extra(exc: ModuleNotFoundError) -> Any:
+    def command(ctx: typer.Context) -> None:
+        raise missing_extra("clinic", exc)
+
+    return command
 
 
 _register()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 from pydantic import ValidationError
 
-from laserdose.errors import InputError
+from laserdose.errors import InputError, missing_extra
 
 if TYPE_CHECKING:
     from laserdose.clinic.console_registry import ConsoleRegistry
@@ -24,11 +24,14 @@ def serve(
     ),
 ) -> None:
     """Serve the clinic web app (settings from LASERDOSE_* variables; see README)."""
-    import uvicorn
+    try:
+        import uvicorn
 
-    from laserdose.clinic import db
-    from laserdose.web.app import create_app
-    from laserdose.web.settings import DEVELOPMENT_SECRET, WebSettings
+        from laserdose.clinic import db
+        from laserdose.web.app import create_app
+        from laserdose.web.settings import DEVELOPMENT_SECRET, WebSettings
+    except ModuleNotFoundError as exc:
+        raise missing_extra("clinic", exc) from None
 
     try:
         settings = WebSettings()

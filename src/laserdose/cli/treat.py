@@ -17,7 +17,7 @@ from laserdose.device.controller import Controller, Outcome, Progress
 from laserdose.device.link import LinkError, open_link
 from laserdose.device.plan import parse_plan, read_plan
 from laserdose.device.record import SessionRecord
-from laserdose.errors import InputError, require_range
+from laserdose.errors import InputError, missing_extra, require_range
 from laserdose.machines.profile import load_profile
 
 _PLAN_OPTION = typer.Option(..., help="plan.json (issue-6 format) to deliver.")
@@ -69,10 +69,14 @@ def treat(
 
 def power_check_gate(database_url: str) -> Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]:
     """The clinic's QA rules for the machine that identified itself: (refusal or "", facts to record)."""
+    try:
+        from laserdose.clinic import db, qa
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("laserdose"):
+            raise
+        raise missing_extra("clinic", exc) from None
 
     def gate(identity: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        from laserdose.clinic import db, qa
-
         engine = db.make_engine(database_url)
         try:
             with db.session_factory(engine)() as session:

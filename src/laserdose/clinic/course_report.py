@@ -19,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laserdose import __version__
-from laserdose.clinic import service
+from laserdose.clinic import patients
 from laserdose.clinic.models import Course, Outcome, TreatmentSession, User
+from laserdose.clinic.records import get_course
 from laserdose.clinical.outcomes import MIC, Measure, responder_threshold
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, load_profile
@@ -37,10 +38,8 @@ TITLES = {Measure.NRS: "Pain NRS", Measure.ODI: "ODI (%)", Measure.RMDQ: "RMDQ"}
 
 
 def _course(session: Session, actor: User, course_id: int) -> Course:
-    course = session.get(Course, course_id)
-    if course is None:
-        raise service.NotFound(f"no course with id {course_id}")
-    service.get_patient(session=session, actor=actor, patient_id=course.patient_id)  # role check
+    course = get_course(session, course_id)
+    patients.get_patient(session=session, actor=actor, patient_id=course.patient_id)  # role check
     return course
 
 

@@ -13,7 +13,7 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import qa, service, users
+from laserdose.clinic import courses, outcomes, patients, qa, screenings, treatment, users
 from laserdose.clinic.models import User
 from laserdose.device.qa import set_points
 from laserdose.errors import InputError
@@ -83,25 +83,25 @@ def seed_patient_history(
 ) -> None:  # fmt: skip
     """Add one demo patient with a screening, a signed course, weekly outcomes and three sessions a week."""
     name, born, skin_type, bmi = who
-    patient = service.add_patient(
+    patient = patients.add_patient(
         session=session, actor=clinician, name=name, birth_date=born, skin_type=skin_type, bmi_kg_m2=bmi
     )
-    screening = service.record_screening(
+    screening = screenings.record_screening(
         session=session, actor=clinician, patient_id=patient.id, decision="treat", answers={"demo": True},
         reasons=["no red flags (demo)"],
     )  # fmt: skip
-    course = service.create_course(
+    course = courses.create_course(
         session=session, actor=clinician, patient_id=patient.id, condition="chronic_nslbp", protocol="demo",
         plan=dict(DEMO_PLAN), sessions_planned=12, sessions_per_week=3,
         home_exercise="daily walking and core exercises", advice="stay active",
     )  # fmt: skip
-    service.sign_course(session=session, actor=clinician, course_id=course.id)
+    courses.sign_course(session=session, actor=clinician, course_id=course.id)
     first_visit = dt.datetime.combine(start, dt.time(8), dt.UTC)  # the demo history starts at `start`
     screening.at = course.created_at = course.signed_at = first_visit
     for week, nrs in enumerate(pain):
         day = start + dt.timedelta(weeks=week)
         odi = [min(5, max(0, round(nrs / 2)))] * 10
-        service.record_outcome(
+        outcomes.record_outcome(
             session=session, actor=clinician, patient_id=patient.id, course_id=course.id, assessed_on=day,
             nrs=nrs, odi_sections=odi, rmdq_ticked=[i < 2 * nrs for i in range(24)],
         )  # fmt: skip
@@ -112,7 +112,7 @@ def seed_patient_history(
 def _seed_week_of_sessions(session: Session, operator: User, course_id: int, monday: dt.date) -> None:
     for visit in range(3):
         started = dt.datetime.combine(monday + dt.timedelta(days=2 * visit), dt.time(9), dt.UTC)
-        service.record_session(
+        treatment.record_session(
             session=session, actor=operator, course_id=course_id, started_at=started, duration_s=300.0,
             energy_j_by_wavelength={810: 1800.0, 980: 1200.0}, interruptions=[], completed=True,
         )  # fmt: skip

@@ -1,6 +1,7 @@
 """Planning in the clinic: a plan made from a stored screening and signed into a course.
 
-Like service.py: keyword-only session, no commits, role checks, audit entries with field names only.
+Like every clinic service: keyword-only database session, no commits, role checks, audit entries with
+field names only.
 The physics comes from the caller (the web app passes `planning.physics.default_physics()`), so the clinic
 layer never loads a fluence table itself.
 
@@ -18,9 +19,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import service
+from laserdose.clinic import courses, patients
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
+from laserdose.clinic.records import get_course
 from laserdose.clinic.screenings import decision_label, get_screening, questionnaire
 from laserdose.clinic.users import require_role
 from laserdose.clinical.patient import AREA_CM2_RANGE, BMI_RANGE, FAT_MM_RANGE, Patient
@@ -186,7 +188,7 @@ def propose_plan(
         InputError: the screening belongs to someone else, or the protocol treats another diagnosis.
     """
     require_role(actor, Role.CLINICIAN)
-    record = service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    record = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
     screening = get_screening(session=session, actor=actor, screening_id=inputs.screening_id)
     if screening.patient_id != patient_id:
         raise InputError(f"screening {inputs.screening_id} is not this patient's")
@@ -228,7 +230,7 @@ def create_signed_course(
         if len(text) > MAX_TEXT_CHARS:
             raise InputError(f"{name} must have at most {MAX_TEXT_CHARS} characters")
     protocol = plan.protocol
-    course = service.create_course(
+    course = courses.create_course(
         session=session, actor=actor, patient_id=patient_id, condition=protocol.diagnosis,
         protocol=protocol.name, plan=plan.to_json_dict() | extra,
         sessions_planned=protocol.course.sessions, sessions_per_week=protocol.course.per_week,
@@ -236,7 +238,7 @@ def create_signed_course(
     )  # fmt: skip
     outside = extra.get(OUTSIDE_WINDOW_KEY)
     details = {"outside_window": True, "binding_limit": outside["binding_limit"]} if outside else {}
-    return service.sign_course(session=session, actor=actor, course_id=course.id, **details)
+    return courses.sign_course(session=session, actor=actor, course_id=course.id, **details)
 
 
 def _outside_window(plan: Plan, actor: User, acknowledgement: WindowAcknowledgement | None) -> dict[str, Any]:
@@ -273,10 +275,8 @@ def course_plan(
         InputError: the course has no editor inputs, or the planner now gives another plan (for example
             after a new fluence table); the report would then not show what was signed.
     """
-    course = session.get(Course, course_id)
-    if course is None:
-        raise service.NotFound(f"no course with id {course_id}")
-    record = service.get_patient(session=session, actor=actor, patient_id=course.patient_id)
+    course = get_course(session, course_id)
+    record = patients.get_patient(session=session, actor=actor, patient_id=course.patient_id)
     if "inputs" not in course.plan:
         raise InputError(f"course {course_id} was not made in the plan editor; it has no plan report")
     inputs = PlanInputs.from_dict(course.plan["inputs"])
@@ -312,9 +312,7 @@ def sign_planned_course(*, session: Session, actor: User, course_id: int, physic
     holds a plan nobody checked against the skin limit or the target window, so it is refused.
     """
     require_role(actor, Role.CLINICIAN)
-    course = session.get(Course, course_id)
-    if course is None:
-        raise service.NotFound(f"no course with id {course_id}")
+    course = get_course(session, course_id)
     if "inputs" not in course.plan:
         raise PlanRefused(
             f"course {course_id}: its plan was not made by the planner (skin and dose limits unchecked):"
@@ -328,4 +326,4 @@ def sign_planned_course(*, session: Session, actor: User, course_id: int, physic
         raise AcknowledgementNeeded(
             "the plan misses its target window: sign it in the plan editor with the acknowledgement"
         )
-    return service.sign_course(session=session, actor=actor, course_id=course_id)
+    return courses.sign_course(session=session, actor=actor, course_id=course_id)

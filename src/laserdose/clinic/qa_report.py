@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from laserdose import __version__
 from laserdose.clinic import qa, qa_trend
 from laserdose.clinic.models import PowerCheck, Role, User
-from laserdose.clinic.service import NotFound
+from laserdose.clinic.records import NotFound
 from laserdose.clinic.users import require_role
 from laserdose.machines.profile import load_profile
 from laserdose.planning.report import A4_INCHES, draw_logo

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic.models import Course, Outcome, Role, User
-from laserdose.clinic.users import require_role
+from laserdose.clinic.models import Course, Outcome, User
+from laserdose.clinic.users import EDITORS, require_role
 from laserdose.clinical import outcomes as scoring
 
 
@@ -62,7 +62,7 @@ def _add_course(rate: ResponderRate, assessments: list[Outcome]) -> None:
 
 def responder_rates(*, session: Session, actor: User) -> list[ResponderRate]:
     """Return responder rates per (condition, protocol), first to last assessment of each course."""
-    require_role(actor, Role.ADMIN, Role.CLINICIAN)
+    require_role(actor, *EDITORS)
     by_course: dict[int, list[Outcome]] = defaultdict(list)
     statement = select(Outcome).where(Outcome.course_id.is_not(None))
     for outcome in session.scalars(statement.order_by(Outcome.assessed_on, Outcome.id)):

@@ -1,6 +1,7 @@
 """Screening in the clinic: the questionnaire's decision for a patient record, stored with its reasons.
 
-Like service.py: keyword-only session, no commits, role checks, audit entries with field names only.
+Like every clinic service: keyword-only database session, no commits, role checks, audit entries with
+field names only.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import service
+from laserdose.clinic import patients
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.models import Role, Screening, User
+from laserdose.clinic.records import NotFound, audit_change
 from laserdose.clinic.users import require_role
 from laserdose.clinical.screening import REFER, ScreeningAnswers, ScreeningDecision, screen
 
@@ -55,7 +57,7 @@ def preview_screening(
 ) -> ScreeningDecision:
     """The decision the questionnaire gives now, without storing it (clinician)."""
     require_role(actor, Role.CLINICIAN)
-    record = service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    record = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
     return screen(questionnaire(record, answers, today))
 
 
@@ -75,7 +77,7 @@ def screen_patient(
         The stored screening (decision label, answers, reasons with sources) and the decision.
     """
     require_role(actor, Role.CLINICIAN)
-    record = service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    record = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
     validated = questionnaire(record, answers, today)
     decision = screen(validated)
     stored = {
@@ -83,7 +85,7 @@ def screen_patient(
         **{key: list(getattr(validated, key)) for key in QUESTIONNAIRE_LISTS},
         "medical_clearance": validated.medical_clearance,
     }
-    screening = service.record_screening(
+    screening = record_screening(
         session=session, actor=actor, patient_id=patient_id, decision=decision_label(decision),
         answers=stored, reasons=decision.to_dict()["reasons"],
     )  # fmt: skip
@@ -94,13 +96,34 @@ def get_screening(*, session: Session, actor: User, screening_id: int) -> Screen
     """Return a screening or raise NotFound (any role that may read the patient)."""
     screening = session.get(Screening, screening_id)
     if screening is None:
-        raise service.NotFound(f"no screening with id {screening_id}")
-    service.get_patient(session=session, actor=actor, patient_id=screening.patient_id)
+        raise NotFound(f"no screening with id {screening_id}")
+    patients.get_patient(session=session, actor=actor, patient_id=screening.patient_id)
     return screening
 
 
 def latest_screening(*, session: Session, actor: User, patient_id: int) -> Screening | None:
     """The patient's most recent screening, or None."""
-    service.get_patient(session=session, actor=actor, patient_id=patient_id)
+    patients.get_patient(session=session, actor=actor, patient_id=patient_id)
     statement = select(Screening).where(Screening.patient_id == patient_id).order_by(Screening.id.desc())
     return session.scalars(statement.limit(1)).first()
+
+
+def record_screening(
+    *,
+    session: Session,
+    actor: User,
+    patient_id: int,
+    decision: str,
+    answers: dict[str, Any],
+    reasons: list[str],
+) -> Screening:
+    """Store a screening's decision, answers and reasons (clinician)."""
+    require_role(actor, Role.CLINICIAN)
+    patients.get_patient(session=session, actor=actor, patient_id=patient_id)
+    screening = Screening(
+        patient_id=patient_id, clinician_id=actor.id, decision=decision, answers=answers, reasons=reasons
+    )
+    session.add(screening)
+    session.flush()
+    audit_change(session, actor, "screening.create", "screenings", screening.id, decision=decision)
+    return screening

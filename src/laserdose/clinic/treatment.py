@@ -1,6 +1,7 @@
-"""Sessions run from the treatment console: opened before arming, rewritten every control period, closed.
+"""Treatment sessions: one recorded from a controller's record, or run from the treatment console.
 
-Like `service`, every function takes the database session keyword-only and never commits. The record is
+A console session is opened before arming, rewritten every control period, and closed. Like every clinic
+service, each function takes the database session keyword-only and never commits. The record is
 opened before the machine is armed (a session that cannot be recorded never starts), rewritten with the
 delivered energy at every heartbeat, and closed with its outcome; emission start and stop are audited.
 A server that dies mid-treatment leaves a `running` row: `recover_running_sessions` closes it at the next
@@ -9,6 +10,7 @@ start, keeping what the last heartbeat wrote.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -16,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from laserdose.clinic import audit, qa
 from laserdose.clinic.models import Course, PowerCheck, Role, TreatmentSession, User, utcnow
-from laserdose.clinic.service import NotFound
-from laserdose.clinic.users import require_role
-from laserdose.errors import InputError
+from laserdose.clinic.records import NotFound, audit_change, get_course
+from laserdose.clinic.users import READERS, RECORDERS, require_role
+from laserdose.errors import InputError, require_range
 
 RUNNING, ENDED = "running", "ended"
 SERVER_LOST = "the server stopped during the session; energy as of its last heartbeat"
@@ -26,13 +28,66 @@ SERVER_LOST = "the server stopped during the session; energy as of its last hear
 
 def signed_course(*, session: Session, actor: User, course_id: int) -> Course:
     """The course, if its plan is signed (any role that may watch the console)."""
-    require_role(actor, Role.OPERATOR, Role.CLINICIAN, Role.ADMIN)
-    course = session.get(Course, course_id)
-    if course is None:
-        raise NotFound(f"no course with id {course_id}")
+    require_role(actor, *READERS)
+    course = get_course(session, course_id)
     if course.signed_at is None:
         raise InputError(f"course {course_id} has no signed plan; a clinician must sign it first")
     return course
+
+
+EARLIEST_SESSION = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # no Class 4 back-pain laser records before this
+
+
+def _check_session_start(started_at: dt.datetime) -> None:
+    if started_at.tzinfo is None:
+        raise InputError("started_at needs a time zone")
+    latest = utcnow() + dt.timedelta(days=1)  # a day of slack for a machine clock that runs ahead
+    if not EARLIEST_SESSION <= started_at <= latest:
+        raise InputError(f"started_at must be between {EARLIEST_SESSION.date()} and tomorrow")
+
+
+def record_session(
+    *,
+    session: Session,
+    actor: User,
+    course_id: int,
+    started_at: dt.datetime,
+    duration_s: float,
+    energy_j_by_wavelength: dict[int, float],
+    interruptions: list[dict[str, Any]],
+    completed: bool,
+) -> TreatmentSession:
+    """Store a delivered session from the controller's record (operator or clinician).
+
+    Args:
+        session: open database session.
+        actor: the user who ran the session.
+        course_id: the signed course it belongs to.
+        started_at: when emission was first armed.
+        duration_s: emission time [s].
+        energy_j_by_wavelength: delivered energy per wavelength {nm: J}.
+        interruptions: [{"at_s": seconds into the session, "reason": text}, ...].
+        completed: whether the planned energy was reached.
+    """
+    require_role(actor, *RECORDERS)
+    signed_course(session=session, actor=actor, course_id=course_id)
+    _check_session_start(started_at)
+    require_range("duration_s", duration_s, 0.0, 24 * 3600.0, unit="s")
+    for wavelength_nm, energy_j in energy_j_by_wavelength.items():
+        require_range(f"energy at {wavelength_nm} nm", energy_j, 0.0, 1e6, unit="J")
+    for item in interruptions:
+        if set(item) != {"at_s", "reason"}:
+            raise InputError("each interruption needs exactly 'at_s' and 'reason'")
+    record = TreatmentSession(
+        course_id=course_id, operator_id=actor.id, started_at=started_at.astimezone(dt.UTC),
+        duration_s=duration_s,
+        energy_j_by_wavelength={str(k): float(v) for k, v in energy_j_by_wavelength.items()},
+        interruptions=interruptions, completed=completed,
+    )  # fmt: skip
+    session.add(record)
+    session.flush()
+    audit_change(session, actor, "session.record", "treatment_sessions", record.id, completed=completed)
+    return record
 
 
 def open_session(

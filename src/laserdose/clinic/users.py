@@ -20,6 +20,13 @@ MIN_PASSWORD_LENGTH = 10  # NIST SP 800-63B asks for at least 8; we ask a little
 _DUMMY_HASH = _HASHER.hash("laserdose-timing-equaliser")
 
 
+# Who may do what, named once: every role reads records; clinicians and operators record what happened
+# (outcomes, delivered sessions); clinicians and admins edit patient records and read the clinic's results.
+READERS = (Role.ADMIN, Role.CLINICIAN, Role.OPERATOR)
+RECORDERS = (Role.CLINICIAN, Role.OPERATOR)
+EDITORS = (Role.CLINICIAN, Role.ADMIN)
+
+
 class Forbidden(PermissionError):
     """The acting user's role does not allow this operation."""
 

@@ -9,9 +9,13 @@ from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import urlparse
 
-import serial
+from laserdose.errors import InputError, missing_extra
 
-from laserdose.errors import InputError
+try:
+    import serial
+except ModuleNotFoundError as _missing:  # serial ports need laserdose[device]; TCP links do not
+    serial = None
+    _SERIAL_MISSING = _missing
 
 
 class LinkError(OSError):
@@ -158,6 +162,8 @@ def open_link(url: str, timeout_s: float = 5.0, baudrate: int = 115200) -> Link:
         except OSError as exc:
             raise LinkError(f"cannot connect to {url}: {exc}") from None
         return SocketLink(sock)
+    if serial is None:
+        raise missing_extra("device", _SERIAL_MISSING)
     try:
         return SerialLink(serial.serial_for_url(where, baudrate=baudrate, timeout=0))
     except (serial.SerialException, OSError, ValueError) as exc:

@@ -16,7 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from laserdose.clinic import db
 from laserdose.clinic.console_registry import ConsoleRegistry
 from laserdose.clinic.qa_guided import GuidedSlot
-from laserdose.clinic.service import NotFound
+from laserdose.clinic.records import NotFound
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
 from laserdose.web.deps import LoginRequired

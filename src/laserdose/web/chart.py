@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from laserdose.clinic.service import OutcomePoint
+from laserdose.clinic.outcomes import OutcomePoint
 from laserdose.clinical.outcomes import MIC, Measure, responder_threshold
 
 WIDTH, HEIGHT = 600, 220

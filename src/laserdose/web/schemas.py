@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from laserdose.clinic.models import Patient
-from laserdose.clinic.service import BMI_RANGE_KG_M2
+from laserdose.clinic.patients import BMI_RANGE_KG_M2
 
 # No control characters: they have no place in a name, and PostgreSQL refuses NUL in text.
 Name = Annotated[

@@ -1,1 +1,1 @@
-"""Routers: the JSON API and the HTML pages, both thin over laserdose.clinic.service."""
+"""Routers: the JSON API and the HTML pages, both thin over the clinic services (laserdose.clinic)."""

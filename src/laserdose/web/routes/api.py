@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from laserdose.clinic import service, users
-from laserdose.clinic.models import Role, User
+from laserdose.clinic import outcomes, patients, users
+from laserdose.clinic.models import User
 from laserdose.web.deps import DbSession, api_user, roles
 from laserdose.web.schemas import (
     OutcomeCreate,
@@ -20,9 +20,9 @@ from laserdose.web.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
-Reader = Annotated[User, Depends(roles(api_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
-Editor = Annotated[User, Depends(roles(api_user, Role.ADMIN, Role.CLINICIAN))]
-Recorder = Annotated[User, Depends(roles(api_user, Role.CLINICIAN, Role.OPERATOR))]
+Reader = Annotated[User, Depends(roles(api_user, *users.READERS))]
+Editor = Annotated[User, Depends(roles(api_user, *users.EDITORS))]
+Recorder = Annotated[User, Depends(roles(api_user, *users.RECORDERS))]
 PatientId = Annotated[int, Path(ge=1, le=2**31 - 1, description="patient id")]  # a 32-bit integer column
 
 
@@ -52,14 +52,14 @@ def list_patients(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[PatientPublic]:  # fmt: skip
     """List patients, optionally only those whose name contains `q`."""
-    found = service.search_patients(session=session, actor=user, query=q, limit=limit)
+    found = patients.search_patients(session=session, actor=user, query=q, limit=limit)
     return [PatientPublic.of(patient) for patient in found]
 
 
 @router.post("/patients", status_code=status.HTTP_201_CREATED)
 def create_patient(body: PatientCreate, session: DbSession, user: Editor) -> PatientPublic:
     """Create a patient."""
-    patient = service.add_patient(
+    patient = patients.add_patient(
         session=session, actor=user, name=body.name, birth_date=body.birth_date, skin_type=body.skin_type,
         bmi_kg_m2=body.bmi,
     )  # fmt: skip
@@ -70,7 +70,7 @@ def create_patient(body: PatientCreate, session: DbSession, user: Editor) -> Pat
 @router.get("/patients/{patient_id}")
 def get_patient(patient_id: PatientId, session: DbSession, user: Reader) -> PatientPublic:
     """Return one patient."""
-    return PatientPublic.of(service.get_patient(session=session, actor=user, patient_id=patient_id))
+    return PatientPublic.of(patients.get_patient(session=session, actor=user, patient_id=patient_id))
 
 
 @router.patch("/patients/{patient_id}")
@@ -81,7 +81,7 @@ def update_patient(
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if "bmi" in changes:
         changes["bmi_kg_m2"] = changes.pop("bmi")
-    patient = service.update_patient(session=session, actor=user, patient_id=patient_id, **changes)
+    patient = patients.update_patient(session=session, actor=user, patient_id=patient_id, **changes)
     session.commit()
     return PatientPublic.of(patient)
 
@@ -89,7 +89,7 @@ def update_patient(
 @router.get("/patients/{patient_id}/outcomes")
 def list_outcomes(patient_id: PatientId, session: DbSession, user: Reader) -> list[OutcomePublic]:
     """The patient's scored assessments by date, with responder flags against the first (Ostelo 2008)."""
-    series = service.outcome_series(session=session, actor=user, patient_id=patient_id)
+    series = outcomes.outcome_series(session=session, actor=user, patient_id=patient_id)
     return [OutcomePublic.model_validate(point, from_attributes=True) for point in series]
 
 
@@ -98,8 +98,8 @@ def create_outcome(
     patient_id: PatientId, body: OutcomeCreate, session: DbSession, user: Recorder
 ) -> OutcomePublic:
     """Score and store an assessment (ODI missed sections and the at-least-one rule give 422)."""
-    outcome = service.record_outcome(session=session, actor=user, patient_id=patient_id, **body.model_dump())
+    outcome = outcomes.record_outcome(session=session, actor=user, patient_id=patient_id, **body.model_dump())
     session.commit()
-    series = service.outcome_series(session=session, actor=user, patient_id=patient_id)
+    series = outcomes.outcome_series(session=session, actor=user, patient_id=patient_id)
     point = next(point for point in series if point.outcome_id == outcome.id)
     return OutcomePublic.model_validate(point, from_attributes=True)

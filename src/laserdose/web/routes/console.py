@@ -26,9 +26,10 @@ from fastapi.responses import (
 )
 from sqlalchemy import select
 
-from laserdose.clinic import qa, service, treatment, users
+from laserdose.clinic import qa, treatment, users
 from laserdose.clinic.console import ConsoleConfig, ConsoleRun
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
+from laserdose.clinic.records import NotFound
 from laserdose.device.plan import DeliveryPlan, parse_plan
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, load_profile, shipped_profiles
@@ -36,9 +37,9 @@ from laserdose.web.deps import DbSession, LoginRequired, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
-Watcher = Annotated[User, Depends(roles(page_user, Role.OPERATOR, Role.CLINICIAN))]
+Watcher = Annotated[User, Depends(roles(page_user, *users.RECORDERS))]
 Operator = Annotated[User, Depends(roles(page_user, Role.OPERATOR))]
-Reader = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
+Reader = Annotated[User, Depends(roles(page_user, *users.READERS))]
 EVENT_PERIOD_S = 0.2  # how often a watching browser gets the console's state [s]
 STOP_THREADS = anyio.CapacityLimiter(8)  # STOP never queues behind page requests in the shared pool
 SHUTDOWN_REASON = "server shutting down"  # a treatment stopped by the server's shutdown, as recorded
@@ -229,7 +230,7 @@ def _watcher(request: Request) -> User:
     """The logged-in operator or clinician, checked with a short-lived database session."""
     with request.app.state.sessions() as session:
         user = page_user(request, session)
-        users.require_role(user, Role.OPERATOR, Role.CLINICIAN)
+        users.require_role(user, *users.RECORDERS)
         return user
 
 
@@ -263,9 +264,9 @@ def events(request: Request, course_id: int) -> Response:
 def device_logo(profile_name: str, user: Reader) -> FileResponse:
     """The maker's logo of a shipped device profile (SVG, served as an image: no scripts run)."""
     if profile_name not in shipped_profiles():
-        raise service.NotFound(f"no device profile {profile_name!r}")
+        raise NotFound(f"no device profile {profile_name!r}")
     logo = load_profile(profile_name).logo
     if not logo or not Path(logo).is_file():
-        raise service.NotFound(f"device profile {profile_name!r} has no logo")
+        raise NotFound(f"device profile {profile_name!r} has no logo")
     headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
     return FileResponse(logo, media_type="image/svg+xml", headers=headers)

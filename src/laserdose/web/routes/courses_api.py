@@ -7,30 +7,24 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, status
 from sqlalchemy import select
 
-from laserdose.clinic import plans, service
-from laserdose.clinic.models import Course, Role, TreatmentSession, User
+from laserdose.clinic import courses, plans, records, treatment
+from laserdose.clinic.models import Role, TreatmentSession, User
+from laserdose.clinic.users import READERS, RECORDERS
 from laserdose.web.deps import DbSession, api_user, roles
 from laserdose.web.plan_view import get_physics
 from laserdose.web.schemas import CourseCreate, CoursePublic, SessionRecordCreate, SessionRecordPublic
 
 router = APIRouter(prefix="/api/v1", tags=["courses"])
-Reader = Annotated[User, Depends(roles(api_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
+Reader = Annotated[User, Depends(roles(api_user, *READERS))]
 Clinician = Annotated[User, Depends(roles(api_user, Role.CLINICIAN))]
-Runner = Annotated[User, Depends(roles(api_user, Role.OPERATOR, Role.CLINICIAN))]
+Runner = Annotated[User, Depends(roles(api_user, *RECORDERS))]
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-def _course(session: DbSession, course_id: int) -> Course:
-    course = session.get(Course, course_id)
-    if course is None:
-        raise service.NotFound(f"no course with id {course_id}")
-    return course
 
 
 @router.post("/patients/{patient_id}/courses", status_code=status.HTTP_201_CREATED)
 def create_course(patient_id: Id, body: CourseCreate, session: DbSession, user: Clinician) -> CoursePublic:
     """Create an unsigned course for a patient (clinicians)."""
-    course = service.create_course(session=session, actor=user, patient_id=patient_id, **body.model_dump())
+    course = courses.create_course(session=session, actor=user, patient_id=patient_id, **body.model_dump())
     session.commit()
     return CoursePublic.model_validate(course)
 
@@ -38,7 +32,7 @@ def create_course(patient_id: Id, body: CourseCreate, session: DbSession, user: 
 @router.get("/courses/{course_id}")
 def get_course(course_id: Id, session: DbSession, user: Reader) -> CoursePublic:
     """Return one course."""
-    return CoursePublic.model_validate(_course(session, course_id))
+    return CoursePublic.model_validate(records.get_course(session, course_id))
 
 
 @router.post("/courses/{course_id}/sign")
@@ -55,7 +49,7 @@ def record_session(
     course_id: Id, body: SessionRecordCreate, session: DbSession, user: Runner
 ) -> SessionRecordPublic:
     """Store a delivered session from the controller's record (signed courses only)."""
-    record = service.record_session(
+    record = treatment.record_session(
         session=session, actor=user, course_id=course_id, started_at=body.started_at,
         duration_s=body.duration_s, energy_j_by_wavelength=body.energy_j_by_wavelength,
         interruptions=[item.model_dump() for item in body.interruptions], completed=body.completed,
@@ -67,7 +61,7 @@ def record_session(
 @router.get("/courses/{course_id}/sessions")
 def list_sessions(course_id: Id, session: DbSession, user: Reader) -> list[SessionRecordPublic]:
     """The course's delivered sessions, oldest first."""
-    _course(session, course_id)
+    records.get_course(session, course_id)
     statement = select(TreatmentSession).where(TreatmentSession.course_id == course_id)
     return [
         SessionRecordPublic.model_validate(r)

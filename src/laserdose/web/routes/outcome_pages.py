@@ -12,28 +12,29 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from laserdose.clinic import service
-from laserdose.clinic.models import Role, User
-from laserdose.clinical import outcomes
+from laserdose.clinic import outcomes, patients
+from laserdose.clinic.models import User
+from laserdose.clinic.users import RECORDERS
+from laserdose.clinical import outcomes as scoring
 from laserdose.errors import InputError
 from laserdose.web.deps import DbSession, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
-Recorder = Annotated[User, Depends(roles(page_user, Role.CLINICIAN, Role.OPERATOR))]
+Recorder = Annotated[User, Depends(roles(page_user, *RECORDERS))]
 QUESTIONNAIRES_ENV = "LASERDOSE_QUESTIONNAIRES"  # path of the clinic's licensed ODI/RMDQ texts
 
 
-def _texts() -> outcomes.QuestionnaireTexts:
+def _texts() -> scoring.QuestionnaireTexts:
     path = os.environ.get(QUESTIONNAIRES_ENV)
-    return outcomes.questionnaire_texts(Path(path) if path else None)
+    return scoring.questionnaire_texts(Path(path) if path else None)
 
 
 def _form_values(form: FormData) -> dict[str, Any]:
     keys = ["assessed_on", "nrs", "analgesic_use", "exercise_adherence_percent", "rmdq_included"]
-    keys += [f"odi_{n}" for n in range(1, outcomes.ODI_SECTIONS + 1)]
+    keys += [f"odi_{n}" for n in range(1, scoring.ODI_SECTIONS + 1)]
     values: dict[str, Any] = {key: str(form.get(key, "")) for key in keys}
-    values["rmdq"] = {n for n in range(1, outcomes.RMDQ_ITEMS + 1) if form.get(f"rmdq_{n}")}
+    values["rmdq"] = {n for n in range(1, scoring.RMDQ_ITEMS + 1) if form.get(f"rmdq_{n}")}
     return values
 
 
@@ -43,7 +44,7 @@ def _parse(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
     checks: dict[str, Callable[[], Any]] = {
         "assessed_on": lambda: dt.date.fromisoformat(values["assessed_on"]),
-        "nrs": lambda: outcomes.score_nrs(int(values["nrs"])) if values["nrs"] else None,
+        "nrs": lambda: scoring.score_nrs(int(values["nrs"])) if values["nrs"] else None,
         "odi_sections": lambda: _odi(values),
         "exercise_adherence_percent": lambda: _percent(values["exercise_adherence_percent"]),
     }
@@ -53,7 +54,7 @@ def _parse(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         except (InputError, ValueError) as exc:
             errors["odi" if field == "odi_sections" else field] = _message(field, exc)
     if values["rmdq_included"]:
-        parsed["rmdq_ticked"] = [n in values["rmdq"] for n in range(1, outcomes.RMDQ_ITEMS + 1)]
+        parsed["rmdq_ticked"] = [n in values["rmdq"] for n in range(1, scoring.RMDQ_ITEMS + 1)]
     parsed["analgesic_use"] = values["analgesic_use"] or None
     if (
         not errors
@@ -74,11 +75,11 @@ def _message(field: str, exc: Exception) -> str:
 
 
 def _odi(values: dict[str, Any]) -> list[int | None] | None:
-    raw = [values[f"odi_{n}"] for n in range(1, outcomes.ODI_SECTIONS + 1)]
+    raw = [values[f"odi_{n}"] for n in range(1, scoring.ODI_SECTIONS + 1)]
     if not any(raw):
         return None
     sections = [int(value) if value else None for value in raw]
-    outcomes.score_odi(sections)  # raises with the instrument's rule on missed sections
+    scoring.score_odi(sections)  # raises with the instrument's rule on missed sections
     return sections
 
 
@@ -94,7 +95,7 @@ def _percent(raw: str) -> float | None:
 @router.get("/patients/{patient_id}/outcomes/new")
 def outcome_form(request: Request, patient_id: int, session: DbSession, user: Recorder) -> HTMLResponse:
     """Show the outcome form."""
-    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
     values = {"assessed_on": dt.date.today().isoformat(), "rmdq": set()}
     return render(
         request, "outcome_form.html", user, patient=patient, texts=_texts(), values=values, errors={}
@@ -106,7 +107,7 @@ def record_outcome(
     request: Request, patient_id: int, form: PostedForm, session: DbSession, user: Recorder
 ) -> Response:
     """Score and save the outcome, or show the form again (a plain def: database work off the loop)."""
-    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
     check_csrf(request, form.get("csrf_token"))
     values = _form_values(form)
     parsed, errors = _parse(values)
@@ -115,6 +116,6 @@ def record_outcome(
             request, "outcome_form.html", user, 422, patient=patient, texts=_texts(), values=values,
             errors=errors,
         )  # fmt: skip
-    service.record_outcome(session=session, actor=user, patient_id=patient_id, **parsed)
+    outcomes.record_outcome(session=session, actor=user, patient_id=patient_id, **parsed)
     session.commit()
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)

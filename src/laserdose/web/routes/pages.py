@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from laserdose.clinic import plans, reports, service, users
+from laserdose.clinic import chart, courses, outcomes, patients, plans, reports, users
 from laserdose.clinic.course_report import course_report_pdf
 from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
@@ -20,8 +20,8 @@ from laserdose.web.plan_view import get_physics
 from laserdose.web.schemas import PatientCreate
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
-Editor = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN))]
+Reader = Annotated[User, Depends(roles(page_user, *users.READERS))]
+Editor = Annotated[User, Depends(roles(page_user, *users.EDITORS))]
 Signer = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
 PATIENT_FIELDS = ("name", "birth_date", "skin_type", "bmi")
 
@@ -78,9 +78,9 @@ def home(user: PageUser) -> RedirectResponse:
 @router.get("/patients")
 def patient_list(request: Request, session: DbSession, user: Reader, q: str = "") -> HTMLResponse:
     """List patients; with HTMX, a search returns only the table rows."""
-    patients = service.search_patients(session=session, actor=user, query=q)
+    found = patients.search_patients(session=session, actor=user, query=q)
     template = "_patient_rows.html" if request.headers.get("HX-Request") else "patients.html"
-    response = render(request, template, user, patients=patients, q=q)
+    response = render(request, template, user, patients=found, q=q)
     response.headers["Vary"] = "HX-Request, Cookie"  # the same URL answers rows or a page: keep caches apart
     return response
 
@@ -100,7 +100,7 @@ def create_patient(request: Request, form: PostedForm, session: DbSession, user:
         body = PatientCreate.model_validate(values)
     except ValidationError as exc:
         return render(request, "patient_new.html", user, 422, values=values, errors=field_errors(exc))
-    patient = service.add_patient(
+    patient = patients.add_patient(
         session=session, actor=user, name=body.name, birth_date=body.birth_date, skin_type=body.skin_type,
         bmi_kg_m2=body.bmi,
     )  # fmt: skip
@@ -111,13 +111,13 @@ def create_patient(request: Request, form: PostedForm, session: DbSession, user:
 @router.get("/patients/{patient_id}")
 def patient_chart(request: Request, patient_id: int, session: DbSession, user: Reader) -> HTMLResponse:
     """The patient's chart: details, timeline and pain/disability charts with the MIC marked."""
-    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
-    events = service.timeline(session=session, actor=user, patient_id=patient_id)
-    series = service.outcome_series(session=session, actor=user, patient_id=patient_id)
-    courses = service.course_summaries(session=session, actor=user, patient_id=patient_id)
+    patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
+    events = chart.timeline(session=session, actor=user, patient_id=patient_id)
+    series = outcomes.outcome_series(session=session, actor=user, patient_id=patient_id)
+    summaries = courses.course_summaries(session=session, actor=user, patient_id=patient_id)
     return render(
         request, "chart.html", user, patient=patient, events=events, charts=outcome_charts(series),
-        courses=courses, can_record=user.role in (Role.CLINICIAN, Role.OPERATOR),
+        courses=summaries, can_record=user.role in users.RECORDERS,
     )  # fmt: skip
 
 

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from laserdose.clinic import plans, screenings, service
+from laserdose.clinic import patients, plans, screenings
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
+from laserdose.clinic.users import READERS
 from laserdose.clinical import screening_rules as vocabulary
 from laserdose.clinical.protocols import load_protocols
 from laserdose.errors import InputError
@@ -26,7 +27,7 @@ from laserdose.web.plan_editor_form import PLAN_FIELDS, parse_plan_form, parse_s
 from laserdose.web.plan_view import get_physics, plan_view
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[User, Depends(roles(page_user, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR))]
+Reader = Annotated[User, Depends(roles(page_user, *READERS))]
 Clinician = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
 Physics = Annotated[TablePhysics, Depends(get_physics)]
 TEXT_FIELDS = ("home_exercise", "advice", "accept_outside_window", "outside_window_reason")
@@ -58,7 +59,7 @@ def _screening_page(
 @router.get("/patients/{patient_id}/screening/new")
 def screening_form(request: Request, patient_id: int, session: DbSession, user: Clinician) -> HTMLResponse:
     """The screening questionnaire (clinicians)."""
-    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
     values = {"diagnosis": "", "red_flags": [], "contraindications": [], "precautions": []}
     return _screening_page(request, user, patient, values, {})
 
@@ -72,7 +73,7 @@ def screen_patient(
     request: Request, patient_id: int, form: PostedForm, session: DbSession, user: Clinician
 ) -> Response:
     """Screen and save, then show the decision; bad input shows each field's error with the answers kept."""
-    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
     check_csrf(request, form.get("csrf_token"))
     values, errors = parse_screening_form(form)
     if errors:
@@ -164,7 +165,7 @@ def plan_editor(
     request: Request, patient_id: int, session: DbSession, user: Clinician, physics: Physics
 ) -> HTMLResponse:
     """The plan editor, with the preview of the default plan (clinicians)."""
-    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
     screening = screenings.latest_screening(session=session, actor=user, patient_id=patient_id)
     values = _default_values(patient, screening) if screening else {}
     context = _editor_context(session, user, patient_id, values, physics)
@@ -190,7 +191,7 @@ def create_course(
     request: Request, patient_id: int, form: PostedForm, session: DbSession, user: Clinician, physics: Physics
 ) -> Response:
     """Create the course from the editor's plan and sign it; otherwise the editor again with the errors."""
-    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
     check_csrf(request, form.get("csrf_token"))
     values = _form_values(form)
     context = _editor_context(session, user, patient_id, values, physics)
@@ -231,7 +232,7 @@ def editor_plan_report(
     request: Request, patient_id: int, form: PostedForm, session: DbSession, user: Clinician, physics: Physics
 ) -> Response:
     """The PDF report of the plan now in the editor (before it is signed)."""
-    patient = service.get_patient(session=session, actor=user, patient_id=patient_id)
+    patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
     check_csrf(request, form.get("csrf_token"))
     values = _form_values(form)
     context = _editor_context(session, user, patient_id, values, physics)

@@ -1,0 +1,90 @@
+"""Courses of care: create one for a patient, sign its plan, look one up, summarise a patient's courses.
+
+Like every clinic service: the database session is keyword-only and never committed (the caller owns the
+transaction); every change is checked against the actor's role and audited with field names only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from laserdose.clinic.models import Course, Role, TreatmentSession, User, utcnow
+from laserdose.clinic.patients import get_patient
+from laserdose.clinic.records import audit_change, get_course
+from laserdose.clinic.users import require_role
+from laserdose.errors import InputError, require_range
+
+
+def create_course(
+    *,
+    session: Session,
+    actor: User,
+    patient_id: int,
+    condition: str,
+    protocol: str,
+    plan: dict[str, Any],
+    sessions_planned: int,
+    sessions_per_week: int,
+    home_exercise: str = "",
+    advice: str = "",
+) -> Course:
+    """Create an unsigned course of care (clinician)."""
+    require_role(actor, Role.CLINICIAN)
+    get_patient(session=session, actor=actor, patient_id=patient_id)
+    require_range("sessions_planned", sessions_planned, 1, 60)
+    require_range("sessions_per_week", sessions_per_week, 1, 7)
+    course = Course(
+        patient_id=patient_id, clinician_id=actor.id, condition=condition, protocol=protocol, plan=plan,
+        sessions_planned=sessions_planned, sessions_per_week=sessions_per_week,
+        home_exercise=home_exercise, advice=advice,
+    )  # fmt: skip
+    session.add(course)
+    session.flush()
+    audit_change(session, actor, "course.create", "courses", course.id, protocol=protocol)
+    return course
+
+
+def sign_course(*, session: Session, actor: User, course_id: int, **details: Any) -> Course:
+    """Sign a course's plan so operators may run it (clinician); `details` go to the audit entry."""
+    require_role(actor, Role.CLINICIAN)
+    course = get_course(session, course_id)
+    if course.signed_at is not None:
+        raise InputError(f"course {course_id} is already signed")
+    course.signed_by_id, course.signed_at = actor.id, utcnow()
+    session.flush()
+    audit_change(session, actor, "course.sign", "courses", course.id, **details)
+    return course
+
+
+@dataclass(frozen=True)
+class CourseSummary:
+    """A course with how many of its planned sessions were delivered.
+
+    Attributes:
+        course: the course.
+        delivered: sessions recorded [-].
+        completed: sessions that reached the planned energy [-].
+        energy_j: energy delivered over all sessions and wavelengths [J].
+    """
+
+    course: Course
+    delivered: int
+    completed: int
+    energy_j: float
+
+
+def course_summaries(*, session: Session, actor: User, patient_id: int) -> list[CourseSummary]:
+    """Return the patient's courses, oldest first, with delivery counts."""
+    get_patient(session=session, actor=actor, patient_id=patient_id)
+    summaries = []
+    for course in session.scalars(select(Course).where(Course.patient_id == patient_id).order_by(Course.id)):
+        records = list(
+            session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course.id))
+        )
+        energy_j = sum(float(v) for r in records for v in r.energy_j_by_wavelength.values())
+        summaries.append(CourseSummary(course, len(records), sum(r.completed for r in records), energy_j))
+    return summaries

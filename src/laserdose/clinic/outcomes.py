@@ -1,0 +1,102 @@
+"""Outcome assessments: score and store one (pain NRS, ODI, RMDQ), and a patient's series for the chart.
+
+Like every clinic service: the database session is keyword-only and never committed (the caller owns the
+transaction); every change is checked against the actor's role and audited with field names only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from laserdose.clinic.models import Outcome, User
+from laserdose.clinic.patients import get_patient
+from laserdose.clinic.records import audit_change
+from laserdose.clinic.users import RECORDERS, require_role
+from laserdose.clinical import outcomes as scoring
+from laserdose.errors import InputError, require_range
+
+ANALGESIC_USE = ("none", "as_needed", "daily")
+
+
+def record_outcome(
+    *,
+    session: Session,
+    actor: User,
+    patient_id: int,
+    assessed_on: dt.date,
+    nrs: int | None = None,
+    odi_sections: Sequence[int | None] | None = None,
+    rmdq_ticked: Sequence[bool] | None = None,
+    analgesic_use: str | None = None,
+    exercise_adherence_percent: float | None = None,
+    course_id: int | None = None,
+) -> Outcome:
+    """Score and store an outcome assessment (clinician or operator); at least one measure is needed."""
+    require_role(actor, *RECORDERS)
+    get_patient(session=session, actor=actor, patient_id=patient_id)
+    if nrs is None and odi_sections is None and rmdq_ticked is None:
+        raise InputError("an outcome needs at least one of pain NRS, ODI or RMDQ")
+    if analgesic_use is not None and analgesic_use not in ANALGESIC_USE:
+        raise InputError(f"analgesic_use must be one of {', '.join(ANALGESIC_USE)}")
+    if exercise_adherence_percent is not None:
+        require_range("exercise adherence", exercise_adherence_percent, 0.0, 100.0, unit="%")
+    outcome = Outcome(
+        patient_id=patient_id, course_id=course_id, recorded_by_id=actor.id, assessed_on=assessed_on,
+        nrs=None if nrs is None else scoring.score_nrs(nrs),
+        odi_percent=None if odi_sections is None else scoring.score_odi(odi_sections).index_percent,
+        odi_answers=None if odi_sections is None else list(odi_sections),
+        rmdq=None if rmdq_ticked is None else scoring.score_rmdq(rmdq_ticked),
+        rmdq_answers=None if rmdq_ticked is None else list(rmdq_ticked), analgesic_use=analgesic_use,
+        exercise_adherence_percent=exercise_adherence_percent,
+    )  # fmt: skip
+    session.add(outcome)
+    session.flush()
+    audit_change(session, actor, "outcome.record", "outcomes", outcome.id)
+    return outcome
+
+
+def patient_outcomes(session: Session, patient_id: int) -> list[Outcome]:
+    """The patient's assessments, oldest first."""
+    statement = select(Outcome).where(Outcome.patient_id == patient_id)
+    return list(session.scalars(statement.order_by(Outcome.assessed_on, Outcome.id)))
+
+
+@dataclass(frozen=True)
+class OutcomePoint:
+    """One assessment on the pain and disability chart; `responder` is versus the first assessment."""
+
+    outcome_id: int
+    assessed_on: dt.date
+    nrs: int | None
+    odi_percent: float | None
+    rmdq: int | None
+    responder: dict[str, bool]
+
+
+def outcome_series(*, session: Session, actor: User, patient_id: int) -> list[OutcomePoint]:
+    """Return the patient's assessments by date with MIC responder flags against each measure's baseline."""
+    get_patient(session=session, actor=actor, patient_id=patient_id)
+    baseline: dict[scoring.Measure, float] = {}
+    points = []
+    for outcome in patient_outcomes(session, patient_id):
+        values = {
+            scoring.Measure.NRS: outcome.nrs, scoring.Measure.ODI: outcome.odi_percent,
+            scoring.Measure.RMDQ: outcome.rmdq,
+        }  # fmt: skip
+        flags = {}
+        for measure, value in values.items():
+            if value is None:
+                continue
+            first = baseline.setdefault(measure, value)
+            flags[measure.value] = scoring.is_responder(measure, first, value)
+        points.append(
+            OutcomePoint(
+                outcome.id, outcome.assessed_on, outcome.nrs, outcome.odi_percent, outcome.rmdq, flags
+            )
+        )
+    return points

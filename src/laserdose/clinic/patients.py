@@ -1,0 +1,93 @@
+"""Patient records: create, change, look up and search.
+
+Like every clinic service: the database session is keyword-only and never committed (the caller owns the
+transaction); every change is checked against the actor's role and audited with field names only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from laserdose.clinic.models import Patient, User
+from laserdose.clinic.records import NotFound, audit_change
+from laserdose.clinic.users import EDITORS, READERS, require_role
+from laserdose.errors import InputError, require_range
+
+BMI_RANGE_KG_M2 = (10.0, 80.0)  # outside this a measurement error is far likelier than a patient
+
+
+def _check_patient_fields(name: str, birth_date: dt.date, skin_type: int, bmi_kg_m2: float) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= 200 or any(ord(char) < 32 or ord(char) == 127 for char in name):
+        raise InputError("name must have 1-200 characters and no control characters")
+    if not dt.date(1900, 1, 1) <= birth_date <= dt.date.today():
+        raise InputError("birth_date must be between 1900-01-01 and today")
+    if isinstance(skin_type, bool) or not isinstance(skin_type, int) or not 1 <= skin_type <= 6:
+        raise InputError(f"skin_type must be a Fitzpatrick type 1-6, got {skin_type!r}")
+    require_range("bmi", bmi_kg_m2, *BMI_RANGE_KG_M2, unit="kg/m2")
+    return name
+
+
+def add_patient(
+    *, session: Session, actor: User, name: str, birth_date: dt.date, skin_type: int, bmi_kg_m2: float
+) -> Patient:
+    """Create a patient (clinician or admin).
+
+    Args:
+        session: open database session.
+        actor: the user doing it.
+        name: full name.
+        birth_date: date of birth.
+        skin_type: Fitzpatrick skin type [1-6].
+        bmi_kg_m2: body mass index [kg/m2].
+    """
+    require_role(actor, *EDITORS)
+    name = _check_patient_fields(name, birth_date, skin_type, bmi_kg_m2)
+    patient = Patient(name=name, birth_date=birth_date, skin_type=skin_type, bmi_kg_m2=bmi_kg_m2)
+    session.add(patient)
+    session.flush()
+    audit_change(session, actor, "patient.create", "patients", patient.id)
+    return patient
+
+
+def update_patient(*, session: Session, actor: User, patient_id: int, **changes: Any) -> Patient:
+    """Change some of name, birth_date, skin_type, bmi_kg_m2 of a patient (clinician or admin)."""
+    require_role(actor, *EDITORS)
+    patient = get_patient(session=session, actor=actor, patient_id=patient_id)
+    unknown = set(changes) - {"name", "birth_date", "skin_type", "bmi_kg_m2"}
+    if unknown:
+        raise InputError(f"cannot change {', '.join(sorted(unknown))}")
+    merged = {
+        "name": patient.name, "birth_date": patient.birth_date, "skin_type": patient.skin_type,
+        "bmi_kg_m2": patient.bmi_kg_m2, **changes,
+    }  # fmt: skip
+    merged["name"] = _check_patient_fields(**merged)
+    for field, value in merged.items():
+        setattr(patient, field, value)
+    session.flush()
+    audit_change(session, actor, "patient.update", "patients", patient.id, fields=sorted(changes))
+    return patient
+
+
+def get_patient(*, session: Session, actor: User, patient_id: int) -> Patient:
+    """Return a patient or raise `NotFound`."""
+    require_role(actor, *READERS)
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound(f"no patient with id {patient_id}")
+    return patient
+
+
+def search_patients(*, session: Session, actor: User, query: str = "", limit: int = 50) -> list[Patient]:
+    """Return patients whose name contains `query` (case-insensitive), by name."""
+    require_role(actor, *READERS)
+    statement = select(Patient).order_by(Patient.name, Patient.id).limit(limit)
+    if query.strip():
+        query = "".join(char for char in query if ord(char) >= 32)  # PostgreSQL refuses NUL in text
+        escaped = query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(func.lower(Patient.name).like(f"%{escaped}%", escape="\\"))
+    return list(session.scalars(statement))
