@@ -50,7 +50,7 @@ def main() -> None:
     onset_s: float | None = None
     for number in range(1, 1000):
         link = open_link(server.address, timeout_s=2.0)
-        check = PowerCheck(DeviceClient(link, ack_timeout_s=0.5), profile)
+        check = PowerCheck(DeviceClient(link, ack_timeout_s=0.5), profile, allow_time_scale=True)
         read: dict[str, float] = {}
 
         def meter(

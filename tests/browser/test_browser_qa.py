@@ -111,5 +111,6 @@ def test_operator_records_the_monthly_check_and_the_console_shows_it_before_arm(
     assert record.power_check_id is not None  # the session names the check it relied on
     assert record.calibration["meter_over_monitor"]["810"] == pytest.approx(1.04, abs=1e-3)
     page.reload()
+    expect(page.locator("#records")).to_contain_text(f"check {record.power_check_id}")
     page.click("#disconnect")
     context.close()

@@ -60,7 +60,8 @@ def _qa(cli, url, sim, *extra):
     args = ["device", "qa", "--device", sim.address, "--operator", "operator", "--profile", "15w-dual",
             "--meter-id", "Thermopile TP-30 #4411",
             "--meter-calibrated-on", str(TODAY - dt.timedelta(days=30)),
-            "--handpiece", "large-standoff", "--fractions", "1", "--database-url", url, *extra]  # fmt: skip
+            "--handpiece", "large-standoff", "--fractions", "1", "--database-url", url, "--simulator",
+            *extra]  # fmt: skip
     return cli(*args)
 
 
@@ -193,7 +194,7 @@ def test_an_operator_is_asked_for_each_reading_and_asked_again_after_a_bad_one(u
 
     with simulator() as sim:
         args = ["device", "qa", "--device", sim.address, "--operator", "operator", "--profile", "15w-dual",
-                "--handpiece", "contact-ball", "--fractions", "0.5", "--database-url", url]  # fmt: skip
+                "--handpiece", "contact-ball", "--fractions", "0.5", "--database-url", url, "--simulator"]  # fmt: skip
         typed = f"TP-30 #4411\n{TODAY}\nseven\n7.4\n-2\n7.6\n"
         result = CliRunner().invoke(app, args, input=typed)
     assert result.exit_code == 0, result.output
@@ -201,6 +202,17 @@ def test_an_operator_is_asked_for_each_reading_and_asked_again_after_a_bad_one(u
     (check,) = _checks(url)
     assert [r["meter_w"] for r in check.readings] == [7.4, 7.6]
     assert "PASSED" in result.output
+
+
+def test_a_time_scaled_machine_is_refused_unless_the_operator_says_it_is_the_simulator(cli, url):
+    with simulator() as sim:
+        args = ["device", "qa", "--device", sim.address, "--operator", "operator", "--profile", "15w-dual",
+                "--meter-id", "TP-30", "--meter-calibrated-on", str(TODAY), "--simulated-meter",
+                "--database-url", url]  # fmt: skip
+        result = cli(*args)
+        assert result.exit_code == 3 and "time_scale=100.0: a simulator" in result.stderr
+        assert _emissions(sim) == []
+    assert _checks(url) == []
 
 
 def test_no_check_stored_when_the_operator_is_unknown(cli, url):

@@ -63,6 +63,9 @@ def qa_check(
     handpiece: list[str] = _HANDPIECE,
     database_url: str | None = _DB,
     as_json: bool = typer.Option(False, "--json", help="Print the check as JSON."),
+    simulator: bool = typer.Option(
+        False, "--simulator", help="The device is the simulator: accept its --time-scale clock."
+    ),
 ) -> None:
     """Check DEVICE's output at set points with an external meter; exit 0 passed, 1 failed, 3 aborted."""
     machine = load_profile(profile)
@@ -74,7 +77,7 @@ def qa_check(
     sessions = db.session_factory(engine)
     with sessions() as session:  # the operator exists and may check, before anything is emitted
         actor = _operator(session, operator)
-    run = _measure(device, machine, points, given, simulated_meter_flag)
+    run = _measure(device, machine, points, given, (simulated_meter_flag, simulator))
     with sessions.begin() as session:
         check = qa.record_check(
             session=session, actor=session.merge(actor), machine_serial=str(run.identity.get("serial", "")),
@@ -143,14 +146,16 @@ def _operator(session: Session, username: str) -> User:
 
 
 def _measure(
-    device: str, machine: Any, points: list[SetPoint], given: list[float] | None, simulated: bool
+    device: str, machine: Any, points: list[SetPoint], given: list[float] | None, sim: tuple[bool, bool]
 ) -> CheckRun:
+    """Run the points; `sim` = (read the simulator's meter, the machine is the simulator)."""
+    simulated, is_simulator = sim
     try:
         link = open_link(device)
     except LinkError as exc:
         typer.echo(f"laserdose: error: {exc}; nothing was emitted", err=True)
         raise typer.Exit(3) from None
-    check = PowerCheck(DeviceClient(link), machine)
+    check = PowerCheck(DeviceClient(link), machine, allow_time_scale=is_simulator)
     meter: Meter = given_readings(given) if given is not None else _ask
     if simulated:
         meter = simulated_meter(check)

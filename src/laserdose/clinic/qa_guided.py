@@ -133,7 +133,8 @@ class GuidedCheck:
             self._fail(f"cannot connect to the machine: {exc}")
             return
         try:
-            check = self._check = PowerCheck(DeviceClient(link), self.setup.profile)
+            allow = self.setup.simulated_meter_allowed  # the settings say the machine is the simulator
+            check = self._check = PowerCheck(DeviceClient(link), self.setup.profile, allow_time_scale=allow)
             if self.phase == "cancelled":
                 return
             self.phase = "settling"

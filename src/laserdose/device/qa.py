@@ -22,6 +22,7 @@ from typing import Any
 from laserdose.device.client import DeviceClient, DeviceRefused
 from laserdose.device.controller import send_stop
 from laserdose.device.link import LinkError
+from laserdose.device.monitor import watchdog_problem
 from laserdose.device.plan import MAX_DURATION_S
 from laserdose.device.protocol import Msg
 from laserdose.errors import InputError
@@ -155,8 +156,9 @@ def check_meter_reading(value: object, what: str = "meter reading") -> float:
 class PowerCheck:
     """Runs the set points on the machine behind `client` (requests serialised by a lock)."""
 
-    def __init__(self, client: DeviceClient, profile: DeviceProfile) -> None:
+    def __init__(self, client: DeviceClient, profile: DeviceProfile, allow_time_scale: bool = False) -> None:
         self.client, self.profile = client, profile
+        self.allow_time_scale = allow_time_scale  # only the operator can say the machine is a simulator
         self.lock = threading.RLock()
         self.time_scale = 1.0  # device seconds per wall-clock second (HELLO; a simulator may run faster)
         self.stop_requested = threading.Event()
@@ -179,10 +181,10 @@ class PowerCheck:
             raise DeviceRefused(
                 f"machine is {identity.get('profile')!r}, the check is for {self.profile.name!r}"
             )
-        scale = identity.get("time_scale", 1.0)
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0.01 <= scale <= 1000.0:
-            raise DeviceRefused(f"machine reports an impossible time_scale {scale!r}")
-        self.time_scale = float(scale)
+        problem = watchdog_problem(identity, self.allow_time_scale)  # no emission without a watchdog
+        if problem:
+            raise DeviceRefused(problem)
+        self.time_scale = float(identity.get("time_scale", 1.0))
         status = self.request(Msg.STATUS)
         if status.get("state") != "standby":
             raise DeviceRefused(f"machine is {status.get('state')} {status.get('trip_reason', '')}".strip())
