@@ -136,3 +136,25 @@ def test_an_unidentified_machine_is_refused(session, operator):
     record_check(session, operator)
     state = qa.gate(session=session, identity={"profile": "15w-dual"})
     assert not state.allowed and "serial" in state.reason
+
+
+def test_the_trend_line_is_the_least_squares_fit_and_a_service_visit_restarts_it(session, operator):
+    from laserdose.clinic import qa_trend
+
+    admin = make_user(session, "admin")
+    start = NOW - dt.timedelta(days=120)
+    for day, deviation in ((0, 0.10), (30, 0.19)):  # before the service visit: must not count
+        record_check(session, operator, deviation=deviation, at=start + dt.timedelta(days=day))
+    qa.record_service(
+        session=session, actor=admin, machine_serial=SERIAL, machine_profile="15w-dual",
+        factors={"810": 1.1}, note="recalibrated", at=start + dt.timedelta(days=31),
+    )  # fmt: skip
+    # Least squares through (0, 0.00), (30, 0.03), (60, 0.09) days: slope 0.0015 / day, intercept -0.005
+    # (x mean 30, y mean 0.04; Sxy = 2.7, Sxx = 1800).
+    for day, deviation in ((40, 0.0), (70, 0.03), (100, 0.09)):
+        record_check(session, operator, deviation=deviation, at=start + dt.timedelta(days=day))
+    checks = qa_trend.since_last_service(qa.history(session=session, machine_serial=SERIAL))
+    intercept, slope = qa_trend.fit(qa_trend.series(checks)["810"])
+    assert (intercept, slope) == (pytest.approx(-0.005), pytest.approx(0.0015))
+    # +20 % at (0.20 + 0.005) / 0.0015 = 136.7 days after day 40: day 176.7, past the due date (day 130).
+    assert qa_trend.trend_alerts(session=session, machine_serial=SERIAL) == []

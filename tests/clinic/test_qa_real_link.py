@@ -194,7 +194,8 @@ def test_an_operator_is_asked_for_each_reading_and_asked_again_after_a_bad_one(u
 
     with simulator() as sim:
         args = ["device", "qa", "--device", sim.address, "--operator", "operator", "--profile", "15w-dual",
-                "--handpiece", "contact-ball", "--fractions", "0.5", "--database-url", url, "--simulator"]  # fmt: skip
+                "--handpiece", "contact-ball", "--fractions", "0.5", "--database-url", url,
+                "--simulator"]  # fmt: skip
         typed = f"TP-30 #4411\n{TODAY}\nseven\n7.4\n-2\n7.6\n"
         result = CliRunner().invoke(app, args, input=typed)
     assert result.exit_code == 0, result.output
