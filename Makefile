@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Locally `make test PYTEST_ARGS="-m 'not slow'"` skips the long statistical tests; CI runs them all.
 PYTEST_ARGS ?=
 
-.PHONY: run test coverage test-deps lint bench bench-gpu validation clean
+.PHONY: run test docs coverage test-deps lint bench bench-gpu validation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	bash scripts/run-demo.sh
 
+# Every test, including tests/docs: the README's and the site's console examples run, and the site
+# builds with `mkdocs build --strict` (test_docs_site.py).
 test: $(STAMP) test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The documentation site (mkdocs-material + mkdocstrings) into site/; any warning fails. Works offline.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # The same tests with a line-coverage report (slower; not part of CI's time budget).
 coverage: $(STAMP) test-deps
@@ -53,4 +59,4 @@ validation: $(STAMP)
 	$(BIN)/python docs/validation.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -7,7 +7,7 @@ Each cohort patient is then simulated as an independent task (`simulate_patient`
 - the patient (skin type, BMI or fat) is drawn from SeedSequence(seed).spawn(patients)[k] (cohort.py);
 - at each wavelength the plan uses, a pencil-beam Monte Carlo run on the patient's own back model gives
   the fluence under the centre of the treated disk per unit radiant exposure, F(z; R) (transport/tables.py
-  `disk_factors`, R the radius of the disk of the plan's area, planning/dose.py);
+  `target_fluence`, R the radius of the disk of the plan's area, planning/dose.py);
 - the target's depth is drawn from the back model's N(depth, SD) for the protocol's primary structure,
   and the target dose is sum over wavelengths of P x t x F(depth; R) / area [J/cm^2];
 - the peak skin temperature is the skin at rest plus sum over wavelengths of P x (skin rise per watt),
@@ -32,11 +32,9 @@ from laserdose.optics.back import EPIDERMIS_MM, back_model
 from laserdose.planning.cohort import Cohort, patient_generator
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.plan import PhysicsModel, Plan, PlanSettings, make_plan
-from laserdose.transport.backend import reproducible_threads
-from laserdose.transport.cluster import KERNEL_LOCK, run_tasks
-from laserdose.transport.engine import simulate
-from laserdose.transport.geometry import Grid, PencilBeam, Stack
-from laserdose.transport.tables import disk_factors
+from laserdose.transport.cluster import run_tasks
+from laserdose.transport.geometry import Stack
+from laserdose.transport.tables import TABLE_GRID, target_fluence
 
 # Peak skin temperature rise per watt [K/W] for (skin type, fat [mm], wavelength [nm], handpiece, scan speed
 # [mm/s], area [cm^2], duration [s]): the signature of the fast skin model, planning/skin.skin_rise_k_per_w.
@@ -44,7 +42,7 @@ SkinRise = Callable[[int, float, float, Handpiece, float, float, float], float]
 
 # Scoring grid of a patient's run: 1 mm bins to 100 mm deep (targets lie 10-80 mm deep, docs/design.md), as
 # transport/tables.TABLE_GRID; the radial extent grows to cover the treated disk.
-DEPTH_BIN_MM, DEPTH_BINS = 1.0, 100
+DEPTH_BIN_MM, DEPTH_BINS = TABLE_GRID.dz_mm, TABLE_GRID.nz
 MIN_PHOTONS, MAX_PHOTONS = 100, 10**8
 
 
@@ -281,12 +279,6 @@ def _disk_factor(
     drawn: DrawnPatient, wavelength_nm: float, area_cm2: float, photons: int, seed: int
 ) -> float:
     """F(depth; R) at the patient's target depth under the disk of `area_cm2`, at one wavelength [-]."""
-    radius_mm = disk_radius_mm(area_cm2)
-    grid = Grid(dr_mm=1.0, nr=max(1, math.ceil(radius_mm)), dz_mm=DEPTH_BIN_MM, nz=DEPTH_BINS)
     back = back_model(drawn.skin_type, wavelength_nm, fat_mm=drawn.measured_fat_mm, bmi=drawn.bmi)
     stack = Stack.from_layers(back.layers)
-    with KERNEL_LOCK:
-        result = simulate(stack, PencilBeam(), photons, seed, grid, threads=reproducible_threads())
-    by_depth = disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, np.array([radius_mm]))[0]
-    log_f = np.log(np.maximum(by_depth, 1e-300))
-    return float(np.exp(np.interp(drawn.target_depth_mm, result.z_centres_mm, log_f)))
+    return target_fluence(stack, disk_radius_mm(area_cm2), drawn.target_depth_mm, photons, seed)

@@ -14,23 +14,21 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-
 from laserdose.clinical.patient import Patient
 from laserdose.planning.curves import emitting_powers, plan_handpiece, plan_scan
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.physics import patient_back
 from laserdose.planning.plan import Plan
-from laserdose.thermal.service import run_config
-from laserdose.transport.engine import simulate
-from laserdose.transport.geometry import PencilBeam, Stack
-from laserdose.transport.tables import TABLE_GRID, disk_factors
+from laserdose.thermal.scan import ScanPath
+from laserdose.thermal.service import scanned_peak_rise_k
+from laserdose.thermal.source import Emission
+from laserdose.transport.geometry import FlatBeam, GaussianBeam, Stack
+from laserdose.transport.tables import target_fluence
 
 # Skin at rest (planning/plan.py SKIN_START_C) is the planner's start; the solver finds its own baseline
 # and we report its rise above that baseline on top of the same start.
 HEAT_GRID_DX_MM = 2.5  # as in examples/heat_treatment_mc.toml: converged to ~1 % there (issue 4)
 HEAT_DT_S = 0.1
-BEAM_SPECS = {"flat": "flat", "gaussian": "gauss"}  # handpiece profile -> transport beam spec
 
 
 @dataclass(frozen=True)
@@ -94,38 +92,31 @@ def verify_plan(plan: Plan, patient: Patient, photons: int, seed: int) -> Verifi
 def _target_factor(plan: Plan, patient: Patient, wavelength_nm: float, photons: int, seed: int) -> float:
     """F(depth; R) at the target from a fresh pencil-beam run on the patient's exact back [-]."""
     assert plan.target_depth_mm is not None
-    back = patient_back(patient, wavelength_nm)
-    stack = Stack.from_layers(back.layers)
-    result = simulate(stack, PencilBeam(), photons, seed, TABLE_GRID)
-    radius = np.array([disk_radius_mm(plan.area_cm2)])
-    by_depth = disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, radius)[0]
-    return float(np.interp(plan.target_depth_mm, result.z_centres_mm, by_depth))
+    stack = Stack.from_layers(patient_back(patient, wavelength_nm).layers)
+    return target_fluence(stack, disk_radius_mm(plan.area_cm2), plan.target_depth_mm, photons, seed)
 
 
 def _skin_rise_k_per_w(plan: Plan, patient: Patient, wavelength_nm: float, photons: int, seed: int) -> float:
     """Peak skin rise per watt of the scanned session from the 3-D solver [K/W]."""
     assert plan.outcome is not None and plan.handpiece is not None and plan.scan_speed_mm_per_s is not None
     handpiece, scan = plan_handpiece(plan), plan_scan(plan)
-    back = patient_back(patient, wavelength_nm)
-    config = {
-        "beam": {"power_w": 1.0, "wavelength_nm": wavelength_nm},
-        "kernel": {
-            "kind": "monte-carlo",
-            "skin_type": patient.skin_type,
-            "fat_mm": back.fat_mm,
-            "beam": f"{BEAM_SPECS[handpiece.beam_profile]}:{handpiece.beam_diameter_mm:g}",
-            "photons": photons,
-            "seed": seed,
-        },
-        "scan": {
-            "pattern": "zigzag",
-            "width_mm": scan.side_mm,
-            "height_mm": scan.side_mm,
-            "speed_mm_per_s": scan.speed_mm_per_s,
-            "line_spacing_mm": scan.line_spacing_mm,
-        },
-        "boundary": {"surface": "convective", "h_w_per_m2_k": 10.0, "ambient_c": 25.0, "core_c": 37.0},
-        "time": {"duration_s": plan.outcome.duration_s, "dt_s": HEAT_DT_S},
-        "grid": {"dx_mm": HEAT_GRID_DX_MM},
-    }
-    return float(run_config(config).payload["peak_surface_rise_k"])
+    diameter_mm = handpiece.beam_diameter_mm
+    beam = FlatBeam(diameter_mm) if handpiece.beam_profile == "flat" else GaussianBeam(diameter_mm)
+    path = ScanPath(
+        "zigzag",
+        width_mm=scan.side_mm,
+        height_mm=scan.side_mm,
+        speed_mm_per_s=scan.speed_mm_per_s,
+        line_spacing_mm=scan.line_spacing_mm,
+    )
+    return scanned_peak_rise_k(
+        patient_back(patient, wavelength_nm),
+        beam,
+        path,
+        Emission(1.0),
+        plan.outcome.duration_s,
+        photons=photons,
+        seed=seed,
+        dt_s=HEAT_DT_S,
+        dx_mm=HEAT_GRID_DX_MM,
+    )

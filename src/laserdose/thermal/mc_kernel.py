@@ -15,7 +15,7 @@ from laserdose.thermal.config import Table, optional_number
 from laserdose.thermal.grid import LayeredMedium
 from laserdose.thermal.properties import tissue
 from laserdose.thermal.source import AbsorbedKernel
-from laserdose.transport import Grid, Layer, Stack, TransportResult, simulate
+from laserdose.transport import Grid, Stack, TransportResult, simulate
 from laserdose.transport.geometry import Beam, FibreBeam, FlatBeam, GaussianBeam, beam_from_spec
 
 MC_KEYS = ("kind", "skin_type", "bmi", "fat_mm", "beam", "photons", "seed", "threads")
@@ -84,12 +84,6 @@ def thermal_medium(back: BackModel) -> LayeredMedium:
     return LayeredMedium(thicknesses, tuple(tissue(name) for name in names), names)
 
 
-def optical_stack(back: BackModel) -> Stack:
-    """The transport stack of a back model, in air."""
-    layers = tuple(Layer(x.thickness_mm, x.mua_per_mm, x.mus_per_mm, x.g, x.n) for x in back.layers)
-    return Stack(layers, n_above=N_AIR, n_below=back.layers[-1].n)
-
-
 def monte_carlo_kernel(table: Table, wavelength_nm: float | None) -> MonteCarloKernel:
     """Build the back model of [kernel], trace photons through it and return the kernel.
 
@@ -110,15 +104,35 @@ def monte_carlo_kernel(table: Table, wavelength_nm: float | None) -> MonteCarloK
         fat_mm=optional_number(table, "kernel", "fat_mm"),
         bmi=optional_number(table, "kernel", "bmi"),
     )
-    beam = beam_from_spec(str(table["beam"]))
     threads = table.get("threads")
-    result = simulate(
-        optical_stack(back),
-        beam,
+    return trace_kernel(
+        back,
+        beam_from_spec(str(table["beam"])),
         _whole(table, "photons", DEFAULT_PHOTONS),
         _whole(table, "seed", 0),
-        grid=scoring_grid(beam),
         threads=None if threads is None else _whole(table, "threads", 1),
+    )
+
+
+def trace_kernel(
+    back: BackModel, beam: Beam, photons: int = DEFAULT_PHOTONS, seed: int = 0, threads: int | None = None
+) -> MonteCarloKernel:
+    """Trace `beam` through the back model and return the absorbed-power kernel with its thermal layers.
+
+    Args:
+        back: the optics back model (its layers are also the thermal layers).
+        beam: the beam at the skin.
+        photons: photons to trace.
+        seed: the run's seed.
+        threads: transport threads; None for the engine's default.
+    """
+    result = simulate(
+        Stack.from_layers(back.layers, n_above=N_AIR),
+        beam,
+        photons,
+        seed,
+        grid=scoring_grid(beam),
+        threads=threads,
     )
     kernel = AbsorbedKernel(result.r_edges_mm, result.z_edges_mm, result.absorbed_density_per_mm3)
     return MonteCarloKernel(kernel, result, back, thermal_medium(back))

@@ -1,4 +1,8 @@
-"""Run a `heat` case and summarise it as the JSON payload of issue 4 (and plots via report.py)."""
+"""Run a `heat` case and summarise it as its JSON payload (and plots via report.py).
+
+`scanned_peak_rise_k` is the typed entry point for callers that are not a TOML case: the peak skin
+rise of a hand-scanned treatment on a patient's back, by the 3-D solver with a Monte Carlo kernel.
+"""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -7,14 +11,21 @@ from typing import Any
 import numpy as np
 
 from laserdose.errors import InputError
+from laserdose.optics.back import BackModel
 from laserdose.thermal.bioheat import StationaryCase, StationaryResult, solve_stationary
+from laserdose.thermal.boundary import Boundaries
 from laserdose.thermal.config import Table, idealised_case, load_toml
 from laserdose.thermal.damage import DoseAccumulator
 from laserdose.thermal.grid import FloatArray
-from laserdose.thermal.scanned import ScannedResult, solve_scanned
+from laserdose.thermal.mc_kernel import trace_kernel
+from laserdose.thermal.scan import ScanPath
+from laserdose.thermal.scanned import ScannedCase, ScannedResult, solve_scanned
+from laserdose.thermal.source import Emission
 from laserdose.thermal.treatment import is_monte_carlo, treatment_case
+from laserdose.transport.geometry import Beam
 
 MAX_SERIES_POINTS = 201
+ROOM_AIR = Boundaries()  # skin in room air (convective), the core held at the bottom
 
 
 @dataclass
@@ -64,6 +75,43 @@ def run_config(config: Table, base_dir: Path = Path(".")) -> HeatRun:
         for t, m in scanned.surface_maps_c.items()
     }
     return HeatRun(payload, scanned)
+
+
+def scanned_peak_rise_k(
+    back: BackModel,
+    beam: Beam,
+    scan: ScanPath,
+    emission: Emission,
+    duration_s: float,
+    *,
+    photons: int,
+    seed: int,
+    boundaries: Boundaries = ROOM_AIR,
+    dt_s: float = 0.1,
+    dx_mm: float = 2.0,
+) -> float:
+    """Peak skin surface temperature rise above the resting skin of a scanned treatment [K].
+
+    The beam is traced through the patient's back model by Monte Carlo (its absorbed power is the heat
+    source) and the 3-D scanned bioheat solver runs on the same back model's layers, as a `heat` case
+    with a monte-carlo kernel and a scan does.
+
+    Args:
+        back: the patient's optics back model at the beam's wavelength.
+        beam: the beam at the skin.
+        scan: the handpiece's path.
+        emission: the laser output (power, pulsing).
+        duration_s: treatment time [s].
+        photons: photons traced for the kernel.
+        seed: the transport run's seed.
+        boundaries: surface and core boundaries (default: skin in room air, core held).
+        dt_s: solver time step [s].
+        dx_mm: solver lateral cell size [mm].
+    """
+    mc = trace_kernel(back, beam, photons, seed)
+    case = ScannedCase(mc.medium, mc.kernel, emission, boundaries, scan, duration_s, dt_s=dt_s, dx_mm=dx_mm)
+    result = solve_scanned(case)
+    return float(np.max(result.peak_surface_c) - result.baseline_surface_c)
 
 
 def _add_monte_carlo(payload: dict[str, Any], monte_carlo: dict[str, Any] | None) -> None:

@@ -166,17 +166,53 @@ class TableEntry:
     seed: int
 
 
-def entry_factors(entry: TableEntry) -> FloatArray:
-    """F(z; R) of one entry, shape (radii, depths) [-]; the same bits on any machine of the same CPU kind.
+def disk_fluence(
+    stack: Stack, radii_mm: FloatArray, photons: int, seed: int, grid: Grid = TABLE_GRID
+) -> tuple[FloatArray, FloatArray]:
+    """F(z; R) of `stack` from one pencil-beam Monte Carlo run: the one place it is computed.
 
-    The thread count is fixed (backend.reproducible_threads), so a worker's cores do not change the result.
+    The thread count is fixed (backend.reproducible_threads), so the result is the same bits on any
+    machine of the same CPU kind, whatever its cores.
+
+    Args:
+        stack: the tissue layers.
+        radii_mm: disk radii [mm], inside the grid's radial extent.
+        photons: photons to trace.
+        seed: the run's seed.
+        grid: the scoring grid.
+
+    Returns:
+        The depth bin centres [mm] and F, shape (radii, depths) [-].
     """
-    stack = Stack.from_layers(back_model(entry.skin_type, entry.wavelength_nm, fat_mm=entry.fat_mm).layers)
     with KERNEL_LOCK:
-        result = simulate(
-            stack, PencilBeam(), entry.photons, entry.seed, TABLE_GRID, threads=reproducible_threads()
-        )
-    return disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, np.asarray(entry.radii_mm))
+        result = simulate(stack, PencilBeam(), photons, seed, grid, threads=reproducible_threads())
+    return result.z_centres_mm, disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, radii_mm)
+
+
+def target_fluence(
+    stack: Stack, radius_mm: float, depth_mm: float, photons: int, seed: int, grid: Grid = TABLE_GRID
+) -> float:
+    """F(depth; R): fluence at `depth_mm` under the centre of a uniformly lit disk, per unit exposure [-].
+
+    From one run of `disk_fluence`, interpolated in depth in log(F) as a table lookup is (see the module
+    docstring).
+
+    Args:
+        stack: the tissue layers.
+        radius_mm: the disk's radius [mm].
+        depth_mm: the target depth [mm]; above the first (below the last) bin centre, that bin's F.
+        photons: photons to trace.
+        seed: the run's seed.
+        grid: the scoring grid.
+    """
+    z_centres_mm, factors = disk_fluence(stack, np.array([radius_mm]), photons, seed, grid)
+    return float(np.exp(np.interp(depth_mm, z_centres_mm, np.log(np.maximum(factors[0], 1e-300)))))
+
+
+def entry_factors(entry: TableEntry) -> FloatArray:
+    """F(z; R) of one entry, shape (radii, depths) [-]; the same bits on any machine of the same CPU kind."""
+    stack = Stack.from_layers(back_model(entry.skin_type, entry.wavelength_nm, fat_mm=entry.fat_mm).layers)
+    return disk_fluence(stack, np.asarray(entry.radii_mm), entry.photons, entry.seed)[1]
 
 
 def table_entries(
