@@ -42,7 +42,7 @@ class MonitorCalibration:
     drift_base: float = 1.0
 
     def departure(self, t_s: float) -> float:
-        """True output over what the monitor reports, at simulated time `t_s` [s] [-]."""
+        """True output over what the monitor reports [-], at simulated time `t_s` [s]."""
         if self.drift_since_s is None:
             return self.drift_base
         return max(0.0, self.drift_base + self.drift_per_h * (t_s - self.drift_since_s) / 3600.0)

@@ -44,7 +44,7 @@ class MachineConfig:
         faults: faults to inject, timed from the first emission.
         calibrated_on: the date of the monitors' factory calibration (YYYY-MM-DD).
         meter_noise_fraction: standard deviation of the simulated external power meter's reading
-            relative to the true output [-] [U: thermopile heads are specified to a few per cent].
+            relative to the true output [-] [U] (thermopile heads are specified to a few per cent).
     """
 
     emission_delay_s: float = 1.0
