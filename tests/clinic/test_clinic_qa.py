@@ -158,3 +158,18 @@ def test_the_trend_line_is_the_least_squares_fit_and_a_service_visit_restarts_it
     assert (intercept, slope) == (pytest.approx(-0.005), pytest.approx(0.0015))
     # +20 % at (0.20 + 0.005) / 0.0015 = 136.7 days after day 40: day 176.7, past the due date (day 130).
     assert qa_trend.trend_alerts(session=session, machine_serial=SERIAL) == []
+
+
+def test_readings_must_name_the_machines_sources_and_handpieces(session, operator):
+    changes = (
+        ({"wavelength_nm": 633.0}, "no 633 nm source"), ({"handpiece": "wand"}, "no handpiece"),
+        ({"set_power_w": 40.0}, "above the maximum"),
+    )  # fmt: skip
+    for change, message in changes:
+        rows = readings()
+        rows[0].update(change)
+        with pytest.raises(InputError, match=message):
+            qa.record_check(
+                session=session, actor=operator, machine_serial=SERIAL, machine_profile="15w-dual",
+                readings=rows, meter_id="TP-30", meter_calibrated_on=NOW.date(),
+            )  # fmt: skip

@@ -88,8 +88,9 @@ def test_clinicians_see_machines_but_do_not_record_checks(client):
     assert client.get(f"/machines/{SERIAL}/checks/new?profile=15w-dual").status_code == 403
 
 
-def test_the_trend_alert_and_the_qa_report(client, webapp):
-    engine = db.make_engine(webapp.url)
+def _monthly_checks(url):
+    """Four monthly checks, the 810 nm output 6 % further above its set power each month; returns now."""
+    engine = db.make_engine(url)
     now = dt.datetime.now(dt.UTC)
     with db.session_factory(engine).begin() as session:
         operator = session.scalars(select(User).where(User.username == "operator")).one()
@@ -105,6 +106,11 @@ def test_the_trend_alert_and_the_qa_report(client, webapp):
                 readings=rows, meter_id="TP-30", meter_calibrated_on=at.date(), at=at,
             )  # fmt: skip
     engine.dispose()
+    return now
+
+
+def test_the_trend_alert_and_the_qa_report(client, webapp):
+    now = _monthly_checks(webapp.url)
     login(client, "operator")
     page = client.get(f"/machines/{SERIAL}").text
     # The line through (0, 0), (30, 6), (60, 12), (90, 18) % reaches 20 % on day 100: 10 days after the last
@@ -137,4 +143,15 @@ def test_the_console_shows_the_qa_state_and_refuses_to_arm_after_a_failed_check(
             and "refused, nothing was emitted: the last power check" in refused.text
         )
         assert not [line for line in emission_log(sim) if line["type"] == "emission"]
+        post_console(client, course_id, "disconnect")
+
+
+def test_the_console_shows_the_trend_alert_before_arm(webapp):
+    with simulator() as sim:
+        client = console_client(webapp, sim)
+        course_id = signed_course(webapp.url, checked=False)
+        _monthly_checks(webapp.url)
+        assert post_console(client, course_id, "connect").status_code == 303
+        page = client.get(f"/courses/{course_id}/console").text
+        assert "ARM allowed" in page and "Trend: 810 nm drifts +6.0% per 30 days" in page
         post_console(client, course_id, "disconnect")

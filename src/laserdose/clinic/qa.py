@@ -168,6 +168,12 @@ def record_check(
     if not readings or len(readings) > MAX_READINGS:
         raise InputError(f"a check needs 1-{MAX_READINGS} readings, got {len(readings)}")
     rows = [_reading(i, raw) for i, raw in enumerate(readings)]
+    machine = load_profile(profile)
+    for index, row in enumerate(rows):  # InputError naming the machine's sources and handpieces
+        machine.source(row["wavelength_nm"])
+        machine.handpiece(row["handpiece"])
+        if row["set_power_w"] > machine.source(row["wavelength_nm"]).max_power_w + 1e-9:
+            raise InputError(f"reading {index + 1}: set power {row['set_power_w']:g} W above the maximum")
     tolerance = policy(session=session).tolerance
     worst = max((r["deviation_from_set"] for r in rows), key=abs)
     check = PowerCheck(

@@ -26,7 +26,7 @@ from fastapi.responses import (
 )
 from sqlalchemy import select
 
-from laserdose.clinic import qa, treatment, users
+from laserdose.clinic import qa, qa_trend, treatment, users
 from laserdose.clinic.console import ConsoleConfig, ConsoleRun
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
 from laserdose.clinic.records import NotFound
@@ -89,11 +89,16 @@ def _page(request: Request, session: DbSession, user: User, course_id: int, erro
     records = list(session.scalars(statement.order_by(TreatmentSession.id.desc()).limit(5)))
     connected = run is not None and run.phase in ("connected", "running", "ended") and run.identity
     qa_state = qa.gate(session=session, identity=run.identity) if run is not None and connected else None
+    alerts = (
+        qa_trend.trend_alerts(session=session, machine_serial=qa_state.check.machine_serial)
+        if (qa_state is not None and qa_state.check is not None)
+        else []
+    )
     return render(
         request, "console.html", user, status_code, course=course, patient=course.patient, plan=plan,
         profile=profile, plan_error=plan_error, snapshot=run.snapshot() if run else None, error=error,
         device_url=request.app.state.settings.device_url, records=records,
-        can_operate=user.role == Role.OPERATOR, qa_state=qa_state,
+        can_operate=user.role == Role.OPERATOR, qa_state=qa_state, qa_alerts=alerts,
         machine_serial=run.identity.get("serial", "") if run is not None else "",
         machine_profile=run.identity.get("profile", "") if run is not None else "",
     )  # fmt: skip
