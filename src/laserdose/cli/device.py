@@ -12,7 +12,9 @@ from laserdose.device.states import mermaid_diagram
 from laserdose.errors import InputError, missing_extra, require_choice, require_range
 from laserdose.machines.profile import load_profile, shipped_profiles
 
-_FAULT_OPTION = typer.Option([], help="Fault to inject, e.g. estop@2s, power-deviation=0.3@2s (repeatable).")
+_FAULT_OPTION = typer.Option(
+    [], help="Fault to inject, e.g. estop@2s, power-deviation=0.3@2s, drift:810=0.25@0s (repeatable)."
+)
 _LOG_OPTION = typer.Option(None, help="Write every emission interval and event here (JSON lines).")
 app = typer.Typer(help="Machine simulator and device tools.", no_args_is_help=True)
 
