@@ -1,4 +1,4 @@
-"""Benchmark: a plan from the tables (issue 6: under 1 s) beside the full-physics check of the same plan.
+"""Benchmark: a plan from the tables (the target: under 1 s) beside the full-physics check of the same plan.
 
 The peer is `verify_plan`: the same plan redone from first principles (a fresh Monte Carlo run per
 wavelength and the 3-D scanned bioheat solver), which is what a plan would cost without the tables.

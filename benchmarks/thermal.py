@@ -1,4 +1,4 @@
-"""Benchmark: a 10-minute scanned Class 4 treatment over 10 x 15 cm (issue 4: under 60 s on 2 cores).
+"""Benchmark: a 10-minute scanned Class 4 treatment over 10 x 15 cm (the target: under 60 s on 2 cores).
 
 10 W at 810 nm (analytic kernel: Gaussian 1/e radius 15 mm, mu_eff 0.25/mm, 60 % absorbed), zig-zag at
 50 mm/s with 15 mm line spacing, skin 2 mm / fat 8 mm / muscle, convective surface, core at 30 mm.

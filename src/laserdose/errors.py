@@ -44,9 +44,24 @@ def require_finite(name: str, value: object) -> float:
 
     Booleans, strings, NaN and +/-Infinity (which JSON parsers accept) are all refused.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{name} must be a finite number, got {_short(value)}")
+    try:
+        number = float(value)  # an int beyond a float's range (JSON allows any digits) overflows
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InputError(f"{name} must be a finite number, got {_short(value)}")
+    return number
+
+
+def _short(value: object, limit: int = 40) -> str:
+    """`repr(value)` cut to `limit` characters, so that a 400-digit number makes a one-line message."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int with more digits than Python will print
+        return f"an integer of more than {limit} digits"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def require_choice(name: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:

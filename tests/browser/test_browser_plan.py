@@ -21,9 +21,11 @@ def _add_patient(page, name: str) -> None:
     expect(page.locator("h1")).to_have_text(name)
 
 
-def _screen(page, red_flag: str | None) -> None:
+def _screen(page, red_flag: str | None, drop_reason: str = "") -> None:
     page.click("text=Screen patient")
     page.select_option("#diagnosis", "chronic-nonspecific-lbp")
+    if drop_reason:  # a red flag of the previous screening no longer applies: say why
+        page.fill("#drop_reason", drop_reason)
     if red_flag:
         page.check(f"input[name=red_flags][value={red_flag}]")
         expect(page.locator("#decision-preview")).to_contain_text("refer")  # live, before saving
@@ -39,7 +41,7 @@ def test_clinician_screens_plans_with_a_live_preview_signs_and_downloads_the_rep
     expect(page.locator("#decision")).to_have_text("refer (urgent)")
     expect(page.locator("text=Open the plan editor")).to_have_count(0)
     page.goto(chart_url)
-    _screen(page, None)
+    _screen(page, None, drop_reason="oncology review: no spinal metastasis")
     expect(page.locator("#decision")).to_have_text("treat")
     page.click("text=Open the plan editor")
     expect(page.locator("#plan-area")).to_have_attribute("data-value", "150")

@@ -23,7 +23,7 @@ def stack_file(tmp_path):
     return path
 
 
-def test_json_output_has_the_issue_keys_and_van_de_hulst_values(cli, stack_file, tmp_path):
+def test_json_output_has_the_documented_keys_and_van_de_hulst_values(cli, stack_file, tmp_path):
     out = tmp_path / "result.npz"
     plot = tmp_path / "fluence.png"
     result = cli("simulate", "--stack", stack_file, "--photons", "2e5", "--seed", "1", "--json",

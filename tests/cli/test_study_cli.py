@@ -1,4 +1,4 @@
-"""`laserdose study`: the issue's JSON and plots, and bad cohort files refused with exit 2 (issue 9)."""
+"""`laserdose study`: its JSON and plots, and bad cohort files refused with exit 2."""
 
 import json
 
@@ -25,7 +25,7 @@ def study(cli, cohort, *extra):
     )
 
 
-def test_study_json_has_the_issues_fields_and_writes_the_plots(cli, tmp_path):
+def test_study_json_has_the_documented_fields_and_writes_the_plots(cli, tmp_path):
     plot = tmp_path / "study.png"
     result = study(cli, write(tmp_path, COHORT), "--json", "--plot", plot)
     assert result.exit_code == 0, result.stderr

@@ -63,7 +63,7 @@ def test_screening_is_stored_with_its_reasons_sources_and_an_audit_entry(session
     assert (decision.decision, decision.urgency) == ("refer", "emergency")
     assert screening.decision == "refer (emergency)"
     assert (
-        screening.reasons[0]["code"] == "urinary-retention" and "NICE CKS" in screening.reasons[0]["source"]
+        screening.reasons[0]["code"] == "urinary-retention" and "[NICECKS]" in screening.reasons[0]["source"]
     )
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "screening.create")).one()
     assert entry.entity_id == screening.id and "urinary-retention" not in str(entry.details)

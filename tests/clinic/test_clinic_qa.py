@@ -120,13 +120,13 @@ def test_the_session_names_its_check_and_the_energy_by_the_calibration_in_force(
         session=session, actor=operator, machine_serial=SERIAL, machine_profile="15w-dual",
         readings=rows, meter_id="TP-30", meter_calibrated_on=NOW.date(),
     )  # fmt: skip
-    record = treatment.open_session(session=session, actor=operator, course_id=course.id, device=MACHINE)
+    record = treatment.open_session(db=session, actor=operator, course_id=course.id, device=MACHINE)
     assert record.power_check_id == check.id
     treatment.save_heartbeat(
-        session=session, session_id=record.id, duration_s=10.0,
+        db=session, session_id=record.id, duration_s=10.0,
         energy_j_by_wavelength={"810": 100.0, "980": 50.0}, interruptions=[],
     )  # fmt: skip
-    treatment.close_session(session=session, actor_name=operator.username, session_id=record.id,
+    treatment.close_session(db=session, actor_name=operator.username, session_id=record.id,
                             completed=True, reason="done")  # fmt: skip
     # 100 J x 1.10 and 50 J x 0.95 (the check's meter / monitor ratio).
     assert record.calibration["delivered_j"] == pytest.approx({"810": 110.0, "980": 47.5})

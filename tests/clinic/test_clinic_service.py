@@ -78,7 +78,7 @@ def test_unsigned_course_cannot_be_run(session):
     course = make_course(session, clinician, make_patient(session, clinician), signed=False)
     with pytest.raises(InputError, match="no signed plan"):
         treatment.record_session(
-            session=session,
+            db=session,
             actor=operator,
             course_id=course.id,
             started_at=dt.datetime.now(dt.UTC),
@@ -94,7 +94,7 @@ def test_session_and_outcomes_make_a_timeline(session):
     patient = make_patient(session, clinician)
     course = make_course(session, clinician, patient)
     treatment.record_session(
-        session=session,
+        db=session,
         actor=operator,
         course_id=course.id,
         started_at=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC),

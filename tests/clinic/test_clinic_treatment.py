@@ -26,22 +26,22 @@ def _actions(session):
 
 def test_a_session_is_opened_rewritten_and_closed_with_audit(session, course_and_operator):
     course, operator = course_and_operator
-    record = treatment.open_session(session=session, actor=operator, course_id=course.id, device=MACHINE)
+    record = treatment.open_session(db=session, actor=operator, course_id=course.id, device=MACHINE)
     assert record.status == "running" and record.energy_j_by_wavelength == {}
     events = chart.timeline(session=session, actor=operator, patient_id=course.patient_id)
     assert events[-1].summary == "session 0 J, running"
     treatment.save_heartbeat(
-        session=session, session_id=record.id, duration_s=2.5, energy_j_by_wavelength={"810": 15.0},
+        db=session, session_id=record.id, duration_s=2.5, energy_j_by_wavelength={"810": 15.0},
         interruptions=[],
     )  # fmt: skip
-    who = {"session": session, "actor_name": operator.username, "session_id": record.id}
+    who = {"db": session, "actor_name": operator.username, "session_id": record.id}
     treatment.audit_emission(**who, started=True, reason="footswitch")
     treatment.close_session(**who, completed=False, reason="stopped by operator")
     assert (record.status, record.completed, record.energy_j_by_wavelength) == ("ended", False, {"810": 15.0})
     assert _actions(session)[-3:] == ["session.start", "emission.start", "session.end"]
     assert audit.verify(session=session).broken is None
     with pytest.raises(InputError, match="has ended"):  # an ended record is final
-        treatment.save_heartbeat(session=session, session_id=record.id, duration_s=3.0,
+        treatment.save_heartbeat(db=session, session_id=record.id, duration_s=3.0,
                                  energy_j_by_wavelength={"810": 99.0}, interruptions=[])  # fmt: skip
 
 
@@ -52,19 +52,19 @@ def test_only_an_operator_opens_a_session_and_only_on_a_signed_plan(session):
     unsigned = make_course(session, clinician, patient, signed=False)
     operator = make_user(session, "operator")
     with pytest.raises(Forbidden):
-        treatment.open_session(session=session, actor=clinician, course_id=signed.id, device={})
+        treatment.open_session(db=session, actor=clinician, course_id=signed.id, device={})
     with pytest.raises(InputError, match="no signed plan"):
-        treatment.open_session(session=session, actor=operator, course_id=unsigned.id, device={})
+        treatment.open_session(db=session, actor=operator, course_id=unsigned.id, device={})
 
 
 def test_recovery_closes_running_sessions_keeping_the_last_heartbeat(session, course_and_operator):
     course, operator = course_and_operator
-    running = treatment.open_session(session=session, actor=operator, course_id=course.id, device=MACHINE)
-    treatment.save_heartbeat(session=session, session_id=running.id, duration_s=4.0,
+    running = treatment.open_session(db=session, actor=operator, course_id=course.id, device=MACHINE)
+    treatment.save_heartbeat(db=session, session_id=running.id, duration_s=4.0,
                              energy_j_by_wavelength={"810": 24.0, "980": 16.0}, interruptions=[])  # fmt: skip
-    assert treatment.recover_running_sessions(session=session) == [running.id]
+    assert treatment.recover_running_sessions(db=session) == [running.id]
     assert running.status == "ended" and not running.completed
     assert running.energy_j_by_wavelength == {"810": 24.0, "980": 16.0}
     assert treatment.SERVER_LOST in running.interruptions[-1]["reason"]
-    assert treatment.recover_running_sessions(session=session) == []  # nothing left running
+    assert treatment.recover_running_sessions(db=session) == []  # nothing left running
     assert _actions(session)[-1] == "session.recover"

@@ -105,3 +105,29 @@ def test_protocols_show_unknown_and_bad_clinic_file_exit_2(cli, tmp_path):
     (tmp_path / "facet-pain.toml").write_text(text)
     bad = cli("protocols", "list", "--dir", tmp_path)
     assert bad.exit_code == 2 and "course.per_week must be a whole number from 1 to 7, got 9" in bad.stderr
+
+
+def test_screen_rules_lists_every_code_and_the_docs_keep_the_same_table(cli):
+    from pathlib import Path
+
+    from laserdose.clinical.screening_rules import ALL_RULES
+    from laserdose.clinical.screening_table import decision_table_markdown
+
+    result = cli("screen", "--rules", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["rules"]
+    assert sorted(row["code"] for row in rows) == sorted(ALL_RULES)
+    tattoo = next(row for row in rows if row["code"] == "tattoo-at-site")
+    assert tattoo["plan change"] == "only 980 nm; skin <= 41 C"  # LightForce: 980 nm only, lower dose
+    guide = (Path(__file__).parents[2] / "docs" / "guide" / "screen.md").read_text(encoding="utf-8")
+    table = guide.split("<!-- rules:start -->\n", 1)[1].split("<!-- rules:end -->", 1)[0]
+    assert table == decision_table_markdown()
+
+
+def test_screen_without_a_patient_or_rules_is_a_one_line_error(cli):
+    result = cli("screen")
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == "laserdose: error: give --patient patient.toml, or --rules for the rule table"
+    )

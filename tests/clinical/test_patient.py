@@ -1,12 +1,12 @@
-"""patient.toml: the issue's example loads; every missing or impossible field is named in the error."""
+"""patient.toml: the documented example loads; every missing or impossible field is named in the error."""
 
 import pytest
 
 from laserdose.clinical.patient import load_patient, parse_patient
 from laserdose.errors import InputError
 
-# The example from issue 6, verbatim apart from the comments.
-ISSUE_EXAMPLE = """
+# The documented example patient (examples/patient.toml), apart from the comments.
+EXAMPLE_PATIENT = """
 skin_type = 3
 bmi = 27.0
 area_cm2 = 150
@@ -27,9 +27,9 @@ def _good() -> dict:
     }
 
 
-def test_issue_example_loads(tmp_path):
+def test_the_example_patient_loads(tmp_path):
     path = tmp_path / "patient.toml"
-    path.write_text(ISSUE_EXAMPLE)
+    path.write_text(EXAMPLE_PATIENT)
     patient = load_patient(path)
     assert (patient.skin_type, patient.bmi, patient.fat_mm, patient.area_cm2) == (3, 27.0, None, 150.0)
     assert patient.screening.diagnosis == "chronic-nonspecific-lbp"
@@ -116,3 +116,15 @@ def test_missing_file_and_bad_toml(tmp_path):
     path.write_text("skin_type = = 3")
     with pytest.raises(InputError, match="bad.toml: not valid TOML"):
         load_patient(path)
+
+
+def test_first_line_reason_is_read_and_must_be_text():
+    data = _good()
+    data["screening"] = {
+        "diagnosis": "acute-nonspecific-lbp",
+        "first_line_reason": "6 weeks of exercise failed",
+    }
+    assert parse_patient(data).screening.first_line_reason == "6 weeks of exercise failed"
+    data["screening"]["first_line_reason"] = 3
+    with pytest.raises(InputError, match=r"\[screening\] first_line_reason must be text"):
+        parse_patient(data)

@@ -15,7 +15,7 @@ from laserdose.clinical.protocols import (
 from laserdose.clinical.screening import DIAGNOSES
 from laserdose.errors import InputError
 
-# The conditions and codes of issue 6; herniated disc and stenosis are referral-first (product brief).
+# The conditions and codes the protocols cover; herniated disc and stenosis are referral-first.
 CONDITIONS = {
     "acute-nonspecific-lbp",
     "chronic-nonspecific-lbp",
@@ -193,5 +193,5 @@ def test_unknown_protocol_and_missing_directory(tmp_path, monkeypatch):
 
 
 def test_target_vocabulary_is_the_back_model_one():
-    # Issue 6 names the structures planning takes depths for.
+    # The structures planning takes depths for.
     assert set(TARGET_STRUCTURES) == {"facet_joint", "multifidus", "nerve_root", "sacroiliac_joint"}

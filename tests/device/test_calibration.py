@@ -73,7 +73,7 @@ def test_calibrate_sets_the_factor_and_brings_the_output_back(profile):
      ({"factors": {"810": float("nan")}, "date": "2026-12-01", "operator": "s"}, "finite"),
      ({"factors": {"633": 1.0}, "date": "2026-12-01", "operator": "s"}, "no source at 633"),
      ({"factors": {"810": 1.0}, "date": "1st of May", "operator": "s"}, "YYYY-MM-DD"),
-     ({"factors": {}, "date": "2026-12-01", "operator": "s"}, "factors must map")],
+     ({"factors": {}, "date": "2026-12-01", "operator": "s"}, "factors must be an object")],
 )  # fmt: skip
 def test_calibrate_refuses_bad_factors_and_dates(profile, payload, message):
     machine = make_machine(profile)

@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from simkit import PLAN
 
 from laserdose.device.plan import parse_plan
@@ -97,3 +99,69 @@ def test_shared_finite_validator_refuses_non_finite_values(value):
     with pytest.raises(InputError, match="must be a finite number"):
         require_finite("x", value)
     assert require_finite("x", 2) == 2.0
+
+
+HUGE = 10**400  # a valid JSON integer beyond a float's range
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"duration_s": HUGE},
+        {"total_energy_j": HUGE},
+        {"power_w_by_wavelength": {"810": HUGE}},
+        {"mode": "pulsed", "frequency_hz": HUGE, "duty_cycle": 0.5},
+        {"mode": "pulsed", "frequency_hz": 100.0, "duty_cycle": -HUGE},
+        {"power_w_by_wavelength": {"810": 6.0, "810.0": 4.0}, "total_energy_j": 120.0},  # 810 nm twice
+        {"duration_s": True},
+        {"handpiece": ["large-standoff"]},
+    ],
+)
+def test_treat_cli_refuses_huge_or_mistyped_fields_with_one_line_and_exit_2(cli, tmp_path, change):
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({**PLAN, **change}))
+    result = cli("treat", "--plan", path, "--device", "tcp://127.0.0.1:1", "--operator", "A")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("laserdose: error: ") and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"device": "15w-dual", "mode": "\xff"}', b"\x00" * 10, b""],
+)
+def test_treat_cli_refuses_a_plan_file_that_is_not_json_text(cli, tmp_path, content):
+    path = tmp_path / "plan.json"
+    path.write_bytes(content)
+    result = cli("treat", "--plan", path, "--device", "tcp://127.0.0.1:1", "--operator", "A")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("laserdose: error: ") and result.stderr.count("\n") == 1
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.just(HUGE) | st.floats() | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+_FIELDS = [*PLAN, "frequency_hz", "duty_cycle"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    changes=st.dictionaries(st.sampled_from(_FIELDS), _JSON, min_size=1, max_size=4),
+    dropped=st.sets(st.sampled_from(_FIELDS), max_size=2),
+)
+def test_treat_cli_gives_exit_2_and_one_line_on_any_bad_plan(cli, tmp_path, profile, changes, dropped):
+    data = {k: v for k, v in {**PLAN, **changes}.items() if k not in dropped}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(data))
+    try:
+        parse_plan(data, profile)
+    except InputError:
+        valid = False
+    else:
+        valid = True  # a mutation that happens to be a good plan: it gets as far as the (absent) machine
+    result = cli("treat", "--plan", path, "--device", "tcp://127.0.0.1:1", "--operator", "A")
+    assert result.exit_code == (3 if valid else 2), result.output
+    assert "Traceback" not in result.output
+    if not valid:
+        assert result.stderr.startswith("laserdose: error: ") and result.stderr.count("\n") == 1

@@ -63,9 +63,8 @@ def test_link_cut_mid_treatment(cli, sim_process, tmp_path):
     assert delivered <= _emitted(lines) <= delivered + outcome["unaccounted_max_j"]
 
 
-def test_host_killed_mid_treatment_watchdog_stops_emission(sim_process, tmp_path):
-    sim = sim_process(*_sim_args())
-    record = tmp_path / "session.jsonl"
+def _kill_host_while_emitting(sim, tmp_path, record) -> None:
+    """Start `laserdose treat`, SIGKILL it after 5 simulated seconds of emission."""
     command = [LASERDOSE, "treat", "--plan", str(_plan_file(tmp_path)), "--simulator",
                "--device", sim.url, "--operator", "A", "--json", "--record", str(record)]  # fmt: skip
     host = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -83,6 +82,12 @@ def test_host_killed_mid_treatment_watchdog_stops_emission(sim_process, tmp_path
         os.kill(host.pid, signal.SIGKILL)
         host.wait()
     wait_for(lambda: any(line.get("kind") == "watchdog" for line in sim.lines()))
+
+
+def test_host_killed_mid_treatment_watchdog_stops_emission(sim_process, tmp_path):
+    sim = sim_process(*_sim_args())
+    record = tmp_path / "session.jsonl"
+    _kill_host_while_emitting(sim, tmp_path, record)
     lines = sim.lines()
     last = [e for e in read_record(record) if e["kind"] == "measurement"][-1]
     ends = [line for line in lines if line["type"] == "emission"]
@@ -115,3 +120,48 @@ def test_a_time_scaled_machine_is_refused_unless_the_operator_says_simulator(cli
     assert result.exit_code == 3
     assert "time_scale" in result.output and "--simulator" in result.output
     assert all(line["type"] != "emission" for line in sim.lines())
+
+
+def _sessions(entries):
+    """The record's sessions: lists of entries, each starting at its "session" entry."""
+    sessions: list[list[dict]] = []
+    for entry in entries:
+        if entry["kind"] == "session":
+            sessions.append([])
+        sessions[-1].append(entry)
+    return sessions
+
+
+def test_the_next_treat_closes_a_record_cut_by_sigkill_with_the_machines_counter(cli, sim_process, tmp_path):
+    sim = sim_process(*_sim_args())
+    record = tmp_path / "session.jsonl"
+    _kill_host_while_emitting(sim, tmp_path, record)
+    killed = _sessions(read_record(record))[0]
+    assert killed[-1]["kind"] != "outcome"  # cut off: no closing line
+    recorded = sum(e for e in [e for e in killed if e["kind"] == "measurement"][-1]["delivered_j"].values())
+    emitted = _emitted(sim.lines())
+    assert emitted > recorded  # what the machine emitted in the watchdog window is not in the record
+
+    result = cli("treat", "--plan", _plan_file(tmp_path), "--device", sim.url, "--operator", "Dr A", "--json",
+                 "--record", record, "--simulator")  # fmt: skip
+    assert "closed an interrupted session" in result.stderr
+    first, second = _sessions(read_record(record))
+    closing = first[-1]
+    assert closing["kind"] == "outcome" and closing["state"] == "interrupted" and not closing["completed"]
+    assert closing["energy_source"] == "machine counter"
+    assert sum(closing["delivered_j"].values()) == pytest.approx(emitted, rel=1e-9)  # the simulator's log
+    assert result.exit_code == 0 and second[-1]["kind"] == "outcome" and second[-1]["completed"]
+
+
+def test_device_recover_closes_a_record_cut_by_sigkill(cli, sim_process, tmp_path):
+    sim = sim_process(*_sim_args())
+    record = tmp_path / "session.jsonl"
+    _kill_host_while_emitting(sim, tmp_path, record)
+    result = cli("device", "recover", "--record", record, "--device", sim.url, "--json")
+    assert result.exit_code == 0, result.output
+    closing = read_record(record)[-1]
+    assert json.loads(result.stdout)["delivered_j"] == closing["delivered_j"]
+    assert closing["state"] == "interrupted" and closing["energy_source"] == "machine counter"
+    assert sum(closing["delivered_j"].values()) == pytest.approx(_emitted(sim.lines()), rel=1e-9)
+    again = cli("device", "recover", "--record", record, "--device", sim.url, "--json")
+    assert again.exit_code == 0 and json.loads(again.stdout) is None  # nothing left open

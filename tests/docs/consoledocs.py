@@ -8,7 +8,7 @@ Sybil finds the examples; this module gives it two kinds of block:
   before the examples after it run, so that a reader sees every input a command reads.
 
 The commands run through a small interpreter of the shell forms the docs use (`a | b`, `a; b`, `a && b`,
-`> file`, `VAR=value command`, `echo`, `cat`, `head`, `tail`, `cmp`, `sed -i`, `sqlite3`, `python -c`), and
+`> file`, `VAR=value command`, `echo`, `cat`, `head`, `tail`, `cmp`, `sed -i`, `sqlite3`, `python`), and
 `laserdose` runs in this process through Typer's test runner, so the imports are paid once. A block that
 cannot run in a test (a GPU, a cluster, a live server) carries `<!-- skip: next "why" -->` before it.
 """
@@ -211,10 +211,10 @@ def _command(words: list[str], stdin: str | None, shell: Shell) -> tuple[str, st
         with sqlite3.connect(shell.cwd / args[0]) as connection:
             connection.executescript(args[1])
         return "", "", 0
-    if program == "python" and args[:1] == ["-c"]:
+    if program == "python" and args:
         done = subprocess.run(
-            [sys.executable, "-c", args[1]], cwd=shell.cwd, capture_output=True, text=True,
-            env={**os.environ, **env}, timeout=600, check=False,
+            [sys.executable, *args], cwd=shell.cwd, capture_output=True, text=True,
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT / "src")}, timeout=600, check=False,
         )  # fmt: skip
         return done.stdout, done.stderr, done.returncode
     raise Unsupported(f"{program!r} is not run by the documentation tests")

@@ -20,7 +20,7 @@ CITATION = re.compile(
 # Documents the repository does not hold: the briefings it was built from, or another checkout's folders.
 OUTSIDE = re.compile(r"DESIGN\.md|REFERENCES\.md|\.\./shared|shared/data|/work/")
 # A path into the documentation, e.g. docs/design.md or docs/safety-case.md.
-DOCS_PATH = re.compile(r"\bdocs/[A-Za-z0-9_\-/]+\.(?:md|py|png|svg)")
+DOCS_PATH = re.compile(r"(?<![\w/.])docs/[A-Za-z0-9_\-/]+\.(?:md|py|png|svg)")
 
 
 def _files() -> list[Path]:

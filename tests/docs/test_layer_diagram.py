@@ -33,10 +33,10 @@ def test_a_changed_contract_changes_the_figure(tmp_path):
     pyproject = tmp_path / "pyproject.toml"
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     pyproject.write_text(
-        text.replace('"(laserdose.optics)",', '"(laserdose.optics)",\n    "laserdose.domain",')
+        text.replace('"(laserdose.optics)",', '"(laserdose.optics)",\n    "laserdose.newlayer",')
     )
-    assert ">domain</text>" in script.svg(script.contracts(pyproject))
-    assert ">domain</text>" not in script.svg(script.contracts())
+    assert ">newlayer</text>" in script.svg(script.contracts(pyproject))
+    assert ">newlayer</text>" not in script.svg(script.contracts())
 
 
 def test_design_page_shows_the_figure():

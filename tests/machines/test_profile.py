@@ -13,8 +13,8 @@ def _shipped(name: str) -> dict:
     return tomllib.loads(text)
 
 
-def test_issue_6_profiles_are_shipped_and_addressable_by_name():
-    # Issue 6 names these three machines.
+def test_the_three_demo_profiles_are_shipped_and_addressable_by_name():
+    # The three illustrative machines of the user guide.
     assert set(shipped_profiles()) >= {"15w-dual", "30w-quad", "class3b-probe"}
     dual = load_profile("15w-dual")
     assert dual.wavelengths_nm == (810.0, 980.0)

@@ -1,4 +1,4 @@
-"""`laserdose plan` end to end on the shipped fluence table: the JSON of issue 6, errors, the PDF report."""
+"""`laserdose plan` end to end on the shipped fluence table: the plan JSON, errors, the PDF report."""
 
 import json
 import re
@@ -33,7 +33,7 @@ def _plan(cli, path, *extra, device="15w-dual"):
     )
 
 
-def test_json_plan_has_the_issue_fields_and_is_physically_consistent(cli, tmp_path):
+def test_json_plan_has_the_documented_fields_and_is_physically_consistent(cli, tmp_path):
     result = _plan(cli, _patient(tmp_path, PATIENT.format(red_flags="[]")), "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

@@ -79,3 +79,23 @@ def test_precautions_still_get_a_plan():
     data = plan_for(patient(precautions=["anticoagulants"])).to_json_dict()
     assert data["decision"] == "treat-with-precautions"
     assert "duration_s" in data
+
+
+@pytest.mark.parametrize("precaution", ["tattoo-at-site", "pigmented-naevi", "dense-hair", "dark-skin"])
+def test_pigment_precautions_restrict_the_plan_to_980_nm_and_41_c(precaution):
+    # LightForce: tattoos, naevi, dense hair, Fitzpatrick V-VI -> 980 nm only and a lower dose, here
+    # the IEC 60601-1 ed. 2 skin limit of 41 C; the planner must honour it, not only print it.
+    plan = plan_for(patient(precautions=[precaution]))
+    data = plan.to_json_dict()
+    assert data["power_w_by_wavelength"]["810"] == 0.0
+    assert data["skin_limit_c"] == 41.0
+    assert data["peak_skin_temperature_c"] <= 41.0 + 1e-9
+    assert "Screening precaution: only 980 nm may emit." in data["notes"]
+    free = plan_for(patient()).to_json_dict()
+    assert free["skin_limit_c"] == 43.0 and free["power_w_by_wavelength"]["810"] > 0.0
+
+
+def test_growth_plate_precaution_lowers_the_skin_limit_only():
+    data = plan_for(patient(precautions=["open-growth-plates"])).to_json_dict()
+    assert data["skin_limit_c"] == 41.0 and data["peak_skin_temperature_c"] <= 41.0 + 1e-9
+    assert not any("may emit" in note for note in data["notes"])

@@ -1,4 +1,4 @@
-"""Population studies: the cohort file, the draws, and the study's arithmetic (issue 9)."""
+"""Population studies: the cohort file, the draws, and the study's arithmetic."""
 
 import math
 from dataclasses import replace
@@ -188,3 +188,14 @@ def test_bad_cohort_is_refused_naming_the_field(change, message):
 def test_cohort_without_body_distribution_is_refused():
     with pytest.raises(InputError, match="exactly one of bmi or fat_mm, got neither"):
         parse_cohort({k: v for k, v in COHORT.items() if k != "bmi"})
+
+
+def test_a_not_first_line_protocol_is_still_studied_and_says_why():
+    # Acute non-specific LBP is do-not-treat in the clinic unless a clinician states a reason (NICE NG59:
+    # self-management first); a cohort study of its protocol states that it treats nobody.
+    spec = cohort(skin_type_weights=[0.1, 0.3, 0.3, 0.1, 0.1, 0.1], area_cm2=200)
+    protocol = get_protocol("acute-nonspecific-lbp")
+    reference = reference_patient(spec, protocol)
+    assert "no patient is treated" in reference.screening.first_line_reason
+    result = cohort_delivery(spec, protocol, load_profile("15w-dual"), ExponentialPhysics(), PlanSettings())
+    assert sum(p for _, p in result.power_w_by_wavelength) > 0.0

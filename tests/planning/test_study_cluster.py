@@ -1,4 +1,4 @@
-"""Studies and tables on real Dask clusters give the same bits as in this process (issue 9).
+"""Studies and tables on real Dask clusters give the same bits as in this process.
 
 A LocalCluster, and a real `dask scheduler` with two `dask worker` processes on loopback; one worker is
 killed (SIGKILL) in the middle of a study and the study still completes with identical results. The

@@ -1,11 +1,11 @@
-"""A plan from the tables, re-simulated from first principles (issue 6: plans verified by re-simulation).
+"""A plan from the tables, re-simulated from first principles (plans are verified by re-simulation).
 
 The re-simulation is independent of the planner's shortcuts: a fresh Monte Carlo run (another seed, the
 patient's own fat thickness instead of interpolation between table entries) and the 3-D scanned bioheat
 solver (validated against analytic solutions in tests/thermal) instead of the fast skin model.
 Tolerances: target dose 15 % (table noise of a 1e5-photon entry at 20-35 mm, a few %, plus log-linear
 interpolation over 5 mm of fat). Peak skin: the fast model neglects sideways heat flow, so it can only
-over-predict; against the 3-D solver it did so by 5-12 % (README, skin heating model), so the planned
+over-predict; against the 3-D solver it did so by 5-12 % (docs/guide/plan.md), so the planned
 rise must lie between the re-simulated one and 20 % above it.
 """
 

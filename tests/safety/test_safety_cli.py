@@ -1,6 +1,7 @@
 """`laserdose safety ...`: each command, JSON output and one-line errors with exit code 2."""
 
 import json
+import math
 
 import pytest
 from pytest import approx
@@ -58,7 +59,11 @@ def test_eyewear_json(cli):
         ).stdout
     )
     assert data["lb"] == "D LB6"  # textbook EN 207 example (see test_safety_hazard.py)
-    assert data["od"] > 4
+    # 50 W in 5 mm passes the 7 mm pupil whole: 50 / (pi 3.5 mm^2) against the 1064 nm MPE of 50 W/m2.
+    assert data["od"] == pytest.approx(math.log10(50 / (math.pi * 0.0035**2) / 50.0))
+    assert data["aperture_mm"] == 7.0 and "limiting aperture" in data["od_basis"]
+    assert data["lb_irradiance_w_per_m2"] == pytest.approx(4 * 50 / (math.pi * 0.005**2))
+    assert "own power density" in data["lb_basis"]
 
 
 def test_classify_json_several_wavelengths(cli):

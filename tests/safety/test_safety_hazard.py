@@ -63,12 +63,59 @@ def test_combined_nohd_adds_ratios():
 
 
 def test_eyewear_od_and_en207_for_a_cw_beam():
-    # OD = log10(E0 / MPE) [ANSIZ136.1]; 15 W in 5 mm = 7.64e5 W/m2 <= 1e6 W/m2: LB5 on the EN 207
-    # D scale (1e(n+1) W/m2 at 315-1400 nm).
+    # OD = log10(E_a / MPE) with E_a averaged over the 7 mm limiting aperture [IEC60825-1] [ANSIZ136.1]
+    # (the exposure compared with the MPE is the aperture average [Marshall2019]):
+    # a 5 mm beam passes whole, so E_a = 15 W / (pi 3.5 mm^2) = 3.90e5 W/m2, not the beam's 7.64e5.
+    # EN 207 uses the beam's own power density: 7.64e5 W/m2 <= 1e6 W/m2: LB5 (1e(n+1) W/m2, 315-1400 nm).
     need = eyewear(980, 15.0, 5.0)
-    assert need.irradiance_w_per_m2 == approx(4 * 15 / (math.pi * 0.005**2))
-    assert need.od == approx(math.log10(need.irradiance_w_per_m2 / MPE_980_W_PER_M2))
+    assert need.aperture_mm == 7.0
+    assert need.irradiance_w_per_m2 == approx(15 / (math.pi * 0.0035**2))
+    assert need.od == approx(math.log10(15 / (math.pi * 0.0035**2) / MPE_980_W_PER_M2))
+    assert need.lb_irradiance_w_per_m2 == approx(4 * 15 / (math.pi * 0.005**2))
     assert need.lb == "D LB5"
+    assert "7 mm limiting aperture" in need.od_basis and "own power density" in need.lb_basis
+
+
+def test_od_for_the_ucc_10_w_nd_yag_is_averaged_over_the_pupil():
+    # The UCC Laser Safety Guidelines beam (10 W CW, 1064 nm, 4 mm) with the 10 s eye MPE at 1064 nm,
+    # 50 W/m2 (E = 10 C4 C7, C4 = 5). Averaged over 7 mm: 10 / (pi 0.0035^2) = 2.598e5 W/m2, OD 3.716;
+    # over the beam's own 4 mm it would be log10(7.958e5 / 50) = 4.20, too high by half a decade.
+    need = eyewear(1064, 10.0, 4.0)
+    assert need.od == approx(math.log10(10 / (math.pi * 0.0035**2) / 50.0), abs=1e-9)
+    assert need.od == approx(3.716, abs=5e-4)
+    assert need.lb == "D LB5"  # the same source's EN 207 answer
+
+
+def test_gaussian_beam_passes_one_minus_exp_of_the_aperture_ratio():
+    # Gaussian of 1/e diameter d63: fraction through a centred aperture D is 1 - exp(-(D/d63)^2).
+    fraction = 1 - math.exp(-((7.0 / 4.0) ** 2))
+    need = eyewear(1064, 10.0, 4.0, beam_profile="gaussian")
+    assert need.irradiance_w_per_m2 == approx(10 * fraction / (math.pi * 0.0035**2))
+    wide = eyewear(1064, 10.0, 40.0, beam_profile="gaussian")  # much wider than the pupil: the peak
+    assert wide.irradiance_w_per_m2 == approx(4 * 10 / (math.pi * 0.04**2), rel=0.02)
+
+
+def test_a_beam_wider_than_the_aperture_keeps_its_own_irradiance():
+    need = eyewear(980, 10.0, 20.0)
+    assert need.irradiance_w_per_m2 == approx(4 * 10 / (math.pi * 0.02**2))
+    assert need.irradiance_w_per_m2 == approx(need.lb_irradiance_w_per_m2)
+
+
+def test_en207_takes_a_small_beam_over_1_mm():
+    # EN 207 sets its scale for a 1 mm beam: 0.2 W in 0.5 mm is 1.02e6 W/m2 over its own area (LB6) but
+    # 2.55e5 W/m2 over 1 mm (LB5).
+    need = eyewear(980, 0.2, 0.5)
+    assert need.lb_diameter_mm == 1.0
+    assert need.lb_irradiance_w_per_m2 == approx(4 * 0.2 / (math.pi * 0.001**2))
+    assert need.lb == "D LB5"
+
+
+@pytest.mark.parametrize(
+    ("wavelength_nm", "exposure_s", "aperture_mm"), [(980, 10, 7.0), (1550, 0.1, 1.0), (1550, 10, 3.5)]
+)
+def test_limiting_aperture(wavelength_nm, exposure_s, aperture_mm):
+    # 7 mm at 400-1400 nm [S]; beyond 1400 nm 1 mm below 0.35 s, 1.5 t^(3/8) to 10 s (3.53 mm) [U].
+    assert eyewear(wavelength_nm, 1.0, 2.0, exposure_s).aperture_mm == approx(aperture_mm, abs=0.05)
 
 
 def test_en207_textbook_example_50_w_nd_yag_is_lb6():
@@ -91,7 +138,7 @@ def test_en207_scale_boundaries():
     ("wavelength_nm", "power_w", "diameter_mm", "pulse_s", "prf_hz", "expected"),
     [
         # UCC Laser Safety Guidelines examples as worked in the lasersafety package documentation
-        # (nanoy42/lasersafety, docs/source/understanding/choosing_eyewear.md and cli/examples.md):
+        # (its pages on choosing eyewear and its CLI examples; [EN207]):
         (1064, 10.0, 4.0, None, None, "D LB5"),  # 10 W CW, 4 mm
         (800, 0.9, 3.0, 200e-15, 200e3, "D LB5 + M LB6"),  # 4.5 uJ at 200 kHz, N^(1/4) correction
         (1500, 20e-3, 3.0, 200e-15, 200e3, "D LB1 + M LB1"),  # n <= 0 for M: smallest marking LB1

@@ -7,7 +7,8 @@ from importlib import resources
 from pytest import approx
 
 from laserdose.machines.profile import load_profile
-from laserdose.safety.summary import safety_summary, summary_rows, worst_power_split
+from laserdose.safety.hazard import eyewear
+from laserdose.safety.summary import plan_eyewear, safety_summary, summary_rows, worst_power_split
 
 
 def test_15w_dual_summary():
@@ -60,3 +61,20 @@ def test_dict_and_rows_carry_the_same_facts():
     sections = {row[0] for row in rows}
     assert {"Classification", "NOHD", "Eyewear", "Warnings"} <= sections
     assert sum(1 for row in rows if row[0] == "Warnings") == len(summary.warnings)
+
+
+def test_summary_rows_show_both_eyewear_ratings_with_their_basis():
+    rows = summary_rows(safety_summary(load_profile("15w-dual")))
+    eyewear_rows = [value for section, _item, value in rows if section == "Eyewear"]
+    assert any(v.startswith("OD ") and "limiting aperture" in v for v in eyewear_rows)
+    assert any(v.startswith("D LB") and "EN 207: the beam's own power density" in v for v in eyewear_rows)
+
+
+def test_plan_eyewear_rates_the_plans_powers_on_its_handpiece_and_skips_idle_sources():
+    profile = load_profile("15w-dual")
+    handpiece = profile.handpieces[0]
+    needs = plan_eyewear(profile, handpiece.name, {810.0: 0.0, 980.0: 8.0}, 10.0)
+    assert [n.wavelength_nm for n in needs] == [980.0]
+    diameter = handpiece.beam_diameter_mm / (math.sqrt(2.0) if handpiece.beam_profile == "gaussian" else 1.0)
+    alone = eyewear(980.0, 8.0, diameter, 10.0, beam_profile=handpiece.beam_profile)
+    assert needs[0].od == approx(alone.od) and needs[0].lb == alone.lb

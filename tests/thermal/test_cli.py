@@ -1,4 +1,4 @@
-"""`laserdose heat`: the issue's TOML cases, treatments, kernel files, plots and one-line errors."""
+"""`laserdose heat`: the documented TOML cases, treatments, kernel files, plots and one-line errors."""
 
 import json
 import math
@@ -21,7 +21,7 @@ def _json(cli, path):
     return json.loads(result.stdout)
 
 
-def test_issue_disk_case_matches_analytic(cli):
+def test_documented_disk_case_matches_analytic(cli):
     # The disk case verbatim; disk centre formula of [CarslawJaeger1959].
     payload = _json(cli, CASES / "disk.toml")
     q0 = 0.12566 / (math.pi * 2.0**2)

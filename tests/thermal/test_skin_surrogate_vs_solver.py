@@ -7,7 +7,7 @@ model shares only the tissue layers and the scan path with it.
 
 Measured agreement (model / solver peak skin surface rise over the session; solver at dx 2.5 mm,
 dt 0.1 s, 40 000 photons, within 1.1 % of dx 1.25 mm, dt 0.05 s, 100 000 photons in the first case;
-README "Skin heating model"):
+docs/guide/plan.md "Skin heating model"):
     type II, 810 nm, 30 mm flat, 50 mm/s, 100 cm^2, 120 s     1.09
     type VI, 980 nm, 30 mm flat, 50 mm/s, 100 cm^2, 120 s     1.07
     type VI, 980 nm, 30 mm flat, 50 mm/s, 100 cm^2, 300 s     1.12

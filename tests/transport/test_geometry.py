@@ -9,7 +9,7 @@ from laserdose.transport import FibreBeam, FlatBeam, GaussianBeam, Grid, Layer, 
 SKIN = {"thickness_mm": 0.2, "mua_per_mm": 1.0, "mus_per_mm": 9.0, "g": 0.75, "n": 1.0}
 
 
-def test_stack_from_json_dict_reads_the_issue_format():
+def test_stack_from_json_dict_reads_the_documented_format():
     data = json.loads(
         '{"n_above": 1.0, "n_below": 1.33, "layers": [{"thickness_mm": 0.2, "mua_per_mm": 1.0,'
         ' "mus_per_mm": 9.0, "g": 0.75, "n": 1.4}, {"thickness_mm": null, "mua_per_mm": 0.1,'

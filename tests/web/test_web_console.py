@@ -1,5 +1,6 @@
 """The treatment console through the app (TestClient) against the simulator over a real TCP link."""
 
+import re
 import sqlite3
 import time
 import uuid
@@ -75,7 +76,7 @@ def test_a_session_runs_to_completion_and_is_recorded_with_audit(console, webapp
     wait_for(lambda: run.phase == "ended", 15, "the session to end")
     [record] = sessions_of(webapp.url, course_id)
     assert record.status == "ended" and record.completed, record.interruptions
-    # Issue 7: delivered within 1 % of the plan (SHORT_PLAN: 6 W and 4 W for 10 s).
+    # Delivered within 1 % of the plan (SHORT_PLAN: 6 W and 4 W for 10 s).
     for key, planned in {"810": 60.0, "980": 40.0}.items():
         assert record.energy_j_by_wavelength[key] == pytest.approx(planned, rel=ENERGY_TOLERANCE)
     assert record.device["manufacturer"] == "laserdose demo devices"
@@ -277,3 +278,10 @@ def test_the_console_link_leads_to_the_machine_s_course(console, webapp, sim):
     assert _post(client, course_id, "connect").status_code == 303
     where = client.get("/console", follow_redirects=False).headers["location"]
     assert where == f"/courses/{course_id}/console"
+
+
+def test_the_console_shows_eyewear_with_both_bases(console):
+    client, course_id = console()
+    page = client.get(f"/courses/{course_id}/console").text
+    table = re.search(r'<table id="eyewear">(.*?)</table>', page, re.S).group(1)
+    assert "limiting aperture" in table and "EN 207: the beam&#39;s own power density" in table

@@ -5,7 +5,11 @@ from pathlib import Path
 
 import typer
 
+from laserdose.cli.output import print_json
+from laserdose.device.client import DeviceClient
 from laserdose.device.faults import parse_faults
+from laserdose.device.link import LinkError, open_link
+from laserdose.device.recovery import recover, recovery_line
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
 from laserdose.device.states import mermaid_diagram
@@ -16,6 +20,7 @@ _FAULT_OPTION = typer.Option(
     [], help="Fault to inject, e.g. estop@2s, power-deviation=0.3@2s, drift:810=0.25@0s (repeatable)."
 )
 _LOG_OPTION = typer.Option(None, help="Write every emission interval and event here (JSON lines).")
+_RECOVER_RECORD_OPTION = typer.Option(..., help="Session record (JSON lines) a killed host left open.")
 app = typer.Typer(help="Machine simulator and device tools.", no_args_is_help=True)
 
 
@@ -72,6 +77,42 @@ def _profile_name(given: str) -> str:
     ):
         return given.removesuffix(".toml")
     return given
+
+
+@app.command("recover")
+def recover_record(
+    record: Path = _RECOVER_RECORD_OPTION,
+    device: str | None = typer.Option(
+        None, help="Machine URL (tcp://HOST:PORT, serial:///dev/ttyX): read its energy counter."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print what was closed as JSON (null: nothing)."),
+) -> None:
+    """Close RECORD's open session as interrupted, with the machine's own energy counter where it can.
+
+    Without --device the energy is the record's last measurement, with the most that may be missing.
+    """
+    if not record.is_file():
+        raise InputError(f"no record {record}")
+    client = None
+    if device is not None:
+        try:
+            client = DeviceClient(open_link(device))
+        except LinkError as exc:
+            typer.echo(
+                f"laserdose: error: {exc}; the record was left open (retry, or omit --device)", err=True
+            )
+            raise typer.Exit(3) from None
+    try:
+        result = recover(record, client)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read record {record}: {exc}") from None
+    finally:
+        if client is not None:
+            client.link.close()
+    if as_json:
+        print_json(result.__dict__) if result else typer.echo("null")
+    else:
+        typer.echo(recovery_line(record, result) if result else f"{record}: no open session")
 
 
 @app.command("diagram")

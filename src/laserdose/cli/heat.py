@@ -1,4 +1,4 @@
-"""`laserdose heat`: skin and tissue temperature of an idealised case or a treatment (issue 4)."""
+"""`laserdose heat`: skin and tissue temperature of an idealised case or a treatment."""
 
 from pathlib import Path
 from typing import Annotated

@@ -111,18 +111,26 @@ def eyewear_command(
     ] = DEFAULT_EXPOSURE_S,
     pulse_duration_s: PulseDuration = None,
     prf_hz: Prf = None,
+    beam_profile: Annotated[
+        str, typer.Option("--beam-profile", help="flat (all power inside the diameter) or gaussian (d63).")
+    ] = "flat",
     as_json: Json = False,
 ) -> None:
-    """Optical density and EN 207 scale number that eyewear needs."""
+    """Optical density (IEC 60825-1 / ANSI Z136.1) and EN 207 scale number, each with its basis."""
     need = eyewear(
-        wavelength_nm, power_w, beam_diameter_mm, exposure_s, _train(pulse_duration_s, prf_hz, exposure_s)
-    )
+        wavelength_nm, power_w, beam_diameter_mm, exposure_s, _train(pulse_duration_s, prf_hz, exposure_s),
+        beam_profile,
+    )  # fmt: skip
     payload = {
         "od": need.od,
-        "lb": need.lb,
+        "od_basis": need.od_basis,
+        "aperture_mm": need.aperture_mm,
         "irradiance_w_per_m2": need.irradiance_w_per_m2,
         "mpe_w_per_m2": need.mpe_w_per_m2,
         "rule": need.rule,
+        "lb": need.lb,
+        "lb_basis": need.lb_basis,
+        "lb_irradiance_w_per_m2": need.lb_irradiance_w_per_m2,
     }
     _show("Eyewear", payload, as_json)
 

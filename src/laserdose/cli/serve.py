@@ -23,7 +23,7 @@ def serve(
         None, "--database-url", help="SQLAlchemy URL; default $LASERDOSE_DATABASE_URL or SQLite."
     ),
 ) -> None:
-    """Serve the clinic web app (settings from LASERDOSE_* variables; see README)."""
+    """Serve the clinic web app (settings from LASERDOSE_* variables; see docs/clinic/web.md)."""
     try:
         import uvicorn
 

@@ -22,7 +22,8 @@ BEAM_HELP = "pencil | flat:D_MM | gauss:D_1E2_MM | fibre:NA:STANDOFF_MM:CORE_MM.
 
 def simulate(
     stack: Annotated[
-        Path | None, typer.Option("--stack", help="stack.json: n_above, n_below, layers (README).")
+        Path | None,
+        typer.Option("--stack", help="stack.json: n_above, n_below, layers (docs/guide/simulate.md)."),
     ] = None,
     skin_type: Annotated[
         int | None, typer.Option("--skin-type", help="Back model instead of --stack: Fitzpatrick 1-6.")

@@ -13,14 +13,15 @@ from rich.table import Table
 
 from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
-from laserdose.device.controller import Controller, Outcome, Progress
+from laserdose.device.controller import Controller, DeliveryOutcome, Progress
 from laserdose.device.link import LinkError, open_link
 from laserdose.device.plan import parse_plan, read_plan
 from laserdose.device.record import SessionRecord
+from laserdose.device.recovery import recover, recovery_line
 from laserdose.errors import InputError, missing_extra, require_range
 from laserdose.machines.profile import load_profile
 
-_PLAN_OPTION = typer.Option(..., help="plan.json (issue-6 format) to deliver.")
+_PLAN_OPTION = typer.Option(..., help="plan.json to deliver (as `laserdose plan --json` writes it).")
 _RECORD_OPTION = typer.Option(None, help="Session record (append-only JSON lines, fsynced).")
 
 
@@ -44,6 +45,7 @@ def treat(
         raise InputError("operator must name a person")
     plan_data = read_plan(plan)
     delivery = parse_plan(plan_data, load_profile(plan_data["device"]))
+    gate = power_check_gate(database_url) if database_url else None  # the missing extra said first
     try:  # the record first: a session we could not record never starts (and no link is left open)
         session = SessionRecord(record)
     except OSError as exc:
@@ -54,9 +56,12 @@ def treat(
         session.close()
         typer.echo(f"laserdose: error: {exc}; nothing was emitted", err=True)
         raise typer.Exit(3) from None
+    client = DeviceClient(link)
+    if record is not None:
+        _close_interrupted(record, client)
     controller = Controller(
-        delivery, DeviceClient(link), session, operator.strip(), allow_time_scale=simulator,
-        gate=power_check_gate(database_url) if database_url else None,
+        delivery, client, session, operator.strip(), allow_time_scale=simulator,
+        gate=gate,
     )  # fmt: skip
     try:
         outcome = _run(controller, period, as_json)
@@ -91,11 +96,21 @@ def power_check_gate(database_url: str) -> Callable[[dict[str, Any]], tuple[str,
     return gate
 
 
+def _close_interrupted(record: Path, client: DeviceClient) -> None:
+    """Close a session that a killed host left open in `record`, from the machine's counter if it can."""
+    try:
+        result = recover(record, client)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read record {record}: {exc}") from None
+    if result is not None:
+        typer.echo(f"laserdose: {recovery_line(record, result)}", err=True)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops emission like Ctrl-C instead of leaving it to the watchdog
 
 
-def _run(controller: Controller, period: float, quiet: bool) -> Outcome:
+def _run(controller: Controller, period: float, quiet: bool) -> DeliveryOutcome:
     def pace() -> None:
         time.sleep(period)
 
@@ -119,7 +134,7 @@ def _view(progress: Progress, controller: Controller) -> Table:
     return table
 
 
-def _report(outcome: Outcome, as_json: bool) -> None:
+def _report(outcome: DeliveryOutcome, as_json: bool) -> None:
     payload = {**outcome.__dict__, "exit_code": outcome.exit_code}
     if as_json:
         print_json(payload)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic.models import Course, Outcome, Screening, TreatmentSession, User
+from laserdose.clinic.models import Course, Outcome, Referral, Screening, TreatmentSession, User
 from laserdose.clinic.outcomes import patient_outcomes
 from laserdose.clinic.patients import get_patient
 
@@ -22,7 +22,7 @@ class TimelineEvent:
 
     Attributes:
         when: date of the event.
-        kind: screening, course, session or outcome.
+        kind: screening, referral, course, session or outcome.
         summary: one line for people.
     """
 
@@ -46,11 +46,26 @@ def _outcome_summary(outcome: Outcome) -> str:
     return ", ".join(parts)
 
 
+def _referral_events(session: Session, patient_id: int) -> list[TimelineEvent]:
+    """A referral's outcome or override as chart entries (the referral itself is its screening's)."""
+    events = []
+    for referral in session.scalars(select(Referral).where(Referral.patient_id == patient_id)):
+        if referral.outcome_at is not None:
+            verdict = "cleared" if referral.status == "cleared" else "not cleared"
+            text = f"referral ({referral.urgency}) {verdict}: seen by {referral.seen_by}"
+            events.append(TimelineEvent(referral.outcome_at.date(), "referral", text))
+        if referral.override_at is not None:
+            text = f"referral ({referral.urgency}) overridden: {referral.override_reason}"
+            events.append(TimelineEvent(referral.override_at.date(), "referral", text))
+    return events
+
+
 def timeline(*, session: Session, actor: User, patient_id: int) -> list[TimelineEvent]:
     """Return the patient's screenings, courses, sessions and outcomes, oldest first."""
     get_patient(session=session, actor=actor, patient_id=patient_id)
     screenings = session.scalars(select(Screening).where(Screening.patient_id == patient_id))
     events = [TimelineEvent(s.at.date(), "screening", f"screening: {s.decision}") for s in screenings]
+    events += _referral_events(session, patient_id)
     for course in session.scalars(select(Course).where(Course.patient_id == patient_id)):
         signed = "signed" if course.signed_at else "not signed"
         events.append(

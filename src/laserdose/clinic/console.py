@@ -272,8 +272,8 @@ class ConsoleRun:
         controller, session_id = self.controller, self.session_id
         if session_id is None:
             return
-        with self.sessions.begin() as session:
-            record = session.get(TreatmentSession, session_id)
+        with self.sessions.begin() as db:
+            record = db.get(TreatmentSession, session_id)
             if record is None or record.status != treatment.RUNNING:
                 return  # never opened, or already closed by the run
             at_s, duration_s, energy_j = 0.0, record.duration_s, dict(record.energy_j_by_wavelength)
@@ -281,12 +281,12 @@ class ConsoleRun:
                 at_s = max(0.0, controller.progress.t_s - controller._armed_at_s)
                 duration_s, energy_j = max(controller.emitting_s.values()), dict(controller.delivered)
             treatment.save_heartbeat(
-                session=session, session_id=session_id, duration_s=duration_s,
+                db=db, session_id=session_id, duration_s=duration_s,
                 energy_j_by_wavelength=energy_j,
                 interruptions=[*record.interruptions, {"at_s": round(at_s, 3), "reason": reason}],
             )  # fmt: skip
             treatment.close_session(
-                session=session, actor_name=self.operator, session_id=session_id, completed=False,
+                db=db, actor_name=self.operator, session_id=session_id, completed=False,
                 reason=reason,
             )  # fmt: skip
 
@@ -339,18 +339,18 @@ class ConsoleRun:
         controller, session_id = self.controller, self.session_id
         assert controller is not None and session_id is not None
         interruptions, changes = record.take_changes()
-        with self.sessions.begin() as session:
+        with self.sessions.begin() as db:
             treatment.save_heartbeat(
-                session=session, session_id=session_id, duration_s=max(controller.emitting_s.values()),
+                db=db, session_id=session_id, duration_s=max(controller.emitting_s.values()),
                 energy_j_by_wavelength=dict(controller.delivered), interruptions=interruptions,
             )  # fmt: skip
             for started, reason in changes:
                 treatment.audit_emission(
-                    session=session, actor_name=self.operator, session_id=session_id, started=started,
+                    db=db, actor_name=self.operator, session_id=session_id, started=started,
                     reason=reason,
                 )  # fmt: skip
             if final is not None:
                 treatment.close_session(
-                    session=session, actor_name=self.operator, session_id=session_id, completed=final[0],
+                    db=db, actor_name=self.operator, session_id=session_id, completed=final[0],
                     reason=final[1],
                 )  # fmt: skip

@@ -113,6 +113,6 @@ def _seed_week_of_sessions(session: Session, operator: User, course_id: int, mon
     for visit in range(3):
         started = dt.datetime.combine(monday + dt.timedelta(days=2 * visit), dt.time(9), dt.UTC)
         treatment.record_session(
-            session=session, actor=operator, course_id=course_id, started_at=started, duration_s=300.0,
+            db=session, actor=operator, course_id=course_id, started_at=started, duration_s=300.0,
             energy_j_by_wavelength={810: 1800.0, 980: 1200.0}, interruptions=[], completed=True,
         )  # fmt: skip

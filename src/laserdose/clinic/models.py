@@ -116,6 +116,43 @@ class Screening(Base):
     reasons: Mapped[list[Any]] = mapped_column(default=list)
 
     patient: Mapped[Patient] = relationship(back_populates="screenings")
+    referral: Mapped[Referral | None] = relationship(back_populates="screening", uselist=False)
+
+
+class Referral(Base):
+    """A referral a screening made (red flag, or medical opinion first), and what came of it.
+
+    status is "open" until the outcome is recorded ("cleared" or "not-cleared") or a clinician overrides
+    it with a reason ("overridden"). Planning for the complaint opens only when cleared or overridden.
+    """
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('open', 'cleared', 'not-cleared', 'overridden')", name="ck_referrals_status"
+        ),
+        CheckConstraint("urgency IN ('routine', 'urgent', 'emergency')", name="ck_referrals_urgency"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    screening_id: Mapped[int] = mapped_column(ForeignKey("screenings.id"), unique=True)
+    complaint: Mapped[str] = mapped_column(String(64))
+    urgency: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    referred_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    referred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    seen_by: Mapped[str] = mapped_column(String(200), default="")
+    seen_on: Mapped[dt.date | None] = mapped_column(Date)
+    outcome_note: Mapped[str] = mapped_column(Text, default="")
+    outcome_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    outcome_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    override_reason: Mapped[str] = mapped_column(Text, default="")
+    override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    override_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    screening: Mapped[Screening] = relationship(back_populates="referral")
 
 
 class Course(Base):

@@ -5,7 +5,7 @@ field names only.
 The physics comes from the caller (the web app passes `planning.physics.default_physics()`), so the clinic
 layer never loads a fluence table itself.
 
-A course's `plan` is the issue-6 plan JSON (`Plan.to_json_dict()`, what device/plan.py `parse_plan`
+A course's `plan` is the plan JSON (`Plan.to_json_dict()`, what device/plan.py `parse_plan`
 accepts) with one more key, "inputs": what the clinician chose in the editor and the screening it rests
 on, so that the plan can be made again for its report and checked against what was signed.
 """
@@ -23,6 +23,7 @@ from laserdose.clinic import courses, patients
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.records import get_course
+from laserdose.clinic.referrals import planning_open
 from laserdose.clinic.screenings import decision_label, get_screening, questionnaire
 from laserdose.clinic.users import require_role
 from laserdose.clinical.patient import AREA_CM2_RANGE, BMI_RANGE, FAT_MM_RANGE, Patient
@@ -170,7 +171,7 @@ def planning_patient(
     record: PatientRecord, screening: Screening, inputs: PlanInputs, today: dt.date
 ) -> Patient:
     """The planner's patient: the record's skin type and age, the screening's answers, the editor's body."""
-    answers = questionnaire(record, screening.answers, today)
+    answers = questionnaire(record, screening.answers, today, referral_cleared=planning_open(screening))
     return Patient(
         skin_type=record.skin_type, area_cm2=inputs.area_cm2, screening=answers,
         bmi=inputs.bmi if inputs.fat_mm is None else None, fat_mm=inputs.fat_mm,

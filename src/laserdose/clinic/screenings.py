@@ -1,7 +1,7 @@
 """Screening in the clinic: the questionnaire's decision for a patient record, stored with its reasons.
 
 Like every clinic service: keyword-only database session, no commits, role checks, audit entries with
-field names only.
+field names only. A referring decision opens a referral (referrals.py).
 """
 
 from __future__ import annotations
@@ -12,14 +12,33 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import patients
+from laserdose.clinic import patients, referrals
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.models import Role, Screening, User
 from laserdose.clinic.records import NotFound, audit_change
 from laserdose.clinic.users import require_role
 from laserdose.clinical.screening import REFER, ScreeningAnswers, ScreeningDecision, screen
+from laserdose.errors import InputError
 
 QUESTIONNAIRE_LISTS = ("red_flags", "contraindications", "precautions")
+# Lists whose terms may not silently disappear from one screening to the next.
+GUARDED_LISTS = ("red_flags", "contraindications")
+MAX_REASON_CHARS = 2000
+
+
+class DropReasonNeeded(InputError):
+    """A re-screening drops red flags or contraindications of the previous one without saying why.
+
+    Attributes:
+        dropped: the terms present before and absent now.
+    """
+
+    def __init__(self, dropped: list[str]) -> None:
+        """Name the dropped terms in the message."""
+        super().__init__(
+            f"the previous screening had {', '.join(dropped)}; say why it no longer applies (drop_reason)"
+        )
+        self.dropped = dropped
 
 
 def decision_label(decision: ScreeningDecision) -> str:
@@ -33,13 +52,17 @@ def age_years(birth_date: dt.date, today: dt.date) -> int:
     return today.year - birth_date.year - int(before_birthday)
 
 
-def questionnaire(record: PatientRecord, answers: dict[str, Any], today: dt.date) -> ScreeningAnswers:
+def questionnaire(
+    record: PatientRecord, answers: dict[str, Any], today: dt.date, referral_cleared: bool = False
+) -> ScreeningAnswers:
     """Validated screening answers of a patient record; skin type and age come from the record.
 
     Args:
         record: the patient in the database.
-        answers: {"diagnosis", "red_flags", "contraindications", "precautions", "medical_clearance"}.
+        answers: {"diagnosis", "red_flags", "contraindications", "precautions", "medical_clearance",
+            "first_line_reason"}.
         today: the date the age is taken at.
+        referral_cleared: the screening's referral was cleared or overridden (never from the answers).
     """
     return ScreeningAnswers(
         diagnosis=str(answers.get("diagnosis", "")),
@@ -49,7 +72,18 @@ def questionnaire(record: PatientRecord, answers: dict[str, Any], today: dt.date
         medical_clearance=bool(answers.get("medical_clearance", False)),
         skin_type=record.skin_type,
         age_years=age_years(record.birth_date, today),
+        first_line_reason=str(answers.get("first_line_reason", "")),
+        referral_cleared=referral_cleared,
     )
+
+
+def dropped_terms(previous: Screening | None, validated: ScreeningAnswers) -> list[str]:
+    """Red flags and contraindications of the previous screening that the new answers no longer have."""
+    if previous is None:
+        return []
+    now = {*validated.red_flags, *validated.contraindications}
+    before = [term for key in GUARDED_LISTS for term in previous.answers.get(key, ())]
+    return [term for term in dict.fromkeys(before) if term not in now]
 
 
 def preview_screening(
@@ -74,21 +108,38 @@ def screen_patient(
         today: the date of the screening (for the patient's age).
 
     Returns:
-        The stored screening (decision label, answers, reasons with sources) and the decision.
+        The stored screening (decision label, answers, reasons with sources) and the decision. A
+        referring decision also opens a referral (referrals.open_referral).
+
+    Raises:
+        DropReasonNeeded: red flags or contraindications of the previous screening are gone and
+            answers["drop_reason"] does not say why.
     """
     require_role(actor, Role.CLINICIAN)
     record = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
     validated = questionnaire(record, answers, today)
+    previous = latest_screening(session=session, actor=actor, patient_id=patient_id)
+    dropped = dropped_terms(previous, validated)
+    drop_reason = str(answers.get("drop_reason", "")).strip()
+    if dropped and not drop_reason:
+        raise DropReasonNeeded(dropped)
+    for name, text in (("drop_reason", drop_reason), ("first_line_reason", validated.first_line_reason)):
+        if len(text) > MAX_REASON_CHARS or "\x00" in text:
+            raise InputError(f"{name} must have at most {MAX_REASON_CHARS} characters and no NUL")
     decision = screen(validated)
-    stored = {
+    stored: dict[str, Any] = {
         "diagnosis": validated.diagnosis,
         **{key: list(getattr(validated, key)) for key in QUESTIONNAIRE_LISTS},
         "medical_clearance": validated.medical_clearance,
+        "first_line_reason": validated.first_line_reason,
     }
+    if dropped:
+        stored |= {"dropped": dropped, "drop_reason": drop_reason}
     screening = record_screening(
         session=session, actor=actor, patient_id=patient_id, decision=decision_label(decision),
         answers=stored, reasons=decision.to_dict()["reasons"],
     )  # fmt: skip
+    referrals.open_referral(session=session, actor=actor, screening=screening, decision=decision)
     return screening, decision
 
 
@@ -99,6 +150,13 @@ def get_screening(*, session: Session, actor: User, screening_id: int) -> Screen
         raise NotFound(f"no screening with id {screening_id}")
     patients.get_patient(session=session, actor=actor, patient_id=screening.patient_id)
     return screening
+
+
+def patient_screenings(*, session: Session, actor: User, patient_id: int) -> list[Screening]:
+    """Every screening of the patient, newest first (the chart keeps the whole history)."""
+    patients.get_patient(session=session, actor=actor, patient_id=patient_id)
+    statement = select(Screening).where(Screening.patient_id == patient_id).order_by(Screening.id.desc())
+    return list(session.scalars(statement))
 
 
 def latest_screening(*, session: Session, actor: User, patient_id: int) -> Screening | None:

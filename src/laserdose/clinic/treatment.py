@@ -1,7 +1,7 @@
 """Treatment sessions: one recorded from a controller's record, or run from the treatment console.
 
 A console session is opened before arming, rewritten every control period, and closed. Like every clinic
-service, each function takes the database session keyword-only and never commits. The record is
+service, each function takes the database session keyword-only (`db`) and never commits. The record is
 opened before the machine is armed (a session that cannot be recorded never starts), rewritten with the
 delivered energy at every heartbeat, and closed with its outcome; emission start and stop are audited.
 A server that dies mid-treatment leaves a `running` row: `recover_running_sessions` closes it at the next
@@ -26,10 +26,10 @@ RUNNING, ENDED = "running", "ended"
 SERVER_LOST = "the server stopped during the session; energy as of its last heartbeat"
 
 
-def signed_course(*, session: Session, actor: User, course_id: int) -> Course:
+def signed_course(*, db: Session, actor: User, course_id: int) -> Course:
     """The course, if its plan is signed (any role that may watch the console)."""
     require_role(actor, *READERS)
-    course = get_course(session, course_id)
+    course = get_course(db, course_id)
     if course.signed_at is None:
         raise InputError(f"course {course_id} has no signed plan; a clinician must sign it first")
     return course
@@ -48,7 +48,7 @@ def _check_session_start(started_at: dt.datetime) -> None:
 
 def record_session(
     *,
-    session: Session,
+    db: Session,
     actor: User,
     course_id: int,
     started_at: dt.datetime,
@@ -60,7 +60,7 @@ def record_session(
     """Store a delivered session from the controller's record (operator or clinician).
 
     Args:
-        session: open database session.
+        db: open database session.
         actor: the user who ran the session.
         course_id: the signed course it belongs to.
         started_at: when emission was first armed.
@@ -70,7 +70,7 @@ def record_session(
         completed: whether the planned energy was reached.
     """
     require_role(actor, *RECORDERS)
-    signed_course(session=session, actor=actor, course_id=course_id)
+    signed_course(db=db, actor=actor, course_id=course_id)
     _check_session_start(started_at)
     require_range("duration_s", duration_s, 0.0, 24 * 3600.0, unit="s")
     for wavelength_nm, energy_j in energy_j_by_wavelength.items():
@@ -84,19 +84,17 @@ def record_session(
         energy_j_by_wavelength={str(k): float(v) for k, v in energy_j_by_wavelength.items()},
         interruptions=interruptions, completed=completed,
     )  # fmt: skip
-    session.add(record)
-    session.flush()
-    audit_change(session, actor, "session.record", "treatment_sessions", record.id, completed=completed)
+    db.add(record)
+    db.flush()
+    audit_change(db, actor, "session.record", "treatment_sessions", record.id, completed=completed)
     return record
 
 
-def open_session(
-    *, session: Session, actor: User, course_id: int, device: dict[str, Any]
-) -> TreatmentSession:
+def open_session(*, db: Session, actor: User, course_id: int, device: dict[str, Any]) -> TreatmentSession:
     """Create the `running` record of a console session before the machine is armed (operators).
 
     Args:
-        session: open database session.
+        db: open database session.
         actor: the operator who runs it.
         course_id: a course with a signed plan.
         device: the machine's identity as it reported it (manufacturer, model, serial, profile).
@@ -105,8 +103,8 @@ def open_session(
         InputError: the machine's power check is missing, failed, overdue or unknown (nothing is opened).
     """
     require_role(actor, Role.OPERATOR)
-    signed_course(session=session, actor=actor, course_id=course_id)
-    check = require_power_check(session=session, device=device)
+    signed_course(db=db, actor=actor, course_id=course_id)
+    check = require_power_check(db=db, device=device)
     now = utcnow()
     record = TreatmentSession(
         course_id=course_id, operator_id=actor.id, started_at=now, duration_s=0.0,
@@ -114,10 +112,10 @@ def open_session(
         last_heartbeat_at=now, device=device, power_check_id=check.id,
         calibration=qa.session_calibration(check, device),
     )  # fmt: skip
-    session.add(record)
-    session.flush()
+    db.add(record)
+    db.flush()
     audit.record(
-        session=session, actor=actor.username, action="session.start", entity="treatment_sessions",
+        session=db, actor=actor.username, action="session.start", entity="treatment_sessions",
         entity_id=record.id, details={"course_id": course_id, "device": device.get("profile", "")},
     )  # fmt: skip
     return record
@@ -127,16 +125,16 @@ class PowerCheckRefused(InputError):
     """ARM refused: the machine has no passing, current power check."""
 
 
-def require_power_check(*, session: Session, device: dict[str, Any]) -> PowerCheck:
+def require_power_check(*, db: Session, device: dict[str, Any]) -> PowerCheck:
     """The passing, current power check the session relies on; PowerCheckRefused with the reason."""
-    state = qa.gate(session=session, identity=device)
+    state = qa.gate(session=db, identity=device)
     if not state.allowed or state.check is None:
         raise PowerCheckRefused(state.reason or "no passing power check")
     return state.check
 
 
-def _running(session: Session, session_id: int) -> TreatmentSession:
-    record = session.get(TreatmentSession, session_id)
+def _running(db: Session, session_id: int) -> TreatmentSession:
+    record = db.get(TreatmentSession, session_id)
     if record is None:
         raise NotFound(f"no treatment session with id {session_id}")
     if record.status != RUNNING:
@@ -146,7 +144,7 @@ def _running(session: Session, session_id: int) -> TreatmentSession:
 
 def save_heartbeat(
     *,
-    session: Session,
+    db: Session,
     session_id: int,
     duration_s: float,
     energy_j_by_wavelength: dict[str, float],
@@ -155,55 +153,55 @@ def save_heartbeat(
     """Rewrite a running session with what has been delivered so far (called every control period).
 
     Args:
-        session: open database session.
+        db: open database session.
         session_id: the running session.
         duration_s: emission time so far [s].
         energy_j_by_wavelength: delivered energy per wavelength so far {"810": J}.
         interruptions: [{"at_s": seconds into the session, "reason": text}, ...] so far.
     """
-    record = _running(session, session_id)
+    record = _running(db, session_id)
     record.duration_s = float(duration_s)
     record.energy_j_by_wavelength = {str(k): float(v) for k, v in energy_j_by_wavelength.items()}
     record.interruptions = list(interruptions)
     record.last_heartbeat_at = utcnow()
-    session.flush()
+    db.flush()
     return record
 
 
-def audit_emission(*, session: Session, actor_name: str, session_id: int, started: bool, reason: str) -> None:
+def audit_emission(*, db: Session, actor_name: str, session_id: int, started: bool, reason: str) -> None:
     """Append an `emission.start` or `emission.stop` audit entry for a console session."""
     action = "emission.start" if started else "emission.stop"
     audit.record(
-        session=session, actor=actor_name, action=action, entity="treatment_sessions", entity_id=session_id,
+        session=db, actor=actor_name, action=action, entity="treatment_sessions", entity_id=session_id,
         details={"reason": reason},
     )  # fmt: skip
 
 
 def close_session(
-    *, session: Session, actor_name: str, session_id: int, completed: bool, reason: str
+    *, db: Session, actor_name: str, session_id: int, completed: bool, reason: str
 ) -> TreatmentSession:
     """Mark a running session ended (the last heartbeat holds its energies) and audit the end."""
-    record = _running(session, session_id)
+    record = _running(db, session_id)
     record.status, record.completed, record.last_heartbeat_at = ENDED, completed, utcnow()
     if record.calibration:  # the energy by the calibration in force, beside the monitor's own count
         delivered = qa.calibrated_energy_j(record.energy_j_by_wavelength, record.calibration)
         record.calibration = {**record.calibration, "delivered_j": delivered}
-    session.flush()
+    db.flush()
     audit.record(
-        session=session, actor=actor_name, action="session.end", entity="treatment_sessions",
+        session=db, actor=actor_name, action="session.end", entity="treatment_sessions",
         entity_id=record.id, details={"completed": completed, "reason": reason},
     )  # fmt: skip
     return record
 
 
-def recover_running_sessions(*, session: Session) -> list[int]:
+def recover_running_sessions(*, db: Session) -> list[int]:
     """Close every session left `running` by a server that died; returns their ids.
 
     The record keeps the energy written at its last heartbeat and gains an interruption saying so. Call it
     only when no console of this database is running (at the start of the single server process).
     """
     closed = []
-    for record in session.scalars(select(TreatmentSession).where(TreatmentSession.status == RUNNING)):
+    for record in db.scalars(select(TreatmentSession).where(TreatmentSession.status == RUNNING)):
         heartbeat = record.last_heartbeat_at or record.started_at
         at_s = max(0.0, (heartbeat - record.started_at).total_seconds())
         reason = f"{SERVER_LOST} ({heartbeat:%Y-%m-%d %H:%M:%S} UTC)"
@@ -212,9 +210,9 @@ def recover_running_sessions(*, session: Session) -> list[int]:
             reason += f"; then the machine's watchdog ({watchdog:g} s) ended emission, unrecorded"
         record.interruptions = [*record.interruptions, {"at_s": at_s, "reason": reason}]
         record.status, record.completed = ENDED, False
-        session.flush()
+        db.flush()
         audit.record(
-            session=session, actor="system", action="session.recover", entity="treatment_sessions",
+            session=db, actor="system", action="session.recover", entity="treatment_sessions",
             entity_id=record.id, details={"reason": SERVER_LOST},
         )  # fmt: skip
         closed.append(record.id)

@@ -33,7 +33,14 @@ AREA_CM2_RANGE = (1.0, 3500.0)
 AGE_RANGE = (0, 120)  # [years]
 SEXES = ("female", "male")
 _TOP_KEYS = ("skin_type", "bmi", "fat_mm", "area_cm2", "age", "sex", "name", "screening")
-_SCREENING_KEYS = ("diagnosis", "red_flags", "contraindications", "precautions", "medical_clearance")
+_SCREENING_KEYS = (
+    "diagnosis",
+    "red_flags",
+    "contraindications",
+    "precautions",
+    "medical_clearance",
+    "first_line_reason",
+)
 
 
 @dataclass(frozen=True)
@@ -161,7 +168,7 @@ def _screening(data: Mapping[str, Any], source: str, skin_type: int, age: int | 
     diagnosis = _required(table, "diagnosis", source, "screening")
     if not isinstance(diagnosis, str):
         raise InputError(f"{source}: [screening] diagnosis must be a string, got {diagnosis!r}")
-    lists = {}
+    lists: dict[str, tuple[Any, ...]] = {}
     for key in ("red_flags", "contraindications", "precautions"):
         value = table.get(key, [])
         if not isinstance(value, list):
@@ -171,9 +178,12 @@ def _screening(data: Mapping[str, Any], source: str, skin_type: int, age: int | 
         return ScreeningAnswers(
             diagnosis=diagnosis,
             medical_clearance=table.get("medical_clearance", False),
+            first_line_reason=table.get("first_line_reason", ""),
             skin_type=skin_type,
             age_years=age,
-            **lists,
+            red_flags=lists["red_flags"],
+            contraindications=lists["contraindications"],
+            precautions=lists["precautions"],
         )
     except InputError as exc:
         raise InputError(f"{source}: [screening] {exc}") from None

@@ -1,11 +1,20 @@
-"""The screening vocabulary: what each red flag, contraindication, precaution and diagnosis means.
+"""The screening rule table: what each red flag, contraindication, precaution and diagnosis means.
 
-Each term maps to one `Rule` (decision, referral urgency, text, source); `screening.screen` combines them.
-Sources: the clinical keys of docs/references.md. A referral urgency that is our judgement rather than the
-guideline's words is marked [U] in its text.
+One table serves the CLI, the API and the web form. Each term maps to one `Rule` (decision, referral
+urgency, text, sources, and for some precautions a change to the plan); `screening.screen` combines
+them. Every rule names its sources by their docs/references.md key with [S] (read in the source) or [U]
+(taken on trust, or our conservative reading). A referral urgency or a decision that is our judgement
+rather than a source's words says so in its text.
+
+Where sources disagree the table takes the cautious side and says so: over the treated site, a Class 4
+beam heats the skin, so anything that stops the patient reporting heat, or that heat makes dangerous,
+is do-not-treat there even where a low-power (Class 3B) source lists it only as a precaution.
 """
 
 from dataclasses import dataclass
+
+from laserdose.clinical import screening_sources as src
+from laserdose.clinical.screening_sources import Source
 
 TREAT = "treat"
 TREAT_WITH_PRECAUTIONS = "treat-with-precautions"
@@ -14,19 +23,24 @@ REFER = "refer"
 DECISIONS = (TREAT, TREAT_WITH_PRECAUTIONS, DO_NOT_TREAT, REFER)
 URGENCIES = ("routine", "urgent", "emergency")
 
-# Sources, cited in full once (keys in docs/references.md).
-NICE_NG59 = "NICE NG59 (2016), low back pain and sciatica in over 16s, rec. 1.1.1: exclude specific causes"
-CKS_CES = "NICE CKS, Sciatica: interpreting red flags (suspected cauda equina: immediate admission)"
-AHCPR = "AHCPR 1994 (Bigos et al., guideline no. 14): red flags for fracture, tumour, infection"
-NICE_NG65 = "NICE NG65 (2017), spondyloarthritis: refer inflammatory back pain to rheumatology"
-HOUGHTON = "Houghton, Nussbaum & Hoens 2010, Physiother Can 62(5), ch. 5 (low-level laser)"
-NAALT = "NAALT 2010 (North American Association for Laser Therapy), contraindications and precautions"
-LIGHTFORCE = "LightForce guidance: Fitzpatrick V-VI, tattoos, dense hair -> 980 nm only and a lower dose"
-PRODUCT_BRIEF = "Product brief: herniated disc, spinal stenosis -> medical opinion first"
-ACP_2017 = (
-    "Qaseem et al. 2017 (ACP guideline): low-level laser an option for chronic LBP, low-quality evidence"
-)
-GLAZOV_2016 = "Glazov 2016 (meta-analysis): benefit only in trials giving >= 3 J per point"
+# IEC 60601-1 ed. 2 allowed 41 C for skin contact (ed. 3: 43 C); the lower limit for skin that heats
+# more or cannot be trusted to report heat [S, the planner's skin limit source].
+LOWER_SKIN_LIMIT_C = 41.0
+# LightForce: dark skin, tattoos, dense hair: 980 nm only (least melanin absorption of its sources) [U].
+LEAST_MELANIN_WAVELENGTHS_NM = (980.0,)
+
+
+@dataclass(frozen=True)
+class PlanLimit:
+    """How a precaution changes the plan; the planner must honour it.
+
+    Attributes:
+        wavelengths_nm: only these wavelengths may emit; None leaves every source free.
+        skin_limit_c: the skin temperature limit is at most this [C]; None leaves the clinic's.
+    """
+
+    wavelengths_nm: tuple[float, ...] | None = None
+    skin_limit_c: float | None = None
 
 
 @dataclass(frozen=True)
@@ -38,157 +52,290 @@ class Rule:
         decision: one of DECISIONS.
         urgency: one of URGENCIES when decision is "refer", else None.
         text: why, in words a clinician reads.
-        source: the guideline or paper it rests on.
+        sources: the sources it rests on, with their [S]/[U] marks.
+        plan_limit: how the plan must change when the rule applies, or None.
     """
 
     code: str
     decision: str
     urgency: str | None
     text: str
-    source: str
+    sources: tuple[Source, ...]
+    plan_limit: PlanLimit | None = None
+
+    @property
+    def source(self) -> str:
+        """The sources as shown beside the rule: "[THOR] [S] [Houghton2010] [U]"."""
+        return " ".join(s.label for s in self.sources)
 
 
-def _refer(code: str, urgency: str, text: str, source: str) -> Rule:
-    return Rule(code, REFER, urgency, text, source)
+def _refer(code: str, urgency: str, text: str, *sources: Source) -> Rule:
+    return Rule(code, REFER, urgency, text, sources)
+
+
+def _stop(code: str, text: str, *sources: Source) -> Rule:
+    return Rule(code, DO_NOT_TREAT, None, text, sources)
+
+
+def _caution(code: str, text: str, *sources: Source, plan_limit: PlanLimit | None = None) -> Rule:
+    return Rule(code, TREAT_WITH_PRECAUTIONS, None, text, sources, plan_limit)
 
 
 _CES = "suspected cauda equina syndrome: emergency referral, no laser"
+_CES_SOURCES = (src.CKS_SCIATICA, src.GIRFT_CES)
+_FRACTURE = "suspected fracture, imaging first [U urgency]"
 RED_FLAGS: dict[str, Rule] = {
     rule.code: rule
     for rule in (
-        _refer("saddle-anaesthesia", "emergency", f"Saddle anaesthesia: {_CES}", CKS_CES),
-        _refer("urinary-retention", "emergency", f"New urinary retention: {_CES}", CKS_CES),
-        _refer("urinary-incontinence", "emergency", f"New urinary incontinence: {_CES}", CKS_CES),
-        _refer("faecal-incontinence", "emergency", f"Faecal incontinence: {_CES}", CKS_CES),
+        _refer("saddle-anaesthesia", "emergency", f"Saddle anaesthesia: {_CES}", *_CES_SOURCES),
+        _refer("urinary-retention", "emergency", f"New urinary retention: {_CES}", *_CES_SOURCES),
+        _refer("urinary-incontinence", "emergency", f"New urinary incontinence: {_CES}", *_CES_SOURCES),
+        _refer("faecal-incontinence", "emergency", f"Faecal incontinence: {_CES}", *_CES_SOURCES),
         _refer(
             "progressive-neurological-deficit",
             "emergency",
             f"Progressive neurological deficit: {_CES}",
-            CKS_CES,
+            *_CES_SOURCES,
         ),
         _refer(
-            "major-trauma", "urgent", "Major trauma: suspected fracture, imaging first [U urgency]", AHCPR
+            "bilateral-sciatica", "emergency", f"Bilateral sciatica: {_CES}", src.CES_TRIAGE, src.CKS_SCIATICA
         ),
+        _refer("sexual-dysfunction", "emergency", f"New sexual dysfunction: {_CES}", *_CES_SOURCES),
+        _refer(
+            "altered-urinary-sensation",
+            "emergency",
+            f"Altered urinary sensation or difficulty starting to pass urine: {_CES}",
+            *_CES_SOURCES,
+        ),
+        _refer("loss-of-rectal-sensation", "emergency", f"Loss of rectal sensation: {_CES}", *_CES_SOURCES),
+        _refer(
+            "pulsatile-abdominal-mass",
+            "emergency",
+            "Pulsatile abdominal mass: suspected abdominal aortic aneurysm (more likely over 50, pain "
+            "unchanged by movement): emergency referral, no laser",
+            src.BMJ_AAA,
+            src.ROBINSON_2013,
+            src.CKS_BACK_PAIN,
+        ),
+        _refer("major-trauma", "urgent", f"Major trauma: {_FRACTURE}", src.AHCPR, src.GLOS_BACK_PAIN),
         _refer(
             "minor-trauma-osteoporosis",
             "urgent",
-            "Minor trauma in an older or osteoporotic patient: suspected fracture [U urgency]",
-            AHCPR,
+            f"Minor trauma in an older or osteoporotic patient: {_FRACTURE}",
+            src.AHCPR,
+            src.GLOS_BACK_PAIN,
         ),
         _refer(
-            "cancer-history", "urgent", "History of cancer: suspected spinal metastasis [U urgency]", AHCPR
+            "long-term-corticosteroids",
+            "urgent",
+            f"Back pain on long-term corticosteroids: {_FRACTURE}",
+            src.GLOS_BACK_PAIN,
+            src.VERHAGEN_2016,
+        ),
+        _refer("osteoporosis", "urgent", f"Back pain with osteoporosis: {_FRACTURE}", src.GLOS_BACK_PAIN),
+        _refer(
+            "sudden-severe-central-pain",
+            "urgent",
+            f"Sudden severe central spinal pain: {_FRACTURE}",
+            src.GLOS_BACK_PAIN,
+        ),
+        _refer(
+            "cancer-history",
+            "urgent",
+            "History of cancer: suspected spinal metastasis [U urgency]",
+            src.AHCPR,
         ),
         _refer(
             "unexplained-weight-loss",
             "urgent",
             "Unexplained weight loss: suspected malignancy [U urgency]",
-            AHCPR,
+            src.AHCPR,
         ),
-        _refer("fever", "urgent", "Fever: suspected spinal infection [U urgency]", AHCPR),
+        _refer("fever", "urgent", "Fever: suspected spinal infection [U urgency]", src.AHCPR),
         _refer(
-            "iv-drug-use", "urgent", "Intravenous drug use: suspected spinal infection [U urgency]", AHCPR
+            "iv-drug-use", "urgent", "Intravenous drug use: suspected spinal infection [U urgency]", src.AHCPR
         ),
         _refer(
-            "immunosuppression", "urgent", "Immunosuppression: suspected spinal infection [U urgency]", AHCPR
+            "immunosuppression",
+            "urgent",
+            "Immunosuppression: suspected spinal infection [U urgency]",
+            src.AHCPR,
         ),
         _refer(
             "night-pain",
             "routine",
             "Pain at night or at rest: exclude tumour or infection [U urgency]",
-            AHCPR,
+            src.AHCPR,
         ),
         _refer(
             "age-over-50-new-pain",
             "routine",
             "New back pain after age 50: exclude tumour or fracture [U urgency]",
-            AHCPR,
+            src.AHCPR,
         ),
         _refer(
-            "age-under-20", "routine", "Back pain under age 20: exclude specific causes [U urgency]", AHCPR
+            "age-under-20",
+            "routine",
+            "Back pain under age 20: exclude specific causes [U urgency]",
+            src.AHCPR,
+        ),
+        _refer(
+            "age-under-16",
+            "routine",
+            "Under 16: outside the scope of the adult low back pain guideline; refer to a specialist "
+            "(paediatric) route [U urgency]",
+            src.NICE_NG59,
         ),
         _refer(
             "inflammatory-morning-stiffness",
             "routine",
             "Inflammatory morning stiffness: suspected spondyloarthritis, rheumatology opinion",
-            NICE_NG65,
+            src.NICE_NG65,
         ),
     )
 }
 
-_NO_LASER = "laser contraindicated"
+_HERE = "laser contraindicated over the site"
+_HEAT = "Class 4 heating, conservative reading"
 CONTRAINDICATIONS: dict[str, Rule] = {
     rule.code: rule
     for rule in (
-        Rule(
-            "pregnancy",
-            DO_NOT_TREAT,
-            None,
-            f"Pregnancy: {_NO_LASER} over the abdomen, low back and pelvis",
-            HOUGHTON,
-        ),
-        Rule(
-            "malignancy-at-site",
-            DO_NOT_TREAT,
-            None,
-            f"Known or suspected malignancy: {_NO_LASER} over it",
-            HOUGHTON,
-        ),
-        Rule("active-bleeding", DO_NOT_TREAT, None, f"Active haemorrhage: {_NO_LASER} over it", HOUGHTON),
-        Rule(
+        _stop("pregnancy", f"Pregnancy: {_HERE} (abdomen, low back and pelvis)", src.HOUGHTON, src.THOR),
+        _stop("malignancy-at-site", f"Known or suspected malignancy: {_HERE}", src.HOUGHTON),
+        _stop("active-bleeding", f"Active haemorrhage: {_HERE}", src.HOUGHTON, src.THOR),
+        _stop(
             "eye-exposure-risk",
-            DO_NOT_TREAT,
-            None,
-            f"Risk of direct eye exposure (no eyewear possible): {_NO_LASER}",
-            HOUGHTON,
+            "Risk of direct eye exposure (no eyewear possible): laser contraindicated",
+            src.HOUGHTON,
         ),
-        Rule("over-thyroid", DO_NOT_TREAT, None, f"Treatment area over the thyroid: {_NO_LASER}", HOUGHTON),
+        _stop(
+            "over-thyroid",
+            "Treatment area over the thyroid: laser contraindicated there",
+            src.HOUGHTON,
+            src.THOR,
+        ),
+        _stop(
+            "impaired-cognition",
+            f"Impaired cognition or communication: the patient cannot report heat; {_HERE} ({_HEAT})",
+            src.HOUGHTON,
+        ),
+        _stop(
+            "reduced-sensation",
+            "Reduced sensation over the site: the patient cannot feel heat. Houghton lists it as a "
+            f"precaution for non-heating lasers; at Class 4 power we take the cautious side: {_HERE}",
+            src.HOUGHTON,
+            src.NAVRATIL_2002,
+        ),
+        _stop(
+            "transdermal-patch-at-site",
+            f"Transdermal drug patch at the site: heat raises drug release (fentanyl: overdose); {_HERE}",
+            src.FDA_FENTANYL,
+        ),
+        _stop(
+            "active-implant-in-field",
+            "Active implant in the field (spinal cord stimulator, intrathecal pump): heat over the device, "
+            f"its leads or its drug; {_HERE} (NAALT finds low-power laser over a pacemaker's metal case "
+            "safe; for Class 4 heating we take the cautious side)",
+            src.NAALT,
+        ),
+        _stop(
+            "infection-at-site",
+            f"Infection or skin disease at the site: {_HERE} ({_HEAT})",
+            src.NAVRATIL_2002,
+        ),
+        _stop(
+            "radiotherapy-6-months",
+            f"Radiotherapy field treated in the last 6 months: {_HERE} ({_HEAT}; a precaution in Houghton)",
+            src.HOUGHTON,
+        ),
+        _stop(
+            "photosensitive-disorder",
+            "Photosensitivity disorder (lupus, porphyria, xeroderma pigmentosum): "
+            f"{_HERE} ({_HEAT}; a precaution in Houghton)",
+            src.HOUGHTON,
+            src.THOR,
+        ),
+        _stop(
+            "bleeding-disorder",
+            f"Bleeding disorder: heat dilates vessels and may worsen bleeding; {_HERE} ({_HEAT})",
+            src.THOR,
+            src.NAVRATIL_2002,
+        ),
+        _stop(
+            "steroid-injection-3-weeks",
+            f"Steroid injection at or near the site within the last 3 weeks (THOR: 2-3 weeks): {_HERE}",
+            src.THOR,
+        ),
     )
 }
 
-
-def _caution(code: str, text: str, source: str = HOUGHTON) -> Rule:
-    return Rule(code, TREAT_WITH_PRECAUTIONS, None, text, source)
-
-
+_LOWER_SKIN = PlanLimit(skin_limit_c=LOWER_SKIN_LIMIT_C)
+_PIGMENT = PlanLimit(wavelengths_nm=LEAST_MELANIN_WAVELENGTHS_NM, skin_limit_c=LOWER_SKIN_LIMIT_C)
+_PIGMENT_TEXT = "avoid or cover it; if treated through: 980 nm only and a skin limit of 41 C"
 PRECAUTIONS: dict[str, Rule] = {
     rule.code: rule
     for rule in (
-        _caution("anticoagulants", "Anticoagulants: watch for bruising and bleeding; avoid fresh haematoma"),
-        _caution("steroids", "Systemic steroids: fragile skin; inspect the skin before and after"),
+        _caution(
+            "anticoagulants",
+            "Anticoagulants: watch for bruising and bleeding; avoid fresh haematoma",
+            src.HOUGHTON,
+        ),
+        _caution(
+            "steroids",
+            "Systemic steroids: fragile skin; inspect the skin before and after",
+            src.HOUGHTON,
+            src.THOR,
+        ),
         _caution(
             "photosensitising-medication",
             "Photosensitising medication: test a small area first, watch for a skin reaction",
+            src.HOUGHTON,
+            src.THOR,
         ),
-        _caution(
-            "photosensitive-disorder",
-            "Photosensitive disorder (e.g. lupus): test a small area first, watch the skin",
-        ),
-        _caution(
-            "reduced-sensation",
-            "Reduced sensation at the site: the patient cannot report heat; keep the skin limit, check often",
-        ),
+        _caution("dvt", "Deep vein thrombosis: do not treat over the thrombosed vein", src.HOUGHTON),
+        _caution("epilepsy", "Epilepsy: avoid visible light pulsed below 30 Hz", src.HOUGHTON),
         _caution(
             "tattoo-at-site",
-            "Tattoo at the site: ink absorbs strongly; avoid it or lower the dose",
-            LIGHTFORCE,
+            f"Tattoo in the field: ink absorbs strongly and can blister; {_PIGMENT_TEXT}",
+            src.TATTOO_CASE,
+            src.LIGHTFORCE,
+            plan_limit=_PIGMENT,
         ),
-        _caution("radiotherapy-6-months", "Radiotherapy in the last 6 months: avoid the irradiated field"),
-        _caution("dvt", "Deep vein thrombosis: do not treat over the thrombosed vein"),
-        _caution("epilepsy", "Epilepsy: avoid visible light pulsed below 30 Hz"),
+        _caution(
+            "pigmented-naevi",
+            f"Pigmented naevi (moles) in the field: melanin absorbs strongly; {_PIGMENT_TEXT}",
+            src.LIGHTFORCE,
+            plan_limit=_PIGMENT,
+        ),
+        _caution(
+            "dense-hair",
+            f"Dense hair in the field: hair melanin heats; {_PIGMENT_TEXT}",
+            src.LIGHTFORCE,
+            plan_limit=_PIGMENT,
+        ),
         _caution(
             "dark-skin",
-            "Dark skin (Fitzpatrick V-VI): more heat in the epidermis; 980 nm only and a lower dose",
-            LIGHTFORCE,
+            "Dark skin (Fitzpatrick V-VI): more heat in the epidermis; 980 nm only and a skin limit of 41 C",
+            src.LIGHTFORCE,
+            plan_limit=_PIGMENT,
+        ),
+        _caution(
+            "open-growth-plates",
+            "Open growth plates in the field: NAALT finds laser safe over them, K-Laser asks for care with "
+            "Class 4 warmth; we take the cautious side: skin limit 41 C",
+            src.NAALT,
+            src.KLASER,
+            plan_limit=_LOWER_SKIN,
         ),
         _caution(
             "pacemaker",
             "Pacemaker: not a contraindication per NAALT; some clinics avoid the device site",
-            NAALT,
+            src.NAALT,
         ),
         _caution(
             "metal-implant",
             "Metal implant: not a contraindication per NAALT; some clinics avoid the implant site",
-            NAALT,
+            src.NAALT,
         ),
     )
 }
@@ -198,51 +345,59 @@ REFERRAL_FIRST_DIAGNOSES = {
     "herniated-disc": "Herniated disc",
     "spinal-stenosis": "Spinal stenosis",
 }
+# Diagnoses for which laser is not first-line: a clinician may still treat with a stated reason.
+NOT_FIRST_LINE_DIAGNOSES = {"acute-nonspecific-lbp": "Acute non-specific LBP"}
 _NONSPECIFIC_EVIDENCE = "small benefit vs sham, low-quality evidence; NICE CG88 (2009) advised against laser"
 DIAGNOSES: dict[str, Rule] = {
     rule.code: rule
     for rule in (
-        Rule(
+        _stop(
             "acute-nonspecific-lbp",
-            TREAT,
-            None,
-            "Acute non-specific LBP: self-management first; laser evidence comes from chronic LBP trials [U]",
-            NICE_NG59,
+            "Acute non-specific LBP: laser is not first-line (self-management first; laser evidence is in "
+            "chronic LBP); a clinician may treat with a stated reason",
+            src.NICE_NG59_ACUTE,
+            src.ACP_2017,
         ),
         Rule(
             "chronic-nonspecific-lbp",
             TREAT,
             None,
             f"Chronic non-specific LBP: {_NONSPECIFIC_EVIDENCE}",
-            ACP_2017,
+            (src.ACP_2017,),
         ),
         Rule(
-            "facet-pain", TREAT, None, "Lumbar facet pain: laser as part of a treatment package", GLAZOV_2016
+            "facet-pain",
+            TREAT,
+            None,
+            "Lumbar facet pain: laser as part of a treatment package",
+            (src.GLAZOV_2016,),
         ),
         Rule(
             "sacroiliac-pain",
             TREAT,
             None,
             "Sacroiliac joint pain: laser as part of a treatment package",
-            GLAZOV_2016,
+            (src.GLAZOV_2016,),
         ),
         Rule(
             "radicular-pain",
             TREAT,
             None,
             "Lumbar radicular pain (sciatica): laser only as an adjunct; check neurology each session [U]",
-            NICE_NG59,
+            (src.NICE_NG59,),
         ),
         Rule(
             "myofascial-pain",
             TREAT,
             None,
             "Myofascial pain: laser as part of a treatment package",
-            GLAZOV_2016,
+            (src.GLAZOV_2016,),
         ),
         *(
-            _refer(code, "routine", f"{name}: {_ADJUNCT}", PRODUCT_BRIEF)
+            _refer(code, "routine", f"{name}: {_ADJUNCT}", src.PRODUCT_BRIEF)
             for code, name in REFERRAL_FIRST_DIAGNOSES.items()
         ),
     )
 }
+
+ALL_RULES: dict[str, Rule] = {**RED_FLAGS, **CONTRAINDICATIONS, **PRECAUTIONS, **DIAGNOSES}

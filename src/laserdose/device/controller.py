@@ -10,8 +10,10 @@ off by more than 20 % of the set power, link loss, an unexpected device state) s
 disarms. Every step is written to the session record before the next one starts.
 """
 
+import math
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,11 +33,12 @@ from laserdose.device.monitor import (
 from laserdose.device.plan import DeliveryPlan
 from laserdose.device.protocol import Msg
 from laserdose.device.record import SessionRecord
+from laserdose.device.requests import check_measurement
 from laserdose.device.states import TABLE, TERMINAL_STATES, IllegalTransition, StateMachine
 
 
 @dataclass
-class Outcome:
+class DeliveryOutcome:
     """How a session ended.
 
     Attributes:
@@ -107,6 +110,7 @@ class Controller:
         # Longest emission a correct machine needs: output down to the lower power tolerance, one ramp.
         self.max_emission_s = plan.duration_s / (1 - POWER_TOLERANCE) + RAMP_ALLOWANCE_S
         self._stop_acked = False  # the machine acknowledged a STOP or DISARM of this session
+        self.session_id = uuid.uuid4().hex  # sent with SET_PARAMS: a later start can match the counters
 
     GUARDS: dict[str, Callable[["Controller"], bool]] = {
         "identity_matches": lambda c: c.identity.get("profile") == c.plan.device,
@@ -176,6 +180,27 @@ class Controller:
         finally:
             if not self._stop_acked:
                 self._send_stop(reason)
+        self._read_final_counters()
+
+    def _read_final_counters(self) -> None:
+        """Once the machine acknowledged the stop: its counters, so the record holds all it emitted.
+
+        Best effort: a stop between two control periods would otherwise leave up to one period of light
+        out of the record. A failed or implausible reading is written and otherwise ignored.
+        """
+        if not self._stop_acked or self._link_lost:
+            return
+        try:
+            sample = self.client.request(Msg.MEASURE)
+            final = {key: float(sample["energy_j"][key]) for key in self.planned}
+        except KeyboardInterrupt:
+            return  # emission is already off; a second Ctrl-C only skips the reading
+        except (LinkError, DeviceRefused, KeyError, TypeError, ValueError, AttributeError) as exc:
+            self.record.write("final-measurement-failed", error=str(exc))
+            return
+        if all(math.isfinite(v) and v >= self.delivered[k] - 1e-9 for k, v in final.items()):
+            self.delivered.update(final)
+        self.record.write("final-measurement", t_s=sample.get("t_s"), energy_j=final)
 
     def _send_stop(self, reason: str) -> None:
         acked, failures = send_stop(self.client, reason)
@@ -200,7 +225,11 @@ class Controller:
     def prepare(self) -> None:
         """Identify, set and read back the parameters, arm. Faults on any mismatch or refusal."""
         self.record.write(
-            "session", operator=self.operator, plan=self.plan.set_params(), duration_s=self.plan.duration_s
+            "session",
+            operator=self.operator,
+            plan=self.plan.set_params(),
+            duration_s=self.plan.duration_s,
+            session_id=self.session_id,
         )
         try:
             self.identity = self.client.hello()
@@ -219,7 +248,7 @@ class Controller:
                 raise DeviceRefused(
                     f"machine is {status.get('state')} {status.get('trip_reason', '')}".strip()
                 )
-            sent = self.plan.set_params()
+            sent = {**self.plan.set_params(), "session_id": self.session_id}  # recovery.py matches it
             self.client.request(Msg.SET_PARAMS, sent)
             held = self.client.request(Msg.READ_BACK)
             self.record.write("read-back", sent=sent, held=held)
@@ -251,7 +280,9 @@ class Controller:
 
     # -- the control loop ---------------------------------------------------------------------------
 
-    def run(self, pace: Callable[[], None], on_tick: Callable[[Progress], None] | None = None) -> Outcome:
+    def run(
+        self, pace: Callable[[], None], on_tick: Callable[[Progress], None] | None = None
+    ) -> DeliveryOutcome:
         """Prepare, then tick until done or fault; Ctrl-C stops emission at once."""
         try:
             if self.state == "off":
@@ -311,7 +342,7 @@ class Controller:
                 self.fault(problem)
             elif self._active():
                 self._follow(sample)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             self.fault(f"malformed measurement from the device ({type(exc).__name__}: {exc})")
         self.progress.state = self.state
 
@@ -319,6 +350,7 @@ class Controller:
         return self.state not in TERMINAL_STATES
 
     def _account(self, sample: dict[str, Any]) -> None:
+        check_measurement(sample)  # ProtocolError (a ValueError) on any field a float cannot hold
         for problem in self.ledger.account(sample):
             self.fault(problem)
         t_s = float(sample["t_s"])
@@ -373,12 +405,12 @@ class Controller:
         retrying_s = max(0.0, self._lost_wall_s - self._last_wall_s) * ratio if last is not None else 0.0
         return float(self.identity.get("watchdog_s", 0.0)) + self.ledger.period_s + retrying_s
 
-    def outcome(self) -> Outcome:
+    def outcome(self) -> DeliveryOutcome:
         """The result so far; written to the record as the last entry."""
         unaccounted = 0.0
         if self._link_lost:
             unaccounted = sum(self.plan.max_power_w.values()) * self._silent_window_s()
-        result = Outcome(
+        result = DeliveryOutcome(
             completed=self.state == "done" and self.GUARDS["dose_reached"](self),
             state=self.state,
             reason=self.reason,

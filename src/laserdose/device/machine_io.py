@@ -1,7 +1,9 @@
 """The firmware's protocol side: decode host frames, answer with ACK/NAK, push events.
 
 Kept apart from the physics in simulator.py. A repeated sequence number (a host retry) is answered from
-the cache without acting twice. Every valid host frame feeds the watchdog.
+the cache without acting twice. Only a valid host request (a host request type whose every field passed
+requests.check_request) feeds the watchdog: a device-only frame (EVENT, ACK...) or a malformed request
+is answered with NAK and leaves the watchdog running.
 """
 
 from collections.abc import Callable
@@ -9,22 +11,8 @@ from typing import Any
 
 from laserdose.device.plan import MAX_DURATION_S, params_problem
 from laserdose.device.protocol import Frame, FrameParser, Msg, ProtocolError, encode_frame, negotiate_version
-from laserdose.errors import InputError, require_finite
+from laserdose.device.requests import check_request
 from laserdose.machines.profile import DeviceProfile
-
-CONTROL_ACTIONS = (
-    "footswitch-press",
-    "footswitch-release",
-    "key-on",
-    "key-off",
-    "interlock-open",
-    "interlock-close",
-    "estop-press",
-    "estop-release",
-    "handpiece-remove",
-    "handpiece-attach",
-    "power-restore",
-)
 
 
 class MachineIO:
@@ -53,7 +41,7 @@ class MachineIO:
         self._parser = FrameParser()
         self._outbox = bytearray()
         self._event_seq = 0
-        self._last: tuple[int, int, bytes] | None = None
+        self._last: tuple[int, int, bool, bytes] | None = None
 
     def new_connection(self) -> None:
         """A host connected: forget the previous connection's partial bytes and retry cache."""
@@ -68,12 +56,14 @@ class MachineIO:
             return b""
         replies = bytearray()
         for frame in self._parser.feed(data):
-            self.last_host_s = self.t_s
-            if self._last is not None and self._last[:2] == (frame.seq, int(frame.msg)):
-                replies.extend(self._last[2])  # a retry: same answer, no second action
+            if self._last is not None and self._last[:3] == (frame.seq, int(frame.msg), True):
+                self.last_host_s = self.t_s
+                replies.extend(self._last[3])  # a retry: same answer, no second action
                 continue
-            reply = self._answer(frame)
-            self._last = (frame.seq, int(frame.msg), reply)
+            valid, reply = self._answer(frame)
+            if valid:
+                self.last_host_s = self.t_s
+            self._last = (frame.seq, int(frame.msg), valid, reply)
             replies.extend(reply)
         return bytes(replies) + self.take_output()
 
@@ -95,15 +85,23 @@ class MachineIO:
         self._event_seq = (self._event_seq + 1) % 256
         self._outbox.extend(encode_frame(Frame(self._event_seq, msg, payload)))
 
-    def _answer(self, frame: Frame) -> bytes:
+    def _answer(self, frame: Frame) -> tuple[bool, bytes]:
+        """(whether `frame` is a valid host request, the ACK or NAK that answers it)."""
         handler = _HANDLERS.get(frame.msg)
         if handler is None:
-            return _reply(frame.seq, False, f"{frame.msg.name} is not a host request")
+            return False, _reply(frame.seq, False, f"{frame.msg.name} is not a host request")
         try:
-            ok, result = handler(self, frame.payload)
-        except (ProtocolError, InputError, TypeError, ValueError, KeyError, AttributeError) as exc:
-            ok, result = False, f"bad {frame.msg.name}: {exc}"
-        return _reply(frame.seq, ok, result)
+            payload = check_request(frame.msg, frame.payload)
+        except ProtocolError as exc:
+            if frame.msg is Msg.STOP:  # a stop is obeyed whatever its reason field holds
+                self.halt("stop: (malformed reason)", "standby")
+            return False, _reply(frame.seq, False, f"bad {frame.msg.name}: {exc}")
+        try:
+            ok, result = handler(self, payload)
+        except Exception as exc:  # noqa: BLE001 - a firmware bug must not kill the machine: fail safe
+            self.halt("internal-error", "standby")
+            ok, result = False, f"{frame.msg.name} failed ({type(exc).__name__}); emission stopped"
+        return True, _reply(frame.seq, ok, result)
 
     # -- handlers: each returns (ok, data or reason) -------------------------------------------------
 
@@ -137,21 +135,15 @@ class MachineIO:
     def _set_params(self, payload: dict[str, Any]) -> tuple[bool, Any]:
         if self.state != "standby":
             return False, f"parameters can only be set in standby (machine is {self.state})"
-        power_w = {_key(k): _num(v) for k, v in payload["power_w"].items()}
         # A limit above what the machine can emit in one longest session is no limit at all.
         largest_j = self.profile.max_total_power_w * MAX_DURATION_S
-        limits = {_key(k): _num(v, largest_j) for k, v in payload["energy_limit_j"].items()}
-        powers = {float(k): v for k, v in power_w.items()}
-        params = {k: payload[k] for k in ("mode", "handpiece")}
-        params |= {"frequency_hz": _num(payload["frequency_hz"]), "duty_cycle": _num(payload["duty_cycle"])}
-        problem = params_problem(self.profile, {"power_w": powers, **params}, payload["handpiece"])
-        if problem is None and any(v < 0 for v in limits.values()):
-            problem = "energy limits must be >= 0"
-        if problem is None and set(limits) != set(power_w):
-            problem = "energy_limit_j must name the same wavelengths as power_w"
+        if any(v > largest_j for v in payload["energy_limit_j"].values()):
+            return False, f"energy limits must be at most {largest_j:g} J"
+        powers = {float(k): v for k, v in payload["power_w"].items()}
+        problem = params_problem(self.profile, {**payload, "power_w": powers}, payload["handpiece"])
         if problem:
             return False, problem
-        self.params = {**params, "power_w": power_w, "energy_limit_j": limits}
+        self.params = dict(payload)
         self.new_session()  # the energy limits count from here: a second session starts from 0 J
         return True, {}
 
@@ -201,10 +193,7 @@ class MachineIO:
         return True, {}
 
     def _control(self, payload: dict[str, Any]) -> tuple[bool, Any]:
-        action = payload["action"]
-        if action not in CONTROL_ACTIONS:
-            return False, f"unknown action {action!r}"
-        self.console(action)
+        self.console(payload["action"])
         return True, {}
 
     def console(self, action: str) -> None:
@@ -246,28 +235,6 @@ class MachineIO:
 
     def overheated(self) -> bool:  # noqa: D102
         raise NotImplementedError
-
-
-def _num(value: Any, largest: float = 1e6) -> float:
-    """A finite number no larger than `largest` (JSON carries Infinity and NaN; both are refused).
-
-    The default 1e6 is only a sanity bound; params_problem checks each field's real range.
-    """
-    try:
-        value = require_finite("parameter", value)
-    except InputError as exc:
-        raise ProtocolError(str(exc)) from None
-    if abs(value) > largest:
-        raise ProtocolError(f"{value!r} is above the largest allowed {largest:g}")
-    return float(value)
-
-
-def _key(wavelength: Any) -> str:
-    """A wavelength key in one spelling ("810"), whatever the host wrote ("810.0")."""
-    value = float(wavelength)
-    if value != value:
-        raise ProtocolError("wavelength is NaN")
-    return f"{value:g}"
 
 
 def _reply(seq: int, ok: bool, result: Any) -> bytes:

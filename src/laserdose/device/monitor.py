@@ -118,9 +118,8 @@ def watchdog_problem(identity: dict[str, Any], allow_time_scale: bool) -> str:
     if scale != 1.0 and not allow_time_scale:
         return f"machine reports time_scale={scale!r}: a simulator; drive it with --simulator"
     numbers = all(
-        not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
-        for v in (watchdog, scale)
-    )
+        not isinstance(v, bool) and isinstance(v, (int, float)) and 0 < v < 1e9 for v in (watchdog, scale)
+    )  # a plain comparison: math.isfinite would overflow on an integer of 400 digits
     if not numbers or watchdog / scale > MAX_WATCHDOG_S:
         return (
             f"machine reports no working watchdog (watchdog_s={watchdog!r}, time_scale={scale!r}; "

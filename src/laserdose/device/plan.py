@@ -1,4 +1,4 @@
-"""Treatment plans as the device layer receives them (issue-6 JSON), checked strictly against a profile.
+"""Treatment plans as the device layer receives them (the plan JSON), checked strictly against a profile.
 
 A plan outside the machine's limits is refused, never clamped. The same checks guard the firmware side
 (simulator) when it receives SET_PARAMS, so a host bug cannot slip past the machine either.
@@ -70,13 +70,17 @@ def read_plan(path: str | Path) -> dict[str, Any]:
         raise InputError(f"cannot read plan {path}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"plan {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"plan {path} is not UTF-8 text (byte {exc.start})") from None
+    except (ValueError, RecursionError) as exc:  # too deeply nested, or an integer of > 4300 digits
+        raise InputError(f"plan {path} is not a plan: {type(exc).__name__}") from None
     if not isinstance(data, dict) or not isinstance(data.get("device"), str):
         raise InputError("plan must be a JSON object with a device name")
     return data
 
 
 def parse_plan(data: Any, profile: DeviceProfile) -> DeliveryPlan:
-    """Validate an issue-6 plan object against `profile`."""
+    """Validate a plan JSON object against `profile`."""
     if not isinstance(data, dict):
         raise InputError("plan must be a JSON object")
     decision = _field(data, "decision")
@@ -90,13 +94,17 @@ def parse_plan(data: Any, profile: DeviceProfile) -> DeliveryPlan:
     if not isinstance(raw_powers, dict) or not raw_powers:
         raise InputError("plan power_w_by_wavelength must be a non-empty object of wavelength: watts")
     powers = {_wavelength(key): _number(f"power at {key} nm", value) for key, value in raw_powers.items()}
+    if len(powers) != len(raw_powers):
+        raise InputError("plan power_w_by_wavelength names one wavelength twice")
     mode = _field(data, "mode")
     frequency, duty = _mode(data, mode)
     duration = _number("duration_s", _field(data, "duration_s"))
     if not 0.0 < duration <= MAX_DURATION_S:
         raise InputError(f"plan duration_s must be > 0 and <= {MAX_DURATION_S:g}, got {duration:g}")
     params = {"power_w": powers, "mode": mode, "frequency_hz": frequency, "duty_cycle": duty}
-    problem = params_problem(profile, params, _field(data, "handpiece"))
+    if not isinstance(_field(data, "handpiece"), str):
+        raise InputError("plan handpiece must be a handpiece name")
+    problem = params_problem(profile, params, data["handpiece"])
     if problem:
         raise InputError(f"plan outside the machine's limits: {problem}")
     energy = {wl: p * duration * duty for wl, p in powers.items()}
@@ -159,7 +167,7 @@ def _mode(data: dict[str, Any], mode: Any) -> tuple[float, float]:
         return _number("frequency_hz", _field(data, "frequency_hz")), _number(
             "duty_cycle", _field(data, "duty_cycle")
         )
-    raise InputError(f"plan mode must be cw or pulsed, got {mode!r}")
+    raise InputError(f"plan mode must be cw or pulsed, got {str(mode)[:40]!r}")
 
 
 def _field(data: dict[str, Any], key: str) -> Any:
@@ -176,7 +184,7 @@ def _wavelength(key: Any) -> float:
     try:
         value = float(key)
     except (TypeError, ValueError):
-        raise InputError(f"plan wavelength {key!r} is not a number of nm") from None
+        value = math.nan
     if not math.isfinite(value):
-        raise InputError(f"plan wavelength {key!r} is not a number of nm")
+        raise InputError(f"plan wavelength {str(key)[:20]!r} is not a number of nm")
     return value

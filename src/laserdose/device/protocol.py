@@ -6,12 +6,15 @@ A frame is::
 
 The CRC covers length, sequence, type and payload (everything between the start byte and the CRC) and is
 CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final XOR; check value 0x29B1 for
-"123456789"), as catalogued by Greg Cook, "Catalogue of parametrised CRC algorithms" (reveng), where it
-is listed as CRC-16/IBM-3740. The payload is a UTF-8 JSON object whose keys are checked per message type
-before anything acts on it. docs/device-protocol.md has the message table and the sequences.
+"123456789"), as catalogued by Greg Cook, "Catalogue of parametrised CRC algorithms" (reveng)
+[Cook-CRC], where it is listed as CRC-16/IBM-3740. The payload is a UTF-8 JSON object whose keys are
+checked per message type before anything acts on it. docs/device-protocol.md has the message table and
+the sequences.
 """
 
+import binascii
 import json
+import re
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -88,14 +91,12 @@ class Frame:
 
 
 def crc16_ccitt_false(data: bytes) -> int:
-    """CRC-16/CCITT-FALSE of `data` (poly 0x1021, init 0xFFFF, MSB first, no final XOR)."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-            crc &= 0xFFFF
-    return crc
+    """CRC-16/CCITT-FALSE of `data` (poly 0x1021, init 0xFFFF, MSB first, no final XOR).
+
+    binascii.crc_hqx is this CRC (the non-reflected CCITT polynomial) computed in C; started at 0xFFFF
+    it gives the catalogued check value 0x29B1 for "123456789".
+    """
+    return binascii.crc_hqx(data, 0xFFFF)
 
 
 def encode_frame(frame: Frame) -> bytes:
@@ -119,47 +120,81 @@ def check_payload(msg: Msg, payload: Any) -> None:
         raise ProtocolError(f"{msg.name} payload lacks {', '.join(missing)}")
 
 
+# Bytes that never occur in a JSON text [RFC8259] [S]: control characters are escaped inside strings, and
+# only tab, newline, carriage return and space may stand between tokens. The high byte of every length
+# up to MAX_PAYLOAD (0x00-0x04) is among them, which is what makes the parser's work linear.
+_NOT_JSON = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_TYPES = frozenset(int(m) for m in Msg)
+_REJECT = None
+
+
 class FrameParser:
     """Stream parser: feed it bytes as they arrive, get whole valid frames out.
 
     Garbage, frames with a bad CRC, unknown types or bad payloads are dropped; the parser then searches
     for the next start byte after the one it rejected, so one corrupted byte costs at most one frame.
+
+    A candidate whose payload holds a byte that no JSON text contains is dropped as soon as that byte
+    arrives, without waiting for the length it declares. The next frame's length field is such a byte, so
+    a corrupted length byte costs only its own frame: the parser is back in step two bytes into the next
+    one. The same rule bounds the work: a candidate is CRC-checked only when its payload is clean, and
+    clean payloads of different candidates overlap by at most a few bytes, so each byte received is
+    searched or CRC-checked a bounded number of times, whatever the input (`examined` counts the bytes).
     `rejected` counts dropped candidates (a link-quality figure).
     """
 
     def __init__(self) -> None:
         self._buffer = bytearray()
+        self._clean = 0  # payload bytes of the candidate at the buffer's start known free of non-JSON bytes
         self.rejected = 0
+        self.examined = 0
 
     def feed(self, data: bytes) -> list[Frame]:
         """Append `data` and return every complete valid frame now in the buffer, in order."""
         self._buffer.extend(data)
         frames: list[Frame] = []
-        while True:
-            start = self._buffer.find(START_BYTE)
-            if start < 0:
-                self._buffer.clear()
-                return frames
-            del self._buffer[:start]
-            if len(self._buffer) < HEADER.size:
-                return frames
-            _, length, seq, msg_type = HEADER.unpack_from(self._buffer)
-            if length > MAX_PAYLOAD:
-                self._reject()
-                continue
-            total = HEADER.size + length + CRC.size
-            if len(self._buffer) < total:
-                return frames
-            frame = _decode(bytes(self._buffer[:total]), length, seq, msg_type)
-            if frame is None:
-                self._reject()
-                continue
-            del self._buffer[:total]
-            frames.append(frame)
+        pos = 0
+        while (start := self._buffer.find(START_BYTE, pos)) >= 0:
+            if start != pos:
+                self._clean = 0
+            verdict = self._candidate(start)
+            if verdict == "wait":
+                pos = start
+                break
+            self._clean = 0
+            if isinstance(verdict, tuple):
+                frames.append(verdict[0])
+                pos = verdict[1]
+            else:
+                self.rejected += 1
+                pos = start + 1  # resynchronise: look for the next start byte after this one
+        else:
+            pos = len(self._buffer)
+        del self._buffer[:pos]
+        return frames
 
-    def _reject(self) -> None:
-        self.rejected += 1
-        del self._buffer[:1]  # resynchronise: look for the next start byte after this one
+    def _candidate(self, start: int) -> tuple[Frame, int] | str | None:
+        """The frame starting at `start` and its end, "wait" for more bytes, or None (_REJECT)."""
+        buffer = self._buffer
+        if len(buffer) - start < HEADER.size:
+            return "wait"
+        _, length, seq, msg_type = HEADER.unpack_from(buffer, start)
+        if length > MAX_PAYLOAD or msg_type not in _TYPES:
+            return _REJECT
+        body = start + HEADER.size
+        received = min(len(buffer), body + length)
+        if body + self._clean < received:
+            found = _NOT_JSON.search(buffer, body + self._clean, received)
+            self.examined += (found.start() + 1 if found else received) - (body + self._clean)
+            if found:
+                return _REJECT
+            self._clean = received - body
+        end = body + length + CRC.size
+        if len(buffer) < end:
+            return "wait"
+        self.examined += length + HEADER.size + CRC.size
+        frame = _decode(bytes(buffer[start:end]), length, seq, msg_type)
+        return _REJECT if frame is None else (frame, end)
 
 
 def _decode(raw: bytes, length: int, seq: int, msg_type: int) -> Frame | None:

@@ -17,6 +17,8 @@ class SessionRecord:
     def __init__(self, path: str | Path | None = None) -> None:
         self.entries: list[dict[str, Any]] = []
         self._file: IO[str] | None = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115
+        if path and self._file is not None and _ends_mid_line(Path(path)):
+            self._file.write("\n")  # a line cut by a crash stays alone on its line (read_record skips it)
 
     def write(self, kind: str, **fields: Any) -> dict[str, Any]:
         """Append one entry of `kind` with `fields`; returns it."""
@@ -33,6 +35,15 @@ class SessionRecord:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _ends_mid_line(path: Path) -> bool:
+    """True when the file's last byte is not a newline (its last line was cut by a crash)."""
+    with path.open("rb") as file:
+        if file.seek(0, os.SEEK_END) == 0:
+            return False
+        file.seek(-1, os.SEEK_END)
+        return file.read(1) != b"\n"
 
 
 def read_record(path: str | Path) -> list[dict[str, Any]]:

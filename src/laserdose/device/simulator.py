@@ -19,6 +19,7 @@ from laserdose.device.calibration import MonitorCalibration, check_date, check_f
 from laserdose.device.faults import Fault
 from laserdose.device.machine_io import MachineIO
 from laserdose.device.protocol import Msg
+from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile
 
 
@@ -246,11 +247,11 @@ class Machine(MachineIO):
         """A service visit sets new monitor factors (standby only); NAK on any bad factor or date."""
         if self.state != "standby":
             return False, f"calibration only in standby (machine is {self.state})"
-        date = check_date(payload["date"])
-        factors = payload["factors"]
-        if not isinstance(factors, dict) or not factors:
-            return False, "factors must map wavelengths to factors"
-        new = {float(k): check_factor(v) for k, v in factors.items()}
+        try:  # the payload's types were checked (requests.check_request); here the ranges
+            date = check_date(payload["date"])
+            new = {float(k): check_factor(v) for k, v in payload["factors"].items()}
+        except InputError as exc:
+            return False, str(exc)
         unknown = [k for k in new if k not in self.sources]
         if unknown:
             return False, f"no source at {', '.join(f'{k:g}' for k in unknown)} nm"

@@ -7,7 +7,7 @@ two control steps, so a run is deterministic for a given seed and fault list.
 from collections.abc import Callable
 
 from laserdose.device.client import DeviceClient
-from laserdose.device.controller import Controller, Outcome
+from laserdose.device.controller import Controller, DeliveryOutcome
 from laserdose.device.link import MemoryLink
 from laserdose.device.plan import DeliveryPlan
 from laserdose.device.record import SessionRecord
@@ -25,7 +25,7 @@ def deliver(
     period_s: float = 0.1,
     record: SessionRecord | None = None,
     between: Callable[[Machine, Controller], None] | None = None,
-) -> tuple[Outcome, Controller]:
+) -> tuple[DeliveryOutcome, Controller]:
     """Deliver `plan` on `machine`; `between(machine, controller)` runs after each machine step."""
     controller = Controller(plan, connect(machine), record or SessionRecord(), operator="test")
 

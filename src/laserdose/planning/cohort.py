@@ -29,7 +29,7 @@ from laserdose.machines.profile import DeviceProfile, load_profile
 from laserdose.optics.back import BMI_MAX, BMI_MIN, FAT_MAX_MM, FAT_MIN_MM
 
 MAX_PATIENTS = 100_000
-# The treated area when the cohort gives none: the example patient of issue 6 (area_cm2 = 150).
+# The treated area when the cohort gives none: the example patient's (examples/patient.toml, area_cm2 = 150).
 DEFAULT_AREA_CM2 = 150.0
 # Rule of nines (Wallace 1951): the back of the trunk is ~18 % of ~1.9 m2, ~3400 cm2 (as clinical/patient.py).
 AREA_CM2_RANGE = (1.0, 3400.0)

@@ -64,7 +64,7 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class OptimiserResult:
     """The optimiser's answer.
 
     Attributes:
@@ -93,7 +93,7 @@ class Outcome:
         return sum(self.power_w_by_wavelength.values()) * self.duration_s
 
 
-def optimise(responses: list[WavelengthResponse], limits: Limits) -> Outcome:
+def optimise(responses: list[WavelengthResponse], limits: Limits) -> OptimiserResult:
     """Best powers and duration for the responses under the limits (see the module docstring)."""
     _check(responses, limits)
     powers = _best_mix(responses, limits)
@@ -221,9 +221,9 @@ def _outcome(
     limits: Limits,
     binding: str,
     advice: str,
-) -> Outcome:
+) -> OptimiserResult:
     rate_low, rate_high, surface_rate = _rates(responses, powers, limits.area_cm2)
-    return Outcome(
+    return OptimiserResult(
         feasible=feasible,
         power_w_by_wavelength=powers,
         duration_s=duration,

@@ -12,15 +12,15 @@ from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
 from laserdose.clinical.screening import ScreeningDecision, screen
 from laserdose.machines.profile import DeviceProfile, Handpiece
-from laserdose.planning.optimise import Limits, Outcome, WavelengthResponse, optimise
+from laserdose.planning.optimise import Limits, OptimiserResult, WavelengthResponse, optimise
 
 TREATABLE = ("treat", "treat-with-precautions")
 # Skin contact limit 43 C for contact of 10 min or more [IEC60601-1] ed. 3 [U];
 # a clinic may set 41 C (ed. 2) [S].
 DEFAULT_SKIN_LIMIT_C = 43.0
-# Skin surface at rest near 33 C (issue 4; the bioheat steady state).
+# Skin surface at rest near 33 C (the bioheat steady state).
 SKIN_START_C = 33.0
-# Hand scanning speeds used with Class 4 handpieces, 25-75 mm/s (issue 4).
+# Hand scanning speeds used with Class 4 handpieces, 25-75 mm/s.
 DEFAULT_SCAN_SPEED_MM_PER_S = 50.0
 
 
@@ -86,7 +86,7 @@ class Plan:
     area_cm2: float
     handpiece: str | None = None
     scan_speed_mm_per_s: float | None = None
-    outcome: Outcome | None = None
+    outcome: OptimiserResult | None = None
     target_depth_mm: float | None = None
     target_nominal_dose_j_per_cm2: float | None = None
     skin_start_c: float = SKIN_START_C
@@ -99,7 +99,7 @@ class Plan:
         return self.screening.decision in TREATABLE
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The plan as the JSON of issue 6."""
+        """The plan as its JSON document (what `laserdose plan --json` prints)."""
         payload: dict[str, Any] = self.screening.to_dict()
         payload |= {"condition": self.protocol.name, "device": self.device.name}
         if self.outcome is None:
@@ -140,8 +140,13 @@ def make_plan(
     physics: PhysicsModel,
     settings: PlanSettings = PlanSettings(),
 ) -> Plan:
-    """Screen, then plan the best handpiece, powers and duration for the protocol's first target."""
+    """Screen, then plan the best handpiece, powers and duration for the protocol's first target.
+
+    A screening plan limit (a precaution such as dark skin or a tattoo) is honoured: sources outside its
+    wavelengths get no power, and the skin limit is the lower of the clinic's and the precaution's.
+    """
     decision = screen(patient.screening)
+    settings, allowed_nm = _screened_settings(decision, settings)
     base = Plan(
         screening=decision,
         protocol=protocol,
@@ -167,8 +172,9 @@ def make_plan(
         max_total_power_w=device.max_total_power_w,
         duration_range_s=settings.duration_range_s,
     )
+    device_for_plan = _restricted(device, allowed_nm)
     candidates = [
-        (handpiece, _plan_with(handpiece, patient, device, physics, settings, lights, limits))
+        (handpiece, _plan_with(handpiece, patient, device_for_plan, physics, settings, lights, limits))
         for handpiece in device.handpieces
     ]
     handpiece, outcome = max(candidates, key=lambda item: _preference(item[1]))
@@ -192,8 +198,48 @@ def make_plan(
             "Target dose is the fluence under the centre of the treated area; at its edge about half.",
             "CW emission: at hand-scanning speeds pulsing changes neither the dose nor the mean skin heating "
             "at equal average power.",
+            *_limit_notes(decision, device),
         ),
     )
+
+
+def _screened_settings(
+    decision: ScreeningDecision, settings: PlanSettings
+) -> tuple[PlanSettings, tuple[float, ...] | None]:
+    """The settings with the screening's skin limit applied, and the wavelengths it allows (None: all)."""
+    limit = decision.plan_limit
+    if limit is None:
+        return settings, None
+    if limit.skin_limit_c is not None and limit.skin_limit_c < settings.skin_limit_c:
+        settings = replace(settings, skin_limit_c=limit.skin_limit_c)
+    return settings, limit.wavelengths_nm
+
+
+def _restricted(device: DeviceProfile, allowed_nm: tuple[float, ...] | None) -> DeviceProfile:
+    """The device with every source outside `allowed_nm` unable to emit (0 W); all sources when None."""
+    if allowed_nm is None:
+        return device
+    sources = tuple(
+        s if s.wavelength_nm in allowed_nm else replace(s, max_power_w=0.0, min_power_w=0.0)
+        for s in device.sources
+    )
+    return replace(device, sources=sources)
+
+
+def _limit_notes(decision: ScreeningDecision, device: DeviceProfile) -> tuple[str, ...]:
+    """What the screening's plan limit changed, in words."""
+    limit = decision.plan_limit
+    if limit is None:
+        return ()
+    notes = []
+    if limit.wavelengths_nm is not None:
+        allowed = ", ".join(f"{w:g} nm" for w in limit.wavelengths_nm) or "none"
+        notes.append(f"Screening precaution: only {allowed} may emit.")
+        if not any(s.wavelength_nm in limit.wavelengths_nm for s in device.sources):
+            notes.append(f"This machine has no source at {allowed}: it cannot treat this patient here.")
+    if limit.skin_limit_c is not None:
+        notes.append(f"Screening precaution: skin limit at most {limit.skin_limit_c:g} C.")
+    return tuple(notes)
 
 
 def _plan_with(
@@ -204,7 +250,7 @@ def _plan_with(
     settings: PlanSettings,
     lights: dict[float, TargetLight],
     limits: Limits,
-) -> Outcome:
+) -> OptimiserResult:
     """Optimise with the skin heating of one handpiece.
 
     Skin heating grows with the session's length, which the optimiser chooses: first plan with the
@@ -253,7 +299,7 @@ def _responses(
     ]
 
 
-def _preference(outcome: Outcome) -> tuple[bool, float, float]:
+def _preference(outcome: OptimiserResult) -> tuple[bool, float, float]:
     """Feasible plans first, the shortest session among them; else the most dose the target is sure to get.
 
     Ties (equal to 6 digits: the surface dose cap often fixes the dose) go to the cooler skin.

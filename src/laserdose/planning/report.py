@@ -143,7 +143,7 @@ def _patient_rows(plan: Plan, patient: Patient) -> list[tuple[str, str, str]]:
         ("screening", "decision", plan.screening.decision + urgency),
     ]
     return rows + [
-        ("screening", reason.code, f"{reason.text} [{reason.source}]") for reason in plan.screening.reasons
+        ("screening", reason.code, f"{reason.text} {reason.source}") for reason in plan.screening.reasons
     ]
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
-from laserdose.clinical.screening import ScreeningAnswers
+from laserdose.clinical.screening import NOT_FIRST_LINE_DIAGNOSES, ScreeningAnswers
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.optics.back import EPIDERMIS_MM, back_model
@@ -250,8 +250,16 @@ def simulate_patient(task: PatientTask) -> PatientOutcome:
     )
 
 
+# A study asks what a protocol delivers, not whether to treat: a diagnosis where laser is not first-line
+# (acute non-specific LBP) is studied as if a clinician had stated a reason, and the reason says so.
+STUDY_REASON = "cohort study of the protocol's delivery; no patient is treated"
+
+
 def _answers(diagnosis: str, skin_type: int, cleared: bool) -> ScreeningAnswers:
-    return ScreeningAnswers(diagnosis=diagnosis, skin_type=skin_type, medical_clearance=cleared)
+    reason = STUDY_REASON if diagnosis in NOT_FIRST_LINE_DIAGNOSES else ""
+    return ScreeningAnswers(
+        diagnosis=diagnosis, skin_type=skin_type, medical_clearance=cleared, first_line_reason=reason
+    )
 
 
 def _child(sequence: np.random.SeedSequence, number: int) -> np.random.SeedSequence:

@@ -27,7 +27,7 @@ from laserdose.transport.tables import target_fluence
 
 # Skin at rest (planning/plan.py SKIN_START_C) is the planner's start; the solver finds its own baseline
 # and we report its rise above that baseline on top of the same start.
-HEAT_GRID_DX_MM = 2.5  # as in examples/heat_treatment_mc.toml: converged to ~1 % there (issue 4)
+HEAT_GRID_DX_MM = 2.5  # as in examples/heat_treatment_mc.toml: converged to ~1 % there
 HEAT_DT_S = 0.1
 
 

@@ -13,6 +13,12 @@ from laserdose.safety.iec60825 import ALPHA_MIN_MRAD, DURATION_RANGE_S, check_wa
 from laserdose.safety.pulses import PulseTrain, pulsed_mpe
 
 DEFAULT_EXPOSURE_S = 10.0  # accidental exposure to an invisible beam (IEC TR 60825-14 practice) [U]
+# The retinal hazard band's limiting aperture for the eye, 7 mm (the dark-adapted pupil) [IEC60825-1] [S].
+EYE_APERTURE_RETINAL_MM = 7.0
+# EN 207 scale numbers are set for a 1 mm test beam [EN207] [S]; a smaller beam's power density is taken
+# over 1 mm (the small-beam rule as eyewear makers apply it) [U].
+EN207_MIN_DIAMETER_MM = 1.0
+BEAM_PROFILES = ("flat", "gaussian")
 POWER_RANGE_W = (0.0, 1e6)
 DIAMETER_RANGE_MM = (0.0, 1e4)
 DIVERGENCE_RANGE_MRAD = (0.0, 3000.0)
@@ -25,6 +31,50 @@ def beam_irradiance(power_w: float, beam_diameter_mm: float) -> float:
     if diameter_m == 0.0:
         raise InputError("beam diameter must be > 0 mm")
     return 4.0 * power_w / (math.pi * diameter_m**2)
+
+
+def limiting_aperture_mm(wavelength_nm: float, exposure_s: float) -> float:
+    """Limiting aperture of the eye [mm] for comparing an exposure with the MPE.
+
+    400-1400 nm: 7 mm [IEC60825-1] [S]. 315-400 nm and 1400 nm-0.1 mm: 1 mm below 0.35 s,
+    1.5 t^(3/8) mm to 10 s, 3.5 mm beyond; 0.1-1 mm: 11 mm [IEC60825-1 table A.? as given in
+    ANSI Z136.1] [U].
+
+    Args:
+        wavelength_nm: wavelength [nm].
+        exposure_s: exposure duration [s].
+    """
+    if 400.0 <= wavelength_nm <= 1400.0:
+        return EYE_APERTURE_RETINAL_MM
+    if wavelength_nm >= 1e5:
+        return 11.0
+    if exposure_s < 0.35:
+        return 1.0
+    return 3.5 if exposure_s >= 10.0 else 1.5 * exposure_s**0.375
+
+
+def aperture_irradiance(
+    power_w: float, beam_diameter_mm: float, aperture_mm: float, beam_profile: str
+) -> float:
+    """Irradiance [W/m^2] averaged over a centred aperture of `aperture_mm`.
+
+    The power through the aperture divided by its area, so a beam smaller than the aperture is averaged
+    over the whole aperture [ANSIZ136.1] [IEC60825-1] [Marshall2019] [EU2006-25] [S]. A flat beam of
+    diameter d passes min(1, (D/d)^2) of its power; a Gaussian beam of 1/e diameter d63 passes
+    1 - exp(-(D/d63)^2).
+
+    Args:
+        power_w: beam power [W].
+        beam_diameter_mm: beam diameter [mm] (d63 for a Gaussian beam).
+        aperture_mm: aperture diameter [mm].
+        beam_profile: "flat" or "gaussian".
+    """
+    if beam_profile not in BEAM_PROFILES:
+        raise InputError(f"unknown beam profile {beam_profile!r}; allowed: flat, gaussian")
+    beam_irradiance(power_w, beam_diameter_mm)  # validates power and diameter
+    ratio_sq = (aperture_mm / beam_diameter_mm) ** 2
+    fraction = min(1.0, ratio_sq) if beam_profile == "flat" else -math.expm1(-ratio_sq)
+    return power_w * fraction / (math.pi * (aperture_mm * 1e-3) ** 2 / 4.0)
 
 
 def nohd_m(power_w: float, mpe_w_per_m2: float, beam_diameter_mm: float, divergence_mrad: float) -> float:
@@ -128,13 +178,20 @@ def combined_nohd(
 class Eyewear:
     """Eyewear needed against one wavelength.
 
+    Two ratings, each on its own basis: the optical density of IEC 60825-1 / ANSI Z136.1 compares the
+    exposure averaged over the limiting aperture with the MPE; the EN 207 scale number uses the beam's
+    own power density (over at least 1 mm).
+
     Attributes:
         wavelength_nm: wavelength [nm].
-        irradiance_w_per_m2: irradiance the eyewear faces [W/m^2].
+        irradiance_w_per_m2: the OD's basis: irradiance averaged over the limiting aperture [W/m^2].
         mpe_w_per_m2: the eye MPE behind the eyewear [W/m^2].
-        od: optical density needed, log10(E0 / MPE), >= 0 [-].
+        od: optical density needed, log10(E_aperture / MPE), >= 0 [-].
         lb: EN 207 marking, e.g. "D LB5" (with "+ I LBn" for pulses).
         rule: the MPE rule.
+        aperture_mm: the limiting aperture the OD averages over [mm].
+        lb_irradiance_w_per_m2: the EN 207 basis: the beam's own power density [W/m^2].
+        lb_diameter_mm: the diameter that power density is taken over [mm].
     """
 
     wavelength_nm: float
@@ -143,6 +200,23 @@ class Eyewear:
     od: float
     lb: str
     rule: str
+    aperture_mm: float = EYE_APERTURE_RETINAL_MM
+    lb_irradiance_w_per_m2: float = 0.0
+    lb_diameter_mm: float = EN207_MIN_DIAMETER_MM
+
+    @property
+    def od_basis(self) -> str:
+        """The OD's basis in words."""
+        return (
+            f"IEC 60825-1 / ANSI Z136.1: {self.irradiance_w_per_m2:.3g} W/m2 averaged over the "
+            f"{self.aperture_mm:g} mm limiting aperture vs MPE {self.mpe_w_per_m2:.3g} W/m2"
+        )
+
+    @property
+    def lb_basis(self) -> str:
+        """The EN 207 rating's basis in words."""
+        density = f"{self.lb_irradiance_w_per_m2:.3g} W/m2"
+        return f"EN 207: the beam's own power density {density} over {self.lb_diameter_mm:.3g} mm"
 
 
 def en207_scale(wavelength_nm: float, value: float, mode: str) -> int:
@@ -197,26 +271,40 @@ def eyewear(
     beam_diameter_mm: float,
     exposure_s: float = DEFAULT_EXPOSURE_S,
     train: PulseTrain | None = None,
+    beam_profile: str = "flat",
 ) -> Eyewear:
     """Optical density and EN 207 rating for a beam of `power_w` (average) at the aperture.
 
-    OD = log10(E0 / E_MPE) with E0 the irradiance over the beam diameter [ANSIZ136.1] [S]. For a pulse
-    train the OD uses the per-pulse limit of the three rules, and the marking adds the pulsed mode.
+    OD = log10(E_a / E_MPE) with E_a the irradiance averaged over the limiting aperture (7 mm at
+    400-1400 nm; a beam smaller than the aperture is averaged over all of it) [IEC60825-1] [ANSIZ136.1]
+    [S]. The EN 207 scale number uses the beam's own power density, over at least 1 mm [EN207]. For a
+    pulse train the OD uses the per-pulse limit of the three rules, and the marking adds the pulsed mode.
+
+    Args:
+        wavelength_nm: wavelength [nm].
+        power_w: average power [W].
+        beam_diameter_mm: beam diameter [mm] (d63 for a Gaussian beam).
+        exposure_s: exposure duration [s].
+        train: the pulse train, or None for CW.
+        beam_profile: "flat" (all power inside the diameter) or "gaussian".
     """
     check_wavelength(wavelength_nm, 315.0, 1e6)
-    irradiance = beam_irradiance(power_w, beam_diameter_mm)
-    lb = f"D LB{en207_scale(wavelength_nm, irradiance, 'D')}"
+    aperture_mm = limiting_aperture_mm(wavelength_nm, exposure_s)
+    at_eye = aperture_irradiance(power_w, beam_diameter_mm, aperture_mm, beam_profile)
+    lb_diameter_mm = max(beam_diameter_mm, EN207_MIN_DIAMETER_MM)
+    own = beam_irradiance(power_w, lb_diameter_mm)
+    lb = f"D LB{en207_scale(wavelength_nm, own, 'D')}"
     if train is None:
         limit = eye_mpe(wavelength_nm, exposure_s)
-        mpe, ratio, rule = limit.e_w_per_m2, irradiance / limit.e_w_per_m2, limit.rule
+        mpe, ratio, rule = limit.e_w_per_m2, at_eye / limit.e_w_per_m2, limit.rule
     else:
         pulsed = pulsed_mpe(wavelength_nm, train, "eye")
-        pulse_h = irradiance / train.prf_hz
-        mode, scale = en207_pulsed_scale(wavelength_nm, pulse_h, train)
+        mode, scale = en207_pulsed_scale(wavelength_nm, own / train.prf_hz, train)
         lb += f" + {mode} LB{scale}"
-        mpe, ratio, rule = pulsed.e_average_w_per_m2, pulse_h / pulsed.h_per_pulse_j_per_m2, pulsed.rule
+        ratio = (at_eye / train.prf_hz) / pulsed.h_per_pulse_j_per_m2
+        mpe, rule = pulsed.e_average_w_per_m2, pulsed.rule
     od = max(0.0, math.log10(ratio)) if ratio > 0.0 else 0.0
-    return Eyewear(wavelength_nm, irradiance, mpe, od, lb, rule)
+    return Eyewear(wavelength_nm, at_eye, mpe, od, lb, rule, aperture_mm, own, lb_diameter_mm)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.safety.classify import Emission, classify
 from laserdose.safety.hazard import DEFAULT_EXPOSURE_S, combined_nohd, eye_nohd, eyewear
@@ -39,15 +40,19 @@ class EyewearNeed:
 
     Attributes:
         wavelength_nm: wavelength [nm].
-        od: optical density needed [-].
-        lb: EN 207 marking, e.g. "D LB5".
+        od: optical density needed [-] (IEC 60825-1 / ANSI Z136.1, over the limiting aperture).
+        lb: EN 207 marking, e.g. "D LB5" (the beam's own power density).
         handpiece: the handpiece that sets the need (highest irradiance at its aperture).
+        od_basis: the OD's basis in words.
+        lb_basis: the EN 207 rating's basis in words.
     """
 
     wavelength_nm: float
     od: float
     lb: str
     handpiece: str
+    od_basis: str = ""
+    lb_basis: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,8 +128,35 @@ def _eyewear_need(
     profile: DeviceProfile, wavelength_nm: float, power_w: float, exposure_s: float
 ) -> EyewearNeed:
     smallest = min(profile.handpieces, key=d63_mm)
-    need = eyewear(wavelength_nm, power_w, d63_mm(smallest), exposure_s)
-    return EyewearNeed(wavelength_nm, need.od, need.lb, smallest.name)
+    need = eyewear(wavelength_nm, power_w, d63_mm(smallest), exposure_s, beam_profile=smallest.beam_profile)
+    return EyewearNeed(wavelength_nm, need.od, need.lb, smallest.name, need.od_basis, need.lb_basis)
+
+
+def plan_eyewear(
+    profile: DeviceProfile, handpiece_name: str, power_w_by_wavelength: dict[float, float], exposure_s: float
+) -> list[EyewearNeed]:
+    """Eyewear for the powers a plan sets on one handpiece, each rating with its basis (0 W: none).
+
+    Args:
+        profile: the machine.
+        handpiece_name: the plan's handpiece.
+        power_w_by_wavelength: the plan's average power per wavelength [W].
+        exposure_s: exposure duration assumed [s].
+    """
+    handpiece = next((h for h in profile.handpieces if h.name == handpiece_name), None)
+    if handpiece is None:
+        raise InputError(f"the machine {profile.name} has no handpiece {handpiece_name!r}")
+    needs = []
+    for wavelength_nm, power_w in sorted(power_w_by_wavelength.items()):
+        if power_w <= 0.0:
+            continue
+        need = eyewear(
+            wavelength_nm, power_w, d63_mm(handpiece), exposure_s, beam_profile=handpiece.beam_profile
+        )
+        needs.append(
+            EyewearNeed(wavelength_nm, need.od, need.lb, handpiece.name, need.od_basis, need.lb_basis)
+        )
+    return needs
 
 
 def safety_summary(profile: DeviceProfile, exposure_s: float = DEFAULT_EXPOSURE_S) -> SafetySummary:
@@ -195,11 +227,11 @@ def summary_rows(summary: SafetySummary) -> list[tuple[str, str, str]]:
             rows.append(("NOHD", f"{hazard.handpiece}, {wavelength:g} nm at full power", f"{distance:.2f} m"))
         rows.append(("NOHD", f"{hazard.handpiece}, all wavelengths together", f"{hazard.nohd_all_m:.2f} m"))
     for need in summary.eyewear:
-        rows.append(
-            ("Eyewear", f"{need.wavelength_nm:g} nm ({need.handpiece})", f"OD {need.od:.2f}, {need.lb}")
-        )
+        item = f"{need.wavelength_nm:g} nm ({need.handpiece})"
+        rows.append(("Eyewear", f"{item}: OD", f"OD {need.od:.2f} ({need.od_basis})"))
+        rows.append(("Eyewear", f"{item}: EN 207", f"{need.lb} ({need.lb_basis})"))
     rows.extend(("Warnings", f"{i + 1}", line) for i, line in enumerate(summary.warnings))
     return rows
 
 
-__all__ = ["SafetySummary", "d63_mm", "safety_summary", "summary_rows", "worst_power_split"]
+__all__ = ["SafetySummary", "d63_mm", "plan_eyewear", "safety_summary", "summary_rows", "worst_power_split"]

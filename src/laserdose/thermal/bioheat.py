@@ -27,7 +27,7 @@ from laserdose.thermal.damage import DoseAccumulator
 from laserdose.thermal.grid import ColumnProperties, FloatArray, LayeredMedium, column_properties
 from laserdose.thermal.source import AbsorbedKernel, Emission, resample_depth, resample_radius
 
-BASAL_DEPTH_MM = 0.1  # epidermal basal layer, ~0.1 mm deep (issue 4)
+BASAL_DEPTH_MM = 0.1  # epidermal basal layer, ~0.1 mm deep (the epidermis of the back model)
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ class Stack:
 
     @classmethod
     def from_json_dict(cls, data: Any) -> Stack:
-        """Build a stack from the stack.json form (see the issue and README).
+        """Build a stack from the stack.json form (see docs/guide/simulate.md).
 
         Args:
             data: `{"n_above": 1.0, "n_below": 1.0, "layers": [{"thickness_mm": 0.2 or null, "mua_per_mm",

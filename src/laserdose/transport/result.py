@@ -121,7 +121,7 @@ class TransportResult:
         return self.fluence_rate_at(depth_mm, radius_mm) * power_w * time_s * 100.0  # 1 J/mm^2 = 100 J/cm^2
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The summary as in the issue's JSON interface (fractions of incident power)."""
+        """The summary as `laserdose simulate --json` prints it (fractions of incident power)."""
         return {
             "photons": self.photons,
             "specular_reflectance": self.specular_reflectance,

@@ -80,6 +80,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         plan_pages,
         qa_guided_pages,
         qa_pages,
+        referral_pages,
+        screenings_api,
     )
 
     settings = settings or WebSettings()
@@ -110,6 +112,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(outcome_pages.router)
     app.include_router(console.router)
     app.include_router(plan_pages.router)
+    app.include_router(referral_pages.router)
+    app.include_router(screenings_api.router)
     app.include_router(qa_guided_pages.router)  # before qa_pages: /machines/guided is no serial number
     app.include_router(qa_pages.router)
     return app

@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 
 from laserdose.clinic.models import Screening
 from laserdose.clinic.plans import MAX_TEXT_CHARS, SKIN_LIMIT_RANGE_C, PlanInputs
-from laserdose.clinic.screenings import QUESTIONNAIRE_LISTS
+from laserdose.clinic.screenings import MAX_REASON_CHARS, QUESTIONNAIRE_LISTS
 from laserdose.clinical import screening_rules as vocabulary
 from laserdose.clinical.patient import AREA_CM2_RANGE, BMI_RANGE, FAT_MM_RANGE
 from laserdose.clinical.protocols import load_protocols
@@ -31,6 +31,10 @@ def parse_screening_form(form: FormData) -> tuple[dict[str, Any], dict[str, str]
     values |= {key: [str(term) for term in form.getlist(key)] for key in QUESTIONNAIRE_LISTS}
     values["medical_clearance"] = bool(form.get("medical_clearance"))
     errors: dict[str, str] = {}
+    for key in ("first_line_reason", "drop_reason"):
+        values[key] = str(form.get(key, "")).strip()
+        if len(values[key]) > MAX_REASON_CHARS:
+            errors[key] = f"at most {MAX_REASON_CHARS} characters"
     if not values["diagnosis"]:
         errors["diagnosis"] = "choose the working diagnosis"
     elif values["diagnosis"] not in vocabulary.DIAGNOSES:

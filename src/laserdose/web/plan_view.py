@@ -39,7 +39,7 @@ class PlanView:
     Attributes:
         plan: the plan.
         patient: the planner's patient it was made for.
-        payload: its issue-6 JSON.
+        payload: its plan JSON (Plan.to_json_dict).
         depth_svg: dose against depth, or None when there are no parameters.
         skin_svg: skin temperature against time, or None.
         safety_rows: the laser safety summary as (section, item, value), for the session's exposure.
@@ -76,6 +76,8 @@ class PlanView:
     @property
     def refusal(self) -> str:
         """Why the plan cannot be signed ("" when it can)."""
+        if self.plan.screening.decision == "refer":
+            return "the screening refers the patient: record the referral's outcome or override it first"
         if not self.plan.treat or self.plan.outcome is None:
             return "the screening does not allow laser"
         return safety_problem(self.plan) or ""

@@ -18,7 +18,7 @@ The physics, and why it is fast:
 - The peak reached in a session is the largest rise over the points and over its last period: the rise
   at t + T is never below the rise at t (the column's impulse response is positive).
 The agreement with the 3-D scanned solver is stated in tests/thermal/test_skin_surrogate_vs_solver.py
-and README.
+and docs/guide/plan.md.
 """
 
 import math

@@ -33,6 +33,8 @@ from laserdose.clinic.records import NotFound
 from laserdose.device.plan import DeliveryPlan, parse_plan
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, load_profile, shipped_profiles
+from laserdose.safety.hazard import DEFAULT_EXPOSURE_S
+from laserdose.safety.summary import EyewearNeed, plan_eyewear
 from laserdose.web.deps import DbSession, LoginRequired, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, render
 
@@ -59,8 +61,8 @@ async def console_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """At start, close sessions a dead server left running; at shutdown, stop every console."""
 
     def recover() -> None:
-        with app.state.sessions.begin() as session:
-            treatment.recover_running_sessions(session=session)
+        with app.state.sessions.begin() as db:
+            treatment.recover_running_sessions(db=db)
 
     await anyio.to_thread.run_sync(recover)  # no database wait on the event loop
     yield
@@ -80,24 +82,35 @@ def _plan(course: Course) -> tuple[DeliveryPlan | None, DeviceProfile | None, st
         return None, None, str(exc)
 
 
-def _page(request: Request, session: DbSession, user: User, course_id: int, error: str = "",
+def _eyewear(plan: DeliveryPlan | None, profile: DeviceProfile | None) -> list[EyewearNeed]:
+    """Eyewear at the plan's set (peak) powers on its handpiece; none when the plan cannot be read."""
+    if plan is None or profile is None:
+        return []
+    try:
+        return plan_eyewear(profile, plan.handpiece, dict(plan.power_w), DEFAULT_EXPOSURE_S)
+    except InputError:
+        return []
+
+
+def _page(request: Request, db: DbSession, user: User, course_id: int, error: str = "",
           status_code: int = 200) -> HTMLResponse:  # fmt: skip
-    course = treatment.signed_course(session=session, actor=user, course_id=course_id)
+    course = treatment.signed_course(db=db, actor=user, course_id=course_id)
     plan, profile, plan_error = _plan(course)
     run: ConsoleRun | None = request.app.state.console.get(course_id)
     statement = select(TreatmentSession).where(TreatmentSession.course_id == course_id)
-    records = list(session.scalars(statement.order_by(TreatmentSession.id.desc()).limit(5)))
+    records = list(db.scalars(statement.order_by(TreatmentSession.id.desc()).limit(5)))
+    goggles = _eyewear(plan, profile)
     connected = run is not None and run.phase in ("connected", "running", "ended") and run.identity
-    qa_state = qa.gate(session=session, identity=run.identity) if run is not None and connected else None
+    qa_state = qa.gate(session=db, identity=run.identity) if run is not None and connected else None
     alerts = (
-        qa_trend.trend_alerts(session=session, machine_serial=qa_state.check.machine_serial)
+        qa_trend.trend_alerts(session=db, machine_serial=qa_state.check.machine_serial)
         if (qa_state is not None and qa_state.check is not None)
         else []
     )
     return render(
         request, "console.html", user, status_code, course=course, patient=course.patient, plan=plan,
-        profile=profile, plan_error=plan_error, snapshot=run.snapshot() if run else None, error=error,
-        device_url=request.app.state.settings.device_url, records=records,
+        profile=profile, plan_error=plan_error, eyewear=goggles, snapshot=run.snapshot() if run else None,
+        error=error, device_url=request.app.state.settings.device_url, records=records,
         can_operate=user.role == Role.OPERATOR, qa_state=qa_state, qa_alerts=alerts,
         machine_serial=run.identity.get("serial", "") if run is not None else "",
         machine_profile=run.identity.get("profile", "") if run is not None else "",
@@ -112,26 +125,23 @@ def current_console(request: Request, user: Watcher) -> RedirectResponse:
 
 
 @router.get("/courses/{course_id}/console")
-def console_page(request: Request, course_id: int, session: DbSession, user: Watcher) -> HTMLResponse:
+def console_page(request: Request, course_id: int, db: DbSession, user: Watcher) -> HTMLResponse:
     """The treatment console of a signed course (operators run it, clinicians watch)."""
-    return _page(request, session, user, course_id)
+    return _page(request, db, user, course_id)
 
 
 @router.post("/courses/{course_id}/console/connect", response_model=None)
-def connect(
-    request: Request, course_id: int, form: PostedForm, session: DbSession, user: Operator
-) -> Response:
+def connect(request: Request, course_id: int, form: PostedForm, db: DbSession, user: Operator) -> Response:
     """Connect to the machine of the settings and identify it (a plain def: runs off the event loop)."""
     check_csrf(request, form.get("csrf_token"))
-    course = treatment.signed_course(session=session, actor=user, course_id=course_id)
+    course = treatment.signed_course(db=db, actor=user, course_id=course_id)
     plan, _, plan_error = _plan(course)
     if plan is None:
-        return _page(request, session, user, course_id, f"this plan cannot be delivered: {plan_error}", 409)
+        return _page(request, db, user, course_id, f"this plan cannot be delivered: {plan_error}", 409)
     guided = request.app.state.qa_guided.current
     if guided is not None and guided.active:
-        return _page(
-            request, session, user, course_id, "a power check is running on the machine; finish it", 409
-        )
+        busy = "a power check is running on the machine; finish it first"
+        return _page(request, db, user, course_id, busy, 409)
     run = ConsoleRun(
         course_id=course_id, plan=plan, config=console_config(request), sessions=request.app.state.sessions,
         operator=user.username,
@@ -140,7 +150,7 @@ def connect(
         request.app.state.console.claim(run)  # closing the previous run may wait for its thread
         run.connect()
     except InputError as exc:
-        return _page(request, session, user, course_id, str(exc), 409)
+        return _page(request, db, user, course_id, str(exc), 409)
     return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
 
 
@@ -165,7 +175,7 @@ def _blocked(machine: dict[str, Any]) -> str:
 @router.post("/courses/{course_id}/console/start", response_model=None)
 def start(
     request: Request, course_id: int, stops_seen: Annotated[int | None, Depends(stops_at_arrival)],
-    form: PostedForm, session: DbSession, user: Operator,
+    form: PostedForm, db: DbSession, user: Operator,
 ) -> Response:  # fmt: skip
     """Open the session record, then let the controller arm and deliver the plan.
 
@@ -175,35 +185,35 @@ def start(
     check_csrf(request, form.get("csrf_token"))
     run: ConsoleRun | None = request.app.state.console.get(course_id)
     if run is None or run.phase != "connected" or stops_seen is None:
-        return _page(request, session, user, course_id, "connect to the machine first", 409)
+        return _page(request, db, user, course_id, "connect to the machine first", 409)
     run.poll_status()
     blocked = _blocked(run.machine)
     if blocked:
-        return _page(request, session, user, course_id, f"refused, nothing was emitted: {blocked}", 409)
+        return _page(request, db, user, course_id, f"refused, nothing was emitted: {blocked}", 409)
     try:
-        record = treatment.open_session(session=session, actor=user, course_id=course_id, device=run.identity)
+        record = treatment.open_session(db=db, actor=user, course_id=course_id, device=run.identity)
     except treatment.PowerCheckRefused as exc:
-        session.rollback()
-        return _page(request, session, user, course_id, f"refused, nothing was emitted: {exc}", 409)
-    session.commit()  # the record exists before the machine is armed
+        db.rollback()
+        return _page(request, db, user, course_id, f"refused, nothing was emitted: {exc}", 409)
+    db.commit()  # the record exists before the machine is armed
     try:
         run.start(record.id, stops_seen=stops_seen)
     except InputError as exc:  # StoppedBeforeArming, or the console closed meanwhile: never armed
-        _close_unarmed(session, user, record.id, str(exc))
-        return _page(request, session, user, course_id, f"refused, nothing was emitted: {exc}", 409)
+        _close_unarmed(db, user, record.id, str(exc))
+        return _page(request, db, user, course_id, f"refused, nothing was emitted: {exc}", 409)
     return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
 
 
-def _close_unarmed(session: DbSession, user: User, session_id: int, reason: str) -> None:
+def _close_unarmed(db: DbSession, user: User, session_id: int, reason: str) -> None:
     """Close a session record whose machine was never armed, with `reason` as its one interruption."""
     treatment.save_heartbeat(
-        session=session, session_id=session_id, duration_s=0.0, energy_j_by_wavelength={},
+        db=db, session_id=session_id, duration_s=0.0, energy_j_by_wavelength={},
         interruptions=[{"at_s": 0.0, "reason": reason}],
     )  # fmt: skip
     treatment.close_session(
-        session=session, actor_name=user.username, session_id=session_id, completed=False, reason=reason
+        db=db, actor_name=user.username, session_id=session_id, completed=False, reason=reason
     )
-    session.commit()
+    db.commit()
 
 
 @router.post("/courses/{course_id}/console/stop", response_model=None)
@@ -233,8 +243,8 @@ async def disconnect(request: Request, course_id: int, user: Operator) -> Redire
 
 def _watcher(request: Request) -> User:
     """The logged-in operator or clinician, checked with a short-lived database session."""
-    with request.app.state.sessions() as session:
-        user = page_user(request, session)
+    with request.app.state.sessions() as db:
+        user = page_user(request, db)
         users.require_role(user, *users.RECORDERS)
         return user
 

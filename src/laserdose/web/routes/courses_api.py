@@ -22,48 +22,47 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post("/patients/{patient_id}/courses", status_code=status.HTTP_201_CREATED)
-def create_course(patient_id: Id, body: CourseCreate, session: DbSession, user: Clinician) -> CoursePublic:
+def create_course(patient_id: Id, body: CourseCreate, db: DbSession, user: Clinician) -> CoursePublic:
     """Create an unsigned course for a patient (clinicians)."""
-    course = courses.create_course(session=session, actor=user, patient_id=patient_id, **body.model_dump())
-    session.commit()
+    course = courses.create_course(session=db, actor=user, patient_id=patient_id, **body.model_dump())
+    db.commit()
     return CoursePublic.model_validate(course)
 
 
 @router.get("/courses/{course_id}")
-def get_course(course_id: Id, session: DbSession, user: Reader) -> CoursePublic:
+def get_course(course_id: Id, db: DbSession, user: Reader) -> CoursePublic:
     """Return one course."""
-    return CoursePublic.model_validate(records.get_course(session, course_id))
+    return CoursePublic.model_validate(records.get_course(db, course_id))
 
 
 @router.post("/courses/{course_id}/sign")
-def sign_course(course_id: Id, request: Request, session: DbSession, user: Clinician) -> CoursePublic:
+def sign_course(course_id: Id, request: Request, db: DbSession, user: Clinician) -> CoursePublic:
     """Sign a course's plan so that operators may run it (clinicians; only plans made by the planner)."""
     physics = get_physics(request)
-    course = plans.sign_planned_course(session=session, actor=user, course_id=course_id, physics=physics)
-    session.commit()
+    course = plans.sign_planned_course(session=db, actor=user, course_id=course_id, physics=physics)
+    db.commit()
     return CoursePublic.model_validate(course)
 
 
 @router.post("/courses/{course_id}/sessions", status_code=status.HTTP_201_CREATED)
 def record_session(
-    course_id: Id, body: SessionRecordCreate, session: DbSession, user: Runner
+    course_id: Id, body: SessionRecordCreate, db: DbSession, user: Runner
 ) -> SessionRecordPublic:
     """Store a delivered session from the controller's record (signed courses only)."""
     record = treatment.record_session(
-        session=session, actor=user, course_id=course_id, started_at=body.started_at,
+        db=db, actor=user, course_id=course_id, started_at=body.started_at,
         duration_s=body.duration_s, energy_j_by_wavelength=body.energy_j_by_wavelength,
         interruptions=[item.model_dump() for item in body.interruptions], completed=body.completed,
     )  # fmt: skip
-    session.commit()
+    db.commit()
     return SessionRecordPublic.model_validate(record)
 
 
 @router.get("/courses/{course_id}/sessions")
-def list_sessions(course_id: Id, session: DbSession, user: Reader) -> list[SessionRecordPublic]:
+def list_sessions(course_id: Id, db: DbSession, user: Reader) -> list[SessionRecordPublic]:
     """The course's delivered sessions, oldest first."""
-    records.get_course(session, course_id)
+    records.get_course(db, course_id)
     statement = select(TreatmentSession).where(TreatmentSession.course_id == course_id)
     return [
-        SessionRecordPublic.model_validate(r)
-        for r in session.scalars(statement.order_by(TreatmentSession.id))
+        SessionRecordPublic.model_validate(r) for r in db.scalars(statement.order_by(TreatmentSession.id))
     ]

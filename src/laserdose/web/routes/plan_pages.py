@@ -16,6 +16,7 @@ from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.users import READERS
 from laserdose.clinical import screening_rules as vocabulary
 from laserdose.clinical.protocols import load_protocols
+from laserdose.clinical.screening import automatic_terms
 from laserdose.errors import InputError
 from laserdose.machines.profile import shipped_profiles
 from laserdose.planning.physics import TablePhysics
@@ -25,6 +26,7 @@ from laserdose.web.deps import DbSession, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, render
 from laserdose.web.plan_editor_form import PLAN_FIELDS, parse_plan_form, parse_screening_form
 from laserdose.web.plan_view import get_physics, plan_view
+from laserdose.web.routes.referral_pages import screening_result_page
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, *READERS))]
@@ -32,7 +34,7 @@ Clinician = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
 Physics = Annotated[TablePhysics, Depends(get_physics)]
 TEXT_FIELDS = ("home_exercise", "advice", "accept_outside_window", "outside_window_reason")
 DEFAULT_DEVICE = "15w-dual"
-DEFAULT_AREA_CM2 = 150.0  # the example patient of issue 6
+DEFAULT_AREA_CM2 = 150.0  # the example patient's (examples/patient.toml)
 VOCABULARY = {
     "diagnoses": vocabulary.DIAGNOSES,
     "red_flags": vocabulary.RED_FLAGS,
@@ -50,9 +52,11 @@ def _screening_page(
     request: Request, user: User, patient: PatientRecord, values: dict[str, Any], errors: dict[str, str],
     status_code: int = 200,
 ) -> HTMLResponse:  # fmt: skip
+    age = screenings.age_years(patient.birth_date, _today_utc())
+    automatic = [vocabulary.ALL_RULES[code] for code in automatic_terms(patient.skin_type, age)]
     return render(
         request, "screening_form.html", user, status_code, patient=patient, values=values, errors=errors,
-        vocab=VOCABULARY,
+        vocab=VOCABULARY, age=age, automatic=automatic,
     )  # fmt: skip
 
 
@@ -78,9 +82,15 @@ def screen_patient(
     values, errors = parse_screening_form(form)
     if errors:
         return _screening_page(request, user, patient, values, errors, 422)
-    screening, _decision = screenings.screen_patient(
-        session=session, actor=user, patient_id=patient_id, answers=values, today=_today_utc()
-    )
+    try:
+        screening, _decision = screenings.screen_patient(
+            session=session, actor=user, patient_id=patient_id, answers=values, today=_today_utc()
+        )
+    except screenings.DropReasonNeeded as exc:
+        errors["drop_reason"] = (
+            f"the previous screening had {', '.join(exc.dropped)}; say why it no longer applies"
+        )
+        return _screening_page(request, user, patient, values, errors, 422)
     session.commit()
     return RedirectResponse(f"/screenings/{screening.id}", status_code=303)
 
@@ -107,10 +117,7 @@ def screening_preview(
 def screening_result(request: Request, screening_id: int, session: DbSession, user: Reader) -> HTMLResponse:
     """A stored screening: the decision, its reasons and their sources."""
     screening = screenings.get_screening(session=session, actor=user, screening_id=screening_id)
-    return render(
-        request, "screening_result.html", user, screening=screening, patient=screening.patient,
-        treatable=screening.decision in ("treat", "treat-with-precautions"),
-    )  # fmt: skip
+    return screening_result_page(request, user, screening, {})
 
 
 def _default_values(patient: PatientRecord, screening: Screening) -> dict[str, str]:
