@@ -155,3 +155,30 @@ def test_the_console_shows_the_trend_alert_before_arm(webapp):
         page = client.get(f"/courses/{course_id}/console").text
         assert "ARM allowed" in page and "Trend: 810 nm drifts +6.0% per 30 days" in page
         post_console(client, course_id, "disconnect")
+
+
+def test_a_service_visit_breaks_the_trend_lines_and_is_marked(client, webapp):
+    engine = db.make_engine(webapp.url)
+    now = dt.datetime.now(dt.UTC)
+    with db.session_factory(engine).begin() as session:
+        operator = session.scalars(select(User).where(User.username == "operator")).one()
+        admin = session.scalars(select(User).where(User.username == "admin")).one()
+        machine = {"session": session, "machine_serial": SERIAL, "machine_profile": "15w-dual"}
+
+        def check(days):
+            at = now - dt.timedelta(days=days)
+            qa.record_check(**machine, actor=operator, readings=readings(), meter_id="TP-30",
+                            meter_calibrated_on=at.date(), at=at)  # fmt: skip
+
+        check(60)
+        check(40)
+        visit = qa.record_service(**machine, actor=admin, factors={"810": 1.05}, note="recalibrated",
+                                  at=now - dt.timedelta(days=30))  # fmt: skip
+        check(20)
+        check(1)
+        visit_id = visit.id
+    engine.dispose()
+    login(client, "operator")
+    page = client.get(f"/machines/{SERIAL}").text
+    assert len(re.findall(r"<polyline ", page)) == 4  # two sources, each line broken once
+    assert f'data-service="{visit_id}"' in page

@@ -66,8 +66,9 @@ def plot_trend(axes: Axes, checks: list[PowerCheck], tolerance: float) -> None:
     recent = qa_trend.since_last_service(checks)
     for index, (key, points) in enumerate(sorted(qa_trend.series(checks).items())):
         colour = COLOURS[index % len(COLOURS)]
-        axes.plot([_x(p.at) for p in points], [p.deviation * 100 for p in points], marker="o", color=colour,
-                  label=f"{key} nm")  # fmt: skip
+        for number, part in enumerate(qa_trend.segments(points, checks)):  # broken at service visits
+            axes.plot([_x(p.at) for p in part], [p.deviation * 100 for p in part], marker="o", color=colour,
+                      label=f"{key} nm" if number == 0 else None)  # fmt: skip
         fitted = qa_trend.series(recent).get(key, [])
         if len(fitted) >= qa_trend.MIN_POINTS:
             intercept, slope = qa_trend.fit(fitted)

@@ -66,6 +66,15 @@ def series(checks: list[PowerCheck]) -> dict[str, list[TrendPoint]]:
     return out
 
 
+def segments(points: list[TrendPoint], checks: list[PowerCheck]) -> list[list[TrendPoint]]:
+    """`points` split at every service visit among `checks` (a recalibration starts a new line)."""
+    visits = [c.at for c in checks if c.kind == "service"]
+    parts: dict[int, list[TrendPoint]] = {}
+    for point in points:
+        parts.setdefault(sum(1 for at in visits if at <= point.at), []).append(point)
+    return [parts[period] for period in sorted(parts)]
+
+
 def since_last_service(checks: list[PowerCheck]) -> list[PowerCheck]:
     """The checks after the last service visit (all of them when there was none)."""
     services = [i for i, check in enumerate(checks) if check.kind == "service"]

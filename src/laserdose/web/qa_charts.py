@@ -11,7 +11,8 @@ import datetime as dt
 
 from markupsafe import Markup, escape
 
-from laserdose.clinic.qa_trend import TrendPoint
+from laserdose.clinic.models import PowerCheck
+from laserdose.clinic.qa_trend import TrendPoint, segments
 from laserdose.web.plan_charts import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, _axes, _Frame, _nice_ticks
 
 SOURCE_CLASSES = ("series-a", "series-b", "series-c", "series-d")
@@ -21,8 +22,13 @@ def _days(at: dt.datetime, start: dt.datetime) -> float:
     return (at - start).total_seconds() / 86400.0
 
 
-def trend_svg(series: dict[str, list[TrendPoint]], tolerance: float, title: str) -> Markup:
-    """The trend chart: x in days since the first check, y in per cent from the set power."""
+def trend_svg(
+    series: dict[str, list[TrendPoint]], tolerance: float, title: str, checks: list[PowerCheck] | None = None
+) -> Markup:
+    """The trend chart: x in days since the first check, y in per cent from the set power.
+
+    A service visit among `checks` breaks each line (the monitor was recalibrated) and is marked.
+    """
     points = [p for values in series.values() for p in values]
     if not points:
         return Markup('<p class="note">No power check yet: nothing to draw.</p>')
@@ -43,7 +49,11 @@ def trend_svg(series: dict[str, list[TrendPoint]], tolerance: float, title: str)
     for index, (key, values) in enumerate(sorted(series.items())):
         css = SOURCE_CLASSES[index % len(SOURCE_CLASSES)]
         coords = [(frame.x(_days(p.at, start)), frame.y(p.deviation * 100)) for p in values]
-        parts.append(f'<polyline class="{css}" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in coords)}"/>')
+        for part in segments(values, checks or []):
+            line = " ".join(
+                f"{frame.x(_days(p.at, start)):.1f},{frame.y(p.deviation * 100):.1f}" for p in part
+            )
+            parts.append(f'<polyline class="{css}" points="{line}"/>')
         for point, (x, y) in zip(values, coords, strict=True):
             parts.append(
                 f'<circle class="{css}" cx="{x:.1f}" cy="{y:.1f}" r="4" data-wavelength="{escape(key)}" '
@@ -53,8 +63,13 @@ def trend_svg(series: dict[str, list[TrendPoint]], tolerance: float, title: str)
         parts.append(
             f'<text class="legend {css}" x="{LEFT + 200 + 80 * index}" y="{TOP - 8}">{escape(key)} nm</text>'
         )
+    for visit in (c for c in checks or [] if c.kind == "service"):
+        x = frame.x(_days(visit.at, start))
+        parts.append(
+            f'<line class="service" data-service="{visit.id}" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" '
+            f'y2="{HEIGHT - BOTTOM}"><title>service {visit.at:%Y-%m-%d}</title></line>'
+        )
     parts.append(f'<text class="tick" x="{WIDTH - RIGHT}" y="{TOP - 8}" text-anchor="end">band: '
                  f"+/-{tolerance:.0%}</text>")  # fmt: skip
     parts.append("</svg>")
-    _ = BOTTOM, HEIGHT  # the frame's margins come from plan_charts
     return Markup("".join(parts))

@@ -78,7 +78,9 @@ def _machine_context(session: DbSession, serial: str, profile: str) -> dict[str,
     checks = qa.history(session=session, machine_serial=serial)
     profile_name = _profile(checks[-1].machine_profile if checks else profile)
     state = qa.state(session=session, machine_serial=serial, machine_profile=profile_name)
-    chart = trend_svg(qa_trend.series(checks), state.tolerance, f"Output of {serial} against set power")
+    chart = trend_svg(
+        qa_trend.series(checks), state.tolerance, f"Output of {serial} against set power", checks
+    )
     return {
         "serial": serial, "profile": load_profile(profile_name), "state": state, "chart": chart,
         "checks": list(reversed(checks)), "errors": {}, "values": {},
