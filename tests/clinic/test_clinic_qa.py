@@ -173,3 +173,11 @@ def test_readings_must_name_the_machines_sources_and_handpieces(session, operato
                 session=session, actor=operator, machine_serial=SERIAL, machine_profile="15w-dual",
                 readings=rows, meter_id="TP-30", meter_calibrated_on=NOW.date(),
             )  # fmt: skip
+
+
+def test_checks_minutes_apart_give_no_trend_alert(session, operator):
+    from laserdose.clinic import qa_trend
+
+    record_check(session, operator, deviation=0.01, at=NOW - dt.timedelta(minutes=5))
+    record_check(session, operator, deviation=-0.01, at=NOW)  # noise, not a drift of -288 % a day
+    assert qa_trend.trend_alerts(session=session, machine_serial=SERIAL) == []

@@ -17,6 +17,7 @@ from laserdose.clinic import qa
 from laserdose.clinic.models import PowerCheck
 
 MIN_POINTS = 2  # a line needs two checks
+MIN_SPAN_DAYS = 7.0  # checks closer together than this say nothing about a drift over weeks [U]
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,9 @@ def trend_alerts(*, session: Session, machine_serial: str) -> list[TrendAlert]:
         return []
     alerts = []
     for key, points in sorted(series(recent).items()):
-        if len(points) < MIN_POINTS:
-            continue
+        span_days = (points[-1].at - points[0].at).total_seconds() / 86400.0
+        if len(points) < MIN_POINTS or span_days < MIN_SPAN_DAYS:
+            continue  # repeated checks within minutes (a re-check) would give a meaningless slope
         slope, crosses_on = crossing(points, state.tolerance)
         if crosses_on is None or crosses_on > state.due_on or abs(points[-1].deviation) > state.tolerance:
             continue  # no crossing before the due date, or already out (the check itself failed)
