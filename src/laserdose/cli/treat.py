@@ -15,13 +15,13 @@ from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller, DeliveryOutcome, Progress
 from laserdose.device.link import LinkError, open_link
-from laserdose.device.plan import parse_plan, read_plan
+from laserdose.device.plan import check_delivery, read_plan_file
 from laserdose.device.record import SessionRecord
 from laserdose.device.recovery import recover, recovery_line
 from laserdose.errors import InputError, missing_extra, require_range
 from laserdose.machines.profile import load_profile
 
-_PLAN_OPTION = typer.Option(..., help="plan.json to deliver (as `laserdose plan --json` writes it).")
+_PLAN_OPTION = typer.Option(..., help="Plan document to deliver (as `laserdose plan --json` writes it).")
 _RECORD_OPTION = typer.Option(None, help="Session record (append-only JSON lines, fsynced).")
 
 
@@ -43,8 +43,9 @@ def treat(
     require_range("control period", period, 0.01, 0.2, "s")
     if not operator.strip():
         raise InputError("operator must name a person")
-    plan_data = read_plan(plan)
-    delivery = parse_plan(plan_data, load_profile(plan_data["device"]))
+    planned = read_plan_file(plan)
+    profile = load_profile(planned.device)
+    delivery = check_delivery(planned, profile)
     gate = power_check_gate(database_url) if database_url else None  # the missing extra said first
     try:  # the record first: a session we could not record never starts (and no link is left open)
         session = SessionRecord(record)
@@ -60,7 +61,7 @@ def treat(
     if record is not None:
         _close_interrupted(record, client)
     controller = Controller(
-        delivery, client, session, operator.strip(), allow_time_scale=simulator,
+        delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile,
         gate=gate,
     )  # fmt: skip
     try:

@@ -23,8 +23,8 @@ from laserdose.device.client import DeviceClient, DeviceRefused
 from laserdose.device.controller import send_stop
 from laserdose.device.link import LinkError
 from laserdose.device.monitor import watchdog_problem
-from laserdose.device.plan import MAX_DURATION_S
 from laserdose.device.protocol import Msg
+from laserdose.domain.plan import MAX_DURATION_S
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile
 

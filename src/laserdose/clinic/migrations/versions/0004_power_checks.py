@@ -1,7 +1,7 @@
 """Power checks with an external meter, the clinic's QA rules, and the check a session relied on.
 
 Revision ID: 0004_power_checks
-Revises: 0003_referrals
+Revises: 0005_hardening
 Create Date: 2026-12-02
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_power_checks"
-down_revision = "0003_referrals"
+down_revision = "0005_hardening"
 branch_labels = None
 depends_on = None
 
