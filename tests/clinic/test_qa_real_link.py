@@ -51,7 +51,9 @@ def url(tmp_path):
     db.upgrade(engine)
     with db.session_factory(engine).begin() as session:
         for role in ("operator", "admin"):
-            users.create_user(session=session, username=role, password="pw-" * 4, role=role, actor_name="t")
+            users.create_user(
+                session=session, username=role, password="correct horse battery", role=role, actor_name="t"
+            )
     engine.dispose()
     return url
 
