@@ -9,7 +9,7 @@ from laserdose.errors import InputError
 from laserdose.optics.back import back_model
 from laserdose.transport import Grid, Layer, PencilBeam, Stack, simulate
 from laserdose.transport.diffusion import planar_fluence_rate
-from laserdose.transport.planes import attenuation_per_mm, importance_planes
+from laserdose.transport.planes import SPACING, attenuation_per_mm, importance_planes
 
 
 def _bin_average_exp(rate_per_mm: float, edges_mm: np.ndarray) -> np.ndarray:
@@ -40,7 +40,7 @@ def test_purely_absorbing_medium_follows_beer_lambert(variance_reduction):
 @pytest.mark.parametrize("variance_reduction", [False, True])
 def test_deep_broad_beam_fluence_matches_diffusion_theory(variance_reduction):
     # Matched-index semi-infinite medium, mua / mus' = 0.01, 4 to 18 transport mean free paths deep:
-    # diffusion theory is accurate to a few per cent there (Farrell et al. 1992, figs. 2-3) [Farrell1992].
+    # diffusion theory is accurate to a few per cent there (figs. 2-3) [FarrellPattersonWilson1992].
     mua, musp = 0.01, 1.0
     stack = Stack((Layer(None, mua, musp, 0.0, 1.0),))
     grid = Grid(dr_mm=1.0, nr=10, dz_mm=0.5, nz=40)
@@ -82,9 +82,10 @@ def test_variance_reduction_on_and_off_agree_in_the_back():
 
 
 def test_planes_halve_the_expected_fluence():
-    # Homogeneous layer: planes ln 2 / mu_eff apart, mu_eff = sqrt(3 mua (mua + mus')) [Farrell1992].
+    # Homogeneous layer: planes SPACING ln 2 / mu_eff apart, mu_eff = sqrt(3 mua (mua + mus'))
+    # [FarrellPattersonWilson1992].
     layer = Layer(None, 0.02, 10.0, 0.9, 1.4)
-    mu_eff = math.sqrt(3 * 0.02 * (0.02 + 1.0))
+    mu_eff = math.sqrt(3 * 0.02 * (0.02 + 1.0)) / SPACING
     planes = importance_planes(Stack((layer,)), 20.0)
     np.testing.assert_allclose(np.diff(np.concatenate([[0.0], planes])), math.log(2) / mu_eff)
     assert planes[-1] <= 20.0 < planes[-1] + math.log(2) / mu_eff
@@ -98,7 +99,8 @@ def test_planes_carry_the_attenuation_across_layers():
     # Two layers: a plane falls where the attenuation integrated from the last plane reaches ln 2.
     stack = Stack((Layer(1.0, 0.0, 0.0, 0.0, 1.0), Layer(None, 0.5, 0.0, 0.0, 1.0)))
     planes = importance_planes(stack, 10.0)
-    np.testing.assert_allclose(planes[:2], [1.0 + math.log(2) / 0.5, 1.0 + 2 * math.log(2) / 0.5])
+    step = SPACING * math.log(2) / 0.5
+    np.testing.assert_allclose(planes[:2], [1.0 + step, 1.0 + 2 * step])
 
 
 def test_variance_reduction_is_refused_on_cuda_and_bad_values_are_errors():

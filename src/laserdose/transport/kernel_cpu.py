@@ -8,7 +8,10 @@ a seed gives the same result for any thread count up to S.
 Weight accounting per photon: the specular part R(theta_i) of the launch is tallied deterministically
 (MCML), the rest enters with weight 1 - R; weight then leaves by absorption, by escape through the top
 (diffuse reflectance) or the bottom (transmittance), or through Russian roulette, whose net gain or loss
-is tallied too, so that Rsp + Rd + A + T - roulette = 1 holds exactly for every photon.
+is tallied too, so that Rsp + Rd + A + T - roulette = 1 holds exactly for every photon. With variance
+reduction (importance planes, see planes.py) a packet may be split into copies whose weights sum to its
+own, kept in a per-stream bank and traced one after the other; roulette at the planes is tallied like
+MCML's, so the balance still holds exactly.
 
 kernel_cuda.py compiles these same functions for the GPU: keep them to what numba's CUDA target accepts
 (scalars, tuples, array indexing; no allocation, no objects), and route every write to a bin shared by
@@ -38,9 +41,10 @@ BEAM_FIBRE = 3
 # Weight windows at importance planes [Booth1985]: a packet whose weight relative to its region's target
 # leaves [WINDOW_LOW, WINDOW_HIGH] at a plane is split or rouletted. Planes are placed where the target
 # halves, so a packet on target arrives at the next plane down at 2 (split in two) and at the next plane
-# up at 0.5 (kept): a window 6 wide spares a packet that crosses one plane back and forth from being
-# split and rouletted at every crossing.
-WINDOW_LOW = 0.25
+# up at 0.5 (kept): a window 12 wide spares a packet that crosses one plane back and forth from being
+# split and rouletted at every crossing. The bounds were tuned on the back model (benchmarks/
+# deep_fluence.py): a low bound of 0.5 or 0.25 rouletted too often, 1/32 kept too many light packets.
+WINDOW_LOW = 0.125
 WINDOW_HIGH = 1.5
 MAX_SPLIT = 8
 # A banked copy: x, y, z, ux, uy, uz, weight, layer, region, importance.

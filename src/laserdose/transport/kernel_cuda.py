@@ -26,6 +26,9 @@ from laserdose.transport import kernel_cpu as cpu
 # Threads per block: a multiple of the warp (32); 128 leaves the register file room for this float64 code.
 THREADS_PER_BLOCK = 128
 
+# The bank of split copies: one unused row, as the GPU traces without importance planes.
+_NO_BANK = (1, cpu.BANK_FIELDS)
+
 # SplitMix64 (Steele, Lea & Flood 2014; constants of Vigna's splitmix64.c), as backend.splitmix64.
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -108,7 +111,7 @@ def _trace_seeded(
     for word in range(4):
         state[word] = _splitmix_word(key, uint64(4 * stream + word))
     photons = total // streams + (1 if stream < total % streams else 0)
-    bank = cuda.local.array((1, cpu.BANK_FIELDS), float64)
+    bank = cuda.local.array(_NO_BANK, float64)
     _run_stream(
         photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
         dr, dz, planes, bank, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz, phi_z,
@@ -128,7 +131,7 @@ def _trace(
     state = cuda.local.array(4, uint64)
     for word in range(4):
         state[word] = states[stream, word]
-    bank = cuda.local.array((1, cpu.BANK_FIELDS), float64)
+    bank = cuda.local.array(_NO_BANK, float64)
     _run_stream(
         photons[stream], state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
         dr, dz, planes, bank, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz, phi_z,

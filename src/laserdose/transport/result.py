@@ -130,9 +130,10 @@ class TransportResult:
 
         By translation invariance, the fluence rate at depth z under a laterally infinite beam of unit
         irradiance equals the whole plane's integral of the response to unit power in this run's beam:
-        phi_broad(z) = integral of 2 pi r phi_pencil(r, z) dr for a pencil beam [Farrell1992]. It is the
-        figure penetration studies report. Each batch's depth profile is interpolated linearly between
-        depth-bin centres, so the standard error is over independent batches.
+        phi_broad(z) = integral of 2 pi r phi_pencil(r, z) dr for a pencil beam
+        [FarrellPattersonWilson1992]. It is the figure penetration studies report. Each batch's depth
+        profile is interpolated linearly between depth-bin centres, so the standard error is over
+        independent batches.
 
         Args:
             depths_mm: depths [mm], each between the first and the last depth-bin centre.
