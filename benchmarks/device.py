@@ -15,7 +15,7 @@ import numpy as np
 
 from laserdose.cli.output import print_table
 from laserdose.device.faults import FAULT_KINDS, Fault
-from laserdose.device.plan import parse_plan
+from laserdose.device.plan import plan_delivery
 from laserdose.device.simulator import Machine, MachineConfig
 from laserdose.device.stepped import deliver
 from laserdose.machines.profile import load_profile
@@ -47,7 +47,7 @@ def stop_latency(kind: str, seed: int) -> float:
     value = {"power-deviation": 0.3, "footswitch-release": 5.0}.get(kind)
     config = MachineConfig(seed=seed, faults=(Fault(kind, at_s, value),))
     machine = Machine(PROFILE, config)
-    plan = parse_plan(_plan({"810": 6.0, "980": 4.0}, 30.0, False), PROFILE)
+    plan = plan_delivery(_plan({"810": 6.0, "980": 4.0}, 30.0, False), PROFILE)
     deliver(plan, machine, PERIOD_S)
     machine.step(2.0)  # let a watchdog run out where the host could not stop emission
     fault_s = next(line["t_s"] for line in machine.log_lines if line["type"] == "fault")
@@ -62,7 +62,7 @@ def accuracy(seed: int) -> dict[str, float]:
     rng = np.random.default_rng(1000 + seed)
     p810 = float(rng.uniform(0.5, 9.0))
     p980 = float(rng.uniform(0.5, 15.0 - p810))
-    plan = parse_plan(
+    plan = plan_delivery(
         _plan({"810": round(p810, 2), "980": round(p980, 2)}, float(rng.uniform(10, 120)), seed % 2 == 1),
         PROFILE,
     )

@@ -20,6 +20,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,10 +50,45 @@ def seed(url: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
+def profiler(pid: int, path: Path | None):
+    """Sample the server process with py-spy while the block runs (collapsed stacks to `path`)."""
+    if path is None:
+        yield
+        return
+    command = [
+        "py-spy",
+        "record",
+        "--pid",
+        str(pid),
+        "--format",
+        "raw",
+        "--rate",
+        "200",
+        "--gil",
+        "-o",
+        str(path),
+    ]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        yield
+    finally:
+        spy.send_signal(2)  # SIGINT: py-spy writes its file and exits
+        spy.wait(timeout=30)
+
+
+@contextlib.contextmanager
 def server(url: str):
     port = free_port()
-    env = {**os.environ, "LASERDOSE_ENVIRONMENT": "development"}
-    command = [str(ROOT / ".venv/bin/laserdose"), "serve", "--port", str(port), "--database-url", url]
+    audit_dir = Path(tempfile.mkdtemp(prefix="bench-web-audit-"))  # a fresh key and checkpoint file
+    env = {
+        **os.environ, "LASERDOSE_ENVIRONMENT": "development",
+        "LASERDOSE_AUDIT_KEY_FILE": str(audit_dir / "audit.key"),
+        "LASERDOSE_AUDIT_CHECKPOINT_FILE": str(audit_dir / "checkpoints.jsonl"),
+    }  # fmt: skip
+    # The server is its own process (one uvicorn worker); the load generator is this one.
+    launcher = "from laserdose.cli.main import app; app()"
+    command = [sys.executable, "-c", launcher, "serve", "--port", str(port), "--database-url", url]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -61,7 +97,7 @@ def server(url: str):
                 if httpx.get(base + "/login").status_code == 200:
                     break
             time.sleep(0.1)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -92,7 +128,11 @@ async def load(
             nonlocal errors
             while time.perf_counter() < stop:
                 start = time.perf_counter()
-                response = await client.get(path)
+                try:
+                    response = await client.get(path)
+                except httpx.TransportError:  # e.g. a keep-alive connection the server just closed
+                    errors += 1
+                    continue
                 latencies.append(time.perf_counter() - start)
                 errors += response.status_code != 200
 
@@ -110,15 +150,28 @@ async def load(
     }
 
 
-def run_backend(name: str, url: str, clients: int, seconds: float) -> list[dict[str, object]]:
+def cpu_s(pid: int) -> float:
+    """User + system CPU time of process `pid` so far [s] (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_backend(
+    name: str, url: str, clients: int, seconds: float, profile_dir: Path | None = None
+) -> list[dict[str, object]]:
     passwords = seed(url)
     rows = []
-    with server(url) as base:
+    with server(url) as (base, pid):
         cookies, headers = credentials(base, passwords["clinician"])
         targets = [("chart page /patients/1", "/patients/1", {"cookies": cookies}),
                    ("API GET /api/v1/patients", "/api/v1/patients", {"headers": headers})]  # fmt: skip
         for label, path, auth in targets:
-            result = asyncio.run(load(base, path, clients, seconds, **auth))
+            stem = f"{name}-{path.strip('/').replace('/', '-')}.txt"
+            with profiler(pid, profile_dir / stem if profile_dir else None):
+                cpu_before_s = cpu_s(pid)
+                result = asyncio.run(load(base, path, clients, seconds, **auth))
+                # Server CPU per request: what the server needs, whatever else shares the machine.
+                result["server_cpu_ms_per_request"] = 1000 * (cpu_s(pid) - cpu_before_s) / result["requests"]
             rows.append({"database": name, "target": label, "clients": clients, **result})
     return rows
 
@@ -127,24 +180,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--profile", type=Path, default=None, help="folder for py-spy profiles of the server")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
+    parser.add_argument("--label", default=None, help="also write benchmarks/results/web-LABEL.json")
     args = parser.parse_args()
     out = ROOT / "out"
     out.mkdir(exist_ok=True)
-    rows = run_backend("sqlite", f"sqlite:///{out / 'bench-web.sqlite3'}", args.clients, args.seconds)
-    (out / "bench-web.sqlite3").unlink()
-    with private_postgres() as pg_url:
-        rows += run_backend("postgresql", pg_url, args.clients, args.seconds)
-    print(f"{'database':<11} {'target':<26} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    rows = []
+    if args.only in (None, "sqlite"):
+        sqlite_file = out / "bench-web.sqlite3"
+        for stale in out.glob("bench-web.sqlite3*"):
+            stale.unlink()
+        rows += run_backend("sqlite", f"sqlite:///{sqlite_file}", args.clients, args.seconds, args.profile)
+    if args.only in (None, "postgresql"):
+        with private_postgres() as pg_url:
+            rows += run_backend("postgresql", pg_url, args.clients, args.seconds, args.profile)
+    print(f"{'database':<11} {'target':<26} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7} "
+          f"{'server CPU ms/req':>18}")  # fmt: skip
     for row in rows:
+        cpu_ms = row["server_cpu_ms_per_request"]
         print(f"{row['database']:<11} {row['target']:<26} {row['rps']:>8.1f} {row['p50_ms']:>8.1f} "
-              f"{row['p95_ms']:>8.1f} {row['errors']:>7}")  # fmt: skip
+              f"{row['p95_ms']:>8.1f} {row['errors']:>7} {cpu_ms:>18.2f}")  # fmt: skip
     meta = {
         "cpu_count": os.cpu_count(),
         "seconds": args.seconds,
-        "server": "laserdose serve, 1 uvicorn worker",
+        "server": "laserdose serve, 1 uvicorn worker, its own process",
+        "load_average_1_5_15": os.getloadavg(),
     }
-    (out / "bench-web.json").write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
-    print(f"wrote {out / 'bench-web.json'}")
+    document = json.dumps({"meta": meta, "results": rows}, indent=2)
+    (out / "bench-web.json").write_text(document)
+    print(f"wrote {out / 'bench-web.json'}; load average (1, 5, 15 min) {meta['load_average_1_5_15']}")
+    if args.label:
+        (ROOT / "benchmarks" / "results" / f"web-{args.label}.json").write_text(document)
 
 
 if __name__ == "__main__":

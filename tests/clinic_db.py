@@ -95,6 +95,16 @@ def private_postgres() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _audit_key_of_the_test_run(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # The audit key lives outside the database; tests keep theirs in a temporary folder, not $HOME.
+    from laserdose.clinic import audit
+
+    key_file = tmp_path_factory.mktemp("audit-key") / "audit-hmac.key"
+    os.environ[audit.KEY_FILE_ENV] = str(key_file)
+    audit.use_key(audit.load_key(key_file))
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _cheap_password_hashes() -> None:
     # argon2's default costs ~0.15 s per hash here; tests check behaviour, not hashing cost.
     from argon2.profiles import CHEAPEST

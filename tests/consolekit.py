@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from laserdose.clinic import courses, db, patients
-from laserdose.clinic.models import TreatmentSession, User
+from laserdose.clinic.models import TreatmentSession, User, utcnow
 from laserdose.device.client import DeviceClient
 from laserdose.device.link import open_link
 from laserdose.device.protocol import Msg
@@ -59,7 +59,9 @@ def signed_course(database_url: str, plan: dict[str, Any] | None = None) -> int:
             session=session, actor=clinician, patient_id=patient.id, condition="chronic_nslbp",
             protocol="console-test", plan=plan or PLAN, sessions_planned=6, sessions_per_week=2,
         )  # fmt: skip
-        courses.sign_course(session=session, actor=clinician, course_id=course.id)
+        # The row as the signing gate leaves it: these hand-written short plans keep the console tests
+        # to seconds; the gate, which signs only the planner's plans, is tested in tests/clinic.
+        course.signed_by_id, course.signed_at = clinician.id, utcnow()
         course_id = course.id
     engine.dispose()
     return course_id

@@ -73,13 +73,28 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+def watch_csp(page) -> list[str]:  # noqa: ANN001 - a Playwright page
+    """Collect the page's Content-Security-Policy violations (chromium reports each on the console)."""
+    violations: list[str] = []
+
+    def note(message) -> None:  # noqa: ANN001
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            violations.append(message.text)
+
+    page.on("console", note)
+    page.on("pageerror", lambda error: violations.append(f"page error: {error}"))
+    return violations
+
+
 @pytest.fixture
 def page(browser, live_server):  # noqa: ANN001, ANN201 - Playwright objects
     context = browser.new_context(base_url=live_server)
     context.set_default_timeout(10_000)
     page = context.new_page()
+    violations = watch_csp(page)
     yield page
     context.close()
+    assert violations == [], "the page broke the Content-Security-Policy or raised"
 
 
 def log_in(page, username: str) -> None:  # noqa: ANN001

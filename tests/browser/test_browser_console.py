@@ -7,6 +7,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect
 
+from conftest import watch_csp
 from consolekit import (
     PASSWORD,
     PLANNED_J,
@@ -54,10 +55,22 @@ def console_server(tmp_path_factory, sim):
     thread.join(timeout=10)
 
 
+_VIOLATIONS: list[list[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations():
+    yield
+    found = [text for page in _VIOLATIONS for text in page]
+    _VIOLATIONS.clear()
+    assert found == [], "a console page broke the Content-Security-Policy or raised"
+
+
 def _page_as(browser, base_url, username):
     context = browser.new_context(base_url=base_url)
     context.set_default_timeout(10_000)
     page = context.new_page()
+    _VIOLATIONS.append(watch_csp(page))  # checked after each test
     page.goto("/login")
     page.fill("#username", username)
     page.fill("#password", PASSWORD)

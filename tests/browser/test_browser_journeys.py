@@ -85,7 +85,7 @@ def test_wrong_password_is_refused(page):
     page.fill("#username", "clinician")
     page.fill("#password", "not the password")
     page.click("button[type=submit]")
-    expect(page.locator("[role=alert]")).to_have_text("Wrong username or password.")
+    expect(page.locator("[role=alert]")).to_have_text("Wrong username, password or one-time code.")
     expect(page.locator("#username")).to_have_value("clinician")
 
 

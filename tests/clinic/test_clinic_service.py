@@ -165,7 +165,7 @@ def test_users_and_authentication(session):
     assert users.authenticate(session=session, username="nobody", password=PASSWORD) is None
     with pytest.raises(InputError, match="already exists"):
         make_user(session, username="olga")
-    with pytest.raises(InputError, match="at least 10"):
+    with pytest.raises(InputError, match="at least 15"):
         make_user(session, username="short", password="abc")
     with pytest.raises(InputError, match="unknown role"):
         make_user(session, role="root", username="rooty")

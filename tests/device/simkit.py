@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from laserdose.device.faults import parse_faults
-from laserdose.device.plan import DeliveryPlan, parse_plan
+from laserdose.device.plan import plan_delivery
 from laserdose.device.simulator import Machine, MachineConfig
+from laserdose.domain.plan import Delivery
 from laserdose.machines.profile import DeviceProfile, load_profile
 
 LASERDOSE = str(Path(sys.executable).with_name("laserdose"))  # the installed console script
@@ -34,8 +35,8 @@ def profile() -> DeviceProfile:
 
 
 @pytest.fixture(scope="session")
-def plan(profile: DeviceProfile) -> DeliveryPlan:
-    return parse_plan(PLAN, profile)
+def plan(profile: DeviceProfile) -> Delivery:
+    return plan_delivery(PLAN, profile)
 
 
 def make_machine(profile: DeviceProfile, faults: tuple[str, ...] = (), **config: object) -> Machine:

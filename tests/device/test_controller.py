@@ -8,7 +8,7 @@ from laserdose.device.client import DeviceRefused
 from laserdose.device.controller import Controller
 from laserdose.device.ledger import ENERGY_TOLERANCE
 from laserdose.device.monitor import RAMP_ALLOWANCE_S
-from laserdose.device.plan import parse_plan
+from laserdose.device.plan import plan_delivery, set_params
 from laserdose.device.protocol import Msg
 from laserdose.device.record import SessionRecord, read_record
 from laserdose.device.states import (
@@ -37,7 +37,7 @@ def _fault_time(machine) -> float:
 
 @pytest.mark.parametrize("path", PATHS)
 def test_delivers_the_planned_energy_within_one_percent(profile, path):
-    plan = parse_plan(PATHS[path], profile)
+    plan = plan_delivery(PATHS[path], profile)
     machine = make_machine(profile, seed=3)
     outcome, _ = deliver(plan, machine, PERIOD_S)
     assert outcome.completed and outcome.exit_code == 0
@@ -73,7 +73,7 @@ def test_delivers_the_planned_energy_within_one_percent(profile, path):
 )
 def test_every_fault_stops_emission_within_one_control_period(profile, path, fault, reason):
     machine = make_machine(profile, (fault,))
-    outcome, controller = deliver(parse_plan(PATHS[path], profile), machine, PERIOD_S)
+    outcome, controller = deliver(plan_delivery(PATHS[path], profile), machine, PERIOD_S)
     assert outcome.state == "fault" and outcome.exit_code == 3 and reason in outcome.reason
     assert not machine.emitting and machine.state in ("standby", "tripped")
     assert _last_emission_end(machine) - _fault_time(machine) <= PERIOD_S + 1e-9
@@ -89,7 +89,7 @@ def test_small_deviation_within_twenty_percent_is_not_a_fault(profile, plan):
 @pytest.mark.parametrize("path", PATHS)
 def test_link_drop_is_caught_by_host_and_by_the_machine_watchdog(profile, path):
     machine = make_machine(profile, ("link-drop@2s",))
-    outcome, _ = deliver(parse_plan(PATHS[path], profile), machine, PERIOD_S)
+    outcome, _ = deliver(plan_delivery(PATHS[path], profile), machine, PERIOD_S)
     assert outcome.state == "fault" and "link lost" in outcome.reason
     machine.step(machine.config.watchdog_s + 2 * machine.config.step_s)
     assert not machine.emitting
@@ -103,7 +103,7 @@ def test_link_drop_is_caught_by_host_and_by_the_machine_watchdog(profile, path):
 def test_footswitch_release_pauses_and_resumes(profile, path):
     machine = make_machine(profile, ("footswitch-release=3@2s",))
     record = SessionRecord()
-    outcome, _ = deliver(parse_plan(PATHS[path], profile), machine, PERIOD_S, record)
+    outcome, _ = deliver(plan_delivery(PATHS[path], profile), machine, PERIOD_S, record)
     targets = [entry["target"] for entry in record.entries if entry["kind"] == "state"]
     assert targets == ["standby", "ready", "emitting", "paused", "emitting", "done"]
     assert outcome.completed
@@ -190,9 +190,9 @@ def test_every_event_not_in_the_table_raises_and_disarms(profile, plan):
             if (state, event) in TABLE:
                 continue
             machine = make_machine(profile)
-            controller = Controller(plan, connect(machine), SessionRecord(), "A")
+            controller = Controller(plan, connect(machine), SessionRecord(), "A", profile=machine.profile)
             controller.client.hello()
-            controller.client.request(Msg.SET_PARAMS, plan.set_params())
+            controller.client.request(Msg.SET_PARAMS, set_params(plan))
             controller.client.request(Msg.ARM)
             controller.machine = StateMachine(state)  # a controller found in `state`
             with pytest.raises(IllegalTransition):
@@ -202,7 +202,7 @@ def test_every_event_not_in_the_table_raises_and_disarms(profile, plan):
 
 def test_device_emitting_while_controller_in_standby_is_stopped(profile, plan):
     machine = make_machine(profile, watchdog_s=2.0)
-    controller = Controller(plan, connect(machine), SessionRecord(), "A")
+    controller = Controller(plan, connect(machine), SessionRecord(), "A", profile=machine.profile)
     controller.prepare()
     controller.machine = StateMachine("standby")  # pretend the controller never armed
     machine.step(1.5)
@@ -233,7 +233,7 @@ def test_diagram_has_one_edge_per_transition():
 
 def test_ctrl_c_stops_emission_at_once(profile, plan):
     machine = make_machine(profile)
-    controller = Controller(plan, connect(machine), SessionRecord(), "A")
+    controller = Controller(plan, connect(machine), SessionRecord(), "A", profile=machine.profile)
 
     def pace():
         machine.step(PERIOD_S)
@@ -336,7 +336,7 @@ def test_a_failing_record_write_still_stops_emission(profile, plan, when, faults
 
 def test_ctrl_c_during_prepare_ends_in_fault_with_an_outcome(profile, plan):
     machine = make_machine(profile)
-    controller = Controller(plan, connect(machine), SessionRecord(), "A")
+    controller = Controller(plan, connect(machine), SessionRecord(), "A", profile=machine.profile)
 
     def interrupted_hello():  # noqa: ANN202
         raise KeyboardInterrupt
@@ -349,7 +349,7 @@ def test_ctrl_c_during_prepare_ends_in_fault_with_an_outcome(profile, plan):
 
 def test_second_ctrl_c_inside_the_stop_still_sends_stop(profile, plan):
     machine = make_machine(profile)
-    controller = Controller(plan, connect(machine), SessionRecord(), "A")
+    controller = Controller(plan, connect(machine), SessionRecord(), "A", profile=machine.profile)
     request = controller.client.request
     interrupts = []
 
@@ -379,7 +379,7 @@ def test_firmware_refuses_an_infinite_or_huge_energy_limit(profile, plan, limit)
     machine = make_machine(profile)
     client = connect(machine)
     client.hello()
-    params = plan.set_params()
+    params = set_params(plan)
     params["energy_limit_j"] = dict.fromkeys(params["energy_limit_j"], limit)
     with pytest.raises(DeviceRefused, match="finite|largest"):
         client.request(Msg.SET_PARAMS, params)
@@ -462,7 +462,7 @@ def test_emission_time_cap_ends_a_session_the_power_check_missed(profile, plan, 
 def test_a_second_session_on_the_same_machine_delivers_its_own_plan(profile):
     # SET_PARAMS starts a new session: the counters restart at 0 J, so the second plan is delivered in
     # full (within 1 %) instead of being judged against the first session's energy.
-    plan = parse_plan(PLAN, profile)
+    plan = plan_delivery(PLAN, profile)
     machine = make_machine(profile, seed=5)
     for _ in range(2):
         outcome, _ = deliver(plan, machine, PERIOD_S)

@@ -9,6 +9,7 @@ from simkit import make_machine
 
 from laserdose.device.client import DeviceClient, DeviceRefused
 from laserdose.device.link import MemoryLink
+from laserdose.device.plan import set_params
 from laserdose.device.protocol import Frame, FrameParser, Msg, crc16_ccitt_false, encode_frame
 
 
@@ -67,7 +68,7 @@ def test_retry_is_answered_from_cache_without_acting_twice(profile, plan):
 
     client = DeviceClient(MemoryLink(flaky), ack_timeout_s=0.0, retries=2)
     client.hello()
-    client.request(Msg.SET_PARAMS, plan.set_params())
+    client.request(Msg.SET_PARAMS, set_params(plan))
     assert "armed_at_s" in client.request(Msg.ARM)  # a second ARM would be NAKed; the cached ACK is not
     assert machine.state == "ready"
 
@@ -97,7 +98,7 @@ def test_parser_never_crashes_on_random_bytes(data):
 def test_any_corrupted_byte_of_an_arm_frame_never_arms(profile, plan, position, flip, cut):
     # CRC-16 detects every burst error of at most 16 bits, so one changed byte is always caught.
     machine = make_machine(profile)
-    machine.handle(encode_frame(Frame(1, Msg.SET_PARAMS, plan.set_params())))
+    machine.handle(encode_frame(Frame(1, Msg.SET_PARAMS, set_params(plan))))
     arm = bytearray(encode_frame(Frame(2, Msg.ARM, {})))
     arm[position % len(arm)] ^= flip
     machine.handle(bytes(arm) + encode_frame(Frame(3, Msg.HEARTBEAT, {}))[: cut % 12])
@@ -108,7 +109,7 @@ def test_any_corrupted_byte_of_an_arm_frame_never_arms(profile, plan, position, 
 @given(st.lists(st.binary(max_size=80), max_size=8), st.binary(max_size=200))
 def test_garbage_between_valid_frames_never_causes_emission(profile, plan, chunks, tail):
     machine = make_machine(profile)
-    stream = b"".join(chunks) + encode_frame(Frame(1, Msg.SET_PARAMS, plan.set_params())) + tail
+    stream = b"".join(chunks) + encode_frame(Frame(1, Msg.SET_PARAMS, set_params(plan))) + tail
     machine.handle(stream)
     machine.step(2.0)
     assert not machine.emitting and machine.state in ("standby", "tripped")

@@ -27,7 +27,7 @@ def test_the_state_cannot_be_assigned(profile, plan):
     machine = StateMachine()
     with pytest.raises(AttributeError):
         machine.state = "emitting"  # type: ignore[misc]
-    controller = Controller(plan, connect(make_machine(profile)), SessionRecord(), "A")
+    controller = Controller(plan, connect(make_machine(profile)), SessionRecord(), "A", profile=profile)
     with pytest.raises(AttributeError):
         controller.state = "emitting"  # type: ignore[misc]
     assert controller.state == "off"
@@ -62,7 +62,7 @@ def test_every_recorded_state_change_of_a_delivery_is_a_table_row(profile, plan)
     for faults in ((), ("estop@2s",), ("handpiece-removed@2s",)):
         deliver(plan, make_machine(profile, faults), 0.1, record)
     # And one illegal event: arming again once ready.
-    controller = Controller(plan, connect(make_machine(profile)), record, "A")
+    controller = Controller(plan, connect(make_machine(profile)), record, "A", profile=profile)
     controller.prepare()
     with pytest.raises(IllegalTransition):
         controller.fire("armed")

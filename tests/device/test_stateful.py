@@ -15,7 +15,7 @@ from laserdose.device.controller import Controller
 from laserdose.device.faults import Fault
 from laserdose.device.ledger import ENERGY_TOLERANCE
 from laserdose.device.monitor import RAMP_ALLOWANCE_S
-from laserdose.device.plan import parse_plan
+from laserdose.device.plan import plan_delivery
 from laserdose.device.record import SessionRecord
 from laserdose.device.states import EMISSION_STATES, TERMINAL_STATES, IllegalTransition
 from laserdose.device.stepped import connect
@@ -43,9 +43,11 @@ class Treatment(RuleBasedStateMachine):
             if pulsed
             else SHORT
         )
-        self.plan = parse_plan(data, PROFILE)
+        self.plan = plan_delivery(data, PROFILE)
         self.machine = make_machine(PROFILE, seed=seed)
-        self.controller = Controller(self.plan, connect(self.machine), SessionRecord(), "fuzz")
+        self.controller = Controller(
+            self.plan, connect(self.machine), SessionRecord(), "fuzz", profile=PROFILE
+        )
         self.controller.prepare()
         self.stop_by: float | None = None  # emission must be off by this simulated time
         self.ended_at: float | None = None

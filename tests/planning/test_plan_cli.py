@@ -1,4 +1,4 @@
-"""`laserdose plan` end to end on the shipped fluence table: the plan JSON, errors, the PDF report."""
+"""`laserdose plan` end to end on the shipped fluence table: the plan document, errors, the PDF report."""
 
 import json
 import re
@@ -15,10 +15,10 @@ contraindications = []
 precautions = []
 """
 KEYS = {
-    "decision", "reasons", "condition", "device", "power_w_by_wavelength", "mode", "handpiece",
-    "scan_speed_mm_per_s", "area_cm2", "duration_s", "total_energy_j", "surface_dose_j_per_cm2", "target",
-    "peak_skin_temperature_c", "course",
+    "schema_version", "decision", "reasons", "condition", "delivery", "scan_speed_mm_per_s", "area_cm2",
+    "surface_dose_j_per_cm2", "target", "skin_start_c", "peak_skin_temperature_c", "skin_limit_c", "course",
 }  # fmt: skip
+DELIVERY_KEYS = {"device", "power_w_by_wavelength", "mode", "handpiece", "duration_s", "total_energy_j"}
 
 
 def _patient(tmp_path, text):
@@ -33,22 +33,24 @@ def _plan(cli, path, *extra, device="15w-dual"):
     )
 
 
-def test_json_plan_has_the_documented_fields_and_is_physically_consistent(cli, tmp_path):
+def test_json_plan_is_the_plan_document_and_is_physically_consistent(cli, tmp_path):
     result = _plan(cli, _patient(tmp_path, PATIENT.format(red_flags="[]")), "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert KEYS <= set(data)
+    assert KEYS <= set(data) and data["schema_version"] == 2
+    assert DELIVERY_KEYS <= set(data["delivery"])
     assert set(data["target"]) >= {
-        "name",
+        "structure",
         "depth_mm",
         "dose_j_per_cm2",
         "dose_range_j_per_cm2",
         "window_j_per_cm2",
     }
-    powers = data["power_w_by_wavelength"]
+    delivery = data["delivery"]
+    powers = delivery["power_w_by_wavelength"]
     assert set(powers) <= {"810", "980"} and sum(powers.values()) <= 15.0 + 1e-9  # the machine's limits
-    assert data["total_energy_j"] == pytest.approx(sum(powers.values()) * data["duration_s"])
-    assert data["surface_dose_j_per_cm2"] == pytest.approx(data["total_energy_j"] / 150.0)
+    assert delivery["total_energy_j"] == pytest.approx(sum(powers.values()) * delivery["duration_s"])
+    assert data["surface_dose_j_per_cm2"] == pytest.approx(delivery["total_energy_j"] / 150.0)
     assert data["peak_skin_temperature_c"] <= 43.0 + 1e-9
     low, high = data["target"]["dose_range_j_per_cm2"]
     assert low <= data["target"]["dose_j_per_cm2"] <= high
@@ -63,7 +65,7 @@ def test_a_red_flag_gives_a_referral_and_no_parameters(cli, tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["decision"] == "refer" and data["urgency"] == "emergency"
-    assert not {"power_w_by_wavelength", "duration_s", "target"} & set(data)
+    assert not {"delivery", "power_w_by_wavelength", "duration_s", "target"} & set(data)
 
 
 @pytest.mark.parametrize(
@@ -96,3 +98,16 @@ def test_report_is_a_multi_page_pdf(cli, tmp_path):
     assert data.startswith(b"%PDF")
     # plan table, curves, laser safety summary (>= 1 page), sources
     assert len(re.findall(rb"/Type /Page(?!s)", data)) >= 4
+
+
+def test_schema_flag_prints_the_documents_json_schema(cli):
+    result = cli("plan", "--schema")
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.stdout)
+    assert schema["discriminator"]["propertyName"] == "decision"
+    assert {"TreatmentPlan", "Refusal", "Delivery"} <= set(schema["$defs"])
+
+
+def test_plan_without_its_inputs_is_refused_with_exit_2(cli):
+    result = cli("plan", "--condition", "chronic-nonspecific-lbp")
+    assert result.exit_code == 2 and "--patient" in result.stderr

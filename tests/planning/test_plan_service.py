@@ -4,6 +4,7 @@ import pytest
 
 from laserdose.clinical.patient import parse_patient
 from laserdose.clinical.protocols import get_protocol
+from laserdose.domain.plan import Refusal, TreatmentPlan, plan_json
 from laserdose.machines.profile import load_profile
 from laserdose.planning.plan import PlanSettings, TargetLight, make_plan
 
@@ -36,29 +37,32 @@ def plan_for(person, window=None):
 
 def test_plan_is_physically_consistent_and_within_the_machine():
     plan = plan_for(patient())
-    data = plan.to_json_dict()
-    powers = data["power_w_by_wavelength"]
-    assert set(powers) <= {"810", "980"}
+    assert isinstance(plan, TreatmentPlan)
+    powers, duration_s = plan.delivery.power_w_by_wavelength, plan.delivery.duration_s
+    assert set(powers) <= {810.0, 980.0}
     assert sum(powers.values()) <= 15.0 + 1e-9
-    assert data["total_energy_j"] == pytest.approx(sum(powers.values()) * data["duration_s"])
-    assert data["surface_dose_j_per_cm2"] == pytest.approx(data["total_energy_j"] / data["area_cm2"])
-    assert data["peak_skin_temperature_c"] <= 43.0 + 1e-9
-    assert data["course"] == {"sessions": 12, "per_week": 3}
+    assert plan.delivery.total_energy_j == pytest.approx(sum(powers.values()) * duration_s)
+    assert plan.surface_dose_j_per_cm2 == pytest.approx(plan.delivery.total_energy_j / plan.area_cm2)
+    assert plan.peak_skin_temperature_c <= 43.0 + 1e-9
+    assert (plan.course.sessions, plan.course.per_week) == (12, 3)
     # Nominal dose from the stand-in: sum P exp(-mu 30) t / A.
-    nominal = sum(p * math.exp(-BeerLambertPhysics.mu_eff_per_mm[float(w)] * 30.0) for w, p in powers.items())
-    assert data["target"]["dose_j_per_cm2"] == pytest.approx(nominal * data["duration_s"] / 150.0)
-    low, high = data["target"]["dose_range_j_per_cm2"]
-    assert low <= data["target"]["dose_j_per_cm2"] <= high
+    nominal = sum(p * math.exp(-BeerLambertPhysics.mu_eff_per_mm[w] * 30.0) for w, p in powers.items())
+    assert plan.target.dose_j_per_cm2 == pytest.approx(nominal * duration_s / 150.0)
+    low, high = plan.target.dose_range_j_per_cm2
+    assert low <= plan.target.dose_j_per_cm2 <= high
+    # The JSON names wavelengths as whole numbers of nm.
+    assert set(plan_json(plan)["delivery"]["power_w_by_wavelength"]) <= {"810", "980"}
 
 
 def test_dark_skin_limit_binding_is_reported_honestly():
     # exp(-0.1*40) = 0.018; at most 15 W over 150 cm2 for 1800 s the surface gets 180 J/cm2 but the
     # protocol caps it at 10 J/cm2: 0.18 J/cm2 at worst, below the 0.5 J/cm2 floor.
-    data = plan_for(patient()).to_json_dict()
-    assert data["feasible"] is False
-    assert data["binding_limit"] == "surface dose"
-    assert data["target"]["dose_range_j_per_cm2"][0] < data["target"]["window_j_per_cm2"][0]
-    assert data["advice"]
+    plan = plan_for(patient())
+    assert isinstance(plan, TreatmentPlan)
+    assert plan.feasible is False
+    assert plan.binding_limit == "surface dose"
+    assert plan.target.dose_range_j_per_cm2[0] < plan.target.window_j_per_cm2[0]
+    assert plan.advice
 
 
 @pytest.mark.parametrize(
@@ -69,16 +73,17 @@ def test_dark_skin_limit_binding_is_reported_honestly():
     ],
 )
 def test_no_parameters_when_not_to_treat(screening, decision):
-    data = plan_for(patient(**screening)).to_json_dict()
-    assert data["decision"] == decision
-    assert "power_w_by_wavelength" not in data and "duration_s" not in data
-    assert data["reasons"]
+    plan = plan_for(patient(**screening))
+    assert isinstance(plan, Refusal) and plan.decision == decision
+    data = plan_json(plan)
+    assert "delivery" not in data and "duration_s" not in data
+    assert plan.reasons
 
 
 def test_precautions_still_get_a_plan():
-    data = plan_for(patient(precautions=["anticoagulants"])).to_json_dict()
-    assert data["decision"] == "treat-with-precautions"
-    assert "duration_s" in data
+    plan = plan_for(patient(precautions=["anticoagulants"]))
+    assert isinstance(plan, TreatmentPlan) and plan.decision == "treat-with-precautions"
+    assert plan.delivery.duration_s > 0
 
 
 @pytest.mark.parametrize("precaution", ["tattoo-at-site", "pigmented-naevi", "dense-hair", "dark-skin"])
@@ -86,16 +91,18 @@ def test_pigment_precautions_restrict_the_plan_to_980_nm_and_41_c(precaution):
     # LightForce: tattoos, naevi, dense hair, Fitzpatrick V-VI -> 980 nm only and a lower dose, here
     # the IEC 60601-1 ed. 2 skin limit of 41 C; the planner must honour it, not only print it.
     plan = plan_for(patient(precautions=[precaution]))
-    data = plan.to_json_dict()
-    assert data["power_w_by_wavelength"]["810"] == 0.0
-    assert data["skin_limit_c"] == 41.0
-    assert data["peak_skin_temperature_c"] <= 41.0 + 1e-9
-    assert "Screening precaution: only 980 nm may emit." in data["notes"]
-    free = plan_for(patient()).to_json_dict()
-    assert free["skin_limit_c"] == 43.0 and free["power_w_by_wavelength"]["810"] > 0.0
+    assert isinstance(plan, TreatmentPlan)
+    assert plan.delivery.power_w_by_wavelength[810] == 0.0
+    assert plan.skin_limit_c == 41.0
+    assert plan.peak_skin_temperature_c <= 41.0 + 1e-9
+    assert "Screening precaution: only 980 nm may emit." in plan.notes
+    free = plan_for(patient())
+    assert isinstance(free, TreatmentPlan)
+    assert free.skin_limit_c == 43.0 and free.delivery.power_w_by_wavelength[810] > 0.0
 
 
 def test_growth_plate_precaution_lowers_the_skin_limit_only():
-    data = plan_for(patient(precautions=["open-growth-plates"])).to_json_dict()
-    assert data["skin_limit_c"] == 41.0 and data["peak_skin_temperature_c"] <= 41.0 + 1e-9
-    assert not any("may emit" in note for note in data["notes"])
+    plan = plan_for(patient(precautions=["open-growth-plates"]))
+    assert isinstance(plan, TreatmentPlan)
+    assert plan.skin_limit_c == 41.0 and plan.peak_skin_temperature_c <= 41.0 + 1e-9
+    assert not any("may emit" in note for note in plan.notes)

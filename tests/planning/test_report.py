@@ -48,7 +48,7 @@ def test_plan_report_names_the_maker_and_draws_its_logo():
         {"skin_type": 2, "bmi": 24.0, "area_cm2": 150.0, "screening": {"diagnosis": "facet-pain"}}
     )
     plan = make_plan(patient, get_protocol("facet-pain"), profile, default_physics())
-    rows = plan_rows(plan, patient)
+    rows = plan_rows(plan, patient, profile)
     assert ("machine", "maker and model", f"{profile.manufacturer} {profile.model} (30w-quad)") in rows
     page = Figure()
     draw_logo(page, profile)

@@ -1,7 +1,6 @@
 """Population studies: the cohort file, the draws, and the study's arithmetic."""
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,15 +13,15 @@ from laserdose.machines.profile import load_profile
 from laserdose.planning.cohort import parse_cohort, patient_generator
 from laserdose.planning.plan import PlanSettings, TargetLight
 from laserdose.planning.study import (
-    Delivery,
     PatientOutcome,
-    cohort_delivery,
+    cohort_plan,
     draw_patient,
     patient_tasks,
     reference_patient,
     run_study,
 )
 from laserdose.planning.study_report import summary
+from plan_documents import treatment_plan
 
 WEIGHTS = [0.15, 0.25, 0.25, 0.15, 0.1, 0.1]
 COHORT = {
@@ -38,21 +37,7 @@ def cohort(**changes):
     return parse_cohort(COHORT | changes)
 
 
-def delivery(**changes):
-    base = Delivery(
-        power_w_by_wavelength=((810.0, 6.0), (980.0, 3.0)),
-        duration_s=600.0,
-        area_cm2=150.0,
-        handpiece=load_profile("15w-dual").handpieces[0],
-        scan_speed_mm_per_s=50.0,
-        structure="multifidus",
-        window_j_per_cm2=(0.5, 4.0),
-        diagnosis="chronic-nonspecific-lbp",
-        skin_start_c=33.0,
-        skin_limit_c=43.0,
-        feasible=True,
-    )
-    return replace(base, **changes)
+DEVICE = load_profile("15w-dual")
 
 
 def test_patient_seed_is_numpys_spawned_child():
@@ -102,9 +87,9 @@ def test_measured_fat_cohort_draws_fat_and_no_bmi():
 def test_dose_and_skin_rise_are_linear_in_power():
     # Transport and heating are linear in power (MCML; Pennes): twice the power, twice the dose and rise.
     spec = cohort(patients=2)
-    once = run_study(patient_tasks(spec, delivery(), 500, linear_skin_rise))
-    twice_delivery = delivery(power_w_by_wavelength=((810.0, 12.0), (980.0, 6.0)))
-    twice = run_study(patient_tasks(spec, twice_delivery, 500, linear_skin_rise))
+    once = run_study(patient_tasks(spec, treatment_plan(), DEVICE, 500, linear_skin_rise))
+    twice_plan = treatment_plan({810.0: 12.0, 980.0: 6.0}, peak_skin_temperature_c=42.0)
+    twice = run_study(patient_tasks(spec, twice_plan, DEVICE, 500, linear_skin_rise))
     for a, b in zip(once, twice, strict=True):
         assert b.target_dose_j_per_cm2 == pytest.approx(2 * a.target_dose_j_per_cm2, rel=1e-12)
         assert b.skin_peak_c - 33.0 == pytest.approx(2 * (a.skin_peak_c - 33.0), rel=1e-12)
@@ -120,7 +105,7 @@ def test_summary_counts_window_and_skin_limit_inclusively():
         PatientOutcome(k, 2, 27.0, 10.0, 0, 20.0, dose, 0.1, peak)
         for k, (dose, peak) in enumerate(zip(doses, peaks, strict=True))
     ]
-    data = summary(outcomes, delivery(), 1000)
+    data = summary(outcomes, treatment_plan(), 1000)
     assert data["patients"] == 4
     assert data["fraction_in_window"] == 0.5
     assert data["fraction_skin_safe"] == 0.5
@@ -149,10 +134,10 @@ def test_the_one_plan_is_made_for_the_reference_patient():
     assert (reference.skin_type, reference.bmi, reference.fat_mm) == (3, 27.0, None)
     assert reference.area_cm2 == 200.0
     settings = PlanSettings(skin_limit_c=41.0)
-    result = cohort_delivery(spec, protocol, load_profile("15w-dual"), ExponentialPhysics(), settings)
+    result = cohort_plan(spec, protocol, DEVICE, ExponentialPhysics(), settings)
     assert result.skin_limit_c == 41.0 and result.area_cm2 == 200.0
-    assert result.structure == protocol.primary_target.structure
-    assert sum(p for _, p in result.power_w_by_wavelength) <= 15.0 + 1e-9
+    assert result.target.structure == protocol.primary_target.structure
+    assert sum(result.delivery.power_w_by_wavelength.values()) <= 15.0 + 1e-9
 
 
 BAD_COHORTS = [

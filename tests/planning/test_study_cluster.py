@@ -11,9 +11,10 @@ import pytest
 from dask_cluster import require_distributed
 from laserdose.machines.profile import load_profile
 from laserdose.planning.cohort import parse_cohort
-from laserdose.planning.study import Delivery, patient_tasks, run_study
+from laserdose.planning.study import patient_tasks, run_study
 from laserdose.thermal.surrogate.model import skin_rise_k_per_w
 from laserdose.transport.tables import build_table
+from plan_documents import treatment_plan
 
 PHOTONS = 1000
 COHORT = {
@@ -26,26 +27,11 @@ COHORT = {
 TABLE_AXES = {"wavelengths_nm": (810.0,), "skin_types": (2, 6), "fat_mm": (5.0,)}
 
 
-def delivery():
-    handpiece = load_profile("15w-dual").handpieces[0]
-    return Delivery(
-        power_w_by_wavelength=((810.0, 6.0), (980.0, 3.0)),
-        duration_s=600.0,
-        area_cm2=150.0,
-        handpiece=handpiece,
-        scan_speed_mm_per_s=50.0,
-        structure="multifidus",
-        window_j_per_cm2=(0.5, 4.0),
-        diagnosis="chronic-nonspecific-lbp",
-        skin_start_c=33.0,
-        skin_limit_c=43.0,
-        feasible=True,
-    )
-
-
 @pytest.fixture(scope="module")
 def tasks():
-    return patient_tasks(parse_cohort(COHORT), delivery(), PHOTONS, skin_rise_k_per_w)
+    return patient_tasks(
+        parse_cohort(COHORT), treatment_plan(), load_profile("15w-dual"), PHOTONS, skin_rise_k_per_w
+    )
 
 
 @pytest.fixture(scope="module")

@@ -30,10 +30,9 @@ def test_a_table_plan_matches_its_full_physics_re_simulation(skin_type, bmi):
             "screening": {"diagnosis": "chronic-nonspecific-lbp"},
         }
     )
-    plan = make_plan(
-        patient, get_protocol("chronic-nonspecific-lbp"), load_profile("15w-dual"), default_physics()
-    )
-    check = verify_plan(plan, patient, photons=100_000, seed=12_345)
+    device = load_profile("15w-dual")
+    plan = make_plan(patient, get_protocol("chronic-nonspecific-lbp"), device, default_physics())
+    check = verify_plan(plan, patient, device, photons=100_000, seed=12_345)
     assert abs(check.target_difference_percent) < 15.0
     resimulated_rise = check.peak_skin_temperature_c - plan.skin_start_c
     assert 0 <= -check.skin_difference_k <= 0.20 * resimulated_rise

@@ -95,7 +95,7 @@ def test_stop_is_answered_while_a_new_patient_waits_on_a_locked_database(webapp,
 
 
 # The only coroutine routes: they do no database work and wait for the link only in a worker thread.
-ASYNC_ROUTES = {"stop", "disconnect", "logout"}
+ASYNC_ROUTES = {"stop", "disconnect"}
 
 
 def test_no_other_route_runs_on_the_event_loop():

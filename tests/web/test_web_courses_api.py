@@ -3,8 +3,8 @@
 import pytest
 
 from conftest import bearer
-from laserdose.clinic import courses, db
-from laserdose.clinic.models import User
+from laserdose.clinic import db
+from laserdose.clinic.models import Course, User, utcnow
 
 ANNA = {"name": "Anna Berg", "birth_date": "1970-05-17", "skin_type": 3, "bmi": 26.5}
 COURSE = {"condition": "chronic_nslbp", "protocol": "demo", "plan": {"power_w": 10.0}, "sessions_planned": 12,
@@ -28,10 +28,11 @@ def course(client):
 
 
 def _sign_in_database(webapp, course_id):
-    """Sign as the clinician directly: the API signs only planner-made plans (tested below)."""
+    """The row as the signing gate leaves it: the API signs only planner-made plans (tested below)."""
     with db.session_factory(db.make_engine(webapp.url)).begin() as session:
         clinician = session.query(User).filter_by(username="clinician").one()
-        courses.sign_course(session=session, actor=clinician, course_id=course_id)
+        course = session.get(Course, course_id)
+        course.signed_by_id, course.signed_at = clinician.id, utcnow()
 
 
 def test_the_api_signs_only_plans_made_by_the_planner(client, course):
@@ -82,3 +83,10 @@ def test_operator_and_admin_cannot_create_courses(client, course):
         url = f"/api/v1/patients/{course['patient_id']}/courses"
         assert client.post(url, json=COURSE, headers=bearer(client, role)).status_code == 403
     assert client.get(f"/api/v1/courses/{course['id']}").status_code == 401
+
+
+def test_the_api_serves_the_plan_documents_json_schema(client):
+    schema = client.get("/api/v1/schema/plan")
+    assert schema.status_code == 200
+    assert schema.json()["discriminator"]["propertyName"] == "decision"
+    assert set(schema.json()["$defs"]) >= {"TreatmentPlan", "Refusal", "Delivery", "TargetDose"}

@@ -9,7 +9,10 @@ from pydantic import ValidationError
 from conftest import bearer, csrf_of, login
 from laserdose.clinic import db, demo
 from laserdose.clinic.models import User
+from laserdose.planning.physics import default_physics
 from laserdose.web.settings import DEVELOPMENT_SECRET, WebSettings
+
+PHYSICS = default_physics()  # the shipped Monte Carlo fluence table: the demo plans are the planner's
 
 
 def new_patient(client, **overrides):
@@ -137,12 +140,16 @@ def test_no_patient_data_in_the_access_log(client, caplog):
     assert "Secretname" not in caplog.text
 
 
-def test_settings_refuse_the_default_secret_outside_development():
+def test_settings_refuse_the_default_secret_outside_development(monkeypatch):
+    monkeypatch.delenv("LASERDOSE_AUDIT_KEY_FILE", raising=False)
     assert WebSettings(environment="development").secret_key == DEVELOPMENT_SECRET
     for secret in (DEVELOPMENT_SECRET, "short"):
         with pytest.raises(ValidationError, match="LASERDOSE_SECRET_KEY must be set"):
             WebSettings(environment="production", secret_key=secret)
-    assert WebSettings(environment="production", secret_key="r" * 40).environment == "production"
+    with pytest.raises(ValidationError, match="LASERDOSE_AUDIT_KEY_FILE must name"):
+        WebSettings(environment="production", secret_key="r" * 40)
+    production = WebSettings(environment="production", secret_key="r" * 40, audit_key_file="/srv/key")
+    assert production.environment == "production"
 
 
 def test_dashboard_shows_responder_rates_to_clinicians_only(webapp, client):
@@ -153,13 +160,13 @@ def test_dashboard_shows_responder_rates_to_clinicians_only(webapp, client):
         operator = session.query(User).filter_by(username="operator").one()
         for name, born, skin, bmi, pain in demo.DEMO_PATIENTS:
             demo.seed_patient_history(
-                session, clinician, operator, (name, born, skin, bmi), pain, dt.date(2026, 1, 5)
+                session, clinician, operator, (name, born, skin, bmi), pain, dt.date(2026, 1, 5), PHYSICS
             )
     login(client, "clinician")
     page = client.get("/dashboard").text
     # Demo NRS 7->3 (4 points), 6->5 (1 point, 17 %), 5->0: 2 of 3 responders (Ostelo 2008); one recovered
     # (NRS 0, RMDQ 0 <= 2, Kamper 2010).
-    assert "<td>chronic_nslbp</td><td>demo</td><td>3</td>" in page
+    assert "<td>chronic-nonspecific-lbp</td><td>chronic-nonspecific-lbp</td><td>3</td>" in page
     assert "<td>67 % (2/3)</td>" in page and "<td>1</td></tr>" in page
     client.post("/logout", data={"csrf_token": csrf_of(page)})
     login(client, "operator")
@@ -202,7 +209,7 @@ def test_course_report_is_a_pdf_for_readers(webapp, client):
         operator = session.query(User).filter_by(username="operator").one()
         name, born, skin, bmi, pain = demo.DEMO_PATIENTS[0]
         demo.seed_patient_history(
-            session, clinician, operator, (name, born, skin, bmi), pain, dt.date(2026, 1, 5)
+            session, clinician, operator, (name, born, skin, bmi), pain, dt.date(2026, 1, 5), PHYSICS
         )
     login(client, "operator")
     response = client.get("/courses/1/report.pdf")

@@ -8,7 +8,9 @@ from sqlalchemy import select
 from conftest import csrf_of, login
 from laserdose.clinic import db
 from laserdose.clinic.models import AuditEntry, Course, Screening
-from laserdose.device.plan import parse_plan
+from laserdose.clinic.plans import stored_plan, stored_plan_json
+from laserdose.device.plan import plan_delivery
+from laserdose.domain.plan import fingerprint
 from laserdose.machines.profile import load_profile
 from laserdose.planning import report as plan_report
 from plan_protocols import WIDE_PROTOCOL, write_wide_protocol
@@ -206,8 +208,10 @@ def test_create_and_sign_stores_a_plan_the_device_layer_accepts(client, webapp, 
     assert response.status_code == 303
     with _session(webapp) as session:
         course = session.scalars(select(Course)).one()
-        delivery = parse_plan(course.plan, load_profile("15w-dual"))  # the device layer's own strict check
-        assert delivery.device == "15w-dual" and delivery.duration_s == course.plan["duration_s"]
+        plan = stored_plan(course)
+        # The device layer's own strict check takes the stored document's delivery as it is.
+        assert plan_delivery(stored_plan_json(course), load_profile("15w-dual")) == plan.delivery
+        assert plan.device == "15w-dual"
         # chronic-nonspecific-lbp.toml: 12 sessions, 3 a week (published trials).
         assert (course.sessions_planned, course.sessions_per_week) == (12, 3)
         assert (course.home_exercise, course.advice) == ("Walk 20 min daily", "Stay active")
@@ -218,7 +222,7 @@ def test_create_and_sign_stores_a_plan_the_device_layer_accepts(client, webapp, 
     chart = client.get(response.headers["location"]).text
     assert "Plan signed" in chart and f"/courses/{course.id}/plan.pdf" in chart
     console = client.get(f"/courses/{course.id}/console").text  # the treatment console takes it as it is
-    assert 'id="plan-error"' not in console and f"{course.plan['total_energy_j']:.0f} J in all" in console
+    assert 'id="plan-error"' not in console and f"{plan.delivery.total_energy_j:.0f} J in all" in console
 
 
 def test_signing_after_a_newer_screening_asks_for_a_review(client, webapp, screened):
@@ -270,10 +274,15 @@ def test_a_plan_outside_the_window_is_signed_only_with_the_acknowledgement(
             REASON,
             [0.5, 4.0],
         )
-        assert stored["binding_limit"] == course.plan["binding_limit"] == "surface dose"
-        parse_plan(course.plan, load_profile("15w-dual"))  # the device layer takes it as it is
+        plan = stored_plan(course)
+        assert stored["binding_limit"] == plan.binding_limit == "surface dose"
+        plan_delivery(
+            stored_plan_json(course), load_profile("15w-dual")
+        )  # the device layer takes it as it is
         sign = session.scalars(select(AuditEntry).where(AuditEntry.action == "course.sign")).one()
-        assert sign.details == {"outside_window": True, "binding_limit": "surface dose"}
+        assert sign.details == {
+            "outside_window": True, "binding_limit": "surface dose", "plan_sha256": fingerprint(plan)
+        }  # fmt: skip
     chart = client.get(response.headers["location"]).text
     assert f"Signed outside the target window: {REASON}" in chart
     console = client.get(f"/courses/{course.id}/console").text

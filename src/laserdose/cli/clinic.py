@@ -5,11 +5,12 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from pathlib import Path
 
 import typer
 
 from laserdose.cli.output import print_json, print_table
-from laserdose.clinic import audit, db, users
+from laserdose.clinic import audit, audit_checkpoints, db, users
 from laserdose.errors import InputError
 
 DatabaseUrl = typer.Option(
@@ -19,7 +20,7 @@ JsonFlag = typer.Option(False, "--json", help="Print JSON for machines.")
 
 db_app = typer.Typer(help="Create and migrate the clinic database.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage the people who log in.", no_args_is_help=True)
-audit_app = typer.Typer(help="Check the hash-chained audit log.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the keyed, hash-chained audit log.", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
@@ -36,10 +37,13 @@ def seed_demo(database_url: str | None = DatabaseUrl) -> None:
     import datetime as dt
 
     from laserdose.clinic import demo
+    from laserdose.planning.physics import default_physics
 
     engine = db.make_engine(database_url)
+    physics = default_physics()
     with db.session_factory(engine).begin() as session:
-        passwords = demo.seed_demo(session=session, start=dt.date.today() - dt.timedelta(weeks=4))
+        start = dt.date.today() - dt.timedelta(weeks=4)
+        passwords = demo.seed_demo(session=session, start=start, physics=physics)
     typer.echo(f"demo clinic seeded in {db.describe(engine)}: {len(demo.DEMO_PATIENTS)} patients; log in as")
     for username, password in passwords.items():
         typer.echo(f"  {username:<10} password {password}")
@@ -101,22 +105,83 @@ def deactivate(
     typer.echo(f"deactivated {name}")
 
 
+@users_app.command("passwd")
+def passwd(
+    name: str = typer.Argument(..., help="Login name."), database_url: str | None = DatabaseUrl
+) -> None:
+    """Set a user's password (read from standard input); ends all their sessions and API tokens."""
+    engine = db.make_engine(database_url)
+    with db.session_factory(engine).begin() as session:
+        users.set_password(session=session, username=name, password=_read_password(), actor_name=_cli_actor())
+    typer.echo(f"password of {name} changed; their sessions are ended")
+
+
+@users_app.command("totp")
+def enable_totp(
+    name: str = typer.Argument(..., help="Login name."), database_url: str | None = DatabaseUrl
+) -> None:
+    """Require a one-time code (RFC 6238, authenticator app) at every login of `name`; prints the secret."""
+    from laserdose.clinic import totp
+
+    engine = db.make_engine(database_url)
+    with db.session_factory(engine).begin() as session:
+        secret = users.enable_totp(session=session, username=name, actor_name=_cli_actor())
+    typer.echo(f"secret {secret}\n{totp.provisioning_uri(secret, name)}")
+
+
 def _cli_actor() -> str:
     return f"cli:{os.environ.get('USER', 'unknown')}"
 
 
-@audit_app.command("verify")
-def verify(database_url: str | None = DatabaseUrl, json_output: bool = JsonFlag) -> None:
-    """Recompute the audit hash chain; exit 0 if intact, 1 naming the first broken row."""
+KeyFile = typer.Option(
+    None, "--key-file", help="The audit key's file; default $LASERDOSE_AUDIT_KEY_FILE or the data directory."
+)
+CheckpointFile = typer.Option(
+    None, "--checkpoint-file", help="The signed checkpoints' file; default next to the key file."
+)
+
+
+def _audit_state(
+    database_url: str | None, key_file: Path | None, checkpoint_file: Path | None, write: bool
+) -> audit_checkpoints.AuditState:
     engine = db.make_engine(database_url)
+    key_path = key_file or audit.default_key_file()
+    if not key_path.exists():
+        raise InputError(f"no audit key at {key_path}: the log cannot be checked without its key")
+    key = audit.load_key(key_path)
+    path = checkpoint_file or audit_checkpoints.default_checkpoint_file(key_path, db.describe(engine))
     with db.session_factory(engine)() as session:
-        report = audit.verify(session=session)
+        return audit_checkpoints.check(session=session, path=path, key=key, write=write)
+
+
+@audit_app.command("verify")
+def verify(
+    database_url: str | None = DatabaseUrl,
+    key_file: Path | None = KeyFile,
+    checkpoint_file: Path | None = CheckpointFile,
+    json_output: bool = JsonFlag,
+) -> None:
+    """Check the audit log's hash chain, its MACs and its checkpoints; exit 0 if intact, 1 if not."""
+    state = _audit_state(database_url, key_file, checkpoint_file, write=False)
     if json_output:
-        broken = None if report.broken is None else vars(report.broken)
-        print_json({"ok": report.broken is None, "rows": report.rows, "head": report.head, "broken": broken})
-    elif report.broken is None:
-        typer.echo(f"audit log intact: {report.rows} rows, head {report.head}")
+        last = None if state.last_checkpoint is None else vars(state.last_checkpoint)
+        print_json({**vars(state), "last_checkpoint": last})
+    elif state.ok:
+        typer.echo(audit_checkpoints.describe(state))
     else:
-        typer.echo(f"audit log BROKEN at row {report.broken.entry_id}: {report.broken.reason}", err=True)
-    if report.broken is not None:
+        typer.echo(audit_checkpoints.describe(state), err=True)
+    if not state.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def checkpoint(
+    database_url: str | None = DatabaseUrl,
+    key_file: Path | None = KeyFile,
+    checkpoint_file: Path | None = CheckpointFile,
+) -> None:
+    """Verify the audit log and, if intact and grown, append a signed checkpoint (run it from cron)."""
+    state = _audit_state(database_url, key_file, checkpoint_file, write=True)
+    typer.echo(audit_checkpoints.describe(state), err=not state.ok)
+    if not state.ok:
         raise typer.Exit(1)

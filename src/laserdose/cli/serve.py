@@ -58,6 +58,7 @@ def serve(
     app = create_app(settings)
     config = uvicorn.Config(
         app, host=host, port=port, access_log=False, log_level="info", timeout_graceful_shutdown=3,
+        proxy_headers=False,  # X-Forwarded-For is read by the app, and only from LASERDOSE_TRUSTED_PROXIES
     )  # fmt: skip
     _server_class()(config, app.state.console).run()
 

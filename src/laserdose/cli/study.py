@@ -12,7 +12,7 @@ from laserdose.errors import require_range
 from laserdose.planning.cohort import cohort_device, load_cohort
 from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C, PlanSettings
-from laserdose.planning.study import PatientOutcome, PatientTask, cohort_delivery, patient_tasks, run_study
+from laserdose.planning.study import PatientOutcome, PatientTask, cohort_plan, patient_tasks, run_study
 from laserdose.planning.study_report import plot_study, summary
 from laserdose.thermal.surrogate.model import skin_rise_k_per_w
 from laserdose.transport.cluster import check_scheduler
@@ -45,12 +45,12 @@ def study(
     check_scheduler(scheduler)
     spec = load_cohort(cohort)
     device = cohort_device(spec, str(cohort))
-    delivery = cohort_delivery(spec, get_protocol(protocol), device, default_physics(), settings)
-    tasks = patient_tasks(spec, delivery, count, skin_rise_k_per_w)
+    plan = cohort_plan(spec, get_protocol(protocol), device, default_physics(), settings)
+    tasks = patient_tasks(spec, plan, device, count, skin_rise_k_per_w)
     outcomes = _run(tasks, scheduler, quiet=as_json)
-    payload = summary(outcomes, delivery, count) | {"protocol": protocol, "device": device.name}
+    payload = summary(outcomes, plan, count) | {"protocol": protocol, "device": device.name}
     if plot is not None:
-        plot_study(outcomes, delivery, plot)
+        plot_study(outcomes, plan, plot)
     if as_json:
         print_json(payload)
     else:

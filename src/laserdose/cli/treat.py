@@ -13,13 +13,13 @@ from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller, DeliveryOutcome, Progress
 from laserdose.device.link import LinkError, open_link
-from laserdose.device.plan import parse_plan, read_plan
+from laserdose.device.plan import check_delivery, read_plan_file
 from laserdose.device.record import SessionRecord
 from laserdose.device.recovery import recover, recovery_line
 from laserdose.errors import InputError, require_range
 from laserdose.machines.profile import load_profile
 
-_PLAN_OPTION = typer.Option(..., help="plan.json to deliver (as `laserdose plan --json` writes it).")
+_PLAN_OPTION = typer.Option(..., help="Plan document to deliver (as `laserdose plan --json` writes it).")
 _RECORD_OPTION = typer.Option(None, help="Session record (append-only JSON lines, fsynced).")
 
 
@@ -38,8 +38,9 @@ def treat(
     require_range("control period", period, 0.01, 0.2, "s")
     if not operator.strip():
         raise InputError("operator must name a person")
-    plan_data = read_plan(plan)
-    delivery = parse_plan(plan_data, load_profile(plan_data["device"]))
+    planned = read_plan_file(plan)
+    profile = load_profile(planned.device)
+    delivery = check_delivery(planned, profile)
     try:  # the record first: a session we could not record never starts (and no link is left open)
         session = SessionRecord(record)
     except OSError as exc:
@@ -53,7 +54,9 @@ def treat(
     client = DeviceClient(link)
     if record is not None:
         _close_interrupted(record, client)
-    controller = Controller(delivery, client, session, operator.strip(), allow_time_scale=simulator)
+    controller = Controller(
+        delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile
+    )
     try:
         outcome = _run(controller, period, as_json)
     finally:

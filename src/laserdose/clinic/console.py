@@ -30,10 +30,11 @@ from laserdose.clinic.models import TreatmentSession
 from laserdose.device.client import DeviceRefused
 from laserdose.device.controller import Controller, Progress, send_stop
 from laserdose.device.link import Link, LinkError, open_link
-from laserdose.device.plan import DeliveryPlan
 from laserdose.device.protocol import Msg
 from laserdose.device.states import TERMINAL_STATES
+from laserdose.domain.plan import Delivery
 from laserdose.errors import InputError
+from laserdose.machines.profile import DeviceProfile
 
 log = logging.getLogger("laserdose.console")
 CONNECT_TIMEOUT_S = 3.0  # a machine that does not accept the connection within this is reported [U]
@@ -93,10 +94,10 @@ class ConsoleRun:
     """One course on the console: the link, the controller thread and what browsers are shown."""
 
     def __init__(
-        self, *, course_id: int, plan: DeliveryPlan, config: ConsoleConfig,
+        self, *, course_id: int, plan: Delivery, profile: DeviceProfile, config: ConsoleConfig,
         sessions: sessionmaker[Session], operator: str,
     ) -> None:  # fmt: skip
-        self.course_id, self.plan, self.config = course_id, plan, config
+        self.course_id, self.plan, self.profile, self.config = course_id, plan, profile, config
         self.sessions, self.operator = sessions, operator
         self.lock = threading.RLock()  # the link: one request at a time
         self.link: Link | None = None
@@ -215,7 +216,7 @@ class ConsoleRun:
             "elapsed_s": max(0.0, progress.t_s - armed_s) if progress.t_s else 0.0,
             "power_w": dict(progress.power_w),
             "delivered_j": dict(controller.delivered) if controller is not None else {},
-            "planned_j": {f"{wl:g}": e for wl, e in self.plan.energy_j.items()},
+            "planned_j": {f"{wl:g}": e for wl, e in self.plan.energy_j_by_wavelength.items()},
             "machine": dict(self.machine),
             "reason": controller.reason if controller is not None else self.stop_reason,
             "outcome": dict(self.outcome),
@@ -294,8 +295,9 @@ class ConsoleRun:
         record = ConsoleRecord(lambda t_s: t_s - getattr(self.controller, "_armed_at_s", 0.0))
         assert self.client is not None and self.session_id is not None
         controller = ConsoleController(
-            self.plan, self.client, record, self.operator, allow_time_scale=self.config.allow_time_scale
-        )
+            self.plan, self.client, record, self.operator, allow_time_scale=self.config.allow_time_scale,
+            profile=self.profile,
+        )  # fmt: skip
         controller.run_ref = self
         self.controller = controller
         outcome = controller.run(self._pace, lambda _: self._save(record))

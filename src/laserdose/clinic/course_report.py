@@ -107,7 +107,9 @@ def _plot_measure(axes: Axes, measure: Measure, points: list[tuple[dt.date, floa
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
 
 
-def course_report_pdf(*, session: Session, actor: User, course_id: int, today: dt.date) -> bytes:
+def course_report_pdf(
+    *, session: Session, actor: User, course_id: int, today: dt.date, audit_line: str = ""
+) -> bytes:
     """Return a one-page A4 PDF report of a course.
 
     Args:
@@ -115,6 +117,8 @@ def course_report_pdf(*, session: Session, actor: User, course_id: int, today: d
         actor: the user asking (any role that may read the patient).
         course_id: the course.
         today: the report's date.
+        audit_line: the audit log's state at the last check (rows, head MAC, last checkpoint), printed at
+            the foot of the page so that a printed report anchors the log too.
     """
     course = _course(session, actor, course_id)
     records = list(session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course_id)))
@@ -133,6 +137,9 @@ def course_report_pdf(*, session: Session, actor: User, course_id: int, today: d
         axes = figure.add_axes((0.08 + index * 0.31, 0.07, 0.25, 0.2))
         scores = [(o.assessed_on, SCORE[measure](o)) for o in assessments]
         _plot_measure(axes, measure, [(day, value) for day, value in scores if value is not None])
+    if audit_line:
+        figure.text(0.06, 0.015, "\n".join(textwrap.wrap(audit_line, WRAP_CHARS * 4 // 3)), fontsize=5.5,
+                    family="monospace")  # fmt: skip
     buffer = io.BytesIO()
     metadata = {"Title": f"laserdose course report {course.id}", "Creator": f"laserdose {__version__}"}
     figure.savefig(buffer, format="pdf", metadata=metadata)

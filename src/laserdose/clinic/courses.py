@@ -1,4 +1,6 @@
-"""Courses of care: create one for a patient, sign its plan, look one up, summarise a patient's courses.
+"""Courses of care: create one for a patient, look one up, summarise a patient's courses.
+
+Signing a course's plan is the signing gate's alone (clinic/signing.py).
 
 Like every clinic service: the database session is keyword-only and never committed (the caller owns the
 transaction); every change is checked against the actor's role and audited with field names only.
@@ -12,11 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic.models import Course, Role, TreatmentSession, User, utcnow
+from laserdose.clinic.models import Course, Role, TreatmentSession, User
 from laserdose.clinic.patients import get_patient
-from laserdose.clinic.records import audit_change, get_course
+from laserdose.clinic.records import audit_change
 from laserdose.clinic.users import require_role
-from laserdose.errors import InputError, require_range
+from laserdose.errors import require_range
 
 
 def create_course(
@@ -32,7 +34,7 @@ def create_course(
     home_exercise: str = "",
     advice: str = "",
 ) -> Course:
-    """Create an unsigned course of care (clinician)."""
+    """Create an unsigned course of care (clinician); only the signing gate (clinic/signing.py) signs it."""
     require_role(actor, Role.CLINICIAN)
     get_patient(session=session, actor=actor, patient_id=patient_id)
     require_range("sessions_planned", sessions_planned, 1, 60)
@@ -45,18 +47,6 @@ def create_course(
     session.add(course)
     session.flush()
     audit_change(session, actor, "course.create", "courses", course.id, protocol=protocol)
-    return course
-
-
-def sign_course(*, session: Session, actor: User, course_id: int, **details: Any) -> Course:
-    """Sign a course's plan so operators may run it (clinician); `details` go to the audit entry."""
-    require_role(actor, Role.CLINICIAN)
-    course = get_course(session, course_id)
-    if course.signed_at is not None:
-        raise InputError(f"course {course_id} is already signed")
-    course.signed_by_id, course.signed_at = actor.id, utcnow()
-    session.flush()
-    audit_change(session, actor, "course.sign", "courses", course.id, **details)
     return course
 
 

@@ -48,14 +48,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str | None = None) -> Engine:
+def make_engine(url: str | None = None, pool_size: int = 5, max_overflow: int = 10) -> Engine:
     """Create an engine for `url` (default: `default_database_url()`).
+
+    SQL parameters never appear in logs or exception messages (`hide_parameters`): they hold patient data.
 
     Args:
         url: SQLAlchemy database URL, sqlite or postgresql.
+        pool_size: connections kept open (the web app: one per worker thread, and a few more).
+        max_overflow: extra connections opened under load and closed when returned; -1: no bound.
     """
     url = _check_url(url or default_database_url())
-    engine = create_engine(url, pool_pre_ping=True)
+    engine = create_engine(
+        url, pool_pre_ping=True, hide_parameters=True, pool_size=pool_size, max_overflow=max_overflow
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

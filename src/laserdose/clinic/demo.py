@@ -1,8 +1,10 @@
 """A demo clinic: one user per role with random passwords, and patients with made-up histories.
 
-The patients and scores are invented for demonstration. Each course holds DEMO_PLAN (examples/plan.json:
-the 15w-dual demo machine at 6 W + 4 W for 300 s), which the treatment console can deliver on the
-simulator that `make run` starts; the seeded past sessions delivered exactly that plan.
+The patients and scores are invented for demonstration. Each patient is screened, planned by the planner
+on the 15w-dual demo machine (the machine the simulator of `make run` plays) and the plan is signed
+through the signing gate like any other; the seeded past sessions delivered exactly that plan. The
+shipped protocols' windows cannot all be met under their surface dose caps for these patients, so the
+demo clinician signs with the acknowledgement and a reason, as a clinic would.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import courses, outcomes, patients, screenings, treatment, users
+from laserdose.clinic import outcomes, patients, plans, screenings, signing, treatment, users
 from laserdose.clinic.models import User
+from laserdose.domain.plan import TreatmentPlan
 from laserdose.errors import InputError
+from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C, PhysicsModel
 
-DEMO_PLAN = {
-    "decision": "treat", "device": "15w-dual", "power_w_by_wavelength": {"810": 6.0, "980": 4.0},
-    "mode": "cw", "handpiece": "large-standoff", "duration_s": 300, "total_energy_j": 3000,
-}  # fmt: skip
+DEMO_PROTOCOL = "chronic-nonspecific-lbp"
+DEMO_DEVICE = "15w-dual"
+DEMO_AREA_CM2 = 100.0
+DEMO_REASON = "Demo: the highest surface dose the protocol allows, as its sources gave it"
 # (name, birth date, skin type, BMI, weekly pain NRS over a 4-week course)
 DEMO_PATIENTS = [
     ("Demo Patient Alvarez", dt.date(1971, 3, 14), 4, 27.5, [7, 6, 5, 4, 3]),
@@ -29,12 +33,13 @@ DEMO_PATIENTS = [
 ]
 
 
-def seed_demo(*, session: Session, start: dt.date) -> dict[str, str]:
+def seed_demo(*, session: Session, start: dt.date, physics: PhysicsModel) -> dict[str, str]:
     """Create the demo users and patients in an empty database; return {username: password}.
 
     Args:
         session: open database session (the caller commits).
         start: date of the first assessment; the course runs three sessions a week from it.
+        physics: the planner's physics (`planning.physics.default_physics()`).
     """
     if session.scalar(select(func.count()).select_from(User)):
         raise InputError("the database already has users; the demo clinic is only seeded into an empty one")
@@ -45,32 +50,42 @@ def seed_demo(*, session: Session, start: dt.date) -> dict[str, str]:
     }
     for name, born, skin_type, bmi, pain in DEMO_PATIENTS:
         seed_patient_history(
-            session, made["clinician"], made["operator"], (name, born, skin_type, bmi), pain, start
+            session, made["clinician"], made["operator"], (name, born, skin_type, bmi), pain, start, physics
         )
     return passwords
 
 
 def seed_patient_history(
     session: Session, clinician: User, operator: User, who: tuple[str, dt.date, int, float], pain: list[int],
-    start: dt.date,
+    start: dt.date, physics: PhysicsModel,
 ) -> None:  # fmt: skip
-    """Add one demo patient with a screening, a signed course, weekly outcomes and three sessions a week."""
+    """Add one demo patient: a screening, a planned and signed course, weekly outcomes, 3 sessions a week."""
     name, born, skin_type, bmi = who
     patient = patients.add_patient(
         session=session, actor=clinician, name=name, birth_date=born, skin_type=skin_type, bmi_kg_m2=bmi
     )
-    screening = screenings.record_screening(
-        session=session, actor=clinician, patient_id=patient.id, decision="treat", answers={"demo": True},
-        reasons=["no red flags (demo)"],
+    screening, _ = screenings.screen_patient(
+        session=session, actor=clinician, patient_id=patient.id, answers={"diagnosis": DEMO_PROTOCOL},
+        today=start,
     )  # fmt: skip
-    course = courses.create_course(
-        session=session, actor=clinician, patient_id=patient.id, condition="chronic_nslbp", protocol="demo",
-        plan=dict(DEMO_PLAN), sessions_planned=12, sessions_per_week=3,
-        home_exercise="daily walking and core exercises", advice="stay active",
+    inputs = plans.PlanInputs(
+        protocol=DEMO_PROTOCOL, device=DEMO_DEVICE, area_cm2=DEMO_AREA_CM2, skin_limit_c=DEFAULT_SKIN_LIMIT_C,
+        fat_mm=None, bmi=bmi, screening_id=screening.id,
     )  # fmt: skip
-    courses.sign_course(session=session, actor=clinician, course_id=course.id)
+    plan, _ = plans.propose_plan(
+        session=session, actor=clinician, patient_id=patient.id, inputs=inputs, physics=physics,
+        today=dt.datetime.now(dt.UTC).date(),
+    )  # fmt: skip
+    if not isinstance(plan, TreatmentPlan):
+        raise InputError(f"the demo patient {name} was refused laser: {plan.decision}")
     first_visit = dt.datetime.combine(start, dt.time(8), dt.UTC)  # the demo history starts at `start`
-    screening.at = course.created_at = course.signed_at = first_visit
+    acknowledgement = None if plan.feasible else signing.WindowAcknowledgement(True, DEMO_REASON)
+    course = signing.create_signed_course(
+        session=session, actor=clinician, patient_id=patient.id, plan=plan, inputs=inputs, physics=physics,
+        home_exercise="daily walking and core exercises", advice="stay active",
+        acknowledgement=acknowledgement, signed_at=first_visit,
+    )  # fmt: skip
+    screening.at = course.created_at = first_visit
     for week, nrs in enumerate(pain):
         day = start + dt.timedelta(weeks=week)
         odi = [min(5, max(0, round(nrs / 2)))] * 10
@@ -79,13 +94,18 @@ def seed_patient_history(
             nrs=nrs, odi_sections=odi, rmdq_ticked=[i < 2 * nrs for i in range(24)],
         )  # fmt: skip
         if week < len(pain) - 1:
-            _seed_week_of_sessions(session, operator, course.id, day)
+            _seed_week_of_sessions(session, operator, course.id, day, plan)
 
 
-def _seed_week_of_sessions(session: Session, operator: User, course_id: int, monday: dt.date) -> None:
+def _seed_week_of_sessions(
+    session: Session, operator: User, course_id: int, monday: dt.date, plan: TreatmentPlan
+) -> None:
+    """Three sessions that delivered `plan` exactly."""
+    energy = {round(wl): e for wl, e in plan.delivery.energy_j_by_wavelength.items() if e > 0}
     for visit in range(3):
         started = dt.datetime.combine(monday + dt.timedelta(days=2 * visit), dt.time(9), dt.UTC)
         treatment.record_session(
-            db=session, actor=operator, course_id=course_id, started_at=started, duration_s=300.0,
-            energy_j_by_wavelength={810: 1800.0, 980: 1200.0}, interruptions=[], completed=True,
+            db=session, actor=operator, course_id=course_id, started_at=started,
+            duration_s=plan.delivery.duration_s, energy_j_by_wavelength=energy, interruptions=[],
+            completed=True,
         )  # fmt: skip

@@ -79,6 +79,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Raised by logout, password change and deactivation: every session cookie and API token that carries
+    # an older value stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; None: no second factor
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)  # the last accepted time step (no replay)
 
 
 class Patient(Base):
@@ -235,7 +240,7 @@ class Outcome(Base):
 
 
 class AuditEntry(Base):
-    """One append-only, hash-chained audit record (see `laserdose.clinic.audit`)."""
+    """One append-only, hash-chained, keyed audit record (see `laserdose.clinic.audit`)."""
 
     __tablename__ = "audit_log"
 
@@ -248,3 +253,4 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # two writers cannot fork the chain
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mac: Mapped[str | None] = mapped_column(String(64))  # HMAC-SHA256 of `hash` under the audit key

@@ -35,6 +35,7 @@ from laserdose.clinical.screening_rules import (
     Rule,
 )
 from laserdose.clinical.screening_sources import PRODUCT_BRIEF
+from laserdose.domain.plan import TREATABLE_DECISIONS
 from laserdose.errors import InputError, require_choice
 
 __all__ = [
@@ -176,7 +177,7 @@ class ScreeningDecision:
     @property
     def allows_laser(self) -> bool:
         """True when laser may be given now (treat, or treat with precautions)."""
-        return self.decision in (TREAT, TREAT_WITH_PRECAUTIONS)
+        return self.decision in TREATABLE_DECISIONS
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON: {"decision", "urgency", "reasons", "plan_limit"}.

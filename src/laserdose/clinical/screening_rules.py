@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from laserdose.clinical import screening_sources as src
 from laserdose.clinical.screening_sources import Source
+from laserdose.domain.plan import REFUSED_DECISIONS, TREATABLE_DECISIONS
 
-TREAT = "treat"
-TREAT_WITH_PRECAUTIONS = "treat-with-precautions"
-DO_NOT_TREAT = "do-not-treat"
-REFER = "refer"
-DECISIONS = (TREAT, TREAT_WITH_PRECAUTIONS, DO_NOT_TREAT, REFER)
+# The decisions, least cautious first: those under which laser may be given, then those it may not.
+TREAT, TREAT_WITH_PRECAUTIONS = TREATABLE_DECISIONS
+DO_NOT_TREAT, REFER = REFUSED_DECISIONS
+DECISIONS = (*TREATABLE_DECISIONS, *REFUSED_DECISIONS)
 URGENCIES = ("routine", "urgent", "emergency")
 
 # IEC 60601-1 ed. 2 allowed 41 C for skin contact (ed. 3: 43 C); the lower limit for skin that heats

@@ -30,11 +30,13 @@ from laserdose.device.monitor import (
     read_back_mismatch,
     watchdog_problem,
 )
-from laserdose.device.plan import DeliveryPlan
+from laserdose.device.plan import set_params
 from laserdose.device.protocol import Msg
 from laserdose.device.record import SessionRecord
 from laserdose.device.requests import check_measurement
 from laserdose.device.states import TABLE, TERMINAL_STATES, IllegalTransition, StateMachine
+from laserdose.domain.plan import Delivery
+from laserdose.machines.profile import DeviceProfile
 
 
 @dataclass
@@ -84,17 +86,21 @@ class Controller:
 
     def __init__(
         self,
-        plan: DeliveryPlan,
+        plan: Delivery,
         client: DeviceClient,
         record: SessionRecord,
         operator: str,
         allow_time_scale: bool = False,
+        *,
+        profile: DeviceProfile,
     ) -> None:
         self.plan, self.client, self.record, self.operator = plan, client, record, operator
+        # The machine's largest power per planned wavelength [W]: bounds energy emitted while unmeasured.
+        self.max_power_w = {wl: profile.source(wl).max_power_w for wl in plan.power_w_by_wavelength}
         self.allow_time_scale = allow_time_scale  # only the operator can say the machine is a simulator
         self.machine = StateMachine()
-        self.ledger = EnergyLedger({f"{wl:g}": e for wl, e in plan.energy_j.items()})
-        self.set_w = {f"{wl:g}": p * plan.duty_cycle for wl, p in plan.power_w.items()}
+        self.ledger = EnergyLedger({f"{wl:g}": e for wl, e in plan.energy_j_by_wavelength.items()})
+        self.set_w = {f"{wl:g}": p * plan.duty_cycle for wl, p in plan.power_w_by_wavelength.items()}
         self.progress = Progress()
         self.reason = ""
         self.identity: dict[str, Any] = {}
@@ -225,7 +231,7 @@ class Controller:
         self.record.write(
             "session",
             operator=self.operator,
-            plan=self.plan.set_params(),
+            plan=set_params(self.plan),
             duration_s=self.plan.duration_s,
             session_id=self.session_id,
         )
@@ -245,7 +251,7 @@ class Controller:
                 raise DeviceRefused(
                     f"machine is {status.get('state')} {status.get('trip_reason', '')}".strip()
                 )
-            sent = {**self.plan.set_params(), "session_id": self.session_id}  # recovery.py matches it
+            sent = {**set_params(self.plan), "session_id": self.session_id}  # recovery.py matches it
             self.client.request(Msg.SET_PARAMS, sent)
             held = self.client.request(Msg.READ_BACK)
             self.record.write("read-back", sent=sent, held=held)
@@ -391,7 +397,7 @@ class Controller:
         """The result so far; written to the record as the last entry."""
         unaccounted = 0.0
         if self._link_lost:
-            unaccounted = sum(self.plan.max_power_w.values()) * self._silent_window_s()
+            unaccounted = sum(self.max_power_w.values()) * self._silent_window_s()
         result = DeliveryOutcome(
             completed=self.state == "done" and self.GUARDS["dose_reached"](self),
             state=self.state,

@@ -9,10 +9,10 @@ is answered with NAK and leaves the watchdog running.
 from collections.abc import Callable
 from typing import Any
 
-from laserdose.device.plan import MAX_DURATION_S, params_problem
 from laserdose.device.protocol import Frame, FrameParser, Msg, ProtocolError, encode_frame, negotiate_version
 from laserdose.device.requests import check_request
-from laserdose.machines.profile import DeviceProfile
+from laserdose.domain.plan import MAX_DURATION_S
+from laserdose.machines.profile import DeviceProfile, machine_limit_problem
 
 
 class MachineIO:
@@ -139,7 +139,10 @@ class MachineIO:
         if any(v > largest_j for v in payload["energy_limit_j"].values()):
             return False, f"energy limits must be at most {largest_j:g} J"
         powers = {float(k): v for k, v in payload["power_w"].items()}
-        problem = params_problem(self.profile, {**payload, "power_w": powers}, payload["handpiece"])
+        problem = machine_limit_problem(
+            self.profile, powers, payload["mode"], payload["frequency_hz"], payload["duty_cycle"],
+            payload["handpiece"],
+        )  # fmt: skip
         if problem:
             return False, problem
         self.params = dict(payload)

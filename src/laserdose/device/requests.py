@@ -32,7 +32,7 @@ MAX_TEXT = 200  # characters of a reason, operator or name (STOP reasons are cut
 MAX_VERSIONS = 16  # protocol versions one HELLO may offer
 MAX_SOURCES = 8  # wavelengths one SET_PARAMS may name
 MAX_SESSION_ID = 64  # characters of the host's session identifier
-SANITY_LIMIT = 1e6  # no field of SET_PARAMS is this large; params_problem checks the real ranges
+SANITY_LIMIT = 1e6  # no field of SET_PARAMS is this large; machine_limit_problem checks the real ranges
 
 
 def check_request(msg: Msg, payload: dict[str, Any]) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller, DeliveryOutcome
 from laserdose.device.link import MemoryLink
-from laserdose.device.plan import DeliveryPlan
 from laserdose.device.record import SessionRecord
 from laserdose.device.simulator import Machine
+from laserdose.domain.plan import Delivery
 
 
 def connect(machine: Machine) -> DeviceClient:
@@ -20,14 +20,16 @@ def connect(machine: Machine) -> DeviceClient:
 
 
 def deliver(
-    plan: DeliveryPlan,
+    plan: Delivery,
     machine: Machine,
     period_s: float = 0.1,
     record: SessionRecord | None = None,
     between: Callable[[Machine, Controller], None] | None = None,
 ) -> tuple[DeliveryOutcome, Controller]:
     """Deliver `plan` on `machine`; `between(machine, controller)` runs after each machine step."""
-    controller = Controller(plan, connect(machine), record or SessionRecord(), operator="test")
+    controller = Controller(
+        plan, connect(machine), record or SessionRecord(), operator="test", profile=machine.profile
+    )
 
     def pace() -> None:
         machine.step(period_s)

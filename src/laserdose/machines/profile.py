@@ -5,6 +5,7 @@ modes (CW; pulsed with frequency and duty-cycle ranges), the handpieces and the 
 profiles are addressed by name (`15w-dual`); any other by a file path.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -17,6 +18,9 @@ from laserdose.files import parse_toml
 # outside 400-1400 nm (the retinal hazard region of IEC 60825-1:2014) is not a therapy laser we support.
 WAVELENGTH_RANGE_NM = (400.0, 1400.0)
 EMISSION_MODES = ("cw", "pulsed")
+# Relative slack on the machine's power maxima: the planner scales powers onto a limit, which holds
+# only to rounding (a nanowatt in watts); anything above it is a power the machine cannot give.
+POWER_LIMIT_ROUNDING = 1e-9
 SAFETY_FEATURES = (
     "key-switch",
     "remote-interlock",
@@ -296,3 +300,62 @@ class _Fields:
         if not ok or not low < value[0] <= value[1] <= high:
             raise InputError(f"{self.where}: {key} must be [min, max] with {low:g} < min <= max <= {high:g}")
         return float(value[0]), float(value[1])
+
+
+def machine_limit_problem(
+    profile: DeviceProfile,
+    power_w_by_wavelength: Mapping[float, float] | Mapping[int, float],
+    mode: str,
+    frequency_hz: float,
+    duty_cycle: float,
+    handpiece: str,
+) -> str | None:
+    """What the machine cannot do of these settings, or None: the one check of a machine's limits.
+
+    The plan signing gate, the device layer's plan check and the machine's own SET_PARAMS all use it.
+
+    Args:
+        profile: the machine.
+        power_w_by_wavelength: peak power per wavelength [W]; 0 switches a source off.
+        mode: "cw" or "pulsed".
+        frequency_hz: pulse repetition frequency [Hz] (0 for cw).
+        duty_cycle: fraction of each period with emission [-] (1 for cw).
+        handpiece: handpiece name.
+    """
+    slack = 1.0 + POWER_LIMIT_ROUNDING
+    for wavelength, power in power_w_by_wavelength.items():
+        if wavelength not in profile.wavelengths_nm:
+            return f"no {wavelength:g} nm source (have {', '.join(f'{w:g}' for w in profile.wavelengths_nm)})"
+        source = profile.source(wavelength)
+        if power != 0.0 and not source.min_power_w <= power <= source.max_power_w * slack:  # 0 = source off
+            return (
+                f"{wavelength:g} nm power {power:g} W outside {source.min_power_w:g}-{source.max_power_w:g} W"
+            )
+    total = sum(power_w_by_wavelength.values())
+    if total > profile.max_total_power_w * slack:
+        return f"total power {total:g} W above the machine's {profile.max_total_power_w:g} W"
+    if total <= 0.0:
+        return "all powers are zero"
+    problem = _mode_problem(profile, mode, frequency_hz, duty_cycle)
+    if problem is None and handpiece not in [h.name for h in profile.handpieces]:
+        return f"no handpiece {handpiece!r} (have {', '.join(h.name for h in profile.handpieces)})"
+    return problem
+
+
+def _mode_problem(profile: DeviceProfile, mode: str, frequency_hz: float, duty_cycle: float) -> str | None:
+    if mode == "cw":
+        if not profile.cw:
+            return "the machine has no cw mode"
+        if frequency_hz != 0.0 or duty_cycle != 1.0:
+            return "cw needs frequency_hz 0 and duty_cycle 1"
+        return None
+    if mode != "pulsed":
+        return f"mode {mode!r} is neither cw nor pulsed"
+    if profile.pulsed is None:
+        return "the machine has no pulsed mode"
+    (f_low, f_high), (d_low, d_high) = profile.pulsed.frequency_hz, profile.pulsed.duty_cycle
+    if not f_low <= frequency_hz <= f_high:
+        return f"frequency {frequency_hz:g} Hz outside {f_low:g}-{f_high:g} Hz"
+    if not d_low <= duty_cycle <= d_high:
+        return f"duty cycle {duty_cycle:g} outside {d_low:g}-{d_high:g}"
+    return None

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from laserdose.clinical.patient import Patient
-from laserdose.errors import InputError
-from laserdose.machines.profile import Handpiece
+from laserdose.domain.plan import TreatmentPlan
+from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.planning.physics import FloatArray, TablePhysics
-from laserdose.planning.plan import Plan
 from laserdose.thermal.surrogate.scan import Scan
 
 
@@ -34,56 +33,49 @@ class DepthDose:
     window_j_per_cm2: tuple[float, float]
 
 
-def plan_handpiece(plan: Plan) -> Handpiece:
-    """The machine's handpiece the plan uses."""
-    if plan.handpiece is None:
-        raise InputError("the plan has no parameters (the decision was not to treat)")
-    return next(h for h in plan.device.handpieces if h.name == plan.handpiece)
+def plan_handpiece(plan: TreatmentPlan, device: DeviceProfile) -> Handpiece:
+    """The machine's handpiece the plan uses (`device`: the plan's machine)."""
+    return device.handpiece(plan.delivery.handpiece)
 
 
-def plan_scan(plan: Plan) -> Scan:
+def plan_scan(plan: TreatmentPlan, device: DeviceProfile) -> Scan:
     """The zig-zag scan of the plan: its handpiece's beam over the square of the treated area."""
-    handpiece = plan_handpiece(plan)
-    assert plan.scan_speed_mm_per_s is not None
+    handpiece = plan_handpiece(plan, device)
     side_mm = math.sqrt(plan.area_cm2 * 100.0)
     return Scan(handpiece.beam_diameter_mm, handpiece.beam_profile, plan.scan_speed_mm_per_s, side_mm)
 
 
-def emitting_powers(plan: Plan) -> dict[float, float]:
+def emitting_powers(plan: TreatmentPlan) -> dict[float, float]:
     """The plan's average power per wavelength that emits at all [W]."""
-    if plan.outcome is None:
-        raise InputError("the plan has no parameters (the decision was not to treat)")
-    return {w: p for w, p in plan.outcome.power_w_by_wavelength.items() if p > 0}
+    powers = plan.delivery.power_w_by_wavelength
+    return {w: p * plan.delivery.duty_cycle for w, p in powers.items() if p > 0}
 
 
-def depth_dose_curve(plan: Plan, patient: Patient, physics: TablePhysics) -> DepthDose:
+def depth_dose_curve(plan: TreatmentPlan, patient: Patient, physics: TablePhysics) -> DepthDose:
     """Dose against depth: sum over wavelengths of exposure x F(z; R) [J/cm^2]."""
     powers = emitting_powers(plan)
-    assert plan.outcome is not None and plan.target_depth_mm is not None
     depth = physics.table.z_centres_mm
     totals = {"low": np.zeros_like(depth), "nominal": np.zeros_like(depth), "high": np.zeros_like(depth)}
     for wavelength, power in powers.items():
         profile = physics.depth_profile(patient, wavelength, plan.area_cm2)
-        exposure_j_per_cm2 = power * plan.outcome.duration_s / plan.area_cm2
+        exposure_j_per_cm2 = power * plan.delivery.duration_s / plan.area_cm2
         for name in totals:
             totals[name] += exposure_j_per_cm2 * getattr(profile, name)
-    target = plan.protocol.primary_target
     return DepthDose(
         depth_mm=depth,
-        target=target.structure,
-        target_depth_mm=plan.target_depth_mm,
-        window_j_per_cm2=target.window_j_per_cm2,
+        target=plan.target.structure,
+        target_depth_mm=plan.target.depth_mm,
+        window_j_per_cm2=plan.target.window_j_per_cm2,
         **totals,
     )
 
 
 def skin_temperature_curve(
-    plan: Plan, patient: Patient, physics: TablePhysics
+    plan: TreatmentPlan, patient: Patient, device: DeviceProfile, physics: TablePhysics
 ) -> tuple[FloatArray, FloatArray]:
     """(times [s], peak skin temperature [C]) over the session from the fast skin model."""
     powers = emitting_powers(plan)
-    assert plan.outcome is not None and plan.handpiece is not None and plan.scan_speed_mm_per_s is not None
-    handpiece = plan_handpiece(plan)
+    handpiece = plan_handpiece(plan, device)
     times: FloatArray | None = None
     rise = np.zeros(0)
     for wavelength, power in powers.items():
@@ -93,7 +85,7 @@ def skin_temperature_curve(
             handpiece,
             plan.scan_speed_mm_per_s,
             plan.area_cm2,
-            plan.outcome.duration_s,
+            plan.delivery.duration_s,
         )
         if times is None:
             times, rise = t_s, np.zeros_like(t_s)

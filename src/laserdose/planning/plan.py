@@ -1,20 +1,31 @@
-"""The plan: screening first, then the protocol's window at the target, then the optimiser.
+"""The planner: screening first, then the protocol's window at the target, then the optimiser.
 
-`make_plan` is the service the CLI and the web app call. The physics (how much light reaches the target
-and how much the skin heats, per watt) comes from a `PhysicsModel`, so that tables can answer at
+`make_plan` is the service the CLI and the web app call; it returns the plan document (domain/plan.py):
+a treatment plan, or a refusal with the screening's reasons. The physics (how much light reaches the
+target and how much the skin heats, per watt) comes from a `PhysicsModel`, so that tables can answer at
 interactive speed and full Monte Carlo can verify.
 """
 
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Protocol, cast
 
 from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
 from laserdose.clinical.screening import ScreeningDecision, screen
+from laserdose.domain.plan import (
+    TREATABLE_DECISIONS,
+    CourseSchedule,
+    Delivery,
+    Reason,
+    Refusal,
+    TargetDose,
+    TreatableDecision,
+    TreatmentPlan,
+)
+from laserdose.domain.wavelengths import wavelength_nm
 from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.planning.optimise import Limits, OptimiserResult, WavelengthResponse, optimise
 
-TREATABLE = ("treat", "treat-with-precautions")
 # Skin contact limit 43 C for contact of 10 min or more [IEC60601-1] ed. 3 [U];
 # a clinic may set 41 C (ed. 2) [S].
 DEFAULT_SKIN_LIMIT_C = 43.0
@@ -76,70 +87,13 @@ class PlanSettings:
     duration_range_s: tuple[float, float] = (60.0, 1800.0)
 
 
-@dataclass(frozen=True)
-class Plan:
-    """A plan for one patient, protocol and machine; parameters only where the decision is to treat."""
-
-    screening: ScreeningDecision
-    protocol: ClinicalProtocol
-    device: DeviceProfile
-    area_cm2: float
-    handpiece: str | None = None
-    scan_speed_mm_per_s: float | None = None
-    outcome: OptimiserResult | None = None
-    target_depth_mm: float | None = None
-    target_nominal_dose_j_per_cm2: float | None = None
-    skin_start_c: float = SKIN_START_C
-    skin_limit_c: float = DEFAULT_SKIN_LIMIT_C
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def treat(self) -> bool:
-        """True when the screening allows treatment."""
-        return self.screening.decision in TREATABLE
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """The plan as its JSON document (what `laserdose plan --json` prints)."""
-        payload: dict[str, Any] = self.screening.to_dict()
-        payload |= {"condition": self.protocol.name, "device": self.device.name}
-        if self.outcome is None:
-            return payload
-        outcome = self.outcome
-        target = self.protocol.targets[0]
-        payload |= {
-            "feasible": outcome.feasible,
-            "binding_limit": outcome.binding or None,
-            "advice": outcome.advice or None,
-            "power_w_by_wavelength": {f"{w:g}": p for w, p in outcome.power_w_by_wavelength.items()},
-            "mode": "cw",
-            "handpiece": self.handpiece,
-            "scan_speed_mm_per_s": self.scan_speed_mm_per_s,
-            "area_cm2": self.area_cm2,
-            "duration_s": outcome.duration_s,
-            "total_energy_j": outcome.total_energy_j,
-            "surface_dose_j_per_cm2": outcome.surface_dose_j_per_cm2,
-            "target": {
-                "name": target.structure,
-                "depth_mm": self.target_depth_mm,
-                "dose_j_per_cm2": self.target_nominal_dose_j_per_cm2,
-                "dose_range_j_per_cm2": list(outcome.target_dose_range_j_per_cm2),
-                "window_j_per_cm2": list(target.window_j_per_cm2),
-            },
-            "peak_skin_temperature_c": self.skin_start_c + outcome.skin_rise_k,
-            "skin_limit_c": self.skin_limit_c,
-            "course": {"sessions": self.protocol.course.sessions, "per_week": self.protocol.course.per_week},
-            "notes": list(self.notes),
-        }
-        return payload
-
-
 def make_plan(
     patient: Patient,
     protocol: ClinicalProtocol,
     device: DeviceProfile,
     physics: PhysicsModel,
     settings: PlanSettings = PlanSettings(),
-) -> Plan:
+) -> TreatmentPlan | Refusal:
     """Screen, then plan the best handpiece, powers and duration for the protocol's first target.
 
     A screening plan limit (a precaution such as dark skin or a tattoo) is honoured: sources outside its
@@ -147,15 +101,12 @@ def make_plan(
     """
     decision = screen(patient.screening)
     settings, allowed_nm = _screened_settings(decision, settings)
-    base = Plan(
-        screening=decision,
-        protocol=protocol,
-        device=device,
-        area_cm2=patient.area_cm2,
-        skin_limit_c=settings.skin_limit_c,
-    )
-    if decision.decision not in TREATABLE:
-        return base
+    reasons = [Reason(code=r.code, text=r.text, source=r.source) for r in decision.reasons]
+    if decision.decision not in TREATABLE_DECISIONS:
+        return Refusal.model_validate(
+            {"decision": decision.decision, "urgency": decision.urgency, "reasons": reasons,
+             "condition": protocol.name, "device": device.name}
+        )  # fmt: skip
     target = protocol.targets[0]
     lights: dict[float, TargetLight] = {}
     depth_mm = 0.0
@@ -183,24 +134,45 @@ def make_plan(
         * outcome.duration_s
         / patient.area_cm2
     )
-    return Plan(
-        screening=decision,
-        protocol=protocol,
-        device=device,
-        area_cm2=patient.area_cm2,
+    delivery = Delivery(
+        device=device.name,
+        power_w_by_wavelength={wavelength_nm(w): p for w, p in outcome.power_w_by_wavelength.items()},
+        mode="cw",
         handpiece=handpiece.name,
-        scan_speed_mm_per_s=settings.scan_speed_mm_per_s,
-        outcome=outcome,
-        target_depth_mm=depth_mm,
-        target_nominal_dose_j_per_cm2=nominal,
-        skin_limit_c=settings.skin_limit_c,
-        notes=(
-            "Target dose is the fluence under the centre of the treated area; at its edge about half.",
-            "CW emission: at hand-scanning speeds pulsing changes neither the dose nor the mean skin heating "
-            "at equal average power.",
-            *_limit_notes(decision, device),
-        ),
+        duration_s=outcome.duration_s,
+        total_energy_j=outcome.total_energy_j,
     )
+    return TreatmentPlan(
+        decision=cast(TreatableDecision, decision.decision),  # one of TREATABLE_DECISIONS, checked above
+        reasons=tuple(reasons),
+        condition=protocol.name,
+        delivery=delivery,
+        area_cm2=patient.area_cm2,
+        scan_speed_mm_per_s=settings.scan_speed_mm_per_s,
+        feasible=outcome.feasible,
+        binding_limit=outcome.binding or None,
+        advice=outcome.advice or None,
+        surface_dose_j_per_cm2=outcome.surface_dose_j_per_cm2,
+        target=TargetDose(
+            structure=target.structure,
+            depth_mm=depth_mm,
+            dose_j_per_cm2=nominal,
+            dose_range_j_per_cm2=outcome.target_dose_range_j_per_cm2,
+            window_j_per_cm2=target.window_j_per_cm2,
+        ),
+        skin_start_c=SKIN_START_C,
+        peak_skin_temperature_c=SKIN_START_C + outcome.skin_rise_k,
+        skin_limit_c=settings.skin_limit_c,
+        course=CourseSchedule(sessions=protocol.course.sessions, per_week=protocol.course.per_week),
+        notes=(*PLAN_NOTES, *_limit_notes(decision, device)),
+    )
+
+
+PLAN_NOTES = (
+    "Target dose is the fluence under the centre of the treated area; at its edge about half.",
+    "CW emission: at hand-scanning speeds pulsing changes neither the dose nor the mean skin heating "
+    "at equal average power.",
+)
 
 
 def _screened_settings(

@@ -3,7 +3,7 @@
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import matplotlib
 
@@ -15,6 +15,8 @@ from matplotlib.image import imread  # noqa: E402
 from matplotlib.patches import Circle, Rectangle  # noqa: E402
 
 from laserdose.clinical.patient import Patient  # noqa: E402
+from laserdose.clinical.protocols import Protocol as ClinicalProtocol  # noqa: E402
+from laserdose.domain.plan import Refusal, TreatmentPlan  # noqa: E402
 from laserdose.machines.profile import DeviceProfile, logo_png  # noqa: E402
 from laserdose.planning.curves import (  # noqa: E402
     depth_dose_curve,
@@ -23,7 +25,6 @@ from laserdose.planning.curves import (  # noqa: E402
     skin_temperature_curve,
 )
 from laserdose.planning.physics import TablePhysics  # noqa: E402
-from laserdose.planning.plan import Plan  # noqa: E402
 from laserdose.safety.summary import SafetySummary, safety_summary, summary_rows  # noqa: E402
 
 A4_INCHES = (8.27, 11.69)
@@ -91,85 +92,88 @@ def draw_logo(figure: Figure, profile: DeviceProfile | None) -> None:
 
 def write_plan_report(
     target: str | Path | BinaryIO,
-    plan: Plan,
+    plan: TreatmentPlan | Refusal,
     patient: Patient,
+    basis: tuple[DeviceProfile, ClinicalProtocol],
     physics: TablePhysics,
     outside_window_reason: str | None = None,
 ) -> None:
     """The plan report: patient and screening, the plan, its curves and area, laser safety, sources.
 
-    `outside_window_reason` is the clinician's reason for signing a plan whose target dose is outside the
-    window; the report then says "Signed outside the target window: <reason>".
+    `basis` is the plan's machine and protocol. `outside_window_reason` is the clinician's reason for
+    signing a plan whose target dose is outside the window; the report then says "Signed outside the
+    target window: <reason>".
     """
-    rows = plan_rows(plan, patient)
+    device, protocol = basis
+    rows = plan_rows(plan, patient, device)
     if outside_window_reason is not None:
         rows.insert(0, ("SIGNED", "Signed outside the target window:", outside_window_reason))
     pages = table_pages("Treatment plan", rows)
-    draw_logo(pages[0], plan.device)
-    if plan.outcome is not None:
-        pages.append(_curves_page(plan, patient, physics))
-        pages += safety_pages(safety_summary(plan.device, plan.outcome.duration_s))
-    pages += table_pages("Sources", _source_rows(plan, physics))
+    draw_logo(pages[0], device)
+    if isinstance(plan, TreatmentPlan):
+        pages.append(_curves_page(plan, patient, device, physics))
+        pages += safety_pages(safety_summary(device, plan.delivery.duration_s))
+    pages += table_pages("Sources", _source_rows(plan, protocol, physics))
     write_pdf(target, pages)
 
 
-def plan_rows(plan: Plan, patient: Patient) -> list[tuple[str, str, str]]:
-    """The patient, the screening and the plan as (section, item, value) rows."""
-    rows = _patient_rows(plan, patient)
-    if plan.outcome is None:
+def plan_rows(
+    plan: TreatmentPlan | Refusal, patient: Patient, device: DeviceProfile
+) -> list[tuple[str, str, str]]:
+    """The patient, the screening and the plan as (section, item, value) rows (`device`: its machine)."""
+    rows = _patient_rows(plan, patient, device)
+    if not isinstance(plan, TreatmentPlan):
         return rows + [("plan", "parameters", "none: the screening decision is not to treat")]
-    rows += _parameter_rows(plan.to_json_dict())
-    if not plan.outcome.feasible:
+    rows += _parameter_rows(plan)
+    if not plan.feasible:
         rows += [
-            ("NOT IN WINDOW", "binding limit", plan.outcome.binding),
-            ("NOT IN WINDOW", "advice", plan.outcome.advice),
+            ("NOT IN WINDOW", "binding limit", plan.binding_limit or ""),
+            ("NOT IN WINDOW", "advice", plan.advice or ""),
         ]
     return rows + [("note", str(number), note) for number, note in enumerate(plan.notes, start=1)]
 
 
-def _patient_rows(plan: Plan, patient: Patient) -> list[tuple[str, str, str]]:
+def _patient_rows(
+    plan: TreatmentPlan | Refusal, patient: Patient, device: DeviceProfile
+) -> list[tuple[str, str, str]]:
     fat = f"{patient.fat_mm:g} mm (ultrasound)" if patient.fat_mm is not None else f"from BMI {patient.bmi:g}"
-    urgency = f" ({plan.screening.urgency})" if plan.screening.urgency else ""
+    urgency = f" ({plan.urgency})" if isinstance(plan, Refusal) and plan.urgency else ""
     rows = [
         ("patient", "name", patient.name or "-"),
         ("patient", "skin type (Fitzpatrick)", str(patient.skin_type)),
         ("patient", "subcutaneous fat", fat),
-        ("patient", "treatment area", f"{plan.area_cm2:g} cm2"),
-        (
-            "machine",
-            "maker and model",
-            f"{plan.device.manufacturer} {plan.device.model} ({plan.device.name})",
-        ),
-        ("screening", "decision", plan.screening.decision + urgency),
+        ("patient", "treatment area", f"{patient.area_cm2:g} cm2"),
+        ("machine", "maker and model", f"{device.manufacturer} {device.model} ({device.name})"),
+        ("screening", "decision", plan.decision + urgency),
     ]
-    return rows + [
-        ("screening", reason.code, f"{reason.text} {reason.source}") for reason in plan.screening.reasons
-    ]
+    return rows + [("screening", reason.code, f"{reason.text} {reason.source}") for reason in plan.reasons]
 
 
-def _parameter_rows(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Rows for the parameters of a plan's JSON (Plan.to_json_dict)."""
-    target, course = payload["target"], payload["course"]
-    powers = ", ".join(f"{w} nm: {p:.2f} W" for w, p in payload["power_w_by_wavelength"].items())
-    energy = f"{payload['total_energy_j']:.0f} J / {payload['surface_dose_j_per_cm2']:.2f} J/cm2"
-    dose = "{:.3g} J/cm2 ({:.3g}-{:.3g})".format(target["dose_j_per_cm2"], *target["dose_range_j_per_cm2"])
+def _parameter_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
+    """Rows for the parameters of a treatment plan."""
+    target, course, delivery = plan.target, plan.course, plan.delivery
+    powers = ", ".join(f"{w:g} nm: {p:.2f} W" for w, p in delivery.power_w_by_wavelength.items())
+    energy = f"{delivery.total_energy_j:.0f} J / {plan.surface_dose_j_per_cm2:.2f} J/cm2"
+    dose = "{:.3g} J/cm2 ({:.3g}-{:.3g})".format(target.dose_j_per_cm2, *target.dose_range_j_per_cm2)
     return [
-        ("plan", "condition / protocol", payload["condition"]),
-        ("plan", "device", payload["device"]),
+        ("plan", "condition / protocol", plan.condition),
+        ("plan", "device", delivery.device),
         ("plan", "average power", powers),
-        ("plan", "mode / handpiece", f"{payload['mode']} / {payload['handpiece']}"),
-        ("plan", "scan", f"zig-zag over the area at {payload['scan_speed_mm_per_s']:g} mm/s"),
-        ("plan", "duration", f"{payload['duration_s']:.0f} s"),
+        ("plan", "mode / handpiece", f"{delivery.mode} / {delivery.handpiece}"),
+        ("plan", "scan", f"zig-zag over the area at {plan.scan_speed_mm_per_s:g} mm/s"),
+        ("plan", "duration", f"{delivery.duration_s:.0f} s"),
         ("plan", "energy / surface dose", energy),
-        ("target", target["name"], f"{target['depth_mm']:.1f} mm deep"),
+        ("target", target.structure, f"{target.depth_mm:.1f} mm deep"),
         ("target", "dose (nominal, range)", dose),
-        ("target", "window", "{:g}-{:g} J/cm2".format(*target["window_j_per_cm2"])),
-        ("skin", "peak temperature", f"{payload['peak_skin_temperature_c']:.1f} C"),
-        ("course", "sessions", f"{course['sessions']}, {course['per_week']} per week"),
+        ("target", "window", "{:g}-{:g} J/cm2".format(*target.window_j_per_cm2)),
+        ("skin", "peak temperature", f"{plan.peak_skin_temperature_c:.1f} C"),
+        ("course", "sessions", f"{course.sessions}, {course.per_week} per week"),
     ]
 
 
-def _curves_page(plan: Plan, patient: Patient, physics: TablePhysics) -> Figure:
+def _curves_page(
+    plan: TreatmentPlan, patient: Patient, device: DeviceProfile, physics: TablePhysics
+) -> Figure:
     figure = Figure(figsize=A4_INCHES)
     figure.suptitle("Dose, skin temperature and area", x=0.08, y=0.96, ha="left", fontsize=14)
     depth_axes, skin_axes, area_axes = figure.subplots(3, 1, gridspec_kw={"hspace": 0.45})
@@ -181,18 +185,18 @@ def _curves_page(plan: Plan, patient: Patient, physics: TablePhysics) -> Figure:
     depth_axes.set(xlabel="depth [mm]", ylabel="dose [J/cm2]", title="Dose under the centre of the area")
     depth_axes.set_ylim(bottom=curve.window_j_per_cm2[0] / 1e3)  # three decades below the window
     depth_axes.legend(fontsize=7)
-    times, skin_c = skin_temperature_curve(plan, patient, physics)
+    times, skin_c = skin_temperature_curve(plan, patient, device, physics)
     skin_axes.plot(times, skin_c)
     skin_axes.axhline(plan.skin_limit_c, color="red", linestyle="--", label="limit")
     skin_axes.set(xlabel="time [s]", ylabel="peak skin [C]", title="Peak skin temperature (fast model)")
     skin_axes.legend(fontsize=7)
-    _draw_area(area_axes, plan)
+    _draw_area(area_axes, plan, device)
     return figure
 
 
-def _draw_area(axes: Axes, plan: Plan) -> None:
+def _draw_area(axes: Axes, plan: TreatmentPlan, device: DeviceProfile) -> None:
     """The treated square with the zig-zag path and the beam, to scale."""
-    handpiece, scan = plan_handpiece(plan), plan_scan(plan)
+    handpiece, scan = plan_handpiece(plan, device), plan_scan(plan, device)
     path = scan.vertices_mm()
     axes.plot(path[:, 0], path[:, 1], linewidth=0.8)
     half = scan.side_mm / 2
@@ -206,12 +210,13 @@ def _draw_area(axes: Axes, plan: Plan) -> None:
     )
 
 
-def _source_rows(plan: Plan, physics: TablePhysics) -> list[tuple[str, str, str]]:
-    protocol = plan.protocol
+def _source_rows(
+    plan: TreatmentPlan | Refusal, protocol: ClinicalProtocol, physics: TablePhysics
+) -> list[tuple[str, str, str]]:
     rows = [("protocol", "source", source) for source in protocol.sources]
     rows += [("protocol", "note", note) for note in protocol.notes]
     rows += [("target window", target.structure, target.window_basis) for target in protocol.targets]
-    rows += [("screening", reason.code, reason.source) for reason in plan.screening.reasons]
+    rows += [("screening", reason.code, reason.source) for reason in plan.reasons]
     rows += [
         (
             "physics",

@@ -1,7 +1,8 @@
 """Population study: one plan, a cohort of patients, the share whose target dose and skin come out right.
 
-The protocol is applied as ONE plan, made by the planner for the cohort's reference patient (the mean
-BMI or fat, the likeliest skin type - the darker of a tie -, the cohort's area) on the cohort's device.
+The protocol is applied as ONE plan document (domain/plan.py), made by the planner for the cohort's
+reference patient (the mean BMI or fat, the likeliest skin type - the darker of a tie -, the cohort's
+area) on the cohort's device.
 Each cohort patient is then simulated as an independent task (`simulate_patient`) with its own seed:
 
 - the patient (skin type, BMI or fat) is drawn from SeedSequence(seed).spawn(patients)[k] (cohort.py);
@@ -26,12 +27,13 @@ import numpy as np
 from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
 from laserdose.clinical.screening import NOT_FIRST_LINE_DIAGNOSES, ScreeningAnswers
+from laserdose.domain.plan import TreatmentPlan
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.optics.back import EPIDERMIS_MM, back_model
 from laserdose.planning.cohort import Cohort, patient_generator
 from laserdose.planning.dose import disk_radius_mm
-from laserdose.planning.plan import PhysicsModel, Plan, PlanSettings, make_plan
+from laserdose.planning.plan import PhysicsModel, PlanSettings, make_plan
 from laserdose.transport.cluster import run_tasks
 from laserdose.transport.geometry import Stack
 from laserdose.transport.tables import TABLE_GRID, target_fluence
@@ -47,43 +49,22 @@ MIN_PHOTONS, MAX_PHOTONS = 100, 10**8
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """What the one plan has the machine do, as every cohort patient receives it.
+class PatientTask:
+    """Everything one patient's simulation needs, its seed included (the cohort's seed and its index).
 
     Attributes:
-        power_w_by_wavelength: (wavelength [nm], average power [W]) pairs.
-        duration_s: session duration [s].
-        area_cm2: treated area [cm^2].
-        handpiece: the handpiece the plan chose.
-        scan_speed_mm_per_s: hand scanning speed [mm/s].
-        structure: the protocol's primary target structure (optics/back.py).
-        window_j_per_cm2: its dose window (low, high) [J/cm^2].
-        diagnosis: the protocol's diagnosis (for the patients' screening answers).
-        skin_start_c: skin temperature before treatment [C].
-        skin_limit_c: highest allowed skin temperature [C].
-        feasible: whether the planner met every limit for the reference patient.
+        cohort: the cohort.
+        index: the patient's number in it.
+        plan: the study's one treatment plan.
+        handpiece: the plan's handpiece, as its machine's profile describes it.
+        photons: photons per wavelength and patient.
+        skin_rise: the fast skin model.
     """
-
-    power_w_by_wavelength: tuple[tuple[float, float], ...]
-    duration_s: float
-    area_cm2: float
-    handpiece: Handpiece
-    scan_speed_mm_per_s: float
-    structure: str
-    window_j_per_cm2: tuple[float, float]
-    diagnosis: str
-    skin_start_c: float
-    skin_limit_c: float
-    feasible: bool
-
-
-@dataclass(frozen=True)
-class PatientTask:
-    """Everything one patient's simulation needs, its seed included (the cohort's seed and its index)."""
 
     cohort: Cohort
     index: int
-    delivery: Delivery
+    plan: TreatmentPlan
+    handpiece: Handpiece
     photons: int
     skin_rise: SkinRise
 
@@ -131,47 +112,37 @@ def reference_patient(cohort: Cohort, protocol: ClinicalProtocol) -> Patient:
     )
 
 
-def cohort_delivery(
+def cohort_plan(
     cohort: Cohort,
     protocol: ClinicalProtocol,
     device: DeviceProfile,
     physics: PhysicsModel,
     settings: PlanSettings,
-) -> Delivery:
+) -> TreatmentPlan:
     """The ONE plan of the study: made by the planner for the cohort's reference patient."""
     plan = make_plan(reference_patient(cohort, protocol), protocol, device, physics, settings)
-    return delivery_from_plan(plan)
+    if not isinstance(plan, TreatmentPlan):
+        decision = plan.decision
+        raise InputError(f"the plan for the reference patient is {decision!r}: there is nothing to study")
+    return plan
 
 
-def delivery_from_plan(plan: Plan) -> Delivery:
-    """The delivery of `plan`; InputError when screening gave no parameters to deliver."""
-    if plan.outcome is None or plan.handpiece is None or plan.scan_speed_mm_per_s is None:
-        raise InputError(
-            f"the plan for the reference patient is {plan.screening.decision!r}: there is nothing to study"
-        )
-    target = plan.protocol.primary_target
-    return Delivery(
-        power_w_by_wavelength=tuple(sorted(plan.outcome.power_w_by_wavelength.items())),
-        duration_s=plan.outcome.duration_s,
-        area_cm2=plan.area_cm2,
-        handpiece=plan.device.handpiece(plan.handpiece),
-        scan_speed_mm_per_s=plan.scan_speed_mm_per_s,
-        structure=target.structure,
-        window_j_per_cm2=target.window_j_per_cm2,
-        diagnosis=plan.protocol.diagnosis,
-        skin_start_c=plan.skin_start_c,
-        skin_limit_c=plan.skin_limit_c,
-        feasible=plan.outcome.feasible,
-    )
-
-
-def patient_tasks(cohort: Cohort, delivery: Delivery, photons: int, skin_rise: SkinRise) -> list[PatientTask]:
-    """One task per cohort patient."""
+def patient_tasks(
+    cohort: Cohort,
+    plan: TreatmentPlan,
+    device: DeviceProfile,
+    photons: int,
+    skin_rise: SkinRise,
+) -> list[PatientTask]:
+    """One task per cohort patient, each simulating `plan` on `device` (the plan's machine)."""
     if not isinstance(photons, int) or not MIN_PHOTONS <= photons <= MAX_PHOTONS:
         raise InputError(
             f"photons must be a whole number from {MIN_PHOTONS} to {MAX_PHOTONS:g}, got {photons!r}"
         )
-    return [PatientTask(cohort, k, delivery, photons, skin_rise) for k in range(cohort.patients)]
+    if plan.device != device.name:
+        raise InputError(f"the plan is for {plan.device}, not {device.name}")
+    handpiece = device.handpiece(plan.delivery.handpiece)
+    return [PatientTask(cohort, k, plan, handpiece, photons, skin_rise) for k in range(cohort.patients)]
 
 
 def run_study(
@@ -211,28 +182,28 @@ def draw_patient(cohort: Cohort, index: int, structure: str) -> DrawnPatient:
 
 def simulate_patient(task: PatientTask) -> PatientOutcome:
     """Draw patient `task.index` from its own seed and simulate the plan's delivery on it."""
-    delivery = task.delivery
-    drawn = draw_patient(task.cohort, task.index, delivery.structure)
+    plan, delivery = task.plan, task.plan.delivery
+    drawn = draw_patient(task.cohort, task.index, plan.target.structure)
     sequence = patient_generator(task.cohort.seed, task.index)
     # Two independent half runs per wavelength: their mean is the dose, their difference its MC error.
     halves = (task.photons // 2, task.photons - task.photons // 2)
     dose_halves = [0.0, 0.0]
     rise_k = 0.0
-    for k, (wavelength, power_w) in enumerate(delivery.power_w_by_wavelength):
+    # Average power per wavelength, in wavelength order (the seeds follow it) [W].
+    powers = sorted((wl, p * delivery.duty_cycle) for wl, p in delivery.power_w_by_wavelength.items())
+    for k, (wavelength, power_w) in enumerate(powers):
         if power_w <= 0:
             continue
         for half, photons in enumerate(halves):
-            factor = _disk_factor(
-                drawn, wavelength, delivery.area_cm2, photons, _seed(sequence, 2 * k + half)
-            )
-            dose_halves[half] += power_w * delivery.duration_s * factor / delivery.area_cm2
+            factor = _disk_factor(drawn, wavelength, plan.area_cm2, photons, _seed(sequence, 2 * k + half))
+            dose_halves[half] += power_w * delivery.duration_s * factor / plan.area_cm2
         rise_k += power_w * task.skin_rise(
             drawn.skin_type,
             drawn.fat_mm,
             wavelength,
-            delivery.handpiece,
-            delivery.scan_speed_mm_per_s,
-            delivery.area_cm2,
+            task.handpiece,
+            plan.scan_speed_mm_per_s,
+            plan.area_cm2,
             delivery.duration_s,
         )
     dose_j_per_cm2 = (halves[0] * dose_halves[0] + halves[1] * dose_halves[1]) / task.photons
@@ -246,7 +217,7 @@ def simulate_patient(task: PatientTask) -> PatientOutcome:
         target_depth_mm=drawn.target_depth_mm,
         target_dose_j_per_cm2=dose_j_per_cm2,
         target_dose_rel_se=spread / dose_j_per_cm2 if dose_j_per_cm2 > 0 else math.inf,
-        skin_peak_c=delivery.skin_start_c + rise_k,
+        skin_peak_c=plan.skin_start_c + rise_k,
     )
 
 

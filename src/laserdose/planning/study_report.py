@@ -6,40 +6,41 @@ from typing import Any
 
 import numpy as np
 
-from laserdose.planning.study import Delivery, PatientOutcome
+from laserdose.domain.plan import TreatmentPlan
+from laserdose.planning.study import PatientOutcome
 
 PERCENTILES = (5, 50, 95)
 
 
-def in_window(outcome: PatientOutcome, delivery: Delivery) -> bool:
+def in_window(outcome: PatientOutcome, plan: TreatmentPlan) -> bool:
     """True when the patient's target dose lies inside the window (both ends included)."""
-    low, high = delivery.window_j_per_cm2
+    low, high = plan.target.window_j_per_cm2
     return low <= outcome.target_dose_j_per_cm2 <= high
 
 
-def skin_safe(outcome: PatientOutcome, delivery: Delivery) -> bool:
+def skin_safe(outcome: PatientOutcome, plan: TreatmentPlan) -> bool:
     """True when the patient's peak skin temperature stays at or under the plan's skin limit."""
-    return outcome.skin_peak_c <= delivery.skin_limit_c
+    return outcome.skin_peak_c <= plan.skin_limit_c
 
 
-def summary(outcomes: Sequence[PatientOutcome], delivery: Delivery, photons: int) -> dict[str, Any]:
+def summary(outcomes: Sequence[PatientOutcome], plan: TreatmentPlan, photons: int) -> dict[str, Any]:
     """The study as JSON-ready data: fractions, dose and skin percentiles, per skin type, and the plan."""
     doses = np.array([o.target_dose_j_per_cm2 for o in outcomes])
     peaks = np.array([o.skin_peak_c for o in outcomes])
     return {
         "patients": len(outcomes),
-        "fraction_in_window": _fraction([in_window(o, delivery) for o in outcomes]),
-        "fraction_skin_safe": _fraction([skin_safe(o, delivery) for o in outcomes]),
+        "fraction_in_window": _fraction([in_window(o, plan) for o in outcomes]),
+        "fraction_skin_safe": _fraction([skin_safe(o, plan) for o in outcomes]),
         "fraction_in_window_and_skin_safe": _fraction(
-            [in_window(o, delivery) and skin_safe(o, delivery) for o in outcomes]
+            [in_window(o, plan) and skin_safe(o, plan) for o in outcomes]
         ),
         "target_dose_j_per_cm2": _percentiles(doses),
         "target_dose_monte_carlo_rel_se": _percentiles(np.array([o.target_dose_rel_se for o in outcomes])),
         "skin_peak_c": _percentiles(peaks) | {"max": float(peaks.max())},
-        "by_skin_type": _by_skin_type(outcomes, delivery),
+        "by_skin_type": _by_skin_type(outcomes, plan),
         "redrawn_outside_model_range": sum(o.redraws for o in outcomes),
         "photons_per_wavelength": photons,
-        "plan": _plan(delivery),
+        "plan": _plan(plan),
     }
 
 
@@ -51,34 +52,35 @@ def _percentiles(values: np.ndarray[Any, Any]) -> dict[str, float]:
     return {f"p{p}": float(np.percentile(values, p)) for p in PERCENTILES}
 
 
-def _by_skin_type(outcomes: Sequence[PatientOutcome], delivery: Delivery) -> dict[str, Any]:
+def _by_skin_type(outcomes: Sequence[PatientOutcome], plan: TreatmentPlan) -> dict[str, Any]:
     table: dict[str, Any] = {}
     for skin_type in range(1, 7):
         group = [o for o in outcomes if o.skin_type == skin_type]
         if group:
             table[str(skin_type)] = {
                 "patients": len(group),
-                "fraction_in_window": _fraction([in_window(o, delivery) for o in group]),
-                "fraction_skin_safe": _fraction([skin_safe(o, delivery) for o in group]),
+                "fraction_in_window": _fraction([in_window(o, plan) for o in group]),
+                "fraction_skin_safe": _fraction([skin_safe(o, plan) for o in group]),
                 "skin_peak_c_max": max(o.skin_peak_c for o in group),
             }
     return table
 
 
-def _plan(delivery: Delivery) -> dict[str, Any]:
+def _plan(plan: TreatmentPlan) -> dict[str, Any]:
+    delivery = plan.delivery
     return {
-        "feasible_for_reference_patient": delivery.feasible,
-        "power_w_by_wavelength": {f"{w:g}": p for w, p in delivery.power_w_by_wavelength},
+        "feasible_for_reference_patient": plan.feasible,
+        "power_w_by_wavelength": {f"{w:g}": p for w, p in sorted(delivery.power_w_by_wavelength.items())},
         "duration_s": delivery.duration_s,
-        "area_cm2": delivery.area_cm2,
-        "handpiece": delivery.handpiece.name,
-        "target": delivery.structure,
-        "window_j_per_cm2": list(delivery.window_j_per_cm2),
-        "skin_limit_c": delivery.skin_limit_c,
+        "area_cm2": plan.area_cm2,
+        "handpiece": delivery.handpiece,
+        "target": plan.target.structure,
+        "window_j_per_cm2": list(plan.target.window_j_per_cm2),
+        "skin_limit_c": plan.skin_limit_c,
     }
 
 
-def plot_study(outcomes: Sequence[PatientOutcome], delivery: Delivery, path: str | Path) -> None:
+def plot_study(outcomes: Sequence[PatientOutcome], plan: TreatmentPlan, path: str | Path) -> None:
     """Write a PNG: target dose histogram with the window, and peak skin temperature by skin type."""
     import matplotlib
 
@@ -87,27 +89,26 @@ def plot_study(outcomes: Sequence[PatientOutcome], delivery: Delivery, path: str
 
     doses = np.array([o.target_dose_j_per_cm2 for o in outcomes])
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    low, high = delivery.window_j_per_cm2
+    low, high = plan.target.window_j_per_cm2
     edges = np.geomspace(min(doses.min(), low) / 1.5, max(doses.max(), high) * 1.5, 30)
     left.hist(doses, bins=edges, color="tab:blue", alpha=0.8)
     left.axvspan(low, high, color="tab:green", alpha=0.15, label=f"window {low:g}-{high:g} J/cm2")
-    left.set(xscale="log", xlabel=f"dose at the {delivery.structure} [J/cm2]", ylabel="patients")
+    left.set(xscale="log", xlabel=f"dose at the {plan.target.structure} [J/cm2]", ylabel="patients")
     left.legend()
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(outcomes))  # display only, fixed seed
     types = np.array([o.skin_type for o in outcomes]) + jitter
     right.scatter(types, [o.skin_peak_c for o in outcomes], s=12, color="tab:red", alpha=0.7)
-    right.axhline(
-        delivery.skin_limit_c, color="black", linestyle="--", label=f"limit {delivery.skin_limit_c:g} C"
-    )
+    right.axhline(plan.skin_limit_c, color="black", linestyle="--", label=f"limit {plan.skin_limit_c:g} C")
     right.set(xlabel="Fitzpatrick skin type", ylabel="peak skin temperature [C]", xticks=range(1, 7))
     right.legend()
     figure.suptitle(
-        f"{len(outcomes)} patients, one plan: {_powers(delivery)} for {delivery.duration_s:.0f} s"
+        f"{len(outcomes)} patients, one plan: {_powers(plan)} for {plan.delivery.duration_s:.0f} s"
     )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
 
-def _powers(delivery: Delivery) -> str:
-    return " + ".join(f"{p:.2f} W at {w:g} nm" for w, p in delivery.power_w_by_wavelength if p > 0)
+def _powers(plan: TreatmentPlan) -> str:
+    powers = sorted(plan.delivery.power_w_by_wavelength.items())
+    return " + ".join(f"{p:.2f} W at {w:g} nm" for w, p in powers if p > 0)

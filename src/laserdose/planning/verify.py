@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from laserdose.clinical.patient import Patient
+from laserdose.domain.plan import TreatmentPlan
+from laserdose.machines.profile import DeviceProfile
 from laserdose.planning.curves import emitting_powers, plan_handpiece, plan_scan
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.physics import patient_back
-from laserdose.planning.plan import Plan
 from laserdose.thermal.scan import ScanPath
 from laserdose.thermal.service import scanned_peak_rise_k
 from laserdose.thermal.source import Emission
@@ -56,27 +57,30 @@ class Verification:
         return asdict(self)
 
 
-def verify_plan(plan: Plan, patient: Patient, photons: int, seed: int) -> Verification:
+def verify_plan(
+    plan: TreatmentPlan, patient: Patient, device: DeviceProfile, photons: int, seed: int
+) -> Verification:
     """Re-simulate `plan` for `patient` (see the module docstring).
 
     Args:
-        plan: a plan with parameters (the decision was to treat).
+        plan: a treatment plan.
         patient: the patient it was made for.
+        device: the plan's machine (its handpiece's beam).
         photons: photons per wavelength for the transport runs.
         seed: base seed; wavelength k of n uses seed + k for the target and seed + n + k for the skin.
     """
     powers = emitting_powers(plan)
-    outcome = plan.outcome
-    assert outcome is not None and plan.target_nominal_dose_j_per_cm2 is not None
     dose = 0.0
     rise_k = 0.0
     for index, (wavelength, power) in enumerate(sorted(powers.items())):
-        exposure_j_per_cm2 = power * outcome.duration_s / plan.area_cm2
+        exposure_j_per_cm2 = power * plan.delivery.duration_s / plan.area_cm2
         dose += exposure_j_per_cm2 * _target_factor(plan, patient, wavelength, photons, seed + index)
         # Another stream for the skin kernel, so that the two checks' Monte Carlo errors are independent.
-        rise_k += power * _skin_rise_k_per_w(plan, patient, wavelength, photons, seed + len(powers) + index)
-    planned_skin_c = plan.skin_start_c + outcome.skin_rise_k
-    planned_dose = plan.target_nominal_dose_j_per_cm2
+        rise_k += power * _skin_rise_k_per_w(
+            plan, patient, device, wavelength, photons, seed + len(powers) + index
+        )
+    planned_skin_c = plan.peak_skin_temperature_c
+    planned_dose = plan.target.dose_j_per_cm2
     return Verification(
         target_dose_j_per_cm2=dose,
         planned_target_dose_j_per_cm2=planned_dose,
@@ -89,17 +93,20 @@ def verify_plan(plan: Plan, patient: Patient, photons: int, seed: int) -> Verifi
     )
 
 
-def _target_factor(plan: Plan, patient: Patient, wavelength_nm: float, photons: int, seed: int) -> float:
+def _target_factor(
+    plan: TreatmentPlan, patient: Patient, wavelength_nm: float, photons: int, seed: int
+) -> float:
     """F(depth; R) at the target from a fresh pencil-beam run on the patient's exact back [-]."""
-    assert plan.target_depth_mm is not None
     stack = Stack.from_layers(patient_back(patient, wavelength_nm).layers)
-    return target_fluence(stack, disk_radius_mm(plan.area_cm2), plan.target_depth_mm, photons, seed)
+    return target_fluence(stack, disk_radius_mm(plan.area_cm2), plan.target.depth_mm, photons, seed)
 
 
-def _skin_rise_k_per_w(plan: Plan, patient: Patient, wavelength_nm: float, photons: int, seed: int) -> float:
+def _skin_rise_k_per_w(
+    plan: TreatmentPlan, patient: Patient, device: DeviceProfile, wavelength_nm: float, photons: int,
+    seed: int,
+) -> float:  # fmt: skip
     """Peak skin rise per watt of the scanned session from the 3-D solver [K/W]."""
-    assert plan.outcome is not None and plan.handpiece is not None and plan.scan_speed_mm_per_s is not None
-    handpiece, scan = plan_handpiece(plan), plan_scan(plan)
+    handpiece, scan = plan_handpiece(plan, device), plan_scan(plan, device)
     diameter_mm = handpiece.beam_diameter_mm
     beam = FlatBeam(diameter_mm) if handpiece.beam_profile == "flat" else GaussianBeam(diameter_mm)
     path = ScanPath(
@@ -114,7 +121,7 @@ def _skin_rise_k_per_w(plan: Plan, patient: Patient, wavelength_nm: float, photo
         beam,
         path,
         Emission(1.0),
-        plan.outcome.duration_s,
+        plan.delivery.duration_s,
         photons=photons,
         seed=seed,
         dt_s=HEAT_DT_S,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -11,26 +11,49 @@ from sqlalchemy.orm import Session
 
 from laserdose.clinic import users
 from laserdose.clinic.models import Role, User
+from laserdose.web.login import page_session_user
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/token", auto_error=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """Yield a database session; routes that change data commit it themselves."""
-    with request.app.state.sessions() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """Yield a database session; routes that change data commit it themselves.
+
+    Async, so that opening (no I/O) and closing (the connection back to the pool) happen on the event
+    loop: a sync generator would need a worker thread again to close, and with every thread busy waiting
+    for a pooled connection that only such a close returns, requests would deadlock until the pool's
+    timeout. The routes' queries still run in worker threads.
+    """
+    session = request.app.state.sessions()
+    try:
         yield session
+    finally:
+        session.close()
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function": the session closes (its connection back to the pool) as soon as the route returns,
+# before FastAPI validates the answer in another worker-thread hop.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _release_connection(session: Session) -> None:
+    """End the user lookup's read transaction, so its pooled connection goes back now.
+
+    The route runs in another worker thread later; a connection held across that hop lets requests that
+    hold connections wait for threads while the threads wait for connections (a deadlock until the
+    pool's timeout). Objects stay usable: sessions do not expire them on commit.
+    """
+    session.commit()
 
 
 def api_user(
     request: Request, session: DbSession, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> User:
     """Return the user of a valid bearer token, else answer 401."""
-    user_id = request.app.state.tokens.user_id(token) if token else None
-    user = users.get_user(session=session, user_id=user_id) if user_id is not None else None
-    if user is None:
+    claims = request.app.state.tokens.user_id(token) if token else None
+    user = users.get_user(session=session, user_id=claims[0]) if claims is not None else None
+    _release_connection(session)
+    if user is None or claims is None or user.session_version != claims[1]:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "not authenticated", headers={"WWW-Authenticate": "Bearer"}
         )
@@ -42,9 +65,9 @@ class LoginRequired(Exception):
 
 
 def page_user(request: Request, session: DbSession) -> User:
-    """Return the user logged in through the session cookie, else redirect to the login page."""
-    user_id = request.session.get("uid")
-    user = users.get_user(session=session, user_id=user_id) if isinstance(user_id, int) else None
+    """Return the user of a live session cookie (see `laserdose.web.login`), else go to the login page."""
+    user = page_session_user(request, session)
+    _release_connection(session)
     if user is None:
         request.session.clear()
         raise LoginRequired
@@ -55,11 +78,12 @@ ApiUser = Annotated[User, Depends(api_user)]
 PageUser = Annotated[User, Depends(page_user)]
 
 
-def roles(source: Callable[..., User], *allowed: Role) -> Callable[..., User]:
+def roles(source: Callable[..., User], *allowed: Role) -> Callable[..., Awaitable[User]]:
     """Return a dependency that gives the acting user from `source` if their role is allowed, else 403."""
 
     # A default, not Annotated: with postponed annotations FastAPI could not resolve the local `source`.
-    def check(user: User = Depends(source)) -> User:  # noqa: B008
+    # Async: a role check does no I/O, and a sync dependency would cost a worker-thread hop per request.
+    async def check(user: User = Depends(source)) -> User:  # noqa: B008
         users.require_role(user, *allowed)
         return user
 

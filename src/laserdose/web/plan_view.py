@@ -9,12 +9,13 @@ from typing import Any
 from fastapi import Request
 from markupsafe import Markup
 
-from laserdose.clinic.plans import safety_problem
+from laserdose.clinic.signing import signing_problem
 from laserdose.clinical.patient import Patient
+from laserdose.clinical.protocols import Protocol as ClinicalProtocol
+from laserdose.domain.plan import Refusal, TreatmentPlan, plan_json
 from laserdose.machines.profile import DeviceProfile
-from laserdose.planning.curves import depth_dose_curve, skin_temperature_curve
+from laserdose.planning.curves import depth_dose_curve, emitting_powers, skin_temperature_curve
 from laserdose.planning.physics import TablePhysics, default_physics
-from laserdose.planning.plan import Plan
 from laserdose.safety.summary import SafetySummary, safety_summary, summary_rows
 from laserdose.web.plan_charts import depth_dose_svg, skin_temperature_svg
 
@@ -37,65 +38,69 @@ class PlanView:
     """A plan ready for the page.
 
     Attributes:
-        plan: the plan.
+        plan: the plan document.
         patient: the planner's patient it was made for.
-        payload: its plan JSON (Plan.to_json_dict).
+        device: the plan's machine.
+        protocol: the plan's protocol.
+        payload: its plan document's JSON.
         depth_svg: dose against depth, or None when there are no parameters.
         skin_svg: skin temperature against time, or None.
         safety_rows: the laser safety summary as (section, item, value), for the session's exposure.
     """
 
-    plan: Plan
+    plan: TreatmentPlan | Refusal
     patient: Patient
+    device: DeviceProfile
+    protocol: ClinicalProtocol
     payload: dict[str, Any]
     depth_svg: Markup | None
     skin_svg: Markup | None
     safety_rows: list[tuple[str, str, str]]
 
     @property
-    def skin_limit_c(self) -> float:
-        """The clinic's skin limit the plan was made under [C]."""
-        return self.plan.skin_limit_c
+    def treatment(self) -> TreatmentPlan | None:
+        """The treatment plan, or None for a refusal."""
+        return self.plan if isinstance(self.plan, TreatmentPlan) else None
 
     @property
     def decision(self) -> str:
         """The screening decision with its urgency."""
-        urgency = self.plan.screening.urgency
-        return self.plan.screening.decision + (f" ({urgency})" if urgency else "")
+        urgency = self.plan.urgency if isinstance(self.plan, Refusal) else None
+        return self.plan.decision + (f" ({urgency})" if urgency else "")
+
+    @property
+    def refusal(self) -> str:
+        """Why the plan cannot be signed ("" when it can): the signing gate's own decision."""
+        return signing_problem(self.plan, self.device, self.protocol) or ""
 
     @property
     def signable(self) -> bool:
-        """True when the screening allows laser and the plan keeps every safety limit."""
-        return self.plan.treat and self.plan.outcome is not None and safety_problem(self.plan) is None
+        """True when the signing gate would sign it (a missed window needs the acknowledgement besides)."""
+        return not self.refusal
 
     @property
     def needs_acknowledgement(self) -> bool:
         """True when the plan is safe but its target dose is outside the window (sign with a reason)."""
-        return self.signable and self.plan.outcome is not None and not self.plan.outcome.feasible
-
-    @property
-    def refusal(self) -> str:
-        """Why the plan cannot be signed ("" when it can)."""
-        if self.plan.screening.decision == "refer":
-            return "the screening refers the patient: record the referral's outcome or override it first"
-        if not self.plan.treat or self.plan.outcome is None:
-            return "the screening does not allow laser"
-        return safety_problem(self.plan) or ""
+        return self.signable and self.treatment is not None and not self.treatment.feasible
 
 
-def plan_view(plan: Plan, patient: Patient, physics: TablePhysics) -> PlanView:
-    """Draw the plan's curves and collect its safety summary."""
-    payload = plan.to_json_dict()
-    if plan.outcome is None or not any(p > 0 for p in plan.outcome.power_w_by_wavelength.values()):
-        return PlanView(plan, patient, payload, None, None, [])
+def plan_view(
+    plan: TreatmentPlan | Refusal, patient: Patient, basis: tuple[DeviceProfile, ClinicalProtocol],
+    physics: TablePhysics,
+) -> PlanView:  # fmt: skip
+    """Draw the plan's curves and collect its safety summary (`basis`: its machine and protocol)."""
+    device, protocol = basis
+    payload = plan_json(plan)
+    if not isinstance(plan, TreatmentPlan) or not emitting_powers(plan):
+        return PlanView(plan, patient, device, protocol, payload, None, None, [])
     depth = depth_dose_curve(plan, patient, physics)
     depth_svg = depth_dose_svg(
         [float(v) for v in depth.depth_mm], [float(v) for v in depth.low], [float(v) for v in depth.nominal],
         [float(v) for v in depth.high], depth.target_depth_mm, depth.window_j_per_cm2,
     )  # fmt: skip
-    times_s, temperature_c = skin_temperature_curve(plan, patient, physics)
+    times_s, temperature_c = skin_temperature_curve(plan, patient, device, physics)
     skin_svg = skin_temperature_svg(
         [float(t) for t in times_s], [float(c) for c in temperature_c], plan.skin_limit_c
     )
-    rows = summary_rows(_safety(plan.device, plan.outcome.duration_s))
-    return PlanView(plan, patient, payload, depth_svg, skin_svg, rows)
+    rows = summary_rows(_safety(device, plan.delivery.duration_s))
+    return PlanView(plan, patient, device, protocol, payload, depth_svg, skin_svg, rows)

@@ -3,22 +3,65 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from laserdose.clinic.models import Patient
 from laserdose.clinic.patients import BMI_RANGE_KG_M2
+
+# Bidirectional controls reorder how a name is displayed (U+061C, U+200E-U+200F, U+202A-U+202E,
+# U+2066-U+2069, Unicode TR #9): a name never needs them.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _visible_name(value: str) -> str:
+    if any(char in _BIDI_CONTROLS for char in value):
+        raise ValueError("must not contain bidirectional control characters")
+    if not any(unicodedata.category(char)[0] in "LN" for char in value):
+        raise ValueError("must contain at least one letter or digit")
+    return value
+
+
+def _no_bool(value: object) -> object:
+    # Pydantic's lax mode reads true as 1; a number field takes numbers (or, from forms, their text).
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+def _date_text(value: object) -> object:
+    # Lax mode reads a number as seconds since 1970 (0 is 1970-01-01); a date is given as YYYY-MM-DD.
+    if isinstance(value, int | float):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
 
 # No control characters: they have no place in a name, and PostgreSQL refuses NUL in text.
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    AfterValidator(_visible_name),
 ]
-SkinType = Annotated[int, Field(ge=1, le=6, description="Fitzpatrick skin type 1-6")]
+SkinType = Annotated[
+    int, BeforeValidator(_no_bool), Field(ge=1, le=6, description="Fitzpatrick skin type 1-6")
+]
 Bmi = Annotated[
-    float, Field(ge=BMI_RANGE_KG_M2[0], le=BMI_RANGE_KG_M2[1], description="body mass index [kg/m2]")
+    float,
+    BeforeValidator(_no_bool),
+    Field(ge=BMI_RANGE_KG_M2[0], le=BMI_RANGE_KG_M2[1], description="body mass index [kg/m2]"),
 ]
+Day = Annotated[dt.date, BeforeValidator(_date_text)]
 
 
 def _not_in_future(value: dt.date | None) -> dt.date | None:
@@ -33,7 +76,7 @@ class PatientCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    birth_date: dt.date
+    birth_date: Day
     skin_type: SkinType
     bmi: Bmi
 
@@ -46,7 +89,7 @@ class PatientUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    birth_date: dt.date | None = None
+    birth_date: Day | None = None
     skin_type: SkinType | None = None
     bmi: Bmi | None = None
 
@@ -83,11 +126,13 @@ class OutcomeCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    assessed_on: dt.date
-    nrs: Annotated[int, Field(ge=0, le=10, description="pain NRS 0-10")] | None = None
+    assessed_on: Day
+    nrs: Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=10, description="pain NRS 0-10")] | None = (
+        None
+    )
     odi_sections: (
         Annotated[
-            list[Annotated[int, Field(ge=0, le=5)] | None],
+            list[Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=5)] | None],
             Field(min_length=10, max_length=10, description="ten ODI answers 0-5, null for a missed section"),
         ]
         | None
@@ -97,7 +142,7 @@ class OutcomeCreate(BaseModel):
         | None
     ) = None
     analgesic_use: Literal["none", "as_needed", "daily"] | None = None
-    exercise_adherence_percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    exercise_adherence_percent: Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=100)] | None = None
 
     _assessed_on = field_validator("assessed_on")(_not_in_future)
 
@@ -121,8 +166,8 @@ class CourseCreate(BaseModel):
     condition: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
     protocol: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")]
     plan: dict[str, Any] = Field(default_factory=dict, description="the plan as the planning engine gives it")
-    sessions_planned: Annotated[int, Field(ge=1, le=60)]
-    sessions_per_week: Annotated[int, Field(ge=1, le=7)]
+    sessions_planned: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=60)]
+    sessions_per_week: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=7)]
     home_exercise: Annotated[str, StringConstraints(max_length=4000)] = ""
     advice: Annotated[str, StringConstraints(max_length=4000)] = ""
 
@@ -149,7 +194,9 @@ class Interruption(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    at_s: Annotated[float, Field(ge=0, le=86400, description="seconds into the session [s]")]
+    at_s: Annotated[
+        float, BeforeValidator(_no_bool), Field(ge=0, le=86400, description="seconds into the session [s]")
+    ]
     reason: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
@@ -159,10 +206,12 @@ class SessionRecordCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     started_at: AwareDatetime
-    duration_s: Annotated[float, Field(ge=0, le=86400, description="emission time [s]")]
+    duration_s: Annotated[
+        float, BeforeValidator(_no_bool), Field(ge=0, le=86400, description="emission time [s]")
+    ]
     energy_j_by_wavelength: dict[
         Annotated[int, Field(ge=200, le=11000, description="wavelength [nm]")],
-        Annotated[float, Field(ge=0, le=1e6, description="delivered energy [J]")],
+        Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=1e6, description="delivered energy [J]")],
     ]
     interruptions: list[Interruption] = Field(default_factory=list, max_length=1000)
     completed: bool

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -30,6 +31,22 @@ class WebSettings(BaseSettings):
         console_period_s: the console's control period, wall clock [s]: one heartbeat, one measurement and
             one database write of the session record each period.
         console_grace_s: a running session that no browser watches for this long is stopped [s] [U].
+        worker_threads: threads that run the routes' database work; also the connection pool's size.
+        session_idle_s: a page session unused for this long ends [s].
+        max_body_bytes: largest request body accepted [bytes]; larger ones get 413.
+        max_json_depth: deepest nesting of objects and arrays in a JSON body.
+        trusted_proxies: addresses of reverse proxies whose X-Forwarded-For names the client; from any
+            other peer the header is ignored (empty: trust none).
+        login_backoff_s: wait after the allowed failed logins of one client for one username, doubled with
+            each further failure [s].
+        login_backoff_max_s: longest such wait [s].
+        audit_key_file: file holding the audit log's HMAC key, kept outside the database; created (mode
+            0600) on first start if missing. None: `audit-hmac.key` in the data directory, which production
+            refuses.
+        audit_checkpoint_file: append-only file of signed audit checkpoints (row count and head MAC), kept
+            outside the database. None: next to the key file, named after the database.
+        audit_check_interval_s: how often the running app re-verifies the audit log and writes a
+            checkpoint [s].
     """
 
     model_config = SettingsConfigDict(env_prefix="LASERDOSE_", extra="ignore")
@@ -46,6 +63,16 @@ class WebSettings(BaseSettings):
     device_simulator: bool = False
     console_period_s: float = Field(default=0.1, ge=0.02, le=0.2)
     console_grace_s: float = Field(default=5.0, gt=0, le=60.0)
+    worker_threads: int = Field(default=8, ge=1, le=64)
+    session_idle_s: int = Field(default=30 * 60, gt=0)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=32, ge=2, le=200)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    login_backoff_s: float = Field(default=1.0, gt=0)
+    login_backoff_max_s: float = Field(default=300.0, gt=0)
+    audit_key_file: Path | None = None
+    audit_checkpoint_file: Path | None = None
+    audit_check_interval_s: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> WebSettings:
@@ -55,5 +82,10 @@ class WebSettings(BaseSettings):
             raise ValueError(
                 f"LASERDOSE_SECRET_KEY must be set to a random value of {MIN_SECRET_LENGTH}+ characters "
                 f"outside development (environment is {self.environment!r})"
+            )
+        if self.environment == "production" and self.audit_key_file is None:
+            raise ValueError(
+                "LASERDOSE_AUDIT_KEY_FILE must name the audit key's file in production, on storage the "
+                "database's users cannot write"
             )
         return self

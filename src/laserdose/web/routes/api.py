@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from laserdose.clinic import outcomes, patients, users
 from laserdose.clinic.models import User
 from laserdose.web.deps import DbSession, api_user, roles
+from laserdose.web.login import attempt, end_all_sessions
 from laserdose.web.schemas import (
     OutcomeCreate,
     OutcomePublic,
@@ -30,20 +31,28 @@ PatientId = Annotated[int, Path(ge=1, le=2**31 - 1, description="patient id")]  
 def token(
     request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DbSession
 ) -> Token:
-    """Exchange a username and password for a bearer token (rate limited per client and username)."""
-    limiter = request.app.state.login_limiter
-    keys = (f"ip:{request.client.host if request.client else '?'}", f"user:{form.username}")
-    if limiter.blocked(*keys):
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later")
-    user = users.authenticate(session=session, username=form.username, password=form.password)
-    if user is None:
-        limiter.failed(*keys)
+    """Exchange a username and password for a bearer token (throttled per client and username).
+
+    A user with a second factor gives the current TOTP code as `client_secret`.
+    """
+    result = attempt(request, session, form.username, form.password, form.client_secret)
+    if result.retry_after_s:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later",
+            headers={"Retry-After": str(result.retry_after_s)},
+        )  # fmt: skip
+    if result.user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "wrong username or password", headers={"WWW-Authenticate": "Bearer"}
         )
-    session.commit()  # a rehashed password is saved
-    limiter.succeeded(*keys)
-    return Token(access_token=request.app.state.tokens.issue(user.id))
+    session.commit()  # a rehashed password, the TOTP step
+    return Token(access_token=request.app.state.tokens.issue(result.user.id, result.user.session_version))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(session: DbSession, user: Annotated[User, Depends(api_user)]) -> None:
+    """Revoke every token and session of the calling user."""
+    end_all_sessions(session, user)
 
 
 @router.get("/patients")

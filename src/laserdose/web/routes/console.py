@@ -29,8 +29,10 @@ from sqlalchemy import select
 from laserdose.clinic import treatment, users
 from laserdose.clinic.console import ConsoleConfig, ConsoleRun
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
+from laserdose.clinic.plans import stored_plan_json
 from laserdose.clinic.records import NotFound
-from laserdose.device.plan import DeliveryPlan, parse_plan
+from laserdose.device.plan import check_delivery
+from laserdose.domain.plan import Delivery, read_delivery
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, load_profile, shipped_profiles
 from laserdose.safety.hazard import DEFAULT_EXPOSURE_S
@@ -69,24 +71,25 @@ async def console_lifespan(app: FastAPI) -> AsyncIterator[None]:
     await anyio.to_thread.run_sync(app.state.console.close_all, SHUTDOWN_REASON)
 
 
-def _plan(course: Course) -> tuple[DeliveryPlan | None, DeviceProfile | None, str]:
+def _plan(course: Course) -> tuple[Delivery | None, DeviceProfile | None, str]:
     """The course's plan as the machine gets it, its machine's profile, or why it cannot be delivered."""
     try:
-        device = course.plan.get("device")
-        if not isinstance(device, str):
-            raise InputError("the plan names no machine (device)")
-        profile = load_profile(device)
-        return parse_plan(course.plan, profile), profile, ""
+        delivery = read_delivery(stored_plan_json(course))
+        profile = load_profile(delivery.device)
+        return check_delivery(delivery, profile), profile, ""
     except InputError as exc:
         return None, None, str(exc)
 
 
-def _eyewear(plan: DeliveryPlan | None, profile: DeviceProfile | None) -> list[EyewearNeed]:
+def _eyewear(plan: Delivery | None, profile: DeviceProfile | None) -> list[EyewearNeed]:
     """Eyewear at the plan's set (peak) powers on its handpiece; none when the plan cannot be read."""
     if plan is None or profile is None:
         return []
     try:
-        return plan_eyewear(profile, plan.handpiece, dict(plan.power_w), DEFAULT_EXPOSURE_S)
+        return plan_eyewear(
+            profile, plan.handpiece, {float(wl): p for wl, p in plan.power_w_by_wavelength.items()},
+            DEFAULT_EXPOSURE_S,
+        )  # fmt: skip
     except InputError:
         return []
 
@@ -125,12 +128,12 @@ def connect(request: Request, course_id: int, form: PostedForm, db: DbSession, u
     """Connect to the machine of the settings and identify it (a plain def: runs off the event loop)."""
     check_csrf(request, form.get("csrf_token"))
     course = treatment.signed_course(db=db, actor=user, course_id=course_id)
-    plan, _, plan_error = _plan(course)
-    if plan is None:
+    plan, profile, plan_error = _plan(course)
+    if plan is None or profile is None:
         return _page(request, db, user, course_id, f"this plan cannot be delivered: {plan_error}", 409)
     run = ConsoleRun(
-        course_id=course_id, plan=plan, config=console_config(request), sessions=request.app.state.sessions,
-        operator=user.username,
+        course_id=course_id, plan=plan, profile=profile, config=console_config(request),
+        sessions=request.app.state.sessions, operator=user.username,
     )  # fmt: skip
     try:
         request.app.state.console.claim(run)  # closing the previous run may wait for its thread

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, status
 from sqlalchemy import select
 
-from laserdose.clinic import courses, plans, records, treatment
+from laserdose.clinic import courses, records, signing, treatment
 from laserdose.clinic.models import Role, TreatmentSession, User
 from laserdose.clinic.users import READERS, RECORDERS
+from laserdose.domain.plan import plan_schema
 from laserdose.web.deps import DbSession, api_user, roles
 from laserdose.web.plan_view import get_physics
 from laserdose.web.schemas import CourseCreate, CoursePublic, SessionRecordCreate, SessionRecordPublic
@@ -19,6 +20,12 @@ Reader = Annotated[User, Depends(roles(api_user, *READERS))]
 Clinician = Annotated[User, Depends(roles(api_user, Role.CLINICIAN))]
 Runner = Annotated[User, Depends(roles(api_user, *RECORDERS))]
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/schema/plan")
+def get_plan_schema() -> dict[str, Any]:
+    """The JSON Schema of the plan document that courses store and `laserdose plan --json` prints."""
+    return plan_schema()
 
 
 @router.post("/patients/{patient_id}/courses", status_code=status.HTTP_201_CREATED)
@@ -39,7 +46,7 @@ def get_course(course_id: Id, db: DbSession, user: Reader) -> CoursePublic:
 def sign_course(course_id: Id, request: Request, db: DbSession, user: Clinician) -> CoursePublic:
     """Sign a course's plan so that operators may run it (clinicians; only plans made by the planner)."""
     physics = get_physics(request)
-    course = plans.sign_planned_course(session=db, actor=user, course_id=course_id, physics=physics)
+    course = signing.sign(session=db, actor=user, course_id=course_id, physics=physics)
     db.commit()
     return CoursePublic.model_validate(course)
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from laserdose.clinic import chart, courses, outcomes, patients, plans, reports, users
+from laserdose.clinic import audit_checkpoints, chart, courses, outcomes, patients, reports, signing, users
 from laserdose.clinic.course_report import course_report_pdf
 from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
 from laserdose.web.chart import outcome_charts
 from laserdose.web.deps import DbSession, PageUser, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, field_errors, render
+from laserdose.web.login import attempt, end_all_sessions, page_session_user, start_page_session
 from laserdose.web.plan_view import get_physics
 from laserdose.web.schemas import PatientCreate
 
@@ -39,32 +40,30 @@ def login_form(request: Request) -> HTMLResponse:
 
 @router.post("/login", response_model=None)
 def login(request: Request, form: PostedForm, session: DbSession) -> Response:
-    """Check the password (rate limited), then start a fresh session."""
+    """Check the password (and one-time code where enrolled), throttled, then start a fresh session."""
     check_csrf(request, form.get("csrf_token"))
     username, password = str(form.get("username", "")), str(form.get("password", ""))
-    limiter = request.app.state.login_limiter
-    keys = (f"ip:{request.client.host if request.client else '?'}", f"user:{username}")
-    if limiter.blocked(*keys):
-        error = "Too many failed logins. Wait a few minutes and try again."
-        return render(request, "login.html", None, 429, username=username, error=error)
-    user = users.authenticate(session=session, username=username, password=password)
-    if user is None:
-        limiter.failed(*keys)
-        return render(
-            request, "login.html", None, 401, username=username, error="Wrong username or password."
-        )
+    result = attempt(request, session, username, password, str(form.get("code", "")) or None)
+    if result.retry_after_s:
+        error = f"Too many failed logins from here. Wait {result.retry_after_s} s and try again."
+        response = render(request, "login.html", None, 429, username=username, error=error)
+        response.headers["Retry-After"] = str(result.retry_after_s)
+        return response
+    if result.user is None:
+        error = "Wrong username, password or one-time code."
+        return render(request, "login.html", None, 401, username=username, error=error)
     session.commit()
-    limiter.succeeded(*keys)
-    request.session.clear()  # a new session on login: no fixation
-    request.session["uid"] = user.id
+    start_page_session(request, result.user)
     return RedirectResponse("/patients", status_code=303)
 
 
 @router.post("/logout")
-async def logout(request: Request) -> RedirectResponse:
-    """End the session."""
-    form = await request.form()
+def logout(request: Request, form: PostedForm, session: DbSession) -> RedirectResponse:
+    """End the session, and with it every other session and API token of the user."""
     check_csrf(request, form.get("csrf_token"))
+    user = page_session_user(request, session)
+    if user is not None:
+        end_all_sessions(session, user)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -76,7 +75,9 @@ def home(user: PageUser) -> RedirectResponse:
 
 
 @router.get("/patients")
-def patient_list(request: Request, session: DbSession, user: Reader, q: str = "") -> HTMLResponse:
+def patient_list(
+    request: Request, session: DbSession, user: Reader, q: Annotated[str, Query(max_length=200)] = ""
+) -> HTMLResponse:
     """List patients; with HTMX, a search returns only the table rows."""
     found = patients.search_patients(session=session, actor=user, query=q)
     template = "_patient_rows.html" if request.headers.get("HX-Request") else "patients.html"
@@ -128,7 +129,7 @@ def sign_course(
     """Sign a course's plan (clinicians only), then go back to the chart."""
     check_csrf(request, form.get("csrf_token"))
     physics = get_physics(request)
-    course = plans.sign_planned_course(session=session, actor=user, course_id=course_id, physics=physics)
+    course = signing.sign(session=session, actor=user, course_id=course_id, physics=physics)
     session.commit()
     return RedirectResponse(f"/patients/{course.patient_id}", status_code=303)
 
@@ -141,8 +142,12 @@ def dashboard(request: Request, session: DbSession, user: Editor) -> HTMLRespons
 
 
 @router.get("/courses/{course_id}/report.pdf")
-def course_report(course_id: int, session: DbSession, user: Reader) -> Response:
+def course_report(request: Request, course_id: int, session: DbSession, user: Reader) -> Response:
     """The course's PDF report (file name without patient data)."""
-    pdf = course_report_pdf(session=session, actor=user, course_id=course_id, today=dt.date.today())
+    state = getattr(request.app.state, "audit_state", None)
+    pdf = course_report_pdf(
+        session=session, actor=user, course_id=course_id, today=dt.date.today(),
+        audit_line=audit_checkpoints.describe(state) if state is not None else "",
+    )  # fmt: skip
     headers = {"Content-Disposition": f'attachment; filename="course-{course_id}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)

@@ -10,15 +10,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from laserdose.clinic import patients, plans, screenings
+from laserdose.clinic import patients, plans, screenings, signing
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.users import READERS
 from laserdose.clinical import screening_rules as vocabulary
-from laserdose.clinical.protocols import load_protocols
+from laserdose.clinical.protocols import get_protocol, load_protocols
 from laserdose.clinical.screening import automatic_terms
 from laserdose.errors import InputError
-from laserdose.machines.profile import shipped_profiles
+from laserdose.machines.profile import load_profile, shipped_profiles
 from laserdose.planning.physics import TablePhysics
 from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C
 from laserdose.planning.report import write_plan_report
@@ -153,7 +153,8 @@ def _editor_context(
     except InputError as exc:  # what the form cannot see, e.g. a fat thickness outside the table
         errors["form"] = str(exc)
         return context
-    context["view"] = plan_view(plan, patient, physics)
+    basis = (load_profile(inputs.device), get_protocol(inputs.protocol))
+    context["view"] = plan_view(plan, patient, basis, physics)
     context["inputs"] = inputs
     return context
 
@@ -209,16 +210,16 @@ def create_course(
         context["errors"]["form"] = "A newer screening exists; review the plan below before signing."
     if view is not None and not view.signable:
         context["errors"]["form"] = f"This plan cannot be signed: {view.refusal}"
-    acknowledgement = plans.WindowAcknowledgement(
+    acknowledgement = signing.WindowAcknowledgement(
         accepted=bool(values["accept_outside_window"]), reason=values["outside_window_reason"]
     )
     if view is not None and view.needs_acknowledgement:
-        context["errors"] |= plans.acknowledgement_problem(acknowledgement)
+        context["errors"] |= signing.acknowledgement_problem(acknowledgement)
     if view is None or context["errors"]:
         return _editor_page(request, user, patient, context, 422)
-    course = plans.create_signed_course(
+    course = signing.create_signed_course(
         session=session, actor=user, patient_id=patient_id, plan=view.plan, inputs=context["inputs"],
-        home_exercise=values["home_exercise"], advice=values["advice"],
+        physics=physics, home_exercise=values["home_exercise"], advice=values["advice"],
         acknowledgement=acknowledgement if view.needs_acknowledgement else None,
     )  # fmt: skip
     session.commit()
@@ -226,10 +227,12 @@ def create_course(
 
 
 def _pdf(
-    plan: Any, patient: Any, physics: TablePhysics, filename: str, reason: str | None = None
-) -> Response:
+    plan: Any, patient: Any, inputs: plans.PlanInputs, physics: TablePhysics, filename: str,
+    reason: str | None = None,
+) -> Response:  # fmt: skip
     buffer = io.BytesIO()
-    write_plan_report(buffer, plan, patient, physics, outside_window_reason=reason)
+    basis = (load_profile(inputs.device), get_protocol(inputs.protocol))
+    write_plan_report(buffer, plan, patient, basis, physics, outside_window_reason=reason)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(buffer.getvalue(), media_type="application/pdf", headers=headers)
 
@@ -246,7 +249,7 @@ def editor_plan_report(
     if context["view"] is None:
         return _editor_page(request, user, patient, context, 422)
     plan, planning_patient = context["view"].plan, context["view"].patient
-    return _pdf(plan, planning_patient, physics, f"plan-patient-{patient_id}.pdf")
+    return _pdf(plan, planning_patient, context["inputs"], physics, f"plan-patient-{patient_id}.pdf")
 
 
 @router.get("/courses/{course_id}/plan.pdf")
@@ -254,6 +257,8 @@ def course_plan_report(course_id: int, session: DbSession, user: Reader, physics
     """The PDF report of a course's signed plan, made again from its inputs and checked against it."""
     plan, patient = plans.course_plan(session=session, actor=user, course_id=course_id, physics=physics)
     course = session.get(Course, course_id)  # course_plan found it and checked the reader's access
-    outside = plans.outside_window(course.plan) if course is not None else None
+    assert course is not None
+    outside = plans.outside_window(course.plan)
     reason = outside["reason"] if outside else None
-    return _pdf(plan, patient, physics, f"plan-course-{course_id}.pdf", reason)
+    inputs = plans.PlanInputs.from_dict(course.plan[plans.INPUTS_KEY])
+    return _pdf(plan, patient, inputs, physics, f"plan-course-{course_id}.pdf", reason)

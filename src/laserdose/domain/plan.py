@@ -1,0 +1,327 @@
+"""The plan document: one typed plan from the planner to the clinic, the machine and the cohort study.
+
+A plan is either a `TreatmentPlan` (the screening allows laser: what the machine does, and what the
+planner predicts it does to the patient) or a `Refusal` (the screening does not: its reasons). The two
+are told apart by the screening decision, so a refusal cannot carry parameters and a treatment plan
+cannot lack them. `PlanDocument` is their union; `PLAN_DOCUMENT` parses and validates it.
+
+Every document says its `schema_version`. Plans written before the version existed (version 1, the
+same fields flat at the top level) are read by `read_plan_document`, which upgrades them.
+
+"Is this still the plan that was signed?" is model equality, or `fingerprint`: the SHA-256 of the
+document's canonical JSON (sorted keys, no spaces, floats as Python writes them, which round-trip).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_serializer,
+    model_validator,
+)
+
+from laserdose.domain.quantities import Dose, Energy, Power, SkinLimit, TreatmentArea, Wavelength
+from laserdose.domain.wavelengths import wavelength_key
+from laserdose.errors import InputError
+
+SCHEMA_VERSION = 2
+TreatableDecision = Literal["treat", "treat-with-precautions"]
+RefusedDecision = Literal["do-not-treat", "refer"]
+Urgency = Literal["routine", "urgent", "emergency"]
+# The screening decisions under which laser may be given: the one list every layer uses.
+TREATABLE_DECISIONS: tuple[str, ...] = get_args(TreatableDecision)
+REFUSED_DECISIONS: tuple[str, ...] = get_args(RefusedDecision)
+EMISSION_MODES = ("cw", "pulsed")
+MAX_DURATION_S = 3600.0  # one session; longer plans are not therapy sessions we drive
+ENERGY_CONSISTENCY = 0.01  # total_energy_j must match power x duration x duty within 1 %
+
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Reason(_Model):
+    """One screening rule that applied: its term, why it matters, and its source."""
+
+    code: Name
+    text: Text
+    source: Text
+
+
+class Delivery(_Model):
+    """What the machine does: the part of a treatment plan the device layer delivers.
+
+    Attributes:
+        device: the machine profile's name.
+        power_w_by_wavelength: peak power per wavelength [W]; keys are wavelengths in whole nm (810), in
+            JSON their decimal strings ("810"), as every wavelength key (domain/wavelengths.py).
+        mode: "cw" or "pulsed".
+        frequency_hz: pulse repetition frequency [Hz] (0 for cw).
+        duty_cycle: fraction of each period with emission [-] (1 for cw).
+        handpiece: the profile's handpiece name.
+        duration_s: emission time [s].
+        total_energy_j: planned energy over all wavelengths, power x duration x duty [J].
+    """
+
+    device: Name
+    power_w_by_wavelength: dict[Wavelength, Power] = Field(min_length=1)
+    mode: Literal["cw", "pulsed"] = "cw"
+    frequency_hz: NonNegative = 0.0
+    duty_cycle: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    handpiece: Name
+    duration_s: Annotated[float, Field(gt=0, le=MAX_DURATION_S, allow_inf_nan=False)]
+    total_energy_j: Energy
+
+    @field_serializer("power_w_by_wavelength")
+    def _wavelength_keys(self, powers: dict[int, float]) -> dict[str, float]:
+        return {wavelength_key(wavelength): power for wavelength, power in powers.items()}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Delivery:
+        if self.mode == "cw" and (self.frequency_hz != 0.0 or self.duty_cycle != 1.0):
+            raise ValueError("mode cw needs frequency_hz 0 and duty_cycle 1")
+        if self.mode == "pulsed" and self.frequency_hz <= 0.0:
+            raise ValueError("mode pulsed needs frequency_hz > 0")
+        expected = sum(self.energy_j_by_wavelength.values())
+        if abs(self.total_energy_j - expected) > ENERGY_CONSISTENCY * expected:
+            raise ValueError(
+                f"total_energy_j {self.total_energy_j:g} J disagrees with power x duration x duty"
+                f" = {expected:g} J"
+            )
+        return self
+
+    @property
+    def energy_j_by_wavelength(self) -> dict[int, float]:
+        """Planned energy per wavelength, power x duration x duty [J]."""
+        return {wl: p * self.duration_s * self.duty_cycle for wl, p in self.power_w_by_wavelength.items()}
+
+
+class TargetDose(_Model):
+    """The planned dose at the protocol's primary target.
+
+    Attributes:
+        structure: the target structure (facet_joint, multifidus, ...).
+        depth_mm: its nominal depth for this patient [mm].
+        dose_j_per_cm2: fluence at the nominal depth under the centre of the area [J/cm^2].
+        dose_range_j_per_cm2: the fluence over the patient's uncertainty (low, high) [J/cm^2].
+        window_j_per_cm2: the protocol's window at the target (low, high) [J/cm^2].
+    """
+
+    structure: Name
+    depth_mm: Positive
+    dose_j_per_cm2: Dose
+    dose_range_j_per_cm2: tuple[Dose, Dose]
+    window_j_per_cm2: tuple[Dose, Dose]
+
+
+class CourseSchedule(_Model):
+    """The protocol's course: how many sessions, how many a week."""
+
+    sessions: Annotated[int, Field(ge=1, le=60)]
+    per_week: Annotated[int, Field(ge=1, le=7)]
+
+
+class TreatmentPlan(_Model):
+    """A plan the screening allows: the machine's delivery and what the planner predicts of it.
+
+    Attributes:
+        schema_version: the document's version (SCHEMA_VERSION).
+        decision: treat or treat-with-precautions.
+        reasons: every screening rule that applied, most cautious first.
+        condition: the protocol's name.
+        delivery: what the machine does.
+        area_cm2: treated area [cm^2].
+        scan_speed_mm_per_s: hand scanning speed [mm/s].
+        feasible: True when every limit holds and the target dose is in its window.
+        binding_limit: the limit that keeps the dose out of its window (None when feasible).
+        advice: what would change that, for the clinician (None when feasible).
+        surface_dose_j_per_cm2: radiant exposure at the skin [J/cm^2].
+        target: the dose at the primary target.
+        skin_start_c: skin temperature before treatment [C].
+        peak_skin_temperature_c: predicted peak skin temperature [C].
+        skin_limit_c: the highest skin temperature the plan was made under [C].
+        course: the protocol's sessions.
+        notes: what the numbers mean, for the reader.
+    """
+
+    schema_version: Literal[2] = 2
+    decision: TreatableDecision
+    reasons: tuple[Reason, ...] = Field(min_length=1)
+    condition: Name
+    delivery: Delivery
+    area_cm2: TreatmentArea
+    scan_speed_mm_per_s: Positive
+    feasible: bool
+    binding_limit: Name | None = None
+    advice: Text | None = None
+    surface_dose_j_per_cm2: Dose
+    target: TargetDose
+    skin_start_c: Finite
+    peak_skin_temperature_c: Finite
+    skin_limit_c: SkinLimit
+    course: CourseSchedule
+    notes: tuple[Text, ...] = ()
+
+    @model_validator(mode="after")
+    def _window_verdict(self) -> TreatmentPlan:
+        if self.feasible != (self.binding_limit is None) or self.feasible != (self.advice is None):
+            raise ValueError("a feasible plan has no binding_limit or advice; an infeasible one has both")
+        return self
+
+    @property
+    def device(self) -> str:
+        """The machine profile's name."""
+        return self.delivery.device
+
+
+class Refusal(_Model):
+    """No laser plan: the screening decided not to treat, or to refer, for its reasons.
+
+    Attributes:
+        schema_version: the document's version (SCHEMA_VERSION).
+        decision: do-not-treat or refer.
+        urgency: routine, urgent or emergency for a referral; None otherwise.
+        reasons: every screening rule that applied, most cautious first.
+        condition: the protocol's name.
+        device: the machine profile's name.
+    """
+
+    schema_version: Literal[2] = 2
+    decision: RefusedDecision
+    urgency: Urgency | None
+    reasons: tuple[Reason, ...] = Field(min_length=1)
+    condition: Name
+    device: Name
+
+    @model_validator(mode="after")
+    def _urgency_only_for_referrals(self) -> Refusal:
+        if (self.decision == "refer") != (self.urgency is not None):
+            raise ValueError("a referral has an urgency; a decision not to treat has none")
+        return self
+
+
+PlanDocument = Annotated[TreatmentPlan | Refusal, Field(discriminator="decision")]
+# mypy cannot see that an Annotated union is a type form TypeAdapter accepts.
+PLAN_DOCUMENT: TypeAdapter[TreatmentPlan | Refusal] = TypeAdapter(PlanDocument)  # type: ignore[arg-type]
+
+
+def plan_json(document: TreatmentPlan | Refusal) -> dict[str, Any]:
+    """The document as JSON data (wavelength keys as strings, tuples as lists)."""
+    return document.model_dump(mode="json")
+
+
+def canonical_json(document: TreatmentPlan | Refusal) -> str:
+    """The document's canonical JSON text: sorted keys, no spaces, NaN refused."""
+    return json.dumps(plan_json(document), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def fingerprint(document: TreatmentPlan | Refusal) -> str:
+    """SHA-256 of the canonical JSON, in hex: equal for equal documents, whatever stored them."""
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+
+
+def plan_schema() -> dict[str, Any]:
+    """The JSON Schema of the plan document (what `laserdose plan --json` prints)."""
+    schema = PLAN_DOCUMENT.json_schema(mode="serialization")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "laserdose plan document",
+        "description": f"A treatment plan or a refusal, schema_version {SCHEMA_VERSION}.",
+        **schema,
+    }
+
+
+def read_plan_document(data: Any) -> TreatmentPlan | Refusal:
+    """Validate plan JSON data, upgrading a version 1 plan (no schema_version); InputError if invalid."""
+    if isinstance(data, dict) and "schema_version" not in data:
+        data = upgrade_v1(data)
+    try:
+        return PLAN_DOCUMENT.validate_python(data)
+    except ValidationError as exc:
+        raise InputError(f"not a valid plan document: {_first_error(exc)}") from None
+
+
+def read_delivery(data: Any) -> Delivery:
+    """What a plan has the machine do: a treatment plan's delivery, or that of a version 1 plan file.
+
+    Version 1 plan files written by hand for the device layer name only the decision and the delivery
+    (examples from before the document had a version); they are read as such.
+    """
+    if isinstance(data, dict) and "schema_version" not in data and "target" not in data:
+        decision = data.get("decision")
+        if decision not in TREATABLE_DECISIONS:
+            raise InputError(_refused(decision))
+        try:
+            return Delivery.model_validate(_v1_delivery(data))
+        except ValidationError as exc:
+            raise InputError(f"not a valid plan: {_first_error(exc)}") from None
+    document = read_plan_document(data)
+    if not isinstance(document, TreatmentPlan):
+        raise InputError(_refused(document.decision))
+    return document.delivery
+
+
+def _refused(decision: Any) -> str:
+    return f"plan decision is {decision!r}; only {' or '.join(TREATABLE_DECISIONS)} may be delivered"
+
+
+def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 plan (the fields flat, as the planner wrote them before) in the version 2 shape.
+
+    Version 1 had no schema_version and no skin_start_c: its plans were all made from skin at
+    `V1_SKIN_START_C`. Its `target.name` is now `target.structure`.
+    """
+    if data.get("decision") not in TREATABLE_DECISIONS:
+        keys = ("decision", "urgency", "reasons", "condition", "device")
+        return {"schema_version": SCHEMA_VERSION, **{key: data[key] for key in keys if key in data}}
+    target = dict(data.get("target") or {})
+    if "name" in target:
+        target["structure"] = target.pop("name")
+    kept = ("decision", "reasons", "condition", *_V1_TREATMENT_KEYS, "notes")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        **{key: data[key] for key in kept if key in data},
+        "delivery": _v1_delivery(data),
+        "target": target,
+        "skin_start_c": V1_SKIN_START_C,
+    }
+
+
+# Skin at rest before treatment, which every version 1 plan assumed (the planner's SKIN_START_C then).
+V1_SKIN_START_C = 33.0
+_V1_DELIVERY_KEYS = ("device", "power_w_by_wavelength", "mode", "handpiece", "duration_s", "total_energy_j")
+_V1_TREATMENT_KEYS = (
+    "area_cm2", "scan_speed_mm_per_s", "feasible", "binding_limit", "advice", "surface_dose_j_per_cm2",
+    "peak_skin_temperature_c", "skin_limit_c", "course",
+)  # fmt: skip
+
+
+def _v1_delivery(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: data[key] for key in (*_V1_DELIVERY_KEYS, "frequency_hz", "duty_cycle") if key in data}
+
+
+def _first_error(exc: ValidationError) -> str:
+    """The first validation error in one line: where, then what."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"] if not _is_variant(part))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _is_variant(part: Any) -> bool:
+    """A location part that names the union's variant (the decision), not a field."""
+    return part in TREATABLE_DECISIONS or part in REFUSED_DECISIONS

@@ -1,0 +1,155 @@
+"""Error answers: plain-sentence 4xx for bad input, 503 for a busy database, and 500s that log no data.
+
+A database error's message can hold the values of the failed row (PostgreSQL's "Failing row contains
+(...)", SQLAlchemy's parameter lists): the log of an unexpected error names only the exception's type and
+the code lines it passed through, never its message.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError, OperationalError, StatementError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from laserdose.clinic.records import NotFound
+from laserdose.clinic.users import Forbidden
+from laserdose.errors import InputError
+from laserdose.web.deps import LoginRequired
+
+error_log = logging.getLogger("laserdose.web.errors")
+RETRY_AFTER_S = 5  # a busy SQLite database: the writer holding it usually finishes well within this [s]
+
+
+def wants_json(path: str) -> bool:
+    """Whether the answer to a request for `path` is JSON (the API) rather than a page."""
+    return path.startswith("/api/") or path == "/openapi.json"
+
+
+def error_response(
+    request: Request, status_code: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The API's `{"detail": message}` or the error page, with `status_code`."""
+    if wants_json(request.url.path):
+        return JSONResponse({"detail": message}, status_code=status_code, headers=headers)
+    templates: Jinja2Templates = request.app.state.templates
+    context = {"status_code": status_code, "message": message, "user": None}
+    return templates.TemplateResponse(
+        request, "error.html", context, status_code=status_code, headers=headers
+    )
+
+
+def _is_value_error(exc: BaseException) -> bool:
+    # SQLite cannot bind an int beyond 64 bits (OverflowError, wrapped by SQLAlchemy as a StatementError);
+    # PostgreSQL refuses a value outside a column's type (DataError: integer out of range, NaN in JSON).
+    return isinstance(exc, OverflowError | DataError) or (
+        isinstance(exc, StatementError) and isinstance(exc.orig, OverflowError)
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map the clinic's exceptions and database conditions to answers."""
+
+    async def login_required(request: Request, _exc: Exception) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        return error_response(request, 403, str(exc))
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return error_response(request, 404, str(exc))
+
+    async def bad_input(request: Request, exc: Exception) -> Response:
+        return error_response(request, 422, str(exc))
+
+    async def database_busy(request: Request, exc: Exception) -> Response:
+        # SQLite's lock held past busy_timeout by another process, or PostgreSQL unreachable.
+        error_log.warning("database unavailable on %s %s: %s", request.method, request.url.path, _kind(exc))
+        message = "the database is busy; try again in a few seconds"
+        return error_response(request, 503, message, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        error_log.info("value out of the database's range on %s %s", request.method, request.url.path)
+        return error_response(request, 422, "a value is outside the range the database can store")
+
+    async def page_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if wants_json(request.url.path):
+            from fastapi.exception_handlers import request_validation_exception_handler
+
+            return await request_validation_exception_handler(request, exc)
+        names = sorted({str(error["loc"][-1]) for error in exc.errors() if error.get("loc")})
+        return error_response(request, 422, f"invalid value for {', '.join(names) or 'the request'}")
+
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(Forbidden, forbidden)
+    app.add_exception_handler(NotFound, not_found)
+    app.add_exception_handler(InputError, bad_input)
+    app.add_exception_handler(OperationalError, database_busy)
+    app.add_exception_handler(DataError, out_of_range)
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(StatementError, _statement_error)
+    app.add_exception_handler(RequestValidationError, page_validation)
+
+
+async def _statement_error(request: Request, exc: Exception) -> Response:
+    # SQLite's OverflowError arrives wrapped in a StatementError; any other one is a bug: a 500.
+    if _is_value_error(exc):
+        error_log.info("value out of the database's range on %s %s", request.method, request.url.path)
+        return error_response(request, 422, "a value is outside the range the database can store")
+    raise exc
+
+
+def _kind(exc: BaseException) -> str:
+    """The exception's type, and the driver's type and SQLSTATE for a database error; never its message."""
+    kind = type(exc).__name__
+    orig = getattr(exc, "orig", None)
+    if orig is not None:
+        kind += f" ({type(orig).__module__}.{type(orig).__name__}"
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        kind += f", SQLSTATE {sqlstate})" if sqlstate else ")"
+    return kind
+
+
+def describe_without_data(exc: BaseException) -> str:
+    """The exception's type and the code lines it passed, without its message or any local value."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = " <- ".join(
+        f"{frame.filename.rsplit('/', 2)[-1]}:{frame.lineno}" for frame in reversed(frames[-6:])
+    )
+    return f"{_kind(exc)} at {where}"
+
+
+class UnexpectedErrors:
+    """Outermost middleware: an unexpected exception becomes a 500 whose log line holds no data.
+
+    Starlette's own error middleware would hand the exception, message and all, to the server's log.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; answer 500 and log the error without data if it raises."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:  # noqa: BLE001 - logged without data, answered 500
+            error_log.error("500 on %s %s: %s", scope["method"], scope["path"], describe_without_data(exc))
+            if not started:
+                response = error_response(Request(scope), 500, "internal error; the details are in the log")
+                await response(scope, receive, send)
