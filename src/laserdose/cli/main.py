@@ -74,7 +74,10 @@ def _load(name: str) -> Any:
         command = typer.main.get_command(stand_in)
     else:
         if is_group:
-            command = typer.main.get_command(getattr(module, attribute))
+            # Through add_typer, as a group even when the sub-app has a single command.
+            parent = typer.Typer(rich_markup_mode=None)
+            parent.add_typer(getattr(module, attribute), name=name)
+            command = typer.main.get_group(parent).commands[name]
         else:
             single = typer.Typer(rich_markup_mode=None)
             single.command(name)(getattr(module, attribute))
