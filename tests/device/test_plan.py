@@ -55,7 +55,7 @@ def test_planned_energy_is_power_times_duration_times_duty(profile):
         ({"duration_s": 0}, "duration_s: Input should be greater than 0"),
         ({"duration_s": 3601}, "duration_s: Input should be less than or equal to 3600"),
         ({"duration_s": float("nan")}, "finite number"),
-        ({"power_w_by_wavelength": {"red": 5.0}}, "power_w_by_wavelength.red"),
+        ({"power_w_by_wavelength": {"red": 5.0}}, "a wavelength key must be a whole number of nm, got .red."),
     ],
 )
 def test_plans_outside_the_machine_are_refused(profile, change, message):
@@ -125,6 +125,8 @@ HUGE = 10**400  # a valid JSON integer beyond a float's range
         {"power_w_by_wavelength": {"810": 6.0, "810.0": 4.0}, "total_energy_j": 120.0},  # 810 nm twice
         {"duration_s": True},
         {"handpiece": ["large-standoff"]},
+        {"device": "x" * 5000},  # longer than any file name: the profile lookup must not crash
+        {"device": "/"},
     ],
 )
 def test_treat_cli_refuses_huge_or_mistyped_fields_with_one_line_and_exit_2(cli, tmp_path, change):
@@ -165,7 +167,7 @@ def test_treat_cli_gives_exit_2_and_one_line_on_any_bad_plan(cli, tmp_path, prof
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(data))
     try:
-        parse_plan(data, profile)
+        plan_delivery(data, profile)
     except InputError:
         valid = False
     else:

@@ -3,87 +3,24 @@
 Every `InputError` raised below a command becomes one line on stderr and exit code 2, with no traceback.
 """
 
-import importlib
-from typing import Any
+from typing import Annotated, Any
 
 import typer
-import typer.main
-from typer._click.core import Context  # Typer vendors its own click since 0.2x
-from typer.core import TyperGroup
+from typer.core import TyperGroup  # the group class Typer(cls=...) documents for customising
 
 from laserdose import __version__
 from laserdose.errors import InputError, missing_extra
 
-# Each command's module, imported only when that command runs or help lists it, so that a small
-# `laserdose simulate` does not pay for the web app, plotting or the heat solvers:
-# name -> (module under laserdose.cli, attribute, True for a sub-app of several commands).
-_COMMANDS: dict[str, tuple[str, str, bool]] = {
-    "demo": ("demo", "demo", False),
-    "optics": ("optics", "app", True),
-    "screen": ("screen", "screen", False),
-    "plan": ("plan", "plan", False),
-    "protocols": ("protocols", "app", True),
-    "safety": ("safety", "app", True),
-    "heat": ("heat", "heat", False),
-    "device": ("device", "app", True),
-    "treat": ("treat", "treat", False),
-    "simulate": ("simulate", "simulate", False),
-    "tables": ("tables", "app", True),
-    "study": ("study", "study", False),
-    "serve": ("serve", "serve", False),
-    "db": ("clinic", "db_app", True),
-    "users": ("clinic", "users_app", True),
-    "audit": ("clinic", "audit_app", True),
-}
-
 
 class _RejectingGroup(TyperGroup):
-    """Top-level group that turns bad input anywhere below it into a one-line error and exit code 2.
+    """Top-level group that turns bad input anywhere below it into a one-line error and exit code 2."""
 
-    Its sub-commands are loaded on first use (see _COMMANDS).
-    """
-
-    def invoke(self, ctx: Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # ctx: the click context Typer passes
         try:
             return super().invoke(ctx)
         except InputError as exc:
             typer.echo(f"laserdose: error: {exc}", err=True)
             raise typer.Exit(2) from None
-
-    def list_commands(self, ctx: Context) -> list[str]:
-        return [*_COMMANDS, *(name for name in super().list_commands(ctx) if name not in _COMMANDS)]
-
-    def get_command(self, ctx: Context, cmd_name: str) -> Any:
-        if cmd_name in _COMMANDS:
-            return _load(cmd_name)
-        return super().get_command(ctx, cmd_name)
-
-
-def _load(name: str) -> Any:
-    """The click command for `name`, importing its module now (the clinic's may lack its extra)."""
-    module_name, attribute, is_group = _COMMANDS[name]
-    try:
-        module = importlib.import_module(f"laserdose.cli.{module_name}")
-    except ModuleNotFoundError as exc:
-        if module_name != "clinic" or (exc.name or "").startswith("laserdose"):
-            raise
-        stand_in = typer.Typer(rich_markup_mode=None)
-        stand_in.command(name, context_settings=_ANY_ARGS, help="Clinic database (needs laserdose[clinic]).")(
-            _needs_extra(exc)
-        )
-        command = typer.main.get_command(stand_in)
-    else:
-        if is_group:
-            # Through add_typer, as a group even when the sub-app has a single command.
-            parent = typer.Typer(rich_markup_mode=None)
-            parent.add_typer(getattr(module, attribute), name=name)
-            command = typer.main.get_group(parent).commands[name]
-        else:
-            single = typer.Typer(rich_markup_mode=None)
-            single.command(name)(getattr(module, attribute))
-            command = typer.main.get_command(single)
-    command.name = name
-    return command
 
 
 app = typer.Typer(
@@ -103,11 +40,63 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
-    ),
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version),
+    ] = False,
 ) -> None:
     """Dosimetry, safety, planning and device control for Class 4 laser therapy of back pain."""
+
+
+def _register() -> None:
+    """Attach the sub-apps; each lives in its own module (docs/design.md: thin CLI)."""
+    from laserdose.cli import (
+        demo,
+        device,
+        heat,
+        optics,
+        plan,
+        protocols,
+        safety,
+        screen,
+        serve,
+        simulate,
+        study,
+        tables,
+        treat,
+    )
+
+    app.command("demo")(demo.demo)
+    app.add_typer(optics.app, name="optics")
+    app.command("screen")(screen.screen)
+    app.command("plan")(plan.plan)
+    app.add_typer(protocols.app, name="protocols")
+    app.add_typer(safety.app, name="safety")
+    app.command("heat")(heat.heat)
+    app.add_typer(device.app, name="device")
+    app.command("treat")(treat.treat)
+    app.command("simulate")(simulate.simulate)
+    app.add_typer(tables.app, name="tables")
+    app.command("study")(study.study)
+    app.command("serve")(serve.serve)
+    _register_clinic()
+
+
+def _register_clinic() -> None:
+    """The clinic's database commands, or stand-ins that name the missing extra (laserdose[clinic])."""
+    try:
+        from laserdose.cli import clinic
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("laserdose"):
+            raise
+        for name in ("db", "users", "audit"):
+            app.command(name, context_settings=_ANY_ARGS, help="Clinic database (needs laserdose[clinic]).")(
+                _needs_extra(exc)
+            )
+        return
+    app.add_typer(clinic.db_app, name="db")
+    app.add_typer(clinic.users_app, name="users")
+    app.add_typer(clinic.audit_app, name="audit")
 
 
 _ANY_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
@@ -118,6 +107,9 @@ def _needs_extra(exc: ModuleNotFoundError) -> Any:
         raise missing_extra("clinic", exc)
 
     return command
+
+
+_register()
 
 
 def main() -> None:

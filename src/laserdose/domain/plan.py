@@ -25,11 +25,12 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_serializer,
+    field_validator,
     model_validator,
 )
 
 from laserdose.domain.quantities import Dose, Energy, Power, SkinLimit, TreatmentArea, Wavelength
-from laserdose.domain.wavelengths import wavelength_key
+from laserdose.domain.wavelengths import wavelength_key, wavelength_nm
 from laserdose.errors import InputError
 
 SCHEMA_VERSION = 2
@@ -85,6 +86,18 @@ class Delivery(_Model):
     handpiece: Name
     duration_s: Annotated[float, Field(gt=0, le=MAX_DURATION_S, allow_inf_nan=False)]
     total_energy_j: Energy
+
+    @field_validator("power_w_by_wavelength", mode="before")
+    @classmethod
+    def _each_wavelength_once(cls, powers: Any) -> Any:
+        if isinstance(powers, dict):
+            try:
+                keys = [wavelength_nm(key) for key in powers]
+            except InputError as exc:
+                raise ValueError(str(exc)) from None
+            if len(set(keys)) != len(keys):
+                raise ValueError("names one wavelength twice")
+        return powers
 
     @field_serializer("power_w_by_wavelength")
     def _wavelength_keys(self, powers: dict[int, float]) -> dict[str, float]:
