@@ -43,7 +43,8 @@ BEAM_FIBRE = 3
 # halves, so a packet on target arrives at the next plane down at 2 (split in two) and at the next plane
 # up at 0.5 (kept): a window 12 wide spares a packet that crosses one plane back and forth from being
 # split and rouletted at every crossing. The bounds were tuned on the back model (benchmarks/
-# deep_fluence.py): a low bound of 0.5 or 0.25 rouletted too often, 1/32 kept too many light packets.
+# deep_fluence.py): a low bound of 0.5 or 0.25 rouletted too often, 1/32 kept too many light packets;
+# a high bound of 1.25 split too eagerly for the fluence at 10 mm.
 WINDOW_LOW = 0.125
 WINDOW_HIGH = 1.5
 MAX_SPLIT = 8
