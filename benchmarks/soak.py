@@ -34,11 +34,12 @@ from laserdose.device.client import DeviceClient
 from laserdose.device.controller import RAMP_ALLOWANCE_S, Controller
 from laserdose.device.faults import Fault
 from laserdose.device.link import MemoryLink
-from laserdose.device.plan import DeliveryPlan, parse_plan
+from laserdose.device.plan import plan_delivery
 from laserdose.device.record import SessionRecord
 from laserdose.device.recovery import recover
 from laserdose.device.simulator import Machine, MachineConfig
 from laserdose.device.states import EMISSION_STATES, TERMINAL_STATES, IllegalTransition
+from laserdose.domain.plan import Delivery
 from laserdose.machines.profile import load_profile
 
 PERIOD_S = 0.1  # controller period [simulated s]
@@ -114,7 +115,7 @@ class Line:
         return reply
 
 
-def make_plan(rng: np.random.Generator) -> DeliveryPlan:
+def make_plan(rng: np.random.Generator) -> Delivery:
     """A random short treatment within the 15w-dual's limits."""
     p810 = round(float(rng.uniform(0.5, 9.0)), 2)
     p980 = round(float(rng.uniform(0.5, 14.5 - p810)), 2)
@@ -127,7 +128,7 @@ def make_plan(rng: np.random.Generator) -> DeliveryPlan:
             "total_energy_j": (p810 + p980) * duration * duty}  # fmt: skip
     if pulsed:
         data |= {"frequency_hz": 1000.0, "duty_cycle": duty}
-    return parse_plan(data, PROFILE)
+    return plan_delivery(data, PROFILE)
 
 
 class Sequence:
@@ -139,7 +140,7 @@ class Sequence:
         self.machine = SoakMachine(replace(CONFIG, seed=index))
         self.line = Line(self.machine, self.rng)
         client = DeviceClient(MemoryLink(self.line), ack_timeout_s=0.0, retries=2)
-        self.controller = Controller(self.plan, client, SessionRecord(), operator="soak")
+        self.controller = Controller(self.plan, client, SessionRecord(), operator="soak", profile=PROFILE)
         end = CONFIG.emission_delay_s + self.plan.duration_s + 0.5
         count = int(self.rng.integers(1, 5))
         self.events = sorted(

@@ -167,7 +167,7 @@ def test_treat_cli_gives_exit_2_and_one_line_on_any_bad_plan(cli, tmp_path, prof
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(data))
     try:
-        parse_plan(data, profile)
+        plan_delivery(data, profile)
     except InputError:
         valid = False
     else:

@@ -11,7 +11,7 @@ import pytest
 from simkit import PLAN, make_machine
 
 from laserdose.device.controller import Controller
-from laserdose.device.plan import parse_plan
+from laserdose.device.plan import plan_delivery, set_params
 from laserdose.device.record import SessionRecord, read_record
 from laserdose.device.recovery import open_session, recover
 from laserdose.device.stepped import connect
@@ -23,7 +23,9 @@ def _crash_mid_emission(profile, path, periods=40, watchdog_runs_out=True):
     """A controller that delivers for `periods` control periods and then vanishes (no closing lines)."""
     machine = make_machine(profile)
     record = SessionRecord(path)
-    controller = Controller(parse_plan(SHORT, profile), connect(machine), record, operator="A")
+    controller = Controller(
+        plan_delivery(SHORT, profile), connect(machine), record, operator="A", profile=profile
+    )
     controller.prepare()
     for _ in range(periods):
         machine.step(0.1)
@@ -80,7 +82,7 @@ def test_a_machine_that_has_since_started_another_session_is_not_believed(profil
     client = connect(machine)
     from laserdose.device.protocol import Msg
 
-    client.request(Msg.SET_PARAMS, plan.set_params())  # someone else's session: counters back at 0 J
+    client.request(Msg.SET_PARAMS, set_params(plan))  # someone else's session: counters back at 0 J
     result = recover(path, connect(machine))
     assert result is not None and result.energy_source == "record"
     assert "another session" in read_record(path)[-1]["reason"]

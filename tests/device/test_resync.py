@@ -16,7 +16,7 @@ from laserdose.device import protocol
 from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller
 from laserdose.device.link import MemoryLink
-from laserdose.device.plan import parse_plan
+from laserdose.device.plan import plan_delivery
 from laserdose.device.protocol import MAX_PAYLOAD, Frame, FrameParser, Msg, encode_frame
 from laserdose.device.record import SessionRecord
 from laserdose.device.simulator import Machine, MachineConfig
@@ -63,7 +63,7 @@ def test_a_retry_after_a_corrupted_length_is_answered(profile):
 def test_a_treatment_survives_a_corrupted_length_byte_on_the_way_to_the_machine(profile):
     # The host's retry (same frame, 0 s later in simulated time) must reach the machine; before resync
     # after a bad length, the machine stayed deaf until ~1 KB arrived and the host declared the link lost.
-    plan = parse_plan({**PLAN, "duration_s": 3, "total_energy_j": 30.0}, profile)
+    plan = plan_delivery({**PLAN, "duration_s": 3, "total_energy_j": 30.0}, profile)
     machine = Machine(profile, MachineConfig())
     corrupted: list[bytes] = []  # the first try of three MEASURE frames, once emission runs
 
@@ -74,7 +74,7 @@ def test_a_treatment_survives_a_corrupted_length_byte_on_the_way_to_the_machine(
         return machine.handle(data)
 
     client = DeviceClient(MemoryLink(line), ack_timeout_s=0.0, retries=2)
-    controller = Controller(plan, client, SessionRecord(), operator="test")
+    controller = Controller(plan, client, SessionRecord(), operator="test", profile=profile)
     outcome = controller.run(lambda: machine.step(0.1))
     assert len(corrupted) == 3
     assert outcome.completed, outcome.reason

@@ -25,6 +25,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_serializer,
+    field_validator,
     model_validator,
 )
 
@@ -85,6 +86,22 @@ class Delivery(_Model):
     handpiece: Name
     duration_s: Annotated[float, Field(gt=0, le=MAX_DURATION_S, allow_inf_nan=False)]
     total_energy_j: Energy
+
+    @field_validator("power_w_by_wavelength", mode="before")
+    @classmethod
+    def _each_wavelength_once(cls, powers: Any) -> Any:
+        """Refuse "810" and "810.0" in one plan: they would silently collapse into one source."""
+        if isinstance(powers, dict):
+            seen: set[float] = set()
+            for key in powers:
+                try:
+                    number = float(key)
+                except (TypeError, ValueError, OverflowError):
+                    continue  # the key's own check names it
+                if number in seen:
+                    raise ValueError(f"wavelength {str(key)[:20]!r} is named twice")
+                seen.add(number)
+        return powers
 
     @field_serializer("power_w_by_wavelength")
     def _wavelength_keys(self, powers: dict[int, float]) -> dict[str, float]:
