@@ -9,6 +9,7 @@ from sqlalchemy import select
 from laserdose.clinic import plans, referrals, screenings
 from laserdose.clinic.models import AuditEntry
 from laserdose.clinic.users import Forbidden
+from laserdose.domain.plan import Refusal, TreatmentPlan
 from laserdose.errors import InputError
 from laserdose.planning.physics import default_physics
 from plan_protocols import write_wide_protocol
@@ -71,14 +72,14 @@ def test_no_referral_when_the_decision_is_not_to_refer(session):
 
 def test_planning_waits_for_the_outcome_and_opens_when_cleared(session):
     clinician, record, screening = _referred(session)
-    assert not _plan(session, clinician, record, screening).treat  # open referral: no laser plan
+    assert isinstance(_plan(session, clinician, record, screening), Refusal)  # open referral: no laser plan
     outcome = referrals.Outcome("Dr A. Spine, spinal surgeon", dt.date.today(), True, "MRI normal")
     referrals.record_outcome(
         session=session, actor=clinician, referral_id=screening.referral.id, outcome=outcome
     )
     assert screening.referral.status == "cleared" and screening.referral.seen_by.startswith("Dr A. Spine")
     plan = _plan(session, clinician, record, screening)
-    assert plan.treat and plan.screening.decision == "treat-with-precautions"
+    assert isinstance(plan, TreatmentPlan) and plan.decision == "treat-with-precautions"
     assert "referral.outcome" in _actions(session)
     with pytest.raises(referrals.ReferralClosed):
         referrals.record_outcome(
@@ -92,7 +93,7 @@ def test_not_cleared_keeps_planning_closed_until_an_override_with_a_reason(sessi
     referrals.record_outcome(
         session=session, actor=clinician, referral_id=screening.referral.id, outcome=outcome
     )
-    assert not _plan(session, clinician, record, screening).treat
+    assert isinstance(_plan(session, clinician, record, screening), Refusal)
     with pytest.raises(InputError, match="reason is required"):
         referrals.override_referral(
             session=session, actor=clinician, referral_id=screening.referral.id, reason=" "
@@ -100,7 +101,9 @@ def test_not_cleared_keeps_planning_closed_until_an_override_with_a_reason(sessi
     referrals.override_referral(
         session=session, actor=clinician, referral_id=screening.referral.id, reason="palliative care, agreed"
     )
-    assert screening.referral.status == "overridden" and _plan(session, clinician, record, screening).treat
+    assert screening.referral.status == "overridden" and isinstance(
+        _plan(session, clinician, record, screening), TreatmentPlan
+    )
     assert _actions(session)[-1] == "referral.override"
 
 
@@ -111,7 +114,7 @@ def test_a_contraindication_still_stops_laser_after_the_referral_is_cleared(sess
     referrals.record_outcome(
         session=session, actor=clinician, referral_id=screening.referral.id, outcome=outcome
     )
-    assert _plan(session, clinician, record, screening).screening.decision == "do-not-treat"
+    assert _plan(session, clinician, record, screening).decision == "do-not-treat"
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,9 @@ def underpowered_plan():
 
 def test_refer_and_unacknowledged_plans_outside_the_window_are_not_signed(session, underpowered_plan):
     clinician, record, inputs, plan = _planned(session, {**CLEAN, "red_flags": ["fever"]})
-    with pytest.raises(signing.PlanRefused, match="refers the patient \\(urgent\\): record the referral's outcome"):
+    with pytest.raises(
+        signing.PlanRefused, match="refers the patient \\(urgent\\): record the referral's outcome"
+    ):
         _sign_new(session, clinician, record, plan, inputs)
     assert not underpowered_plan.feasible
     weak = _inputs(inputs.screening_id, device="class3b-probe", area_cm2=115.0)

@@ -477,7 +477,7 @@ def test_a_stop_between_control_periods_records_the_machines_final_counter(profi
     # Found by benchmarks/soak.py: a stop between two measurements left what the machine emitted since
     # the last one (up to one control period of light) out of the record and the outcome.
     machine = make_machine(profile)
-    controller = Controller(plan, connect(machine), SessionRecord(), operator="A", profile=profile)
+    controller = Controller(plan, connect(machine), SessionRecord(), operator="A", profile=machine.profile)
     controller.prepare()
     for _ in range(30):
         machine.step(0.1)

@@ -55,7 +55,7 @@ def test_planned_energy_is_power_times_duration_times_duty(profile):
         ({"duration_s": 0}, "duration_s: Input should be greater than 0"),
         ({"duration_s": 3601}, "duration_s: Input should be less than or equal to 3600"),
         ({"duration_s": float("nan")}, "finite number"),
-        ({"power_w_by_wavelength": {"red": 5.0}}, "power_w_by_wavelength.red"),
+        ({"power_w_by_wavelength": {"red": 5.0}}, "a wavelength key must be a whole number of nm, got .red."),
     ],
 )
 def test_plans_outside_the_machine_are_refused(profile, change, message):

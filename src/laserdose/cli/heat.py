@@ -5,9 +5,8 @@ from typing import Annotated
 
 import typer
 
+from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import print_json, print_table
-from laserdose.thermal.report import plot_run
-from laserdose.thermal.service import run_config_file
 
 _SUMMARY_KEYS = (
     ("duration_s", "s"),
@@ -29,14 +28,19 @@ def heat(
     config: Annotated[
         Path, typer.Option("--config", help="TOML case: [medium] (idealised) or [[layers]] (treatment).")
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonFlag = False,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Write a PNG of the field and the temperatures.")
     ] = None,
 ) -> None:
     """Skin and tissue temperature (Pennes bioheat), thermal dose and damage of a laser case."""
+    # Imported here: the solvers and matplotlib load only when this command runs (a fast CLI start).
+    from laserdose.thermal.service import run_config_file
+
     run = run_config_file(config)
     if plot is not None:
+        from laserdose.thermal.report import plot_run
+
         plot_run(run.result, plot)
     if as_json:
         print_json(run.payload)

@@ -3,12 +3,15 @@
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.live import Live
 from rich.table import Table
 
+from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller, DeliveryOutcome, Progress
@@ -16,23 +19,28 @@ from laserdose.device.link import LinkError, open_link
 from laserdose.device.plan import check_delivery, read_plan_file
 from laserdose.device.record import SessionRecord
 from laserdose.device.recovery import recover, recovery_line
-from laserdose.errors import InputError, require_range
+from laserdose.errors import InputError, missing_extra, require_range
 from laserdose.machines.profile import load_profile
-
-_PLAN_OPTION = typer.Option(..., help="Plan document to deliver (as `laserdose plan --json` writes it).")
-_RECORD_OPTION = typer.Option(None, help="Session record (append-only JSON lines, fsynced).")
 
 
 def treat(
-    plan: Path = _PLAN_OPTION,
-    device: str = typer.Option(..., help="Machine URL: tcp://HOST:PORT or serial:///dev/ttyX."),
-    operator: str = typer.Option(..., help="Name of the operator (written to the record)."),
-    record: Path | None = _RECORD_OPTION,
-    period: float = typer.Option(0.05, help="Control period [wall-clock s]."),
-    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
-    simulator: bool = typer.Option(
-        False, "--simulator", help="The device is the simulator: accept its --time-scale clock."
-    ),
+    plan: Annotated[
+        Path, typer.Option(help="Plan document to deliver (as `laserdose plan --json` writes it).")
+    ],
+    device: Annotated[str, typer.Option(help="Machine URL: tcp://HOST:PORT or serial:///dev/ttyX.")],
+    operator: Annotated[str, typer.Option(help="Name of the operator (written to the record).")],
+    record: Annotated[
+        Path | None, typer.Option(help="Session record (append-only JSON lines, fsynced).")
+    ] = None,
+    period: Annotated[float, typer.Option(help="Control period [wall-clock s].")] = 0.05,
+    as_json: JsonFlag = False,
+    simulator: Annotated[
+        bool, typer.Option("--simulator", help="The device is the simulator: accept its --time-scale clock.")
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Clinic database: ARM only with a passing, current power check."),
+    ] = None,
 ) -> None:
     """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted."""
     require_range("control period", period, 0.01, 0.2, "s")
@@ -41,6 +49,7 @@ def treat(
     planned = read_plan_file(plan)
     profile = load_profile(planned.device)
     delivery = check_delivery(planned, profile)
+    gate = power_check_gate(database_url) if database_url else None  # the missing extra said first
     try:  # the record first: a session we could not record never starts (and no link is left open)
         session = SessionRecord(record)
     except OSError as exc:
@@ -55,8 +64,9 @@ def treat(
     if record is not None:
         _close_interrupted(record, client)
     controller = Controller(
-        delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile
-    )
+        delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile,
+        gate=gate,
+    )  # fmt: skip
     try:
         outcome = _run(controller, period, as_json)
     finally:
@@ -64,6 +74,30 @@ def treat(
         session.close()
     _report(outcome, as_json)
     raise typer.Exit(outcome.exit_code)
+
+
+def power_check_gate(database_url: str) -> Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]:
+    """The clinic's QA rules for the machine that identified itself: (refusal or "", facts to record)."""
+    try:
+        from laserdose.clinic import db, qa
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("laserdose"):
+            raise
+        raise missing_extra("clinic", exc) from None
+
+    def gate(identity: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        engine = db.make_engine(database_url)
+        try:
+            with db.session_factory(engine)() as session:
+                state = qa.gate(session=session, identity=identity)
+                facts: dict[str, Any] = {"check_id": state.check.id if state.check else None}
+                if state.allowed and state.check is not None:
+                    facts["calibration"] = qa.session_calibration(state.check, identity)
+                return state.reason or ("" if state.allowed else "no passing power check"), facts
+        finally:
+            engine.dispose()
+
+    return gate
 
 
 def _close_interrupted(record: Path, client: DeviceClient) -> None:

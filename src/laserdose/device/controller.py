@@ -36,6 +36,7 @@ from laserdose.device.record import SessionRecord
 from laserdose.device.requests import check_measurement
 from laserdose.device.states import TABLE, TERMINAL_STATES, IllegalTransition, StateMachine
 from laserdose.domain.plan import Delivery
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.machines.profile import DeviceProfile
 
 
@@ -93,14 +94,16 @@ class Controller:
         allow_time_scale: bool = False,
         *,
         profile: DeviceProfile,
+        gate: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]] | None = None,
     ) -> None:
         self.plan, self.client, self.record, self.operator = plan, client, record, operator
+        self.gate = gate  # identity -> (why ARM is refused or "", facts to record): the clinic's QA rules
         # The machine's largest power per planned wavelength [W]: bounds energy emitted while unmeasured.
         self.max_power_w = {wl: profile.source(wl).max_power_w for wl in plan.power_w_by_wavelength}
         self.allow_time_scale = allow_time_scale  # only the operator can say the machine is a simulator
         self.machine = StateMachine()
-        self.ledger = EnergyLedger({f"{wl:g}": e for wl, e in plan.energy_j_by_wavelength.items()})
-        self.set_w = {f"{wl:g}": p * plan.duty_cycle for wl, p in plan.power_w_by_wavelength.items()}
+        self.ledger = EnergyLedger({wavelength_key(wl): e for wl, e in plan.energy_j_by_wavelength.items()})
+        self.set_w = {wavelength_key(wl): p * plan.duty_cycle for wl, p in plan.power_w_by_wavelength.items()}
         self.progress = Progress()
         self.reason = ""
         self.identity: dict[str, Any] = {}
@@ -245,6 +248,7 @@ class Controller:
             problem = watchdog_problem(self.identity, self.allow_time_scale)
             if problem:
                 raise DeviceRefused(problem)
+            self._check_gate()
             self.fire("connected")
             status = self.client.request(Msg.STATUS)
             if status.get("state") != "standby":
@@ -265,6 +269,21 @@ class Controller:
             if isinstance(exc, LinkError):
                 self._mark_link_lost()
             self.fault(str(exc))
+
+    def _check_gate(self) -> None:
+        """Ask the gate (if any) whether this machine may be armed; DeviceRefused with its reason if not.
+
+        A gate that fails refuses too (fail safe); what it says is written to the record either way.
+        """
+        if self.gate is None:
+            return
+        try:
+            reason, facts = self.gate(self.identity)
+        except Exception as exc:  # noqa: BLE001 - an unknown QA state never arms
+            reason, facts = f"power check state unknown ({type(exc).__name__}: {exc})", {}
+        self.record.write("power-check", allowed=not reason, reason=reason, **facts)
+        if reason:
+            raise DeviceRefused(f"ARM refused: {reason}")
 
     # -- the control loop ---------------------------------------------------------------------------
 

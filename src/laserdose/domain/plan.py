@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from laserdose.domain.quantities import Dose, Energy, Power, SkinLimit, TreatmentArea, Wavelength
-from laserdose.domain.wavelengths import wavelength_key
+from laserdose.domain.wavelengths import wavelength_key, wavelength_nm
 from laserdose.errors import InputError
 
 SCHEMA_VERSION = 2
@@ -90,17 +90,13 @@ class Delivery(_Model):
     @field_validator("power_w_by_wavelength", mode="before")
     @classmethod
     def _each_wavelength_once(cls, powers: Any) -> Any:
-        """Refuse "810" and "810.0" in one plan: they would silently collapse into one source."""
         if isinstance(powers, dict):
-            seen: set[float] = set()
-            for key in powers:
-                try:
-                    number = float(key)
-                except (TypeError, ValueError, OverflowError):
-                    continue  # the key's own check names it
-                if number in seen:
-                    raise ValueError(f"wavelength {str(key)[:20]!r} is named twice")
-                seen.add(number)
+            try:
+                keys = [wavelength_nm(key) for key in powers]
+            except InputError as exc:
+                raise ValueError(str(exc)) from None
+            if len(set(keys)) != len(keys):
+                raise ValueError("names one wavelength twice")
         return powers
 
     @field_serializer("power_w_by_wavelength")
