@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from laserdose.cli.options import DatabaseUrl, JsonFlag
 from laserdose.cli.output import console, print_json, print_table
 from laserdose.clinic import db, qa, qa_trend
 from laserdose.clinic.models import User
@@ -38,39 +39,45 @@ from laserdose.device.qa import (
 from laserdose.errors import InputError
 from laserdose.machines.profile import load_profile
 
-_READING = typer.Option([], "--reading", help="Meter reading [W] per set point, in order (repeatable).")
-_READINGS_FILE = typer.Option(None, help="JSON list of meter readings [W], one per set point in order.")
-_FRACTIONS = typer.Option("0.25,0.5,1", help="Set points as fractions of each source's maximum power.")
-_HANDPIECE = typer.Option([], "--handpiece", help="Check only this handpiece (repeatable; default all).")
-_FACTOR = typer.Option([], "--factor", help="New monitor factor, NM=FACTOR (repeatable).")
-_DB = typer.Option(None, "--database-url", help="SQLAlchemy URL; default $LASERDOSE_DATABASE_URL or SQLite.")
+Device = Annotated[str, typer.Option(help="Machine URL: tcp://HOST:PORT or serial:///dev/ttyX.")]
+Simulator = Annotated[
+    bool, typer.Option("--simulator", help="The device is the simulator: accept its --time-scale clock.")
+]
 
 
 def qa_check(
-    device: str = typer.Option(..., help="Machine URL: tcp://HOST:PORT or serial:///dev/ttyX."),
-    operator: str = typer.Option(..., help="Username of the operator (or admin) in the clinic database."),
-    profile: str = typer.Option(..., help="The machine's profile (must match what it reports)."),
-    meter_id: str | None = typer.Option(None, help="The external meter: maker, model, serial."),
-    meter_calibrated_on: str | None = typer.Option(
-        None, help="Date of the meter's calibration (YYYY-MM-DD)."
-    ),
-    reading: list[str] = _READING,
-    readings_file: Path | None = _READINGS_FILE,
-    simulated_meter_flag: bool = typer.Option(
-        False, "--simulated-meter", help="Read the simulator's meter (the true output) instead of a person."
-    ),
-    fractions: str = _FRACTIONS,
-    handpiece: list[str] = _HANDPIECE,
-    database_url: str | None = _DB,
-    as_json: bool = typer.Option(False, "--json", help="Print the check as JSON."),
-    simulator: bool = typer.Option(
-        False, "--simulator", help="The device is the simulator: accept its --time-scale clock."
-    ),
+    device: Device,
+    operator: Annotated[
+        str, typer.Option(help="Username of the operator (or admin) in the clinic database.")
+    ],
+    profile: Annotated[str, typer.Option(help="The machine's profile (must match what it reports).")],
+    meter_id: Annotated[str | None, typer.Option(help="The external meter: maker, model, serial.")] = None,
+    meter_calibrated_on: Annotated[
+        str | None, typer.Option(help="Date of the meter's calibration (YYYY-MM-DD).")
+    ] = None,
+    reading: Annotated[
+        list[str] | None, typer.Option("--reading", help="Meter reading [W] per set point, in order.")
+    ] = None,
+    readings_file: Annotated[
+        Path | None, typer.Option(help="JSON list of meter readings [W], one per set point in order.")
+    ] = None,
+    simulated_meter_flag: Annotated[
+        bool, typer.Option("--simulated-meter", help="Read the simulator's meter (the true output).")
+    ] = False,
+    fractions: Annotated[
+        str, typer.Option(help="Set points as fractions of each source's maximum power.")
+    ] = "0.25,0.5,1",
+    handpiece: Annotated[
+        list[str] | None, typer.Option("--handpiece", help="Check only this handpiece (default all).")
+    ] = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
+    simulator: Simulator = False,
 ) -> None:
     """Check DEVICE's output at set points with an external meter; exit 0 passed, 1 failed, 3 aborted."""
     machine = load_profile(profile)
-    points = set_points(machine, _fractions(fractions), tuple(handpiece) or None)
-    given = _given(reading, readings_file, simulated_meter_flag, len(points))
+    points = set_points(machine, _fractions(fractions), tuple(handpiece or ()) or None)
+    given = _given(reading or [], readings_file, simulated_meter_flag, len(points))
     interactive = given is None and not simulated_meter_flag
     meter_name, meter_date = _meter(meter_id, meter_calibrated_on, interactive)
     engine = db.make_engine(database_url)
@@ -217,17 +224,19 @@ def _print(summary: dict[str, Any], as_json: bool) -> None:
 
 
 def service_visit(
-    device: str = typer.Option(..., help="Machine URL: tcp://HOST:PORT or serial:///dev/ttyX."),
-    admin: str = typer.Option(..., help="Username of the admin recording the visit."),
-    factor: list[str] = _FACTOR,
-    note: str = typer.Option(..., help="What was done and by whom."),
-    database_url: str | None = _DB,
+    device: Device,
+    admin: Annotated[str, typer.Option(help="Username of the admin recording the visit.")],
+    note: Annotated[str, typer.Option(help="What was done and by whom.")],
+    factor: Annotated[
+        list[str] | None, typer.Option("--factor", help="New monitor factor, NM=FACTOR (repeatable).")
+    ] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Service visit: set new monitor calibration factors on the machine and record the visit (audited).
 
     The machine then needs a passing power check before it is armed again.
     """
-    factors = _factors(factor)
+    factors = _factors(factor or [])
     engine = db.make_engine(database_url)
     sessions = db.session_factory(engine)
     with sessions() as session:
