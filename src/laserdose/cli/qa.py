@@ -39,14 +39,11 @@ from laserdose.device.qa import (
 from laserdose.errors import InputError
 from laserdose.machines.profile import load_profile
 
-Device = Annotated[str, typer.Option(help="Machine URL: tcp://HOST:PORT or serial:///dev/ttyX.")]
-Simulator = Annotated[
-    bool, typer.Option("--simulator", help="The device is the simulator: accept its --time-scale clock.")
-]
+DeviceUrl = Annotated[str, typer.Option(help="Machine URL: tcp://HOST:PORT or serial:///dev/ttyX.")]
 
 
 def qa_check(
-    device: Device,
+    device: DeviceUrl,
     operator: Annotated[
         str, typer.Option(help="Username of the operator (or admin) in the clinic database.")
     ],
@@ -56,23 +53,30 @@ def qa_check(
         str | None, typer.Option(help="Date of the meter's calibration (YYYY-MM-DD).")
     ] = None,
     reading: Annotated[
-        list[str] | None, typer.Option("--reading", help="Meter reading [W] per set point, in order.")
+        list[str] | None,
+        typer.Option("--reading", help="Meter reading [W] per set point, in order (repeatable)."),
     ] = None,
     readings_file: Annotated[
         Path | None, typer.Option(help="JSON list of meter readings [W], one per set point in order.")
     ] = None,
     simulated_meter_flag: Annotated[
-        bool, typer.Option("--simulated-meter", help="Read the simulator's meter (the true output).")
+        bool,
+        typer.Option(
+            "--simulated-meter", help="Read the simulator's meter (the true output) instead of a person."
+        ),
     ] = False,
     fractions: Annotated[
         str, typer.Option(help="Set points as fractions of each source's maximum power.")
     ] = "0.25,0.5,1",
     handpiece: Annotated[
-        list[str] | None, typer.Option("--handpiece", help="Check only this handpiece (default all).")
+        list[str] | None,
+        typer.Option("--handpiece", help="Check only this handpiece (repeatable; default all)."),
     ] = None,
     database_url: DatabaseUrl = None,
     as_json: JsonFlag = False,
-    simulator: Simulator = False,
+    simulator: Annotated[
+        bool, typer.Option("--simulator", help="The device is the simulator: accept its --time-scale clock.")
+    ] = False,
 ) -> None:
     """Check DEVICE's output at set points with an external meter; exit 0 passed, 1 failed, 3 aborted."""
     machine = load_profile(profile)
@@ -224,7 +228,7 @@ def _print(summary: dict[str, Any], as_json: bool) -> None:
 
 
 def service_visit(
-    device: Device,
+    device: DeviceUrl,
     admin: Annotated[str, typer.Option(help="Username of the admin recording the visit.")],
     note: Annotated[str, typer.Option(help="What was done and by whom.")],
     factor: Annotated[

@@ -26,6 +26,7 @@ from laserdose.clinic.models import PowerCheck, QaPolicy, Role, User, utcnow
 from laserdose.clinic.users import require_role
 from laserdose.device.calibration import check_factor
 from laserdose.device.qa import check_meter_reading
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.errors import InputError
 from laserdose.machines.profile import load_profile
 
@@ -200,7 +201,7 @@ def record_service(
     serial, profile = _machine(machine_serial, machine_profile)
     if not note.strip():
         raise InputError("a service visit needs a note (who serviced the machine and what was done)")
-    wavelengths = {f"{w:g}" for w in load_profile(profile).wavelengths_nm}
+    wavelengths = {wavelength_key(w) for w in load_profile(profile).wavelengths_nm}
     checked = {}
     for key, value in factors.items():
         if key not in wavelengths:
