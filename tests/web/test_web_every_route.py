@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from laserdose.web import audit_status
 from laserdose.web.routes import (
     api,
     console,
@@ -13,9 +14,12 @@ from laserdose.web.routes import (
     plan_pages,
     qa_guided_pages,
     qa_pages,
+    referral_pages,
+    screenings_api,
 )
 
-PUBLIC = {("POST", "/api/v1/token"), ("GET", "/login"), ("POST", "/login")}
+# The plan document's JSON Schema holds no patient data: it is published like the documentation.
+PUBLIC = {("POST", "/api/v1/token"), ("GET", "/login"), ("POST", "/login"), ("GET", "/api/v1/schema/plan")}
 
 
 def _routes(router):
