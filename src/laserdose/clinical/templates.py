@@ -151,12 +151,14 @@ def parse_templates(value: Any, source: str) -> tuple[DoseTemplate, ...]:
 def _template(table: Any, source: str, where: str) -> DoseTemplate:
     _keys(table, _KEYS, _OPTIONAL, source, where)
     kind, mode = _choice(table, "kind", KINDS, source, where), _choice(table, "mode", MODES, source, where)
-    wavelengths = tuple(_number(w, f"{where}wavelengths_nm", source) for w in _list(table, "wavelengths_nm"))
+    wavelengths = tuple(
+        _number(w, f"{where}wavelengths_nm", source) for w in _list(table, "wavelengths_nm", source, where)
+    )
     if not wavelengths:
         raise InputError(f"{source}: {where}wavelengths_nm must list at least one wavelength")
     fractions = tuple(
         _number(f, f"{where}energy_fractions", source)
-        for f in _list(table, "energy_fractions", [1.0 / len(wavelengths)] * len(wavelengths))
+        for f in _list(table, "energy_fractions", source, where, [1.0 / len(wavelengths)] * len(wavelengths))
     )
     if len(fractions) != len(wavelengths) or not math.isclose(sum(fractions), 1.0, abs_tol=1e-6):
         raise InputError(
@@ -170,8 +172,8 @@ def _template(table: Any, source: str, where: str) -> DoseTemplate:
     per_point = opt["energy_per_point_j"] is not None and opt["spot_area_cm2"] is not None
     if per_area == per_point:
         raise InputError(
-            f"{source}: {where} give the dose either per area (surface_dose_j_per_cm2 and area_cm2) "
-            "or per point (energy_per_point_j and spot_area_cm2)"
+            f"{source}: {where.rstrip('.')}: give the dose either per area "
+            "(surface_dose_j_per_cm2 and area_cm2) or per point (energy_per_point_j and spot_area_cm2)"
         )
     points = _whole(table, "points", 1, 100, source, where) if "points" in table else None
     return DoseTemplate(
@@ -207,7 +209,7 @@ def _pulse(value: Any, source: str, where: str) -> Pulse | None:
 def _participants(value: Any, source: str, where: str) -> Participants:
     where = f"{where}participants."
     _keys(value, (), _PARTICIPANT_KEYS, source, where)
-    skin_types = tuple(_list(value, "skin_types"))
+    skin_types = tuple(_list(value, "skin_types", source, where))
     if not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 6 for s in skin_types):
         raise InputError(f"{source}: {where}skin_types must list Fitzpatrick types 1-6, got {skin_types!r}")
     number = _whole(value, "number", 1, 100_000, source, where) if "number" in value else None
@@ -248,10 +250,12 @@ def _choice(data: Mapping[str, Any], key: str, allowed: tuple[str, ...], source:
     return str(value)
 
 
-def _list(data: Mapping[str, Any], key: str, default: list[Any] | None = None) -> list[Any]:
+def _list(
+    data: Mapping[str, Any], key: str, source: str, where: str, default: list[Any] | None = None
+) -> list[Any]:
     value = data.get(key, [] if default is None else default)
     if not isinstance(value, list):
-        raise InputError(f"{key} must be a list, got {value!r}")
+        raise InputError(f"{source}: {where}{key} must be a list, got {value!r}")
     return value
 
 
