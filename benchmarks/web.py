@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import os
 import re
@@ -31,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from clinic_db import private_postgres  # noqa: E402 - the same throw-away cluster as the tests
-from laserdose.clinic import db, demo  # noqa: E402
+
+AUDIT_DIR = Path(tempfile.mkdtemp(prefix="bench-web-audit-"))
 
 
 def free_port() -> int:
@@ -40,13 +40,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def audit_env(url: str) -> dict[str, str]:
+    """The environment with an audit key and checkpoint file of this run's own, for `url`'s database."""
+    folder = AUDIT_DIR / re.sub(r"[^A-Za-z0-9]+", "-", url)[-60:]
+    folder.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, "LASERDOSE_AUDIT_KEY_FILE": str(folder / "audit.key"),
+            "LASERDOSE_AUDIT_CHECKPOINT_FILE": str(folder / "checkpoints.jsonl")}  # fmt: skip
+
+
 def seed(url: str) -> dict[str, str]:
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    with db.session_factory(engine).begin() as session:
-        passwords = demo.seed_demo(session=session, start=dt.date.today() - dt.timedelta(weeks=4))
-    engine.dispose()
-    return passwords
+    """Migrate and seed the demo clinic through the CLI (as a user would); return its passwords."""
+    launcher = "from laserdose.cli.main import app; app()"
+    for command in (["db", "upgrade"], ["db", "seed-demo"]):
+        done = subprocess.run([sys.executable, "-c", launcher, *command, "--database-url", url],
+                              capture_output=True, text=True, check=True, env=audit_env(url))  # fmt: skip
+    # "  clinician  password XYZ" lines
+    return dict(line.split()[::2] for line in done.stdout.splitlines() if " password " in line)
 
 
 @contextlib.contextmanager
@@ -80,12 +89,7 @@ def profiler(pid: int, path: Path | None):
 @contextlib.contextmanager
 def server(url: str):
     port = free_port()
-    audit_dir = Path(tempfile.mkdtemp(prefix="bench-web-audit-"))  # a fresh key and checkpoint file
-    env = {
-        **os.environ, "LASERDOSE_ENVIRONMENT": "development",
-        "LASERDOSE_AUDIT_KEY_FILE": str(audit_dir / "audit.key"),
-        "LASERDOSE_AUDIT_CHECKPOINT_FILE": str(audit_dir / "checkpoints.jsonl"),
-    }  # fmt: skip
+    env = {**audit_env(url), "LASERDOSE_ENVIRONMENT": "development"}
     # The server is its own process (one uvicorn worker); the load generator is this one.
     launcher = "from laserdose.cli.main import app; app()"
     command = [sys.executable, "-c", launcher, "serve", "--port", str(port), "--database-url", url]

@@ -4,7 +4,16 @@ import re
 
 import pytest
 
-from laserdose.web.routes import api, console, courses_api, outcome_pages, pages, plan_pages
+from laserdose.web.routes import (
+    api,
+    console,
+    courses_api,
+    outcome_pages,
+    pages,
+    plan_pages,
+    qa_guided_pages,
+    qa_pages,
+)
 
 PUBLIC = {("POST", "/api/v1/token"), ("GET", "/login"), ("POST", "/login")}
 
@@ -24,6 +33,8 @@ ROUTES = [
         outcome_pages.router,
         console.router,
         plan_pages.router,
+        qa_pages.router,
+        qa_guided_pages.router,
     )
     for method, path in _routes(router)
     if (method, path) not in PUBLIC
