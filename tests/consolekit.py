@@ -21,6 +21,7 @@ from laserdose.device.protocol import Msg
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
 from laserdose.machines.profile import load_profile
+from qakit import record_check
 
 SCALE = 5.0  # simulated seconds per wall-clock second
 WATCHDOG_WALL_S = 1.0  # the machine's watchdog in wall-clock seconds (generous for a shared CI machine)
@@ -46,11 +47,17 @@ def simulator(scale: float = SCALE, watchdog_wall_s: float = WATCHDOG_WALL_S) ->
         thread.join(timeout=5)
 
 
-def signed_course(database_url: str, plan: dict[str, Any] | None = None) -> int:
-    """A patient with a course whose plan the clinician signed; returns the course id."""
+def signed_course(database_url: str, plan: dict[str, Any] | None = None, checked: bool = True) -> int:
+    """A patient with a course whose plan the clinician signed; returns the course id.
+
+    With `checked`, the simulator's machine (SIM-0001) also gets a passing power check today, as a
+    clinic's machine must have before anything is armed.
+    """
     engine = db.make_engine(database_url)
     with db.session_factory(engine).begin() as session:
         clinician = session.scalars(select(User).where(User.username == "clinician")).one()
+        if checked:
+            record_check(session, session.scalars(select(User).where(User.username == "operator")).one())
         patient = patients.add_patient(
             session=session, actor=clinician, name="Console Patient", birth_date=dt.date(1970, 1, 2),
             skin_type=3, bmi_kg_m2=25.0,

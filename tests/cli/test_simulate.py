@@ -92,3 +92,40 @@ def test_missing_or_broken_stack_file_exits_2(cli, tmp_path):
     broken.write_text("{layers: ")
     result = cli("simulate", "--stack", broken)
     assert result.exit_code == 2 and "not valid JSON" in result.stderr
+
+
+def test_depths_add_the_broad_beam_fluence(cli, tmp_path):
+    # A purely absorbing layer with matched indices: the broad-beam fluence is exp(-mua z) exactly.
+    stack = tmp_path / "absorber.json"
+    layer = {"thickness_mm": None, "mua_per_mm": 0.2, "mus_per_mm": 0.0, "g": 0.0, "n": 1.0}
+    stack.write_text(json.dumps({"n_above": 1.0, "n_below": 1.0, "layers": [layer]}))
+    for flag in ([], ["--no-variance-reduction"]):
+        result = cli(
+            "simulate", "--stack", stack, "--photons", "20000", "--dz", "0.5", "--nz", "40",
+            "--depths", "2,5,10", "--json", *flag,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        entries = json.loads(result.stdout)["broad_beam_fluence"]
+        assert [entry["depth_mm"] for entry in entries] == [2.0, 5.0, 10.0]
+        for entry in entries:
+            expected = np.exp(-0.2 * entry["depth_mm"])
+            assert abs(entry["ratio"] - expected) <= 4 * entry["ratio_se"] + 2e-3 * expected, entry
+
+
+def test_without_depths_there_is_no_broad_beam_key(cli, stack_file):
+    result = cli("simulate", "--stack", stack_file, "--photons", "1000", "--json")
+    assert "broad_beam_fluence" not in json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("depths", "message"),
+    [("10,x", "--depths must be numbers"), ("0", "each depth must be between"), ("50", "between 0.05")],
+)
+def test_bad_depths_exit_2(cli, stack_file, depths, message):
+    result = cli("simulate", "--stack", stack_file, "--depths", depths, "--json")
+    assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_variance_reduction_on_cuda_is_refused(cli, stack_file):
+    result = cli("simulate", "--stack", stack_file, "--depths", "1", "--backend", "cuda", "--json")
+    assert result.exit_code == 2 and "cpu backend only" in result.stderr

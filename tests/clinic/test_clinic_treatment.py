@@ -8,13 +8,16 @@ from laserdose.clinic import audit, chart, treatment
 from laserdose.clinic.models import AuditEntry
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
+from qakit import MACHINE, record_check
 
 
 @pytest.fixture
 def course_and_operator(session):
     clinician = make_user(session, "clinician")
     course = make_course(session, clinician, make_patient(session, clinician))
-    return course, make_user(session, "operator")
+    operator = make_user(session, "operator")
+    record_check(session, operator)  # the machine passed its power check today
+    return course, operator
 
 
 def _actions(session):
@@ -23,7 +26,7 @@ def _actions(session):
 
 def test_a_session_is_opened_rewritten_and_closed_with_audit(session, course_and_operator):
     course, operator = course_and_operator
-    record = treatment.open_session(db=session, actor=operator, course_id=course.id, device={"profile": "x"})
+    record = treatment.open_session(db=session, actor=operator, course_id=course.id, device=MACHINE)
     assert record.status == "running" and record.energy_j_by_wavelength == {}
     events = chart.timeline(session=session, actor=operator, patient_id=course.patient_id)
     assert events[-1].summary == "session 0 J, running"
@@ -56,7 +59,7 @@ def test_only_an_operator_opens_a_session_and_only_on_a_signed_plan(session):
 
 def test_recovery_closes_running_sessions_keeping_the_last_heartbeat(session, course_and_operator):
     course, operator = course_and_operator
-    running = treatment.open_session(db=session, actor=operator, course_id=course.id, device={})
+    running = treatment.open_session(db=session, actor=operator, course_id=course.id, device=MACHINE)
     treatment.save_heartbeat(db=session, session_id=running.id, duration_s=4.0,
                              energy_j_by_wavelength={"810": 24.0, "980": 16.0}, interruptions=[])  # fmt: skip
     assert treatment.recover_running_sessions(db=session) == [running.id]

@@ -131,3 +131,28 @@ def test_screen_without_a_patient_or_rules_is_a_one_line_error(cli):
         result.stderr.strip()
         == "laserdose: error: give --patient patient.toml, or --rules for the rule table"
     )
+
+
+def test_protocols_show_lists_templates_with_evidence_and_reference_dose(cli, tmp_path):
+    result = cli("protocols", "show", "chronic-nonspecific-lbp", "--json")
+    assert result.exit_code == 0, result.output
+    templates = {t["id"]: t for t in json.loads(result.stdout)["templates"]}
+    assert templates["summus2020"]["kind"] == "manufacturer"
+    reference = templates["walt2010"]["reference"]
+    assert reference["structure"] == "multifidus"
+    # A point dose reaches a 23 mm deep target only in part: below the 4 J/cm2 at the skin [WALT2010].
+    assert 0 < reference["target_dose_j_per_cm2"] < 4.0
+    assert reference["participant"]["skin_type"] == 2 and not reference["participant"]["bmi_reported"]
+    people = cli("protocols", "show", "chronic-nonspecific-lbp")
+    assert "Dose templates and reference doses" in people.stdout and "abdelbasset2020" in people.stdout
+    none = cli("protocols", "show", "facet-pain")
+    assert "Dose templates: none" in none.stdout
+    text = (
+        (shipped_dir() / "chronic-nonspecific-lbp.toml")
+        .read_text()
+        .replace('kind = "trial"', 'kind = "blog"', 1)
+    )
+    (tmp_path / "chronic-nonspecific-lbp.toml").write_text(text)
+    bad = cli("protocols", "show", "chronic-nonspecific-lbp", "--dir", tmp_path)
+    assert bad.exit_code == 2 and bad.stderr.count("\n") == 1
+    assert "templates[1].kind must be one of trial, guideline, manufacturer, got 'blog'" in bad.stderr

@@ -192,7 +192,7 @@ def test_the_host_survives_any_number_in_a_measurement(profile, plan, change):
 
     machine = make_machine(profile)
     client = DeviceClient(MemoryLink(_tampering(machine, Msg.MEASURE, change)), ack_timeout_s=0.0, retries=2)
-    controller = Controller(plan, client, SessionRecord(), operator="A")
+    controller = Controller(plan, client, SessionRecord(), operator="A", profile=profile)
     outcome = controller.run(lambda: machine.step(0.1))
     assert outcome.state == "fault" and "internal error" not in outcome.reason, outcome.reason
     assert not machine.emitting
@@ -218,7 +218,8 @@ def test_the_host_refuses_a_machine_reporting_a_watchdog_it_cannot_hold(profile,
             out += encode_frame(frame)
         return out
 
-    controller = Controller(plan, DeviceClient(MemoryLink(line), ack_timeout_s=0.0), SessionRecord(), "A")
+    client = DeviceClient(MemoryLink(line), ack_timeout_s=0.0)
+    controller = Controller(plan, client, SessionRecord(), "A", profile=profile)
     outcome = controller.run(lambda: machine.step(0.1))
     assert outcome.state == "fault" and "no working watchdog" in outcome.reason, outcome.reason
     assert machine.state == "standby" and machine.params is None

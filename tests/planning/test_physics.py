@@ -1,5 +1,6 @@
 """The planner's physics on the shipped fluence table: invariants over patients, and re-simulation."""
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -7,6 +8,7 @@ from laserdose.clinic.signing import signing_problem
 from laserdose.clinical.patient import parse_patient
 from laserdose.clinical.protocols import get_protocol, load_protocols
 from laserdose.domain.plan import TreatmentPlan
+from laserdose.errors import InputError
 from laserdose.machines.profile import load_profile
 from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import PlanSettings, make_plan
@@ -76,7 +78,13 @@ def test_real_plans_stay_inside_the_machine_and_the_skin_limit(
         }
     )
     profile = load_profile(device)
-    plan = make_plan(person, protocol, profile, PHYSICS, PlanSettings(skin_limit_c=skin_limit_c))
+    try:
+        plan = make_plan(person, protocol, profile, PHYSICS, PlanSettings(skin_limit_c=skin_limit_c))
+    except InputError as error:
+        # Dark skin (V-VI) allows 980 nm only [LightForce]; a machine without it is refused by name.
+        assert skin_type >= 5 and 980 not in {s.wavelength_nm for s in profile.sources}
+        assert f"the {device} machine has no source there" in str(error)
+        return
     if not isinstance(plan, TreatmentPlan):
         return
     powers = plan.delivery.power_w_by_wavelength
@@ -89,3 +97,15 @@ def test_real_plans_stay_inside_the_machine_and_the_skin_limit(
     assert plan.surface_dose_j_per_cm2 <= protocol.surface_dose_j_per_cm2[1] * (1 + 1e-9)
     assert plan.target.dose_range_j_per_cm2[1] <= protocol.targets[0].window_j_per_cm2[1] * (1 + 1e-9)
     assert signing_problem(plan, profile, protocol) is None
+
+
+def test_a_machine_without_the_wavelength_the_screening_allows_is_refused_by_name():
+    # Skin type VI allows 980 nm only [LightForce]; class3b-probe has one 810 nm source.
+    protocol = get_protocol("chronic-nonspecific-lbp")
+    person = parse_patient(
+        {"skin_type": 6, "bmi": 27, "area_cm2": 150, "screening": {"diagnosis": protocol.diagnosis}}
+    )
+    profile = load_profile("class3b-probe")
+    assert {s.wavelength_nm for s in profile.sources} == {810}
+    with pytest.raises(InputError, match="allows only 980 nm .* class3b-probe machine has no source there"):
+        make_plan(person, protocol, profile, PHYSICS)

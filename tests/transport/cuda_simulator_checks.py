@@ -29,19 +29,21 @@ def test_same_states_give_the_same_photons_on_both_kernels():
     cpu_states = states.copy()
     cpu = [np.zeros((streams, kernel_cpu.N_SCALARS)), np.zeros((streams, 2))]
     cpu += [np.zeros((streams, NR)), np.zeros((streams, NR))]
-    cpu += [np.zeros((streams, NR, NZ)), np.zeros((streams, NR, NZ))]
-    kernel_cpu.run_streams(per_stream, cpu_states, *geometry, *cpu)
+    cpu += [np.zeros((streams, NR, NZ)), np.zeros((streams, NR, NZ)), np.zeros((streams, NZ))]
+    no_planes = (np.array([np.inf]), np.zeros((streams, 1, kernel_cpu.BANK_FIELDS)))
+    kernel_cpu.run_streams(per_stream, cpu_states, *geometry, *no_planes, *cpu)
 
     gpu_states = states.copy()
     gpu = [np.zeros((kernel_cpu.N_SCALARS, streams)), np.zeros((2, streams)), np.zeros(NR), np.zeros(NR)]
-    gpu += [np.zeros((NR, NZ)), np.zeros((NR, NZ))]
+    gpu += [np.zeros((NR, NZ)), np.zeros((NR, NZ)), np.zeros(NZ)]
     kernel_cuda.run_streams(per_stream, gpu_states, *geometry, *gpu)
 
     assert np.array_equal(gpu_states, cpu_states)
     assert not np.array_equal(gpu_states, states)  # numbers were drawn
     np.testing.assert_allclose(gpu[0], cpu[0].T, rtol=1e-9, atol=1e-12)  # per stream: Rsp, Rd, A, T, roulette
     np.testing.assert_allclose(gpu[1], cpu[1].T, rtol=1e-9, atol=1e-12)  # per stream and layer
-    for shared, per_stream_bins in zip(gpu[2:], cpu[2:], strict=True):  # Rd(r), T(r), A(r,z), phi(r,z)
+    # Rd(r), T(r), A(r,z), phi(r,z), phi(z)
+    for shared, per_stream_bins in zip(gpu[2:], cpu[2:], strict=True):
         np.testing.assert_allclose(shared, per_stream_bins.sum(axis=0), rtol=1e-9, atol=1e-12)
     assert gpu[0][kernel_cpu.ABSORBED].sum() > 0 and gpu[2].sum() > 0
 
@@ -59,7 +61,7 @@ def test_device_seeding_gives_the_host_splitmix_states():
     per_stream = np.full(streams, total // streams, dtype=np.int64)
     per_stream[: total % streams] += 1
     explicit = [np.zeros((kernel_cpu.N_SCALARS, streams)), np.zeros((2, streams)), np.zeros(NR), np.zeros(NR)]
-    explicit += [np.zeros((NR, NZ)), np.zeros((NR, NZ))]
+    explicit += [np.zeros((NR, NZ)), np.zeros((NR, NZ)), np.zeros(NZ)]
     kernel_cuda.run_streams(per_stream, splitmix_states(9, 2, streams), *geometry, *explicit)
     assert np.array_equal(seeded[0], explicit[0]) and np.array_equal(seeded[1], explicit[1])
     for ours, theirs in zip(seeded[2:], explicit[2:], strict=True):  # atomic adds: any order

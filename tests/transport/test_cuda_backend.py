@@ -131,18 +131,21 @@ def test_kernel_compiles_to_ptx_for_an_h100(monkeypatch, tmp_path):
     )
     f1, f2 = nb.float64[::1], nb.float64[:, ::1]
     geometry = (f1, f1, f1, f1, f1, f1, nb.float64, nb.float64, nb.int64, f1, nb.float64, nb.float64)
-    outputs = (f2, f2, f1, f1, f2, f2)
+    planes = f1  # importance planes: [inf] on the GPU (no variance reduction there)
+    outputs = (f2, f2, f1, f1, f2, f2, f1)
     # The kernel the backend launches (seeded on the device) and the one fed explicit states.
     ptx, _ = cuda.compile_ptx(
-        kernel_cuda._trace_seeded.py_func, (nb.int64, nb.uint64, *geometry, *outputs), cc=(9, 0)
+        kernel_cuda._trace_seeded.py_func, (nb.int64, nb.uint64, *geometry, planes, *outputs), cc=(9, 0)
     )
     cuda.compile_ptx(
-        kernel_cuda._trace.py_func, (nb.int64[::1], nb.uint64[:, ::1], *geometry, *outputs), cc=(9, 0)
+        kernel_cuda._trace.py_func,
+        (nb.int64[::1], nb.uint64[:, ::1], *geometry, planes, *outputs),
+        cc=(9, 0),
     )
     assert ".target sm_90" in ptx
     assert ".entry" in ptx
-    # The four shared tallies (Rd(r), T(r), A(r,z), phi(r,z)) are float64 atomic adds.
-    assert len(re.findall(r"(?:atom|red)\.global\.add\.f64", ptx)) == 4
+    # The five shared tallies (Rd(r), T(r), A(r,z), phi(r,z), phi(z)) are float64 atomic adds.
+    assert len(re.findall(r"(?:atom|red)\.global\.add\.f64", ptx)) == 5
     # Every device function is inlined: the only callable left is libdevice's rare trig slow path.
     functions = set(re.findall(r"^\.func\s+(?:\([^)]*\)\s*)?(\w+)", ptx, flags=re.MULTILINE))
     assert functions <= {"__internal_trig_reduction_slowpathd"}, functions

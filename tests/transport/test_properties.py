@@ -123,3 +123,14 @@ def test_same_seed_same_result_for_any_thread_count():
         assert np.array_equal(other.fluence_rate_per_mm2, runs[0].fluence_rate_per_mm2)
     different = simulate(stack, FlatBeam(2.0), photons=3000, seed=43)
     assert different.diffuse_reflectance != runs[0].diffuse_reflectance
+
+
+@settings(max_examples=40)
+@given(stack=stacks(), beam=beams, seed=st.integers(0, 2**32))
+def test_energy_stays_balanced_with_variance_reduction(stack, beam, seed):
+    # Splitting divides a packet's weight exactly among its copies and every roulette's net weight is
+    # tallied, so the balance of test_energy_is_conserved_photon_by_photon holds with planes too.
+    result = simulate(stack, beam, photons=300, seed=seed, batches=2, variance_reduction=True)
+    total = result.specular_reflectance + result.diffuse_reflectance + result.absorbed + result.transmittance
+    assert math.isclose(total - result.roulette_balance, 1.0, abs_tol=1e-9)
+    assert math.isclose(sum(result.absorbed_by_layer), result.absorbed, rel_tol=1e-9, abs_tol=1e-12)

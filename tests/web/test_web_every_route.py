@@ -4,9 +4,22 @@ import re
 
 import pytest
 
-from laserdose.web.routes import api, console, courses_api, outcome_pages, pages, plan_pages
+from laserdose.web import audit_status
+from laserdose.web.routes import (
+    api,
+    console,
+    courses_api,
+    outcome_pages,
+    pages,
+    plan_pages,
+    qa_guided_pages,
+    qa_pages,
+    referral_pages,
+    screenings_api,
+)
 
-PUBLIC = {("POST", "/api/v1/token"), ("GET", "/login"), ("POST", "/login")}
+# The plan document's JSON Schema holds no patient data: it is published like the documentation.
+PUBLIC = {("POST", "/api/v1/token"), ("GET", "/login"), ("POST", "/login"), ("GET", "/api/v1/schema/plan")}
 
 
 def _routes(router):
@@ -24,6 +37,8 @@ ROUTES = [
         outcome_pages.router,
         console.router,
         plan_pages.router,
+        qa_pages.router,
+        qa_guided_pages.router,
     )
     for method, path in _routes(router)
     if (method, path) not in PUBLIC

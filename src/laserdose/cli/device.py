@@ -15,7 +15,7 @@ from laserdose.device.recovery import recover, recovery_line
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
 from laserdose.device.states import mermaid_diagram
-from laserdose.errors import InputError, require_choice, require_range
+from laserdose.errors import InputError, missing_extra, require_choice, require_range
 from laserdose.machines.profile import load_profile, shipped_profiles
 
 app = typer.Typer(help="Machine simulator and device tools.", no_args_is_help=True)
@@ -29,7 +29,7 @@ def simulate(
     ] = "tcp://127.0.0.1:7001",
     fault: Annotated[
         list[str] | None,
-        typer.Option(help="Fault to inject, e.g. estop@2s, power-deviation=0.3@2s (repeatable)."),
+        typer.Option(help="Fault to inject, e.g. estop@2s, power-deviation=0.3@2s, drift:810=0.25@0s."),
     ] = None,
     footswitch: Annotated[
         str, typer.Option(help="auto: pressed whenever ready; manual: CONTROL frames press it.")
@@ -125,3 +125,28 @@ def recover_record(
 def diagram() -> None:
     """Print the controller's safety state diagram (Mermaid), generated from its transition table."""
     typer.echo(mermaid_diagram())
+
+
+def _register_qa() -> None:
+    """`device qa` and `device service` (cli/qa.py), or stand-ins naming the missing laserdose[clinic]."""
+    try:
+        from laserdose.cli.qa import qa_check, service_visit
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("laserdose"):
+            raise
+        missing = exc
+
+        def needs_clinic(ctx: typer.Context) -> None:
+            raise missing_extra("clinic", missing)
+
+        settings = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+        for name in ("qa", "service"):
+            app.command(name, context_settings=settings, help="Power checks (needs laserdose[clinic]).")(
+                needs_clinic
+            )
+        return
+    app.command("qa")(qa_check)
+    app.command("service")(service_visit)
+
+
+_register_qa()

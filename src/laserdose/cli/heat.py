@@ -7,8 +7,6 @@ import typer
 
 from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import print_json, print_table
-from laserdose.thermal.report import plot_run
-from laserdose.thermal.service import run_config_file
 
 _SUMMARY_KEYS = (
     ("duration_s", "s"),
@@ -36,8 +34,13 @@ def heat(
     ] = None,
 ) -> None:
     """Skin and tissue temperature (Pennes bioheat), thermal dose and damage of a laser case."""
+    # Imported here: the solvers and matplotlib load only when this command runs (a fast CLI start).
+    from laserdose.thermal.service import run_config_file
+
     run = run_config_file(config)
     if plot is not None:
+        from laserdose.thermal.report import plot_run
+
         plot_run(run.result, plot)
     if as_json:
         print_json(run.payload)

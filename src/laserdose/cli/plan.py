@@ -12,15 +12,12 @@ from laserdose.clinical.protocols import get_protocol
 from laserdose.domain.plan import Refusal, TreatmentPlan, plan_json, plan_schema
 from laserdose.errors import InputError, require_range
 from laserdose.machines.profile import DeviceProfile, load_profile
-from laserdose.planning.physics import default_physics
 from laserdose.planning.plan import (
     DEFAULT_SCAN_SPEED_MM_PER_S,
     DEFAULT_SKIN_LIMIT_C,
     PlanSettings,
     make_plan,
 )
-from laserdose.planning.report import plan_rows, write_plan_report
-from laserdose.planning.verify import verify_plan
 
 
 def plan(
@@ -59,6 +56,12 @@ def plan(
         scan_speed_mm_per_s=require_range("scan speed", scan_speed, 5.0, 200.0, "mm/s"),
     )
     count = int(require_range("photons", photons, 1e3, 1e8))
+    # Imported here: the physics, the report (matplotlib) and the re-simulation load only when a plan is
+    # made, not on every start of the CLI.
+    from laserdose.planning.physics import default_physics
+    from laserdose.planning.report import write_plan_report
+    from laserdose.planning.verify import verify_plan
+
     person = load_patient(patient)
     physics = default_physics()
     protocol, machine = get_protocol(condition), load_profile(device)
@@ -83,6 +86,8 @@ def _print_plan(
     verification: dict[str, float] | None,
 ) -> None:
     """The plan as the report's table, with the re-simulation beside it when there is one."""
+    from laserdose.planning.report import plan_rows
+
     rows = plan_rows(plan, patient, device)
     if verification is not None:
         rows += [("verified", key, f"{value:.4g}") for key, value in verification.items()]

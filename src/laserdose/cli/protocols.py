@@ -8,6 +8,9 @@ import typer
 from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinical.protocols import ENV_DIR, Protocol, get_protocol, load_protocols
+from laserdose.clinical.templates import DoseTemplate
+from laserdose.planning.physics import default_physics
+from laserdose.planning.reference import ReferenceDose, reference_dose
 
 app = typer.Typer(
     help="Treatment protocols: targets, dose windows, surface dose, course.", no_args_is_help=True
@@ -60,8 +63,12 @@ def show(
 ) -> None:
     """Show one protocol in full, with its evidence notes and sources."""
     protocol = get_protocol(name, directory)
+    references = _references(protocol)
     if as_json:
-        print_json(protocol.to_dict())
+        data = protocol.to_dict()
+        for template, reference in zip(data["templates"], references, strict=True):
+            template["reference"] = reference.to_dict()
+        print_json(data)
         return
     typer.echo(f"{protocol.name}: {protocol.title} (diagnosis {protocol.diagnosis})")
     if protocol.referral_first:
@@ -72,5 +79,49 @@ def show(
     print_table("Targets (first = primary)", ["structure", "window J/cm2", "why", "window basis"], rows)
     for note in protocol.notes:
         typer.echo(f"- {note}")
+    _show_templates(protocol, references)
     typer.echo("Sources: " + "; ".join(protocol.sources))
     typer.echo(f"File: {protocol.origin}")
+
+
+def _references(protocol: Protocol) -> list[ReferenceDose]:
+    if not protocol.templates:
+        return []
+    physics = default_physics()
+    return [reference_dose(template, protocol, physics) for template in protocol.templates]
+
+
+def _show_templates(protocol: Protocol, references: list[ReferenceDose]) -> None:
+    if not protocol.templates:
+        typer.echo("Dose templates: none (see the notes).")
+        return
+    target = protocol.primary_target.structure
+    columns = ["template", "kind", "delivery", "course", "participant", f"at {target} J/cm2"]
+    rows = [_template_row(t, r) for t, r in zip(protocol.templates, references, strict=True)]
+    print_table("Dose templates and reference doses", columns, rows)
+    for template in protocol.templates:
+        result = template.result
+        outcome = "; ".join(
+            f"{label}: {text}"
+            for label, text in (
+                ("control", result.control),
+                ("pain", result.pain),
+                ("disability", result.disability),
+            )
+            if text
+        )
+        typer.echo(f"- {template.id} ({template.source}): {outcome}. {template.evidence}")
+
+
+def _template_row(template: DoseTemplate, reference: ReferenceDose) -> tuple[object, ...]:
+    wavelengths = "+".join(f"{w:g}" for w in template.wavelengths_nm)
+    if template.surface_dose_j_per_cm2 is not None:
+        dose = f"{template.surface_dose_j_per_cm2:g} J/cm2 over {template.area_cm2:g} cm2"
+    else:
+        dose = f"{template.energy_per_point_j:g} J x {template.points or 1} points"
+    participant = reference.participant
+    who = f"type {participant.skin_type}{'' if participant.skin_type_reported else ' [U]'}, "
+    who += f"BMI {participant.bmi:g}{'' if participant.bmi_reported else ' [U]'}"
+    course = f"{template.sessions} x, {template.per_week}/week"
+    at_target = f"{reference.target_dose_j_per_cm2:.3g} at {reference.depth_mm:.1f} mm"
+    return (template.id, template.kind, f"{wavelengths} nm {template.mode}, {dose}", course, who, at_target)

@@ -3,8 +3,9 @@
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.live import Live
@@ -18,7 +19,7 @@ from laserdose.device.link import LinkError, open_link
 from laserdose.device.plan import check_delivery, read_plan_file
 from laserdose.device.record import SessionRecord
 from laserdose.device.recovery import recover, recovery_line
-from laserdose.errors import InputError, require_range
+from laserdose.errors import InputError, missing_extra, require_range
 from laserdose.machines.profile import load_profile
 
 
@@ -36,6 +37,10 @@ def treat(
     simulator: Annotated[
         bool, typer.Option("--simulator", help="The device is the simulator: accept its --time-scale clock.")
     ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Clinic database: ARM only with a passing, current power check."),
+    ] = None,
 ) -> None:
     """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted."""
     require_range("control period", period, 0.01, 0.2, "s")
@@ -44,6 +49,7 @@ def treat(
     planned = read_plan_file(plan)
     profile = load_profile(planned.device)
     delivery = check_delivery(planned, profile)
+    gate = power_check_gate(database_url) if database_url else None  # the missing extra said first
     try:  # the record first: a session we could not record never starts (and no link is left open)
         session = SessionRecord(record)
     except OSError as exc:
@@ -58,8 +64,9 @@ def treat(
     if record is not None:
         _close_interrupted(record, client)
     controller = Controller(
-        delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile
-    )
+        delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile,
+        gate=gate,
+    )  # fmt: skip
     try:
         outcome = _run(controller, period, as_json)
     finally:
@@ -67,6 +74,30 @@ def treat(
         session.close()
     _report(outcome, as_json)
     raise typer.Exit(outcome.exit_code)
+
+
+def power_check_gate(database_url: str) -> Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]:
+    """The clinic's QA rules for the machine that identified itself: (refusal or "", facts to record)."""
+    try:
+        from laserdose.clinic import db, qa
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("laserdose"):
+            raise
+        raise missing_extra("clinic", exc) from None
+
+    def gate(identity: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        engine = db.make_engine(database_url)
+        try:
+            with db.session_factory(engine)() as session:
+                state = qa.gate(session=session, identity=identity)
+                facts: dict[str, Any] = {"check_id": state.check.id if state.check else None}
+                if state.allowed and state.check is not None:
+                    facts["calibration"] = qa.session_calibration(state.check, identity)
+                return state.reason or ("" if state.allowed else "no passing power check"), facts
+        finally:
+            engine.dispose()
+
+    return gate
 
 
 def _close_interrupted(record: Path, client: DeviceClient) -> None:

@@ -86,7 +86,8 @@ def _session_line(record: TreatmentSession) -> str:
         state = "running"
     elif not record.completed and record.interruptions:
         state += f", last: {str(record.interruptions[-1].get('reason', ''))[:40]}"
-    return f"{record.started_at:%Y-%m-%d %H:%M} UTC  {record.duration_s:6.0f} s  {energy}  {state}"
+    check = f"  power check {record.power_check_id}" if record.power_check_id is not None else ""
+    return f"{record.started_at:%Y-%m-%d %H:%M} UTC  {record.duration_s:6.0f} s  {energy}  {state}{check}"
 
 
 def _plot_measure(axes: Axes, measure: Measure, points: list[tuple[dt.date, float]]) -> None:

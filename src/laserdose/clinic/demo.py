@@ -15,16 +15,19 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import outcomes, patients, plans, screenings, signing, treatment, users
+from laserdose.clinic import outcomes, patients, plans, qa, screenings, signing, treatment, users
 from laserdose.clinic.models import User
+from laserdose.device.qa import set_points
 from laserdose.domain.plan import TreatmentPlan
 from laserdose.errors import InputError
+from laserdose.machines.profile import load_profile
 from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C, PhysicsModel
 
 DEMO_PROTOCOL = "chronic-nonspecific-lbp"
 DEMO_DEVICE = "15w-dual"
 DEMO_AREA_CM2 = 100.0
 DEMO_REASON = "Demo: the highest surface dose the protocol allows, as its sources gave it"
+DEMO_DRIFT_PER_CHECK = 0.015  # the demo machine's 810 nm output rises 1.5 % a month (made up)
 # (name, birth date, skin type, BMI, weekly pain NRS over a 4-week course)
 DEMO_PATIENTS = [
     ("Demo Patient Alvarez", dt.date(1971, 3, 14), 4, 27.5, [7, 6, 5, 4, 3]),
@@ -52,7 +55,30 @@ def seed_demo(*, session: Session, start: dt.date, physics: PhysicsModel) -> dic
         seed_patient_history(
             session, made["clinician"], made["operator"], (name, born, skin_type, bmi), pain, start, physics
         )
+    seed_power_checks(session, made["operator"], start)
     return passwords
+
+
+def seed_power_checks(session: Session, operator: User, start: dt.date) -> None:
+    """Monthly power checks of the simulator's machine (SIM-0001), the last one 21 days after `start`.
+
+    Made-up readings: the 810 nm output creeps up by DEMO_DRIFT_PER_CHECK a month, 980 nm stays put, so the
+    machine's page has a trend to show while every check passes.
+    """
+    points = set_points(load_profile(DEMO_DEVICE))
+    for month in range(4):
+        at = dt.datetime.combine(start + dt.timedelta(days=21 - 30 * (3 - month)), dt.time(7, 30), dt.UTC)
+        drift = {810.0: DEMO_DRIFT_PER_CHECK * month}
+        rows = [
+            {"wavelength_nm": p.wavelength_nm, "handpiece": p.handpiece, "set_power_w": p.power_w,
+             "monitor_w": p.power_w, "meter_w": round(p.power_w * (1 + drift.get(p.wavelength_nm, 0.0)), 3)}
+            for p in points
+        ]  # fmt: skip
+        qa.record_check(
+            session=session, actor=operator, machine_serial="SIM-0001", machine_profile=DEMO_DEVICE,
+            readings=rows, meter_id="demo thermopile meter",
+            meter_calibrated_on=at.date() - dt.timedelta(days=120), at=at,
+        )  # fmt: skip
 
 
 def seed_patient_history(

@@ -209,6 +209,8 @@ class TreatmentSession(Base):
     status: Mapped[str] = mapped_column(String(16), default="ended", server_default="ended")
     last_heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     device: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
+    power_check_id: Mapped[int | None] = mapped_column(ForeignKey("power_checks.id"))
+    calibration: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
 
     course: Mapped[Course] = relationship(back_populates="sessions")
 
@@ -237,6 +239,52 @@ class Outcome(Base):
     exercise_adherence_percent: Mapped[float | None] = mapped_column(Float)
 
     patient: Mapped[Patient] = relationship(back_populates="outcomes")
+
+
+class PowerCheck(Base):
+    """A power check of one machine with an external meter, or a service visit that recalibrated it.
+
+    `readings` is a list of {"wavelength_nm", "handpiece", "set_power_w", "monitor_w", "meter_w",
+    "deviation_from_set", "deviation_from_monitor"}; `calibration` the machine's monitor factors and dates
+    as it reported them ({"810": {"factor", "date"}}). A service row (`kind` "service") has no readings;
+    it leaves the machine needing a passing check.
+    """
+
+    __tablename__ = "power_checks"
+    __table_args__ = (
+        CheckConstraint("kind IN ('check', 'service')", name="ck_power_checks_kind"),
+        CheckConstraint("tolerance_fraction > 0 AND tolerance_fraction <= 1", name="ck_power_checks_tol"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    machine_serial: Mapped[str] = mapped_column(String(64), index=True)
+    machine_profile: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    meter_id: Mapped[str] = mapped_column(String(64), default="")
+    meter_calibrated_on: Mapped[dt.date | None] = mapped_column(Date)
+    tolerance_fraction: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(default=False)
+    worst_deviation: Mapped[float | None] = mapped_column(Float)
+    readings: Mapped[list[Any]] = mapped_column(default=list)
+    calibration: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class QaPolicy(Base):
+    """The clinic's power-check rules (one row; absent means the defaults of `laserdose.clinic.qa`)."""
+
+    __tablename__ = "qa_policy"
+    __table_args__ = (
+        CheckConstraint("tolerance_fraction > 0 AND tolerance_fraction <= 0.2", name="ck_qa_policy_tol"),
+        CheckConstraint("interval_days IS NULL OR interval_days > 0", name="ck_qa_policy_interval"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tolerance_fraction: Mapped[float] = mapped_column(Float)
+    interval_days: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class AuditEntry(Base):

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import audit
-from laserdose.clinic.models import Course, Role, TreatmentSession, User, utcnow
+from laserdose.clinic import audit, qa
+from laserdose.clinic.models import Course, PowerCheck, Role, TreatmentSession, User, utcnow
 from laserdose.clinic.records import NotFound, audit_change, get_course
 from laserdose.clinic.users import READERS, RECORDERS, require_role
 from laserdose.domain.quantities import ENERGY
@@ -100,14 +100,19 @@ def open_session(*, db: Session, actor: User, course_id: int, device: dict[str, 
         actor: the operator who runs it.
         course_id: a course with a signed plan.
         device: the machine's identity as it reported it (manufacturer, model, serial, profile).
+
+    Raises:
+        InputError: the machine's power check is missing, failed, overdue or unknown (nothing is opened).
     """
     require_role(actor, Role.OPERATOR)
     signed_course(db=db, actor=actor, course_id=course_id)
+    check = require_power_check(db=db, device=device)
     now = utcnow()
     record = TreatmentSession(
         course_id=course_id, operator_id=actor.id, started_at=now, duration_s=0.0,
         energy_j_by_wavelength={}, interruptions=[], completed=False, status=RUNNING,
-        last_heartbeat_at=now, device=device,
+        last_heartbeat_at=now, device=device, power_check_id=check.id,
+        calibration=qa.session_calibration(check, device),
     )  # fmt: skip
     db.add(record)
     db.flush()
@@ -116,6 +121,18 @@ def open_session(*, db: Session, actor: User, course_id: int, device: dict[str, 
         entity_id=record.id, details={"course_id": course_id, "device": device.get("profile", "")},
     )  # fmt: skip
     return record
+
+
+class PowerCheckRefused(InputError):
+    """ARM refused: the machine has no passing, current power check."""
+
+
+def require_power_check(*, db: Session, device: dict[str, Any]) -> PowerCheck:
+    """The passing, current power check the session relies on; PowerCheckRefused with the reason."""
+    state = qa.gate(session=db, identity=device)
+    if not state.allowed or state.check is None:
+        raise PowerCheckRefused(state.reason or "no passing power check")
+    return state.check
 
 
 def _running(db: Session, session_id: int) -> TreatmentSession:
@@ -168,6 +185,9 @@ def close_session(
     """Mark a running session ended (the last heartbeat holds its energies) and audit the end."""
     record = _running(db, session_id)
     record.status, record.completed, record.last_heartbeat_at = ENDED, completed, utcnow()
+    if record.calibration:  # the energy by the calibration in force, beside the monitor's own count
+        delivered = qa.calibrated_energy_j(record.energy_j_by_wavelength, record.calibration)
+        record.calibration = {**record.calibration, "delivered_j": delivered}
     db.flush()
     audit.record(
         session=db, actor=actor_name, action="session.end", entity="treatment_sessions",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from laserdose.clinical.screening import DIAGNOSES, REFERRAL_FIRST_DIAGNOSES
+from laserdose.clinical.templates import DoseTemplate, parse_templates
 from laserdose.domain.quantities import DOSE
 from laserdose.errors import InputError
 from laserdose.files import read_toml
@@ -29,7 +30,7 @@ ENV_DIR = "LASERDOSE_PROTOCOLS_DIR"
 TARGET_STRUCTURES = ("facet_joint", "multifidus", "nerve_root", "sacroiliac_joint")
 MAX_DOSE_J_PER_CM2 = DOSE.high  # plausibility cap for any window: the domain's dose range
 _KEYS = ("name", "title", "diagnosis", "referral_first", "surface_dose_j_per_cm2", "course", "targets")
-_OPTIONAL_KEYS = ("notes", "sources")
+_OPTIONAL_KEYS = ("notes", "sources", "templates")
 _TARGET_KEYS = ("structure", "window_j_per_cm2", "why", "window_basis")
 
 
@@ -78,6 +79,7 @@ class Protocol:
         notes: evidence notes, [S]/[U] marked.
         sources: the sources the numbers come from.
         origin: the file it was read from.
+        templates: published deliveries (clinical/templates.py); empty where no source gives one.
     """
 
     name: str
@@ -90,6 +92,7 @@ class Protocol:
     notes: tuple[str, ...]
     sources: tuple[str, ...]
     origin: str
+    templates: tuple[DoseTemplate, ...] = ()
 
     @property
     def primary_target(self) -> Target:
@@ -117,6 +120,7 @@ class Protocol:
             "notes": list(self.notes),
             "sources": list(self.sources),
             "origin": self.origin,
+            "templates": [t.to_dict() for t in self.templates],
         }
 
 
@@ -191,6 +195,7 @@ def parse_protocol(data: Mapping[str, Any], source: str) -> Protocol:
         notes=_texts(data, "notes", source),
         sources=_texts(data, "sources", source, required=True),
         origin=source,
+        templates=parse_templates(data.get("templates", []), source),
     )
 
 

@@ -94,8 +94,10 @@ class Controller:
         allow_time_scale: bool = False,
         *,
         profile: DeviceProfile,
+        gate: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]] | None = None,
     ) -> None:
         self.plan, self.client, self.record, self.operator = plan, client, record, operator
+        self.gate = gate  # identity -> (why ARM is refused or "", facts to record): the clinic's QA rules
         # The machine's largest power per planned wavelength [W]: bounds energy emitted while unmeasured.
         self.max_power_w = {wl: profile.source(wl).max_power_w for wl in plan.power_w_by_wavelength}
         self.allow_time_scale = allow_time_scale  # only the operator can say the machine is a simulator
@@ -246,6 +248,7 @@ class Controller:
             problem = watchdog_problem(self.identity, self.allow_time_scale)
             if problem:
                 raise DeviceRefused(problem)
+            self._check_gate()
             self.fire("connected")
             status = self.client.request(Msg.STATUS)
             if status.get("state") != "standby":
@@ -266,6 +269,21 @@ class Controller:
             if isinstance(exc, LinkError):
                 self._mark_link_lost()
             self.fault(str(exc))
+
+    def _check_gate(self) -> None:
+        """Ask the gate (if any) whether this machine may be armed; DeviceRefused with its reason if not.
+
+        A gate that fails refuses too (fail safe); what it says is written to the record either way.
+        """
+        if self.gate is None:
+            return
+        try:
+            reason, facts = self.gate(self.identity)
+        except Exception as exc:  # noqa: BLE001 - an unknown QA state never arms
+            reason, facts = f"power check state unknown ({type(exc).__name__}: {exc})", {}
+        self.record.write("power-check", allowed=not reason, reason=reason, **facts)
+        if reason:
+            raise DeviceRefused(f"ARM refused: {reason}")
 
     # -- the control loop ---------------------------------------------------------------------------
 

@@ -112,7 +112,8 @@ class MachineIO:
             return False, f"no common protocol version in {payload['versions']!r}"
         return True, {"version": version, "profile": self.profile.name, "model": self.profile.model,
                       "manufacturer": self.profile.manufacturer, "serial": "SIM-0001",
-                      "watchdog_s": self.watchdog_s, "time_scale": self.time_scale}  # fmt: skip
+                      "watchdog_s": self.watchdog_s, "time_scale": self.time_scale,
+                      "calibration": self.calibration_report()}  # fmt: skip
 
     def status(self, _: dict[str, Any] | None = None) -> tuple[bool, Any]:
         """The machine state as STATUS reports it."""
@@ -151,7 +152,9 @@ class MachineIO:
         return True, {}
 
     def _read_back(self, _: dict[str, Any]) -> tuple[bool, Any]:
-        return (True, dict(self.params)) if self.params is not None else (False, "no parameters set")
+        if self.params is None:
+            return False, "no parameters set"
+        return True, {**self.params, "calibration": self.calibration_report()}
 
     def _arm(self, _: dict[str, Any]) -> tuple[bool, Any]:
         blockers = [
@@ -216,6 +219,15 @@ class MachineIO:
         raise NotImplementedError
 
     # Implemented by Machine.
+    def calibration_report(self) -> dict[str, Any]:  # noqa: D102
+        raise NotImplementedError
+
+    def calibrate(self, payload: dict[str, Any]) -> tuple[bool, Any]:  # noqa: D102
+        raise NotImplementedError
+
+    def meter_reading(self, payload: dict[str, Any] | None = None) -> tuple[bool, Any]:  # noqa: D102
+        raise NotImplementedError
+
     def halt(self, reason: str, next_state: str) -> None:  # noqa: D102
         raise NotImplementedError
 
@@ -247,4 +259,6 @@ _HANDLERS: dict[Msg, Callable[[Any, dict[str, Any]], tuple[bool, Any]]] = {
     Msg.MEASURE: lambda machine, payload: machine.measurement(payload),
     Msg.RESET: MachineIO._reset,
     Msg.CONTROL: MachineIO._control,
+    Msg.CALIBRATE: lambda machine, payload: machine.calibrate(payload),
+    Msg.METER: lambda machine, payload: machine.meter_reading(payload),
 }

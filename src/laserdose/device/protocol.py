@@ -45,6 +45,8 @@ class Msg(IntEnum):
     MEASURE = 0x09  # host -> device: {}; ACK with a MEASUREMENT payload
     RESET = 0x0A  # host -> device: {"operator"}; the manual reset after a trip (21 CFR 1040.10(f)(10))
     CONTROL = 0x0B  # console -> device: {"footswitch": "press"|"release"} etc.
+    CALIBRATE = 0x0C  # service -> device: {"factors": {nm: factor}, "date", "operator"}; standby only
+    METER = 0x0D  # host -> simulator: {}; ACK {"power_w"}: an external meter at the aperture (true output)
     EVENT = 0x20  # device -> host, unsolicited: {"kind", "t_s", "detail"}
     MEASUREMENT = 0x21  # device -> host, unsolicited: final counters at the end of each emission interval
     ACK = 0x30  # reply: {"data": {...}}
@@ -64,6 +66,8 @@ REQUIRED_KEYS: dict[Msg, tuple[str, ...]] = {
     Msg.MEASURE: (),
     Msg.RESET: ("operator",),
     Msg.CONTROL: ("action",),
+    Msg.CALIBRATE: ("factors", "date", "operator"),
+    Msg.METER: (),
     Msg.EVENT: ("kind", "t_s", "detail"),
     Msg.MEASUREMENT: ("t_s", "power_w", "energy_j", "temperature_c", "emitting"),
     Msg.ACK: ("data",),

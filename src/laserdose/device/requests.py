@@ -62,6 +62,12 @@ def check_request(msg: Msg, payload: dict[str, Any]) -> dict[str, Any]:
             raise ProtocolError(f"unknown action {_short(payload['action'])}")
     elif msg is Msg.SET_PARAMS:
         return check_set_params(payload)
+    elif msg is Msg.CALIBRATE:
+        return {
+            "factors": _per_wavelength("factors", payload["factors"]),
+            "date": _text("date", payload["date"]),
+            "operator": _text("operator", payload["operator"]),
+        }
     return payload
 
 

@@ -15,10 +15,12 @@ from typing import IO, Any
 
 import numpy as np
 
+from laserdose.device.calibration import MonitorCalibration, check_date, check_factor
 from laserdose.device.faults import Fault
 from laserdose.device.machine_io import MachineIO
 from laserdose.device.protocol import Msg
 from laserdose.domain.wavelengths import wavelength_key
+from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile
 
 
@@ -42,6 +44,9 @@ class MachineConfig:
         repress_s: in auto mode, how long a released footswitch stays up [s].
         seed: seed of the monitor's calibration error and noise.
         faults: faults to inject, timed from the first emission.
+        calibrated_on: the date of the monitors' factory calibration (YYYY-MM-DD).
+        meter_noise_fraction: standard deviation of the simulated external power meter's reading
+            relative to the true output [-] [U] (thermopile heads are specified to a few per cent).
     """
 
     emission_delay_s: float = 1.0
@@ -59,14 +64,17 @@ class MachineConfig:
     repress_s: float = 2.0
     seed: int = 0
     faults: tuple[Fault, ...] = ()
+    calibrated_on: str = "2026-01-15"
+    meter_noise_fraction: float = 0.005
 
 
 @dataclass
 class SourceState:
-    """One source's output and counters."""
+    """One source's output and counters; `calibration` is the monitor's error, `monitor` its factor."""
 
     wavelength_nm: float
     calibration: float
+    monitor: MonitorCalibration = field(default_factory=MonitorCalibration)
     output_w: float = 0.0
     monitor_energy_j: float = 0.0
     true_energy_j: float = 0.0
@@ -84,9 +92,12 @@ class Machine(MachineIO):
         self._rng = np.random.default_rng(config.seed)
         errors = self._rng.uniform(-config.calibration_error, config.calibration_error, len(profile.sources))
         self.sources = {
-            s.wavelength_nm: SourceState(s.wavelength_nm, 1.0 + float(e))
+            s.wavelength_nm: SourceState(
+                s.wavelength_nm, 1.0 + float(e), MonitorCalibration(calibrated_on=config.calibrated_on)
+            )
             for s, e in zip(profile.sources, errors, strict=True)
         }
+        self._meter_rng = np.random.default_rng([config.seed, 1])  # the meter's noise, apart
         self.t_s = 0.0
         self.state = "standby"  # standby | ready | emitting | tripped
         self.trip_reason = ""
@@ -205,7 +216,7 @@ class Machine(MachineIO):
             source.interval["set_power_w"] = set_w
             if self.first_emission_s is None:
                 self.first_emission_s = self.t_s
-        target = set_w * self.deviation
+        target = set_w * self.deviation * source.monitor.output_gain(self.t_s)
         rate = set_w / self.config.ramp_s if self.config.ramp_s > 0 else float("inf")
         source.output_w = min(target, source.output_w + rate * h) if source.output_w < target else target
         monitor_w = self.monitor_power(source)
@@ -220,7 +231,36 @@ class Machine(MachineIO):
     def monitor_power(self, source: SourceState) -> float:
         """What the monitor photodiode reads, before noise [W]: calibration error and drift included."""
         on_s = self.t_s - source.on_since_s if source.on_since_s is not None else 0.0
-        return source.output_w * source.calibration * (1.0 + self.config.drift_per_s * on_s)
+        gain = source.calibration * source.monitor.monitor_gain(self.t_s)
+        return source.output_w * gain * (1.0 + self.config.drift_per_s * on_s)
+
+    def meter_reading(self, _: dict[str, Any] | None = None) -> tuple[bool, Any]:
+        """An external power meter at the aperture: the true total output with the meter's noise [W]."""
+        true_w = sum(s.output_w for s in self.sources.values())
+        noise = self._meter_rng.normal(0.0, self.config.meter_noise_fraction) if true_w > 0 else 0.0
+        return True, {"t_s": self.t_s, "power_w": max(0.0, true_w * (1.0 + noise))}
+
+    def calibration_report(self) -> dict[str, Any]:
+        """Each source's monitor calibration factor and date, as HELLO and READ_BACK report them."""
+        return {f"{s.wavelength_nm:g}": s.monitor.to_wire() for s in self.sources.values()}
+
+    def calibrate(self, payload: dict[str, Any]) -> tuple[bool, Any]:
+        """A service visit sets new monitor factors (standby only); NAK on any bad factor or date."""
+        if self.state != "standby":
+            return False, f"calibration only in standby (machine is {self.state})"
+        try:  # the payload's types were checked (requests.check_request); here the ranges
+            date = check_date(payload["date"])
+            new = {float(k): check_factor(v) for k, v in payload["factors"].items()}
+        except InputError as exc:
+            return False, str(exc)
+        by_nm = {float(nm): source for nm, source in self.sources.items()}
+        unknown = [k for k in new if k not in by_nm]
+        if unknown:
+            return False, f"no source at {', '.join(f'{k:g}' for k in unknown)} nm"
+        for key, factor in new.items():
+            by_nm[key].monitor.factor, by_nm[key].monitor.calibrated_on = factor, date
+        self.record_event("calibrated", f"monitor factors set by {payload['operator']}")
+        return True, self.calibration_report()
 
     def _end_interval(self, source: SourceState, reason: str, end_s: float) -> None:
         if source.on_since_s is None:
@@ -324,6 +364,10 @@ class Machine(MachineIO):
             self.params = None  # volatile settings are lost with the mains
         elif fault.kind == "handpiece-removed":
             self.handpiece_present = False
+        elif fault.kind == "drift":
+            for source in self.sources.values():
+                if fault.wavelength_nm in (None, source.wavelength_nm):
+                    source.monitor.start_drift(fault.value or 0.0, self.t_s)
         self._check_safety()
         self._emit(0.0)
 

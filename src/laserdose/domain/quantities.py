@@ -53,7 +53,8 @@ class Quantity:
             value: the value given [unit].
         """
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise InputError(f"{self.name} must be a number {self.range_text()}, got {str(value)[:40]!r}")
+            shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:40]}..."
+            raise InputError(f"{self.name} must be a number {self.range_text()}, got {shown}")
         try:
             number = float(value)
         except OverflowError:  # an int beyond float (JSON allows 400 digits): far outside any range

@@ -99,6 +99,8 @@ class DeviceProfile:
         pulsed: ranges of pulsed emission, or None if not offered.
         handpieces: the handpieces.
         safety_features: the features named in SAFETY_FEATURES that the machine has.
+        qa_interval_days: the maker's interval between output power checks with an external meter
+            [days], or None when the maker names none.
     """
 
     name: str
@@ -112,6 +114,7 @@ class DeviceProfile:
     pulsed: PulsedMode | None
     handpieces: tuple[Handpiece, ...]
     safety_features: tuple[str, ...]
+    qa_interval_days: float | None = None
 
     def source(self, wavelength_nm: float) -> Source:
         """The source at `wavelength_nm`, or InputError listing the machine's wavelengths."""
@@ -219,6 +222,11 @@ def parse_profile(data: dict[str, Any], name: str) -> DeviceProfile:
         pulsed=pulsed,
         handpieces=handpieces,
         safety_features=features,
+        qa_interval_days=(
+            fields.number("qa_interval_days", 0.0, 3660.0, exclusive_low=True)
+            if "qa_interval_days" in data
+            else None
+        ),
     )
 
 

@@ -39,7 +39,7 @@ FloatArray = NDArray[np.float64]
 TABLE_ENV = "LASERDOSE_FLUENCE_TABLE"  # a clinic's own table instead of the shipped one
 SPREAD_SD = 2.0  # the plan must hold over +/- 2 SD of the patient's anatomy (~95 %)
 # Inter-individual spread of the effective attenuation coefficient of back tissue, +/- 10 %: our
-# judgement [U]; the shipped tissue optics agree with Cassano 2019 only to 15-50 % in mus' (issue 2).
+# judgement [U]; the shipped tissue optics agree with Cassano 2019 only to 15-50 % in mus'.
 OPTICS_SPREAD = 0.10
 
 

@@ -24,6 +24,7 @@ from laserdose.domain.plan import (
 )
 from laserdose.domain.quantities import SKIN_LIMIT
 from laserdose.domain.wavelengths import wavelength_nm
+from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.planning.optimise import Limits, OptimiserResult, WavelengthResponse, optimise
 
@@ -112,6 +113,12 @@ def make_plan(
             {"decision": decision.decision, "urgency": decision.urgency, "reasons": reasons,
              "condition": protocol.name, "device": device.name}
         )  # fmt: skip
+    if allowed_nm is not None and not any(s.wavelength_nm in allowed_nm for s in device.sources):
+        allowed = ", ".join(f"{w:g} nm" for w in allowed_nm) or "no wavelength"
+        raise InputError(
+            f"the screening allows only {allowed} for this patient and the {device.name} machine has no "
+            "source there: plan on a machine that has one"
+        )
     target = protocol.targets[0]
     lights: dict[float, TargetLight] = {}
     depth_mm = 0.0

@@ -12,7 +12,7 @@ import functools
 import importlib.util
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
@@ -34,6 +34,16 @@ FloatArray = npt.NDArray[np.float64]
 # (ptxas -v, sm_90; 5 blocks of 128 per SM): a starting value, not yet tuned on a GPU.
 GPU_STREAMS = 2**17
 PHOTONS_PER_THREAD = 16
+
+# Copies of one photon that a CPU stream can hold at once under variance reduction; a split that would
+# overflow it makes fewer copies (still unbiased: the weights of the copies always sum to the original).
+BANK_SIZE = 64
+
+NO_PLANES: FloatArray = np.array([np.inf])
+VR_ON_CUDA = (
+    "variance reduction runs on the cpu backend only; turn it off for cuda "
+    "(--no-variance-reduction, variance_reduction=False)"
+)
 
 
 def available_backends() -> tuple[str, ...]:
@@ -89,6 +99,12 @@ class KernelInput:
     nr: int
     dz_mm: float
     nz: int
+    planes_mm: FloatArray = field(default_factory=lambda: NO_PLANES.copy())
+
+    @property
+    def variance_reduction(self) -> bool:
+        """True when the run splits and roulettes packets at importance planes."""
+        return bool(np.isfinite(self.planes_mm).any())
 
 
 @dataclass
@@ -101,6 +117,7 @@ class BatchTallies:
     t_r: FloatArray
     a_rz: FloatArray
     phi_rz: FloatArray
+    phi_z: FloatArray
 
 
 def stream_count(threads: int | None = None) -> int:
@@ -167,6 +184,8 @@ def run_batch(
     """
     check_backend(backend)
     if backend == "cuda":
+        if data.variance_reduction:
+            raise InputError(VR_ON_CUDA)
         return _run_cuda_batch(data, photons, seed, batch)
     from laserdose.transport import kernel_cpu
 
@@ -180,6 +199,8 @@ def run_batch(
     t_r = np.zeros((streams, data.nr))
     a_rz = np.zeros((streams, data.nr, data.nz))
     phi_rz = np.zeros((streams, data.nr, data.nz))
+    phi_z = np.zeros((streams, data.nz))
+    bank = np.zeros((streams, BANK_SIZE if data.variance_reduction else 1, kernel_cpu.BANK_FIELDS))
     previous = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(threads)
@@ -187,12 +208,13 @@ def run_batch(
         kernel_cpu.run_streams(
             per_stream, seed_states(seed, batch, streams), data.z_top, data.z_bot, data.mua, data.mus,
             data.g, data.n_layer, data.n_above, data.n_below, data.beam_kind, data.beam, data.dr_mm,
-            data.dz_mm, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz,
+            data.dz_mm, data.planes_mm, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z,
         )  # fmt: skip
     finally:
         numba.set_num_threads(previous)
     # Sum streams one after the other (a fixed order), so that the result is reproducible bit for bit.
-    return BatchTallies(*(_ordered_sum(array) for array in (scalars, layer_abs, rd_r, t_r, a_rz, phi_rz)))
+    per_stream_tallies = (scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z)
+    return BatchTallies(*(_ordered_sum(array) for array in per_stream_tallies))
 
 
 def _run_cuda_batch(data: KernelInput, photons: int, seed: int, batch: int) -> BatchTallies:
@@ -202,13 +224,13 @@ def _run_cuda_batch(data: KernelInput, photons: int, seed: int, batch: int) -> B
     with warnings.catch_warnings():
         # The simulator runs xoshiro's uint64 arithmetic in numpy, which warns when it wraps (by design).
         warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
-        scalars, layer_abs, rd_r, t_r, a_rz, phi_rz = kernel_cuda.run_seeded(  # type: ignore[no-untyped-call]
+        scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z = kernel_cuda.run_seeded(  # type: ignore[no-untyped-call]
             photons, splitmix_key(seed, batch), streams, data.z_top, data.z_bot, data.mua, data.mus,
             data.g, data.n_layer, data.n_above, data.n_below, data.beam_kind, data.beam, data.dr_mm,
             data.dz_mm, data.nr, data.nz,
         )  # fmt: skip
     # numpy's pairwise sum over the stream axis: a fixed order for a given stream count.
-    return BatchTallies(scalars.sum(axis=1), layer_abs.sum(axis=1), rd_r, t_r, a_rz, phi_rz)
+    return BatchTallies(scalars.sum(axis=1), layer_abs.sum(axis=1), rd_r, t_r, a_rz, phi_rz, phi_z)
 
 
 def _ordered_sum(per_stream: FloatArray) -> FloatArray:

@@ -12,6 +12,7 @@ import numpy as np
 from laserdose.errors import InputError
 from laserdose.transport import backend as backends
 from laserdose.transport.geometry import Beam, FibreBeam, FlatBeam, GaussianBeam, Grid, PencilBeam, Stack
+from laserdose.transport.planes import importance_planes
 from laserdose.transport.result import FloatArray, TransportResult
 
 MAX_PHOTONS = 10**10
@@ -29,6 +30,8 @@ def simulate(
     batches: int = 10,
     progress: ProgressCallback | None = None,
     threads: int | None = None,
+    variance_reduction: bool = False,
+    split_to_mm: float | None = None,
 ) -> TransportResult:
     """Trace photon packets through `stack` (MCML physics, Wang, Jacques & Zheng 1995).
 
@@ -43,14 +46,26 @@ def simulate(
         batches: independent batches for the standard errors, 2 to 1000.
         progress: called as progress(photons_done, photons_total) after each batch.
         threads: CPU threads to use; None for all (Numba's default); the "cuda" backend ignores it.
+        variance_reduction: split and roulette packets at importance planes down to the grid's depth
+            (weight windows, see planes.py), for precise fluence deep in the tissue at the same cost;
+            unbiased, every tally keeps its expected value. CPU backend only.
+        split_to_mm: with variance_reduction, the deepest depth that matters [mm] (planes stop there);
+            None for the grid's depth.
 
     Raises:
         InputError: for invalid arguments.
     """
+    if variance_reduction is True and backend == "cuda":
+        raise InputError(backends.VR_ON_CUDA)
     backends.check_backend(backend)
     _check_run(photons, seed, batches, threads)
     grid = grid or Grid()
-    data = _kernel_input(stack, beam, grid)
+    if not isinstance(variance_reduction, bool):
+        raise InputError(f"variance_reduction must be True or False, got {variance_reduction!r}")
+    planes = backends.NO_PLANES
+    if variance_reduction:
+        planes = importance_planes(stack, _split_depth(split_to_mm, grid))
+    data = _kernel_input(stack, beam, grid, planes)
     backends.warm_up(backend, data)
     sizes = [photons // batches + (1 if b < photons % batches else 0) for b in range(batches)]
     tallies = []
@@ -98,7 +113,20 @@ def _beam_parameters(beam: Beam, n_above: float) -> tuple[int, FloatArray]:
     raise InputError(f"unknown beam {beam!r}; allowed: PencilBeam, FlatBeam, GaussianBeam, FibreBeam")
 
 
-def _kernel_input(stack: Stack, beam: Beam, grid: Grid) -> backends.KernelInput:
+def _split_depth(split_to_mm: float | None, grid: Grid) -> float:
+    grid_depth_mm = grid.nz * grid.dz_mm
+    if split_to_mm is None:
+        return grid_depth_mm
+    if isinstance(split_to_mm, bool) or not isinstance(split_to_mm, (int, float)):
+        raise InputError(f"split_to_mm must be a number of mm, got {split_to_mm!r}")
+    if not 0 < split_to_mm <= grid_depth_mm:
+        raise InputError(
+            f"split_to_mm must be > 0 and at most the grid's depth {grid_depth_mm:g} mm, got {split_to_mm:g}"
+        )
+    return float(split_to_mm)
+
+
+def _kernel_input(stack: Stack, beam: Beam, grid: Grid, planes: FloatArray) -> backends.KernelInput:
     if not isinstance(stack, Stack):
         raise InputError(f"stack must be a Stack, got {type(stack).__name__}")
     depths = np.array(stack.boundaries_mm)
@@ -119,6 +147,7 @@ def _kernel_input(stack: Stack, beam: Beam, grid: Grid) -> backends.KernelInput:
         nr=grid.nr,
         dz_mm=float(grid.dz_mm),
         nz=grid.nz,
+        planes_mm=planes.copy(),
     )
 
 
@@ -155,6 +184,7 @@ def _result(
     z_edges = np.arange(grid.nz + 1, dtype=np.float64) * grid.dz_mm
     ring_area_mm2 = np.pi * (r_edges[1:] ** 2 - r_edges[:-1] ** 2)
     volume_mm3 = ring_area_mm2[:, None] * grid.dz_mm
+    broad_beam = np.array([t.phi_z / size for t, size in zip(tallies, sizes, strict=True)]) / grid.dz_mm
     return TransportResult(
         photons=photons,
         specular_reflectance=float(totals[k.SPECULAR]),
@@ -175,6 +205,7 @@ def _result(
         transmittance_by_radius=_total([t.t_r for t in tallies]) / photons / ring_area_mm2,
         absorbed_density_per_mm3=_total([t.a_rz for t in tallies]) / photons / volume_mm3,
         fluence_rate_per_mm2=_total([t.phi_rz for t in tallies]) / photons / volume_mm3,
+        broad_beam_fluence_by_batch=broad_beam,
         seed=seed,
         batches=len(sizes),
         backend=backend,

@@ -8,7 +8,10 @@ a seed gives the same result for any thread count up to S.
 Weight accounting per photon: the specular part R(theta_i) of the launch is tallied deterministically
 (MCML), the rest enters with weight 1 - R; weight then leaves by absorption, by escape through the top
 (diffuse reflectance) or the bottom (transmittance), or through Russian roulette, whose net gain or loss
-is tallied too, so that Rsp + Rd + A + T - roulette = 1 holds exactly for every photon.
+is tallied too, so that Rsp + Rd + A + T - roulette = 1 holds exactly for every photon. With variance
+reduction (importance planes, see planes.py) a packet may be split into copies whose weights sum to its
+own, kept in a per-stream bank and traced one after the other; roulette at the planes is tallied like
+MCML's, so the balance still holds exactly.
 
 kernel_cuda.py compiles these same functions for the GPU: keep them to what numba's CUDA target accepts
 (scalars, tuples, array indexing; no allocation, no objects), and route every write to a bin shared by
@@ -34,6 +37,19 @@ BEAM_PENCIL = 0
 BEAM_FLAT = 1
 BEAM_GAUSSIAN = 2
 BEAM_FIBRE = 3
+
+# Weight windows at importance planes [Booth1985]: a packet whose weight relative to its region's target
+# leaves [WINDOW_LOW, WINDOW_HIGH] at a plane is split or rouletted. Planes are placed where the target
+# halves, so a packet on target arrives at the next plane down at 2 (split in two) and at the next plane
+# up at 0.5 (kept): a window 12 wide spares a packet that crosses one plane back and forth from being
+# split and rouletted at every crossing. The bounds were tuned on the back model (benchmarks/
+# deep_fluence.py): a low bound of 0.5 or 0.25 rouletted too often, 1/32 kept too many light packets;
+# a high bound of 1.25 split too eagerly for the fluence at 10 mm.
+WINDOW_LOW = 0.125
+WINDOW_HIGH = 1.5
+MAX_SPLIT = 8
+# A banked copy: x, y, z, ux, uy, uz, weight, layer, region, importance.
+BANK_FIELDS = 10
 
 # Scalar tallies per stream, in this order.
 SPECULAR, DIFFUSE, ABSORBED, TRANSMITTED, ROULETTE = 0, 1, 2, 3, 4
@@ -161,15 +177,40 @@ def _tally_rz(bins, ir, iz, value):
     bins[ir, iz] += value
 
 
+@njit(inline="always")
+def _window(w, importance, banked, bank_size, state):
+    """Weight-window check at an importance plane: (copies, weight of each, roulette gain) [Booth1985].
+
+    The packet's weight relative to its region's target 1 / importance, v = w * importance, is kept in
+    [WINDOW_LOW, WINDOW_HIGH]: above, it is split into ceil(v) equal copies (as many as the bank has room
+    for); below, it survives Russian roulette with probability v and then carries the target weight.
+    Both keep the expected weight: splitting exactly, roulette on average (its gain or loss is returned).
+    0 copies means the packet was killed.
+    """
+    v = w * importance
+    if v > WINDOW_HIGH:
+        copies = min(int(math.ceil(v)), MAX_SPLIT, bank_size - banked + 1)
+        if copies < 2:
+            return 1, w, 0.0
+        return copies, w / copies, 0.0
+    if v < WINDOW_LOW:
+        if _uniform(state) <= v:
+            return 1, 1.0 / importance, 1.0 / importance - w
+        return 0, 0.0, -w
+    return 1, w, 0.0
+
+
 @njit(nogil=True, cache=True, fastmath=FAST_MATH)
 def _run_stream(
     photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-    dr, dz, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz,
+    dr, dz, planes, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z,
 ):  # fmt: skip
     """Trace `photons` packets with one generator `state`, adding to this stream's tallies."""
     n_layers = mua.shape[0]
     nr = a_rz.shape[0]
     nz = a_rz.shape[1]
+    n_planes = planes.shape[0]
+    bank_size = bank.shape[0]
     inv_dr = 1.0 / dr
     inv_dz = 1.0 / dz
     specular = diffuse = absorbed = transmitted = roulette = 0.0
@@ -186,80 +227,138 @@ def _run_stream(
         z = 0.0
         layer = 0
         step_left = 0.0
-        while True:
-            mut = mua[layer] + mus[layer]
-            if step_left == 0.0:
-                step_left = -math.log(_uniform(state))
-            step = step_left / mut if mut > 0.0 else math.inf
-            if uz > 0.0:
-                to_boundary = (z_bot[layer] - z) / uz
-            elif uz < 0.0:
-                to_boundary = (z_top[layer] - z) / uz
-            else:
-                to_boundary = math.inf
-            if step >= to_boundary:
-                if to_boundary == math.inf:  # horizontal in a clear layer: never ends; count as lost
-                    roulette -= w
-                    break
-                x += to_boundary * ux
-                y += to_boundary * uy
-                going_down = uz > 0.0
-                z = z_bot[layer] if going_down else z_top[layer]
-                if mut > 0.0:
-                    step_left = max(0.0, step_left - to_boundary * mut)
-                if going_down:
-                    n_next = n_below if layer == n_layers - 1 else n_layer[layer + 1]
+        region = 0  # importance planes above the packet; its importance is 2^region
+        importance = 1.0
+        banked = 0  # copies waiting in the bank, split from this photon
+        while True:  # the launched packet, then each banked copy in turn
+            while True:
+                mut = mua[layer] + mus[layer]
+                if step_left == 0.0:
+                    step_left = -math.log(_uniform(state))
+                step = step_left / mut if mut > 0.0 else math.inf
+                to_plane = math.inf
+                if uz > 0.0:
+                    to_boundary = (z_bot[layer] - z) / uz
+                    if region < n_planes:
+                        to_plane = (planes[region] - z) / uz
+                elif uz < 0.0:
+                    to_boundary = (z_top[layer] - z) / uz
+                    if region > 0:
+                        to_plane = (planes[region - 1] - z) / uz
                 else:
-                    n_next = n_above if layer == 0 else n_layer[layer - 1]
-                r_fres, cos_t = _fresnel(n_layer[layer], n_next, abs(uz))
-                if r_fres > 0.0 and _uniform(state) <= r_fres:
-                    uz = -uz
+                    to_boundary = math.inf
+                if to_plane < to_boundary and step >= to_plane:
+                    # An importance plane: the free path is memoryless, so each copy draws a new one.
+                    x += to_plane * ux
+                    y += to_plane * uy
+                    step_left = 0.0
+                    if uz > 0.0:
+                        z = planes[region]
+                        region += 1
+                        importance *= 2.0
+                    else:
+                        region -= 1
+                        z = planes[region]
+                        importance *= 0.5
+                    copies, w, gain = _window(w, importance, banked, bank_size, state)
+                    roulette += gain
+                    if copies == 0:
+                        break
+                    for _copy in range(copies - 1):
+                        bank[banked, 0] = x
+                        bank[banked, 1] = y
+                        bank[banked, 2] = z
+                        bank[banked, 3] = ux
+                        bank[banked, 4] = uy
+                        bank[banked, 5] = uz
+                        bank[banked, 6] = w
+                        bank[banked, 7] = layer
+                        bank[banked, 8] = region
+                        bank[banked, 9] = importance
+                        banked += 1
                     continue
-                if going_down and layer == n_layers - 1:
-                    transmitted += w
+                if step >= to_boundary:
+                    if to_boundary == math.inf:  # horizontal in a clear layer: never ends; count as lost
+                        roulette -= w
+                        break
+                    x += to_boundary * ux
+                    y += to_boundary * uy
+                    going_down = uz > 0.0
+                    z = z_bot[layer] if going_down else z_top[layer]
+                    if mut > 0.0:
+                        step_left = max(0.0, step_left - to_boundary * mut)
+                    if going_down:
+                        n_next = n_below if layer == n_layers - 1 else n_layer[layer + 1]
+                    else:
+                        n_next = n_above if layer == 0 else n_layer[layer - 1]
+                    r_fres, cos_t = _fresnel(n_layer[layer], n_next, abs(uz))
+                    if r_fres > 0.0 and _uniform(state) <= r_fres:
+                        uz = -uz
+                        continue
+                    if going_down and layer == n_layers - 1:
+                        transmitted += w
+                        ir = int(math.sqrt(x * x + y * y) * inv_dr)
+                        if ir < nr:
+                            _tally(t_r, ir, w)
+                        break
+                    if not going_down and layer == 0:
+                        diffuse += w
+                        ir = int(math.sqrt(x * x + y * y) * inv_dr)
+                        if ir < nr:
+                            _tally(rd_r, ir, w)
+                        break
+                    if n_layer[layer] != n_next:
+                        ratio = n_layer[layer] / n_next
+                        ux *= ratio
+                        uy *= ratio
+                        uz = cos_t if going_down else -cos_t
+                    layer += 1 if going_down else -1
+                    continue
+                x += step * ux
+                y += step * uy
+                z += step * uz
+                step_left = 0.0
+                # The packet keeps the albedo's share; computed this way it stays >= 0 and is exactly 0
+                # in a purely absorbing layer.
+                scattered = w * (mus[layer] / mut)
+                deposit = w - scattered
+                absorbed += deposit
+                layer_abs[layer] += deposit
+                iz = int(z * inv_dz)
+                if iz < nz:
+                    # Collision estimator of fluence: mua * phi = A bin by bin. Summed over all radii, it
+                    # is the broad-beam fluence at that depth.
+                    _tally(phi_z, iz, w / mut)
                     ir = int(math.sqrt(x * x + y * y) * inv_dr)
                     if ir < nr:
-                        _tally(t_r, ir, w)
+                        _tally_rz(a_rz, ir, iz, deposit)
+                        _tally_rz(phi_rz, ir, iz, w / mut)
+                w = scattered
+                if w == 0.0:
                     break
-                if not going_down and layer == 0:
-                    diffuse += w
-                    ir = int(math.sqrt(x * x + y * y) * inv_dr)
-                    if ir < nr:
-                        _tally(rd_r, ir, w)
-                    break
-                if n_layer[layer] != n_next:
-                    ratio = n_layer[layer] / n_next
-                    ux *= ratio
-                    uy *= ratio
-                    uz = cos_t if going_down else -cos_t
-                layer += 1 if going_down else -1
-                continue
-            x += step * ux
-            y += step * uy
-            z += step * uz
-            step_left = 0.0
-            # The packet keeps the albedo's share; computed this way it stays >= 0 and is exactly 0 in
-            # a purely absorbing layer.
-            scattered = w * (mus[layer] / mut)
-            deposit = w - scattered
-            absorbed += deposit
-            layer_abs[layer] += deposit
-            ir = int(math.sqrt(x * x + y * y) * inv_dr)
-            iz = int(z * inv_dz)
-            if ir < nr and iz < nz:
-                _tally_rz(a_rz, ir, iz, deposit)
-                _tally_rz(phi_rz, ir, iz, w / mut)  # collision estimator of fluence: mua * phi = A bin by bin
-            w = scattered
-            if w == 0.0:
+                ux, uy, uz = _scatter(ux, uy, uz, g[layer], state)
+                # MCML's roulette, on the weight relative to the region's target (1 without planes).
+                if w * importance < WEIGHT_THRESHOLD:
+                    if _uniform(state) <= ROULETTE_CHANCE:
+                        roulette += w * (1.0 / ROULETTE_CHANCE - 1.0)
+                        w /= ROULETTE_CHANCE
+                    else:
+                        roulette -= w
+                        break
+            if banked == 0:
                 break
-            ux, uy, uz = _scatter(ux, uy, uz, g[layer], state)
-            if w < WEIGHT_THRESHOLD:
-                if _uniform(state) <= ROULETTE_CHANCE:
-                    roulette += w * (1.0 / ROULETTE_CHANCE - 1.0)
-                    w /= ROULETTE_CHANCE
-                else:
-                    roulette -= w
-                    break
+            banked -= 1
+            x = bank[banked, 0]
+            y = bank[banked, 1]
+            z = bank[banked, 2]
+            ux = bank[banked, 3]
+            uy = bank[banked, 4]
+            uz = bank[banked, 5]
+            w = bank[banked, 6]
+            layer = int(bank[banked, 7])
+            region = int(bank[banked, 8])
+            importance = bank[banked, 9]
+            step_left = 0.0
     scalars[SPECULAR] += specular
     scalars[DIFFUSE] += diffuse
     scalars[ABSORBED] += absorbed
@@ -270,7 +369,7 @@ def _run_stream(
 @njit(parallel=True, nogil=True, cache=True)
 def run_streams(
     photons, states, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-    dr, dz, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz,
+    dr, dz, planes, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z,
 ):  # fmt: skip
     """Trace photons[s] packets in each stream s in parallel; every output has the stream as first axis.
 
@@ -290,15 +389,19 @@ def run_streams(
             core radius [mm]).
         dr: radial bin width [mm].
         dz: depth bin height [mm].
+        planes: depths of the importance planes, increasing [mm]; [inf] for none (plain MCML).
+        bank: float64[S, B, BANK_FIELDS] room for copies split from a photon (B >= 1).
         scalars: float64[S, N_SCALARS] weight tallies, see SPECULAR etc.
         layer_abs: float64[S, layers] absorbed weight by layer.
         rd_r: float64[S, nr] diffuse reflectance by exit radius.
         t_r: float64[S, nr] transmittance by exit radius.
         a_rz: float64[S, nr, nz] absorbed weight by bin.
         phi_rz: float64[S, nr, nz] collision-estimator weight w / mut by bin [mm].
+        phi_z: float64[S, nz] the same summed over all radii, the grid's and beyond [mm].
     """
     for s in prange(photons.shape[0]):
         _run_stream(
             photons[s], states[s], z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-            dr, dz, scalars[s], layer_abs[s], rd_r[s], t_r[s], a_rz[s], phi_rz[s],
+            dr, dz, planes, bank[s], scalars[s], layer_abs[s], rd_r[s], t_r[s], a_rz[s], phi_rz[s],
+            phi_z[s],
         )  # fmt: skip

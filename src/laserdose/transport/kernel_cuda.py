@@ -19,12 +19,15 @@ laserdose but kernel_cpu (an import-linter contract keeps it so).
 import types
 
 import numpy as np
-from numba import cuda, uint64
+from numba import cuda, float64, uint64
 
 from laserdose.transport import kernel_cpu as cpu
 
 # Threads per block: a multiple of the warp (32); 128 leaves the register file room for this float64 code.
 THREADS_PER_BLOCK = 128
+
+# The bank of split copies: one unused row, as the GPU traces without importance planes.
+_NO_BANK = (1, cpu.BANK_FIELDS)
 
 # SplitMix64 (Steele, Lea & Flood 2014; constants of Vigna's splitmix64.c), as backend.splitmix64.
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -62,9 +65,11 @@ _uniform = _device_function(cpu._uniform)
 _fresnel = _device_function(cpu._fresnel)
 _launch = _device_function(cpu._launch, _uniform=_uniform)
 _scatter = _device_function(cpu._scatter, _uniform=_uniform)
+_window = _device_function(cpu._window, _uniform=_uniform)
 _run_stream = _device_function(
     cpu._run_stream,
     _uniform=_uniform,
+    _window=_window,
     _fresnel=_fresnel,
     _launch=_launch,
     _scatter=_scatter,
@@ -88,7 +93,7 @@ def _splitmix_word(key, index):
 @cuda.jit
 def _trace_seeded(
     total, key, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-    dr, dz, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz,
+    dr, dz, planes, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z,
 ):  # fmt: skip
     """As _trace, but each thread seeds itself and takes its share of `total` photons.
 
@@ -106,16 +111,17 @@ def _trace_seeded(
     for word in range(4):
         state[word] = _splitmix_word(key, uint64(4 * stream + word))
     photons = total // streams + (1 if stream < total % streams else 0)
+    bank = cuda.local.array(_NO_BANK, float64)
     _run_stream(
         photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-        dr, dz, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz,
+        dr, dz, planes, bank, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz, phi_z,
     )  # fmt: skip
 
 
 @cuda.jit
 def _trace(
     photons, states, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-    dr, dz, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz,
+    dr, dz, planes, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z,
 ):  # fmt: skip
     """One thread per stream: trace photons[s] packets with states[s], scoring as kernel_cpu does."""
     stream = cuda.grid(1)
@@ -125,9 +131,10 @@ def _trace(
     state = cuda.local.array(4, uint64)
     for word in range(4):
         state[word] = states[stream, word]
+    bank = cuda.local.array(_NO_BANK, float64)
     _run_stream(
         photons[stream], state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-        dr, dz, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz,
+        dr, dz, planes, bank, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz, phi_z,
     )  # fmt: skip
     for word in range(4):
         states[stream, word] = state[word]
@@ -144,15 +151,17 @@ def run_seeded(
     """Trace `total` packets over `streams` GPU threads seeded on the device from the uint64 `key`.
 
     Returns host arrays: scalars float64[N_SCALARS, streams] and layer_abs float64[layers, streams] per
-    stream, rd_r and t_r float64[nr], a_rz and phi_rz float64[nr, nz] summed over streams by atomic adds.
+    stream, rd_r and t_r float64[nr], a_rz and phi_rz float64[nr, nz] and phi_z float64[nz] summed over
+    streams by atomic adds. No importance planes: variance reduction is a CPU feature.
     """
     inputs = [cuda.to_device(np.ascontiguousarray(a)) for a in (z_top, z_bot, mua, mus, g, n_layer)]
     beam_d = cuda.to_device(np.ascontiguousarray(beam))
     per_stream = [cuda.device_array((rows, streams)) for rows in (cpu.N_SCALARS, mua.shape[0])]
-    shared = [cuda.to_device(np.zeros(shape)) for shape in (nr, nr, (nr, nz), (nr, nz))]
+    shared = [cuda.to_device(np.zeros(shape)) for shape in (nr, nr, (nr, nz), (nr, nz), nz)]
+    planes = cuda.to_device(np.array([np.inf]))
     _trace_seeded[_blocks(streams), THREADS_PER_BLOCK](
         int(total), np.uint64(key), *inputs, float(n_above), float(n_below), int(kind), beam_d,
-        float(dr), float(dz), *per_stream, *shared,
+        float(dr), float(dz), planes, *per_stream, *shared,
     )  # fmt: skip
     cuda.synchronize()
     return tuple(array.copy_to_host() for array in (*per_stream, *shared))
@@ -160,23 +169,27 @@ def run_seeded(
 
 def run_streams(
     photons, states, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-    dr, dz, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz,
+    dr, dz, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z,
 ):  # fmt: skip
     """Trace photons[s] packets in each stream s, one GPU thread per stream, into host arrays.
 
-    Arguments as kernel_cpu.run_streams, except the layouts of the outputs (all zero on entry):
+    Arguments as kernel_cpu.run_streams without planes and bank (no variance reduction on the GPU),
+    except the layouts of the outputs (all zero on entry):
     scalars float64[N_SCALARS, S] and layer_abs float64[layers, S] per stream (stream last, so that a
-    warp's writes are contiguous); rd_r, t_r float64[nr] and a_rz, phi_rz float64[nr, nz] summed over
+    warp's writes are contiguous); rd_r, t_r float64[nr], a_rz, phi_rz float64[nr, nz] and phi_z
+    float64[nz] summed over
     all streams by atomic adds, in an order that varies from run to run (float64 rounding, ~1e-16).
     """
     device = [cuda.to_device(np.ascontiguousarray(a)) for a in (photons, states, z_top, z_bot, mua, mus)]
     device += [cuda.to_device(np.ascontiguousarray(a)) for a in (g, n_layer)]
     beam_d = cuda.to_device(np.ascontiguousarray(beam))
-    outputs = [cuda.to_device(a) for a in (scalars, layer_abs, rd_r, t_r, a_rz, phi_rz)]
+    hosts = (scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z)
+    outputs = [cuda.to_device(a) for a in hosts]
+    planes = cuda.to_device(np.array([np.inf]))
     _trace[_blocks(photons.shape[0]), THREADS_PER_BLOCK](
-        *device, float(n_above), float(n_below), int(kind), beam_d, float(dr), float(dz), *outputs
+        *device, float(n_above), float(n_below), int(kind), beam_d, float(dr), float(dz), planes, *outputs
     )
     cuda.synchronize()
     device[1].copy_to_host(states)
-    for host, on_device in zip((scalars, layer_abs, rd_r, t_r, a_rz, phi_rz), outputs, strict=True):
+    for host, on_device in zip(hosts, outputs, strict=True):
         on_device.copy_to_host(host)

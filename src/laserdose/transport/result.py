@@ -15,6 +15,7 @@ entering is Rd).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ class TransportResult:
         transmittance_by_radius: T(r) per unit area of each annulus [1/mm^2].
         absorbed_density_per_mm3: A(r, z), absorbed power density per incident power [1/mm^3].
         fluence_rate_per_mm2: phi(r, z), fluence rate per incident power [1/mm^2]; A = mua phi in each bin.
+        broad_beam_fluence_by_batch: each batch's phi(z) integrated over the whole plane (all radii, the
+            grid's and beyond), per incident power, by depth bin, shape (batches, nz) [-]; see
+            `broad_beam_fluence`.
         seed: the seed of the run.
         batches: independent batches used for the standard errors.
         backend: where the photons were traced.
@@ -75,6 +79,7 @@ class TransportResult:
     transmittance_by_radius: FloatArray = field(repr=False)
     absorbed_density_per_mm3: FloatArray = field(repr=False)
     fluence_rate_per_mm2: FloatArray = field(repr=False)
+    broad_beam_fluence_by_batch: FloatArray = field(repr=False)
     seed: int = 0
     batches: int = 0
     backend: str = "cpu"
@@ -120,6 +125,37 @@ class TransportResult:
             raise InputError(f"power_w and time_s must be >= 0, got {power_w:g} W, {time_s:g} s")
         return self.fluence_rate_at(depth_mm, radius_mm) * power_w * time_s * 100.0  # 1 J/mm^2 = 100 J/cm^2
 
+    def broad_beam_fluence(self, depths_mm: list[float] | tuple[float, ...]) -> list[DepthFluence]:
+        """Fluence rate under a wide uniform beam per unit incident irradiance at each depth [-].
+
+        By translation invariance, the fluence rate at depth z under a laterally infinite beam of unit
+        irradiance equals the whole plane's integral of the response to unit power in this run's beam:
+        phi_broad(z) = integral of 2 pi r phi_pencil(r, z) dr for a pencil beam
+        [FarrellPattersonWilson1992]. It is the figure penetration studies report. Each batch's depth
+        profile is interpolated linearly between depth-bin centres, so the standard error is over
+        independent batches.
+
+        Args:
+            depths_mm: depths [mm], each between the first and the last depth-bin centre.
+
+        Raises:
+            InputError: for a depth outside that range.
+        """
+        centres = self.z_centres_mm
+        entries = []
+        for depth_mm in depths_mm:
+            if not centres[0] <= depth_mm <= centres[-1]:
+                raise InputError(
+                    f"depth must be between {centres[0]:g} and {centres[-1]:g} mm (the depth-bin centres "
+                    f"of the grid), got {depth_mm:g}"
+                )
+            per_batch = np.array(
+                [np.interp(depth_mm, centres, row) for row in self.broad_beam_fluence_by_batch]
+            )
+            se = float(per_batch.std(ddof=1) / math.sqrt(per_batch.size))
+            entries.append(DepthFluence(float(depth_mm), float(per_batch.mean()), se))
+        return entries
+
     def to_json_dict(self) -> dict[str, Any]:
         """The summary as `laserdose simulate --json` prints it (fractions of incident power)."""
         return {
@@ -147,6 +183,25 @@ class TransportResult:
             absorbed_density_per_mm3=self.absorbed_density_per_mm3,
             fluence_rate_per_mm2=self.fluence_rate_per_mm2,
         )
+
+
+@dataclass(frozen=True)
+class DepthFluence:
+    """Broad-beam fluence rate at one depth per unit incident irradiance.
+
+    Attributes:
+        depth_mm: depth below the surface [mm].
+        ratio: fluence rate / incident irradiance [-].
+        ratio_se: its standard error over independent batches [-].
+    """
+
+    depth_mm: float
+    ratio: float
+    ratio_se: float
+
+    def to_json_dict(self) -> dict[str, float]:
+        """{"depth_mm", "ratio", "ratio_se"} as `laserdose simulate --depths --json` prints it."""
+        return {"depth_mm": self.depth_mm, "ratio": self.ratio, "ratio_se": self.ratio_se}
 
 
 def _bin(name: str, value: float, edges: FloatArray) -> int:

@@ -39,6 +39,9 @@ DEFAULT_RADII_MM = (5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 100.0)
 # 1 mm bins to 100 mm: targets lie 10-80 mm deep (docs/design.md); transverse process 76 +/- 15 mm
 # [Rauch2009].
 TABLE_GRID = Grid(dr_mm=1.0, nr=100, dz_mm=1.0, nz=100)
+# With variance reduction, importance planes down to the deepest target a plan may have (60 mm) and no
+# deeper, where splitting would only add cost.
+SPLIT_TO_MM = 62.0
 # Below F = 1e-5 the 1e5-photon entries turn noisy and then empty (inspected in the shipped table); such
 # depths get an exponential tail fitted over the 10 mm above (FluenceTable.with_exponential_tail).
 RESOLVED_FLOOR = 1e-5
@@ -169,7 +172,12 @@ class TableEntry:
 
 
 def disk_fluence(
-    stack: Stack, radii_mm: FloatArray, photons: int, seed: int, grid: Grid = TABLE_GRID
+    stack: Stack,
+    radii_mm: FloatArray,
+    photons: int,
+    seed: int,
+    grid: Grid = TABLE_GRID,
+    variance_reduction: bool = False,
 ) -> tuple[FloatArray, FloatArray]:
     """F(z; R) of `stack` from one pencil-beam Monte Carlo run: the one place it is computed.
 
@@ -182,12 +190,16 @@ def disk_fluence(
         photons: photons to trace.
         seed: the run's seed.
         grid: the scoring grid.
+        variance_reduction: split packets at depth (engine.simulate); unbiased, precise deep entries.
 
     Returns:
         The depth bin centres [mm] and F, shape (radii, depths) [-].
     """
     with KERNEL_LOCK:
-        result = simulate(stack, PencilBeam(), photons, seed, grid, threads=reproducible_threads())
+        result = simulate(
+            stack, PencilBeam(), photons, seed, grid, threads=reproducible_threads(),
+            variance_reduction=variance_reduction, split_to_mm=SPLIT_TO_MM if variance_reduction else None,
+        )  # fmt: skip
     return result.z_centres_mm, disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, radii_mm)
 
 
@@ -212,9 +224,13 @@ def target_fluence(
 
 
 def entry_factors(entry: TableEntry) -> FloatArray:
-    """F(z; R) of one entry, shape (radii, depths) [-]; the same bits on any machine of the same CPU kind."""
+    """F(z; R) of one entry, shape (radii, depths) [-]; the same bits on any machine of the same CPU kind.
+
+    Table builds trace with variance reduction: their deep entries are what the planner reads.
+    """
     stack = Stack.from_layers(back_model(entry.skin_type, entry.wavelength_nm, fat_mm=entry.fat_mm).layers)
-    return disk_fluence(stack, np.asarray(entry.radii_mm), entry.photons, entry.seed)[1]
+    radii = np.asarray(entry.radii_mm)
+    return disk_fluence(stack, radii, entry.photons, entry.seed, variance_reduction=True)[1]
 
 
 def table_entries(

@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from laserdose.clinic import audit, db
 from laserdose.clinic.console_registry import ConsoleRegistry
+from laserdose.clinic.qa_guided import GuidedSlot
 from laserdose.domain import quantities
 from laserdose.web.audit_status import audit_files, audit_watch
 from laserdose.web.errors import UnexpectedErrors, install_error_handlers
@@ -44,6 +45,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         outcome_pages,
         pages,
         plan_pages,
+        qa_guided_pages,
+        qa_pages,
         referral_pages,
         screenings_api,
     )
@@ -75,6 +78,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.templates.env.globals["domain"] = quantities  # forms show the ranges the checks enforce
     app.state.templates.env.auto_reload = settings.environment == "development"  # no stat() per render
     app.state.console = ConsoleRegistry()  # the treatment console runs of this process
+    app.state.qa_guided = GuidedSlot()  # the guided power check of this process
     app.add_middleware(
         SessionMiddleware, secret_key=settings.secret_key, session_cookie="laserdose_session",
         max_age=settings.session_max_age_s, same_site="lax", https_only=settings.secure_cookies,
@@ -96,4 +100,6 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(referral_pages.router)
     app.include_router(screenings_api.router)
     app.include_router(audit_status.router)
+    app.include_router(qa_guided_pages.router)  # before qa_pages: /machines/guided is no serial number
+    app.include_router(qa_pages.router)
     return app

@@ -26,7 +26,7 @@ from fastapi.responses import (
 )
 from sqlalchemy import select
 
-from laserdose.clinic import treatment, users
+from laserdose.clinic import qa, qa_trend, treatment, users
 from laserdose.clinic.console import ConsoleConfig, ConsoleRun
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
 from laserdose.clinic.plans import stored_plan_json
@@ -69,6 +69,7 @@ async def console_lifespan(app: FastAPI) -> AsyncIterator[None]:
     await anyio.to_thread.run_sync(recover)  # no database wait on the event loop
     yield
     await anyio.to_thread.run_sync(app.state.console.close_all, SHUTDOWN_REASON)
+    await anyio.to_thread.run_sync(app.state.qa_guided.cancel)
 
 
 def _plan(course: Course) -> tuple[Delivery | None, DeviceProfile | None, str]:
@@ -102,11 +103,20 @@ def _page(request: Request, db: DbSession, user: User, course_id: int, error: st
     statement = select(TreatmentSession).where(TreatmentSession.course_id == course_id)
     records = list(db.scalars(statement.order_by(TreatmentSession.id.desc()).limit(5)))
     goggles = _eyewear(plan, profile)
+    connected = run is not None and run.phase in ("connected", "running", "ended") and run.identity
+    qa_state = qa.gate(session=db, identity=run.identity) if run is not None and connected else None
+    alerts = (
+        qa_trend.trend_alerts(session=db, machine_serial=qa_state.check.machine_serial)
+        if (qa_state is not None and qa_state.check is not None)
+        else []
+    )
     return render(
         request, "console.html", user, status_code, course=course, patient=course.patient, plan=plan,
         profile=profile, plan_error=plan_error, eyewear=goggles, snapshot=run.snapshot() if run else None,
         error=error, device_url=request.app.state.settings.device_url, records=records,
-        can_operate=user.role == Role.OPERATOR,
+        can_operate=user.role == Role.OPERATOR, qa_state=qa_state, qa_alerts=alerts,
+        machine_serial=run.identity.get("serial", "") if run is not None else "",
+        machine_profile=run.identity.get("profile", "") if run is not None else "",
     )  # fmt: skip
 
 
@@ -131,6 +141,10 @@ def connect(request: Request, course_id: int, form: PostedForm, db: DbSession, u
     plan, profile, plan_error = _plan(course)
     if plan is None or profile is None:
         return _page(request, db, user, course_id, f"this plan cannot be delivered: {plan_error}", 409)
+    guided = request.app.state.qa_guided.current
+    if guided is not None and guided.active:
+        busy = "a power check is running on the machine; finish it first"
+        return _page(request, db, user, course_id, busy, 409)
     run = ConsoleRun(
         course_id=course_id, plan=plan, profile=profile, config=console_config(request),
         sessions=request.app.state.sessions, operator=user.username,
@@ -179,7 +193,11 @@ def start(
     blocked = _blocked(run.machine)
     if blocked:
         return _page(request, db, user, course_id, f"refused, nothing was emitted: {blocked}", 409)
-    record = treatment.open_session(db=db, actor=user, course_id=course_id, device=run.identity)
+    try:
+        record = treatment.open_session(db=db, actor=user, course_id=course_id, device=run.identity)
+    except treatment.PowerCheckRefused as exc:
+        db.rollback()
+        return _page(request, db, user, course_id, f"refused, nothing was emitted: {exc}", 409)
     db.commit()  # the record exists before the machine is armed
     try:
         run.start(record.id, stops_seen=stops_seen)
