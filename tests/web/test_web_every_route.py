@@ -39,6 +39,9 @@ ROUTES = [
         plan_pages.router,
         qa_pages.router,
         qa_guided_pages.router,
+        referral_pages.router,
+        screenings_api.router,
+        audit_status.router,
     )
     for method, path in _routes(router)
     if (method, path) not in PUBLIC
