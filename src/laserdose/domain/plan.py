@@ -228,8 +228,8 @@ class Refusal(_Model):
 
 
 PlanDocument = Annotated[TreatmentPlan | Refusal, Field(discriminator="decision")]
-# mypy cannot see that an Annotated union is a type form TypeAdapter accepts.
-PLAN_DOCUMENT: TypeAdapter[TreatmentPlan | Refusal] = TypeAdapter(PlanDocument)  # type: ignore[arg-type]
+# Some mypy versions cannot see that an Annotated union is a type form TypeAdapter accepts.
+PLAN_DOCUMENT: TypeAdapter[TreatmentPlan | Refusal] = TypeAdapter(PlanDocument)  # type: ignore[arg-type, unused-ignore]
 
 
 def plan_json(document: TreatmentPlan | Refusal) -> dict[str, Any]:
