@@ -48,6 +48,32 @@ def seed_demo(database_url: DatabaseUrl = None) -> None:
         typer.echo(f"  {username:<10} password {password}")
 
 
+@db_app.command("unlinked-outcomes")
+def unlinked_outcomes(database_url: DatabaseUrl = None, as_json: JsonFlag = False) -> None:
+    """List outcomes saved without a course (the migration links only one-course patients' outcomes)."""
+    from laserdose.clinic import outcomes
+
+    engine = db.make_engine(database_url)
+    with db.session_factory(engine)() as session:
+        found = [(o, [c.id for c in o.patient.courses]) for o in outcomes.unlinked_outcomes(session)]
+    rows = [
+        {
+            "outcome_id": o.id, "patient_id": o.patient_id, "patient": o.patient.name,
+            "assessed_on": o.assessed_on.isoformat(), "patient_course_ids": course_ids,
+        }
+        for o, course_ids in found
+    ]  # fmt: skip
+    if as_json:
+        print_json({"unlinked_outcomes": rows})
+        return
+    columns = ["outcome", "patient id", "patient", "assessed on", "patient's courses"]
+    table = [
+        [o.id, o.patient_id, o.patient.name, o.assessed_on.isoformat(), ", ".join(map(str, ids)) or "-"]
+        for o, ids in found
+    ]
+    print_table(f"Outcomes without a course: {len(rows)}", columns, table)
+
+
 def _read_password() -> str:
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")

@@ -1,4 +1,8 @@
-"""Outcome assessments: score and store one (pain NRS, ODI, RMDQ), and a patient's series for the chart.
+"""Outcome assessments: score and store one (pain NRS, ODI, RMDQ) on its course, and a patient's series.
+
+An outcome belongs to a course of the same patient: given explicitly, or else the patient's single active
+course (signed; the latest signed one is the form's default). Outcomes saved before this rule may have no
+course; `unlinked_outcomes` lists them for a clinician to attach.
 
 Like every clinic service: the database session is keyword-only and never committed (the caller owns the
 transaction); every change is checked against the actor's role and audited with field names only.
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic.models import Outcome, User
+from laserdose.clinic.models import Course, Outcome, User
 from laserdose.clinic.patients import get_patient
 from laserdose.clinic.records import audit_change
 from laserdose.clinic.users import RECORDERS, require_role
@@ -36,9 +40,14 @@ def record_outcome(
     exercise_adherence_percent: float | None = None,
     course_id: int | None = None,
 ) -> Outcome:
-    """Score and store an outcome assessment (clinician or operator); at least one measure is needed."""
+    """Score and store an outcome assessment (clinician or operator); at least one measure is needed.
+
+    `course_id` must name one of the patient's courses; when omitted, the patient's single active course is
+    used (see `outcome_course_id`).
+    """
     require_role(actor, *RECORDERS)
     get_patient(session=session, actor=actor, patient_id=patient_id)
+    course_id = outcome_course_id(session=session, patient_id=patient_id, course_id=course_id)
     if nrs is None and odi_sections is None and rmdq_ticked is None:
         raise InputError("an outcome needs at least one of pain NRS, ODI or RMDQ")
     if analgesic_use is not None and analgesic_use not in ANALGESIC_USE:
@@ -60,6 +69,36 @@ def record_outcome(
     return outcome
 
 
+def active_courses(session: Session, patient_id: int) -> list[Course]:
+    """The patient's signed courses, latest signed first: those an outcome may be recorded on by default."""
+    statement = select(Course).where(Course.patient_id == patient_id, Course.signed_at.is_not(None))
+    return list(session.scalars(statement.order_by(Course.signed_at.desc(), Course.id.desc())))
+
+
+def outcome_course_id(*, session: Session, patient_id: int, course_id: int | None) -> int | None:
+    """Return the course an outcome of the patient goes on, or raise InputError with the reason.
+
+    An explicit `course_id` must be one of the patient's courses. Without one, the patient's single active
+    course is used; none (an assessment before any signed course) leaves it unlinked, several are refused.
+    """
+    if course_id is not None:
+        course = session.get(Course, course_id)
+        if course is None or course.patient_id != patient_id:
+            raise InputError(f"course {course_id} is not one of this patient's courses")
+        return course_id
+    active = active_courses(session, patient_id)
+    if len(active) > 1:
+        numbers = ", ".join(str(c.id) for c in active)
+        raise InputError(f"the patient has several active courses ({numbers}): choose the course_id")
+    return active[0].id if active else None
+
+
+def unlinked_outcomes(session: Session) -> list[Outcome]:
+    """Outcomes without a course (saved before outcomes were linked), by patient then date."""
+    statement = select(Outcome).where(Outcome.course_id.is_(None))
+    return list(session.scalars(statement.order_by(Outcome.patient_id, Outcome.assessed_on, Outcome.id)))
+
+
 def patient_outcomes(session: Session, patient_id: int) -> list[Outcome]:
     """The patient's assessments, oldest first."""
     statement = select(Outcome).where(Outcome.patient_id == patient_id)
@@ -76,6 +115,7 @@ class OutcomePoint:
     odi_percent: float | None
     rmdq: int | None
     responder: dict[str, bool]
+    course_id: int | None = None
 
 
 def outcome_series(*, session: Session, actor: User, patient_id: int) -> list[OutcomePoint]:
@@ -96,7 +136,13 @@ def outcome_series(*, session: Session, actor: User, patient_id: int) -> list[Ou
             flags[measure.value] = scoring.is_responder(measure, first, value)
         points.append(
             OutcomePoint(
-                outcome.id, outcome.assessed_on, outcome.nrs, outcome.odi_percent, outcome.rmdq, flags
+                outcome.id,
+                outcome.assessed_on,
+                outcome.nrs,
+                outcome.odi_percent,
+                outcome.rmdq,
+                flags,
+                outcome.course_id,
             )
         )
     return points

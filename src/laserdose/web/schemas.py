@@ -132,6 +132,14 @@ class OutcomeCreate(BaseModel):
     ) = None
     analgesic_use: Literal["none", "as_needed", "daily"] | None = None
     exercise_adherence_percent: Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=100)] | None = None
+    course_id: (
+        Annotated[
+            int,
+            BeforeValidator(_no_bool),
+            Field(gt=0, description="the patient's course; omitted: the patient's single active course"),
+        ]
+        | None
+    ) = None
 
     _assessed_on = field_validator("assessed_on")(_not_in_future)
 
@@ -145,6 +153,7 @@ class OutcomePublic(BaseModel):
     odi_percent: float | None
     rmdq: int | None
     responder: dict[str, bool]
+    course_id: int | None = Field(description="the course the assessment belongs to; null if unlinked")
 
 
 class CourseCreate(BaseModel):

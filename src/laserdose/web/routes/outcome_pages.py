@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from laserdose.clinic import outcomes, patients
-from laserdose.clinic.models import User
+from laserdose.clinic.models import Patient, User
 from laserdose.clinic.users import RECORDERS
 from laserdose.clinical import outcomes as scoring
 from laserdose.errors import InputError
@@ -31,7 +31,7 @@ def _texts() -> scoring.QuestionnaireTexts:
 
 
 def _form_values(form: FormData) -> dict[str, Any]:
-    keys = ["assessed_on", "nrs", "analgesic_use", "exercise_adherence_percent", "rmdq_included"]
+    keys = ["course_id", "assessed_on", "nrs", "analgesic_use", "exercise_adherence_percent", "rmdq_included"]
     keys += [f"odi_{n}" for n in range(1, scoring.ODI_SECTIONS + 1)]
     values: dict[str, Any] = {key: str(form.get(key, "")) for key in keys}
     values["rmdq"] = {n for n in range(1, scoring.RMDQ_ITEMS + 1) if form.get(f"rmdq_{n}")}
@@ -43,6 +43,7 @@ def _parse(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     parsed: dict[str, Any] = {}
     errors: dict[str, str] = {}
     checks: dict[str, Callable[[], Any]] = {
+        "course_id": lambda: int(values["course_id"]) if values["course_id"] else None,
         "assessed_on": lambda: dt.date.fromisoformat(values["assessed_on"]),
         "nrs": lambda: scoring.score_nrs(int(values["nrs"])) if values["nrs"] else None,
         "odi_sections": lambda: _odi(values),
@@ -69,9 +70,11 @@ def _parse(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
 def _message(field: str, exc: Exception) -> str:
     if isinstance(exc, InputError):
         return str(exc)
-    return {"assessed_on": "enter a date (YYYY-MM-DD)", "nrs": "pain NRS must be a whole number 0-10"}.get(
-        field, "enter a number between 0 and 100"
-    )
+    return {
+        "course_id": "choose one of the patient's courses",
+        "assessed_on": "enter a date (YYYY-MM-DD)",
+        "nrs": "pain NRS must be a whole number 0-10",
+    }.get(field, "enter a number between 0 and 100")
 
 
 def _odi(values: dict[str, Any]) -> list[int | None] | None:
@@ -96,10 +99,21 @@ def _percent(raw: str) -> float | None:
 def outcome_form(request: Request, patient_id: int, session: DbSession, user: Recorder) -> HTMLResponse:
     """Show the outcome form."""
     patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
-    values = {"assessed_on": dt.date.today().isoformat(), "rmdq": set()}
+    active = outcomes.active_courses(session, patient_id)
+    values = {
+        "assessed_on": dt.date.today().isoformat(), "rmdq": set(),
+        "course_id": str(active[0].id) if active else "",
+    }  # fmt: skip
+    return _form(request, user, patient, values, {})
+
+
+def _form(
+    request: Request, user: User, patient: Patient, values: dict[str, Any], errors: dict[str, str]
+) -> HTMLResponse:
     return render(
-        request, "outcome_form.html", user, patient=patient, texts=_texts(), values=values, errors={}
-    )
+        request, "outcome_form.html", user, 422 if errors else 200, patient=patient, texts=_texts(),
+        values=values, errors=errors, courses=patient.courses,
+    )  # fmt: skip
 
 
 @router.post("/patients/{patient_id}/outcomes/new", response_model=None)
@@ -111,11 +125,15 @@ def record_outcome(
     check_csrf(request, form.get("csrf_token"))
     values = _form_values(form)
     parsed, errors = _parse(values)
+    if not errors:
+        try:  # the course: one of this patient's, or the single active one
+            parsed["course_id"] = outcomes.outcome_course_id(
+                session=session, patient_id=patient_id, course_id=parsed["course_id"]
+            )
+        except InputError as exc:
+            errors["course_id"] = str(exc)
     if errors:
-        return render(
-            request, "outcome_form.html", user, 422, patient=patient, texts=_texts(), values=values,
-            errors=errors,
-        )  # fmt: skip
+        return _form(request, user, patient, values, errors)
     outcomes.record_outcome(session=session, actor=user, patient_id=patient_id, **parsed)
     session.commit()
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)

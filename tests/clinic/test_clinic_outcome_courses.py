@@ -1,0 +1,120 @@
+"""Outcomes belong to a course of their patient: the service's rule, the linking migration, the listing."""
+
+import datetime as dt
+import json
+import subprocess
+
+import pytest
+from factories import make_course, make_patient, make_user
+from typer.testing import CliRunner
+
+from laserdose.cli.main import app
+from laserdose.clinic import course_report, db, outcomes, reports
+from laserdose.clinic.models import Outcome
+from laserdose.errors import InputError
+
+DAY = dt.date(2026, 3, 1)
+
+
+def test_an_outcome_without_course_goes_on_the_single_active_course(session):
+    clinician = make_user(session)
+    patient = make_patient(session, clinician)
+    make_course(session, clinician, patient, signed=False)  # a draft is not active
+    course = make_course(session, clinician, patient)
+    outcome = outcomes.record_outcome(
+        session=session, actor=clinician, patient_id=patient.id, assessed_on=DAY, nrs=6
+    )
+    assert outcome.course_id == course.id
+    series = outcomes.outcome_series(session=session, actor=clinician, patient_id=patient.id)
+    assert [point.course_id for point in series] == [course.id]
+
+
+def test_a_patient_without_signed_course_keeps_the_outcome_unlinked(session):
+    clinician = make_user(session)
+    patient = make_patient(session, clinician)  # a baseline before any course
+    outcome = outcomes.record_outcome(
+        session=session, actor=clinician, patient_id=patient.id, assessed_on=DAY, nrs=6
+    )
+    assert outcome.course_id is None
+    assert outcome in outcomes.unlinked_outcomes(session)
+
+
+def test_several_active_courses_need_an_explicit_choice(session):
+    clinician = make_user(session)
+    patient = make_patient(session, clinician)
+    first, second = make_course(session, clinician, patient), make_course(session, clinician, patient)
+    with pytest.raises(InputError, match=rf"several active courses \({second.id}, {first.id}\)"):
+        outcomes.record_outcome(
+            session=session, actor=clinician, patient_id=patient.id, assessed_on=DAY, nrs=6
+        )
+    chosen = outcomes.record_outcome(
+        session=session, actor=clinician, patient_id=patient.id, assessed_on=DAY, nrs=6, course_id=first.id
+    )
+    assert chosen.course_id == first.id
+    # The form's default is the latest signed course.
+    assert [c.id for c in outcomes.active_courses(session, patient.id)][0] == second.id
+
+
+def test_another_patients_course_is_refused(session):
+    clinician = make_user(session)
+    patient, other = make_patient(session, clinician), make_patient(session, clinician)
+    theirs = make_course(session, clinician, other)
+    for course_id in (theirs.id, 987654):
+        with pytest.raises(InputError, match=f"course {course_id} is not one of this patient's courses"):
+            outcomes.record_outcome(
+                session=session, actor=clinician, patient_id=patient.id, assessed_on=DAY, nrs=6,
+                course_id=course_id,
+            )  # fmt: skip
+    assert session.query(Outcome).filter_by(patient_id=patient.id).count() == 0
+
+
+def test_outcomes_recorded_without_course_reach_the_dashboard_and_the_course_report(session):
+    clinician = make_user(session)
+    patient = make_patient(session, clinician)
+    course = make_course(session, clinician, patient, protocol="linked-outcomes")
+    for day, nrs in ((DAY, 7), (DAY + dt.timedelta(weeks=4), 3)):
+        outcomes.record_outcome(
+            session=session, actor=clinician, patient_id=patient.id, assessed_on=day, nrs=nrs
+        )
+    rates = {r.protocol: r for r in reports.responder_rates(session=session, actor=clinician)}
+    # NRS 7 -> 3 is 4 points >= 2 (Ostelo 2008): one course assessed, one responder.
+    assert (rates["linked-outcomes"].assessed["nrs"], rates["linked-outcomes"].responders["nrs"]) == (1, 1)
+    pdf = course_report.course_report_pdf(session=session, actor=clinician, course_id=course.id, today=DAY)
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    # NRS plotted (its MIC line at max(7 - 2, 0.7 x 7) = 5, Ostelo 2008); only ODI and RMDQ are not assessed.
+    assert text.count("not assessed") == 2 and "MIC 5" in text
+
+
+def _history(url: str) -> dict[str, int]:
+    """A database at 0004 with outcomes saved without course: on a one-course and a two-course patient."""
+    engine = db.make_engine(url)
+    db.upgrade(engine, "0004_power_checks")
+    with db.session_factory(engine).begin() as session:
+        clinician = make_user(session)
+        one, two = make_patient(session, clinician), make_patient(session, clinician)
+        course = make_course(session, clinician, one)
+        make_course(session, clinician, two), make_course(session, clinician, two)
+        rows = {
+            "one": Outcome(patient_id=one.id, recorded_by_id=clinician.id, assessed_on=DAY, nrs=5),
+            "two": Outcome(patient_id=two.id, recorded_by_id=clinician.id, assessed_on=DAY, nrs=4),
+        }
+        session.add_all(rows.values())
+        session.flush()
+        return {"course": course.id, "one": rows["one"].id, "two": rows["two"].id, "two_patient": two.id}
+
+
+def test_migration_links_only_unambiguous_outcomes_and_the_cli_lists_the_rest(tmp_path):
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+    ids = _history(url)
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    with db.session_factory(engine)() as session:
+        assert session.get(Outcome, ids["one"]).course_id == ids["course"]
+        assert session.get(Outcome, ids["two"]).course_id is None
+    result = CliRunner().invoke(app, ["db", "unlinked-outcomes", "--database-url", url, "--json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)["unlinked_outcomes"]
+    assert [(row["outcome_id"], row["patient_id"]) for row in listed] == [(ids["two"], ids["two_patient"])]
+    assert len(listed[0]["patient_course_ids"]) == 2
+    table = CliRunner().invoke(app, ["db", "unlinked-outcomes", "--database-url", url])
+    assert table.exit_code == 0 and "Outcomes without a course: 1" in table.stdout
