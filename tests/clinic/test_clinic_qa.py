@@ -181,3 +181,19 @@ def test_checks_minutes_apart_give_no_trend_alert(session, operator):
     record_check(session, operator, deviation=0.01, at=NOW - dt.timedelta(minutes=5))
     record_check(session, operator, deviation=-0.01, at=NOW)  # noise, not a drift of -288 % a day
     assert qa_trend.trend_alerts(session=session, machine_serial=SERIAL) == []
+
+
+def test_a_machine_recalibrated_since_its_check_is_not_armed(session, operator):
+    # The monitor regulates the output: a new factor changes the true watts per set watt, so the old check
+    # no longer vouches for the output even though no service visit was recorded.
+    factors = {"810": {"factor": 1.0, "date": "2026-11-01"}, "980": {"factor": 1.0, "date": "2026-11-01"}}
+    qa.record_check(
+        session=session, actor=operator, machine_serial=SERIAL, machine_profile="15w-dual",
+        readings=readings(), meter_id="TP-30", meter_calibrated_on=NOW.date(), calibration=factors,
+    )  # fmt: skip
+    identity = {"serial": SERIAL, "profile": "15w-dual"}
+    assert qa.gate(session=session, identity={**identity, "calibration": factors}).allowed
+    halved = {**factors, "810": {"factor": 0.5, "date": "2026-12-01"}}
+    refused = qa.gate(session=session, identity={**identity, "calibration": halved})
+    assert not refused.allowed and "810 nm factor 1.0 -> 0.5" in refused.reason
+    assert not qa.gate(session=session, identity=identity).allowed  # no calibration reported: unsure

@@ -135,3 +135,16 @@ def test_recovery_stops_a_machine_still_emitting_its_session_then_reads_the_coun
     assert result is not None and result.energy_source == "machine counter"
     assert result.delivered_j == pytest.approx(_counter(machine), rel=1e-12)
     assert any(line.get("end_reason", "").startswith("stop:") for line in machine.log_lines)
+
+
+@pytest.mark.parametrize("counter_j", [0.0, float("nan")])
+def test_a_counter_below_the_record_or_not_a_number_is_not_believed(profile, tmp_path, counter_j):
+    # Fault injection: the firmware's counter reads less than the host already recorded, or NaN.
+    path = tmp_path / "session.jsonl"
+    machine = _crash_mid_emission(profile, path)
+    for source in machine.sources.values():
+        source.monitor_energy_j = counter_j
+    result = recover(path, connect(machine))
+    assert result is not None and result.energy_source == "record"
+    recorded = [e for e in read_record(path) if e["kind"] == "measurement"][-1]["delivered_j"]
+    assert result.delivered_j == recorded and result.unaccounted_max_j > 0

@@ -247,6 +247,8 @@ def service_visit(
         actor = _operator(session, admin)
     if actor.role != "admin":
         raise InputError(f"{admin} is a {actor.role}: only an admin records a service visit")
+    if not note.strip():  # checked before the machine changes, so a refused record leaves it untouched
+        raise InputError("a service visit needs a note (who serviced the machine and what was done)")
     today = dt.datetime.now(dt.UTC).date().isoformat()
     try:
         link = open_link(device)

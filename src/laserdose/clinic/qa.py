@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -289,9 +289,33 @@ def gate(*, session: Session, identity: dict[str, Any]) -> QaState:
         return QaState(False, "the machine reported no serial number: its power checks cannot be found",
                        None, None, 0.0, DEFAULT_TOLERANCE)  # fmt: skip
     try:
-        return state(session=session, machine_serial=serial, machine_profile=profile)
+        found = state(session=session, machine_serial=serial, machine_profile=profile)
     except InputError as exc:
         return QaState(False, f"power check state unknown: {exc}", None, None, 0.0, DEFAULT_TOLERANCE)
+    changed = _recalibrated_since(found.check, identity.get("calibration"))
+    if found.allowed and changed:
+        reason = f"the monitor calibration changed since the last power check ({changed}): record a "
+        return replace(found, allowed=False, reason=reason + "passing check")
+    return found
+
+
+def _recalibrated_since(check: PowerCheck | None, reported: Any) -> str:
+    """How the monitor factors the machine reports differ from those of `check` ('' when they agree).
+
+    A machine recalibrated without a recorded service visit would otherwise keep the old check's
+    permission while its true output per monitored watt has changed.
+    """
+    if check is None or not check.calibration:
+        return ""
+    if not isinstance(reported, dict):
+        return "the machine reports no calibration"
+    for key, entry in check.calibration.items():
+        now = reported.get(key)
+        old_factor = entry.get("factor") if isinstance(entry, dict) else None
+        new_factor = now.get("factor") if isinstance(now, dict) else None
+        if old_factor != new_factor:
+            return f"{key} nm factor {old_factor} -> {new_factor}"
+    return ""
 
 
 def meter_over_monitor(check: PowerCheck) -> dict[str, float]:

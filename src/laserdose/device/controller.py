@@ -202,7 +202,15 @@ class Controller:
             final = {key: float(sample["energy_j"][key]) for key in self.planned}
         except KeyboardInterrupt:
             return  # emission is already off; a second Ctrl-C only skips the reading
-        except (LinkError, DeviceRefused, KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (
+            LinkError,
+            DeviceRefused,
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            OverflowError,
+        ) as exc:
             self.record.write("final-measurement-failed", error=str(exc))
             return
         if all(math.isfinite(v) and v >= self.delivered[k] - 1e-9 for k, v in final.items()):

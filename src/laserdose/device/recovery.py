@@ -16,8 +16,9 @@ from typing import Any
 from laserdose.device.client import DeviceClient, DeviceRefused
 from laserdose.device.controller import send_stop
 from laserdose.device.link import LinkError
-from laserdose.device.protocol import Msg
+from laserdose.device.protocol import Msg, ProtocolError
 from laserdose.device.record import SessionRecord, read_record
+from laserdose.device.requests import check_measurement
 
 INTERRUPTED = "interrupted"
 REASON = "the host stopped without closing this record (killed or crashed); closed at the next start"
@@ -72,7 +73,7 @@ def recover(path: str | Path, client: DeviceClient | None) -> Recovery | None:
     planned = _floats(head.get("plan", {}).get("energy_limit_j", {}))
     measurements = [e for e in session if e.get("kind") == "measurement"]
     recorded = _floats(measurements[-1]["delivered_j"]) if measurements else dict.fromkeys(planned, 0.0)
-    counter, why = _machine_counter(client, session_id, list(planned)) if client else (None, "")
+    counter, why = _machine_counter(client, session_id, recorded, list(planned)) if client else (None, "")
     if counter is not None:
         result = Recovery(session_id, counter, recorded, planned, "machine counter", 0.0, REASON)
     else:
@@ -94,22 +95,34 @@ def recovery_line(path: str | Path, result: Recovery) -> str:
 
 
 def _machine_counter(
-    client: DeviceClient, session_id: str, keys: list[str]
+    client: DeviceClient, session_id: str, recorded: dict[str, float], keys: list[str]
 ) -> tuple[dict[str, float] | None, str]:
-    """The machine's counters for `session_id` (None, and why, when it cannot give them)."""
+    """The machine's counters for `session_id` (None, and why, when it cannot give trustworthy ones).
+
+    The counter is taken only from a machine that is not emitting (or acknowledged our STOP), when every
+    value is a finite number no smaller than what the record already holds.
+    """
     try:
         client.hello()
         held = client.request(Msg.READ_BACK)
         if not session_id or held.get("session_id") != session_id:
             return None, "the machine has since started another session"
         if client.request(Msg.STATUS).get("state") in ("ready", "emitting"):
-            send_stop(client, "closing an interrupted session")  # the watchdog should have; fail safe
+            acked, _ = send_stop(client, "closing an interrupted session")  # the watchdog should have
+            if not acked:
+                return None, "the machine did not acknowledge STOP, so its counter may still rise"
         sample = client.request(Msg.MEASURE)
-        return {key: float(sample["energy_j"][key]) for key in keys}, ""
+        check_measurement(sample)
+        counter = {key: float(sample["energy_j"][key]) for key in keys}
     except DeviceRefused as exc:
         return None, f"the machine holds no parameters ({exc})"
-    except (LinkError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except ProtocolError as exc:
+        return None, f"the machine's counter is not a plausible reading ({exc})"
+    except (LinkError, KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         return None, f"machine not reachable ({exc})"
+    if any(counter[key] < recorded.get(key, 0.0) - 1e-9 for key in keys):
+        return None, "the machine's counter is below the recorded energy"
+    return counter, ""
 
 
 def _close(path: str | Path, result: Recovery) -> None:
