@@ -4,9 +4,9 @@ import os
 import re
 
 from playwright.sync_api import expect
+from test_browser_plan import _add_patient, _screen
 
 from conftest import log_in
-from test_browser_plan import _add_patient, _screen
 
 
 def _sign_a_plan(page) -> None:  # noqa: ANN001 - a Playwright page
@@ -46,4 +46,6 @@ def test_outcomes_from_the_form_make_the_course_assessed_on_the_dashboard(page, 
     # NRS 8 -> 3 is 5 points >= max(2, 30 % of 8) (Ostelo 2008): the course is assessed, a responder.
     expect(row.locator("td").nth(3)).to_have_text("100 % (1/1)")
     expect(page.locator("#responder-rates")).not_to_contain_text("No course has two assessments yet")
-    page.screenshot(path=os.environ.get("LASERDOSE_SCREENSHOT", str(tmp_path / "dashboard.png")), full_page=True)
+    page.screenshot(
+        path=os.environ.get("LASERDOSE_SCREENSHOT", str(tmp_path / "dashboard.png")), full_page=True
+    )

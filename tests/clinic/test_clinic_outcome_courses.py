@@ -3,9 +3,13 @@
 import datetime as dt
 import json
 import subprocess
+import uuid
+from collections.abc import Iterator
 
 import pytest
 from factories import make_course, make_patient, make_user
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from laserdose.cli.main import app
@@ -103,8 +107,25 @@ def _history(url: str) -> dict[str, int]:
         return {"course": course.id, "one": rows["one"].id, "two": rows["two"].id, "two_patient": two.id}
 
 
-def test_migration_links_only_unambiguous_outcomes_and_the_cli_lists_the_rest(tmp_path):
-    url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path) -> Iterator[str]:
+    """An empty database: a new SQLite file, or a new database on the test run's PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+        return
+    server = make_url(request.getfixturevalue("postgres_url"))
+    name = f"migration_{uuid.uuid4().hex[:12]}"
+    admin = db.make_engine(server.render_as_string(hide_password=False))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def test_migration_links_only_unambiguous_outcomes_and_the_cli_lists_the_rest(empty_url):
+    url = empty_url
     ids = _history(url)
     engine = db.make_engine(url)
     db.upgrade(engine)
