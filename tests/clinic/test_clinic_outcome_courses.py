@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from laserdose.cli.main import app
-from laserdose.clinic import course_report, db, outcomes, reports
+from laserdose.clinic import chart, course_report, db, outcomes, reports
 from laserdose.clinic.models import Outcome
 from laserdose.errors import InputError
 
@@ -41,6 +41,10 @@ def test_a_patient_without_signed_course_keeps_the_outcome_unlinked(session):
     )
     assert outcome.course_id is None
     assert outcome in outcomes.unlinked_outcomes(session)
+    events = chart.timeline(session=session, actor=clinician, patient_id=patient.id)
+    assert [e.summary for e in events if e.kind == "outcome"] == [
+        "pain NRS 6/10, not on a course (not counted in course reports)"
+    ]
 
 
 def test_several_active_courses_need_an_explicit_choice(session):

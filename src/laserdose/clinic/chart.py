@@ -43,6 +43,8 @@ def _outcome_summary(outcome: Outcome) -> str:
         parts.append(f"analgesics {outcome.analgesic_use.replace('_', ' ')}")
     if outcome.exercise_adherence_percent is not None:
         parts.append(f"home exercise {outcome.exercise_adherence_percent:.0f} %")
+    if outcome.course_id is None:  # saved before outcomes were linked, or before any signed course
+        parts.append("not on a course (not counted in course reports)")
     return ", ".join(parts)
 
 
