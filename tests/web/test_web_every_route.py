@@ -7,6 +7,7 @@ import pytest
 from laserdose.web import audit_status
 from laserdose.web.routes import (
     api,
+    api_docs,
     console,
     courses_api,
     outcome_pages,
@@ -19,7 +20,11 @@ from laserdose.web.routes import (
 )
 
 # The plan document's JSON Schema holds no patient data: it is published like the documentation.
-PUBLIC = {("POST", "/api/v1/token"), ("GET", "/login"), ("POST", "/login"), ("GET", "/api/v1/schema/plan")}
+# The API documentation page shows only that schema and the API's, both public.
+PUBLIC = {
+    ("POST", "/api/v1/token"), ("GET", "/login"), ("POST", "/login"), ("GET", "/api/v1/schema/plan"),
+    ("GET", "/api/docs"),
+}  # fmt: skip
 
 
 def _routes(router):
@@ -32,6 +37,7 @@ ROUTES = [
     (method, path)
     for router in (
         api.router,
+        api_docs.router,
         courses_api.router,
         pages.router,
         outcome_pages.router,

@@ -40,6 +40,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     from laserdose.web import audit_status
     from laserdose.web.routes import (
         api,
+        api_docs,
         console,
         courses_api,
         outcome_pages,
@@ -53,7 +54,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     settings = settings or WebSettings()
     app = FastAPI(
-        title="laserdose clinic", version="1", docs_url="/api/docs", openapi_url="/openapi.json",
+        title="laserdose clinic", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json",
         lifespan=_lifespan,
     )  # fmt: skip
     # No bound on extra connections: FastAPI validates a sync route's answer in another worker-thread hop
@@ -92,6 +93,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.include_router(api.router)
+    app.include_router(api_docs.router)  # Swagger UI from /static, not FastAPI's CDN page
     app.include_router(courses_api.router)
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)
