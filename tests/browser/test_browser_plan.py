@@ -85,7 +85,9 @@ def test_plan_editor_keeps_bad_input_with_the_fields_error(page):
     page.fill("#advice", "Keep moving")
     page.click("#create-sign")
     # Rule of nines (Wallace 1951): the back of the trunk is about 3400 cm2 (clinical/patient.py).
-    expect(page.locator("#area_cm2-error")).to_have_text("must be between 1 and 3500 cm2")
+    expect(page.locator("#area_cm2-error")).to_have_text(
+        "treatment area must be between 1 and 3500 cm2, got 5000 cm2"
+    )
     expect(page.locator("#area_cm2")).to_have_value("5000")
     expect(page.locator("#advice")).to_have_value("Keep moving")
 

@@ -74,7 +74,10 @@ def test_spectrum_plot_writes_png(cli, tmp_path):
             "unknown tissue 'liver'; allowed: epidermis",
         ),
         (["tissue", "--tissue", "fat", "--wavelength", "1200"], "wavelength must be between 600 and 1100 nm"),
-        (["tissue", "--tissue", "fat", "--wavelength", "810", "--skin-type", "7"], "Fitzpatrick type 1-6"),
+        (
+            ["tissue", "--tissue", "fat", "--wavelength", "810", "--skin-type", "7"],
+            "Fitzpatrick skin type must be between 1 and 6, got 7",
+        ),
         (["back", "--skin-type", "3", "--wavelength", "980"], "exactly one of --fat-mm"),
         (
             ["back", "--skin-type", "3", "--wavelength", "980", "--fat-mm", "9", "--bmi", "25"],
@@ -85,7 +88,10 @@ def test_spectrum_plot_writes_png(cli, tmp_path):
             ["back", "--skin-type", "3", "--wavelength", "980", "--fat-mm", "-1"],
             "fat thickness must be between",
         ),
-        (["back", "--skin-type", "0", "--wavelength", "980", "--bmi", "25"], "Fitzpatrick type 1-6"),
+        (
+            ["back", "--skin-type", "0", "--wavelength", "980", "--bmi", "25"],
+            "Fitzpatrick skin type must be between 1 and 6, got 0",
+        ),
         (
             ["spectrum", "--tissue", "fat", "--from", "900", "--to", "800"],
             "end wavelength must be between 900",

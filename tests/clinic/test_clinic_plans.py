@@ -89,7 +89,7 @@ def test_only_clinicians_screen_and_unknown_terms_are_refused(session):
     ("changes", "message"),
     [
         ({"skin_limit_c": 44.0}, "skin limit must be between 34 and 43 C"),  # IEC 60601-1 ed. 3: 43 C
-        ({"skin_limit_c": float("nan")}, "skin limit must be a finite number"),
+        ({"skin_limit_c": float("nan")}, "skin limit must be between 34 and 43 C, got nan C"),
         ({"device": "60w-dream"}, "unknown device '60w-dream'"),
         ({"protocol": "moonlight"}, "unknown protocol 'moonlight'"),
         ({"bmi": None}, "give the fat thickness or the BMI"),

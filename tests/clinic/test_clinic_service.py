@@ -32,9 +32,13 @@ def test_search_treats_wildcards_literally(session):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("skin_type", 7, "skin_type must be a Fitzpatrick type 1-6"),
-        ("bmi_kg_m2", 5.0, "bmi must be between 10 and 80"),
-        ("birth_date", dt.date(2999, 1, 1), "birth_date must be between"),
+        ("skin_type", 7, "Fitzpatrick skin type must be between 1 and 6, got 7"),
+        ("bmi_kg_m2", 5.0, "BMI must be between 18 and 50 kg/m2, got 5 kg/m2"),
+        (
+            "birth_date",
+            dt.date(2999, 1, 1),
+            "birth date must be between 1900-01-01 and today, got 2999-01-01",
+        ),
         ("name", "  ", "name must have 1-200 characters and no control characters"),
     ],
 )

@@ -54,7 +54,7 @@ def test_screen_table_for_people(cli, tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"skin_type": 7}, "skin_type must be 1-6, got 7"),
+        ({"skin_type": 7}, "skin_type: Fitzpatrick skin type must be between 1 and 6, got 7"),
         (
             {"diagnosis": "back-ache"},
             "[screening] unknown diagnosis 'back-ache'; allowed: acute-nonspecific-lbp",

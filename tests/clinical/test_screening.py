@@ -271,8 +271,8 @@ def test_age_under_20_is_derived_from_age():
         ({"red_flags": "fever"}, "red flags must be a list of terms"),
         ({"red_flags": (3,)}, "red flags must be strings"),
         ({"medical_clearance": "yes"}, "medical_clearance must be true or false"),
-        ({"skin_type": 7}, "skin_type must be a whole number from 1 to 6, got 7"),
-        ({"age_years": -1}, "age_years must be a whole number from 0 to 120, got -1"),
+        ({"skin_type": 7}, "Fitzpatrick skin type must be between 1 and 6, got 7"),
+        ({"age_years": -1}, "age must be between 0 and 120 years, got -1 years"),
     ],
 )
 def test_unknown_terms_are_rejected_with_the_allowed_ones(kwargs, message):

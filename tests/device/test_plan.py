@@ -125,6 +125,8 @@ HUGE = 10**400  # a valid JSON integer beyond a float's range
         {"power_w_by_wavelength": {"810": 6.0, "810.0": 4.0}, "total_energy_j": 120.0},  # 810 nm twice
         {"duration_s": True},
         {"handpiece": ["large-standoff"]},
+        {"device": "x" * 5000},  # longer than any file name: the profile lookup must not crash
+        {"device": "/"},
     ],
 )
 def test_treat_cli_refuses_huge_or_mistyped_fields_with_one_line_and_exit_2(cli, tmp_path, change):

@@ -77,7 +77,7 @@ def _kill_host_while_emitting(sim, tmp_path, record) -> None:
         return bool(started) and entries[-1].get("t_s", 0.0) - started[0] > 5.0
 
     try:
-        wait_for(emitting_for_a_while)
+        wait_for(emitting_for_a_while, timeout_s=120.0)  # a CLI start can take 30 s on a loaded CI box
     finally:
         os.kill(host.pid, signal.SIGKILL)
         host.wait()

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
@@ -108,3 +109,39 @@ def test_wavelength_keys_round_trip(nm: int) -> None:
 def test_wavelength_keys_refuse_what_is_not_whole_nm(bad: object) -> None:
     with pytest.raises(InputError, match="a wavelength key must be a whole number of nm"):
         wavelength_key(bad)
+
+
+def test_the_documented_limits_table_is_the_domain():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "api" / "domain.md").read_text(encoding="utf-8")
+    for quantity in q.QUANTITIES:
+        numbers = "whole" if quantity.whole else "any"
+        span = f"{quantity.low:g} | {quantity.high:g} | {quantity.unit or '-'}"
+        assert f"| {quantity.name} | {span} | {numbers} | {quantity.source} |" in page
+
+
+@pytest.mark.parametrize(
+    ("annotated", "typed", "message"),
+    [
+        (q.Bmi, "abc", "BMI must be a number between 18 and 50 kg/m2, got 'abc'"),
+        (q.Bmi, " 70 ", "BMI must be between 18 and 50 kg/m2, got 70 kg/m2"),
+        (q.SkinType, "3.5", "Fitzpatrick skin type must be a whole number between 1 and 6, got '3.5'"),
+        (q.Wavelength, "810.5", "wavelength must be a whole number between 600 and 1100 nm, got '810.5'"),
+        (q.Wavelength, "810.0", "wavelength must be a whole number between 600 and 1100 nm, got '810.0'"),
+    ],
+)
+def test_pydantic_types_read_typed_text_with_the_checker_message(annotated, typed, message):
+    with pytest.raises(ValidationError) as caught:
+        TypeAdapter(annotated).validate_python(typed)
+    assert caught.value.errors()[0]["msg"] == message
+
+
+def test_pydantic_types_accept_typed_numbers():
+    assert TypeAdapter(q.Bmi).validate_python("27.5") == 27.5
+    assert TypeAdapter(q.SkinType).validate_python("3") == 3
+    assert TypeAdapter(q.Wavelength).validate_json('"810"') == 810
+
+
+@QUANTITIES
+def test_integers_beyond_float_are_refused_not_crashed(quantity: q.Quantity) -> None:
+    with pytest.raises(InputError, match=f"^{quantity.name} must be between .*, got 10000"):
+        quantity.check(10**400)

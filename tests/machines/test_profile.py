@@ -42,10 +42,22 @@ def test_lookup_of_missing_source_or_handpiece_lists_what_exists():
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d["sources"][0].update(max_power_w=-1), "max_power_w must be > 0"),
+        (
+            lambda d: d["sources"][0].update(max_power_w=-1),
+            "max_power_w: power must be between 0 and 60 W, got -1 W",
+        ),
+        (lambda d: d["sources"][0].update(max_power_w=0), "max_power_w must be > 0 W, got 0 W"),
+        (lambda d: d.update(max_total_power_w=150), "max_total_power_w: power must be between 0 and 60 W"),
         (lambda d: d.update(modes=["cw", "burst"]), "unknown mode 'burst'"),
         (lambda d: d["sources"][1].update(wavelength_nm=810), "wavelength twice"),
-        (lambda d: d["sources"][0].update(wavelength_nm=300), "wavelength_nm must be >= 400"),
+        (
+            lambda d: d["sources"][0].update(wavelength_nm=300),
+            "wavelength_nm: wavelength must be between 600",
+        ),
+        (
+            lambda d: d["sources"][0].update(wavelength_nm=808.5),
+            "wavelength_nm must be a whole number of nm, got 808.5",
+        ),
         (lambda d: d.update(max_total_power_w=5), "below the largest source"),
         (lambda d: d["pulsed"].update(duty_cycle=[0.5, 1.5]), "duty_cycle must be"),
         (lambda d: d.pop("model"), "missing field model"),

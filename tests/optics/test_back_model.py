@@ -4,12 +4,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from laserdose.domain.quantities import BMI, FAT_THICKNESS
 from laserdose.errors import InputError
 from laserdose.optics.back import back_model
 from laserdose.optics.tissues import optical_properties
 
-BMIS = st.floats(min_value=18.0, max_value=50.0)
-FATS = st.floats(min_value=0.5, max_value=150.0)
+BMIS = st.floats(min_value=BMI.low, max_value=BMI.high)
+FATS = st.floats(min_value=FAT_THICKNESS.low, max_value=FAT_THICKNESS.high)
 TARGETS = {"facet_joint", "multifidus", "nerve_root", "sacroiliac_joint"}
 
 
@@ -88,8 +89,8 @@ def test_to_dict_is_the_documented_json():
         ({}, "exactly one of"),
         ({"bmi": 12.0}, "BMI must be between 18 and 50"),
         ({"bmi": float("nan")}, "BMI must be between 18 and 50"),
-        ({"fat_mm": -3.0}, "fat thickness must be between 0.5 and 150 mm"),
-        ({"fat_mm": 400.0}, "fat thickness must be between 0.5 and 150 mm"),
+        ({"fat_mm": -3.0}, "fat thickness must be between 2 and 45 mm, got -3 mm"),
+        ({"fat_mm": 400.0}, "fat thickness must be between 2 and 45 mm, got 400 mm"),
     ],
 )
 def test_bad_fat_or_bmi_is_rejected(kwargs, message):

@@ -135,7 +135,9 @@ def test_bad_input_is_rejected():
     with pytest.raises(InputError, match="between 600 and 1100 nm, got 532 nm"):
         optical_properties("fat", 532.0)
     for skin_type in (0, 7):
-        with pytest.raises(InputError, match="Fitzpatrick type 1-6"):
+        with pytest.raises(
+            InputError, match=f"Fitzpatrick skin type must be between 1 and 6, got {skin_type}"
+        ):
             optical_properties("dermis", 810.0, skin_type)
 
 

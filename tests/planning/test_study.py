@@ -148,7 +148,10 @@ BAD_COHORTS = [
     ({"bmi": {"distribution": "gamma", "mean": 27.0, "sd": 5.0}}, "bmi.distribution must be one of normal"),
     ({"bmi": {"distribution": "normal", "mean": 27.0}}, "missing field bmi.sd"),
     ({"bmi": {"distribution": "normal", "mean": 27.0, "sd": 0.0}}, "bmi.sd must be a number above 0"),
-    ({"bmi": {"distribution": "normal", "mean": 60.0, "sd": 5.0}}, "bmi.mean must be a number from 18 to 50"),
+    (
+        {"bmi": {"distribution": "normal", "mean": 60.0, "sd": 5.0}},
+        "bmi.mean: BMI must be between 18 and 50 kg/m2, got 60 kg/m2",
+    ),
     ({"bmi": {"distribution": "normal", "mean": 27.0, "sd": 5.0, "sigma": 1}}, "unknown field bmi.sigma"),
     ({"bmi": {"distribution": "uniform", "low": 30.0, "high": 20.0}}, "bmi.high must be above bmi.low"),
     ({"bmi": 27.0}, "bmi must be a table"),
@@ -159,7 +162,7 @@ BAD_COHORTS = [
     ({"skin_type_weights": [0.5, 0.5]}, "skin_type_weights must be a list of 6 numbers"),
     ({"skin_type_weights": [0.2] * 6}, "skin_type_weights must sum to 1"),
     ({"skin_type_weights": [1.5, -0.5, 0, 0, 0, 0]}, "skin_type_weights must be a number from 0 to 1"),
-    ({"area_cm2": 0}, "area_cm2 must be a number from 1"),
+    ({"area_cm2": 0}, "area_cm2: treatment area must be between 1 and 3500 cm2, got 0 cm2"),
     ({"patient": 3}, "unknown field 'patient'"),
 ]
 

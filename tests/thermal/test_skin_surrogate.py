@@ -178,8 +178,8 @@ def test_longer_sessions_and_more_power_never_lower_the_peak(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"skin_type": 7}, "skin_type"),
-        ({"skin_type": True}, "skin_type"),
+        ({"skin_type": 7}, "Fitzpatrick skin type must be between 1 and 6, got 7"),
+        ({"skin_type": True}, "Fitzpatrick skin type must be a number between 1 and 6, got True"),
         ({"fat_mm": -1.0}, "fat thickness"),
         ({"wavelength_nm": 532.0}, "wavelength"),
         ({"wavelength_nm": 1100.0}, "wavelength_nm must be between 650 and 1064"),

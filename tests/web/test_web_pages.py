@@ -71,7 +71,8 @@ def test_bad_form_input_names_the_field_and_keeps_the_values(client):
     login(client, "clinician")
     response = new_patient(client, skin_type="9", name="Zoë Typed")
     assert response.status_code == 422
-    assert "Fitzpatrick skin type (1-6): Input should be less than or equal to 6" in response.text
+    message = "Fitzpatrick skin type must be between 1 and 6, got 9"
+    assert f'id="skin_type-error">{message}</p>' in response.text
     assert 'value="Zoë Typed"' in response.text and 'value="9"' in response.text
     assert 'value="26.5"' in response.text
 

@@ -192,9 +192,12 @@ def test_preview_shows_each_fields_error_out_of_band(client, screened):
     patient_id, token = screened
     values = _plan_values(token, area_cm2="abc", skin_limit_c="50", protocol="facet-pain")
     html = client.post(f"/patients/{patient_id}/plan/preview", data=values).text
-    assert 'id="area_cm2-error" hx-swap-oob="true">enter a number of cm2' in html
+    area_error = "treatment area must be a number between 1 and 3500 cm2, got &#39;abc&#39;"
+    assert f'id="area_cm2-error" hx-swap-oob="true">{area_error}' in html
     # IEC 60601-1 ed. 3: 43 C is the highest skin contact temperature; a clinic may set less, never more.
-    assert 'id="skin_limit_c-error" hx-swap-oob="true">must be between 34 and 43 C' in html
+    assert (
+        'id="skin_limit_c-error" hx-swap-oob="true">skin limit must be between 34 and 43 C, got 50 C' in html
+    )
     assert "facet-pain treats facet-pain; the screening&#39;s diagnosis is chronic-nonspecific-lbp" in html
     assert 'id="plan-table"' not in html
 
@@ -325,7 +328,7 @@ def test_bad_input_on_create_keeps_what_was_typed(client, screened):
     page = client.post(f"/patients/{patient_id}/plan", data=values)
     assert page.status_code == 422
     # Rule of nines (Wallace 1951): the back of the trunk is about 3400 cm2 (clinical/patient.py).
-    assert 'id="area_cm2-error">must be between 1 and 3500 cm2' in page.text
+    assert 'id="area_cm2-error">treatment area must be between 1 and 3500 cm2, got -5 cm2' in page.text
     assert 'value="-5"' in page.text and "Keep moving</textarea>" in page.text
 
 

@@ -6,17 +6,16 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from laserdose.cli.options import DatabaseUrl, JsonFlag
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinic import audit, audit_checkpoints, db, users
 from laserdose.errors import InputError
 
-DatabaseUrl = typer.Option(
-    None, "--database-url", help="SQLAlchemy URL; default $LASERDOSE_DATABASE_URL or SQLite."
-)
-JsonFlag = typer.Option(False, "--json", help="Print JSON for machines.")
+LoginName = Annotated[str, typer.Argument(help="Login name.")]
 
 db_app = typer.Typer(help="Create and migrate the clinic database.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage the people who log in.", no_args_is_help=True)
@@ -24,7 +23,7 @@ audit_app = typer.Typer(help="Check the keyed, hash-chained audit log.", no_args
 
 
 @db_app.command("upgrade")
-def upgrade(database_url: str | None = DatabaseUrl) -> None:
+def upgrade(database_url: DatabaseUrl = None) -> None:
     """Apply every migration (creates the database if it is new)."""
     engine = db.make_engine(database_url)
     db.upgrade(engine)
@@ -32,7 +31,7 @@ def upgrade(database_url: str | None = DatabaseUrl) -> None:
 
 
 @db_app.command("seed-demo")
-def seed_demo(database_url: str | None = DatabaseUrl) -> None:
+def seed_demo(database_url: DatabaseUrl = None) -> None:
     """Fill an empty, migrated database with a demo clinic and print the demo passwords."""
     import datetime as dt
 
@@ -60,10 +59,10 @@ def _read_password() -> str:
 
 @users_app.command("add")
 def add_user(
-    name: str = typer.Argument(..., help="Login name."),
-    role: str = typer.Option(..., "--role", help="admin, clinician or operator."),
-    database_url: str | None = DatabaseUrl,
-    json_output: bool = JsonFlag,
+    name: LoginName,
+    role: Annotated[str, typer.Option("--role", help="admin, clinician or operator.")],
+    database_url: DatabaseUrl = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Add a user; the password is read from standard input (prompted twice on a terminal)."""
     engine = db.make_engine(database_url)
@@ -73,14 +72,14 @@ def add_user(
             session=session, username=name, password=_read_password(), role=role, actor_name=actor
         )
         result = {"id": user.id, "username": user.username, "role": user.role}
-    if json_output:
+    if as_json:
         print_json(result)
     else:
         typer.echo(f"added {result['role']} {result['username']} (id {result['id']})")
 
 
 @users_app.command("list")
-def list_users(database_url: str | None = DatabaseUrl, json_output: bool = JsonFlag) -> None:
+def list_users(database_url: DatabaseUrl = None, as_json: JsonFlag = False) -> None:
     """List the users with their roles and whether they may log in."""
     engine = db.make_engine(database_url)
     with db.session_factory(engine)() as session:
@@ -88,16 +87,14 @@ def list_users(database_url: str | None = DatabaseUrl, json_output: bool = JsonF
             {"id": u.id, "username": u.username, "role": u.role, "active": u.active}
             for u in users.list_users(session=session)
         ]
-    if json_output:
+    if as_json:
         print_json({"users": rows})
     else:
         print_table("Users", ["id", "username", "role", "active"], [list(row.values()) for row in rows])
 
 
 @users_app.command("deactivate")
-def deactivate(
-    name: str = typer.Argument(..., help="Login name."), database_url: str | None = DatabaseUrl
-) -> None:
+def deactivate(name: LoginName, database_url: DatabaseUrl = None) -> None:
     """Stop a user from logging in; their records stay."""
     engine = db.make_engine(database_url)
     with db.session_factory(engine).begin() as session:
@@ -106,9 +103,7 @@ def deactivate(
 
 
 @users_app.command("passwd")
-def passwd(
-    name: str = typer.Argument(..., help="Login name."), database_url: str | None = DatabaseUrl
-) -> None:
+def passwd(name: LoginName, database_url: DatabaseUrl = None) -> None:
     """Set a user's password (read from standard input); ends all their sessions and API tokens."""
     engine = db.make_engine(database_url)
     with db.session_factory(engine).begin() as session:
@@ -117,9 +112,7 @@ def passwd(
 
 
 @users_app.command("totp")
-def enable_totp(
-    name: str = typer.Argument(..., help="Login name."), database_url: str | None = DatabaseUrl
-) -> None:
+def enable_totp(name: LoginName, database_url: DatabaseUrl = None) -> None:
     """Require a one-time code (RFC 6238, authenticator app) at every login of `name`; prints the secret."""
     from laserdose.clinic import totp
 
@@ -133,12 +126,16 @@ def _cli_actor() -> str:
     return f"cli:{os.environ.get('USER', 'unknown')}"
 
 
-KeyFile = typer.Option(
-    None, "--key-file", help="The audit key's file; default $LASERDOSE_AUDIT_KEY_FILE or the data directory."
-)
-CheckpointFile = typer.Option(
-    None, "--checkpoint-file", help="The signed checkpoints' file; default next to the key file."
-)
+KeyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file", help="The audit key's file; default $LASERDOSE_AUDIT_KEY_FILE or the data directory."
+    ),
+]
+CheckpointFile = Annotated[
+    Path | None,
+    typer.Option("--checkpoint-file", help="The signed checkpoints' file; default next to the key file."),
+]
 
 
 def _audit_state(
@@ -156,14 +153,14 @@ def _audit_state(
 
 @audit_app.command("verify")
 def verify(
-    database_url: str | None = DatabaseUrl,
-    key_file: Path | None = KeyFile,
-    checkpoint_file: Path | None = CheckpointFile,
-    json_output: bool = JsonFlag,
+    database_url: DatabaseUrl = None,
+    key_file: KeyFile = None,
+    checkpoint_file: CheckpointFile = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Check the audit log's hash chain, its MACs and its checkpoints; exit 0 if intact, 1 if not."""
     state = _audit_state(database_url, key_file, checkpoint_file, write=False)
-    if json_output:
+    if as_json:
         last = None if state.last_checkpoint is None else vars(state.last_checkpoint)
         print_json({**vars(state), "last_checkpoint": last})
     elif state.ok:
@@ -176,9 +173,9 @@ def verify(
 
 @audit_app.command("checkpoint")
 def checkpoint(
-    database_url: str | None = DatabaseUrl,
-    key_file: Path | None = KeyFile,
-    checkpoint_file: Path | None = CheckpointFile,
+    database_url: DatabaseUrl = None,
+    key_file: KeyFile = None,
+    checkpoint_file: CheckpointFile = None,
 ) -> None:
     """Verify the audit log and, if intact and grown, append a signed checkpoint (run it from cron)."""
     state = _audit_state(database_url, key_file, checkpoint_file, write=True)

@@ -2,9 +2,11 @@
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import print_json
 from laserdose.device.client import DeviceClient
 from laserdose.device.faults import parse_faults
@@ -16,28 +18,32 @@ from laserdose.device.states import mermaid_diagram
 from laserdose.errors import InputError, require_choice, require_range
 from laserdose.machines.profile import load_profile, shipped_profiles
 
-_FAULT_OPTION = typer.Option([], help="Fault to inject, e.g. estop@2s, power-deviation=0.3@2s (repeatable).")
-_LOG_OPTION = typer.Option(None, help="Write every emission interval and event here (JSON lines).")
-_RECOVER_RECORD_OPTION = typer.Option(..., help="Session record (JSON lines) a killed host left open.")
 app = typer.Typer(help="Machine simulator and device tools.", no_args_is_help=True)
 
 
 @app.command("simulate")
 def simulate(
-    profile: str = typer.Option("15w-dual", help="Device profile name or TOML path."),
-    listen: str = typer.Option(
-        "tcp://127.0.0.1:7001", help="tcp://HOST:PORT (port 0 picks one) or serial:///dev/ttyX."
-    ),
-    fault: list[str] = _FAULT_OPTION,
-    footswitch: str = typer.Option(
-        "auto", help="auto: pressed whenever ready; manual: CONTROL frames press it."
-    ),
-    time_scale: float = typer.Option(1.0, help="Simulated seconds per wall-clock second."),
-    watchdog: float = typer.Option(
-        0.5, help="Wall-clock seconds of host silence before the machine disarms."
-    ),
-    seed: int = typer.Option(0, help="Seed of the monitor photodiode's calibration error and noise."),
-    log: Path | None = _LOG_OPTION,
+    profile: Annotated[str, typer.Option(help="Device profile name or TOML path.")] = "15w-dual",
+    listen: Annotated[
+        str, typer.Option(help="tcp://HOST:PORT (port 0 picks one) or serial:///dev/ttyX.")
+    ] = "tcp://127.0.0.1:7001",
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(help="Fault to inject, e.g. estop@2s, power-deviation=0.3@2s (repeatable)."),
+    ] = None,
+    footswitch: Annotated[
+        str, typer.Option(help="auto: pressed whenever ready; manual: CONTROL frames press it.")
+    ] = "auto",
+    time_scale: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second.")] = 1.0,
+    watchdog: Annotated[
+        float, typer.Option(help="Wall-clock seconds of host silence before the machine disarms.")
+    ] = 0.5,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the monitor photodiode's calibration error and noise.")
+    ] = 0,
+    log: Annotated[
+        Path | None, typer.Option(help="Write every emission interval and event here (JSON lines).")
+    ] = None,
 ) -> None:
     """Simulate the machine's firmware behind a TCP or serial link until interrupted."""
     require_choice("footswitch mode", footswitch, ("auto", "manual"))
@@ -48,7 +54,7 @@ def simulate(
         watchdog_s=watchdog * time_scale,
         footswitch_auto=footswitch == "auto",
         seed=seed,
-        faults=parse_faults(fault),
+        faults=parse_faults(fault or []),
     )
     log_file = log.open("a", encoding="utf-8") if log else None
     try:
@@ -79,15 +85,17 @@ def _profile_name(given: str) -> str:
 
 @app.command("recover")
 def recover_record(
-    record: Path = _RECOVER_RECORD_OPTION,
-    device: str | None = typer.Option(
-        None, help="Machine URL (tcp://HOST:PORT, serial:///dev/ttyX): read its energy counter."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print what was closed as JSON (null: nothing)."),
+    record: Annotated[Path, typer.Option(help="Session record (JSON lines) a killed host left open.")],
+    device: Annotated[
+        str | None,
+        typer.Option(help="Machine URL (tcp://HOST:PORT, serial:///dev/ttyX): read its energy counter."),
+    ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Close RECORD's open session as interrupted, with the machine's own energy counter where it can.
 
     Without --device the energy is the record's last measurement, with the most that may be missing.
+    With --json, what was closed is printed as JSON (null when nothing was open).
     """
     if not record.is_file():
         raise InputError(f"no record {record}")

@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import print_json, print_table
 from laserdose.thermal.report import plot_run
 from laserdose.thermal.service import run_config_file
@@ -29,7 +30,7 @@ def heat(
     config: Annotated[
         Path, typer.Option("--config", help="TOML case: [medium] (idealised) or [[layers]] (treatment).")
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonFlag = False,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Write a PNG of the field and the temperatures.")
     ] = None,

@@ -3,11 +3,10 @@
 Every `InputError` raised below a command becomes one line on stderr and exit code 2, with no traceback.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
-from typer._click.core import Context  # Typer vendors its own click since 0.2x
-from typer.core import TyperGroup
+from typer.core import TyperGroup  # the group class Typer(cls=...) documents for customising
 
 from laserdose import __version__
 from laserdose.errors import InputError, missing_extra
@@ -16,7 +15,7 @@ from laserdose.errors import InputError, missing_extra
 class _RejectingGroup(TyperGroup):
     """Top-level group that turns bad input anywhere below it into a one-line error and exit code 2."""
 
-    def invoke(self, ctx: Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # ctx: the click context Typer passes
         try:
             return super().invoke(ctx)
         except InputError as exc:
@@ -41,9 +40,10 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
-    ),
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version),
+    ] = False,
 ) -> None:
     """Dosimetry, safety, planning and device control for Class 4 laser therapy of back pain."""
 

@@ -5,7 +5,9 @@ from typing import Annotated, Any
 
 import typer
 
+from laserdose.cli.options import JsonFlag, span
 from laserdose.cli.output import print_json, print_table
+from laserdose.domain.quantities import BMI, FAT_THICKNESS, SKIN_TYPE, WAVELENGTH
 from laserdose.errors import InputError
 from laserdose.optics.back import back_model
 from laserdose.optics.tissues import TISSUES, OpticalProperties, optical_properties, tissue_spectrum
@@ -14,9 +16,13 @@ app = typer.Typer(
     help="Tissue optics: optical properties, a patient's back model, spectra.", no_args_is_help=True
 )
 
-_TISSUE_HELP = f"Tissue: {', '.join(TISSUES)}."
-_SKIN_HELP = "Fitzpatrick skin type 1-6 (sets epidermal melanin)."
-_WAVELENGTH_HELP = "Wavelength [nm], 600-1100."
+
+Tissue = Annotated[str, typer.Option("--tissue", help=f"Tissue: {', '.join(TISSUES)}.")]
+SkinType = Annotated[
+    int,
+    typer.Option("--skin-type", help=f"Fitzpatrick skin type {span(SKIN_TYPE)} (sets epidermal melanin)."),
+]
+Wavelength = Annotated[float, typer.Option("--wavelength", help=f"Wavelength [nm], {span(WAVELENGTH)}.")]
 
 
 def _properties_dict(props: OpticalProperties) -> dict[str, float]:
@@ -25,10 +31,10 @@ def _properties_dict(props: OpticalProperties) -> dict[str, float]:
 
 @app.command()
 def tissue(
-    tissue: str = typer.Option(..., "--tissue", help=_TISSUE_HELP),
-    wavelength: float = typer.Option(..., "--wavelength", help=_WAVELENGTH_HELP),
-    skin_type: int = typer.Option(2, "--skin-type", help=_SKIN_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    tissue: Tissue,
+    wavelength: Wavelength,
+    skin_type: SkinType = 2,
+    as_json: JsonFlag = False,
 ) -> None:
     """Optical properties (mua, mus, g, n) of one tissue at one wavelength."""
     props = optical_properties(tissue, wavelength, skin_type)
@@ -45,11 +51,15 @@ def tissue(
 
 @app.command()
 def back(
-    skin_type: int = typer.Option(..., "--skin-type", help=_SKIN_HELP),
-    wavelength: float = typer.Option(..., "--wavelength", help=_WAVELENGTH_HELP),
-    fat_mm: float | None = typer.Option(None, "--fat-mm", help="Measured subcutaneous fat [mm], 0.5-150."),
-    bmi: float | None = typer.Option(None, "--bmi", help="Body mass index [kg/m2], 18-50 (fat estimated)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    skin_type: SkinType,
+    wavelength: Wavelength,
+    fat_mm: Annotated[
+        float | None, typer.Option("--fat-mm", help=f"Measured subcutaneous fat, {span(FAT_THICKNESS)}.")
+    ] = None,
+    bmi: Annotated[
+        float | None, typer.Option("--bmi", help=f"Body mass index, {span(BMI)} (fat estimated).")
+    ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Layered model of a patient's lower back and the depths of the treatment targets."""
     if (fat_mm is None) == (bmi is None):
@@ -73,13 +83,17 @@ def back(
 
 @app.command()
 def spectrum(
-    tissue: str = typer.Option(..., "--tissue", help=_TISSUE_HELP),
-    start_nm: float = typer.Option(600.0, "--from", help="First wavelength [nm], 600-1100."),
-    stop_nm: float = typer.Option(1100.0, "--to", help="Last wavelength [nm], up to 1100."),
-    step_nm: float = typer.Option(10.0, "--step", help="Wavelength step [nm]."),
-    skin_type: int = typer.Option(2, "--skin-type", help=_SKIN_HELP),
+    tissue: Tissue,
+    start_nm: Annotated[
+        float, typer.Option("--from", help=f"First wavelength [nm], {span(WAVELENGTH)}.")
+    ] = WAVELENGTH.low,
+    stop_nm: Annotated[
+        float, typer.Option("--to", help=f"Last wavelength [nm], up to {WAVELENGTH.high:g}.")
+    ] = WAVELENGTH.high,
+    step_nm: Annotated[float, typer.Option("--step", help="Wavelength step [nm].")] = 10.0,
+    skin_type: SkinType = 2,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write a figure (PNG, PDF, SVG).")] = None,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonFlag = False,
 ) -> None:
     """Optical properties of a tissue across a wavelength range: a table, JSON or a figure."""
     if plot is not None and not plot.parent.is_dir():

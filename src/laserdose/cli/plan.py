@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from laserdose.cli.options import JsonFlag, SkinLimit
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinical.patient import Patient, load_patient
 from laserdose.clinical.protocols import get_protocol
@@ -32,7 +33,7 @@ def plan(
     device: Annotated[
         str | None, typer.Option("--device", help="Shipped profile name or a profile .toml path.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the plan document as JSON.")] = False,
+    as_json: JsonFlag = False,
     schema: Annotated[
         bool, typer.Option("--schema", help="Print the plan document's JSON Schema and exit.")
     ] = False,
@@ -40,9 +41,7 @@ def plan(
     verify: Annotated[
         bool, typer.Option("--verify", help="Re-simulate the plan with full Monte Carlo and heat (minutes).")
     ] = False,
-    skin_limit: Annotated[
-        float, typer.Option(help="Highest allowed skin temperature [C].")
-    ] = DEFAULT_SKIN_LIMIT_C,
+    skin_limit: SkinLimit = DEFAULT_SKIN_LIMIT_C,
     scan_speed: Annotated[
         float, typer.Option(help="Hand scanning speed [mm/s].")
     ] = DEFAULT_SCAN_SPEED_MM_PER_S,
@@ -56,7 +55,7 @@ def plan(
     if patient is None or condition is None or device is None:
         raise InputError("plan needs --patient, --condition and --device (or --schema alone)")
     settings = PlanSettings(
-        skin_limit_c=require_range("skin limit", skin_limit, 37.0, 45.0, "C"),
+        skin_limit_c=skin_limit,
         scan_speed_mm_per_s=require_range("scan speed", scan_speed, 5.0, 200.0, "mm/s"),
     )
     count = int(require_range("photons", photons, 1e3, 1e8))

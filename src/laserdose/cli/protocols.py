@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinical.protocols import ENV_DIR, Protocol, get_protocol, load_protocols
 
@@ -14,7 +15,6 @@ app = typer.Typer(
 
 _DIR_HELP = f"Directory of protocol TOML files that add or override (also ${ENV_DIR})."
 _DirOption = Annotated[Path | None, typer.Option("--dir", help=_DIR_HELP)]
-_JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 
 def _range(values: tuple[float, float]) -> str:
@@ -24,7 +24,7 @@ def _range(values: tuple[float, float]) -> str:
 @app.command("list")
 def list_protocols(
     directory: _DirOption = None,
-    as_json: _JsonOption = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List every protocol with its targets, windows and course."""
     protocols = sorted(load_protocols(directory).values(), key=lambda p: p.name)
@@ -56,7 +56,7 @@ def _summary_row(protocol: Protocol) -> tuple[object, ...]:
 def show(
     name: Annotated[str, typer.Argument(help="Protocol name, e.g. chronic-nonspecific-lbp.")],
     directory: _DirOption = None,
-    as_json: _JsonOption = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show one protocol in full, with its evidence notes and sources."""
     protocol = get_protocol(name, directory)

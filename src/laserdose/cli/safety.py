@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import print_json, print_table
 from laserdose.errors import InputError
 from laserdose.machines.profile import load_profile
@@ -17,7 +18,6 @@ from laserdose.safety.summary import safety_summary, summary_rows
 app = typer.Typer(help="Laser safety per IEC 60825-1:2014.", no_args_is_help=True)
 
 Wavelength = Annotated[float, typer.Option("--wavelength-nm", help="Wavelength [nm].")]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 PulseDuration = Annotated[float | None, typer.Option("--pulse-duration-s", help="Pulse duration [s].")]
 Prf = Annotated[float | None, typer.Option("--prf-hz", help="Pulse repetition frequency [Hz].")]
 Alpha = Annotated[float, typer.Option("--alpha-mrad", help="Angular subtense of the source [mrad].")]
@@ -46,7 +46,7 @@ def mpe(
     pulse_duration_s: PulseDuration = None,
     prf_hz: Prf = None,
     alpha_mrad: Alpha = ALPHA_MIN_MRAD,
-    as_json: Json = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Maximum permissible exposure of the eye or the skin (per pulse for a pulse train)."""
     if target not in ("eye", "skin"):
@@ -92,7 +92,7 @@ def nohd(
     exposure_s: Annotated[
         float, typer.Option("--exposure-s", help="Exposure duration [s].")
     ] = DEFAULT_EXPOSURE_S,
-    as_json: Json = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Nominal ocular hazard distance of a CW beam."""
     result = eye_nohd(wavelength_nm, power_w, beam_diameter_mm, divergence_mrad, exposure_s)
@@ -114,7 +114,7 @@ def eyewear_command(
     beam_profile: Annotated[
         str, typer.Option("--beam-profile", help="flat (all power inside the diameter) or gaussian (d63).")
     ] = "flat",
-    as_json: Json = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Optical density (IEC 60825-1 / ANSI Z136.1) and EN 207 scale number, each with its basis."""
     need = eyewear(
@@ -141,7 +141,7 @@ def skin_time(
     irradiance_w_per_m2: Annotated[
         float, typer.Option("--irradiance-w-per-m2", help="Irradiance on the skin [W/m^2].")
     ],
-    as_json: Json = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Longest exposure of the skin at a fixed irradiance before the skin MPE is exceeded."""
     result = max_skin_exposure(wavelength_nm, irradiance_w_per_m2)
@@ -166,7 +166,7 @@ def classify_command(
         float | None, typer.Option("--beam-diameter-mm", help="Beam diameter [mm].")
     ] = None,
     divergence_mrad: Annotated[float, typer.Option("--divergence-mrad", help="Divergence [mrad].")] = 0.0,
-    as_json: Json = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Laser class of an emission (one or several wavelengths, CW or pulsed)."""
     if len(wavelength_nm) != len(power_w):
@@ -190,7 +190,7 @@ def summary(
     exposure_s: Annotated[
         float, typer.Option("--exposure-s", help="Exposure duration [s].")
     ] = DEFAULT_EXPOSURE_S,
-    as_json: Json = False,
+    as_json: JsonFlag = False,
     pdf: Annotated[
         Path | None, typer.Option("--pdf", help="Also write the summary as a report page.")
     ] = None,

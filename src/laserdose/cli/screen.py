@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinical.patient import load_patient
 from laserdose.clinical.screening import screen as screen_answers
@@ -19,7 +20,7 @@ def screen(
     rules: Annotated[
         bool, typer.Option("--rules", help="Print the rule table instead (every code).")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Screen a patient: treat, treat-with-precautions, do-not-treat or refer (with urgency)."""
     if rules:

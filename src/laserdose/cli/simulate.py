@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import console, print_json, print_table
 from laserdose.errors import InputError
 from laserdose.optics.back import back_model
@@ -50,7 +51,7 @@ def simulate(
     backend: Annotated[
         str, typer.Option("--backend", help="cpu | cuda (an NVIDIA GPU; pip install 'laserdose[cuda]').")
     ] = "cpu",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (no progress bar).")] = False,
+    as_json: JsonFlag = False,
     out: Annotated[Path | None, typer.Option("--out", help="Write every array to this .npz file.")] = None,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Write a PNG of axial fluence vs depth.")

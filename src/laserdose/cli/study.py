@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
+from laserdose.cli.options import JsonFlag, SkinLimit
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinical.protocols import get_protocol
 from laserdose.errors import require_range
@@ -31,16 +32,12 @@ def study(
         ),
     ] = None,
     photons: Annotated[float, typer.Option(help="Photons per patient and wavelength.")] = 2000,
-    skin_limit: Annotated[
-        float, typer.Option(help="Highest allowed skin temperature [C].")
-    ] = DEFAULT_SKIN_LIMIT_C,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the summary as JSON, no progress bar.")
-    ] = False,
+    skin_limit: SkinLimit = DEFAULT_SKIN_LIMIT_C,
+    as_json: JsonFlag = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the plots (PNG).")] = None,
 ) -> None:
     """Apply the protocol's plan for the cohort's reference patient to every patient of the cohort."""
-    settings = PlanSettings(skin_limit_c=require_range("skin limit", skin_limit, 37.0, 45.0, "C"))
+    settings = PlanSettings(skin_limit_c=skin_limit)
     count = int(require_range("photons", photons, 100, 1e8))
     check_scheduler(scheduler)
     spec = load_cohort(cohort)

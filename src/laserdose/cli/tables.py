@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
+from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import print_json
 from laserdose.errors import require_range
 from laserdose.transport.cluster import check_scheduler
@@ -30,9 +31,7 @@ def build(
             "scheduler address (tcp://HOST:8786). The table is the same bit for bit."
         ),
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print a JSON summary and no progress bar.")
-    ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Build the fluence table over wavelength, skin type I-VI and fat thickness."""
     count = int(require_range("photons", photons, 1e3, 1e9))

@@ -4,11 +4,13 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.live import Live
 from rich.table import Table
 
+from laserdose.cli.options import JsonFlag
 from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller, DeliveryOutcome, Progress
@@ -19,20 +21,21 @@ from laserdose.device.recovery import recover, recovery_line
 from laserdose.errors import InputError, require_range
 from laserdose.machines.profile import load_profile
 
-_PLAN_OPTION = typer.Option(..., help="Plan document to deliver (as `laserdose plan --json` writes it).")
-_RECORD_OPTION = typer.Option(None, help="Session record (append-only JSON lines, fsynced).")
-
 
 def treat(
-    plan: Path = _PLAN_OPTION,
-    device: str = typer.Option(..., help="Machine URL: tcp://HOST:PORT or serial:///dev/ttyX."),
-    operator: str = typer.Option(..., help="Name of the operator (written to the record)."),
-    record: Path | None = _RECORD_OPTION,
-    period: float = typer.Option(0.05, help="Control period [wall-clock s]."),
-    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
-    simulator: bool = typer.Option(
-        False, "--simulator", help="The device is the simulator: accept its --time-scale clock."
-    ),
+    plan: Annotated[
+        Path, typer.Option(help="Plan document to deliver (as `laserdose plan --json` writes it).")
+    ],
+    device: Annotated[str, typer.Option(help="Machine URL: tcp://HOST:PORT or serial:///dev/ttyX.")],
+    operator: Annotated[str, typer.Option(help="Name of the operator (written to the record).")],
+    record: Annotated[
+        Path | None, typer.Option(help="Session record (append-only JSON lines, fsynced).")
+    ] = None,
+    period: Annotated[float, typer.Option(help="Control period [wall-clock s].")] = 0.05,
+    as_json: JsonFlag = False,
+    simulator: Annotated[
+        bool, typer.Option("--simulator", help="The device is the simulator: accept its --time-scale clock.")
+    ] = False,
 ) -> None:
     """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted."""
     require_range("control period", period, 0.01, 0.2, "s")

@@ -33,6 +33,7 @@ from laserdose.device.link import Link, LinkError, open_link
 from laserdose.device.protocol import Msg
 from laserdose.device.states import TERMINAL_STATES
 from laserdose.domain.plan import Delivery
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile
 
@@ -216,7 +217,7 @@ class ConsoleRun:
             "elapsed_s": max(0.0, progress.t_s - armed_s) if progress.t_s else 0.0,
             "power_w": dict(progress.power_w),
             "delivered_j": dict(controller.delivered) if controller is not None else {},
-            "planned_j": {f"{wl:g}": e for wl, e in self.plan.energy_j_by_wavelength.items()},
+            "planned_j": {wavelength_key(wl): e for wl, e in self.plan.energy_j_by_wavelength.items()},
             "machine": dict(self.machine),
             "reason": controller.reason if controller is not None else self.stop_reason,
             "outcome": dict(self.outcome),

@@ -15,20 +15,17 @@ from sqlalchemy.orm import Session
 from laserdose.clinic.models import Patient, User
 from laserdose.clinic.records import NotFound, audit_change
 from laserdose.clinic.users import EDITORS, READERS, require_role
-from laserdose.errors import InputError, require_range
-
-BMI_RANGE_KG_M2 = (10.0, 80.0)  # outside this a measurement error is far likelier than a patient
+from laserdose.domain.quantities import BMI, SKIN_TYPE, check_birth_date
+from laserdose.errors import InputError
 
 
 def _check_patient_fields(name: str, birth_date: dt.date, skin_type: int, bmi_kg_m2: float) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 200 or any(ord(char) < 32 or ord(char) == 127 for char in name):
         raise InputError("name must have 1-200 characters and no control characters")
-    if not dt.date(1900, 1, 1) <= birth_date <= dt.date.today():
-        raise InputError("birth_date must be between 1900-01-01 and today")
-    if isinstance(skin_type, bool) or not isinstance(skin_type, int) or not 1 <= skin_type <= 6:
-        raise InputError(f"skin_type must be a Fitzpatrick type 1-6, got {skin_type!r}")
-    require_range("bmi", bmi_kg_m2, *BMI_RANGE_KG_M2, unit="kg/m2")
+    check_birth_date(birth_date)
+    SKIN_TYPE.check_whole(skin_type)
+    BMI.check(bmi_kg_m2)
     return name
 
 

@@ -15,7 +15,6 @@ as they are read (`stored_plan`).
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -28,22 +27,18 @@ from laserdose.clinic.records import get_course
 from laserdose.clinic.referrals import planning_open
 from laserdose.clinic.screenings import get_screening, questionnaire
 from laserdose.clinic.users import require_role
-from laserdose.clinical.patient import AREA_CM2_RANGE, BMI_RANGE, FAT_MM_RANGE, Patient
+from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import get_protocol
 from laserdose.domain.plan import Refusal, TreatmentPlan, read_plan_document
-from laserdose.errors import InputError, require_range
+from laserdose.domain.quantities import BMI, FAT_THICKNESS, SKIN_LIMIT, TREATMENT_AREA
+from laserdose.errors import InputError
 from laserdose.machines.profile import load_profile, shipped_profiles
 from laserdose.planning.plan import (
-    DEFAULT_SKIN_LIMIT_C,
-    SKIN_START_C,
     PhysicsModel,
     PlanSettings,
     make_plan,
 )
 
-# The skin limit a clinic may set: above the resting skin (SKIN_START_C, else no light at all could be
-# given) and never above the 43 C contact limit of IEC 60601-1 ed. 3 (planning/plan.py) [U].
-SKIN_LIMIT_RANGE_C = (SKIN_START_C + 1.0, DEFAULT_SKIN_LIMIT_C)
 MAX_TEXT_CHARS = 4000  # home exercise programme and advice: a page of text
 
 
@@ -79,12 +74,12 @@ class PlanInputs:
         get_protocol(self.protocol)  # unknown names raise, listing the known ones
         if self.device not in shipped_profiles():
             raise InputError(f"unknown device {self.device!r}; allowed: {', '.join(shipped_profiles())}")
-        _finite_in("treatment area", self.area_cm2, AREA_CM2_RANGE, "cm^2")
-        _finite_in("skin limit", self.skin_limit_c, SKIN_LIMIT_RANGE_C, "C")
+        TREATMENT_AREA.check(self.area_cm2)
+        SKIN_LIMIT.check(self.skin_limit_c)
         if self.fat_mm is not None:
-            _finite_in("fat thickness", self.fat_mm, FAT_MM_RANGE, "mm")
+            FAT_THICKNESS.check(self.fat_mm)
         elif self.bmi is not None:
-            _finite_in("BMI", self.bmi, BMI_RANGE, "kg/m^2")
+            BMI.check(self.bmi)
         else:
             raise InputError("give the fat thickness or the BMI")
 
@@ -99,12 +94,6 @@ class PlanInputs:
             return cls(**data)
         except TypeError as exc:
             raise InputError(f"stored plan inputs are incomplete: {exc}") from None
-
-
-def _finite_in(name: str, value: float, bounds: tuple[float, float], unit: str) -> None:
-    if not math.isfinite(value):
-        raise InputError(f"{name} must be a finite number of {unit}")
-    require_range(name, value, *bounds, unit=unit)
 
 
 def planning_patient(

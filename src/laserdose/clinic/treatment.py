@@ -11,6 +11,7 @@ start, keeping what the last heartbeat wrote.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +21,8 @@ from laserdose.clinic import audit
 from laserdose.clinic.models import Course, Role, TreatmentSession, User, utcnow
 from laserdose.clinic.records import NotFound, audit_change, get_course
 from laserdose.clinic.users import READERS, RECORDERS, require_role
+from laserdose.domain.quantities import ENERGY
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.errors import InputError, require_range
 
 RUNNING, ENDED = "running", "ended"
@@ -53,7 +56,7 @@ def record_session(
     course_id: int,
     started_at: dt.datetime,
     duration_s: float,
-    energy_j_by_wavelength: dict[int, float],
+    energy_j_by_wavelength: Mapping[int, float],
     interruptions: list[dict[str, Any]],
     completed: bool,
 ) -> TreatmentSession:
@@ -65,7 +68,7 @@ def record_session(
         course_id: the signed course it belongs to.
         started_at: when emission was first armed.
         duration_s: emission time [s].
-        energy_j_by_wavelength: delivered energy per wavelength {nm: J}.
+        energy_j_by_wavelength: delivered energy per wavelength {nm: J} (keys as `wavelength_key` reads).
         interruptions: [{"at_s": seconds into the session, "reason": text}, ...].
         completed: whether the planned energy was reached.
     """
@@ -73,15 +76,14 @@ def record_session(
     signed_course(db=db, actor=actor, course_id=course_id)
     _check_session_start(started_at)
     require_range("duration_s", duration_s, 0.0, 24 * 3600.0, unit="s")
-    for wavelength_nm, energy_j in energy_j_by_wavelength.items():
-        require_range(f"energy at {wavelength_nm} nm", energy_j, 0.0, 1e6, unit="J")
+    energies = {wavelength_key(nm): ENERGY.check(energy_j) for nm, energy_j in energy_j_by_wavelength.items()}
     for item in interruptions:
         if set(item) != {"at_s", "reason"}:
             raise InputError("each interruption needs exactly 'at_s' and 'reason'")
     record = TreatmentSession(
         course_id=course_id, operator_id=actor.id, started_at=started_at.astimezone(dt.UTC),
         duration_s=duration_s,
-        energy_j_by_wavelength={str(k): float(v) for k, v in energy_j_by_wavelength.items()},
+        energy_j_by_wavelength=energies,
         interruptions=interruptions, completed=completed,
     )  # fmt: skip
     db.add(record)
@@ -144,7 +146,7 @@ def save_heartbeat(
     """
     record = _running(db, session_id)
     record.duration_s = float(duration_s)
-    record.energy_j_by_wavelength = {str(k): float(v) for k, v in energy_j_by_wavelength.items()}
+    record.energy_j_by_wavelength = {wavelength_key(k): float(v) for k, v in energy_j_by_wavelength.items()}
     record.interruptions = list(interruptions)
     record.last_heartbeat_at = utcnow()
     db.flush()

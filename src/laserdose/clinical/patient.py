@@ -12,25 +12,20 @@
     precautions = []
     medical_clearance = false     # optional: a doctor agreed to laser as an adjunct (disc, stenosis)
 
-Every field is checked; a missing, unknown or impossible one raises InputError naming the file and field.
+Every field is checked against its domain quantity (domain/quantities.py); a missing, unknown or
+impossible one raises InputError naming the file and the quantity's range.
 """
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from laserdose.clinical.screening import ScreeningAnswers
+from laserdose.domain.quantities import AGE, BMI, FAT_THICKNESS, SKIN_TYPE, TREATMENT_AREA, Quantity
 from laserdose.errors import InputError
 from laserdose.files import read_toml
 
-# Plausibility limits, not clinical norms: they catch typos and unit slips (kg vs BMI, cm vs mm).
-BMI_RANGE = (10.0, 80.0)  # [kg/m^2]; our judgement [U]: recorded adult extremes lie inside it
-FAT_MM_RANGE = (0.0, 150.0)  # [mm] subcutaneous fat; L1-2 mean ~9 mm [SubcutaneousFat2022], 150 mm [U]
-# Rule of nines (Wallace 1951): back of the trunk = 18 % of ~1.9 m^2 adult body surface ~ 3400 cm^2.
-AREA_CM2_RANGE = (1.0, 3500.0)
-AGE_RANGE = (0, 120)  # [years]
 SEXES = ("female", "male")
 _TOP_KEYS = ("skin_type", "bmi", "fat_mm", "area_cm2", "age", "sex", "name", "screening")
 _SCREENING_KEYS = (
@@ -67,6 +62,19 @@ class Patient:
     sex: str | None = None
     name: str | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse a patient the planner cannot plan for, whoever builds it (a file, the clinic, a study)."""
+        SKIN_TYPE.check_whole(self.skin_type)
+        TREATMENT_AREA.check(self.area_cm2)
+        if (self.bmi is None) == (self.fat_mm is None):
+            raise InputError("give exactly one of fat thickness (mm, measured) or BMI (kg/m2)")
+        if self.fat_mm is not None:
+            FAT_THICKNESS.check(self.fat_mm)
+        if self.bmi is not None:
+            BMI.check(self.bmi)
+        if self.age_years is not None:
+            AGE.check_whole(self.age_years)
+
 
 def load_patient(path: str | Path) -> Patient:
     """Read and validate a patient.toml file.
@@ -92,14 +100,14 @@ def parse_patient(data: Mapping[str, Any], source: str = "patient.toml") -> Pati
     if has_bmi == has_fat:
         given = "both" if has_bmi else "neither"
         raise InputError(f"{source}: give exactly one of bmi or fat_mm, got {given}")
-    age = _optional_int(data, "age", AGE_RANGE, source)
-    skin_type = _required_int(data, "skin_type", (1, 6), source)
+    age = int(_number(data, "age", AGE, source)) if "age" in data else None
+    skin_type = int(_number(data, "skin_type", SKIN_TYPE, source))
     return Patient(
         skin_type=skin_type,
-        area_cm2=_number(data, "area_cm2", AREA_CM2_RANGE, source, "cm^2"),
+        area_cm2=_number(data, "area_cm2", TREATMENT_AREA, source),
         screening=_screening(data, source, skin_type, age),
-        bmi=_number(data, "bmi", BMI_RANGE, source, "kg/m^2") if has_bmi else None,
-        fat_mm=_number(data, "fat_mm", FAT_MM_RANGE, source, "mm") if has_fat else None,
+        bmi=_number(data, "bmi", BMI, source) if has_bmi else None,
+        fat_mm=_number(data, "fat_mm", FAT_THICKNESS, source) if has_fat else None,
         age_years=age,
         sex=_optional_choice(data, "sex", SEXES, source),
         name=_optional_str(data, "name", source),
@@ -120,28 +128,13 @@ def _required(data: Mapping[str, Any], key: str, source: str, table: str = "") -
     return data[key]
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _number(data: Mapping[str, Any], key: str, bounds: tuple[float, float], source: str, unit: str) -> float:
+def _number(data: Mapping[str, Any], key: str, quantity: Quantity, source: str) -> float:
+    """The field `key`, checked as `quantity`; the message names the file and the field."""
     value = _required(data, key, source)
-    low, high = bounds
-    if not _is_number(value) or not math.isfinite(value) or not low <= value <= high:
-        raise InputError(f"{source}: {key} must be a number from {low:g} to {high:g} {unit}, got {value!r}")
-    return float(value)
-
-
-def _required_int(data: Mapping[str, Any], key: str, bounds: tuple[int, int], source: str) -> int:
-    value = _required(data, key, source)
-    low, high = bounds
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise InputError(f"{source}: {key} must be {low}-{high}, got {value!r}")
-    return value
-
-
-def _optional_int(data: Mapping[str, Any], key: str, bounds: tuple[int, int], source: str) -> int | None:
-    return _required_int(data, key, bounds, source) if key in data else None
+    try:
+        return quantity.check(value)
+    except InputError as exc:
+        raise InputError(f"{source}: {key}: {exc}") from None
 
 
 def _optional_str(data: Mapping[str, Any], key: str, source: str) -> str | None:

@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from laserdose.clinical.screening import DIAGNOSES, REFERRAL_FIRST_DIAGNOSES
+from laserdose.domain.quantities import DOSE
 from laserdose.errors import InputError
 from laserdose.files import read_toml
 
 ENV_DIR = "LASERDOSE_PROTOCOLS_DIR"
 # Structures of the patient's back model whose depth planning looks up (optics/back.py).
 TARGET_STRUCTURES = ("facet_joint", "multifidus", "nerve_root", "sacroiliac_joint")
-MAX_DOSE_J_PER_CM2 = 300.0  # plausibility cap for any window [U]: 10x the inhibitory 30 J/cm^2 (Sharma 2011)
+MAX_DOSE_J_PER_CM2 = DOSE.high  # plausibility cap for any window: the domain's dose range
 _KEYS = ("name", "title", "diagnosis", "referral_first", "surface_dose_j_per_cm2", "course", "targets")
 _OPTIONAL_KEYS = ("notes", "sources")
 _TARGET_KEYS = ("structure", "window_j_per_cm2", "why", "window_basis")

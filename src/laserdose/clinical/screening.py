@@ -36,6 +36,7 @@ from laserdose.clinical.screening_rules import (
 )
 from laserdose.clinical.screening_sources import PRODUCT_BRIEF
 from laserdose.domain.plan import TREATABLE_DECISIONS
+from laserdose.domain.quantities import AGE, SKIN_TYPE
 from laserdose.errors import InputError, require_choice
 
 __all__ = [
@@ -138,16 +139,10 @@ class ScreeningAnswers:
         object.__setattr__(self, "first_line_reason", self.first_line_reason.strip())
         if not isinstance(self.medical_clearance, bool):
             raise InputError(f"medical_clearance must be true or false, got {self.medical_clearance!r}")
-        _optional_int("skin_type", self.skin_type, 1, 6)
-        _optional_int("age_years", self.age_years, 0, 120)
-
-
-def _optional_int(name: str, value: object, low: int, high: int) -> None:
-    """Reject a value that is given but is not a whole number from `low` to `high`."""
-    if value is None:
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise InputError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        if self.skin_type is not None:
+            SKIN_TYPE.check_whole(self.skin_type)
+        if self.age_years is not None:
+            AGE.check_whole(self.age_years)
 
 
 @dataclass(frozen=True)

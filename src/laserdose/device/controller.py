@@ -36,6 +36,7 @@ from laserdose.device.record import SessionRecord
 from laserdose.device.requests import check_measurement
 from laserdose.device.states import TABLE, TERMINAL_STATES, IllegalTransition, StateMachine
 from laserdose.domain.plan import Delivery
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.machines.profile import DeviceProfile
 
 
@@ -99,8 +100,8 @@ class Controller:
         self.max_power_w = {wl: profile.source(wl).max_power_w for wl in plan.power_w_by_wavelength}
         self.allow_time_scale = allow_time_scale  # only the operator can say the machine is a simulator
         self.machine = StateMachine()
-        self.ledger = EnergyLedger({f"{wl:g}": e for wl, e in plan.energy_j_by_wavelength.items()})
-        self.set_w = {f"{wl:g}": p * plan.duty_cycle for wl, p in plan.power_w_by_wavelength.items()}
+        self.ledger = EnergyLedger({wavelength_key(wl): e for wl, e in plan.energy_j_by_wavelength.items()})
+        self.set_w = {wavelength_key(wl): p * plan.duty_cycle for wl, p in plan.power_w_by_wavelength.items()}
         self.progress = Progress()
         self.reason = ""
         self.identity: dict[str, Any] = {}

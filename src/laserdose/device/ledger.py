@@ -2,7 +2,7 @@
 
 Pure bookkeeping: no device, no clock, no record. Each measurement adds the device's monitor-photodiode
 counter (which may never decrease) and the host's own trapezoid integral of the sampled power, and the
-emitting time per source. Wavelength keys are the plan's `f"{nm:g}"` strings.
+emitting time per source. Wavelength keys are the plan's `wavelength_key` strings ("810").
 """
 
 import math

@@ -12,6 +12,7 @@ from typing import Any
 from laserdose.device.protocol import Frame, FrameParser, Msg, ProtocolError, encode_frame, negotiate_version
 from laserdose.device.requests import check_request
 from laserdose.domain.plan import MAX_DURATION_S
+from laserdose.domain.wavelengths import wavelength_nm
 from laserdose.machines.profile import DeviceProfile, machine_limit_problem
 
 
@@ -138,7 +139,7 @@ class MachineIO:
         largest_j = self.profile.max_total_power_w * MAX_DURATION_S
         if any(v > largest_j for v in payload["energy_limit_j"].values()):
             return False, f"energy limits must be at most {largest_j:g} J"
-        powers = {float(k): v for k, v in payload["power_w"].items()}
+        powers = {wavelength_nm(k): v for k, v in payload["power_w"].items()}
         problem = machine_limit_problem(
             self.profile, powers, payload["mode"], payload["frequency_hz"], payload["duty_cycle"],
             payload["handpiece"],

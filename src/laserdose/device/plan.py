@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from laserdose.domain.plan import Delivery, read_delivery
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, machine_limit_problem
 
@@ -52,10 +53,10 @@ def set_params(delivery: Delivery, energy_limit_j: dict[float, float] | None = N
     """The SET_PARAMS payload for `delivery` (energy limits default to the planned energies)."""
     limits = energy_limit_j or delivery.energy_j_by_wavelength
     return {
-        "power_w": {f"{wl:g}": p for wl, p in delivery.power_w_by_wavelength.items()},
+        "power_w": {wavelength_key(wl): p for wl, p in delivery.power_w_by_wavelength.items()},
         "mode": delivery.mode,
         "frequency_hz": delivery.frequency_hz,
         "duty_cycle": delivery.duty_cycle,
         "handpiece": delivery.handpiece,
-        "energy_limit_j": {f"{wl:g}": e for wl, e in limits.items()},
+        "energy_limit_j": {wavelength_key(wl): e for wl, e in limits.items()},
     }

@@ -14,6 +14,8 @@ import math
 from typing import Any
 
 from laserdose.device.protocol import Msg, ProtocolError
+from laserdose.domain.wavelengths import wavelength_key as domain_wavelength_key
+from laserdose.errors import InputError
 
 CONTROL_ACTIONS = (
     "footswitch-press",
@@ -119,14 +121,13 @@ def _per_wavelength(name: str, value: Any) -> dict[str, float]:
 
 
 def wavelength_key(wavelength: Any) -> str:
-    """A wavelength key in one spelling ("810"), whatever the host wrote ("810.0"); finite numbers only."""
+    """A wavelength key in one spelling ("810"), whatever the host wrote ("810.0"): domain/wavelengths.py."""
     try:
-        value = float(wavelength)
-    except (TypeError, ValueError, OverflowError):
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise ProtocolError(f"wavelength {_short(wavelength)} is not a positive number of nm")
-    return f"{value:g}"
+        return domain_wavelength_key(wavelength)
+    except (InputError, OverflowError):
+        raise ProtocolError(
+            f"wavelength {_short(wavelength)} is not a whole, positive number of nm"
+        ) from None
 
 
 def _number(name: str, value: Any, largest: float = SANITY_LIMIT) -> float:

@@ -18,6 +18,7 @@ import numpy as np
 from laserdose.device.faults import Fault
 from laserdose.device.machine_io import MachineIO
 from laserdose.device.protocol import Msg
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.machines.profile import DeviceProfile
 
 
@@ -175,7 +176,7 @@ class Machine(MachineIO):
         armed = self.state in ("ready", "emitting") and params is not None
         allowed = armed and self.footswitch and self.t_s - self.armed_at_s >= self.config.emission_delay_s
         for source in self.sources.values():
-            key = f"{source.wavelength_nm:g}"
+            key = wavelength_key(source.wavelength_nm)
             set_w = params["power_w"].get(key, 0.0) * params["duty_cycle"] if params else 0.0
             limit = params["energy_limit_j"].get(key, 0.0) if params else 0.0
             if allowed and set_w > 0.0 and source.monitor_energy_j < limit:
@@ -190,7 +191,7 @@ class Machine(MachineIO):
             armed
             and params
             and all(
-                s.monitor_energy_j >= params["energy_limit_j"].get(f"{s.wavelength_nm:g}", 0.0)
+                s.monitor_energy_j >= params["energy_limit_j"].get(wavelength_key(s.wavelength_nm), 0.0)
                 for s in self.sources.values()
             )
         ):
@@ -254,7 +255,7 @@ class Machine(MachineIO):
         """The MEASUREMENT payload: monitor power (with noise), energy counters, temperature."""
         power, energy, emitting, on_s = {}, {}, {}, {}
         for source in self.sources.values():
-            key = f"{source.wavelength_nm:g}"
+            key = wavelength_key(source.wavelength_nm)
             reading = self.monitor_power(source)
             if reading > 0.0:
                 reading = max(0.0, reading + self._rng.normal(0.0, self.config.noise_fraction * reading))
@@ -275,9 +276,11 @@ class Machine(MachineIO):
         """Energy counters and emission flags without noise (the MEASUREMENT pushed at interval ends)."""
         return {
             "t_s": self.t_s,
-            "power_w": {f"{s.wavelength_nm:g}": self.monitor_power(s) for s in self.sources.values()},
-            "energy_j": {f"{s.wavelength_nm:g}": s.monitor_energy_j for s in self.sources.values()},
-            "emitting": {f"{s.wavelength_nm:g}": s.output_w > 0.0 for s in self.sources.values()},
+            "power_w": {
+                wavelength_key(s.wavelength_nm): self.monitor_power(s) for s in self.sources.values()
+            },
+            "energy_j": {wavelength_key(s.wavelength_nm): s.monitor_energy_j for s in self.sources.values()},
+            "emitting": {wavelength_key(s.wavelength_nm): s.output_w > 0.0 for s in self.sources.values()},
             "temperature_c": self.temperature_c,
         }
 

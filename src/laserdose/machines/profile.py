@@ -11,12 +11,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from laserdose.domain.quantities import POWER, WAVELENGTH, Quantity
 from laserdose.errors import InputError, require_finite
 from laserdose.files import parse_toml
 
-# Therapy lasers of this kind emit in the red and near infrared (docs/design.md: 650-1064 nm); a profile
-# outside 400-1400 nm (the retinal hazard region of IEC 60825-1:2014) is not a therapy laser we support.
-WAVELENGTH_RANGE_NM = (400.0, 1400.0)
 EMISSION_MODES = ("cw", "pulsed")
 # Relative slack on the machine's power maxima: the planner scales powers onto a limit, which holds
 # only to rounding (a nanowatt in watts); anything above it is a power the machine cannot give.
@@ -39,12 +37,12 @@ class Source:
     """One laser source of the machine.
 
     Attributes:
-        wavelength_nm: emission wavelength [nm].
+        wavelength_nm: emission wavelength, whole nm in the domain's WAVELENGTH range [nm].
         max_power_w: largest settable output power [W].
         min_power_w: smallest settable output power above zero [W].
     """
 
-    wavelength_nm: float
+    wavelength_nm: int
     max_power_w: float
     min_power_w: float
 
@@ -132,8 +130,8 @@ class DeviceProfile:
         raise InputError(f"{self.name} has no handpiece {name!r}; it has {have}")
 
     @property
-    def wavelengths_nm(self) -> tuple[float, ...]:
-        """The machine's wavelengths [nm]."""
+    def wavelengths_nm(self) -> tuple[int, ...]:
+        """The machine's wavelengths, whole nm [nm]."""
         return tuple(source.wavelength_nm for source in self.sources)
 
 
@@ -171,10 +169,14 @@ def _read(name_or_path: str) -> tuple[str, str, str]:
         text = (folder / f"{name_or_path}.toml").read_text(encoding="utf-8")
         return text, name_or_path, str(folder)
     path = Path(name_or_path)
-    if not path.is_file():
-        shipped = ", ".join(shipped_profiles())
-        raise InputError(f"no device profile {name_or_path!r}: give a file path or one of {shipped}")
-    return path.read_text(encoding="utf-8"), path.stem, str(path.resolve().parent)
+    shipped = ", ".join(shipped_profiles())
+    shown = name_or_path if len(name_or_path) <= 80 else name_or_path[:77] + "..."
+    try:
+        if not path.is_file():
+            raise InputError(f"no device profile {shown!r}: give a file path or one of {shipped}")
+        return path.read_text(encoding="utf-8"), path.stem, str(path.resolve().parent)
+    except (OSError, UnicodeDecodeError) as exc:  # a name too long for a path, unreadable, not UTF-8
+        raise InputError(f"cannot read device profile {shown!r}: {exc.__class__.__name__}") from None
 
 
 def parse_profile(data: dict[str, Any], name: str) -> DeviceProfile:
@@ -202,7 +204,7 @@ def parse_profile(data: dict[str, Any], name: str) -> DeviceProfile:
         if feature not in SAFETY_FEATURES:
             allowed = ", ".join(SAFETY_FEATURES)
             raise InputError(f"device profile {name}: unknown safety feature {feature!r}; allowed: {allowed}")
-    max_total = fields.number("max_total_power_w", 0.0, 1000.0, exclusive_low=True)
+    max_total = fields.power("max_total_power_w")
     if max_total < max(s.max_power_w for s in sources) - 1e-9:
         raise InputError(f"device profile {name}: max_total_power_w is below the largest source's maximum")
     return DeviceProfile(
@@ -221,10 +223,12 @@ def parse_profile(data: dict[str, Any], name: str) -> DeviceProfile:
 
 
 def _source(fields: "_Fields") -> Source:
-    low, high = WAVELENGTH_RANGE_NM
-    max_power = fields.number("max_power_w", 0.0, 1000.0, exclusive_low=True)
+    max_power = fields.power("max_power_w")
     min_power = fields.number("min_power_w", 0.0, max_power)
-    return Source(fields.number("wavelength_nm", low, high), max_power, min_power)
+    wavelength = fields.quantity("wavelength_nm", WAVELENGTH)
+    if wavelength != int(wavelength):  # it keys powers and energies: whole nm (domain/wavelengths.py)
+        raise InputError(f"{fields.where}: wavelength_nm must be a whole number of nm, got {wavelength:g}")
+    return Source(int(wavelength), max_power, min_power)
 
 
 def _pulsed(fields: "_Fields") -> PulsedMode:
@@ -292,6 +296,21 @@ class _Fields:
             bound = ">" if exclusive_low else ">="
             raise InputError(f"{self.where}: {key} must be {bound} {low:g} and <= {high:g}, got {value:g}")
         return float(value)
+
+    def quantity(self, key: str, quantity: Quantity) -> float:
+        """The field checked as a domain quantity; the message names the profile and the field."""
+        value = self._get(key)
+        try:
+            return quantity.check(value)
+        except InputError as exc:
+            raise InputError(f"{self.where}: {key}: {exc}") from None
+
+    def power(self, key: str) -> float:
+        """A machine's largest power: a domain POWER above zero [W]."""
+        value = self.quantity(key, POWER)
+        if value <= 0.0:
+            raise InputError(f"{self.where}: {key} must be > 0 W, got {value:g} W")
+        return value
 
     def interval(self, key: str, low: float, high: float) -> tuple[float, float]:
         value = self._get(key)

@@ -21,7 +21,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from laserdose.errors import InputError, require_range
+from laserdose.domain.quantities import BMI, FAT_THICKNESS
+from laserdose.errors import InputError
 from laserdose.optics.tissues import melanin_fraction, optical_properties
 
 # Skin thickness over the lumbar back: epidermis 0.1 mm, dermis 2.0 mm; our estimates [U].
@@ -45,10 +46,6 @@ FAT_FROM_BMI_SD_MM = 0.978 * 4.5 / 0.7 * math.sqrt(1 - 0.7**2)
 FAT_MEASURED_SD_MM = 1.0  # ultrasound measurement of subcutaneous fat [U]
 # Sacroiliac joint (posterior joint line) below the fat: soft tissue 25 +/- 8 mm, our estimate [U].
 SI_BELOW_FAT_MM, SI_SD_MM = 25.0, 8.0
-# Allowed input: BMI range where the linear relation stays plausible (fat >= 2 mm at BMI 18); measured
-# fat from 0.5 to 150 mm.
-BMI_MIN, BMI_MAX = 18.0, 50.0
-FAT_MIN_MM, FAT_MAX_MM = 0.5, 150.0
 
 
 @dataclass(frozen=True)
@@ -118,8 +115,8 @@ class BackModel:
 
 
 def fat_from_bmi_mm(bmi: float) -> float:
-    """Estimated lumbar subcutaneous fat thickness [mm] from BMI [kg/m2], 18-50 [U relation, see module]."""
-    require_range("BMI", bmi, BMI_MIN, BMI_MAX, "kg/m2")
+    """Estimated lumbar subcutaneous fat thickness [mm] from BMI in kg/m2 (a relation [U]: see the module)."""
+    BMI.check(bmi)
     return FAT_AT_REFERENCE_MM + EPIDURAL_SLOPE_MM_PER_BMI * (bmi - REFERENCE_BMI)
 
 
@@ -127,7 +124,7 @@ def _fat(fat_mm: float | None, bmi: float | None) -> tuple[float, float]:
     if (fat_mm is None) == (bmi is None):
         raise InputError("give exactly one of fat thickness (mm, measured) or BMI (kg/m2)")
     if fat_mm is not None:
-        return require_range("fat thickness", fat_mm, FAT_MIN_MM, FAT_MAX_MM, "mm"), FAT_MEASURED_SD_MM
+        return FAT_THICKNESS.check(fat_mm), FAT_MEASURED_SD_MM
     assert bmi is not None
     return fat_from_bmi_mm(bmi), FAT_FROM_BMI_SD_MM
 
@@ -155,8 +152,8 @@ def back_model(
     Args:
         skin_type: Fitzpatrick skin type 1-6.
         wavelength_nm: wavelength [nm], 600-1100.
-        fat_mm: measured subcutaneous fat thickness [mm], 0.5-150; give this or `bmi`.
-        bmi: body mass index [kg/m2], 18-50; fat is then estimated from it.
+        fat_mm: measured subcutaneous fat thickness [mm] (domain FAT_THICKNESS); give this or `bmi`.
+        bmi: body mass index [kg/m2] (domain BMI); fat is then estimated from it.
 
     Raises:
         InputError: bad skin type, wavelength, fat or BMI, or both/neither of fat_mm and bmi.

@@ -23,10 +23,12 @@ from importlib import resources
 import numpy as np
 from numpy.typing import NDArray
 
-from laserdose.errors import require_choice, require_range
+from laserdose.domain.quantities import WAVELENGTH
+from laserdose.errors import require_choice
 
-WAVELENGTH_MIN_NM = 600.0
-WAVELENGTH_MAX_NM = 1100.0
+# The spectra cover the domain's wavelength range (domain/quantities.py).
+WAVELENGTH_MIN_NM = WAVELENGTH.low
+WAVELENGTH_MAX_NM = WAVELENGTH.high
 
 # Whole blood holds 150 g/L haemoglobin of molar mass 64500 g/mol (Jacques 2013, Phys Med Biol 58:R37).
 BLOOD_HB_G_PER_L = 150.0
@@ -46,7 +48,7 @@ Spectrum = tuple[NDArray[np.float64], NDArray[np.float64]]
 
 def require_wavelength(wavelength_nm: float) -> float:
     """Return `wavelength_nm` if the spectra cover it, else raise InputError naming the range [nm]."""
-    return require_range("wavelength", wavelength_nm, WAVELENGTH_MIN_NM, WAVELENGTH_MAX_NM, "nm")
+    return WAVELENGTH.check(wavelength_nm)
 
 
 _checked = require_wavelength

@@ -13,6 +13,7 @@ our own estimates (said so below).
 
 from dataclasses import dataclass
 
+from laserdose.domain.quantities import SKIN_TYPE
 from laserdose.errors import InputError, require_choice, require_range
 from laserdose.optics import spectra
 
@@ -106,9 +107,7 @@ MELANIN_FRACTION_BY_SKIN_TYPE = {1: 0.02, 2: 0.05, 3: 0.11, 4: 0.16, 5: 0.25, 6:
 
 def melanin_fraction(skin_type: int) -> float:
     """Melanosome volume fraction of the epidermis [-] for a Fitzpatrick skin type (1-6) [U]."""
-    if skin_type not in MELANIN_FRACTION_BY_SKIN_TYPE:
-        raise InputError(f"skin type must be a Fitzpatrick type 1-6 (I-VI), got {skin_type}")
-    return MELANIN_FRACTION_BY_SKIN_TYPE[skin_type]
+    return MELANIN_FRACTION_BY_SKIN_TYPE[SKIN_TYPE.check_whole(skin_type)]
 
 
 def skin_refractive_index(wavelength_nm: float) -> float:

@@ -11,8 +11,8 @@
 
 Patient k is drawn from its own generator, SeedSequence(seed).spawn(patients)[k], rebuilt from (seed, k)
 alone, so a patient is the same wherever and in whatever order it is drawn. BMI and fat are drawn from
-the distribution truncated to the back model's validity range (optics/back.py: BMI 18-50 kg/m2, fat
-0.5-150 mm) by drawing again; the number of such redraws is reported, never hidden.
+the distribution truncated to the planner's range (domain/quantities.py: BMI 18-50 kg/m2, fat
+2-45 mm) by drawing again; the number of such redraws is reported, never hidden.
 """
 
 import math
@@ -23,20 +23,18 @@ from typing import Any
 
 import numpy as np
 
+from laserdose.domain.quantities import BMI, FAT_THICKNESS, TREATMENT_AREA, Quantity
 from laserdose.errors import InputError
 from laserdose.files import read_toml
 from laserdose.machines.profile import DeviceProfile, load_profile
-from laserdose.optics.back import BMI_MAX, BMI_MIN, FAT_MAX_MM, FAT_MIN_MM
 
 MAX_PATIENTS = 100_000
 # The treated area when the cohort gives none: the example patient's (examples/patient.toml, area_cm2 = 150).
 DEFAULT_AREA_CM2 = 150.0
-# Rule of nines (Wallace 1951): the back of the trunk is ~18 % of ~1.9 m2, ~3400 cm2 (as clinical/patient.py).
-AREA_CM2_RANGE = (1.0, 3400.0)
 DISTRIBUTIONS = ("normal", "uniform")
 MAX_REDRAWS = 1000
 _KEYS = ("patients", "seed", "device", "bmi", "fat_mm", "skin_type_weights", "area_cm2")
-_RANGES = {"bmi": (BMI_MIN, BMI_MAX), "fat_mm": (FAT_MIN_MM, FAT_MAX_MM)}
+_BODY = {"bmi": BMI, "fat_mm": FAT_THICKNESS}
 
 
 @dataclass(frozen=True)
@@ -126,7 +124,7 @@ def parse_cohort(data: Mapping[str, Any], source: str = "cohort.toml") -> Cohort
     patients = _integer(data, "patients", 1, MAX_PATIENTS, source)
     seed = _integer(data, "seed", 0, 2**63 - 1, source)
     device = _device(data, source)
-    has = [key for key in _RANGES if key in data]
+    has = [key for key in _BODY if key in data]
     if len(has) != 1:
         raise InputError(f"{source}: give exactly one of bmi or fat_mm, got {'both' if has else 'neither'}")
     return Cohort(
@@ -136,7 +134,7 @@ def parse_cohort(data: Mapping[str, Any], source: str = "cohort.toml") -> Cohort
         body_field=has[0],
         body=_distribution(data[has[0]], has[0], source),
         skin_type_weights=_weights(_required(data, "skin_type_weights", source), source),
-        area_cm2=_number(data.get("area_cm2", DEFAULT_AREA_CM2), "area_cm2", *AREA_CM2_RANGE, source),
+        area_cm2=_quantity(data.get("area_cm2", DEFAULT_AREA_CM2), TREATMENT_AREA, source, "area_cm2"),
     )
 
 
@@ -158,6 +156,15 @@ def _number(value: Any, field: str, low: float, high: float, source: str) -> flo
     if bad or not low <= value <= high:
         raise InputError(f"{source}: {field} must be a number from {low:g} to {high:g}, got {value!r}")
     return float(value)
+
+
+def _quantity(value: Any, quantity: Quantity, source: str, field: str = "") -> float:
+    """`value` checked as `quantity`; the message names the file (and the distribution's field)."""
+    try:
+        return quantity.check(value)
+    except InputError as exc:
+        where = f"{field}: " if field else ""
+        raise InputError(f"{source}: {where}{exc}") from None
 
 
 def _device(data: Mapping[str, Any], source: str) -> str:
@@ -182,13 +189,14 @@ def _distribution(value: Any, field: str, source: str) -> Distribution:
     missing = [key for key in names if key not in value]
     if missing:
         raise InputError(f"{source}: missing field {field}.{missing[0]}")
-    lowest, highest = _RANGES[field]
-    first = _number(value[names[0]], f"{field}.{names[0]}", lowest, highest, source)
+    quantity = _BODY[field]
+    lowest, highest = quantity.low, quantity.high
+    first = _quantity(value[names[0]], quantity, source, f"{field}.{names[0]}")
     if kind == "normal":
         return Distribution(
             kind, first, _spread(value["sd"], field, highest - lowest, source), lowest, highest
         )
-    second = _number(value["high"], f"{field}.high", lowest, highest, source)
+    second = _quantity(value["high"], quantity, source, f"{field}.high")
     if not second > first:
         raise InputError(f"{source}: {field}.high must be above {field}.low ({first:g}), got {second:g}")
     return Distribution(kind, first, second, lowest, highest)

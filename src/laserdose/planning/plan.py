@@ -22,13 +22,14 @@ from laserdose.domain.plan import (
     TreatableDecision,
     TreatmentPlan,
 )
+from laserdose.domain.quantities import SKIN_LIMIT
 from laserdose.domain.wavelengths import wavelength_nm
 from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.planning.optimise import Limits, OptimiserResult, WavelengthResponse, optimise
 
 # Skin contact limit 43 C for contact of 10 min or more [IEC60601-1] ed. 3 [U];
 # a clinic may set 41 C (ed. 2) [S].
-DEFAULT_SKIN_LIMIT_C = 43.0
+DEFAULT_SKIN_LIMIT_C = SKIN_LIMIT.high  # 43 C: the highest the domain allows
 # Skin surface at rest near 33 C (the bioheat steady state).
 SKIN_START_C = 33.0
 # Hand scanning speeds used with Class 4 handpieces, 25-75 mm/s.
@@ -85,6 +86,10 @@ class PlanSettings:
     skin_limit_c: float = DEFAULT_SKIN_LIMIT_C
     scan_speed_mm_per_s: float = DEFAULT_SCAN_SPEED_MM_PER_S
     duration_range_s: tuple[float, float] = (60.0, 1800.0)
+
+    def __post_init__(self) -> None:
+        """Refuse a skin limit outside the domain's (domain/quantities.py), whoever sets it."""
+        SKIN_LIMIT.check(self.skin_limit_c)
 
 
 def make_plan(

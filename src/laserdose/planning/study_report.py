@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 
 from laserdose.domain.plan import TreatmentPlan
+from laserdose.domain.quantities import SKIN_TYPES
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.planning.study import PatientOutcome
 
 PERCENTILES = (5, 50, 95)
@@ -54,7 +56,7 @@ def _percentiles(values: np.ndarray[Any, Any]) -> dict[str, float]:
 
 def _by_skin_type(outcomes: Sequence[PatientOutcome], plan: TreatmentPlan) -> dict[str, Any]:
     table: dict[str, Any] = {}
-    for skin_type in range(1, 7):
+    for skin_type in SKIN_TYPES:
         group = [o for o in outcomes if o.skin_type == skin_type]
         if group:
             table[str(skin_type)] = {
@@ -70,7 +72,9 @@ def _plan(plan: TreatmentPlan) -> dict[str, Any]:
     delivery = plan.delivery
     return {
         "feasible_for_reference_patient": plan.feasible,
-        "power_w_by_wavelength": {f"{w:g}": p for w, p in sorted(delivery.power_w_by_wavelength.items())},
+        "power_w_by_wavelength": {
+            wavelength_key(w): p for w, p in sorted(delivery.power_w_by_wavelength.items())
+        },
         "duration_s": delivery.duration_s,
         "area_cm2": plan.area_cm2,
         "handpiece": delivery.handpiece,
@@ -99,7 +103,7 @@ def plot_study(outcomes: Sequence[PatientOutcome], plan: TreatmentPlan, path: st
     types = np.array([o.skin_type for o in outcomes]) + jitter
     right.scatter(types, [o.skin_peak_c for o in outcomes], s=12, color="tab:red", alpha=0.7)
     right.axhline(plan.skin_limit_c, color="black", linestyle="--", label=f"limit {plan.skin_limit_c:g} C")
-    right.set(xlabel="Fitzpatrick skin type", ylabel="peak skin temperature [C]", xticks=range(1, 7))
+    right.set(xlabel="Fitzpatrick skin type", ylabel="peak skin temperature [C]", xticks=SKIN_TYPES)
     right.legend()
     figure.suptitle(
         f"{len(outcomes)} patients, one plan: {_powers(plan)} for {plan.delivery.duration_s:.0f} s"

@@ -9,9 +9,11 @@ reading (the profile does not say which diameter it gives; the conservative read
 """
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from laserdose.domain.wavelengths import wavelength_key
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, Handpiece
 from laserdose.safety.classify import Emission, classify
@@ -30,7 +32,7 @@ class HandpieceHazard:
     """
 
     handpiece: str
-    nohd_by_wavelength_m: dict[float, float]
+    nohd_by_wavelength_m: dict[int, float]
     nohd_all_m: float
 
 
@@ -85,7 +87,9 @@ class SafetySummary:
         """The summary as plain JSON-ready data (wavelength keys as strings)."""
         data = asdict(self)
         for hazard in data["handpieces"]:
-            hazard["nohd_by_wavelength_m"] = {f"{k:g}": v for k, v in hazard["nohd_by_wavelength_m"].items()}
+            hazard["nohd_by_wavelength_m"] = {
+                wavelength_key(k): v for k, v in hazard["nohd_by_wavelength_m"].items()
+            }
         data["handpieces"] = list(data["handpieces"])
         data["eyewear"] = list(data["eyewear"])
         data["warnings"] = list(data["warnings"])
@@ -99,7 +103,7 @@ def worst_power_split(profile: DeviceProfile, exposure_s: float) -> list[tuple[f
     """
     by_hazard = sorted(profile.sources, key=lambda s: eye_mpe(s.wavelength_nm, exposure_s).e_w_per_m2)
     left_w = profile.max_total_power_w
-    split = []
+    split: list[tuple[float, float]] = []
     for source in by_hazard:
         power = min(source.max_power_w, left_w)
         left_w -= power
@@ -133,7 +137,10 @@ def _eyewear_need(
 
 
 def plan_eyewear(
-    profile: DeviceProfile, handpiece_name: str, power_w_by_wavelength: dict[float, float], exposure_s: float
+    profile: DeviceProfile,
+    handpiece_name: str,
+    power_w_by_wavelength: Mapping[int, float],
+    exposure_s: float,
 ) -> list[EyewearNeed]:
     """Eyewear for the powers a plan sets on one handpiece, each rating with its basis (0 W: none).
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from laserdose.domain.quantities import FAT_THICKNESS, SKIN_TYPES
 from laserdose.errors import InputError
 from laserdose.optics.back import back_model
 from laserdose.transport.backend import reproducible_threads
@@ -30,9 +31,10 @@ from laserdose.transport.geometry import Grid, PencilBeam, Stack
 FloatArray = NDArray[np.float64]
 
 DEFAULT_WAVELENGTHS_NM = (650.0, 810.0, 915.0, 980.0, 1064.0)
-DEFAULT_SKIN_TYPES = (1, 2, 3, 4, 5, 6)
-# Lumbar subcutaneous fat runs from a few mm to beyond 40 mm with BMI [SubcutaneousFat2022].
-DEFAULT_FAT_MM = (2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0)
+DEFAULT_SKIN_TYPES = SKIN_TYPES
+# Lumbar subcutaneous fat runs from a few mm to beyond 40 mm with BMI [SubcutaneousFat2022]; the axis
+# spans the domain's fat range, which every input site enforces, so a valid patient is never off the table.
+DEFAULT_FAT_MM = (FAT_THICKNESS.low, 5.0, 10.0, 15.0, 20.0, 30.0, FAT_THICKNESS.high)
 DEFAULT_RADII_MM = (5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 100.0)
 # 1 mm bins to 100 mm: targets lie 10-80 mm deep (docs/design.md); transverse process 76 +/- 15 mm
 # [Rauch2009].

@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from laserdose.clinic import audit, db
 from laserdose.clinic.console_registry import ConsoleRegistry
+from laserdose.domain import quantities
 from laserdose.web.audit_status import audit_files, audit_watch
 from laserdose.web.errors import UnexpectedErrors, install_error_handlers
 from laserdose.web.middleware import AccessLog, RequestBounds, RequestGuard, SecurityHeaders
@@ -71,6 +72,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.audit_key = audit.load_key(key_file)
     audit.use_key(app.state.audit_key)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.templates.env.globals["domain"] = quantities  # forms show the ranges the checks enforce
     app.state.templates.env.auto_reload = settings.environment == "development"  # no stat() per render
     app.state.console = ConsoleRegistry()  # the treatment console runs of this process
     app.add_middleware(

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import FormData
 
 from laserdose.clinic.models import Screening
-from laserdose.clinic.plans import MAX_TEXT_CHARS, SKIN_LIMIT_RANGE_C, PlanInputs
+from laserdose.clinic.plans import MAX_TEXT_CHARS, PlanInputs
 from laserdose.clinic.screenings import MAX_REASON_CHARS, QUESTIONNAIRE_LISTS
 from laserdose.clinical import screening_rules as vocabulary
-from laserdose.clinical.patient import AREA_CM2_RANGE, BMI_RANGE, FAT_MM_RANGE
 from laserdose.clinical.protocols import load_protocols
+from laserdose.domain.quantities import BMI, FAT_THICKNESS, SKIN_LIMIT, TREATMENT_AREA, Quantity
 from laserdose.errors import InputError
 from laserdose.machines.profile import shipped_profiles
 
@@ -46,14 +45,13 @@ def parse_screening_form(form: FormData) -> tuple[dict[str, Any], dict[str, str]
     return values, errors
 
 
-def _number(raw: str, bounds: tuple[float, float], unit: str) -> float:
+def _number(raw: str, quantity: Quantity) -> float:
+    """The typed text as a number, checked as `quantity` (the message is the domain's)."""
     try:
-        value = float(raw)
+        number = float(raw)
     except ValueError:
-        raise InputError(f"enter a number of {unit}") from None
-    if not math.isfinite(value) or not bounds[0] <= value <= bounds[1]:
-        raise InputError(f"must be between {bounds[0]:g} and {bounds[1]:g} {unit}")
-    return value
+        return quantity.check(raw)  # not a number: refused, naming what was typed
+    return quantity.check(number)
 
 
 def _protocol(raw: str, diagnosis: str) -> str:
@@ -86,10 +84,10 @@ def parse_plan_form(values: dict[str, str], screening: Screening) -> tuple[PlanI
     checks: dict[str, Callable[[str], Any]] = {
         "protocol": lambda raw: _protocol(raw, diagnosis),
         "device": _device,
-        "area_cm2": lambda raw: _number(raw, AREA_CM2_RANGE, "cm2"),
-        "skin_limit_c": lambda raw: _number(raw, SKIN_LIMIT_RANGE_C, "C"),
-        "fat_mm": lambda raw: _number(raw, FAT_MM_RANGE, "mm") if raw else None,
-        "bmi": lambda raw: _number(raw, BMI_RANGE, "kg/m2") if raw else None,
+        "area_cm2": lambda raw: _number(raw, TREATMENT_AREA),
+        "skin_limit_c": lambda raw: _number(raw, SKIN_LIMIT),
+        "fat_mm": lambda raw: _number(raw, FAT_THICKNESS) if raw else None,
+        "bmi": lambda raw: _number(raw, BMI) if raw else None,
         "home_exercise": _text,
         "advice": _text,
     }

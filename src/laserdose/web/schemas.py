@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from laserdose.clinic.models import Patient
-from laserdose.clinic.patients import BMI_RANGE_KG_M2
+from laserdose.domain.quantities import BirthDate, Bmi, Energy, SkinType, Wavelength
 
 # Bidirectional controls reorder how a name is displayed (U+061C, U+200E-U+200F, U+202A-U+202E,
 # U+2066-U+2069, Unicode TR #9): a name never needs them.
@@ -53,15 +53,8 @@ Name = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
     AfterValidator(_visible_name),
 ]
-SkinType = Annotated[
-    int, BeforeValidator(_no_bool), Field(ge=1, le=6, description="Fitzpatrick skin type 1-6")
-]
-Bmi = Annotated[
-    float,
-    BeforeValidator(_no_bool),
-    Field(ge=BMI_RANGE_KG_M2[0], le=BMI_RANGE_KG_M2[1], description="body mass index [kg/m2]"),
-]
 Day = Annotated[dt.date, BeforeValidator(_date_text)]
+BirthDay = Annotated[BirthDate, BeforeValidator(_date_text)]
 
 
 def _not_in_future(value: dt.date | None) -> dt.date | None:
@@ -76,11 +69,9 @@ class PatientCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    birth_date: Day
+    birth_date: BirthDay
     skin_type: SkinType
     bmi: Bmi
-
-    _birth_date = field_validator("birth_date")(_not_in_future)
 
 
 class PatientUpdate(BaseModel):
@@ -89,11 +80,9 @@ class PatientUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    birth_date: Day | None = None
+    birth_date: BirthDay | None = None
     skin_type: SkinType | None = None
     bmi: Bmi | None = None
-
-    _birth_date = field_validator("birth_date")(_not_in_future)
 
 
 class PatientPublic(BaseModel):
@@ -209,10 +198,7 @@ class SessionRecordCreate(BaseModel):
     duration_s: Annotated[
         float, BeforeValidator(_no_bool), Field(ge=0, le=86400, description="emission time [s]")
     ]
-    energy_j_by_wavelength: dict[
-        Annotated[int, Field(ge=200, le=11000, description="wavelength [nm]")],
-        Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=1e6, description="delivered energy [J]")],
-    ]
+    energy_j_by_wavelength: dict[Wavelength, Energy]
     interruptions: list[Interruption] = Field(default_factory=list, max_length=1000)
     completed: bool
 

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.linalg import eigh_tridiagonal
 
+from laserdose.domain.quantities import SKIN_TYPE, TREATMENT_AREA
 from laserdose.errors import InputError, require_range
 from laserdose.machines.profile import Handpiece
 from laserdose.optics.back import back_model
@@ -118,9 +119,8 @@ def skin_rise_curve_k_per_w(
     """
     require_range("session duration", duration_s, 1e-3, 1e6, "s")
     require_range("scan speed", scan_speed_mm_per_s, 1.0, 1000.0, "mm/s")
-    require_range("treatment area", area_cm2, 1.0, 10_000.0, "cm^2")
-    if isinstance(skin_type, bool) or skin_type not in range(1, 7):
-        raise InputError(f"skin_type must be a whole number 1-6, got {skin_type!r}")
+    TREATMENT_AREA.check(area_cm2)
+    SKIN_TYPE.check_whole(skin_type)
     if isinstance(points, bool) or not isinstance(points, int) or points < 1:
         raise InputError(f"points must be a whole number >= 1, got {points!r}")
     modes = surface_modes(int(skin_type), float(fat_mm), float(wavelength_nm), handpiece.contact)

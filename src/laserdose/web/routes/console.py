@@ -87,7 +87,7 @@ def _eyewear(plan: Delivery | None, profile: DeviceProfile | None) -> list[Eyewe
         return []
     try:
         return plan_eyewear(
-            profile, plan.handpiece, {float(wl): p for wl, p in plan.power_w_by_wavelength.items()},
+            profile, plan.handpiece, plan.power_w_by_wavelength,
             DEFAULT_EXPOSURE_S,
         )  # fmt: skip
     except InputError:

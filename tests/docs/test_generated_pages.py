@@ -1,4 +1,4 @@
-"""The safety case's state diagram is the one generated from the transition table."""
+"""Pages generated from the code match it: the safety case's state diagram, the protocol's message table."""
 
 from pathlib import Path
 
