@@ -63,30 +63,25 @@ def test_every_kind_of_response_carries_the_headers(webapp, client):
     assert "no-store" not in static.headers.get("Cache-Control", "")
 
 
-def test_the_pdf_report_is_not_stored(webapp, client):
-    engine = db.make_engine(webapp.url)
-    with db.session_factory(engine).begin() as session:
+def _course(webapp, name: str) -> int:
+    """A course of a new patient called `name`, made by the seeded clinician; its id."""
+    with db.session_factory(db.make_engine(webapp.url)).begin() as session:
         clinician = session.query(User).filter_by(username="clinician").one()
         patient = patients.add_patient(
-            session=session,
-            actor=clinician,
-            name="Pdf Probe",
-            birth_date=dt.date(1960, 1, 1),
-            skin_type=2,
+            session=session, actor=clinician, name=name, birth_date=dt.date(1960, 1, 1), skin_type=2,
             bmi_kg_m2=24.0,
-        )
+        )  # fmt: skip
         course = courses.create_course(
-            session=session,
-            actor=clinician,
-            patient_id=patient.id,
-            condition="chronic_nslbp",
-            protocol="demo",
-            plan={},
-            sessions_planned=6,
-            sessions_per_week=2,
-        )
+            session=session, actor=clinician, patient_id=patient.id, condition="chronic_nslbp",
+            protocol="demo", plan={}, sessions_planned=6, sessions_per_week=2,
+        )  # fmt: skip
+        return course.id
+
+
+def test_the_pdf_report_is_not_stored(webapp, client):
+    course_id = _course(webapp, "Pdf Probe")
     login(client, "clinician")
-    response = client.get(f"/courses/{course.id}/report.pdf")
+    response = client.get(f"/courses/{course_id}/report.pdf")
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
     _check_headers(response)
 
@@ -199,32 +194,12 @@ def test_no_patient_name_reaches_the_log_even_from_a_500(served):
 
 def test_the_course_report_prints_the_audit_state(webapp):
     with webapp.client() as client:  # `with`: the app starts, checks its audit log and writes a checkpoint
-        engine = db.make_engine(webapp.url)
-        with db.session_factory(engine).begin() as session:
-            clinician = session.query(User).filter_by(username="clinician").one()
-            patient = patients.add_patient(
-                session=session,
-                actor=clinician,
-                name="Report Probe",
-                birth_date=dt.date(1960, 1, 1),
-                skin_type=2,
-                bmi_kg_m2=24.0,
-            )
-            course = courses.create_course(
-                session=session,
-                actor=clinician,
-                patient_id=patient.id,
-                condition="chronic_nslbp",
-                protocol="demo",
-                plan={},
-                sessions_planned=6,
-                sessions_per_week=2,
-            )
+        course_id = _course(webapp, "Report Probe")
         login(client, "admin")
         status = client.get("/admin/audit-status")
         assert status.status_code == 200 and "Intact" in status.text and "Last checkpoint" in status.text
         login(client, "clinician")
         assert client.get("/admin/audit-status").status_code == 403  # admins only
-        pdf = client.get(f"/courses/{course.id}/report.pdf").content
+        pdf = client.get(f"/courses/{course_id}/report.pdf").content
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     assert "audit log intact" in text and "checkpoint" in text
