@@ -12,6 +12,7 @@ underneath, so the design page shows exactly what the linter enforces.
 from __future__ import annotations
 
 import sys
+import textwrap
 import tomllib
 from html import escape
 from pathlib import Path
@@ -63,6 +64,8 @@ def svg(items: list[dict[str, Any]]) -> str:
             sources = ", ".join(name.removeprefix("laserdose.") for name in item["source_modules"])
             forbidden = ", ".join(name.removeprefix("laserdose.") for name in item["forbidden_modules"])
             notes.append(f"forbidden: {sources} -> {forbidden}")
+    # One line holds about 100 characters of the 12 px font across the figure's width.
+    notes = [line for note in notes for line in textwrap.wrap(note, 100, subsequent_indent="    ")]
     top = MARGIN + 30
     height = top + len(rows) * ROW_H + 16 + 18 * len(notes) + MARGIN
     parts = [
