@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic.models import Patient, User
-from laserdose.clinic.records import NotFound, audit_change
+from laserdose.clinic.records import audit_change, get_row
 from laserdose.clinic.users import EDITORS, READERS, require_role
 from laserdose.domain.quantities import BMI, SKIN_TYPE, check_birth_date
 from laserdose.errors import InputError
@@ -73,10 +73,7 @@ def update_patient(*, session: Session, actor: User, patient_id: int, **changes:
 def get_patient(*, session: Session, actor: User, patient_id: int) -> Patient:
     """Return a patient or raise `NotFound`."""
     require_role(actor, *READERS)
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound(f"no patient with id {patient_id}")
-    return patient
+    return get_row(session, Patient, patient_id, "patient")
 
 
 def search_patients(*, session: Session, actor: User, query: str = "", limit: int = 50) -> list[Patient]:

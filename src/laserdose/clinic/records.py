@@ -8,12 +8,12 @@ names only, never patient data values.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from laserdose.clinic import audit
-from laserdose.clinic.models import Course, User
+from laserdose.clinic.models import Base, Course, User
 from laserdose.errors import InputError
 
 
@@ -31,9 +31,17 @@ def audit_change(
     )  # fmt: skip
 
 
+Row = TypeVar("Row", bound=Base)
+
+
+def get_row(session: Session, model: type[Row], row_id: int, noun: str) -> Row:
+    """The `model` row with `row_id`, or `NotFound` naming it as `noun` (the caller checks the role)."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"no {noun} with id {row_id}")
+    return row
+
+
 def get_course(session: Session, course_id: int) -> Course:
     """The course with `course_id`, or `NotFound` (the caller checks the actor's role)."""
-    course = session.get(Course, course_id)
-    if course is None:
-        raise NotFound(f"no course with id {course_id}")
-    return course
+    return get_row(session, Course, course_id, "course")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from laserdose.clinic import patients
 from laserdose.clinic.models import Referral, Role, Screening, User, utcnow
-from laserdose.clinic.records import NotFound, audit_change
+from laserdose.clinic.records import audit_change, get_row
 from laserdose.clinic.users import require_role
 from laserdose.clinical.screening import ALL_RULES, REFER, ScreeningDecision
 from laserdose.errors import InputError
@@ -86,9 +86,7 @@ def _referring_codes(decision: ScreeningDecision) -> set[str]:
 
 def get_referral(*, session: Session, actor: User, referral_id: int) -> Referral:
     """Return a referral or raise NotFound (any role that may read the patient)."""
-    referral = session.get(Referral, referral_id)
-    if referral is None:
-        raise NotFound(f"no referral with id {referral_id}")
+    referral = get_row(session, Referral, referral_id, "referral")
     patients.get_patient(session=session, actor=actor, patient_id=referral.patient_id)
     return referral
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from laserdose.clinic import patients, referrals
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.models import Role, Screening, User
-from laserdose.clinic.records import NotFound, audit_change
+from laserdose.clinic.records import audit_change, get_row
 from laserdose.clinic.users import require_role
 from laserdose.clinical.screening import REFER, ScreeningAnswers, ScreeningDecision, screen
 from laserdose.errors import InputError
@@ -145,9 +145,7 @@ def screen_patient(
 
 def get_screening(*, session: Session, actor: User, screening_id: int) -> Screening:
     """Return a screening or raise NotFound (any role that may read the patient)."""
-    screening = session.get(Screening, screening_id)
-    if screening is None:
-        raise NotFound(f"no screening with id {screening_id}")
+    screening = get_row(session, Screening, screening_id, "screening")
     patients.get_patient(session=session, actor=actor, patient_id=screening.patient_id)
     return screening
 

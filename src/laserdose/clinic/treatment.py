@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from laserdose.clinic import audit, qa
 from laserdose.clinic.models import Course, PowerCheck, Role, TreatmentSession, User, utcnow
-from laserdose.clinic.records import NotFound, audit_change, get_course
+from laserdose.clinic.records import audit_change, get_course, get_row
 from laserdose.clinic.users import READERS, RECORDERS, require_role
 from laserdose.domain.quantities import ENERGY
 from laserdose.domain.wavelengths import wavelength_key
@@ -136,9 +136,7 @@ def require_power_check(*, db: Session, device: dict[str, Any]) -> PowerCheck:
 
 
 def _running(db: Session, session_id: int) -> TreatmentSession:
-    record = db.get(TreatmentSession, session_id)
-    if record is None:
-        raise NotFound(f"no treatment session with id {session_id}")
+    record = get_row(db, TreatmentSession, session_id, "treatment session")
     if record.status != RUNNING:
         raise InputError(f"treatment session {session_id} has ended; its record is final")
     return record
