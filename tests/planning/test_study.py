@@ -98,8 +98,9 @@ def test_dose_and_skin_rise_are_linear_in_power():
         assert a.skin_peak_c == pytest.approx(33.0 + 9.0 * 0.5 * a.skin_type)
 
 
-def test_summary_counts_window_and_skin_limit_inclusively():
-    doses = [0.4, 0.5, 4.0, 4.1]  # window 0.5-4: the two middle ones are inside
+def test_summary_counts_band_and_skin_limit_inclusively():
+    # plan_documents.treatment_plan: reference 1 J/cm2, band 0.8-1.25: the two middle ones are inside.
+    doses = [0.79, 0.8, 1.25, 1.26]
     peaks = [43.0, 43.01, 40.0, 44.0]  # limit 43 C: the first and the third are safe
     outcomes = [
         PatientOutcome(k, 2, 27.0, 10.0, 0, 20.0, dose, 0.1, peak)
@@ -107,12 +108,13 @@ def test_summary_counts_window_and_skin_limit_inclusively():
     ]
     data = summary(outcomes, treatment_plan(), 1000)
     assert data["patients"] == 4
-    assert data["fraction_in_window"] == 0.5
+    assert data["fraction_in_band"] == 0.5
     assert data["fraction_skin_safe"] == 0.5
-    assert data["fraction_in_window_and_skin_safe"] == 0.25
-    assert data["target_dose_j_per_cm2"]["p50"] == pytest.approx(2.25)  # midway between 0.5 and 4.0
+    assert data["fraction_in_band_and_skin_safe"] == 0.25
+    assert data["target_dose_j_per_cm2"]["p50"] == pytest.approx(1.025)  # midway between 0.8 and 1.25
+    assert data["plan"]["band_j_per_cm2"] == [0.8, 1.25] and data["plan"]["template"] == "abdelbasset2020"
     assert data["by_skin_type"] == {
-        "2": {"patients": 4, "fraction_in_window": 0.5, "fraction_skin_safe": 0.5, "skin_peak_c_max": 44.0}
+        "2": {"patients": 4, "fraction_in_band": 0.5, "fraction_skin_safe": 0.5, "skin_peak_c_max": 44.0}
     }
 
 

@@ -82,21 +82,21 @@ def _print_summary(payload: dict[str, Any]) -> None:
             "Monte Carlo error of a dose",
             f"p50 {error['p50']:.1%}, p95 {error['p95']:.1%} (more --photons: less)",
         ),
-        ("window", f"{plan['window_j_per_cm2'][0]:g}-{plan['window_j_per_cm2'][1]:g} J/cm2"),
-        ("in window", f"{payload['fraction_in_window']:.1%}"),
+        ("band", "{:.3g}-{:.3g} J/cm2 ({})".format(*plan["band_j_per_cm2"], plan["template"])),
+        ("in band", f"{payload['fraction_in_band']:.1%}"),
         ("peak skin", f"p50 {skin['p50']:.1f}, p95 {skin['p95']:.1f}, max {skin['max']:.1f} C"),
         (f"skin at or under {plan['skin_limit_c']:g} C", f"{payload['fraction_skin_safe']:.1%}"),
-        ("both", f"{payload['fraction_in_window_and_skin_safe']:.1%}"),
+        ("both", f"{payload['fraction_in_band_and_skin_safe']:.1%}"),
     ]
     print_table(f"Study: {payload['protocol']} on {payload['device']}", ["", "value"], rows)
     by_type = [
         (
             f"{t}",
             str(g["patients"]),
-            f"{g['fraction_in_window']:.0%}",
+            f"{g['fraction_in_band']:.0%}",
             f"{g['fraction_skin_safe']:.0%}",
             f"{g['skin_peak_c_max']:.1f}",
         )
         for t, g in payload["by_skin_type"].items()
     ]
-    print_table("By skin type", ["type", "patients", "in window", "skin safe", "max skin C"], by_type)
+    print_table("By skin type", ["type", "patients", "in band", "skin safe", "max skin C"], by_type)

@@ -9,14 +9,24 @@ import numpy as np
 from laserdose.domain.plan import TreatmentPlan
 from laserdose.domain.quantities import SKIN_TYPES
 from laserdose.domain.wavelengths import wavelength_key
+from laserdose.errors import InputError
+from laserdose.planning.curves import reference_band_j_per_cm2
 from laserdose.planning.study import PatientOutcome
 
 PERCENTILES = (5, 50, 95)
 
 
-def in_window(outcome: PatientOutcome, plan: TreatmentPlan) -> bool:
-    """True when the patient's target dose lies inside the window (both ends included)."""
-    low, high = plan.target.window_j_per_cm2
+def band_j_per_cm2(plan: TreatmentPlan) -> tuple[float, float]:
+    """The target doses inside the plan's band: band x the template's reference dose [J/cm2]."""
+    band = reference_band_j_per_cm2(plan)
+    if band is None:
+        raise InputError("the plan has no prescription: a study needs the reference dose it aims at")
+    return band
+
+
+def in_band(outcome: PatientOutcome, plan: TreatmentPlan) -> bool:
+    """True when the patient's target dose lies inside the band around the reference (ends included)."""
+    low, high = band_j_per_cm2(plan)
     return low <= outcome.target_dose_j_per_cm2 <= high
 
 
@@ -31,10 +41,10 @@ def summary(outcomes: Sequence[PatientOutcome], plan: TreatmentPlan, photons: in
     peaks = np.array([o.skin_peak_c for o in outcomes])
     return {
         "patients": len(outcomes),
-        "fraction_in_window": _fraction([in_window(o, plan) for o in outcomes]),
+        "fraction_in_band": _fraction([in_band(o, plan) for o in outcomes]),
         "fraction_skin_safe": _fraction([skin_safe(o, plan) for o in outcomes]),
-        "fraction_in_window_and_skin_safe": _fraction(
-            [in_window(o, plan) and skin_safe(o, plan) for o in outcomes]
+        "fraction_in_band_and_skin_safe": _fraction(
+            [in_band(o, plan) and skin_safe(o, plan) for o in outcomes]
         ),
         "target_dose_j_per_cm2": _percentiles(doses),
         "target_dose_monte_carlo_rel_se": _percentiles(np.array([o.target_dose_rel_se for o in outcomes])),
@@ -61,7 +71,7 @@ def _by_skin_type(outcomes: Sequence[PatientOutcome], plan: TreatmentPlan) -> di
         if group:
             table[str(skin_type)] = {
                 "patients": len(group),
-                "fraction_in_window": _fraction([in_window(o, plan) for o in group]),
+                "fraction_in_band": _fraction([in_band(o, plan) for o in group]),
                 "fraction_skin_safe": _fraction([skin_safe(o, plan) for o in group]),
                 "skin_peak_c_max": max(o.skin_peak_c for o in group),
             }
@@ -79,13 +89,14 @@ def _plan(plan: TreatmentPlan) -> dict[str, Any]:
         "area_cm2": plan.area_cm2,
         "handpiece": delivery.handpiece,
         "target": plan.target.structure,
-        "window_j_per_cm2": list(plan.target.window_j_per_cm2),
+        "band_j_per_cm2": list(band_j_per_cm2(plan)),
+        "template": plan.prescription.template if plan.prescription else None,
         "skin_limit_c": plan.skin_limit_c,
     }
 
 
 def plot_study(outcomes: Sequence[PatientOutcome], plan: TreatmentPlan, path: str | Path) -> None:
-    """Write a PNG: target dose histogram with the window, and peak skin temperature by skin type."""
+    """Write a PNG: target dose histogram with the band, and peak skin temperature by skin type."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -93,10 +104,10 @@ def plot_study(outcomes: Sequence[PatientOutcome], plan: TreatmentPlan, path: st
 
     doses = np.array([o.target_dose_j_per_cm2 for o in outcomes])
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    low, high = plan.target.window_j_per_cm2
+    low, high = band_j_per_cm2(plan)
     edges = np.geomspace(min(doses.min(), low) / 1.5, max(doses.max(), high) * 1.5, 30)
     left.hist(doses, bins=edges, color="tab:blue", alpha=0.8)
-    left.axvspan(low, high, color="tab:green", alpha=0.15, label=f"window {low:g}-{high:g} J/cm2")
+    left.axvspan(low, high, color="tab:green", alpha=0.15, label=f"band {low:.3g}-{high:.3g} J/cm2")
     left.set(xscale="log", xlabel=f"dose at the {plan.target.structure} [J/cm2]", ylabel="patients")
     left.legend()
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(outcomes))  # display only, fixed seed
