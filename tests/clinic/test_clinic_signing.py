@@ -147,7 +147,7 @@ def test_a_course_stored_before_prescriptions_still_loads_but_must_be_planned_ag
 
 @pytest.fixture(scope="module")
 def underpowered_plan():
-    """class3b-probe.toml: 0.5 W for at most 1800 s = 900 J, 7.8 J/cm2 over 115 cm2: far below the reference."""
+    """class3b-probe.toml: 0.5 W for at most 1800 s = 900 J, 7.8 J/cm2 over 115 cm2: far below the need."""
     patient = parse_patient({"skin_type": 3, "bmi": 27.0, "area_cm2": 115.0, "screening": CLEAN})
     protocol = get_protocol("chronic-nonspecific-lbp")
     return make_plan(patient, protocol, load_profile("class3b-probe"), PHYSICS)  # once for both databases
@@ -163,9 +163,7 @@ def test_refer_and_unacknowledged_plans_outside_the_band_are_not_signed(session,
     weak = _inputs(inputs.screening_id, device="class3b-probe", area_cm2=115.0)
     for acknowledgement in (None, signing.WindowAcknowledgement(False, "a long enough reason"),
                             signing.WindowAcknowledgement(True, "  short  ")):  # fmt: skip
-        with pytest.raises(
-            signing.AcknowledgementNeeded, match="outside the band \\(machine power\\)"
-        ):
+        with pytest.raises(signing.AcknowledgementNeeded, match="outside the band \\(machine power\\)"):
             _sign_new(session, clinician, record, underpowered_plan, weak, acknowledgement=acknowledgement)
     assert session.scalars(select(Course)).all() == []
 

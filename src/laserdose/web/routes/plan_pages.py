@@ -32,7 +32,7 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, *READERS))]
 Clinician = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
 Physics = Annotated[TablePhysics, Depends(get_physics)]
-TEXT_FIELDS = ("home_exercise", "advice", "accept_outside_window", "outside_band_reason")
+TEXT_FIELDS = ("home_exercise", "advice", "accept_outside_window", "outside_window_reason")
 DEFAULT_DEVICE = "15w-dual"
 DEFAULT_AREA_CM2 = 150.0  # the example patient's (examples/patient.toml)
 VOCABULARY = {
@@ -211,7 +211,7 @@ def create_course(
     if view is not None and not view.signable:
         context["errors"]["form"] = f"This plan cannot be signed: {view.refusal}"
     acknowledgement = signing.WindowAcknowledgement(
-        accepted=bool(values["accept_outside_window"]), reason=values["outside_band_reason"]
+        accepted=bool(values["accept_outside_window"]), reason=values["outside_window_reason"]
     )
     if view is not None and view.needs_acknowledgement:
         context["errors"] |= signing.acknowledgement_problem(acknowledgement)
