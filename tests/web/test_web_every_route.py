@@ -8,6 +8,7 @@ from laserdose.web import audit_status
 from laserdose.web.routes import (
     api,
     api_docs,
+    body_chart_pages,
     console,
     courses_api,
     exercise_pages,
@@ -44,6 +45,7 @@ ROUTES = [
         pages.router,
         outcome_pages.router,
         exercise_pages.router,
+        body_chart_pages.router,
         note_pages.router,
         console.router,
         plan_pages.router,

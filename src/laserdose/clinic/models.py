@@ -176,6 +176,8 @@ class Course(Base):
     sessions_per_week: Mapped[int] = mapped_column(Integer)
     home_exercise: Mapped[str] = mapped_column(Text, default="")
     advice: Mapped[str] = mapped_column(Text, default="")
+    # The treated zones marked on the body chart (laserdose.clinical.body_chart), in chart order.
+    body_chart: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     signed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
