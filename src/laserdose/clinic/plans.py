@@ -7,7 +7,7 @@ layer never loads a fluence table itself. Signing is the gate's (clinic/signing.
 
 A course's `plan` is the plan document's JSON (domain/plan.py) with two more keys: "inputs", what the
 clinician chose in the editor and the screening it rests on, so that the plan can be made again for its
-report and checked against what was signed; and, for a plan signed outside its target window, the
+report and checked against what was signed; and, for a plan signed outside its band (or, before prescriptions, its window), the
 clinician's "acknowledged_outside_window". Plans stored before the document had a version are upgraded
 as they are read (`stored_plan`).
 """
@@ -148,7 +148,7 @@ def propose_plan(
 
 
 def outside_window(plan_json: dict[str, Any]) -> dict[str, Any] | None:
-    """A course plan's acknowledgement of a target dose outside the window, or None."""
+    """A course plan's acknowledgement of a target dose outside the band, or None."""
     value = plan_json.get(OUTSIDE_WINDOW_KEY)
     return value if isinstance(value, dict) else None
 
