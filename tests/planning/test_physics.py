@@ -64,9 +64,11 @@ def test_the_uncertainty_range_holds_the_nominal_patient(skin_type, wavelength, 
     condition=st.sampled_from(sorted(load_protocols())),
     device=st.sampled_from(["15w-dual", "30w-quad", "class3b-probe"]),
     skin_limit_c=st.floats(39.0, 43.0),
+    template=st.sampled_from([None, "walt2010", "abdelbasset2020", "taradaj2019", "summus2020"]),
+    mode=st.sampled_from(["equivalent-at-target", "as-in-source"]),
 )
-def test_real_plans_stay_inside_the_machine_and_the_skin_limit(
-    skin_type, bmi, area_cm2, condition, device, skin_limit_c
+def test_real_plans_never_exceed_a_hard_limit(
+    skin_type, bmi, area_cm2, condition, device, skin_limit_c, template, mode
 ):
     protocol = get_protocol(condition)
     person = parse_patient(
@@ -79,7 +81,8 @@ def test_real_plans_stay_inside_the_machine_and_the_skin_limit(
     )
     profile = load_profile(device)
     try:
-        plan = make_plan(person, protocol, profile, PHYSICS, PlanSettings(skin_limit_c=skin_limit_c))
+        settings = PlanSettings(skin_limit_c=skin_limit_c, template=template, mode=mode)
+        plan = make_plan(person, protocol, profile, PHYSICS, settings)
     except InputError as error:
         # Dark skin (V-VI) allows 980 nm only [LightForce]; a machine without it is refused by name.
         assert skin_type >= 5 and 980 not in {s.wavelength_nm for s in profile.sources}
@@ -96,7 +99,12 @@ def test_real_plans_stay_inside_the_machine_and_the_skin_limit(
     # can be signed with an acknowledgement (clinic/signing.py).
     assert plan.surface_dose_j_per_cm2 <= protocol.max_surface_dose_j_per_cm2 * (1 + 1e-9)
     assert plan.prescription.equivalence <= protocol.prescription.max_target_ratio * (1 + 1e-9)
-    assert plan.feasible == (plan.prescription.band[0] <= plan.prescription.equivalence * (1 + 1e-9))
+    assert plan.feasible == (plan.binding_limit is None)
+    if plan.feasible:
+        assert plan.prescription.in_band
+    if mode == "equivalent-at-target":  # aimed at 1: only a limit keeps it below the band
+        assert plan.feasible == plan.prescription.in_band
+        assert plan.prescription.equivalence <= 1 + 1e-9
     assert signing_problem(plan, profile, protocol) is None
 
 

@@ -7,9 +7,9 @@ layer never loads a fluence table itself. Signing is the gate's (clinic/signing.
 
 A course's `plan` is the plan document's JSON (domain/plan.py) with two more keys: "inputs", what the
 clinician chose in the editor and the screening it rests on, so that the plan can be made again for its
-report and checked against what was signed; and, for a plan signed outside its band (or, before prescriptions, its window), the
-clinician's "acknowledged_outside_window". Plans stored before the document had a version are upgraded
-as they are read (`stored_plan`).
+report and checked against what was signed; and, for a plan signed outside its band (before
+prescriptions: its window), the clinician's "acknowledged_outside_window". Plans stored before the
+document had a version are upgraded as they are read (`stored_plan`).
 """
 
 from __future__ import annotations

@@ -203,6 +203,7 @@ def _best_mix(responses: list[WavelengthResponse], limits: Limits) -> tuple[dict
     Returns the powers and the name of the limit that caps the rate.
     """
     gain = np.array([-r.nominal for r in responses])
+    gain = gain / np.abs(gain).max()  # deep targets get ~1e-10 per unit: below the solver's tolerances
     total_w = limits.max_total_power_w
     total_name = MACHINE
     if limits.max_irradiance_power_w is not None and limits.max_irradiance_power_w < total_w:
