@@ -40,6 +40,22 @@ def test_study_json_has_the_documented_fields_and_writes_the_plots(cli, tmp_path
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_study_personalised_compares_both_arms_on_the_same_patients(cli, tmp_path):
+    plot = tmp_path / "compare.png"
+    result = study(cli, write(tmp_path, COHORT), "--json", "--personalised", "--plot", plot)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    arms = data["comparison"]
+    assert set(arms) == {"reference_plan", "personalised"}
+    # The one-plan arm is the study above, counted again: the same share in band.
+    assert arms["reference_plan"]["fraction_in_band"] == data["fraction_in_band"]
+    for arm in arms.values():
+        assert (
+            arm["patients"] == 8 and 0.0 <= arm["fraction_in_band_and_skin_safe"] <= arm["fraction_in_band"]
+        )
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 BAD = [
     ("patients = 8\n", "missing field seed"),
     (COHORT.replace("patients = 8", "patients = -3"), "patients must be a whole number from 1"),

@@ -350,7 +350,8 @@ def _plan_with(
         capped = replace(limits, duration_range_s=(shortest, outcome.duration_s))
         responses = _responses(handpiece, patient, device, physics, settings, lights, outcome.duration_s)
         outcome = optimise(responses, capped, aim)
-    final = _responses(handpiece, patient, device, physics, settings, lights, outcome.duration_s)
+    emitting = {w for w, p in outcome.power_w_by_wavelength.items() if p > 0}
+    final = _responses(handpiece, patient, device, physics, settings, lights, outcome.duration_s, emitting)
     rise_k = sum(outcome.power_w_by_wavelength[r.wavelength_nm] * r.skin_rise_k_per_w for r in final)
     return replace(outcome, skin_rise_k=rise_k)
 
@@ -363,8 +364,13 @@ def _responses(
     settings: PlanSettings,
     lights: dict[float, TargetLight],
     session_s: float,
+    emitting: set[float] | None = None,
 ) -> list[WavelengthResponse]:
-    """Each source's light at the target and its skin heating per watt over a session of `session_s`."""
+    """Each source's light at the target and its skin heating per watt over a session of `session_s`.
+
+    The skin model runs only for sources that can emit (and, given `emitting`, do): a source held at
+    0 W heats nothing whatever its rise per watt, so it gets 0.
+    """
     return [
         WavelengthResponse(
             wavelength_nm=source.wavelength_nm,
@@ -378,7 +384,9 @@ def _responses(
                 settings.scan_speed_mm_per_s,
                 patient.area_cm2,
                 session_s,
-            ),
+            )
+            if source.max_power_w > 0 and (emitting is None or source.wavelength_nm in emitting)
+            else 0.0,
             max_power_w=source.max_power_w,
             min_power_w=source.min_power_w,
         )
