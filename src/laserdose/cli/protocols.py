@@ -33,13 +33,15 @@ def list_protocols(
         print_json({"protocols": [p.to_dict() for p in protocols]})
         return
     rows = [_summary_row(p) for p in protocols]
-    columns = ["name", "targets", "template", "band", "max skin", "sessions", "/week", "referral"]
+    columns = ["name", "targets", "template", "band", "skin max", "course", "referral"]
     print_table("Treatment protocols (doses in J/cm2)", columns, rows)
+    if any(p.borrowed for p in protocols):
+        typer.echo("* borrowed from another protocol (an extrapolation); band: target dose / reference dose")
 
 
 def _summary_row(protocol: Protocol) -> tuple[object, ...]:
     targets = " ".join(t.structure for t in protocol.targets)
-    template = protocol.template(None).id + (" (borrowed)" if protocol.borrowed else "")
+    template = protocol.template(None).id + ("*" if protocol.borrowed else "")
     referral = "first" if protocol.referral_first else "-"
     return (
         protocol.name,
@@ -47,8 +49,7 @@ def _summary_row(protocol: Protocol) -> tuple[object, ...]:
         template,
         _range(protocol.prescription.band),
         f"{protocol.max_surface_dose_j_per_cm2:g}",
-        protocol.course.sessions,
-        protocol.course.per_week,
+        f"{protocol.course.sessions} x {protocol.course.per_week}/wk",
         referral,
     )
 
