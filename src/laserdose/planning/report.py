@@ -142,8 +142,8 @@ def plan_rows(
     rows += _parameter_rows(plan)
     if not plan.feasible:
         rows += [
-            ("NOT IN WINDOW", "binding limit", plan.binding_limit or ""),
-            ("NOT IN WINDOW", "advice", plan.advice or ""),
+            ("OUTSIDE BAND", "binding limit", plan.binding_limit or ""),
+            ("OUTSIDE BAND", "advice", plan.advice or ""),
         ]
     return rows + [("note", str(number), note) for number, note in enumerate(plan.notes, start=1)]
 
@@ -205,8 +205,6 @@ def prescription_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
     ]  # fmt: skip
     if prescription.extrapolated:
         rows.append(("prescription", "extrapolated", "beyond the source: see the notes"))
-    if plan.binding_limit is not None:
-        rows.append(("prescription", "binding limit", f"{plan.binding_limit}: {plan.advice}"))
     return rows
 
 
