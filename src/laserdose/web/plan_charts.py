@@ -133,7 +133,7 @@ GAUGE_RANGE = (0.1, 3.0)  # equivalence shown, log scale: a tenth to three times
 def equivalence_svg(equivalence: float, band: tuple[float, float], max_ratio: float) -> Markup:
     """A gauge of this patient's target dose / the reference dose, log scale, the band shaded."""
     low, high = GAUGE_RANGE
-    width, left, right = 480.0, 10.0, 10.0
+    width, left, right = 480.0, 20.0, 20.0
 
     def x(value: float) -> float:
         clipped = min(max(value, low), high)
