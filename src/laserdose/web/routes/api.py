@@ -15,6 +15,7 @@ from laserdose.web.schemas import (
     OutcomeCreate,
     OutcomePublic,
     PatientCreate,
+    PatientPagePublic,
     PatientPublic,
     PatientUpdate,
     Token,
@@ -58,19 +59,27 @@ def logout(session: DbSession, user: Annotated[User, Depends(api_user)]) -> None
 @router.get("/patients")
 def list_patients(
     session: DbSession, user: Reader, q: Annotated[str, Query(max_length=200)] = "",
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[PatientPublic]:  # fmt: skip
-    """List patients, optionally only those whose name contains `q`."""
-    found = patients.search_patients(session=session, actor=user, query=q, limit=limit)
-    return [PatientPublic.of(patient) for patient in found]
+    limit: Annotated[int, Query(ge=1, le=patients.MAX_PAGE_SIZE, description="page size")] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="patients to skip")] = 0,
+    page: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="1-based page; sets offset")] = None,
+) -> PatientPagePublic:  # fmt: skip
+    """One page of patients by family name, optionally only those whose name or record number holds `q`."""
+    if page is not None:
+        offset = (page - 1) * limit
+    found = patients.page_patients(session=session, actor=user, query=q, offset=offset, limit=limit)
+    return PatientPagePublic(
+        items=[PatientPublic.of(patient) for patient in found.patients], total=found.total,
+        offset=found.offset, limit=found.limit,
+    )  # fmt: skip
 
 
 @router.post("/patients", status_code=status.HTTP_201_CREATED)
 def create_patient(body: PatientCreate, session: DbSession, user: Editor) -> PatientPublic:
-    """Create a patient."""
+    """Create a patient (the full name, or given and family names; a record number or one given)."""
     patient = patients.add_patient(
-        session=session, actor=user, name=body.name, birth_date=body.birth_date, skin_type=body.skin_type,
-        bmi_kg_m2=body.bmi,
+        session=session, actor=user, name=body.name, given_name=body.given_name,
+        family_name=body.family_name, record_number=body.record_number or None, birth_date=body.birth_date,
+        skin_type=body.skin_type, bmi_kg_m2=body.bmi,
     )  # fmt: skip
     session.commit()
     return PatientPublic.of(patient)
