@@ -13,7 +13,9 @@ from laserdose.errors import InputError
 
 def _add_patient(page, name: str) -> None:
     page.click("text=New patient")
-    page.fill("#name", name)
+    given, family = name.rsplit(" ", 1)
+    page.fill("#given_name", given)
+    page.fill("#family_name", family)
     page.fill("#birth_date", "1968-02-03")
     page.fill("#skin_type", "4")
     page.fill("#bmi", "28.4")
@@ -71,7 +73,8 @@ def test_operator_cannot_add_patients(page):
 def test_bad_input_shows_the_field_error_and_keeps_what_was_typed(page):
     log_in(page, "clinician")
     page.click("text=New patient")
-    page.fill("#name", "Eva Typo")
+    page.fill("#given_name", "Eva")
+    page.fill("#family_name", "Typo")
     page.fill("#birth_date", "1980-07-09")
     page.fill("#skin_type", "9")
     page.fill("#bmi", "23")
@@ -81,7 +84,8 @@ def test_bad_input_shows_the_field_error_and_keeps_what_was_typed(page):
         SKIN_TYPE.check_whole(9)
     expect(page.locator("#skin_type-error")).to_have_text(str(refused.value))
     expect(page.locator("#skin_type")).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#name")).to_have_value("Eva Typo")
+    expect(page.locator("#given_name")).to_have_value("Eva")
+    expect(page.locator("#family_name")).to_have_value("Typo")
     expect(page.locator("#skin_type")).to_have_value("9")
     expect(page.locator("#bmi")).to_have_value("23")
 

@@ -13,7 +13,9 @@ from conftest import log_in
 
 def _add_patient(page, name: str) -> None:
     page.click("text=New patient")
-    page.fill("#name", name)
+    given, family = name.rsplit(" ", 1)
+    page.fill("#given_name", given)
+    page.fill("#family_name", family)
     page.fill("#birth_date", "1965-04-12")
     page.fill("#skin_type", "3")
     page.fill("#bmi", "27")

@@ -45,6 +45,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         courses_api,
         outcome_pages,
         pages,
+        patient_pages,
         plan_pages,
         qa_guided_pages,
         qa_pages,
@@ -95,6 +96,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_docs.router)  # Swagger UI from /static, not FastAPI's CDN page
     app.include_router(courses_api.router)
+    app.include_router(patient_pages.router)  # before pages: /patients/new is no patient id
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)
     app.include_router(console.router)
