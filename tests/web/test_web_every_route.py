@@ -6,12 +6,14 @@ import pytest
 
 from laserdose.web import audit_status
 from laserdose.web.routes import (
+    admin_pages,
     api,
     api_docs,
     console,
     courses_api,
     outcome_pages,
     pages,
+    patient_pages,
     plan_pages,
     qa_guided_pages,
     qa_pages,
@@ -40,6 +42,8 @@ ROUTES = [
         api_docs.router,
         courses_api.router,
         pages.router,
+        patient_pages.router,
+        admin_pages.router,
         outcome_pages.router,
         console.router,
         plan_pages.router,

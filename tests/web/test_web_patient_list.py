@@ -30,7 +30,11 @@ def test_the_api_takes_name_parts_and_record_numbers(client):
     created = client.post("/api/v1/patients", json=body, headers=headers).json()
     assert (created["name"], created["record_number"]) == ("Bruno Costa", "K-17")
     one_text = client.post("/api/v1/patients", json={**BASE, "name": "Berg, Anna"}, headers=headers).json()
-    assert (one_text["given_name"], one_text["family_name"], one_text["name"]) == ("Anna", "Berg", "Anna Berg")
+    assert (one_text["given_name"], one_text["family_name"], one_text["name"]) == (
+        "Anna",
+        "Berg",
+        "Anna Berg",
+    )
     assert one_text["record_number"] == f"LD-{one_text['id']}"
     again = client.post("/api/v1/patients", json={**body, "family_name": "Dahl"}, headers=headers)
     assert again.status_code == 422 and "already belongs to another patient" in again.json()["detail"]
@@ -55,7 +59,9 @@ def test_the_list_page_shows_where_it_is_and_pages_on(client):
 
 def test_the_new_patient_form_keeps_everything_typed_when_the_record_number_is_taken(client):
     headers = bearer(client, "clinician")
-    client.post("/api/v1/patients", json={**BASE, "name": "Anna Berg", "record_number": "R1"}, headers=headers)
+    client.post(
+        "/api/v1/patients", json={**BASE, "name": "Anna Berg", "record_number": "R1"}, headers=headers
+    )
     login(client, "clinician")
     token = csrf_of(client.get("/patients/new").text)
     typed = {

@@ -39,6 +39,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     """Build the web app for `settings` (default: from the environment)."""
     from laserdose.web import audit_status
     from laserdose.web.routes import (
+        admin_pages,
         api,
         api_docs,
         console,
@@ -104,6 +105,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(referral_pages.router)
     app.include_router(screenings_api.router)
     app.include_router(audit_status.router)
+    app.include_router(admin_pages.router)
     app.include_router(qa_guided_pages.router)  # before qa_pages: /machines/guided is no serial number
     app.include_router(qa_pages.router)
     return app

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from laserdose.clinic import outcomes, patients, users
+from laserdose.clinic import access_audit, outcomes, patients, users
 from laserdose.clinic.models import User
 from laserdose.web.deps import DbSession, api_user, roles
 from laserdose.web.login import attempt, end_all_sessions
@@ -37,6 +37,11 @@ def token(
     A user with a second factor gives the current TOTP code as `client_secret`.
     """
     result = attempt(request, session, form.username, form.password, form.client_secret)
+    reason = "throttled" if result.retry_after_s else "wrong password or code"
+    access_audit.record_login(
+        session=session, username=form.username, user=result.user, via="api", reason=reason
+    )
+    session.commit()  # the audit row; on success also a rehashed password, the TOTP step
     if result.retry_after_s:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later",
@@ -46,13 +51,13 @@ def token(
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "wrong username or password", headers={"WWW-Authenticate": "Bearer"}
         )
-    session.commit()  # a rehashed password, the TOTP step
     return Token(access_token=request.app.state.tokens.issue(result.user.id, result.user.session_version))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(session: DbSession, user: Annotated[User, Depends(api_user)]) -> None:
     """Revoke every token and session of the calling user."""
+    access_audit.record_logout(session=session, user=user, via="api")
     end_all_sessions(session, user)
 
 
@@ -88,7 +93,10 @@ def create_patient(body: PatientCreate, session: DbSession, user: Editor) -> Pat
 @router.get("/patients/{patient_id}")
 def get_patient(patient_id: PatientId, session: DbSession, user: Reader) -> PatientPublic:
     """Return one patient."""
-    return PatientPublic.of(patients.get_patient(session=session, actor=user, patient_id=patient_id))
+    patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
+    access_audit.record_view(session=session, actor=user, patient=patient, what="api")
+    session.commit()
+    return PatientPublic.of(patient)
 
 
 @router.patch("/patients/{patient_id}")

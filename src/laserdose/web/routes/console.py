@@ -42,7 +42,7 @@ from laserdose.web.forms import PostedForm, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
 Watcher = Annotated[User, Depends(roles(page_user, *users.RECORDERS))]
-Operator = Annotated[User, Depends(roles(page_user, Role.OPERATOR))]
+Operator = Annotated[User, Depends(roles(page_user, Role.OPERATOR, doing="run the treatment console"))]
 Reader = Annotated[User, Depends(roles(page_user, *users.READERS))]
 EVENT_PERIOD_S = 0.2  # how often a watching browser gets the console's state [s]
 STOP_THREADS = anyio.CapacityLimiter(8)  # STOP never queues behind page requests in the shared pool

@@ -8,7 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from laserdose.clinic import audit_checkpoints, chart, courses, outcomes, patients, reports, signing, users
+from laserdose.clinic import (
+    access_audit,
+    audit_checkpoints,
+    chart,
+    courses,
+    outcomes,
+    patients,
+    reports,
+    signing,
+    users,
+)
 from laserdose.clinic.course_report import course_report_pdf
 from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
@@ -20,8 +30,8 @@ from laserdose.web.plan_view import get_physics
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, *users.READERS))]
-Editor = Annotated[User, Depends(roles(page_user, *users.EDITORS))]
-Signer = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
+Editor = Annotated[User, Depends(roles(page_user, *users.EDITORS, doing="add or change patient records"))]
+Signer = Annotated[User, Depends(roles(page_user, Role.CLINICIAN, doing="sign plans"))]
 
 
 @router.get("/login")
@@ -41,6 +51,9 @@ def login(request: Request, form: PostedForm, session: DbSession) -> Response:
     check_csrf(request, form.get("csrf_token"))
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     result = attempt(request, session, username, password, str(form.get("code", "")) or None)
+    reason = "throttled" if result.retry_after_s else "wrong password or code"
+    access_audit.record_login(session=session, username=username, user=result.user, via="page", reason=reason)
+    session.commit()
     if result.retry_after_s:
         error = f"Too many failed logins from here. Wait {result.retry_after_s} s and try again."
         response = render(request, "login.html", None, 429, username=username, error=error)
@@ -49,7 +62,6 @@ def login(request: Request, form: PostedForm, session: DbSession) -> Response:
     if result.user is None:
         error = "Wrong username, password or one-time code."
         return render(request, "login.html", None, 401, username=username, error=error)
-    session.commit()
     start_page_session(request, result.user)
     return RedirectResponse("/patients", status_code=303)
 
@@ -60,6 +72,7 @@ def logout(request: Request, form: PostedForm, session: DbSession) -> RedirectRe
     check_csrf(request, form.get("csrf_token"))
     user = page_session_user(request, session)
     if user is not None:
+        access_audit.record_logout(session=session, user=user, via="page")
         end_all_sessions(session, user)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
@@ -78,6 +91,8 @@ def patient_chart(request: Request, patient_id: int, session: DbSession, user: R
     events = chart.timeline(session=session, actor=user, patient_id=patient_id)
     series = outcomes.outcome_series(session=session, actor=user, patient_id=patient_id)
     summaries = courses.course_summaries(session=session, actor=user, patient_id=patient_id)
+    access_audit.record_view(session=session, actor=user, patient=patient, what="chart")
+    session.commit()
     return render(
         request, "chart.html", user, patient=patient, events=events, charts=outcome_charts(series),
         courses=summaries, can_record=user.role in users.RECORDERS,

@@ -1,4 +1,4 @@
-"""Patient pages: the list (by family name, in pages, searched by name or record number), the new-patient form."""
+"""Patient pages: the list (by family name, in pages, searched by name or record number), a new patient."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from laserdose.clinic import patients, users
 from laserdose.clinic.models import User
+from laserdose.clinic.patient_names import split_name
 from laserdose.errors import InputError
 from laserdose.web.deps import DbSession, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, field_errors, render
@@ -18,7 +19,7 @@ from laserdose.web.schemas import PatientCreate
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, *users.READERS))]
-Editor = Annotated[User, Depends(roles(page_user, *users.EDITORS))]
+Editor = Annotated[User, Depends(roles(page_user, *users.EDITORS, doing="add or change patient records"))]
 PAGE_SIZES = (25, 50, 100, 200)
 FORM_FIELDS = ("given_name", "family_name", "record_number", "birth_date", "skin_type", "bmi")
 # A service refusal names its field first ("Record number ...", "Family name ..."): shown beside it.
@@ -58,6 +59,10 @@ def create_patient(request: Request, form: PostedForm, session: DbSession, user:
     """Create a patient, or show the form again with each field's error and everything typed."""
     check_csrf(request, form.get("csrf_token"))
     values = {field: str(form.get(field, "")) for field in FORM_FIELDS}
+    # A client posting one full `name` (as the API takes it) gets it split, not ignored.
+    full_name = str(form.get("name", "")) or None
+    if full_name and not (values["given_name"] or values["family_name"]):
+        values["given_name"], values["family_name"] = split_name(full_name)
     try:
         body = PatientCreate.model_validate({**values, "record_number": values["record_number"] or None})
     except ValidationError as exc:

@@ -30,7 +30,9 @@ from laserdose.web.routes.referral_pages import screening_result_page
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, *READERS))]
-Clinician = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
+Clinician = Annotated[
+    User, Depends(roles(page_user, Role.CLINICIAN, doing="screen patients and plan treatment"))
+]
 Physics = Annotated[TablePhysics, Depends(get_physics)]
 TEXT_FIELDS = ("home_exercise", "advice", "accept_outside_window", "outside_window_reason")
 DEFAULT_DEVICE = "15w-dual"
