@@ -44,6 +44,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         api_docs,
         console,
         courses_api,
+        exercise_pages,
         outcome_pages,
         pages,
         patient_pages,
@@ -100,6 +101,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(patient_pages.router)  # before pages: /patients/new is no patient id
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)
+    app.include_router(exercise_pages.router)
     app.include_router(console.router)
     app.include_router(plan_pages.router)
     app.include_router(referral_pages.router)

@@ -5,7 +5,7 @@ last word is the family name; the shown name becomes "given family". Existing pa
 number "LD-" and their id.
 
 Revision ID: 0009_patient_names
-Revises: 0006_outcome_courses
+Revises: 0014_exercises
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_patient_names"
-down_revision = "0006_outcome_courses"
+down_revision = "0014_exercises"
 branch_labels = None
 depends_on = None
 
