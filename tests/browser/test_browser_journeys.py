@@ -82,7 +82,7 @@ def test_bad_input_shows_the_field_error_and_keeps_what_was_typed(page):
     # The domain's one sentence for an out-of-range skin type, shown beside the field.
     with pytest.raises(InputError) as refused:
         SKIN_TYPE.check_whole(9)
-    expect(page.locator("#skin_type-error")).to_have_text(str(refused.value))
+    expect(page.locator("#skin_type-error")).to_have_text(f"{refused.value}.")  # as a sentence
     expect(page.locator("#skin_type")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#given_name")).to_have_value("Eva")
     expect(page.locator("#family_name")).to_have_value("Typo")

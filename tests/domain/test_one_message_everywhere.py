@@ -175,8 +175,11 @@ class Refusals:
     seen: dict[str, str]
 
     def check(self) -> None:
+        # Web pages say it as a sentence: the same words, with a capital first letter.
+        as_sentence = self.message[:1].upper() + self.message[1:]
         for site, text in self.seen.items():
-            assert self.message in text, f"{site} did not say {self.message!r}: {text[:300]!r}"
+            said = self.message in text or (site.startswith("web") and as_sentence in text)
+            assert said, f"{site} did not say {self.message!r}: {text[:300]!r}"
 
 
 def test_skin_type_7(cli, client):

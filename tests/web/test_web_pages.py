@@ -73,7 +73,7 @@ def test_bad_form_input_names_the_field_and_keeps_the_values(client):
     response = new_patient(client, skin_type="9", family_name="Zoë Typed")
     assert response.status_code == 422
     message = "Fitzpatrick skin type must be between 1 and 6, got 9"
-    assert f'id="skin_type-error">{message}</p>' in response.text
+    assert f'id="skin_type-error">{message}.</p>' in response.text
     assert 'value="Zoë Typed"' in response.text and 'value="9"' in response.text
     assert 'value="26.5"' in response.text
 

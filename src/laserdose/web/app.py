@@ -16,6 +16,7 @@ from laserdose.clinic import audit, db
 from laserdose.clinic.console_registry import ConsoleRegistry
 from laserdose.clinic.qa_guided import GuidedSlot
 from laserdose.domain import quantities
+from laserdose.web import plain_words
 from laserdose.web.audit_status import audit_files, audit_watch
 from laserdose.web.errors import UnexpectedErrors, install_error_handlers
 from laserdose.web.middleware import AccessLog, RequestBounds, RequestGuard, SecurityHeaders
@@ -80,6 +81,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     audit.use_key(app.state.audit_key)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.templates.env.globals["domain"] = quantities  # forms show the ranges the checks enforce
+    app.state.templates.env.filters["plain_sources"] = plain_words.plain_sources  # no [S]/[U] on pages
+    app.state.templates.env.filters["plain_text"] = plain_words.plain_text
     app.state.templates.env.auto_reload = settings.environment == "development"  # no stat() per render
     app.state.console = ConsoleRegistry()  # the treatment console runs of this process
     app.state.qa_guided = GuidedSlot()  # the guided power check of this process
