@@ -22,6 +22,10 @@ Reader = Annotated[User, Depends(roles(page_user, *users.READERS))]
 Editor = Annotated[User, Depends(roles(page_user, *users.EDITORS, doing="add or change patient records"))]
 PAGE_SIZES = (25, 50, 100, 200)
 FORM_FIELDS = ("given_name", "family_name", "record_number", "birth_date", "skin_type", "bmi")
+LABELS = {
+    "given_name": "Given name", "family_name": "Family name", "record_number": "Record number",
+    "birth_date": "Date of birth", "skin_type": "Skin type", "bmi": "BMI",
+}  # fmt: skip
 # A service refusal names its field first ("Record number ...", "Family name ..."): shown beside it.
 _SERVICE_FIELDS = {"Record number": "record_number", "Family name": "family_name", "Given name": "given_name"}
 
@@ -66,7 +70,7 @@ def create_patient(request: Request, form: PostedForm, session: DbSession, user:
     try:
         body = PatientCreate.model_validate({**values, "record_number": values["record_number"] or None})
     except ValidationError as exc:
-        errors = field_errors(exc)
+        errors = field_errors(exc, LABELS)
         if "form" in errors:  # the one whole-form rule: a family name is needed
             errors["family_name"] = "Family name is required."
             del errors["form"]
