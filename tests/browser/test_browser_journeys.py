@@ -57,16 +57,19 @@ def test_search_updates_the_list_in_place(page):
     page.click("text=Patients")
     page.fill("#q", "searchab")  # HTMX swaps the rows without reloading the page
     expect(page.locator("#patient-rows tr")).to_have_count(1)
-    expect(page.locator("#patient-rows")).to_contain_text("Dora Searchable")
+    expect(page.locator("#patient-rows")).to_contain_text("Searchable, Dora")  # family name first
     page.fill("#q", "no such person")
-    expect(page.locator("#patient-rows")).to_contain_text("No patients found.")
+    expect(page.locator("#patient-rows tr")).to_have_count(0)
+    expect(page.locator("#patient-count")).to_have_text(
+        'No patient\'s name or record number contains "no such person".'
+    )
 
 
 def test_operator_cannot_add_patients(page):
     log_in(page, "operator")
     expect(page.locator("text=New patient")).to_have_count(0)
     page.goto("/patients/new")
-    expect(page.locator("h1")).to_have_text("Error 403")
+    expect(page.locator("h1")).to_have_text("Not allowed")
     expect(page.locator("[role=alert]")).to_contain_text("Only a clinician or an admin can add or change patient records; you are signed in as an operator.")
 
 
