@@ -76,6 +76,18 @@ def require_role(actor: User, *roles: Role, doing: str = "do this") -> None:
         raise Forbidden(refusal(actor, roles, doing))
 
 
+def check_username(session: Session, username: str) -> str:
+    """Return `username` if it is well formed and free, else raise `InputError` saying why."""
+    if not _USERNAME.fullmatch(username):
+        raise InputError(
+            f"username {username!r} must have 2-64 characters, each a small letter a-z, a digit, "
+            "'_', '.' or '-'"
+        )
+    if session.scalars(select(User).where(User.username == username)).first() is not None:
+        raise InputError(f"user {username!r} already exists")
+    return username
+
+
 def create_user(*, session: Session, username: str, password: str, role: str, actor_name: str) -> User:
     """Create a user with an argon2 password hash and audit it.
 
@@ -87,11 +99,8 @@ def create_user(*, session: Session, username: str, password: str, role: str, ac
         actor_name: who creates the user, for the audit log.
     """
     require_choice("role", role, tuple(r.value for r in Role))
-    if not _USERNAME.fullmatch(username):
-        raise InputError(f"username {username!r} must be 2-64 characters of a-z, 0-9, _ . -")
+    check_username(session, username)
     password = check_password(password, username)
-    if session.scalars(select(User).where(User.username == username)).first() is not None:
-        raise InputError(f"user {username!r} already exists")
     user = User(username=username, password_hash=_HASHER.hash(password), role=role, active=True)
     session.add(user)
     session.flush()

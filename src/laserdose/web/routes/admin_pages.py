@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from laserdose.clinic import audit_query, users
 from laserdose.clinic.models import Role, User
+from laserdose.clinic.passwords import check_password
 from laserdose.errors import InputError
 from laserdose.web.audit_status import check_now
 from laserdose.web.deps import DbSession, page_user, roles
@@ -51,6 +52,15 @@ def add_user(request: Request, form: PostedForm, session: DbSession, user: Admin
     errors: dict[str, str] = {}
     if new["password"] != new["password_again"]:
         errors["password_again"] = "The two passwords differ; type the same password in both fields."
+    checks = {
+        "username": lambda: users.check_username(session, new["username"].strip()),
+        "password": lambda: check_password(new["password"], new["username"].strip()),
+    }
+    for field, check in checks.items():  # each said beside its field, all at once
+        try:
+            check()
+        except InputError as exc:
+            errors.setdefault(field, _sentence(str(exc)))
     if not errors:
         try:
             users.create_user(

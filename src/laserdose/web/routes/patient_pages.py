@@ -71,9 +71,9 @@ def create_patient(request: Request, form: PostedForm, session: DbSession, user:
         body = PatientCreate.model_validate({**values, "record_number": values["record_number"] or None})
     except ValidationError as exc:
         errors = field_errors(exc, LABELS)
-        if "form" in errors:  # the one whole-form rule: a family name is needed
-            errors["family_name"] = "Family name is required."
-            del errors["form"]
+        errors.pop("form", None)  # the one whole-form rule, a family name, is said beside its field:
+        if not values["family_name"].strip():  # also when another field fails (pydantic stops before it)
+            errors.setdefault("family_name", "Family name is required.")
         return render(request, "patient_new.html", user, 422, values=values, errors=errors)
     try:
         patient = patients.add_patient(
