@@ -80,7 +80,7 @@ def test_more_than_fifty_patients_are_all_reachable(session):
 
 def test_the_migration_splits_existing_names(tmp_path):
     engine = db.make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
-    db.upgrade(engine, "0014_exercises")  # the revision before ours
+    db.upgrade(engine, "0017_medications")  # the revision before ours
     with engine.begin() as connection:
         for name in ("Anna Maria Berg", "Costa, Bruno", "Dahl"):
             connection.execute(

@@ -5,7 +5,7 @@ last word is the family name; the shown name becomes "given family". Existing pa
 number "LD-" and their id.
 
 Revision ID: 0009_patient_names
-Revises: 0014_exercises
+Revises: 0017_medications
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_patient_names"
-down_revision = "0014_exercises"
+down_revision = "0017_medications"
 branch_labels = None
 depends_on = None
 
@@ -30,12 +30,13 @@ def _split(name: str) -> tuple[str, str]:
 
 def upgrade() -> None:
     """Add given_name, family_name and record_number; fill them from each patient's name and id."""
-    with op.batch_alter_table("patients") as batch:
-        batch.add_column(sa.Column("given_name", sa.String(200), nullable=False, server_default=""))
-        batch.add_column(sa.Column("family_name", sa.String(200), nullable=False, server_default=""))
-        batch.add_column(sa.Column("record_number", sa.String(32), nullable=True))
-        batch.create_index("ix_patients_family_name", ["family_name"])
-        batch.create_unique_constraint("uq_patients_record_number", ["record_number"])
+    # Plain ADD COLUMN and CREATE INDEX: a batch copy of patients would fail on SQLite, whose foreign keys
+    # (courses, outcomes, screenings) point at it.
+    op.add_column("patients", sa.Column("given_name", sa.String(200), nullable=False, server_default=""))
+    op.add_column("patients", sa.Column("family_name", sa.String(200), nullable=False, server_default=""))
+    op.add_column("patients", sa.Column("record_number", sa.String(32), nullable=True))
+    op.create_index("ix_patients_family_name", "patients", ["family_name"])
+    op.create_index("ix_patients_record_number", "patients", ["record_number"], unique=True)
     connection = op.get_bind()
     patients = sa.table(
         "patients", sa.column("id", sa.Integer), sa.column("name", sa.String),
@@ -58,9 +59,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop the name parts and the record number (the shown name stays as it is)."""
+    op.drop_index("ix_patients_record_number", "patients")
+    op.drop_index("ix_patients_family_name", "patients")
     with op.batch_alter_table("patients") as batch:
-        batch.drop_constraint("uq_patients_record_number", type_="unique")
-        batch.drop_index("ix_patients_family_name")
         batch.drop_column("record_number")
         batch.drop_column("family_name")
         batch.drop_column("given_name")
