@@ -7,6 +7,7 @@ token of that user at once (`laserdose.clinic.users`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -52,7 +53,7 @@ def add_user(request: Request, form: PostedForm, session: DbSession, user: Admin
     errors: dict[str, str] = {}
     if new["password"] != new["password_again"]:
         errors["password_again"] = "The two passwords differ; type the same password in both fields."
-    checks = {
+    checks: dict[str, Callable[[], str]] = {
         "username": lambda: users.check_username(session, new["username"].strip()),
         "password": lambda: check_password(new["password"], new["username"].strip()),
     }
@@ -117,7 +118,7 @@ def change_role(
 
 
 def _change(
-    request: Request, session: DbSession, user: User, username: str, action: Any, done: str
+    request: Request, session: DbSession, user: User, username: str, action: Callable[[], User], done: str
 ) -> Response:
     try:
         action()
