@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic.models import Patient, User
+from laserdose.clinic.models import Course, Patient, User
 from laserdose.clinic.patient_names import MAX_NAME_CHARS, check_name_part, join_name, split_name
-from laserdose.clinic.records import audit_change, get_row
+from laserdose.clinic.records import audit_change, get_course, get_row
 from laserdose.clinic.users import EDITORS, READERS, require_role
 from laserdose.domain.quantities import BMI, SKIN_TYPE, check_birth_date
 from laserdose.errors import InputError
@@ -225,3 +225,9 @@ def page_patients(
 def search_patients(*, session: Session, actor: User, query: str = "", limit: int = 50) -> list[Patient]:
     """Return the first `limit` patients whose name or record number contains `query`, by family name."""
     return page_patients(session=session, actor=actor, query=query, limit=limit).patients
+
+
+def readable_course(*, session: Session, actor: User, course_id: int) -> Course:
+    """Return a course whose patient `actor` may read (its `patient` attribute is loaded), or `NotFound`."""
+    require_role(actor, *READERS)
+    return get_course(session, course_id)
