@@ -119,3 +119,9 @@ def test_the_audit_log_pages_and_refuses_a_bad_date_in_words(client):
     empty = client.get("/admin/audit", params={"from": "1999-01-01", "to": "1999-01-02"}).text
     assert "No rows match." in empty
     assert 'id="audit-state"' in first
+
+
+def test_a_change_to_an_unknown_user_is_said_at_the_top(client):
+    login(client, "admin")
+    response = _post(client, "/admin/users/nobody/deactivate", "/admin/users")
+    assert response.status_code == 422 and 'id="error-unknown">No user &#39;nobody&#39;.' in response.text
