@@ -22,6 +22,7 @@ from laserdose.errors import InputError
 from laserdose.web.audit_status import check_now
 from laserdose.web.deps import DbSession, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, render
+from laserdose.web.plain_words import sentence
 
 router = APIRouter(include_in_schema=False)
 Admin = Annotated[User, Depends(roles(page_user, Role.ADMIN, doing="manage users and read the audit log"))]
@@ -40,9 +41,10 @@ def _users_page(
 
 
 @router.get("/admin/users")
-def users_page(request: Request, session: DbSession, user: Admin, done: str = "") -> HTMLResponse:
+def users_page(request: Request, session: DbSession, user: Admin) -> HTMLResponse:
     """Every user, with forms to add one and to change, reset or deactivate each."""
-    return _users_page(request, session, user, done=done[:200])
+    done = request.session.pop("admin_done", "")  # what the last change did, said once
+    return _users_page(request, session, user, done=done if isinstance(done, str) else "")
 
 
 @router.post("/admin/users", response_model=None)
@@ -61,7 +63,7 @@ def add_user(request: Request, form: PostedForm, session: DbSession, user: Admin
         try:
             check()
         except InputError as exc:
-            errors.setdefault(field, _sentence(str(exc)))
+            errors.setdefault(field, sentence(str(exc)))
     if not errors:
         try:
             users.create_user(
@@ -70,13 +72,13 @@ def add_user(request: Request, form: PostedForm, session: DbSession, user: Admin
             )  # fmt: skip
         except InputError as exc:
             session.rollback()
-            errors[_field_of(str(exc))] = _sentence(str(exc))
+            errors[_field_of(str(exc))] = sentence(str(exc))
     if errors:
         # Passwords are not sent back into the page: they would sit in its HTML and the browser's cache.
         kept = {"username": new["username"], "role": new["role"]}
         return _users_page(request, session, user, 422, new=kept, errors=errors)
     session.commit()
-    return _done(f"Added {new['username'].strip()} as {new['role']}.")
+    return _done(request, f"Added {new['username'].strip()} as {new['role']}.")
 
 
 @router.post("/admin/users/{username}/deactivate", response_model=None)
@@ -124,13 +126,14 @@ def _change(
         action()
     except InputError as exc:
         session.rollback()
-        return _users_page(request, session, user, 422, row_error={username: _sentence(str(exc))})
+        return _users_page(request, session, user, 422, row_error={username: sentence(str(exc))})
     session.commit()
-    return _done(done)
+    return _done(request, done)
 
 
-def _done(message: str) -> RedirectResponse:
-    return RedirectResponse(f"/admin/users?{urlencode({'done': message})}", status_code=303)
+def _done(request: Request, message: str) -> RedirectResponse:
+    request.session["admin_done"] = message  # in the signed session, not the URL: no one can forge it
+    return RedirectResponse("/admin/users", status_code=303)
 
 
 def _field_of(message: str) -> str:
@@ -138,12 +141,6 @@ def _field_of(message: str) -> str:
     if lowered.startswith("password"):
         return "password"
     return "role" if "role" in lowered else "username"
-
-
-def _sentence(message: str) -> str:
-    """A service message as a sentence: capital first letter, full stop at the end."""
-    message = message[:1].upper() + message[1:]
-    return message if message.endswith((".", "!", "?")) else f"{message}."
 
 
 @router.get("/admin/audit")
