@@ -125,3 +125,23 @@ def test_a_change_to_an_unknown_user_is_said_at_the_top(client):
     login(client, "admin")
     response = _post(client, "/admin/users/nobody/deactivate", "/admin/users")
     assert response.status_code == 422 and 'id="error-unknown">No user &#39;nobody&#39;.' in response.text
+
+
+def test_checked_logins_are_audited_and_throttled_ones_are_not(client, webapp):
+    from sqlalchemy import func, select
+
+    from laserdose.clinic import db
+    from laserdose.clinic.models import AuditEntry
+
+    statuses = [
+        client.post(
+            "/api/v1/token", data={"username": "operator", "password": "wrong password here"}
+        ).status_code
+        for _ in range(webapp.settings.login_attempts + 3)
+    ]
+    assert 429 in statuses  # the throttle stepped in
+    engine = db.make_engine(webapp.url)
+    with db.session_factory(engine)() as session:
+        failed = session.scalar(select(func.count()).where(AuditEntry.action == "login.failed"))
+    engine.dispose()
+    assert failed == statuses.count(401)

@@ -15,7 +15,7 @@ from laserdose.clinic.models import Patient, User
 UNKNOWN_USER = "(no such user)"
 
 
-def record_login(*, session: Session, username: str, user: User | None, via: str, reason: str = "") -> None:
+def record_login(*, session: Session, username: str, user: User | None, via: str) -> None:
     """Audit one login attempt (the caller commits, whether it succeeded or not).
 
     Args:
@@ -23,7 +23,6 @@ def record_login(*, session: Session, username: str, user: User | None, via: str
         username: the name typed.
         user: the user logged in, or None when the attempt failed.
         via: "page" (the login form) or "api" (a token).
-        reason: why it failed ("wrong password or code", "throttled"); "" on success.
     """
     if user is not None:
         audit.record(
@@ -34,7 +33,8 @@ def record_login(*, session: Session, username: str, user: User | None, via: str
     known = session.scalars(select(User).where(User.username == username[:64])).first()
     audit.record(
         session=session, actor=known.username if known else UNKNOWN_USER, action="login.failed",
-        entity="users", entity_id=known.id if known else None, details={"via": via, "reason": reason},
+        entity="users", entity_id=known.id if known else None,
+        details={"via": via, "reason": "wrong password or code"},
     )  # fmt: skip
 
 

@@ -36,11 +36,7 @@ def token(
 
     A user with a second factor gives the current TOTP code as `client_secret`.
     """
-    result = attempt(request, session, form.username, form.password, form.client_secret)
-    reason = "throttled" if result.retry_after_s else "wrong password or code"
-    access_audit.record_login(
-        session=session, username=form.username, user=result.user, via="api", reason=reason
-    )
+    result = attempt(request, session, form.username, form.password, form.client_secret, via="api")
     session.commit()  # the audit row; on success also a rehashed password, the TOTP step
     if result.retry_after_s:
         raise HTTPException(

@@ -51,9 +51,7 @@ def login(request: Request, form: PostedForm, session: DbSession) -> Response:
     check_csrf(request, form.get("csrf_token"))
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     result = attempt(request, session, username, password, str(form.get("code", "")) or None)
-    reason = "throttled" if result.retry_after_s else "wrong password or code"
-    access_audit.record_login(session=session, username=username, user=result.user, via="page", reason=reason)
-    session.commit()
+    session.commit()  # the audit row; on success also a rehashed password, the TOTP step
     if result.retry_after_s:
         error = f"Too many failed logins from here. Wait {result.retry_after_s} s and try again."
         response = render(request, "login.html", None, 429, username=username, error=error)
