@@ -50,6 +50,7 @@ def test_role_refusals_say_who_can_and_what_the_person_can_do(client):
         "Only a clinician or an admin can add or change patient records; you are signed in as an operator. "
         "As an operator you can look up patients, run signed plans at the console" in page.text
     )
+    assert '<span class="who">operator (operator)</span>' in page.text  # the menu stays on the error page
 
 
 def test_a_bad_date_is_a_sentence_about_the_field_and_everything_typed_stays(client):

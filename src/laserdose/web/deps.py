@@ -71,6 +71,7 @@ def page_user(request: Request, session: DbSession) -> User:
     if user is None:
         request.session.clear()
         raise LoginRequired
+    request.state.user = user  # an error page of this request still shows the person's menu
     return user
 
 

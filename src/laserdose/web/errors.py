@@ -22,6 +22,7 @@ from laserdose.clinic.records import NotFound
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
 from laserdose.web.deps import LoginRequired
+from laserdose.web.forms import csrf_token
 from laserdose.web.plain_words import (
     NOT_FOUND,
     SERVER_ERROR,
@@ -53,11 +54,19 @@ def error_response(
     templates: Jinja2Templates = request.app.state.templates
     context = {
         "status_code": status_code, "title": STATUS_TITLES.get(status_code, "Error"),
-        "message": sentence(message), "user": None, "back": _same_site_referer(request),
+        "message": sentence(message), "back": _same_site_referer(request), **_menu(request),
     }  # fmt: skip
     return templates.TemplateResponse(
         request, "error.html", context, status_code=status_code, headers=headers
     )
+
+
+def _menu(request: Request) -> dict[str, object]:
+    """The logged-in person and the session's CSRF token, for the page's menu (none before login)."""
+    user = getattr(request.state, "user", None)
+    if user is None or "session" not in request.scope:
+        return {"user": None}
+    return {"user": user, "csrf": csrf_token(request)}
 
 
 def _same_site_referer(request: Request) -> str | None:
