@@ -134,3 +134,16 @@ def test_a_completed_rmdq_with_nothing_ticked_is_a_score_of_zero_and_an_empty_fo
         follow_redirects=False,
     )
     assert zero.status_code == 303
+
+
+def test_a_body_too_large_is_a_page_for_people_and_json_for_the_api(client, webapp):
+    login(client, "clinician")
+    token = csrf_of(client.get("/patients/new").text)
+    huge = "x" * (webapp.settings.max_body_bytes + 1)
+    page = client.post("/patients/new", data={"csrf_token": token, "given_name": huge}, headers=HTML)
+    assert page.status_code == 413 and page.headers["content-type"].startswith("text/html")
+    assert (
+        "<h1>Too large</h1>" in page.text and "What was sent is larger than the 1,048,576 bytes" in page.text
+    )
+    api = client.post("/api/v1/patients", content=huge, headers=bearer(client, "clinician"))
+    assert api.status_code == 413 and "larger than" in api.json()["detail"]
