@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -229,11 +230,14 @@ def create_course(
 
 def _pdf(
     plan: Any, patient: Any, inputs: plans.PlanInputs, physics: TablePhysics, filename: str,
-    stamp: PageStamp, reason: str | None = None,
+    stamp: PageStamp, reason: str | None = None, body_zones: Sequence[str] = (),
 ) -> Response:  # fmt: skip
     buffer = io.BytesIO()
     basis = (load_profile(inputs.device), get_protocol(inputs.protocol))
-    write_plan_report(buffer, plan, patient, basis, physics, outside_window_reason=reason, stamp=stamp)
+    write_plan_report(
+        buffer, plan, patient, basis, physics, outside_window_reason=reason, body_zones=body_zones,
+        stamp=stamp,
+    )  # fmt: skip
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(buffer.getvalue(), media_type="application/pdf", headers=headers)
 
@@ -264,4 +268,5 @@ def course_plan_report(course_id: int, session: DbSession, user: Reader, physics
     reason = outside["reason"] if outside else None
     inputs = plans.PlanInputs.from_dict(course.plan[plans.INPUTS_KEY])
     stamp = record_stamp.course_stamp(session, course, plan)
-    return _pdf(plan, patient, inputs, physics, f"plan-course-{course_id}.pdf", stamp, reason)
+    filename = f"plan-course-{course_id}.pdf"
+    return _pdf(plan, patient, inputs, physics, filename, stamp, reason, course.body_chart)
