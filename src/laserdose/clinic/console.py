@@ -43,11 +43,9 @@ JOIN_TIMEOUT_S = 5.0
 
 
 STOPPED_BEFORE_ARMING = "stopped before arming"
-IDLE_PHASES = ("connected", "ended")
+IDLE_PHASES = ("connected", "ended")  # linked to the machine, no session running: a new one may start
 # Machine states (STATUS "state") in which no source emits: armed-but-waiting and halted alike.
-NOT_EMITTING_STATES = frozenset(
-    {"standby", "ready", "tripped"}
-)  # linked to the machine, no session running: a new one may start
+NOT_EMITTING_STATES = frozenset({"standby", "ready", "tripped"})
 
 
 def arming_problem(machine: dict[str, Any]) -> str:
@@ -173,9 +171,9 @@ class ConsoleRun:
                 raise InputError(f"the console is {self.phase}; connect to the machine first")
             if self.stops != stops_seen:
                 raise StoppedBeforeArming(STOPPED_BEFORE_ARMING)
-            if self.phase == "ended":  # another session on the same link: the last one's controller goes
-                self.controller, self.outcome, self.error = None, {}, ""
             self.session_id, self.phase = session_id, "running"
+            if self.controller is not None:  # another session on the same link: the last one's goes
+                self.controller, self.outcome, self.error = None, {}, ""
             self.stop_reason = ""  # a STOP pressed before the start request was for the idle machine
         self._unwatched_since = time.monotonic()
         self._start.set()
@@ -347,6 +345,7 @@ class ConsoleRun:
             )  # fmt: skip
 
     def _treat(self) -> None:
+        self._start.clear()  # taken: a further session waits for its own start (after this one ended)
         record = ConsoleRecord(lambda t_s: t_s - getattr(self.controller, "_armed_at_s", 0.0))
         assert self.client is not None and self.session_id is not None
         controller = ConsoleController(
