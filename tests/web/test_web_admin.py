@@ -104,6 +104,8 @@ def test_logins_logouts_and_chart_views_are_audited_without_passwords(client, we
     assert f"<td>{UNKNOWN_USER}</td>" in page
     about = client.get("/admin/audit", params={"patient": "r-1", "action": "patient.view"}).text
     assert "1-1 of 1 rows" in about and f'href="/patients/{patient["id"]}"' in about
+    chart = client.get(f"/patients/{patient['id']}").text  # the admin's chart links to its audit trail
+    assert 'href="/admin/audit?patient=R-1" id="audit-trail"' in chart
 
 
 def test_the_audit_log_pages_and_refuses_a_bad_date_in_words(client):
