@@ -70,7 +70,9 @@ def test_operator_cannot_add_patients(page):
     expect(page.locator("text=New patient")).to_have_count(0)
     page.goto("/patients/new")
     expect(page.locator("h1")).to_have_text("Not allowed")
-    expect(page.locator("[role=alert]")).to_contain_text("Only a clinician or an admin can add or change patient records; you are signed in as an operator.")
+    expect(page.locator("[role=alert]")).to_contain_text(
+        "Only a clinician or an admin can add or change patient records; you are signed in as an operator."
+    )
 
 
 def test_bad_input_shows_the_field_error_and_keeps_what_was_typed(page):
