@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+from daykit import consent_for, ensure_consent
 from factories import make_patient, make_user
 from sqlalchemy import select
 
@@ -57,7 +58,7 @@ def _planned(session, answers=CLEAN, **changes):
 def _sign_new(session, clinician, record, plan, inputs, **extra):
     return signing.create_signed_course(
         session=session, actor=clinician, patient_id=record.id, plan=plan, inputs=inputs, physics=PHYSICS,
-        **extra,
+        **({"given": consent_for(record.name)} | extra),
     )  # fmt: skip
 
 
@@ -137,6 +138,7 @@ def test_a_course_stored_before_the_document_had_a_version_still_loads_and_signs
         sessions_per_week=3,
     )  # fmt: skip
     assert plans.stored_plan(old) == plan  # upgraded as it is read
+    ensure_consent(session, clinician, old.id)
     signed = signing.sign(session=session, actor=clinician, course_id=old.id, physics=PHYSICS)
     assert signed.signed_at is not None
     assert plan_delivery(plans.stored_plan_json(old), load_profile("15w-dual")) == plan.delivery
@@ -256,6 +258,7 @@ def test_an_unsigned_course_is_signed_only_with_the_planners_plan_and_its_acknow
         )  # fmt: skip
 
     def sign(course):
+        ensure_consent(session, clinician, course.id)
         return signing.sign(session=session, actor=clinician, course_id=course.id, physics=PHYSICS)
 
     raw = unsigned({"power_w_by_wavelength": {"810": 15.0}, "duration_s": 3600})

@@ -1,6 +1,7 @@
 """Console sessions in the database: opened before arming, rewritten per heartbeat, closed, recovered."""
 
 import pytest
+from daykit import complete_checklist
 from factories import make_course, make_patient, make_user
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ def course_and_operator(session):
     course = make_course(session, clinician, make_patient(session, clinician))
     operator = make_user(session, "operator")
     record_check(session, operator)  # the machine passed its power check today
+    complete_checklist(session, operator, course.id)  # the safety checklist of today's session
     return course, operator
 
 

@@ -43,6 +43,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         api_docs,
         console,
         courses_api,
+        day_api,
+        day_pages,
         outcome_pages,
         pages,
         plan_pages,
@@ -95,6 +97,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_docs.router)  # Swagger UI from /static, not FastAPI's CDN page
     app.include_router(courses_api.router)
+    app.include_router(day_api.router)
+    app.include_router(day_pages.router)
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)
     app.include_router(console.router)
