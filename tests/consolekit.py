@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from daykit import checklist_form, plan_today
 from laserdose.clinic import courses, db, patients
 from laserdose.clinic.models import TreatmentSession, User, utcnow
 from laserdose.device.client import DeviceClient
@@ -21,7 +22,6 @@ from laserdose.device.protocol import Msg
 from laserdose.device.simserver import SimulatorServer
 from laserdose.device.simulator import Machine, MachineConfig
 from laserdose.machines.profile import load_profile
-from daykit import checklist_form, plan_today
 from qakit import record_check
 
 SCALE = 5.0  # simulated seconds per wall-clock second

@@ -62,7 +62,9 @@ def plan_today(session: Session, course: Course) -> list[Appointment]:
 def complete_checklist(session: Session, operator: User, course_id: int) -> SafetyChecklist:
     """A completed safety checklist for the course's session today (it serves one start)."""
     now = utcnow()
-    entry = schedule.current_appointment(session=session, actor=operator, course_id=course_id, today=now.date())
+    entry = schedule.current_appointment(
+        session=session, actor=operator, course_id=course_id, today=now.date()
+    )
     assert entry is not None, f"course {course_id} has no session left to treat today"
     return checklists.record_checklist(
         session=session, actor=operator, appointment_id=entry.appointment.id, answers=ALL_CONFIRMED,
@@ -99,3 +101,8 @@ def with_checklist(args: list[str]) -> list[str]:
     if not plan.is_file():
         return args
     return [*args, "--checklist", str(write_checklist(plan, plan.parent))]
+
+
+def consent_fields(name: str = "Test Patient") -> dict[str, str]:
+    """The plan editor's (or the consent page's) consent fields, filled: signed today by `name`."""
+    return {"consent_given": "yes", "consent_name": name, "consent_date": utcnow().date().isoformat()}

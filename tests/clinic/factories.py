@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from daykit import plan_today
 from laserdose.clinic import courses, patients, users
 from laserdose.clinic.models import Course, Patient, User, utcnow
-from daykit import plan_today
 
 _counter = itertools.count(1)
 PASSWORD = "correct horse battery"

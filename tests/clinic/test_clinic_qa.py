@@ -4,10 +4,10 @@ import datetime as dt
 import math
 
 import pytest
-from daykit import complete_checklist
 from factories import make_course, make_patient, make_user
 from sqlalchemy import func, select
 
+from daykit import complete_checklist
 from laserdose.clinic import qa, treatment
 from laserdose.clinic.models import AuditEntry, PowerCheck
 from laserdose.clinic.users import Forbidden

@@ -5,10 +5,10 @@ import re
 from pathlib import Path
 
 import pytest
-from daykit import consent_for, ensure_consent
 from factories import make_patient, make_user
 from sqlalchemy import select
 
+from daykit import consent_for, ensure_consent
 from laserdose.clinic import courses, plans, screenings, signing
 from laserdose.clinic.models import AuditEntry, Course
 from laserdose.clinic.users import Forbidden

@@ -1,10 +1,10 @@
 """Console sessions in the database: opened before arming, rewritten per heartbeat, closed, recovered."""
 
 import pytest
-from daykit import complete_checklist
 from factories import make_course, make_patient, make_user
 from sqlalchemy import select
 
+from daykit import complete_checklist
 from laserdose.clinic import audit, chart, treatment
 from laserdose.clinic.models import AuditEntry
 from laserdose.clinic.users import Forbidden

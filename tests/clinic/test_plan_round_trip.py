@@ -12,8 +12,8 @@ from factories import make_patient, make_user
 from sqlalchemy import select
 
 from consolekit import simulator
-from daykit import consent_for
 from dask_cluster import linear_skin_rise
+from daykit import consent_for
 from laserdose.clinic import plans, screenings, signing
 from laserdose.clinic.models import AuditEntry
 from laserdose.clinical.protocols import get_protocol

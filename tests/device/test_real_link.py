@@ -6,9 +6,9 @@ import signal
 import subprocess
 
 import pytest
-from daykit import with_checklist
 from simkit import LASERDOSE, PLAN, wait_for
 
+from daykit import with_checklist
 from laserdose.device.record import read_record
 
 SCALE = 10.0  # simulated seconds per wall-clock second
