@@ -7,7 +7,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect
 
-from conftest import watch_csp
+from conftest import HOME, complete_checklist, watch_csp
 from consolekit import (
     PASSWORD,
     PLANNED_J,
@@ -75,7 +75,7 @@ def _page_as(browser, base_url, username):
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/patients")
+    page.wait_for_url(HOME)
     return page
 
 
@@ -97,6 +97,7 @@ def test_operator_runs_a_signed_plan_and_stops_it_midway(browser, console_server
     page.click("#connect")
     expect(page.locator("#phase")).to_have_text("connected")
     expect(page.locator("#interlock")).to_have_text("closed")
+    complete_checklist(page)
     page.click("#start")
     expect(page.locator("#state")).to_have_text("emitting")  # live, through server-sent events
     page.wait_for_function("() => Number(document.querySelector('[data-energy=\"810\"]').textContent) > 20")
@@ -129,6 +130,7 @@ def test_a_clinician_watches_live_and_may_press_stop(browser, console_server, si
     operator = _page_as(browser, base_url, "operator")
     operator.goto(f"/courses/{course_id}/console")
     operator.click("#connect")
+    complete_checklist(operator)
     operator.click("#start")
     expect(operator.locator("#state")).to_have_text("emitting")
     clinician = _page_as(browser, base_url, "clinician")
@@ -164,6 +166,7 @@ def test_start_is_refused_while_the_interlock_is_open(browser, console_server, s
         page.goto(f"/courses/{course_id}/console")
         page.click("#connect")
         expect(page.locator("#interlock")).to_have_text("OPEN")
+        complete_checklist(page)
         page.click("#start")
         expect(page.locator("#console-error")).to_contain_text("refused, nothing was emitted")
         expect(page.locator("#console-error")).to_contain_text("remote interlock is open")
