@@ -45,6 +45,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         courses_api,
         day_api,
         day_pages,
+        exercise_pages,
+        note_pages,
         outcome_pages,
         pages,
         plan_pages,
@@ -101,6 +103,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(day_pages.router)
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)
+    app.include_router(exercise_pages.router)
+    app.include_router(note_pages.router)
     app.include_router(console.router)
     app.include_router(plan_pages.router)
     app.include_router(referral_pages.router)
