@@ -104,6 +104,11 @@ def treat(
     raise typer.Exit(outcome.exit_code)
 
 
+def interactive() -> bool:
+    """Whether a person at a terminal can answer the checklist's questions."""
+    return sys.stdin.isatty()
+
+
 def confirm_checklist(
     path: Path | None, plan: Path, profile: DeviceProfile, wavelengths_nm: Any, operator: str
 ) -> dict[str, Any]:
@@ -124,7 +129,7 @@ def confirm_checklist(
         if problem:
             raise InputError(problem)
         by, at, answers = found.operator, found.completed_at, found.answers
-    elif sys.stdin.isatty():
+    elif interactive():
         for need in eyewear_for_plan(profile, wavelengths_nm):
             typer.echo(
                 f"eyewear at {need.wavelength_nm:g} nm: OD >= {need.od:.1f}, EN 207 {need.lb}", err=True
