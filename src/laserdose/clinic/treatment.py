@@ -101,6 +101,8 @@ def record_session(
 def open_session(*, db: Session, actor: User, course_id: int, device: dict[str, Any]) -> TreatmentSession:
     """Create the `running` record of a console session before the machine is armed (operators).
 
+    Nothing is opened when it raises.
+
     Args:
         db: open database session.
         actor: the operator who runs it.
@@ -110,7 +112,6 @@ def open_session(*, db: Session, actor: User, course_id: int, device: dict[str, 
     Raises:
         ChecklistRefused: today's appointment of the course has no complete, unused safety checklist.
         PowerCheckRefused: the machine's power check is missing, failed, overdue or unknown.
-        (Nothing is opened either way.)
     """
     require_role(actor, Role.OPERATOR)
     signed_course(db=db, actor=actor, course_id=course_id)
