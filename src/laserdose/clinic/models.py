@@ -187,6 +187,7 @@ class Course(Base):
     sessions: Mapped[list[TreatmentSession]] = relationship(
         back_populates="course", order_by="TreatmentSession.id"
     )
+    consent: Mapped[Consent | None] = relationship(viewonly=True)
 
 
 class TreatmentSession(Base):
@@ -218,6 +219,7 @@ class TreatmentSession(Base):
     checklist_id: Mapped[int | None] = mapped_column(ForeignKey("safety_checklists.id"), unique=True)
 
     course: Mapped[Course] = relationship(back_populates="sessions")
+    checklist: Mapped[SafetyChecklist | None] = relationship()
 
 
 class Outcome(Base):
@@ -438,6 +440,8 @@ class SafetyChecklist(Base):
     completed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     items: Mapped[dict[str, Any]] = mapped_column(default=dict)
     eyewear: Mapped[list[Any]] = mapped_column(default=list)
+
+    completed_by: Mapped[User] = relationship()
 
 
 class Consent(Base):
