@@ -84,6 +84,10 @@ def test_an_operators_day_from_today_to_a_treatment(browser, console_server, tmp
     page.click("#nav-today")
     expect(page.locator("#day-list tr", has_text="1 of 6").first).to_contain_text("done")
     page.screenshot(path=str(shots / "today-2-done.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.screenshot(path=str(shots / "today-3-phone.png"), full_page=True)
+    box = page.locator("#day-list").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390  # the list fits (the course column gives way)
     [record] = _rows(database, select(TreatmentSession).where(TreatmentSession.course_id == course_id))
     assert record.completed and record.checklist_id is not None and record.appointment_id is not None
     context.close()
