@@ -112,7 +112,7 @@ def test_the_web_console_refuses_arm_until_the_sessions_checklist_is_complete(we
     assert armed == [] and _emissions(server) == [] and sessions_of(webapp.url, course_id) == []
     # Complete: one start; the record names the checklist.
     assert post_console(client, course_id, "start").status_code == 303
-    wait_for(lambda: client.app.state.console.get(course_id).phase == "ended", 15, "the session to end")
+    wait_for(lambda: client.app.state.console.get(course_id).phase == "ended", 30, "the session to end")
     [record] = sessions_of(webapp.url, course_id)
     assert record.completed and record.checklist_id is not None and armed == ["ARM"]
     post_console(client, course_id, "disconnect")
@@ -167,7 +167,7 @@ def test_the_api_refuses_arm_without_the_checklist_and_keeps_it_with_the_session
     assert checklist.status_code == 201 and checklist.json()["used_by_session_id"] is None
     started = client.post(f"/api/v1/courses/{course_id}/console/start", headers=headers)
     assert started.status_code == 202 and started.json()["phase"] == "running"
-    wait_for(lambda: client.app.state.console.get(course_id).phase == "ended", 15, "the session to end")
+    wait_for(lambda: client.app.state.console.get(course_id).phase == "ended", 30, "the session to end")
     [record] = sessions_of(webapp.url, course_id)
     kept = client.get(f"/api/v1/sessions/{record.id}/checklist", headers=headers).json()
     assert kept["completed_by"] == "operator" and kept["used_by_session_id"] == record.id
