@@ -1,6 +1,7 @@
 """`laserdose treat` arms only with the safety checklist of its session (fault injection, simulator)."""
 
 import datetime as dt
+import hashlib
 import json
 
 import pytest
@@ -81,9 +82,10 @@ def test_a_complete_checklist_arms_and_is_kept_in_the_session_record(machine, tm
     assert result.exit_code == 0, result.output
     assert received == ["HELLO", "ARM"]
     entries = read_record(record)
-    [kept] = [e for e in entries if e["kind"] == "checklist"]
+    [session] = [e for e in entries if e["kind"] == "session"]  # the session's first entry, before ARM
+    kept = session["checklist"]
     assert kept["completed_by"] == "Test Operator" and all(kept["items"].values()) and len(kept["items"]) == 6
-    assert entries.index(kept) < next(i for i, e in enumerate(entries) if e.get("target") == "ready")
+    assert kept["plan_sha256"] == hashlib.sha256(plan.read_bytes()).hexdigest()
 
 
 def test_in_a_terminal_each_item_is_confirmed_and_a_no_refuses(machine, tmp_path, monkeypatch):
@@ -99,5 +101,5 @@ def test_in_a_terminal_each_item_is_confirmed_and_a_no_refuses(machine, tmp_path
     result = _treat(plan, server.address, "--record", tmp_path / "r.jsonl", stdin="y\n" * 6)
     assert result.exit_code == 0, result.output
     assert received == ["HELLO", "ARM"]
-    [kept] = [e for e in read_record(tmp_path / "r.jsonl") if e["kind"] == "checklist"]
-    assert kept["completed_by"] == "Dr A" and all(kept["items"].values())
+    [session] = [e for e in read_record(tmp_path / "r.jsonl") if e["kind"] == "session"]
+    assert session["checklist"]["completed_by"] == "Dr A" and all(session["checklist"]["items"].values())

@@ -81,7 +81,6 @@ def treat(
         session = SessionRecord(record)
     except OSError as exc:
         raise InputError(f"cannot write record {record}: {exc.strerror or exc}") from None
-    session.write("checklist", **confirmed)
     try:
         link = open_link(device)
     except LinkError as exc:
@@ -93,7 +92,7 @@ def treat(
         _close_interrupted(record, client)
     controller = Controller(
         delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile,
-        gate=gate,
+        gate=gate, checklist=confirmed,
     )  # fmt: skip
     try:
         outcome = _run(controller, period, as_json)
