@@ -142,4 +142,4 @@ def test_a_clinicians_consent_then_signing(page, live_server, tmp_path):
     page.goto(f"/today?day={planned[0]['planned_at'][:10]}")
     expect(page.locator("#day-list")).to_contain_text("Carla Consent")
     expect(page.locator("#day-list")).to_contain_text("1 of 12")
-    page.screenshot(path=str(shots / "today-3-clinician.png"), full_page=True)
+    page.screenshot(path=str(shots / "today-4-clinician.png"), full_page=True)
