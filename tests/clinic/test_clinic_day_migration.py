@@ -11,7 +11,7 @@ from laserdose.clinic.models import Appointment, TreatmentSession
 
 def test_existing_signed_courses_get_their_sessions_planned_and_delivered_ones_linked(empty_url):  # noqa: F811
     engine = db.make_engine(empty_url)
-    db.upgrade(engine, "0017_medications")  # the revision before this one
+    db.upgrade(engine, "0017_medications")  # before this one (and before 0009_patient_names)
     tables = MetaData()
     tables.reflect(engine)
     monday = dt.datetime(2026, 2, 2, 8, 0, tzinfo=dt.UTC)  # Monday 2 February 2026 (calendar)

@@ -6,6 +6,7 @@ import pytest
 
 from laserdose.web import audit_status
 from laserdose.web.routes import (
+    admin_pages,
     api,
     api_docs,
     body_chart_pages,
@@ -18,6 +19,7 @@ from laserdose.web.routes import (
     note_pages,
     outcome_pages,
     pages,
+    patient_pages,
     plan_pages,
     qa_guided_pages,
     qa_pages,
@@ -48,6 +50,8 @@ ROUTES = [
         day_api.router,
         day_pages.router,
         pages.router,
+        patient_pages.router,
+        admin_pages.router,
         outcome_pages.router,
         exercise_pages.router,
         body_chart_pages.router,

@@ -5,7 +5,7 @@ signing time and sessions per week); their delivered sessions are put on appoint
 order they started, as far as the course has appointments.
 
 Revision ID: 0010_clinic_day
-Revises: 0017_medications
+Revises: 0009_patient_names
 Create Date: 2026-12-02
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from laserdose.clinic.schedule import session_times
 
 revision = "0010_clinic_day"
-down_revision = "0017_medications"
+down_revision = "0009_patient_names"
 branch_labels = None
 depends_on = None
 
