@@ -138,6 +138,7 @@ def test_consent_is_recorded_once_by_a_clinician_with_the_name_and_date(session,
         consent.record_consent(session=session, actor=operator, course_id=course.id, given=given, today=today)
     for bad, message in (
         (consent.ConsentGiven("  ", today), "name"),
+        (consent.ConsentGiven("Ada\x00Lovelace", today), "control characters"),
         (consent.ConsentGiven("Ada", today + dt.timedelta(days=1)), "today or earlier"),
     ):
         with pytest.raises(InputError, match=message):

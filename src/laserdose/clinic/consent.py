@@ -48,6 +48,8 @@ def consent_problems(given: ConsentGiven | None, today: dt.date) -> dict[str, st
         errors["consent_name"] = "give the patient's name as they signed the consent form"
     elif len(name) > MAX_NAME_CHARS:
         errors["consent_name"] = f"at most {MAX_NAME_CHARS} characters"
+    elif any(ord(char) < 32 or ord(char) == 127 for char in name):
+        errors["consent_name"] = "the name must not contain control characters (a tab, a line break)"
     if not EARLIEST_SIGNING <= given.signed_on <= today:
         errors["consent_date"] = "the date the patient signed: today or earlier"
     return errors
