@@ -1,5 +1,7 @@
 """Browser journeys of the clinic's day: an operator's day from Today through the checklist to a treatment on
-the simulator and its visit note, and a clinician's consent, then signing. Screenshots go to $LASERDOSE_SCREENSHOTS."""
+the simulator and its visit note, and a clinician's consent, then signing.
+
+Screenshots go to $LASERDOSE_SCREENSHOTS."""
 
 import datetime as dt
 import os
