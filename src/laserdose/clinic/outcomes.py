@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic.course_closing import is_active, require_open
 from laserdose.clinic.models import Course, Outcome, User
 from laserdose.clinic.patients import get_patient
-from laserdose.clinic.records import audit_change
+from laserdose.clinic.records import audit_change, get_course
 from laserdose.clinic.users import RECORDERS, require_role
 from laserdose.clinical import outcomes as scoring
 from laserdose.errors import InputError, require_range
@@ -48,6 +49,8 @@ def record_outcome(
     require_role(actor, *RECORDERS)
     get_patient(session=session, actor=actor, patient_id=patient_id)
     course_id = outcome_course_id(session=session, patient_id=patient_id, course_id=course_id)
+    if course_id is not None:
+        require_open(get_course(session, course_id), "recording an outcome")
     if nrs is None and odi_sections is None and rmdq_ticked is None:
         raise InputError("an outcome needs at least one of pain NRS, ODI or RMDQ")
     if analgesic_use is not None and analgesic_use not in ANALGESIC_USE:
@@ -70,9 +73,10 @@ def record_outcome(
 
 
 def active_courses(session: Session, patient_id: int) -> list[Course]:
-    """The patient's signed courses, latest signed first: those an outcome may be recorded on by default."""
+    """The patient's signed, open courses, latest signed first: those an outcome goes on by default."""
     statement = select(Course).where(Course.patient_id == patient_id, Course.signed_at.is_not(None))
-    return list(session.scalars(statement.order_by(Course.signed_at.desc(), Course.id.desc())))
+    ordered = session.scalars(statement.order_by(Course.signed_at.desc(), Course.id.desc()))
+    return [course for course in ordered if is_active(course)]
 
 
 def outcome_course_id(*, session: Session, patient_id: int, course_id: int | None) -> int | None:

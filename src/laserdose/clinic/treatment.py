@@ -18,9 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic import audit, qa
+from laserdose.clinic.completion import SameDay, completion_of, require_same_day_confirmation
+from laserdose.clinic.course_closing import require_open
 from laserdose.clinic.models import Course, PowerCheck, Role, TreatmentSession, User, utcnow
-from laserdose.clinic.records import audit_change, get_course, get_row
+from laserdose.clinic.records import Conflict, audit_change, get_course, get_row
 from laserdose.clinic.users import READERS, RECORDERS, require_role
+from laserdose.device.ledger import ENERGY_TOLERANCE
 from laserdose.domain.quantities import ENERGY
 from laserdose.domain.wavelengths import wavelength_key
 from laserdose.errors import InputError, require_range
@@ -59,6 +62,8 @@ def record_session(
     energy_j_by_wavelength: Mapping[int, float],
     interruptions: list[dict[str, Any]],
     completed: bool,
+    completes_session_id: int | None = None,
+    same_day: SameDay | None = None,
 ) -> TreatmentSession:
     """Store a delivered session from the controller's record (operator or clinician).
 
@@ -70,29 +75,62 @@ def record_session(
         duration_s: emission time [s].
         energy_j_by_wavelength: delivered energy per wavelength {nm: J} (keys as `wavelength_key` reads).
         interruptions: [{"at_s": seconds into the session, "reason": text}, ...].
-        completed: whether the planned energy was reached.
+        completed: whether the planned energy was reached (by a completion: the rest of the dose).
+        completes_session_id: the interrupted session whose remaining energy this session delivered.
+        same_day: the confirmation a second dose on one calendar day needs.
+
+    Raises:
+        Conflict: the course is closed; the session to complete cannot be completed, or this one
+            delivered more than its remainder; a second dose that day is not confirmed.
     """
     require_role(actor, *RECORDERS)
-    signed_course(db=db, actor=actor, course_id=course_id)
+    course = signed_course(db=db, actor=actor, course_id=course_id)
+    require_open(course, "recording a session")
     _check_session_start(started_at)
     require_range("duration_s", duration_s, 0.0, 24 * 3600.0, unit="s")
     energies = {wavelength_key(nm): ENERGY.check(energy_j) for nm, energy_j in energy_j_by_wavelength.items()}
     for item in interruptions:
         if set(item) != {"at_s", "reason"}:
             raise InputError("each interruption needs exactly 'at_s' and 'reason'")
+    if completes_session_id is not None:
+        _check_within_remainder(course, completes_session_id, energies)
+    confirmed = require_same_day_confirmation(
+        course, actor, started_at, same_day, besides=completes_session_id
+    )
     record = TreatmentSession(
         course_id=course_id, operator_id=actor.id, started_at=started_at.astimezone(dt.UTC),
-        duration_s=duration_s,
-        energy_j_by_wavelength=energies,
-        interruptions=interruptions, completed=completed,
+        duration_s=duration_s, energy_j_by_wavelength=energies, interruptions=interruptions,
+        completed=completed, completes_session_id=completes_session_id, **confirmed,
     )  # fmt: skip
     db.add(record)
     db.flush()
-    audit_change(db, actor, "session.record", "treatment_sessions", record.id, completed=completed)
+    db.expire(course, ["sessions"])
+    audit_change(
+        db, actor, "session.record", "treatment_sessions", record.id, completed=completed,
+        completes_session_id=completes_session_id, same_day_confirmed=bool(confirmed),
+    )  # fmt: skip
     return record
 
 
-def open_session(*, db: Session, actor: User, course_id: int, device: dict[str, Any]) -> TreatmentSession:
+def _check_within_remainder(course: Course, session_id: int, energies: dict[str, float]) -> None:
+    """Conflict when a completion's recorded energy is above what remained (beyond the 1 % tolerance)."""
+    completion = completion_of(course, session_id)
+    rest = {wavelength_key(wl): e for wl, e in completion.delivery.energy_j_by_wavelength.items()}
+    planned = {key: rest.get(key, 0.0) + done for key, done in completion.delivered_j.items()}
+    for key, energy_j in energies.items():
+        if key not in planned:
+            raise Conflict(f"the plan has no {key} nm source; a completion delivers only the plan's")
+        if energy_j > rest.get(key, 0.0) + planned[key] * ENERGY_TOLERANCE:
+            raise Conflict(
+                f"a completion of session {session_id} may deliver at most {rest.get(key, 0.0):.1f} J at"
+                f" {key} nm (what remained); the record says {energy_j:.1f} J"
+            )
+
+
+def open_session(
+    *, db: Session, actor: User, course_id: int, device: dict[str, Any],
+    completes_session_id: int | None = None, same_day: SameDay | None = None,
+) -> TreatmentSession:  # fmt: skip
     """Create the `running` record of a console session before the machine is armed (operators).
 
     Args:
@@ -100,26 +138,40 @@ def open_session(*, db: Session, actor: User, course_id: int, device: dict[str, 
         actor: the operator who runs it.
         course_id: a course with a signed plan.
         device: the machine's identity as it reported it (manufacturer, model, serial, profile).
+        completes_session_id: the interrupted session whose remaining energy this one delivers.
+        same_day: the confirmation a second dose on one calendar day needs.
 
     Raises:
         InputError: the machine's power check is missing, failed, overdue or unknown (nothing is opened).
+        Conflict: the course is closed, the session cannot be completed, or a second dose that day is not
+            confirmed (nothing is opened).
     """
     require_role(actor, Role.OPERATOR)
-    signed_course(db=db, actor=actor, course_id=course_id)
-    check = require_power_check(db=db, device=device)
+    course = signed_course(db=db, actor=actor, course_id=course_id)
+    require_open(course, "starting a session")
+    if completes_session_id is not None:
+        completion_of(course, completes_session_id)
     now = utcnow()
+    confirmed = require_same_day_confirmation(course, actor, now, same_day, besides=completes_session_id)
+    check = require_power_check(db=db, device=device)
     record = TreatmentSession(
         course_id=course_id, operator_id=actor.id, started_at=now, duration_s=0.0,
         energy_j_by_wavelength={}, interruptions=[], completed=False, status=RUNNING,
         last_heartbeat_at=now, device=device, power_check_id=check.id,
-        calibration=qa.session_calibration(check, device),
+        calibration=qa.session_calibration(check, device), completes_session_id=completes_session_id,
+        **confirmed,
     )  # fmt: skip
     db.add(record)
     db.flush()
     audit.record(
         session=db, actor=actor.username, action="session.start", entity="treatment_sessions",
-        entity_id=record.id, details={"course_id": course_id, "device": device.get("profile", "")},
+        entity_id=record.id,
+        details={
+            "course_id": course_id, "device": device.get("profile", ""),
+            "completes_session_id": completes_session_id, "same_day_confirmed": bool(confirmed),
+        },
     )  # fmt: skip
+    db.expire(course, ["sessions"])
     return record
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from laserdose.clinic import patients, plans, screenings, signing
+from laserdose.clinic import course_closing, patients, plans, screenings, signing
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.users import READERS
@@ -215,6 +215,11 @@ def create_course(
     )
     if view is not None and view.needs_acknowledgement:
         context["errors"] |= signing.acknowledgement_problem(acknowledgement)
+    if view is not None and not context["errors"]:
+        diagnosis = get_protocol(context["inputs"].protocol).diagnosis
+        other = course_closing.active_course_conflict(session, patient_id, diagnosis)
+        if other is not None:
+            context["errors"]["form"] = f"This plan cannot be signed: {other}."
     if view is None or context["errors"]:
         return _editor_page(request, user, patient, context, 422)
     course = signing.create_signed_course(
