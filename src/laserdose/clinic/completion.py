@@ -150,3 +150,35 @@ def require_same_day_confirmation(
 
 class SameDayConfirmationNeeded(Conflict):
     """A second dose on one calendar day without the user's confirmation."""
+
+
+@dataclass(frozen=True)
+class DoseOptions:
+    """What the console offers for a course now: completions, and whether a new dose needs confirming.
+
+    Attributes:
+        completions: the interrupted doses that can be completed, oldest first.
+        not_completable: (session id, why) of the interrupted doses that cannot.
+        today: the doses that emitted light on the clinic's calendar day of `now`.
+        zone: the clinic's zone name.
+    """
+
+    completions: list[Completion]
+    not_completable: list[tuple[int, str]]
+    today: list[Dose]
+    zone: str
+
+
+def dose_options(course: Course, now: dt.datetime, zone: ZoneInfo | None = None) -> DoseOptions:
+    """The completions and the same-day state of `course` at `now` (for the console and the chart)."""
+    zone = zone or clinic_zone()
+    completions, refused = [], []
+    for dose in doses(course.sessions):
+        if dose.state != "interrupted":
+            continue
+        try:
+            completions.append(completion_of(course, dose.last.id))
+        except Conflict as exc:
+            refused.append((dose.last.id, str(exc)))
+    today = same_day_doses(course, local_date(now, zone), zone, besides=None)
+    return DoseOptions(completions, refused, today, zone.key)

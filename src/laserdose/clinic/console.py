@@ -140,7 +140,7 @@ class ConsoleRun:
         self.phase = "connected"
         self._thread.start()
 
-    def start(self, session_id: int, *, stops_seen: int) -> None:
+    def start(self, session_id: int, *, stops_seen: int, remainder: Delivery | None = None) -> None:
         """Deliver the plan, recording into the open session `session_id`.
 
         Args:
@@ -148,12 +148,18 @@ class ConsoleRun:
             stops_seen: `stops` when the start request arrived. A STOP pressed since then (while the
                 request was checking the machine and writing the record) refuses the start:
                 StoppedBeforeArming, and nothing is sent to the machine.
+            remainder: for a completion, what remains of the plan (the machine's energy limits are its
+                energies); None delivers the whole plan.
         """
         with self._command_lock:
             if self.phase != "connected":
                 raise InputError(f"the console is {self.phase}; connect to the machine first")
             if self.stops != stops_seen:
                 raise StoppedBeforeArming(STOPPED_BEFORE_ARMING)
+            if remainder is not None:
+                if remainder.device != self.plan.device:
+                    raise InputError(f"the remainder is for {remainder.device}, not {self.plan.device}")
+                self.plan = remainder
             self.session_id, self.phase = session_id, "running"
             self.stop_reason = ""  # a STOP pressed before the start request was for the idle machine
         self._unwatched_since = time.monotonic()

@@ -27,8 +27,10 @@ from fastapi.responses import (
 from sqlalchemy import select
 
 from laserdose.clinic import qa, qa_trend, treatment, users
+from laserdose.clinic.completion import completion_of, dose_options
+from laserdose.clinic.dose_accounting import count_doses
 from laserdose.clinic.console import ConsoleConfig, ConsoleRun
-from laserdose.clinic.models import Course, Role, TreatmentSession, User
+from laserdose.clinic.models import Course, Role, TreatmentSession, User, utcnow
 from laserdose.clinic.plans import stored_plan_json
 from laserdose.clinic.records import NotFound
 from laserdose.device.plan import check_delivery
@@ -38,6 +40,7 @@ from laserdose.machines.profile import DeviceProfile, load_profile, shipped_prof
 from laserdose.safety.hazard import DEFAULT_EXPOSURE_S
 from laserdose.safety.summary import EyewearNeed, plan_eyewear
 from laserdose.web.deps import DbSession, LoginRequired, page_user, roles
+from laserdose.web.dose_forms import console_start_form
 from laserdose.web.forms import PostedForm, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -117,6 +120,8 @@ def _page(request: Request, db: DbSession, user: User, course_id: int, error: st
         can_operate=user.role == Role.OPERATOR, qa_state=qa_state, qa_alerts=alerts,
         machine_serial=run.identity.get("serial", "") if run is not None else "",
         machine_profile=run.identity.get("profile", "") if run is not None else "",
+        doses=count_doses(course), options=dose_options(course, utcnow()),
+        completing=run.plan if run is not None and plan is not None and run.plan != plan else None,
     )  # fmt: skip
 
 
@@ -194,17 +199,32 @@ def start(
     if blocked:
         return _page(request, db, user, course_id, f"refused, nothing was emitted: {blocked}", 409)
     try:
-        record = treatment.open_session(db=db, actor=user, course_id=course_id, device=run.identity)
-    except treatment.PowerCheckRefused as exc:
+        completes, same_day = console_start_form(form)
+        remainder = _remainder(db, user, course_id, completes, run.profile)
+        record = treatment.open_session(
+            db=db, actor=user, course_id=course_id, device=run.identity, completes_session_id=completes,
+            same_day=same_day,
+        )  # fmt: skip
+    except InputError as exc:  # a power check, a closed course, a second dose unconfirmed, no remainder
         db.rollback()
         return _page(request, db, user, course_id, f"refused, nothing was emitted: {exc}", 409)
     db.commit()  # the record exists before the machine is armed
     try:
-        run.start(record.id, stops_seen=stops_seen)
+        run.start(record.id, stops_seen=stops_seen, remainder=remainder)
     except InputError as exc:  # StoppedBeforeArming, or the console closed meanwhile: never armed
         _close_unarmed(db, user, record.id, str(exc))
         return _page(request, db, user, course_id, f"refused, nothing was emitted: {exc}", 409)
     return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
+
+
+def _remainder(
+    db: DbSession, user: User, course_id: int, completes: int | None, profile: DeviceProfile
+) -> Delivery | None:
+    """The rest of the plan that completes session `completes`, checked against the machine (or None)."""
+    if completes is None:
+        return None
+    course = treatment.signed_course(db=db, actor=user, course_id=course_id)
+    return check_delivery(completion_of(course, completes).delivery, profile)
 
 
 def _close_unarmed(db: DbSession, user: User, session_id: int, reason: str) -> None:
