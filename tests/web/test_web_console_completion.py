@@ -8,7 +8,6 @@ import pytest
 from consolekit import (
     PLAN,
     csrf_of,
-    emission_log,
     emitted_j,
     login,
     sessions_of,

@@ -63,7 +63,7 @@ def test_an_untrustworthy_record_cannot_be_completed(client, course_id):
     operator = bearer(client, "operator")
     url = f"/api/v1/courses/{course_id}/sessions"
     lost = _record({"810": 40.0, "980": 27.0}, False, utcnow() - dt.timedelta(days=1),
-                   interruptions=[{"at_s": 6.0, "reason": "link lost: no answer from the machine"}])  # fmt: skip
+                   interruptions=[{"at_s": 6.0, "reason": "link lost: no answer"}])  # fmt: skip
     first = client.post(url, json=lost, headers=operator).json()
     answer = client.get(f"/api/v1/courses/{course_id}/sessions/{first['id']}/completion", headers=operator)
     assert answer.status_code == 409 and "energy is uncertain" in answer.json()["detail"]

@@ -28,8 +28,8 @@ from sqlalchemy import select
 
 from laserdose.clinic import qa, qa_trend, treatment, users
 from laserdose.clinic.completion import completion_of, dose_options
-from laserdose.clinic.dose_accounting import count_doses
 from laserdose.clinic.console import ConsoleConfig, ConsoleRun
+from laserdose.clinic.dose_accounting import count_doses
 from laserdose.clinic.models import Course, Role, TreatmentSession, User, utcnow
 from laserdose.clinic.plans import stored_plan_json
 from laserdose.clinic.records import NotFound
