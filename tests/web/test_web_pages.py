@@ -190,7 +190,7 @@ def test_chart_lists_courses_and_only_clinicians_sign(client):
     ]
     login(client, "operator")
     page = client.get(f"/patients/{patient['id']}").text
-    assert "0 of 12 sessions delivered" in page and "Plan not signed" in page and "Sign plan" not in page
+    assert "Sessions: 0 of 12 delivered" in page and "Plan not signed" in page and "Sign plan" not in page
     response = client.post(f"/courses/{course_id}/sign", data={"csrf_token": csrf_of(page)})
     assert response.status_code == 403
     client.post("/logout", data={"csrf_token": csrf_of(page)})

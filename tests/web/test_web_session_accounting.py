@@ -134,3 +134,27 @@ def test_a_second_course_for_the_same_condition_is_refused_naming_the_first(clie
     refused = client.post(f"/api/v1/courses/{second.json()['id']}/sign", headers=clinician)
     assert refused.status_code == 409
     assert f"already has an active course for chronic nslbp: course {course_id}" in refused.json()["detail"]
+
+
+def test_closing_from_the_chart_keeps_the_typed_note_on_an_error_and_shows_the_summary(client, course_id):
+    from conftest import csrf_of, login
+
+    clinician = bearer(client, "clinician")
+    patient_id = client.get(f"/api/v1/courses/{course_id}", headers=clinician).json()["patient_id"]
+    for day, nrs in (("2026-01-05", 8), ("2026-02-02", 4)):
+        client.post(f"/api/v1/patients/{patient_id}/outcomes", json={"assessed_on": day, "nrs": nrs},
+                    headers=clinician)  # fmt: skip
+    assert login(client, "clinician").status_code == 303
+    token = csrf_of(client.get(f"/patients/{patient_id}").text)
+    missing = client.post(f"/courses/{course_id}/close", data={"csrf_token": token, "note": "doing well"})
+    assert missing.status_code == 422 and "choose why the course ends" in missing.text
+    assert "doing well</textarea>" in missing.text
+    closed = client.post(f"/courses/{course_id}/close", follow_redirects=False,
+                         data={"csrf_token": token, "reason": "completed", "note": "doing well"})  # fmt: skip
+    assert closed.status_code == 303
+    chart = client.get(f"/patients/{patient_id}").text
+    assert "course completed.</strong>" in chart and "Closing note: doing well" in chart
+    assert "Pain NRS: first 8 (2026-01-05), last 4 (2026-02-02)" in chart
+    assert f'href="/courses/{course_id}/console"' not in chart  # no console link on a closed course
+    short = client.post(f"/courses/{course_id}/reopen", data={"csrf_token": token, "reason": "oops"})
+    assert short.status_code == 422 and "reason for reopening" in short.text and 'value="oops"' in short.text

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from laserdose.clinic.course_closing import is_active, require_open
 from laserdose.clinic.models import Course, Outcome, User
 from laserdose.clinic.patients import get_patient
-from laserdose.clinic.records import audit_change, get_course
+from laserdose.clinic.records import audit_change
 from laserdose.clinic.users import RECORDERS, require_role
 from laserdose.clinical import outcomes as scoring
 from laserdose.errors import InputError, require_range
@@ -49,8 +49,6 @@ def record_outcome(
     require_role(actor, *RECORDERS)
     get_patient(session=session, actor=actor, patient_id=patient_id)
     course_id = outcome_course_id(session=session, patient_id=patient_id, course_id=course_id)
-    if course_id is not None:
-        require_open(get_course(session, course_id), "recording an outcome")
     if nrs is None and odi_sections is None and rmdq_ticked is None:
         raise InputError("an outcome needs at least one of pain NRS, ODI or RMDQ")
     if analgesic_use is not None and analgesic_use not in ANALGESIC_USE:
@@ -82,13 +80,15 @@ def active_courses(session: Session, patient_id: int) -> list[Course]:
 def outcome_course_id(*, session: Session, patient_id: int, course_id: int | None) -> int | None:
     """Return the course an outcome of the patient goes on, or raise InputError with the reason.
 
-    An explicit `course_id` must be one of the patient's courses. Without one, the patient's single active
-    course is used; none (an assessment before any signed course) leaves it unlinked, several are refused.
+    An explicit `course_id` must be one of the patient's courses, and open (CourseClosed). Without one,
+    the patient's single active course is used; none (an assessment before any signed course) leaves it
+    unlinked, several are refused.
     """
     if course_id is not None:
         course = session.get(Course, course_id)
         if course is None or course.patient_id != patient_id:
             raise InputError(f"course {course_id} is not one of this patient's courses")
+        require_open(course, "recording an outcome")
         return course_id
     active = active_courses(session, patient_id)
     if len(active) > 1:

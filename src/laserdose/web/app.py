@@ -42,6 +42,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         api,
         api_docs,
         console,
+        course_pages,
         courses_api,
         outcome_pages,
         pages,
@@ -96,6 +97,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(api_docs.router)  # Swagger UI from /static, not FastAPI's CDN page
     app.include_router(courses_api.router)
     app.include_router(pages.router)
+    app.include_router(course_pages.router)
     app.include_router(outcome_pages.router)
     app.include_router(console.router)
     app.include_router(plan_pages.router)
