@@ -44,6 +44,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         console,
         course_pages,
         courses_api,
+        exercise_pages,
         outcome_pages,
         pages,
         plan_pages,
@@ -99,6 +100,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(course_pages.router)
     app.include_router(outcome_pages.router)
+    app.include_router(exercise_pages.router)
     app.include_router(console.router)
     app.include_router(plan_pages.router)
     app.include_router(referral_pages.router)
