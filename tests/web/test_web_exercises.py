@@ -38,7 +38,7 @@ def test_a_clinician_prescribes_with_plain_errors_and_the_typed_values_kept(clie
     assert "3 sets of 12, hold 5 s, 4 days a week. Slowly" in page and "<svg" in page
     twice = client.post(f"/courses/{course}/exercises", data={**form, "sets": "1"})
     assert twice.status_code == 422 and "Bridge is already in this programme" in twice.text
-    entry = re.search(r'/exercises/(\d+)/stop', page).group(1)
+    entry = re.search(r"/exercises/(\d+)/stop", page).group(1)
     client.post(f"/courses/{course}/exercises/{entry}/stop", data={"csrf_token": csrf_of(page)})
     page = client.get(f"/courses/{course}/exercises").text
     assert "Stopped" in page and "Bridge: 3 sets of 12" in page and "Nothing prescribed yet." in page
@@ -58,10 +58,14 @@ def test_operators_read_the_programme_and_print_the_handout_but_do_not_prescribe
     refused = client.post(f"/courses/{course}/exercises", data={**form, "csrf_token": csrf_of(page)})
     assert refused.status_code == 403
     pdf = client.get(f"/courses/{course}/handout.pdf")
-    assert pdf.headers["content-type"] == "application/pdf" and "Grace" not in pdf.headers["content-disposition"]
+    assert (
+        pdf.headers["content-type"] == "application/pdf" and "Grace" not in pdf.headers["content-disposition"]
+    )
     (tmp_path / "h.pdf").write_bytes(pdf.content)
     text = subprocess.run(["pdftotext", str(tmp_path / "h.pdf"), "-"], capture_output=True, text=True).stdout
-    assert "Grace Programme, born 1958-11-03" in text and "Walking" in text and "15 min, 5 days a week" in text
+    assert (
+        "Grace Programme, born 1958-11-03" in text and "Walking" in text and "15 min, 5 days a week" in text
+    )
 
 
 def test_the_clinic_adds_its_own_exercise_and_a_bad_drawing_is_named(client):

@@ -1,5 +1,6 @@
 """`laserdose treat`: deliver a plan on a machine, with live progress; Ctrl-C stops emission at once."""
 
+import datetime as dt
 import signal
 import threading
 import time
@@ -16,11 +17,13 @@ from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller, DeliveryOutcome, Progress
 from laserdose.device.link import LinkError, open_link
-from laserdose.device.plan import check_delivery, read_plan_file
-from laserdose.device.record import SessionRecord
+from laserdose.device.plan import check_delivery, read_plan_file, set_params
+from laserdose.device.record import SessionRecord, read_record
+from laserdose.device.record_doses import completion_from_record, same_day_note, same_day_sessions
 from laserdose.device.recovery import recover, recovery_line
+from laserdose.domain.plan import Delivery
 from laserdose.errors import InputError, missing_extra, require_range
-from laserdose.machines.profile import load_profile
+from laserdose.machines.profile import DeviceProfile, load_profile
 
 
 def treat(
@@ -41,11 +44,31 @@ def treat(
         str | None,
         typer.Option("--database-url", help="Clinic database: ARM only with a passing, current power check."),
     ] = None,
+    complete: Annotated[
+        bool,
+        typer.Option(
+            "--complete",
+            help="Deliver only what remains of PLAN after the interrupted last session of --record.",
+        ),
+    ] = False,
+    same_day_reason: Annotated[
+        str | None,
+        typer.Option(
+            "--same-day-reason",
+            help="Confirm a second dose of PLAN on a calendar day on which --record already has one (why).",
+        ),
+    ] = None,
 ) -> None:
-    """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted."""
+    """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted.
+
+    With --record, a second dose of the same plan on one calendar day (the clinic's zone,
+    LASERDOSE_CLINIC_TIMEZONE, default UTC) is refused without --same-day-reason.
+    """
     require_range("control period", period, 0.01, 0.2, "s")
     if not operator.strip():
         raise InputError("operator must name a person")
+    if complete and record is None:
+        raise InputError("--complete needs --record: the record of the interrupted session")
     planned = read_plan_file(plan)
     profile = load_profile(planned.device)
     delivery = check_delivery(planned, profile)
@@ -61,11 +84,20 @@ def treat(
         typer.echo(f"laserdose: error: {exc}; nothing was emitted", err=True)
         raise typer.Exit(3) from None
     client = DeviceClient(link)
+    notes: dict[str, Any] = {}
     if record is not None:
-        _close_interrupted(record, client)
+        try:
+            _close_interrupted(record, client)
+            delivery, notes = dose_of_record(
+                record, delivery, profile, operator.strip(), complete, same_day_reason
+            )
+        except InputError:
+            link.close()
+            session.close()
+            raise
     controller = Controller(
         delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile,
-        gate=gate,
+        gate=gate, session_notes=notes,
     )  # fmt: skip
     try:
         outcome = _run(controller, period, as_json)
@@ -74,6 +106,34 @@ def treat(
         session.close()
     _report(outcome, as_json)
     raise typer.Exit(outcome.exit_code)
+
+
+def dose_of_record(
+    record: Path, delivery: Delivery, profile: DeviceProfile, operator: str, complete: bool,
+    same_day_reason: str | None,
+) -> tuple[Delivery, dict[str, Any]]:  # fmt: skip
+    """What to deliver (the plan, or what remains of it) and the notes for the record's session entry.
+
+    Raises:
+        InputError: the last session cannot be completed, or a second dose today is not confirmed.
+    """
+    from laserdose.clinic.local_day import clinic_zone
+
+    try:
+        entries = read_record(record) if record.exists() else []
+        notes: dict[str, Any] = {}
+        completes = None
+        target = delivery
+        if complete:
+            remainder, completes = completion_from_record(entries, delivery)
+            target = check_delivery(remainder, profile)
+            notes = {"completes": completes, "dose_plan": set_params(delivery)}
+        now, zone = dt.datetime.now(dt.UTC), clinic_zone()
+        earlier = same_day_sessions(entries, delivery, now, zone, besides=completes)
+        notes |= same_day_note(earlier, operator, same_day_reason, now, zone)
+    except (OSError, TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"cannot read record {record}: {exc}") from None
+    return target, notes
 
 
 def power_check_gate(database_url: str) -> Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]:

@@ -95,8 +95,11 @@ class Controller:
         *,
         profile: DeviceProfile,
         gate: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]] | None = None,
+        session_notes: dict[str, Any] | None = None,
     ) -> None:
         self.plan, self.client, self.record, self.operator = plan, client, record, operator
+        # Written into the record's session entry: what this session completes, a same-day confirmation.
+        self.session_notes = dict(session_notes or {})
         self.gate = gate  # identity -> (why ARM is refused or "", facts to record): the clinic's QA rules
         # The machine's largest power per planned wavelength [W]: bounds energy emitted while unmeasured.
         self.max_power_w = {wl: profile.source(wl).max_power_w for wl in plan.power_w_by_wavelength}
@@ -245,6 +248,7 @@ class Controller:
             plan=set_params(self.plan),
             duration_s=self.plan.duration_s,
             session_id=self.session_id,
+            **self.session_notes,
         )
         try:
             self.identity = self.client.hello()
