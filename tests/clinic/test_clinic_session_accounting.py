@@ -198,3 +198,22 @@ def test_only_a_clinician_closes_and_with_a_known_reason(session, people):
     with pytest.raises(InputError, match="reason must be one of"):
         course_closing.close_course(session=session, actor=clinician, course_id=course.id,
                                     reason="bored", note="")  # fmt: skip
+
+
+def test_a_closed_course_takes_no_exercise_changes(session, people):
+    from laserdose.clinic import exercises
+    from laserdose.clinic.models import Exercise
+    from laserdose.clinical.exercises import Dosage
+
+    clinician, _, _, course = people
+    bridge = session.scalars(select(Exercise).where(Exercise.name == "Bridge")).one()
+    entry = exercises.assign(session=session, actor=clinician, course_id=course.id, exercise_id=bridge.id,
+                             dosage=Dosage(3, 12, 5, 4))  # fmt: skip
+    course_closing.close_course(
+        session=session, actor=clinician, course_id=course.id, reason="referred", note=""
+    )
+    with pytest.raises(CourseClosed, match="changing its exercise programme"):
+        exercises.stop(session=session, actor=clinician, course_id=course.id, entry_id=entry.id)
+    with pytest.raises(CourseClosed, match=r"\(referred\)"):
+        exercises.assign(session=session, actor=clinician, course_id=course.id, exercise_id=bridge.id,
+                         dosage=Dosage(3, 12, 5, 4))  # fmt: skip

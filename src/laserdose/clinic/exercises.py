@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from laserdose.clinic.models import Course, CourseExercise, Exercise, Role, User, utcnow
 from laserdose.clinic.patients import get_patient
+from laserdose.clinic.course_closing import require_open
 from laserdose.clinic.records import NotFound, audit_change, get_course, get_row
 from laserdose.clinic.users import READERS, require_role
 from laserdose.clinical.exercises import NAME_MAX, TEXT_MAX, Dosage, parse_drawing
@@ -75,6 +76,7 @@ def assign(
     """Prescribe an exercise in the course with its dosage (clinicians); one current entry per exercise."""
     require_role(actor, Role.CLINICIAN)
     course = _course(session, actor, course_id)
+    require_open(course, "changing its exercise programme")
     exercise = get_row(session, Exercise, exercise_id, "exercise")
     if exercise.retired:
         raise InputError(f"{exercise.name} is retired from the library; choose another exercise.")
@@ -101,6 +103,7 @@ def stop(
     """Stop a prescribed exercise (clinicians); it stays in the programme's history."""
     require_role(actor, Role.CLINICIAN)
     course = _course(session, actor, course_id)
+    require_open(course, "changing its exercise programme")
     row = session.get(CourseExercise, entry_id)
     if row is None or row.course_id != course.id:
         raise NotFound(f"no exercise {entry_id} in course {course_id}")
