@@ -159,7 +159,7 @@ class DoseOptions:
     Attributes:
         completions: the interrupted doses that can be completed, oldest first.
         not_completable: (session id, why) of the interrupted doses that cannot.
-        today: the doses that emitted light on the clinic's calendar day of `now`.
+        today: the ended doses that emitted light on the clinic's calendar day of `now`.
         zone: the clinic's zone name.
     """
 
@@ -180,5 +180,7 @@ def dose_options(course: Course, now: dt.datetime, zone: ZoneInfo | None = None)
             completions.append(completion_of(course, dose.last.id))
         except Conflict as exc:
             refused.append((dose.last.id, str(exc)))
-    today = same_day_doses(course, local_date(now, zone), zone, besides=None)
+    today = [
+        d for d in same_day_doses(course, local_date(now, zone), zone, besides=None) if d.state != "running"
+    ]
     return DoseOptions(completions, refused, today, zone.key)

@@ -12,9 +12,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic.course_closing import require_open
 from laserdose.clinic.models import Course, CourseExercise, Exercise, Role, User, utcnow
 from laserdose.clinic.patients import get_patient
-from laserdose.clinic.course_closing import require_open
 from laserdose.clinic.records import NotFound, audit_change, get_course, get_row
 from laserdose.clinic.users import READERS, require_role
 from laserdose.clinical.exercises import NAME_MAX, TEXT_MAX, Dosage, parse_drawing
