@@ -217,3 +217,18 @@ def test_a_closed_course_takes_no_exercise_changes(session, people):
     with pytest.raises(CourseClosed, match=r"\(referred\)"):
         exercises.assign(session=session, actor=clinician, course_id=course.id, exercise_id=bridge.id,
                          dosage=Dosage(3, 12, 5, 4))  # fmt: skip
+
+
+def test_a_closed_course_takes_no_visit_note_and_no_body_chart_change(session, people):
+    from laserdose.clinic import body_charts, visit_notes
+
+    clinician, _, _, course = people
+    course_closing.close_course(
+        session=session, actor=clinician, course_id=course.id, reason="referred", note=""
+    )
+    note = visit_notes.NoteInput(visit_on=dt.date.today(), subjective="better")
+    with pytest.raises(CourseClosed, match="adding a visit note"):
+        visit_notes.record_note(session=session, actor=clinician, course_id=course.id, note=note,
+                                today=dt.date.today())  # fmt: skip
+    with pytest.raises(CourseClosed, match="changing its body chart"):
+        body_charts.mark(session=session, actor=clinician, course_id=course.id, zones=[])

@@ -26,8 +26,8 @@ def test_a_clinician_prescribes_with_plain_errors_and_the_typed_values_kept(clie
     login(client, "clinician")
     page = client.get(f"/courses/{course}/exercises").text
     bridge = _exercise_id(page, "Bridge")
-    form = {"csrf_token": csrf_of(page), "exercise_id": bridge, "sets": "30", "repetitions": "12", "hold_s": "5",
-            "per_week": "4", "note": "Slowly"}  # fmt: skip
+    form = {"csrf_token": csrf_of(page), "exercise_id": bridge, "sets": "30", "repetitions": "12",
+            "hold_s": "5", "per_week": "4", "note": "Slowly"}  # fmt: skip
     refused = client.post(f"/courses/{course}/exercises", data=form)
     assert refused.status_code == 422
     assert "Sets must be a whole number from 1 to 10, got 30." in refused.text
@@ -71,9 +71,17 @@ def test_operators_read_the_programme_and_print_the_handout_but_do_not_prescribe
 def test_the_clinic_adds_its_own_exercise_and_a_bad_drawing_is_named(client):
     login(client, "clinician")
     page = client.get("/exercises/new").text
-    form = {"csrf_token": csrf_of(page), "name": "Side plank", "instructions": "Lie on your side, lift your hips.",
-            "evidence_note": "Our physiotherapists' choice", "drawing": "line 10 50 100 40\ncircle 10 x 4",
-            "sets": "2", "repetitions": "1", "hold_s": "20", "per_week": "3"}  # fmt: skip
+    form = {
+        "csrf_token": csrf_of(page),
+        "name": "Side plank",
+        "instructions": "Lie on your side, lift your hips.",
+        "evidence_note": "Our physiotherapists' choice",
+        "drawing": "line 10 50 100 40\ncircle 10 x 4",
+        "sets": "2",
+        "repetitions": "1",
+        "hold_s": "20",
+        "per_week": "3",
+    }
     refused = client.post("/exercises/new", data=form)
     assert refused.status_code == 422 and "Drawing line 2" in refused.text and "Side plank" in refused.text
     assert client.post("/exercises/new", data={**form, "drawing": "line 10 50 100 40"}).status_code == 200

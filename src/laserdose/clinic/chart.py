@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic import visit_notes
 from laserdose.clinic.course_closing import CLOSE_REASONS
-from laserdose.clinic.models import Course, Outcome, Referral, Screening, TreatmentSession, User
+from laserdose.clinic.models import Course, Outcome, Referral, Screening, TreatmentSession, User, VisitNote
 from laserdose.clinic.outcomes import patient_outcomes
 from laserdose.clinic.patients import get_patient
 
@@ -23,7 +24,7 @@ class TimelineEvent:
 
     Attributes:
         when: date of the event.
-        kind: screening, referral, course, session or outcome.
+        kind: screening, referral, course, session, note or outcome.
         summary: one line for people.
     """
 
@@ -101,6 +102,8 @@ def timeline(*, session: Session, actor: User, patient_id: int) -> list[Timeline
             if closure.reopened_at is not None:
                 text = f"course {course.protocol} reopened: {closure.reopen_reason}"
                 events.append(TimelineEvent(closure.reopened_at.date(), "course", text))
+        notes = session.scalars(select(VisitNote).where(VisitNote.course_id == course.id))
+        events += [TimelineEvent(note.visit_on, "note", visit_notes.summary(note)) for note in notes]
     events += [
         TimelineEvent(o.assessed_on, "outcome", _outcome_summary(o))
         for o in patient_outcomes(session, patient_id)
