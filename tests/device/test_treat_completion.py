@@ -47,9 +47,14 @@ def _sessions(record):
 def test_an_interrupted_session_is_completed_with_what_remains(cli, sim_process, files):
     first, cut = _treat(cli, _sim(sim_process, "interlock-open@4s"), files)
     assert first.exit_code == 3, first.output
+    assert (
+        cut["record_doses"]
+        == f"0 delivered, 1 interrupted ({sum(cut['delivered_j'].values()):.0f} J of 100 J)"
+    )
     assert "interlock-open" in cut["reason"] and cut["unaccounted_max_j"] == 0.0
     result, rest = _treat(cli, _sim(sim_process), files, "--complete")
     assert result.exit_code == 0 and rest["completed"], result.output
+    assert rest["record_doses"] == "1 delivered"  # the interruption and its completion: one dose
     for key, planned in PLANNED_J.items():
         assert rest["planned_j"][key] <= planned - cut["delivered_j"][key]  # never more than what was left
         together = cut["delivered_j"][key] + rest["delivered_j"][key]
@@ -71,7 +76,7 @@ def test_a_fault_during_the_completion_stops_it_and_the_rest_can_still_be_comple
     for key, planned in PLANNED_J.items():
         together = cut["delivered_j"][key] + second["delivered_j"][key] + third["delivered_j"][key]
         assert abs(together - planned) <= ENERGY_TOLERANCE * planned
-        assert third["planned_j"][key] <= planned - cut["delivered_j"][key] - second["delivered_j"][key]
+        assert third["planned_j"][key] <= planned - (cut["delivered_j"][key] + second["delivered_j"][key])
 
 
 def test_a_record_with_unaccounted_light_cannot_be_completed(cli, sim_process, files):

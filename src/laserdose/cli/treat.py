@@ -19,7 +19,12 @@ from laserdose.device.controller import Controller, DeliveryOutcome, Progress
 from laserdose.device.link import LinkError, open_link
 from laserdose.device.plan import check_delivery, read_plan_file, set_params
 from laserdose.device.record import SessionRecord, read_record
-from laserdose.device.record_doses import completion_from_record, same_day_note, same_day_sessions
+from laserdose.device.record_doses import (
+    completion_from_record,
+    record_doses,
+    same_day_note,
+    same_day_sessions,
+)
 from laserdose.device.recovery import recover, recovery_line
 from laserdose.domain.plan import Delivery
 from laserdose.errors import InputError, missing_extra, require_range
@@ -104,7 +109,7 @@ def treat(
     finally:
         link.close()
         session.close()
-    _report(outcome, as_json)
+    _report(outcome, as_json, _record_doses(record, planned))
     raise typer.Exit(outcome.exit_code)
 
 
@@ -198,8 +203,20 @@ def _view(progress: Progress, controller: Controller) -> Table:
     return table
 
 
-def _report(outcome: DeliveryOutcome, as_json: bool) -> None:
+def _record_doses(record: Path | None, planned: Delivery) -> str | None:
+    """The plan's doses in the record, delivered and interrupted apart (None without a readable record)."""
+    if record is None:
+        return None
+    try:
+        return record_doses(read_record(record), planned).sentence()
+    except (OSError, TypeError, ValueError, KeyError) as exc:
+        return f"not counted ({exc})"
+
+
+def _report(outcome: DeliveryOutcome, as_json: bool, doses: str | None) -> None:
     payload = {**outcome.__dict__, "exit_code": outcome.exit_code}
+    if doses is not None:
+        payload["record_doses"] = doses
     if as_json:
         print_json(payload)
         return
@@ -208,3 +225,5 @@ def _report(outcome: DeliveryOutcome, as_json: bool) -> None:
     total = sum(outcome.delivered_j.values())
     planned = sum(outcome.planned_j.values())
     console.print(f"{verdict}: {outcome.reason}; delivered {total:.1f} J of {planned:.1f} J")
+    if doses is not None:
+        console.print(f"this plan in the record: {doses}")

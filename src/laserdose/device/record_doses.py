@@ -163,3 +163,42 @@ def same_day_note(
             "characters) to deliver a second one that day"
         )
     return {"same_day_confirmation": {"by": operator, "at": now.isoformat(), "reason": text}}
+
+
+@dataclass(frozen=True)
+class RecordDoses:
+    """The doses of one plan in a record: delivered and interrupted counted apart.
+
+    Attributes:
+        delivered: doses whose last session reached the planned energy [-].
+        interrupted_j: energy of each interrupted dose, oldest first [J].
+        planned_j: energy of one dose of the plan [J].
+    """
+
+    delivered: int
+    interrupted_j: tuple[float, ...]
+    planned_j: float
+
+    def sentence(self) -> str:
+        """The count for people: "2 delivered, 1 interrupted (68 J of 120 J)"."""
+        text = f"{self.delivered} delivered"
+        if self.interrupted_j:
+            energies = " and ".join(f"{e:.0f} J" for e in self.interrupted_j)
+            text += f", {len(self.interrupted_j)} interrupted ({energies} of {self.planned_j:.0f} J)"
+        return text
+
+
+def record_doses(entries: list[dict[str, Any]], delivery: Delivery) -> RecordDoses:
+    """Count the record's closed doses of `delivery`'s plan (a completion joins the dose it completes)."""
+    sessions = [s for s in recorded_sessions(entries) if _same_plan(s, delivery) and s.outcome is not None]
+    completed_by = {str(s.head["completes"]): s for s in sessions if s.head.get("completes")}
+    delivered, interrupted = 0, []
+    for first in (s for s in sessions if not s.head.get("completes")):
+        chain = [first]
+        while chain[-1].session_id in completed_by:
+            chain.append(completed_by[chain[-1].session_id])
+        if (chain[-1].outcome or {}).get("completed") is True:
+            delivered += 1
+        else:
+            interrupted.append(sum(s.delivered_j for s in chain))
+    return RecordDoses(delivered, tuple(interrupted), delivery.total_energy_j)
