@@ -232,3 +232,25 @@ def test_a_closed_course_takes_no_visit_note_and_no_body_chart_change(session, p
                                 today=dt.date.today())  # fmt: skip
     with pytest.raises(CourseClosed, match="changing its body chart"):
         body_charts.mark(session=session, actor=clinician, course_id=course.id, zones=[])
+
+
+def test_an_outcome_after_every_course_was_closed_is_refused_not_left_unlinked(session, people):
+    clinician, _, patient, course = people
+    course_closing.close_course(
+        session=session, actor=clinician, course_id=course.id, reason="completed", note=""
+    )
+    with pytest.raises(
+        CourseClosed, match=f"every course of this patient is closed \\(latest: course {course.id}\\)"
+    ):
+        outcomes.record_outcome(session=session, actor=clinician, patient_id=patient.id,
+                                assessed_on=dt.date(2026, 3, 1), nrs=2)  # fmt: skip
+
+
+def test_the_console_opens_no_session_on_a_closed_course(session, people):
+    clinician, operator, _, course = people
+    record_check(session, operator)
+    course_closing.close_course(
+        session=session, actor=clinician, course_id=course.id, reason="referred", note=""
+    )
+    with pytest.raises(CourseClosed, match="starting a session is not possible"):
+        treatment.open_session(db=session, actor=operator, course_id=course.id, device=MACHINE)

@@ -158,3 +158,15 @@ def test_closing_from_the_chart_keeps_the_typed_note_on_an_error_and_shows_the_s
     assert f'href="/courses/{course_id}/console"' not in chart  # no console link on a closed course
     short = client.post(f"/courses/{course_id}/reopen", data={"csrf_token": token, "reason": "oops"})
     assert short.status_code == 422 and "reason for reopening" in short.text and 'value="oops"' in short.text
+
+
+def test_the_console_of_a_closed_course_offers_no_start_and_refuses_one(client, course_id):
+    from conftest import csrf_of, login
+
+    clinician = bearer(client, "clinician")
+    client.post(f"/api/v1/courses/{course_id}/close", json={"reason": "referred"}, headers=clinician)
+    assert login(client, "operator").status_code == 303
+    page = client.get(f"/courses/{course_id}/console")
+    assert "This course was closed on" in page.text and 'id="start"' not in page.text
+    refused = client.post(f"/courses/{course_id}/console/start", data={"csrf_token": csrf_of(page.text)})
+    assert refused.status_code == 409  # not connected, and closed: nothing is armed
