@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from laserdose.clinic.course_closing import require_open
 from laserdose.clinic.models import Course, Role, User
-from laserdose.clinic.patients import get_patient
-from laserdose.clinic.records import audit_change, get_course
+from laserdose.clinic.patients import readable_course
+from laserdose.clinic.records import audit_change
 from laserdose.clinic.users import require_role
 from laserdose.clinical.body_chart import check_zones
 
@@ -21,8 +21,7 @@ from laserdose.clinical.body_chart import check_zones
 def mark(*, session: Session, actor: User, course_id: int, zones: Iterable[str]) -> Course:
     """Set the course's marked zones (clinicians); unknown zones are refused, order and repeats ignored."""
     require_role(actor, Role.CLINICIAN)
-    course = get_course(session, course_id)
-    get_patient(session=session, actor=actor, patient_id=course.patient_id)
+    course = readable_course(session=session, actor=actor, course_id=course_id)
     require_open(course, "changing its body chart")
     chosen = list(check_zones(zones))
     if chosen != list(course.body_chart):
