@@ -85,7 +85,12 @@ def test_a_second_dose_today_is_refused_until_confirmed(browser, console_server,
     page = _page_as(browser, base_url, "operator")
     page.goto(f"/courses/{course_id}/console")
     _interrupt(page, 10)
-    page.reload()
+    page.goto(page.locator("main p a").first.get_attribute("href"))
+    expect(page.locator(f"#course-{course_id} .dose-count")).to_contain_text(
+        "0 of 6 delivered, 1 interrupted ("
+    )
+    _shot(page, "chart-interrupted-count")
+    page.goto(f"/courses/{course_id}/console")
     page.click("#connect")
     expect(page.locator("#dose-today")).to_contain_text("A dose was already given today (UTC calendar day)")
     page.click("#start")
@@ -119,6 +124,7 @@ def test_a_clinician_closes_and_reopens_a_course_from_the_chart(browser, console
     expect(page.locator(".error").first).to_contain_text("choose why the course ends")
     expect(page.locator(f"#close-note-{course_id}")).to_have_value("pain settled, back at work")
     page.check(f"#course-{course_id} input[value=completed]")
+    _shot(page, "chart-close-form")
     page.click("button:has-text('Close course')")
     closure = page.locator(f"#closure-{course_id}")
     expect(closure).to_contain_text("course completed")

@@ -2,10 +2,11 @@
 closed course that refuses sessions and outcomes. Energies: 6 W + 4 W for 30 s = 180 J + 120 J."""
 
 import datetime as dt
+import subprocess
 
 import pytest
 
-from conftest import bearer
+from conftest import bearer, login
 from consolekit import signed_course
 from laserdose.clinic.models import utcnow
 
@@ -55,6 +56,10 @@ def test_counts_interrupted_apart_and_a_completion_once(client, course_id):
     assert stored.status_code == 201 and stored.json()["completes_session_id"] == cut.json()["id"]
     count = client.get(f"/api/v1/courses/{course_id}/doses", headers=clinician).json()
     assert count["sentence"] == "2 of 6 delivered"
+    assert login(client, "clinician").status_code == 303
+    pdf = client.get(f"/courses/{course_id}/report.pdf").content
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert "2 of 6 delivered;" in " ".join(text.split()) and f"completes session {cut.json()['id']}" in text
     again = client.post(url, json=done, headers=operator)  # a dose is completed once
     assert again.status_code == 409 and "part of a dose that is delivered" in again.json()["detail"]
 
