@@ -85,6 +85,12 @@ def test_a_completion_that_delivered_more_than_remained_is_refused(session, peop
     [
         ({"810": 72.0, "980": 48.0}, "link lost: no answer", "energy is uncertain"),
         ({"810": 72.0, "980": 48.0}, treatment.SERVER_LOST, "energy is uncertain"),
+        (
+            {"810": 72.0, "980": 48.0},
+            "810 nm host integral 80.1 J vs device counter 72 J",
+            "energy is uncertain",
+        ),
+        ({"810": 72.0, "980": 48.0}, "console error: RuntimeError: boom", "energy is uncertain"),
         ({"810": 72.0}, "footswitch released", r"recorded energy for \['810'\] nm"),
     ],
 )

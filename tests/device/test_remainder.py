@@ -125,3 +125,21 @@ def test_operator_stop_during_the_completion_stops_at_once(profile):
     outcome, _ = deliver(rest, machine, PERIOD_S, between=stop_after_a_second)
     assert outcome.state == "done" and not outcome.completed and not machine.emitting
     assert sum(outcome.delivered_j.values()) < sum(outcome.planned_j.values())
+
+
+def test_a_record_whose_counter_was_in_doubt_gives_no_completion(profile):
+    from laserdose.device.record_doses import completion_from_record
+
+    plan = plan_delivery(PLAN, profile)
+    head = {"kind": "session", "wall_time": 0.0, "session_id": "a", "plan": set_params(plan)}
+    doubt = "810 nm host integral 80.1 J vs device counter 72 J"
+    outcome = {"kind": "outcome", "completed": False, "delivered_j": {"810": 72.0, "980": 48.0},
+               "unaccounted_max_j": 0.0, "reason": doubt}  # fmt: skip
+    with pytest.raises(InputError, match="energy counter was in doubt"):
+        completion_from_record([head, outcome], plan)
+    trusted = {**outcome, "reason": "device trip: interlock-open"}
+    rest, completes = completion_from_record([head, trusted], plan)
+    assert completes == "a" and rest.energy_j_by_wavelength == {
+        810: pytest.approx(108.0),
+        980: pytest.approx(72.0),
+    }

@@ -20,11 +20,13 @@ from laserdose.clinic.local_day import clinic_zone, local_date
 from laserdose.clinic.models import Course, TreatmentSession, User, utcnow
 from laserdose.clinic.records import Conflict
 from laserdose.device.plan import remainder_delivery
+from laserdose.device.record_doses import COUNTER_DOUBTS
 from laserdose.domain.plan import Delivery
 from laserdose.errors import InputError
 
 MIN_REASON_CHARS = 10  # a second dose on one day needs a reason of a few words at least
 # Interruptions after which the record's energy is a lower bound only: light may have gone unrecorded.
+# (COUNTER_DOUBTS: those after which the machine's energy counter itself was in doubt.)
 UNACCOUNTED = ("the server stopped", "link lost", "console error", "the host stopped")
 
 
@@ -34,7 +36,7 @@ def energy_doubt(record: TreatmentSession, wavelengths: set[str]) -> str:
         return "it is still running"
     for item in record.interruptions:
         reason = str(item.get("reason", ""))
-        if reason.startswith(UNACCOUNTED):
+        if reason.startswith(UNACCOUNTED) or any(doubt in reason for doubt in COUNTER_DOUBTS):
             return f"its energy is uncertain ({reason})"
     energies = record.energy_j_by_wavelength
     if not energies and record.duration_s == 0.0:

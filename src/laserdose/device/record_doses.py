@@ -24,6 +24,9 @@ from laserdose.domain.plan import Delivery
 from laserdose.errors import InputError
 
 MIN_REASON_CHARS = 10
+# Stop reasons after which the machine's energy counter itself is in doubt: it disagreed with the host's
+# integral of the sampled power, went backwards, or a measurement could not be read (device/monitor.py).
+COUNTER_DOUBTS = ("host integral", "energy counter", "malformed measurement")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ def _trusted_energy(session: RecordedSession, keys: set[str]) -> dict[str, float
         raise InputError("its outcome's unaccounted energy is not a number") from None
     if not unaccounted_j == 0.0:  # NaN too
         raise InputError(f"up to {unaccounted_j:.1f} J may have gone unrecorded ({outcome.get('reason')})")
+    reason = str(outcome.get("reason", ""))
+    if any(doubt in reason for doubt in COUNTER_DOUBTS):
+        raise InputError(f"the machine's energy counter was in doubt ({reason})")
     delivered = outcome.get("delivered_j", {})
     if not isinstance(delivered, dict) or set(delivered) != keys:
         raise InputError(
