@@ -85,6 +85,13 @@ def test_an_interrupted_session_is_completed_with_the_remaining_energy(console, 
     count = _count(webapp.url, course_id)
     assert (count.delivered, count.interrupted) == (1, 0)
     assert "1 of 6 delivered" in client.get(f"/courses/{course_id}/console").text
+    # Another session on the same link delivers the whole signed plan again, not the last remainder.
+    again = _post(client, course_id, "start", confirm_same_day="1", same_day_reason="second dose, prescribed")
+    assert again.status_code == 303
+    assert run.plan.total_energy_j == pytest.approx(100.0)
+    assert run.snapshot()["planned_j"] == PLANNED_J
+    _post(client, course_id, "stop")
+    wait_for(lambda: run.phase == "ended", 15, "the second session to end")
 
 
 def test_stop_during_a_completion_still_stops_and_the_dose_stays_interrupted(console, webapp):
