@@ -5,7 +5,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
-import test_browser_console as console_journeys
+import console_pages
+from console_pages import page_as
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -13,9 +14,9 @@ from consolekit import PLAN, sessions_of, signed_course
 from laserdose.clinic import db, outcomes
 from laserdose.clinic.models import Course, User
 
-# The console journeys' simulator, server and checks, shared (module-scoped fixtures of their own here).
-sim, console_server = console_journeys.sim, console_journeys.console_server
-_no_csp_violations, _page_as = console_journeys._no_csp_violations, console_journeys._page_as
+# The console's fixtures (each test module gets its own simulator and server).
+sim, console_server = console_pages.sim, console_pages.console_server
+no_csp_violations = console_pages.no_csp_violations
 SHORT = {**PLAN, "duration_s": 20, "total_energy_j": 200.0}  # 6 W + 4 W for 20 s: 120 J + 80 J
 
 
@@ -53,15 +54,14 @@ def _interrupt(page, joules: float) -> None:
 def test_an_interrupted_session_is_completed_from_the_console(browser, console_server, sim):
     base_url, database = console_server
     course_id = signed_course(database, SHORT)
-    page = _page_as(browser, base_url, "operator")
+    page = page_as(browser, base_url, "operator")
     page.goto(f"/courses/{course_id}/console")
     _interrupt(page, 20)
     page.reload()
     [first] = sessions_of(database, course_id)
     expect(page.locator("#dose-count")).to_contain_text("0 of 6 delivered, 1 interrupted (")
     expect(page.locator(f'[data-completes="{first.id}"]')).to_contain_text("remaining")
-    page.click("#connect")
-    _shot(page, "console-complete-offered")
+    _shot(page, "console-complete-offered")  # still linked to the machine: no new connect needed
     page.click(f"#complete-{first.id}")
     expect(page.locator("#completing")).to_contain_text("completes an interrupted session")
     expect(page.locator("#phase")).to_have_text("ended", timeout=20_000)
@@ -82,7 +82,7 @@ def test_an_interrupted_session_is_completed_from_the_console(browser, console_s
 def test_a_second_dose_today_is_refused_until_confirmed(browser, console_server, sim):
     base_url, database = console_server
     course_id = signed_course(database, SHORT)
-    page = _page_as(browser, base_url, "operator")
+    page = page_as(browser, base_url, "operator")
     page.goto(f"/courses/{course_id}/console")
     _interrupt(page, 10)
     page.goto(page.locator("main p a").first.get_attribute("href"))
@@ -91,7 +91,6 @@ def test_a_second_dose_today_is_refused_until_confirmed(browser, console_server,
     )
     _shot(page, "chart-interrupted-count")
     page.goto(f"/courses/{course_id}/console")
-    page.click("#connect")
     expect(page.locator("#dose-today")).to_contain_text("A dose was already given today (UTC calendar day)")
     page.click("#start")
     expect(page.locator("#console-error")).to_contain_text("already had a dose on")
@@ -114,7 +113,7 @@ def test_a_clinician_closes_and_reopens_a_course_from_the_chart(browser, console
     base_url, database = console_server
     course_id = signed_course(database, SHORT)
     _assessments(database, course_id, (("2026-11-02", 7), ("2026-11-30", 3)))
-    page = _page_as(browser, base_url, "clinician")
+    page = page_as(browser, base_url, "clinician")
     page.goto(f"/courses/{course_id}/console")
     patient_url = page.locator("main p a").first.get_attribute("href")
     page.goto(patient_url)

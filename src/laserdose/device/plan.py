@@ -88,7 +88,8 @@ def remainder_delivery(delivery: Delivery, delivered_j: Mapping[str, float]) -> 
             f"the delivered energy names wavelengths {sorted(delivered_j)}, the plan {sorted(planned)}"
         )
     remaining: dict[str, float] = {}
-    for key, energy_j in delivered_j.items():
+    for key in planned:  # in the plan's order of wavelengths
+        energy_j = delivered_j[key]
         if not (isinstance(energy_j, int | float) and math.isfinite(energy_j) and energy_j >= 0.0):
             raise InputError(f"the delivered energy at {key} nm is not a plausible reading ({energy_j!r})")
         left_j = planned[key] - float(energy_j)
