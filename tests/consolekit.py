@@ -175,8 +175,13 @@ def console_client(webapp: Any, sim: SimulatorServer, grace_s: float = 30.0) -> 
     return client
 
 
-def post_console(client: Any, course_id: int, action: str) -> Any:
+# A start's form fields that confirm a second dose on one calendar day (clinic.completion).
+SAME_DAY = {"confirm_same_day": "1", "same_day_reason": "second dose today, on purpose"}
+
+
+def post_console(client: Any, course_id: int, action: str, **fields: str) -> Any:
     """Press a console button (connect, start, stop, disconnect) with the page's CSRF token."""
     page = client.get(f"/courses/{course_id}/console")
-    return client.post(f"/courses/{course_id}/console/{action}", data={"csrf_token": csrf_of(page.text)},
+    data = {"csrf_token": csrf_of(page.text), **fields}
+    return client.post(f"/courses/{course_id}/console/{action}", data=data,
                        follow_redirects=False, headers={"Accept": "application/json"})  # fmt: skip
