@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import audit, qa
+from laserdose.clinic import audit, checklists, qa
 from laserdose.clinic.completion import SameDay, completion_of, require_same_day_confirmation
 from laserdose.clinic.course_closing import require_open
-from laserdose.clinic.models import Course, PowerCheck, Role, TreatmentSession, User, utcnow
+from laserdose.clinic.models import Appointment, Course, PowerCheck, Role, TreatmentSession, User, utcnow
 from laserdose.clinic.records import Conflict, audit_change, get_course, get_row
 from laserdose.clinic.users import READERS, RECORDERS, require_role
 from laserdose.device.ledger import ENERGY_TOLERANCE
@@ -62,6 +62,7 @@ def record_session(
     energy_j_by_wavelength: Mapping[int, float],
     interruptions: list[dict[str, Any]],
     completed: bool,
+    appointment_id: int | None = None,
     completes_session_id: int | None = None,
     same_day: SameDay | None = None,
 ) -> TreatmentSession:
@@ -76,6 +77,7 @@ def record_session(
         energy_j_by_wavelength: delivered energy per wavelength {nm: J} (keys as `wavelength_key` reads).
         interruptions: [{"at_s": seconds into the session, "reason": text}, ...].
         completed: whether the planned energy was reached (by a completion: the rest of the dose).
+        appointment_id: the course's appointment it was delivered for, if known.
         completes_session_id: the interrupted session whose remaining energy this session delivered.
         same_day: the confirmation a second dose on one calendar day needs.
 
@@ -86,6 +88,10 @@ def record_session(
     require_role(actor, *RECORDERS)
     course = signed_course(db=db, actor=actor, course_id=course_id)
     require_open(course, "recording a session")
+    if appointment_id is not None:
+        appointment = get_row(db, Appointment, appointment_id, "appointment")
+        if appointment.course_id != course_id:
+            raise InputError(f"appointment {appointment_id} is not one of course {course_id}'s sessions")
     _check_session_start(started_at)
     require_range("duration_s", duration_s, 0.0, 24 * 3600.0, unit="s")
     energies = {wavelength_key(nm): ENERGY.check(energy_j) for nm, energy_j in energy_j_by_wavelength.items()}
@@ -100,7 +106,8 @@ def record_session(
     record = TreatmentSession(
         course_id=course_id, operator_id=actor.id, started_at=started_at.astimezone(dt.UTC),
         duration_s=duration_s, energy_j_by_wavelength=energies, interruptions=interruptions,
-        completed=completed, completes_session_id=completes_session_id, **confirmed,
+        completed=completed, completes_session_id=completes_session_id, appointment_id=appointment_id,
+        **confirmed,
     )  # fmt: skip
     db.add(record)
     db.flush()
@@ -133,6 +140,8 @@ def open_session(
 ) -> TreatmentSession:  # fmt: skip
     """Create the `running` record of a console session before the machine is armed (operators).
 
+    Nothing is opened when it raises.
+
     Args:
         db: open database session.
         actor: the operator who runs it.
@@ -142,9 +151,10 @@ def open_session(
         same_day: the confirmation a second dose on one calendar day needs.
 
     Raises:
-        InputError: the machine's power check is missing, failed, overdue or unknown (nothing is opened).
+        ChecklistRefused: today's appointment of the course has no complete, unused safety checklist.
+        PowerCheckRefused: the machine's power check is missing, failed, overdue or unknown.
         Conflict: the course is closed, the session cannot be completed, or a second dose that day is not
-            confirmed (nothing is opened).
+            confirmed.
     """
     require_role(actor, Role.OPERATOR)
     course = signed_course(db=db, actor=actor, course_id=course_id)
@@ -153,13 +163,16 @@ def open_session(
         completion_of(course, completes_session_id)
     now = utcnow()
     confirmed = require_same_day_confirmation(course, actor, now, same_day, besides=completes_session_id)
+    appointment, checklist = checklists.checklist_for_arm(
+        session=db, actor=actor, course_id=course_id, now=now
+    )
     check = require_power_check(db=db, device=device)
     record = TreatmentSession(
         course_id=course_id, operator_id=actor.id, started_at=now, duration_s=0.0,
         energy_j_by_wavelength={}, interruptions=[], completed=False, status=RUNNING,
         last_heartbeat_at=now, device=device, power_check_id=check.id,
-        calibration=qa.session_calibration(check, device), completes_session_id=completes_session_id,
-        **confirmed,
+        calibration=qa.session_calibration(check, device), appointment_id=appointment.id,
+        checklist_id=checklist.id, completes_session_id=completes_session_id, **confirmed,
     )  # fmt: skip
     db.add(record)
     db.flush()
@@ -167,8 +180,9 @@ def open_session(
         session=db, actor=actor.username, action="session.start", entity="treatment_sessions",
         entity_id=record.id,
         details={
-            "course_id": course_id, "device": device.get("profile", ""),
-            "completes_session_id": completes_session_id, "same_day_confirmed": bool(confirmed),
+            "course_id": course_id, "device": device.get("profile", ""), "appointment_id": appointment.id,
+            "checklist_id": checklist.id, "completes_session_id": completes_session_id,
+            "same_day_confirmed": bool(confirmed),
         },
     )  # fmt: skip
     db.expire(course, ["sessions"])
@@ -177,6 +191,9 @@ def open_session(
 
 class PowerCheckRefused(InputError):
     """ARM refused: the machine has no passing, current power check."""
+
+
+ARM_REFUSALS = (PowerCheckRefused, checklists.ChecklistRefused)  # what `open_session` refuses ARM with
 
 
 def require_power_check(*, db: Session, device: dict[str, Any]) -> PowerCheck:

@@ -6,7 +6,7 @@ and the same-day confirmation (same_day_confirmed_by_id, same_day_confirmed_at, 
 Existing courses stay open and existing sessions unlinked. No table that others reference is rebuilt.
 
 Revision ID: 0007_session_accounting
-Revises: 0017_medications
+Revises: 0010_clinic_day
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_session_accounting"
-down_revision = "0017_medications"
+down_revision = "0010_clinic_day"
 branch_labels = None
 depends_on = None
 
