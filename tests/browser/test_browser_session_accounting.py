@@ -10,6 +10,7 @@ from console_pages import page_as
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from conftest import complete_checklist
 from consolekit import PLAN, sessions_of, signed_course
 from laserdose.clinic import db, outcomes
 from laserdose.clinic.models import Course, User
@@ -42,6 +43,7 @@ def _assessments(database: str, course_id: int, scores) -> None:  # noqa: ANN001
 def _interrupt(page, joules: float) -> None:
     page.click("#connect")
     expect(page.locator("#phase")).to_have_text("connected")
+    complete_checklist(page)
     page.click("#start")
     expect(page.locator("#state")).to_have_text("emitting")
     page.wait_for_function(
@@ -62,6 +64,7 @@ def test_an_interrupted_session_is_completed_from_the_console(browser, console_s
     expect(page.locator("#dose-count")).to_contain_text("0 of 6 delivered, 1 interrupted (")
     expect(page.locator(f'[data-completes="{first.id}"]')).to_contain_text("remaining")
     _shot(page, "console-complete-offered")  # still linked to the machine: no new connect needed
+    complete_checklist(page)  # the completion is a session of its own: its own checklist
     page.click(f"#complete-{first.id}")
     expect(page.locator("#completing")).to_contain_text("completes an interrupted session")
     expect(page.locator("#phase")).to_have_text("ended", timeout=20_000)
@@ -92,6 +95,7 @@ def test_a_second_dose_today_is_refused_until_confirmed(browser, console_server,
     _shot(page, "chart-interrupted-count")
     page.goto(f"/courses/{course_id}/console")
     expect(page.locator("#dose-today")).to_contain_text("A dose was already given today (UTC calendar day)")
+    complete_checklist(page)
     page.click("#start")
     expect(page.locator("#console-error")).to_contain_text("already had a dose on")
     assert len(sessions_of(database, course_id)) == 1  # refused: nothing opened, nothing emitted

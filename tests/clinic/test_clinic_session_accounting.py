@@ -10,6 +10,7 @@ import pytest
 from factories import make_course, make_patient, make_user
 from sqlalchemy import select
 
+from daykit import complete_checklist
 from laserdose.clinic import audit, course_closing, dose_accounting, outcomes, treatment
 from laserdose.clinic.completion import SameDay, SameDayConfirmationNeeded, completion_of
 from laserdose.clinic.course_closing import CourseClosed
@@ -146,6 +147,7 @@ def test_the_console_refuses_a_second_dose_today_before_anything_is_opened(sessi
         session, operator, course, {"810": 180.0, "980": 120.0}, True, at=utcnow() - dt.timedelta(hours=1)
     )
     session.expire_all()
+    complete_checklist(session, operator, course.id)  # the safety checklist of the session
     with pytest.raises(SameDayConfirmationNeeded):
         treatment.open_session(db=session, actor=operator, course_id=course.id, device=MACHINE)
     assert len(course.sessions) == 1

@@ -27,7 +27,7 @@ from fastapi.responses import (
 from sqlalchemy import select
 
 from laserdose.clinic import checklists, qa, qa_trend, schedule, treatment, users
-from laserdose.clinic.completion import completion_of, dose_options
+from laserdose.clinic.completion import SameDay, completion_of, dose_options
 from laserdose.clinic.console import IDLE_PHASES, ConsoleConfig, ConsoleRun, arming_problem
 from laserdose.clinic.dose_accounting import count_doses
 from laserdose.clinic.models import Course, Role, TreatmentSession, User, utcnow
@@ -228,19 +228,25 @@ def start(
     the first dependency) and the hand-over to the controller refuses the start: nothing is armed.
     """
     check_csrf(request, form.get("csrf_token"))
-    error, status_code = arm_and_start(request, db, user, course_id, stops_seen)
+    try:
+        completes, same_day = console_start_form(form)
+    except InputError as exc:
+        return _page(request, db, user, course_id, str(exc), 422)
+    error, status_code = arm_and_start(request, db, user, course_id, stops_seen, completes, same_day)
     if error:
         return _page(request, db, user, course_id, error, status_code)
     return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
 
 
 def arm_and_start(
-    request: Request, db: DbSession, user: User, course_id: int, stops_seen: int | None
-) -> tuple[str, int]:
+    request: Request, db: DbSession, user: User, course_id: int, stops_seen: int | None,
+    completes: int | None = None, same_day: SameDay | None = None,
+) -> tuple[str, int]:  # fmt: skip
     """Check the machine, open the session record (safety checklist and power check), hand over to arm.
 
-    The one start of the web console and the JSON API. Returns ("", 0) when the controller has the
-    session, else (why nothing was emitted, HTTP status).
+    The one start of the web console and the JSON API. `completes`: the interrupted session whose
+    remaining energy this one delivers; `same_day`: the confirmation a second dose that day needs.
+    Returns ("", 0) when the controller has the session, else (why nothing was emitted, HTTP status).
     """
     run: ConsoleRun | None = request.app.state.console.get(course_id)
     if run is None or run.phase not in IDLE_PHASES or run.broken or stops_seen is None:
@@ -250,7 +256,6 @@ def arm_and_start(
     if blocked:
         return f"refused, nothing was emitted: {blocked}", 409
     try:
-        completes, same_day = console_start_form(form)
         remainder = _remainder(db, user, course_id, completes, run.profile)
         record = treatment.open_session(
             db=db, actor=user, course_id=course_id, device=run.identity, completes_session_id=completes,
