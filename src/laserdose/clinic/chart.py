@@ -1,6 +1,8 @@
 """A patient's chart: screenings, courses, treatment sessions and outcomes on one timeline.
 
-Read-only: every function takes the database session keyword-only and checks the reader's role.
+Read-only: every function takes the database session keyword-only and checks the reader's role. The chart
+loads each table once (one query per table, whatever the number of courses) and derives the timeline, the
+outcome series and the course summaries from those rows.
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from laserdose.clinic.models import Course, Outcome, Referral, Screening, TreatmentSession, User
-from laserdose.clinic.outcomes import patient_outcomes
-from laserdose.clinic.patients import get_patient
+from laserdose.clinic.courses import CourseSummary, summarise
+from laserdose.clinic.models import Course, Outcome, Patient, Screening, TreatmentSession, User
+from laserdose.clinic.outcomes import OutcomePoint, patient_outcomes, series_of
+from laserdose.clinic.records import get_row
+from laserdose.clinic.users import READERS, require_role
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,46 @@ class TimelineEvent:
     when: dt.date
     kind: str
     summary: str
+
+
+@dataclass(frozen=True)
+class PatientChart:
+    """Everything the chart page shows of one patient.
+
+    Attributes:
+        patient: the patient, with `screenings` (each with its `referral`) and `courses` loaded.
+        events: the timeline, oldest first.
+        series: the scored assessments with responder flags, oldest first.
+        courses: the courses, oldest first, with delivery counts.
+    """
+
+    patient: Patient
+    events: list[TimelineEvent]
+    series: list[OutcomePoint]
+    courses: list[CourseSummary]
+
+
+def _load(session: Session, patient_id: int) -> tuple[Patient, list[Outcome]]:
+    """The patient with screenings (and referrals), courses (and sessions) set; the outcomes by date.
+
+    One query per table, whatever the number of courses: plain queries cost about half what the same
+    loading through `selectinload` options does.
+    """
+    patient = get_row(session, Patient, patient_id, "patient")
+    by_patient = Screening.patient_id == patient_id
+    screenings = session.scalars(
+        select(Screening).options(joinedload(Screening.referral)).where(by_patient).order_by(Screening.id)
+    )
+    set_committed_value(patient, "screenings", list(screenings))
+    courses = list(session.scalars(select(Course).where(Course.patient_id == patient_id).order_by(Course.id)))
+    set_committed_value(patient, "courses", courses)
+    records: dict[int, list[TreatmentSession]] = {course.id: [] for course in courses}
+    statement = select(TreatmentSession).join(Course).where(Course.patient_id == patient_id)
+    for record in session.scalars(statement.order_by(TreatmentSession.id)):
+        records[record.course_id].append(record)
+    for course in courses:
+        set_committed_value(course, "sessions", records[course.id])
+    return patient, patient_outcomes(session, patient_id)
 
 
 def _outcome_summary(outcome: Outcome) -> str:
@@ -48,10 +93,10 @@ def _outcome_summary(outcome: Outcome) -> str:
     return ", ".join(parts)
 
 
-def _referral_events(session: Session, patient_id: int) -> list[TimelineEvent]:
+def _referral_events(screenings: list[Screening]) -> list[TimelineEvent]:
     """A referral's outcome or override as chart entries (the referral itself is its screening's)."""
     events = []
-    for referral in session.scalars(select(Referral).where(Referral.patient_id == patient_id)):
+    for referral in (s.referral for s in screenings if s.referral is not None):
         if referral.outcome_at is not None:
             verdict = "cleared" if referral.status == "cleared" else "not cleared"
             text = f"referral ({referral.urgency}) {verdict}: seen by {referral.seen_by}"
@@ -62,28 +107,37 @@ def _referral_events(session: Session, patient_id: int) -> list[TimelineEvent]:
     return events
 
 
+def _course_events(course: Course) -> list[TimelineEvent]:
+    signed = "signed" if course.signed_at else "not signed"
+    events = [TimelineEvent(course.created_at.date(), "course", f"course {course.protocol} ({signed})")]
+    for record in course.sessions:
+        energy_j = sum(float(v) for v in record.energy_j_by_wavelength.values())
+        state = "completed" if record.completed else f"{len(record.interruptions)} interruption(s)"
+        state = "running" if record.status == "running" else state
+        events.append(
+            TimelineEvent(record.started_at.date(), "session", f"session {energy_j:.0f} J, {state}")
+        )
+    return events
+
+
+def _events(patient: Patient, outcomes: list[Outcome]) -> list[TimelineEvent]:
+    """The patient's screenings, referrals, courses, sessions and outcomes, oldest first."""
+    events = [TimelineEvent(s.at.date(), "screening", f"screening: {s.decision}") for s in patient.screenings]
+    events += _referral_events(patient.screenings)
+    for course in patient.courses:
+        events += _course_events(course)
+    events += [TimelineEvent(o.assessed_on, "outcome", _outcome_summary(o)) for o in outcomes]
+    return sorted(events, key=lambda event: event.when)
+
+
+def patient_chart(*, session: Session, actor: User, patient_id: int) -> PatientChart:
+    """Return the patient's chart, or raise `NotFound`."""
+    require_role(actor, *READERS)
+    patient, outcomes = _load(session, patient_id)
+    summaries = [summarise(course, course.sessions) for course in patient.courses]
+    return PatientChart(patient, _events(patient, outcomes), series_of(outcomes), summaries)
+
+
 def timeline(*, session: Session, actor: User, patient_id: int) -> list[TimelineEvent]:
     """Return the patient's screenings, courses, sessions and outcomes, oldest first."""
-    get_patient(session=session, actor=actor, patient_id=patient_id)
-    screenings = session.scalars(select(Screening).where(Screening.patient_id == patient_id))
-    events = [TimelineEvent(s.at.date(), "screening", f"screening: {s.decision}") for s in screenings]
-    events += _referral_events(session, patient_id)
-    for course in session.scalars(select(Course).where(Course.patient_id == patient_id)):
-        signed = "signed" if course.signed_at else "not signed"
-        events.append(
-            TimelineEvent(course.created_at.date(), "course", f"course {course.protocol} ({signed})")
-        )
-        for record in session.scalars(
-            select(TreatmentSession).where(TreatmentSession.course_id == course.id)
-        ):
-            energy_j = sum(float(v) for v in record.energy_j_by_wavelength.values())
-            state = "completed" if record.completed else f"{len(record.interruptions)} interruption(s)"
-            state = "running" if record.status == "running" else state
-            events.append(
-                TimelineEvent(record.started_at.date(), "session", f"session {energy_j:.0f} J, {state}")
-            )
-    events += [
-        TimelineEvent(o.assessed_on, "outcome", _outcome_summary(o))
-        for o in patient_outcomes(session, patient_id)
-    ]
-    return sorted(events, key=lambda event: event.when)
+    return patient_chart(session=session, actor=actor, patient_id=patient_id).events

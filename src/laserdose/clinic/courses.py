@@ -8,11 +8,12 @@ transaction); every change is checked against the actor's role and audited with 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
 from laserdose.clinic.patients import get_patient
@@ -70,11 +71,13 @@ class CourseSummary:
 def course_summaries(*, session: Session, actor: User, patient_id: int) -> list[CourseSummary]:
     """Return the patient's courses, oldest first, with delivery counts."""
     get_patient(session=session, actor=actor, patient_id=patient_id)
-    summaries = []
-    for course in session.scalars(select(Course).where(Course.patient_id == patient_id).order_by(Course.id)):
-        records = list(
-            session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course.id))
-        )
-        energy_j = sum(float(v) for r in records for v in r.energy_j_by_wavelength.values())
-        summaries.append(CourseSummary(course, len(records), sum(r.completed for r in records), energy_j))
-    return summaries
+    statement = select(Course).where(Course.patient_id == patient_id).order_by(Course.id)
+    statement = statement.options(selectinload(Course.sessions))  # one query for every course's sessions
+    return [summarise(course, course.sessions) for course in session.scalars(statement)]
+
+
+def summarise(course: Course, records: Iterable[TreatmentSession]) -> CourseSummary:
+    """The summary of `course` from its treatment session `records`."""
+    records = list(records)
+    energy_j = sum(float(v) for r in records for v in r.energy_j_by_wavelength.values())
+    return CourseSummary(course, len(records), sum(r.completed for r in records), energy_j)

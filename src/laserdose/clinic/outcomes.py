@@ -11,7 +11,7 @@ transaction); every change is checked against the actor's role and audited with 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -121,9 +121,14 @@ class OutcomePoint:
 def outcome_series(*, session: Session, actor: User, patient_id: int) -> list[OutcomePoint]:
     """Return the patient's assessments by date with MIC responder flags against each measure's baseline."""
     get_patient(session=session, actor=actor, patient_id=patient_id)
+    return series_of(patient_outcomes(session, patient_id))
+
+
+def series_of(rows: Iterable[Outcome]) -> list[OutcomePoint]:
+    """The chart points of a patient's assessments given oldest first (see `outcome_series`)."""
     baseline: dict[scoring.Measure, float] = {}
     points = []
-    for outcome in patient_outcomes(session, patient_id):
+    for outcome in rows:
         values = {
             scoring.Measure.NRS: outcome.nrs, scoring.Measure.ODI: outcome.odi_percent,
             scoring.Measure.RMDQ: outcome.rmdq,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from laserdose.clinic import audit_checkpoints, chart, courses, outcomes, patients, reports, signing, users
+from laserdose.clinic import audit_checkpoints, chart, patients, reports, signing, users
 from laserdose.clinic.course_report import course_report_pdf
 from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
@@ -112,13 +112,10 @@ def create_patient(request: Request, form: PostedForm, session: DbSession, user:
 @router.get("/patients/{patient_id}")
 def patient_chart(request: Request, patient_id: int, session: DbSession, user: Reader) -> HTMLResponse:
     """The patient's chart: details, timeline and pain/disability charts with the MIC marked."""
-    patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
-    events = chart.timeline(session=session, actor=user, patient_id=patient_id)
-    series = outcomes.outcome_series(session=session, actor=user, patient_id=patient_id)
-    summaries = courses.course_summaries(session=session, actor=user, patient_id=patient_id)
+    found = chart.patient_chart(session=session, actor=user, patient_id=patient_id)
     return render(
-        request, "chart.html", user, patient=patient, events=events, charts=outcome_charts(series),
-        courses=summaries, can_record=user.role in users.RECORDERS,
+        request, "chart.html", user, patient=found.patient, events=found.events,
+        charts=outcome_charts(found.series), courses=found.courses, can_record=user.role in users.RECORDERS,
     )  # fmt: skip
 
 
