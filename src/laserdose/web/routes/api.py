@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import TypeAdapter
 
 from laserdose.clinic import outcomes, patients, users
 from laserdose.clinic.models import User
@@ -55,14 +57,20 @@ def logout(session: DbSession, user: Annotated[User, Depends(api_user)]) -> None
     end_all_sessions(session, user)
 
 
-@router.get("/patients")
+# The list is dumped to JSON here, in the route's worker thread: returned as objects, FastAPI would check
+# them against the schema again in another worker-thread hop before dumping the same bytes.
+PATIENT_LIST = TypeAdapter(list[PatientPublic])
+
+
+@router.get("/patients", response_model=list[PatientPublic])
 def list_patients(
     session: DbSession, user: Reader, q: Annotated[str, Query(max_length=200)] = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[PatientPublic]:  # fmt: skip
+) -> Response:  # fmt: skip
     """List patients, optionally only those whose name contains `q`."""
     found = patients.search_patients(session=session, actor=user, query=q, limit=limit)
-    return [PatientPublic.of(patient) for patient in found]
+    body = PATIENT_LIST.dump_json([PatientPublic.of(patient) for patient in found])
+    return Response(body, media_type="application/json")
 
 
 @router.post("/patients", status_code=status.HTTP_201_CREATED)
