@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -53,6 +53,23 @@ class PatientChart:
     courses: list[CourseSummary]
 
 
+# Built once: building a statement and its cache key costs about as much as running it on SQLite.
+_PATIENT_ID = bindparam("patient_id")
+_SCREENINGS = (
+    select(Screening)
+    .options(joinedload(Screening.referral))
+    .where(Screening.patient_id == _PATIENT_ID)
+    .order_by(Screening.id)
+)
+_COURSES = select(Course).where(Course.patient_id == _PATIENT_ID).order_by(Course.id)
+_SESSIONS = (
+    select(TreatmentSession)
+    .join(Course)
+    .where(Course.patient_id == _PATIENT_ID)
+    .order_by(TreatmentSession.id)
+)
+
+
 def _load(session: Session, patient_id: int) -> tuple[Patient, list[Outcome]]:
     """The patient with screenings (and referrals), courses (and sessions) set; the outcomes by date.
 
@@ -60,16 +77,12 @@ def _load(session: Session, patient_id: int) -> tuple[Patient, list[Outcome]]:
     loading through `selectinload` options does.
     """
     patient = get_row(session, Patient, patient_id, "patient")
-    by_patient = Screening.patient_id == patient_id
-    screenings = session.scalars(
-        select(Screening).options(joinedload(Screening.referral)).where(by_patient).order_by(Screening.id)
-    )
-    set_committed_value(patient, "screenings", list(screenings))
-    courses = list(session.scalars(select(Course).where(Course.patient_id == patient_id).order_by(Course.id)))
+    ids = {"patient_id": patient_id}
+    set_committed_value(patient, "screenings", list(session.scalars(_SCREENINGS, ids)))
+    courses = list(session.scalars(_COURSES, ids))
     set_committed_value(patient, "courses", courses)
     records: dict[int, list[TreatmentSession]] = {course.id: [] for course in courses}
-    statement = select(TreatmentSession).join(Course).where(Course.patient_id == patient_id)
-    for record in session.scalars(statement.order_by(TreatmentSession.id)):
+    for record in session.scalars(_SESSIONS, ids):
         records[record.course_id].append(record)
     for course in courses:
         set_committed_value(course, "sessions", records[course.id])

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic.models import Course, Outcome, User
@@ -99,10 +99,16 @@ def unlinked_outcomes(session: Session) -> list[Outcome]:
     return list(session.scalars(statement.order_by(Outcome.patient_id, Outcome.assessed_on, Outcome.id)))
 
 
+_BY_PATIENT = (  # built once (the chart page runs it on every view)
+    select(Outcome)
+    .where(Outcome.patient_id == bindparam("patient_id"))
+    .order_by(Outcome.assessed_on, Outcome.id)
+)
+
+
 def patient_outcomes(session: Session, patient_id: int) -> list[Outcome]:
     """The patient's assessments, oldest first."""
-    statement = select(Outcome).where(Outcome.patient_id == patient_id)
-    return list(session.scalars(statement.order_by(Outcome.assessed_on, Outcome.id)))
+    return list(session.scalars(_BY_PATIENT, {"patient_id": patient_id}))
 
 
 @dataclass(frozen=True)

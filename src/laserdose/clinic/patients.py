@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic.models import Patient, User
@@ -76,12 +76,17 @@ def get_patient(*, session: Session, actor: User, patient_id: int) -> Patient:
     return get_row(session, Patient, patient_id, "patient")
 
 
+# Built once: the list without a search is what the patient page and the API answer most.
+_BY_NAME = select(Patient).order_by(Patient.name, Patient.id).limit(bindparam("limit"))
+
+
 def search_patients(*, session: Session, actor: User, query: str = "", limit: int = 50) -> list[Patient]:
     """Return patients whose name contains `query` (case-insensitive), by name."""
     require_role(actor, *READERS)
+    if not query.strip():
+        return list(session.scalars(_BY_NAME, {"limit": limit}))
+    query = "".join(char for char in query if ord(char) >= 32)  # PostgreSQL refuses NUL in text
+    escaped = query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     statement = select(Patient).order_by(Patient.name, Patient.id).limit(limit)
-    if query.strip():
-        query = "".join(char for char in query if ord(char) >= 32)  # PostgreSQL refuses NUL in text
-        escaped = query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        statement = statement.where(func.lower(Patient.name).like(f"%{escaped}%", escape="\\"))
+    statement = statement.where(func.lower(Patient.name).like(f"%{escaped}%", escape="\\"))
     return list(session.scalars(statement))
