@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -54,7 +54,7 @@ class PatientChart:
 
 
 # Built once: building a statement and its cache key costs about as much as running it on SQLite.
-_PATIENT_ID = bindparam("patient_id")
+_PATIENT_ID: BindParameter[int] = bindparam("patient_id")
 _SCREENINGS = (
     select(Screening)
     .options(joinedload(Screening.referral))
