@@ -14,8 +14,9 @@ from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from laserdose.clinic import visit_notes
 from laserdose.clinic.courses import CourseSummary, summarise
-from laserdose.clinic.models import Course, Outcome, Patient, Screening, TreatmentSession, User
+from laserdose.clinic.models import Course, Outcome, Patient, Screening, TreatmentSession, User, VisitNote
 from laserdose.clinic.outcomes import OutcomePoint, patient_outcomes, series_of
 from laserdose.clinic.records import get_row
 from laserdose.clinic.users import READERS, require_role
@@ -27,7 +28,7 @@ class TimelineEvent:
 
     Attributes:
         when: date of the event.
-        kind: screening, referral, course, session or outcome.
+        kind: screening, referral, course, session, note or outcome.
         summary: one line for people.
     """
 
@@ -42,7 +43,7 @@ class PatientChart:
 
     Attributes:
         patient: the patient, with `screenings` (each with its `referral`) and `courses` loaded.
-        events: the timeline, oldest first.
+        events: the timeline, oldest first (with the courses' visit notes).
         series: the scored assessments with responder flags, oldest first.
         courses: the courses, oldest first, with delivery counts.
     """
@@ -68,10 +69,11 @@ _SESSIONS = (
     .where(Course.patient_id == _PATIENT_ID)
     .order_by(TreatmentSession.id)
 )
+_NOTES = select(VisitNote).join(Course).where(Course.patient_id == _PATIENT_ID).order_by(VisitNote.id)
 
 
-def _load(session: Session, patient_id: int) -> tuple[Patient, list[Outcome]]:
-    """The patient with screenings (and referrals), courses (and sessions) set; the outcomes by date.
+def _load(session: Session, patient_id: int) -> tuple[Patient, list[Outcome], dict[int, list[VisitNote]]]:
+    """The patient with screenings (and referrals), courses (and sessions) set; outcomes; notes by course.
 
     One query per table, whatever the number of courses: plain queries cost about half what the same
     loading through `selectinload` options does.
@@ -86,7 +88,10 @@ def _load(session: Session, patient_id: int) -> tuple[Patient, list[Outcome]]:
         records[record.course_id].append(record)
     for course in courses:
         set_committed_value(course, "sessions", records[course.id])
-    return patient, patient_outcomes(session, patient_id)
+    notes: dict[int, list[VisitNote]] = {course.id: [] for course in courses}
+    for note in session.scalars(_NOTES, ids):
+        notes[note.course_id].append(note)
+    return patient, patient_outcomes(session, patient_id), notes
 
 
 def _outcome_summary(outcome: Outcome) -> str:
@@ -120,7 +125,7 @@ def _referral_events(screenings: list[Screening]) -> list[TimelineEvent]:
     return events
 
 
-def _course_events(course: Course) -> list[TimelineEvent]:
+def _course_events(course: Course, notes: list[VisitNote]) -> list[TimelineEvent]:
     signed = "signed" if course.signed_at else "not signed"
     events = [TimelineEvent(course.created_at.date(), "course", f"course {course.protocol} ({signed})")]
     for record in course.sessions:
@@ -130,15 +135,18 @@ def _course_events(course: Course) -> list[TimelineEvent]:
         events.append(
             TimelineEvent(record.started_at.date(), "session", f"session {energy_j:.0f} J, {state}")
         )
+    events += [TimelineEvent(note.visit_on, "note", visit_notes.summary(note)) for note in notes]
     return events
 
 
-def _events(patient: Patient, outcomes: list[Outcome]) -> list[TimelineEvent]:
-    """The patient's screenings, referrals, courses, sessions and outcomes, oldest first."""
+def _events(
+    patient: Patient, outcomes: list[Outcome], notes: dict[int, list[VisitNote]]
+) -> list[TimelineEvent]:
+    """The patient's screenings, referrals, courses, sessions, visit notes and outcomes, oldest first."""
     events = [TimelineEvent(s.at.date(), "screening", f"screening: {s.decision}") for s in patient.screenings]
     events += _referral_events(patient.screenings)
     for course in patient.courses:
-        events += _course_events(course)
+        events += _course_events(course, notes[course.id])
     events += [TimelineEvent(o.assessed_on, "outcome", _outcome_summary(o)) for o in outcomes]
     return sorted(events, key=lambda event: event.when)
 
@@ -146,11 +154,11 @@ def _events(patient: Patient, outcomes: list[Outcome]) -> list[TimelineEvent]:
 def patient_chart(*, session: Session, actor: User, patient_id: int) -> PatientChart:
     """Return the patient's chart, or raise `NotFound`."""
     require_role(actor, *READERS)
-    patient, outcomes = _load(session, patient_id)
+    patient, outcomes, notes = _load(session, patient_id)
     summaries = [summarise(course, course.sessions) for course in patient.courses]
-    return PatientChart(patient, _events(patient, outcomes), series_of(outcomes), summaries)
+    return PatientChart(patient, _events(patient, outcomes, notes), series_of(outcomes), summaries)
 
 
 def timeline(*, session: Session, actor: User, patient_id: int) -> list[TimelineEvent]:
-    """Return the patient's screenings, courses, sessions and outcomes, oldest first."""
+    """Return the patient's screenings, courses, sessions, visit notes and outcomes, oldest first."""
     return patient_chart(session=session, actor=actor, patient_id=patient_id).events
