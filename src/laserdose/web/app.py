@@ -46,6 +46,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         console,
         courses_api,
         exercise_pages,
+        medication_pages,
         note_pages,
         outcome_pages,
         pages,
@@ -106,6 +107,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(exercise_pages.router)
     app.include_router(body_chart_pages.router)
     app.include_router(note_pages.router)
+    app.include_router(medication_pages.router)
     app.include_router(console.router)
     app.include_router(plan_pages.router)
     app.include_router(referral_pages.router)
