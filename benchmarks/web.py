@@ -2,8 +2,9 @@
 
 Targets: the patient chart page (session cookie) and GET /api/v1/patients (bearer token), each against
 SQLite and PostgreSQL (a private cluster, as the tests start it). The server runs in its own process
-(`laserdose serve`, one uvicorn worker); the load generator (benchmarks/web_load.py: asyncio tasks with
-httpx) runs in another, separate from this orchestrating one too. Prints a table (requests/s, p50, p95,
+(`laserdose serve`, one uvicorn worker); the load generator (benchmarks/tools/web_load.py: keep-alive
+clients on asyncio streams, or httpx with --client httpx) runs in another, separate from this
+orchestrating one too. Prints a table (requests/s, p50, p95,
 p99, errors, server and client CPU ms per request, the load average at the time) and writes
 out/bench-web.json.
 
@@ -121,8 +122,15 @@ def credentials(base: str, password: str) -> tuple[dict[str, str], dict[str, str
 
 
 def load(base: str, path: str, auth: dict[str, dict[str, str]], args: argparse.Namespace) -> dict[str, float]:
-    """Run the load generator (benchmarks/web_load.py) in a process of its own; return its figures."""
-    command = [sys.executable, str(ROOT / "benchmarks" / "web_load.py"), "--base", base, "--path", path]
+    """Run the load generator (benchmarks/tools/web_load.py) in a process of its own; return its figures."""
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "tools" / "web_load.py"),
+        "--base",
+        base,
+        "--path",
+        path,
+    ]
     command += ["--clients", str(args.clients), "--seconds", str(args.seconds), "--client", args.client]
     command += [f"--header={name}: {value}" for name, value in auth.get("headers", {}).items()]
     command += [f"--cookie={name}={value}" for name, value in auth.get("cookies", {}).items()]
@@ -177,7 +185,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--profile", type=Path, default=None, help="folder for py-spy profiles of the server")
     parser.add_argument("--save", type=Path, default=None, help="folder for one answer of each target")
-    parser.add_argument("--client", choices=["raw", "httpx"], default="raw", help="see web_load.py")
+    parser.add_argument("--client", choices=["raw", "httpx"], default="raw", help="see tools/web_load.py")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
     parser.add_argument("--label", default=None, help="also write benchmarks/results/web-LABEL.json")
     args = parser.parse_args()
@@ -202,7 +210,7 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "seconds": args.seconds,
         "server": "laserdose serve, 1 uvicorn worker, its own process",
-        "load_generator": f"benchmarks/web_load.py --client {args.client}, its own process",
+        "load_generator": f"benchmarks/tools/web_load.py --client {args.client}, its own process",
         "load_average_1_5_15_before": load_before,
         "load_average_1_5_15": os.getloadavg(),
     }

@@ -8,7 +8,7 @@ The default client (`--client raw`) writes the request bytes and reads the answe
 on asyncio streams: about a tenth of httpx's CPU per request, which on two shared cores otherwise takes
 CPU from the server it measures (`--client httpx` keeps the earlier generator for comparison).
 
-    python benchmarks/web_load.py --base http://127.0.0.1:8000 --path /api/v1/patients \
+    python benchmarks/tools/web_load.py --base http://127.0.0.1:8000 --path /api/v1/patients \
         --header 'Authorization: Bearer ...' [--cookie name=value] [--clients 50] [--seconds 8]
 """
 
