@@ -15,9 +15,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Give courses a body_chart (no zone marked on existing courses)."""
-    with op.batch_alter_table("courses") as batch:
-        batch.add_column(sa.Column("body_chart", sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
+    """Give courses a body_chart (no zone marked on existing courses).
+
+    A plain ADD COLUMN: a batch copy of `courses` would drop the table that sessions and outcomes point at.
+    """
+    column = sa.Column("body_chart", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
+    op.add_column("courses", column)
 
 
 def downgrade() -> None:
