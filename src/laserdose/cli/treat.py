@@ -1,6 +1,14 @@
-"""`laserdose treat`: deliver a plan on a machine, with live progress; Ctrl-C stops emission at once."""
+"""`laserdose treat`: deliver a plan on a machine, with live progress; Ctrl-C stops emission at once.
 
+Nothing is sent to the machine before the safety checklist of this session is complete: from
+`--checklist FILE` (each item true, the plan file's SHA-256, completed within the hour) or, in a
+terminal, confirmed item by item.
+"""
+
+import datetime as dt
+import hashlib
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +28,15 @@ from laserdose.device.plan import check_delivery, read_plan_file
 from laserdose.device.record import SessionRecord
 from laserdose.device.recovery import recover, recovery_line
 from laserdose.errors import InputError, missing_extra, require_range
-from laserdose.machines.profile import load_profile
+from laserdose.machines.profile import DeviceProfile, load_profile
+from laserdose.safety.checklist import (
+    ITEMS,
+    MAX_AGE_S,
+    eyewear_for_plan,
+    file_problem,
+    missing_sentence,
+    read_checklist_file,
+)
 
 
 def treat(
@@ -41,6 +57,13 @@ def treat(
         str | None,
         typer.Option("--database-url", help="Clinic database: ARM only with a passing, current power check."),
     ] = None,
+    checklist: Annotated[
+        Path | None,
+        typer.Option(
+            help="Safety checklist of this session (TOML, or JSON if .json): each item = true, plan_sha256 of"
+            " PLAN, completed_at (within the hour), operator. Without it, a terminal asks each item."
+        ),
+    ] = None,
     no_qa_gate: Annotated[
         bool,
         typer.Option(
@@ -49,9 +72,10 @@ def treat(
         ),
     ] = False,
 ) -> None:
-    """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted.
+    """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted, 2 on bad input.
 
-    ARM needs the clinic's power checks (--database-url); without a clinic database the operator must say
+    ARM needs the safety checklist of this session (see --checklist); an incomplete one is exit 2. ARM
+    needs the clinic's power checks (--database-url) too; without a clinic database the operator must say
     --no-qa-gate, and that choice is printed and written to the session record.
     """
     require_range("control period", period, 0.01, 0.2, "s")
@@ -60,6 +84,7 @@ def treat(
     planned = read_plan_file(plan)
     profile = load_profile(planned.device)
     delivery = check_delivery(planned, profile)
+    confirmed = confirm_checklist(checklist, plan, profile, delivery.power_w_by_wavelength, operator.strip())
     gate = qa_gate(database_url, no_qa_gate, operator.strip())
     try:  # the record first: a session we could not record never starts (and no link is left open)
         session = SessionRecord(record)
@@ -76,7 +101,7 @@ def treat(
         _close_interrupted(record, client)
     controller = Controller(
         delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile,
-        gate=gate,
+        gate=gate, checklist=confirmed,
     )  # fmt: skip
     if no_qa_gate:  # said once the session is on its way (a refused start prints its error alone)
         typer.echo(f"laserdose: warning: {NO_GATE_NOTE}; written to the session record", err=True)
@@ -113,6 +138,51 @@ def qa_gate(database_url: str | None, no_qa_gate: bool, operator: str) -> Gate:
         return "", {"gate": "off", "chosen_by": operator, "note": NO_GATE_NOTE}
 
     return no_gate
+
+
+def interactive() -> bool:
+    """Whether a person at a terminal can answer the checklist's questions."""
+    return sys.stdin.isatty()
+
+
+def confirm_checklist(
+    path: Path | None, plan: Path, profile: DeviceProfile, wavelengths_nm: Any, operator: str
+) -> dict[str, Any]:
+    """The session's completed safety checklist as the record keeps it; InputError naming what is missing.
+
+    Args:
+        path: the checklist file, or None to ask in the terminal (refused when there is none).
+        plan: the plan file this session delivers (its SHA-256 ties a checklist file to it).
+        profile: the machine (for the eyewear shown).
+        wavelengths_nm: the plan's wavelengths [nm].
+        operator: the operator named on the command line.
+    """
+    plan_sha256 = hashlib.sha256(plan.read_bytes()).hexdigest()
+    now = dt.datetime.now(dt.UTC)
+    if path is not None:
+        found = read_checklist_file(path)
+        problem = file_problem(found, plan_sha256, now)
+        if problem:
+            raise InputError(problem)
+        by, at, answers = found.operator, found.completed_at, found.answers
+    elif interactive():
+        for need in eyewear_for_plan(profile, wavelengths_nm):
+            typer.echo(
+                f"eyewear at {need.wavelength_nm:g} nm: OD >= {need.od:.1f}, EN 207 {need.lb}", err=True
+            )
+        answers = {}
+        for item in ITEMS:
+            answers[item.key] = typer.confirm(f"Safety checklist: {item.label}?", default=False, err=True)
+            if not answers[item.key]:
+                raise InputError(missing_sentence([item]))
+        by, at = operator, dt.datetime.now(dt.UTC)
+    else:
+        raise InputError(
+            "safety checklist missing: give --checklist FILE (each item true) or run in a terminal to confirm"
+            f" each item; nothing was emitted (checklists last {MAX_AGE_S / 60:g} minutes)"
+        )
+    return {"completed_by": by, "completed_at": at.isoformat(), "plan_sha256": plan_sha256,
+            "items": {item.key: answers[item.key] for item in ITEMS}}  # fmt: skip
 
 
 def power_check_gate(database_url: str) -> Gate:
