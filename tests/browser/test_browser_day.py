@@ -1,5 +1,7 @@
 """Browser journeys of the clinic's day: an operator's day from Today through the checklist to a treatment on
-the simulator and its visit note, and a clinician's consent, then signing. Screenshots go to $LASERDOSE_SCREENSHOTS."""
+the simulator and its visit note, and a clinician's consent, then signing.
+
+Screenshots go to $LASERDOSE_SCREENSHOTS."""
 
 import datetime as dt
 import os
@@ -111,12 +113,12 @@ def test_a_clinicians_consent_then_signing(page, live_server, tmp_path):
     page.click("text=Open the plan editor")
     expect(page.locator("svg.depth-dose")).to_have_count(1)
     page.check("#accept_outside_window")
-    page.fill("#outside_window_reason", "Standard clinical surface dose; window is from cell studies")
+    page.fill("#outside_window_reason", "Highest surface dose allowed at this depth, by the protocol")
     expect(page.locator("#consent_name")).to_have_value("Carla Consent")
     page.click("#create-sign")  # no consent ticked: refused, everything typed kept
     expect(page.locator("#consent_given-error")).to_contain_text("tick the box once the patient has signed")
     expect(page.locator("#outside_window_reason")).to_have_value(
-        "Standard clinical surface dose; window is from cell studies"
+        "Highest surface dose allowed at this depth, by the protocol"
     )
     with page.context.expect_page() as opened:
         page.click("#print-consent")
