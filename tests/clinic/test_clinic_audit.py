@@ -123,3 +123,32 @@ def test_concurrent_writers_keep_one_chain_on_postgresql(postgres_url):
     with Session(engine) as fresh:
         assert audit.verify(session=fresh).broken is None
     engine.dispose()
+
+
+def test_concurrent_appends_after_reads_keep_one_chain_on_sqlite(tmp_path):
+    # A chart view reads first and then audits the view: with no write before it, Python's sqlite3 has no
+    # transaction open while the chain's head is read, so the append must take the write lock itself.
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'clinic.sqlite3'}")
+    db.upgrade(engine)
+    errors: list[BaseException] = []
+
+    def viewer(n: int) -> None:
+        try:
+            for i in range(25):
+                with Session(engine) as own, own.begin():
+                    own.execute(text("SELECT count(*) FROM audit_log"))  # the view's reads
+                    audit.record(session=own, actor=f"t{n}", action="patient.view", entity="patients",
+                                 entity_id=i)  # fmt: skip
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=viewer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with Session(engine) as fresh:
+        assert fresh.scalar(text("SELECT count(*) FROM audit_log")) == 6 * 25
+        assert audit.verify(session=fresh).broken is None
+    engine.dispose()

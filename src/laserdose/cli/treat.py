@@ -85,12 +85,21 @@ def treat(
             " PLAN, completed_at (within the hour), operator. Without it, a terminal asks each item."
         ),
     ] = None,
+    no_qa_gate: Annotated[
+        bool,
+        typer.Option(
+            "--no-qa-gate",
+            help="No clinic database: ARM without the power-check gate (printed and written to the record).",
+        ),
+    ] = False,
 ) -> None:
     """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted, 2 on bad input.
 
-    ARM needs the safety checklist of this session (see --checklist); an incomplete one is exit 2.
-    With --record, a second dose of the same plan on one calendar day (the clinic's zone,
-    LASERDOSE_CLINIC_TIMEZONE, default UTC) is refused without --same-day-reason.
+    ARM needs the safety checklist of this session (see --checklist); an incomplete one is exit 2. ARM
+    needs the clinic's power checks (--database-url) too; without a clinic database the operator must say
+    --no-qa-gate, and that choice is printed and written to the session record. With --record, a second
+    dose of the same plan on one calendar day (the clinic's zone, LASERDOSE_CLINIC_TIMEZONE, default UTC)
+    is refused without --same-day-reason.
     """
     require_range("control period", period, 0.01, 0.2, "s")
     if not operator.strip():
@@ -101,7 +110,7 @@ def treat(
     profile = load_profile(planned.device)
     delivery = check_delivery(planned, profile)
     confirmed = confirm_checklist(checklist, plan, profile, delivery.power_w_by_wavelength, operator.strip())
-    gate = power_check_gate(database_url) if database_url else None  # the missing extra said first
+    gate = qa_gate(database_url, no_qa_gate, operator.strip())
     try:  # the record first: a session we could not record never starts (and no link is left open)
         session = SessionRecord(record)
     except OSError as exc:
@@ -128,6 +137,8 @@ def treat(
         delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile,
         gate=gate, checklist=confirmed, session_notes=notes,
     )  # fmt: skip
+    if no_qa_gate:  # said once the session is on its way (a refused start prints its error alone)
+        typer.echo(f"laserdose: warning: {NO_GATE_NOTE}; written to the session record", err=True)
     try:
         outcome = _run(controller, period, as_json)
     finally:
@@ -163,6 +174,32 @@ def dose_of_record(
     except (OSError, TypeError, ValueError, OverflowError) as exc:
         raise InputError(f"cannot read record {record}: {exc}") from None
     return target, notes
+
+
+Gate = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
+NO_GATE_NOTE = "ARM without a power check: no clinic database, the operator chose --no-qa-gate"
+
+
+def qa_gate(database_url: str | None, no_qa_gate: bool, operator: str) -> Gate:
+    """The ARM gate: the clinic's power checks, or (only when the operator says so) none, on the record.
+
+    Without a clinic database there is no power check to read: treating then is the operator's explicit,
+    recorded choice, never a silent default.
+    """
+    if database_url and no_qa_gate:
+        raise InputError("give --database-url (ARM after a passing power check) or --no-qa-gate, not both")
+    if database_url:
+        return power_check_gate(database_url)  # the missing extra said before anything connects
+    if not no_qa_gate:
+        raise InputError(
+            "no clinic database to read the machine's power checks from: give --database-url URL, or "
+            "--no-qa-gate to treat without the power-check gate (written to the session record)"
+        )
+
+    def no_gate(identity: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return "", {"gate": "off", "chosen_by": operator, "note": NO_GATE_NOTE}
+
+    return no_gate
 
 
 def interactive() -> bool:
@@ -210,7 +247,7 @@ def confirm_checklist(
             "items": {item.key: answers[item.key] for item in ITEMS}}  # fmt: skip
 
 
-def power_check_gate(database_url: str) -> Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]:
+def power_check_gate(database_url: str) -> Gate:
     """The clinic's QA rules for the machine that identified itself: (refusal or "", facts to record)."""
     try:
         from laserdose.clinic import db, qa

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from laserdose.clinic.dose_accounting import DoseCount, count_doses
 from laserdose.clinic.models import Course, CourseClosure, Role, User
@@ -73,4 +73,10 @@ def course_summaries(*, session: Session, actor: User, patient_id: int) -> list[
     """Return the patient's courses, oldest first, with their doses counted."""
     get_patient(session=session, actor=actor, patient_id=patient_id)
     statement = select(Course).where(Course.patient_id == patient_id).order_by(Course.id)
-    return [CourseSummary(course, count_doses(course)) for course in session.scalars(statement)]
+    statement = statement.options(selectinload(Course.sessions))  # one query for every course's sessions
+    return [summarise(course) for course in session.scalars(statement)]
+
+
+def summarise(course: Course) -> CourseSummary:
+    """The summary of `course` from its loaded treatment sessions."""
+    return CourseSummary(course, count_doses(course))

@@ -11,10 +11,10 @@ transaction); every change is checked against the actor's role and audited with 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic.course_closing import CourseClosed, is_active, require_open
@@ -111,10 +111,16 @@ def unlinked_outcomes(session: Session) -> list[Outcome]:
     return list(session.scalars(statement.order_by(Outcome.patient_id, Outcome.assessed_on, Outcome.id)))
 
 
+_BY_PATIENT = (  # built once (the chart page runs it on every view)
+    select(Outcome)
+    .where(Outcome.patient_id == bindparam("patient_id"))
+    .order_by(Outcome.assessed_on, Outcome.id)
+)
+
+
 def patient_outcomes(session: Session, patient_id: int) -> list[Outcome]:
     """The patient's assessments, oldest first."""
-    statement = select(Outcome).where(Outcome.patient_id == patient_id)
-    return list(session.scalars(statement.order_by(Outcome.assessed_on, Outcome.id)))
+    return list(session.scalars(_BY_PATIENT, {"patient_id": patient_id}))
 
 
 @dataclass(frozen=True)
@@ -133,9 +139,14 @@ class OutcomePoint:
 def outcome_series(*, session: Session, actor: User, patient_id: int) -> list[OutcomePoint]:
     """Return the patient's assessments by date with MIC responder flags against each measure's baseline."""
     get_patient(session=session, actor=actor, patient_id=patient_id)
+    return series_of(patient_outcomes(session, patient_id))
+
+
+def series_of(rows: Iterable[Outcome]) -> list[OutcomePoint]:
+    """The chart points of a patient's assessments given oldest first (see `outcome_series`)."""
     baseline: dict[scoring.Measure, float] = {}
     points = []
-    for outcome in patient_outcomes(session, patient_id):
+    for outcome in rows:
         values = {
             scoring.Measure.NRS: outcome.nrs, scoring.Measure.ODI: outcome.odi_percent,
             scoring.Measure.RMDQ: outcome.rmdq,
