@@ -8,8 +8,8 @@ from sqlalchemy import event
 from laserdose.clinic import chart
 from laserdose.clinic.models import Referral, Screening, TreatmentSession, VisitNote, utcnow
 
-# patient, screenings (with referrals), courses, sessions, visit notes, outcomes
-TABLES_READ = 6
+# patient, screenings (with referrals), courses, sessions, course closures, visit notes, outcomes
+TABLES_READ = 7
 
 
 def _history(session, clinician, courses: int, screenings: int):
@@ -65,5 +65,5 @@ def test_the_chart_reads_each_table_once_whatever_the_number_of_courses(session)
     assert small_count == large_count == TABLES_READ
     kinds = [event.kind for event in found.events]
     assert kinds.count("session") == 6 and kinds.count("note") == 6 and kinds.count("referral") == 4
-    assert [summary.delivered for summary in found.courses] == [2, 2, 2]
+    assert [summary.count.delivered for summary in found.courses] == [2, 2, 2]
     assert len(found.patient.screenings) == 4

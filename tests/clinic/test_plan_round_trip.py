@@ -87,6 +87,7 @@ def test_one_document_from_the_cli_through_the_clinic_and_the_machine_to_a_study
             "A",
             "--json",
             "--simulator",
+            "--no-qa-gate",
         )
     assert treated.exit_code == 0, treated.output
     outcome = json.loads(treated.stdout)

@@ -29,7 +29,7 @@ def files(tmp_path):
 def _treat(cli, sim, files, *extra):
     plan, record = files
     result = cli("treat", "--plan", plan, "--device", sim.url, "--operator", "Dr A", "--json", "--record",
-                 record, "--simulator", "--period", str(PERIOD_S), *extra)  # fmt: skip
+                 record, "--simulator", "--period", str(PERIOD_S), "--no-qa-gate", *extra)  # fmt: skip
     return result, (json.loads(result.stdout) if result.stdout.strip().startswith("{") else None)
 
 
@@ -63,7 +63,7 @@ def test_an_interrupted_session_is_completed_with_what_remains(cli, sim_process,
     assert head["completes"] == _sessions(files[1])[0]["session_id"]
     assert head["dose_plan"]["energy_limit_j"] == PLANNED_J
     again = cli("treat", "--plan", files[0], "--device", "tcp://127.0.0.1:1", "--operator", "A",
-                "--record", files[1], "--complete")  # fmt: skip
+                "--record", files[1], "--complete", "--no-qa-gate")  # fmt: skip
     assert again.exit_code in (2, 3)  # no machine there; never a traceback
 
 
@@ -102,6 +102,14 @@ def test_a_second_dose_the_same_day_needs_a_reason(cli, sim_process, files):
 
 def test_complete_needs_a_record(cli, files):
     result = cli(
-        "treat", "--plan", files[0], "--device", "tcp://127.0.0.1:1", "--operator", "A", "--complete"
+        "treat",
+        "--plan",
+        files[0],
+        "--device",
+        "tcp://127.0.0.1:1",
+        "--operator",
+        "A",
+        "--complete",
+        "--no-qa-gate",
     )
     assert result.exit_code == 2 and "--complete needs --record" in result.stderr

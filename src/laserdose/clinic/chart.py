@@ -17,7 +17,16 @@ from sqlalchemy.orm.attributes import set_committed_value
 from laserdose.clinic import visit_notes
 from laserdose.clinic.course_closing import CLOSE_REASONS
 from laserdose.clinic.courses import CourseSummary, summarise
-from laserdose.clinic.models import Course, Outcome, Patient, Screening, TreatmentSession, User, VisitNote
+from laserdose.clinic.models import (
+    Course,
+    CourseClosure,
+    Outcome,
+    Patient,
+    Screening,
+    TreatmentSession,
+    User,
+    VisitNote,
+)
 from laserdose.clinic.outcomes import OutcomePoint, patient_outcomes, series_of
 from laserdose.clinic.records import get_row
 from laserdose.clinic.users import READERS, require_role
@@ -70,6 +79,9 @@ _SESSIONS = (
     .where(Course.patient_id == _PATIENT_ID)
     .order_by(TreatmentSession.id)
 )
+_CLOSURES = (
+    select(CourseClosure).join(Course).where(Course.patient_id == _PATIENT_ID).order_by(CourseClosure.id)
+)
 _NOTES = select(VisitNote).join(Course).where(Course.patient_id == _PATIENT_ID).order_by(VisitNote.id)
 
 
@@ -87,8 +99,12 @@ def _load(session: Session, patient_id: int) -> tuple[Patient, list[Outcome], di
     records: dict[int, list[TreatmentSession]] = {course.id: [] for course in courses}
     for record in session.scalars(_SESSIONS, ids):
         records[record.course_id].append(record)
+    closures: dict[int, list[CourseClosure]] = {course.id: [] for course in courses}
+    for closure in session.scalars(_CLOSURES, ids):
+        closures[closure.course_id].append(closure)
     for course in courses:
         set_committed_value(course, "sessions", records[course.id])
+        set_committed_value(course, "closures", closures[course.id])
     notes: dict[int, list[VisitNote]] = {course.id: [] for course in courses}
     for note in session.scalars(_NOTES, ids):
         notes[note.course_id].append(note)
