@@ -3,7 +3,12 @@
   "use strict";
   const root = document.getElementById("console");
   if (!root) return;
-  const text = (id, value) => { const el = document.getElementById(id); if (el) el.textContent = value; };
+  const text = (id, value) => {
+    const el = document.getElementById(id);
+    if (!el) return;
+    el.textContent = value;
+    if (el.classList.contains("state")) el.dataset.value = value; // app.css colours states by data-value
+  };
   const yesNo = (value, yes, no) => (value === undefined ? "-" : value ? yes : no);
 
   function show(s) {
