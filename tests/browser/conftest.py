@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -39,6 +40,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         for role in ("admin", "clinician", "operator"):
             users.create_user(session=session, username=role, password=PASSWORD, role=role, actor_name="test")
     settings = WebSettings(environment="test", secret_key="browser-test-" + "s" * 32, database_url=url)
+    with serving(settings) as base_url:
+        yield base_url
+
+
+@contextlib.contextmanager
+def serving(settings: WebSettings) -> Iterator[str]:
+    """Serve the app with `settings` on a free loopback port in a thread; yield its base URL."""
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -50,9 +58,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start within 20 s")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

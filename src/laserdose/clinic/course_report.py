@@ -21,11 +21,13 @@ from sqlalchemy.orm import Session
 from laserdose import __version__
 from laserdose.clinic import patients
 from laserdose.clinic.models import Course, Outcome, TreatmentSession, User
+from laserdose.clinic.plans import stored_plan_json
 from laserdose.clinic.records import get_course
 from laserdose.clinical.outcomes import MIC, Measure, responder_threshold
+from laserdose.domain.plan import read_delivery
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, load_profile
-from laserdose.planning.report import A4_INCHES, draw_logo
+from laserdose.planning.letterhead import A4_INCHES, BODY_BOTTOM, BODY_TOP, LEFT, Letterhead, dress
 
 WRAP_CHARS = 110  # monospace characters that fit the page at 7.5 pt
 MAX_SESSION_ROWS = 24  # one page; the total line counts them all
@@ -45,11 +47,8 @@ def _course(session: Session, actor: User, course_id: int) -> Course:
 
 def machine_profile(course: Course) -> DeviceProfile | None:
     """The device profile the course's plan names, or None when the plan names no known machine."""
-    device = course.plan.get("device") if isinstance(course.plan, dict) else None
-    if not isinstance(device, str):
-        return None
-    try:
-        return load_profile(device)
+    try:  # a plan document names its machine in its delivery; a version 1 plan at its top level
+        return load_profile(read_delivery(stored_plan_json(course)).device)
     except InputError:
         return None
 
@@ -62,7 +61,7 @@ def _machine_line(profile: DeviceProfile | None) -> str:
     )
 
 
-def _header_lines(course: Course, records: list[TreatmentSession], today: dt.date) -> list[str]:
+def _header_lines(course: Course, records: list[TreatmentSession]) -> list[str]:
     patient = course.patient
     energy_j = sum(float(v) for r in records for v in r.energy_j_by_wavelength.values())
     signed = f"signed {course.signed_at.date()}" if course.signed_at else "NOT SIGNED"
@@ -75,7 +74,6 @@ def _header_lines(course: Course, records: list[TreatmentSession], today: dt.dat
         f"delivered {len(records)} ({sum(r.completed for r in records)} complete), {energy_j:.0f} J in all",
         *textwrap.wrap(f"Home exercise: {course.home_exercise or '-'}", WRAP_CHARS),
         *textwrap.wrap(f"Advice: {course.advice or '-'}", WRAP_CHARS),
-        f"Report of {today}, laserdose {__version__}",
     ]
 
 
@@ -109,7 +107,7 @@ def _plot_measure(axes: Axes, measure: Measure, points: list[tuple[dt.date, floa
 
 
 def course_report_pdf(
-    *, session: Session, actor: User, course_id: int, today: dt.date, audit_line: str = ""
+    *, session: Session, actor: User, course_id: int, today: dt.date, audit_line: str = "", clinic: str = ""
 ) -> bytes:
     """Return a one-page A4 PDF report of a course.
 
@@ -120,6 +118,7 @@ def course_report_pdf(
         today: the report's date.
         audit_line: the audit log's state at the last check (rows, head MAC, last checkpoint), printed at
             the foot of the page so that a printed report anchors the log too.
+        clinic: the clinic's name for the letterhead.
     """
     course = _course(session, actor, course_id)
     records = list(session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course_id)))
@@ -127,20 +126,20 @@ def course_report_pdf(
         select(Outcome).where(Outcome.course_id == course_id).order_by(Outcome.assessed_on, Outcome.id)
     ))  # fmt: skip
     figure = Figure(figsize=A4_INCHES)
-    figure.text(0.06, 0.96, "Course report", fontsize=16, weight="bold")
-    draw_logo(figure, machine_profile(course))
-    lines = _header_lines(course, records, today) + ["", "Delivered sessions:"]
+    lines = _header_lines(course, records) + ["", "Delivered sessions:"]
     lines += [_session_line(r) for r in records[:MAX_SESSION_ROWS]] or ["none yet"]
     if len(records) > MAX_SESSION_ROWS:
         lines.append(f"... and {len(records) - MAX_SESSION_ROWS} more")
-    figure.text(0.06, 0.93, "\n".join(lines), fontsize=7.5, va="top", family="monospace")
+    figure.text(LEFT, BODY_TOP, "\n".join(lines), fontsize=7.5, va="top", family="monospace")
     for index, measure in enumerate(Measure):
-        axes = figure.add_axes((0.08 + index * 0.31, 0.07, 0.25, 0.2))
+        axes = figure.add_axes((0.08 + index * 0.31, BODY_BOTTOM + 0.05, 0.25, 0.18))
         scores = [(o.assessed_on, SCORE[measure](o)) for o in assessments]
         _plot_measure(axes, measure, [(day, value) for day, value in scores if value is not None])
     if audit_line:
-        figure.text(0.06, 0.015, "\n".join(textwrap.wrap(audit_line, WRAP_CHARS * 4 // 3)), fontsize=5.5,
-                    family="monospace")  # fmt: skip
+        audit = "\n".join(textwrap.wrap(audit_line, WRAP_CHARS * 4 // 3))
+        figure.text(LEFT, BODY_BOTTOM, audit, fontsize=5.5, family="monospace")
+    issued = f"Report of {today}, laserdose {__version__}"
+    dress([figure], Letterhead("Course report", clinic, machine_profile(course), issued=issued))
     buffer = io.BytesIO()
     metadata = {"Title": f"laserdose course report {course.id}", "Creator": f"laserdose {__version__}"}
     figure.savefig(buffer, format="pdf", metadata=metadata)

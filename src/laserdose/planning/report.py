@@ -11,43 +11,42 @@ matplotlib.use("Agg")
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.image import imread  # noqa: E402
 from matplotlib.patches import Circle, Rectangle  # noqa: E402
 
 from laserdose.clinical.patient import Patient  # noqa: E402
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol  # noqa: E402
 from laserdose.domain.plan import Refusal, TreatmentPlan  # noqa: E402
-from laserdose.machines.profile import DeviceProfile, logo_png  # noqa: E402
+from laserdose.machines.profile import DeviceProfile  # noqa: E402
 from laserdose.planning.curves import (  # noqa: E402
     depth_dose_curve,
     plan_handpiece,
     plan_scan,
     skin_temperature_curve,
 )
+from laserdose.planning.letterhead import A4_INCHES, BODY_BOTTOM, BODY_TOP, LEFT, RIGHT, Letterhead, dress  # noqa: E402
 from laserdose.planning.physics import TablePhysics  # noqa: E402
 from laserdose.safety.summary import SafetySummary, safety_summary, summary_rows  # noqa: E402
 
-A4_INCHES = (8.27, 11.69)
 ROWS_PER_PAGE = 26
 COLUMN_WIDTHS = (0.15, 0.33, 0.52)  # fractions of the page's table width
 WRAP_CHARACTERS = (16, 40, 56)  # what fits each column at 7 pt
 ROW_HEIGHT = 0.022  # one line of 7 pt text, as a fraction of the table's axes
+TABLE_SHARE = 0.97  # of the axes a page's rows may fill (the table sits a little below the axes' top)
 
 
 def table_pages(title: str, rows: Sequence[tuple[str, str, str]]) -> list[Figure]:
     """A4 pages holding `rows` (section, item, value) as a table under `title`, continued as needed."""
-    chunks = [rows[i : i + ROWS_PER_PAGE] for i in range(0, len(rows), ROWS_PER_PAGE)] or [rows]
+    wrapped = [
+        [textwrap.fill(text, width) for text, width in zip(row, WRAP_CHARACTERS, strict=True)] for row in rows
+    ]
+    chunks = _page_chunks(wrapped)
     pages = []
-    for number, chunk in enumerate(chunks, start=1):
+    for number, cells in enumerate(chunks, start=1):
         figure = Figure(figsize=A4_INCHES)
         suffix = f" ({number}/{len(chunks)})" if len(chunks) > 1 else ""
-        figure.suptitle(title + suffix, x=0.08, y=0.96, ha="left", fontsize=14)
-        axes = figure.add_axes((0.05, 0.05, 0.9, 0.86))
+        figure.text(LEFT, BODY_TOP, title + suffix, va="top", fontsize=12, weight="bold")
+        axes = figure.add_axes((LEFT, BODY_BOTTOM, RIGHT - LEFT, BODY_TOP - 0.035 - BODY_BOTTOM))
         axes.axis("off")
-        cells = [
-            [textwrap.fill(text, width) for text, width in zip(row, WRAP_CHARACTERS, strict=True)]
-            for row in chunk
-        ]
         table = axes.table(
             cellText=cells,
             colLabels=["section", "item", "value"],
@@ -58,10 +57,28 @@ def table_pages(title: str, rows: Sequence[tuple[str, str, str]]) -> list[Figure
         table.auto_set_font_size(False)
         table.set_fontsize(7)
         for (row, _column), cell in table.get_celld().items():
-            lines = 1 if row == 0 else max(text.count("\n") + 1 for text in cells[row - 1])
-            cell.set_height(ROW_HEIGHT * (lines + 0.4))
+            cell.set_height(_row_height(["header"] if row == 0 else cells[row - 1]))
         pages.append(figure)
     return pages
+
+
+def _row_height(cells: Sequence[str]) -> float:
+    """A table row's height as a fraction of the table's axes: its tallest cell's lines plus a margin."""
+    return ROW_HEIGHT * (max(text.count("\n") + 1 for text in cells) + 0.4)
+
+
+def _page_chunks(rows: list[list[str]]) -> list[list[list[str]]]:
+    """Split wrapped rows into pages of at most ROWS_PER_PAGE rows whose heights fit the table's axes."""
+    chunks: list[list[list[str]]] = [[]]
+    used = _row_height(["header"])
+    for row in rows:
+        height = _row_height(row)
+        if chunks[-1] and (len(chunks[-1]) == ROWS_PER_PAGE or used + height > TABLE_SHARE):
+            chunks.append([])
+            used = _row_height(["header"])
+        chunks[-1].append(row)
+        used += height
+    return chunks
 
 
 def safety_pages(summary: SafetySummary) -> list[Figure]:
@@ -69,25 +86,14 @@ def safety_pages(summary: SafetySummary) -> list[Figure]:
     return table_pages(f"Laser safety summary: {summary.device}", summary_rows(summary))
 
 
-def write_pdf(path: str | Path | BinaryIO, pages: Sequence[Figure]) -> None:
-    """Write `pages` as one PDF document to a path or a binary file object."""
-    with PdfPages(path, metadata={"Creator": "laserdose"}) as pdf:
+def write_pdf(path: str | Path | BinaryIO, pages: Sequence[Figure], head: Letterhead | None = None) -> None:
+    """Write `pages` as one PDF document to a path or a binary file object, under `head` if given."""
+    if head is not None:
+        dress(pages, head)
+    metadata = {"Creator": "laserdose", **({"Title": head.title} if head is not None else {})}
+    with PdfPages(path, metadata=metadata) as pdf:
         for page in pages:
             pdf.savefig(page)
-
-
-def draw_logo(figure: Figure, profile: DeviceProfile | None) -> None:
-    """The maker's logo (its PNG rendering) at the top right of the page, if the profile has one."""
-    png = logo_png(profile) if profile is not None else None
-    if png is None:
-        return
-    image = imread(png)
-    height, width = image.shape[:2]
-    axes_width = 0.24
-    axes_height = axes_width * height / width * A4_INCHES[0] / A4_INCHES[1]
-    axes = figure.add_axes((0.94 - axes_width, 0.985 - axes_height, axes_width, axes_height))
-    axes.imshow(image)
-    axes.set_axis_off()
 
 
 def write_plan_report(
@@ -97,24 +103,24 @@ def write_plan_report(
     basis: tuple[DeviceProfile, ClinicalProtocol],
     physics: TablePhysics,
     outside_window_reason: str | None = None,
+    head: Letterhead | None = None,
 ) -> None:
     """The plan report: patient and screening, the plan, its curves and area, laser safety, sources.
 
     `basis` is the plan's machine and protocol. `outside_window_reason` is the clinician's reason for
     signing a plan whose target dose is outside the window; the report then says "Signed outside the
-    target window: <reason>".
+    target window: <reason>". `head` is the letterhead (default: titled "Treatment plan", no clinic).
     """
     device, protocol = basis
     rows = plan_rows(plan, patient, device)
     if outside_window_reason is not None:
         rows.insert(0, ("SIGNED", "Signed outside the target window:", outside_window_reason))
-    pages = table_pages("Treatment plan", rows)
-    draw_logo(pages[0], device)
+    pages = table_pages("Plan and patient", rows)
     if isinstance(plan, TreatmentPlan):
         pages.append(_curves_page(plan, patient, device, physics))
         pages += safety_pages(safety_summary(device, plan.delivery.duration_s))
     pages += table_pages("Sources", _source_rows(plan, protocol, physics))
-    write_pdf(target, pages)
+    write_pdf(target, pages, head or Letterhead(title="Treatment plan", profile=device))
 
 
 def plan_rows(
@@ -175,8 +181,9 @@ def _curves_page(
     plan: TreatmentPlan, patient: Patient, device: DeviceProfile, physics: TablePhysics
 ) -> Figure:
     figure = Figure(figsize=A4_INCHES)
-    figure.suptitle("Dose, skin temperature and area", x=0.08, y=0.96, ha="left", fontsize=14)
-    depth_axes, skin_axes, area_axes = figure.subplots(3, 1, gridspec_kw={"hspace": 0.45})
+    figure.text(LEFT, BODY_TOP, "Dose, skin temperature and area", va="top", fontsize=12, weight="bold")
+    grid = {"hspace": 0.45, "top": BODY_TOP - 0.05, "bottom": BODY_BOTTOM + 0.035}
+    depth_axes, skin_axes, area_axes = figure.subplots(3, 1, gridspec_kw=grid)
     curve = depth_dose_curve(plan, patient, physics)
     depth_axes.fill_between(curve.depth_mm, curve.low, curve.high, alpha=0.3, label="fat +/- 2 SD")
     depth_axes.semilogy(curve.depth_mm, curve.nominal, label="nominal")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from laserdose import __version__
 from laserdose.clinic import patients, plans, screenings, signing
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
@@ -19,6 +21,7 @@ from laserdose.clinical.protocols import get_protocol, load_protocols
 from laserdose.clinical.screening import automatic_terms
 from laserdose.errors import InputError
 from laserdose.machines.profile import load_profile, shipped_profiles
+from laserdose.planning.letterhead import Letterhead
 from laserdose.planning.physics import TablePhysics
 from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C
 from laserdose.planning.report import write_plan_report
@@ -228,11 +231,12 @@ def create_course(
 
 def _pdf(
     plan: Any, patient: Any, inputs: plans.PlanInputs, physics: TablePhysics, filename: str,
-    reason: str | None = None,
+    head: Letterhead, reason: str | None = None,
 ) -> Response:  # fmt: skip
     buffer = io.BytesIO()
     basis = (load_profile(inputs.device), get_protocol(inputs.protocol))
-    write_plan_report(buffer, plan, patient, basis, physics, outside_window_reason=reason)
+    head = replace(head, profile=basis[0], issued=f"Report of {dt.date.today()}, laserdose {__version__}")
+    write_plan_report(buffer, plan, patient, basis, physics, outside_window_reason=reason, head=head)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(buffer.getvalue(), media_type="application/pdf", headers=headers)
 
@@ -249,11 +253,14 @@ def editor_plan_report(
     if context["view"] is None:
         return _editor_page(request, user, patient, context, 422)
     plan, planning_patient = context["view"].plan, context["view"].patient
-    return _pdf(plan, planning_patient, context["inputs"], physics, f"plan-patient-{patient_id}.pdf")
+    head = Letterhead("Treatment plan (draft, not signed)", request.app.state.settings.clinic_name)
+    return _pdf(plan, planning_patient, context["inputs"], physics, f"plan-patient-{patient_id}.pdf", head)
 
 
 @router.get("/courses/{course_id}/plan.pdf")
-def course_plan_report(course_id: int, session: DbSession, user: Reader, physics: Physics) -> Response:
+def course_plan_report(
+    request: Request, course_id: int, session: DbSession, user: Reader, physics: Physics
+) -> Response:
     """The PDF report of a course's signed plan, made again from its inputs and checked against it."""
     plan, patient = plans.course_plan(session=session, actor=user, course_id=course_id, physics=physics)
     course = session.get(Course, course_id)  # course_plan found it and checked the reader's access
@@ -261,4 +268,5 @@ def course_plan_report(course_id: int, session: DbSession, user: Reader, physics
     outside = plans.outside_window(course.plan)
     reason = outside["reason"] if outside else None
     inputs = plans.PlanInputs.from_dict(course.plan[plans.INPUTS_KEY])
-    return _pdf(plan, patient, inputs, physics, f"plan-course-{course_id}.pdf", reason)
+    head = Letterhead(f"Treatment plan, course {course_id}", request.app.state.settings.clinic_name)
+    return _pdf(plan, patient, inputs, physics, f"plan-course-{course_id}.pdf", head, reason)
