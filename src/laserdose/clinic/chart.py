@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic.models import Course, Outcome, Referral, Screening, TreatmentSession, User
+from laserdose.clinic import visit_notes
+from laserdose.clinic.models import Course, Outcome, Referral, Screening, TreatmentSession, User, VisitNote
 from laserdose.clinic.outcomes import patient_outcomes
 from laserdose.clinic.patients import get_patient
 
@@ -22,7 +23,7 @@ class TimelineEvent:
 
     Attributes:
         when: date of the event.
-        kind: screening, referral, course, session or outcome.
+        kind: screening, referral, course, session, note or outcome.
         summary: one line for people.
     """
 
@@ -82,6 +83,8 @@ def timeline(*, session: Session, actor: User, patient_id: int) -> list[Timeline
             events.append(
                 TimelineEvent(record.started_at.date(), "session", f"session {energy_j:.0f} J, {state}")
             )
+        notes = session.scalars(select(VisitNote).where(VisitNote.course_id == course.id))
+        events += [TimelineEvent(note.visit_on, "note", visit_notes.summary(note)) for note in notes]
     events += [
         TimelineEvent(o.assessed_on, "outcome", _outcome_summary(o))
         for o in patient_outcomes(session, patient_id)

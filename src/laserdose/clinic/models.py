@@ -302,3 +302,76 @@ class AuditEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # two writers cannot fork the chain
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     mac: Mapped[str | None] = mapped_column(String(64))  # HMAC-SHA256 of `hash` under the audit key
+
+
+class Exercise(Base):
+    """A home exercise of the clinic's library (laserdose.clinical.exercises): shipped or the clinic's own.
+
+    Never deleted: `retired` takes it out of the choices for new programmes, and programmes keep it.
+    """
+
+    __tablename__ = "exercises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    instructions: Mapped[str] = mapped_column(Text)
+    sets: Mapped[int] = mapped_column(Integer)
+    repetitions: Mapped[int] = mapped_column(Integer)
+    hold_s: Mapped[int] = mapped_column(Integer)
+    per_week: Mapped[int] = mapped_column(Integer)
+    drawing: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[str] = mapped_column(Text, default="")  # a source key or the clinic's own words
+    evidence_note: Mapped[str] = mapped_column(Text, default="")
+    shipped: Mapped[bool] = mapped_column(default=False)
+    retired: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class CourseExercise(Base):
+    """An exercise prescribed in a course's home programme, with its dosage; stopped, never deleted."""
+
+    __tablename__ = "course_exercises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id"))
+    sets: Mapped[int] = mapped_column(Integer)
+    repetitions: Mapped[int] = mapped_column(Integer)
+    hold_s: Mapped[int] = mapped_column(Integer)
+    per_week: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    assigned_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    stopped_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    exercise: Mapped[Exercise] = relationship()
+
+
+class VisitNote(Base):
+    """A note of one visit in a course (subjective, objective, assessment, plan), with pain before and after.
+
+    `session_id` names the treatment session of that visit, when light was given.
+    """
+
+    __tablename__ = "visit_notes"
+    __table_args__ = (
+        CheckConstraint("pain_before BETWEEN 0 AND 10", name="ck_visit_notes_pain_before"),
+        CheckConstraint("pain_after BETWEEN 0 AND 10", name="ck_visit_notes_pain_after"),
+        CheckConstraint("exercise_adherence_percent BETWEEN 0 AND 100", name="ck_visit_notes_adherence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_sessions.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    visit_on: Mapped[dt.date] = mapped_column(Date)
+    subjective: Mapped[str] = mapped_column(Text, default="")
+    objective: Mapped[str] = mapped_column(Text, default="")
+    assessment: Mapped[str] = mapped_column(Text, default="")
+    plan: Mapped[str] = mapped_column(Text, default="")
+    pain_before: Mapped[int | None] = mapped_column(Integer)
+    pain_after: Mapped[int | None] = mapped_column(Integer)
+    exercise_adherence_percent: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)

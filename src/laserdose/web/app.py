@@ -43,6 +43,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         api_docs,
         console,
         courses_api,
+        exercise_pages,
+        note_pages,
         outcome_pages,
         pages,
         plan_pages,
@@ -97,6 +99,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(courses_api.router)
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)
+    app.include_router(exercise_pages.router)
+    app.include_router(note_pages.router)
     app.include_router(console.router)
     app.include_router(plan_pages.router)
     app.include_router(referral_pages.router)
