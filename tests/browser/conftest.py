@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
 
-from laserdose.clinic import db, users
+from consolekit import simulator
+from laserdose.clinic import db, demo, users
+from laserdose.planning.physics import default_physics
 from laserdose.web.app import create_app
 from laserdose.web.settings import WebSettings
 
@@ -113,3 +117,43 @@ def log_in(page, username: str) -> None:  # noqa: ANN001
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/patients")
+
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+AXE_URL = "/__test__/axe.min.js"  # answered by the test's router, never by the app
+
+
+@pytest.fixture(scope="session")
+def demo_clinic(tmp_path_factory) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """The demo clinic (three patients with courses, outcomes and power checks) served on loopback with
+    its console driving the simulator; yields (base URL, database URL, {username: password})."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('a11y') / 'clinic.sqlite3'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    with db.session_factory(engine).begin() as session:
+        passwords = demo.seed_demo(
+            session=session, start=dt.date.today() - dt.timedelta(weeks=4), physics=default_physics()
+        )
+    engine.dispose()
+    with simulator() as sim:
+        settings = WebSettings(
+            environment="test", secret_key="a11y-test-" + "a" * 32, database_url=url,
+            device_url=sim.address, device_simulator=True, console_period_s=0.05,
+        )  # fmt: skip
+        with serving(settings) as base_url:
+            yield base_url, url, passwords
+
+
+def logged_in(browser, base_url: str, username: str, password: str, width: int = 1280):  # noqa: ANN001, ANN202
+    """A fresh context `width` px wide, logged in as `username`, that can load axe-core; (page, CSP log)."""
+    context = browser.new_context(base_url=base_url, viewport={"width": width, "height": 900})
+    context.set_default_timeout(15_000)
+    context.route(f"**{AXE_URL}", lambda route: route.fulfill(path=AXE, content_type="text/javascript"))
+    page = context.new_page()
+    violations = watch_csp(page)
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/patients")
+    return page, violations

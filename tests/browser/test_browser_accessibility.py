@@ -7,62 +7,19 @@ through Playwright's router, so the app's Content-Security-Policy stays as stric
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections import deque
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import serving, watch_csp
-from consolekit import signed_course, simulator
-from laserdose.clinic import db, demo
-from laserdose.planning.physics import default_physics
-from laserdose.web.settings import WebSettings
+from conftest import AXE_URL, logged_in
+from consolekit import signed_course
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-AXE_URL = "/__test__/axe.min.js"  # answered by the test's router, never by the app
 BLOCKING = ("serious", "critical")
 MAX_PAGES = 150  # per role; the demo clinic has about 40 pages per role
 SKIPPED_PREFIXES = ("/static/", "/api/", "/openapi.json", "/devices/", "/logout")
-
-
-@pytest.fixture(scope="module")
-def clinic(tmp_path_factory) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """The demo clinic (three patients with courses, outcomes and power checks) served on loopback with
-    its console driving the simulator; yields (base URL, database URL, {username: password})."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('a11y') / 'clinic.sqlite3'}"
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    with db.session_factory(engine).begin() as session:
-        passwords = demo.seed_demo(
-            session=session, start=dt.date.today() - dt.timedelta(weeks=4), physics=default_physics()
-        )
-    engine.dispose()
-    with simulator() as sim:
-        settings = WebSettings(
-            environment="test", secret_key="a11y-test-" + "a" * 32, database_url=url,
-            device_url=sim.address, device_simulator=True, console_period_s=0.05,
-        )  # fmt: skip
-        with serving(settings) as base_url:
-            yield base_url, url, passwords
-
-
-def _logged_in(browser, base_url: str, username: str, password: str, width: int = 1280):  # noqa: ANN001, ANN202
-    context = browser.new_context(base_url=base_url, viewport={"width": width, "height": 900})
-    context.set_default_timeout(15_000)
-    context.route(f"**{AXE_URL}", lambda route: route.fulfill(path=AXE, content_type="text/javascript"))
-    page = context.new_page()
-    violations = watch_csp(page)
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/patients")
-    return page, violations
 
 
 def _same_origin_links(page, base_url: str) -> list[str]:  # noqa: ANN001
@@ -95,9 +52,9 @@ def _report(findings: dict[str, list[dict]]) -> str:
 
 
 @pytest.mark.parametrize("role", ["admin", "clinician", "operator"])
-def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(browser, clinic, role):
-    base_url, _database, passwords = clinic
-    page, csp = _logged_in(browser, base_url, role, passwords[role])
+def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(browser, demo_clinic, role):
+    base_url, _database, passwords = demo_clinic
+    page, csp = logged_in(browser, base_url, role, passwords[role])
     queue, seen, findings = deque([base_url + "/"]), {base_url + "/"}, {}
     visited = []
     while queue and len(visited) < MAX_PAGES:
@@ -124,10 +81,10 @@ def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(browse
 
 
 @pytest.mark.parametrize("key", ["Enter", "Space"])
-def test_stop_is_reached_by_tab_and_pressed_from_the_keyboard(browser, clinic, key):
-    base_url, database, passwords = clinic
+def test_stop_is_reached_by_tab_and_pressed_from_the_keyboard(browser, demo_clinic, key):
+    base_url, database, passwords = demo_clinic
     course_id = signed_course(database)
-    page, csp = _logged_in(browser, base_url, "operator", passwords["operator"])
+    page, csp = logged_in(browser, base_url, "operator", passwords["operator"])
     page.goto(f"/courses/{course_id}/console")
     page.click("#connect")
     page.click("#start")
@@ -149,9 +106,9 @@ def test_stop_is_reached_by_tab_and_pressed_from_the_keyboard(browser, clinic, k
     assert csp == []
 
 
-def test_the_menu_folds_at_390_px_and_opens_from_the_keyboard(browser, clinic):
-    base_url, _database, passwords = clinic
-    page, csp = _logged_in(browser, base_url, "clinician", passwords["clinician"], width=390)
+def test_the_menu_folds_at_390_px_and_opens_from_the_keyboard(browser, demo_clinic):
+    base_url, _database, passwords = demo_clinic
+    page, csp = logged_in(browser, base_url, "clinician", passwords["clinician"], width=390)
     toggle = page.locator(".menu-toggle")
     expect(page.locator("#nav-machines")).to_be_hidden()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # nothing overflows sideways
