@@ -102,6 +102,7 @@ def test_stop_is_reached_by_tab_and_pressed_from_the_keyboard(browser, demo_clin
     expect(page.locator("#reason")).to_have_text("stopped by operator")
     page.reload()
     page.click("#disconnect")
+    expect(page.locator("#connect")).to_be_visible()  # the machine is free for the next test
     page.context.close()
     assert csp == []
 
