@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from factories import make_course, make_patient, make_user
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
@@ -89,26 +89,54 @@ def test_outcomes_recorded_without_course_reach_the_dashboard_and_the_course_rep
     assert (rates["linked-outcomes"].assessed["nrs"], rates["linked-outcomes"].responders["nrs"]) == (1, 1)
     pdf = course_report.course_report_pdf(session=session, actor=clinician, course_id=course.id, today=DAY)
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
-    # NRS plotted (its MIC line at max(7 - 2, 0.7 x 7) = 5, Ostelo 2008); only ODI and RMDQ are not assessed.
-    assert text.count("not assessed") == 2 and "MIC 5" in text
+    # NRS plotted (its MIC line at max(7 - 2, 0.7 x 7) = 5, Ostelo 2008); ODI, RMDQ and analgesic use are not
+    # assessed.
+    assert text.count("not assessed") == 3 and "MIC 5" in text
 
 
 def _history(url: str) -> dict[str, int]:
-    """A database at 0004 with outcomes saved without course: on a one-course and a two-course patient."""
+    """A database at 0004 with outcomes saved without course: on a one-course and a two-course patient.
+
+    Rows go in through the tables as they were at 0004 (reflected), not the ORM models of today, so that
+    columns added by later migrations do not matter here.
+    """
     engine = db.make_engine(url)
     db.upgrade(engine, "0004_power_checks")
-    with db.session_factory(engine).begin() as session:
-        clinician = make_user(session)
-        one, two = make_patient(session, clinician), make_patient(session, clinician)
-        course = make_course(session, clinician, one)
-        make_course(session, clinician, two), make_course(session, clinician, two)
-        rows = {
-            "one": Outcome(patient_id=one.id, recorded_by_id=clinician.id, assessed_on=DAY, nrs=5),
-            "two": Outcome(patient_id=two.id, recorded_by_id=clinician.id, assessed_on=DAY, nrs=4),
-        }
-        session.add_all(rows.values())
-        session.flush()
-        return {"course": course.id, "one": rows["one"].id, "two": rows["two"].id, "two_patient": two.id}
+    tables = MetaData()
+    tables.reflect(engine)
+    now = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+
+    def insert(connection, table: str, **values) -> int:
+        return connection.execute(tables.tables[table].insert().values(**values)).inserted_primary_key[0]
+
+    with engine.begin() as connection:
+        clinician = insert(connection, "users", username="old-clinician", password_hash="x", role="clinician",
+                           active=True, created_at=now)  # fmt: skip
+        one, two = (
+            insert(
+                connection,
+                "patients",
+                name=name,
+                birth_date=dt.date(1970, 5, 17),
+                skin_type=3,
+                bmi_kg_m2=26.0,
+                created_at=now,
+            )  # fmt: skip
+            for name in ("One Course", "Two Courses")
+        )
+        course = {"clinician_id": clinician, "condition": "chronic_nslbp", "protocol": "demo", "plan": {},
+                  "sessions_planned": 12, "sessions_per_week": 3, "home_exercise": "", "advice": "",
+                  "created_at": now, "signed_by_id": clinician, "signed_at": now}  # fmt: skip
+        first = insert(connection, "courses", patient_id=one, **course)
+        (
+            insert(connection, "courses", patient_id=two, **course),
+            insert(connection, "courses", patient_id=two, **course),
+        )
+        outcome = {"recorded_by_id": clinician, "assessed_on": DAY}
+        ids = {"one": insert(connection, "outcomes", patient_id=one, nrs=5, **outcome)}
+        ids["two"] = insert(connection, "outcomes", patient_id=two, nrs=4, **outcome)
+    engine.dispose()
+    return {"course": first, **ids, "two_patient": two}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

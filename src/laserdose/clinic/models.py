@@ -176,6 +176,8 @@ class Course(Base):
     sessions_per_week: Mapped[int] = mapped_column(Integer)
     home_exercise: Mapped[str] = mapped_column(Text, default="")
     advice: Mapped[str] = mapped_column(Text, default="")
+    # The treated zones marked on the body chart (laserdose.clinical.body_chart), in chart order.
+    body_chart: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     signed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
@@ -374,4 +376,20 @@ class VisitNote(Base):
     pain_before: Mapped[int | None] = mapped_column(Integer)
     pain_after: Mapped[int | None] = mapped_column(Integer)
     exercise_adherence_percent: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Medication(Base):
+    """An analgesic the patient takes (as reported): drug, dose, how often, from when until when."""
+
+    __tablename__ = "medications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    drug: Mapped[str] = mapped_column(String(120))
+    dose: Mapped[str] = mapped_column(String(60))
+    how_often: Mapped[str] = mapped_column(String(60))
+    started_on: Mapped[dt.date] = mapped_column(Date)
+    stopped_on: Mapped[dt.date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -231,12 +232,14 @@ def create_course(
 
 def _pdf(
     plan: Any, patient: Any, inputs: plans.PlanInputs, physics: TablePhysics, filename: str,
-    head: Letterhead, reason: str | None = None,
+    head: Letterhead, reason: str | None = None, body_zones: Sequence[str] = (),
 ) -> Response:  # fmt: skip
     buffer = io.BytesIO()
     basis = (load_profile(inputs.device), get_protocol(inputs.protocol))
     head = replace(head, profile=basis[0], issued=f"Report of {dt.date.today()}, laserdose {__version__}")
-    write_plan_report(buffer, plan, patient, basis, physics, outside_window_reason=reason, head=head)
+    write_plan_report(
+        buffer, plan, patient, basis, physics, outside_window_reason=reason, body_zones=body_zones, head=head
+    )
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(buffer.getvalue(), media_type="application/pdf", headers=headers)
 
@@ -269,4 +272,6 @@ def course_plan_report(
     reason = outside["reason"] if outside else None
     inputs = plans.PlanInputs.from_dict(course.plan[plans.INPUTS_KEY])
     head = Letterhead(f"Treatment plan, course {course_id}", request.app.state.settings.clinic_name)
-    return _pdf(plan, patient, inputs, physics, f"plan-course-{course_id}.pdf", head, reason)
+    return _pdf(
+        plan, patient, inputs, physics, f"plan-course-{course_id}.pdf", head, reason, course.body_chart
+    )
