@@ -77,7 +77,7 @@ def handout_pdf(*, session: Session, actor: User, course: Course, today: dt.date
     metadata = {"Title": f"Home programme, course {course.id}", "Creator": f"laserdose {__version__}"}
     figures = []
     for page_blocks in pages:
-        figure = _page(course, today)
+        figure = _page(course)
         for top, block in page_blocks:
             block.draw(figure, top)
         figures.append(figure)
@@ -111,16 +111,11 @@ def _identity(course: Course) -> str:
     return f"{patient.name}, born {patient.birth_date}, record {patient.id}"
 
 
-def _page(course: Course, today: dt.date) -> Figure:
-    """A page with the patient and course under the letterhead (`dress` adds the letterhead)."""
-    profile = machine_profile(course)
+def _page(course: Course) -> Figure:
+    """A page naming the patient and the course; `dress` adds the letterhead (machine, date, page)."""
     figure = Figure(figsize=A4_INCHES)
     figure.text(LEFT, BODY_TOP, _identity(course), fontsize=10, weight="bold", va="top")
-    maker = f"{profile.manufacturer} {profile.model}" if profile is not None else "no machine named"
-    figure.text(
-        LEFT, BODY_TOP - 0.02, f"{course.condition}, course {course.id}; laser: {maker}; printed {today}",
-        fontsize=9, va="top",
-    )  # fmt: skip
+    figure.text(LEFT, BODY_TOP - 0.02, f"{course.condition}, course {course.id}", fontsize=9, va="top")
     return figure
 
 
