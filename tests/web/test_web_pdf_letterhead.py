@@ -77,3 +77,8 @@ def test_the_qa_report_carries_the_letterhead(named):
     [page] = _pages(client.get(f"/machines/{SERIAL}/qa-report.pdf").content)
     assert CLINIC in page and "Output power QA report" in page and "page 1 of 1" in page
     assert "Machine: laserdose demo devices Dual 15 (class 4)" in page
+
+
+def test_the_pages_carry_the_clinic_name_in_their_header(named):
+    client = named.client()
+    assert CLINIC.replace("&", "&amp;") in client.get("/login").text
