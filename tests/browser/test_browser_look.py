@@ -43,16 +43,33 @@ def test_a_chart_tab_shows_its_panel_alone_and_no_tab_shows_the_whole_chart(brow
     assert csp == []
 
 
-@pytest.mark.parametrize("role", ["clinician", "operator"])
+@pytest.mark.parametrize("role", ["admin", "clinician", "operator"])
 def test_no_page_is_wider_than_a_phone(browser, demo_clinic, role):
     base_url, _database, passwords = demo_clinic
     page, csp = logged_in(browser, base_url, role, passwords[role], width=PHONE_PX)
     chart = _chart_url(page)
-    paths = ["/patients", chart, "/machines", "/exercises", "/courses/1/console", "/courses/1/notes"]
-    paths += [chart + "/plan", "/dashboard"] if role == "clinician" else []
+    paths = ["/patients", chart, "/machines", "/exercises", "/courses/1/notes"]
+    paths += {
+        "admin": ["/admin/audit-status", "/dashboard"],
+        "clinician": ["/courses/1/console", chart + "/plan", "/dashboard"],
+        "operator": ["/courses/1/console"],
+    }[role]
     for path in paths:
         page.goto(path)
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= PHONE_PX, f"{path} is {width} px wide on a {PHONE_PX} px screen"
+    page.context.close()
+    assert csp == []
+
+
+def test_the_plan_editor_prints_without_its_buttons(browser, demo_clinic):
+    base_url, _database, passwords = demo_clinic
+    page, csp = logged_in(browser, base_url, "clinician", passwords["clinician"])
+    page.goto(_chart_url(page) + "/plan")
+    expect(page.locator("#create-sign")).to_be_visible()
+    page.emulate_media(media="print")
+    for hidden in ("#create-sign", "#plan-report", ".site-header"):
+        expect(page.locator(hidden)).to_be_hidden()
+    expect(page.locator("#preview")).to_be_visible()
     page.context.close()
     assert csp == []
