@@ -1,4 +1,4 @@
-"""Accessibility in Debian's chromium: axe-core on every page each role reaches; STOP by keyboard.
+"""In chromium: axe-core and a phone-wide window on every page each role reaches; STOP by keyboard.
 
 The crawl follows every same-origin link from the home page, so a page added later is checked without
 changing this file. axe-core (tests/browser/vendor, MPL-2.0) is served to the page from its own origin
@@ -18,6 +18,7 @@ from conftest import AXE_URL, logged_in
 from consolekit import signed_course
 
 BLOCKING = ("serious", "critical")
+PHONE_PX = 390
 MAX_PAGES = 150  # per role; the demo clinic has about 40 pages per role
 SKIPPED_PREFIXES = ("/static/", "/api/", "/openapi.json", "/devices/", "/logout")
 
@@ -42,6 +43,15 @@ def _axe(page) -> list[dict]:  # noqa: ANN001
     return [v for v in results if v["impact"] in BLOCKING]
 
 
+def _width_on_a_phone(page) -> int:  # noqa: ANN001
+    """The page's layout width [px] in a phone-wide window (the window is made wide again after)."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": PHONE_PX, "height": 800})
+    width = int(page.evaluate("() => document.documentElement.scrollWidth"))
+    page.set_viewport_size(size)
+    return width
+
+
 def _report(findings: dict[str, list[dict]]) -> str:
     lines = []
     for url, violations in findings.items():
@@ -52,11 +62,11 @@ def _report(findings: dict[str, list[dict]]) -> str:
 
 
 @pytest.mark.parametrize("role", ["admin", "clinician", "operator"])
-def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(browser, demo_clinic, role):
+def test_every_page_a_role_reaches_is_accessible_and_fits_a_phone(browser, demo_clinic, role):
     base_url, _database, passwords = demo_clinic
     page, csp = logged_in(browser, base_url, role, passwords[role])
     queue, seen, findings = deque([base_url + "/"]), {base_url + "/"}, {}
-    visited = []
+    visited, too_wide = [], {}
     while queue and len(visited) < MAX_PAGES:
         url = queue.popleft()
         response = page.goto(url)
@@ -66,6 +76,8 @@ def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(browse
         visited.append(page.url)
         if violations := _axe(page):
             findings[page.url] = violations
+        if (width := _width_on_a_phone(page)) > PHONE_PX:
+            too_wide[page.url] = width
         for link in _same_origin_links(page, base_url):
             if link not in seen:
                 seen.add(link)
@@ -77,6 +89,7 @@ def test_every_page_a_role_reaches_has_no_serious_accessibility_violation(browse
     if role != "admin":
         assert any(p.endswith("/console") for p in paths), "the crawl never reached a treatment console"
     assert findings == {}, "serious or critical accessibility violations:\n" + _report(findings)
+    assert too_wide == {}, f"pages wider than a {PHONE_PX} px phone (px): {too_wide}"
     assert csp == [], "a page broke the Content-Security-Policy or raised"
 
 
