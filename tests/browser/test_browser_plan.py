@@ -13,7 +13,9 @@ from conftest import log_in
 
 def _add_patient(page, name: str) -> None:
     page.click("text=New patient")
-    page.fill("#name", name)
+    given, family = name.rsplit(" ", 1)
+    page.fill("#given_name", given)
+    page.fill("#family_name", family)
     page.fill("#birth_date", "1965-04-12")
     page.fill("#skin_type", "3")
     page.fill("#bmi", "27")
@@ -95,5 +97,5 @@ def test_plan_editor_keeps_bad_input_with_the_fields_error(page):
 def test_operator_cannot_reach_the_plan_editor(page):
     log_in(page, "operator")
     page.goto("/patients/1/plan")
-    expect(page.locator("h1")).to_have_text("Error 403")
+    expect(page.locator("h1")).to_have_text("Not allowed")
     expect(page.locator("text=Plan editor")).to_have_count(0)

@@ -6,6 +6,7 @@ import pytest
 
 from laserdose.web import audit_status
 from laserdose.web.routes import (
+    admin_pages,
     api,
     api_docs,
     body_chart_pages,
@@ -16,6 +17,7 @@ from laserdose.web.routes import (
     note_pages,
     outcome_pages,
     pages,
+    patient_pages,
     plan_pages,
     qa_guided_pages,
     qa_pages,
@@ -44,6 +46,8 @@ ROUTES = [
         api_docs.router,
         courses_api.router,
         pages.router,
+        patient_pages.router,
+        admin_pages.router,
         outcome_pages.router,
         exercise_pages.router,
         body_chart_pages.router,

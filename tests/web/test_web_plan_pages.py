@@ -69,7 +69,7 @@ def test_a_red_flag_refers_and_the_screening_is_stored_with_an_audit_entry(clien
     page = _screen(client, patient_id, token, red_flags=["saddle-anaesthesia"])
     # NICE CKS sciatica: suspected cauda equina (saddle anaesthesia) needs immediate admission.
     assert _decision(page.text) == "refer (emergency)"
-    assert "[NICECKS] [S]" in page.text and "cauda equina" in page.text
+    assert "NICECKS (read in the source)" in page.text and "cauda equina" in page.text
     assert "Open the plan editor" not in page.text
     chart = client.get(f"/patients/{patient_id}").text
     assert re.search(r'id="latest-screening">([^<]+)<', chart)[1] == "refer (emergency)"

@@ -1,4 +1,4 @@
-"""`laserdose db`, `laserdose users` and `laserdose audit`: administration of the clinic database."""
+"""`laserdose db`, `users`, `audit` (and `patients`, from clinic_patients): the clinic database."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from typing import Annotated
 
 import typer
 
+from laserdose.cli.clinic_patients import patients_app
 from laserdose.cli.options import DatabaseUrl, JsonFlag
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinic import audit, audit_checkpoints, db, users
 from laserdose.errors import InputError
 
 LoginName = Annotated[str, typer.Argument(help="Login name.")]
+
+__all__ = ["audit_app", "db_app", "patients_app", "users_app"]
 
 db_app = typer.Typer(help="Create and migrate the clinic database.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage the people who log in.", no_args_is_help=True)

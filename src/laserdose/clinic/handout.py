@@ -23,6 +23,7 @@ from laserdose import __version__
 from laserdose.clinic import exercises
 from laserdose.clinic.course_report import machine_profile
 from laserdose.clinic.models import Course, CourseExercise, User
+from laserdose.clinic.record_stamp import record_number
 from laserdose.clinical import body_chart
 from laserdose.clinical.exercises import DRAWING_HEIGHT, DRAWING_WIDTH, parse_drawing
 from laserdose.planning.letterhead import A4_INCHES, BODY_TOP, LEFT, Letterhead, dress
@@ -108,7 +109,7 @@ def _flow(blocks: list[_Block]) -> list[list[tuple[float, _Block]]]:
 
 def _identity(course: Course) -> str:
     patient = course.patient
-    return f"{patient.name}, born {patient.birth_date}, record {patient.id}"
+    return f"{patient.name}, born {patient.birth_date}, record no. {record_number(patient)}"
 
 
 def _page(course: Course) -> Figure:

@@ -87,7 +87,12 @@ class User(Base):
 
 
 class Patient(Base):
-    """A patient; `skin_type` is the Fitzpatrick type 1-6."""
+    """A patient; `skin_type` is the Fitzpatrick type 1-6.
+
+    `name` is the name as shown ("given family"), kept equal to the two parts by `laserdose.clinic.patients`;
+    lists sort by `family_name`. `record_number` is the clinic's record number: unique, typed by the clinic
+    or given by laserdose ("LD-" and the id).
+    """
 
     __tablename__ = "patients"
     __table_args__ = (
@@ -97,6 +102,9 @@ class Patient(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    given_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    family_name: Mapped[str] = mapped_column(String(200), default="", server_default="", index=True)
+    record_number: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
     birth_date: Mapped[dt.date] = mapped_column(Date)
     skin_type: Mapped[int] = mapped_column(Integer)
     bmi_kg_m2: Mapped[float] = mapped_column(Float)

@@ -22,6 +22,7 @@ LEFT, RIGHT = 0.06, 0.94  # the text column, as fractions of the page's width
 BODY_TOP = 0.91  # report content stays below this (fraction of the page's height) ...
 BODY_BOTTOM = 0.075  # ... and above this
 HEADER_RULE, FOOTER_RULE = 0.922, 0.062
+FOOTER_LINE = 0.0115  # one 6.5 pt footer line with its leading, as a fraction of the page's height
 LOGO_TOP, LOGO_HEIGHT = 0.982, 0.034
 INK, MUTED, ACCENT = "#111111", "#555555", "#12344d"
 
@@ -71,9 +72,10 @@ def _header(page: Figure, head: Letterhead) -> None:
 
 def _footer(page: Figure, head: Letterhead, number: int, count: int) -> None:
     page.add_artist(_rule(page, FOOTER_RULE, 0.6))
-    lines = [*head.footer_lines[:3], head.issued]
-    page.text(LEFT, FOOTER_RULE - 0.008, "\n".join(line for line in lines if line), fontsize=6.5,
-              va="top", color=MUTED, linespacing=1.4)  # fmt: skip
+    lines = [(line, INK) for line in head.footer_lines[:3]] + ([(head.issued, MUTED)] if head.issued else [])
+    for index, (line, colour) in enumerate(lines):  # the first line (who the page is about) in bold
+        page.text(LEFT, FOOTER_RULE - 0.008 - index * FOOTER_LINE, line, fontsize=6.5, va="top", color=colour,
+                  weight="bold" if index == 0 and head.footer_lines else "normal")  # fmt: skip
     page.text(RIGHT, FOOTER_RULE - 0.008, f"page {number} of {count}", fontsize=8, ha="right", va="top",
               color=INK)  # fmt: skip
 

@@ -2,6 +2,7 @@
 
 import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,7 +25,16 @@ from laserdose.planning.curves import (  # noqa: E402
     plan_scan,
     skin_temperature_curve,
 )
-from laserdose.planning.letterhead import A4_INCHES, BODY_BOTTOM, BODY_TOP, LEFT, RIGHT, Letterhead, dress  # noqa: E402
+from laserdose.planning.letterhead import (  # noqa: E402
+    A4_INCHES,
+    BODY_BOTTOM,
+    BODY_TOP,
+    LEFT,
+    RIGHT,
+    Letterhead,
+    dress,
+)
+from laserdose.planning.page_stamp import PageStamp, stamp_rows  # noqa: E402
 from laserdose.planning.physics import TablePhysics  # noqa: E402
 from laserdose.safety.summary import SafetySummary, safety_summary, summary_rows  # noqa: E402
 
@@ -37,17 +47,15 @@ TABLE_SHARE = 0.97  # of the axes a page's rows may fill (the table sits a littl
 
 def table_pages(title: str, rows: Sequence[tuple[str, str, str]]) -> list[Figure]:
     """A4 pages holding `rows` (section, item, value) as a table under `title`, continued as needed."""
-    wrapped = [
-        [textwrap.fill(text, width) for text, width in zip(row, WRAP_CHARACTERS, strict=True)] for row in rows
-    ]
-    chunks = _page_chunks(wrapped)
+    chunks = _page_chunks(rows)
     pages = []
-    for number, cells in enumerate(chunks, start=1):
+    for number, chunk in enumerate(chunks, start=1):
         figure = Figure(figsize=A4_INCHES)
         suffix = f" ({number}/{len(chunks)})" if len(chunks) > 1 else ""
         figure.text(LEFT, BODY_TOP, title + suffix, va="top", fontsize=12, weight="bold")
         axes = figure.add_axes((LEFT, BODY_BOTTOM, RIGHT - LEFT, BODY_TOP - 0.035 - BODY_BOTTOM))
         axes.axis("off")
+        cells = [_wrapped(row) for row in chunk]
         table = axes.table(
             cellText=cells,
             colLabels=["section", "item", "value"],
@@ -63,22 +71,27 @@ def table_pages(title: str, rows: Sequence[tuple[str, str, str]]) -> list[Figure
     return pages
 
 
+def _wrapped(row: tuple[str, str, str]) -> list[str]:
+    """The row's cells wrapped to their columns."""
+    return [textwrap.fill(text, width) for text, width in zip(row, WRAP_CHARACTERS, strict=True)]
+
+
 def _row_height(cells: Sequence[str]) -> float:
-    """A table row's height as a fraction of the table's axes: its tallest cell's lines plus a margin."""
+    """A table row's height as a fraction of the table's axes, from its most-wrapped cell."""
     return ROW_HEIGHT * (max(text.count("\n") + 1 for text in cells) + 0.4)
 
 
-def _page_chunks(rows: list[list[str]]) -> list[list[list[str]]]:
-    """Split wrapped rows into pages of at most ROWS_PER_PAGE rows whose heights fit the table's axes."""
-    chunks: list[list[list[str]]] = [[]]
-    used = _row_height(["header"])
-    for row in rows:
-        height = _row_height(row)
-        if chunks[-1] and (len(chunks[-1]) == ROWS_PER_PAGE or used + height > TABLE_SHARE):
-            chunks.append([])
-            used = _row_height(["header"])
-        chunks[-1].append(row)
+def _page_chunks(rows: Sequence[tuple[str, str, str]]) -> list[Sequence[tuple[str, str, str]]]:
+    """`rows` cut into pages: at most ROWS_PER_PAGE rows, and no more wrapped lines than fit the axes."""
+    chunks: list[Sequence[tuple[str, str, str]]] = []
+    start, used = 0, _row_height(["header"])
+    for index, row in enumerate(rows):
+        height = _row_height(_wrapped(row))
+        if index > start and (index - start >= ROWS_PER_PAGE or used + height > TABLE_SHARE):
+            chunks.append(rows[start:index])
+            start, used = index, _row_height(["header"])
         used += height
+    chunks.append(rows[start:])
     return chunks
 
 
@@ -105,6 +118,7 @@ def write_plan_report(
     physics: TablePhysics,
     outside_window_reason: str | None = None,
     body_zones: Sequence[str] = (),
+    stamp: PageStamp | None = None,
     head: Letterhead | None = None,
 ) -> None:
     """The plan report: patient and screening, the plan, its curves and area, laser safety, sources.
@@ -112,12 +126,16 @@ def write_plan_report(
     `basis` is the plan's machine and protocol. `outside_window_reason` is the clinician's reason for
     signing a plan whose target dose is outside the window; the report then says "Signed outside the
     target window: <reason>". `body_zones` are the zones marked on the course's body chart, drawn on a
-    page of their own. `head` is the letterhead (default: titled "Treatment plan", no clinic).
+    page of their own. A clinic's report gives `stamp`: the patient's identification and the signature,
+    in full on the first page and at the foot of every page. `head` is the letterhead (default: titled
+    "Treatment plan", no clinic); the stamp's lines join its footer.
     """
     device, protocol = basis
-    rows = plan_rows(plan, patient, device)
+    rows = plan_rows(plan, patient, device, with_name=stamp is None)
     if outside_window_reason is not None:
         rows.insert(0, ("SIGNED", "Signed outside the target window:", outside_window_reason))
+    if stamp is not None:
+        rows = stamp_rows(stamp) + rows
     pages = table_pages("Plan and patient", rows)
     if isinstance(plan, TreatmentPlan):
         pages.append(_curves_page(plan, patient, device, physics))
@@ -125,7 +143,10 @@ def write_plan_report(
             pages.append(body_chart_page(body_zones, f"{plan.area_cm2:g} cm2 in all"))
         pages += safety_pages(safety_summary(device, plan.delivery.duration_s))
     pages += table_pages("Sources", _source_rows(plan, protocol, physics))
-    write_pdf(target, pages, head or Letterhead(title="Treatment plan", profile=device))
+    head = head or Letterhead(title="Treatment plan", profile=device)
+    if stamp is not None:
+        head = replace(head, footer_lines=(stamp.patient_line(), stamp.signature_line(), *head.footer_lines))
+    write_pdf(target, pages, head)
 
 
 def body_chart_page(zones: Sequence[str], note: str) -> Figure:
@@ -139,10 +160,13 @@ def body_chart_page(zones: Sequence[str], note: str) -> Figure:
 
 
 def plan_rows(
-    plan: TreatmentPlan | Refusal, patient: Patient, device: DeviceProfile
+    plan: TreatmentPlan | Refusal, patient: Patient, device: DeviceProfile, with_name: bool = True
 ) -> list[tuple[str, str, str]]:
-    """The patient, the screening and the plan as (section, item, value) rows (`device`: its machine)."""
-    rows = _patient_rows(plan, patient, device)
+    """The patient, the screening and the plan as (section, item, value) rows (`device`: its machine).
+
+    `with_name`: a row with the patient's label (a clinic's report names the patient in its stamp).
+    """
+    rows = _patient_rows(plan, patient, device, with_name)
     if not isinstance(plan, TreatmentPlan):
         return rows + [("plan", "parameters", "none: the screening decision is not to treat")]
     rows += _parameter_rows(plan)
@@ -155,12 +179,12 @@ def plan_rows(
 
 
 def _patient_rows(
-    plan: TreatmentPlan | Refusal, patient: Patient, device: DeviceProfile
+    plan: TreatmentPlan | Refusal, patient: Patient, device: DeviceProfile, with_name: bool
 ) -> list[tuple[str, str, str]]:
     fat = f"{patient.fat_mm:g} mm (ultrasound)" if patient.fat_mm is not None else f"from BMI {patient.bmi:g}"
     urgency = f" ({plan.urgency})" if isinstance(plan, Refusal) and plan.urgency else ""
-    rows = [
-        ("patient", "name", patient.name or "-"),
+    rows = [("patient", "name", patient.name or "-")] if with_name else []
+    rows += [
         ("patient", "skin type (Fitzpatrick)", str(patient.skin_type)),
         ("patient", "subcutaneous fat", fat),
         ("patient", "treatment area", f"{patient.area_cm2:g} cm2"),

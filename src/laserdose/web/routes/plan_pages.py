@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from laserdose import __version__
-from laserdose.clinic import patients, plans, screenings, signing
+from laserdose.clinic import patients, plans, record_stamp, screenings, signing
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.users import READERS
@@ -23,6 +23,7 @@ from laserdose.clinical.screening import automatic_terms
 from laserdose.errors import InputError
 from laserdose.machines.profile import load_profile, shipped_profiles
 from laserdose.planning.letterhead import Letterhead
+from laserdose.planning.page_stamp import PageStamp
 from laserdose.planning.physics import TablePhysics
 from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C
 from laserdose.planning.report import write_plan_report
@@ -34,7 +35,9 @@ from laserdose.web.routes.referral_pages import screening_result_page
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, *READERS))]
-Clinician = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
+Clinician = Annotated[
+    User, Depends(roles(page_user, Role.CLINICIAN, doing="screen patients and plan treatment"))
+]
 Physics = Annotated[TablePhysics, Depends(get_physics)]
 TEXT_FIELDS = ("home_exercise", "advice", "accept_outside_window", "outside_window_reason")
 DEFAULT_DEVICE = "15w-dual"
@@ -232,14 +235,15 @@ def create_course(
 
 def _pdf(
     plan: Any, patient: Any, inputs: plans.PlanInputs, physics: TablePhysics, filename: str,
-    head: Letterhead, reason: str | None = None, body_zones: Sequence[str] = (),
+    stamp: PageStamp, head: Letterhead, reason: str | None = None, body_zones: Sequence[str] = (),
 ) -> Response:  # fmt: skip
     buffer = io.BytesIO()
     basis = (load_profile(inputs.device), get_protocol(inputs.protocol))
     head = replace(head, profile=basis[0], issued=f"Report of {dt.date.today()}, laserdose {__version__}")
     write_plan_report(
-        buffer, plan, patient, basis, physics, outside_window_reason=reason, body_zones=body_zones, head=head
-    )
+        buffer, plan, patient, basis, physics, outside_window_reason=reason, body_zones=body_zones,
+        stamp=stamp, head=head,
+    )  # fmt: skip
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(buffer.getvalue(), media_type="application/pdf", headers=headers)
 
@@ -256,8 +260,10 @@ def editor_plan_report(
     if context["view"] is None:
         return _editor_page(request, user, patient, context, 422)
     plan, planning_patient = context["view"].plan, context["view"].patient
+    stamp = record_stamp.draft_stamp(patient, plan)
     head = Letterhead("Treatment plan (draft, not signed)", request.app.state.settings.clinic_name)
-    return _pdf(plan, planning_patient, context["inputs"], physics, f"plan-patient-{patient_id}.pdf", head)
+    filename = f"plan-patient-{patient_id}.pdf"
+    return _pdf(plan, planning_patient, context["inputs"], physics, filename, stamp, head)
 
 
 @router.get("/courses/{course_id}/plan.pdf")
@@ -271,7 +277,7 @@ def course_plan_report(
     outside = plans.outside_window(course.plan)
     reason = outside["reason"] if outside else None
     inputs = plans.PlanInputs.from_dict(course.plan[plans.INPUTS_KEY])
+    stamp = record_stamp.course_stamp(session, course, plan)
     head = Letterhead(f"Treatment plan, course {course_id}", request.app.state.settings.clinic_name)
-    return _pdf(
-        plan, patient, inputs, physics, f"plan-course-{course_id}.pdf", head, reason, course.body_chart
-    )
+    filename = f"plan-course-{course_id}.pdf"
+    return _pdf(plan, patient, inputs, physics, filename, stamp, head, reason, course.body_chart)
