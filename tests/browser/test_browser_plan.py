@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from conftest import log_in
+from conftest import give_consent, log_in
 
 
 def _add_patient(page, name: str) -> None:
@@ -65,6 +65,7 @@ def test_clinician_screens_plans_with_a_live_preview_signs_and_downloads_the_rep
     expect(page.locator("#area_cm2")).to_have_value("250")
     page.check("#accept_outside_window")
     page.fill("#outside_window_reason", "Standard clinical surface dose; window is from cell studies")
+    give_consent(page)
     page.click("#create-sign")
     page.wait_for_url(re.compile(r".*/patients/\d+(#course-\d+)?$"))
     expect(page.locator(".course")).to_contain_text("Plan signed")

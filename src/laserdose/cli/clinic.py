@@ -46,7 +46,8 @@ def seed_demo(database_url: DatabaseUrl = None) -> None:
     with db.session_factory(engine).begin() as session:
         start = dt.date.today() - dt.timedelta(weeks=4)
         passwords = demo.seed_demo(session=session, start=start, physics=physics)
-    typer.echo(f"demo clinic seeded in {db.describe(engine)}: {len(demo.DEMO_PATIENTS)} patients; log in as")
+    count = len(demo.DEMO_PATIENTS) + 1  # and the patient whose course starts today
+    typer.echo(f"demo clinic seeded in {db.describe(engine)}: {count} patients; log in as")
     for username, password in passwords.items():
         typer.echo(f"  {username:<10} password {password}")
 

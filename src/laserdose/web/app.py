@@ -47,6 +47,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         body_chart_pages,
         console,
         courses_api,
+        day_api,
+        day_pages,
         exercise_pages,
         medication_pages,
         note_pages,
@@ -107,6 +109,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_docs.router)  # Swagger UI from /static, not FastAPI's CDN page
     app.include_router(courses_api.router)
+    app.include_router(day_api.router)
+    app.include_router(day_pages.router)
     app.include_router(patient_pages.router)  # before pages: /patients/new is no patient id
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)

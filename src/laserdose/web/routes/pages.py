@@ -61,7 +61,7 @@ def login(request: Request, form: PostedForm, session: DbSession) -> Response:
         error = "Wrong username, password or one-time code."
         return render(request, "login.html", None, 401, username=username, error=error)
     start_page_session(request, result.user)
-    return RedirectResponse("/patients", status_code=303)
+    return RedirectResponse(home_of(result.user), status_code=303)
 
 
 @router.post("/logout")
@@ -76,10 +76,15 @@ def logout(request: Request, form: PostedForm, session: DbSession) -> RedirectRe
     return RedirectResponse("/login", status_code=303)
 
 
+def home_of(user: User) -> str:
+    """Where a user starts: operators at today's sessions, everyone else at the patient list."""
+    return "/today" if user.role == Role.OPERATOR else "/patients"
+
+
 @router.get("/")
 def home(user: PageUser) -> RedirectResponse:
-    """Start at the patient list."""
-    return RedirectResponse("/patients", status_code=303)
+    """Start at the user's home page."""
+    return RedirectResponse(home_of(user), status_code=303)
 
 
 @router.get("/patients/{patient_id}")
