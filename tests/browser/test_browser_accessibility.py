@@ -14,12 +14,13 @@ from urllib.parse import urldefrag, urljoin, urlparse
 import pytest
 from playwright.sync_api import expect
 
-from conftest import AXE_URL, logged_in
+from conftest import AXE_URL, complete_checklist, logged_in
 from consolekit import signed_course
 
 BLOCKING = ("serious", "critical")
 PHONE_PX = 390
-MAX_PAGES = 150  # per role; the demo clinic has about 40 pages per role
+MAX_PAGES = 150  # per role; the demo clinic has about 50 pages per role
+QUERIES_PER_PATH = 3  # a calendar or pager links on without end: a few of its pages stand for the rest
 SKIPPED_PREFIXES = ("/static/", "/api/", "/openapi.json", "/devices/", "/logout")
 
 
@@ -66,7 +67,7 @@ def test_every_page_a_role_reaches_is_accessible_and_fits_a_phone(browser, demo_
     base_url, _database, passwords = demo_clinic
     page, csp = logged_in(browser, base_url, role, passwords[role])
     queue, seen, findings = deque([base_url + "/"]), {base_url + "/"}, {}
-    visited, too_wide = [], {}
+    visited, too_wide, per_path = [], {}, {"/": 1}
     while queue and len(visited) < MAX_PAGES:
         url = queue.popleft()
         response = page.goto(url)
@@ -79,8 +80,10 @@ def test_every_page_a_role_reaches_is_accessible_and_fits_a_phone(browser, demo_
         if (width := _width_on_a_phone(page)) > PHONE_PX:
             too_wide[page.url] = width
         for link in _same_origin_links(page, base_url):
-            if link not in seen:
+            path = urlparse(link).path
+            if link not in seen and per_path.get(path, 0) < QUERIES_PER_PATH:
                 seen.add(link)
+                per_path[path] = per_path.get(path, 0) + 1
                 queue.append(link)
     page.context.close()
     assert not queue, f"more than {MAX_PAGES} pages: raise MAX_PAGES or skip a family of links"
@@ -100,6 +103,7 @@ def test_stop_is_reached_by_tab_and_pressed_from_the_keyboard(browser, demo_clin
     page, csp = logged_in(browser, base_url, "operator", passwords["operator"])
     page.goto(f"/courses/{course_id}/console")
     page.click("#connect")
+    complete_checklist(page)  # the safety checklist comes before every start
     page.click("#start")
     expect(page.locator("#state")).to_have_text("emitting")
     page.locator("body").focus()  # start from the top of the page, as a keyboard user would
