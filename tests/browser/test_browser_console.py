@@ -17,7 +17,7 @@ def test_operator_runs_a_signed_plan_and_stops_it_midway(browser, console_server
     base_url, database = console_server
     course_id = signed_course(database)
     page = page_as(browser, base_url, "operator")
-    page.click("text=Patient, Console")  # the list shows "family, given"
+    page.click("text=Console Patient")
     page.click("text=Treatment console")
     token = page.locator("#stop-form input[name=csrf_token]").get_attribute("value")
     # An operator cannot change a plan: signing, the plan change this app offers, is refused.
