@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import WebApp, csrf_of, login
+from daykit import consent_fields
 from laserdose.clinic import db
 from laserdose.clinic.models import User
 from laserdose.web.settings import WebSettings
@@ -38,6 +39,7 @@ def _signed_course(client) -> tuple[int, str]:
         "protocol": "chronic-nonspecific-lbp", "device": "15w-dual", "area_cm2": "150", "skin_limit_c": "43",
         "fat_mm": "", "bmi": "27", "home_exercise": "", "advice": "", "csrf_token": token,
         "screening_id": "1", "accept_outside_window": "yes", "outside_window_reason": "letterhead test",
+        **consent_fields(),
     }  # fmt: skip
     response = client.post(f"/patients/{patient_id}/plan", data=values, follow_redirects=False)
     assert response.status_code == 303, response.text
