@@ -2,8 +2,11 @@
 
 Targets: the patient chart page (session cookie) and GET /api/v1/patients (bearer token), each against
 SQLite and PostgreSQL (a private cluster, as the tests start it). The server runs in its own process
-(`laserdose serve`, one uvicorn worker); the clients are asyncio tasks with httpx in this process.
-Prints a table and writes out/bench-web.json.
+(`laserdose serve`, one uvicorn worker); the load generator (benchmarks/tools/web_load.py: keep-alive
+clients on asyncio streams, or httpx with --client httpx) runs in another, separate from this
+orchestrating one too. Prints a table (requests/s, p50, p95,
+p99, errors, server and client CPU ms per request, the load average at the time) and writes
+out/bench-web.json.
 
     .venv/bin/python benchmarks/web.py [--seconds 5] [--clients 50]
 """
@@ -11,11 +14,11 @@ Prints a table and writes out/bench-web.json.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,7 +27,6 @@ import time
 from pathlib import Path
 
 import httpx
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -65,7 +67,7 @@ def profiler(pid: int, path: Path | None):
         yield
         return
     command = [
-        "py-spy",
+        shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
         "record",
         "--pid",
         str(pid),
@@ -119,39 +121,21 @@ def credentials(base: str, password: str) -> tuple[dict[str, str], dict[str, str
     return cookies, {"Authorization": f"Bearer {api['access_token']}"}
 
 
-async def load(
-    base: str, path: str, clients: int, seconds: float, **auth: dict[str, str]
-) -> dict[str, float]:
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30, **auth) as client:
-        stop = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            nonlocal errors
-            while time.perf_counter() < stop:
-                start = time.perf_counter()
-                try:
-                    response = await client.get(path)
-                except httpx.TransportError:  # e.g. a keep-alive connection the server just closed
-                    errors += 1
-                    continue
-                latencies.append(time.perf_counter() - start)
-                errors += response.status_code != 200
-
-        begin = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = time.perf_counter() - begin
-    p50_s, p95_s = (float(value) for value in np.percentile(latencies, [50, 95]))
-    rps = len(latencies) / elapsed
-    return {
-        "requests": len(latencies),
-        "errors": errors,
-        "rps": rps,
-        "p50_ms": 1000 * p50_s,
-        "p95_ms": 1000 * p95_s,
-    }
+def load(base: str, path: str, auth: dict[str, dict[str, str]], args: argparse.Namespace) -> dict[str, float]:
+    """Run the load generator (benchmarks/tools/web_load.py) in a process of its own; return its figures."""
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "tools" / "web_load.py"),
+        "--base",
+        base,
+        "--path",
+        path,
+    ]
+    command += ["--clients", str(args.clients), "--seconds", str(args.seconds), "--client", args.client]
+    command += [f"--header={name}: {value}" for name, value in auth.get("headers", {}).items()]
+    command += [f"--cookie={name}={value}" for name, value in auth.get("cookies", {}).items()]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout))
 
 
 def cpu_s(pid: int) -> float:
@@ -160,9 +144,9 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_backend(
-    name: str, url: str, clients: int, seconds: float, profile_dir: Path | None = None
-) -> list[dict[str, object]]:
+def run_backend(name: str, url: str, args: argparse.Namespace) -> list[dict[str, object]]:
+    """Seed `url`'s database, serve it, and load each target in turn."""
+    profile_dir, save_dir = args.profile, args.save
     passwords = seed(url)
     rows = []
     with server(url) as (base, pid):
@@ -173,11 +157,26 @@ def run_backend(
             stem = f"{name}-{path.strip('/').replace('/', '-')}.txt"
             with profiler(pid, profile_dir / stem if profile_dir else None):
                 cpu_before_s = cpu_s(pid)
-                result = asyncio.run(load(base, path, clients, seconds, **auth))
+                result = load(base, path, auth, args)
                 # Server CPU per request: what the server needs, whatever else shares the machine.
                 result["server_cpu_ms_per_request"] = 1000 * (cpu_s(pid) - cpu_before_s) / result["requests"]
-            rows.append({"database": name, "target": label, "clients": clients, **result})
+                result["load_average_1min"] = os.getloadavg()[0]
+            if save_dir is not None:  # one answer of each, to compare content before and after a change
+                with httpx.Client(base_url=base, **auth) as client:
+                    (save_dir / stem.replace(".txt", ".out")).write_text(client.get(path).text)
+            rows.append({"database": name, "target": label, "clients": args.clients, **result})
     return rows
+
+
+def print_table(rows: list[dict[str, object]]) -> None:
+    """One line per (database, target) with every figure."""
+    print(f"{'database':<11} {'target':<26} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+          f"{'errors':>6} {'server CPU ms/req':>17} {'client CPU ms/req':>17} {'load 1m':>7}")  # fmt: skip
+    for row in rows:
+        print(f"{row['database']:<11} {row['target']:<26} {row['rps']:>7.1f} {row['p50_ms']:>7.1f} "
+              f"{row['p95_ms']:>7.1f} {row['p99_ms']:>7.1f} {row['errors']:>6} "
+              f"{row['server_cpu_ms_per_request']:>17.2f} {row['client_cpu_ms_per_request']:>17.2f} "
+              f"{row['load_average_1min']:>7.2f}")  # fmt: skip
 
 
 def main() -> None:
@@ -185,37 +184,40 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--profile", type=Path, default=None, help="folder for py-spy profiles of the server")
+    parser.add_argument("--save", type=Path, default=None, help="folder for one answer of each target")
+    parser.add_argument("--client", choices=["raw", "httpx"], default="raw", help="see tools/web_load.py")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
     parser.add_argument("--label", default=None, help="also write benchmarks/results/web-LABEL.json")
     args = parser.parse_args()
     out = ROOT / "out"
     out.mkdir(exist_ok=True)
-    if args.profile:
-        args.profile.mkdir(parents=True, exist_ok=True)
+    for folder in (args.profile, args.save):
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
     rows = []
     if args.only in (None, "sqlite"):
         sqlite_file = out / "bench-web.sqlite3"
         for stale in out.glob("bench-web.sqlite3*"):
             stale.unlink()
-        rows += run_backend("sqlite", f"sqlite:///{sqlite_file}", args.clients, args.seconds, args.profile)
+        sqlite_url = f"sqlite:///{sqlite_file}"
+        rows += run_backend("sqlite", sqlite_url, args)
     if args.only in (None, "postgresql"):
         with private_postgres() as pg_url:
-            rows += run_backend("postgresql", pg_url, args.clients, args.seconds, args.profile)
-    print(f"{'database':<11} {'target':<26} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7} "
-          f"{'server CPU ms/req':>18}")  # fmt: skip
-    for row in rows:
-        cpu_ms = row["server_cpu_ms_per_request"]
-        print(f"{row['database']:<11} {row['target']:<26} {row['rps']:>8.1f} {row['p50_ms']:>8.1f} "
-              f"{row['p95_ms']:>8.1f} {row['errors']:>7} {cpu_ms:>18.2f}")  # fmt: skip
+            rows += run_backend("postgresql", pg_url, args)
+    print_table(rows)
     meta = {
         "cpu_count": os.cpu_count(),
         "seconds": args.seconds,
         "server": "laserdose serve, 1 uvicorn worker, its own process",
+        "load_generator": f"benchmarks/tools/web_load.py --client {args.client}, its own process",
+        "load_average_1_5_15_before": load_before,
         "load_average_1_5_15": os.getloadavg(),
     }
     document = json.dumps({"meta": meta, "results": rows}, indent=2)
     (out / "bench-web.json").write_text(document)
-    print(f"wrote {out / 'bench-web.json'}; load average (1, 5, 15 min) {meta['load_average_1_5_15']}")
+    print(f"wrote {out / 'bench-web.json'}; load average (1, 5, 15 min) before {load_before}, "
+          f"after {meta['load_average_1_5_15']}")  # fmt: skip
     if args.label:
         (ROOT / "benchmarks" / "results" / f"web-{args.label}.json").write_text(document)
 

@@ -165,6 +165,18 @@ def test_an_overdue_check_blocks_arm_over_the_link(cli, url, tmp_path):
         assert len(_emissions(sim)) == emitted
 
 
+def test_with_a_database_but_no_check_of_the_machine_arm_is_refused(cli, url, tmp_path):
+    # The gate of --database-url (unchanged by --no-qa-gate's existence): no check at all, no ARM.
+    with simulator() as sim:
+        result, record = _treat(cli, url, sim, tmp_path)
+        assert result.exit_code == 3 and "ARM refused" in json.loads(result.stdout)["reason"]
+        assert "warning" not in result.stderr
+        (gate,) = [e for e in record if e["kind"] == "power-check"]
+        assert gate["allowed"] is False and gate["check_id"] is None and "gate" not in gate
+        assert "ready" not in [e["target"] for e in record if e["kind"] == "state"]
+        assert _emissions(sim) == []
+
+
 @pytest.mark.parametrize(
     ("reading", "message"),
     [("-1.5", "cannot be negative"), ("nan", "finite"), ("abc", "must be a number of watts")],

@@ -81,7 +81,7 @@ def test_treat_cli_refuses_a_bad_plan_with_one_line_and_exit_2(cli, tmp_path):
 def test_treat_cli_exits_3_when_no_machine_answers(cli, tmp_path):
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(PLAN))
-    result = cli("treat", "--plan", path, "--device", "tcp://127.0.0.1:1", "--operator", "A")
+    result = cli("treat", "--plan", path, "--device", "tcp://127.0.0.1:1", "--operator", "A", "--no-qa-gate")
     assert result.exit_code == 3 and "nothing was emitted" in result.stderr
 
 
@@ -93,7 +93,8 @@ def test_treat_cli_refuses_an_unwritable_record_before_connecting(cli, tmp_path)
     with socket.create_server(("127.0.0.1", 0)) as listener:
         url = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
         record = tmp_path / "no-such-dir" / "session.jsonl"
-        result = cli("treat", "--plan", path, "--device", url, "--operator", "A", "--record", record)
+        result = cli("treat", "--plan", path, "--device", url, "--operator", "A", "--record", record,
+                     "--no-qa-gate")  # fmt: skip
         assert result.exit_code == 2 and "Traceback" not in result.output
         assert result.stderr.startswith("laserdose: error: cannot write record")
         assert result.stderr.count("\n") == 1
@@ -172,7 +173,7 @@ def test_treat_cli_gives_exit_2_and_one_line_on_any_bad_plan(cli, tmp_path, prof
         valid = False
     else:
         valid = True  # a mutation that happens to be a good plan: it gets as far as the (absent) machine
-    result = cli("treat", "--plan", path, "--device", "tcp://127.0.0.1:1", "--operator", "A")
+    result = cli("treat", "--plan", path, "--device", "tcp://127.0.0.1:1", "--operator", "A", "--no-qa-gate")
     assert result.exit_code == (3 if valid else 2), result.output
     assert "Traceback" not in result.output
     if not valid:

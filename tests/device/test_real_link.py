@@ -38,7 +38,7 @@ def test_full_treatment_over_tcp(cli, sim_process, tmp_path):
     sim = sim_process(*_sim_args())
     record = tmp_path / "session.jsonl"
     result = cli("treat", "--plan", _plan_file(tmp_path), "--device", sim.url, "--operator", "Dr A", "--json",
-                 "--record", record, "--simulator")  # fmt: skip
+                 "--record", record, "--simulator", "--no-qa-gate")  # fmt: skip
     outcome = json.loads(result.stdout)
     assert result.exit_code == 0 and outcome["completed"], result.output
     assert sum(outcome["delivered_j"].values()) == pytest.approx(300.0, rel=0.01)  # (6 + 4) W x 30 s
@@ -51,7 +51,7 @@ def test_full_treatment_over_tcp(cli, sim_process, tmp_path):
 def test_link_cut_mid_treatment(cli, sim_process, tmp_path):
     sim = sim_process(*_sim_args("link-drop@5s"))
     result = cli("treat", "--plan", _plan_file(tmp_path), "--device", sim.url, "--operator", "A", "--json",
-                 "--simulator")  # fmt: skip
+                 "--simulator", "--no-qa-gate")  # fmt: skip
     outcome = json.loads(result.stdout)
     assert result.exit_code == 3 and "link lost" in outcome["reason"]
     wait_for(lambda: any(line.get("kind") == "watchdog" for line in sim.lines()))
@@ -66,8 +66,9 @@ def test_link_cut_mid_treatment(cli, sim_process, tmp_path):
 
 def _kill_host_while_emitting(sim, tmp_path, record) -> None:
     """Start `laserdose treat`, SIGKILL it after 5 simulated seconds of emission."""
-    command = [LASERDOSE, *with_checklist(["treat", "--plan", str(_plan_file(tmp_path)), "--simulator",
-               "--device", sim.url, "--operator", "A", "--json", "--record", str(record)])]  # fmt: skip
+    arguments = ["treat", "--plan", str(_plan_file(tmp_path)), "--simulator", "--no-qa-gate",
+                 "--device", sim.url, "--operator", "A", "--json", "--record", str(record)]  # fmt: skip
+    command = [LASERDOSE, *with_checklist(arguments)]
     host = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def emitting_for_a_while() -> bool:
@@ -103,6 +104,7 @@ def test_sigterm_to_the_host_stops_emission_at_once(sim_process, tmp_path):
     record = tmp_path / "session.jsonl"
     plan = str(_plan_file(tmp_path))
     options = ["--device", sim.url, "--operator", "A", "--json", "--record", str(record), "--simulator"]
+    options.append("--no-qa-gate")
     command = [LASERDOSE, *with_checklist(["treat", "--plan", plan, *options])]
     host = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     wait_for(lambda: record.exists() and any(e.get("target") == "emitting" for e in read_record(record)))
@@ -117,7 +119,8 @@ def test_sigterm_to_the_host_stops_emission_at_once(sim_process, tmp_path):
 def test_a_time_scaled_machine_is_refused_unless_the_operator_says_simulator(cli, sim_process, tmp_path):
     # A machine must not loosen the 2 s watchdog bound by claiming a fast clock: only --simulator accepts it.
     sim = sim_process(*_sim_args())
-    result = cli("treat", "--plan", _plan_file(tmp_path), "--device", sim.url, "--operator", "A", "--json")
+    result = cli("treat", "--plan", _plan_file(tmp_path), "--device", sim.url, "--operator", "A", "--json",
+                 "--no-qa-gate")  # fmt: skip
     assert result.exit_code == 3
     assert "time_scale" in result.output and "--simulator" in result.output
     assert all(line["type"] != "emission" for line in sim.lines())
@@ -143,8 +146,11 @@ def test_the_next_treat_closes_a_record_cut_by_sigkill_with_the_machines_counter
     emitted = _emitted(sim.lines())
     assert emitted > recorded  # what the machine emitted in the watchdog window is not in the record
 
+    # The killed session delivered light today: a full dose again the same day needs the confirmation
+    # (`--complete` would deliver only the rest; tests/device/test_treat_completion.py).
     result = cli("treat", "--plan", _plan_file(tmp_path), "--device", sim.url, "--operator", "Dr A", "--json",
-                 "--record", record, "--simulator")  # fmt: skip
+                 "--record", record, "--simulator", "--same-day-reason", "crashed; given again",
+                 "--no-qa-gate")  # fmt: skip
     assert "closed an interrupted session" in result.stderr
     first, second = _sessions(read_record(record))
     closing = first[-1]

@@ -24,9 +24,16 @@ from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller, DeliveryOutcome, Progress
 from laserdose.device.link import LinkError, open_link
-from laserdose.device.plan import check_delivery, read_plan_file
-from laserdose.device.record import SessionRecord
+from laserdose.device.plan import check_delivery, read_plan_file, set_params
+from laserdose.device.record import SessionRecord, read_record
+from laserdose.device.record_doses import (
+    completion_from_record,
+    record_doses,
+    same_day_note,
+    same_day_sessions,
+)
 from laserdose.device.recovery import recover, recovery_line
+from laserdose.domain.plan import Delivery
 from laserdose.errors import InputError, missing_extra, require_range
 from laserdose.machines.profile import DeviceProfile, load_profile
 from laserdose.safety.checklist import (
@@ -57,6 +64,20 @@ def treat(
         str | None,
         typer.Option("--database-url", help="Clinic database: ARM only with a passing, current power check."),
     ] = None,
+    complete: Annotated[
+        bool,
+        typer.Option(
+            "--complete",
+            help="Deliver only what remains of PLAN after the interrupted last session of --record.",
+        ),
+    ] = False,
+    same_day_reason: Annotated[
+        str | None,
+        typer.Option(
+            "--same-day-reason",
+            help="Confirm a second dose of PLAN on a calendar day on which --record already has one (why).",
+        ),
+    ] = None,
     checklist: Annotated[
         Path | None,
         typer.Option(
@@ -64,19 +85,32 @@ def treat(
             " PLAN, completed_at (within the hour), operator. Without it, a terminal asks each item."
         ),
     ] = None,
+    no_qa_gate: Annotated[
+        bool,
+        typer.Option(
+            "--no-qa-gate",
+            help="No clinic database: ARM without the power-check gate (printed and written to the record).",
+        ),
+    ] = False,
 ) -> None:
     """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted, 2 on bad input.
 
-    ARM needs the safety checklist of this session (see --checklist); an incomplete one is exit 2.
+    ARM needs the safety checklist of this session (see --checklist); an incomplete one is exit 2. ARM
+    needs the clinic's power checks (--database-url) too; without a clinic database the operator must say
+    --no-qa-gate, and that choice is printed and written to the session record. With --record, a second
+    dose of the same plan on one calendar day (the clinic's zone, LASERDOSE_CLINIC_TIMEZONE, default UTC)
+    is refused without --same-day-reason.
     """
     require_range("control period", period, 0.01, 0.2, "s")
     if not operator.strip():
         raise InputError("operator must name a person")
+    if complete and record is None:
+        raise InputError("--complete needs --record: the record of the interrupted session")
     planned = read_plan_file(plan)
     profile = load_profile(planned.device)
     delivery = check_delivery(planned, profile)
     confirmed = confirm_checklist(checklist, plan, profile, delivery.power_w_by_wavelength, operator.strip())
-    gate = power_check_gate(database_url) if database_url else None  # the missing extra said first
+    gate = qa_gate(database_url, no_qa_gate, operator.strip())
     try:  # the record first: a session we could not record never starts (and no link is left open)
         session = SessionRecord(record)
     except OSError as exc:
@@ -88,19 +122,84 @@ def treat(
         typer.echo(f"laserdose: error: {exc}; nothing was emitted", err=True)
         raise typer.Exit(3) from None
     client = DeviceClient(link)
+    notes: dict[str, Any] = {}
     if record is not None:
-        _close_interrupted(record, client)
+        try:
+            _close_interrupted(record, client)
+            delivery, notes = dose_of_record(
+                record, delivery, profile, operator.strip(), complete, same_day_reason
+            )
+        except InputError:
+            link.close()
+            session.close()
+            raise
     controller = Controller(
         delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile,
-        gate=gate, checklist=confirmed,
+        gate=gate, checklist=confirmed, session_notes=notes,
     )  # fmt: skip
+    if no_qa_gate:  # said once the session is on its way (a refused start prints its error alone)
+        typer.echo(f"laserdose: warning: {NO_GATE_NOTE}; written to the session record", err=True)
     try:
         outcome = _run(controller, period, as_json)
     finally:
         link.close()
         session.close()
-    _report(outcome, as_json)
+    _report(outcome, as_json, _record_doses(record, planned))
     raise typer.Exit(outcome.exit_code)
+
+
+def dose_of_record(
+    record: Path, delivery: Delivery, profile: DeviceProfile, operator: str, complete: bool,
+    same_day_reason: str | None,
+) -> tuple[Delivery, dict[str, Any]]:  # fmt: skip
+    """What to deliver (the plan, or what remains of it) and the notes for the record's session entry.
+
+    Raises:
+        InputError: the last session cannot be completed, or a second dose today is not confirmed.
+    """
+    from laserdose.clinic.local_day import clinic_zone
+
+    try:
+        entries = read_record(record) if record.exists() else []
+        notes: dict[str, Any] = {}
+        completes = None
+        target = delivery
+        if complete:
+            remainder, completes = completion_from_record(entries, delivery)
+            target = check_delivery(remainder, profile)
+            notes = {"completes": completes, "dose_plan": set_params(delivery)}
+        now, zone = dt.datetime.now(dt.UTC), clinic_zone()
+        earlier = same_day_sessions(entries, delivery, now, zone, besides=completes)
+        notes |= same_day_note(earlier, operator, same_day_reason, now, zone)
+    except (OSError, TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"cannot read record {record}: {exc}") from None
+    return target, notes
+
+
+Gate = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
+NO_GATE_NOTE = "ARM without a power check: no clinic database, the operator chose --no-qa-gate"
+
+
+def qa_gate(database_url: str | None, no_qa_gate: bool, operator: str) -> Gate:
+    """The ARM gate: the clinic's power checks, or (only when the operator says so) none, on the record.
+
+    Without a clinic database there is no power check to read: treating then is the operator's explicit,
+    recorded choice, never a silent default.
+    """
+    if database_url and no_qa_gate:
+        raise InputError("give --database-url (ARM after a passing power check) or --no-qa-gate, not both")
+    if database_url:
+        return power_check_gate(database_url)  # the missing extra said before anything connects
+    if not no_qa_gate:
+        raise InputError(
+            "no clinic database to read the machine's power checks from: give --database-url URL, or "
+            "--no-qa-gate to treat without the power-check gate (written to the session record)"
+        )
+
+    def no_gate(identity: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return "", {"gate": "off", "chosen_by": operator, "note": NO_GATE_NOTE}
+
+    return no_gate
 
 
 def interactive() -> bool:
@@ -148,7 +247,7 @@ def confirm_checklist(
             "items": {item.key: answers[item.key] for item in ITEMS}}  # fmt: skip
 
 
-def power_check_gate(database_url: str) -> Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]:
+def power_check_gate(database_url: str) -> Gate:
     """The clinic's QA rules for the machine that identified itself: (refusal or "", facts to record)."""
     try:
         from laserdose.clinic import db, qa
@@ -210,8 +309,20 @@ def _view(progress: Progress, controller: Controller) -> Table:
     return table
 
 
-def _report(outcome: DeliveryOutcome, as_json: bool) -> None:
+def _record_doses(record: Path | None, planned: Delivery) -> str | None:
+    """The plan's doses in the record, delivered and interrupted apart (None without a readable record)."""
+    if record is None:
+        return None
+    try:
+        return record_doses(read_record(record), planned).sentence()
+    except (OSError, TypeError, ValueError, KeyError) as exc:
+        return f"not counted ({exc})"
+
+
+def _report(outcome: DeliveryOutcome, as_json: bool, doses: str | None) -> None:
     payload = {**outcome.__dict__, "exit_code": outcome.exit_code}
+    if doses is not None:
+        payload["record_doses"] = doses
     if as_json:
         print_json(payload)
         return
@@ -220,3 +331,5 @@ def _report(outcome: DeliveryOutcome, as_json: bool) -> None:
     total = sum(outcome.delivered_j.values())
     planned = sum(outcome.planned_j.values())
     console.print(f"{verdict}: {outcome.reason}; delivered {total:.1f} J of {planned:.1f} J")
+    if doses is not None:
+        console.print(f"this plan in the record: {doses}")

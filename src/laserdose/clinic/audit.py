@@ -132,8 +132,15 @@ def record(
         entity_id: its id, if any.
         details: JSON-safe facts about the change (field names, not patient data values).
     """
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+    elif dialect == "sqlite":
+        # Take SQLite's write lock before reading the head: Python's sqlite3 opens the transaction only at
+        # the first write, so two requests could both read the same head and the second insert would break
+        # the chain's unique prev_hash (seen with concurrent chart views). A write that changes no row
+        # still takes the lock, and waits for another appender's commit (busy_timeout).
+        session.execute(text("UPDATE audit_log SET id = id WHERE 0"))
     entry = AuditEntry(
         at=utcnow().isoformat(timespec="microseconds"),
         actor=actor,

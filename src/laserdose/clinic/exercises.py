@@ -12,6 +12,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic.course_closing import require_open
 from laserdose.clinic.models import CourseExercise, Exercise, Role, User, utcnow
 from laserdose.clinic.patients import readable_course
 from laserdose.clinic.records import NotFound, audit_change, get_row
@@ -70,11 +71,15 @@ def programme(*, session: Session, actor: User, course_id: int) -> list[CourseEx
 
 
 def assign(
-    *, session: Session, actor: User, course_id: int, exercise_id: int, dosage: Dosage, note: str = ""
+    *, session: Session, actor: User, course_id: int, exercise_id: int, dosage: Dosage | None, note: str = ""
 ) -> CourseExercise:
-    """Prescribe an exercise in the course with its dosage (clinicians); one current entry per exercise."""
+    """Prescribe an exercise in the course with its dosage (clinicians); one current entry per exercise.
+
+    `dosage` None: the exercise's usual dosage from the library.
+    """
     require_role(actor, Role.CLINICIAN)
     course = readable_course(session=session, actor=actor, course_id=course_id)
+    require_open(course, "changing its exercise programme")
     exercise = get_row(session, Exercise, exercise_id, "exercise")
     if exercise.retired:
         raise InputError(f"{exercise.name} is retired from the library; choose another exercise.")
@@ -85,6 +90,7 @@ def assign(
     ]
     if any(row.exercise_id == exercise.id for row in current):
         raise InputError(f"{exercise.name} is already in this programme; stop it first to change its dosage.")
+    dosage = dosage or dosage_of(exercise)
     row = CourseExercise(
         course_id=course.id, exercise_id=exercise.id, sets=dosage.sets, repetitions=dosage.repetitions,
         hold_s=dosage.hold_s, per_week=dosage.per_week, note=note.strip(), assigned_by_id=actor.id,
@@ -101,6 +107,7 @@ def stop(
     """Stop a prescribed exercise (clinicians); it stays in the programme's history."""
     require_role(actor, Role.CLINICIAN)
     course = readable_course(session=session, actor=actor, course_id=course_id)
+    require_open(course, "changing its exercise programme")
     row = session.get(CourseExercise, entry_id)
     if row is None or row.course_id != course.id:
         raise NotFound(f"no exercise {entry_id} in course {course_id}")

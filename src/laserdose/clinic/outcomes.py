@@ -11,12 +11,13 @@ transaction); every change is checked against the actor's role and audited with 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic.course_closing import CourseClosed, is_active, require_open
 from laserdose.clinic.models import Course, Outcome, User
 from laserdose.clinic.patients import get_patient
 from laserdose.clinic.records import audit_change
@@ -70,27 +71,38 @@ def record_outcome(
 
 
 def active_courses(session: Session, patient_id: int) -> list[Course]:
-    """The patient's signed courses, latest signed first: those an outcome may be recorded on by default."""
+    """The patient's signed, open courses, latest signed first: those an outcome goes on by default."""
     statement = select(Course).where(Course.patient_id == patient_id, Course.signed_at.is_not(None))
-    return list(session.scalars(statement.order_by(Course.signed_at.desc(), Course.id.desc())))
+    ordered = session.scalars(statement.order_by(Course.signed_at.desc(), Course.id.desc()))
+    return [course for course in ordered if is_active(course)]
 
 
 def outcome_course_id(*, session: Session, patient_id: int, course_id: int | None) -> int | None:
     """Return the course an outcome of the patient goes on, or raise InputError with the reason.
 
-    An explicit `course_id` must be one of the patient's courses. Without one, the patient's single active
-    course is used; none (an assessment before any signed course) leaves it unlinked, several are refused.
+    An explicit `course_id` must be one of the patient's courses, and open (CourseClosed). Without one,
+    the patient's single active course is used; none (an assessment before any signed course) leaves it
+    unlinked, several are refused, and so is one after every course was closed (reopen one first).
     """
     if course_id is not None:
         course = session.get(Course, course_id)
         if course is None or course.patient_id != patient_id:
             raise InputError(f"course {course_id} is not one of this patient's courses")
+        require_open(course, "recording an outcome")
         return course_id
     active = active_courses(session, patient_id)
     if len(active) > 1:
         numbers = ", ".join(str(c.id) for c in active)
         raise InputError(f"the patient has several active courses ({numbers}): choose the course_id")
-    return active[0].id if active else None
+    if active:
+        return active[0].id
+    courses = list(session.scalars(select(Course).where(Course.patient_id == patient_id).order_by(Course.id)))
+    if courses and all(course.closure is not None for course in courses):
+        raise CourseClosed(
+            f"every course of this patient is closed (latest: course {courses[-1].id}): an outcome belongs"
+            " to a course, so reopen it (or plan a new one) first"
+        )
+    return None
 
 
 def unlinked_outcomes(session: Session) -> list[Outcome]:
@@ -99,10 +111,16 @@ def unlinked_outcomes(session: Session) -> list[Outcome]:
     return list(session.scalars(statement.order_by(Outcome.patient_id, Outcome.assessed_on, Outcome.id)))
 
 
+_BY_PATIENT = (  # built once (the chart page runs it on every view)
+    select(Outcome)
+    .where(Outcome.patient_id == bindparam("patient_id"))
+    .order_by(Outcome.assessed_on, Outcome.id)
+)
+
+
 def patient_outcomes(session: Session, patient_id: int) -> list[Outcome]:
     """The patient's assessments, oldest first."""
-    statement = select(Outcome).where(Outcome.patient_id == patient_id)
-    return list(session.scalars(statement.order_by(Outcome.assessed_on, Outcome.id)))
+    return list(session.scalars(_BY_PATIENT, {"patient_id": patient_id}))
 
 
 @dataclass(frozen=True)
@@ -121,9 +139,14 @@ class OutcomePoint:
 def outcome_series(*, session: Session, actor: User, patient_id: int) -> list[OutcomePoint]:
     """Return the patient's assessments by date with MIC responder flags against each measure's baseline."""
     get_patient(session=session, actor=actor, patient_id=patient_id)
+    return series_of(patient_outcomes(session, patient_id))
+
+
+def series_of(rows: Iterable[Outcome]) -> list[OutcomePoint]:
+    """The chart points of a patient's assessments given oldest first (see `outcome_series`)."""
     baseline: dict[scoring.Measure, float] = {}
     points = []
-    for outcome in patient_outcomes(session, patient_id):
+    for outcome in rows:
         values = {
             scoring.Measure.NRS: outcome.nrs, scoring.Measure.ODI: outcome.odi_percent,
             scoring.Measure.RMDQ: outcome.rmdq,

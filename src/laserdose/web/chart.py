@@ -7,6 +7,7 @@ No JavaScript: each chart is inline SVG. Every point carries `data-date` and `da
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -53,7 +54,10 @@ def _y(value: float, top: float) -> float:
     return TOP + (HEIGHT - TOP - BOTTOM) * (1 - value / top)
 
 
-def _svg(measure: Measure, data: list[tuple[dt.date, float, bool]], threshold: float | None) -> Markup:
+# A chart is a pure function of its points: the same points (a chart reloaded, nothing recorded since) give
+# the same SVG, kept here rather than drawn again. Bounded: the least recently drawn are dropped.
+@functools.lru_cache(maxsize=512)
+def _svg(measure: Measure, data: tuple[tuple[dt.date, float, bool], ...], threshold: float | None) -> Markup:
     top = MIC[measure].scale_max
     first, span = data[0][0], (data[-1][0] - data[0][0]).days
     coords = [(_x(day, first, span), _y(value, top)) for day, value, _ in data]
@@ -90,11 +94,11 @@ def outcome_charts(series: list[OutcomePoint]) -> list[Chart]:
     """Return one chart per measure that has at least one score, in the order NRS, ODI, RMDQ."""
     charts = []
     for measure in Measure:
-        data = [
+        data = tuple(
             (point.assessed_on, value, point.responder.get(measure.value, False))
             for point in series
             if (value := _value(point, measure)) is not None
-        ]
+        )
         if not data:
             continue
         threshold = responder_threshold(measure, data[0][1])

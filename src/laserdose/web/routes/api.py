@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import TypeAdapter
 
 from laserdose.clinic import access_audit, outcomes, patients, users
 from laserdose.clinic.models import User
@@ -57,21 +59,27 @@ def logout(session: DbSession, user: Annotated[User, Depends(api_user)]) -> None
     end_all_sessions(session, user)
 
 
-@router.get("/patients")
+# The page is dumped to JSON here, in the route's worker thread: returned as an object, FastAPI would check
+# it against the schema again in another worker-thread hop before dumping the same bytes.
+PATIENT_PAGE = TypeAdapter(PatientPagePublic)
+
+
+@router.get("/patients", response_model=PatientPagePublic)
 def list_patients(
     session: DbSession, user: Reader, q: Annotated[str, Query(max_length=200)] = "",
     limit: Annotated[int, Query(ge=1, le=patients.MAX_PAGE_SIZE, description="page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="patients to skip")] = 0,
     page: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="1-based page; sets offset")] = None,
-) -> PatientPagePublic:  # fmt: skip
+) -> Response:  # fmt: skip
     """One page of patients by family name, optionally only those whose name or record number holds `q`."""
     if page is not None:
         offset = (page - 1) * limit
     found = patients.page_patients(session=session, actor=user, query=q, offset=offset, limit=limit)
-    return PatientPagePublic(
+    answer = PatientPagePublic(
         items=[PatientPublic.of(patient) for patient in found.patients], total=found.total,
         offset=found.offset, limit=found.limit,
     )  # fmt: skip
+    return Response(PATIENT_PAGE.dump_json(answer), media_type="application/json")
 
 
 @router.post("/patients", status_code=status.HTTP_201_CREATED)

@@ -8,17 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from laserdose.clinic import (
-    access_audit,
-    audit_checkpoints,
-    chart,
-    courses,
-    outcomes,
-    patients,
-    reports,
-    signing,
-    users,
-)
+from laserdose.clinic import access_audit, audit_checkpoints, chart, reports, signing, users
+from laserdose.clinic.course_closing import CLOSE_REASONS
 from laserdose.clinic.course_report import course_report_pdf
 from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
@@ -90,15 +81,20 @@ def home(user: PageUser) -> RedirectResponse:
 @router.get("/patients/{patient_id}")
 def patient_chart(request: Request, patient_id: int, session: DbSession, user: Reader) -> HTMLResponse:
     """The patient's chart: details, timeline and pain/disability charts with the MIC marked."""
-    patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
-    events = chart.timeline(session=session, actor=user, patient_id=patient_id)
-    series = outcomes.outcome_series(session=session, actor=user, patient_id=patient_id)
-    summaries = courses.course_summaries(session=session, actor=user, patient_id=patient_id)
-    access_audit.record_view(session=session, actor=user, patient=patient, what="chart")
+    return chart_page(request, session, user, patient_id)
+
+
+def chart_page(
+    request: Request, session: DbSession, user: User, patient_id: int, status_code: int = 200, **extra: object
+) -> HTMLResponse:
+    """Render the chart; `extra` holds a form's errors and typed values (closing a course)."""
+    found = chart.patient_chart(session=session, actor=user, patient_id=patient_id)
+    access_audit.record_view(session=session, actor=user, patient=found.patient, what="chart")
     session.commit()
     return render(
-        request, "chart.html", user, patient=patient, events=events, charts=outcome_charts(series),
-        courses=summaries, can_record=user.role in users.RECORDERS,
+        request, "chart.html", user, status_code, patient=found.patient, events=found.events,
+        charts=outcome_charts(found.series), courses=found.courses, can_record=user.role in users.RECORDERS,
+        close_reasons=CLOSE_REASONS, **({"form_course": None, "errors": {}, "values": {}} | extra),
     )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from laserdose import __version__
-from laserdose.clinic import patients, plans, record_stamp, screenings, signing
+from laserdose.clinic import course_closing, patients, plans, record_stamp, screenings, signing
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.users import READERS
@@ -227,6 +227,11 @@ def create_course(
     )
     if view is not None and view.needs_acknowledgement:
         context["errors"] |= signing.acknowledgement_problem(acknowledgement)
+    if view is not None and not context["errors"]:
+        diagnosis = get_protocol(context["inputs"].protocol).diagnosis
+        other = course_closing.active_course_conflict(session, patient_id, diagnosis)
+        if other is not None:
+            context["errors"]["form"] = f"This plan cannot be signed: {other}."
     given, consent_errors = consent_from_form(values)
     context["errors"] |= consent_errors
     if view is None or context["errors"]:
@@ -248,7 +253,7 @@ def _pdf(
     basis = (load_profile(inputs.device), get_protocol(inputs.protocol))
     head = replace(head, profile=basis[0], issued=f"Report of {dt.date.today()}, laserdose {__version__}")
     write_plan_report(
-        buffer, plan, patient, basis, physics, outside_window_reason=reason, body_zones=body_zones,
+        buffer, plan, patient, basis, physics, outside_band_reason=reason, body_zones=body_zones,
         stamp=stamp, head=head,
     )  # fmt: skip
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
