@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Locally `make test PYTEST_ARGS="-m 'not slow'"` skips the long statistical tests; CI runs them all.
 PYTEST_ARGS ?=
 
-.PHONY: run test docs coverage test-deps lint bench bench-gpu validation clean
+.PHONY: run test docs coverage test-deps lint bench bench-gpu validation clean check-vendored
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +61,8 @@ validation: $(STAMP)
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# The vendored front-end files are the published ones: each folder's SHA256SUMS (see its VENDORED.md).
+check-vendored:
+	cd src/laserdose/web/static && sha256sum --check --quiet SHA256SUMS
+	cd tests/browser/vendor && sha256sum --check --quiet SHA256SUMS

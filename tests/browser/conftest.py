@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import os
 import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
 
-from laserdose.clinic import db, users
+from consolekit import simulator
+from laserdose.clinic import db, demo, users
+from laserdose.planning.physics import default_physics
 from laserdose.web.app import create_app
 from laserdose.web.settings import WebSettings
 
@@ -40,6 +45,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         for role in ("admin", "clinician", "operator"):
             users.create_user(session=session, username=role, password=PASSWORD, role=role, actor_name="test")
     settings = WebSettings(environment="test", secret_key="browser-test-" + "s" * 32, database_url=url)
+    with serving(settings) as base_url:
+        yield base_url
+
+
+@contextlib.contextmanager
+def serving(settings: WebSettings) -> Iterator[str]:
+    """Serve the app with `settings` on a free loopback port in a thread; yield its base URL."""
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -51,9 +63,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start within 20 s")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +122,46 @@ def log_in(page, username: str) -> None:  # noqa: ANN001
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(HOME)
+
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+AXE_URL = "/__test__/axe.min.js"  # answered by the test's router, never by the app
+
+
+@pytest.fixture(scope="session")
+def demo_clinic(tmp_path_factory) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """The demo clinic (three patients with courses, outcomes and power checks) served on loopback with
+    its console driving the simulator; yields (base URL, database URL, {username: password})."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('a11y') / 'clinic.sqlite3'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    with db.session_factory(engine).begin() as session:
+        passwords = demo.seed_demo(
+            session=session, start=dt.date.today() - dt.timedelta(weeks=4), physics=default_physics()
+        )
+    engine.dispose()
+    with simulator() as sim:
+        settings = WebSettings(
+            environment="test", secret_key="a11y-test-" + "a" * 32, database_url=url,
+            device_url=sim.address, device_simulator=True, console_period_s=0.05,
+        )  # fmt: skip
+        with serving(settings) as base_url:
+            yield base_url, url, passwords
+
+
+def logged_in(browser, base_url: str, username: str, password: str, width: int = 1280):  # noqa: ANN001, ANN202
+    """A fresh context `width` px wide, logged in as `username`, that can load axe-core; (page, CSP log)."""
+    context = browser.new_context(base_url=base_url, viewport={"width": width, "height": 900})
+    context.set_default_timeout(15_000)
+    context.route(f"**{AXE_URL}", lambda route: route.fulfill(path=AXE, content_type="text/javascript"))
+    page = context.new_page()
+    violations = watch_csp(page)
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(HOME)
+    return page, violations
 
 
 # The clinic's day for browser tests that are not about it (tests/browser/test_browser_day.py is).

@@ -39,9 +39,10 @@ def test_plan_report_names_the_maker_and_draws_its_logo():
 
     from laserdose.clinical.patient import parse_patient
     from laserdose.clinical.protocols import get_protocol
+    from laserdose.planning.letterhead import draw_logo
     from laserdose.planning.physics import default_physics
     from laserdose.planning.plan import make_plan
-    from laserdose.planning.report import draw_logo, plan_rows
+    from laserdose.planning.report import plan_rows
 
     profile = load_profile("30w-quad")
     patient = parse_patient(

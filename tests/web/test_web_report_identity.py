@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import csrf_of, login
+from daykit import consent_fields
 from laserdose.clinic import audit, db, treatment
 from laserdose.clinic.models import AuditEntry, Course, User
 from laserdose.clinic.plans import stored_plan
@@ -56,7 +57,7 @@ def signed(client, webapp):
     patient_id = int(client.post("/patients/new", data=data, follow_redirects=False).headers["location"][10:])
     client.post(f"/patients/{patient_id}/screening/new", data={"diagnosis": "chronic-nonspecific-lbp",
                                                                "csrf_token": token})  # fmt: skip
-    plan = _plan_form(token, "150")
+    plan = _plan_form(token, "150") | consent_fields()  # signing needs the consent since the clinic day
     assert client.post(f"/patients/{patient_id}/plan", data=plan, follow_redirects=False).status_code == 303
     return patient_id, token
 

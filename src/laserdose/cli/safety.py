@@ -198,9 +198,10 @@ def summary(
     """Laser safety summary of a machine: class, NOHD per handpiece, eyewear, room-sign warnings."""
     result = safety_summary(load_profile(device), exposure_s)
     if pdf is not None:
+        from laserdose.planning.letterhead import Letterhead
         from laserdose.planning.report import safety_pages, write_pdf
 
-        write_pdf(pdf, safety_pages(result))
+        write_pdf(pdf, safety_pages(result), Letterhead("Laser safety summary", profile=load_profile(device)))
     if as_json:
         print_json(result.to_dict())
     else:

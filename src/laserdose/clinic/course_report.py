@@ -31,8 +31,8 @@ from laserdose.clinic.record_stamp import course_stamp
 from laserdose.clinical.outcomes import MIC, Measure, responder_threshold
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, load_profile
-from laserdose.planning.page_stamp import PageStamp, stamp_pages, utc_text
-from laserdose.planning.report import A4_INCHES, draw_logo
+from laserdose.planning.letterhead import A4_INCHES, BODY_BOTTOM, BODY_TOP, LEFT, Letterhead, dress
+from laserdose.planning.page_stamp import PageStamp, utc_text
 
 WRAP_CHARS = 110  # monospace characters that fit the page at 7.5 pt
 MAX_SESSION_ROWS = 24  # session lines on the first page, above the outcome charts
@@ -170,7 +170,7 @@ def _plot_analgesics(axes: Axes, assessments: list[Outcome], taken: list[Medicat
 
 
 def course_report_pdf(
-    *, session: Session, actor: User, course_id: int, today: dt.date, audit_line: str = ""
+    *, session: Session, actor: User, course_id: int, today: dt.date, audit_line: str = "", clinic: str = ""
 ) -> bytes:
     """Return an A4 PDF report of a course: one page, and more when its sessions do not fit.
 
@@ -181,6 +181,7 @@ def course_report_pdf(
         today: the report's date.
         audit_line: the audit log's state at the last check (rows, head MAC, last checkpoint), printed at
             the foot of the page so that a printed report anchors the log too.
+        clinic: the clinic's name for the letterhead.
     """
     course = patients.readable_course(session=session, actor=actor, course_id=course_id)
     records = list(session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course_id)))
@@ -189,24 +190,23 @@ def course_report_pdf(
     ))  # fmt: skip
     stamp = course_stamp(session, course)
     figure = Figure(figsize=A4_INCHES)
-    figure.text(0.06, 0.96, "Course report", fontsize=16, weight="bold")
-    draw_logo(figure, machine_profile(course))
     lines = _header_lines(course, records, today, stamp) + ["", "Delivered sessions:"]
     lines += [_session_line(r) for r in records[:MAX_SESSION_ROWS]] or ["none yet"]
     if len(records) > MAX_SESSION_ROWS:
         lines.append(f"... continued on the next page ({len(records) - MAX_SESSION_ROWS} more)")
-    figure.text(0.06, 0.93, "\n".join(lines), fontsize=7.5, va="top", family="monospace")
+    figure.text(LEFT, BODY_TOP, "\n".join(lines), fontsize=7.5, va="top", family="monospace")
     for index, measure in enumerate(Measure):
-        axes = figure.add_axes((0.07 + index * 0.235, 0.11, 0.17, 0.2))  # above the audit line and stamp
+        axes = figure.add_axes((0.07 + index * 0.235, BODY_BOTTOM + 0.05, 0.17, 0.18))  # above the audit line
         scores = [(o.assessed_on, SCORE[measure](o)) for o in assessments]
         _plot_measure(axes, measure, [(day, value) for day, value in scores if value is not None])
     taken = medications.patient_medications(session=session, actor=actor, patient_id=course.patient_id)
-    _plot_analgesics(figure.add_axes((0.815, 0.11, 0.15, 0.2)), assessments, taken)  # room for labels
+    _plot_analgesics(figure.add_axes((0.815, BODY_BOTTOM + 0.05, 0.15, 0.18)), assessments, taken)  # labels
     if audit_line:
-        figure.text(0.06, 0.058, "\n".join(textwrap.wrap(audit_line, WRAP_CHARS * 4 // 3)), fontsize=5.5,
-                    family="monospace", va="bottom")  # fmt: skip
+        audit = "\n".join(textwrap.wrap(audit_line, WRAP_CHARS * 4 // 3))
+        figure.text(LEFT, BODY_BOTTOM, audit, fontsize=5.5, family="monospace", va="bottom")
     pages = [figure, *_continued_pages(course, records[MAX_SESSION_ROWS:])]
-    stamp_pages(pages, stamp)
+    footer = (stamp.patient_line(), stamp.signature_line())  # the date is in the header lines
+    dress(pages, Letterhead("Course report", clinic, machine_profile(course), footer))
     buffer = io.BytesIO()
     metadata = {"Title": f"laserdose course report {course.id}", "Creator": f"laserdose {__version__}"}
     with PdfPages(buffer, metadata=metadata) as pdf:
@@ -220,9 +220,9 @@ def _continued_pages(course: Course, records: list[TreatmentSession]) -> list[Fi
     pages = []
     for start in range(0, len(records), CONTINUED_SESSION_ROWS):
         figure = Figure(figsize=A4_INCHES)
-        figure.text(0.06, 0.96, f"Course report, course {course.id}: delivered sessions (continued)",
+        figure.text(LEFT, BODY_TOP, f"Course {course.id}: delivered sessions (continued)", va="top",
                     fontsize=12, weight="bold")  # fmt: skip
         lines = [_session_line(r) for r in records[start : start + CONTINUED_SESSION_ROWS]]
-        figure.text(0.06, 0.93, "\n".join(lines), fontsize=7.5, va="top", family="monospace")
+        figure.text(LEFT, BODY_TOP - 0.03, "\n".join(lines), fontsize=7.5, va="top", family="monospace")
         pages.append(figure)
     return pages

@@ -26,7 +26,7 @@ from laserdose.clinic.models import Course, CourseExercise, User
 from laserdose.clinic.record_stamp import record_number
 from laserdose.clinical import body_chart
 from laserdose.clinical.exercises import DRAWING_HEIGHT, DRAWING_WIDTH, parse_drawing
-from laserdose.planning.report import A4_INCHES, draw_logo
+from laserdose.planning.letterhead import A4_INCHES, BODY_TOP, LEFT, Letterhead, dress
 
 WRAP_CHARS = 78  # characters of 9 pt text that fit beside a drawing
 TOP, BOTTOM = 0.86, 0.08  # the band of each page that content flows into (fractions of the height)
@@ -54,8 +54,8 @@ class _Block:
     keep_with_next: bool = False  # a heading never ends a page
 
 
-def handout_pdf(*, session: Session, actor: User, course: Course, today: dt.date) -> bytes:
-    """The handout of `course` (the caller has checked that `actor` may read its patient)."""
+def handout_pdf(*, session: Session, actor: User, course: Course, today: dt.date, clinic: str = "") -> bytes:
+    """The handout of `course` from `clinic`; the caller has checked that `actor` may read its patient."""
     rows = [
         row
         for row in exercises.programme(session=session, actor=actor, course_id=course.id)
@@ -77,11 +77,19 @@ def handout_pdf(*, session: Session, actor: User, course: Course, today: dt.date
     pages = _flow(blocks)
     buffer = io.BytesIO()
     metadata = {"Title": f"Home programme, course {course.id}", "Creator": f"laserdose {__version__}"}
+    figures = []
+    for page_blocks in pages:
+        figure = _page(course)
+        for top, block in page_blocks:
+            block.draw(figure, top)
+        figures.append(figure)
+    identity = _identity(course)
+    dress(figures, Letterhead(
+        "Home programme and advice", clinic, machine_profile(course), (f"{identity} - course {course.id}",),
+        f"Printed {today}, laserdose {__version__}",
+    ))  # fmt: skip
     with PdfPages(buffer, metadata=metadata) as pdf:
-        for number, page_blocks in enumerate(pages, start=1):
-            figure = _page(course, today, number, len(pages))
-            for top, block in page_blocks:
-                block.draw(figure, top)
+        for figure in figures:
             pdf.savefig(figure)
     return buffer.getvalue()
 
@@ -100,20 +108,16 @@ def _flow(blocks: list[_Block]) -> list[list[tuple[float, _Block]]]:
     return pages
 
 
-def _page(course: Course, today: dt.date, number: int, count: int) -> Figure:
+def _identity(course: Course) -> str:
     patient = course.patient
-    profile = machine_profile(course)
+    return f"{patient.name}, born {patient.birth_date}, record no. {record_number(patient)}"
+
+
+def _page(course: Course) -> Figure:
+    """A page naming the patient and the course; `dress` adds the letterhead (machine, date, page)."""
     figure = Figure(figsize=A4_INCHES)
-    figure.text(0.06, 0.955, "Home programme and advice", fontsize=16, weight="bold")
-    maker = f"{profile.manufacturer} {profile.model}" if profile is not None else "no machine named"
-    figure.text(
-        0.06, 0.93, f"{course.condition}, course {course.id}; laser: {maker}; printed {today}", fontsize=9
-    )
-    draw_logo(figure, profile)
-    identity = f"{patient.name}, born {patient.birth_date}, record no. {record_number(patient)}"
-    figure.text(0.06, 0.9, identity, fontsize=10, weight="bold")
-    footer = f"{identity} - course {course.id} - page {number} of {count} - laserdose {__version__}"
-    figure.text(0.06, 0.03, footer, fontsize=7)
+    figure.text(LEFT, BODY_TOP, _identity(course), fontsize=10, weight="bold", va="top")
+    figure.text(LEFT, BODY_TOP - 0.02, f"{course.condition}, course {course.id}", fontsize=9, va="top")
     return figure
 
 

@@ -21,7 +21,7 @@ from laserdose.clinic.models import PowerCheck, Role, User
 from laserdose.clinic.records import NotFound
 from laserdose.clinic.users import require_role
 from laserdose.machines.profile import load_profile
-from laserdose.planning.report import A4_INCHES, draw_logo
+from laserdose.planning.letterhead import A4_INCHES, BODY_BOTTOM, BODY_TOP, LEFT, Letterhead, dress
 
 MAX_HISTORY_ROWS = 14
 WRAP_CHARS = 118  # monospace characters that fit the page at 7 pt
@@ -88,8 +88,10 @@ def plot_trend(axes: Axes, checks: list[PowerCheck], tolerance: float) -> None:
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
 
 
-def qa_report_pdf(*, session: Session, actor: User, machine_serial: str, today: dt.date) -> bytes:
-    """A one-page A4 PDF of a machine's power checks (any logged-in role)."""
+def qa_report_pdf(
+    *, session: Session, actor: User, machine_serial: str, today: dt.date, clinic: str = ""
+) -> bytes:
+    """A one-page A4 PDF of a machine's power checks (any logged-in role), `clinic` in its letterhead."""
     require_role(actor, Role.ADMIN, Role.CLINICIAN, Role.OPERATOR)
     checks = qa.history(session=session, machine_serial=machine_serial)
     if not checks:
@@ -97,8 +99,6 @@ def qa_report_pdf(*, session: Session, actor: User, machine_serial: str, today: 
     profile = load_profile(checks[-1].machine_profile)
     state = qa.state(session=session, machine_serial=machine_serial, machine_profile=profile.name)
     figure = Figure(figsize=A4_INCHES)
-    figure.text(0.06, 0.96, "Output power QA report", fontsize=16, weight="bold")
-    draw_logo(figure, profile)
     latest = next((c for c in reversed(checks) if c.kind == "check"), None)
     lines = [
         f"Machine: {profile.manufacturer} {profile.model} ({profile.name}), serial {machine_serial}",
@@ -117,15 +117,15 @@ def qa_report_pdf(*, session: Session, actor: User, machine_serial: str, today: 
         "",
         "History:",
         *[_history_line(c) for c in checks[-MAX_HISTORY_ROWS:]],
-        "",
-        f"Report of {today}, laserdose {__version__}",
     ]  # fmt: skip
-    figure.text(0.06, 0.93, "\n".join(lines), fontsize=7, va="top", family="monospace")
-    axes = figure.add_axes((0.1, 0.06, 0.84, 0.36))
+    figure.text(LEFT, BODY_TOP, "\n".join(lines), fontsize=7, va="top", family="monospace")
+    axes = figure.add_axes((0.1, BODY_BOTTOM + 0.03, 0.84, 0.33))
     axes.set_title(
         "Output against set power per source (dotted: fitted trend since the last service)", fontsize=9
     )
     plot_trend(axes, checks, state.tolerance)
+    issued = f"Report of {today}, laserdose {__version__}"
+    dress([figure], Letterhead("Output power QA report", clinic, profile, issued=issued))
     buffer = io.BytesIO()
     metadata = {"Title": f"laserdose QA report {machine_serial}", "Creator": f"laserdose {__version__}"}
     figure.savefig(buffer, format="pdf", metadata=metadata)

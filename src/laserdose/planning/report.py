@@ -2,6 +2,7 @@
 
 import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -11,29 +12,37 @@ matplotlib.use("Agg")
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.image import imread  # noqa: E402
 from matplotlib.patches import Circle, Rectangle  # noqa: E402
 
 from laserdose.clinical import body_chart  # noqa: E402
 from laserdose.clinical.patient import Patient  # noqa: E402
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol  # noqa: E402
 from laserdose.domain.plan import Refusal, TreatmentPlan  # noqa: E402
-from laserdose.machines.profile import DeviceProfile, logo_png  # noqa: E402
+from laserdose.machines.profile import DeviceProfile  # noqa: E402
 from laserdose.planning.curves import (  # noqa: E402
     depth_dose_curve,
     plan_handpiece,
     plan_scan,
     skin_temperature_curve,
 )
-from laserdose.planning.page_stamp import PageStamp, stamp_pages, stamp_rows  # noqa: E402
+from laserdose.planning.letterhead import (  # noqa: E402
+    A4_INCHES,
+    BODY_BOTTOM,
+    BODY_TOP,
+    LEFT,
+    RIGHT,
+    Letterhead,
+    dress,
+)
+from laserdose.planning.page_stamp import PageStamp, stamp_rows  # noqa: E402
 from laserdose.planning.physics import TablePhysics  # noqa: E402
 from laserdose.safety.summary import SafetySummary, safety_summary, summary_rows  # noqa: E402
 
-A4_INCHES = (8.27, 11.69)
 ROWS_PER_PAGE = 26
 COLUMN_WIDTHS = (0.15, 0.33, 0.52)  # fractions of the page's table width
 WRAP_CHARACTERS = (16, 40, 56)  # what fits each column at 7 pt
 ROW_HEIGHT = 0.022  # one line of 7 pt text, as a fraction of the table's axes
+TABLE_SHARE = 0.97  # of the axes a page's rows may fill (the table sits a little below the axes' top)
 
 
 def table_pages(title: str, rows: Sequence[tuple[str, str, str]]) -> list[Figure]:
@@ -43,8 +52,8 @@ def table_pages(title: str, rows: Sequence[tuple[str, str, str]]) -> list[Figure
     for number, chunk in enumerate(chunks, start=1):
         figure = Figure(figsize=A4_INCHES)
         suffix = f" ({number}/{len(chunks)})" if len(chunks) > 1 else ""
-        figure.suptitle(title + suffix, x=0.08, y=0.96, ha="left", fontsize=14)
-        axes = figure.add_axes((0.05, 0.07, 0.9, 0.84))  # above the page stamp (page_stamp.STAMP_TOP)
+        figure.text(LEFT, BODY_TOP, title + suffix, va="top", fontsize=12, weight="bold")
+        axes = figure.add_axes((LEFT, BODY_BOTTOM, RIGHT - LEFT, BODY_TOP - 0.035 - BODY_BOTTOM))
         axes.axis("off")
         cells = [_wrapped(row) for row in chunk]
         table = axes.table(
@@ -78,7 +87,7 @@ def _page_chunks(rows: Sequence[tuple[str, str, str]]) -> list[Sequence[tuple[st
     start, used = 0, _row_height(["header"])
     for index, row in enumerate(rows):
         height = _row_height(_wrapped(row))
-        if index > start and (index - start >= ROWS_PER_PAGE or used + height > 1.0):
+        if index > start and (index - start >= ROWS_PER_PAGE or used + height > TABLE_SHARE):
             chunks.append(rows[start:index])
             start, used = index, _row_height(["header"])
         used += height
@@ -91,25 +100,14 @@ def safety_pages(summary: SafetySummary) -> list[Figure]:
     return table_pages(f"Laser safety summary: {summary.device}", summary_rows(summary))
 
 
-def write_pdf(path: str | Path | BinaryIO, pages: Sequence[Figure]) -> None:
-    """Write `pages` as one PDF document to a path or a binary file object."""
-    with PdfPages(path, metadata={"Creator": "laserdose"}) as pdf:
+def write_pdf(path: str | Path | BinaryIO, pages: Sequence[Figure], head: Letterhead | None = None) -> None:
+    """Write `pages` as one PDF document to a path or a binary file object, under `head` if given."""
+    if head is not None:
+        dress(pages, head)
+    metadata = {"Creator": "laserdose", **({"Title": head.title} if head is not None else {})}
+    with PdfPages(path, metadata=metadata) as pdf:
         for page in pages:
             pdf.savefig(page)
-
-
-def draw_logo(figure: Figure, profile: DeviceProfile | None) -> None:
-    """The maker's logo (its PNG rendering) at the top right of the page, if the profile has one."""
-    png = logo_png(profile) if profile is not None else None
-    if png is None:
-        return
-    image = imread(png)
-    height, width = image.shape[:2]
-    axes_width = 0.24
-    axes_height = axes_width * height / width * A4_INCHES[0] / A4_INCHES[1]
-    axes = figure.add_axes((0.94 - axes_width, 0.985 - axes_height, axes_width, axes_height))
-    axes.imshow(image)
-    axes.set_axis_off()
 
 
 def write_plan_report(
@@ -121,6 +119,7 @@ def write_plan_report(
     outside_band_reason: str | None = None,
     body_zones: Sequence[str] = (),
     stamp: PageStamp | None = None,
+    head: Letterhead | None = None,
 ) -> None:
     """The plan report: patient and screening, the plan, its curves and area, laser safety, sources.
 
@@ -128,7 +127,8 @@ def write_plan_report(
     signing a plan whose target dose is outside its band; the report then says "Signed outside the
     band: <reason>". `body_zones` are the zones marked on the course's body chart, drawn on a page of
     their own. A clinic's report gives `stamp`: the patient's identification and the signature, in full
-    on the first page and at the foot of every page.
+    on the first page and at the foot of every page. `head` is the letterhead (default: titled
+    "Treatment plan", no clinic); the stamp's lines join its footer.
     """
     device, protocol = basis
     rows = plan_rows(plan, patient, device, with_name=stamp is None)
@@ -136,24 +136,24 @@ def write_plan_report(
         rows.insert(0, ("SIGNED", "Signed outside the band:", outside_band_reason))
     if stamp is not None:
         rows = stamp_rows(stamp) + rows
-    pages = table_pages("Treatment plan", rows)
-    draw_logo(pages[0], device)
+    pages = table_pages("Plan and patient", rows)
     if isinstance(plan, TreatmentPlan):
         pages.append(_curves_page(plan, patient, device, physics))
         if body_zones:
             pages.append(body_chart_page(body_zones, f"{plan.area_cm2:g} cm2 in all"))
         pages += safety_pages(safety_summary(device, plan.delivery.duration_s))
     pages += table_pages("Sources", _source_rows(plan, protocol, physics))
+    head = head or Letterhead(title="Treatment plan", profile=device)
     if stamp is not None:
-        stamp_pages(pages, stamp)
-    write_pdf(target, pages)
+        head = replace(head, footer_lines=(stamp.patient_line(), stamp.signature_line(), *head.footer_lines))
+    write_pdf(target, pages, head)
 
 
 def body_chart_page(zones: Sequence[str], note: str) -> Figure:
     """An A4 page with the body chart, the marked zones filled and named."""
     figure = Figure(figsize=A4_INCHES)
-    figure.suptitle("Treated area", x=0.08, y=0.96, ha="left", fontsize=14)
-    body_chart.draw(figure.add_axes((0.1, 0.3, 0.5, 0.6)), zones)
+    figure.text(LEFT, BODY_TOP, "Treated area", va="top", fontsize=12, weight="bold")
+    body_chart.draw(figure.add_axes((0.1, 0.3, 0.5, 0.56)), zones)
     text = f"Marked: {body_chart.describe(zones)}. {note}. Seen from behind: the patient's left on the left."
     figure.text(0.08, 0.25, "\n".join(textwrap.wrap(text, 90)), fontsize=9, va="top")
     return figure
@@ -242,8 +242,9 @@ def _curves_page(
     plan: TreatmentPlan, patient: Patient, device: DeviceProfile, physics: TablePhysics
 ) -> Figure:
     figure = Figure(figsize=A4_INCHES)
-    figure.suptitle("Dose, skin temperature and area", x=0.08, y=0.96, ha="left", fontsize=14)
-    depth_axes, skin_axes, area_axes = figure.subplots(3, 1, gridspec_kw={"hspace": 0.45})
+    figure.text(LEFT, BODY_TOP, "Dose, skin temperature and area", va="top", fontsize=12, weight="bold")
+    grid = {"hspace": 0.45, "top": BODY_TOP - 0.05, "bottom": BODY_BOTTOM + 0.035}
+    depth_axes, skin_axes, area_axes = figure.subplots(3, 1, gridspec_kw=grid)
     curve = depth_dose_curve(plan, patient, physics)
     depth_axes.fill_between(curve.depth_mm, curve.low, curve.high, alpha=0.3, label="fat +/- 2 SD")
     depth_axes.semilogy(curve.depth_mm, curve.nominal, label="nominal")

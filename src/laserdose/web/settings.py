@@ -47,6 +47,7 @@ class WebSettings(BaseSettings):
             outside the database. None: next to the key file, named after the database.
         audit_check_interval_s: how often the running app re-verifies the audit log and writes a
             checkpoint [s].
+        clinic_name: the clinic's name, printed at the head of every PDF report it issues.
     """
 
     model_config = SettingsConfigDict(env_prefix="LASERDOSE_", extra="ignore")
@@ -73,6 +74,7 @@ class WebSettings(BaseSettings):
     audit_key_file: Path | None = None
     audit_checkpoint_file: Path | None = None
     audit_check_interval_s: float = Field(default=300.0, gt=0)
+    clinic_name: str = Field(default="laserdose clinic", min_length=1, max_length=80)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> WebSettings:

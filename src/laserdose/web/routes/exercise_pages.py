@@ -154,9 +154,10 @@ def stop_exercise(
 
 
 @router.get("/courses/{course_id}/handout.pdf")
-def handout(course_id: int, session: DbSession, user: Reader) -> Response:
+def handout(request: Request, course_id: int, session: DbSession, user: Reader) -> Response:
     """The patient handout (PDF; the file name holds no patient data)."""
     course = patients.readable_course(session=session, actor=user, course_id=course_id)
-    pdf = handout_pdf(session=session, actor=user, course=course, today=dt.date.today())
+    clinic = request.app.state.settings.clinic_name
+    pdf = handout_pdf(session=session, actor=user, course=course, today=dt.date.today(), clinic=clinic)
     headers = {"Content-Disposition": f'inline; filename="handout-course-{course_id}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)

@@ -124,6 +124,7 @@ def course_report(request: Request, course_id: int, session: DbSession, user: Re
     pdf = course_report_pdf(
         session=session, actor=user, course_id=course_id, today=dt.date.today(),
         audit_line=audit_checkpoints.describe(state) if state is not None else "",
+        clinic=request.app.state.settings.clinic_name,
     )  # fmt: skip
     headers = {"Content-Disposition": f'attachment; filename="course-{course_id}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from laserdose import __version__
 from laserdose.clinic import course_closing, patients, plans, record_stamp, screenings, signing
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
@@ -20,6 +22,7 @@ from laserdose.clinical.protocols import get_protocol, load_protocols
 from laserdose.clinical.screening import automatic_terms
 from laserdose.errors import InputError
 from laserdose.machines.profile import load_profile, shipped_profiles
+from laserdose.planning.letterhead import Letterhead
 from laserdose.planning.page_stamp import PageStamp
 from laserdose.planning.physics import TablePhysics
 from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C
@@ -244,13 +247,14 @@ def create_course(
 
 def _pdf(
     plan: Any, patient: Any, inputs: plans.PlanInputs, physics: TablePhysics, filename: str,
-    stamp: PageStamp, reason: str | None = None, body_zones: Sequence[str] = (),
+    stamp: PageStamp, head: Letterhead, reason: str | None = None, body_zones: Sequence[str] = (),
 ) -> Response:  # fmt: skip
     buffer = io.BytesIO()
     basis = (load_profile(inputs.device), get_protocol(inputs.protocol))
+    head = replace(head, profile=basis[0], issued=f"Report of {dt.date.today()}, laserdose {__version__}")
     write_plan_report(
         buffer, plan, patient, basis, physics, outside_band_reason=reason, body_zones=body_zones,
-        stamp=stamp,
+        stamp=stamp, head=head,
     )  # fmt: skip
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(buffer.getvalue(), media_type="application/pdf", headers=headers)
@@ -269,11 +273,15 @@ def editor_plan_report(
         return _editor_page(request, user, patient, context, 422)
     plan, planning_patient = context["view"].plan, context["view"].patient
     stamp = record_stamp.draft_stamp(patient, plan)
-    return _pdf(plan, planning_patient, context["inputs"], physics, f"plan-patient-{patient_id}.pdf", stamp)
+    head = Letterhead("Treatment plan (draft, not signed)", request.app.state.settings.clinic_name)
+    filename = f"plan-patient-{patient_id}.pdf"
+    return _pdf(plan, planning_patient, context["inputs"], physics, filename, stamp, head)
 
 
 @router.get("/courses/{course_id}/plan.pdf")
-def course_plan_report(course_id: int, session: DbSession, user: Reader, physics: Physics) -> Response:
+def course_plan_report(
+    request: Request, course_id: int, session: DbSession, user: Reader, physics: Physics
+) -> Response:
     """The PDF report of a course's signed plan, made again from its inputs and checked against it."""
     plan, patient = plans.course_plan(session=session, actor=user, course_id=course_id, physics=physics)
     course = session.get(Course, course_id)  # course_plan found it and checked the reader's access
@@ -282,5 +290,6 @@ def course_plan_report(course_id: int, session: DbSession, user: Reader, physics
     reason = outside["reason"] if outside else None
     inputs = plans.PlanInputs.from_dict(course.plan[plans.INPUTS_KEY])
     stamp = record_stamp.course_stamp(session, course, plan)
+    head = Letterhead(f"Treatment plan, course {course_id}", request.app.state.settings.clinic_name)
     filename = f"plan-course-{course_id}.pdf"
-    return _pdf(plan, patient, inputs, physics, filename, stamp, reason, course.body_chart)
+    return _pdf(plan, patient, inputs, physics, filename, stamp, head, reason, course.body_chart)

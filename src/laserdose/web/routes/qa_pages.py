@@ -207,8 +207,11 @@ def set_policy(request: Request, form: PostedForm, session: DbSession, user: Adm
 
 
 @router.get("/machines/{serial}/qa-report.pdf")
-def qa_report(serial: str, session: DbSession, user: Reader) -> Response:
+def qa_report(request: Request, serial: str, session: DbSession, user: Reader) -> Response:
     """The machine's printable QA report (PDF)."""
-    pdf = qa_report_pdf(session=session, actor=user, machine_serial=serial, today=dt.date.today())
+    pdf = qa_report_pdf(
+        session=session, actor=user, machine_serial=serial, today=dt.date.today(),
+        clinic=request.app.state.settings.clinic_name,
+    )  # fmt: skip
     headers = {"Content-Disposition": f'inline; filename="qa-report-{serial}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)

@@ -7,7 +7,12 @@
   if (!root) return;
   const PANEL_IDS = ["console-qa", "checklist", "console-actions", "records", "doses"];
   const RUNNING_REFRESH_MS = 2000; // the records' energy (the database's heartbeat) while a session runs
-  const text = (id, value) => { const el = document.getElementById(id); if (el) el.textContent = value; };
+  const text = (id, value) => {
+    const el = document.getElementById(id);
+    if (!el) return;
+    el.textContent = value;
+    if (el.classList.contains("state")) el.dataset.value = value; // app.css colours states by data-value
+  };
   const yesNo = (value, yes, no) => (value === undefined ? "-" : value ? yes : no);
   const number = (value, digits) => (typeof value === "number" ? value.toFixed(digits) : "-");
   let phase = root.dataset.phase;
