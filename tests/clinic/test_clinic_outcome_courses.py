@@ -94,21 +94,40 @@ def test_outcomes_recorded_without_course_reach_the_dashboard_and_the_course_rep
 
 
 def _history(url: str) -> dict[str, int]:
-    """A database at 0004 with outcomes saved without course: on a one-course and a two-course patient."""
+    """A database at 0004 with outcomes saved without course: on a one-course and a two-course patient.
+
+    Rows are written with SQL as the tables were at 0004 (today's models have columns added since).
+    """
     engine = db.make_engine(url)
     db.upgrade(engine, "0004_power_checks")
     with db.session_factory(engine).begin() as session:
         clinician = make_user(session)
-        one, two = make_patient(session, clinician), make_patient(session, clinician)
-        course = make_course(session, clinician, one)
-        make_course(session, clinician, two), make_course(session, clinician, two)
-        rows = {
-            "one": Outcome(patient_id=one.id, recorded_by_id=clinician.id, assessed_on=DAY, nrs=5),
-            "two": Outcome(patient_id=two.id, recorded_by_id=clinician.id, assessed_on=DAY, nrs=4),
-        }
-        session.add_all(rows.values())
-        session.flush()
-        return {"course": course.id, "one": rows["one"].id, "two": rows["two"].id, "two_patient": two.id}
+
+        def insert(sql: str, **values: object) -> int:
+            return int(session.execute(text(sql + " RETURNING id"), values).scalar_one())
+
+        born, now = dt.date(1970, 5, 17), dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+        patient_sql = (
+            "INSERT INTO patients (name, birth_date, skin_type, bmi_kg_m2, created_at) "
+            "VALUES (:name, :born, 3, 26.0, :now)"
+        )
+        one = insert(patient_sql, name="One", born=born, now=now)
+        two = insert(patient_sql, name="Two", born=born, now=now)
+        course_sql = (
+            "INSERT INTO courses (patient_id, clinician_id, condition, protocol, plan, sessions_planned, "
+            "sessions_per_week, home_exercise, advice, created_at) "
+            "VALUES (:patient, :clinician, 'chronic_nslbp', 'demo', '{}', 12, 3, '', '', :now)"
+        )
+        course = insert(course_sql, patient=one, clinician=clinician.id, now=now)
+        insert(course_sql, patient=two, clinician=clinician.id, now=now)
+        insert(course_sql, patient=two, clinician=clinician.id, now=now)
+        outcome_sql = (
+            "INSERT INTO outcomes (patient_id, recorded_by_id, assessed_on, nrs) "
+            "VALUES (:patient, :clinician, :day, :nrs)"
+        )
+        first = insert(outcome_sql, patient=one, clinician=clinician.id, day=DAY, nrs=5)
+        second = insert(outcome_sql, patient=two, clinician=clinician.id, day=DAY, nrs=4)
+        return {"course": course, "one": first, "two": second, "two_patient": two}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

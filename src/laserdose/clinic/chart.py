@@ -6,13 +6,15 @@ Read-only: every function takes the database session keyword-only and checks the
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic import corrections
 from laserdose.clinic.models import Course, Outcome, Referral, Screening, TreatmentSession, User
-from laserdose.clinic.outcomes import patient_outcomes
 from laserdose.clinic.patients import get_patient
 
 
@@ -24,11 +26,26 @@ class TimelineEvent:
         when: date of the event.
         kind: screening, referral, course, session or outcome.
         summary: one line for people.
+        record: the correctable record behind it as (kind, id), e.g. ("outcomes", 3); None if none.
+        void_reason: why it was voided; None while it stands.
+        versions: its previous versions, oldest first (corrections.history).
     """
 
     when: dt.date
     kind: str
     summary: str
+    record: tuple[str, int] | None = None
+    void_reason: str | None = None
+    versions: tuple[corrections.Version, ...] = field(default=())
+
+
+def _correctable(
+    session: Session, actor: User, when: dt.date, kind: str, summary: str, name: str, row: Any
+) -> TimelineEvent:
+    """A chart entry for a correctable record, with its void state and its previous versions."""
+    versions = tuple(corrections.history(session=session, actor=actor, kind=name, record_id=row.id))
+    reason = row.void_reason if row.voided_at is not None else None
+    return TimelineEvent(when, kind, summary, (name, row.id), reason, versions)
 
 
 def _outcome_summary(outcome: Outcome) -> str:
@@ -62,11 +79,42 @@ def _referral_events(session: Session, patient_id: int) -> list[TimelineEvent]:
     return events
 
 
+def _session_summary(record: TreatmentSession) -> str:
+    energy_j = sum(float(v) for v in record.energy_j_by_wavelength.values())
+    state = "completed" if record.completed else f"{len(record.interruptions)} interruption(s)"
+    state = "running" if record.status == "running" else state
+    return f"session {energy_j:.0f} J, {state}"
+
+
+_SUMMARIES: dict[str, Callable[[Any], str]] = {
+    "patients": lambda p: f"{p.name}, born {p.birth_date}",
+    "screenings": lambda s: f"screening: {s.decision}",
+    "outcomes": _outcome_summary,
+    "sessions": _session_summary,
+}
+
+
+def record_summary(*, session: Session, actor: User, kind: str, row: Any) -> str:
+    """One line for people about a correctable record, dated (the void page shows it)."""
+    found = corrections.kind_of(kind)
+    get_patient(session=session, actor=actor, patient_id=found.patient_of(row))
+    when = {"screenings": "at", "outcomes": "assessed_on", "sessions": "started_at"}.get(kind)
+    day = getattr(row, when) if when else None
+    day = day.date() if isinstance(day, dt.datetime) else day
+    return f"{day}: {_SUMMARIES[kind](row)}" if day else _SUMMARIES[kind](row)
+
+
 def timeline(*, session: Session, actor: User, patient_id: int) -> list[TimelineEvent]:
-    """Return the patient's screenings, courses, sessions and outcomes, oldest first."""
+    """Return the patient's screenings, courses, sessions and outcomes, oldest first.
+
+    Voided records stay, marked with their reason; corrected ones carry their previous versions.
+    """
     get_patient(session=session, actor=actor, patient_id=patient_id)
     screenings = session.scalars(select(Screening).where(Screening.patient_id == patient_id))
-    events = [TimelineEvent(s.at.date(), "screening", f"screening: {s.decision}") for s in screenings]
+    events = [
+        _correctable(session, actor, s.at.date(), "screening", _SUMMARIES["screenings"](s), "screenings", s)
+        for s in screenings
+    ]
     events += _referral_events(session, patient_id)
     for course in session.scalars(select(Course).where(Course.patient_id == patient_id)):
         signed = "signed" if course.signed_at else "not signed"
@@ -76,14 +124,11 @@ def timeline(*, session: Session, actor: User, patient_id: int) -> list[Timeline
         for record in session.scalars(
             select(TreatmentSession).where(TreatmentSession.course_id == course.id)
         ):
-            energy_j = sum(float(v) for v in record.energy_j_by_wavelength.values())
-            state = "completed" if record.completed else f"{len(record.interruptions)} interruption(s)"
-            state = "running" if record.status == "running" else state
-            events.append(
-                TimelineEvent(record.started_at.date(), "session", f"session {energy_j:.0f} J, {state}")
-            )
+            day, summary = record.started_at.date(), _session_summary(record)
+            events.append(_correctable(session, actor, day, "session", summary, "sessions", record))
+    assessments = select(Outcome).where(Outcome.patient_id == patient_id).order_by(Outcome.id)
     events += [
-        TimelineEvent(o.assessed_on, "outcome", _outcome_summary(o))
-        for o in patient_outcomes(session, patient_id)
+        _correctable(session, actor, o.assessed_on, "outcome", _outcome_summary(o), "outcomes", o)
+        for o in session.scalars(assessments)
     ]
     return sorted(events, key=lambda event: event.when)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from laserdose import __version__
 from laserdose.clinic import patients
+from laserdose.clinic.corrections import live
 from laserdose.clinic.models import Course, Outcome, TreatmentSession, User
 from laserdose.clinic.records import get_course
 from laserdose.clinical.outcomes import MIC, Measure, responder_threshold
@@ -122,9 +123,12 @@ def course_report_pdf(
             the foot of the page so that a printed report anchors the log too.
     """
     course = _course(session, actor, course_id)
-    records = list(session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course_id)))
+    records = list(session.scalars(
+        select(TreatmentSession).where(TreatmentSession.course_id == course_id, live(TreatmentSession))
+    ))  # fmt: skip
     assessments = list(session.scalars(
-        select(Outcome).where(Outcome.course_id == course_id).order_by(Outcome.assessed_on, Outcome.id)
+        select(Outcome).where(Outcome.course_id == course_id, live(Outcome))
+        .order_by(Outcome.assessed_on, Outcome.id)
     ))  # fmt: skip
     figure = Figure(figsize=A4_INCHES)
     figure.text(0.06, 0.96, "Course report", fontsize=16, weight="bold")

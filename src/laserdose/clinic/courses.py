@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic.corrections import live
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
 from laserdose.clinic.patients import get_patient
 from laserdose.clinic.records import audit_change
@@ -68,12 +69,16 @@ class CourseSummary:
 
 
 def course_summaries(*, session: Session, actor: User, patient_id: int) -> list[CourseSummary]:
-    """Return the patient's courses, oldest first, with delivery counts."""
+    """Return the patient's courses, oldest first, with delivery counts (voided sessions not counted)."""
     get_patient(session=session, actor=actor, patient_id=patient_id)
     summaries = []
     for course in session.scalars(select(Course).where(Course.patient_id == patient_id).order_by(Course.id)):
         records = list(
-            session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course.id))
+            session.scalars(
+                select(TreatmentSession).where(
+                    TreatmentSession.course_id == course.id, live(TreatmentSession)
+                )
+            )
         )
         energy_j = sum(float(v) for r in records for v in r.energy_j_by_wavelength.values())
         summaries.append(CourseSummary(course, len(records), sum(r.completed for r in records), energy_j))

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic import corrections
 from laserdose.clinic.models import Patient, User
 from laserdose.clinic.records import audit_change, get_row
 from laserdose.clinic.users import EDITORS, READERS, require_role
@@ -51,22 +52,37 @@ def add_patient(
     return patient
 
 
-def update_patient(*, session: Session, actor: User, patient_id: int, **changes: Any) -> Patient:
-    """Change some of name, birth_date, skin_type, bmi_kg_m2 of a patient (clinician or admin)."""
+def update_patient(*, session: Session, actor: User, patient_id: int, reason: str, **changes: Any) -> Patient:
+    """Correct some of name, birth_date, skin_type, bmi_kg_m2 of a patient (clinician or admin).
+
+    The previous version is kept with `reason` (corrections.py). A new birth date may not come after
+    any of the patient's dated records (the date rules of domain/record_dates.py).
+    """
     require_role(actor, *EDITORS)
-    patient = get_patient(session=session, actor=actor, patient_id=patient_id)
-    unknown = set(changes) - {"name", "birth_date", "skin_type", "bmi_kg_m2"}
+    get_patient(session=session, actor=actor, patient_id=patient_id)
+    unknown = set(changes) - set(corrections.KINDS["patients"].editable)
     if unknown:
         raise InputError(f"cannot change {', '.join(sorted(unknown))}")
+    row, version = corrections.begin_edit(
+        session=session, actor=actor, kind="patients", record_id=patient_id, reason=reason
+    )
+    patient: Patient = row
     merged = {
         "name": patient.name, "birth_date": patient.birth_date, "skin_type": patient.skin_type,
         "bmi_kg_m2": patient.bmi_kg_m2, **changes,
     }  # fmt: skip
     merged["name"] = _check_patient_fields(**merged)
+    first = corrections.first_record_day(session, patient_id)
+    if first is not None and merged["birth_date"] > first:
+        raise InputError(
+            f"birth date {merged['birth_date']} is after the patient's first record ({first}); "
+            "correct or void that record first"
+        )
     for field, value in merged.items():
         setattr(patient, field, value)
-    session.flush()
-    audit_change(session, actor, "patient.update", "patients", patient.id, fields=sorted(changes))
+    corrections.finish_edit(
+        session=session, actor=actor, kind="patients", row=patient, version=version, fields=list(changes)
+    )
     return patient
 
 
@@ -77,9 +93,11 @@ def get_patient(*, session: Session, actor: User, patient_id: int) -> Patient:
 
 
 def search_patients(*, session: Session, actor: User, query: str = "", limit: int = 50) -> list[Patient]:
-    """Return patients whose name contains `query` (case-insensitive), by name."""
+    """Return patients whose name contains `query` (case-insensitive), by name; voided ones are left out."""
     require_role(actor, *READERS)
-    statement = select(Patient).order_by(Patient.name, Patient.id).limit(limit)
+    statement = (
+        select(Patient).where(corrections.live(Patient)).order_by(Patient.name, Patient.id).limit(limit)
+    )
     if query.strip():
         query = "".join(char for char in query if ord(char) >= 32)  # PostgreSQL refuses NUL in text
         escaped = query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

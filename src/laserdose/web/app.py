@@ -42,6 +42,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         api,
         api_docs,
         console,
+        correction_pages,
+        corrections_api,
         courses_api,
         outcome_pages,
         pages,
@@ -95,6 +97,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_docs.router)  # Swagger UI from /static, not FastAPI's CDN page
     app.include_router(courses_api.router)
+    app.include_router(corrections_api.router)
+    app.include_router(correction_pages.router)
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)
     app.include_router(console.router)

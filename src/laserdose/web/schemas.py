@@ -14,7 +14,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
 )
 
 from laserdose.clinic.models import Patient
@@ -57,12 +56,6 @@ Day = Annotated[dt.date, BeforeValidator(_date_text)]
 BirthDay = Annotated[BirthDate, BeforeValidator(_date_text)]
 
 
-def _not_in_future(value: dt.date | None) -> dt.date | None:
-    if value is not None and not dt.date(1900, 1, 1) <= value <= dt.date.today():
-        raise ValueError("must be between 1900-01-01 and today")
-    return value
-
-
 class PatientCreate(BaseModel):
     """A new patient."""
 
@@ -74,10 +67,21 @@ class PatientCreate(BaseModel):
     bmi: Bmi
 
 
+# Why a record is corrected or voided, kept with its previous version. Newlines are allowed; the clinic's
+# service refuses other control characters with its own sentence (clinic/corrections.py).
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    Field(description="why the record is corrected or voided (kept with the previous version)"),
+]
+
+
 class PatientUpdate(BaseModel):
-    """Fields to change on a patient; all optional."""
+    """A correction of a patient: the fields to change and why (the previous version is kept)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
 
     name: Name | None = None
     birth_date: BirthDay | None = None
@@ -110,38 +114,36 @@ class Token(BaseModel):
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
 
 
+Nrs = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=10, description="pain NRS 0-10")]
+OdiSections = Annotated[
+    list[Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=5)] | None],
+    Field(min_length=10, max_length=10, description="ten ODI answers 0-5, null for a missed section"),
+]
+RmdqTicked = Annotated[list[bool], Field(min_length=24, max_length=24, description="the 24 RMDQ statements")]
+AnalgesicUse = Literal["none", "as_needed", "daily"]
+AdherencePercent = Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=100)]
+CourseRef = Annotated[
+    int,
+    BeforeValidator(_no_bool),
+    Field(gt=0, description="the patient's course; omitted: the patient's single active course"),
+]
+
+
 class OutcomeCreate(BaseModel):
-    """A new outcome assessment; at least one of nrs, odi_sections, rmdq_ticked."""
+    """A new outcome assessment; at least one of nrs, odi_sections, rmdq_ticked.
+
+    The date rules (not in the future, not before birth or the course) are the clinic's.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     assessed_on: Day
-    nrs: Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=10, description="pain NRS 0-10")] | None = (
-        None
-    )
-    odi_sections: (
-        Annotated[
-            list[Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=5)] | None],
-            Field(min_length=10, max_length=10, description="ten ODI answers 0-5, null for a missed section"),
-        ]
-        | None
-    ) = None
-    rmdq_ticked: (
-        Annotated[list[bool], Field(min_length=24, max_length=24, description="the 24 RMDQ statements")]
-        | None
-    ) = None
-    analgesic_use: Literal["none", "as_needed", "daily"] | None = None
-    exercise_adherence_percent: Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=100)] | None = None
-    course_id: (
-        Annotated[
-            int,
-            BeforeValidator(_no_bool),
-            Field(gt=0, description="the patient's course; omitted: the patient's single active course"),
-        ]
-        | None
-    ) = None
-
-    _assessed_on = field_validator("assessed_on")(_not_in_future)
+    nrs: Nrs | None = None
+    odi_sections: OdiSections | None = None
+    rmdq_ticked: RmdqTicked | None = None
+    analgesic_use: AnalgesicUse | None = None
+    exercise_adherence_percent: AdherencePercent | None = None
+    course_id: CourseRef | None = None
 
 
 class OutcomePublic(BaseModel):
@@ -209,15 +211,7 @@ class SessionRecordCreate(BaseModel):
     ]
     energy_j_by_wavelength: dict[Wavelength, Energy]
     interruptions: list[Interruption] = Field(default_factory=list, max_length=1000)
-    completed: bool
-
-    @field_validator("started_at")
-    @classmethod
-    def _plausible_start(cls, value: dt.datetime) -> dt.datetime:
-        latest = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-        if not dt.datetime(2000, 1, 1, tzinfo=dt.UTC) <= value <= latest:
-            raise ValueError("must be between 2000-01-01 and tomorrow (UTC)")
-        return value
+    completed: bool  # started_at: the date rules are the clinic's (domain/record_dates.py)
 
 
 class SessionRecordPublic(BaseModel):
