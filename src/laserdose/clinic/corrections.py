@@ -82,6 +82,11 @@ KINDS: dict[str, Kind] = {
 }  # fmt: skip
 
 
+def allowed_kinds(actor: User) -> frozenset[str]:
+    """The kinds of record `actor` may correct or void."""
+    return frozenset(name for name, kind in KINDS.items() if actor.role in kind.roles)
+
+
 def kind_of(name: str) -> Kind:
     """The correctable kind called `name`, or InputError listing the kinds."""
     if name not in KINDS:

@@ -9,7 +9,17 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from laserdose.clinic import audit_checkpoints, chart, courses, outcomes, patients, reports, signing, users
+from laserdose.clinic import (
+    audit_checkpoints,
+    chart,
+    corrections,
+    courses,
+    outcomes,
+    patients,
+    reports,
+    signing,
+    users,
+)
 from laserdose.clinic.course_report import course_report_pdf
 from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
@@ -116,9 +126,11 @@ def patient_chart(request: Request, patient_id: int, session: DbSession, user: R
     events = chart.timeline(session=session, actor=user, patient_id=patient_id)
     series = outcomes.outcome_series(session=session, actor=user, patient_id=patient_id)
     summaries = courses.course_summaries(session=session, actor=user, patient_id=patient_id)
+    history = corrections.history(session=session, actor=user, kind="patients", record_id=patient_id)
     return render(
         request, "chart.html", user, patient=patient, events=events, charts=outcome_charts(series),
         courses=summaries, can_record=user.role in users.RECORDERS,
+        may_correct=corrections.allowed_kinds(user), patient_history=history,
     )  # fmt: skip
 
 
