@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 from laserdose.cli.main import app
 from laserdose.errors import InputError, require_choice, require_range
 
@@ -38,3 +41,45 @@ def test_require_choice_lists_allowed():
 
 def test_unknown_command_exits_2(cli):
     assert cli("no-such-command").exit_code == 2
+
+
+def _modules_after(*argv: str) -> set[str]:
+    """The modules loaded when the console script runs `laserdose ARGV` in a fresh interpreter."""
+    script = (
+        "import sys\n"
+        f"sys.argv = ['laserdose', *{list(argv)!r}]\n"
+        "from laserdose.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return set(done.stderr.split())
+
+
+def test_console_script_imports_only_the_named_command():
+    loaded = _modules_after("simulate", "--help")
+    assert "laserdose.cli.simulate" in loaded
+    heavy = {
+        "laserdose.cli.device",
+        "laserdose.cli.plan",
+        "laserdose.cli.clinic",
+        "sqlalchemy",
+        "scipy.optimize",
+    }
+    assert not heavy & loaded, heavy & loaded
+
+
+def test_console_script_lists_every_command_without_one():
+    listing = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.argv=['laserdose','--help']; from laserdose.cli.main import main; main()",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout
+    from laserdose.cli.main import _CLINIC_COMMANDS, _COMMANDS
+
+    for name in [*_COMMANDS, *_CLINIC_COMMANDS]:
+        assert f" {name} " in listing or f" {name}\n" in listing, name

@@ -339,3 +339,48 @@ class RecordVersion(Base):
     reason: Mapped[str] = mapped_column(Text)
     changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Exercise(Base):
+    """A home exercise of the clinic's library (laserdose.clinical.exercises): shipped or the clinic's own.
+
+    Never deleted: `retired` takes it out of the choices for new programmes, and programmes keep it.
+    """
+
+    __tablename__ = "exercises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    instructions: Mapped[str] = mapped_column(Text)
+    sets: Mapped[int] = mapped_column(Integer)
+    repetitions: Mapped[int] = mapped_column(Integer)
+    hold_s: Mapped[int] = mapped_column(Integer)
+    per_week: Mapped[int] = mapped_column(Integer)
+    drawing: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[str] = mapped_column(Text, default="")  # a source key or the clinic's own words
+    evidence_note: Mapped[str] = mapped_column(Text, default="")
+    shipped: Mapped[bool] = mapped_column(default=False)
+    retired: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class CourseExercise(Base):
+    """An exercise prescribed in a course's home programme, with its dosage; stopped, never deleted."""
+
+    __tablename__ = "course_exercises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id"))
+    sets: Mapped[int] = mapped_column(Integer)
+    repetitions: Mapped[int] = mapped_column(Integer)
+    hold_s: Mapped[int] = mapped_column(Integer)
+    per_week: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    assigned_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    stopped_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    exercise: Mapped[Exercise] = relationship()

@@ -45,6 +45,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         correction_pages,
         corrections_api,
         courses_api,
+        exercise_pages,
         outcome_pages,
         pages,
         plan_pages,
@@ -101,6 +102,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(correction_pages.router)
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)
+    app.include_router(exercise_pages.router)
     app.include_router(console.router)
     app.include_router(plan_pages.router)
     app.include_router(referral_pages.router)

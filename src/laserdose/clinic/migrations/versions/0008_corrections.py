@@ -1,7 +1,7 @@
 """Corrections without deletion: void columns on corrected records and a table of their previous versions.
 
 Revision ID: 0008_corrections
-Revises: 0006_outcome_courses
+Revises: 0014_exercises
 Create Date: 2026-12-02
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_corrections"
-down_revision = "0006_outcome_courses"
+down_revision = "0014_exercises"
 branch_labels = None
 depends_on = None
 
