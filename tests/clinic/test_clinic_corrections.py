@@ -30,6 +30,7 @@ from plan_protocols import write_wide_protocol
 
 DAY = dt.date(2026, 3, 1)
 TODAY = dt.date.today()
+LBP = {"diagnosis": "chronic-nonspecific-lbp"}
 
 
 def _outcome(session, actor, patient, course, day=DAY, **scores):
@@ -141,8 +142,9 @@ def test_a_voided_session_is_not_counted_and_a_corrected_one_keeps_its_first_ver
     [summary] = courses.course_summaries(session=session, actor=clinician, patient_id=patient.id)
     assert (summary.delivered, summary.energy_j) == (1, 1500.0)
     later = dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC)
-    treatment.correct_session(db=session, actor=operator, session_id=kept.id, reason="machine clock a day behind",
-                              started_at=later)  # fmt: skip
+    treatment.correct_session(
+        db=session, actor=operator, session_id=kept.id, reason="machine clock a day behind", started_at=later
+    )
     assert kept.started_at == later
     [version] = corrections.history(session=session, actor=clinician, kind="sessions", record_id=kept.id)
     assert version.snapshot["started_at"].startswith("2026-03-02T09:00:00")
@@ -202,16 +204,19 @@ def clinic_protocols(tmp_path, monkeypatch):
 
 def test_a_screening_is_voided_not_edited_and_a_voided_one_plans_nothing(session, clinic, clinic_protocols):
     clinician, _, patient, _ = clinic
-    screening, _ = screenings.screen_patient(session=session, actor=clinician, patient_id=patient.id,
-                                             answers={"diagnosis": "chronic-nonspecific-lbp"}, today=TODAY)  # fmt: skip
+    screening, _ = screenings.screen_patient(
+        session=session, actor=clinician, patient_id=patient.id, answers=LBP, today=TODAY
+    )
     with pytest.raises(InputError, match="a screening is not edited: void it with a reason"):
         corrections.begin_edit(session=session, actor=clinician, kind="screenings", record_id=screening.id,
                                reason="x")  # fmt: skip
     corrections.void(session=session, actor=clinician, kind="screenings", record_id=screening.id,
                      reason="answers of another patient")  # fmt: skip
     assert screenings.latest_screening(session=session, actor=clinician, patient_id=patient.id) is None
-    inputs = plans.PlanInputs(protocol="chronic-nonspecific-lbp", device="15w-dual", area_cm2=150.0,
-                              skin_limit_c=43.0, fat_mm=None, bmi=27.0, screening_id=screening.id)  # fmt: skip
+    inputs = plans.PlanInputs(
+        protocol="chronic-nonspecific-lbp", device="15w-dual", area_cm2=150.0, skin_limit_c=43.0,
+        fat_mm=None, bmi=27.0, screening_id=screening.id,
+    )  # fmt: skip
     with pytest.raises(InputError, match=f"screening {screening.id} was voided"):
         plans.propose_plan(session=session, actor=clinician, patient_id=patient.id, inputs=inputs,
                            physics=default_physics(), today=TODAY)  # fmt: skip
@@ -233,5 +238,6 @@ def test_the_services_apply_the_date_rules(session, clinic):
     with pytest.raises(InputError, match="before the course was created"):
         _session(session, operator, course, COURSE_CREATED - dt.timedelta(days=2))
     with pytest.raises(InputError, match=f"screening date {tomorrow} is in the future"):
-        screenings.screen_patient(session=session, actor=clinician, patient_id=patient.id,
-                                  answers={"diagnosis": "chronic-nonspecific-lbp"}, today=tomorrow)  # fmt: skip
+        screenings.screen_patient(
+            session=session, actor=clinician, patient_id=patient.id, answers=LBP, today=tomorrow
+        )

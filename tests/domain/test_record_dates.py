@@ -18,7 +18,10 @@ COURSE_DAY = dt.date(2026, 11, 30)
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (dt.date(2027, 3, 15), "date of assessment 2027-03-15 is in the future; it must be today (2026-12-02)"),
+        (
+            dt.date(2027, 3, 15),
+            "date of assessment 2027-03-15 is in the future; it must be today (2026-12-02)",
+        ),
         (dt.date(2026, 12, 3), "date of assessment 2026-12-03 is in the future"),
         (dt.date(1, 1, 1), "date of assessment 0001-01-01 is before the patient's birth date (1970-05-17)"),
         (dt.date(1970, 5, 16), "is before the patient's birth date (1970-05-17); it must be on or after it"),

@@ -78,8 +78,8 @@ def test_signed_course_takes_session_records(webapp, client, course):
 )
 def test_session_dates_follow_the_clinic_date_rules(webapp, client, course, started_at, message):
     _sign_in_database(webapp, course["id"])
-    response = client.post(f"/api/v1/courses/{course['id']}/sessions", json={**RECORD, "started_at": started_at},
-                           headers=bearer(client, "operator"))  # fmt: skip
+    url, body = f"/api/v1/courses/{course['id']}/sessions", {**RECORD, "started_at": started_at}
+    response = client.post(url, json=body, headers=bearer(client, "operator"))
     assert response.status_code == 422 and message in response.json()["detail"]
 
 

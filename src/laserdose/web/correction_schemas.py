@@ -62,6 +62,8 @@ class SessionRecordUpdate(BaseModel):
 class ChangePublic(BaseModel):
     """One field a correction changed."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     field: str
     before: Any
     after: Any

@@ -227,3 +227,5 @@ class SessionRecordPublic(BaseModel):
     energy_j_by_wavelength: dict[str, float]
     interruptions: list[dict[str, Any]]
     completed: bool
+    voided_at: dt.datetime | None = Field(default=None, description="when it was voided; null if it stands")
+    void_reason: str = Field(default="", description="why it was voided (a voided session is not counted)")
