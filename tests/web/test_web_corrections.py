@@ -1,4 +1,4 @@
-"""Corrections over the API and the pages: edit and void with a reason, 4xx JSON, forms that keep what was typed.
+"""Corrections over the API and the pages: edit and void with a reason, 4xx JSON, forms keep what was typed.
 
 Also the date rules as the outcome form and the API apply them.
 """
@@ -7,8 +7,8 @@ import datetime as dt
 import re
 
 import pytest
-from conftest import bearer, csrf_of, login
 
+from conftest import bearer, csrf_of, login
 from laserdose.clinic import db
 from laserdose.clinic.models import Course, User
 
@@ -29,8 +29,10 @@ def anna(webapp, client):
         clinician = session.query(User).filter_by(username="clinician").one()
         row.created_at = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
         row.signed_by_id, row.signed_at = clinician.id, dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
-    outcome = client.post(f"/api/v1/patients/{patient}/outcomes", json={"assessed_on": "2026-03-01", "nrs": 7},
-                          headers=headers).json()["outcome_id"]  # fmt: skip
+    first = {"assessed_on": "2026-03-01", "nrs": 7}
+    outcome = client.post(f"/api/v1/patients/{patient}/outcomes", json=first, headers=headers).json()[
+        "outcome_id"
+    ]
     return {"patient": patient, "course": course, "outcome": outcome}
 
 
@@ -132,8 +134,8 @@ def test_the_outcome_is_corrected_from_the_chart_and_the_history_shows_it(client
     no_reason = client.post(f"/records/outcomes/{anna['outcome']}/edit", data=fields)
     assert no_reason.status_code == 422 and "Reason: reason is required" in no_reason.text
     assert '<option value="4" selected>' in no_reason.text  # what was typed is kept
-    saved = client.post(f"/records/outcomes/{anna['outcome']}/edit", data={**fields, "reason": "pain 4, not 7"},
-                        follow_redirects=False)  # fmt: skip
+    url = f"/records/outcomes/{anna['outcome']}/edit"
+    saved = client.post(url, data={**fields, "reason": "pain 4, not 7"}, follow_redirects=False)
     assert saved.status_code == 303
     chart = client.get(f"/patients/{anna['patient']}").text
     assert "pain NRS 4/10" in chart and "pain 4, not 7" in chart
