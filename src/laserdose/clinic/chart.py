@@ -99,9 +99,10 @@ def record_summary(*, session: Session, actor: User, kind: str, row: Any) -> str
     found = corrections.kind_of(kind)
     get_patient(session=session, actor=actor, patient_id=found.patient_of(row))
     when = {"screenings": "at", "outcomes": "assessed_on", "sessions": "started_at"}.get(kind)
-    day = getattr(row, when) if when else None
-    day = day.date() if isinstance(day, dt.datetime) else day
-    return f"{day}: {_SUMMARIES[kind](row)}" if day else _SUMMARIES[kind](row)
+    moment = getattr(row, when) if when else None
+    if isinstance(moment, dt.datetime):  # two sessions of a day differ by their time
+        moment = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{moment}: {_SUMMARIES[kind](row)}" if moment else _SUMMARIES[kind](row)
 
 
 def timeline(*, session: Session, actor: User, patient_id: int) -> list[TimelineEvent]:
