@@ -28,11 +28,15 @@ def test_a_clinician_prescribes_exercises_and_prints_the_handout(page, tmp_path)
     entry = page.locator(".exercise", has_text="Bird dog")
     expect(entry).to_contain_text("2 sets of 10, hold 5 s, 5 days a week. Keep your back still")
     expect(entry.locator("svg.exercise-drawing line")).to_have_count(7)
-    page.screenshot(path=os.environ.get("LASERDOSE_SCREENSHOT", str(tmp_path / "programme.png")), full_page=True)
+    page.screenshot(
+        path=os.environ.get("LASERDOSE_SCREENSHOT", str(tmp_path / "programme.png")), full_page=True
+    )
     handout = page.request.get(page.locator("text=Patient handout (PDF)").get_attribute("href"))
     assert handout.headers["content-type"] == "application/pdf"
     (tmp_path / "handout.pdf").write_bytes(handout.body())
-    text = subprocess.run(["pdftotext", str(tmp_path / "handout.pdf"), "-"], capture_output=True, text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "handout.pdf"), "-"], capture_output=True, text=True
+    ).stdout
     assert "Hedda Homework" in text and "Bird dog" in text and "Keep your back still" in text
     page.click("text=Exercises")
     expect(page.locator(".exercise")).to_have_count(5)

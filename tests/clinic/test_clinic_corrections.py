@@ -241,3 +241,21 @@ def test_the_services_apply_the_date_rules(session, clinic):
         screenings.screen_patient(
             session=session, actor=clinician, patient_id=patient.id, answers=LBP, today=tomorrow
         )
+
+
+def test_a_visit_note_is_voided_through_the_same_registry(session, clinic):
+    from laserdose.clinic import visit_notes
+
+    clinician, _, patient, course = clinic
+    note = visit_notes.record_note(
+        session=session, actor=clinician, course_id=course.id, today=TODAY,
+        note=visit_notes.NoteInput(visit_on=DAY, assessment="less pain on flexion", pain_before=6),
+    )  # fmt: skip
+    corrections.void(
+        session=session, actor=clinician, kind="notes", record_id=note.id, reason="other patient"
+    )
+    [event] = [
+        e for e in chart.timeline(session=session, actor=clinician, patient_id=patient.id) if e.kind == "note"
+    ]
+    assert (event.record, event.void_reason) == (("notes", note.id), "other patient")
+    assert [v.action for v in event.versions] == ["void"]

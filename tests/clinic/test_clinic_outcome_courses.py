@@ -89,8 +89,9 @@ def test_outcomes_recorded_without_course_reach_the_dashboard_and_the_course_rep
     assert (rates["linked-outcomes"].assessed["nrs"], rates["linked-outcomes"].responders["nrs"]) == (1, 1)
     pdf = course_report.course_report_pdf(session=session, actor=clinician, course_id=course.id, today=DAY)
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
-    # NRS plotted (its MIC line at max(7 - 2, 0.7 x 7) = 5, Ostelo 2008); only ODI and RMDQ are not assessed.
-    assert text.count("not assessed") == 2 and "MIC 5" in text
+    # NRS plotted (its MIC line at max(7 - 2, 0.7 x 7) = 5, Ostelo 2008); ODI, RMDQ and analgesic use are not
+    # assessed.
+    assert text.count("not assessed") == 3 and "MIC 5" in text
 
 
 def _history(url: str) -> dict[str, int]:

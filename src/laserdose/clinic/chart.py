@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import corrections
-from laserdose.clinic.models import Course, Outcome, Referral, Screening, TreatmentSession, User
+from laserdose.clinic import corrections, visit_notes
+from laserdose.clinic.models import Course, Outcome, Referral, Screening, TreatmentSession, User, VisitNote
 from laserdose.clinic.patients import get_patient
 
 
@@ -24,7 +24,7 @@ class TimelineEvent:
 
     Attributes:
         when: date of the event.
-        kind: screening, referral, course, session or outcome.
+        kind: screening, referral, course, session, note or outcome.
         summary: one line for people.
         record: the correctable record behind it as (kind, id), e.g. ("outcomes", 3); None if none.
         void_reason: why it was voided; None while it stands.
@@ -91,6 +91,7 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     "screenings": lambda s: f"screening: {s.decision}",
     "outcomes": _outcome_summary,
     "sessions": _session_summary,
+    "notes": visit_notes.summary,
 }
 
 
@@ -98,7 +99,9 @@ def record_summary(*, session: Session, actor: User, kind: str, row: Any) -> str
     """One line for people about a correctable record, dated (the void page shows it)."""
     found = corrections.kind_of(kind)
     get_patient(session=session, actor=actor, patient_id=found.patient_of(row))
-    when = {"screenings": "at", "outcomes": "assessed_on", "sessions": "started_at"}.get(kind)
+    when = {"screenings": "at", "outcomes": "assessed_on", "sessions": "started_at", "notes": "visit_on"}.get(
+        kind
+    )
     moment = getattr(row, when) if when else None
     if isinstance(moment, dt.datetime):  # two sessions of a day differ by their time
         moment = moment.strftime("%Y-%m-%d %H:%M UTC")
@@ -127,6 +130,11 @@ def timeline(*, session: Session, actor: User, patient_id: int) -> list[Timeline
         ):
             day, summary = record.started_at.date(), _session_summary(record)
             events.append(_correctable(session, actor, day, "session", summary, "sessions", record))
+        notes = session.scalars(select(VisitNote).where(VisitNote.course_id == course.id))
+        events += [
+            _correctable(session, actor, note.visit_on, "note", visit_notes.summary(note), "notes", note)
+            for note in notes
+        ]
     assessments = select(Outcome).where(Outcome.patient_id == patient_id).order_by(Outcome.id)
     events += [
         _correctable(session, actor, o.assessed_on, "outcome", _outcome_summary(o), "outcomes", o)

@@ -6,8 +6,8 @@ change is written to the keyed, hash-chained audit log (field names and the vers
 or the reason's text). A voided record keeps its row: counts, charts, dashboards and reports leave it out
 (`live`), and the chart's history shows it struck through with its reason.
 
-One registry, `KINDS`, names what can be corrected: making another record correctable (a visit note) is
-one line there, beside the `Voidable` columns on its model and a migration adding them.
+One registry, `KINDS`, names what can be corrected: making another record correctable is one line there,
+beside the `Voidable` columns on its model and a migration adding them (visit notes came so).
 
 Like every clinic service: the database session is keyword-only and never committed (the caller owns the
 transaction); every change is checked against the actor's role.
@@ -33,6 +33,7 @@ from laserdose.clinic.models import (
     Screening,
     TreatmentSession,
     User,
+    VisitNote,
     Voidable,
     utcnow,
 )
@@ -78,6 +79,7 @@ KINDS: dict[str, Kind] = {
               "exercise_adherence_percent")),
         Kind("sessions", "treatment session", TreatmentSession, RECORDERS, lambda row: row.course.patient_id,
              ("started_at", "duration_s", "energy_j_by_wavelength", "interruptions", "completed")),
+        Kind("notes", "visit note", VisitNote, RECORDERS, lambda row: row.course.patient_id),
     )
 }  # fmt: skip
 

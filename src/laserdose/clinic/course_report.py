@@ -19,9 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laserdose import __version__
-from laserdose.clinic import patients
+from laserdose.clinic import medications, patients
 from laserdose.clinic.corrections import live
-from laserdose.clinic.models import Course, Outcome, TreatmentSession, User
+from laserdose.clinic.models import Course, Medication, Outcome, TreatmentSession, User
+from laserdose.clinic.outcomes import ANALGESIC_USE
 from laserdose.clinic.records import get_course
 from laserdose.clinical.outcomes import MIC, Measure, responder_threshold
 from laserdose.errors import InputError
@@ -109,6 +110,32 @@ def _plot_measure(axes: Axes, measure: Measure, points: list[tuple[dt.date, floa
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
 
 
+ANALGESIC_LEVELS = {use: level for level, use in enumerate(ANALGESIC_USE)}  # none, as needed, daily
+
+
+def _plot_analgesics(axes: Axes, assessments: list[Outcome], taken: list[Medication]) -> None:
+    """Analgesic use at each assessment (none, as needed, daily), with the number of drugs taken that day."""
+    axes.set_title("Analgesic use", fontsize=9)
+    axes.set_ylim(-0.3, 2.6)
+    axes.set_yticks(
+        list(ANALGESIC_LEVELS.values()), [u.replace("_", " ") for u in ANALGESIC_LEVELS], fontsize=7
+    )
+    axes.tick_params(labelsize=7)
+    points = [(o.assessed_on, ANALGESIC_LEVELS[o.analgesic_use]) for o in assessments if o.analgesic_use]
+    if not points:
+        axes.text(0.5, 0.5, "not assessed", ha="center", va="center", transform=axes.transAxes, fontsize=8)
+        return
+    days, levels = zip(*points, strict=True)
+    axes.plot(days, levels, marker="o", color="#12344d", drawstyle="steps-post")
+    for day, level in points:
+        count = len(medications.taken_on(taken, day))
+        axes.annotate(f"{count} drug{'s' * (count != 1)}", (day, level), textcoords="offset points",
+                      xytext=(0, 6), ha="center", fontsize=6)  # fmt: skip
+    locator = AutoDateLocator(maxticks=3)  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
 def course_report_pdf(
     *, session: Session, actor: User, course_id: int, today: dt.date, audit_line: str = ""
 ) -> bytes:
@@ -139,9 +166,11 @@ def course_report_pdf(
         lines.append(f"... and {len(records) - MAX_SESSION_ROWS} more")
     figure.text(0.06, 0.93, "\n".join(lines), fontsize=7.5, va="top", family="monospace")
     for index, measure in enumerate(Measure):
-        axes = figure.add_axes((0.08 + index * 0.31, 0.07, 0.25, 0.2))
+        axes = figure.add_axes((0.07 + index * 0.235, 0.07, 0.17, 0.2))
         scores = [(o.assessed_on, SCORE[measure](o)) for o in assessments]
         _plot_measure(axes, measure, [(day, value) for day, value in scores if value is not None])
+    taken = medications.patient_medications(session=session, actor=actor, patient_id=course.patient_id)
+    _plot_analgesics(figure.add_axes((0.815, 0.07, 0.15, 0.2)), assessments, taken)  # room for labels
     if audit_line:
         figure.text(0.06, 0.015, "\n".join(textwrap.wrap(audit_line, WRAP_CHARS * 4 // 3)), fontsize=5.5,
                     family="monospace")  # fmt: skip

@@ -23,6 +23,7 @@ from laserdose import __version__
 from laserdose.clinic import exercises
 from laserdose.clinic.course_report import machine_profile
 from laserdose.clinic.models import Course, CourseExercise, User
+from laserdose.clinical import body_chart
 from laserdose.clinical.exercises import DRAWING_HEIGHT, DRAWING_WIDTH, parse_drawing
 from laserdose.planning.report import A4_INCHES, draw_logo
 
@@ -59,7 +60,10 @@ def handout_pdf(*, session: Session, actor: User, course: Course, today: dt.date
         for row in exercises.programme(session=session, actor=actor, course_id=course.id)
         if row.stopped_at is None
     ]
-    blocks = [_heading("Your home exercise programme")]
+    blocks = (
+        [_heading("Where the laser is applied"), _body_chart(course.body_chart)] if course.body_chart else []
+    )
+    blocks += [_heading("Your home exercise programme")]
     blocks += [_exercise(row) for row in rows] or [_text(["No exercises have been prescribed yet."])]
     blocks += [
         _heading("Advice"),
@@ -148,6 +152,16 @@ def _exercise(row: CourseExercise) -> _Block:
         )
 
     return _Block(height, draw)
+
+
+def _body_chart(zones: list[str]) -> _Block:
+    lines = _wrap(f"{body_chart.describe(zones)}. The back as seen from behind: your left is on the left.")
+
+    def draw(figure: Figure, top: float) -> None:
+        body_chart.draw(figure.add_axes((0.06, top - 0.2, 0.2, 0.2)), zones)
+        figure.text(0.31, top - 0.005, "\n".join(lines), fontsize=9, va="top", linespacing=1.4)
+
+    return _Block(0.21, draw)
 
 
 def _draw_strokes(axes: Axes, drawing: str) -> None:

@@ -189,6 +189,8 @@ class Course(Base):
     sessions_per_week: Mapped[int] = mapped_column(Integer)
     home_exercise: Mapped[str] = mapped_column(Text, default="")
     advice: Mapped[str] = mapped_column(Text, default="")
+    # The treated zones marked on the body chart (laserdose.clinical.body_chart), in chart order.
+    body_chart: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     signed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
@@ -384,3 +386,49 @@ class CourseExercise(Base):
     stopped_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     exercise: Mapped[Exercise] = relationship()
+
+
+class VisitNote(Voidable, Base):
+    """A note of one visit in a course (subjective, objective, assessment, plan), with pain before and after.
+
+    `session_id` names the treatment session of that visit, when light was given.
+    """
+
+    __tablename__ = "visit_notes"
+    __table_args__ = (
+        CheckConstraint("pain_before BETWEEN 0 AND 10", name="ck_visit_notes_pain_before"),
+        CheckConstraint("pain_after BETWEEN 0 AND 10", name="ck_visit_notes_pain_after"),
+        CheckConstraint("exercise_adherence_percent BETWEEN 0 AND 100", name="ck_visit_notes_adherence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_sessions.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    visit_on: Mapped[dt.date] = mapped_column(Date)
+    subjective: Mapped[str] = mapped_column(Text, default="")
+    objective: Mapped[str] = mapped_column(Text, default="")
+    assessment: Mapped[str] = mapped_column(Text, default="")
+    plan: Mapped[str] = mapped_column(Text, default="")
+    pain_before: Mapped[int | None] = mapped_column(Integer)
+    pain_after: Mapped[int | None] = mapped_column(Integer)
+    exercise_adherence_percent: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    course: Mapped[Course] = relationship()
+
+
+class Medication(Base):
+    """An analgesic the patient takes (as reported): drug, dose, how often, from when until when."""
+
+    __tablename__ = "medications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    drug: Mapped[str] = mapped_column(String(120))
+    dose: Mapped[str] = mapped_column(String(60))
+    how_often: Mapped[str] = mapped_column(String(60))
+    started_on: Mapped[dt.date] = mapped_column(Date)
+    stopped_on: Mapped[dt.date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)

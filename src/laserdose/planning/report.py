@@ -14,6 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.image import imread  # noqa: E402
 from matplotlib.patches import Circle, Rectangle  # noqa: E402
 
+from laserdose.clinical import body_chart  # noqa: E402
 from laserdose.clinical.patient import Patient  # noqa: E402
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol  # noqa: E402
 from laserdose.domain.plan import Refusal, TreatmentPlan  # noqa: E402
@@ -97,12 +98,14 @@ def write_plan_report(
     basis: tuple[DeviceProfile, ClinicalProtocol],
     physics: TablePhysics,
     outside_window_reason: str | None = None,
+    body_zones: Sequence[str] = (),
 ) -> None:
     """The plan report: patient and screening, the plan, its curves and area, laser safety, sources.
 
     `basis` is the plan's machine and protocol. `outside_window_reason` is the clinician's reason for
     signing a plan whose target dose is outside the window; the report then says "Signed outside the
-    target window: <reason>".
+    target window: <reason>". `body_zones` are the zones marked on the course's body chart, drawn on a
+    page of their own.
     """
     device, protocol = basis
     rows = plan_rows(plan, patient, device)
@@ -112,9 +115,21 @@ def write_plan_report(
     draw_logo(pages[0], device)
     if isinstance(plan, TreatmentPlan):
         pages.append(_curves_page(plan, patient, device, physics))
+        if body_zones:
+            pages.append(body_chart_page(body_zones, f"{plan.area_cm2:g} cm2 in all"))
         pages += safety_pages(safety_summary(device, plan.delivery.duration_s))
     pages += table_pages("Sources", _source_rows(plan, protocol, physics))
     write_pdf(target, pages)
+
+
+def body_chart_page(zones: Sequence[str], note: str) -> Figure:
+    """An A4 page with the body chart, the marked zones filled and named."""
+    figure = Figure(figsize=A4_INCHES)
+    figure.suptitle("Treated area", x=0.08, y=0.96, ha="left", fontsize=14)
+    body_chart.draw(figure.add_axes((0.1, 0.3, 0.5, 0.6)), zones)
+    text = f"Marked: {body_chart.describe(zones)}. {note}. Seen from behind: the patient's left on the left."
+    figure.text(0.08, 0.25, "\n".join(textwrap.wrap(text, 90)), fontsize=9, va="top")
+    return figure
 
 
 def plan_rows(

@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from laserdose.clinic import audit, db
 from laserdose.clinic.console_registry import ConsoleRegistry
 from laserdose.clinic.qa_guided import GuidedSlot
+from laserdose.clinical import body_chart
 from laserdose.domain import quantities
 from laserdose.web.audit_status import audit_files, audit_watch
 from laserdose.web.errors import UnexpectedErrors, install_error_handlers
@@ -41,11 +42,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     from laserdose.web.routes import (
         api,
         api_docs,
+        body_chart_pages,
         console,
         correction_pages,
         corrections_api,
         courses_api,
         exercise_pages,
+        medication_pages,
+        note_pages,
         outcome_pages,
         pages,
         plan_pages,
@@ -80,6 +84,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     audit.use_key(app.state.audit_key)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.templates.env.globals["domain"] = quantities  # forms show the ranges the checks enforce
+    app.state.templates.env.globals["body_chart"] = body_chart_pages.chart_svg  # console, chart, editor
+    app.state.templates.env.globals["body_chart_words"] = body_chart.describe
     app.state.templates.env.auto_reload = settings.environment == "development"  # no stat() per render
     app.state.console = ConsoleRegistry()  # the treatment console runs of this process
     app.state.qa_guided = GuidedSlot()  # the guided power check of this process
@@ -103,6 +109,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)
     app.include_router(exercise_pages.router)
+    app.include_router(body_chart_pages.router)
+    app.include_router(note_pages.router)
+    app.include_router(medication_pages.router)
     app.include_router(console.router)
     app.include_router(plan_pages.router)
     app.include_router(referral_pages.router)

@@ -20,7 +20,7 @@ from laserdose.web.schemas import (
     RmdqTicked,
 )
 
-CorrectableKind = Literal["patients", "screenings", "outcomes", "sessions"]
+CorrectableKind = Literal["patients", "screenings", "outcomes", "sessions", "notes"]
 
 
 class VoidRequest(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -228,11 +229,13 @@ def create_course(
 
 def _pdf(
     plan: Any, patient: Any, inputs: plans.PlanInputs, physics: TablePhysics, filename: str,
-    reason: str | None = None,
+    reason: str | None = None, body_zones: Sequence[str] = (),
 ) -> Response:  # fmt: skip
     buffer = io.BytesIO()
     basis = (load_profile(inputs.device), get_protocol(inputs.protocol))
-    write_plan_report(buffer, plan, patient, basis, physics, outside_window_reason=reason)
+    write_plan_report(
+        buffer, plan, patient, basis, physics, outside_window_reason=reason, body_zones=body_zones
+    )
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(buffer.getvalue(), media_type="application/pdf", headers=headers)
 
@@ -261,4 +264,4 @@ def course_plan_report(course_id: int, session: DbSession, user: Reader, physics
     outside = plans.outside_window(course.plan)
     reason = outside["reason"] if outside else None
     inputs = plans.PlanInputs.from_dict(course.plan[plans.INPUTS_KEY])
-    return _pdf(plan, patient, inputs, physics, f"plan-course-{course_id}.pdf", reason)
+    return _pdf(plan, patient, inputs, physics, f"plan-course-{course_id}.pdf", reason, course.body_chart)

@@ -1,7 +1,7 @@
 """Corrections without deletion: void columns on corrected records and a table of their previous versions.
 
 Revision ID: 0008_corrections
-Revises: 0014_exercises
+Revises: 0017_medications
 Create Date: 2026-12-02
 """
 
@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_corrections"
-down_revision = "0014_exercises"
+down_revision = "0017_medications"
 branch_labels = None
 depends_on = None
 
-VOIDABLE = ("patients", "screenings", "outcomes", "treatment_sessions")
+VOIDABLE = ("patients", "screenings", "outcomes", "treatment_sessions", "visit_notes")
 
 
 def upgrade() -> None:

@@ -1,0 +1,29 @@
+"""A course's body chart: the zones of the back the clinician marks as treated (clinical.body_chart).
+
+Marked by a clinician, at any time while the course runs: each change is audited with the zones before and
+after (zone names only: no patient data), so what was marked on any day stays readable in the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from laserdose.clinic.models import Course, Role, User
+from laserdose.clinic.patients import get_patient
+from laserdose.clinic.records import audit_change, get_course
+from laserdose.clinic.users import require_role
+from laserdose.clinical.body_chart import check_zones
+
+
+def mark(*, session: Session, actor: User, course_id: int, zones: Iterable[str]) -> Course:
+    """Set the course's marked zones (clinicians); unknown zones are refused, order and repeats ignored."""
+    require_role(actor, Role.CLINICIAN)
+    course = get_course(session, course_id)
+    get_patient(session=session, actor=actor, patient_id=course.patient_id)
+    chosen = list(check_zones(zones))
+    if chosen != list(course.body_chart):
+        before, course.body_chart = list(course.body_chart), chosen
+        audit_change(session, actor, "course.body_chart", "course", course.id, before=before, after=chosen)
+    return course
