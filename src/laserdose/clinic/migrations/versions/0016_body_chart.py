@@ -18,7 +18,8 @@ def upgrade() -> None:
     """Give courses a body_chart (no zone marked on existing courses)."""
     # A plain ADD COLUMN: SQLite's batch mode would rebuild courses, and dropping the old table fails while
     # sessions, outcomes and notes refer to its rows (foreign keys are on).
-    op.add_column("courses", sa.Column("body_chart", sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
+    column = sa.Column("body_chart", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
+    op.add_column("courses", column)
 
 
 def downgrade() -> None:
