@@ -259,3 +259,21 @@ def test_a_visit_note_is_voided_through_the_same_registry(session, clinic):
     ]
     assert (event.record, event.void_reason) == (("notes", note.id), "other patient")
     assert [v.action for v in event.versions] == ["void"]
+
+
+def test_a_voided_patient_takes_no_new_records(session, clinic):
+    clinician, operator, patient, course = clinic
+    corrections.void(
+        session=session, actor=clinician, kind="patients", record_id=patient.id, reason="duplicate"
+    )
+    refused = f"patient {patient.id} was voided \\(duplicate\\); record on the patient's record that stands"
+    with pytest.raises(InputError, match=refused):
+        _outcome(session, clinician, patient, course)
+    with pytest.raises(InputError, match=refused):
+        _session(session, operator, course)
+    with pytest.raises(InputError, match=refused):
+        screenings.screen_patient(
+            session=session, actor=clinician, patient_id=patient.id, answers=LBP, today=TODAY
+        )
+    with pytest.raises(InputError, match=refused):
+        make_course(session, clinician, patient)

@@ -174,3 +174,22 @@ def test_the_patient_details_are_corrected_with_a_reason(client, anna):
                         follow_redirects=False)  # fmt: skip
     assert saved.status_code == 303
     assert "name: <del>Anna Berg</del> &rarr; Anna Lind" in client.get(f"/patients/{anna['patient']}").text
+
+
+def test_a_voided_screening_is_no_longer_the_latest_and_its_page_says_so(client, anna):
+    headers = bearer(client, "clinician")
+    body = {"diagnosis": "chronic-nonspecific-lbp"}
+    screening = client.post(
+        f"/api/v1/patients/{anna['patient']}/screenings", json=body, headers=headers
+    ).json()
+    login(client, "clinician")
+    assert 'id="latest-screening"' in client.get(f"/patients/{anna['patient']}").text
+    voided = client.post(
+        f"/api/v1/screenings/{screening['id']}/void", json={"reason": "wrong form"}, headers=headers
+    )
+    assert voided.status_code == 200
+    chart = client.get(f"/patients/{anna['patient']}").text
+    assert 'id="latest-screening"' not in chart and "voided: wrong form" in chart
+    assert "This screening was voided" in client.get(f"/screenings/{screening['id']}").text
+    edit = client.get(f"/records/screenings/{screening['id']}/edit")
+    assert edit.status_code in (404, 405)  # screenings are voided, never edited

@@ -37,7 +37,7 @@ from laserdose.clinic.models import (
     Voidable,
     utcnow,
 )
-from laserdose.clinic.records import audit_change, get_row
+from laserdose.clinic.records import NotFound, audit_change, get_row
 from laserdose.clinic.users import EDITORS, READERS, RECORDERS, require_role
 from laserdose.domain.record_dates import local_day
 from laserdose.errors import InputError
@@ -123,10 +123,19 @@ def snapshot(row: Base) -> dict[str, Any]:
     return values
 
 
-def find(*, session: Session, actor: User, kind: str, record_id: int) -> tuple[Kind, Any]:
-    """The kind and the record, checking that `actor` may correct it (NotFound, Forbidden)."""
+def find(*, session: Session, actor: User, kind: str, record_id: int, lock: bool = False) -> tuple[Kind, Any]:
+    """The kind and the record, checking that `actor` may correct it (NotFound, Forbidden).
+
+    With `lock`, the row is locked until the transaction ends (PostgreSQL; SQLite has one writer anyway),
+    so that two corrections of one record never take the same version number.
+    """
     found = kind_of(kind)
     require_role(actor, *found.roles)
+    if lock:
+        row = session.get(found.model, record_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"no {found.noun} with id {record_id}")
+        return found, row
     return found, get_row(session, found.model, record_id, found.noun)
 
 
@@ -153,7 +162,7 @@ def begin_edit(*, session: Session, actor: User, kind: str, record_id: int, reas
     The caller checks and applies the new values, then calls `finish_edit`.
     """
     reason = check_reason(reason)
-    found, row = find(session=session, actor=actor, kind=kind, record_id=record_id)
+    found, row = find(session=session, actor=actor, kind=kind, record_id=record_id, lock=True)
     if not found.editable:
         raise InputError(f"a {found.noun} is not edited: void it with a reason and record a new one")
     return row, _keep_version(session, found, row, actor, "edit", reason)
@@ -178,7 +187,7 @@ def void(*, session: Session, actor: User, kind: str, record_id: int, reason: st
         InputError: no reason, or the record is already voided or still running.
     """
     reason = check_reason(reason)
-    found, row = find(session=session, actor=actor, kind=kind, record_id=record_id)
+    found, row = find(session=session, actor=actor, kind=kind, record_id=record_id, lock=True)
     version = _keep_version(session, found, row, actor, "void", reason)
     row.voided_at, row.voided_by_id, row.void_reason = utcnow(), actor.id, reason
     session.flush()

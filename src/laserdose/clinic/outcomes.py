@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from laserdose.clinic import corrections
 from laserdose.clinic.models import Course, Outcome, Patient, User
-from laserdose.clinic.patients import get_patient
+from laserdose.clinic.patients import get_patient, live_patient
 from laserdose.clinic.records import audit_change
 from laserdose.clinic.users import RECORDERS, require_role
 from laserdose.clinical import outcomes as scoring
@@ -49,7 +49,7 @@ def record_outcome(
     used (see `outcome_course_id`).
     """
     require_role(actor, *RECORDERS)
-    patient = get_patient(session=session, actor=actor, patient_id=patient_id)
+    patient = live_patient(session=session, actor=actor, patient_id=patient_id)
     course_id = outcome_course_id(session=session, patient_id=patient_id, course_id=course_id)
     columns = outcome_columns(
         session=session, patient=patient, assessed_on=assessed_on, course_id=course_id, nrs=nrs,

@@ -92,6 +92,22 @@ def get_patient(*, session: Session, actor: User, patient_id: int) -> Patient:
     return get_row(session, Patient, patient_id, "patient")
 
 
+def live_patient(*, session: Session, actor: User, patient_id: int) -> Patient:
+    """The patient, if the record stands: a voided patient takes no new records (InputError, NotFound)."""
+    patient = get_patient(session=session, actor=actor, patient_id=patient_id)
+    refuse_voided_patient(patient)
+    return patient
+
+
+def refuse_voided_patient(patient: Patient) -> None:
+    """InputError if `patient` was voided (new records go on the record that stands)."""
+    if patient.voided_at is not None:
+        raise InputError(
+            f"patient {patient.id} was voided ({patient.void_reason}); "
+            "record on the patient's record that stands"
+        )
+
+
 def search_patients(*, session: Session, actor: User, query: str = "", limit: int = 50) -> list[Patient]:
     """Return patients whose name contains `query` (case-insensitive), by name; voided ones are left out."""
     require_role(actor, *READERS)

@@ -117,7 +117,7 @@ def screen_patient(
             answers["drop_reason"] does not say why.
     """
     require_role(actor, Role.CLINICIAN)
-    record = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
+    record = patients.live_patient(session=session, actor=actor, patient_id=patient_id)
     check_record_date("screening date", today, today=dt.date.today(), birth_date=record.birth_date)
     validated = questionnaire(record, answers, today)
     previous = latest_screening(session=session, actor=actor, patient_id=patient_id)

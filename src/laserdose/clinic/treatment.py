@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from laserdose.clinic import audit, corrections, qa
 from laserdose.clinic.models import Course, PowerCheck, Role, TreatmentSession, User, utcnow
+from laserdose.clinic.patients import refuse_voided_patient
 from laserdose.clinic.records import audit_change, get_course, get_row
 from laserdose.clinic.users import READERS, RECORDERS, require_role
 from laserdose.domain.quantities import ENERGY
@@ -84,6 +85,7 @@ def record_session(
     """
     require_role(actor, *RECORDERS)
     course = signed_course(db=db, actor=actor, course_id=course_id)
+    refuse_voided_patient(course.patient)
     if started_at.tzinfo is None:
         raise InputError("session start needs a time zone")
     energies = _session_fields(duration_s, energy_j_by_wavelength, interruptions)
@@ -153,7 +155,7 @@ def open_session(*, db: Session, actor: User, course_id: int, device: dict[str, 
         InputError: the machine's power check is missing, failed, overdue or unknown (nothing is opened).
     """
     require_role(actor, Role.OPERATOR)
-    signed_course(db=db, actor=actor, course_id=course_id)
+    refuse_voided_patient(signed_course(db=db, actor=actor, course_id=course_id).patient)
     check = require_power_check(db=db, device=device)
     now = utcnow()
     record = TreatmentSession(
