@@ -63,6 +63,7 @@ def test_a_clinician_corrects_an_outcome_with_a_reason_and_reads_its_history(pag
         "date of assessment 2027-03-15 is in the future"
     )
     expect(page.locator("#nrs")).to_have_value("7")  # what was typed is kept
+    _shot(page, tmp_path, "outcome-form-date-error")
     page.fill("#assessed_on", "2026-03-02")
     page.click("text=Save outcomes")
     page.wait_for_url(re.compile(rf".*/patients/{patient}$"))
@@ -122,3 +123,25 @@ def test_an_operator_voids_a_session_with_a_reason_and_it_leaves_the_count(page,
     )
     expect(voided.get_by_role("link", name="void")).to_have_count(0)  # a voided record is not voided again
     _shot(page, tmp_path, "chart-voided-session")
+
+
+def test_a_clinician_corrects_the_patients_details_and_the_old_ones_stay_readable(
+    page, live_database, tmp_path
+):
+    patient, _ = _patient_on_a_course(page, live_database, "Petra Typo")
+    log_in(page, "clinician")
+    page.goto(f"/patients/{patient}")
+    page.locator("p", has_text="Born 1966-04-12").get_by_role("link", name="correct").click()
+    expect(page.locator("h1")).to_have_text("Correct the details of Petra Typo")
+    page.fill("#name", "Petra Tipo")
+    page.fill("#birth_date", "1966-04-21")
+    page.fill("#reason", "Name and birth date checked against her ID card")
+    _shot(page, tmp_path, "patient-correction-form")
+    page.click("text=Save correction")
+    page.wait_for_url(re.compile(rf".*/patients/{patient}$"))
+    expect(page.locator("h1")).to_have_text("Petra Tipo")
+    history = page.locator("main > details.record-history")
+    history.locator("summary").click()
+    expect(history).to_contain_text("Name and birth date checked against her ID card")
+    expect(history.locator("del")).to_have_text(["Petra Typo", "1966-04-12"])  # in the order of the fields
+    _shot(page, tmp_path, "chart-patient-history")
