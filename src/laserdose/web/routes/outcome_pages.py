@@ -73,7 +73,7 @@ def _message(field: str, exc: Exception) -> str:
         return str(exc)
     return {
         "course_id": "choose one of the patient's courses",
-        "assessed_on": "enter a date (YYYY-MM-DD)",
+        "assessed_on": "date of assessment: enter a date (YYYY-MM-DD)",
         "nrs": "pain NRS must be a whole number 0-10",
     }.get(field, "enter a number between 0 and 100")
 
