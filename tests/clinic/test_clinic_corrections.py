@@ -101,7 +101,7 @@ def test_a_correction_obeys_the_rules_of_a_new_record(session, clinic):
         ({"assessed_on": dt.date(2025, 12, 31)}, "is before the course was created (2026-01-02)"),
         ({"nrs": None}, "at least one of pain NRS, ODI or RMDQ"),
         ({"nrs": 11}, "pain NRS"),
-        ({"weight": 3}, "cannot change weight of an outcome"),
+        ({"weight": 3}, "cannot change weight; a correction may change assessed_on, course_id, nrs"),
     ]
     for changes, message in cases:
         with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -209,7 +209,7 @@ def test_a_screening_is_voided_not_edited_and_a_voided_one_plans_nothing(session
     )
     with pytest.raises(InputError, match="a screening is not edited: void it with a reason"):
         corrections.begin_edit(session=session, actor=clinician, kind="screenings", record_id=screening.id,
-                               reason="x")  # fmt: skip
+                               reason="x", changes={})  # fmt: skip
     corrections.void(session=session, actor=clinician, kind="screenings", record_id=screening.id,
                      reason="answers of another patient")  # fmt: skip
     assert screenings.latest_screening(session=session, actor=clinician, patient_id=patient.id) is None

@@ -156,15 +156,24 @@ def _keep_version(session: Session, kind: Kind, row: Any, actor: User, action: s
     return version
 
 
-def begin_edit(*, session: Session, actor: User, kind: str, record_id: int, reason: str) -> tuple[Any, int]:
+def begin_edit(
+    *, session: Session, actor: User, kind: str, record_id: int, reason: str, changes: dict[str, Any]
+) -> tuple[Any, int]:
     """Keep the record's current version before an edit; returns the record and the kept version number.
 
-    The caller checks and applies the new values, then calls `finish_edit`.
+    `changes` are only named here (each must be an editable field of the kind); the caller checks and
+    applies their values, then calls `finish_edit`.
     """
-    reason = check_reason(reason)
-    found, row = find(session=session, actor=actor, kind=kind, record_id=record_id, lock=True)
+    found = kind_of(kind)
     if not found.editable:
         raise InputError(f"a {found.noun} is not edited: void it with a reason and record a new one")
+    unknown = sorted(set(changes) - set(found.editable))
+    if unknown:
+        raise InputError(
+            f"cannot change {', '.join(unknown)}; a correction may change {', '.join(found.editable)}"
+        )
+    reason = check_reason(reason)
+    found, row = find(session=session, actor=actor, kind=kind, record_id=record_id, lock=True)
     return row, _keep_version(session, found, row, actor, "edit", reason)
 
 

@@ -112,11 +112,8 @@ def correct_outcome(
 
     A field given as None clears it; the corrected assessment is scored and checked as a new one.
     """
-    unknown = set(changes) - set(corrections.KINDS["outcomes"].editable)
-    if unknown:
-        raise InputError(f"cannot change {', '.join(sorted(unknown))} of an outcome")
     row, version = corrections.begin_edit(
-        session=session, actor=actor, kind="outcomes", record_id=outcome_id, reason=reason
+        session=session, actor=actor, kind="outcomes", record_id=outcome_id, reason=reason, changes=changes
     )
     outcome: Outcome = row
     patient = get_patient(session=session, actor=actor, patient_id=outcome.patient_id)

@@ -8,17 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from laserdose.domain.quantities import Energy, Wavelength
-from laserdose.web.schemas import (
-    AdherencePercent,
-    AnalgesicUse,
-    CourseRef,
-    Day,
-    Interruption,
-    Nrs,
-    OdiSections,
-    Reason,
-    RmdqTicked,
-)
+from laserdose.web.schemas import Day, Interruption, OutcomeMeasures, Reason
 
 CorrectableKind = Literal["patients", "screenings", "outcomes", "sessions", "notes"]
 
@@ -31,19 +21,11 @@ class VoidRequest(BaseModel):
     reason: Reason
 
 
-class OutcomeUpdate(BaseModel):
+class OutcomeUpdate(OutcomeMeasures):
     """Fields of an assessment to correct (a null clears a measure) and the reason; the rest stays."""
-
-    model_config = ConfigDict(extra="forbid")
 
     reason: Reason
     assessed_on: Day | None = None
-    nrs: Nrs | None = None
-    odi_sections: OdiSections | None = None
-    rmdq_ticked: RmdqTicked | None = None
-    analgesic_use: AnalgesicUse | None = None
-    exercise_adherence_percent: AdherencePercent | None = None
-    course_id: CourseRef | None = None
 
 
 class SessionRecordUpdate(BaseModel):

@@ -129,21 +129,26 @@ CourseRef = Annotated[
 ]
 
 
-class OutcomeCreate(BaseModel):
-    """A new outcome assessment; at least one of nrs, odi_sections, rmdq_ticked.
-
-    The date rules (not in the future, not before birth or the course) are the clinic's.
-    """
+class OutcomeMeasures(BaseModel):
+    """The measures of an assessment and its course, each optional (a new one and a correction share them)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    assessed_on: Day
     nrs: Nrs | None = None
     odi_sections: OdiSections | None = None
     rmdq_ticked: RmdqTicked | None = None
     analgesic_use: AnalgesicUse | None = None
     exercise_adherence_percent: AdherencePercent | None = None
     course_id: CourseRef | None = None
+
+
+class OutcomeCreate(OutcomeMeasures):
+    """A new outcome assessment; at least one of nrs, odi_sections, rmdq_ticked.
+
+    The date rules (not in the future, not before birth or the course) are the clinic's.
+    """
+
+    assessed_on: Day
 
 
 class OutcomePublic(BaseModel):
