@@ -107,6 +107,10 @@ def test_an_operator_voids_a_session_with_a_reason_and_it_leaves_the_count(page,
     log_in(page, "operator")
     page.goto(f"/patients/{patient}")
     expect(page.locator(f"#course-{course}")).to_contain_text("2 of 10 sessions delivered")
+    page.locator(".timeline li", has_text="session 1500 J").first.get_by_role("link", name="correct").click()
+    expect(page.locator("#started_at")).to_have_value("2026-03-02T09:00")  # the start as stored (UTC)
+    _shot(page, tmp_path, "session-correction-form")
+    page.click("text=Cancel")
     page.locator(".timeline li", has_text="session 1500 J").last.get_by_role("link", name="void").click()
     expect(page.locator("h1")).to_contain_text("Void treatment session")
     page.get_by_role("button", name="Void treatment session").click()  # without a reason

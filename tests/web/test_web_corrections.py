@@ -194,3 +194,29 @@ def test_a_voided_screening_is_no_longer_the_latest_and_its_page_says_so(client,
     assert "This screening was voided" in client.get(f"/screenings/{screening['id']}").text
     edit = client.get(f"/records/screenings/{screening['id']}/edit")
     assert edit.status_code in (404, 405)  # screenings are voided, never edited
+
+
+def test_a_session_start_is_corrected_from_the_chart(client, anna):
+    operator = bearer(client, "operator")
+    record = client.post(f"/api/v1/courses/{anna['course']}/sessions", json=RECORD, headers=operator).json()
+    login(client, "operator")
+    url = f"/records/sessions/{record['id']}/edit"
+    assert f'href="{url}"' in client.get(f"/patients/{anna['patient']}").text
+    form = client.get(url).text
+    assert 'value="2026-03-02T10:00"' in form and 'name="completed" value="1" checked' in form
+    fields = {
+        "csrf_token": csrf_of(form),
+        "started_at": "2099-03-02T10:00",
+        "completed": "1",
+        "reason": "clock",
+    }
+    future = client.post(url, data=fields)
+    assert future.status_code == 422 and "session start 2099-03-02 10:00 UTC is in the future" in future.text
+    assert 'value="2099-03-02T10:00"' in future.text  # kept as typed
+    saved = client.post(
+        url, data={**fields, "started_at": "2026-03-03T10:00", "completed": ""}, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    chart = client.get(f"/patients/{anna['patient']}").text
+    assert "2026-03-03 <strong>session</strong>" in chart.replace("<time>", "").replace("</time>", "")
+    assert "completed: <del>True</del> &rarr; False" in chart

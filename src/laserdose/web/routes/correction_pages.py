@@ -1,20 +1,22 @@
 """Pages that correct records: edit a patient or an outcome, void any correctable record, with a reason.
 
 Nothing is deleted (clinic/corrections.py): the previous version stays readable in the chart's history.
-Sessions are voided here and corrected through the API (PATCH /api/v1/sessions/{id}); a screening is
-voided and the patient screened again; a signed plan is never edited (a new plan version is signed).
+A session's start and completion are corrected here, its energies through the API (PATCH
+/api/v1/sessions/{id}); a screening or a visit note is voided and made again; a signed plan is never edited
+(a new plan version is signed).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from laserdose.clinic import chart, corrections, outcomes, patients
-from laserdose.clinic.models import Outcome, Patient, User
+from laserdose.clinic import chart, corrections, outcomes, patients, treatment
+from laserdose.clinic.models import Outcome, Patient, TreatmentSession, User
 from laserdose.clinic.users import EDITORS, READERS, RECORDERS
 from laserdose.errors import InputError
 from laserdose.web.deps import DbSession, page_user, roles
@@ -121,6 +123,60 @@ def correct_patient(
         return _patient_form(request, user, patient, values, errors)
     db.commit()
     return _chart(patient_id)
+
+
+def _session_page(
+    request: Request, db: DbSession, user: User, record: TreatmentSession, values: dict[str, Any],
+    errors: dict[str, str],
+) -> HTMLResponse:  # fmt: skip
+    patient = patients.get_patient(session=db, actor=user, patient_id=record.course.patient_id)
+    summary = chart.record_summary(session=db, actor=user, kind="sessions", row=record)
+    return render(
+        request, "session_edit.html", user, 422 if errors else 200, record=record, patient=patient,
+        summary=summary, values=values, errors=errors,
+    )  # fmt: skip
+
+
+@router.get("/records/sessions/{session_id}/edit")
+def session_edit_form(request: Request, session_id: int, db: DbSession, user: Recorder) -> HTMLResponse:
+    """The session's start (UTC) and completion, and a reason field."""
+    record: TreatmentSession = corrections.find(
+        session=db, actor=user, kind="sessions", record_id=session_id
+    )[1]
+    started = record.started_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M")
+    values = {"started_at": started, "completed": "1" if record.completed else ""}
+    return _session_page(request, db, user, record, values, {})
+
+
+@router.post("/records/sessions/{session_id}/edit", response_model=None)
+def correct_session(
+    request: Request, session_id: int, form: PostedForm, db: DbSession, user: Recorder
+) -> Response:
+    """Save the corrected start and completion, or show the form again with the errors and what was typed."""
+    record: TreatmentSession = corrections.find(
+        session=db, actor=user, kind="sessions", record_id=session_id
+    )[1]
+    check_csrf(request, form.get("csrf_token"))
+    values = {key: str(form.get(key, "")) for key in ("started_at", "completed", "reason")}
+    errors: dict[str, str] = {}
+    try:
+        started_at = dt.datetime.fromisoformat(values["started_at"]).replace(tzinfo=dt.UTC)
+    except ValueError:
+        errors["started_at"] = "session start: enter a date and time (YYYY-MM-DD HH:MM, UTC)"
+    reason = _reason(values, errors)
+    if not errors:
+        try:
+            treatment.correct_session(
+                db=db, actor=user, session_id=session_id, reason=reason, started_at=started_at,
+                completed=bool(values["completed"]),
+            )  # fmt: skip
+        except InputError as exc:
+            errors["started_at" if "session start" in str(exc) else "form"] = str(exc)
+    if errors:
+        db.rollback()
+        return _session_page(request, db, user, record, values, errors)
+    db.commit()
+    return _chart(record.course.patient_id)
 
 
 def _void_page(
