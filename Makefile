@@ -54,9 +54,10 @@ bench-gpu: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench,cuda]'
 	$(BIN)/python benchmarks/transport.py --gpu-only
 
-# docs/validation.md and docs/*.png: our engine against every reference (uses `make bench` results if present).
+# docs/validation.md, docs/penetration.md and docs/*.png: our engine and model against every reference (uses `make bench` results if present).
 validation: $(STAMP)
 	$(BIN)/python docs/validation.py
+	$(BIN)/python docs/penetration.py
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .hypothesis

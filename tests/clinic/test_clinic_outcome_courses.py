@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from factories import make_course, make_patient, make_user
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
@@ -97,38 +97,46 @@ def test_outcomes_recorded_without_course_reach_the_dashboard_and_the_course_rep
 def _history(url: str) -> dict[str, int]:
     """A database at 0004 with outcomes saved without course: on a one-course and a two-course patient.
 
-    Rows are written with SQL as the tables were at 0004 (today's models have columns added since).
+    Rows go in through the tables as they were at 0004 (reflected), not the ORM models of today, so that
+    columns added by later migrations do not matter here.
     """
     engine = db.make_engine(url)
     db.upgrade(engine, "0004_power_checks")
-    with db.session_factory(engine).begin() as session:
-        clinician = make_user(session)
+    tables = MetaData()
+    tables.reflect(engine)
+    now = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
 
-        def insert(sql: str, **values: object) -> int:
-            return int(session.execute(text(sql + " RETURNING id"), values).scalar_one())
+    def insert(connection, table: str, **values) -> int:
+        return connection.execute(tables.tables[table].insert().values(**values)).inserted_primary_key[0]
 
-        born, now = dt.date(1970, 5, 17), dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
-        patient_sql = (
-            "INSERT INTO patients (name, birth_date, skin_type, bmi_kg_m2, created_at) "
-            "VALUES (:name, :born, 3, 26.0, :now)"
+    with engine.begin() as connection:
+        clinician = insert(connection, "users", username="old-clinician", password_hash="x", role="clinician",
+                           active=True, created_at=now)  # fmt: skip
+        one, two = (
+            insert(
+                connection,
+                "patients",
+                name=name,
+                birth_date=dt.date(1970, 5, 17),
+                skin_type=3,
+                bmi_kg_m2=26.0,
+                created_at=now,
+            )  # fmt: skip
+            for name in ("One Course", "Two Courses")
         )
-        one = insert(patient_sql, name="One", born=born, now=now)
-        two = insert(patient_sql, name="Two", born=born, now=now)
-        course_sql = (
-            "INSERT INTO courses (patient_id, clinician_id, condition, protocol, plan, sessions_planned, "
-            "sessions_per_week, home_exercise, advice, created_at) "
-            "VALUES (:patient, :clinician, 'chronic_nslbp', 'demo', '{}', 12, 3, '', '', :now)"
+        course = {"clinician_id": clinician, "condition": "chronic_nslbp", "protocol": "demo", "plan": {},
+                  "sessions_planned": 12, "sessions_per_week": 3, "home_exercise": "", "advice": "",
+                  "created_at": now, "signed_by_id": clinician, "signed_at": now}  # fmt: skip
+        first = insert(connection, "courses", patient_id=one, **course)
+        (
+            insert(connection, "courses", patient_id=two, **course),
+            insert(connection, "courses", patient_id=two, **course),
         )
-        course = insert(course_sql, patient=one, clinician=clinician.id, now=now)
-        insert(course_sql, patient=two, clinician=clinician.id, now=now)
-        insert(course_sql, patient=two, clinician=clinician.id, now=now)
-        outcome_sql = (
-            "INSERT INTO outcomes (patient_id, recorded_by_id, assessed_on, nrs) "
-            "VALUES (:patient, :clinician, :day, :nrs)"
-        )
-        first = insert(outcome_sql, patient=one, clinician=clinician.id, day=DAY, nrs=5)
-        second = insert(outcome_sql, patient=two, clinician=clinician.id, day=DAY, nrs=4)
-        return {"course": course, "one": first, "two": second, "two_patient": two}
+        outcome = {"recorded_by_id": clinician, "assessed_on": DAY}
+        ids = {"one": insert(connection, "outcomes", patient_id=one, nrs=5, **outcome)}
+        ids["two"] = insert(connection, "outcomes", patient_id=two, nrs=4, **outcome)
+    engine.dispose()
+    return {"course": first, **ids, "two_patient": two}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from laserdose.clinic.models import Course, Role, User
-from laserdose.clinic.patients import get_patient
-from laserdose.clinic.records import audit_change, get_course
+from laserdose.clinic.patients import readable_course
+from laserdose.clinic.records import audit_change
 from laserdose.clinic.users import require_role
 from laserdose.clinical.body_chart import check_zones
 
@@ -20,8 +20,7 @@ from laserdose.clinical.body_chart import check_zones
 def mark(*, session: Session, actor: User, course_id: int, zones: Iterable[str]) -> Course:
     """Set the course's marked zones (clinicians); unknown zones are refused, order and repeats ignored."""
     require_role(actor, Role.CLINICIAN)
-    course = get_course(session, course_id)
-    get_patient(session=session, actor=actor, patient_id=course.patient_id)
+    course = readable_course(session=session, actor=actor, course_id=course_id)
     chosen = list(check_zones(zones))
     if chosen != list(course.body_chart):
         before, course.body_chart = list(course.body_chart), chosen

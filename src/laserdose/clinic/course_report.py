@@ -23,7 +23,6 @@ from laserdose.clinic import medications, patients
 from laserdose.clinic.corrections import live
 from laserdose.clinic.models import Course, Medication, Outcome, TreatmentSession, User
 from laserdose.clinic.outcomes import ANALGESIC_USE
-from laserdose.clinic.records import get_course
 from laserdose.clinical.outcomes import MIC, Measure, responder_threshold
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, load_profile
@@ -37,12 +36,6 @@ SCORE: dict[Measure, Callable[[Outcome], float | None]] = {
     Measure.RMDQ: lambda o: o.rmdq,
 }
 TITLES = {Measure.NRS: "Pain NRS", Measure.ODI: "ODI (%)", Measure.RMDQ: "RMDQ"}
-
-
-def _course(session: Session, actor: User, course_id: int) -> Course:
-    course = get_course(session, course_id)
-    patients.get_patient(session=session, actor=actor, patient_id=course.patient_id)  # role check
-    return course
 
 
 def machine_profile(course: Course) -> DeviceProfile | None:
@@ -149,7 +142,7 @@ def course_report_pdf(
         audit_line: the audit log's state at the last check (rows, head MAC, last checkpoint), printed at
             the foot of the page so that a printed report anchors the log too.
     """
-    course = _course(session, actor, course_id)
+    course = patients.readable_course(session=session, actor=actor, course_id=course_id)
     records = list(session.scalars(
         select(TreatmentSession).where(TreatmentSession.course_id == course_id, live(TreatmentSession))
     ))  # fmt: skip

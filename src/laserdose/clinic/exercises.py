@@ -12,9 +12,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic.models import Course, CourseExercise, Exercise, Role, User, utcnow
-from laserdose.clinic.patients import get_patient
-from laserdose.clinic.records import NotFound, audit_change, get_course, get_row
+from laserdose.clinic.models import CourseExercise, Exercise, Role, User, utcnow
+from laserdose.clinic.patients import readable_course
+from laserdose.clinic.records import NotFound, audit_change, get_row
 from laserdose.clinic.users import READERS, require_role
 from laserdose.clinical.exercises import NAME_MAX, TEXT_MAX, Dosage, parse_drawing
 from laserdose.errors import InputError
@@ -64,7 +64,7 @@ def add_exercise(
 
 def programme(*, session: Session, actor: User, course_id: int) -> list[CourseExercise]:
     """Every exercise ever prescribed in the course, current ones first, then by date."""
-    course = _course(session, actor, course_id)
+    course = readable_course(session=session, actor=actor, course_id=course_id)
     rows = session.scalars(select(CourseExercise).where(CourseExercise.course_id == course.id))
     return sorted(rows, key=lambda row: (row.stopped_at is not None, row.assigned_at, row.id))
 
@@ -74,7 +74,7 @@ def assign(
 ) -> CourseExercise:
     """Prescribe an exercise in the course with its dosage (clinicians); one current entry per exercise."""
     require_role(actor, Role.CLINICIAN)
-    course = _course(session, actor, course_id)
+    course = readable_course(session=session, actor=actor, course_id=course_id)
     exercise = get_row(session, Exercise, exercise_id, "exercise")
     if exercise.retired:
         raise InputError(f"{exercise.name} is retired from the library; choose another exercise.")
@@ -100,7 +100,7 @@ def stop(
 ) -> None:
     """Stop a prescribed exercise (clinicians); it stays in the programme's history."""
     require_role(actor, Role.CLINICIAN)
-    course = _course(session, actor, course_id)
+    course = readable_course(session=session, actor=actor, course_id=course_id)
     row = session.get(CourseExercise, entry_id)
     if row is None or row.course_id != course.id:
         raise NotFound(f"no exercise {entry_id} in course {course_id}")
@@ -113,9 +113,3 @@ def stop(
 def dosage_of(row: CourseExercise | Exercise) -> Dosage:
     """The dosage stored on a library exercise or a prescription."""
     return Dosage(row.sets, row.repetitions, row.hold_s, row.per_week)
-
-
-def _course(session: Session, actor: User, course_id: int) -> Course:
-    course = get_course(session, course_id)
-    get_patient(session=session, actor=actor, patient_id=course.patient_id)  # the role check
-    return course

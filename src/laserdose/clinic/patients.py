@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic import corrections
-from laserdose.clinic.models import Patient, User
-from laserdose.clinic.records import audit_change, get_row
+from laserdose.clinic.models import Course, Patient, User
+from laserdose.clinic.records import audit_change, get_course, get_row
 from laserdose.clinic.users import EDITORS, READERS, require_role
 from laserdose.domain.quantities import BMI, SKIN_TYPE, check_birth_date
 from laserdose.errors import InputError
@@ -116,3 +116,9 @@ def search_patients(*, session: Session, actor: User, query: str = "", limit: in
         escaped = query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(func.lower(Patient.name).like(f"%{escaped}%", escape="\\"))
     return list(session.scalars(statement))
+
+
+def readable_course(*, session: Session, actor: User, course_id: int) -> Course:
+    """Return a course whose patient `actor` may read (its `patient` attribute is loaded), or `NotFound`."""
+    require_role(actor, *READERS)
+    return get_course(session, course_id)

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic.models import Course, TreatmentSession, User, VisitNote
-from laserdose.clinic.patients import get_patient
-from laserdose.clinic.records import audit_change, get_course
+from laserdose.clinic.patients import readable_course
+from laserdose.clinic.records import audit_change
 from laserdose.clinic.users import RECORDERS, require_role
 from laserdose.errors import InputError
 
@@ -68,7 +68,7 @@ def record_note(
 ) -> VisitNote:
     """Store a visit note on the course (clinicians and operators), or raise InputError naming the field."""
     require_role(actor, *RECORDERS)
-    course = _course(session, actor, course_id)
+    course = readable_course(session=session, actor=actor, course_id=course_id)
     problems = note_problems(note, course, today)
     if note.session_id is not None:
         record = session.get(TreatmentSession, note.session_id)
@@ -92,7 +92,7 @@ def record_note(
 
 def course_notes(*, session: Session, actor: User, course_id: int) -> list[VisitNote]:
     """The course's visit notes, newest visit first."""
-    course = _course(session, actor, course_id)
+    course = readable_course(session=session, actor=actor, course_id=course_id)
     query = select(VisitNote).where(VisitNote.course_id == course.id)
     return list(session.scalars(query.order_by(VisitNote.visit_on.desc(), VisitNote.id.desc())))
 
@@ -112,9 +112,3 @@ def summary(note: VisitNote) -> str:
     if text:
         parts.append(text if len(text) <= 80 else text[:79] + "...")
     return "visit note: " + "; ".join(parts)
-
-
-def _course(session: Session, actor: User, course_id: int) -> Course:
-    course = get_course(session, course_id)
-    get_patient(session=session, actor=actor, patient_id=course.patient_id)  # the role check
-    return course

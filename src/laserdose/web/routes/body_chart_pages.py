@@ -10,7 +10,6 @@ from markupsafe import Markup
 
 from laserdose.clinic import body_charts, patients
 from laserdose.clinic.models import Role, User
-from laserdose.clinic.records import get_course
 from laserdose.clinic.users import READERS
 from laserdose.clinical import body_chart
 from laserdose.errors import InputError
@@ -41,8 +40,8 @@ def _page(
     zones: list[str] | None,
     error: str | None,
 ) -> HTMLResponse:
-    course = get_course(session, course_id)
-    patient = patients.get_patient(session=session, actor=user, patient_id=course.patient_id)
+    course = patients.readable_course(session=session, actor=user, course_id=course_id)
+    patient = course.patient
     marked = list(course.body_chart) if zones is None else zones
     known = [zone for zone in marked if zone in body_chart.ZONES]
     return render(

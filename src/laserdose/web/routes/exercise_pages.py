@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from laserdose.clinic import exercises, patients
 from laserdose.clinic.handout import handout_pdf
 from laserdose.clinic.models import Exercise, Role, User
-from laserdose.clinic.records import get_course
 from laserdose.clinic.users import READERS
 from laserdose.clinical.exercises import DOSAGE_LIMITS, Dosage, dosage_problem, drawing_svg
 from laserdose.errors import InputError
@@ -106,8 +105,8 @@ def _programme(
     values: dict[str, str],
     errors: dict[str, str],
 ) -> HTMLResponse:
-    course = get_course(session, course_id)
-    patient = patients.get_patient(session=session, actor=user, patient_id=course.patient_id)
+    course = patients.readable_course(session=session, actor=user, course_id=course_id)
+    patient = course.patient
     rows = exercises.programme(session=session, actor=user, course_id=course_id)
     return render(
         request, "course_exercises.html", user, 422 if errors else 200, course=course, patient=patient,
@@ -156,8 +155,7 @@ def stop_exercise(
 @router.get("/courses/{course_id}/handout.pdf")
 def handout(course_id: int, session: DbSession, user: Reader) -> Response:
     """The patient handout (PDF; the file name holds no patient data)."""
-    course = get_course(session, course_id)
-    patients.get_patient(session=session, actor=user, patient_id=course.patient_id)  # the role check
+    course = patients.readable_course(session=session, actor=user, course_id=course_id)
     pdf = handout_pdf(session=session, actor=user, course=course, today=dt.date.today())
     headers = {"Content-Disposition": f'inline; filename="handout-course-{course_id}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)

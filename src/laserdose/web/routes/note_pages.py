@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from laserdose.clinic import patients, visit_notes
 from laserdose.clinic.models import TreatmentSession, User
-from laserdose.clinic.records import get_course
 from laserdose.clinic.users import READERS, RECORDERS
 from laserdose.clinic.visit_notes import SOAP_FIELDS, NoteInput, note_problems
 from laserdose.web.deps import DbSession, page_user, roles
@@ -34,8 +33,8 @@ SENTENCES = {
 @router.get("/courses/{course_id}/notes")
 def notes_page(request: Request, course_id: int, session: DbSession, user: Reader) -> HTMLResponse:
     """The course's visit notes, newest first."""
-    course = get_course(session, course_id)
-    patient = patients.get_patient(session=session, actor=user, patient_id=course.patient_id)
+    course = patients.readable_course(session=session, actor=user, course_id=course_id)
+    patient = course.patient
     notes = visit_notes.course_notes(session=session, actor=user, course_id=course_id)
     return render(request, "visit_notes.html", user, course=course, patient=patient, notes=notes)
 
@@ -58,8 +57,8 @@ def _form(
     values: dict[str, str],
     errors: dict[str, str],
 ) -> HTMLResponse:
-    course = get_course(session, course_id)
-    patient = patients.get_patient(session=session, actor=user, patient_id=course.patient_id)
+    course = patients.readable_course(session=session, actor=user, course_id=course_id)
+    patient = course.patient
     records = session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course_id))
     return render(
         request, "visit_note_form.html", user, 422 if errors else 200, course=course, patient=patient,
@@ -113,8 +112,7 @@ def add_note(
     values = {f: str(form.get(f, "")) for f in ("visit_on", "session_id", *SOAP_FIELDS, *NUMBER_FIELDS)}
     note, errors = _parse(values)
     if note is not None:
-        course = get_course(session, course_id)
-        patients.get_patient(session=session, actor=user, patient_id=course.patient_id)
+        course = patients.readable_course(session=session, actor=user, course_id=course_id)
         errors = note_problems(note, course, dt.date.today())
         known = {r.id for r in course.sessions}
         if note.session_id is not None and note.session_id not in known:

@@ -15,9 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Give courses a body_chart (no zone marked on existing courses)."""
-    # A plain ADD COLUMN: SQLite's batch mode would rebuild courses, and dropping the old table fails while
-    # sessions, outcomes and notes refer to its rows (foreign keys are on).
+    """Give courses a body_chart (no zone marked on existing courses).
+
+    A plain ADD COLUMN: a batch copy of `courses` would drop the table that sessions and outcomes point at.
+    """
     column = sa.Column("body_chart", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
     op.add_column("courses", column)
 
