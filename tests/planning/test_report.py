@@ -53,3 +53,13 @@ def test_plan_report_names_the_maker_and_draws_its_logo():
     page = Figure()
     draw_logo(page, profile)
     assert [len(axes.images) for axes in page.axes] == [1]
+
+
+def test_tables_of_long_rows_continue_before_they_run_off_the_page():
+    rows = [("s", f"item {i}", "word " * 60) for i in range(20)]  # each value wraps to 6 lines
+    pages = table_pages("t", rows)
+    for page in pages:
+        cells = page.axes[0].tables[0].get_celld()
+        column = [cell for (_row, col), cell in cells.items() if col == 0]
+        assert sum(cell.get_height() for cell in column) <= 1.0  # the axes' height: the stamp stays clear
+    assert sum(len(page.axes[0].tables[0].get_celld()) for page in pages) == 3 * (20 + len(pages))

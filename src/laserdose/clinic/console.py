@@ -43,6 +43,21 @@ JOIN_TIMEOUT_S = 5.0
 
 
 STOPPED_BEFORE_ARMING = "stopped before arming"
+IDLE_PHASES = ("connected", "ended")  # linked to the machine, no session running: a new one may start
+# Machine states (STATUS "state") in which no source emits: armed-but-waiting and halted alike.
+NOT_EMITTING_STATES = frozenset({"standby", "ready", "tripped"})
+
+
+def arming_problem(machine: dict[str, Any]) -> str:
+    """Why the machine's own switches forbid arming, as its STATUS reports them, or "" when nothing does."""
+    problems = [
+        (not machine.get("interlock_closed", False), "the remote interlock is open"),
+        (not machine.get("key_on", False), "the key switch is off"),
+        (bool(machine.get("estop_pressed", True)), "the emergency stop is pressed"),
+        (not machine.get("handpiece_present", False), "no handpiece is attached"),
+        (machine.get("state") != "standby", f"the machine is {machine.get('state')}"),
+    ]
+    return "; ".join(why for blocked, why in problems if blocked)
 
 
 class StoppedBeforeArming(InputError):
@@ -106,6 +121,8 @@ class ConsoleRun:
         self.controller: ConsoleController | None = None
         self.identity: dict[str, Any] = {}
         self.machine: dict[str, Any] = {}
+        self.idle_power_w: dict[str, float] = {}  # MEASURE while no controller runs (see poll_status)
+        self.broken = False  # the controller thread failed: this run starts nothing more
         self.session_id: int | None = None
         self.phase = "connecting"  # connecting | connected | running | ended | closed
         self.stop_reason = ""
@@ -141,7 +158,7 @@ class ConsoleRun:
         self._thread.start()
 
     def start(self, session_id: int, *, stops_seen: int) -> None:
-        """Deliver the plan, recording into the open session `session_id`.
+        """Deliver the plan, recording into the open session `session_id` (connected, or after a session).
 
         Args:
             session_id: the session record, open and committed.
@@ -150,11 +167,13 @@ class ConsoleRun:
                 StoppedBeforeArming, and nothing is sent to the machine.
         """
         with self._command_lock:
-            if self.phase != "connected":
+            if self.phase not in IDLE_PHASES or self.broken:
                 raise InputError(f"the console is {self.phase}; connect to the machine first")
             if self.stops != stops_seen:
                 raise StoppedBeforeArming(STOPPED_BEFORE_ARMING)
             self.session_id, self.phase = session_id, "running"
+            if self.controller is not None:  # another session on the same link: the last one's goes
+                self.controller, self.outcome, self.error = None, {}, ""
             self.stop_reason = ""  # a STOP pressed before the start request was for the idle machine
         self._unwatched_since = time.monotonic()
         self._start.set()
@@ -211,11 +230,14 @@ class ConsoleRun:
         controller = self.controller
         progress = controller.progress if controller is not None else Progress()
         armed_s = getattr(controller, "_armed_at_s", 0.0) if controller is not None else 0.0
+        idle = self.phase in IDLE_PHASES and not self.broken
         return {
             "phase": self.phase,
             "state": controller.state if controller is not None else "off",
             "elapsed_s": max(0.0, progress.t_s - armed_s) if progress.t_s else 0.0,
-            "power_w": dict(progress.power_w),
+            "power_w": self._shown_power(progress),
+            "can_start": idle,
+            "blocked": arming_problem(self.machine) if idle else "",
             "delivered_j": dict(controller.delivered) if controller is not None else {},
             "planned_j": {wavelength_key(wl): e for wl, e in self.plan.energy_j_by_wavelength.items()},
             "machine": dict(self.machine),
@@ -226,13 +248,42 @@ class ConsoleRun:
             "watchers": self._watchers,
         }
 
+    def _shown_power(self, progress: Progress) -> dict[str, float | None]:
+        """The power the machine puts out now per planned wavelength [W]; None where it is not known.
+
+        The machine's last STATUS decides: not emitting (standby, ready, paused, tripped) is 0 W, whatever
+        the last measurement during emission said; emitting is the newest measurement (the controller's
+        while it runs, else the console's own); no answer, or no link, is unknown.
+        """
+        keys = [wavelength_key(wl) for wl in self.plan.energy_j_by_wavelength]
+        state = self.machine.get("state") if self.client is not None else None
+        if state in NOT_EMITTING_STATES:
+            return dict.fromkeys(keys, 0.0)
+        if state != "emitting":
+            return dict.fromkeys(keys)
+        controller = self.controller
+        measured = (
+            progress.power_w if controller is not None and controller.state not in TERMINAL_STATES else {}
+        )
+        measured = measured or self.idle_power_w
+        return {key: measured.get(key) for key in keys}
+
     def poll_status(self) -> None:
-        """Read the machine's switches (STATUS); a failure is left to the heartbeat to judge."""
+        """Read the machine's switches (STATUS); a failure is left to the heartbeat to judge.
+
+        A machine that says it emits while no controller runs (it never should) is measured too, so that
+        the console shows what it puts out.
+        """
         if self.client is None:
             return
         try:
             self.machine = self.client.request(Msg.STATUS)
-        except (LinkError, DeviceRefused) as exc:
+            controller = self.controller
+            if self.machine.get("state") == "emitting" and (
+                controller is None or controller.state in TERMINAL_STATES
+            ):
+                self.idle_power_w = dict(self.client.request(Msg.MEASURE)["power_w"])
+        except (LinkError, DeviceRefused, KeyError, TypeError) as exc:
             self.machine = {**self.machine, "state": f"no answer ({exc})"}
 
     # -- the controller thread ------------------------------------------------------------------------
@@ -255,6 +306,7 @@ class ConsoleRun:
         Without this the run would stay "running" and the registry would refuse every connect.
         """
         reason = f"console error: {type(exc).__name__}: {exc}"
+        self.broken = True
         log.error("console %s: %s", self.course_id, reason, exc_info=exc)
         try:
             with self.lock:
@@ -293,6 +345,7 @@ class ConsoleRun:
             )  # fmt: skip
 
     def _treat(self) -> None:
+        self._start.clear()  # taken: a further session waits for its own start (after this one ended)
         record = ConsoleRecord(lambda t_s: t_s - getattr(self.controller, "_armed_at_s", 0.0))
         assert self.client is not None and self.session_id is not None
         controller = ConsoleController(

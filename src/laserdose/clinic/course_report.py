@@ -1,6 +1,8 @@
 """PDF report of a course: patient, machine, schedule, delivered sessions, outcomes with the MIC marked.
 
-The machine's maker and model come from the device profile the plan names, with the maker's logo.
+The machine's maker and model come from the device profile the plan names, with the maker's logo. Every
+page carries the patient's identification and the plan's signature (`record_stamp`); sessions that do
+not fit the first page continue on further pages.
 
 Drawn with matplotlib's object API (no pyplot, so it is safe inside a threaded web server).
 """
@@ -13,6 +15,7 @@ import textwrap
 from collections.abc import Callable
 
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from sqlalchemy import select
@@ -23,13 +26,16 @@ from laserdose.clinic import medications, patients
 from laserdose.clinic.corrections import live
 from laserdose.clinic.models import Course, Medication, Outcome, TreatmentSession, User
 from laserdose.clinic.outcomes import ANALGESIC_USE
+from laserdose.clinic.record_stamp import course_stamp
 from laserdose.clinical.outcomes import MIC, Measure, responder_threshold
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, load_profile
+from laserdose.planning.page_stamp import PageStamp, stamp_pages, utc_text
 from laserdose.planning.report import A4_INCHES, draw_logo
 
 WRAP_CHARS = 110  # monospace characters that fit the page at 7.5 pt
-MAX_SESSION_ROWS = 24  # one page; the total line counts them all
+MAX_SESSION_ROWS = 24  # session lines on the first page, above the outcome charts
+CONTINUED_SESSION_ROWS = 76  # session lines on each further page (7.5 pt lines between title and stamp)
 SCORE: dict[Measure, Callable[[Outcome], float | None]] = {
     Measure.NRS: lambda o: o.nrs,
     Measure.ODI: lambda o: o.odi_percent,
@@ -40,7 +46,9 @@ TITLES = {Measure.NRS: "Pain NRS", Measure.ODI: "ODI (%)", Measure.RMDQ: "RMDQ"}
 
 def machine_profile(course: Course) -> DeviceProfile | None:
     """The device profile the course's plan names, or None when the plan names no known machine."""
-    device = course.plan.get("device") if isinstance(course.plan, dict) else None
+    plan = course.plan if isinstance(course.plan, dict) else {}
+    delivery = plan.get("delivery")  # a planner's plan names it there; a hand-written one at the top
+    device = delivery.get("device") if isinstance(delivery, dict) else plan.get("device")
     if not isinstance(device, str):
         return None
     try:
@@ -57,14 +65,26 @@ def _machine_line(profile: DeviceProfile | None) -> str:
     )
 
 
-def _header_lines(course: Course, records: list[TreatmentSession], today: dt.date) -> list[str]:
+def _signature_lines(stamp: PageStamp) -> list[str]:
+    if stamp.signed_by is None or stamp.signed_at is None:
+        return ["Plan: NOT SIGNED"]
+    lines = [f"Plan signed by {stamp.signed_by} on {utc_text(stamp.signed_at)}"]
+    if stamp.plan_sha256 is not None:
+        lines.append(f"Plan SHA-256 (canonical JSON): {stamp.plan_sha256}")
+        lines.append(f"  as in {stamp.fingerprint_home}" if stamp.fingerprint_home else "")
+    return [line for line in lines if line]
+
+
+def _header_lines(
+    course: Course, records: list[TreatmentSession], today: dt.date, stamp: PageStamp
+) -> list[str]:
     patient = course.patient
     energy_j = sum(float(v) for r in records for v in r.energy_j_by_wavelength.values())
-    signed = f"signed {course.signed_at.date()}" if course.signed_at else "NOT SIGNED"
     return [
-        f"Patient: {patient.name}, born {patient.birth_date}, skin type {patient.skin_type}, "
-        f"BMI {patient.bmi_kg_m2:.1f} kg/m2",
-        f"Course {course.id}: {course.condition}, protocol {course.protocol}, plan {signed}",
+        f"Patient: {patient.name}, born {patient.birth_date}, record no. {stamp.record_number}, "
+        f"skin type {patient.skin_type}, BMI {patient.bmi_kg_m2:.1f} kg/m2",
+        f"Course {course.id}: {course.condition}, protocol {course.protocol}",
+        *_signature_lines(stamp),
         _machine_line(machine_profile(course)),
         f"Schedule: {course.sessions_planned} sessions, {course.sessions_per_week} a week; "
         f"delivered {len(records)} ({sum(r.completed for r in records)} complete), {energy_j:.0f} J in all",
@@ -132,7 +152,7 @@ def _plot_analgesics(axes: Axes, assessments: list[Outcome], taken: list[Medicat
 def course_report_pdf(
     *, session: Session, actor: User, course_id: int, today: dt.date, audit_line: str = ""
 ) -> bytes:
-    """Return a one-page A4 PDF report of a course.
+    """Return an A4 PDF report of a course: one page, and more when its sessions do not fit.
 
     Args:
         session: open database session.
@@ -150,24 +170,42 @@ def course_report_pdf(
         select(Outcome).where(Outcome.course_id == course_id, live(Outcome))
         .order_by(Outcome.assessed_on, Outcome.id)
     ))  # fmt: skip
+    stamp = course_stamp(session, course)
     figure = Figure(figsize=A4_INCHES)
     figure.text(0.06, 0.96, "Course report", fontsize=16, weight="bold")
     draw_logo(figure, machine_profile(course))
-    lines = _header_lines(course, records, today) + ["", "Delivered sessions:"]
+    lines = _header_lines(course, records, today, stamp) + ["", "Delivered sessions:"]
     lines += [_session_line(r) for r in records[:MAX_SESSION_ROWS]] or ["none yet"]
     if len(records) > MAX_SESSION_ROWS:
-        lines.append(f"... and {len(records) - MAX_SESSION_ROWS} more")
+        lines.append(f"... continued on the next page ({len(records) - MAX_SESSION_ROWS} more)")
     figure.text(0.06, 0.93, "\n".join(lines), fontsize=7.5, va="top", family="monospace")
     for index, measure in enumerate(Measure):
-        axes = figure.add_axes((0.07 + index * 0.235, 0.07, 0.17, 0.2))
+        axes = figure.add_axes((0.07 + index * 0.235, 0.11, 0.17, 0.2))  # above the audit line and stamp
         scores = [(o.assessed_on, SCORE[measure](o)) for o in assessments]
         _plot_measure(axes, measure, [(day, value) for day, value in scores if value is not None])
     taken = medications.patient_medications(session=session, actor=actor, patient_id=course.patient_id)
-    _plot_analgesics(figure.add_axes((0.815, 0.07, 0.15, 0.2)), assessments, taken)  # room for labels
+    _plot_analgesics(figure.add_axes((0.815, 0.11, 0.15, 0.2)), assessments, taken)  # room for labels
     if audit_line:
-        figure.text(0.06, 0.015, "\n".join(textwrap.wrap(audit_line, WRAP_CHARS * 4 // 3)), fontsize=5.5,
-                    family="monospace")  # fmt: skip
+        figure.text(0.06, 0.058, "\n".join(textwrap.wrap(audit_line, WRAP_CHARS * 4 // 3)), fontsize=5.5,
+                    family="monospace", va="bottom")  # fmt: skip
+    pages = [figure, *_continued_pages(course, records[MAX_SESSION_ROWS:])]
+    stamp_pages(pages, stamp)
     buffer = io.BytesIO()
     metadata = {"Title": f"laserdose course report {course.id}", "Creator": f"laserdose {__version__}"}
-    figure.savefig(buffer, format="pdf", metadata=metadata)
+    with PdfPages(buffer, metadata=metadata) as pdf:
+        for page in pages:
+            pdf.savefig(page)
     return buffer.getvalue()
+
+
+def _continued_pages(course: Course, records: list[TreatmentSession]) -> list[Figure]:
+    """Pages listing the sessions that did not fit the first page."""
+    pages = []
+    for start in range(0, len(records), CONTINUED_SESSION_ROWS):
+        figure = Figure(figsize=A4_INCHES)
+        figure.text(0.06, 0.96, f"Course report, course {course.id}: delivered sessions (continued)",
+                    fontsize=12, weight="bold")  # fmt: skip
+        lines = [_session_line(r) for r in records[start : start + CONTINUED_SESSION_ROWS]]
+        figure.text(0.06, 0.93, "\n".join(lines), fontsize=7.5, va="top", family="monospace")
+        pages.append(figure)
+    return pages

@@ -23,6 +23,7 @@ from laserdose import __version__
 from laserdose.clinic import exercises
 from laserdose.clinic.course_report import machine_profile
 from laserdose.clinic.models import Course, CourseExercise, User
+from laserdose.clinic.record_stamp import record_number
 from laserdose.clinical import body_chart
 from laserdose.clinical.exercises import DRAWING_HEIGHT, DRAWING_WIDTH, parse_drawing
 from laserdose.planning.report import A4_INCHES, draw_logo
@@ -108,7 +109,7 @@ def _page(course: Course, today: dt.date, number: int, count: int) -> Figure:
         0.06, 0.93, f"{course.condition}, course {course.id}; laser: {maker}; printed {today}", fontsize=9
     )
     draw_logo(figure, profile)
-    identity = f"{patient.name}, born {patient.birth_date}, record {patient.id}"
+    identity = f"{patient.name}, born {patient.birth_date}, record no. {record_number(patient)}"
     figure.text(0.06, 0.9, identity, fontsize=10, weight="bold")
     footer = f"{identity} - course {course.id} - page {number} of {count} - laserdose {__version__}"
     figure.text(0.06, 0.03, footer, fontsize=7)

@@ -25,6 +25,7 @@ from laserdose.planning.curves import (  # noqa: E402
     plan_scan,
     skin_temperature_curve,
 )
+from laserdose.planning.page_stamp import PageStamp, stamp_pages, stamp_rows  # noqa: E402
 from laserdose.planning.physics import TablePhysics  # noqa: E402
 from laserdose.safety.summary import SafetySummary, safety_summary, summary_rows  # noqa: E402
 
@@ -37,18 +38,15 @@ ROW_HEIGHT = 0.022  # one line of 7 pt text, as a fraction of the table's axes
 
 def table_pages(title: str, rows: Sequence[tuple[str, str, str]]) -> list[Figure]:
     """A4 pages holding `rows` (section, item, value) as a table under `title`, continued as needed."""
-    chunks = [rows[i : i + ROWS_PER_PAGE] for i in range(0, len(rows), ROWS_PER_PAGE)] or [rows]
+    chunks = _page_chunks(rows)
     pages = []
     for number, chunk in enumerate(chunks, start=1):
         figure = Figure(figsize=A4_INCHES)
         suffix = f" ({number}/{len(chunks)})" if len(chunks) > 1 else ""
         figure.suptitle(title + suffix, x=0.08, y=0.96, ha="left", fontsize=14)
-        axes = figure.add_axes((0.05, 0.05, 0.9, 0.86))
+        axes = figure.add_axes((0.05, 0.07, 0.9, 0.84))  # above the page stamp (page_stamp.STAMP_TOP)
         axes.axis("off")
-        cells = [
-            [textwrap.fill(text, width) for text, width in zip(row, WRAP_CHARACTERS, strict=True)]
-            for row in chunk
-        ]
+        cells = [_wrapped(row) for row in chunk]
         table = axes.table(
             cellText=cells,
             colLabels=["section", "item", "value"],
@@ -59,10 +57,33 @@ def table_pages(title: str, rows: Sequence[tuple[str, str, str]]) -> list[Figure
         table.auto_set_font_size(False)
         table.set_fontsize(7)
         for (row, _column), cell in table.get_celld().items():
-            lines = 1 if row == 0 else max(text.count("\n") + 1 for text in cells[row - 1])
-            cell.set_height(ROW_HEIGHT * (lines + 0.4))
+            cell.set_height(_row_height(["header"] if row == 0 else cells[row - 1]))
         pages.append(figure)
     return pages
+
+
+def _wrapped(row: tuple[str, str, str]) -> list[str]:
+    """The row's cells wrapped to their columns."""
+    return [textwrap.fill(text, width) for text, width in zip(row, WRAP_CHARACTERS, strict=True)]
+
+
+def _row_height(cells: Sequence[str]) -> float:
+    """A table row's height as a fraction of the table's axes, from its most-wrapped cell."""
+    return ROW_HEIGHT * (max(text.count("\n") + 1 for text in cells) + 0.4)
+
+
+def _page_chunks(rows: Sequence[tuple[str, str, str]]) -> list[Sequence[tuple[str, str, str]]]:
+    """`rows` cut into pages: at most ROWS_PER_PAGE rows, and no more wrapped lines than fit the axes."""
+    chunks: list[Sequence[tuple[str, str, str]]] = []
+    start, used = 0, _row_height(["header"])
+    for index, row in enumerate(rows):
+        height = _row_height(_wrapped(row))
+        if index > start and (index - start >= ROWS_PER_PAGE or used + height > 1.0):
+            chunks.append(rows[start:index])
+            start, used = index, _row_height(["header"])
+        used += height
+    chunks.append(rows[start:])
+    return chunks
 
 
 def safety_pages(summary: SafetySummary) -> list[Figure]:
@@ -99,18 +120,22 @@ def write_plan_report(
     physics: TablePhysics,
     outside_window_reason: str | None = None,
     body_zones: Sequence[str] = (),
+    stamp: PageStamp | None = None,
 ) -> None:
     """The plan report: patient and screening, the plan, its curves and area, laser safety, sources.
 
     `basis` is the plan's machine and protocol. `outside_window_reason` is the clinician's reason for
     signing a plan whose target dose is outside the window; the report then says "Signed outside the
     target window: <reason>". `body_zones` are the zones marked on the course's body chart, drawn on a
-    page of their own.
+    page of their own. A clinic's report gives `stamp`: the patient's identification and the signature,
+    in full on the first page and at the foot of every page.
     """
     device, protocol = basis
-    rows = plan_rows(plan, patient, device)
+    rows = plan_rows(plan, patient, device, with_name=stamp is None)
     if outside_window_reason is not None:
         rows.insert(0, ("SIGNED", "Signed outside the target window:", outside_window_reason))
+    if stamp is not None:
+        rows = stamp_rows(stamp) + rows
     pages = table_pages("Treatment plan", rows)
     draw_logo(pages[0], device)
     if isinstance(plan, TreatmentPlan):
@@ -119,6 +144,8 @@ def write_plan_report(
             pages.append(body_chart_page(body_zones, f"{plan.area_cm2:g} cm2 in all"))
         pages += safety_pages(safety_summary(device, plan.delivery.duration_s))
     pages += table_pages("Sources", _source_rows(plan, protocol, physics))
+    if stamp is not None:
+        stamp_pages(pages, stamp)
     write_pdf(target, pages)
 
 
@@ -133,10 +160,13 @@ def body_chart_page(zones: Sequence[str], note: str) -> Figure:
 
 
 def plan_rows(
-    plan: TreatmentPlan | Refusal, patient: Patient, device: DeviceProfile
+    plan: TreatmentPlan | Refusal, patient: Patient, device: DeviceProfile, with_name: bool = True
 ) -> list[tuple[str, str, str]]:
-    """The patient, the screening and the plan as (section, item, value) rows (`device`: its machine)."""
-    rows = _patient_rows(plan, patient, device)
+    """The patient, the screening and the plan as (section, item, value) rows (`device`: its machine).
+
+    `with_name`: a row with the patient's label (a clinic's report names the patient in its stamp).
+    """
+    rows = _patient_rows(plan, patient, device, with_name)
     if not isinstance(plan, TreatmentPlan):
         return rows + [("plan", "parameters", "none: the screening decision is not to treat")]
     rows += _parameter_rows(plan)
@@ -149,12 +179,12 @@ def plan_rows(
 
 
 def _patient_rows(
-    plan: TreatmentPlan | Refusal, patient: Patient, device: DeviceProfile
+    plan: TreatmentPlan | Refusal, patient: Patient, device: DeviceProfile, with_name: bool
 ) -> list[tuple[str, str, str]]:
     fat = f"{patient.fat_mm:g} mm (ultrasound)" if patient.fat_mm is not None else f"from BMI {patient.bmi:g}"
     urgency = f" ({plan.urgency})" if isinstance(plan, Refusal) and plan.urgency else ""
-    rows = [
-        ("patient", "name", patient.name or "-"),
+    rows = [("patient", "name", patient.name or "-")] if with_name else []
+    rows += [
         ("patient", "skin type (Fitzpatrick)", str(patient.skin_type)),
         ("patient", "subcutaneous fat", fat),
         ("patient", "treatment area", f"{patient.area_cm2:g} cm2"),

@@ -27,7 +27,7 @@ from fastapi.responses import (
 from sqlalchemy import select
 
 from laserdose.clinic import qa, qa_trend, treatment, users
-from laserdose.clinic.console import ConsoleConfig, ConsoleRun
+from laserdose.clinic.console import IDLE_PHASES, ConsoleConfig, ConsoleRun, arming_problem
 from laserdose.clinic.models import Course, Role, TreatmentSession, User
 from laserdose.clinic.plans import stored_plan_json
 from laserdose.clinic.records import NotFound
@@ -48,6 +48,7 @@ EVENT_PERIOD_S = 0.2  # how often a watching browser gets the console's state [s
 STOP_THREADS = anyio.CapacityLimiter(8)  # STOP never queues behind page requests in the shared pool
 SHUTDOWN_REASON = "server shutting down"  # a treatment stopped by the server's shutdown, as recorded
 SWITCHES = ("interlock_closed", "key_on", "estop_pressed", "handpiece_present")
+RECONNECT_MS = 2000  # a following browser asks again this long after the stream ends (EventSource retry)
 
 
 def console_config(request: Request) -> ConsoleConfig:
@@ -97,6 +98,12 @@ def _eyewear(plan: Delivery | None, profile: DeviceProfile | None) -> list[Eyewe
 
 def _page(request: Request, db: DbSession, user: User, course_id: int, error: str = "",
           status_code: int = 200) -> HTMLResponse:  # fmt: skip
+    context = _context(request, db, user, course_id)
+    return render(request, "console.html", user, status_code, error=error, **context)
+
+
+def _context(request: Request, db: DbSession, user: User, course_id: int) -> dict[str, Any]:
+    """What the console page and its live panel show: the plan, the run, the machine's checks, the records."""
     course = treatment.signed_course(db=db, actor=user, course_id=course_id)
     plan, profile, plan_error = _plan(course)
     run: ConsoleRun | None = request.app.state.console.get(course_id)
@@ -110,14 +117,14 @@ def _page(request: Request, db: DbSession, user: User, course_id: int, error: st
         if (qa_state is not None and qa_state.check is not None)
         else []
     )
-    return render(
-        request, "console.html", user, status_code, course=course, patient=course.patient, plan=plan,
-        profile=profile, plan_error=plan_error, eyewear=goggles, snapshot=run.snapshot() if run else None,
-        error=error, device_url=request.app.state.settings.device_url, records=records,
-        can_operate=user.role == Role.OPERATOR, qa_state=qa_state, qa_alerts=alerts,
-        machine_serial=run.identity.get("serial", "") if run is not None else "",
-        machine_profile=run.identity.get("profile", "") if run is not None else "",
-    )  # fmt: skip
+    return {
+        "course": course, "patient": course.patient, "plan": plan, "profile": profile,
+        "plan_error": plan_error, "eyewear": goggles, "snapshot": run.snapshot() if run else None,
+        "device_url": request.app.state.settings.device_url, "records": records,
+        "can_operate": user.role == Role.OPERATOR, "qa_state": qa_state, "qa_alerts": alerts,
+        "machine_serial": run.identity.get("serial", "") if run is not None else "",
+        "machine_profile": run.identity.get("profile", "") if run is not None else "",
+    }  # fmt: skip
 
 
 @router.get("/console")
@@ -131,6 +138,12 @@ def current_console(request: Request, user: Watcher) -> RedirectResponse:
 def console_page(request: Request, course_id: int, db: DbSession, user: Watcher) -> HTMLResponse:
     """The treatment console of a signed course (operators run it, clinicians watch)."""
     return _page(request, db, user, course_id)
+
+
+@router.get("/courses/{course_id}/console/panel")
+def console_panel(request: Request, course_id: int, db: DbSession, user: Watcher) -> HTMLResponse:
+    """The console's buttons and its session records, as the page shows them now (fetched live)."""
+    return render(request, "_console_panel.html", user, **_context(request, db, user, course_id))
 
 
 @router.post("/courses/{course_id}/console/connect", response_model=None)
@@ -163,18 +176,6 @@ async def stops_at_arrival(request: Request, course_id: int) -> int | None:
     return run.stops if run is not None else None
 
 
-def _blocked(machine: dict[str, Any]) -> str:
-    """Why the machine's own switches forbid arming, as STATUS reports them, or ""."""
-    problems = [
-        (not machine.get("interlock_closed", False), "the remote interlock is open"),
-        (not machine.get("key_on", False), "the key switch is off"),
-        (bool(machine.get("estop_pressed", True)), "the emergency stop is pressed"),
-        (not machine.get("handpiece_present", False), "no handpiece is attached"),
-        (machine.get("state") != "standby", f"the machine is {machine.get('state')}"),
-    ]
-    return "; ".join(why for blocked, why in problems if blocked)
-
-
 @router.post("/courses/{course_id}/console/start", response_model=None)
 def start(
     request: Request, course_id: int, stops_seen: Annotated[int | None, Depends(stops_at_arrival)],
@@ -187,10 +188,10 @@ def start(
     """
     check_csrf(request, form.get("csrf_token"))
     run: ConsoleRun | None = request.app.state.console.get(course_id)
-    if run is None or run.phase != "connected" or stops_seen is None:
+    if run is None or run.phase not in IDLE_PHASES or run.broken or stops_seen is None:
         return _page(request, db, user, course_id, "connect to the machine first", 409)
     run.poll_status()
-    blocked = _blocked(run.machine)
+    blocked = arming_problem(run.machine)
     if blocked:
         return _page(request, db, user, course_id, f"refused, nothing was emitted: {blocked}", 409)
     try:
@@ -253,21 +254,30 @@ def _watcher(request: Request) -> User:
 
 
 @router.get("/courses/{course_id}/console/events", response_model=None)
-def events(request: Request, course_id: int) -> Response:
-    """The console's state as server-sent events until the session ends (no database held open)."""
+def events(request: Request, course_id: int, follow: bool = False) -> Response:
+    """The console's state as server-sent events (no database held open).
+
+    Without `follow` the stream ends with the session (phase "ended"). With it, as the console page asks,
+    it goes on while the machine stays connected, through further sessions, and ends when the console is
+    closed or replaced; the browser then asks again after RECONNECT_MS and so finds the next connection.
+    """
     _watcher(request)
     run: ConsoleRun | None = request.app.state.console.get(course_id)
+    registry = request.app.state.console
+    last = ("closed",) if follow else ("ended", "closed")
 
     async def stream() -> AsyncIterator[str]:
+        retry = f"retry: {RECONNECT_MS}\n\n" if follow else ""
         if run is None:
-            yield 'event: end\ndata: {"phase": "idle"}\n\n'
+            yield retry + 'event: end\ndata: {"phase": "idle"}\n\n'
             return
         run.watcher_joined()
         try:
+            yield retry
             while True:
                 snapshot = run.snapshot()
                 yield f"event: progress\ndata: {json.dumps(snapshot)}\n\n"
-                if snapshot["phase"] in ("ended", "closed"):
+                if snapshot["phase"] in last or registry.get(course_id) is not run:
                     yield f"event: end\ndata: {json.dumps(snapshot)}\n\n"
                     return
                 await asyncio.sleep(EVENT_PERIOD_S)

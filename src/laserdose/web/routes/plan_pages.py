@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from laserdose.clinic import patients, plans, screenings, signing
+from laserdose.clinic import patients, plans, record_stamp, screenings, signing
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.users import READERS
@@ -20,6 +20,7 @@ from laserdose.clinical.protocols import get_protocol, load_protocols
 from laserdose.clinical.screening import automatic_terms
 from laserdose.errors import InputError
 from laserdose.machines.profile import load_profile, shipped_profiles
+from laserdose.planning.page_stamp import PageStamp
 from laserdose.planning.physics import TablePhysics
 from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C
 from laserdose.planning.report import write_plan_report
@@ -229,13 +230,14 @@ def create_course(
 
 def _pdf(
     plan: Any, patient: Any, inputs: plans.PlanInputs, physics: TablePhysics, filename: str,
-    reason: str | None = None, body_zones: Sequence[str] = (),
+    stamp: PageStamp, reason: str | None = None, body_zones: Sequence[str] = (),
 ) -> Response:  # fmt: skip
     buffer = io.BytesIO()
     basis = (load_profile(inputs.device), get_protocol(inputs.protocol))
     write_plan_report(
-        buffer, plan, patient, basis, physics, outside_window_reason=reason, body_zones=body_zones
-    )
+        buffer, plan, patient, basis, physics, outside_window_reason=reason, body_zones=body_zones,
+        stamp=stamp,
+    )  # fmt: skip
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(buffer.getvalue(), media_type="application/pdf", headers=headers)
 
@@ -252,7 +254,8 @@ def editor_plan_report(
     if context["view"] is None:
         return _editor_page(request, user, patient, context, 422)
     plan, planning_patient = context["view"].plan, context["view"].patient
-    return _pdf(plan, planning_patient, context["inputs"], physics, f"plan-patient-{patient_id}.pdf")
+    stamp = record_stamp.draft_stamp(patient, plan)
+    return _pdf(plan, planning_patient, context["inputs"], physics, f"plan-patient-{patient_id}.pdf", stamp)
 
 
 @router.get("/courses/{course_id}/plan.pdf")
@@ -264,4 +267,6 @@ def course_plan_report(course_id: int, session: DbSession, user: Reader, physics
     outside = plans.outside_window(course.plan)
     reason = outside["reason"] if outside else None
     inputs = plans.PlanInputs.from_dict(course.plan[plans.INPUTS_KEY])
-    return _pdf(plan, patient, inputs, physics, f"plan-course-{course_id}.pdf", reason, course.body_chart)
+    stamp = record_stamp.course_stamp(session, course, plan)
+    filename = f"plan-course-{course_id}.pdf"
+    return _pdf(plan, patient, inputs, physics, filename, stamp, reason, course.body_chart)
