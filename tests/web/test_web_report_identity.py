@@ -123,6 +123,8 @@ def test_every_page_of_a_long_course_report_names_the_patient_and_the_signature(
     start = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
     with db.session_factory(db.make_engine(webapp.url)).begin() as session:
         operator = session.scalars(select(User).where(User.username == "operator")).one()
+        # The course began before its first session (a session is not dated before its course was created).
+        session.get(Course, course.id).created_at = start - dt.timedelta(days=1)
         for day in range(30):  # more than the first page holds
             treatment.record_session(
                 db=session, actor=operator, course_id=course.id, started_at=start + dt.timedelta(days=day),
