@@ -110,6 +110,9 @@ def test_a_correction_obeys_the_rules_of_a_new_record(session, clinic):
             )
     with pytest.raises(InputError, match="reason is required"):
         outcomes.correct_outcome(session=session, actor=clinician, outcome_id=outcome.id, reason="  ", nrs=3)
+    session.flush()
+    assert corrections.history(session=session, actor=clinician, kind="outcomes", record_id=outcome.id) == []
+    assert session.scalars(select(RecordVersion)).all() == []  # a refused correction keeps no version
 
 
 def test_a_voided_outcome_leaves_the_series_the_course_report_and_the_dashboard(session, clinic):

@@ -139,30 +139,28 @@ def find(*, session: Session, actor: User, kind: str, record_id: int, lock: bool
     return found, get_row(session, found.model, record_id, found.noun)
 
 
-def _keep_version(session: Session, kind: Kind, row: Any, actor: User, action: str, reason: str) -> int:
+def _version(session: Session, kind: Kind, row: Any, actor: User, action: str, reason: str) -> RecordVersion:
+    """The record's current version, numbered, not yet added to the session."""
     if row.voided_at is not None:
         raise InputError(f"{kind.noun} {row.id} is voided; a voided record is not changed again")
     if getattr(row, "status", "") == "running":
         raise InputError(f"{kind.noun} {row.id} is still running; correct it once it has ended")
     table = kind.model.__tablename__
     count = select(func.count()).where(RecordVersion.entity == table, RecordVersion.entity_id == row.id)
-    version = int(session.scalar(count) or 0) + 1
-    session.add(
-        RecordVersion(
-            entity=table, entity_id=row.id, version=version, action=action, snapshot=snapshot(row),
-            reason=reason, changed_by_id=actor.id,
-        )
+    return RecordVersion(
+        entity=table, entity_id=row.id, version=int(session.scalar(count) or 0) + 1, action=action,
+        snapshot=snapshot(row), reason=reason, changed_by_id=actor.id,
     )  # fmt: skip
-    return version
 
 
 def begin_edit(
     *, session: Session, actor: User, kind: str, record_id: int, reason: str, changes: dict[str, Any]
-) -> tuple[Any, int]:
-    """Keep the record's current version before an edit; returns the record and the kept version number.
+) -> tuple[Any, RecordVersion]:
+    """Take the record's current version before an edit; returns the record and that version.
 
     `changes` are only named here (each must be an editable field of the kind); the caller checks and
-    applies their values, then calls `finish_edit`.
+    applies their values, then calls `finish_edit`, which stores the version: an edit refused on the way
+    leaves nothing behind.
     """
     found = kind_of(kind)
     if not found.editable:
@@ -174,18 +172,19 @@ def begin_edit(
         )
     reason = check_reason(reason)
     found, row = find(session=session, actor=actor, kind=kind, record_id=record_id, lock=True)
-    return row, _keep_version(session, found, row, actor, "edit", reason)
+    return row, _version(session, found, row, actor, "edit", reason)
 
 
 def finish_edit(
-    *, session: Session, actor: User, kind: str, row: Any, version: int, fields: list[str]
+    *, session: Session, actor: User, kind: str, row: Any, kept: RecordVersion, fields: list[str]
 ) -> None:
-    """Flush an edited record and audit its correction (field names and version, no values)."""
+    """Store the kept version, flush the edited record and audit the correction (field names, no values)."""
     found = kind_of(kind)
+    session.add(kept)
     session.flush()
     noun = found.model.__tablename__
     audit_change(
-        session, actor, f"{found.name}.correct", noun, row.id, fields=sorted(fields), version=version
+        session, actor, f"{found.name}.correct", noun, row.id, fields=sorted(fields), version=kept.version
     )
 
 
@@ -197,10 +196,13 @@ def void(*, session: Session, actor: User, kind: str, record_id: int, reason: st
     """
     reason = check_reason(reason)
     found, row = find(session=session, actor=actor, kind=kind, record_id=record_id, lock=True)
-    version = _keep_version(session, found, row, actor, "void", reason)
+    kept = _version(session, found, row, actor, "void", reason)
+    session.add(kept)
     row.voided_at, row.voided_by_id, row.void_reason = utcnow(), actor.id, reason
     session.flush()
-    audit_change(session, actor, f"{found.name}.void", found.model.__tablename__, row.id, version=version)
+    audit_change(
+        session, actor, f"{found.name}.void", found.model.__tablename__, row.id, version=kept.version
+    )
     return row
 
 

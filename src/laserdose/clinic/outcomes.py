@@ -112,7 +112,7 @@ def correct_outcome(
 
     A field given as None clears it; the corrected assessment is scored and checked as a new one.
     """
-    row, version = corrections.begin_edit(
+    row, kept = corrections.begin_edit(
         session=session, actor=actor, kind="outcomes", record_id=outcome_id, reason=reason, changes=changes
     )
     outcome: Outcome = row
@@ -132,7 +132,7 @@ def correct_outcome(
         setattr(outcome, field, value)
     fields = [field for field in changes if changes[field] != current[field]]
     corrections.finish_edit(
-        session=session, actor=actor, kind="outcomes", row=outcome, version=version, fields=fields
+        session=session, actor=actor, kind="outcomes", row=outcome, kept=kept, fields=fields
     )
     return outcome
 

@@ -60,7 +60,7 @@ def update_patient(*, session: Session, actor: User, patient_id: int, reason: st
     """
     require_role(actor, *EDITORS)
     get_patient(session=session, actor=actor, patient_id=patient_id)
-    row, version = corrections.begin_edit(
+    row, kept = corrections.begin_edit(
         session=session, actor=actor, kind="patients", record_id=patient_id, reason=reason, changes=changes
     )
     patient: Patient = row
@@ -78,7 +78,7 @@ def update_patient(*, session: Session, actor: User, patient_id: int, reason: st
     for field, value in merged.items():
         setattr(patient, field, value)
     corrections.finish_edit(
-        session=session, actor=actor, kind="patients", row=patient, version=version, fields=list(changes)
+        session=session, actor=actor, kind="patients", row=patient, kept=kept, fields=list(changes)
     )
     return patient
 

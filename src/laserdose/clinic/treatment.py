@@ -110,7 +110,7 @@ def correct_session(
     Changes may be started_at, duration_s, energy_j_by_wavelength, interruptions and completed; they are
     checked as a new record's. The calibrated energy of a console session is recomputed.
     """
-    row, version = corrections.begin_edit(
+    row, kept = corrections.begin_edit(
         session=db, actor=actor, kind="sessions", record_id=session_id, reason=reason, changes=changes
     )
     record: TreatmentSession = row
@@ -133,9 +133,7 @@ def correct_session(
     if record.calibration and "delivered_j" in record.calibration:
         delivered = qa.calibrated_energy_j(record.energy_j_by_wavelength, record.calibration)
         record.calibration = {**record.calibration, "delivered_j": delivered}
-    corrections.finish_edit(
-        session=db, actor=actor, kind="sessions", row=record, version=version, fields=fields
-    )
+    corrections.finish_edit(session=db, actor=actor, kind="sessions", row=record, kept=kept, fields=fields)
     return record
 
 
