@@ -6,6 +6,7 @@ import pytest
 from hypothesis import settings
 from typer.testing import CliRunner
 
+from daykit import with_checklist
 from laserdose.cli.main import app
 
 settings.register_profile("ci", max_examples=200, deadline=None)
@@ -14,13 +15,16 @@ settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 
 class Cli:
-    """Runs `laserdose ARGS...` in-process and returns click's result (exit_code, stdout, stderr)."""
+    """Runs `laserdose ARGS...` in-process and returns click's result (exit_code, stdout, stderr).
+
+    `laserdose treat` gets a complete safety checklist for its plan unless the arguments name one.
+    """
 
     def __init__(self) -> None:
         self._runner = CliRunner()
 
     def __call__(self, *args: str):  # noqa: ANN204 - click's Result
-        return self._runner.invoke(app, [str(arg) for arg in args])
+        return self._runner.invoke(app, with_checklist([str(arg) for arg in args]))
 
 
 @pytest.fixture

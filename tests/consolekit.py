@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from daykit import checklist_form, plan_today
 from laserdose.clinic import courses, db, patients
 from laserdose.clinic.models import TreatmentSession, User, utcnow
 from laserdose.device.client import DeviceClient
@@ -69,6 +70,8 @@ def signed_course(database_url: str, plan: dict[str, Any] | None = None, checked
         # The row as the signing gate leaves it: these hand-written short plans keep the console tests
         # to seconds; the gate, which signs only the planner's plans, is tested in tests/clinic.
         course.signed_by_id, course.signed_at = clinician.id, utcnow()
+        session.flush()
+        plan_today(session, course)  # every session today: tests may treat several times
         course_id = course.id
     engine.dispose()
     return course_id
@@ -175,8 +178,17 @@ def console_client(webapp: Any, sim: SimulatorServer, grace_s: float = 30.0) -> 
     return client
 
 
-def post_console(client: Any, course_id: int, action: str) -> Any:
-    """Press a console button (connect, start, stop, disconnect) with the page's CSRF token."""
+def post_console(client: Any, course_id: int, action: str, checklist: bool = True) -> Any:
+    """Press a console button (connect, start, stop, disconnect) with the page's CSRF token.
+
+    Before "start", the safety checklist of the session is completed on the console (one per start),
+    unless `checklist` is False.
+    """
     page = client.get(f"/courses/{course_id}/console")
+    if action == "start" and checklist:
+        done = client.post(f"/courses/{course_id}/console/checklist", data=checklist_form(csrf_of(page.text)),
+                           follow_redirects=False)  # fmt: skip
+        assert done.status_code == 303, done.text
+        page = client.get(f"/courses/{course_id}/console")
     return client.post(f"/courses/{course_id}/console/{action}", data={"csrf_token": csrf_of(page.text)},
                        follow_redirects=False, headers={"Accept": "application/json"})  # fmt: skip

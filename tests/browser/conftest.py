@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import socket
 import threading
 import time
@@ -115,9 +116,29 @@ def page(browser, live_server):  # noqa: ANN001, ANN201 - Playwright objects
     assert violations == [], "the page broke the Content-Security-Policy or raised"
 
 
+# Where a login lands: operators at today's sessions, everyone else at the patient list.
+HOME = re.compile(r".*/(patients|today)$")
+
+
 def log_in(page, username: str) -> None:  # noqa: ANN001
     page.goto("/login")
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/patients")
+    page.wait_for_url(HOME)
+
+
+# The clinic's day for browser tests that are not about it (tests/browser/test_browser_day.py is).
+
+
+def complete_checklist(page) -> None:  # noqa: ANN001 - on the treatment console
+    """Tick every item of the console's safety checklist and submit it (one start)."""
+    for box in page.locator("#checklist-form input[type=checkbox]").all():
+        box.check()
+    page.click("#checklist-submit")
+    page.wait_for_selector("#checklist-done")
+
+
+def give_consent(page) -> None:  # noqa: ANN001 - on the plan editor or the consent page
+    """Tick the consent box; the patient's name and today's date are filled in already."""
+    page.check("#consent_given")

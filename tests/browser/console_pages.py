@@ -10,7 +10,7 @@ import time
 import pytest
 import uvicorn
 
-from conftest import watch_csp
+from conftest import HOME, complete_checklist, watch_csp
 from consolekit import PASSWORD, PLANNED_J, free_port, simulator
 from laserdose.clinic import db, users
 from laserdose.web.app import create_app
@@ -70,8 +70,14 @@ def page_as(browser, base_url, username):
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/patients")
+    page.wait_for_url(HOME)
     return page
+
+
+def arm(page) -> None:  # noqa: ANN001 - a Playwright page on the console
+    """Complete the session's safety checklist (one start), then press "Arm and start"."""
+    complete_checklist(page)
+    page.click("#start")
 
 
 def _delivered(page) -> float:

@@ -2,9 +2,10 @@
 
 import console_pages
 import pytest
-from console_pages import delivered, page_as
+from console_pages import arm, delivered, page_as
 from playwright.sync_api import expect
 
+from conftest import complete_checklist
 from consolekit import PLANNED_J, emission_log, emitted_j, sessions_of, signed_course
 
 # The console's fixtures, for the tests below (each test module gets its own simulator and server).
@@ -26,7 +27,7 @@ def test_operator_runs_a_signed_plan_and_stops_it_midway(browser, console_server
     page.click("#connect")
     expect(page.locator("#phase")).to_have_text("connected")
     expect(page.locator("#interlock")).to_have_text("closed")
-    page.click("#start")
+    arm(page)
     expect(page.locator("#state")).to_have_text("emitting")  # live, through server-sent events
     page.wait_for_function("() => Number(document.querySelector('[data-energy=\"810\"]').textContent) > 20")
     expect(page.locator("#footswitch")).to_have_text("pressed")
@@ -58,7 +59,7 @@ def test_a_clinician_watches_live_and_may_press_stop(browser, console_server, si
     operator = page_as(browser, base_url, "operator")
     operator.goto(f"/courses/{course_id}/console")
     operator.click("#connect")
-    operator.click("#start")
+    arm(operator)
     expect(operator.locator("#state")).to_have_text("emitting")
     clinician = page_as(browser, base_url, "clinician")
     clinician.goto(f"/courses/{course_id}/console")
@@ -93,6 +94,7 @@ def test_start_is_refused_while_the_interlock_is_open(browser, console_server, s
         page.goto(f"/courses/{course_id}/console")
         page.click("#connect")
         expect(page.locator("#interlock")).to_have_text("OPEN")
+        complete_checklist(page)  # the room is ready: only the open interlock holds the start back
         expect(page.locator("#start")).to_be_disabled()  # the button says so before anyone presses it
         expect(page.locator("#start-blocked")).to_contain_text("the remote interlock is open")
         # The server refuses on its own too (a start sent past the disabled button).

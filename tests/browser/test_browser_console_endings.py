@@ -7,9 +7,10 @@ row's status and energy, and exactly the buttons the console's phase allows.
 
 import console_pages
 import pytest
-from console_pages import delivered, page_as
+from console_pages import arm, delivered, page_as
 from playwright.sync_api import expect
 
+from conftest import complete_checklist
 from consolekit import PLAN, PLANNED_J, sessions_of, signed_course
 from laserdose.device.client import DeviceClient
 from laserdose.device.link import open_link
@@ -51,7 +52,7 @@ def _expect_buttons(page, *, connect: int, start: int, disconnect: int) -> None:
 
 
 def _start_and_wait_for_light(page, joules: float = 20.0) -> None:
-    page.click("#start")
+    arm(page)
     expect(page.locator("#state")).to_have_text("emitting")
     page.wait_for_function(
         f"() => Number(document.querySelector('[data-energy=\"810\"]').textContent) > {joules}"
@@ -95,6 +96,8 @@ def test_after_stop_the_console_shows_standby_the_interrupted_record_and_what_ma
     _expect_row_is_the_record(page, record)
     assert sum(record.energy_j_by_wavelength.values()) == pytest.approx(delivered(page), abs=0.2)
     _expect_buttons(page, connect=0, start=1, disconnect=1)  # never Connect beside Disconnect
+    expect(page.locator("#start")).to_be_disabled()  # until the next start's safety checklist
+    complete_checklist(page)
     expect(page.locator("#start")).to_be_enabled()
     expect(page.locator("#start")).to_have_text("Arm and start another session")
     page.click("#disconnect")
@@ -149,7 +152,7 @@ def test_after_completion_the_console_shows_the_completed_record_and_may_treat_a
     page = page_as(browser, base_url, "operator")
     page.goto(f"/courses/{course_id}/console")
     page.click("#connect")
-    page.click("#start")
+    arm(page)
     expect(page.locator("#phase")).to_have_text("ended", timeout=20_000)
     expect(page.locator("#state")).to_have_text("done")
     expect(page.locator("#result")).to_contain_text("Session ended: completed")
@@ -161,7 +164,7 @@ def test_after_completion_the_console_shows_the_completed_record_and_may_treat_a
         assert record.energy_j_by_wavelength[key] == pytest.approx(planned, rel=ENERGY_TOLERANCE)
     _expect_row_is_the_record(page, record)
     _expect_buttons(page, connect=0, start=1, disconnect=1)
-    page.click("#start")  # another session on the same connection
+    arm(page)  # another session on the same connection (session 2, its own checklist)
     expect(page.locator("#records tr[data-session]")).to_have_count(2, timeout=20_000)
     expect(page.locator("#phase")).to_have_text("ended", timeout=20_000)
     records = sessions_of(database, course_id)
@@ -187,7 +190,7 @@ def test_a_watching_page_follows_disconnection_and_reconnection(browser, console
     expect(watching.locator("#machine-state")).to_have_text("standby")
     _expect_no_emission_shown(watching)
     _expect_buttons(watching, connect=0, start=1, disconnect=1)
-    other.click("#start")
+    arm(other)
     expect(watching.locator("#state")).to_have_text("emitting")
     expect(_latest_row(watching).locator('[data-cell="status"]')).to_have_text("running")
     _expect_buttons(watching, connect=0, start=0, disconnect=0)
@@ -199,6 +202,7 @@ def test_a_watching_page_follows_disconnection_and_reconnection(browser, console
     expect(watching.locator("#machine-state")).to_have_text("-")
     expect(watching.locator('[data-power="810"]')).to_have_text("-")
     _expect_buttons(watching, connect=1, start=0, disconnect=0)
+    complete_checklist(other)  # the next start's checklist, before the watching page refreshes its buttons
     other.click("#connect")  # and connected again
     expect(watching.locator("#phase")).to_have_text("connected")
     expect(watching.locator("#machine-state")).to_have_text("standby")

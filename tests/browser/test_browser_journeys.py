@@ -13,7 +13,9 @@ from laserdose.errors import InputError
 
 def _add_patient(page, name: str) -> None:
     page.click("text=New patient")
-    page.fill("#name", name)
+    given, family = name.rsplit(" ", 1)
+    page.fill("#given_name", given)
+    page.fill("#family_name", family)
     page.fill("#birth_date", "1968-02-03")
     page.fill("#skin_type", "4")
     page.fill("#bmi", "28.4")
@@ -55,23 +57,29 @@ def test_search_updates_the_list_in_place(page):
     page.click("text=Patients")
     page.fill("#q", "searchab")  # HTMX swaps the rows without reloading the page
     expect(page.locator("#patient-rows tr")).to_have_count(1)
-    expect(page.locator("#patient-rows")).to_contain_text("Dora Searchable")
+    expect(page.locator("#patient-rows")).to_contain_text("Searchable, Dora")  # family name first
     page.fill("#q", "no such person")
-    expect(page.locator("#patient-rows")).to_contain_text("No patients found.")
+    expect(page.locator("#patient-rows tr")).to_have_count(0)
+    expect(page.locator("#patient-count")).to_have_text(
+        'No patient\'s name or record number contains "no such person".'
+    )
 
 
 def test_operator_cannot_add_patients(page):
     log_in(page, "operator")
     expect(page.locator("text=New patient")).to_have_count(0)
     page.goto("/patients/new")
-    expect(page.locator("h1")).to_have_text("Error 403")
-    expect(page.locator("[role=alert]")).to_contain_text("role 'operator' may not do this")
+    expect(page.locator("h1")).to_have_text("Not allowed")
+    expect(page.locator("[role=alert]")).to_contain_text(
+        "Only a clinician or an admin can add or change patient records; you are signed in as an operator."
+    )
 
 
 def test_bad_input_shows_the_field_error_and_keeps_what_was_typed(page):
     log_in(page, "clinician")
     page.click("text=New patient")
-    page.fill("#name", "Eva Typo")
+    page.fill("#given_name", "Eva")
+    page.fill("#family_name", "Typo")
     page.fill("#birth_date", "1980-07-09")
     page.fill("#skin_type", "9")
     page.fill("#bmi", "23")
@@ -79,9 +87,10 @@ def test_bad_input_shows_the_field_error_and_keeps_what_was_typed(page):
     # The domain's one sentence for an out-of-range skin type, shown beside the field.
     with pytest.raises(InputError) as refused:
         SKIN_TYPE.check_whole(9)
-    expect(page.locator("#skin_type-error")).to_have_text(str(refused.value))
+    expect(page.locator("#skin_type-error")).to_have_text(f"{refused.value}.")  # as a sentence
     expect(page.locator("#skin_type")).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#name")).to_have_value("Eva Typo")
+    expect(page.locator("#given_name")).to_have_value("Eva")
+    expect(page.locator("#family_name")).to_have_value("Typo")
     expect(page.locator("#skin_type")).to_have_value("9")
     expect(page.locator("#bmi")).to_have_value("23")
 

@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import expect
 from test_browser_plan import _add_patient, _screen
 
-from conftest import date_courses_back, log_in
+from conftest import date_courses_back, give_consent, log_in
 
 
 def _sign_a_plan(page) -> None:  # noqa: ANN001 - a Playwright page
@@ -18,6 +18,7 @@ def _sign_a_plan(page) -> None:  # noqa: ANN001 - a Playwright page
     expect(page.locator("svg.depth-dose")).to_have_count(1)
     page.check("#accept_outside_window")
     page.fill("#outside_window_reason", "Standard clinical surface dose; window is from cell studies")
+    give_consent(page)
     page.click("#create-sign")
     page.wait_for_url(re.compile(r".*/patients/\d+(#course-\d+)?$"))
     expect(page.locator(".course")).to_contain_text("Plan signed")

@@ -8,12 +8,14 @@ import re
 
 from playwright.sync_api import expect
 
-from conftest import log_in
+from conftest import give_consent, log_in
 
 
 def _add_patient(page, name: str) -> None:
     page.click("text=New patient")
-    page.fill("#name", name)
+    given, family = name.rsplit(" ", 1)
+    page.fill("#given_name", given)
+    page.fill("#family_name", family)
     page.fill("#birth_date", "1965-04-12")
     page.fill("#skin_type", "3")
     page.fill("#bmi", "27")
@@ -63,6 +65,7 @@ def test_clinician_screens_plans_with_a_live_preview_signs_and_downloads_the_rep
     expect(page.locator("#area_cm2")).to_have_value("250")
     page.check("#accept_outside_window")
     page.fill("#outside_window_reason", "Standard clinical surface dose; window is from cell studies")
+    give_consent(page)
     page.click("#create-sign")
     page.wait_for_url(re.compile(r".*/patients/\d+(#course-\d+)?$"))
     expect(page.locator(".course")).to_contain_text("Plan signed")
@@ -95,5 +98,5 @@ def test_plan_editor_keeps_bad_input_with_the_fields_error(page):
 def test_operator_cannot_reach_the_plan_editor(page):
     log_in(page, "operator")
     page.goto("/patients/1/plan")
-    expect(page.locator("h1")).to_have_text("Error 403")
+    expect(page.locator("h1")).to_have_text("Not allowed")
     expect(page.locator("text=Plan editor")).to_have_count(0)

@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect
 
+from conftest import HOME, complete_checklist
 from consolekit import PASSWORD, free_port, sessions_of, signed_course, simulator
 from laserdose.clinic import db, users
 from laserdose.device.qa import set_points
@@ -69,7 +70,7 @@ def test_operator_records_the_monthly_check_and_the_console_shows_it_before_arm(
     page.fill("#username", "operator")
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/patients")
+    page.wait_for_url(HOME)
 
     page.goto(f"/courses/{course_id}/console")
     expect(page.locator("#console-qa")).to_contain_text("Connect to the machine to see its power-check state")
@@ -99,6 +100,7 @@ def test_operator_records_the_monthly_check_and_the_console_shows_it_before_arm(
     page.screenshot(path=str(shots / "qa-3-machine.png"), full_page=True)
 
     page.goto(f"/courses/{course_id}/console")
+    complete_checklist(page)
     expect(page.locator("#console-qa")).to_contain_text("passed")
     expect(page.locator("#console-qa")).to_contain_text("ARM allowed")
     expect(page.locator("#start")).to_be_enabled()
@@ -126,7 +128,7 @@ def test_operator_runs_the_guided_check_over_the_link(browser, qa_server, tmp_pa
     page.fill("#username", "operator")
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/patients")
+    page.wait_for_url(HOME)
     page.click("#nav-machines")
     page.fill("#guided-meter-id", "Thermopile TP-30 #4411")
     page.fill("#guided-meter-date", str(dt.date.today() - dt.timedelta(days=90)))

@@ -11,7 +11,8 @@ from conftest import log_in
 def test_refer_cannot_plan_record_cleared_then_plan(page):
     log_in(page, "clinician")
     page.click("text=New patient")
-    page.fill("#name", "Rita Referral")
+    page.fill("#given_name", "Rita")
+    page.fill("#family_name", "Referral")
     page.fill("#birth_date", "1968-03-02")
     page.fill("#skin_type", "3")
     page.fill("#bmi", "26")

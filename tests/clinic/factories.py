@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from daykit import plan_today
 from laserdose.clinic import courses, patients, users
 from laserdose.clinic.models import Course, Patient, User, utcnow
 
@@ -57,7 +58,8 @@ def mark_signed(session: Session, course: Course, actor: User) -> None:
     """The row of a course as the signing gate leaves it, for tests of what follows signing.
 
     The plan here is a placeholder the gate would refuse (it signs only the planner's plans); the gate
-    itself is tested in test_clinic_signing.py.
+    itself is tested in test_clinic_signing.py. Its sessions are all planned today (daykit.plan_today).
     """
     course.signed_by_id, course.signed_at = actor.id, utcnow()
     session.flush()
+    plan_today(session, course)

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from laserdose.clinic import demo, plans
+from laserdose.clinic import consent, demo, plans, schedule
 from laserdose.clinic.models import AuditEntry, Course, TreatmentSession, User
 from laserdose.domain.plan import TreatmentPlan, fingerprint
 from laserdose.planning.physics import default_physics
@@ -16,7 +16,7 @@ PHYSICS = default_physics()
 def test_demo_courses_are_planned_and_signed_through_the_gate(session):
     demo.seed_demo(session=session, start=dt.date(2026, 1, 5), physics=PHYSICS)
     courses = session.scalars(select(Course).order_by(Course.id)).all()
-    assert len(courses) == len(demo.DEMO_PATIENTS)
+    assert len(courses) == len(demo.DEMO_PATIENTS) + 1  # and the patient whose course starts today
     signings = session.scalars(select(AuditEntry).where(AuditEntry.action == "course.sign")).all()
     assert [entry.entity_id for entry in signings] == [course.id for course in courses]
     reader = session.scalars(select(User).where(User.username == "operator")).one()
@@ -27,7 +27,13 @@ def test_demo_courses_are_planned_and_signed_through_the_gate(session):
         )
         assert isinstance(plan, TreatmentPlan) and plan == plans.stored_plan(course)
         assert entry.details["plan_sha256"] == fingerprint(plan)
-        assert course.signed_at == dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)
+        first_day = dt.date(2026, 2, 2) if course is courses[-1] else dt.date(2026, 1, 5)  # Mondays
+        assert course.signed_at == dt.datetime.combine(first_day, dt.time(8), dt.UTC)
+        assert consent.course_consent(session=session, actor=reader, course_id=course.id) is not None
+        states = [e.state for e in schedule.course_appointments(
+            session=session, actor=reader, course_id=course.id, today=dt.date(2026, 2, 2))]  # fmt: skip
+        # Three a week from a Monday's signing for 4 weeks: the history delivered every one.
+        assert states == (["planned"] * 12 if course is courses[-1] else ["done"] * 12)
         # The shipped protocol's window is out of reach: signed with the clinician's acknowledgement.
         assert plan.feasible or plans.outside_window(course.plan)["reason"] == demo.DEMO_REASON
         records = session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course.id))

@@ -114,3 +114,10 @@ def test_a_protocol_for_another_diagnosis_and_an_operator_are_refused(session):
             session=session, actor=operator, patient_id=record.id, inputs=_inputs(screening.id),
             physics=PHYSICS, today=TODAY,
         )  # fmt: skip
+
+
+def test_a_drop_reason_typed_when_nothing_was_dropped_is_kept(session):
+    _clinician, _record, screening, _decision = _screened(
+        session, answers={**CLEAN, "drop_reason": "Typed anyway"}
+    )
+    assert screening.answers["drop_reason"] == "Typed anyway" and "dropped" not in screening.answers

@@ -7,6 +7,7 @@ import pytest
 from factories import make_course, make_patient, make_user
 from sqlalchemy import func, select
 
+from daykit import complete_checklist
 from laserdose.clinic import qa, treatment
 from laserdose.clinic.models import AuditEntry, PowerCheck
 from laserdose.clinic.users import Forbidden
@@ -120,6 +121,7 @@ def test_the_session_names_its_check_and_the_energy_by_the_calibration_in_force(
         session=session, actor=operator, machine_serial=SERIAL, machine_profile="15w-dual",
         readings=rows, meter_id="TP-30", meter_calibrated_on=NOW.date(),
     )  # fmt: skip
+    complete_checklist(session, operator, course.id)
     record = treatment.open_session(db=session, actor=operator, course_id=course.id, device=MACHINE)
     assert record.power_check_id == check.id
     treatment.save_heartbeat(

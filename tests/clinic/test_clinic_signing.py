@@ -8,8 +8,9 @@ import pytest
 from factories import make_patient, make_user
 from sqlalchemy import select
 
-from laserdose.clinic import courses, plans, screenings, signing
-from laserdose.clinic.models import AuditEntry, Course
+from daykit import consent_for, ensure_consent
+from laserdose.clinic import consent, courses, plans, screenings, signing
+from laserdose.clinic.models import Appointment, AuditEntry, Course
 from laserdose.clinic.users import Forbidden
 from laserdose.clinical.patient import parse_patient
 from laserdose.clinical.protocols import get_protocol
@@ -57,13 +58,14 @@ def _planned(session, answers=CLEAN, **changes):
 def _sign_new(session, clinician, record, plan, inputs, **extra):
     return signing.create_signed_course(
         session=session, actor=clinician, patient_id=record.id, plan=plan, inputs=inputs, physics=PHYSICS,
-        **extra,
+        **({"given": consent_for(record.name)} | extra),
     )  # fmt: skip
 
 
 def test_only_the_gate_sets_signed_at():
     # Every assignment to a course's signed_at in the product is in clinic/signing.py.
-    assigning = re.compile(r"signed_at\s*=(?!=)|signed_at\s*\)\s*=|,\s*\w*\.signed_at\s*=")
+    # (an attribute assignment, not a keyword argument such as `signed_at=course.signed_at`)
+    assigning = re.compile(r"\.signed_at\s*=(?!=)|signed_at\s*\)\s*=|,\s*\w*\.signed_at\s*=")
     places = sorted(
         path.relative_to(SRC).as_posix()
         for path in SRC.rglob("*.py")
@@ -137,6 +139,7 @@ def test_a_course_stored_before_the_document_had_a_version_still_loads_and_signs
         sessions_per_week=3,
     )  # fmt: skip
     assert plans.stored_plan(old) == plan  # upgraded as it is read
+    ensure_consent(session, clinician, old.id)
     signed = signing.sign(session=session, actor=clinician, course_id=old.id, physics=PHYSICS)
     assert signed.signed_at is not None
     assert plan_delivery(plans.stored_plan_json(old), load_profile("15w-dual")) == plan.delivery
@@ -256,6 +259,7 @@ def test_an_unsigned_course_is_signed_only_with_the_planners_plan_and_its_acknow
         )  # fmt: skip
 
     def sign(course):
+        ensure_consent(session, clinician, course.id)
         return signing.sign(session=session, actor=clinician, course_id=course.id, physics=PHYSICS)
 
     raw = unsigned({"power_w_by_wavelength": {"810": 15.0}, "duration_s": 3600})
@@ -280,3 +284,27 @@ def test_an_unsigned_course_is_signed_only_with_the_planners_plan_and_its_acknow
         )
     assert sign(acknowledged).signed_at is not None
     assert (raw.signed_at, tampered.signed_at, broken.signed_at, unacknowledged.signed_at) == (None,) * 4
+
+
+def test_no_plan_is_signed_without_the_patients_consent_and_signing_plans_the_sessions(session):
+    clinician, record, inputs, plan = _planned(session, protocol=WIDE_PROTOCOL)
+    with pytest.raises(signing.PlanRefused, match="consent to Class 4 laser treatment is not recorded"):
+        _sign_new(session, clinician, record, plan, inputs, given=None)
+    session.rollback()
+    clinician, record, inputs, plan = _planned(session, protocol=WIDE_PROTOCOL)
+    monday = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)  # a Monday (calendar)
+    given = consent.ConsentGiven(record.name, monday.date())
+    course = _sign_new(session, clinician, record, plan, inputs, signed_at=monday, given=given)
+    recorded = consent.course_consent(session=session, actor=clinician, course_id=course.id)
+    assert recorded is not None and recorded.patient_name == record.name
+    planned = session.scalars(
+        select(Appointment).where(Appointment.course_id == course.id).order_by(Appointment.number)
+    ).all()
+    # The wide protocol: 12 sessions, 3 a week: Monday, Wednesday, Friday at the signing's time.
+    assert (course.sessions_planned, course.sessions_per_week) == (12, 3)
+    assert [a.planned_at.date().isoformat() for a in planned[:4]] == [
+        "2026-11-23", "2026-11-25", "2026-11-27", "2026-11-30",
+    ]  # fmt: skip
+    assert planned[-1].planned_at == dt.datetime(2026, 12, 18, 10, 0, tzinfo=dt.UTC)
+    actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions[-4:] == ["course.create", "consent.record", "course.sign", "appointments.schedule"]

@@ -4,6 +4,7 @@ import pytest
 from factories import make_course, make_patient, make_user
 from sqlalchemy import select
 
+from daykit import complete_checklist
 from laserdose.clinic import audit, chart, treatment
 from laserdose.clinic.models import AuditEntry
 from laserdose.clinic.users import Forbidden
@@ -17,6 +18,7 @@ def course_and_operator(session):
     course = make_course(session, clinician, make_patient(session, clinician))
     operator = make_user(session, "operator")
     record_check(session, operator)  # the machine passed its power check today
+    complete_checklist(session, operator, course.id)  # the safety checklist of today's session
     return course, operator
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from consolekit import simulator
 from dask_cluster import linear_skin_rise
+from daykit import consent_for
 from laserdose.clinic import plans, screenings, signing
 from laserdose.clinic.models import AuditEntry
 from laserdose.clinical.protocols import get_protocol
@@ -61,7 +62,7 @@ def test_one_document_from_the_cli_through_the_clinic_and_the_machine_to_a_study
     acknowledgement = None if document.feasible else signing.WindowAcknowledgement(True, REASON)
     course = signing.create_signed_course(
         session=session, actor=clinician, patient_id=record.id, plan=document, inputs=inputs, physics=PHYSICS,
-        acknowledgement=acknowledgement,
+        acknowledgement=acknowledgement, given=consent_for(record.name),
     )  # fmt: skip
     session.flush()
     session.expire(course)  # read back what the database stored

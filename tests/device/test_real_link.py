@@ -8,6 +8,7 @@ import subprocess
 import pytest
 from simkit import LASERDOSE, PLAN, wait_for
 
+from daykit import with_checklist
 from laserdose.device.record import read_record
 
 SCALE = 10.0  # simulated seconds per wall-clock second
@@ -65,8 +66,8 @@ def test_link_cut_mid_treatment(cli, sim_process, tmp_path):
 
 def _kill_host_while_emitting(sim, tmp_path, record) -> None:
     """Start `laserdose treat`, SIGKILL it after 5 simulated seconds of emission."""
-    command = [LASERDOSE, "treat", "--plan", str(_plan_file(tmp_path)), "--simulator",
-               "--device", sim.url, "--operator", "A", "--json", "--record", str(record)]  # fmt: skip
+    command = [LASERDOSE, *with_checklist(["treat", "--plan", str(_plan_file(tmp_path)), "--simulator",
+               "--device", sim.url, "--operator", "A", "--json", "--record", str(record)])]  # fmt: skip
     host = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def emitting_for_a_while() -> bool:
@@ -102,7 +103,7 @@ def test_sigterm_to_the_host_stops_emission_at_once(sim_process, tmp_path):
     record = tmp_path / "session.jsonl"
     plan = str(_plan_file(tmp_path))
     options = ["--device", sim.url, "--operator", "A", "--json", "--record", str(record), "--simulator"]
-    command = [LASERDOSE, "treat", "--plan", plan, *options]
+    command = [LASERDOSE, *with_checklist(["treat", "--plan", plan, *options])]
     host = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     wait_for(lambda: record.exists() and any(e.get("target") == "emitting" for e in read_record(record)))
     host.send_signal(signal.SIGTERM)

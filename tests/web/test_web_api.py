@@ -34,8 +34,8 @@ def test_create_get_search_patients(client):
     client.post("/api/v1/patients", json={**ANNA, "name": "Bruno Costa"}, headers=headers)
     assert client.get(f"/api/v1/patients/{body['id']}", headers=headers).json() == body
     found = client.get("/api/v1/patients", params={"q": "berg"}, headers=headers).json()
-    assert [p["name"] for p in found] == ["Anna Berg"]
-    assert len(client.get("/api/v1/patients", headers=headers).json()) == 2
+    assert [p["name"] for p in found["items"]] == ["Anna Berg"] and found["total"] == 1
+    assert client.get("/api/v1/patients", headers=headers).json()["total"] == 2
     assert client.get("/api/v1/patients/999", headers=headers).status_code == 404
 
 

@@ -20,6 +20,7 @@ from consolekit import (
     emission_log,
     emitted_j,
     free_port,
+    post_console,
     sessions_of,
     signed_course,
     simulator,
@@ -95,14 +96,8 @@ def test_server_killed_mid_treatment(database, tmp_path):
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
                 _log_in(client)
-                path = f"/courses/{course_id}/console"
-                assert (
-                    client.post(f"{path}/connect", data={"csrf_token": _csrf(client, path)}).status_code
-                    == 303
-                )
-                assert (
-                    client.post(f"{path}/start", data={"csrf_token": _csrf(client, path)}).status_code == 303
-                )
+                for action in ("connect", "start"):  # "start" after the session's safety checklist
+                    assert post_console(client, course_id, action).status_code == 303
                 _watch_until_emitting(client, course_id, 50.0)
                 server.send_signal(signal.SIGKILL)
                 server.wait(10)
@@ -148,10 +143,8 @@ def test_server_terminated_mid_treatment_stops_the_machine_and_closes_the_record
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
                 _log_in(client)
-                path = f"/courses/{course_id}/console"
-                for action in ("connect", "start"):
-                    response = client.post(f"{path}/{action}", data={"csrf_token": _csrf(client, path)})
-                    assert response.status_code == 303
+                for action in ("connect", "start"):  # "start" after the session's safety checklist
+                    assert post_console(client, course_id, action).status_code == 303
                 _watch_until_emitting(client, course_id, 50.0)
                 watcher = threading.Thread(target=_watch_to_the_end, args=(port, course_id), daemon=True)
                 watcher.start()  # a browser still watching: its stream is cut after 3 s of shutdown

@@ -23,6 +23,7 @@ from consolekit import (
     emission_log,
     free_port,
     login,
+    post_console,
     signed_course,
     simulator,
     wait_for,
@@ -58,14 +59,12 @@ def test_stop_is_answered_while_a_new_patient_waits_on_a_locked_database(webapp,
     operator, clinician = httpx.Client(base_url=base), httpx.Client(base_url=base)
     assert login(operator, "operator").status_code == 303 and login(clinician, "clinician").status_code == 303
     course_id = signed_course(webapp.url, PLAN)
-    for action in ("connect", "start"):
-        page = operator.get(f"/courses/{course_id}/console")
-        data = {"csrf_token": csrf_of(page.text)}
-        assert operator.post(f"/courses/{course_id}/console/{action}", data=data).status_code == 303
+    for action in ("connect", "start"):  # "start" completes the safety checklist first
+        assert post_console(operator, course_id, action).status_code == 303
     wait_for(lambda: sim.machine.state == "emitting", 10, "emission")
     stop_token = csrf_of(operator.get(f"/courses/{course_id}/console").text)
-    new_patient = {"csrf_token": csrf_of(clinician.get("/patients/new").text), "name": "X Y",
-                   "birth_date": "1970-01-01", "skin_type": "3", "bmi": "25"}  # fmt: skip
+    new_patient = {"csrf_token": csrf_of(clinician.get("/patients/new").text), "given_name": "X",
+                   "family_name": "Y", "birth_date": "1970-01-01", "skin_type": "3", "bmi": "25"}  # fmt: skip
     blocker = sqlite3.connect(webapp.url.removeprefix("sqlite:///"), timeout=1.0)
     blocker.execute("BEGIN IMMEDIATE")  # every writer now waits for SQLite's busy timeout (5 s)
     created: list[int] = []

@@ -18,7 +18,8 @@ PHYSICS = default_physics()  # the shipped Monte Carlo fluence table: the demo p
 def new_patient(client, **overrides):
     token = csrf_of(client.get("/patients/new").text)
     data = {
-        "name": "Anna Berg",
+        "given_name": "Anna",
+        "family_name": "Berg",
         "birth_date": "1970-05-17",
         "skin_type": "3",
         "bmi": "26.5",
@@ -69,10 +70,10 @@ def test_login_is_rate_limited(client):
 
 def test_bad_form_input_names_the_field_and_keeps_the_values(client):
     login(client, "clinician")
-    response = new_patient(client, skin_type="9", name="Zoë Typed")
+    response = new_patient(client, skin_type="9", family_name="Zoë Typed")
     assert response.status_code == 422
     message = "Fitzpatrick skin type must be between 1 and 6, got 9"
-    assert f'id="skin_type-error">{message}</p>' in response.text
+    assert f'id="skin_type-error">{message}.</p>' in response.text
     assert 'value="Zoë Typed"' in response.text and 'value="9"' in response.text
     assert 'value="26.5"' in response.text
 
@@ -135,7 +136,7 @@ def test_bad_outcome_input_keeps_answers(client):
 def test_no_patient_data_in_the_access_log(client, caplog):
     login(client, "clinician")
     with caplog.at_level(logging.INFO, logger="laserdose.web.access"):
-        new_patient(client, name="Secretname Person")
+        new_patient(client, given_name="Secretname", family_name="Person")
         client.get("/patients", params={"q": "Secretname"})
     assert "GET /patients 200" in caplog.text
     assert "Secretname" not in caplog.text

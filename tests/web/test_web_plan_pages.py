@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import csrf_of, login
+from daykit import consent_fields
 from laserdose.clinic import db
 from laserdose.clinic.models import AuditEntry, Course, Screening
 from laserdose.clinic.plans import stored_plan, stored_plan_json
@@ -46,7 +47,7 @@ def _plan_values(token, **changes):
     values = {
         "protocol": "chronic-nonspecific-lbp", "device": "15w-dual", "area_cm2": "150", "skin_limit_c": "43",
         "fat_mm": "", "bmi": "27", "home_exercise": "", "advice": "", "csrf_token": token,
-        "screening_id": "1",
+        "screening_id": "1", **consent_fields(),
     }  # fmt: skip
     return values | changes
 
@@ -69,7 +70,7 @@ def test_a_red_flag_refers_and_the_screening_is_stored_with_an_audit_entry(clien
     page = _screen(client, patient_id, token, red_flags=["saddle-anaesthesia"])
     # NICE CKS sciatica: suspected cauda equina (saddle anaesthesia) needs immediate admission.
     assert _decision(page.text) == "refer (emergency)"
-    assert "[NICECKS] [S]" in page.text and "cauda equina" in page.text
+    assert "NICECKS (read in the source)" in page.text and "cauda equina" in page.text
     assert "Open the plan editor" not in page.text
     chart = client.get(f"/patients/{patient_id}").text
     assert re.search(r'id="latest-screening">([^<]+)<', chart)[1] == "refer (emergency)"
@@ -221,7 +222,7 @@ def test_create_and_sign_stores_a_plan_the_device_layer_accepts(client, webapp, 
         assert course.signed_at is not None and course.signed_by_id == course.clinician_id
         assert course.plan["inputs"]["area_cm2"] == 150.0
         actions = [entry.action for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-    assert actions[-2:] == ["course.create", "course.sign"]
+    assert actions[-4:] == ["course.create", "consent.record", "course.sign", "appointments.schedule"]
     chart = client.get(response.headers["location"]).text
     assert "Plan signed" in chart and f"/courses/{course.id}/plan.pdf" in chart
     console = client.get(f"/courses/{course.id}/console").text  # the treatment console takes it as it is

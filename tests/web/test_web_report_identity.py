@@ -76,7 +76,7 @@ def _signing(webapp):
 
 def _assert_identified(page: str, patient_id: int, course: Course, sha256: str) -> None:
     assert "Ada Identity-Check" in page and f"born {BORN}" in page
-    assert f"record no. {patient_id:06d}" in page
+    assert f"record no. LD-{patient_id}" in page
     assert f"Plan signed by clinician on {course.signed_at:%Y-%m-%d %H:%M:%S} UTC" in page
     assert f"plan SHA-256 {sha256[:16]}..." in page
 
@@ -113,7 +113,7 @@ def test_the_editor_report_of_a_draft_says_it_is_not_signed_on_every_page(client
     plan = _plan_form(token, "120")
     pages = _pages(client.post(f"/patients/{patient_id}/plan/report.pdf", data=plan).content)
     for page in pages:
-        assert "Ada Identity-Check" in page and f"record no. {patient_id:06d}" in page
+        assert "Ada Identity-Check" in page and f"record no. LD-{patient_id}" in page
         assert "Plan NOT SIGNED (draft)" in page
 
 

@@ -1,4 +1,4 @@
-"""`laserdose db`, `laserdose users` and `laserdose audit`: administration of the clinic database."""
+"""`laserdose db`, `users`, `audit` (and `patients`, from clinic_patients): the clinic database."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from typing import Annotated
 
 import typer
 
+from laserdose.cli.clinic_patients import patients_app
 from laserdose.cli.options import DatabaseUrl, JsonFlag
 from laserdose.cli.output import print_json, print_table
 from laserdose.clinic import audit, audit_checkpoints, db, users
 from laserdose.errors import InputError
 
 LoginName = Annotated[str, typer.Argument(help="Login name.")]
+
+__all__ = ["audit_app", "db_app", "patients_app", "users_app"]
 
 db_app = typer.Typer(help="Create and migrate the clinic database.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage the people who log in.", no_args_is_help=True)
@@ -43,7 +46,8 @@ def seed_demo(database_url: DatabaseUrl = None) -> None:
     with db.session_factory(engine).begin() as session:
         start = dt.date.today() - dt.timedelta(weeks=4)
         passwords = demo.seed_demo(session=session, start=start, physics=physics)
-    typer.echo(f"demo clinic seeded in {db.describe(engine)}: {len(demo.DEMO_PATIENTS)} patients; log in as")
+    count = len(demo.DEMO_PATIENTS) + 1  # and the patient whose course starts today
+    typer.echo(f"demo clinic seeded in {db.describe(engine)}: {count} patients; log in as")
     for username, password in passwords.items():
         typer.echo(f"  {username:<10} password {password}")
 

@@ -68,7 +68,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "study": ("study", "study", "command"),
     "serve": ("serve", "serve", "command"),
 }
-_CLINIC_COMMANDS = {"db": "db_app", "users": "users_app", "audit": "audit_app"}
+_CLINIC_COMMANDS = {"db": "db_app", "users": "users_app", "audit": "audit_app", "patients": "patients_app"}
 
 
 def _register(target: typer.Typer, only: str | None = None) -> None:

@@ -1,6 +1,14 @@
-"""`laserdose treat`: deliver a plan on a machine, with live progress; Ctrl-C stops emission at once."""
+"""`laserdose treat`: deliver a plan on a machine, with live progress; Ctrl-C stops emission at once.
 
+Nothing is sent to the machine before the safety checklist of this session is complete: from
+`--checklist FILE` (each item true, the plan file's SHA-256, completed within the hour) or, in a
+terminal, confirmed item by item.
+"""
+
+import datetime as dt
+import hashlib
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +28,15 @@ from laserdose.device.plan import check_delivery, read_plan_file
 from laserdose.device.record import SessionRecord
 from laserdose.device.recovery import recover, recovery_line
 from laserdose.errors import InputError, missing_extra, require_range
-from laserdose.machines.profile import load_profile
+from laserdose.machines.profile import DeviceProfile, load_profile
+from laserdose.safety.checklist import (
+    ITEMS,
+    MAX_AGE_S,
+    eyewear_for_plan,
+    file_problem,
+    missing_sentence,
+    read_checklist_file,
+)
 
 
 def treat(
@@ -41,14 +57,25 @@ def treat(
         str | None,
         typer.Option("--database-url", help="Clinic database: ARM only with a passing, current power check."),
     ] = None,
+    checklist: Annotated[
+        Path | None,
+        typer.Option(
+            help="Safety checklist of this session (TOML, or JSON if .json): each item = true, plan_sha256 of"
+            " PLAN, completed_at (within the hour), operator. Without it, a terminal asks each item."
+        ),
+    ] = None,
 ) -> None:
-    """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted."""
+    """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted, 2 on bad input.
+
+    ARM needs the safety checklist of this session (see --checklist); an incomplete one is exit 2.
+    """
     require_range("control period", period, 0.01, 0.2, "s")
     if not operator.strip():
         raise InputError("operator must name a person")
     planned = read_plan_file(plan)
     profile = load_profile(planned.device)
     delivery = check_delivery(planned, profile)
+    confirmed = confirm_checklist(checklist, plan, profile, delivery.power_w_by_wavelength, operator.strip())
     gate = power_check_gate(database_url) if database_url else None  # the missing extra said first
     try:  # the record first: a session we could not record never starts (and no link is left open)
         session = SessionRecord(record)
@@ -65,7 +92,7 @@ def treat(
         _close_interrupted(record, client)
     controller = Controller(
         delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile,
-        gate=gate,
+        gate=gate, checklist=confirmed,
     )  # fmt: skip
     try:
         outcome = _run(controller, period, as_json)
@@ -74,6 +101,51 @@ def treat(
         session.close()
     _report(outcome, as_json)
     raise typer.Exit(outcome.exit_code)
+
+
+def interactive() -> bool:
+    """Whether a person at a terminal can answer the checklist's questions."""
+    return sys.stdin.isatty()
+
+
+def confirm_checklist(
+    path: Path | None, plan: Path, profile: DeviceProfile, wavelengths_nm: Any, operator: str
+) -> dict[str, Any]:
+    """The session's completed safety checklist as the record keeps it; InputError naming what is missing.
+
+    Args:
+        path: the checklist file, or None to ask in the terminal (refused when there is none).
+        plan: the plan file this session delivers (its SHA-256 ties a checklist file to it).
+        profile: the machine (for the eyewear shown).
+        wavelengths_nm: the plan's wavelengths [nm].
+        operator: the operator named on the command line.
+    """
+    plan_sha256 = hashlib.sha256(plan.read_bytes()).hexdigest()
+    now = dt.datetime.now(dt.UTC)
+    if path is not None:
+        found = read_checklist_file(path)
+        problem = file_problem(found, plan_sha256, now)
+        if problem:
+            raise InputError(problem)
+        by, at, answers = found.operator, found.completed_at, found.answers
+    elif interactive():
+        for need in eyewear_for_plan(profile, wavelengths_nm):
+            typer.echo(
+                f"eyewear at {need.wavelength_nm:g} nm: OD >= {need.od:.1f}, EN 207 {need.lb}", err=True
+            )
+        answers = {}
+        for item in ITEMS:
+            answers[item.key] = typer.confirm(f"Safety checklist: {item.label}?", default=False, err=True)
+            if not answers[item.key]:
+                raise InputError(missing_sentence([item]))
+        by, at = operator, dt.datetime.now(dt.UTC)
+    else:
+        raise InputError(
+            "safety checklist missing: give --checklist FILE (each item true) or run in a terminal to confirm"
+            f" each item; nothing was emitted (checklists last {MAX_AGE_S / 60:g} minutes)"
+        )
+    return {"completed_by": by, "completed_at": at.isoformat(), "plan_sha256": plan_sha256,
+            "items": {item.key: answers[item.key] for item in ITEMS}}  # fmt: skip
 
 
 def power_check_gate(database_url: str) -> Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]:

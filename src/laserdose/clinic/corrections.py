@@ -72,7 +72,7 @@ KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
         Kind("patients", "patient", Patient, EDITORS, lambda row: row.id,
-             ("name", "birth_date", "skin_type", "bmi_kg_m2")),
+             ("name", "given_name", "family_name", "record_number", "birth_date", "skin_type", "bmi_kg_m2")),
         Kind("screenings", "screening", Screening, (Role.CLINICIAN,), lambda row: row.patient_id),
         Kind("outcomes", "outcome", Outcome, RECORDERS, lambda row: row.patient_id,
              ("assessed_on", "course_id", "nrs", "odi_sections", "rmdq_ticked", "analgesic_use",

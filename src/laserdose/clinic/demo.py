@@ -1,8 +1,10 @@
 """A demo clinic: one user per role with random passwords, and patients with made-up histories.
 
 The patients and scores are invented for demonstration. Each patient is screened, planned by the planner
-on the 15w-dual demo machine (the machine the simulator of `make run` plays) and the plan is signed
-through the signing gate like any other; the seeded past sessions delivered exactly that plan. The
+on the 15w-dual demo machine (the machine the simulator of `make run` plays), consents, and the plan is
+signed through the signing gate like any other; the seeded past sessions delivered exactly that plan at
+the course's appointments. One more patient's course is signed on the day the history ends, so that
+the operator's Today page has sessions to run. The
 shipped protocols' windows cannot all be met under their surface dose caps for these patients, so the
 demo clinician signs with the acknowledgement and a reason, as a clinic would.
 """
@@ -15,8 +17,9 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import outcomes, patients, plans, qa, screenings, signing, treatment, users
-from laserdose.clinic.models import User
+from laserdose.clinic import outcomes, patients, plans, qa, schedule, screenings, signing, treatment, users
+from laserdose.clinic.consent import ConsentGiven
+from laserdose.clinic.models import Course, User
 from laserdose.device.qa import set_points
 from laserdose.domain.plan import TreatmentPlan
 from laserdose.errors import InputError
@@ -34,6 +37,8 @@ DEMO_PATIENTS = [
     ("Demo Patient Berger", dt.date(1958, 11, 2), 2, 31.0, [6, 6, 5, 5, 5]),
     ("Demo Patient Chen", dt.date(1985, 6, 21), 3, 22.8, [5, 4, 2, 1, 0]),
 ]
+# A patient whose course starts on the day the history ends (baseline pain only).
+DEMO_NEW_PATIENT = ("Demo Patient Dubois", dt.date(1979, 8, 30), 2, 24.5, [6])
 
 
 def seed_demo(*, session: Session, start: dt.date, physics: PhysicsModel) -> dict[str, str]:
@@ -55,6 +60,11 @@ def seed_demo(*, session: Session, start: dt.date, physics: PhysicsModel) -> dic
         seed_patient_history(
             session, made["clinician"], made["operator"], (name, born, skin_type, bmi), pain, start, physics
         )
+    name, born, skin_type, bmi, pain = DEMO_NEW_PATIENT
+    last_day = start + dt.timedelta(weeks=len(DEMO_PATIENTS[0][4]) - 1)
+    seed_patient_history(
+        session, made["clinician"], made["operator"], (name, born, skin_type, bmi), pain, last_day, physics
+    )
     seed_power_checks(session, made["operator"], start)
     return passwords
 
@@ -85,7 +95,10 @@ def seed_patient_history(
     session: Session, clinician: User, operator: User, who: tuple[str, dt.date, int, float], pain: list[int],
     start: dt.date, physics: PhysicsModel,
 ) -> None:  # fmt: skip
-    """Add one demo patient: a screening, a planned and signed course, weekly outcomes, 3 sessions a week."""
+    """Add one demo patient: a screening, consent, a planned and signed course, weekly outcomes, sessions.
+
+    The course's appointments before the last week of `pain` are delivered; the rest stay planned.
+    """
     name, born, skin_type, bmi = who
     patient = patients.add_patient(
         session=session, actor=clinician, name=name, birth_date=born, skin_type=skin_type, bmi_kg_m2=bmi
@@ -109,7 +122,7 @@ def seed_patient_history(
     course = signing.create_signed_course(
         session=session, actor=clinician, patient_id=patient.id, plan=plan, inputs=inputs, physics=physics,
         home_exercise="daily walking and core exercises", advice="stay active",
-        acknowledgement=acknowledgement, signed_at=first_visit,
+        acknowledgement=acknowledgement, signed_at=first_visit, given=ConsentGiven(name, start),
     )  # fmt: skip
     screening.at = course.created_at = first_visit
     for week, nrs in enumerate(pain):
@@ -119,19 +132,21 @@ def seed_patient_history(
             session=session, actor=clinician, patient_id=patient.id, course_id=course.id, assessed_on=day,
             nrs=nrs, odi_sections=odi, rmdq_ticked=[i < 2 * nrs for i in range(24)],
         )  # fmt: skip
-        if week < len(pain) - 1:
-            _seed_week_of_sessions(session, operator, course.id, day, plan)
+    _seed_sessions(session, operator, course, start + dt.timedelta(weeks=len(pain) - 1), plan)
 
 
-def _seed_week_of_sessions(
-    session: Session, operator: User, course_id: int, monday: dt.date, plan: TreatmentPlan
+def _seed_sessions(
+    session: Session, operator: User, course: Course, until: dt.date, plan: TreatmentPlan
 ) -> None:
-    """Three sessions that delivered `plan` exactly."""
+    """Sessions that delivered `plan` exactly, at each of the course's appointments before `until`."""
     energy = {round(wl): e for wl, e in plan.delivery.energy_j_by_wavelength.items() if e > 0}
-    for visit in range(3):
-        started = dt.datetime.combine(monday + dt.timedelta(days=2 * visit), dt.time(9), dt.UTC)
+    for entry in schedule.course_appointments(
+        session=session, actor=operator, course_id=course.id, today=until
+    ):
+        if entry.appointment.planned_at.date() >= until:
+            break
         treatment.record_session(
-            db=session, actor=operator, course_id=course_id, started_at=started,
+            db=session, actor=operator, course_id=course.id, started_at=entry.appointment.planned_at,
             duration_s=plan.delivery.duration_s, energy_j_by_wavelength=energy, interruptions=[],
-            completed=True,
+            completed=True, appointment_id=entry.appointment.id,
         )  # fmt: skip

@@ -100,7 +100,12 @@ class Voidable:
 
 
 class Patient(Voidable, Base):
-    """A patient; `skin_type` is the Fitzpatrick type 1-6."""
+    """A patient; `skin_type` is the Fitzpatrick type 1-6.
+
+    `name` is the name as shown ("given family"), kept equal to the two parts by `laserdose.clinic.patients`;
+    lists sort by `family_name`. `record_number` is the clinic's record number: unique, typed by the clinic
+    or given by laserdose ("LD-" and the id).
+    """
 
     __tablename__ = "patients"
     __table_args__ = (
@@ -110,6 +115,9 @@ class Patient(Voidable, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    given_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    family_name: Mapped[str] = mapped_column(String(200), default="", server_default="", index=True)
+    record_number: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
     birth_date: Mapped[dt.date] = mapped_column(Date)
     skin_type: Mapped[int] = mapped_column(Integer)
     bmi_kg_m2: Mapped[float] = mapped_column(Float)
@@ -199,6 +207,7 @@ class Course(Base):
     sessions: Mapped[list[TreatmentSession]] = relationship(
         back_populates="course", order_by="TreatmentSession.id"
     )
+    consent: Mapped[Consent | None] = relationship(viewonly=True)
 
 
 class TreatmentSession(Voidable, Base):
@@ -226,8 +235,11 @@ class TreatmentSession(Voidable, Base):
     device: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     power_check_id: Mapped[int | None] = mapped_column(ForeignKey("power_checks.id"))
     calibration: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), index=True)
+    checklist_id: Mapped[int | None] = mapped_column(ForeignKey("safety_checklists.id"), unique=True)
 
     course: Mapped[Course] = relationship(back_populates="sessions")
+    checklist: Mapped[SafetyChecklist | None] = relationship()
 
 
 class Outcome(Voidable, Base):
@@ -432,3 +444,64 @@ class Medication(Base):
     stopped_on: Mapped[dt.date | None] = mapped_column(Date)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Appointment(Base):
+    """One planned session of a signed course (session `number` of the course's `sessions_planned`).
+
+    Made when the course is signed (clinic/schedule.py) and moved, audited, when the clinic needs to; the
+    sessions delivered for it point at it (`TreatmentSession.appointment_id`), and its state follows
+    from them.
+    """
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        UniqueConstraint("course_id", "number", name="uq_appointments_course_number"),
+        CheckConstraint("number > 0", name="ck_appointments_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    planned_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    move_reason: Mapped[str] = mapped_column(Text, default="")  # why it was last moved
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    course: Mapped[Course] = relationship()
+
+
+class SafetyChecklist(Base):
+    """The safety checklist completed before emission for one appointment; one ARM uses it.
+
+    `items` maps each item's key (laserdose.safety.checklist) to True; `eyewear` is the eyewear that was
+    shown as required ({"wavelength_nm", "od", "lb"} per wavelength). The session it let arm points at it
+    (`TreatmentSession.checklist_id`, unique: a checklist serves one session).
+    """
+
+    __tablename__ = "safety_checklists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), index=True)
+    completed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    completed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    items: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    eyewear: Mapped[list[Any]] = mapped_column(default=list)
+
+    completed_by: Mapped[User] = relationship()
+
+
+class Consent(Base):
+    """The patient's consent to Class 4 laser treatment for one course, as signed on the printed form.
+
+    `patient_name` is the name as the patient signed; `form_version` the consent text they were given.
+    """
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), unique=True)
+    patient_name: Mapped[str] = mapped_column(String(200))
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    taken_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    form_version: Mapped[str] = mapped_column(String(32))

@@ -11,16 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic.models import AuditEntry, Course, Patient, User
+from laserdose.clinic.patients import AUTO_RECORD_PREFIX
 from laserdose.domain.plan import Refusal, TreatmentPlan, fingerprint
 from laserdose.errors import InputError
 from laserdose.planning.page_stamp import PageStamp
 
-RECORD_NUMBER_DIGITS = 6
-
 
 def record_number(patient: Patient) -> str:
-    """The patient's record number: the patient's id in the clinic, zero-padded to six digits."""
-    return f"{patient.id:0{RECORD_NUMBER_DIGITS}d}"
+    """The patient's clinic record number, as the chart and the patient list show it."""
+    return patient.record_number or f"{AUTO_RECORD_PREFIX}{patient.id}"
 
 
 def signing_entry(session: Session, course_id: int) -> AuditEntry | None:

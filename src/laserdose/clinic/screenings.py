@@ -137,6 +137,8 @@ def screen_patient(
     }
     if dropped:
         stored |= {"dropped": dropped, "drop_reason": drop_reason}
+    elif drop_reason:  # typed though nothing was dropped: kept as typed, never thrown away
+        stored["drop_reason"] = drop_reason
     screening = record_screening(
         session=session, actor=actor, patient_id=patient_id, decision=decision_label(decision),
         answers=stored, reasons=decision.to_dict()["reasons"],

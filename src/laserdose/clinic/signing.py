@@ -6,8 +6,10 @@ course's stored editor inputs, it must be the very document stored (model equali
 keeps its fingerprint), allowed by the screening, inside every safety limit and the machine's limits,
 and, where it misses its target window, acknowledged by the clinician with a reason.
 
-The plan editor (`create_signed_course`), the API, the chart's "Sign plan" and the demo clinic all go
-through `sign`. Like every clinic service: keyword-only session, no commits, role checks, audit entries.
+It also signs no plan without the patient's recorded consent to Class 4 laser treatment (clinic/consent.py),
+and a signed course gets its planned sessions (clinic/schedule.py). The plan editor
+(`create_signed_course`), the API, the chart's "Sign plan" and the demo clinic all go through `sign`.
+Like every clinic service: keyword-only session, no commits, role checks, audit entries.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import courses, plans
+from laserdose.clinic import consent, courses, plans, schedule
 from laserdose.clinic.models import Course, Role, User, utcnow
 from laserdose.clinic.records import audit_change, get_course
 from laserdose.clinic.users import require_role
@@ -118,7 +120,8 @@ def sign(
         signed_at: when it was signed; now unless given (the demo clinic's invented history).
 
     Raises:
-        PlanRefused: the course's plan was not made by the planner, or it may not be signed.
+        PlanRefused: the course's plan was not made by the planner, or it may not be signed, or the
+            patient's consent is not recorded.
         AcknowledgementNeeded: it misses its target window and nobody acknowledged that.
         InputError: the course is already signed, or the planner now gives another plan.
     """
@@ -142,12 +145,18 @@ def sign(
             f"the target dose is outside the protocol's window ({plan.binding_limit}): "
             "sign it in the plan editor with the acknowledgement"
         )
+    if consent.course_consent(session=session, actor=actor, course_id=course_id) is None:
+        raise PlanRefused(
+            f"course {course_id} cannot be signed: the patient's consent to Class 4 laser treatment is not"
+            " recorded; record it from the signed consent form first"
+        )
     course.signed_by_id, course.signed_at = actor.id, signed_at or utcnow()
     session.flush()
     details: dict[str, Any] = {"plan_sha256": fingerprint(plan)}
     if outside is not None:
         details |= {"outside_window": True, "binding_limit": plan.binding_limit}
     audit_change(session, actor, "course.sign", "courses", course.id, **details)
+    schedule.create_schedule(session=session, actor=actor, course=course)
     return course
 
 
@@ -155,8 +164,12 @@ def create_signed_course(
     *, session: Session, actor: User, patient_id: int, plan: TreatmentPlan | Refusal,
     inputs: plans.PlanInputs, physics: PhysicsModel, home_exercise: str = "", advice: str = "",
     acknowledgement: WindowAcknowledgement | None = None, signed_at: dt.datetime | None = None,
+    given: consent.ConsentGiven | None = None,
 ) -> Course:  # fmt: skip
     """Save the editor's plan as a course and sign it through `sign` (clinician); each step audited.
+
+    `given` is the patient's signed consent, recorded on the new course before it is signed (without it
+    the course is signed only if it has a consent, which a new course has not: PlanRefused).
 
     A plan that keeps every safety limit but misses its target window (any binding limit: the optimiser
     never breaks a safety limit to reach the window) is signed only with `acknowledgement`, which is
@@ -183,6 +196,9 @@ def create_signed_course(
         sessions_planned=plan.course.sessions, sessions_per_week=plan.course.per_week,
         home_exercise=home_exercise.strip(), advice=advice.strip(),
     )  # fmt: skip
+    if given is not None:
+        today = (signed_at or utcnow()).date()
+        consent.record_consent(session=session, actor=actor, course_id=course.id, given=given, today=today)
     return sign(session=session, actor=actor, course_id=course.id, physics=physics, signed_at=signed_at)
 
 

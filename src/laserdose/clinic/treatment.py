@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import audit, corrections, qa
-from laserdose.clinic.models import Course, PowerCheck, Role, TreatmentSession, User, utcnow
+from laserdose.clinic import audit, checklists, corrections, qa
+from laserdose.clinic.models import Appointment, Course, PowerCheck, Role, TreatmentSession, User, utcnow
 from laserdose.clinic.patients import refuse_voided_patient
 from laserdose.clinic.records import audit_change, get_course, get_row
 from laserdose.clinic.users import READERS, RECORDERS, require_role
@@ -70,6 +70,7 @@ def record_session(
     energy_j_by_wavelength: Mapping[int, float],
     interruptions: list[dict[str, Any]],
     completed: bool,
+    appointment_id: int | None = None,
 ) -> TreatmentSession:
     """Store a delivered session from the controller's record (operator or clinician).
 
@@ -82,10 +83,15 @@ def record_session(
         energy_j_by_wavelength: delivered energy per wavelength {nm: J} (keys as `wavelength_key` reads).
         interruptions: [{"at_s": seconds into the session, "reason": text}, ...].
         completed: whether the planned energy was reached.
+        appointment_id: the course's appointment it was delivered for, if known.
     """
     require_role(actor, *RECORDERS)
     course = signed_course(db=db, actor=actor, course_id=course_id)
     refuse_voided_patient(course.patient)
+    if appointment_id is not None:
+        appointment = get_row(db, Appointment, appointment_id, "appointment")
+        if appointment.course_id != course_id:
+            raise InputError(f"appointment {appointment_id} is not one of course {course_id}'s sessions")
     if started_at.tzinfo is None:
         raise InputError("session start needs a time zone")
     energies = _session_fields(duration_s, energy_j_by_wavelength, interruptions)
@@ -94,7 +100,7 @@ def record_session(
         course_id=course_id, operator_id=actor.id, started_at=started_at.astimezone(dt.UTC),
         duration_s=duration_s,
         energy_j_by_wavelength=energies,
-        interruptions=interruptions, completed=completed,
+        interruptions=interruptions, completed=completed, appointment_id=appointment_id,
     )  # fmt: skip
     db.add(record)
     db.flush()
@@ -140,6 +146,8 @@ def correct_session(
 def open_session(*, db: Session, actor: User, course_id: int, device: dict[str, Any]) -> TreatmentSession:
     """Create the `running` record of a console session before the machine is armed (operators).
 
+    Nothing is opened when it raises.
+
     Args:
         db: open database session.
         actor: the operator who runs it.
@@ -147,29 +155,38 @@ def open_session(*, db: Session, actor: User, course_id: int, device: dict[str, 
         device: the machine's identity as it reported it (manufacturer, model, serial, profile).
 
     Raises:
-        InputError: the machine's power check is missing, failed, overdue or unknown (nothing is opened).
+        ChecklistRefused: today's appointment of the course has no complete, unused safety checklist.
+        PowerCheckRefused: the machine's power check is missing, failed, overdue or unknown.
     """
     require_role(actor, Role.OPERATOR)
     refuse_voided_patient(signed_course(db=db, actor=actor, course_id=course_id).patient)
-    check = require_power_check(db=db, device=device)
     now = utcnow()
+    appointment, checklist = checklists.checklist_for_arm(
+        session=db, actor=actor, course_id=course_id, now=now
+    )
+    check = require_power_check(db=db, device=device)
     record = TreatmentSession(
         course_id=course_id, operator_id=actor.id, started_at=now, duration_s=0.0,
         energy_j_by_wavelength={}, interruptions=[], completed=False, status=RUNNING,
         last_heartbeat_at=now, device=device, power_check_id=check.id,
-        calibration=qa.session_calibration(check, device),
+        calibration=qa.session_calibration(check, device), appointment_id=appointment.id,
+        checklist_id=checklist.id,
     )  # fmt: skip
     db.add(record)
     db.flush()
     audit.record(
         session=db, actor=actor.username, action="session.start", entity="treatment_sessions",
-        entity_id=record.id, details={"course_id": course_id, "device": device.get("profile", "")},
+        entity_id=record.id, details={"course_id": course_id, "device": device.get("profile", ""),
+                                      "appointment_id": appointment.id, "checklist_id": checklist.id},
     )  # fmt: skip
     return record
 
 
 class PowerCheckRefused(InputError):
     """ARM refused: the machine has no passing, current power check."""
+
+
+ARM_REFUSALS = (PowerCheckRefused, checklists.ChecklistRefused)  # what `open_session` refuses ARM with
 
 
 def require_power_check(*, db: Session, device: dict[str, Any]) -> PowerCheck:

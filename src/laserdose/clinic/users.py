@@ -40,11 +40,52 @@ def use_hash_parameters(parameters: Parameters) -> None:
     _DUMMY_HASH = _HASHER.hash("laserdose-timing-equaliser")
 
 
-def require_role(actor: User, *roles: Role) -> None:
-    """Raise `Forbidden` unless `actor` is active and has one of `roles`."""
+# What each role can do, as the refusal of something else tells the person.
+CAN_DO = {
+    Role.ADMIN: "manage users, read the audit log, add and change patient records and check machines",
+    Role.CLINICIAN: "add and change patients, screen, plan and sign plans, and record outcomes",
+    Role.OPERATOR: "look up patients, run signed plans at the console, record outcomes and check machines",
+}
+
+
+def _a(role: str) -> str:
+    return f"an {role}" if role[:1] in "aeiou" else f"a {role}"
+
+
+def refusal(actor: User, roles: tuple[Role, ...], doing: str = "do this") -> str:
+    """The sentence that tells `actor` they may not be `doing` this, and what their role can do."""
+    if not actor.active:
+        return "Your account has been deactivated; ask an admin if you need it again."
+    named = [_a(role.value) for role in roles]
+    who = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} or {named[-1]}"
+    message = f"Only {who} can {doing}; you are signed in as {_a(actor.role)}."
+    if actor.role in CAN_DO:
+        message += f" As {_a(actor.role)} you can {CAN_DO[Role(actor.role)]}."
+    return message
+
+
+def require_role(actor: User, *roles: Role, doing: str = "do this") -> None:
+    """Raise `Forbidden` unless `actor` is active and has one of `roles`; the message says what they can do.
+
+    Args:
+        actor: the user acting.
+        roles: the roles allowed.
+        doing: what is refused, as it ends "Only a clinician can ...", e.g. "sign plans".
+    """
     if not actor.active or actor.role not in roles:
-        allowed = ", ".join(role.value for role in roles)
-        raise Forbidden(f"role {actor.role!r} may not do this; allowed: {allowed}")
+        raise Forbidden(refusal(actor, roles, doing))
+
+
+def check_username(session: Session, username: str) -> str:
+    """Return `username` if it is well formed and free, else raise `InputError` saying why."""
+    if not _USERNAME.fullmatch(username):
+        raise InputError(
+            f"username {username!r} must have 2-64 characters, each a small letter a-z, a digit, "
+            "'_', '.' or '-'"
+        )
+    if session.scalars(select(User).where(User.username == username)).first() is not None:
+        raise InputError(f"user {username!r} already exists")
+    return username
 
 
 def create_user(*, session: Session, username: str, password: str, role: str, actor_name: str) -> User:
@@ -58,11 +99,8 @@ def create_user(*, session: Session, username: str, password: str, role: str, ac
         actor_name: who creates the user, for the audit log.
     """
     require_choice("role", role, tuple(r.value for r in Role))
-    if not _USERNAME.fullmatch(username):
-        raise InputError(f"username {username!r} must be 2-64 characters of a-z, 0-9, _ . -")
+    check_username(session, username)
     password = check_password(password, username)
-    if session.scalars(select(User).where(User.username == username)).first() is not None:
-        raise InputError(f"user {username!r} already exists")
     user = User(username=username, password_hash=_HASHER.hash(password), role=role, active=True)
     session.add(user)
     session.flush()
@@ -151,15 +189,43 @@ def list_users(*, session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
+def _keeps_an_admin(session: Session, user: User, change: str) -> None:
+    """Refuse `change` when `user` is the last active admin: nobody could manage users after it."""
+    if user.role != Role.ADMIN or not user.active:
+        return
+    others = select(User.id).where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+    if session.scalars(others).first() is None:
+        raise InputError(
+            f"The user {user.username} is the only active admin; make another admin before you {change}."
+        )
+
+
 def deactivate_user(*, session: Session, username: str, actor_name: str) -> User:
     """Stop a user from logging in (rows that name them stay, for the record) and audit it."""
     user = _by_name(session, username)
     if not user.active:
         raise InputError(f"user {username!r} is already deactivated")
+    _keeps_an_admin(session, user, f"deactivate {username}")
     user.active = False
     end_sessions(user)
     session.flush()
     audit.record(
         session=session, actor=actor_name, action="user.deactivate", entity="users", entity_id=user.id
     )
+    return user
+
+
+def change_role(*, session: Session, username: str, role: str, actor_name: str) -> User:
+    """Give `username` another role (the next request already runs under it) and audit it."""
+    require_choice("role", role, tuple(r.value for r in Role))
+    user = _by_name(session, username)
+    if user.role == role:
+        raise InputError(f"The user {username} already has the role {role}.")
+    _keeps_an_admin(session, user, f"change the role of {username}")
+    before, user.role = user.role, role
+    session.flush()
+    audit.record(
+        session=session, actor=actor_name, action="user.role", entity="users", entity_id=user.id,
+        details={"from": before, "to": role},
+    )  # fmt: skip
     return user

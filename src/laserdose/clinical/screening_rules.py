@@ -83,7 +83,9 @@ def _caution(code: str, text: str, *sources: Source, plan_limit: PlanLimit | Non
 
 _CES = "suspected cauda equina syndrome: emergency referral, no laser"
 _CES_SOURCES = (src.CKS_SCIATICA, src.GIRFT_CES)
-_FRACTURE = "suspected fracture, imaging first [U urgency]"
+# A referral urgency no source sets: said in the text, in words a clinician reads.
+_JUDGED = " (urgency: laserdose's judgement; no source sets it)"
+_FRACTURE = f"suspected fracture, imaging first{_JUDGED}"
 RED_FLAGS: dict[str, Rule] = {
     rule.code: rule
     for rule in (
@@ -142,48 +144,48 @@ RED_FLAGS: dict[str, Rule] = {
         _refer(
             "cancer-history",
             "urgent",
-            "History of cancer: suspected spinal metastasis [U urgency]",
+            f"History of cancer: suspected spinal metastasis{_JUDGED}",
             src.AHCPR,
         ),
         _refer(
             "unexplained-weight-loss",
             "urgent",
-            "Unexplained weight loss: suspected malignancy [U urgency]",
+            f"Unexplained weight loss: suspected malignancy{_JUDGED}",
             src.AHCPR,
         ),
-        _refer("fever", "urgent", "Fever: suspected spinal infection [U urgency]", src.AHCPR),
+        _refer("fever", "urgent", f"Fever: suspected spinal infection{_JUDGED}", src.AHCPR),
         _refer(
-            "iv-drug-use", "urgent", "Intravenous drug use: suspected spinal infection [U urgency]", src.AHCPR
+            "iv-drug-use", "urgent", f"Intravenous drug use: suspected spinal infection{_JUDGED}", src.AHCPR
         ),
         _refer(
             "immunosuppression",
             "urgent",
-            "Immunosuppression: suspected spinal infection [U urgency]",
+            f"Immunosuppression: suspected spinal infection{_JUDGED}",
             src.AHCPR,
         ),
         _refer(
             "night-pain",
             "routine",
-            "Pain at night or at rest: exclude tumour or infection [U urgency]",
+            f"Pain at night or at rest: exclude tumour or infection{_JUDGED}",
             src.AHCPR,
         ),
         _refer(
             "age-over-50-new-pain",
             "routine",
-            "New back pain after age 50: exclude tumour or fracture [U urgency]",
+            f"New back pain after age 50: exclude tumour or fracture{_JUDGED}",
             src.AHCPR,
         ),
         _refer(
             "age-under-20",
             "routine",
-            "Back pain under age 20: exclude specific causes [U urgency]",
+            f"Back pain under age 20: exclude specific causes{_JUDGED}",
             src.AHCPR,
         ),
         _refer(
             "age-under-16",
             "routine",
             "Under 16: outside the scope of the adult low back pain guideline; refer to a specialist "
-            "(paediatric) route [U urgency]",
+            f"(paediatric) route{_JUDGED}",
             src.NICE_NG59,
         ),
         _refer(
@@ -383,7 +385,8 @@ DIAGNOSES: dict[str, Rule] = {
             "radicular-pain",
             TREAT,
             None,
-            "Lumbar radicular pain (sciatica): laser only as an adjunct; check neurology each session [U]",
+            "Lumbar radicular pain (sciatica): laser only as an adjunct; check neurology each session "
+            "(laserdose's judgement)",
             (src.NICE_NG59,),
         ),
         Rule(

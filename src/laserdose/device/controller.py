@@ -95,9 +95,11 @@ class Controller:
         *,
         profile: DeviceProfile,
         gate: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]] | None = None,
+        checklist: dict[str, Any] | None = None,
     ) -> None:
         self.plan, self.client, self.record, self.operator = plan, client, record, operator
         self.gate = gate  # identity -> (why ARM is refused or "", facts to record): the clinic's QA rules
+        self.checklist = checklist  # the session's completed safety checklist, kept in its "session" entry
         # The machine's largest power per planned wavelength [W]: bounds energy emitted while unmeasured.
         self.max_power_w = {wl: profile.source(wl).max_power_w for wl in plan.power_w_by_wavelength}
         self.allow_time_scale = allow_time_scale  # only the operator can say the machine is a simulator
@@ -245,6 +247,7 @@ class Controller:
             plan=set_params(self.plan),
             duration_s=self.plan.duration_s,
             session_id=self.session_id,
+            **({"checklist": self.checklist} if self.checklist is not None else {}),
         )
         try:
             self.identity = self.client.hello()

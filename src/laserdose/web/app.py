@@ -17,6 +17,7 @@ from laserdose.clinic.console_registry import ConsoleRegistry
 from laserdose.clinic.qa_guided import GuidedSlot
 from laserdose.clinical import body_chart
 from laserdose.domain import quantities
+from laserdose.web import plain_words
 from laserdose.web.audit_status import audit_files, audit_watch
 from laserdose.web.errors import UnexpectedErrors, install_error_handlers
 from laserdose.web.middleware import AccessLog, RequestBounds, RequestGuard, SecurityHeaders
@@ -40,6 +41,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     """Build the web app for `settings` (default: from the environment)."""
     from laserdose.web import audit_status
     from laserdose.web.routes import (
+        admin_pages,
         api,
         api_docs,
         body_chart_pages,
@@ -47,11 +49,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         correction_pages,
         corrections_api,
         courses_api,
+        day_api,
+        day_pages,
         exercise_pages,
         medication_pages,
         note_pages,
         outcome_pages,
         pages,
+        patient_pages,
         plan_pages,
         qa_guided_pages,
         qa_pages,
@@ -84,6 +89,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     audit.use_key(app.state.audit_key)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.templates.env.globals["domain"] = quantities  # forms show the ranges the checks enforce
+    app.state.templates.env.filters["plain_sources"] = plain_words.plain_sources  # no [S]/[U] on pages
+    app.state.templates.env.filters["plain_text"] = plain_words.plain_text
     app.state.templates.env.globals["body_chart"] = body_chart_pages.chart_svg  # console, chart, editor
     app.state.templates.env.globals["body_chart_words"] = body_chart.describe
     app.state.templates.env.auto_reload = settings.environment == "development"  # no stat() per render
@@ -106,6 +113,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(courses_api.router)
     app.include_router(corrections_api.router)
     app.include_router(correction_pages.router)
+    app.include_router(day_api.router)
+    app.include_router(day_pages.router)
+    app.include_router(patient_pages.router)  # before pages: /patients/new is no patient id
     app.include_router(pages.router)
     app.include_router(outcome_pages.router)
     app.include_router(exercise_pages.router)
@@ -117,6 +127,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(referral_pages.router)
     app.include_router(screenings_api.router)
     app.include_router(audit_status.router)
+    app.include_router(admin_pages.router)
     app.include_router(qa_guided_pages.router)  # before qa_pages: /machines/guided is no serial number
     app.include_router(qa_pages.router)
     return app

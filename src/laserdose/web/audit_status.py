@@ -24,7 +24,7 @@ from laserdose.web.settings import WebSettings
 
 audit_log = logging.getLogger("laserdose.audit")
 router = APIRouter(include_in_schema=False)
-Admin = Annotated[User, Depends(roles(page_user, Role.ADMIN))]
+Admin = Annotated[User, Depends(roles(page_user, Role.ADMIN, doing="manage users and read the audit log"))]
 
 
 def audit_files(settings: WebSettings, database_label: str) -> tuple[Path, Path]:

@@ -71,6 +71,7 @@ def page_user(request: Request, session: DbSession) -> User:
     if user is None:
         request.session.clear()
         raise LoginRequired
+    request.state.user = user  # an error page of this request still shows the person's menu
     return user
 
 
@@ -78,13 +79,18 @@ ApiUser = Annotated[User, Depends(api_user)]
 PageUser = Annotated[User, Depends(page_user)]
 
 
-def roles(source: Callable[..., User], *allowed: Role) -> Callable[..., Awaitable[User]]:
-    """Return a dependency that gives the acting user from `source` if their role is allowed, else 403."""
+def roles(
+    source: Callable[..., User], *allowed: Role, doing: str = "do this"
+) -> Callable[..., Awaitable[User]]:
+    """Return a dependency that gives the acting user from `source` if their role is allowed, else 403.
+
+    `doing` names what is refused in the 403's sentence ("Only a clinician can sign plans; ...").
+    """
 
     # A default, not Annotated: with postponed annotations FastAPI could not resolve the local `source`.
     # Async: a role check does no I/O, and a sync dependency would cost a worker-thread hop per request.
     async def check(user: User = Depends(source)) -> User:  # noqa: B008
-        users.require_role(user, *allowed)
+        users.require_role(user, *allowed, doing=doing)
         return user
 
     return check

@@ -15,33 +15,68 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError, OperationalError, StatementError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from laserdose.clinic.records import NotFound
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
 from laserdose.web.deps import LoginRequired
+from laserdose.web.forms import csrf_token
+from laserdose.web.plain_words import (
+    NOT_FOUND,
+    SERVER_ERROR,
+    STATUS_TITLES,
+    field_messages,
+    method_not_allowed,
+    sentence,
+)
 
 error_log = logging.getLogger("laserdose.web.errors")
+# How a page's query parameters read in a sentence.
+QUERY_LABELS = {"q": "The search", "page": "The page number", "size": "The page size"}
 RETRY_AFTER_S = 5  # a busy SQLite database: the writer holding it usually finishes well within this [s]
 
 
-def wants_json(path: str) -> bool:
-    """Whether the answer to a request for `path` is JSON (the API) rather than a page."""
-    return path.startswith("/api/") or path == "/openapi.json"
+def wants_json(path: str, accept: str = "") -> bool:
+    """Whether the answer to a request for `path` is JSON (the API, or a script asking only for JSON)."""
+    if path.startswith("/api/") or path == "/openapi.json":
+        return True
+    return "application/json" in accept and "text/html" not in accept
 
 
 def error_response(
     request: Request, status_code: int, message: str, headers: dict[str, str] | None = None
 ) -> Response:
-    """The API's `{"detail": message}` or the error page, with `status_code`."""
-    if wants_json(request.url.path):
+    """The API's `{"detail": message}`, or the error page: a title, the message as a sentence, a way back."""
+    if wants_json(request.url.path, request.headers.get("accept", "")):
         return JSONResponse({"detail": message}, status_code=status_code, headers=headers)
     templates: Jinja2Templates = request.app.state.templates
-    context = {"status_code": status_code, "message": message, "user": None}
+    context = {
+        "status_code": status_code, "title": STATUS_TITLES.get(status_code, "Error"),
+        "message": sentence(message), "back": _same_site_referer(request), **_menu(request),
+    }  # fmt: skip
     return templates.TemplateResponse(
         request, "error.html", context, status_code=status_code, headers=headers
     )
+
+
+def _menu(request: Request) -> dict[str, object]:
+    """The logged-in person and the session's CSRF token, for the page's menu (none before login)."""
+    user = getattr(request.state, "user", None)
+    if user is None or "session" not in request.scope:
+        return {"user": None}
+    return {"user": user, "csrf": csrf_token(request)}
+
+
+def _same_site_referer(request: Request) -> str | None:
+    """The page the person came from, when it is a page of this app (else None: no link off-site)."""
+    referer = request.headers.get("referer", "")
+    base = str(request.base_url).rstrip("/")
+    if referer.startswith(base + "/") and referer != str(request.url):
+        path = referer[len(base) :]
+        return path if path.startswith("/") and not path.startswith("//") else None
+    return None
 
 
 def _is_value_error(exc: BaseException) -> bool:
@@ -70,7 +105,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def database_busy(request: Request, exc: Exception) -> Response:
         # SQLite's lock held past busy_timeout by another process, or PostgreSQL unreachable.
         error_log.warning("database unavailable on %s %s: %s", request.method, request.url.path, _kind(exc))
-        message = "the database is busy; try again in a few seconds"
+        message = "The database is busy with another change; try again in a few seconds."
         return error_response(request, 503, message, headers={"Retry-After": str(RETRY_AFTER_S)})
 
     async def out_of_range(request: Request, exc: Exception) -> Response:
@@ -83,8 +118,20 @@ def install_error_handlers(app: FastAPI) -> None:
             from fastapi.exception_handlers import request_validation_exception_handler
 
             return await request_validation_exception_handler(request, exc)
-        names = sorted({str(error["loc"][-1]) for error in exc.errors() if error.get("loc")})
-        return error_response(request, 422, f"invalid value for {', '.join(names) or 'the request'}")
+        messages = field_messages(list(exc.errors()), QUERY_LABELS)
+        return error_response(request, 422, " ".join(messages.values()) or "The request could not be read.")
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers) if exc.headers else None
+        if wants_json(request.url.path, request.headers.get("accept", "")):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = NOT_FOUND
+        elif exc.status_code == 405:
+            message = method_not_allowed(request.method)
+        return error_response(request, exc.status_code, message, headers)
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(Forbidden, forbidden)
@@ -95,6 +142,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OverflowError, out_of_range)
     app.add_exception_handler(StatementError, _statement_error)
     app.add_exception_handler(RequestValidationError, page_validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
 
 
 async def _statement_error(request: Request, exc: Exception) -> Response:
@@ -151,5 +199,5 @@ class UnexpectedErrors:
         except Exception as exc:  # noqa: BLE001 - logged without data, answered 500
             error_log.error("500 on %s %s: %s", scope["method"], scope["path"], describe_without_data(exc))
             if not started:
-                response = error_response(Request(scope), 500, "internal error; the details are in the log")
+                response = error_response(Request(scope), 500, SERVER_ERROR)
                 await response(scope, receive, send)

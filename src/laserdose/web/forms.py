@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 
 from laserdose.clinic.models import User
 from laserdose.clinic.users import Forbidden
+from laserdose.web.plain_words import field_messages
 from laserdose.web.security import csrf_matches, new_csrf_token
 
 
@@ -51,10 +52,6 @@ def render(
     return response
 
 
-def field_errors(exc: ValidationError) -> dict[str, str]:
-    """Map each invalid field's name to its first error message."""
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else "form"
-        errors.setdefault(field, error["msg"].removeprefix("Value error, "))
-    return errors
+def field_errors(exc: ValidationError, labels: dict[str, str] | None = None) -> dict[str, str]:
+    """Map each invalid field's name to its first error, as a sentence naming the field (`labels`)."""
+    return field_messages(list(exc.errors()), labels)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import users
+from laserdose.clinic import access_audit, users
 from laserdose.clinic.models import User
 from laserdose.web.security import client_address
 
@@ -41,15 +41,20 @@ class LoginResult:
 
 
 def attempt(
-    request: Request, session: Session, username: str, password: str, code: str | None
+    request: Request, session: Session, username: str, password: str, code: str | None, via: str = "page"
 ) -> LoginResult:
-    """Check a login, throttled per client and username; the caller commits on success."""
+    """Check a login, throttled per client and username, and audit it; the caller commits.
+
+    A checked attempt is audited, success or failure (never the password); a throttled one, refused
+    before any check, is not: a flood of them would only fill the log.
+    """
     throttle = request.app.state.login_throttle
     client = client_of(request)
     wait_s = throttle.retry_after_s(client, username)
     if wait_s > 0:
         return LoginResult(None, math.ceil(wait_s))
     user = users.authenticate(session=session, username=username, password=password, code=code)
+    access_audit.record_login(session=session, username=username, user=user, via=via)
     if user is None:
         throttle.failed(client, username)
         return LoginResult(None)

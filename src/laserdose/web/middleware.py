@@ -120,7 +120,7 @@ class RequestGuard:
         limit = self.bounds.max_body_bytes
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
-            raise _Refused(413, f"the request body is larger than {limit} bytes")
+            raise _Refused(413, _too_large(limit))
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -130,10 +130,15 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise _Refused(413, f"the request body is larger than {limit} bytes")
+                raise _Refused(413, _too_large(limit))
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+def _too_large(limit: int) -> str:
+    """The 413 sentence: how much is accepted, and what the person can do."""
+    return f"what was sent is larger than the {limit:,} bytes this server accepts; send less at once"
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

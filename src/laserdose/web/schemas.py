@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 
 from laserdose.clinic.models import Patient
@@ -56,15 +57,37 @@ Day = Annotated[dt.date, BeforeValidator(_date_text)]
 BirthDay = Annotated[BirthDate, BeforeValidator(_date_text)]
 
 
+NamePart = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"),
+]
+RecordNumber = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
+
+
+def _visible_part(value: str | None) -> str | None:
+    return _visible_name(value) if value else value
+
+
 class PatientCreate(BaseModel):
-    """A new patient."""
+    """A new patient: the full `name` (split as "Family, Given" or at the last word), or its two parts."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name
+    name: Name | None = None
+    given_name: Annotated[NamePart, AfterValidator(_visible_part)] | None = None
+    family_name: Annotated[NamePart, AfterValidator(_visible_part)] | None = None
+    record_number: RecordNumber | None = Field(
+        None, description="the clinic's record number; empty or absent: laserdose gives LD-<id>"
+    )
     birth_date: BirthDay
     skin_type: SkinType
     bmi: Bmi
+
+    @model_validator(mode="after")
+    def _a_name(self) -> PatientCreate:
+        if self.name is None and not self.family_name:
+            raise ValueError("give the family name (and the given name), or the full name")
+        return self
 
 
 # Why a record is corrected or voided, kept with its previous version. Newlines are allowed; the clinic's
@@ -84,6 +107,9 @@ class PatientUpdate(BaseModel):
     reason: Reason
 
     name: Name | None = None
+    given_name: Annotated[NamePart, AfterValidator(_visible_part)] | None = None
+    family_name: Annotated[NamePart, AfterValidator(_visible_part)] | None = None
+    record_number: RecordNumber | None = None
     birth_date: BirthDay | None = None
     skin_type: SkinType | None = None
     bmi: Bmi | None = None
@@ -94,6 +120,9 @@ class PatientPublic(BaseModel):
 
     id: int
     name: str
+    given_name: str
+    family_name: str
+    record_number: str | None
     birth_date: dt.date
     skin_type: int
     bmi: float
@@ -102,9 +131,19 @@ class PatientPublic(BaseModel):
     def of(cls, patient: Patient) -> PatientPublic:
         """Build from a database row."""
         return cls(
-            id=patient.id, name=patient.name, birth_date=patient.birth_date, skin_type=patient.skin_type,
+            id=patient.id, name=patient.name, given_name=patient.given_name, family_name=patient.family_name,
+            record_number=patient.record_number, birth_date=patient.birth_date, skin_type=patient.skin_type,
             bmi=patient.bmi_kg_m2,
         )  # fmt: skip
+
+
+class PatientPagePublic(BaseModel):
+    """One page of patients, by family name, with how many match in all."""
+
+    items: list[PatientPublic]
+    total: int
+    offset: int
+    limit: int
 
 
 class Token(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from laserdose.clinic import outcomes, patients, users
+from laserdose.clinic import access_audit, outcomes, patients, users
 from laserdose.clinic.models import User
 from laserdose.web.deps import DbSession, api_user, roles
 from laserdose.web.login import attempt, end_all_sessions
@@ -15,6 +15,7 @@ from laserdose.web.schemas import (
     OutcomeCreate,
     OutcomePublic,
     PatientCreate,
+    PatientPagePublic,
     PatientPublic,
     PatientUpdate,
     Token,
@@ -35,7 +36,8 @@ def token(
 
     A user with a second factor gives the current TOTP code as `client_secret`.
     """
-    result = attempt(request, session, form.username, form.password, form.client_secret)
+    result = attempt(request, session, form.username, form.password, form.client_secret, via="api")
+    session.commit()  # the audit row; on success also a rehashed password, the TOTP step
     if result.retry_after_s:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later",
@@ -45,32 +47,40 @@ def token(
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "wrong username or password", headers={"WWW-Authenticate": "Bearer"}
         )
-    session.commit()  # a rehashed password, the TOTP step
     return Token(access_token=request.app.state.tokens.issue(result.user.id, result.user.session_version))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(session: DbSession, user: Annotated[User, Depends(api_user)]) -> None:
     """Revoke every token and session of the calling user."""
+    access_audit.record_logout(session=session, user=user, via="api")
     end_all_sessions(session, user)
 
 
 @router.get("/patients")
 def list_patients(
     session: DbSession, user: Reader, q: Annotated[str, Query(max_length=200)] = "",
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[PatientPublic]:  # fmt: skip
-    """List patients, optionally only those whose name contains `q`."""
-    found = patients.search_patients(session=session, actor=user, query=q, limit=limit)
-    return [PatientPublic.of(patient) for patient in found]
+    limit: Annotated[int, Query(ge=1, le=patients.MAX_PAGE_SIZE, description="page size")] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="patients to skip")] = 0,
+    page: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="1-based page; sets offset")] = None,
+) -> PatientPagePublic:  # fmt: skip
+    """One page of patients by family name, optionally only those whose name or record number holds `q`."""
+    if page is not None:
+        offset = (page - 1) * limit
+    found = patients.page_patients(session=session, actor=user, query=q, offset=offset, limit=limit)
+    return PatientPagePublic(
+        items=[PatientPublic.of(patient) for patient in found.patients], total=found.total,
+        offset=found.offset, limit=found.limit,
+    )  # fmt: skip
 
 
 @router.post("/patients", status_code=status.HTTP_201_CREATED)
 def create_patient(body: PatientCreate, session: DbSession, user: Editor) -> PatientPublic:
-    """Create a patient."""
+    """Create a patient (the full name, or given and family names; a record number or one given)."""
     patient = patients.add_patient(
-        session=session, actor=user, name=body.name, birth_date=body.birth_date, skin_type=body.skin_type,
-        bmi_kg_m2=body.bmi,
+        session=session, actor=user, name=body.name, given_name=body.given_name,
+        family_name=body.family_name, record_number=body.record_number or None, birth_date=body.birth_date,
+        skin_type=body.skin_type, bmi_kg_m2=body.bmi,
     )  # fmt: skip
     session.commit()
     return PatientPublic.of(patient)
@@ -79,7 +89,10 @@ def create_patient(body: PatientCreate, session: DbSession, user: Editor) -> Pat
 @router.get("/patients/{patient_id}")
 def get_patient(patient_id: PatientId, session: DbSession, user: Reader) -> PatientPublic:
     """Return one patient."""
-    return PatientPublic.of(patients.get_patient(session=session, actor=user, patient_id=patient_id))
+    patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
+    access_audit.record_view(session=session, actor=user, patient=patient, what="api")
+    session.commit()
+    return PatientPublic.of(patient)
 
 
 @router.patch("/patients/{patient_id}")

@@ -26,9 +26,9 @@ from fastapi.responses import (
 )
 from sqlalchemy import select
 
-from laserdose.clinic import qa, qa_trend, treatment, users
+from laserdose.clinic import checklists, qa, qa_trend, schedule, treatment, users
 from laserdose.clinic.console import IDLE_PHASES, ConsoleConfig, ConsoleRun, arming_problem
-from laserdose.clinic.models import Course, Role, TreatmentSession, User
+from laserdose.clinic.models import Course, Role, TreatmentSession, User, utcnow
 from laserdose.clinic.plans import stored_plan_json
 from laserdose.clinic.records import NotFound
 from laserdose.device.plan import check_delivery
@@ -37,12 +37,13 @@ from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, load_profile, shipped_profiles
 from laserdose.safety.hazard import DEFAULT_EXPOSURE_S
 from laserdose.safety.summary import EyewearNeed, plan_eyewear
+from laserdose.web.checklist_view import checklist_answers, checklist_context, checklist_eyewear
 from laserdose.web.deps import DbSession, LoginRequired, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
 Watcher = Annotated[User, Depends(roles(page_user, *users.RECORDERS))]
-Operator = Annotated[User, Depends(roles(page_user, Role.OPERATOR))]
+Operator = Annotated[User, Depends(roles(page_user, Role.OPERATOR, doing="run the treatment console"))]
 Reader = Annotated[User, Depends(roles(page_user, *users.READERS))]
 EVENT_PERIOD_S = 0.2  # how often a watching browser gets the console's state [s]
 STOP_THREADS = anyio.CapacityLimiter(8)  # STOP never queues behind page requests in the shared pool
@@ -73,7 +74,7 @@ async def console_lifespan(app: FastAPI) -> AsyncIterator[None]:
     await anyio.to_thread.run_sync(app.state.qa_guided.cancel)
 
 
-def _plan(course: Course) -> tuple[Delivery | None, DeviceProfile | None, str]:
+def course_delivery(course: Course) -> tuple[Delivery | None, DeviceProfile | None, str]:
     """The course's plan as the machine gets it, its machine's profile, or why it cannot be delivered."""
     try:
         delivery = read_delivery(stored_plan_json(course))
@@ -97,15 +98,17 @@ def _eyewear(plan: Delivery | None, profile: DeviceProfile | None) -> list[Eyewe
 
 
 def _page(request: Request, db: DbSession, user: User, course_id: int, error: str = "",
-          status_code: int = 200) -> HTMLResponse:  # fmt: skip
-    context = _context(request, db, user, course_id)
+          status_code: int = 200, checklist_form: dict[str, Any] | None = None) -> HTMLResponse:  # fmt: skip
+    context = _context(request, db, user, course_id, checklist_form)
     return render(request, "console.html", user, status_code, error=error, **context)
 
 
-def _context(request: Request, db: DbSession, user: User, course_id: int) -> dict[str, Any]:
+def _context(
+    request: Request, db: DbSession, user: User, course_id: int, checklist_form: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What the console page and its live panel show: the plan, the run, the machine's checks, the records."""
     course = treatment.signed_course(db=db, actor=user, course_id=course_id)
-    plan, profile, plan_error = _plan(course)
+    plan, profile, plan_error = course_delivery(course)
     run: ConsoleRun | None = request.app.state.console.get(course_id)
     statement = select(TreatmentSession).where(TreatmentSession.course_id == course_id)
     records = list(db.scalars(statement.order_by(TreatmentSession.id.desc()).limit(5)))
@@ -124,6 +127,7 @@ def _context(request: Request, db: DbSession, user: User, course_id: int) -> dic
         "can_operate": user.role == Role.OPERATOR, "qa_state": qa_state, "qa_alerts": alerts,
         "machine_serial": run.identity.get("serial", "") if run is not None else "",
         "machine_profile": run.identity.get("profile", "") if run is not None else "",
+        **checklist_context(db, user, course_id, plan, profile, checklist_form),
     }  # fmt: skip
 
 
@@ -150,14 +154,21 @@ def console_panel(request: Request, course_id: int, db: DbSession, user: Watcher
 def connect(request: Request, course_id: int, form: PostedForm, db: DbSession, user: Operator) -> Response:
     """Connect to the machine of the settings and identify it (a plain def: runs off the event loop)."""
     check_csrf(request, form.get("csrf_token"))
+    error = connect_console(request, db, user, course_id)
+    if error:
+        return _page(request, db, user, course_id, error, 409)
+    return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
+
+
+def connect_console(request: Request, db: DbSession, user: User, course_id: int) -> str:
+    """Claim the machine for the course and identify it; "" when connected, else why not (409)."""
     course = treatment.signed_course(db=db, actor=user, course_id=course_id)
-    plan, profile, plan_error = _plan(course)
+    plan, profile, plan_error = course_delivery(course)
     if plan is None or profile is None:
-        return _page(request, db, user, course_id, f"this plan cannot be delivered: {plan_error}", 409)
+        return f"this plan cannot be delivered: {plan_error}"
     guided = request.app.state.qa_guided.current
     if guided is not None and guided.active:
-        busy = "a power check is running on the machine; finish it first"
-        return _page(request, db, user, course_id, busy, 409)
+        return "a power check is running on the machine; finish it first"
     run = ConsoleRun(
         course_id=course_id, plan=plan, profile=profile, config=console_config(request),
         sessions=request.app.state.sessions, operator=user.username,
@@ -166,8 +177,33 @@ def connect(request: Request, course_id: int, form: PostedForm, db: DbSession, u
         request.app.state.console.claim(run)  # closing the previous run may wait for its thread
         run.connect()
     except InputError as exc:
-        return _page(request, db, user, course_id, str(exc), 409)
-    return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
+        return str(exc)
+    return ""
+
+
+@router.post("/courses/{course_id}/console/checklist", response_model=None)
+def complete_checklist(
+    request: Request, course_id: int, form: PostedForm, db: DbSession, user: Operator
+) -> Response:
+    """Record the safety checklist of the course's appointment today; the console again with any error."""
+    check_csrf(request, form.get("csrf_token"))
+    course = treatment.signed_course(db=db, actor=user, course_id=course_id)
+    plan, profile, _ = course_delivery(course)
+    answers = checklist_answers(form)
+    entry = schedule.current_appointment(session=db, actor=user, course_id=course_id, today=utcnow().date())
+    try:
+        if entry is None:
+            raise InputError("no session of this course is planned for today: move one to today first")
+        checklists.record_checklist(
+            session=db, actor=user, appointment_id=entry.appointment.id, answers=answers,
+            eyewear=checklist_eyewear(plan, profile), now=utcnow(),
+        )  # fmt: skip
+    except InputError as exc:
+        db.rollback()
+        form_state = {"values": answers, "error": str(exc)}
+        return _page(request, db, user, course_id, status_code=422, checklist_form=form_state)
+    db.commit()
+    return RedirectResponse(f"/courses/{course_id}/console#checklist", status_code=303)
 
 
 async def stops_at_arrival(request: Request, course_id: int) -> int | None:
@@ -187,25 +223,39 @@ def start(
     the first dependency) and the hand-over to the controller refuses the start: nothing is armed.
     """
     check_csrf(request, form.get("csrf_token"))
+    error, status_code = arm_and_start(request, db, user, course_id, stops_seen)
+    if error:
+        return _page(request, db, user, course_id, error, status_code)
+    return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
+
+
+def arm_and_start(
+    request: Request, db: DbSession, user: User, course_id: int, stops_seen: int | None
+) -> tuple[str, int]:
+    """Check the machine, open the session record (safety checklist and power check), hand over to arm.
+
+    The one start of the web console and the JSON API. Returns ("", 0) when the controller has the
+    session, else (why nothing was emitted, HTTP status).
+    """
     run: ConsoleRun | None = request.app.state.console.get(course_id)
     if run is None or run.phase not in IDLE_PHASES or run.broken or stops_seen is None:
-        return _page(request, db, user, course_id, "connect to the machine first", 409)
+        return "connect to the machine first", 409
     run.poll_status()
     blocked = arming_problem(run.machine)
     if blocked:
-        return _page(request, db, user, course_id, f"refused, nothing was emitted: {blocked}", 409)
+        return f"refused, nothing was emitted: {blocked}", 409
     try:
         record = treatment.open_session(db=db, actor=user, course_id=course_id, device=run.identity)
-    except treatment.PowerCheckRefused as exc:
+    except treatment.ARM_REFUSALS as exc:
         db.rollback()
-        return _page(request, db, user, course_id, f"refused, nothing was emitted: {exc}", 409)
+        return f"refused, nothing was emitted: {exc}", 409
     db.commit()  # the record exists before the machine is armed
     try:
         run.start(record.id, stops_seen=stops_seen)
     except InputError as exc:  # StoppedBeforeArming, or the console closed meanwhile: never armed
         _close_unarmed(db, user, record.id, str(exc))
-        return _page(request, db, user, course_id, f"refused, nothing was emitted: {exc}", 409)
-    return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
+        return f"refused, nothing was emitted: {exc}", 409
+    return "", 0
 
 
 def _close_unarmed(db: DbSession, user: User, session_id: int, reason: str) -> None:

@@ -22,13 +22,13 @@ from laserdose.errors import InputError
 from laserdose.web.deps import DbSession, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, field_errors, render
 from laserdose.web.routes.outcome_pages import checked_form, form_values, outcome_values, render_outcome_form
+from laserdose.web.routes.patient_pages import _SERVICE_FIELDS, FORM_FIELDS, LABELS
 from laserdose.web.schemas import PatientCreate
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, *READERS))]
 Recorder = Annotated[User, Depends(roles(page_user, *RECORDERS))]
 Editor = Annotated[User, Depends(roles(page_user, *EDITORS))]
-PATIENT_FIELDS = ("name", "birth_date", "skin_type", "bmi")
 
 
 def _reason(values: dict[str, Any], errors: dict[str, str]) -> str:
@@ -91,7 +91,8 @@ def patient_edit_form(request: Request, patient_id: int, db: DbSession, user: Ed
     """The patient's details in the new-patient form, and a reason field."""
     patient = patients.get_patient(session=db, actor=user, patient_id=patient_id)
     values = {
-        "name": patient.name, "birth_date": patient.birth_date.isoformat(),
+        "given_name": patient.given_name, "family_name": patient.family_name,
+        "record_number": patient.record_number, "birth_date": patient.birth_date.isoformat(),
         "skin_type": str(patient.skin_type), "bmi": f"{patient.bmi_kg_m2:g}",
     }  # fmt: skip
     return _patient_form(request, user, patient, values, {})
@@ -104,20 +105,26 @@ def correct_patient(
     """Save the corrected details, or show the form again with each field's error and what was typed."""
     patient = patients.get_patient(session=db, actor=user, patient_id=patient_id)
     check_csrf(request, form.get("csrf_token"))
-    values = {field: str(form.get(field, "")) for field in (*PATIENT_FIELDS, "reason")}
+    values = {field: str(form.get(field, "")) for field in (*FORM_FIELDS, "reason")}
     errors: dict[str, str] = {}
     try:
-        body = PatientCreate.model_validate({field: values[field] for field in PATIENT_FIELDS})
+        fields = {field: values[field] for field in FORM_FIELDS}
+        body = PatientCreate.model_validate({**fields, "record_number": values["record_number"] or None})
     except ValidationError as exc:
-        errors = field_errors(exc)
+        errors = field_errors(exc, LABELS)
     reason = _reason(values, errors)
     if not errors:
-        changes = {"name": body.name, "birth_date": body.birth_date, "skin_type": body.skin_type,
-                   "bmi_kg_m2": body.bmi}  # fmt: skip
+        changes = {
+            "given_name": body.given_name or "", "family_name": body.family_name,
+            "record_number": body.record_number or "", "birth_date": body.birth_date,
+            "skin_type": body.skin_type, "bmi_kg_m2": body.bmi,
+        }  # fmt: skip
         try:
             patients.update_patient(session=db, actor=user, patient_id=patient_id, reason=reason, **changes)
         except InputError as exc:
-            errors["birth_date" if "birth date" in str(exc) else "form"] = str(exc)
+            message = str(exc)
+            prefixes = {"birth date": "birth_date", **{k.lower(): v for k, v in _SERVICE_FIELDS.items()}}
+            errors[next((f for p, f in prefixes.items() if message.lower().startswith(p)), "form")] = message
     if errors:
         db.rollback()
         return _patient_form(request, user, patient, values, errors)

@@ -55,7 +55,9 @@ def _parse(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
             parsed[field] = check()
         except (InputError, ValueError) as exc:
             errors["odi" if field == "odi_sections" else field] = _message(field, exc)
-    if values["rmdq_included"]:
+    # A ticked statement records the RMDQ by itself (its score is the number ticked); "completed" is
+    # needed only to record a questionnaire with nothing ticked (score 0). Nothing ticked is ever dropped.
+    if values["rmdq_included"] or values["rmdq"]:
         parsed["rmdq_ticked"] = [n in values["rmdq"] for n in range(1, scoring.RMDQ_ITEMS + 1)]
     parsed["analgesic_use"] = values["analgesic_use"] or None
     if (
@@ -72,10 +74,10 @@ def _message(field: str, exc: Exception) -> str:
     if isinstance(exc, InputError):
         return str(exc)
     return {
-        "course_id": "choose one of the patient's courses",
-        "assessed_on": "date of assessment: enter a date (YYYY-MM-DD)",
-        "nrs": "pain NRS must be a whole number 0-10",
-    }.get(field, "enter a number between 0 and 100")
+        "course_id": "choose one of the patient's courses.",
+        "assessed_on": "type a date as YYYY-MM-DD (for example 2026-03-31), or pick one from the calendar.",
+        "nrs": "choose a whole number from 0 to 10.",
+    }.get(field, "type a number from 0 to 100.")
 
 
 def _odi(values: dict[str, Any]) -> list[int | None] | None:

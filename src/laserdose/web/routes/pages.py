@@ -1,15 +1,15 @@
-"""HTML pages: login, patient list with search, new patient, patient chart."""
+"""HTML pages: login, the patient chart, signing, the dashboard (the patient list: patient_pages)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from laserdose.clinic import (
+    access_audit,
     audit_checkpoints,
     chart,
     corrections,
@@ -25,16 +25,14 @@ from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
 from laserdose.web.chart import outcome_charts
 from laserdose.web.deps import DbSession, PageUser, page_user, roles
-from laserdose.web.forms import PostedForm, check_csrf, field_errors, render
+from laserdose.web.forms import PostedForm, check_csrf, render
 from laserdose.web.login import attempt, end_all_sessions, page_session_user, start_page_session
 from laserdose.web.plan_view import get_physics
-from laserdose.web.schemas import PatientCreate
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, *users.READERS))]
-Editor = Annotated[User, Depends(roles(page_user, *users.EDITORS))]
-Signer = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
-PATIENT_FIELDS = ("name", "birth_date", "skin_type", "bmi")
+Editor = Annotated[User, Depends(roles(page_user, *users.EDITORS, doing="add or change patient records"))]
+Signer = Annotated[User, Depends(roles(page_user, Role.CLINICIAN, doing="sign plans"))]
 
 
 @router.get("/login")
@@ -54,6 +52,7 @@ def login(request: Request, form: PostedForm, session: DbSession) -> Response:
     check_csrf(request, form.get("csrf_token"))
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     result = attempt(request, session, username, password, str(form.get("code", "")) or None)
+    session.commit()  # the audit row; on success also a rehashed password, the TOTP step
     if result.retry_after_s:
         error = f"Too many failed logins from here. Wait {result.retry_after_s} s and try again."
         response = render(request, "login.html", None, 429, username=username, error=error)
@@ -62,9 +61,8 @@ def login(request: Request, form: PostedForm, session: DbSession) -> Response:
     if result.user is None:
         error = "Wrong username, password or one-time code."
         return render(request, "login.html", None, 401, username=username, error=error)
-    session.commit()
     start_page_session(request, result.user)
-    return RedirectResponse("/patients", status_code=303)
+    return RedirectResponse(home_of(result.user), status_code=303)
 
 
 @router.post("/logout")
@@ -73,50 +71,21 @@ def logout(request: Request, form: PostedForm, session: DbSession) -> RedirectRe
     check_csrf(request, form.get("csrf_token"))
     user = page_session_user(request, session)
     if user is not None:
+        access_audit.record_logout(session=session, user=user, via="page")
         end_all_sessions(session, user)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
 
+def home_of(user: User) -> str:
+    """Where a user starts: operators at today's sessions, everyone else at the patient list."""
+    return "/today" if user.role == Role.OPERATOR else "/patients"
+
+
 @router.get("/")
 def home(user: PageUser) -> RedirectResponse:
-    """Start at the patient list."""
-    return RedirectResponse("/patients", status_code=303)
-
-
-@router.get("/patients")
-def patient_list(
-    request: Request, session: DbSession, user: Reader, q: Annotated[str, Query(max_length=200)] = ""
-) -> HTMLResponse:
-    """List patients; with HTMX, a search returns only the table rows."""
-    found = patients.search_patients(session=session, actor=user, query=q)
-    template = "_patient_rows.html" if request.headers.get("HX-Request") else "patients.html"
-    response = render(request, template, user, patients=found, q=q)
-    response.headers["Vary"] = "HX-Request, Cookie"  # the same URL answers rows or a page: keep caches apart
-    return response
-
-
-@router.get("/patients/new")
-def new_patient_form(request: Request, user: Editor) -> HTMLResponse:
-    """Show the new-patient form."""
-    return render(request, "patient_new.html", user, values={}, errors={})
-
-
-@router.post("/patients/new", response_model=None)
-def create_patient(request: Request, form: PostedForm, session: DbSession, user: Editor) -> Response:
-    """Create a patient, or show the form again with each field's error and the typed values."""
-    check_csrf(request, form.get("csrf_token"))
-    values = {field: str(form.get(field, "")) for field in PATIENT_FIELDS}
-    try:
-        body = PatientCreate.model_validate(values)
-    except ValidationError as exc:
-        return render(request, "patient_new.html", user, 422, values=values, errors=field_errors(exc))
-    patient = patients.add_patient(
-        session=session, actor=user, name=body.name, birth_date=body.birth_date, skin_type=body.skin_type,
-        bmi_kg_m2=body.bmi,
-    )  # fmt: skip
-    session.commit()
-    return RedirectResponse(f"/patients/{patient.id}", status_code=303)
+    """Start at the user's home page."""
+    return RedirectResponse(home_of(user), status_code=303)
 
 
 @router.get("/patients/{patient_id}")
@@ -126,6 +95,8 @@ def patient_chart(request: Request, patient_id: int, session: DbSession, user: R
     events = chart.timeline(session=session, actor=user, patient_id=patient_id)
     series = outcomes.outcome_series(session=session, actor=user, patient_id=patient_id)
     summaries = courses.course_summaries(session=session, actor=user, patient_id=patient_id)
+    access_audit.record_view(session=session, actor=user, patient=patient, what="chart")
+    session.commit()
     history = corrections.history(session=session, actor=user, kind="patients", record_id=patient_id)
     return render(
         request, "chart.html", user, patient=patient, events=events, charts=outcome_charts(series),

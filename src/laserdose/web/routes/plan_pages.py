@@ -28,13 +28,17 @@ from laserdose.web.deps import DbSession, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, render
 from laserdose.web.plan_editor_form import PLAN_FIELDS, parse_plan_form, parse_screening_form
 from laserdose.web.plan_view import get_physics, plan_view
+from laserdose.web.routes.day_pages import consent_from_form
 from laserdose.web.routes.referral_pages import screening_result_page
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(roles(page_user, *READERS))]
-Clinician = Annotated[User, Depends(roles(page_user, Role.CLINICIAN))]
+Clinician = Annotated[
+    User, Depends(roles(page_user, Role.CLINICIAN, doing="screen patients and plan treatment"))
+]
 Physics = Annotated[TablePhysics, Depends(get_physics)]
 TEXT_FIELDS = ("home_exercise", "advice", "accept_outside_window", "outside_window_reason")
+CONSENT_FIELDS = ("consent_given", "consent_name", "consent_date")
 DEFAULT_DEVICE = "15w-dual"
 DEFAULT_AREA_CM2 = 150.0  # the example patient's (examples/patient.toml)
 VOCABULARY = {
@@ -130,6 +134,7 @@ def _default_values(patient: PatientRecord, screening: Screening) -> dict[str, s
         "protocol": matching[0] if matching else "", "device": DEFAULT_DEVICE,
         "area_cm2": f"{DEFAULT_AREA_CM2:g}", "skin_limit_c": f"{DEFAULT_SKIN_LIMIT_C:g}", "fat_mm": "",
         "bmi": f"{patient.bmi_kg_m2:g}", "home_exercise": "", "advice": "",
+        "consent_name": patient.name, "consent_date": _today_utc().isoformat(),
     }  # fmt: skip
 
 
@@ -183,7 +188,9 @@ def plan_editor(
 
 
 def _form_values(form: FormData) -> dict[str, str]:
-    return {field: str(form.get(field, "")).strip() for field in (*PLAN_FIELDS, *TEXT_FIELDS)}
+    return {
+        field: str(form.get(field, "")).strip() for field in (*PLAN_FIELDS, *TEXT_FIELDS, *CONSENT_FIELDS)
+    }
 
 
 @router.post("/patients/{patient_id}/plan/preview")
@@ -217,12 +224,14 @@ def create_course(
     )
     if view is not None and view.needs_acknowledgement:
         context["errors"] |= signing.acknowledgement_problem(acknowledgement)
+    given, consent_errors = consent_from_form(values)
+    context["errors"] |= consent_errors
     if view is None or context["errors"]:
         return _editor_page(request, user, patient, context, 422)
     course = signing.create_signed_course(
         session=session, actor=user, patient_id=patient_id, plan=view.plan, inputs=context["inputs"],
         physics=physics, home_exercise=values["home_exercise"], advice=values["advice"],
-        acknowledgement=acknowledgement if view.needs_acknowledgement else None,
+        acknowledgement=acknowledgement if view.needs_acknowledgement else None, given=given,
     )  # fmt: skip
     session.commit()
     return RedirectResponse(f"/patients/{patient_id}#course-{course.id}", status_code=303)

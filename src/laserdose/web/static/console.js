@@ -5,7 +5,7 @@
   "use strict";
   const root = document.getElementById("console");
   if (!root) return;
-  const PANEL_IDS = ["console-qa", "console-actions", "records"];
+  const PANEL_IDS = ["console-qa", "checklist", "console-actions", "records"];
   const RUNNING_REFRESH_MS = 2000; // the records' energy (the database's heartbeat) while a session runs
   const text = (id, value) => { const el = document.getElementById(id); if (el) el.textContent = value; };
   const yesNo = (value, yes, no) => (value === undefined ? "-" : value ? yes : no);
@@ -42,7 +42,7 @@
   function showStart(s) {
     const start = document.getElementById("start");
     if (!start) return;
-    start.disabled = start.dataset.qa !== "1" || Boolean(s.blocked);
+    start.disabled = start.dataset.qa !== "1" || start.dataset.checklist !== "1" || Boolean(s.blocked);
     text("start-blocked", s.blocked ? `Arming refused by the machine: ${s.blocked}.` : "");
   }
 

@@ -1,7 +1,7 @@
 """Corrections without deletion: void columns on corrected records and a table of their previous versions.
 
 Revision ID: 0008_corrections
-Revises: 0017_medications
+Revises: 0010_clinic_day
 Create Date: 2026-12-02
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_corrections"
-down_revision = "0017_medications"
+down_revision = "0010_clinic_day"
 branch_labels = None
 depends_on = None
 
