@@ -1,5 +1,7 @@
 """Browser journeys of the clinic's day: an operator's day from Today through the checklist to a treatment on
-the simulator, and a clinician's consent, then signing. Screenshots go to $LASERDOSE_SCREENSHOTS."""
+the simulator and its visit note, and a clinician's consent, then signing.
+
+Screenshots go to $LASERDOSE_SCREENSHOTS."""
 
 import datetime as dt
 import os
@@ -16,7 +18,7 @@ from test_browser_plan import _add_patient, _screen
 from conftest import PASSWORD, log_in, watch_csp
 from consolekit import signed_course
 from laserdose.clinic import db
-from laserdose.clinic.models import TreatmentSession
+from laserdose.clinic.models import TreatmentSession, VisitNote
 
 SHORT_PLAN = {
     "decision": "treat", "device": "15w-dual", "power_w_by_wavelength": {"810": 6.0, "980": 4.0},
@@ -81,6 +83,13 @@ def test_an_operators_day_from_today_to_a_treatment(browser, console_server, tmp
     page.reload()
     expect(page.locator("#records")).to_contain_text("completed")
     page.click("#disconnect")
+    page.locator("#records a.note-link").first.click()  # the visit note of this session
+    expect(page.locator("#session_id option:checked")).to_contain_text("Session")
+    page.fill("#pain_before", "6")
+    page.fill("#pain_after", "4")
+    page.fill("#subjective", "Less stiff in the mornings")
+    page.click("text=Save note")
+    expect(page.locator(".visit-note").first).to_contain_text("Pain 6 before, 4 after (0-10).")
     page.click("#nav-today")
     expect(page.locator("#day-list tr", has_text="1 of 6").first).to_contain_text("done")
     page.screenshot(path=str(shots / "today-2-done.png"), full_page=True)
@@ -90,6 +99,8 @@ def test_an_operators_day_from_today_to_a_treatment(browser, console_server, tmp
     assert box is not None and box["x"] + box["width"] <= 390  # the list fits (the course column gives way)
     [record] = _rows(database, select(TreatmentSession).where(TreatmentSession.course_id == course_id))
     assert record.completed and record.checklist_id is not None and record.appointment_id is not None
+    [note] = _rows(database, select(VisitNote).where(VisitNote.course_id == course_id))
+    assert (note.session_id, note.pain_before, note.pain_after) == (record.id, 6, 4)
     context.close()
     assert violations == []
 
@@ -102,12 +113,12 @@ def test_a_clinicians_consent_then_signing(page, live_server, tmp_path):
     page.click("text=Open the plan editor")
     expect(page.locator("svg.depth-dose")).to_have_count(1)
     page.check("#accept_outside_window")
-    page.fill("#outside_window_reason", "Standard clinical surface dose; window is from cell studies")
+    page.fill("#outside_window_reason", "Highest surface dose allowed at this depth, by the protocol")
     expect(page.locator("#consent_name")).to_have_value("Carla Consent")
     page.click("#create-sign")  # no consent ticked: refused, everything typed kept
     expect(page.locator("#consent_given-error")).to_contain_text("tick the box once the patient has signed")
     expect(page.locator("#outside_window_reason")).to_have_value(
-        "Standard clinical surface dose; window is from cell studies"
+        "Highest surface dose allowed at this depth, by the protocol"
     )
     with page.context.expect_page() as opened:
         page.click("#print-consent")

@@ -18,10 +18,12 @@ def test_a_clinician_prescribes_exercises_and_prints_the_handout(page, tmp_path)
     expect(page.locator("h1")).to_have_text("Home programme: Hedda Homework")
     bird_dog = page.locator("#exercise_id option", has_text="Bird dog").get_attribute("value")
     page.select_option("#exercise_id", bird_dog)
-    page.fill("#sets", "12")
+    for field, value in (("sets", "12"), ("repetitions", "10"), ("hold_s", "5"), ("per_week", "5")):
+        page.fill(f"#{field}", value)
     page.click("button:text('Prescribe')")
     expect(page.locator("#sets-error")).to_have_text("Sets must be a whole number from 1 to 10, got 12.")
     expect(page.locator("#exercise_id option:checked")).to_contain_text("Bird dog")  # the choice is kept
+    expect(page.locator("#per_week")).to_have_value("5")
     page.fill("#sets", "2")
     page.fill("#note", "Keep your back still")
     page.click("button:text('Prescribe')")

@@ -11,13 +11,12 @@ from conftest import date_courses_back, give_consent, log_in
 
 
 def _sign_a_plan(page) -> None:  # noqa: ANN001 - a Playwright page
-    """Screen (treat) and sign the editor's proposed plan, outside the cell-study window with a reason."""
+    """Screen (treat) and sign the editor's proposed plan (type III, BMI 27: inside the band)."""
     _screen(page, None)
     expect(page.locator("#decision")).to_have_text("treat")
     page.click("text=Open the plan editor")
     expect(page.locator("svg.depth-dose")).to_have_count(1)
-    page.check("#accept_outside_window")
-    page.fill("#outside_window_reason", "Standard clinical surface dose; window is from cell studies")
+    expect(page.locator("#fits")).to_be_visible()
     give_consent(page)
     page.click("#create-sign")
     page.wait_for_url(re.compile(r".*/patients/\d+(#course-\d+)?$"))

@@ -1,7 +1,8 @@
 """Browser journey of the clinician's plan: screen (refer, then treat), live preview, sign, plan report.
 
-The journey signs a plan of a shipped protocol: no shipped window (0.5-4 J/cm2, from cell studies) is
-reached at depth with the clinical surface dose, so it is signed with the acknowledgement and a reason.
+The journey signs a plan of a shipped protocol for a patient of BMI 40: the protocol's highest surface dose
+stops the plan below the band around the template's reference dose, so it is signed with the
+acknowledgement and a reason.
 """
 
 import re
@@ -11,14 +12,14 @@ from playwright.sync_api import expect
 from conftest import give_consent, log_in
 
 
-def _add_patient(page, name: str) -> None:
+def _add_patient(page, name: str, bmi: str = "27") -> None:
     page.click("text=New patient")
     given, family = name.rsplit(" ", 1)
     page.fill("#given_name", given)
     page.fill("#family_name", family)
     page.fill("#birth_date", "1965-04-12")
     page.fill("#skin_type", "3")
-    page.fill("#bmi", "27")
+    page.fill("#bmi", bmi)
     page.click("text=Save patient")
     expect(page.locator("h1")).to_have_text(name)
 
@@ -36,7 +37,7 @@ def _screen(page, red_flag: str | None, drop_reason: str = "") -> None:
 
 def test_clinician_screens_plans_with_a_live_preview_signs_and_downloads_the_report(page):
     log_in(page, "clinician")
-    _add_patient(page, "Paula Planner")
+    _add_patient(page, "Paula Planner", bmi="40")
     chart_url = page.url
     _screen(page, "cancer-history")
     # AHCPR 1994: a history of cancer is a red flag for spinal metastasis: refer.
@@ -53,9 +54,11 @@ def test_clinician_screens_plans_with_a_live_preview_signs_and_downloads_the_rep
     expect(page.locator("#plan-area")).to_have_attribute("data-value", "250")
     assert float(page.locator("#plan-energy").get_attribute("data-value")) > energy_before
     expect(page.locator("svg.depth-dose")).to_have_count(1)
-    # No shipped protocol fits the uncertainty of this patient: the preview says so, every safety limit holds.
-    expect(page.locator("#no-fit")).to_contain_text("No plan satisfies every limit")
-    expect(page.locator("#sign-state")).to_contain_text("Outside the target window")
+    # At BMI 40 the reference dose is out of reach: the preview says so, every safety limit holds.
+    expect(page.locator("#no-fit")).to_contain_text("Outside the band")
+    expect(page.locator("#binding-limit")).to_have_text("skin temperature")  # 250 cm2 takes long
+    expect(page.locator("#equivalence-gauge")).to_have_attribute("data-inside", "false")
+    expect(page.locator("#sign-state")).to_contain_text("Outside the band")
     page.fill("#home_exercise", "Walk 20 minutes a day")
     page.fill("#advice", "Stay active")
     page.click("#create-sign")  # without the acknowledgement: refused, the fields' errors shown
@@ -64,13 +67,13 @@ def test_clinician_screens_plans_with_a_live_preview_signs_and_downloads_the_rep
     expect(page.locator("#home_exercise")).to_have_value("Walk 20 minutes a day")
     expect(page.locator("#area_cm2")).to_have_value("250")
     page.check("#accept_outside_window")
-    page.fill("#outside_window_reason", "Standard clinical surface dose; window is from cell studies")
+    page.fill("#outside_window_reason", "Highest surface dose allowed; BMI 40 keeps the target short")
     give_consent(page)
     page.click("#create-sign")
     page.wait_for_url(re.compile(r".*/patients/\d+(#course-\d+)?$"))
     expect(page.locator(".course")).to_contain_text("Plan signed")
     expect(page.locator(".course")).to_contain_text(
-        "Signed outside the target window: Standard clinical surface dose; window is from cell studies"
+        "Signed outside the band: Highest surface dose allowed; BMI 40 keeps the target short"
     )
     expect(page.locator(".course")).to_contain_text("Home exercise: Walk 20 minutes a day")
     with page.expect_download() as download:

@@ -31,11 +31,28 @@ def test_study_json_has_the_documented_fields_and_writes_the_plots(cli, tmp_path
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["patients"] == 8
-    assert 0.0 <= data["fraction_in_window"] <= 1.0 and 0.0 <= data["fraction_skin_safe"] <= 1.0
+    assert 0.0 <= data["fraction_in_band"] <= 1.0 and 0.0 <= data["fraction_skin_safe"] <= 1.0
     dose = data["target_dose_j_per_cm2"]
     assert 0.0 <= dose["p5"] <= dose["p50"] <= dose["p95"]
     assert sum(group["patients"] for group in data["by_skin_type"].values()) == 8
-    assert data["plan"]["window_j_per_cm2"] == [0.5, 4.0]  # chronic-nonspecific-lbp.toml, multifidus
+    low, high = data["plan"]["band_j_per_cm2"]  # 0.8-1.25 x the default template's reference dose
+    assert high / low == pytest.approx(1.25 / 0.8) and data["plan"]["template"] == "abdelbasset2020"
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_study_personalised_compares_both_arms_on_the_same_patients(cli, tmp_path):
+    plot = tmp_path / "compare.png"
+    result = study(cli, write(tmp_path, COHORT), "--json", "--personalised", "--plot", plot)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    arms = data["comparison"]
+    assert set(arms) == {"reference_plan", "personalised"}
+    # The one-plan arm is the study above, counted again: the same share in band.
+    assert arms["reference_plan"]["fraction_in_band"] == data["fraction_in_band"]
+    for arm in arms.values():
+        assert (
+            arm["patients"] == 8 and 0.0 <= arm["fraction_in_band_and_skin_safe"] <= arm["fraction_in_band"]
+        )
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -34,7 +34,7 @@ def test_demo_courses_are_planned_and_signed_through_the_gate(session):
             session=session, actor=reader, course_id=course.id, today=dt.date(2026, 2, 2))]  # fmt: skip
         # Three a week from a Monday's signing for 4 weeks: the history delivered every one.
         assert states == (["planned"] * 12 if course is courses[-1] else ["done"] * 12)
-        # The shipped protocol's window is out of reach: signed with the clinician's acknowledgement.
+        # A plan outside the band is signed with the clinician's acknowledgement.
         assert plan.feasible or plans.outside_window(course.plan)["reason"] == demo.DEMO_REASON
         records = session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course.id))
         for record in records:

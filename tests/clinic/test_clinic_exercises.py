@@ -166,4 +166,7 @@ def test_the_handout_lists_the_programme_advice_and_what_to_report_on_every_page
         assert (exercise.name in whole) == (exercise.id != stopped.exercise_id), exercise.name
     assert "Keep active; short walks every day." in whole
     assert "12 of 12 laser sessions to come, 3 a week" in whole
+    # the next six planned sessions by date, the other six counted (schedule.course_appointments)
+    assert [f"- session {n}:" in whole for n in range(1, 8)] == [True] * 6 + [False]
+    assert "- and 6 more, as arranged with the clinic" in whole
     assert all(" ".join(item.split()[:6]) in whole for item in REPORT_AT_ONCE)

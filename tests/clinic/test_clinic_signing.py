@@ -25,7 +25,8 @@ from plan_protocols import WIDE_PROTOCOL, write_wide_protocol
 PHYSICS = default_physics()  # the shipped Monte Carlo fluence table
 TODAY = dt.date(2026, 11, 23)
 CLEAN = {"diagnosis": "chronic-nonspecific-lbp"}
-REASON = "Surface dose at the clinical standard; window from cell studies"
+REASON = "Surface dose at the protocol's maximum; high BMI, the reference is out of reach"
+HEAVY = {"bmi": 40.0}  # type III at BMI 40: the 60 J/cm2 surface cap binds at 0.75 x the reference
 SRC = Path(__file__).resolve().parents[2] / "src" / "laserdose"
 
 
@@ -122,8 +123,7 @@ def _version_1(plan):
         "total_energy_j": delivery.total_energy_j, "surface_dose_j_per_cm2": plan.surface_dose_j_per_cm2,
         "target": {
             "name": target.structure, "depth_mm": target.depth_mm, "dose_j_per_cm2": target.dose_j_per_cm2,
-            "dose_range_j_per_cm2": list(target.dose_range_j_per_cm2),
-            "window_j_per_cm2": list(target.window_j_per_cm2),
+            "dose_range_j_per_cm2": list(target.dose_range_j_per_cm2), "window_j_per_cm2": [0.5, 4.0],
         },
         "peak_skin_temperature_c": plan.peak_skin_temperature_c, "skin_limit_c": plan.skin_limit_c,
         "course": {"sessions": plan.course.sessions, "per_week": plan.course.per_week},
@@ -131,29 +131,32 @@ def _version_1(plan):
     }  # fmt: skip
 
 
-def test_a_course_stored_before_the_document_had_a_version_still_loads_and_signs(session):
+def test_a_course_stored_before_prescriptions_still_loads_but_must_be_planned_again(session):
     clinician, record, inputs, plan = _planned(session, protocol=WIDE_PROTOCOL)
+    old_inputs = {key: value for key, value in inputs.to_dict().items() if key not in ("template", "mode")}
     old = courses.create_course(
         session=session, actor=clinician, patient_id=record.id, condition="chronic-nonspecific-lbp",
-        protocol=WIDE_PROTOCOL, plan=_version_1(plan) | {"inputs": inputs.to_dict()}, sessions_planned=12,
+        protocol=WIDE_PROTOCOL, plan=_version_1(plan) | {"inputs": old_inputs}, sessions_planned=12,
         sessions_per_week=3,
     )  # fmt: skip
-    assert plans.stored_plan(old) == plan  # upgraded as it is read
+    stored = plans.stored_plan(old)  # upgraded as it is read: no window, no prescription
+    assert stored.prescription is None and stored.delivery == plan.delivery
+    assert stored == plan.model_copy(update={"prescription": None})
     ensure_consent(session, clinician, old.id)
-    signed = signing.sign(session=session, actor=clinician, course_id=old.id, physics=PHYSICS)
-    assert signed.signed_at is not None
     assert plan_delivery(plans.stored_plan_json(old), load_profile("15w-dual")) == plan.delivery
+    with pytest.raises(InputError, match="the planner now gives another plan"):
+        signing.sign(session=session, actor=clinician, course_id=old.id, physics=PHYSICS)
 
 
 @pytest.fixture(scope="module")
 def underpowered_plan():
-    """class3b-probe.toml: 0.5 W for at most 1800 s = 900 J, 7.8 J/cm2 over 115 cm2 < the 8 J/cm2 minimum."""
+    """class3b-probe.toml: 0.5 W for at most 1800 s = 900 J, 7.8 J/cm2 over 115 cm2: far below the need."""
     patient = parse_patient({"skin_type": 3, "bmi": 27.0, "area_cm2": 115.0, "screening": CLEAN})
     protocol = get_protocol("chronic-nonspecific-lbp")
     return make_plan(patient, protocol, load_profile("class3b-probe"), PHYSICS)  # once for both databases
 
 
-def test_refer_and_unacknowledged_plans_outside_the_window_are_not_signed(session, underpowered_plan):
+def test_refer_and_unacknowledged_plans_outside_the_band_are_not_signed(session, underpowered_plan):
     clinician, record, inputs, plan = _planned(session, {**CLEAN, "red_flags": ["fever"]})
     with pytest.raises(
         signing.PlanRefused, match="refers the patient \\(urgent\\): record the referral's outcome"
@@ -163,16 +166,14 @@ def test_refer_and_unacknowledged_plans_outside_the_window_are_not_signed(sessio
     weak = _inputs(inputs.screening_id, device="class3b-probe", area_cm2=115.0)
     for acknowledgement in (None, signing.WindowAcknowledgement(False, "a long enough reason"),
                             signing.WindowAcknowledgement(True, "  short  ")):  # fmt: skip
-        with pytest.raises(
-            signing.AcknowledgementNeeded, match="outside the protocol's window \\(machine power\\)"
-        ):
+        with pytest.raises(signing.AcknowledgementNeeded, match="outside the band \\(machine power\\)"):
             _sign_new(session, clinician, record, underpowered_plan, weak, acknowledgement=acknowledgement)
     assert session.scalars(select(Course)).all() == []
 
 
-def test_a_shipped_protocol_plan_is_signed_outside_the_window_with_an_acknowledgement(session):
-    clinician, record, inputs, plan = _planned(session)  # chronic-nonspecific-lbp as shipped, 0.5-4 J/cm2
-    assert not plan.feasible
+def test_a_shipped_protocol_plan_is_signed_outside_the_band_with_an_acknowledgement(session):
+    clinician, record, inputs, plan = _planned(session, **HEAVY)  # chronic-nonspecific-lbp as shipped
+    assert not plan.feasible and plan.binding_limit == "surface dose"
     assert signing.signing_problem(plan, load_profile("15w-dual"), get_protocol(inputs.protocol)) is None
     operator = make_user(session, role="operator")
     with pytest.raises(Forbidden):
@@ -196,7 +197,8 @@ def test_a_shipped_protocol_plan_is_signed_outside_the_window_with_an_acknowledg
     assert stored == {
         "by": clinician.username, "reason": REASON, "binding_limit": plan.binding_limit,
         "target_dose_range_j_per_cm2": list(plan.target.dose_range_j_per_cm2),
-        "window_j_per_cm2": [0.5, 4.0],  # chronic-nonspecific-lbp.toml
+        "template": "abdelbasset2020", "equivalence": plan.prescription.equivalence, "band": [0.8, 1.25],
+        "reference_dose_j_per_cm2": plan.prescription.reference.target_dose_j_per_cm2,
     }  # fmt: skip
     assert course.signed_at is not None
     sign = session.scalars(select(AuditEntry).where(AuditEntry.action == "course.sign")).one()
@@ -218,11 +220,11 @@ def test_a_plan_breaking_a_safety_limit_is_refused_even_with_an_acknowledgement(
     broken = {
         "the peak skin temperature is above the skin limit": {"peak_skin_temperature_c": 43.5},
         "the surface dose is above the protocol's maximum": {
-            "surface_dose_j_per_cm2": protocol.surface_dose_j_per_cm2[1] * 1.01
+            "surface_dose_j_per_cm2": protocol.max_surface_dose_j_per_cm2 * 1.01
         },
-        "the target dose may be above the window's top": {
-            "target": plan.target.model_copy(
-                update={"dose_range_j_per_cm2": (0.1, protocol.targets[0].window_j_per_cm2[1] * 1.01)}
+        "the target dose is above the biphasic upper bound": {
+            "prescription": plan.prescription.model_copy(
+                update={"equivalence": protocol.prescription.max_target_ratio * 1.01}
             )
         },
         # class3b-probe.toml: its 810 nm source gives 0.01-0.5 W.
@@ -249,7 +251,7 @@ def test_a_plan_breaking_a_safety_limit_is_refused_even_with_an_acknowledgement(
 
 def test_an_unsigned_course_is_signed_only_with_the_planners_plan_and_its_acknowledgement(session):
     # A course created outside the editor (the API) may carry a plan JSON with editor inputs.
-    clinician, record, inputs, plan = _planned(session)  # shipped protocol: no plan reaches the window
+    clinician, record, inputs, plan = _planned(session, **HEAVY)  # shipped protocol: outside the band
     planner_json = plan_json(plan) | {"inputs": inputs.to_dict()}
 
     def unsigned(plan_json):

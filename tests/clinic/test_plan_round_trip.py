@@ -36,7 +36,7 @@ area_cm2 = 20
 diagnosis = "{PROTOCOL}"
 """
 TIME_SCALE = 10.0
-REASON = "Surface dose at the protocol's maximum; the window is out of reach at this depth"
+REASON = "The nearest the safety limits allow to the reference dose at this depth"
 
 
 def test_one_document_from_the_cli_through_the_clinic_and_the_machine_to_a_study(cli, session, tmp_path):

@@ -90,7 +90,9 @@ def test_protocols_show(cli):
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["targets"][0]["structure"] == "facet_joint"
-    assert data["targets"][0]["window_j_per_cm2"] == [0.5, 4.0]  # Sharma 2011; AlGhamdi 2011 [U in vivo]
+    assert "window_j_per_cm2" not in data["targets"][0]
+    assert data["prescription"]["templates_from"] == "chronic-nonspecific-lbp"
+    assert data["prescription"]["band"] == [0.8, 1.25] and data["max_surface_dose_j_per_cm2"] == 60.0
     people = cli("protocols", "show", "herniated-disc")
     assert people.exit_code == 0 and "Referral first" in people.stdout and "Sources:" in people.stdout
 
@@ -145,8 +147,9 @@ def test_protocols_show_lists_templates_with_evidence_and_reference_dose(cli, tm
     assert reference["participant"]["skin_type"] == 2 and not reference["participant"]["bmi_reported"]
     people = cli("protocols", "show", "chronic-nonspecific-lbp")
     assert "Dose templates and reference doses" in people.stdout and "abdelbasset2020" in people.stdout
-    none = cli("protocols", "show", "facet-pain")
-    assert "Dose templates: none" in none.stdout
+    borrowed = cli("protocols", "show", "facet-pain")
+    assert "template abdelbasset2020 (from chronic-nonspecific-lbp)" in borrowed.stdout
+    assert "Dose templates and reference doses" in borrowed.stdout
     text = (
         (shipped_dir() / "chronic-nonspecific-lbp.toml")
         .read_text()

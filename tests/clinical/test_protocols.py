@@ -40,12 +40,17 @@ def test_every_condition_has_a_shipped_protocol(monkeypatch):
 def test_shipped_numbers_match_the_cited_sources(monkeypatch):
     monkeypatch.delenv(ENV_DIR, raising=False)
     for protocol in load_protocols().values():
-        # Cell stimulation ~0.5-4 J/cm2 (Sharma 2011; AlGhamdi 2011), applied in vivo as a judgement [U].
-        for target in protocol.targets:
-            assert target.window_j_per_cm2 == (0.5, 4.0)
-            assert "[U]" in target.window_basis and "Sharma 2011" in target.window_basis
-        # Deep conditions 8-10 J/cm2 at the surface (LiteCure Companion).
-        assert protocol.surface_dose_j_per_cm2 == (8.0, 10.0)
+        # No dose window at the target: the aim is a template's reference dose within 0.8-1.25 of it,
+        # never above 2 x (biphasic dose response, a judgement [U]).
+        assert protocol.prescription.band == (0.8, 1.25) and protocol.prescription.max_target_ratio == 2.0
+        assert any("Sharma 2011" in s and "biphasic" in s for s in protocol.sources)
+        # The highest surface dose of a low-back template: Taradaj 2019, 60 J/cm2 [S].
+        assert protocol.max_surface_dose_j_per_cm2 == 60.0
+        taradaj = {t.id: t for t in protocol.templates}["taradaj2019"]
+        assert taradaj.surface_dose_j_per_cm2 == protocol.max_surface_dose_j_per_cm2
+        # Every protocol plans from the chronic low back pain templates, its own or borrowed.
+        assert protocol.template(None).id == "abdelbasset2020"
+        assert protocol.borrowed == (protocol.name != "chronic-nonspecific-lbp")
         assert protocol.sources and any("WALT 2010" in s for s in protocol.sources)
     # Trials: 12 sessions, 3 per week for 4 weeks; 2-3 per week for 6 weeks (published trials).
     chronic = get_protocol("chronic-nonspecific-lbp").course
@@ -104,39 +109,35 @@ def test_the_argument_overrides_the_environment(tmp_path, monkeypatch):
 
 BAD_EDITS = [
     (
-        "window_j_per_cm2 = [0.5, 4.0]",
-        "window_j_per_cm2 = [4.0, 0.5]",
-        "targets[0].window_j_per_cm2 must satisfy",
+        "band = [0.8, 1.25]",
+        "band = [1.1, 1.25]",
+        "prescription needs band low <= 1 <= band high <= max_target_ratio",
     ),
     (
-        "window_j_per_cm2 = [0.5, 4.0]",
-        "window_j_per_cm2 = [0.0, 4.0]",
-        "targets[0].window_j_per_cm2 must satisfy",
+        "max_target_ratio = 2.0",
+        "max_target_ratio = 1.2",
+        "prescription needs band low <= 1 <= band high <= max_target_ratio",
+    ),
+    ("band = [0.8, 1.25]", "band = [0.8]", "prescription.band must be [low, high]"),
+    (
+        'templates_from = "chronic-nonspecific-lbp"',
+        'default_template = "walt2010"',
+        "no dose template: give [[templates]] or prescription.templates_from",
     ),
     (
-        "window_j_per_cm2 = [0.5, 4.0]",
-        "window_j_per_cm2 = [-1.0, 4.0]",
-        "targets[0].window_j_per_cm2 must satisfy",
+        "max_surface_dose_j_per_cm2 = 60.0",
+        "max_surface_dose_j_per_cm2 = -1.0",
+        "max_surface_dose_j_per_cm2 must be a number > 0",
     ),
     (
-        "window_j_per_cm2 = [0.5, 4.0]",
-        "window_j_per_cm2 = [2.0, 2.0]",
-        "targets[0].window_j_per_cm2 must satisfy",
-    ),
-    (
-        "window_j_per_cm2 = [0.5, 4.0]",
-        "window_j_per_cm2 = [0.5]",
-        "targets[0].window_j_per_cm2 must be [low, high]",
-    ),
-    (
-        "window_j_per_cm2 = [0.5, 4.0]",
-        'window_j_per_cm2 = ["a", 4]',
-        "targets[0].window_j_per_cm2 must be [low, high]",
-    ),
-    (
+        "max_surface_dose_j_per_cm2 = 60.0",
         "surface_dose_j_per_cm2 = [8.0, 10.0]",
-        "surface_dose_j_per_cm2 = [10.0, 8.0]",
-        "surface_dose_j_per_cm2 must",
+        "surface_dose_j_per_cm2: give max_surface_dose_j_per_cm2",
+    ),
+    (
+        'why = "Lumbar facet joint',
+        'window_j_per_cm2 = [0.5, 4.0]\nwhy = "Lumbar facet joint',
+        "targets[0].window_j_per_cm2: no protocol sets a dose window at the target any more",
     ),
     (
         'structure = "facet_joint"',
@@ -152,7 +153,11 @@ BAD_EDITS = [
     ('title = "Lumbar facet joint pain"', 'titel = "x"', "unknown field 'titel'"),
     ('name = "facet-pain"', 'name = "facets"', "name 'facets' must match the file name 'facet-pain'"),
     ("[[targets]]", "[[targetz]]", "unknown field 'targetz'"),
-    ("= [0.5, 4.0]", "= [0.5, 4.0]\ndepth_mm = 30", "unknown field targets[0].'depth_mm'"),
+    (
+        'structure = "facet_joint"',
+        'structure = "facet_joint"\ndepth_mm = 30',
+        "unknown field targets[0].'depth_mm'",
+    ),
     ("sources = [", "sources = []\nold_sources = [", "unknown field 'old_sources'"),
     ("sessions = 12", "sessions = 12 12", "not valid TOML"),
 ]
@@ -168,6 +173,16 @@ def test_invalid_protocol_files_are_rejected_naming_file_and_field(tmp_path, old
     assert str(info.value).startswith(f"{path}: ")
     assert message in str(info.value)
     with pytest.raises(InputError):  # a bad file in a clinic's directory stops the whole load
+        load_protocols(tmp_path)
+
+
+def test_templates_are_borrowed_only_from_a_protocol_with_its_own(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENV_DIR, raising=False)
+    text = _shipped_text("facet-pain").replace(
+        'templates_from = "chronic-nonspecific-lbp"', 'templates_from = "sacroiliac-pain"'
+    )
+    _write(tmp_path, "facet-pain", text)
+    with pytest.raises(InputError, match="templates_from 'sacroiliac-pain' must name a protocol with"):
         load_protocols(tmp_path)
 
 

@@ -26,7 +26,7 @@ VERSION_1_DEVICE_FILE = {
     "mode": "cw", "handpiece": "large-standoff", "duration_s": 300, "total_energy_j": 3000,
 }  # fmt: skip
 REFUSAL = {
-    "schema_version": 2, "decision": "refer", "urgency": "emergency", "reasons": [REASON],
+    "schema_version": 3, "decision": "refer", "urgency": "emergency", "reasons": [REASON],
     "condition": "chronic-nonspecific-lbp", "device": "15w-dual",
 }  # fmt: skip
 
@@ -68,7 +68,7 @@ def test_a_refusal_has_no_parameters_and_a_treatment_plan_cannot_lack_them():
         # The vocabulary's own ranges and messages, as everywhere else.
         ({"area_cm2": -1.0}, "area_cm2: treatment area must be between 1 and 3500 cm2"),
         ({"skin_limit_c": 44.0}, "skin_limit_c: skin limit must be between 34 and 43 C"),
-        ({"schema_version": 3}, "schema_version: Input should be 2"),
+        ({"schema_version": 7}, "schema_version: Input should be 3"),
         ({"extra": 1}, "extra: Extra inputs are not permitted"),
         ({"skin_limit_c": float("nan")}, "skin_limit_c: skin limit must be"),
     ],
@@ -101,6 +101,18 @@ def test_only_treatable_decisions_are_delivered():
         read_delivery(VERSION_1_DEVICE_FILE | {"decision": "do-not-treat"})
 
 
+def test_a_version_2_plan_made_for_a_window_is_read_without_it_and_keeps_its_verdict():
+    current = plan_json(treatment_plan(feasible=False, binding_limit="surface dose", advice="less fat"))
+    old = {key: value for key, value in current.items() if key != "prescription"}
+    old |= {"schema_version": 2, "target": old["target"] | {"window_j_per_cm2": [0.5, 4.0]}}
+    plan = read_plan_document(old)
+    assert isinstance(plan, TreatmentPlan) and plan.schema_version == 3
+    assert plan.prescription is None and "window_j_per_cm2" not in plan_json(plan)["target"]
+    assert (plan.feasible, plan.binding_limit) == (False, "surface dose")
+    refusal = read_plan_document(REFUSAL | {"schema_version": 2})
+    assert isinstance(refusal, Refusal) and refusal.schema_version == 3
+
+
 def test_a_version_1_device_plan_file_is_read_for_its_delivery():
     delivery = read_delivery(VERSION_1_DEVICE_FILE)
     assert delivery.power_w_by_wavelength == {810.0: 6.0, 980.0: 4.0} and delivery.duration_s == 300.0
@@ -112,7 +124,8 @@ def test_a_version_1_device_plan_file_is_read_for_its_delivery():
 def test_the_example_plan_is_a_current_treatment_plan():
     data = json.loads((ROOT / "examples" / "plan.json").read_text())
     plan = read_plan_document(data)
-    assert isinstance(plan, TreatmentPlan) and data["schema_version"] == 2
+    assert isinstance(plan, TreatmentPlan) and data["schema_version"] == 3
+    assert plan.prescription is not None and plan.prescription.template == "abdelbasset2020"
     assert plan_json(plan) == data  # written as the CLI prints it
 
 

@@ -38,7 +38,7 @@ def _patient(skin_type=3, fat_mm=None, bmi=None, area_cm2=150.0):
 def test_more_fat_never_raises_the_target_dose(skin_type, wavelength, structure, fats, area_cm2):
     # The target lies below the fat: more fat puts the same structure under more tissue. Where the table
     # holds F < 1e-3 (targets beyond ~40-50 mm) its 1e5-photon entries carry several % of Monte Carlo
-    # noise, enough to reorder entries a millimetre of fat apart; doses there are < 1 % of any window.
+    # noise, enough to reorder entries a millimetre of fat apart; doses there are < 1 % of any reference.
     thin = PHYSICS.target_light(_patient(skin_type, fat_mm=fats[0]), wavelength, structure, area_cm2)[1]
     thick = PHYSICS.target_light(_patient(skin_type, fat_mm=fats[1]), wavelength, structure, area_cm2)[1]
     assume(thin.nominal >= 1e-3)
@@ -64,9 +64,11 @@ def test_the_uncertainty_range_holds_the_nominal_patient(skin_type, wavelength, 
     condition=st.sampled_from(sorted(load_protocols())),
     device=st.sampled_from(["15w-dual", "30w-quad", "class3b-probe"]),
     skin_limit_c=st.floats(39.0, 43.0),
+    template=st.sampled_from([None, "walt2010", "abdelbasset2020", "taradaj2019", "summus2020"]),
+    mode=st.sampled_from(["equivalent-at-target", "as-in-source"]),
 )
-def test_real_plans_stay_inside_the_machine_and_the_skin_limit(
-    skin_type, bmi, area_cm2, condition, device, skin_limit_c
+def test_real_plans_never_exceed_a_hard_limit(
+    skin_type, bmi, area_cm2, condition, device, skin_limit_c, template, mode
 ):
     protocol = get_protocol(condition)
     person = parse_patient(
@@ -79,7 +81,8 @@ def test_real_plans_stay_inside_the_machine_and_the_skin_limit(
     )
     profile = load_profile(device)
     try:
-        plan = make_plan(person, protocol, profile, PHYSICS, PlanSettings(skin_limit_c=skin_limit_c))
+        settings = PlanSettings(skin_limit_c=skin_limit_c, template=template, mode=mode)
+        plan = make_plan(person, protocol, profile, PHYSICS, settings)
     except InputError as error:
         # Dark skin (V-VI) allows 980 nm only [LightForce]; a machine without it is refused by name.
         assert skin_type >= 5 and 980 not in {s.wavelength_nm for s in profile.sources}
@@ -92,10 +95,16 @@ def test_real_plans_stay_inside_the_machine_and_the_skin_limit(
     assert all(0 <= p <= by_wavelength[w] + 1e-9 for w, p in powers.items())
     assert sum(powers.values()) <= profile.max_total_power_w + 1e-9
     assert plan.peak_skin_temperature_c <= skin_limit_c + 1e-9
-    # Feasible or not (with the shipped windows almost always not): the surface maximum and the window's
-    # top hold too, so a plan outside the window can be signed with an acknowledgement (clinic/signing.py).
-    assert plan.surface_dose_j_per_cm2 <= protocol.surface_dose_j_per_cm2[1] * (1 + 1e-9)
-    assert plan.target.dose_range_j_per_cm2[1] <= protocol.targets[0].window_j_per_cm2[1] * (1 + 1e-9)
+    # Feasible or not: the surface maximum and the biphasic bound hold too, so a plan outside the band
+    # can be signed with an acknowledgement (clinic/signing.py).
+    assert plan.surface_dose_j_per_cm2 <= protocol.max_surface_dose_j_per_cm2 * (1 + 1e-9)
+    assert plan.prescription.equivalence <= protocol.prescription.max_target_ratio * (1 + 1e-9)
+    assert plan.feasible == (plan.binding_limit is None)
+    if plan.feasible:
+        assert plan.prescription.in_band
+    if mode == "equivalent-at-target":  # aimed at 1: only a limit keeps it below the band
+        assert plan.feasible == plan.prescription.in_band
+        assert plan.prescription.equivalence <= 1 + 1e-9
     assert signing_problem(plan, profile, protocol) is None
 
 

@@ -37,15 +37,9 @@ def test_json_plan_is_the_plan_document_and_is_physically_consistent(cli, tmp_pa
     result = _plan(cli, _patient(tmp_path, PATIENT.format(red_flags="[]")), "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert KEYS <= set(data) and data["schema_version"] == 2
+    assert KEYS <= set(data) and data["schema_version"] == 3
     assert DELIVERY_KEYS <= set(data["delivery"])
-    assert set(data["target"]) >= {
-        "structure",
-        "depth_mm",
-        "dose_j_per_cm2",
-        "dose_range_j_per_cm2",
-        "window_j_per_cm2",
-    }
+    assert set(data["target"]) == {"structure", "depth_mm", "dose_j_per_cm2", "dose_range_j_per_cm2"}
     delivery = data["delivery"]
     powers = delivery["power_w_by_wavelength"]
     assert set(powers) <= {"810", "980"} and sum(powers.values()) <= 15.0 + 1e-9  # the machine's limits
@@ -54,10 +48,34 @@ def test_json_plan_is_the_plan_document_and_is_physically_consistent(cli, tmp_pa
     assert data["peak_skin_temperature_c"] <= 43.0 + 1e-9
     low, high = data["target"]["dose_range_j_per_cm2"]
     assert low <= data["target"]["dose_j_per_cm2"] <= high
-    # Protocol chronic-nonspecific-lbp: 8-10 J/cm2 at the skin, multifidus window 0.5-4 J/cm2, 12 x 3/week.
-    assert 8.0 - 1e-9 <= data["surface_dose_j_per_cm2"] <= 10.0 + 1e-9
-    assert data["target"]["window_j_per_cm2"] == [0.5, 4.0]
+    # Protocol chronic-nonspecific-lbp: at most 60 J/cm2 at the skin, 12 x 3/week, aimed at its default
+    # template; this patient is the template's reference participant (type III, BMI 27 [U]).
+    assert data["surface_dose_j_per_cm2"] <= 60.0 + 1e-9
     assert data["course"] == {"sessions": 12, "per_week": 3}
+    rx = data["prescription"]
+    assert {"template", "source", "kind", "mode", "reference", "equivalence", "band", "extrapolated"} == set(
+        rx
+    )
+    assert (rx["template"], rx["kind"], rx["mode"]) == ("abdelbasset2020", "trial", "equivalent-at-target")
+    assert (rx["reference"]["skin_type"], rx["reference"]["bmi"]) == (3, 27.0)
+    assert rx["band"] == [0.8, 1.25] and rx["extrapolated"] is True  # a 1064 nm pulsed trial, 810/980 CW
+    dose = data["target"]["dose_j_per_cm2"]
+    assert rx["equivalence"] == pytest.approx(dose / rx["reference"]["target_dose_j_per_cm2"])
+    assert data["feasible"] is True and data["binding_limit"] is None
+    assert rx["band"][0] <= rx["equivalence"] <= rx["band"][1]
+
+
+def test_template_and_mode_options_reach_the_plan(cli, tmp_path):
+    path = _patient(tmp_path, PATIENT.format(red_flags="[]"))
+    result = _plan(cli, path, "--json", "--template", "summus2020", "--mode", "as-in-source")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["prescription"]["template"], data["prescription"]["mode"]) == ("summus2020", "as-in-source")
+    assert data["surface_dose_j_per_cm2"] == pytest.approx(10.1)  # 5040 J over 500 cm2, as published
+    bad = _plan(cli, path, "--template", "nope")
+    assert bad.exit_code == 2 and "unknown template 'nope'" in bad.stderr
+    mode = _plan(cli, path, "--mode", "sometimes")
+    assert mode.exit_code == 2 and "unknown mode 'sometimes'" in mode.stderr
 
 
 def test_a_red_flag_gives_a_referral_and_no_parameters(cli, tmp_path):

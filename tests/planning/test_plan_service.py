@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -5,6 +6,7 @@ import pytest
 from laserdose.clinical.patient import parse_patient
 from laserdose.clinical.protocols import get_protocol
 from laserdose.domain.plan import Refusal, TreatmentPlan, plan_json
+from laserdose.errors import InputError
 from laserdose.machines.profile import load_profile
 from laserdose.planning.plan import PlanSettings, TargetLight, make_plan
 
@@ -12,8 +14,8 @@ from laserdose.planning.plan import PlanSettings, TargetLight, make_plan
 class BeerLambertPhysics:
     """Stand-in physics: light falls as exp(-mu_eff z) with depth 30 +/- 5 mm; skin heats linearly."""
 
-    mu_eff_per_mm = {810.0: 0.1, 980.0: 0.12}
-    rise_k_per_w = {810.0: 0.8, 980.0: 0.6}
+    mu_eff_per_mm = {810.0: 0.1, 980.0: 0.12, 1064.0: 0.09}
+    rise_k_per_w = {810.0: 0.8, 980.0: 0.6, 1064.0: 0.5}
 
     def target_light(self, patient, wavelength_nm, structure, area_cm2):
         mu = self.mu_eff_per_mm[wavelength_nm]
@@ -30,9 +32,15 @@ def patient(**screening):
     return parse_patient(data)
 
 
-def plan_for(person, window=None):
-    protocol = get_protocol("chronic-nonspecific-lbp")
-    return make_plan(person, protocol, load_profile("15w-dual"), BeerLambertPhysics(), PlanSettings())
+def plan_for(person, protocol=None, settings=None):
+    protocol = protocol or get_protocol("chronic-nonspecific-lbp")
+    settings = settings or PlanSettings()
+    return make_plan(person, protocol, load_profile("15w-dual"), BeerLambertPhysics(), settings)
+
+
+# The default template (abdelbasset2020): 20 J/cm2 at 1064 nm; its participant's nominal factor in the
+# stand-in is exp(-0.09 x 30), so the reference dose is 20 exp(-2.7) J/cm2, by hand.
+REFERENCE = 20.0 * math.exp(-0.09 * 30.0)
 
 
 def test_plan_is_physically_consistent_and_within_the_machine():
@@ -50,19 +58,57 @@ def test_plan_is_physically_consistent_and_within_the_machine():
     assert plan.target.dose_j_per_cm2 == pytest.approx(nominal * duration_s / 150.0)
     low, high = plan.target.dose_range_j_per_cm2
     assert low <= plan.target.dose_j_per_cm2 <= high
+    # Aimed at the reference dose: equivalence 1, the 1064 nm pulsed trial extrapolated to a CW diode.
+    rx = plan.prescription
+    assert rx.template == "abdelbasset2020" and rx.kind == "trial" and rx.mode == "equivalent-at-target"
+    assert rx.reference.target_dose_j_per_cm2 == pytest.approx(REFERENCE)
+    assert (rx.reference.skin_type, rx.reference.bmi, rx.reference.reported) == (3, 27.0, False)
+    assert plan.target.dose_j_per_cm2 == pytest.approx(REFERENCE)
+    assert rx.equivalence == pytest.approx(1.0) and rx.band == (0.8, 1.25) and plan.feasible
+    assert rx.extrapolated and any("1064 nm" in note for note in plan.notes)
     # The JSON names wavelengths as whole numbers of nm.
     assert set(plan_json(plan)["delivery"]["power_w_by_wavelength"]) <= {"810", "980"}
 
 
-def test_dark_skin_limit_binding_is_reported_honestly():
-    # exp(-0.1*40) = 0.018; at most 15 W over 150 cm2 for 1800 s the surface gets 180 J/cm2 but the
-    # protocol caps it at 10 J/cm2: 0.18 J/cm2 at worst, below the 0.5 J/cm2 floor.
-    plan = plan_for(patient())
+def test_a_surface_cap_below_the_reference_need_is_named_with_the_fraction_reached():
+    # A clinic protocol capping the skin at 10 J/cm2: the reference needs about 27 J/cm2 at 810 nm.
+    capped = dataclasses.replace(get_protocol("chronic-nonspecific-lbp"), max_surface_dose_j_per_cm2=10.0)
+    plan = plan_for(patient(), capped)
     assert isinstance(plan, TreatmentPlan)
-    assert plan.feasible is False
-    assert plan.binding_limit == "surface dose"
-    assert plan.target.dose_range_j_per_cm2[0] < plan.target.window_j_per_cm2[0]
-    assert plan.advice
+    assert plan.feasible is False and plan.binding_limit == "surface dose" and plan.advice
+    assert plan.surface_dose_j_per_cm2 == pytest.approx(10.0)
+    rx = plan.prescription
+    assert rx.equivalence == pytest.approx(plan.target.dose_j_per_cm2 / REFERENCE)
+    assert rx.equivalence < rx.band[0]
+
+
+def test_as_in_source_delivers_the_published_surface_dose():
+    plan = plan_for(patient(), settings=PlanSettings(mode="as-in-source", template="summus2020"))
+    assert isinstance(plan, TreatmentPlan)
+    assert plan.surface_dose_j_per_cm2 == pytest.approx(10.1)  # 5040 J over 500 cm2, as published
+    rx = plan.prescription
+    assert rx.template == "summus2020" and rx.kind == "manufacturer" and rx.mode == "as-in-source"
+    assert rx.equivalence == pytest.approx(plan.target.dose_j_per_cm2 / rx.reference.target_dose_j_per_cm2)
+    # Its participants were type II, BMI 27 [U]; the stand-in physics ignores the patient, so this patient
+    # receives what they did.
+    assert rx.equivalence == pytest.approx(1.0, rel=0.05) and plan.feasible
+
+
+def test_unknown_template_or_mode_is_refused():
+    with pytest.raises(InputError, match="unknown template 'nope'"):
+        plan_for(patient(), settings=PlanSettings(template="nope"))
+    with pytest.raises(InputError, match="unknown mode"):
+        PlanSettings(mode="as-I-like")
+
+
+def test_a_protocol_without_templates_borrows_them_and_says_it_extrapolates():
+    facet = get_protocol("facet-pain")
+    person = parse_patient(
+        {"skin_type": 3, "bmi": 27.0, "area_cm2": 150.0, "screening": {"diagnosis": "facet-pain"}}
+    )
+    plan = plan_for(person, facet)
+    assert plan.prescription.extrapolated and plan.prescription.template == "abdelbasset2020"
+    assert any("comes from chronic-nonspecific-lbp" in note for note in plan.notes)
 
 
 @pytest.mark.parametrize(

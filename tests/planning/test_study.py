@@ -17,10 +17,11 @@ from laserdose.planning.study import (
     cohort_plan,
     draw_patient,
     patient_tasks,
+    personalised_tasks,
     reference_patient,
     run_study,
 )
-from laserdose.planning.study_report import summary
+from laserdose.planning.study_report import comparison, summary
 from plan_documents import treatment_plan
 
 WEIGHTS = [0.15, 0.25, 0.25, 0.15, 0.1, 0.1]
@@ -98,8 +99,9 @@ def test_dose_and_skin_rise_are_linear_in_power():
         assert a.skin_peak_c == pytest.approx(33.0 + 9.0 * 0.5 * a.skin_type)
 
 
-def test_summary_counts_window_and_skin_limit_inclusively():
-    doses = [0.4, 0.5, 4.0, 4.1]  # window 0.5-4: the two middle ones are inside
+def test_summary_counts_band_and_skin_limit_inclusively():
+    # plan_documents.treatment_plan: reference 1 J/cm2, band 0.8-1.25: the two middle ones are inside.
+    doses = [0.79, 0.8, 1.25, 1.26]
     peaks = [43.0, 43.01, 40.0, 44.0]  # limit 43 C: the first and the third are safe
     outcomes = [
         PatientOutcome(k, 2, 27.0, 10.0, 0, 20.0, dose, 0.1, peak)
@@ -107,12 +109,13 @@ def test_summary_counts_window_and_skin_limit_inclusively():
     ]
     data = summary(outcomes, treatment_plan(), 1000)
     assert data["patients"] == 4
-    assert data["fraction_in_window"] == 0.5
+    assert data["fraction_in_band"] == 0.5
     assert data["fraction_skin_safe"] == 0.5
-    assert data["fraction_in_window_and_skin_safe"] == 0.25
-    assert data["target_dose_j_per_cm2"]["p50"] == pytest.approx(2.25)  # midway between 0.5 and 4.0
+    assert data["fraction_in_band_and_skin_safe"] == 0.25
+    assert data["target_dose_j_per_cm2"]["p50"] == pytest.approx(1.025)  # midway between 0.8 and 1.25
+    assert data["plan"]["band_j_per_cm2"] == [0.8, 1.25] and data["plan"]["template"] == "abdelbasset2020"
     assert data["by_skin_type"] == {
-        "2": {"patients": 4, "fraction_in_window": 0.5, "fraction_skin_safe": 0.5, "skin_peak_c_max": 44.0}
+        "2": {"patients": 4, "fraction_in_band": 0.5, "fraction_skin_safe": 0.5, "skin_peak_c_max": 44.0}
     }
 
 
@@ -187,3 +190,49 @@ def test_a_not_first_line_protocol_is_still_studied_and_says_why():
     assert "no patient is treated" in reference.screening.first_line_reason
     result = cohort_plan(spec, protocol, DEVICE, ExponentialPhysics(), PlanSettings())
     assert sum(result.delivery.power_w_by_wavelength.values()) > 0.0
+
+
+class FatPhysics:
+    """Stand-in physics whose light at the target falls by exp(-0.1 BMI): heavier patients need more."""
+
+    def target_light(self, patient, wavelength_nm, structure, area_cm2):
+        nominal = math.exp(-0.1 * patient.bmi)
+        return 30.0, TargetLight(nominal / 2, nominal, nominal * 2)
+
+    def skin_rise_k_per_w(self, patient, wavelength_nm, handpiece, speed, area_cm2, duration_s):
+        return 0.3
+
+
+def test_each_patient_is_planned_for_their_own_body_to_the_reference():
+    spec = cohort(patients=12)
+    protocol = get_protocol("chronic-nonspecific-lbp")
+    tasks = personalised_tasks(spec, protocol, DEVICE, FatPhysics(), PlanSettings(), 500, linear_skin_rise)
+    assert [task.index for task in tasks] == list(range(12))
+    for task in tasks:
+        drawn = draw_patient(spec, task.index, "multifidus")
+        plan = task.plan
+        assert plan.prescription.equivalence == pytest.approx(1.0)  # the stand-in reaches it for all
+        # Surface dose x exp(-0.1 BMI) = the reference, received by the reference participant at BMI 27.
+        reference_surface = plan.prescription.reference.target_dose_j_per_cm2 / math.exp(-0.1 * 27.0)
+        assert plan.surface_dose_j_per_cm2 == pytest.approx(
+            reference_surface * math.exp(0.1 * (drawn.bmi - 27))
+        )
+    assert len({round(task.plan.delivery.duration_s, 6) for task in tasks}) > 1  # not one plan
+
+
+def test_comparison_counts_each_arm_against_its_own_plans():
+    # plan_documents.treatment_plan: reference 1 J/cm2, band 0.8-1.25; the same four patients in both arms.
+    outcomes = [PatientOutcome(k, 2, 27.0, 10.0, 0, 20.0, dose, 0.1, 40.0) for k, dose in
+                enumerate([0.5, 0.9, 1.0, 2.0])]  # fmt: skip
+    personal = [PatientOutcome(k, 2, 27.0, 10.0, 0, 20.0, dose, 0.1, 44.0 if k == 3 else 40.0) for k, dose in
+                enumerate([0.85, 1.0, 1.1, 1.2])]  # fmt: skip
+    plan = treatment_plan()
+    data = comparison((outcomes, plan), (personal, [plan] * 4))
+    assert (
+        data["reference_plan"]["fraction_in_band"] == 0.5
+        and data["reference_plan"]["fraction_skin_safe"] == 1.0
+    )
+    assert data["personalised"]["fraction_in_band"] == 1.0
+    assert data["personalised"]["fraction_in_band_and_skin_safe"] == 0.75  # the last one's skin is at 44 C
+    assert data["personalised"]["equivalence"]["p50"] == pytest.approx(1.05)  # dose / 1 J/cm2
+    assert data["reference_plan"]["by_skin_type"]["2"]["fraction_in_band"] == 0.5

@@ -36,3 +36,29 @@ def test_a_table_plan_matches_its_full_physics_re_simulation(skin_type, bmi):
     assert abs(check.target_difference_percent) < 15.0
     resimulated_rise = check.peak_skin_temperature_c - plan.skin_start_c
     assert 0 <= -check.skin_difference_k <= 0.20 * resimulated_rise
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("skin_type", "bmi"), [(2, 24.0), (4, 33.0)])
+def test_the_planned_equivalence_matches_its_re_simulation(skin_type, bmi):
+    """`--verify` redoes both doses of the equivalence by fresh Monte Carlo: the patient's and the reference.
+
+    Each side carries the 15 % of a table against its re-simulation (above); the ratio of the two carries
+    both, so 25 %. A plan inside the band must still be inside a band widened by that tolerance.
+    """
+    patient = parse_patient(
+        {
+            "skin_type": skin_type,
+            "bmi": bmi,
+            "area_cm2": 150.0,
+            "screening": {"diagnosis": "chronic-nonspecific-lbp"},
+        }
+    )
+    device, protocol = load_profile("15w-dual"), get_protocol("chronic-nonspecific-lbp")
+    plan = make_plan(patient, protocol, device, default_physics())
+    check = verify_plan(plan, patient, device, photons=100_000, seed=4_242, template=protocol.template(None))
+    assert check.planned_equivalence == pytest.approx(plan.prescription.equivalence)
+    assert check.equivalence == pytest.approx(
+        check.target_dose_j_per_cm2 / check.reference_target_dose_j_per_cm2
+    )
+    assert check.equivalence == pytest.approx(plan.prescription.equivalence, rel=0.25)

@@ -40,7 +40,7 @@ def _sign_in_database(webapp, course_id):
 
 
 def test_the_api_signs_only_plans_made_by_the_planner(client, course):
-    # A plan posted over the API was never checked against the skin limit or the target window.
+    # A plan posted over the API was never checked against the skin limit or the reference band.
     url = f"/api/v1/courses/{course['id']}/sign"
     assert client.post(url, headers=bearer(client, "operator")).status_code == 403
     refused = client.post(url, headers=bearer(client, "clinician"))

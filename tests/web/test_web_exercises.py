@@ -89,3 +89,15 @@ def test_the_clinic_adds_its_own_exercise_and_a_bad_drawing_is_named(client):
     assert "Side plank" in library and "(added by the clinic)" in library and "Bird dog" in library
     login(client, "operator")
     assert client.get("/exercises/new", follow_redirects=False).status_code == 403
+
+
+def test_a_blank_dosage_prescribes_the_exercises_usual_one_and_a_partial_one_is_refused(client):
+    course = _course(client)
+    login(client, "clinician")
+    page = client.get(f"/courses/{course}/exercises").text
+    blank = {"csrf_token": csrf_of(page), "exercise_id": _exercise_id(page, "Walking"), "sets": "",
+             "repetitions": "", "hold_s": "", "per_week": "", "note": ""}  # fmt: skip
+    partial = client.post(f"/courses/{course}/exercises", data={**blank, "sets": "2"})
+    assert partial.status_code == 422 and "Repetitions must be a whole number from 1 to 100." in partial.text
+    assert client.post(f"/courses/{course}/exercises", data=blank, follow_redirects=False).status_code == 303
+    assert "20 min, 5 days a week" in client.get(f"/courses/{course}/exercises").text  # the library's dosage

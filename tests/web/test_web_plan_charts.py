@@ -1,4 +1,4 @@
-"""The plan editor's SVG charts: the drawn window, target and limit sit where the numbers say."""
+"""The plan editor's SVG charts: the drawn band, target, limit and gauge sit where the numbers say."""
 
 import math
 import re
@@ -7,7 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from laserdose.web.plan_charts import HEIGHT, LEFT, RIGHT, WIDTH, depth_dose_svg, skin_temperature_svg
+from laserdose.web.plan_charts import (
+    HEIGHT,
+    LEFT,
+    RIGHT,
+    WIDTH,
+    depth_dose_svg,
+    equivalence_svg,
+    skin_temperature_svg,
+)
 
 
 def _attr(svg, css_class, name):
@@ -20,7 +28,7 @@ def _attr(svg, css_class, name):
     target_mm=st.floats(1.0, 90.0),
     decay_mm=st.floats(3.0, 30.0),
 )
-def test_the_window_band_spans_its_decades_and_the_target_line_its_depth(low, ratio, target_mm, decay_mm):
+def test_the_reference_band_spans_its_decades_and_the_target_line_its_depth(low, ratio, target_mm, decay_mm):
     depth = [z + 0.5 for z in range(100)]
     dose = [10.0 * math.exp(-z / decay_mm) for z in depth]
     svg = str(depth_dose_svg(depth, dose, dose, dose, target_mm, (low, low * ratio)))
@@ -42,3 +50,24 @@ def test_the_skin_chart_marks_the_limit_and_the_peak():
     limit_y = _attr(svg, "limit", "y1")
     peak_y = float(svg.split('class="series" points="')[1].split('"')[0].split()[-1].split(",")[1])
     assert peak_y > limit_y  # 41.5 C is drawn below the 43 C line (SVG y grows downwards)
+
+
+def test_a_plan_made_before_prescriptions_draws_no_band():
+    depth = [z + 0.5 for z in range(100)]
+    dose = [10.0 * math.exp(-z / 10.0) for z in depth]
+    svg = str(depth_dose_svg(depth, dose, dose, dose, 30.0, None))
+    assert 'class="window"' not in svg and 'data-band=""' in svg
+
+
+@given(equivalence=st.floats(0.1, 3.0), low=st.floats(0.5, 1.0), high=st.floats(1.0, 1.8))
+def test_the_gauge_marks_the_equivalence_on_a_log_scale_inside_or_outside_the_band(equivalence, low, high):
+    svg = str(equivalence_svg(equivalence, (low, high), 2.0))
+    # Log scale from 0.1 to 3 over the track (analytic): x = left + width * log(e / 0.1) / log(30).
+    track_x, track_width = _attr(svg, "gauge-track", "x"), _attr(svg, "gauge-track", "width")
+    marker = float(re.search(r'class="gauge-marker [a-z]+" x1="([^"]+)"', svg).group(1))
+    assert marker == pytest.approx(
+        track_x + track_width * math.log(equivalence / 0.1) / math.log(30.0), abs=0.06
+    )
+    inside = low * (1 - 1e-9) <= equivalence <= high * (1 + 1e-9)
+    assert f'data-inside="{str(inside).lower()}"' in svg
+    assert _attr(svg, "window", "x") <= marker + 0.06 if inside else True

@@ -189,6 +189,30 @@ def test_preview_follows_the_area_and_is_physically_consistent(client, screened)
     assert _cell(pages["200"], "plan-energy") > _cell(pages["100"], "plan-energy")
 
 
+def test_the_editor_offers_the_templates_and_shows_the_dose_against_the_reference(client, screened):
+    patient_id, token = screened
+    page = client.get(f"/patients/{patient_id}/plan").text
+    for template in ("walt2010", "abdelbasset2020", "taradaj2019", "summus2020"):
+        assert f'<option value="{template}"' in page
+    assert 'id="template-evidence-list"' in page and "Small trial (18 laser, 17 sham)" in page
+    assert '<option value="as-in-source"' in page
+    html = client.post(f"/patients/{patient_id}/plan/preview", data=_plan_values(token)).text
+    # Type III, BMI 27: the default template's own reference participant, planned to equivalence 1.
+    assert 'id="plan-template">abdelbasset2020<' in html and 'id="extrapolated"' in html
+    assert _cell(html, "equivalence") == pytest.approx(1.0)
+    assert 'id="equivalence-gauge"' in html and 'data-inside="true"' in html and 'id="fits"' in html
+    published = _plan_values(token, template="summus2020", mode="as-in-source")
+    html = client.post(f"/patients/{patient_id}/plan/preview", data=published).text
+    assert 'id="plan-template">summus2020<' in html and "as-in-source" in html
+    assert "Evidence: A manufacturer&#39;s setting, not evidence of effect." in html
+    bad = client.post(f"/patients/{patient_id}/plan/preview", data=_plan_values(token, template="nope")).text
+    assert (
+        'id="template-error" hx-swap-oob="true">chronic-nonspecific-lbp has no template &#39;nope&#39;' in bad
+    )
+    mode = client.post(f"/patients/{patient_id}/plan/preview", data=_plan_values(token, mode="x")).text
+    assert 'id="mode-error" hx-swap-oob="true">choose equivalent-at-target or as-in-source' in mode
+
+
 def test_preview_shows_each_fields_error_out_of_band(client, screened):
     patient_id, token = screened
     values = _plan_values(token, area_cm2="abc", skin_limit_c="50", protocol="facet-pain")
@@ -239,17 +263,18 @@ def test_signing_after_a_newer_screening_asks_for_a_review(client, webapp, scree
         assert session.scalars(select(Course)).all() == []
 
 
-REASON = "Clinical surface dose; the window comes from cell studies"
+REASON = "Highest surface dose the protocol allows; BMI 40, the reference is out of reach"
 
 
-def test_a_plan_outside_the_window_is_signed_only_with_the_acknowledgement(
+def test_a_plan_outside_the_band_is_signed_only_with_the_acknowledgement(
     client, webapp, screened, monkeypatch
 ):
     patient_id, token = screened
-    # The shipped chronic-nonspecific-lbp window (0.5-4 J/cm2) is not reached at depth for this patient.
-    values = _plan_values(token, advice="Keep moving")
+    # At BMI 40 the 60 J/cm2 surface cap of chronic-nonspecific-lbp stops the plan below the band.
+    values = _plan_values(token, advice="Keep moving", bmi="40")
     preview = client.post(f"/patients/{patient_id}/plan/preview", data=values).text
-    assert 'id="no-fit"' in preview and "Outside the target window: sign only with" in preview
+    assert 'id="no-fit"' in preview and "Outside the band: sign only with" in preview
+    assert 'data-inside="false"' in preview and 'id="binding-limit">surface dose<' in preview
     page = client.post(f"/patients/{patient_id}/plan", data=values)
     assert page.status_code == 422
     assert 'id="accept_outside_window-error">tick the box' in page.text
@@ -273,12 +298,11 @@ def test_a_plan_outside_the_window_is_signed_only_with_the_acknowledgement(
     with _session(webapp) as session:
         course = session.scalars(select(Course)).one()
         stored = course.plan["acknowledged_outside_window"]
-        assert (stored["by"], stored["reason"], stored["window_j_per_cm2"]) == (
-            "clinician",
-            REASON,
-            [0.5, 4.0],
-        )
         plan = stored_plan(course)
+        assert (stored["by"], stored["reason"], stored["template"], stored["band"]) == (
+            "clinician", REASON, "abdelbasset2020", [0.8, 1.25],
+        )  # fmt: skip
+        assert stored["equivalence"] == plan.prescription.equivalence < 0.8
         assert stored["binding_limit"] == plan.binding_limit == "surface dose"
         plan_delivery(
             stored_plan_json(course), load_profile("15w-dual")
@@ -288,7 +312,8 @@ def test_a_plan_outside_the_window_is_signed_only_with_the_acknowledgement(
             "outside_window": True, "binding_limit": "surface dose", "plan_sha256": fingerprint(plan)
         }  # fmt: skip
     chart = client.get(response.headers["location"]).text
-    assert f"Signed outside the target window: {REASON}" in chart
+    assert f"Signed outside the band: {REASON}" in chart
+    assert 'id="chart-prescription">Template abdelbasset2020 (trial, equivalent-at-target)' in chart
     console = client.get(f"/courses/{course.id}/console").text
     assert 'id="plan-error"' not in console
     rows = []
@@ -298,10 +323,11 @@ def test_a_plan_outside_the_window_is_signed_only_with_the_acknowledgement(
     )
     pdf = client.get(f"/courses/{course.id}/plan.pdf")
     assert pdf.content.startswith(b"%PDF")
-    assert ("SIGNED", "Signed outside the target window:", REASON) in rows
+    assert ("SIGNED", "Signed outside the band:", REASON) in rows
+    assert ("prescription", "mode", "equivalent-at-target") in rows
 
 
-def test_operator_cannot_sign_outside_the_window(client, webapp, screened):
+def test_operator_cannot_sign_outside_the_band(client, webapp, screened):
     patient_id, token = screened
     client.post("/logout", data={"csrf_token": token})
     login(client, "operator")

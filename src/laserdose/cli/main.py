@@ -66,6 +66,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("simulate", "simulate", "command"),
     "tables": ("tables", "app", "group"),
     "study": ("study", "study", "command"),
+    "grid": ("grid", "grid", "command"),
     "serve": ("serve", "serve", "command"),
 }
 _CLINIC_COMMANDS = {"db": "db_app", "users": "users_app", "audit": "audit_app", "patients": "patients_app"}

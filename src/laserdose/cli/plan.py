@@ -13,6 +13,7 @@ from laserdose.domain.plan import Refusal, TreatmentPlan, plan_json, plan_schema
 from laserdose.errors import InputError, require_range
 from laserdose.machines.profile import DeviceProfile, load_profile
 from laserdose.planning.plan import (
+    DEFAULT_MODE,
     DEFAULT_SCAN_SPEED_MM_PER_S,
     DEFAULT_SKIN_LIMIT_C,
     PlanSettings,
@@ -42,10 +43,14 @@ def plan(
     scan_speed: Annotated[
         float, typer.Option(help="Hand scanning speed [mm/s].")
     ] = DEFAULT_SCAN_SPEED_MM_PER_S,
+    template: Annotated[
+        str | None, typer.Option("--template", help="Dose template id (default: the protocol's).")
+    ] = None,
+    mode: Annotated[str, typer.Option("--mode", help="equivalent-at-target or as-in-source.")] = DEFAULT_MODE,
     photons: Annotated[float, typer.Option(help="Photons per wavelength for --verify.")] = 2e5,
     seed: Annotated[int, typer.Option(help="Seed for --verify.")] = 1,
 ) -> None:
-    """Screen, then choose wavelengths, powers, handpiece and time that put the target in its window."""
+    """Screen, then choose wavelengths, powers, handpiece and time that give the template's target dose."""
     if schema:
         print_json(plan_schema())
         return
@@ -54,6 +59,8 @@ def plan(
     settings = PlanSettings(
         skin_limit_c=skin_limit,
         scan_speed_mm_per_s=require_range("scan speed", scan_speed, 5.0, 200.0, "mm/s"),
+        template=template,
+        mode=mode,
     )
     count = int(require_range("photons", photons, 1e3, 1e8))
     # Imported here: the physics, the report (matplotlib) and the re-simulation load only when a plan is
@@ -68,7 +75,8 @@ def plan(
     result = make_plan(person, protocol, machine, physics, settings)
     payload = plan_json(result)
     if verify and isinstance(result, TreatmentPlan):
-        payload["verification"] = verify_plan(result, person, machine, count, seed).to_dict()
+        chosen = protocol.template(settings.template)
+        payload["verification"] = verify_plan(result, person, machine, count, seed, chosen).to_dict()
     if report is not None:
         write_plan_report(report, result, person, (machine, protocol), physics)
     if as_json:
@@ -83,12 +91,14 @@ def _print_plan(
     plan: TreatmentPlan | Refusal,
     patient: Patient,
     device: DeviceProfile,
-    verification: dict[str, float] | None,
+    verification: dict[str, float | None] | None,
 ) -> None:
     """The plan as the report's table, with the re-simulation beside it when there is one."""
     from laserdose.planning.report import plan_rows
 
     rows = plan_rows(plan, patient, device)
     if verification is not None:
-        rows += [("verified", key, f"{value:.4g}") for key, value in verification.items()]
+        rows += [
+            ("verified", key, f"{value:.4g}") for key, value in verification.items() if value is not None
+        ]
     print_table("Plan", ["section", "item", "value"], rows)

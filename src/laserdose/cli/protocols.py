@@ -12,9 +12,7 @@ from laserdose.clinical.templates import DoseTemplate
 from laserdose.planning.physics import default_physics
 from laserdose.planning.reference import ReferenceDose, reference_dose
 
-app = typer.Typer(
-    help="Treatment protocols: targets, dose windows, surface dose, course.", no_args_is_help=True
-)
+app = typer.Typer(help="Treatment protocols: targets, dose templates, limits, course.", no_args_is_help=True)
 
 _DIR_HELP = f"Directory of protocol TOML files that add or override (also ${ENV_DIR})."
 _DirOption = Annotated[Path | None, typer.Option("--dir", help=_DIR_HELP)]
@@ -29,28 +27,29 @@ def list_protocols(
     directory: _DirOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """List every protocol with its targets, windows and course."""
+    """List every protocol with its targets, default template, band and course."""
     protocols = sorted(load_protocols(directory).values(), key=lambda p: p.name)
     if as_json:
         print_json({"protocols": [p.to_dict() for p in protocols]})
         return
     rows = [_summary_row(p) for p in protocols]
-    columns = ["name", "targets", "window", "skin", "sessions", "/week", "referral"]
+    columns = ["name", "targets", "template", "band", "skin max", "course", "referral"]
     print_table("Treatment protocols (doses in J/cm2)", columns, rows)
+    if any(p.borrowed for p in protocols):
+        typer.echo("* borrowed from another protocol (an extrapolation); band: target dose / reference dose")
 
 
 def _summary_row(protocol: Protocol) -> tuple[object, ...]:
     targets = " ".join(t.structure for t in protocol.targets)
-    window = _range(protocol.primary_target.window_j_per_cm2)
-    surface = _range(protocol.surface_dose_j_per_cm2)
+    template = protocol.template(None).id + ("*" if protocol.borrowed else "")
     referral = "first" if protocol.referral_first else "-"
     return (
         protocol.name,
         targets,
-        window,
-        surface,
-        protocol.course.sessions,
-        protocol.course.per_week,
+        template,
+        _range(protocol.prescription.band),
+        f"{protocol.max_surface_dose_j_per_cm2:g}",
+        f"{protocol.course.sessions} x {protocol.course.per_week}/wk",
         referral,
     )
 
@@ -73,10 +72,18 @@ def show(
     typer.echo(f"{protocol.name}: {protocol.title} (diagnosis {protocol.diagnosis})")
     if protocol.referral_first:
         typer.echo("Referral first: medical opinion before any laser; laser only as an adjunct.")
-    typer.echo(f"Surface dose: {_range(protocol.surface_dose_j_per_cm2)} J/cm2")
+    typer.echo(f"Highest surface dose: {protocol.max_surface_dose_j_per_cm2:g} J/cm2")
+    if protocol.max_irradiance_w_per_cm2 is not None:
+        typer.echo(f"Highest irradiance under the beam: {protocol.max_irradiance_w_per_cm2:g} W/cm2")
+    rules = protocol.prescription
+    typer.echo(
+        f"Prescription: template {protocol.template(None).id}"
+        + (f" (from {rules.templates_from})" if rules.templates_from else "")
+        + f"; target dose {_range(rules.band)} x the reference, never above {rules.max_target_ratio:g} x"
+    )
     typer.echo(f"Course: {protocol.course.sessions} sessions, {protocol.course.per_week} per week")
-    rows = [(t.structure, _range(t.window_j_per_cm2), t.why, t.window_basis) for t in protocol.targets]
-    print_table("Targets (first = primary)", ["structure", "window J/cm2", "why", "window basis"], rows)
+    rows = [(t.structure, t.why) for t in protocol.targets]
+    print_table("Targets (first = primary)", ["structure", "why"], rows)
     for note in protocol.notes:
         typer.echo(f"- {note}")
     _show_templates(protocol, references)
@@ -85,16 +92,11 @@ def show(
 
 
 def _references(protocol: Protocol) -> list[ReferenceDose]:
-    if not protocol.templates:
-        return []
     physics = default_physics()
     return [reference_dose(template, protocol, physics) for template in protocol.templates]
 
 
 def _show_templates(protocol: Protocol, references: list[ReferenceDose]) -> None:
-    if not protocol.templates:
-        typer.echo("Dose templates: none (see the notes).")
-        return
     target = protocol.primary_target.structure
     columns = ["template", "kind", "delivery", "course", "participant", f"at {target} J/cm2"]
     rows = [_template_row(t, r) for t, r in zip(protocol.templates, references, strict=True)]

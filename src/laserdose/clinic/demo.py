@@ -4,9 +4,9 @@ The patients and scores are invented for demonstration. Each patient is screened
 on the 15w-dual demo machine (the machine the simulator of `make run` plays), consents, and the plan is
 signed through the signing gate like any other; the seeded past sessions delivered exactly that plan at
 the course's appointments. One more patient's course is signed on the day the history ends, so that
-the operator's Today page has sessions to run. The
-shipped protocols' windows cannot all be met under their surface dose caps for these patients, so the
-demo clinician signs with the acknowledgement and a reason, as a clinic would.
+the operator's Today page has sessions to run. A plan that cannot reach the band around its template's
+reference dose (dark skin, high BMI) is signed by the demo clinician with the acknowledgement and a
+reason, as a clinic would.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from laserdose.planning.plan import DEFAULT_SKIN_LIMIT_C, PhysicsModel
 DEMO_PROTOCOL = "chronic-nonspecific-lbp"
 DEMO_DEVICE = "15w-dual"
 DEMO_AREA_CM2 = 100.0
-DEMO_REASON = "Demo: the highest surface dose the protocol allows, as its sources gave it"
+DEMO_REASON = "Demo: the nearest the safety limits allow to the reference dose"
 DEMO_DRIFT_PER_CHECK = 0.015  # the demo machine's 810 nm output rises 1.5 % a month (made up)
 # (name, birth date, skin type, BMI, weekly pain NRS over a 4-week course)
 DEMO_PATIENTS = [

@@ -70,9 +70,12 @@ def programme(*, session: Session, actor: User, course_id: int) -> list[CourseEx
 
 
 def assign(
-    *, session: Session, actor: User, course_id: int, exercise_id: int, dosage: Dosage, note: str = ""
+    *, session: Session, actor: User, course_id: int, exercise_id: int, dosage: Dosage | None, note: str = ""
 ) -> CourseExercise:
-    """Prescribe an exercise in the course with its dosage (clinicians); one current entry per exercise."""
+    """Prescribe an exercise in the course with its dosage (clinicians); one current entry per exercise.
+
+    `dosage` None: the exercise's usual dosage from the library.
+    """
     require_role(actor, Role.CLINICIAN)
     course = readable_course(session=session, actor=actor, course_id=course_id)
     exercise = get_row(session, Exercise, exercise_id, "exercise")
@@ -85,6 +88,7 @@ def assign(
     ]
     if any(row.exercise_id == exercise.id for row in current):
         raise InputError(f"{exercise.name} is already in this programme; stop it first to change its dosage.")
+    dosage = dosage or dosage_of(exercise)
     row = CourseExercise(
         course_id=course.id, exercise_id=exercise.id, sets=dosage.sets, repetitions=dosage.repetitions,
         hold_s=dosage.hold_s, per_week=dosage.per_week, note=note.strip(), assigned_by_id=actor.id,

@@ -20,7 +20,7 @@ from matplotlib.patches import Circle
 from sqlalchemy.orm import Session
 
 from laserdose import __version__
-from laserdose.clinic import exercises
+from laserdose.clinic import exercises, schedule
 from laserdose.clinic.course_report import machine_profile
 from laserdose.clinic.models import Course, CourseExercise, User
 from laserdose.clinic.record_stamp import record_number
@@ -70,7 +70,8 @@ def handout_pdf(*, session: Session, actor: User, course: Course, today: dt.date
         _heading("Advice"),
         _text(_wrap(course.advice or "Your clinician will talk it through with you.")),
     ]
-    blocks += [_heading("Your appointments"), _text(_appointments(course))]
+    coming = schedule.course_appointments(session=session, actor=actor, course_id=course.id, today=today)
+    blocks += [_heading("Your appointments"), _text(_appointments(course, coming))]
     blocks += [_heading("Report at once")]
     blocks += [_text(_wrap(item, bullet=True)) for item in REPORT_AT_ONCE]
     pages = _flow(blocks)
@@ -181,13 +182,21 @@ def _draw_strokes(axes: Axes, drawing: str) -> None:
             axes.add_patch(Circle((x, y), r, fill=False, color="#12344d", linewidth=2.5))
 
 
-def _appointments(course: Course) -> list[str]:
-    """What the patient needs to know about the sessions still to come."""
+NEXT_SHOWN = 6  # appointments listed by date; the rest are counted
+
+
+def _appointments(course: Course, entries: list[schedule.DayEntry]) -> list[str]:
+    """What the patient needs to know about the sessions still to come: the next ones by date (UTC)."""
     delivered = sum(1 for record in course.sessions if record.completed)
     left = max(course.sessions_planned - delivered, 0)
     if left == 0:
         return ["Your laser sessions are complete. Keep up the programme and come back if your pain returns."]
-    return _wrap(
+    lines = _wrap(
         f"{left} of {course.sessions_planned} laser sessions to come, {course.sessions_per_week} a week. "
         "Bring this sheet and tell us how the exercises went."
     )
+    planned = [e.appointment for e in entries if e.state == schedule.PLANNED]
+    lines += [f"- session {a.number}: {a.planned_at:%A %d %B %Y, %H:%M} UTC" for a in planned[:NEXT_SHOWN]]
+    if len(planned) > NEXT_SHOWN:
+        lines.append(f"- and {len(planned) - NEXT_SHOWN} more, as arranged with the clinic")
+    return lines

@@ -7,9 +7,9 @@ layer never loads a fluence table itself. Signing is the gate's (clinic/signing.
 
 A course's `plan` is the plan document's JSON (domain/plan.py) with two more keys: "inputs", what the
 clinician chose in the editor and the screening it rests on, so that the plan can be made again for its
-report and checked against what was signed; and, for a plan signed outside its target window, the
-clinician's "acknowledged_outside_window". Plans stored before the document had a version are upgraded
-as they are read (`stored_plan`).
+report and checked against what was signed; and, for a plan signed outside its band (before
+prescriptions: its window), the clinician's "acknowledged_outside_window". Plans stored before the
+document had a version are upgraded as they are read (`stored_plan`).
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from laserdose.clinic.screenings import get_screening, questionnaire
 from laserdose.clinic.users import require_role
 from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import get_protocol
-from laserdose.domain.plan import Refusal, TreatmentPlan, read_plan_document
+from laserdose.domain.plan import PRESCRIPTION_MODES, Refusal, TreatmentPlan, read_plan_document
 from laserdose.domain.quantities import BMI, FAT_THICKNESS, SKIN_LIMIT, TREATMENT_AREA
 from laserdose.errors import InputError
 from laserdose.machines.profile import load_profile, shipped_profiles
 from laserdose.planning.plan import (
+    DEFAULT_MODE,
     PhysicsModel,
     PlanSettings,
     make_plan,
@@ -60,6 +61,9 @@ class PlanInputs:
         fat_mm: subcutaneous fat measured by ultrasound [mm], or None to estimate it from `bmi`.
         bmi: body mass index [kg/m^2], used when `fat_mm` is None.
         screening_id: the screening the plan rests on.
+        template: the protocol's dose template aimed at (None: its default; stored plans made before
+            templates have none).
+        mode: "equivalent-at-target" or "as-in-source".
     """
 
     protocol: str
@@ -69,9 +73,15 @@ class PlanInputs:
     fat_mm: float | None
     bmi: float | None
     screening_id: int
+    template: str | None = None
+    mode: str = DEFAULT_MODE
 
     def __post_init__(self) -> None:
-        get_protocol(self.protocol)  # unknown names raise, listing the known ones
+        protocol = get_protocol(self.protocol)  # unknown names raise, listing the known ones
+        if self.template is not None:
+            protocol.template(self.template)  # unknown ids raise, listing the known ones
+        if self.mode not in PRESCRIPTION_MODES:
+            raise InputError(f"unknown mode {self.mode!r}; allowed: {', '.join(PRESCRIPTION_MODES)}")
         if self.device not in shipped_profiles():
             raise InputError(f"unknown device {self.device!r}; allowed: {', '.join(shipped_profiles())}")
         TREATMENT_AREA.check(self.area_cm2)
@@ -86,6 +96,10 @@ class PlanInputs:
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the course's plan JSON."""
         return asdict(self)
+
+    def settings(self) -> PlanSettings:
+        """The planner's settings these inputs give."""
+        return PlanSettings(skin_limit_c=self.skin_limit_c, template=self.template, mode=self.mode)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PlanInputs:
@@ -133,12 +147,12 @@ def propose_plan(
             f"protocol {protocol.name} treats {protocol.diagnosis}, but the diagnosis is {diagnosis}"
         )
     patient = planning_patient(record, screening, inputs, today)
-    settings = PlanSettings(skin_limit_c=inputs.skin_limit_c)
+    settings = inputs.settings()
     return make_plan(patient, protocol, load_profile(inputs.device), physics, settings), patient
 
 
 def outside_window(plan_json: dict[str, Any]) -> dict[str, Any] | None:
-    """A course plan's acknowledgement of a target dose outside the window, or None."""
+    """A course plan's acknowledgement of a target dose outside the band, or None."""
     value = plan_json.get(OUTSIDE_WINDOW_KEY)
     return value if isinstance(value, dict) else None
 
@@ -170,7 +184,7 @@ def course_plan(
     screening = get_screening(session=session, actor=actor, screening_id=inputs.screening_id)
     protocol = get_protocol(inputs.protocol)
     patient = planning_patient(record, screening, inputs, course.created_at.date())
-    settings = PlanSettings(skin_limit_c=inputs.skin_limit_c)
+    settings = inputs.settings()
     plan = make_plan(patient, protocol, load_profile(inputs.device), physics, settings)
     if plan != stored_plan(course):
         raise InputError(

@@ -4,7 +4,8 @@
 course's `signed_at`. It signs a course only when its plan is the planner's: made again from the
 course's stored editor inputs, it must be the very document stored (model equality; the audit entry
 keeps its fingerprint), allowed by the screening, inside every safety limit and the machine's limits,
-and, where it misses its target window, acknowledged by the clinician with a reason.
+and, where its target dose misses the band around the template's reference dose, acknowledged by the
+clinician with a reason.
 
 It also signs no plan without the patient's recorded consent to Class 4 laser treatment (clinic/consent.py),
 and a signed course gets its planned sessions (clinic/schedule.py). The plan editor
@@ -31,7 +32,7 @@ from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, load_profile, machine_limit_problem
 from laserdose.planning.plan import PhysicsModel
 
-# The shortest clinical reason accepted for signing a plan outside its target window: a few words at least.
+# The shortest clinical reason accepted for signing a plan outside its band: a few words at least.
 MIN_REASON_CHARS = 10
 SAFETY_TOLERANCE = 1e-9  # relative: the optimiser scales powers so its limits hold to rounding
 
@@ -41,15 +42,15 @@ class PlanRefused(InputError):
 
 
 class AcknowledgementNeeded(PlanRefused):
-    """A safe plan that misses its target window, signed without the clinician's acknowledgement."""
+    """A safe plan outside its band, signed without the clinician's acknowledgement."""
 
 
 @dataclass(frozen=True)
 class WindowAcknowledgement:
-    """The clinician's acceptance that the predicted target dose is outside the protocol's window.
+    """The clinician's acceptance that the plan does not deliver its prescription (outside the band).
 
     Attributes:
-        accepted: the box "I accept that the predicted target dose is outside the protocol's window".
+        accepted: the box "I accept that the predicted target dose is outside the band".
         reason: the clinical reason, free text of at least MIN_REASON_CHARS characters.
     """
 
@@ -60,12 +61,12 @@ class WindowAcknowledgement:
 def signing_problem(
     plan: TreatmentPlan | Refusal, device: DeviceProfile, protocol: ClinicalProtocol
 ) -> str | None:
-    """Why `plan` may not be signed, or None (a missed window needs an acknowledgement besides).
+    """Why `plan` may not be signed, or None (a plan outside its band needs an acknowledgement besides).
 
     The limits are the machine's (each source's power, the total, the mode and handpiece:
-    `machine_limit_problem`), the skin limit, the protocol's highest surface dose and the top of the
-    target window (no overdose at the target). The optimiser keeps all of them even when it reports no
-    feasible plan; this check makes signing not depend on that.
+    `machine_limit_problem`), the skin limit, the protocol's highest surface dose and the biphasic upper
+    bound on the target dose (no overdose at the target). The optimiser keeps all of them even when it
+    reports no feasible plan; this check makes signing not depend on that.
     """
     if isinstance(plan, Refusal) and plan.decision == "refer":
         return (
@@ -86,10 +87,12 @@ def signing_problem(
     slack = 1 + SAFETY_TOLERANCE
     if plan.peak_skin_temperature_c - plan.skin_start_c > (plan.skin_limit_c - plan.skin_start_c) * slack:
         return "the peak skin temperature is above the skin limit"
-    if plan.surface_dose_j_per_cm2 > protocol.surface_dose_j_per_cm2[1] * slack:
+    if plan.surface_dose_j_per_cm2 > protocol.max_surface_dose_j_per_cm2 * slack:
         return "the surface dose is above the protocol's maximum"
-    if plan.target.dose_range_j_per_cm2[1] > plan.target.window_j_per_cm2[1] * slack:
-        return "the target dose may be above the window's top"
+    if plan.prescription is None:
+        return "the plan was made for a dose window, before prescriptions: make it again in the plan editor"
+    if plan.prescription.equivalence > protocol.prescription.max_target_ratio * slack:
+        return "the target dose is above the biphasic upper bound"
     return None
 
 
@@ -97,7 +100,7 @@ def acknowledgement_problem(acknowledgement: WindowAcknowledgement | None) -> di
     """An error per acknowledgement field (the box, the reason), empty when both are given."""
     errors: dict[str, str] = {}
     if acknowledgement is None or not acknowledgement.accepted:
-        errors["accept_outside_window"] = "tick the box to sign a plan outside the target window"
+        errors["accept_outside_window"] = "tick the box to sign a plan outside the band"
     reason = acknowledgement.reason.strip() if acknowledgement else ""
     if len(reason) < MIN_REASON_CHARS:
         errors["outside_window_reason"] = f"give the clinical reason (at least {MIN_REASON_CHARS} characters)"
@@ -122,7 +125,7 @@ def sign(
     Raises:
         PlanRefused: the course's plan was not made by the planner, or it may not be signed, or the
             patient's consent is not recorded.
-        AcknowledgementNeeded: it misses its target window and nobody acknowledged that.
+        AcknowledgementNeeded: it is outside its band and nobody acknowledged that.
         InputError: the course is already signed, or the planner now gives another plan.
     """
     require_role(actor, Role.CLINICIAN)
@@ -142,7 +145,7 @@ def sign(
     outside = plans.outside_window(course.plan)
     if not plan.feasible and outside is None:
         raise AcknowledgementNeeded(
-            f"the target dose is outside the protocol's window ({plan.binding_limit}): "
+            f"the target dose is outside the band ({plan.binding_limit}): "
             "sign it in the plan editor with the acknowledgement"
         )
     if consent.course_consent(session=session, actor=actor, course_id=course_id) is None:
@@ -171,13 +174,13 @@ def create_signed_course(
     `given` is the patient's signed consent, recorded on the new course before it is signed (without it
     the course is signed only if it has a consent, which a new course has not: PlanRefused).
 
-    A plan that keeps every safety limit but misses its target window (any binding limit: the optimiser
-    never breaks a safety limit to reach the window) is signed only with `acknowledgement`, which is
+    A plan that keeps every safety limit but misses its band (any binding limit: the optimiser never
+    breaks a safety limit to reach the reference dose) is signed only with `acknowledgement`, which is
     stored beside the plan under "acknowledged_outside_window" and named in the signing's audit entry.
 
     Raises:
         PlanRefused: the screening does not allow laser, or the plan breaks a safety limit.
-        AcknowledgementNeeded: the plan misses its window and the acknowledgement is missing or empty.
+        AcknowledgementNeeded: the plan misses its band and the acknowledgement is missing or empty.
     """
     require_role(actor, Role.CLINICIAN)
     protocol = get_protocol(inputs.protocol)
@@ -205,11 +208,11 @@ def create_signed_course(
 def _outside_window(
     plan: TreatmentPlan, actor: User, acknowledgement: WindowAcknowledgement | None
 ) -> dict[str, Any]:
-    """The stored acknowledgement of a plan outside its window; raises when it is missing."""
+    """The stored acknowledgement of a plan outside its band; raises when it is missing."""
     errors = acknowledgement_problem(acknowledgement)
     if errors or acknowledgement is None:
         raise AcknowledgementNeeded(
-            f"the target dose is outside the protocol's window ({plan.binding_limit}): "
+            f"the target dose is outside the band ({plan.binding_limit}): "
             + "; ".join(errors.values() or ["acknowledge it"])
         )
     return {
@@ -217,5 +220,18 @@ def _outside_window(
         "reason": acknowledgement.reason.strip(),
         "binding_limit": plan.binding_limit,
         "target_dose_range_j_per_cm2": list(plan.target.dose_range_j_per_cm2),
-        "window_j_per_cm2": list(plan.target.window_j_per_cm2),
+        **_prescription_summary(plan),
+    }
+
+
+def _prescription_summary(plan: TreatmentPlan) -> dict[str, Any]:
+    """The template, reference dose, equivalence and band a plan was signed against."""
+    prescription = plan.prescription
+    if prescription is None:
+        return {}
+    return {
+        "template": prescription.template,
+        "reference_dose_j_per_cm2": prescription.reference.target_dose_j_per_cm2,
+        "equivalence": prescription.equivalence,
+        "band": list(prescription.band),
     }

@@ -66,7 +66,8 @@ def dosage_problem(field: str, value: object) -> str | None:
     """What is wrong with one dosage field's value, as a sentence naming the field, or None."""
     label, low, high = DOSAGE_LIMITS[field]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        return f"{label} must be a whole number from {low} to {high}, got {value!r}."
+        given = f", got {value!r}" if value != "" else ""
+        return f"{label} must be a whole number from {low} to {high}{given}."
     return None
 
 

@@ -5,8 +5,9 @@ planner predicts it does to the patient) or a `Refusal` (the screening does not:
 are told apart by the screening decision, so a refusal cannot carry parameters and a treatment plan
 cannot lack them. `PlanDocument` is their union; `PLAN_DOCUMENT` parses and validates it.
 
-Every document says its `schema_version`. Plans written before the version existed (version 1, the
-same fields flat at the top level) are read by `read_plan_document`, which upgrades them.
+Every document says its `schema_version`. Older plans are read by `read_plan_document`, which upgrades
+them: version 1 (the same fields flat at the top level) and version 2 (a dose window at the target
+instead of a prescription; its plans have no `prescription` and keep their verdict).
 
 "Is this still the plan that was signed?" is model equality, or `fingerprint`: the SHA-256 of the
 document's canonical JSON (sorted keys, no spaces, floats as Python writes them, which round-trip).
@@ -33,7 +34,7 @@ from laserdose.domain.quantities import Dose, Energy, Power, SkinLimit, Treatmen
 from laserdose.domain.wavelengths import wavelength_key, wavelength_nm
 from laserdose.errors import InputError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TreatableDecision = Literal["treat", "treat-with-precautions"]
 RefusedDecision = Literal["do-not-treat", "refer"]
 Urgency = Literal["routine", "urgent", "emergency"]
@@ -131,14 +132,72 @@ class TargetDose(_Model):
         depth_mm: its nominal depth for this patient [mm].
         dose_j_per_cm2: fluence at the nominal depth under the centre of the area [J/cm^2].
         dose_range_j_per_cm2: the fluence over the patient's uncertainty (low, high) [J/cm^2].
-        window_j_per_cm2: the protocol's window at the target (low, high) [J/cm^2].
     """
 
     structure: Name
     depth_mm: Positive
     dose_j_per_cm2: Dose
     dose_range_j_per_cm2: tuple[Dose, Dose]
-    window_j_per_cm2: tuple[Dose, Dose]
+
+
+TEMPLATE_KINDS = ("trial", "guideline", "manufacturer")
+PRESCRIPTION_MODES = ("equivalent-at-target", "as-in-source")
+
+
+class ReferenceDose(_Model):
+    """What the dose template's reference participant received at the same target.
+
+    Attributes:
+        skin_type: the participant's Fitzpatrick skin type [-].
+        bmi: the participant's body mass index [kg/m^2].
+        reported: True when the source reports both; False when a population default stands in [U].
+        depth_mm: the target's nominal depth in the participant [mm].
+        target_dose_j_per_cm2: fluence at the nominal target depth under the template's delivery [J/cm^2].
+        target_dose_range_j_per_cm2: the same over the participant's uncertainty (low, high) [J/cm^2].
+    """
+
+    skin_type: Annotated[int, Field(ge=1, le=6)]
+    bmi: Positive
+    reported: bool
+    depth_mm: Positive
+    target_dose_j_per_cm2: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    target_dose_range_j_per_cm2: tuple[Dose, Dose]
+
+
+class Prescription(_Model):
+    """What the plan aims at: a cited dose template, and this patient's target dose against its reference.
+
+    Attributes:
+        template: the template's id in its protocol.
+        source: the source, with its reference key.
+        kind: trial, guideline or manufacturer.
+        mode: equivalent-at-target (this patient gets the reference dose at the target) or as-in-source
+            (the template's surface prescription as published).
+        reference: the reference participant and the dose they received at the target.
+        equivalence: this patient's nominal target dose / the reference dose [-].
+        band: the equivalence the plan must reach (low, high) [-].
+        extrapolated: True when the plan goes beyond the source: another wavelength, mode or condition.
+    """
+
+    template: Name
+    source: Text
+    kind: Literal["trial", "guideline", "manufacturer"]
+    mode: Literal["equivalent-at-target", "as-in-source"]
+    reference: ReferenceDose
+    equivalence: NonNegative
+    band: tuple[Positive, Positive]
+    extrapolated: bool
+
+    @model_validator(mode="after")
+    def _ordered_band(self) -> Prescription:
+        if not self.band[0] <= 1.0 <= self.band[1]:
+            raise ValueError("band must satisfy low <= 1 <= high")
+        return self
+
+    @property
+    def in_band(self) -> bool:
+        """True when the equivalence lies in the band (both ends included, to 1e-9)."""
+        return self.band[0] * (1 - 1e-9) <= self.equivalence <= self.band[1] * (1 + 1e-9)
 
 
 class CourseSchedule(_Model):
@@ -159,11 +218,14 @@ class TreatmentPlan(_Model):
         delivery: what the machine does.
         area_cm2: treated area [cm^2].
         scan_speed_mm_per_s: hand scanning speed [mm/s].
-        feasible: True when every limit holds and the target dose is in its window.
-        binding_limit: the limit that keeps the dose out of its window (None when feasible).
+        feasible: True when the plan delivers its prescription: every limit holds and the equivalence
+            lies in its band.
+        binding_limit: the limit that keeps the plan from it (None when feasible).
         advice: what would change that, for the clinician (None when feasible).
         surface_dose_j_per_cm2: radiant exposure at the skin [J/cm^2].
         target: the dose at the primary target.
+        prescription: the template aimed at and the equivalence reached (None in plans upgraded from
+            version 2, made for a dose window).
         skin_start_c: skin temperature before treatment [C].
         peak_skin_temperature_c: predicted peak skin temperature [C].
         skin_limit_c: the highest skin temperature the plan was made under [C].
@@ -171,7 +233,7 @@ class TreatmentPlan(_Model):
         notes: what the numbers mean, for the reader.
     """
 
-    schema_version: Literal[2] = 2
+    schema_version: Literal[3] = 3
     decision: TreatableDecision
     reasons: tuple[Reason, ...] = Field(min_length=1)
     condition: Name
@@ -183,6 +245,7 @@ class TreatmentPlan(_Model):
     advice: Text | None = None
     surface_dose_j_per_cm2: Dose
     target: TargetDose
+    prescription: Prescription | None = None
     skin_start_c: Finite
     peak_skin_temperature_c: Finite
     skin_limit_c: SkinLimit
@@ -190,7 +253,7 @@ class TreatmentPlan(_Model):
     notes: tuple[Text, ...] = ()
 
     @model_validator(mode="after")
-    def _window_verdict(self) -> TreatmentPlan:
+    def _verdict(self) -> TreatmentPlan:
         if self.feasible != (self.binding_limit is None) or self.feasible != (self.advice is None):
             raise ValueError("a feasible plan has no binding_limit or advice; an infeasible one has both")
         return self
@@ -213,7 +276,7 @@ class Refusal(_Model):
         device: the machine profile's name.
     """
 
-    schema_version: Literal[2] = 2
+    schema_version: Literal[3] = 3
     decision: RefusedDecision
     urgency: Urgency | None
     reasons: tuple[Reason, ...] = Field(min_length=1)
@@ -259,9 +322,11 @@ def plan_schema() -> dict[str, Any]:
 
 
 def read_plan_document(data: Any) -> TreatmentPlan | Refusal:
-    """Validate plan JSON data, upgrading a version 1 plan (no schema_version); InputError if invalid."""
+    """Validate plan JSON data, upgrading a version 1 or 2 plan; InputError if invalid."""
     if isinstance(data, dict) and "schema_version" not in data:
         data = upgrade_v1(data)
+    if isinstance(data, dict) and data.get("schema_version") == 2:
+        data = upgrade_v2(data)
     try:
         return PLAN_DOCUMENT.validate_python(data)
     except ValidationError as exc:
@@ -292,6 +357,17 @@ def _refused(decision: Any) -> str:
     return f"plan decision is {decision!r}; only {' or '.join(TREATABLE_DECISIONS)} may be delivered"
 
 
+def upgrade_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A version 2 plan in the version 3 shape: its target window goes, it has no prescription.
+
+    Its feasibility, binding limit and advice stay as they were made (against the window).
+    """
+    upgraded = {**data, "schema_version": SCHEMA_VERSION}
+    if isinstance(data.get("target"), dict):
+        upgraded["target"] = {k: v for k, v in data["target"].items() if k != "window_j_per_cm2"}
+    return upgraded
+
+
 def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
     """A version 1 plan (the fields flat, as the planner wrote them before) in the version 2 shape.
 
@@ -300,13 +376,13 @@ def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
     """
     if data.get("decision") not in TREATABLE_DECISIONS:
         keys = ("decision", "urgency", "reasons", "condition", "device")
-        return {"schema_version": SCHEMA_VERSION, **{key: data[key] for key in keys if key in data}}
+        return {"schema_version": 2, **{key: data[key] for key in keys if key in data}}
     target = dict(data.get("target") or {})
     if "name" in target:
         target["structure"] = target.pop("name")
     kept = ("decision", "reasons", "condition", *_V1_TREATMENT_KEYS, "notes")
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": 2,
         **{key: data[key] for key in kept if key in data},
         "delivery": _v1_delivery(data),
         "target": target,

@@ -1,1 +1,1 @@
-"""Treatment planning: the dose at the painful structure inside its window while the skin stays safe."""
+"""Treatment planning: at the painful structure the dose a cited source delivered there, the skin safe."""

@@ -1,4 +1,4 @@
-"""The curves a clinician reads a plan by: dose against depth with the window, skin temperature in time."""
+"""The curves a clinician reads a plan by: dose against depth with the reference band, skin temperature."""
 
 import math
 from dataclasses import dataclass
@@ -21,7 +21,8 @@ class DepthDose:
         low, nominal, high: dose for the most fat, nominal and least fat [J/cm^2].
         target: the primary target's structure name.
         target_depth_mm: its nominal depth [mm].
-        window_j_per_cm2: its therapeutic window [J/cm^2].
+        band_j_per_cm2: the band around the template's reference dose at the target (low, high)
+            [J/cm^2]; None for a plan made before prescriptions.
     """
 
     depth_mm: FloatArray
@@ -30,7 +31,16 @@ class DepthDose:
     high: FloatArray
     target: str
     target_depth_mm: float
-    window_j_per_cm2: tuple[float, float]
+    band_j_per_cm2: tuple[float, float] | None
+
+
+def reference_band_j_per_cm2(plan: TreatmentPlan) -> tuple[float, float] | None:
+    """The band of target doses the plan aims for: band x the reference dose (low, high) [J/cm^2]."""
+    if plan.prescription is None:
+        return None
+    reference = plan.prescription.reference.target_dose_j_per_cm2
+    low, high = plan.prescription.band
+    return low * reference, high * reference
 
 
 def plan_handpiece(plan: TreatmentPlan, device: DeviceProfile) -> Handpiece:
@@ -65,7 +75,7 @@ def depth_dose_curve(plan: TreatmentPlan, patient: Patient, physics: TablePhysic
         depth_mm=depth,
         target=plan.target.structure,
         target_depth_mm=plan.target.depth_mm,
-        window_j_per_cm2=plan.target.window_j_per_cm2,
+        band_j_per_cm2=reference_band_j_per_cm2(plan),
         **totals,
     )
 

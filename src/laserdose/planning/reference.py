@@ -7,18 +7,25 @@ REFERENCE_BMI, [U]). Under the template's delivery this participant's primary ta
     D_ref = sum over wavelengths  H_skin * share_w * F_w(z_target; R)
 
 with H_skin the radiant exposure at the skin, share_w the energy share of each wavelength and F_w the
-planner's broad-beam fluence factor (planning/physics.py: the shipped Monte Carlo table) at the target's
-nominal depth in the participant's back model (optics/back.py), for a disk of the lit area.
+planner's broad-beam fluence factor (a PhysicsModel, planning/plan.py; by default planning/physics.py:
+the shipped Monte Carlo table) at the target's nominal depth in the participant's back model
+(optics/back.py), for a disk of the lit area. The same sum with the factors' least and most favourable
+values gives the range over the participant's uncertainty.
 """
 
-from dataclasses import dataclass
-from typing import Any
+from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import Protocol
+from laserdose.clinical.screening import ScreeningAnswers
 from laserdose.clinical.templates import DoseTemplate
-from laserdose.optics.back import back_model
-from laserdose.planning.dose import disk_radius_mm
-from laserdose.planning.physics import TablePhysics
+from laserdose.domain.quantities import TREATMENT_AREA
+
+if TYPE_CHECKING:
+    from laserdose.planning.plan import PhysicsModel
 
 # Population defaults where a source does not report its participants [U]: skin type III, the middle of
 # the types in the low-back trials read; BMI 27 kg/m2, about the mean of adults with chronic low back pain
@@ -44,14 +51,16 @@ class WavelengthPart:
     Attributes:
         wavelength_nm: the wavelength [nm].
         surface_dose_j_per_cm2: its radiant exposure at the skin [J/cm2].
-        fluence_factor: fluence at the target per unit exposure at the skin [-].
+        fluence_factor: fluence at the target per unit exposure at the skin, nominal [-].
         target_dose_j_per_cm2: its fluence at the target [J/cm2].
+        target_dose_range_j_per_cm2: the same over the participant's uncertainty (low, high) [J/cm2].
     """
 
     wavelength_nm: float
     surface_dose_j_per_cm2: float
     fluence_factor: float
     target_dose_j_per_cm2: float
+    target_dose_range_j_per_cm2: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,12 @@ class ReferenceDose:
     parts: tuple[WavelengthPart, ...]
     participant: ReferenceParticipant
 
+    @property
+    def target_dose_range_j_per_cm2(self) -> tuple[float, float]:
+        """The reference dose over the participant's uncertainty (low, high) [J/cm2]."""
+        low = sum(part.target_dose_range_j_per_cm2[0] for part in self.parts)
+        return low, sum(part.target_dose_range_j_per_cm2[1] for part in self.parts)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {
@@ -72,6 +87,7 @@ class ReferenceDose:
             "structure": self.structure,
             "depth_mm": self.depth_mm,
             "target_dose_j_per_cm2": self.target_dose_j_per_cm2,
+            "target_dose_range_j_per_cm2": list(self.target_dose_range_j_per_cm2),
             "parts": [vars(part).copy() for part in self.parts],
             "participant": vars(self.participant).copy(),
         }
@@ -89,7 +105,7 @@ def reference_participant(template: DoseTemplate) -> ReferenceParticipant:
     )
 
 
-def reference_dose(template: DoseTemplate, protocol: Protocol, physics: TablePhysics) -> ReferenceDose:
+def reference_dose(template: DoseTemplate, protocol: Protocol, physics: PhysicsModel) -> ReferenceDose:
     """The fluence at the protocol's primary target of the template's reference participant.
 
     Args:
@@ -102,16 +118,23 @@ def reference_dose(template: DoseTemplate, protocol: Protocol, physics: TablePhy
     """
     participant = reference_participant(template)
     structure = protocol.primary_target.structure
-    table = physics.table
-    radius_mm = min(disk_radius_mm(template.lit_area_cm2), float(table.radii_mm[-1]))
+    body = Patient(
+        skin_type=participant.skin_type,
+        area_cm2=max(template.lit_area_cm2, TREATMENT_AREA.low),
+        screening=ScreeningAnswers(diagnosis=protocol.diagnosis),
+        bmi=participant.bmi,
+    )
     parts = []
     depth_mm = 0.0
     for wavelength_nm, share in zip(template.wavelengths_nm, template.energy_fractions, strict=True):
-        back = back_model(participant.skin_type, wavelength_nm, bmi=participant.bmi)
-        depth_mm = back.targets[structure].depth_mm
-        factor = table.factor(wavelength_nm, participant.skin_type, back.fat_mm, depth_mm, radius_mm)
+        depth_mm, light = physics.target_light(body, wavelength_nm, structure, template.lit_area_cm2)
         surface = template.dose_at_skin_j_per_cm2 * share
-        parts.append(WavelengthPart(wavelength_nm, surface, factor, surface * factor))
+        parts.append(
+            WavelengthPart(
+                wavelength_nm, surface, light.nominal, surface * light.nominal,
+                (surface * light.low, surface * light.high),
+            )
+        )  # fmt: skip
     return ReferenceDose(
         template=template.id,
         structure=structure,

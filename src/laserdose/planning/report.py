@@ -118,22 +118,22 @@ def write_plan_report(
     patient: Patient,
     basis: tuple[DeviceProfile, ClinicalProtocol],
     physics: TablePhysics,
-    outside_window_reason: str | None = None,
+    outside_band_reason: str | None = None,
     body_zones: Sequence[str] = (),
     stamp: PageStamp | None = None,
 ) -> None:
     """The plan report: patient and screening, the plan, its curves and area, laser safety, sources.
 
-    `basis` is the plan's machine and protocol. `outside_window_reason` is the clinician's reason for
-    signing a plan whose target dose is outside the window; the report then says "Signed outside the
-    target window: <reason>". `body_zones` are the zones marked on the course's body chart, drawn on a
-    page of their own. A clinic's report gives `stamp`: the patient's identification and the signature,
-    in full on the first page and at the foot of every page.
+    `basis` is the plan's machine and protocol. `outside_band_reason` is the clinician's reason for
+    signing a plan whose target dose is outside its band; the report then says "Signed outside the
+    band: <reason>". `body_zones` are the zones marked on the course's body chart, drawn on a page of
+    their own. A clinic's report gives `stamp`: the patient's identification and the signature, in full
+    on the first page and at the foot of every page.
     """
     device, protocol = basis
     rows = plan_rows(plan, patient, device, with_name=stamp is None)
-    if outside_window_reason is not None:
-        rows.insert(0, ("SIGNED", "Signed outside the target window:", outside_window_reason))
+    if outside_band_reason is not None:
+        rows.insert(0, ("SIGNED", "Signed outside the band:", outside_band_reason))
     if stamp is not None:
         rows = stamp_rows(stamp) + rows
     pages = table_pages("Treatment plan", rows)
@@ -172,8 +172,8 @@ def plan_rows(
     rows += _parameter_rows(plan)
     if not plan.feasible:
         rows += [
-            ("NOT IN WINDOW", "binding limit", plan.binding_limit or ""),
-            ("NOT IN WINDOW", "advice", plan.advice or ""),
+            ("OUTSIDE BAND", "binding limit", plan.binding_limit or ""),
+            ("OUTSIDE BAND", "advice", plan.advice or ""),
         ]
     return rows + [("note", str(number), note) for number, note in enumerate(plan.notes, start=1)]
 
@@ -210,10 +210,32 @@ def _parameter_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
         ("plan", "energy / surface dose", energy),
         ("target", target.structure, f"{target.depth_mm:.1f} mm deep"),
         ("target", "dose (nominal, range)", dose),
-        ("target", "window", "{:g}-{:g} J/cm2".format(*target.window_j_per_cm2)),
+        *prescription_rows(plan),
         ("skin", "peak temperature", f"{plan.peak_skin_temperature_c:.1f} C"),
         ("course", "sessions", f"{course.sessions}, {course.per_week} per week"),
     ]
+
+
+def prescription_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
+    """Rows for the template, its reference dose and this patient's equivalence."""
+    prescription = plan.prescription
+    if prescription is None:
+        return [("prescription", "template", "none: made for a dose window, before prescriptions")]
+    reference = prescription.reference
+    who = f"skin type {reference.skin_type}, BMI {reference.bmi:g}" + ("" if reference.reported else " [U]")
+    verdict = "inside" if prescription.in_band else "OUTSIDE"
+    rows = [
+        ("prescription", "template", f"{prescription.template} ({prescription.kind}): {prescription.source}"),
+        ("prescription", "mode", prescription.mode),
+        ("prescription", "reference participant", who),
+        ("prescription", "reference dose", "{:.3g} J/cm2 ({:.3g}-{:.3g})".format(
+            reference.target_dose_j_per_cm2, *reference.target_dose_range_j_per_cm2)),
+        ("prescription", "equivalence", "{:.2f} x the reference, {} the band {:g}-{:g}".format(
+            prescription.equivalence, verdict, *prescription.band)),
+    ]  # fmt: skip
+    if prescription.extrapolated:
+        rows.append(("prescription", "extrapolated", "beyond the source: see the notes"))
+    return rows
 
 
 def _curves_page(
@@ -225,10 +247,11 @@ def _curves_page(
     curve = depth_dose_curve(plan, patient, physics)
     depth_axes.fill_between(curve.depth_mm, curve.low, curve.high, alpha=0.3, label="fat +/- 2 SD")
     depth_axes.semilogy(curve.depth_mm, curve.nominal, label="nominal")
-    depth_axes.axhspan(*curve.window_j_per_cm2, color="green", alpha=0.15, label="target window")
+    if curve.band_j_per_cm2 is not None:
+        depth_axes.axhspan(*curve.band_j_per_cm2, color="green", alpha=0.15, label="reference band")
     depth_axes.axvline(curve.target_depth_mm, color="black", linestyle=":", label=curve.target)
     depth_axes.set(xlabel="depth [mm]", ylabel="dose [J/cm2]", title="Dose under the centre of the area")
-    depth_axes.set_ylim(bottom=curve.window_j_per_cm2[0] / 1e3)  # three decades below the window
+    depth_axes.set_ylim(bottom=plan.target.dose_j_per_cm2 / 1e3)  # three decades below the target dose
     depth_axes.legend(fontsize=7)
     times, skin_c = skin_temperature_curve(plan, patient, device, physics)
     skin_axes.plot(times, skin_c)
@@ -260,7 +283,7 @@ def _source_rows(
 ) -> list[tuple[str, str, str]]:
     rows = [("protocol", "source", source) for source in protocol.sources]
     rows += [("protocol", "note", note) for note in protocol.notes]
-    rows += [("target window", target.structure, target.window_basis) for target in protocol.targets]
+    rows += [("target", target.structure, target.why) for target in protocol.targets]
     rows += [("screening", reason.code, reason.source) for reason in plan.reasons]
     rows += [
         (

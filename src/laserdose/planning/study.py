@@ -135,14 +135,53 @@ def patient_tasks(
     skin_rise: SkinRise,
 ) -> list[PatientTask]:
     """One task per cohort patient, each simulating `plan` on `device` (the plan's machine)."""
+    if plan.device != device.name:
+        raise InputError(f"the plan is for {plan.device}, not {device.name}")
+    handpiece = device.handpiece(plan.delivery.handpiece)
+    count = _photons(photons)
+    return [PatientTask(cohort, k, plan, handpiece, count, skin_rise) for k in range(cohort.patients)]
+
+
+def _photons(photons: int) -> int:
     if not isinstance(photons, int) or not MIN_PHOTONS <= photons <= MAX_PHOTONS:
         raise InputError(
             f"photons must be a whole number from {MIN_PHOTONS} to {MAX_PHOTONS:g}, got {photons!r}"
         )
-    if plan.device != device.name:
-        raise InputError(f"the plan is for {plan.device}, not {device.name}")
-    handpiece = device.handpiece(plan.delivery.handpiece)
-    return [PatientTask(cohort, k, plan, handpiece, photons, skin_rise) for k in range(cohort.patients)]
+    return photons
+
+
+def personalised_tasks(
+    cohort: Cohort,
+    protocol: ClinicalProtocol,
+    device: DeviceProfile,
+    physics: PhysicsModel,
+    settings: PlanSettings,
+    photons: int,
+    skin_rise: SkinRise,
+) -> list[PatientTask]:
+    """One task per cohort patient, each simulating the plan the planner makes for that very patient.
+
+    The planner sees what a clinic knows: the drawn skin type and BMI (or measured fat), the nominal
+    target depth of the back model; the simulation then draws the target's actual depth, so the
+    anatomical spread the planner cannot see stays in the result.
+    """
+    tasks = []
+    structure = protocol.primary_target.structure
+    for index in range(cohort.patients):
+        drawn = draw_patient(cohort, index, structure)
+        patient = Patient(
+            skin_type=drawn.skin_type,
+            area_cm2=cohort.area_cm2,
+            screening=_answers(protocol.diagnosis, drawn.skin_type, protocol.referral_first),
+            bmi=drawn.bmi,
+            fat_mm=drawn.measured_fat_mm,
+        )
+        plan = make_plan(patient, protocol, device, physics, settings)
+        if not isinstance(plan, TreatmentPlan):
+            raise InputError(f"patient {index}: the screening decided {plan.decision!r}")
+        handpiece = device.handpiece(plan.delivery.handpiece)
+        tasks.append(PatientTask(cohort, index, plan, handpiece, _photons(photons), skin_rise))
+    return tasks
 
 
 def run_study(

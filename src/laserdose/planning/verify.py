@@ -15,11 +15,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from laserdose.clinical.patient import Patient
+from laserdose.clinical.templates import DoseTemplate
 from laserdose.domain.plan import TreatmentPlan
 from laserdose.machines.profile import DeviceProfile
+from laserdose.optics.back import back_model
 from laserdose.planning.curves import emitting_powers, plan_handpiece, plan_scan
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.physics import patient_back
+from laserdose.planning.reference import reference_participant
 from laserdose.thermal.scan import ScanPath
 from laserdose.thermal.service import scanned_peak_rise_k
 from laserdose.thermal.source import Emission
@@ -43,6 +46,10 @@ class Verification:
         peak_skin_temperature_c: peak skin temperature from the 3-D solver [C].
         planned_peak_skin_temperature_c: the planner's prediction [C].
         skin_difference_k: verified - planned peak skin temperature [K].
+        reference_target_dose_j_per_cm2: the template's reference dose from fresh Monte Carlo runs on its
+            participant's back [J/cm^2] (None without a template).
+        equivalence: verified target dose / verified reference dose [-] (None without a template).
+        planned_equivalence: the planner's equivalence [-] (None without a prescription).
     """
 
     target_dose_j_per_cm2: float
@@ -51,6 +58,9 @@ class Verification:
     peak_skin_temperature_c: float
     planned_peak_skin_temperature_c: float
     skin_difference_k: float
+    reference_target_dose_j_per_cm2: float | None = None
+    equivalence: float | None = None
+    planned_equivalence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -58,8 +68,9 @@ class Verification:
 
 
 def verify_plan(
-    plan: TreatmentPlan, patient: Patient, device: DeviceProfile, photons: int, seed: int
-) -> Verification:
+    plan: TreatmentPlan, patient: Patient, device: DeviceProfile, photons: int, seed: int,
+    template: DoseTemplate | None = None,
+) -> Verification:  # fmt: skip
     """Re-simulate `plan` for `patient` (see the module docstring).
 
     Args:
@@ -67,7 +78,9 @@ def verify_plan(
         patient: the patient it was made for.
         device: the plan's machine (its handpiece's beam).
         photons: photons per wavelength for the transport runs.
-        seed: base seed; wavelength k of n uses seed + k for the target and seed + n + k for the skin.
+        seed: base seed; wavelength k of n uses seed + k for the target and seed + n + k for the skin,
+            template wavelength k seed + 2n + k for the reference.
+        template: the plan's dose template, to re-simulate its reference dose and the equivalence.
     """
     powers = emitting_powers(plan)
     dose = 0.0
@@ -81,6 +94,11 @@ def verify_plan(
         )
     planned_skin_c = plan.peak_skin_temperature_c
     planned_dose = plan.target.dose_j_per_cm2
+    reference = None
+    if template is not None:
+        reference = reference_target_dose_j_per_cm2(
+            template, plan.target.structure, photons, seed + 2 * len(powers)
+        )
     return Verification(
         target_dose_j_per_cm2=dose,
         planned_target_dose_j_per_cm2=planned_dose,
@@ -90,7 +108,30 @@ def verify_plan(
         peak_skin_temperature_c=plan.skin_start_c + rise_k,
         planned_peak_skin_temperature_c=planned_skin_c,
         skin_difference_k=plan.skin_start_c + rise_k - planned_skin_c,
+        reference_target_dose_j_per_cm2=reference,
+        equivalence=dose / reference if reference else None,
+        planned_equivalence=plan.prescription.equivalence if plan.prescription else None,
     )
+
+
+def reference_target_dose_j_per_cm2(template: DoseTemplate, structure: str, photons: int, seed: int) -> float:
+    """The template's reference dose from fresh Monte Carlo runs, one per wavelength [J/cm^2].
+
+    The participant's exact back (no interpolation in fat), a disk of the template's lit area, the
+    target's nominal depth: sum of surface dose x share x F(depth; R).
+    """
+    participant = reference_participant(template)
+    dose = 0.0
+    shares = zip(template.wavelengths_nm, template.energy_fractions, strict=True)
+    for index, (wavelength_nm, share) in enumerate(shares):
+        back = back_model(participant.skin_type, wavelength_nm, bmi=participant.bmi)
+        depth_mm = back.targets[structure].depth_mm
+        factor = target_fluence(
+            Stack.from_layers(back.layers), disk_radius_mm(template.lit_area_cm2), depth_mm, photons,
+            seed + index,
+        )  # fmt: skip
+        dose += template.dose_at_skin_j_per_cm2 * share * factor
+    return dose
 
 
 def _target_factor(

@@ -1,8 +1,8 @@
-"""Server-drawn SVG of a plan: dose against depth with the target window, skin temperature against time.
+"""Server-drawn SVG of a plan: dose against depth with the reference band, skin temperature against time.
 
 Inline SVG, no JavaScript, drawn in a few milliseconds so that the live preview stays quick. The dose axis
 is logarithmic (light fades by orders of magnitude over the tens of millimetres to a deep target). Data
-attributes (`data-target-depth`, `data-window`, `data-peak`, `data-limit`) let people and tests read the
+attributes (`data-target-depth`, `data-band`, `data-peak`, `data-limit`) let people and tests read the
 numbers behind the drawing.
 """
 
@@ -76,24 +76,26 @@ def depth_dose_svg(
     nominal: Sequence[float],
     high: Sequence[float],
     target_depth_mm: float,
-    window_j_per_cm2: tuple[float, float],
+    band_j_per_cm2: tuple[float, float] | None,
 ) -> Markup:
-    """Dose [J/cm^2] against depth [mm], the patient's range shaded, the target and its window marked."""
-    top = max(max(high), window_j_per_cm2[1]) * 2
+    """Dose [J/cm^2] against depth [mm], the patient's range shaded, the target and the reference band."""
+    top = max(max(high), band_j_per_cm2[1] if band_j_per_cm2 else 0.0) * 2
     frame = _Frame((0.0, float(max(depth_mm))), (DOSE_FLOOR_J_PER_CM2, top), log_y=True)
     decades = range(math.ceil(math.log10(DOSE_FLOOR_J_PER_CM2)), math.floor(math.log10(top)) + 1)
-    w_low, w_high = window_j_per_cm2
+    band_text = "{:.3g}-{:.3g}".format(*band_j_per_cm2) if band_j_per_cm2 else ""
     parts = [f'<svg class="chart depth-dose" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-             f'data-target-depth="{target_depth_mm:.4g}" data-window="{w_low:g}-{w_high:g}" '
+             f'data-target-depth="{target_depth_mm:.4g}" data-band="{band_text}" '
              f'data-peak="{max(nominal):.4g}">']  # fmt: skip
     parts.append("<title>Dose against depth under the centre of the treated area</title>")
     parts.append(
         _axes(frame, _nice_ticks(0.0, frame.x1), [10.0**d for d in decades], ("depth [mm]", "J/cm2"))
     )
-    x, y_top, y_bottom = frame.x(target_depth_mm), frame.y(w_high), frame.y(w_low)
-    parts.append(f'<rect class="window" x="{LEFT}" width="{WIDTH - LEFT - RIGHT}" y="{y_top:.1f}" '
-                 f'height="{y_bottom - y_top:.1f}"><title>target window {w_low:g}-{w_high:g} J/cm2</title>'
-                 "</rect>")  # fmt: skip
+    x = frame.x(target_depth_mm)
+    if band_j_per_cm2 is not None:
+        y_top, y_bottom = frame.y(band_j_per_cm2[1]), frame.y(band_j_per_cm2[0])
+        parts.append(f'<rect class="window" x="{LEFT}" width="{WIDTH - LEFT - RIGHT}" y="{y_top:.1f}" '
+                     f'height="{y_bottom - y_top:.1f}"><title>reference band {band_text} J/cm2</title>'
+                     "</rect>")  # fmt: skip
     parts.append(f'<line class="target" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}"/>')
     parts.append(
         f'<text class="target-label" x="{x + 4:.1f}" y="{TOP + 12}">target {target_depth_mm:.0f} mm</text>'
@@ -121,5 +123,34 @@ def skin_temperature_svg(time_s: Sequence[float], temperature_c: Sequence[float]
     parts.append(f'<text class="limit-label" x="{WIDTH - RIGHT}" y="{y - 4:.1f}" text-anchor="end">'
                  f"limit {limit_c:g} C</text>")  # fmt: skip
     parts.append(_polyline(frame, time_s, temperature_c, "series"))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+GAUGE_RANGE = (0.1, 3.0)  # equivalence shown, log scale: a tenth to three times the reference
+
+
+def equivalence_svg(equivalence: float, band: tuple[float, float], max_ratio: float) -> Markup:
+    """A gauge of this patient's target dose / the reference dose, log scale, the band shaded."""
+    low, high = GAUGE_RANGE
+    width, left, right = 480.0, 20.0, 20.0
+
+    def x(value: float) -> float:
+        clipped = min(max(value, low), high)
+        return left + (width - left - right) * math.log(clipped / low) / math.log(high / low)
+
+    inside = band[0] * (1 - 1e-9) <= equivalence <= band[1] * (1 + 1e-9)
+    parts = [f'<svg class="chart gauge" id="equivalence-gauge" viewBox="0 0 {width:g} 48" role="img" '
+             f'data-equivalence="{equivalence:.4g}" data-band="{band[0]:g}-{band[1]:g}" '
+             f'data-inside="{str(inside).lower()}">',
+             f"<title>Target dose {equivalence:.2f} x the reference; band {band[0]:g}-{band[1]:g}</title>",
+             f'<rect class="gauge-track" x="{left:g}" y="14" width="{width - left - right:g}" height="12"/>',
+             f'<rect class="window" x="{x(band[0]):.1f}" y="14" width="{x(band[1]) - x(band[0]):.1f}" '
+             'height="12"/>',
+             f'<line class="limit" x1="{x(max_ratio):.1f}" x2="{x(max_ratio):.1f}" y1="10" y2="30"/>',
+             f'<line class="gauge-marker {"inside" if inside else "outside"}" x1="{x(equivalence):.1f}" '
+             f'x2="{x(equivalence):.1f}" y1="8" y2="32"/>']  # fmt: skip
+    for tick in (0.1, 0.3, 1.0, 3.0):
+        parts.append(f'<text class="tick" x="{x(tick):.1f}" y="44" text-anchor="middle">{tick:g}x</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -12,11 +12,13 @@ from laserdose.clinic.plans import MAX_TEXT_CHARS, PlanInputs
 from laserdose.clinic.screenings import MAX_REASON_CHARS, QUESTIONNAIRE_LISTS
 from laserdose.clinical import screening_rules as vocabulary
 from laserdose.clinical.protocols import load_protocols
+from laserdose.domain.plan import PRESCRIPTION_MODES
 from laserdose.domain.quantities import BMI, FAT_THICKNESS, SKIN_LIMIT, TREATMENT_AREA, Quantity
 from laserdose.errors import InputError
 from laserdose.machines.profile import shipped_profiles
+from laserdose.planning.plan import DEFAULT_MODE
 
-PLAN_FIELDS = ("protocol", "device", "area_cm2", "skin_limit_c", "fat_mm", "bmi")
+PLAN_FIELDS = ("protocol", "device", "template", "mode", "area_cm2", "skin_limit_c", "fat_mm", "bmi")
 _LIST_TERMS = {
     "red_flags": vocabulary.RED_FLAGS,
     "contraindications": vocabulary.CONTRAINDICATIONS,
@@ -63,6 +65,25 @@ def _protocol(raw: str, diagnosis: str) -> str:
     return raw
 
 
+def _template(raw: str, protocol: str) -> str | None:
+    """The chosen template of the protocol, None for its default ("" typed)."""
+    if not raw:
+        return None
+    protocols = load_protocols()
+    if protocol in protocols and raw not in {t.id for t in protocols[protocol].templates}:
+        allowed = ", ".join(t.id for t in protocols[protocol].templates)
+        raise InputError(f"{protocol} has no template {raw!r}; choose one of {allowed}")
+    return raw
+
+
+def _mode(raw: str) -> str:
+    if raw == "":
+        return DEFAULT_MODE
+    if raw not in PRESCRIPTION_MODES:
+        raise InputError(f"choose {' or '.join(PRESCRIPTION_MODES)}")
+    return raw
+
+
 def _device(raw: str) -> str:
     if raw not in shipped_profiles():
         raise InputError("choose a device")
@@ -84,6 +105,8 @@ def parse_plan_form(values: dict[str, str], screening: Screening) -> tuple[PlanI
     checks: dict[str, Callable[[str], Any]] = {
         "protocol": lambda raw: _protocol(raw, diagnosis),
         "device": _device,
+        "template": lambda raw: _template(raw, values.get("protocol", "")),
+        "mode": _mode,
         "area_cm2": lambda raw: _number(raw, TREATMENT_AREA),
         "skin_limit_c": lambda raw: _number(raw, SKIN_LIMIT),
         "fat_mm": lambda raw: _number(raw, FAT_THICKNESS) if raw else None,
@@ -106,5 +129,6 @@ def parse_plan_form(values: dict[str, str], screening: Screening) -> tuple[PlanI
         protocol=parsed["protocol"], device=parsed["device"], area_cm2=parsed["area_cm2"],
         skin_limit_c=parsed["skin_limit_c"], fat_mm=parsed["fat_mm"],
         bmi=None if parsed["fat_mm"] is not None else parsed["bmi"], screening_id=screening.id,
+        template=parsed["template"], mode=parsed["mode"],
     )  # fmt: skip
     return inputs, {}

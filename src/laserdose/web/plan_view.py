@@ -12,12 +12,13 @@ from markupsafe import Markup
 from laserdose.clinic.signing import signing_problem
 from laserdose.clinical.patient import Patient
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
+from laserdose.clinical.templates import DoseTemplate
 from laserdose.domain.plan import Refusal, TreatmentPlan, plan_json
 from laserdose.machines.profile import DeviceProfile
 from laserdose.planning.curves import depth_dose_curve, emitting_powers, skin_temperature_curve
 from laserdose.planning.physics import TablePhysics, default_physics
 from laserdose.safety.summary import SafetySummary, safety_summary, summary_rows
-from laserdose.web.plan_charts import depth_dose_svg, skin_temperature_svg
+from laserdose.web.plan_charts import depth_dose_svg, equivalence_svg, skin_temperature_svg
 
 
 def get_physics(request: Request) -> TablePhysics:
@@ -46,6 +47,7 @@ class PlanView:
         depth_svg: dose against depth, or None when there are no parameters.
         skin_svg: skin temperature against time, or None.
         safety_rows: the laser safety summary as (section, item, value), for the session's exposure.
+        gauge_svg: the patient's target dose against the reference with the band, or None.
     """
 
     plan: TreatmentPlan | Refusal
@@ -56,6 +58,15 @@ class PlanView:
     depth_svg: Markup | None
     skin_svg: Markup | None
     safety_rows: list[tuple[str, str, str]]
+    gauge_svg: Markup | None = None
+
+    @property
+    def template(self) -> DoseTemplate | None:
+        """The dose template the plan aims at (None for a refusal or a plan made before templates)."""
+        plan = self.treatment
+        if plan is None or plan.prescription is None:
+            return None
+        return {t.id: t for t in self.protocol.templates}.get(plan.prescription.template)
 
     @property
     def treatment(self) -> TreatmentPlan | None:
@@ -75,12 +86,12 @@ class PlanView:
 
     @property
     def signable(self) -> bool:
-        """True when the signing gate would sign it (a missed window needs the acknowledgement besides)."""
+        """True when the signing gate would sign it (outside the band: the acknowledgement besides)."""
         return not self.refusal
 
     @property
     def needs_acknowledgement(self) -> bool:
-        """True when the plan is safe but its target dose is outside the window (sign with a reason)."""
+        """True when the plan is safe but its target dose is outside the band (sign with a reason)."""
         return self.signable and self.treatment is not None and not self.treatment.feasible
 
 
@@ -96,11 +107,15 @@ def plan_view(
     depth = depth_dose_curve(plan, patient, physics)
     depth_svg = depth_dose_svg(
         [float(v) for v in depth.depth_mm], [float(v) for v in depth.low], [float(v) for v in depth.nominal],
-        [float(v) for v in depth.high], depth.target_depth_mm, depth.window_j_per_cm2,
+        [float(v) for v in depth.high], depth.target_depth_mm, depth.band_j_per_cm2,
     )  # fmt: skip
     times_s, temperature_c = skin_temperature_curve(plan, patient, device, physics)
     skin_svg = skin_temperature_svg(
         [float(t) for t in times_s], [float(c) for c in temperature_c], plan.skin_limit_c
     )
     rows = summary_rows(_safety(device, plan.delivery.duration_s))
-    return PlanView(plan, patient, device, protocol, payload, depth_svg, skin_svg, rows)
+    gauge = None
+    if plan.prescription is not None:
+        ratio = protocol.prescription.max_target_ratio
+        gauge = equivalence_svg(plan.prescription.equivalence, plan.prescription.band, ratio)
+    return PlanView(plan, patient, device, protocol, payload, depth_svg, skin_svg, rows, gauge)

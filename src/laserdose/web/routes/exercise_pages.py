@@ -123,10 +123,11 @@ def prescribe(
     check_csrf(request, form.get("csrf_token"))
     values = {field: str(form.get(field, "")) for field in ("exercise_id", "note", *DOSAGE_FIELDS)}
     errors: dict[str, str] = {}
-    checked = _dosage(values, errors)
+    usual = not any(values[field].strip() for field in DOSAGE_FIELDS)  # all blank: the library's dosage
+    checked = None if usual else _dosage(values, errors)
     if not values["exercise_id"].isdigit():
         errors["exercise_id"] = "Choose an exercise from the library."
-    if checked is not None and not errors:
+    if not errors:
         try:
             exercises.assign(
                 session=session, actor=user, course_id=course_id, exercise_id=int(values["exercise_id"]),

@@ -244,7 +244,7 @@ def _pdf(
     buffer = io.BytesIO()
     basis = (load_profile(inputs.device), get_protocol(inputs.protocol))
     write_plan_report(
-        buffer, plan, patient, basis, physics, outside_window_reason=reason, body_zones=body_zones,
+        buffer, plan, patient, basis, physics, outside_band_reason=reason, body_zones=body_zones,
         stamp=stamp,
     )  # fmt: skip
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
