@@ -70,6 +70,9 @@ def signed_course(database_url: str, plan: dict[str, Any] | None = None, checked
         # The row as the signing gate leaves it: these hand-written short plans keep the console tests
         # to seconds; the gate, which signs only the planner's plans, is tested in tests/clinic.
         course.signed_by_id, course.signed_at = clinician.id, utcnow()
+        # Created long before: the date rules refuse records dated before their course was created, and
+        # these tests date sessions and assessments back.
+        course.created_at = dt.datetime(2025, 1, 2, tzinfo=dt.UTC)
         session.flush()
         plan_today(session, course)  # every session today: tests may treat several times
         course_id = course.id
@@ -178,11 +181,15 @@ def console_client(webapp: Any, sim: SimulatorServer, grace_s: float = 30.0) -> 
     return client
 
 
-def post_console(client: Any, course_id: int, action: str, checklist: bool = True) -> Any:
+# A start's form fields that confirm a second dose on one calendar day (clinic.completion).
+SAME_DAY = {"confirm_same_day": "1", "same_day_reason": "second dose today, on purpose"}
+
+
+def post_console(client: Any, course_id: int, action: str, checklist: bool = True, **fields: str) -> Any:
     """Press a console button (connect, start, stop, disconnect) with the page's CSRF token.
 
     Before "start", the safety checklist of the session is completed on the console (one per start),
-    unless `checklist` is False.
+    unless `checklist` is False. `fields`: more form fields (a completion, a same-day confirmation).
     """
     page = client.get(f"/courses/{course_id}/console")
     if action == "start" and checklist:
@@ -190,5 +197,6 @@ def post_console(client: Any, course_id: int, action: str, checklist: bool = Tru
                            follow_redirects=False)  # fmt: skip
         assert done.status_code == 303, done.text
         page = client.get(f"/courses/{course_id}/console")
-    return client.post(f"/courses/{course_id}/console/{action}", data={"csrf_token": csrf_of(page.text)},
+    data = {"csrf_token": csrf_of(page.text), **fields}
+    return client.post(f"/courses/{course_id}/console/{action}", data=data,
                        follow_redirects=False, headers={"Accept": "application/json"})  # fmt: skip

@@ -164,7 +164,10 @@ def test_after_completion_the_console_shows_the_completed_record_and_may_treat_a
         assert record.energy_j_by_wavelength[key] == pytest.approx(planned, rel=ENERGY_TOLERANCE)
     _expect_row_is_the_record(page, record)
     _expect_buttons(page, connect=0, start=1, disconnect=1)
-    arm(page)  # another session on the same connection (session 2, its own checklist)
+    complete_checklist(page)  # another session on the same connection (session 2, its own checklist)
+    page.check("#confirm_same_day")  # a second dose today needs the confirmation and its reason
+    page.fill("#same_day_reason", "second dose on purpose, same connection")
+    page.click("#start")
     expect(page.locator("#records tr[data-session]")).to_have_count(2, timeout=20_000)
     expect(page.locator("#phase")).to_have_text("ended", timeout=20_000)
     records = sessions_of(database, course_id)
@@ -208,6 +211,8 @@ def test_a_watching_page_follows_disconnection_and_reconnection(browser, console
     expect(watching.locator("#machine-state")).to_have_text("standby")
     _expect_no_emission_shown(watching)
     _expect_buttons(watching, connect=0, start=1, disconnect=1)
+    watching.check("#confirm_same_day")  # light was given today: a second dose is confirmed
+    watching.fill("#same_day_reason", "dose given again after the stop")
     watching.click("#start")  # its buttons are live: it starts the next session itself
     expect(watching.locator("#state")).to_have_text("emitting")
     watching.click("#stop")

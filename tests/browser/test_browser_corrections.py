@@ -100,13 +100,14 @@ def test_an_operator_voids_a_session_with_a_reason_and_it_leaves_the_count(page,
         "completed": True,
     }
     headers = _api(page, "operator")
-    for started in ("2026-03-02T09:00:00+00:00", "2026-03-02T09:06:00+00:00"):  # the machine sent it twice
-        sent = page.request.post(f"/api/v1/courses/{course}/sessions", data={**record, "started_at": started},
-                                 headers=headers)  # fmt: skip
+    twice = {"same_day_reason": "the machine sent its record twice"}  # a second dose that day is confirmed
+    for started, extra in (("2026-03-02T09:00:00+00:00", {}), ("2026-03-02T09:06:00+00:00", twice)):
+        data = {**record, **extra, "started_at": started}
+        sent = page.request.post(f"/api/v1/courses/{course}/sessions", data=data, headers=headers)
         assert sent.status == 201, sent.text()
     log_in(page, "operator")
     page.goto(f"/patients/{patient}")
-    expect(page.locator(f"#course-{course}")).to_contain_text("2 of 10 sessions delivered")
+    expect(page.locator(f"#course-{course}")).to_contain_text("2 of 10 delivered")
     page.locator(".timeline li", has_text="session 1500 J").first.get_by_role("link", name="correct").click()
     expect(page.locator("#started_at")).to_have_value("2026-03-02T09:00")  # the start as stored (UTC)
     _shot(page, tmp_path, "session-correction-form")
@@ -119,9 +120,11 @@ def test_an_operator_voids_a_session_with_a_reason_and_it_leaves_the_count(page,
     _shot(page, tmp_path, "session-void-form")
     page.get_by_role("button", name="Void treatment session").click()
     page.wait_for_url(re.compile(rf".*/patients/{patient}$"))
-    expect(page.locator(f"#course-{course}")).to_contain_text("1 of 10 sessions delivered")
+    expect(page.locator(f"#course-{course}")).to_contain_text("1 of 10 delivered")
     voided = page.locator(".timeline li.voided")
-    expect(voided.locator("del")).to_have_text("session 1500 J, completed")
+    expect(voided.locator("del")).to_have_text(
+        "session 1500 J, completed, second dose that day: the machine sent its record twice"
+    )
     expect(voided.locator(".void-reason")).to_have_text(
         "voided: Sent twice by the machine after a network retry"
     )

@@ -4,6 +4,7 @@ Also the date rules where the services apply them (assessments, sessions, screen
 """
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from factories import COURSE_CREATED, make_course, make_patient, make_user
@@ -12,7 +13,9 @@ from sqlalchemy import select
 from laserdose.clinic import (
     audit,
     chart,
+    completion,
     corrections,
+    course_closing,
     courses,
     outcomes,
     patients,
@@ -21,8 +24,10 @@ from laserdose.clinic import (
     screenings,
     treatment,
 )
+from laserdose.clinic.completion import SameDay
+from laserdose.clinic.course_closing import CourseClosed
 from laserdose.clinic.models import AuditEntry, RecordVersion
-from laserdose.clinic.records import NotFound
+from laserdose.clinic.records import Conflict, NotFound
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
 from laserdose.planning.physics import default_physics
@@ -40,10 +45,12 @@ def _outcome(session, actor, patient, course, day=DAY, **scores):
     )
 
 
-def _session(session, operator, course, when=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), energy_j=1500.0):
+def _session(
+    session, operator, course, when=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), energy_j=1500.0, same_day=None
+):
     return treatment.record_session(
         db=session, actor=operator, course_id=course.id, started_at=when, duration_s=300.0,
-        energy_j_by_wavelength={810: energy_j}, interruptions=[], completed=True,
+        energy_j_by_wavelength={810: energy_j}, interruptions=[], completed=True, same_day=same_day,
     )  # fmt: skip
 
 
@@ -139,11 +146,13 @@ def test_a_voided_outcome_leaves_the_series_the_course_report_and_the_dashboard(
 def test_a_voided_session_is_not_counted_and_a_corrected_one_keeps_its_first_version(session, clinic):
     clinician, operator, patient, course = clinic
     kept = _session(session, operator, course, energy_j=1500.0)
-    wrong = _session(session, operator, course, energy_j=900.0)
+    wrong = _session(session, operator, course, energy_j=900.0, same_day=SameDay("sent twice by the machine"))
     corrections.void(session=session, actor=operator, kind="sessions", record_id=wrong.id,
                      reason="recorded twice by the machine")  # fmt: skip
     [summary] = courses.course_summaries(session=session, actor=clinician, patient_id=patient.id)
-    assert (summary.delivered, summary.energy_j) == (1, 1500.0)
+    assert (summary.count.delivered, summary.count.energy_j) == (1, 1500.0)
+    day, zone = dt.date(2026, 3, 2), ZoneInfo("UTC")
+    assert [d.first.id for d in completion.same_day_doses(course, day, zone, besides=None)] == [kept.id]
     later = dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC)
     treatment.correct_session(
         db=session, actor=operator, session_id=kept.id, reason="machine clock a day behind", started_at=later
@@ -280,3 +289,43 @@ def test_a_voided_patient_takes_no_new_records(session, clinic):
         )
     with pytest.raises(InputError, match=refused):
         make_course(session, clinician, patient)
+
+
+def test_an_interrupted_session_voided_is_no_longer_counted_nor_completed(session, clinic):
+    clinician, operator, patient, course = clinic
+    cut = treatment.record_session(
+        db=session, actor=operator, course_id=course.id, started_at=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC),
+        duration_s=100.0, energy_j_by_wavelength={810: 500.0}, interruptions=[], completed=False,
+    )  # fmt: skip
+    assert (
+        courses.course_summaries(session=session, actor=clinician, patient_id=patient.id)[0].count.interrupted
+        == 1
+    )
+    corrections.void(session=session, actor=operator, kind="sessions", record_id=cut.id, reason="a test shot")
+    [summary] = courses.course_summaries(session=session, actor=clinician, patient_id=patient.id)
+    assert (summary.count.delivered, summary.count.interrupted, summary.count.energy_j) == (0, 0, 0.0)
+    with pytest.raises(Conflict, match=f"treatment session {cut.id} is not a session of course"):
+        completion.completion_of(course, cut.id)
+
+
+def test_a_closed_course_refuses_corrections_of_its_records_until_reopened(session, clinic):
+    clinician, operator, patient, course = clinic
+    record = _session(session, operator, course)
+    outcome = _outcome(session, clinician, patient, course, nrs=6)
+    course_closing.close_course(
+        session=session, actor=clinician, course_id=course.id, reason="completed", note=""
+    )
+    with pytest.raises(CourseClosed, match=f"voiding treatment session {record.id} is not possible"):
+        corrections.void(
+            session=session, actor=operator, kind="sessions", record_id=record.id, reason="wrong"
+        )
+    with pytest.raises(CourseClosed, match=f"correcting outcome {outcome.id} is not possible"):
+        outcomes.correct_outcome(
+            session=session, actor=clinician, outcome_id=outcome.id, reason="typo", nrs=5
+        )
+    assert corrections.history(session=session, actor=clinician, kind="outcomes", record_id=outcome.id) == []
+    course_closing.reopen_course(
+        session=session, actor=clinician, course_id=course.id, reason="the NRS was typed wrong"
+    )
+    outcomes.correct_outcome(session=session, actor=clinician, outcome_id=outcome.id, reason="typo", nrs=5)
+    assert outcome.nrs == 5

@@ -134,7 +134,7 @@ def test_session_and_outcomes_make_a_timeline(session):
     ]
     # ODI: 23 / (5 x 9) x 100 = 51.1 % (Fairbank & Pynsent 2000 formula, one section missed).
     assert "ODI 51 %" in events[0].summary
-    assert "3000 J, 1 interruption(s)" in events[1].summary
+    assert "3000 J, interrupted (1 interruption(s))" in events[1].summary
     series = outcomes.outcome_series(session=session, actor=clinician, patient_id=patient.id)
     # NRS 7 -> 4 is 3 points >= 2 (Ostelo 2008); RMDQ 12 -> 9 is 3 points < 5.
     assert series[1].responder == {"nrs": True, "rmdq": False}

@@ -143,8 +143,10 @@ def test_the_next_treat_closes_a_record_cut_by_sigkill_with_the_machines_counter
     emitted = _emitted(sim.lines())
     assert emitted > recorded  # what the machine emitted in the watchdog window is not in the record
 
+    # The killed session delivered light today: a full dose again the same day needs the confirmation
+    # (`--complete` would deliver only the rest; tests/device/test_treat_completion.py).
     result = cli("treat", "--plan", _plan_file(tmp_path), "--device", sim.url, "--operator", "Dr A", "--json",
-                 "--record", record, "--simulator")  # fmt: skip
+                 "--record", record, "--simulator", "--same-day-reason", "crashed; given again")  # fmt: skip
     assert "closed an interrupted session" in result.stderr
     first, second = _sessions(read_record(record))
     closing = first[-1]

@@ -8,6 +8,7 @@ import pytest
 
 from consolekit import (
     PLAN,
+    SAME_DAY,
     console_client,
     emission_log,
     machine_commands,
@@ -61,7 +62,7 @@ def test_after_a_stop_the_snapshot_shows_no_power_and_allows_another_start(webap
     assert snapshot["can_start"] and snapshot["blocked"] == ""
     page = client.get(f"/courses/{course_id}/console/panel").text
     assert 'id="start"' in page and 'id="disconnect"' in page and 'id="connect"' not in page
-    assert post_console(client, course_id, "start").status_code == 303  # on the same link
+    assert post_console(client, course_id, "start", **SAME_DAY).status_code == 303  # on the same link
     wait_for(lambda: sim.machine.state == "emitting", 10, "emission in the second session")
     assert post_console(client, course_id, "stop").status_code == 200
     wait_for(lambda: run.phase == "ended", 10, "the second session to end")
@@ -74,7 +75,7 @@ def test_after_a_stop_the_snapshot_shows_no_power_and_allows_another_start(webap
 
 def test_a_machine_fault_in_the_second_session_stops_it_and_is_recorded(webapp, sim):
     client, course_id, run = _ended_once(webapp, sim, PLAN)  # the full plan: 12 s, time for the fault
-    assert post_console(client, course_id, "start").status_code == 303
+    assert post_console(client, course_id, "start", **SAME_DAY).status_code == 303
     wait_for(lambda: sim.machine.state == "emitting", 10, "emission in the second session")
     with sim.lock:
         sim.machine.console("interlock-open")
@@ -87,7 +88,7 @@ def test_a_machine_fault_in_the_second_session_stops_it_and_is_recorded(webapp, 
     second = sessions_of(webapp.url, course_id)[-1]
     assert second.status == "ended" and not second.completed and second.interruptions
     before = _emissions(sim)
-    refused = post_console(client, course_id, "start")  # past the disabled button: the server refuses
+    refused = post_console(client, course_id, "start", **SAME_DAY)  # past the disabled button: refused
     assert refused.status_code == 409 and "nothing was emitted" in refused.text
     assert _emissions(sim) == before and len(sessions_of(webapp.url, course_id)) == 2
 
@@ -103,7 +104,7 @@ def test_a_stop_during_the_second_start_request_refuses_it(webapp, sim, monkeypa
         return record
 
     monkeypatch.setattr(routes.treatment, "open_session", open_then_stop)
-    response = post_console(client, course_id, "start")
+    response = post_console(client, course_id, "start", **SAME_DAY)
     assert response.status_code == 409 and "stopped before arming" in response.text
     time.sleep(0.5)  # ten control periods: time for a wrongly started controller to arm
     assert "ARM" not in commands and run.phase == "ended"

@@ -169,7 +169,9 @@ def test_dashboard_shows_responder_rates_to_clinicians_only(webapp, client):
     # Demo NRS 7->3 (4 points), 6->5 (1 point, 17 %), 5->0: 2 of 3 responders (Ostelo 2008); one recovered
     # (NRS 0, RMDQ 0 <= 2, Kamper 2010).
     assert "<td>chronic-nonspecific-lbp</td><td>chronic-nonspecific-lbp</td><td>3</td>" in page
-    assert "<td>67 % (2/3)</td>" in page and "<td>1</td></tr>" in page
+    # Three completed sessions a week between assessments (demo.py), none interrupted.
+    delivered = sum(3 * (len(pain) - 1) for *_, pain in demo.DEMO_PATIENTS)
+    assert "<td>67 % (2/3)</td>" in page and f"<td>1</td><td>{delivered}</td><td>0</td></tr>" in page
     client.post("/logout", data={"csrf_token": csrf_of(page)})
     login(client, "operator")
     assert client.get("/dashboard").status_code == 403
@@ -191,7 +193,7 @@ def test_chart_lists_courses_and_only_clinicians_sign(client):
     ]
     login(client, "operator")
     page = client.get(f"/patients/{patient['id']}").text
-    assert "0 of 12 sessions delivered" in page and "Plan not signed" in page and "Sign plan" not in page
+    assert "Sessions: 0 of 12 delivered" in page and "Plan not signed" in page and "Sign plan" not in page
     response = client.post(f"/courses/{course_id}/sign", data={"csrf_token": csrf_of(page)})
     assert response.status_code == 403
     client.post("/logout", data={"csrf_token": csrf_of(page)})

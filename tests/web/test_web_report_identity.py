@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import csrf_of, login
+from daykit import consent_fields
 from laserdose.clinic import audit, db, treatment
 from laserdose.clinic.models import AuditEntry, Course, User
 from laserdose.clinic.plans import stored_plan
@@ -37,7 +38,9 @@ def _plan_form(token: str, area_cm2: str) -> dict[str, str]:
     return {
         "protocol": WIDE_PROTOCOL, "device": "15w-dual", "area_cm2": area_cm2, "skin_limit_c": "43",
         "fat_mm": "", "bmi": "27", "home_exercise": "", "advice": "", "csrf_token": token,
-        "screening_id": "1",
+        "screening_id": "1", **consent_fields("Ada Identity-Check"),
+        # the plan may fall outside the band: signed with the acknowledgement, as a clinician would
+        "accept_outside_window": "yes", "outside_window_reason": "report identity only; dose not studied",
     }  # fmt: skip
 
 

@@ -24,9 +24,16 @@ from laserdose.cli.output import console, print_json
 from laserdose.device.client import DeviceClient
 from laserdose.device.controller import Controller, DeliveryOutcome, Progress
 from laserdose.device.link import LinkError, open_link
-from laserdose.device.plan import check_delivery, read_plan_file
-from laserdose.device.record import SessionRecord
+from laserdose.device.plan import check_delivery, read_plan_file, set_params
+from laserdose.device.record import SessionRecord, read_record
+from laserdose.device.record_doses import (
+    completion_from_record,
+    record_doses,
+    same_day_note,
+    same_day_sessions,
+)
 from laserdose.device.recovery import recover, recovery_line
+from laserdose.domain.plan import Delivery
 from laserdose.errors import InputError, missing_extra, require_range
 from laserdose.machines.profile import DeviceProfile, load_profile
 from laserdose.safety.checklist import (
@@ -57,6 +64,20 @@ def treat(
         str | None,
         typer.Option("--database-url", help="Clinic database: ARM only with a passing, current power check."),
     ] = None,
+    complete: Annotated[
+        bool,
+        typer.Option(
+            "--complete",
+            help="Deliver only what remains of PLAN after the interrupted last session of --record.",
+        ),
+    ] = False,
+    same_day_reason: Annotated[
+        str | None,
+        typer.Option(
+            "--same-day-reason",
+            help="Confirm a second dose of PLAN on a calendar day on which --record already has one (why).",
+        ),
+    ] = None,
     checklist: Annotated[
         Path | None,
         typer.Option(
@@ -68,10 +89,14 @@ def treat(
     """Deliver PLAN on DEVICE; exit 0 when completed, 3 when stopped or aborted, 2 on bad input.
 
     ARM needs the safety checklist of this session (see --checklist); an incomplete one is exit 2.
+    With --record, a second dose of the same plan on one calendar day (the clinic's zone,
+    LASERDOSE_CLINIC_TIMEZONE, default UTC) is refused without --same-day-reason.
     """
     require_range("control period", period, 0.01, 0.2, "s")
     if not operator.strip():
         raise InputError("operator must name a person")
+    if complete and record is None:
+        raise InputError("--complete needs --record: the record of the interrupted session")
     planned = read_plan_file(plan)
     profile = load_profile(planned.device)
     delivery = check_delivery(planned, profile)
@@ -88,19 +113,56 @@ def treat(
         typer.echo(f"laserdose: error: {exc}; nothing was emitted", err=True)
         raise typer.Exit(3) from None
     client = DeviceClient(link)
+    notes: dict[str, Any] = {}
     if record is not None:
-        _close_interrupted(record, client)
+        try:
+            _close_interrupted(record, client)
+            delivery, notes = dose_of_record(
+                record, delivery, profile, operator.strip(), complete, same_day_reason
+            )
+        except InputError:
+            link.close()
+            session.close()
+            raise
     controller = Controller(
         delivery, client, session, operator.strip(), allow_time_scale=simulator, profile=profile,
-        gate=gate, checklist=confirmed,
+        gate=gate, checklist=confirmed, session_notes=notes,
     )  # fmt: skip
     try:
         outcome = _run(controller, period, as_json)
     finally:
         link.close()
         session.close()
-    _report(outcome, as_json)
+    _report(outcome, as_json, _record_doses(record, planned))
     raise typer.Exit(outcome.exit_code)
+
+
+def dose_of_record(
+    record: Path, delivery: Delivery, profile: DeviceProfile, operator: str, complete: bool,
+    same_day_reason: str | None,
+) -> tuple[Delivery, dict[str, Any]]:  # fmt: skip
+    """What to deliver (the plan, or what remains of it) and the notes for the record's session entry.
+
+    Raises:
+        InputError: the last session cannot be completed, or a second dose today is not confirmed.
+    """
+    from laserdose.clinic.local_day import clinic_zone
+
+    try:
+        entries = read_record(record) if record.exists() else []
+        notes: dict[str, Any] = {}
+        completes = None
+        target = delivery
+        if complete:
+            remainder, completes = completion_from_record(entries, delivery)
+            target = check_delivery(remainder, profile)
+            notes = {"completes": completes, "dose_plan": set_params(delivery)}
+        now, zone = dt.datetime.now(dt.UTC), clinic_zone()
+        earlier = same_day_sessions(entries, delivery, now, zone, besides=completes)
+        notes |= same_day_note(earlier, operator, same_day_reason, now, zone)
+    except (OSError, TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"cannot read record {record}: {exc}") from None
+    return target, notes
 
 
 def interactive() -> bool:
@@ -210,8 +272,20 @@ def _view(progress: Progress, controller: Controller) -> Table:
     return table
 
 
-def _report(outcome: DeliveryOutcome, as_json: bool) -> None:
+def _record_doses(record: Path | None, planned: Delivery) -> str | None:
+    """The plan's doses in the record, delivered and interrupted apart (None without a readable record)."""
+    if record is None:
+        return None
+    try:
+        return record_doses(read_record(record), planned).sentence()
+    except (OSError, TypeError, ValueError, KeyError) as exc:
+        return f"not counted ({exc})"
+
+
+def _report(outcome: DeliveryOutcome, as_json: bool, doses: str | None) -> None:
     payload = {**outcome.__dict__, "exit_code": outcome.exit_code}
+    if doses is not None:
+        payload["record_doses"] = doses
     if as_json:
         print_json(payload)
         return
@@ -220,3 +294,5 @@ def _report(outcome: DeliveryOutcome, as_json: bool) -> None:
     total = sum(outcome.delivered_j.values())
     planned = sum(outcome.planned_j.values())
     console.print(f"{verdict}: {outcome.reason}; delivered {total:.1f} J of {planned:.1f} J")
+    if doses is not None:
+        console.print(f"this plan in the record: {doses}")

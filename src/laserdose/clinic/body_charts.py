@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
+from laserdose.clinic.course_closing import require_open
 from laserdose.clinic.models import Course, Role, User
 from laserdose.clinic.patients import readable_course
 from laserdose.clinic.records import audit_change
@@ -21,6 +22,7 @@ def mark(*, session: Session, actor: User, course_id: int, zones: Iterable[str])
     """Set the course's marked zones (clinicians); unknown zones are refused, order and repeats ignored."""
     require_role(actor, Role.CLINICIAN)
     course = readable_course(session=session, actor=actor, course_id=course_id)
+    require_open(course, "changing its body chart")
     chosen = list(check_zones(zones))
     if chosen != list(course.body_chart):
         before, course.body_chart = list(course.body_chart), chosen

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic import corrections, visit_notes
+from laserdose.clinic.course_closing import CLOSE_REASONS
 from laserdose.clinic.models import Course, Outcome, Referral, Screening, TreatmentSession, User, VisitNote
 from laserdose.clinic.patients import get_patient
 
@@ -65,6 +66,23 @@ def _outcome_summary(outcome: Outcome) -> str:
     return ", ".join(parts)
 
 
+def _session_summary(record: TreatmentSession) -> str:
+    """One line for a session: energy, state, what it completes, why it is a second dose that day."""
+    energy_j = sum(float(v) for v in record.energy_j_by_wavelength.values())
+    if record.status == "running":
+        state = "running"
+    elif record.completed:
+        state = "completed"
+    else:
+        state = f"interrupted ({len(record.interruptions)} interruption(s))"
+    text = f"session {energy_j:.0f} J, {state}"
+    if record.completes_session_id is not None:
+        text += f", completes session {record.completes_session_id}"
+    if record.same_day_reason:
+        text += f", second dose that day: {record.same_day_reason}"
+    return text
+
+
 def _referral_events(session: Session, patient_id: int) -> list[TimelineEvent]:
     """A referral's outcome or override as chart entries (the referral itself is its screening's)."""
     events = []
@@ -77,13 +95,6 @@ def _referral_events(session: Session, patient_id: int) -> list[TimelineEvent]:
             text = f"referral ({referral.urgency}) overridden: {referral.override_reason}"
             events.append(TimelineEvent(referral.override_at.date(), "referral", text))
     return events
-
-
-def _session_summary(record: TreatmentSession) -> str:
-    energy_j = sum(float(v) for v in record.energy_j_by_wavelength.values())
-    state = "completed" if record.completed else f"{len(record.interruptions)} interruption(s)"
-    state = "running" if record.status == "running" else state
-    return f"session {energy_j:.0f} J, {state}"
 
 
 _SUMMARIES: dict[str, Callable[[Any], str]] = {
@@ -130,6 +141,12 @@ def timeline(*, session: Session, actor: User, patient_id: int) -> list[Timeline
         ):
             day, summary = record.started_at.date(), _session_summary(record)
             events.append(_correctable(session, actor, day, "session", summary, "sessions", record))
+        for closure in course.closures:
+            text = f"course {course.protocol} closed: {CLOSE_REASONS[closure.reason]}"
+            events.append(TimelineEvent(closure.closed_at.date(), "course", text))
+            if closure.reopened_at is not None:
+                text = f"course {course.protocol} reopened: {closure.reopen_reason}"
+                events.append(TimelineEvent(closure.reopened_at.date(), "course", text))
         notes = session.scalars(select(VisitNote).where(VisitNote.course_id == course.id))
         events += [
             _correctable(session, actor, note.visit_on, "note", visit_notes.summary(note), "notes", note)

@@ -114,6 +114,7 @@ class ConsoleRun:
         sessions: sessionmaker[Session], operator: str,
     ) -> None:  # fmt: skip
         self.course_id, self.plan, self.profile, self.config = course_id, plan, profile, config
+        self.course_plan = plan  # the signed plan; `plan` is what the current session delivers
         self.sessions, self.operator = sessions, operator
         self.lock = threading.RLock()  # the link: one request at a time
         self.link: Link | None = None
@@ -157,7 +158,7 @@ class ConsoleRun:
         self.phase = "connected"
         self._thread.start()
 
-    def start(self, session_id: int, *, stops_seen: int) -> None:
+    def start(self, session_id: int, *, stops_seen: int, remainder: Delivery | None = None) -> None:
         """Deliver the plan, recording into the open session `session_id` (connected, or after a session).
 
         Args:
@@ -165,12 +166,17 @@ class ConsoleRun:
             stops_seen: `stops` when the start request arrived. A STOP pressed since then (while the
                 request was checking the machine and writing the record) refuses the start:
                 StoppedBeforeArming, and nothing is sent to the machine.
+            remainder: for a completion, what remains of the plan (the machine's energy limits are its
+                energies); None delivers the whole plan.
         """
         with self._command_lock:
             if self.phase not in IDLE_PHASES or self.broken:
                 raise InputError(f"the console is {self.phase}; connect to the machine first")
             if self.stops != stops_seen:
                 raise StoppedBeforeArming(STOPPED_BEFORE_ARMING)
+            if remainder is not None and remainder.device != self.course_plan.device:
+                raise InputError(f"the remainder is for {remainder.device}, not {self.course_plan.device}")
+            self.plan = remainder or self.course_plan  # each start: the whole plan unless it completes one
             self.session_id, self.phase = session_id, "running"
             if self.controller is not None:  # another session on the same link: the last one's goes
                 self.controller, self.outcome, self.error = None, {}, ""

@@ -4,7 +4,8 @@ A correctable record (a patient, a screening, an outcome, a treatment session) i
 each edit or void, its columns as they were are kept in `record_versions` with who, when and why; the
 change is written to the keyed, hash-chained audit log (field names and the version number, never values
 or the reason's text). A voided record keeps its row: counts, charts, dashboards and reports leave it out
-(`live`), and the chart's history shows it struck through with its reason.
+(`live`), and the chart's history shows it struck through with its reason. A record of a closed course
+is not corrected until a clinician reopens the course (`course_closing.require_open`).
 
 One registry, `KINDS`, names what can be corrected: making another record correctable is one line there,
 beside the `Voidable` columns on its model and a migration adding them (visit notes came so).
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, inspect, select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic.course_closing import require_open
 from laserdose.clinic.models import (
     Base,
     Course,
@@ -145,6 +147,10 @@ def _version(session: Session, kind: Kind, row: Any, actor: User, action: str, r
         raise InputError(f"{kind.noun} {row.id} is voided; a voided record is not changed again")
     if getattr(row, "status", "") == "running":
         raise InputError(f"{kind.noun} {row.id} is still running; correct it once it has ended")
+    course_id = getattr(row, "course_id", None)
+    course = session.get(Course, course_id) if course_id is not None else None
+    if course is not None:  # a closed course is read-only, its records' corrections too
+        require_open(course, f"{'voiding' if action == 'void' else 'correcting'} {kind.noun} {row.id}")
     table = kind.model.__tablename__
     count = select(func.count()).where(RecordVersion.entity == table, RecordVersion.entity_id == row.id)
     return RecordVersion(

@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from laserdose import __version__
 from laserdose.clinic import medications, patients
 from laserdose.clinic.corrections import live
+from laserdose.clinic.course_closing import CLOSE_REASONS
+from laserdose.clinic.dose_accounting import count_doses
 from laserdose.clinic.models import Course, Medication, Outcome, TreatmentSession, User
 from laserdose.clinic.outcomes import ANALGESIC_USE
 from laserdose.clinic.record_stamp import course_stamp
@@ -87,11 +89,28 @@ def _header_lines(
         *_signature_lines(stamp),
         _machine_line(machine_profile(course)),
         f"Schedule: {course.sessions_planned} sessions, {course.sessions_per_week} a week; "
-        f"delivered {len(records)} ({sum(r.completed for r in records)} complete), {energy_j:.0f} J in all",
+        f"{count_doses(course).sentence()}; {energy_j:.0f} J in all",
+        *closing_lines(course),
         *textwrap.wrap(f"Home exercise: {course.home_exercise or '-'}", WRAP_CHARS),
         *textwrap.wrap(f"Advice: {course.advice or '-'}", WRAP_CHARS),
         f"Report of {today}, laserdose {__version__}",
     ]
+
+
+def closing_lines(course: Course) -> list[str]:
+    """The closing of a closed course: reason, date, first and last scores, the note (wrapped)."""
+    closure = course.closure
+    if closure is None:
+        return []
+    scores = []
+    for field, label in (("nrs", "pain NRS"), ("odi_percent", "ODI %"), ("rmdq", "RMDQ")):
+        pair = closure.summary.get(field)
+        if pair:
+            scores.append(f"{label} {pair['first']:g} -> {pair['last']:g}")
+    line = f"Closed {closure.closed_at.date()}: {CLOSE_REASONS[closure.reason]}; " + (
+        ", ".join(scores) or "no outcome scores"
+    )
+    return [line, *textwrap.wrap(f"Closing note: {closure.note or '-'}", WRAP_CHARS)]
 
 
 def _session_line(record: TreatmentSession) -> str:
@@ -101,6 +120,8 @@ def _session_line(record: TreatmentSession) -> str:
         state = "running"
     elif not record.completed and record.interruptions:
         state += f", last: {str(record.interruptions[-1].get('reason', ''))[:40]}"
+    if record.completes_session_id is not None:
+        state += f", completes session {record.completes_session_id}"
     check = f"  power check {record.power_check_id}" if record.power_check_id is not None else ""
     return f"{record.started_at:%Y-%m-%d %H:%M} UTC  {record.duration_s:6.0f} s  {energy}  {state}{check}"
 

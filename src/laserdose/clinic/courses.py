@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic.corrections import live
-from laserdose.clinic.models import Course, Role, TreatmentSession, User
+from laserdose.clinic.dose_accounting import DoseCount, count_doses
+from laserdose.clinic.models import Course, CourseClosure, Role, User
 from laserdose.clinic.patients import get_patient, live_patient
 from laserdose.clinic.records import audit_change
 from laserdose.clinic.users import require_role
@@ -53,33 +53,24 @@ def create_course(
 
 @dataclass(frozen=True)
 class CourseSummary:
-    """A course with how many of its planned sessions were delivered.
+    """A course with its doses counted (delivered and interrupted apart, see `dose_accounting`).
 
     Attributes:
         course: the course.
-        delivered: sessions recorded [-].
-        completed: sessions that reached the planned energy [-].
-        energy_j: energy delivered over all sessions and wavelengths [J].
+        count: its doses.
     """
 
     course: Course
-    delivered: int
-    completed: int
-    energy_j: float
+    count: DoseCount
+
+    @property
+    def closure(self) -> CourseClosure | None:
+        """The closing in force, or None while the course is open."""
+        return self.course.closure
 
 
 def course_summaries(*, session: Session, actor: User, patient_id: int) -> list[CourseSummary]:
-    """Return the patient's courses, oldest first, with delivery counts (voided sessions not counted)."""
+    """Return the patient's courses, oldest first, with their doses counted."""
     get_patient(session=session, actor=actor, patient_id=patient_id)
-    summaries = []
-    for course in session.scalars(select(Course).where(Course.patient_id == patient_id).order_by(Course.id)):
-        records = list(
-            session.scalars(
-                select(TreatmentSession).where(
-                    TreatmentSession.course_id == course.id, live(TreatmentSession)
-                )
-            )
-        )
-        energy_j = sum(float(v) for r in records for v in r.energy_j_by_wavelength.values())
-        summaries.append(CourseSummary(course, len(records), sum(r.completed for r in records), energy_j))
-    return summaries
+    statement = select(Course).where(Course.patient_id == patient_id).order_by(Course.id)
+    return [CourseSummary(course, count_doses(course)) for course in session.scalars(statement)]

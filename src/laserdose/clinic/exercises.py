@@ -12,6 +12,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic.course_closing import require_open
 from laserdose.clinic.models import CourseExercise, Exercise, Role, User, utcnow
 from laserdose.clinic.patients import readable_course
 from laserdose.clinic.records import NotFound, audit_change, get_row
@@ -78,6 +79,7 @@ def assign(
     """
     require_role(actor, Role.CLINICIAN)
     course = readable_course(session=session, actor=actor, course_id=course_id)
+    require_open(course, "changing its exercise programme")
     exercise = get_row(session, Exercise, exercise_id, "exercise")
     if exercise.retired:
         raise InputError(f"{exercise.name} is retired from the library; choose another exercise.")
@@ -105,6 +107,7 @@ def stop(
     """Stop a prescribed exercise (clinicians); it stays in the programme's history."""
     require_role(actor, Role.CLINICIAN)
     course = readable_course(session=session, actor=actor, course_id=course_id)
+    require_open(course, "changing its exercise programme")
     row = session.get(CourseExercise, entry_id)
     if row is None or row.course_id != course.id:
         raise NotFound(f"no exercise {entry_id} in course {course_id}")

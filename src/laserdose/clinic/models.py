@@ -18,6 +18,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -182,7 +183,10 @@ class Referral(Base):
 
 
 class Course(Base):
-    """A course of care: the signed laser plan and schedule beside home exercise and advice."""
+    """A course of care: the signed laser plan and schedule beside home exercise and advice.
+
+    A course with an open `CourseClosure` (see clinic/course_closing.py) is closed and read-only.
+    """
 
     __tablename__ = "courses"
     __table_args__ = (CheckConstraint("sessions_planned > 0", name="ck_courses_sessions_planned"),)
@@ -208,6 +212,40 @@ class Course(Base):
         back_populates="course", order_by="TreatmentSession.id"
     )
     consent: Mapped[Consent | None] = relationship(viewonly=True)
+    closures: Mapped[list[CourseClosure]] = relationship(order_by="CourseClosure.id")
+
+    @property
+    def closure(self) -> CourseClosure | None:
+        """The closure in force (closed and not reopened), or None while the course is open."""
+        current = [c for c in self.closures if c.reopened_at is None]
+        return current[-1] if current else None
+
+
+class CourseClosure(Base):
+    """A course closed (discharged) with its outcome summary; reopening sets `reopened_*` and keeps it.
+
+    `reason` is one of completed, stopped_early, referred, lost_to_follow_up; `summary` holds the first
+    and last pain and disability scores of the course's outcomes when it was closed.
+    """
+
+    __tablename__ = "course_closures"
+    __table_args__ = (
+        CheckConstraint(
+            "reason IN ('completed', 'stopped_early', 'referred', 'lost_to_follow_up')",
+            name="ck_course_closures_reason",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    closed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    reason: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reopened_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    reopen_reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class TreatmentSession(Voidable, Base):
@@ -218,9 +256,14 @@ class TreatmentSession(Voidable, Base):
     from the treatment console is `running` while the controller delivers it and is rewritten at every
     control period (`last_heartbeat_at`), so a server that dies mid-treatment leaves the record up to its
     last heartbeat; `device` holds the machine's identity (maker, model, serial) as it reported it.
+    `completes_session_id` links a completion (the remaining energy of the same plan) to the interrupted
+    session it completes; together they are one delivered dose. `same_day_*` hold the confirmation that
+    a second dose on one calendar day was meant (who, when, why).
     """
 
     __tablename__ = "treatment_sessions"
+    # An interrupted session is completed once: its completions form a chain, never a tree.
+    __table_args__ = (Index("uq_treatment_sessions_completes", "completes_session_id", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
@@ -235,6 +278,10 @@ class TreatmentSession(Voidable, Base):
     device: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     power_check_id: Mapped[int | None] = mapped_column(ForeignKey("power_checks.id"))
     calibration: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
+    completes_session_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_sessions.id"))
+    same_day_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    same_day_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    same_day_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), index=True)
     checklist_id: Mapped[int | None] = mapped_column(ForeignKey("safety_checklists.id"), unique=True)
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic import corrections
+from laserdose.clinic.course_closing import CourseClosed, is_active, require_open
 from laserdose.clinic.models import Course, Outcome, Patient, User
 from laserdose.clinic.patients import get_patient, live_patient
 from laserdose.clinic.records import audit_change
@@ -138,27 +139,38 @@ def correct_outcome(
 
 
 def active_courses(session: Session, patient_id: int) -> list[Course]:
-    """The patient's signed courses, latest signed first: those an outcome may be recorded on by default."""
+    """The patient's signed, open courses, latest signed first: those an outcome goes on by default."""
     statement = select(Course).where(Course.patient_id == patient_id, Course.signed_at.is_not(None))
-    return list(session.scalars(statement.order_by(Course.signed_at.desc(), Course.id.desc())))
+    ordered = session.scalars(statement.order_by(Course.signed_at.desc(), Course.id.desc()))
+    return [course for course in ordered if is_active(course)]
 
 
 def outcome_course_id(*, session: Session, patient_id: int, course_id: int | None) -> int | None:
     """Return the course an outcome of the patient goes on, or raise InputError with the reason.
 
-    An explicit `course_id` must be one of the patient's courses. Without one, the patient's single active
-    course is used; none (an assessment before any signed course) leaves it unlinked, several are refused.
+    An explicit `course_id` must be one of the patient's courses, and open (CourseClosed). Without one,
+    the patient's single active course is used; none (an assessment before any signed course) leaves it
+    unlinked, several are refused, and so is one after every course was closed (reopen one first).
     """
     if course_id is not None:
         course = session.get(Course, course_id)
         if course is None or course.patient_id != patient_id:
             raise InputError(f"course {course_id} is not one of this patient's courses")
+        require_open(course, "recording an outcome")
         return course_id
     active = active_courses(session, patient_id)
     if len(active) > 1:
         numbers = ", ".join(str(c.id) for c in active)
         raise InputError(f"the patient has several active courses ({numbers}): choose the course_id")
-    return active[0].id if active else None
+    if active:
+        return active[0].id
+    courses = list(session.scalars(select(Course).where(Course.patient_id == patient_id).order_by(Course.id)))
+    if courses and all(course.closure is not None for course in courses):
+        raise CourseClosed(
+            f"every course of this patient is closed (latest: course {courses[-1].id}): an outcome belongs"
+            " to a course, so reopen it (or plan a new one) first"
+        )
+    return None
 
 
 def unlinked_outcomes(session: Session) -> list[Outcome]:

@@ -21,6 +21,10 @@ class NotFound(InputError):
     """The requested record does not exist."""
 
 
+class Conflict(InputError):
+    """The request is well formed but the records' state forbids it (a closed course, a second dose)."""
+
+
 def audit_change(
     session: Session, actor: User, action: str, entity: str, entity_id: int, **details: Any
 ) -> None:

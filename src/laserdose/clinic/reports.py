@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic.corrections import live
+from laserdose.clinic.dose_accounting import count_doses
 from laserdose.clinic.models import Course, Outcome, Patient, User
 from laserdose.clinic.users import EDITORS, require_role
 from laserdose.clinical import outcomes as scoring
@@ -25,6 +26,8 @@ class ResponderRate:
         assessed: per measure, courses with a baseline and a later score of it [-].
         responders: per measure, courses whose last score reaches the MIC from the first [-].
         recovered: courses whose last assessment has NRS 0 and RMDQ <= 2 (Kamper et al. 2010) [-].
+        sessions_delivered: doses of these courses that reached the planned energy [-].
+        sessions_interrupted: doses of these courses that ended short and were not completed [-].
     """
 
     condition: str
@@ -33,6 +36,8 @@ class ResponderRate:
     assessed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     responders: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     recovered: int = 0
+    sessions_delivered: int = 0
+    sessions_interrupted: int = 0
 
     def rate(self, measure: str) -> float | None:
         """Responders / assessed for `measure` [-], or None if no course was assessed with it."""
@@ -75,5 +80,9 @@ def responder_rates(*, session: Session, actor: User) -> list[ResponderRate]:
     rates: dict[tuple[str, str], ResponderRate] = {}
     for course in session.scalars(select(Course).where(Course.id.in_(by_course))):
         key = (course.condition, course.protocol)
-        _add_course(rates.setdefault(key, ResponderRate(*key)), by_course[course.id])
+        rate = rates.setdefault(key, ResponderRate(*key))
+        _add_course(rate, by_course[course.id])
+        doses = count_doses(course)
+        rate.sessions_delivered += doses.delivered
+        rate.sessions_interrupted += doses.interrupted
     return sorted((r for r in rates.values() if r.courses), key=lambda r: (r.condition, r.protocol))

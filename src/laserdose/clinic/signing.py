@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from laserdose.clinic import consent, courses, plans, schedule
+from laserdose.clinic.course_closing import active_course_conflict, require_open
 from laserdose.clinic.models import Course, Role, User, utcnow
-from laserdose.clinic.records import audit_change, get_course
+from laserdose.clinic.records import Conflict, audit_change, get_course
 from laserdose.clinic.users import require_role
 from laserdose.clinical.protocols import Protocol as ClinicalProtocol
 from laserdose.clinical.protocols import get_protocol
@@ -132,6 +133,10 @@ def sign(
     course = get_course(session, course_id)
     if course.signed_at is not None:
         raise InputError(f"course {course_id} is already signed")
+    require_open(course, "signing it")
+    other = active_course_conflict(session, course.patient_id, course.condition, course.id)
+    if other is not None:
+        raise Conflict(f"course {course_id} cannot be signed: {other}")
     if plans.INPUTS_KEY not in course.plan:
         raise PlanRefused(
             f"course {course_id}: its plan was not made by the planner (skin and dose limits unchecked):"
@@ -184,6 +189,9 @@ def create_signed_course(
     """
     require_role(actor, Role.CLINICIAN)
     protocol = get_protocol(inputs.protocol)
+    other = active_course_conflict(session, patient_id, protocol.diagnosis)
+    if other is not None:
+        raise Conflict(f"the plan cannot be signed: {other}")
     problem = signing_problem(plan, load_profile(inputs.device), protocol)
     if problem is not None or not isinstance(plan, TreatmentPlan):
         raise PlanRefused(f"{problem}; the plan cannot be signed")

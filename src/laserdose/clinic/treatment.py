@@ -18,10 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic import audit, checklists, corrections, qa
+from laserdose.clinic.completion import SameDay, completion_of, require_same_day_confirmation
+from laserdose.clinic.course_closing import require_open
 from laserdose.clinic.models import Appointment, Course, PowerCheck, Role, TreatmentSession, User, utcnow
 from laserdose.clinic.patients import refuse_voided_patient
-from laserdose.clinic.records import audit_change, get_course, get_row
+from laserdose.clinic.records import Conflict, audit_change, get_course, get_row
 from laserdose.clinic.users import READERS, RECORDERS, require_role
+from laserdose.device.ledger import ENERGY_TOLERANCE
 from laserdose.domain.quantities import ENERGY
 from laserdose.domain.record_dates import check_record_time
 from laserdose.domain.wavelengths import wavelength_key
@@ -71,6 +74,8 @@ def record_session(
     interruptions: list[dict[str, Any]],
     completed: bool,
     appointment_id: int | None = None,
+    completes_session_id: int | None = None,
+    same_day: SameDay | None = None,
 ) -> TreatmentSession:
     """Store a delivered session from the controller's record (operator or clinician).
 
@@ -82,12 +87,19 @@ def record_session(
         duration_s: emission time [s].
         energy_j_by_wavelength: delivered energy per wavelength {nm: J} (keys as `wavelength_key` reads).
         interruptions: [{"at_s": seconds into the session, "reason": text}, ...].
-        completed: whether the planned energy was reached.
+        completed: whether the planned energy was reached (by a completion: the rest of the dose).
         appointment_id: the course's appointment it was delivered for, if known.
+        completes_session_id: the interrupted session whose remaining energy this session delivered.
+        same_day: the confirmation a second dose on one calendar day needs.
+
+    Raises:
+        Conflict: the course is closed; the session to complete cannot be completed, or this one
+            delivered more than its remainder; a second dose that day is not confirmed.
     """
     require_role(actor, *RECORDERS)
     course = signed_course(db=db, actor=actor, course_id=course_id)
     refuse_voided_patient(course.patient)
+    require_open(course, "recording a session")
     if appointment_id is not None:
         appointment = get_row(db, Appointment, appointment_id, "appointment")
         if appointment.course_id != course_id:
@@ -96,15 +108,24 @@ def record_session(
         raise InputError("session start needs a time zone")
     energies = _session_fields(duration_s, energy_j_by_wavelength, interruptions)
     check_session_start(course, started_at)
+    if completes_session_id is not None:
+        _check_within_remainder(course, completes_session_id, energies)
+    confirmed = require_same_day_confirmation(
+        course, actor, started_at, same_day, besides=completes_session_id
+    )
     record = TreatmentSession(
         course_id=course_id, operator_id=actor.id, started_at=started_at.astimezone(dt.UTC),
-        duration_s=duration_s,
-        energy_j_by_wavelength=energies,
-        interruptions=interruptions, completed=completed, appointment_id=appointment_id,
+        duration_s=duration_s, energy_j_by_wavelength=energies, interruptions=interruptions,
+        completed=completed, completes_session_id=completes_session_id, appointment_id=appointment_id,
+        **confirmed,
     )  # fmt: skip
     db.add(record)
     db.flush()
-    audit_change(db, actor, "session.record", "treatment_sessions", record.id, completed=completed)
+    db.expire(course, ["sessions"])
+    audit_change(
+        db, actor, "session.record", "treatment_sessions", record.id, completed=completed,
+        completes_session_id=completes_session_id, same_day_confirmed=bool(confirmed),
+    )  # fmt: skip
     return record
 
 
@@ -143,7 +164,25 @@ def correct_session(
     return record
 
 
-def open_session(*, db: Session, actor: User, course_id: int, device: dict[str, Any]) -> TreatmentSession:
+def _check_within_remainder(course: Course, session_id: int, energies: dict[str, float]) -> None:
+    """Conflict when a completion's recorded energy is above what remained (beyond the 1 % tolerance)."""
+    completion = completion_of(course, session_id)
+    rest = {wavelength_key(wl): e for wl, e in completion.delivery.energy_j_by_wavelength.items()}
+    planned = {key: rest.get(key, 0.0) + done for key, done in completion.delivered_j.items()}
+    for key, energy_j in energies.items():
+        if key not in planned:
+            raise Conflict(f"the plan has no {key} nm source; a completion delivers only the plan's")
+        if energy_j > rest.get(key, 0.0) + planned[key] * ENERGY_TOLERANCE:
+            raise Conflict(
+                f"a completion of session {session_id} may deliver at most {rest.get(key, 0.0):.1f} J at"
+                f" {key} nm (what remained); the record says {energy_j:.1f} J"
+            )
+
+
+def open_session(
+    *, db: Session, actor: User, course_id: int, device: dict[str, Any],
+    completes_session_id: int | None = None, same_day: SameDay | None = None,
+) -> TreatmentSession:  # fmt: skip
     """Create the `running` record of a console session before the machine is armed (operators).
 
     Nothing is opened when it raises.
@@ -153,14 +192,23 @@ def open_session(*, db: Session, actor: User, course_id: int, device: dict[str, 
         actor: the operator who runs it.
         course_id: a course with a signed plan.
         device: the machine's identity as it reported it (manufacturer, model, serial, profile).
+        completes_session_id: the interrupted session whose remaining energy this one delivers.
+        same_day: the confirmation a second dose on one calendar day needs.
 
     Raises:
         ChecklistRefused: today's appointment of the course has no complete, unused safety checklist.
         PowerCheckRefused: the machine's power check is missing, failed, overdue or unknown.
+        Conflict: the course is closed, the session cannot be completed, or a second dose that day is not
+            confirmed.
     """
     require_role(actor, Role.OPERATOR)
-    refuse_voided_patient(signed_course(db=db, actor=actor, course_id=course_id).patient)
+    course = signed_course(db=db, actor=actor, course_id=course_id)
+    refuse_voided_patient(course.patient)
+    require_open(course, "starting a session")
+    if completes_session_id is not None:
+        completion_of(course, completes_session_id)
     now = utcnow()
+    confirmed = require_same_day_confirmation(course, actor, now, same_day, besides=completes_session_id)
     appointment, checklist = checklists.checklist_for_arm(
         session=db, actor=actor, course_id=course_id, now=now
     )
@@ -170,15 +218,20 @@ def open_session(*, db: Session, actor: User, course_id: int, device: dict[str, 
         energy_j_by_wavelength={}, interruptions=[], completed=False, status=RUNNING,
         last_heartbeat_at=now, device=device, power_check_id=check.id,
         calibration=qa.session_calibration(check, device), appointment_id=appointment.id,
-        checklist_id=checklist.id,
+        checklist_id=checklist.id, completes_session_id=completes_session_id, **confirmed,
     )  # fmt: skip
     db.add(record)
     db.flush()
     audit.record(
         session=db, actor=actor.username, action="session.start", entity="treatment_sessions",
-        entity_id=record.id, details={"course_id": course_id, "device": device.get("profile", ""),
-                                      "appointment_id": appointment.id, "checklist_id": checklist.id},
+        entity_id=record.id,
+        details={
+            "course_id": course_id, "device": device.get("profile", ""), "appointment_id": appointment.id,
+            "checklist_id": checklist.id, "completes_session_id": completes_session_id,
+            "same_day_confirmed": bool(confirmed),
+        },
     )  # fmt: skip
+    db.expire(course, ["sessions"])
     return record
 
 

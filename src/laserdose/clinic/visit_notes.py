@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic.course_closing import require_open
 from laserdose.clinic.models import Course, TreatmentSession, User, VisitNote
 from laserdose.clinic.patients import readable_course
 from laserdose.clinic.records import audit_change
@@ -71,6 +72,7 @@ def record_note(
     """Store a visit note on the course (clinicians and operators), or raise InputError naming the field."""
     require_role(actor, *RECORDERS)
     course = readable_course(session=session, actor=actor, course_id=course_id)
+    require_open(course, "adding a visit note")
     problems = note_problems(note, course, today)
     if note.session_id is not None:
         record = session.get(TreatmentSession, note.session_id)

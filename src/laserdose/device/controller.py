@@ -95,9 +95,12 @@ class Controller:
         *,
         profile: DeviceProfile,
         gate: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]] | None = None,
+        session_notes: dict[str, Any] | None = None,
         checklist: dict[str, Any] | None = None,
     ) -> None:
         self.plan, self.client, self.record, self.operator = plan, client, record, operator
+        # Written into the record's session entry: what this session completes, a same-day confirmation.
+        self.session_notes = dict(session_notes or {})
         self.gate = gate  # identity -> (why ARM is refused or "", facts to record): the clinic's QA rules
         self.checklist = checklist  # the session's completed safety checklist, kept in its "session" entry
         # The machine's largest power per planned wavelength [W]: bounds energy emitted while unmeasured.
@@ -247,6 +250,7 @@ class Controller:
             plan=set_params(self.plan),
             duration_s=self.plan.duration_s,
             session_id=self.session_id,
+            **self.session_notes,
             **({"checklist": self.checklist} if self.checklist is not None else {}),
         )
         try:

@@ -48,6 +48,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         console,
         correction_pages,
         corrections_api,
+        course_pages,
         courses_api,
         day_api,
         day_pages,
@@ -117,6 +118,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(day_pages.router)
     app.include_router(patient_pages.router)  # before pages: /patients/new is no patient id
     app.include_router(pages.router)
+    app.include_router(course_pages.router)
     app.include_router(outcome_pages.router)
     app.include_router(exercise_pages.router)
     app.include_router(body_chart_pages.router)

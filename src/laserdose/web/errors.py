@@ -18,7 +18,7 @@ from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from laserdose.clinic.records import NotFound
+from laserdose.clinic.records import Conflict, NotFound
 from laserdose.clinic.users import Forbidden
 from laserdose.errors import InputError
 from laserdose.web.deps import LoginRequired
@@ -102,6 +102,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def bad_input(request: Request, exc: Exception) -> Response:
         return error_response(request, 422, str(exc))
 
+    async def conflict(request: Request, exc: Exception) -> Response:
+        return error_response(request, 409, str(exc))
+
     async def database_busy(request: Request, exc: Exception) -> Response:
         # SQLite's lock held past busy_timeout by another process, or PostgreSQL unreachable.
         error_log.warning("database unavailable on %s %s: %s", request.method, request.url.path, _kind(exc))
@@ -137,6 +140,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(NotFound, not_found)
     app.add_exception_handler(InputError, bad_input)
+    app.add_exception_handler(Conflict, conflict)
     app.add_exception_handler(OperationalError, database_busy)
     app.add_exception_handler(DataError, out_of_range)
     app.add_exception_handler(OverflowError, out_of_range)

@@ -216,6 +216,17 @@ class CourseCreate(BaseModel):
     advice: Annotated[str, StringConstraints(max_length=4000)] = ""
 
 
+class ClosurePublic(BaseModel):
+    """A course's closing: why, the note, and the first and last pain and disability scores."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    closed_at: dt.datetime
+    reason: str
+    note: str
+    summary: dict[str, Any]
+
+
 class CoursePublic(BaseModel):
     """A course as the API returns it."""
 
@@ -231,6 +242,37 @@ class CoursePublic(BaseModel):
     home_exercise: str
     advice: str
     signed_at: dt.datetime | None
+    closure: ClosurePublic | None = Field(description="the closing in force; null while the course is open")
+
+
+class CourseClose(BaseModel):
+    """Close (discharge) a course."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal["completed", "stopped_early", "referred", "lost_to_follow_up"]
+    note: Annotated[str, StringConstraints(max_length=4000)] = ""
+
+
+class CourseReopen(BaseModel):
+    """Reopen a closed course, with the reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(min_length=10, max_length=4000)]
+
+
+class DoseCountPublic(BaseModel):
+    """How many planned sessions were delivered; interrupted ones apart, a completion counted once."""
+
+    planned: int
+    delivered: int
+    interrupted: int
+    interrupted_j: list[float] = Field(description="energy of each interrupted dose [J]")
+    running: int
+    planned_j: float | None = Field(description="energy of one planned session [J]")
+    energy_j: float = Field(description="energy delivered over the course [J]")
+    sentence: str
 
 
 class Interruption(BaseModel):
@@ -256,6 +298,12 @@ class SessionRecordCreate(BaseModel):
     energy_j_by_wavelength: dict[Wavelength, Energy]
     interruptions: list[Interruption] = Field(default_factory=list, max_length=1000)
     completed: bool  # started_at: the date rules are the clinic's (domain/record_dates.py)
+    completes_session_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = Field(
+        default=None, description="the interrupted session whose remaining energy this one delivered"
+    )
+    same_day_reason: Annotated[str, StringConstraints(max_length=4000)] | None = Field(
+        default=None, description="confirms a second dose on one calendar day (clinic time), with why"
+    )
 
 
 class SessionRecordPublic(BaseModel):
@@ -271,5 +319,8 @@ class SessionRecordPublic(BaseModel):
     energy_j_by_wavelength: dict[str, float]
     interruptions: list[dict[str, Any]]
     completed: bool
+    completes_session_id: int | None = None
+    same_day_confirmed_at: dt.datetime | None = None
+    same_day_reason: str = ""
     voided_at: dt.datetime | None = Field(default=None, description="when it was voided; null if it stands")
     void_reason: str = Field(default="", description="why it was voided (a voided session is not counted)")

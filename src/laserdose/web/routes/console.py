@@ -27,7 +27,9 @@ from fastapi.responses import (
 from sqlalchemy import select
 
 from laserdose.clinic import checklists, qa, qa_trend, schedule, treatment, users
+from laserdose.clinic.completion import SameDay, completion_of, dose_options
 from laserdose.clinic.console import IDLE_PHASES, ConsoleConfig, ConsoleRun, arming_problem
+from laserdose.clinic.dose_accounting import count_doses
 from laserdose.clinic.models import Course, Role, TreatmentSession, User, utcnow
 from laserdose.clinic.plans import stored_plan_json
 from laserdose.clinic.records import NotFound
@@ -39,6 +41,7 @@ from laserdose.safety.hazard import DEFAULT_EXPOSURE_S
 from laserdose.safety.summary import EyewearNeed, plan_eyewear
 from laserdose.web.checklist_view import checklist_answers, checklist_context, checklist_eyewear
 from laserdose.web.deps import DbSession, LoginRequired, page_user, roles
+from laserdose.web.dose_forms import console_start_form
 from laserdose.web.forms import PostedForm, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -127,6 +130,8 @@ def _context(
         "can_operate": user.role == Role.OPERATOR, "qa_state": qa_state, "qa_alerts": alerts,
         "machine_serial": run.identity.get("serial", "") if run is not None else "",
         "machine_profile": run.identity.get("profile", "") if run is not None else "",
+        "doses": count_doses(course), "options": dose_options(course, utcnow()),
+        "completing": run.plan if run is not None and plan is not None and run.plan != plan else None,
         **checklist_context(db, user, course_id, plan, profile, checklist_form),
     }  # fmt: skip
 
@@ -223,19 +228,25 @@ def start(
     the first dependency) and the hand-over to the controller refuses the start: nothing is armed.
     """
     check_csrf(request, form.get("csrf_token"))
-    error, status_code = arm_and_start(request, db, user, course_id, stops_seen)
+    try:
+        completes, same_day = console_start_form(form)
+    except InputError as exc:
+        return _page(request, db, user, course_id, str(exc), 422)
+    error, status_code = arm_and_start(request, db, user, course_id, stops_seen, completes, same_day)
     if error:
         return _page(request, db, user, course_id, error, status_code)
     return RedirectResponse(f"/courses/{course_id}/console", status_code=303)
 
 
 def arm_and_start(
-    request: Request, db: DbSession, user: User, course_id: int, stops_seen: int | None
-) -> tuple[str, int]:
+    request: Request, db: DbSession, user: User, course_id: int, stops_seen: int | None,
+    completes: int | None = None, same_day: SameDay | None = None,
+) -> tuple[str, int]:  # fmt: skip
     """Check the machine, open the session record (safety checklist and power check), hand over to arm.
 
-    The one start of the web console and the JSON API. Returns ("", 0) when the controller has the
-    session, else (why nothing was emitted, HTTP status).
+    The one start of the web console and the JSON API. `completes`: the interrupted session whose
+    remaining energy this one delivers; `same_day`: the confirmation a second dose that day needs.
+    Returns ("", 0) when the controller has the session, else (why nothing was emitted, HTTP status).
     """
     run: ConsoleRun | None = request.app.state.console.get(course_id)
     if run is None or run.phase not in IDLE_PHASES or run.broken or stops_seen is None:
@@ -245,17 +256,31 @@ def arm_and_start(
     if blocked:
         return f"refused, nothing was emitted: {blocked}", 409
     try:
-        record = treatment.open_session(db=db, actor=user, course_id=course_id, device=run.identity)
-    except treatment.ARM_REFUSALS as exc:
+        remainder = _remainder(db, user, course_id, completes, run.profile)
+        record = treatment.open_session(
+            db=db, actor=user, course_id=course_id, device=run.identity, completes_session_id=completes,
+            same_day=same_day,
+        )  # fmt: skip
+    except InputError as exc:  # the ARM refusals, a closed course, a second dose unconfirmed, no remainder
         db.rollback()
         return f"refused, nothing was emitted: {exc}", 409
     db.commit()  # the record exists before the machine is armed
     try:
-        run.start(record.id, stops_seen=stops_seen)
+        run.start(record.id, stops_seen=stops_seen, remainder=remainder)
     except InputError as exc:  # StoppedBeforeArming, or the console closed meanwhile: never armed
         _close_unarmed(db, user, record.id, str(exc))
         return f"refused, nothing was emitted: {exc}", 409
     return "", 0
+
+
+def _remainder(
+    db: DbSession, user: User, course_id: int, completes: int | None, profile: DeviceProfile
+) -> Delivery | None:
+    """The rest of the plan that completes session `completes`, checked against the machine (or None)."""
+    if completes is None:
+        return None
+    course = treatment.signed_course(db=db, actor=user, course_id=course_id)
+    return check_delivery(completion_of(course, completes).delivery, profile)
 
 
 def _close_unarmed(db: DbSession, user: User, session_id: int, reason: str) -> None:

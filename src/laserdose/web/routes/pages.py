@@ -20,6 +20,7 @@ from laserdose.clinic import (
     signing,
     users,
 )
+from laserdose.clinic.course_closing import CLOSE_REASONS
 from laserdose.clinic.course_report import course_report_pdf
 from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
@@ -91,6 +92,13 @@ def home(user: PageUser) -> RedirectResponse:
 @router.get("/patients/{patient_id}")
 def patient_chart(request: Request, patient_id: int, session: DbSession, user: Reader) -> HTMLResponse:
     """The patient's chart: details, timeline and pain/disability charts with the MIC marked."""
+    return chart_page(request, session, user, patient_id)
+
+
+def chart_page(
+    request: Request, session: DbSession, user: User, patient_id: int, status_code: int = 200, **extra: object
+) -> HTMLResponse:
+    """Render the chart; `extra` holds a form's errors and typed values (closing a course)."""
     patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
     events = chart.timeline(session=session, actor=user, patient_id=patient_id)
     series = outcomes.outcome_series(session=session, actor=user, patient_id=patient_id)
@@ -99,9 +107,10 @@ def patient_chart(request: Request, patient_id: int, session: DbSession, user: R
     session.commit()
     history = corrections.history(session=session, actor=user, kind="patients", record_id=patient_id)
     return render(
-        request, "chart.html", user, patient=patient, events=events, charts=outcome_charts(series),
-        courses=summaries, can_record=user.role in users.RECORDERS,
-        may_correct=corrections.allowed_kinds(user), patient_history=history,
+        request, "chart.html", user, status_code, patient=patient, events=events,
+        charts=outcome_charts(series), courses=summaries, can_record=user.role in users.RECORDERS,
+        may_correct=corrections.allowed_kinds(user), patient_history=history, close_reasons=CLOSE_REASONS,
+        **({"form_course": None, "errors": {}, "values": {}} | extra),
     )  # fmt: skip
 
 

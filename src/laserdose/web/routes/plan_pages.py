@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from laserdose.clinic import patients, plans, record_stamp, screenings, signing
+from laserdose.clinic import course_closing, patients, plans, record_stamp, screenings, signing
 from laserdose.clinic.models import Course, Role, Screening, User
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.users import READERS
@@ -224,6 +224,11 @@ def create_course(
     )
     if view is not None and view.needs_acknowledgement:
         context["errors"] |= signing.acknowledgement_problem(acknowledgement)
+    if view is not None and not context["errors"]:
+        diagnosis = get_protocol(context["inputs"].protocol).diagnosis
+        other = course_closing.active_course_conflict(session, patient_id, diagnosis)
+        if other is not None:
+            context["errors"]["form"] = f"This plan cannot be signed: {other}."
     given, consent_errors = consent_from_form(values)
     context["errors"] |= consent_errors
     if view is None or context["errors"]:

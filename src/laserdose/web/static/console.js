@@ -5,7 +5,7 @@
   "use strict";
   const root = document.getElementById("console");
   if (!root) return;
-  const PANEL_IDS = ["console-qa", "checklist", "console-actions", "records"];
+  const PANEL_IDS = ["console-qa", "checklist", "console-actions", "records", "doses"];
   const RUNNING_REFRESH_MS = 2000; // the records' energy (the database's heartbeat) while a session runs
   const text = (id, value) => { const el = document.getElementById(id); if (el) el.textContent = value; };
   const yesNo = (value, yes, no) => (value === undefined ? "-" : value ? yes : no);

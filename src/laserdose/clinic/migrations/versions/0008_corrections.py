@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_corrections"
-down_revision = "0010_clinic_day"
+down_revision = "0007_session_accounting"
 branch_labels = None
 depends_on = None
 
