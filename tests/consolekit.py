@@ -70,6 +70,9 @@ def signed_course(database_url: str, plan: dict[str, Any] | None = None, checked
         # The row as the signing gate leaves it: these hand-written short plans keep the console tests
         # to seconds; the gate, which signs only the planner's plans, is tested in tests/clinic.
         course.signed_by_id, course.signed_at = clinician.id, utcnow()
+        # Created long before: the date rules refuse records dated before their course was created, and
+        # these tests date sessions and assessments back.
+        course.created_at = dt.datetime(2025, 1, 2, tzinfo=dt.UTC)
         session.flush()
         plan_today(session, course)  # every session today: tests may treat several times
         course_id = course.id

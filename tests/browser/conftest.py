@@ -36,9 +36,26 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of the live server's database (for set-ups no page offers, such as a course begun earlier)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('browser') / 'clinic.sqlite3'}"
+
+
+def date_courses_back(database_url: str, patient_name: str, created: dt.datetime) -> None:
+    """Date the courses of the patient called `patient_name` back to `created`, as if begun then."""
+    from laserdose.clinic.models import Course, Patient
+
+    engine = db.make_engine(database_url)
+    with db.session_factory(engine).begin() as session:
+        for course in session.query(Course).join(Patient).filter(Patient.name == patient_name):
+            course.created_at = created
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database: str) -> Iterator[str]:
     """Serve the app from a fresh database (one user per role) in a thread; yield its base URL."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'clinic.sqlite3'}"
+    url = live_database
     engine = db.make_engine(url)
     db.upgrade(engine)
     with db.session_factory(engine).begin() as session:

@@ -1,12 +1,13 @@
 """Browser journey: outcomes recorded through the form land on the signed course and reach the dashboard."""
 
+import datetime as dt
 import os
 import re
 
 from playwright.sync_api import expect
 from test_browser_plan import _add_patient, _screen
 
-from conftest import give_consent, log_in
+from conftest import date_courses_back, give_consent, log_in
 
 
 def _sign_a_plan(page) -> None:  # noqa: ANN001 - a Playwright page
@@ -33,10 +34,12 @@ def _record(page, date: str, nrs: str) -> None:  # noqa: ANN001
     page.wait_for_url(re.compile(r".*/patients/\d+$"))
 
 
-def test_outcomes_from_the_form_make_the_course_assessed_on_the_dashboard(page, tmp_path):
+def test_outcomes_from_the_form_make_the_course_assessed_on_the_dashboard(page, tmp_path, live_database):
     log_in(page, "clinician")
     _add_patient(page, "Olga Outcome")
     _sign_a_plan(page)
+    # The course began on 2026-01-05 (an assessment is not dated before its course was created).
+    date_courses_back(live_database, "Olga Outcome", dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC))
     chart_url = page.url.split("#")[0]
     _record(page, "2026-01-05", "8")
     page.goto(chart_url)

@@ -13,6 +13,9 @@ from laserdose.clinic import courses, patients, users
 from laserdose.clinic.models import Course, Patient, User, utcnow
 
 _counter = itertools.count(1)
+# Courses of the factory began early in 2026, so that records dated in 2026 may lie on them (a record is
+# not dated before its course was created).
+COURSE_CREATED = dt.datetime(2026, 1, 2, 9, 0, tzinfo=dt.UTC)
 PASSWORD = "correct horse battery"
 
 
@@ -34,6 +37,7 @@ def make_patient(session: Session, actor: User, **overrides: Any) -> Patient:
 def make_course(
     session: Session, actor: User, patient: Patient, signed: bool = True, **overrides: Any
 ) -> Course:
+    created_at = overrides.pop("created_at", COURSE_CREATED)
     fields = {
         "condition": "chronic_nslbp",
         "protocol": "demo",
@@ -44,6 +48,7 @@ def make_course(
     course = courses.create_course(
         session=session, actor=actor, patient_id=patient.id, **{**fields, **overrides}
     )
+    course.created_at = created_at
     if signed:
         mark_signed(session, course, actor)
     return course

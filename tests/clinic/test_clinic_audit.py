@@ -81,7 +81,7 @@ def test_migrations_match_the_models(engine):
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
-    assert db.current_revision(engine) == "0007_session_accounting"  # the newest migration file's revision
+    assert db.current_revision(engine) == "0008_corrections"  # the newest migration file's revision
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):

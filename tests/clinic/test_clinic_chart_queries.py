@@ -8,8 +8,9 @@ from sqlalchemy import event
 from laserdose.clinic import chart
 from laserdose.clinic.models import Referral, Screening, TreatmentSession, VisitNote, utcnow
 
-# patient, screenings (with referrals), courses, sessions, course closures, visit notes, outcomes
-TABLES_READ = 7
+# patient, screenings (with referrals), courses, sessions, course closures, visit notes, outcomes, and
+# the earlier versions of every correctable record among them (one query for all)
+TABLES_READ = 8
 
 
 def _history(session, clinician, courses: int, screenings: int):

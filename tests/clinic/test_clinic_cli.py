@@ -24,7 +24,7 @@ def run(*args, stdin=None):
 
 def test_upgrade_add_user_verify(url):
     result = run("db", "upgrade", "--database-url", url)
-    assert result.exit_code == 0 and "is at revision 0007_session_accounting" in result.stdout
+    assert result.exit_code == 0 and "is at revision 0008_corrections" in result.stdout
     result = run(
         "users",
         "add",

@@ -51,10 +51,14 @@ def test_a_medication_is_stopped_not_deleted_and_taken_on_follows_the_dates(sess
     [
         ({"drug": " "}, "Drug is needed (for example ibuprofen)."),
         ({"dose": "x" * 61}, "Dose must be at most 60 characters."),
-        ({"started_on": dt.date(2026, 12, 3)}, "The start cannot be after today (2026-12-02)."),
+        (
+            {"started_on": dt.date(2026, 12, 3)},
+            "medication start 2026-12-03 is in the future; it must be today (2026-12-02) or earlier",
+        ),
         (
             {"started_on": dt.date(1901, 1, 1)},
-            "The start cannot be before the patient was born (1970-05-17).",
+            "medication start 1901-01-01 is before the patient's birth date (1970-05-17); "
+            "it must be on or after it",
         ),
     ],
 )

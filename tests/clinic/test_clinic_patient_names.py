@@ -30,9 +30,13 @@ def test_the_shown_name_always_equals_its_parts(session):
     clinician = make_user(session)
     patient = make_patient(session, clinician, name="Berg, Anna")
     assert (patient.given_name, patient.family_name, patient.name) == ("Anna", "Berg", "Anna Berg")
-    patients.update_patient(session=session, actor=clinician, patient_id=patient.id, family_name="Lind")
+    patients.update_patient(
+        session=session, actor=clinician, patient_id=patient.id, reason="married", family_name="Lind"
+    )
     assert patient.name == "Anna Lind"
-    patients.update_patient(session=session, actor=clinician, patient_id=patient.id, name="Eva Maria Holm")
+    patients.update_patient(
+        session=session, actor=clinician, patient_id=patient.id, reason="full name", name="Eva Maria Holm"
+    )
     assert (patient.given_name, patient.family_name) == ("Eva Maria", "Holm")
     with pytest.raises(InputError, match="Family name is required"):
         make_patient(session, clinician, name=None, given_name="Anna", family_name=" ")

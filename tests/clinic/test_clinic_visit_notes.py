@@ -47,8 +47,8 @@ def test_an_operator_notes_a_treated_visit_and_it_reaches_the_timeline(session):
 @pytest.mark.parametrize(
     ("change", "field_sentence"),
     [
-        ({"visit_on": dt.date.today() + dt.timedelta(days=1)}, "cannot be after today"),
-        ({"visit_on": dt.date(2000, 1, 1)}, "cannot be before the course began"),
+        ({"visit_on": dt.date.today() + dt.timedelta(days=1)}, "is in the future"),
+        ({"visit_on": dt.date(2000, 1, 1)}, "is before the course was created"),
         ({"pain_before": 11}, "Pain before must be a whole number from 0 to 10."),
         ({"exercise_adherence_percent": 120.0}, "adherence must be from 0 to 100 %"),
         ({"subjective": ""}, "Write at least one part of the note"),

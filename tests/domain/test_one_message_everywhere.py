@@ -282,3 +282,43 @@ def test_birth_date_in_the_future(client):
             "clinic": _planner(lambda: patients._check_body(dt.date(2999, 1, 1), 3, 27.0)),
         },
     ).check()
+
+
+def _api_outcome(client: TestClient, assessed_on: str) -> str:
+    headers = _bearer(client)
+    patient = client.post("/api/v1/patients", json=GOOD_PATIENT, headers=headers).json()
+    url = f"/api/v1/patients/{patient['id']}/outcomes"
+    response = client.post(url, json={"assessed_on": assessed_on, "nrs": 5}, headers=headers)
+    assert response.status_code == 422, response.text
+    return str(response.json()["detail"])
+
+
+def _web_outcome(client: TestClient, assessed_on: str) -> str:
+    token = _log_in(client)
+    values = {key: str(value) for key, value in GOOD_PATIENT.items()}
+    created = client.post("/patients/new", data=values | {"csrf_token": token}, follow_redirects=False)
+    url = created.headers["location"] + "/outcomes/new"
+    page = client.post(url, data={"assessed_on": assessed_on, "nrs": "5", "csrf_token": token})
+    assert page.status_code == 422
+    return page.text.replace("&#39;", "'")
+
+
+def _service_outcome(assessed_on: dt.date) -> str:
+    from laserdose.domain.record_dates import check_record_date
+
+    born = dt.date.fromisoformat(str(GOOD_PATIENT["birth_date"]))
+    return _planner(lambda: check_record_date("date of assessment", assessed_on, today=dt.date.today(),
+                                              birth_date=born))  # fmt: skip
+
+
+@pytest.mark.parametrize("day", [dt.date.today() + dt.timedelta(days=103), dt.date(1, 1, 1)])
+def test_an_assessment_date_outside_the_rules(client, day):
+    expected = _service_outcome(day)
+    assert expected.startswith(f"date of assessment {day} is ")
+    Refusals(
+        expected,
+        {
+            "api": _api_outcome(client, day.isoformat()),
+            "web outcome form": _web_outcome(client, day.isoformat()),
+        },
+    ).check()

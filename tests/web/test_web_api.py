@@ -77,7 +77,9 @@ def test_operator_may_read_but_not_create(client):
 def test_patch_updates_only_given_fields(client):
     headers = bearer(client, "clinician")
     created = client.post("/api/v1/patients", json=ANNA, headers=headers).json()
-    patched = client.patch(f"/api/v1/patients/{created['id']}", json={"bmi": 24.0}, headers=headers).json()
+    patched = client.patch(
+        f"/api/v1/patients/{created['id']}", json={"bmi": 24.0, "reason": "BMI re-measured"}, headers=headers
+    ).json()
     assert patched == {**created, "bmi": 24.0}
 
 

@@ -168,7 +168,8 @@ def test_no_patient_name_reaches_the_log_even_from_a_500(served):
         found = client.get("/api/v1/patients", params={"q": "Zelda"}, headers=headers).json()
         assert [p["name"] for p in found["items"]] == [SECRET_NAME]
         pid = found["items"][0]["id"]
-        failed = client.patch(f"/api/v1/patients/{pid}", json={"name": SECRET_NAME + " Jr"}, headers=headers)
+        body = {"name": SECRET_NAME + " Jr", "reason": "typo"}
+        failed = client.patch(f"/api/v1/patients/{pid}", json=body, headers=headers)
         assert failed.status_code == 500 and SECRET_NAME not in failed.text
         client.post(
             "/api/v1/patients",

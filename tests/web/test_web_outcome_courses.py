@@ -20,8 +20,13 @@ def _patient_with_courses(client, headers, name: str, signed: int) -> tuple[int,
 
 
 def _sign(webapp, course_ids: list[int]) -> None:
-    """Mark courses signed as the signing gate leaves them (the gate has its own tests), a day apart."""
+    """Mark courses signed as the signing gate leaves them (the gate has its own tests), a day apart.
+
+    Every course is dated back to 2026-01-02: an assessment is not dated before its course was created.
+    """
     with db.session_factory(db.make_engine(webapp.url)).begin() as session:
+        for course in session.query(Course):
+            course.created_at = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
         for day, course_id in enumerate(course_ids, start=1):
             course = session.get(Course, course_id)
             course.signed_by_id, course.signed_at = 1, dt.datetime(2026, 2, day, tzinfo=dt.UTC)

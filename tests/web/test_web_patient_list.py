@@ -40,7 +40,11 @@ def test_the_api_takes_name_parts_and_record_numbers(client):
     assert again.status_code == 422 and "already belongs to another patient" in again.json()["detail"]
     nameless = client.post("/api/v1/patients", json=BASE, headers=headers)
     assert nameless.status_code == 422
-    changed = client.patch(f"/api/v1/patients/{created['id']}", json={"given_name": "Bruna"}, headers=headers)
+    changed = client.patch(
+        f"/api/v1/patients/{created['id']}",
+        json={"given_name": "Bruna", "reason": "spelling"},
+        headers=headers,
+    )
     assert changed.json()["name"] == "Bruna Costa"
     found = client.get("/api/v1/patients", params={"q": "k-17"}, headers=headers).json()
     assert [p["id"] for p in found["items"]] == [created["id"]]

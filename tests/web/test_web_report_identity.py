@@ -38,7 +38,9 @@ def _plan_form(token: str, area_cm2: str) -> dict[str, str]:
     return {
         "protocol": WIDE_PROTOCOL, "device": "15w-dual", "area_cm2": area_cm2, "skin_limit_c": "43",
         "fat_mm": "", "bmi": "27", "home_exercise": "", "advice": "", "csrf_token": token,
-        "screening_id": "1",
+        "screening_id": "1", **consent_fields("Ada Identity-Check"),
+        # the plan may fall outside the band: signed with the acknowledgement, as a clinician would
+        "accept_outside_window": "yes", "outside_window_reason": "report identity only; dose not studied",
     }  # fmt: skip
 
 
@@ -124,6 +126,8 @@ def test_every_page_of_a_long_course_report_names_the_patient_and_the_signature(
     start = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
     with db.session_factory(db.make_engine(webapp.url)).begin() as session:
         operator = session.scalars(select(User).where(User.username == "operator")).one()
+        # The course began before its first session (a session is not dated before its course was created).
+        session.get(Course, course.id).created_at = start - dt.timedelta(days=1)
         for day in range(30):  # more than the first page holds
             treatment.record_session(
                 db=session, actor=operator, course_id=course.id, started_at=start + dt.timedelta(days=day),

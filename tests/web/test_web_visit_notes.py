@@ -66,7 +66,7 @@ def test_a_date_that_is_not_a_date_or_a_stray_session_is_a_sentence(client):
         and 'value="0001-01-01x"' in refused.text
     )
     ancient = client.post(f"/courses/{course}/notes/new", data={**form, "visit_on": "0001-01-01"})
-    assert "The visit date cannot be before the course began" in ancient.text
+    assert "visit date 0001-01-01 is before the patient&#39;s birth date" in ancient.text
     today = re.search(r'id="visit_on"[^>]*value="([0-9-]+)"', page).group(1)
     stray = client.post(f"/courses/{course}/notes/new", data={**form, "visit_on": today})
     assert stray.status_code == 422 and "Choose one of this course&#39;s sessions, or none." in stray.text

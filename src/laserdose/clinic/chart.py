@@ -8,13 +8,15 @@ outcome series and the course summaries from those rows.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from laserdose.clinic import visit_notes
+from laserdose.clinic import corrections, visit_notes
 from laserdose.clinic.course_closing import CLOSE_REASONS
 from laserdose.clinic.courses import CourseSummary, summarise
 from laserdose.clinic.models import (
@@ -28,6 +30,7 @@ from laserdose.clinic.models import (
     VisitNote,
 )
 from laserdose.clinic.outcomes import OutcomePoint, patient_outcomes, series_of
+from laserdose.clinic.patients import get_patient
 from laserdose.clinic.records import get_row
 from laserdose.clinic.users import READERS, require_role
 
@@ -40,11 +43,17 @@ class TimelineEvent:
         when: date of the event.
         kind: screening, referral, course, session, note or outcome.
         summary: one line for people.
+        record: (kind, id) of a correctable record (corrections.KINDS), else None.
+        void_reason: why the record was voided, None while it counts.
+        versions: its previous versions, oldest first.
     """
 
     when: dt.date
     kind: str
     summary: str
+    record: tuple[str, int] | None = None
+    void_reason: str | None = None
+    versions: tuple[corrections.Version, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,7 @@ def _load(session: Session, patient_id: int) -> tuple[Patient, list[Outcome], di
     notes: dict[int, list[VisitNote]] = {course.id: [] for course in courses}
     for note in session.scalars(_NOTES, ids):
         notes[note.course_id].append(note)
-    return patient, patient_outcomes(session, patient_id), notes
+    return patient, patient_outcomes(session, patient_id, voided=True), notes
 
 
 def _outcome_summary(outcome: Outcome) -> str:
@@ -159,38 +168,88 @@ def _referral_events(screenings: list[Screening]) -> list[TimelineEvent]:
     return events
 
 
-def _course_events(course: Course, notes: list[VisitNote]) -> list[TimelineEvent]:
+Histories = dict[tuple[str, int], list[corrections.Version]]
+
+
+def _correctable(
+    when: dt.date, kind: str, summary: str, name: str, row: Any, found: Histories
+) -> TimelineEvent:
+    """A chart entry for a correctable record, with its void state and its previous versions."""
+    reason = row.void_reason if row.voided_at is not None else None
+    return TimelineEvent(when, kind, summary, (name, row.id), reason, tuple(found[name, row.id]))
+
+
+def _course_events(course: Course, notes: list[VisitNote], found: Histories) -> list[TimelineEvent]:
     signed = "signed" if course.signed_at else "not signed"
     events = [TimelineEvent(course.created_at.date(), "course", f"course {course.protocol} ({signed})")]
-    events += [TimelineEvent(r.started_at.date(), "session", _session_summary(r)) for r in course.sessions]
+    events += [
+        _correctable(r.started_at.date(), "session", _session_summary(r), "sessions", r, found)
+        for r in course.sessions
+    ]
     for closure in course.closures:
         text = f"course {course.protocol} closed: {CLOSE_REASONS[closure.reason]}"
         events.append(TimelineEvent(closure.closed_at.date(), "course", text))
         if closure.reopened_at is not None:
             text = f"course {course.protocol} reopened: {closure.reopen_reason}"
             events.append(TimelineEvent(closure.reopened_at.date(), "course", text))
-    events += [TimelineEvent(note.visit_on, "note", visit_notes.summary(note)) for note in notes]
+    events += [_correctable(n.visit_on, "note", visit_notes.summary(n), "notes", n, found) for n in notes]
     return events
 
 
 def _events(
-    patient: Patient, outcomes: list[Outcome], notes: dict[int, list[VisitNote]]
+    patient: Patient, outcomes: list[Outcome], notes: dict[int, list[VisitNote]], found: Histories
 ) -> list[TimelineEvent]:
-    """The patient's screenings, referrals, courses, sessions, visit notes and outcomes, oldest first."""
-    events = [TimelineEvent(s.at.date(), "screening", f"screening: {s.decision}") for s in patient.screenings]
+    """The patient's screenings, referrals, courses, sessions, visit notes and outcomes, oldest first.
+
+    Voided records stay, marked with their reason; corrected ones carry their previous versions.
+    """
+    events = [
+        _correctable(s.at.date(), "screening", f"screening: {s.decision}", "screenings", s, found)
+        for s in patient.screenings
+    ]
     events += _referral_events(patient.screenings)
     for course in patient.courses:
-        events += _course_events(course, notes[course.id])
-    events += [TimelineEvent(o.assessed_on, "outcome", _outcome_summary(o)) for o in outcomes]
+        events += _course_events(course, notes[course.id], found)
+    events += [
+        _correctable(o.assessed_on, "outcome", _outcome_summary(o), "outcomes", o, found) for o in outcomes
+    ]
     return sorted(events, key=lambda event: event.when)
+
+
+_SUMMARIES: dict[str, Callable[[Any], str]] = {
+    "patients": lambda p: f"{p.name}, born {p.birth_date}",
+    "screenings": lambda s: f"screening: {s.decision}",
+    "outcomes": _outcome_summary,
+    "sessions": _session_summary,
+    "notes": visit_notes.summary,
+}
+
+
+def record_summary(*, session: Session, actor: User, kind: str, row: Any) -> str:
+    """One line for people about a correctable record, dated (the void page shows it)."""
+    found = corrections.kind_of(kind)
+    get_patient(session=session, actor=actor, patient_id=found.patient_of(row))
+    when = {"screenings": "at", "outcomes": "assessed_on", "sessions": "started_at", "notes": "visit_on"}.get(
+        kind
+    )
+    moment = getattr(row, when) if when else None
+    if isinstance(moment, dt.datetime):  # two sessions of a day differ by their time
+        moment = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{moment}: {_SUMMARIES[kind](row)}" if moment else _SUMMARIES[kind](row)
 
 
 def patient_chart(*, session: Session, actor: User, patient_id: int) -> PatientChart:
     """Return the patient's chart, or raise `NotFound`."""
     require_role(actor, *READERS)
     patient, outcomes, notes = _load(session, patient_id)
+    records: list[tuple[str, Any]] = [("screenings", s) for s in patient.screenings]
+    records += [("sessions", r) for course in patient.courses for r in course.sessions]
+    records += [("notes", n) for course_notes in notes.values() for n in course_notes]
+    records += [("outcomes", o) for o in outcomes]
+    found = corrections.histories(session=session, actor=actor, records=records)
     summaries = [summarise(course) for course in patient.courses]
-    return PatientChart(patient, _events(patient, outcomes, notes), series_of(outcomes), summaries)
+    live = [o for o in outcomes if o.voided_at is None]  # voided assessments are not plotted
+    return PatientChart(patient, _events(patient, outcomes, notes, found), series_of(live), summaries)
 
 
 def timeline(*, session: Session, actor: User, patient_id: int) -> list[TimelineEvent]:

@@ -73,8 +73,8 @@ def _first_last(outcomes: list[Outcome], field: str) -> dict[str, Any] | None:
 
 
 def outcome_summary(session: Session, course_id: int) -> dict[str, Any]:
-    """First and last pain NRS, ODI and RMDQ of the course's assessments (a measure never scored: null)."""
-    statement = select(Outcome).where(Outcome.course_id == course_id)
+    """First and last pain NRS, ODI and RMDQ of the course's unvoided assessments (never scored: null)."""
+    statement = select(Outcome).where(Outcome.course_id == course_id, Outcome.voided_at.is_(None))
     outcomes = list(session.scalars(statement.order_by(Outcome.assessed_on, Outcome.id)))
     return {
         "assessments": len(outcomes),

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from laserdose import __version__
 from laserdose.clinic import medications, patients
+from laserdose.clinic.corrections import live
 from laserdose.clinic.course_closing import CLOSE_REASONS
 from laserdose.clinic.dose_accounting import count_doses
 from laserdose.clinic.models import Course, Medication, Outcome, TreatmentSession, User
@@ -184,9 +185,12 @@ def course_report_pdf(
         clinic: the clinic's name for the letterhead.
     """
     course = patients.readable_course(session=session, actor=actor, course_id=course_id)
-    records = list(session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course_id)))
+    records = list(session.scalars(
+        select(TreatmentSession).where(TreatmentSession.course_id == course_id, live(TreatmentSession))
+    ))  # fmt: skip
     assessments = list(session.scalars(
-        select(Outcome).where(Outcome.course_id == course_id).order_by(Outcome.assessed_on, Outcome.id)
+        select(Outcome).where(Outcome.course_id == course_id, live(Outcome))
+        .order_by(Outcome.assessed_on, Outcome.id)
     ))  # fmt: skip
     stamp = course_stamp(session, course)
     figure = Figure(figsize=A4_INCHES)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from laserdose.clinic.dose_accounting import DoseCount, count_doses
 from laserdose.clinic.models import Course, CourseClosure, Role, User
-from laserdose.clinic.patients import get_patient
+from laserdose.clinic.patients import get_patient, live_patient
 from laserdose.clinic.records import audit_change
 from laserdose.clinic.users import require_role
 from laserdose.errors import require_range
@@ -37,7 +37,7 @@ def create_course(
 ) -> Course:
     """Create an unsigned course of care (clinician); only the signing gate (clinic/signing.py) signs it."""
     require_role(actor, Role.CLINICIAN)
-    get_patient(session=session, actor=actor, patient_id=patient_id)
+    live_patient(session=session, actor=actor, patient_id=patient_id)
     require_range("sessions_planned", sessions_planned, 1, 60)
     require_range("sessions_per_week", sessions_per_week, 1, 7)
     course = Course(

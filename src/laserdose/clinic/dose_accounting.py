@@ -4,7 +4,7 @@ A dose is one session, or an interrupted session and the completions that delive
 plan (each linked by `completes_session_id` to the one before). A dose is delivered when its last session
 reached the planned energy, interrupted when it ended short, running while the console delivers it. The
 chart, the course report, the API and the CLI all count with `count_doses` and say it with `sentence`:
-"3 of 10 delivered, 1 interrupted (68 J of 120 J)".
+"3 of 10 delivered, 1 interrupted (68 J of 120 J)". Voided sessions are never counted.
 """
 
 from __future__ import annotations
@@ -61,12 +61,17 @@ class Dose:
 
 
 def doses(records: Iterable[TreatmentSession]) -> list[Dose]:
-    """Group a course's sessions into doses, in the order their first sessions started."""
-    records = sorted(records, key=lambda r: r.id)
+    """Group a course's sessions into doses, in the order their first sessions started.
+
+    Voided sessions (corrections.py) are left out: they count nowhere, not as a dose, not on the day of a
+    second dose, not as what a completion follows. A completion of a voided session starts its own dose.
+    """
+    records = sorted((r for r in records if r.voided_at is None), key=lambda r: r.id)
+    ids = {r.id for r in records}
     following = {r.completes_session_id: r for r in records if r.completes_session_id is not None}
     grouped = []
     for record in records:
-        if record.completes_session_id is not None:
+        if record.completes_session_id in ids:
             continue
         chain = [record]
         while chain[-1].id in following:

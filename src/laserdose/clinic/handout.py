@@ -191,7 +191,7 @@ NEXT_SHOWN = 6  # appointments listed by date; the rest are counted
 
 def _appointments(course: Course, entries: list[schedule.DayEntry]) -> list[str]:
     """What the patient needs to know about the sessions still to come: the next ones by date (UTC)."""
-    delivered = sum(1 for record in course.sessions if record.completed)
+    delivered = sum(1 for record in course.sessions if record.completed and record.voided_at is None)
     left = max(course.sessions_planned - delivered, 0)
     if left == 0:
         return ["Your laser sessions are complete. Keep up the programme and come back if your pain returns."]

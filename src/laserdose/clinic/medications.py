@@ -17,6 +17,7 @@ from laserdose.clinic.models import Medication, User
 from laserdose.clinic.patients import get_patient
 from laserdose.clinic.records import NotFound, audit_change
 from laserdose.clinic.users import RECORDERS, require_role
+from laserdose.domain.record_dates import check_record_date
 from laserdose.errors import InputError
 
 DRUG_MAX, DOSE_MAX = 120, 60
@@ -33,10 +34,10 @@ def medication_problems(
             problems[field] = f"{label} is needed (for example {_EXAMPLES[field]})."
         elif len(value) > limit:
             problems[field] = f"{label} must be at most {limit} characters."
-    if started_on > today:
-        problems["started_on"] = f"The start cannot be after today ({today})."
-    elif started_on < birth_date:
-        problems["started_on"] = f"The start cannot be before the patient was born ({birth_date})."
+    try:  # the clinic's date rules (domain/record_dates.py): not in the future, not before birth
+        check_record_date("medication start", started_on, today=today, birth_date=birth_date)
+    except InputError as exc:
+        problems["started_on"] = str(exc)
     return problems
 
 

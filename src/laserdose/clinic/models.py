@@ -88,7 +88,19 @@ class User(Base):
     totp_last_step: Mapped[int | None] = mapped_column(Integer)  # the last accepted time step (no replay)
 
 
-class Patient(Base):
+class Voidable:
+    """Columns of a record that can be voided (never deleted): when, by whom and why.
+
+    A voided record stays in the database and in the chart's history; counts, charts, dashboards and
+    reports leave it out (`laserdose.clinic.corrections`).
+    """
+
+    voided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    void_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class Patient(Voidable, Base):
     """A patient; `skin_type` is the Fitzpatrick type 1-6.
 
     `name` is the name as shown ("given family"), kept equal to the two parts by `laserdose.clinic.patients`;
@@ -117,7 +129,7 @@ class Patient(Base):
     outcomes: Mapped[list[Outcome]] = relationship(back_populates="patient", order_by="Outcome.id")
 
 
-class Screening(Base):
+class Screening(Voidable, Base):
     """A contraindication and red-flag screening with its decision (answers as given, JSON)."""
 
     __tablename__ = "screenings"
@@ -236,7 +248,7 @@ class CourseClosure(Base):
     reopen_reason: Mapped[str] = mapped_column(Text, default="")
 
 
-class TreatmentSession(Base):
+class TreatmentSession(Voidable, Base):
     """One delivered session, from the controller's session record.
 
     `energy_j_by_wavelength` maps a wavelength [nm] (as a string key) to delivered energy [J];
@@ -277,7 +289,7 @@ class TreatmentSession(Base):
     checklist: Mapped[SafetyChecklist | None] = relationship()
 
 
-class Outcome(Base):
+class Outcome(Voidable, Base):
     """One outcome assessment: any of pain NRS, ODI, RMDQ, analgesic use, exercise adherence."""
 
     __tablename__ = "outcomes"
@@ -366,6 +378,30 @@ class AuditEntry(Base):
     mac: Mapped[str | None] = mapped_column(String(64))  # HMAC-SHA256 of `hash` under the audit key
 
 
+class RecordVersion(Base):
+    """A previous version of a corrected or voided record: its columns as they were, who changed it, why.
+
+    `entity` is the record's table, `version` counts from 1 (the record as first saved); `action` is
+    "edit" or "void"; `snapshot` holds the record's columns before the change (dates as ISO text).
+    """
+
+    __tablename__ = "record_versions"
+    __table_args__ = (
+        CheckConstraint("action IN ('edit', 'void')", name="ck_record_versions_action"),
+        UniqueConstraint("entity", "entity_id", "version", name="uq_record_versions_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[int] = mapped_column(Integer, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(8))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reason: Mapped[str] = mapped_column(Text)
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class Exercise(Base):
     """A home exercise of the clinic's library (laserdose.clinical.exercises): shipped or the clinic's own.
 
@@ -411,7 +447,7 @@ class CourseExercise(Base):
     exercise: Mapped[Exercise] = relationship()
 
 
-class VisitNote(Base):
+class VisitNote(Voidable, Base):
     """A note of one visit in a course (subjective, objective, assessment, plan), with pain before and after.
 
     `session_id` names the treatment session of that visit, when light was given.
@@ -437,6 +473,8 @@ class VisitNote(Base):
     pain_after: Mapped[int | None] = mapped_column(Integer)
     exercise_adherence_percent: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    course: Mapped[Course] = relationship()
 
 
 class Medication(Base):

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic import corrections
 from laserdose.clinic.models import Course, Patient, User
 from laserdose.clinic.patient_names import MAX_NAME_CHARS, check_name_part, join_name, split_name
 from laserdose.clinic.records import audit_change, get_course, get_row
@@ -113,13 +114,20 @@ def add_patient(
     return patient
 
 
-def update_patient(*, session: Session, actor: User, patient_id: int, **changes: Any) -> Patient:
-    """Change some of name (or its parts), record number, birth date, skin type, BMI (clinician, admin)."""
+def update_patient(*, session: Session, actor: User, patient_id: int, reason: str, **changes: Any) -> Patient:
+    """Correct some of name (or its parts), record number, birth date, skin type, BMI (clinician, admin).
+
+    The previous version is kept with `reason` (corrections.py). A new birth date may not come after
+    any of the patient's dated records (the date rules of domain/record_dates.py). Every value is checked
+    before any is changed.
+    """
     require_role(actor, *EDITORS)
-    patient = get_patient(session=session, actor=actor, patient_id=patient_id)
-    unknown = set(changes) - set(PATIENT_FIELDS)
-    if unknown:
-        raise InputError(f"cannot change {', '.join(sorted(unknown))}")
+    get_patient(session=session, actor=actor, patient_id=patient_id)
+    row, kept = corrections.begin_edit(
+        session=session, actor=actor, kind="patients", record_id=patient_id, reason=reason, changes=changes
+    )
+    patient: Patient = row
+    names = None
     if {"name", "given_name", "family_name"} & set(changes):
         parts = {key: changes.get(key) for key in ("name", "given_name", "family_name")}
         if parts["name"] is None:  # one part changed: the other stays
@@ -127,20 +135,32 @@ def update_patient(*, session: Session, actor: User, patient_id: int, **changes:
             parts["family_name"] = (
                 patient.family_name if parts["family_name"] is None else parts["family_name"]
             )
-        given, family = _names(**parts)
-        patient.given_name, patient.family_name, patient.name = given, family, join_name(given, family)
+        names = _names(**parts)
+    record_number = None
     if changes.get("record_number") is not None:
-        patient.record_number = (
+        record_number = (
             _check_record_number(session, changes["record_number"], patient.id)
             if changes["record_number"].strip()
             else f"{AUTO_RECORD_PREFIX}{patient.id}"
         )
     body = {key: changes.get(key, getattr(patient, key)) for key in ("birth_date", "skin_type", "bmi_kg_m2")}
     _check_body(**body)
+    first = corrections.first_record_day(session, patient_id)
+    if first is not None and body["birth_date"] > first:
+        raise InputError(
+            f"birth date {body['birth_date']} is after the patient's first record ({first}); "
+            "correct or void that record first"
+        )
+    if names is not None:
+        given, family = names
+        patient.given_name, patient.family_name, patient.name = given, family, join_name(given, family)
+    if record_number is not None:
+        patient.record_number = record_number
     for field, value in body.items():
         setattr(patient, field, value)
-    session.flush()
-    audit_change(session, actor, "patient.update", "patients", patient.id, fields=sorted(changes))
+    corrections.finish_edit(
+        session=session, actor=actor, kind="patients", row=patient, kept=kept, fields=list(changes)
+    )
     return patient
 
 
@@ -148,6 +168,22 @@ def get_patient(*, session: Session, actor: User, patient_id: int) -> Patient:
     """Return a patient or raise `NotFound`."""
     require_role(actor, *READERS)
     return get_row(session, Patient, patient_id, "patient")
+
+
+def live_patient(*, session: Session, actor: User, patient_id: int) -> Patient:
+    """The patient, if the record stands: a voided patient takes no new records (InputError, NotFound)."""
+    patient = get_patient(session=session, actor=actor, patient_id=patient_id)
+    refuse_voided_patient(patient)
+    return patient
+
+
+def refuse_voided_patient(patient: Patient) -> None:
+    """InputError if `patient` was voided (new records go on the record that stands)."""
+    if patient.voided_at is not None:
+        raise InputError(
+            f"patient {patient.id} was voided ({patient.void_reason}); "
+            "record on the patient's record that stands"
+        )
 
 
 @dataclass(frozen=True)
@@ -181,7 +217,7 @@ MAX_PAGE_SIZE = 200
 
 
 def _matching(query: str) -> Select[tuple[Patient]]:
-    statement = select(Patient)
+    statement = select(Patient).where(corrections.live(Patient))  # a voided patient is not listed
     query = "".join(char for char in query if ord(char) >= 32).strip()  # PostgreSQL refuses NUL in text
     if query:
         escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

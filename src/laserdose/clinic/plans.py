@@ -136,6 +136,10 @@ def propose_plan(
     screening = get_screening(session=session, actor=actor, screening_id=inputs.screening_id)
     if screening.patient_id != patient_id:
         raise InputError(f"screening {inputs.screening_id} is not this patient's")
+    if screening.voided_at is not None:
+        raise InputError(
+            f"screening {screening.id} was voided ({screening.void_reason}); plan from a live one"
+        )
     protocol = get_protocol(inputs.protocol)
     diagnosis = screening.answers.get("diagnosis")
     if protocol.diagnosis != diagnosis:

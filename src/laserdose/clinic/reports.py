@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic.corrections import live
 from laserdose.clinic.dose_accounting import count_doses
-from laserdose.clinic.models import Course, Outcome, User
+from laserdose.clinic.models import Course, Outcome, Patient, User
 from laserdose.clinic.users import EDITORS, require_role
 from laserdose.clinical import outcomes as scoring
 
@@ -66,10 +67,14 @@ def _add_course(rate: ResponderRate, assessments: list[Outcome]) -> None:
 
 
 def responder_rates(*, session: Session, actor: User) -> list[ResponderRate]:
-    """Return responder rates per (condition, protocol), first to last assessment of each course."""
+    """Return responder rates per (condition, protocol), first to last assessment of each course.
+
+    Voided assessments, and every assessment of a voided patient, are left out.
+    """
     require_role(actor, *EDITORS)
     by_course: dict[int, list[Outcome]] = defaultdict(list)
-    statement = select(Outcome).where(Outcome.course_id.is_not(None))
+    statement = select(Outcome).join(Patient, Patient.id == Outcome.patient_id)
+    statement = statement.where(Outcome.course_id.is_not(None), live(Outcome), live(Patient))
     for outcome in session.scalars(statement.order_by(Outcome.assessed_on, Outcome.id)):
         by_course[outcome.course_id or 0].append(outcome)
     rates: dict[tuple[str, str], ResponderRate] = {}

@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import patients, referrals
+from laserdose.clinic import corrections, patients, referrals
 from laserdose.clinic.models import Patient as PatientRecord
 from laserdose.clinic.models import Role, Screening, User
 from laserdose.clinic.records import audit_change, get_row
 from laserdose.clinic.users import require_role
 from laserdose.clinical.screening import REFER, ScreeningAnswers, ScreeningDecision, screen
+from laserdose.domain.record_dates import check_record_date
 from laserdose.errors import InputError
 
 QUESTIONNAIRE_LISTS = ("red_flags", "contraindications", "precautions")
@@ -116,7 +117,8 @@ def screen_patient(
             answers["drop_reason"] does not say why.
     """
     require_role(actor, Role.CLINICIAN)
-    record = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
+    record = patients.live_patient(session=session, actor=actor, patient_id=patient_id)
+    check_record_date("screening date", today, today=dt.date.today(), birth_date=record.birth_date)
     validated = questionnaire(record, answers, today)
     previous = latest_screening(session=session, actor=actor, patient_id=patient_id)
     dropped = dropped_terms(previous, validated)
@@ -160,9 +162,10 @@ def patient_screenings(*, session: Session, actor: User, patient_id: int) -> lis
 
 
 def latest_screening(*, session: Session, actor: User, patient_id: int) -> Screening | None:
-    """The patient's most recent screening, or None."""
+    """The patient's most recent screening that is not voided, or None."""
     patients.get_patient(session=session, actor=actor, patient_id=patient_id)
-    statement = select(Screening).where(Screening.patient_id == patient_id).order_by(Screening.id.desc())
+    statement = select(Screening).where(Screening.patient_id == patient_id, corrections.live(Screening))
+    statement = statement.order_by(Screening.id.desc())
     return session.scalars(statement.limit(1)).first()
 
 

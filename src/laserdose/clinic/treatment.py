@@ -17,14 +17,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from laserdose.clinic import audit, checklists, qa
+from laserdose.clinic import audit, checklists, corrections, qa
 from laserdose.clinic.completion import SameDay, completion_of, require_same_day_confirmation
 from laserdose.clinic.course_closing import require_open
 from laserdose.clinic.models import Appointment, Course, PowerCheck, Role, TreatmentSession, User, utcnow
+from laserdose.clinic.patients import refuse_voided_patient
 from laserdose.clinic.records import Conflict, audit_change, get_course, get_row
 from laserdose.clinic.users import READERS, RECORDERS, require_role
 from laserdose.device.ledger import ENERGY_TOLERANCE
 from laserdose.domain.quantities import ENERGY
+from laserdose.domain.record_dates import check_record_time
 from laserdose.domain.wavelengths import wavelength_key
 from laserdose.errors import InputError, require_range
 
@@ -41,15 +43,24 @@ def signed_course(*, db: Session, actor: User, course_id: int) -> Course:
     return course
 
 
-EARLIEST_SESSION = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # no Class 4 back-pain laser records before this
+def check_session_start(course: Course, started_at: dt.datetime) -> dt.datetime:
+    """The date rules (domain/record_dates.py) for a session of `course` that started at `started_at`."""
+    return check_record_time(
+        "session start", started_at, now=utcnow(), birth_date=course.patient.birth_date,
+        course_created_at=course.created_at,
+    )  # fmt: skip
 
 
-def _check_session_start(started_at: dt.datetime) -> None:
-    if started_at.tzinfo is None:
-        raise InputError("started_at needs a time zone")
-    latest = utcnow() + dt.timedelta(days=1)  # a day of slack for a machine clock that runs ahead
-    if not EARLIEST_SESSION <= started_at <= latest:
-        raise InputError(f"started_at must be between {EARLIEST_SESSION.date()} and tomorrow")
+def _session_fields(
+    duration_s: float, energy_j_by_wavelength: Mapping[Any, float], interruptions: list[dict[str, Any]]
+) -> dict[str, float]:
+    """Check a session's time, energies and interruptions; returns the energies keyed as stored."""
+    require_range("duration_s", duration_s, 0.0, 24 * 3600.0, unit="s")
+    energies = {wavelength_key(nm): ENERGY.check(energy_j) for nm, energy_j in energy_j_by_wavelength.items()}
+    for item in interruptions:
+        if set(item) != {"at_s", "reason"}:
+            raise InputError("each interruption needs exactly 'at_s' and 'reason'")
+    return energies
 
 
 def record_session(
@@ -87,17 +98,16 @@ def record_session(
     """
     require_role(actor, *RECORDERS)
     course = signed_course(db=db, actor=actor, course_id=course_id)
+    refuse_voided_patient(course.patient)
     require_open(course, "recording a session")
     if appointment_id is not None:
         appointment = get_row(db, Appointment, appointment_id, "appointment")
         if appointment.course_id != course_id:
             raise InputError(f"appointment {appointment_id} is not one of course {course_id}'s sessions")
-    _check_session_start(started_at)
-    require_range("duration_s", duration_s, 0.0, 24 * 3600.0, unit="s")
-    energies = {wavelength_key(nm): ENERGY.check(energy_j) for nm, energy_j in energy_j_by_wavelength.items()}
-    for item in interruptions:
-        if set(item) != {"at_s", "reason"}:
-            raise InputError("each interruption needs exactly 'at_s' and 'reason'")
+    if started_at.tzinfo is None:
+        raise InputError("session start needs a time zone")
+    energies = _session_fields(duration_s, energy_j_by_wavelength, interruptions)
+    check_session_start(course, started_at)
     if completes_session_id is not None:
         _check_within_remainder(course, completes_session_id, energies)
     confirmed = require_same_day_confirmation(
@@ -116,6 +126,41 @@ def record_session(
         db, actor, "session.record", "treatment_sessions", record.id, completed=completed,
         completes_session_id=completes_session_id, same_day_confirmed=bool(confirmed),
     )  # fmt: skip
+    return record
+
+
+def correct_session(
+    *, db: Session, actor: User, session_id: int, reason: str, **changes: Any
+) -> TreatmentSession:
+    """Correct an ended session's record, keeping its previous version with `reason` (corrections.py).
+
+    Changes may be started_at, duration_s, energy_j_by_wavelength, interruptions and completed; they are
+    checked as a new record's. The calibrated energy of a console session is recomputed.
+    """
+    row, kept = corrections.begin_edit(
+        session=db, actor=actor, kind="sessions", record_id=session_id, reason=reason, changes=changes
+    )
+    record: TreatmentSession = row
+    merged: dict[str, Any] = {
+        "started_at": record.started_at, "duration_s": record.duration_s,
+        "energy_j_by_wavelength": record.energy_j_by_wavelength, "interruptions": record.interruptions,
+        "completed": record.completed, **changes,
+    }  # fmt: skip
+    if merged["started_at"].tzinfo is None:
+        raise InputError("session start needs a time zone")
+    merged["energy_j_by_wavelength"] = _session_fields(
+        merged["duration_s"], merged["energy_j_by_wavelength"], merged["interruptions"]
+    )
+    check_session_start(record.course, merged["started_at"])
+    merged["started_at"] = merged["started_at"].astimezone(dt.UTC)
+    merged["completed"] = bool(merged["completed"])
+    fields = [field for field in changes if getattr(record, field) != merged[field]]
+    for field, value in merged.items():
+        setattr(record, field, value)
+    if record.calibration and "delivered_j" in record.calibration:
+        delivered = qa.calibrated_energy_j(record.energy_j_by_wavelength, record.calibration)
+        record.calibration = {**record.calibration, "delivered_j": delivered}
+    corrections.finish_edit(session=db, actor=actor, kind="sessions", row=record, kept=kept, fields=fields)
     return record
 
 
@@ -158,6 +203,7 @@ def open_session(
     """
     require_role(actor, Role.OPERATOR)
     course = signed_course(db=db, actor=actor, course_id=course_id)
+    refuse_voided_patient(course.patient)
     require_open(course, "starting a session")
     if completes_session_id is not None:
         completion_of(course, completes_session_id)

@@ -18,6 +18,7 @@ from laserdose.clinic.models import Course, TreatmentSession, User, VisitNote
 from laserdose.clinic.patients import readable_course
 from laserdose.clinic.records import audit_change
 from laserdose.clinic.users import RECORDERS, require_role
+from laserdose.domain.record_dates import check_record_date, local_day
 from laserdose.errors import InputError
 
 TEXT_MAX = 4000
@@ -42,12 +43,13 @@ class NoteInput:
 def note_problems(note: NoteInput, course: Course, today: dt.date) -> dict[str, str]:
     """Each field's problem as a sentence (empty when the note can be saved)."""
     problems: dict[str, str] = {}
-    if note.visit_on > today:
-        problems["visit_on"] = f"The visit date cannot be after today ({today})."
-    elif note.visit_on < course.created_at.date():
-        problems["visit_on"] = (
-            f"The visit date cannot be before the course began ({course.created_at.date()})."
-        )
+    try:  # the clinic's date rules, as for assessments (domain/record_dates.py)
+        check_record_date(
+            "visit date", note.visit_on, today=today, birth_date=course.patient.birth_date,
+            course_created_on=local_day(course.created_at),
+        )  # fmt: skip
+    except InputError as exc:
+        problems["visit_on"] = str(exc)
     for field in SOAP_FIELDS:
         if len(getattr(note, field)) > TEXT_MAX:
             problems[field] = f"Keep the {field} to {TEXT_MAX} characters."

@@ -46,6 +46,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         api_docs,
         body_chart_pages,
         console,
+        correction_pages,
+        corrections_api,
         course_pages,
         courses_api,
         day_api,
@@ -110,6 +112,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_docs.router)  # Swagger UI from /static, not FastAPI's CDN page
     app.include_router(courses_api.router)
+    app.include_router(corrections_api.router)
+    app.include_router(correction_pages.router)
     app.include_router(day_api.router)
     app.include_router(day_pages.router)
     app.include_router(patient_pages.router)  # before pages: /patients/new is no patient id

@@ -14,7 +14,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
     model_validator,
 )
 
@@ -58,12 +57,6 @@ Day = Annotated[dt.date, BeforeValidator(_date_text)]
 BirthDay = Annotated[BirthDate, BeforeValidator(_date_text)]
 
 
-def _not_in_future(value: dt.date | None) -> dt.date | None:
-    if value is not None and not dt.date(1900, 1, 1) <= value <= dt.date.today():
-        raise ValueError("must be between 1900-01-01 and today")
-    return value
-
-
 NamePart = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"),
@@ -97,10 +90,21 @@ class PatientCreate(BaseModel):
         return self
 
 
+# Why a record is corrected or voided, kept with its previous version. Newlines are allowed; the clinic's
+# service refuses other control characters with its own sentence (clinic/corrections.py).
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    Field(description="why the record is corrected or voided (kept with the previous version)"),
+]
+
+
 class PatientUpdate(BaseModel):
-    """Fields to change on a patient; all optional."""
+    """A correction of a patient: the fields to change and why (the previous version is kept)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
 
     name: Name | None = None
     given_name: Annotated[NamePart, AfterValidator(_visible_part)] | None = None
@@ -149,38 +153,41 @@ class Token(BaseModel):
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
 
 
-class OutcomeCreate(BaseModel):
-    """A new outcome assessment; at least one of nrs, odi_sections, rmdq_ticked."""
+Nrs = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=10, description="pain NRS 0-10")]
+OdiSections = Annotated[
+    list[Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=5)] | None],
+    Field(min_length=10, max_length=10, description="ten ODI answers 0-5, null for a missed section"),
+]
+RmdqTicked = Annotated[list[bool], Field(min_length=24, max_length=24, description="the 24 RMDQ statements")]
+AnalgesicUse = Literal["none", "as_needed", "daily"]
+AdherencePercent = Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=100)]
+CourseRef = Annotated[
+    int,
+    BeforeValidator(_no_bool),
+    Field(gt=0, description="the patient's course; omitted: the patient's single active course"),
+]
+
+
+class OutcomeMeasures(BaseModel):
+    """The measures of an assessment and its course, each optional (a new one and a correction share them)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    assessed_on: Day
-    nrs: Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=10, description="pain NRS 0-10")] | None = (
-        None
-    )
-    odi_sections: (
-        Annotated[
-            list[Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=5)] | None],
-            Field(min_length=10, max_length=10, description="ten ODI answers 0-5, null for a missed section"),
-        ]
-        | None
-    ) = None
-    rmdq_ticked: (
-        Annotated[list[bool], Field(min_length=24, max_length=24, description="the 24 RMDQ statements")]
-        | None
-    ) = None
-    analgesic_use: Literal["none", "as_needed", "daily"] | None = None
-    exercise_adherence_percent: Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=100)] | None = None
-    course_id: (
-        Annotated[
-            int,
-            BeforeValidator(_no_bool),
-            Field(gt=0, description="the patient's course; omitted: the patient's single active course"),
-        ]
-        | None
-    ) = None
+    nrs: Nrs | None = None
+    odi_sections: OdiSections | None = None
+    rmdq_ticked: RmdqTicked | None = None
+    analgesic_use: AnalgesicUse | None = None
+    exercise_adherence_percent: AdherencePercent | None = None
+    course_id: CourseRef | None = None
 
-    _assessed_on = field_validator("assessed_on")(_not_in_future)
+
+class OutcomeCreate(OutcomeMeasures):
+    """A new outcome assessment; at least one of nrs, odi_sections, rmdq_ticked.
+
+    The date rules (not in the future, not before birth or the course) are the clinic's.
+    """
+
+    assessed_on: Day
 
 
 class OutcomePublic(BaseModel):
@@ -290,21 +297,13 @@ class SessionRecordCreate(BaseModel):
     ]
     energy_j_by_wavelength: dict[Wavelength, Energy]
     interruptions: list[Interruption] = Field(default_factory=list, max_length=1000)
-    completed: bool
+    completed: bool  # started_at: the date rules are the clinic's (domain/record_dates.py)
     completes_session_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = Field(
         default=None, description="the interrupted session whose remaining energy this one delivered"
     )
     same_day_reason: Annotated[str, StringConstraints(max_length=4000)] | None = Field(
         default=None, description="confirms a second dose on one calendar day (clinic time), with why"
     )
-
-    @field_validator("started_at")
-    @classmethod
-    def _plausible_start(cls, value: dt.datetime) -> dt.datetime:
-        latest = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-        if not dt.datetime(2000, 1, 1, tzinfo=dt.UTC) <= value <= latest:
-            raise ValueError("must be between 2000-01-01 and tomorrow (UTC)")
-        return value
 
 
 class SessionRecordPublic(BaseModel):
@@ -323,3 +322,5 @@ class SessionRecordPublic(BaseModel):
     completes_session_id: int | None = None
     same_day_confirmed_at: dt.datetime | None = None
     same_day_reason: str = ""
+    voided_at: dt.datetime | None = Field(default=None, description="when it was voided; null if it stands")
+    void_reason: str = Field(default="", description="why it was voided (a voided session is not counted)")

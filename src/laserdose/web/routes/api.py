@@ -107,11 +107,13 @@ def get_patient(patient_id: PatientId, session: DbSession, user: Reader) -> Pati
 def update_patient(
     patient_id: PatientId, body: PatientUpdate, session: DbSession, user: Editor
 ) -> PatientPublic:
-    """Change some fields of a patient."""
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    """Correct some fields of a patient, with the reason (the previous version is kept)."""
+    changes = body.model_dump(exclude_unset=True, exclude_none=True, exclude={"reason"})
     if "bmi" in changes:
         changes["bmi_kg_m2"] = changes.pop("bmi")
-    patient = patients.update_patient(session=session, actor=user, patient_id=patient_id, **changes)
+    patient = patients.update_patient(
+        session=session, actor=user, patient_id=patient_id, reason=body.reason, **changes
+    )
     session.commit()
     return PatientPublic.of(patient)
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic import patients, visit_notes
+from laserdose.clinic.corrections import live
 from laserdose.clinic.models import TreatmentSession, User
 from laserdose.clinic.users import READERS, RECORDERS
 from laserdose.clinic.visit_notes import SOAP_FIELDS, NoteInput, note_problems
@@ -59,7 +60,8 @@ def _form(
 ) -> HTMLResponse:
     course = patients.readable_course(session=session, actor=user, course_id=course_id)
     patient = course.patient
-    records = session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == course_id))
+    delivered = select(TreatmentSession).where(TreatmentSession.course_id == course_id)
+    records = session.scalars(delivered.where(live(TreatmentSession)))  # a voided session is no visit's
     return render(
         request, "visit_note_form.html", user, 422 if errors else 200, course=course, patient=patient,
         records=list(records), values=values, errors=errors, soap=SOAP_FIELDS,

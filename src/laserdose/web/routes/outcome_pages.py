@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from laserdose.clinic import outcomes, patients
-from laserdose.clinic.models import Patient, User
+from laserdose.clinic.models import Outcome, Patient, User
 from laserdose.clinic.users import RECORDERS
 from laserdose.clinical import outcomes as scoring
 from laserdose.errors import InputError
@@ -30,7 +30,8 @@ def _texts() -> scoring.QuestionnaireTexts:
     return scoring.questionnaire_texts(Path(path) if path else None)
 
 
-def _form_values(form: FormData) -> dict[str, Any]:
+def form_values(form: FormData) -> dict[str, Any]:
+    """The posted outcome form's fields as typed (ticked RMDQ statements as a set of numbers)."""
     keys = ["course_id", "assessed_on", "nrs", "analgesic_use", "exercise_adherence_percent", "rmdq_included"]
     keys += [f"odi_{n}" for n in range(1, scoring.ODI_SECTIONS + 1)]
     values: dict[str, Any] = {key: str(form.get(key, "")) for key in keys}
@@ -109,13 +110,69 @@ def outcome_form(request: Request, patient_id: int, session: DbSession, user: Re
     return _form(request, user, patient, values, {})
 
 
+def checked_form(
+    session: DbSession, patient: Patient, values: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The form's values as `record_outcome` arguments, with the course and date rules checked by field."""
+    parsed, errors = _parse(values)
+    if "course_id" not in errors:
+        try:  # the course: one of this patient's, or the single active one
+            parsed["course_id"] = outcomes.outcome_course_id(
+                session=session, patient_id=patient.id, course_id=parsed["course_id"]
+            )
+        except InputError as exc:
+            errors["course_id"] = str(exc)
+    if "course_id" not in errors and "assessed_on" not in errors:
+        try:  # not in the future, not before birth nor before the course (domain/record_dates.py)
+            outcomes.check_assessment_date(
+                session=session, patient=patient, assessed_on=parsed["assessed_on"],
+                course_id=parsed["course_id"],
+            )  # fmt: skip
+        except InputError as exc:
+            errors["assessed_on"] = str(exc)
+    return parsed, errors
+
+
+def outcome_values(outcome: Outcome) -> dict[str, Any]:
+    """A stored assessment as the form's values (to correct it)."""
+    values: dict[str, Any] = {
+        "course_id": "" if outcome.course_id is None else str(outcome.course_id),
+        "assessed_on": outcome.assessed_on.isoformat(),
+        "nrs": "" if outcome.nrs is None else str(outcome.nrs),
+        "analgesic_use": outcome.analgesic_use or "",
+        "exercise_adherence_percent": (
+            "" if outcome.exercise_adherence_percent is None else f"{outcome.exercise_adherence_percent:g}"
+        ),
+        "rmdq_included": "1" if outcome.rmdq_answers is not None else "",
+        "rmdq": {n for n, ticked in enumerate(outcome.rmdq_answers or [], start=1) if ticked},
+    }
+    for n, answer in enumerate(outcome.odi_answers or [None] * scoring.ODI_SECTIONS, start=1):
+        values[f"odi_{n}"] = "" if answer is None else str(answer)
+    return values
+
+
+def render_outcome_form(
+    request: Request,
+    user: User,
+    patient: Patient,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    correcting: Outcome | None = None,
+) -> HTMLResponse:
+    """The outcome form: a new assessment, or the correction of `correcting` (with a reason)."""
+    action = f"/patients/{patient.id}/outcomes/new"
+    if correcting is not None:
+        action = f"/records/outcomes/{correcting.id}/edit"
+    return render(
+        request, "outcome_form.html", user, 422 if errors else 200, patient=patient, texts=_texts(),
+        values=values, errors=errors, courses=patient.courses, action=action, correcting=correcting,
+    )  # fmt: skip
+
+
 def _form(
     request: Request, user: User, patient: Patient, values: dict[str, Any], errors: dict[str, str]
 ) -> HTMLResponse:
-    return render(
-        request, "outcome_form.html", user, 422 if errors else 200, patient=patient, texts=_texts(),
-        values=values, errors=errors, courses=patient.courses,
-    )  # fmt: skip
+    return render_outcome_form(request, user, patient, values, errors)
 
 
 @router.post("/patients/{patient_id}/outcomes/new", response_model=None)
@@ -125,15 +182,8 @@ def record_outcome(
     """Score and save the outcome, or show the form again (a plain def: database work off the loop)."""
     patient = patients.get_patient(session=session, actor=user, patient_id=patient_id)
     check_csrf(request, form.get("csrf_token"))
-    values = _form_values(form)
-    parsed, errors = _parse(values)
-    if not errors:
-        try:  # the course: one of this patient's, or the single active one
-            parsed["course_id"] = outcomes.outcome_course_id(
-                session=session, patient_id=patient_id, course_id=parsed["course_id"]
-            )
-        except InputError as exc:
-            errors["course_id"] = str(exc)
+    values = form_values(form)
+    parsed, errors = checked_form(session, patient, values)
     if errors:
         return _form(request, user, patient, values, errors)
     outcomes.record_outcome(session=session, actor=user, patient_id=patient_id, **parsed)

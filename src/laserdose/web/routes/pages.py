@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from laserdose.clinic import access_audit, audit_checkpoints, chart, reports, signing, users
+from laserdose.clinic import access_audit, audit_checkpoints, chart, corrections, reports, signing, users
 from laserdose.clinic.course_closing import CLOSE_REASONS
 from laserdose.clinic.course_report import course_report_pdf
 from laserdose.clinic.models import Role, User
@@ -91,10 +91,12 @@ def chart_page(
     found = chart.patient_chart(session=session, actor=user, patient_id=patient_id)
     access_audit.record_view(session=session, actor=user, patient=found.patient, what="chart")
     session.commit()
+    history = corrections.history(session=session, actor=user, kind="patients", record_id=patient_id)
     return render(
         request, "chart.html", user, status_code, patient=found.patient, events=found.events,
         charts=outcome_charts(found.series), courses=found.courses, can_record=user.role in users.RECORDERS,
-        close_reasons=CLOSE_REASONS, **({"form_course": None, "errors": {}, "values": {}} | extra),
+        may_correct=corrections.allowed_kinds(user), patient_history=history, close_reasons=CLOSE_REASONS,
+        **({"form_course": None, "errors": {}, "values": {}} | extra),
     )  # fmt: skip
 
 
