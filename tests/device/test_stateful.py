@@ -50,6 +50,7 @@ class Treatment(RuleBasedStateMachine):
         )
         self.controller.prepare()
         self.stop_by: float | None = None  # emission must be off by this simulated time
+        self.power_fault_at: float | None = None  # when a power deviation was injected
         self.ended_at: float | None = None
         self.run(12)  # through the emission delay, so that most sequences disturb a running emission
 
@@ -92,10 +93,20 @@ class Treatment(RuleBasedStateMachine):
 
     def _power(self, deviation):
         self.machine.inject(Fault("power-deviation", 0.0, deviation))
+        self.power_fault_at = self.machine.t_s
+
+    def _power_deadline(self) -> float | None:
+        """When a deviating source must be off: the first tick after its ramp allowance has run out.
+
+        The allowance runs from the source's latest switch-on, so a footswitch release and press during a
+        deviation starts it again (the monitor cannot tell a ramp from a fault before it has run out).
+        """
+        if self.power_fault_at is None or self.machine.link_dropped:  # a dead link: the watchdog bounds it
+            return None
         on_since = [s.on_since_s for s in self.machine.sources.values() if s.on_since_s is not None]
-        settle = max([self.machine.t_s, *(t + RAMP_ALLOWANCE_S for t in on_since)])
-        if on_since and not self.machine.link_dropped:  # a dead link leaves it to the watchdog
-            self._expect_stop(settle + 2 * PERIOD_S)  # detected at the first tick after settling
+        if not on_since:
+            return None
+        return max([self.power_fault_at, *(t + RAMP_ALLOWANCE_S for t in on_since)]) + 2 * PERIOD_S
 
     def _console(self, action):
         self.machine.console(action)
@@ -127,6 +138,9 @@ class Treatment(RuleBasedStateMachine):
             assert m.t_s - self.ended_at <= m.config.watchdog_s + 2 * PERIOD_S
         if self.stop_by is not None and m.t_s >= self.stop_by - 1e-9:
             assert not m.emitting, f"still emitting at {m.t_s:.2f} s, deadline {self.stop_by:.2f} s"
+        power_by = self._power_deadline()
+        if power_by is not None and m.t_s >= power_by - 1e-9:
+            assert not m.emitting, f"still emitting at {m.t_s:.2f} s, power deadline {power_by:.2f} s"
 
     @invariant()
     def never_above_plan(self):
