@@ -73,3 +73,12 @@ def login(client: TestClient, username: str, password: str = PASSWORD):
         data={"username": username, "password": password, "csrf_token": token},
         follow_redirects=False,
     )
+
+
+@pytest.fixture
+def sim():
+    """The machine simulator on a TCP port (test_web_day.py has its own, at its time scale)."""
+    from consolekit import simulator
+
+    with simulator() as server:
+        yield server

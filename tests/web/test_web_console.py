@@ -22,7 +22,6 @@ from consolekit import (
     post_console,
     sessions_of,
     signed_course,
-    simulator,
     wait_for,
 )
 from laserdose.clinic import audit, db, users
@@ -32,12 +31,6 @@ from laserdose.web.app import create_app
 from laserdose.web.settings import WebSettings
 
 SHORT_PLAN = {**PLAN, "duration_s": 10, "total_energy_j": 100.0}  # 2 s of wall clock at the test scale
-
-
-@pytest.fixture
-def sim():
-    with simulator() as server:
-        yield server
 
 
 @pytest.fixture

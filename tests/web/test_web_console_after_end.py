@@ -4,8 +4,6 @@ another session may start on the same link, with every guard of the first (fault
 
 import time
 
-import pytest
-
 from consolekit import (
     PLAN,
     SAME_DAY,
@@ -15,7 +13,6 @@ from consolekit import (
     post_console,
     sessions_of,
     signed_course,
-    simulator,
     wait_for,
 )
 from laserdose.clinic import console as console_module
@@ -23,12 +20,6 @@ from laserdose.device.protocol import Msg
 from laserdose.web.routes import console as routes
 
 SHORT_PLAN = {**PLAN, "duration_s": 10, "total_energy_j": 100.0}  # 2 s of wall clock at the test scale
-
-
-@pytest.fixture
-def sim():
-    with simulator() as server:
-        yield server
 
 
 def _ended_once(webapp, sim, plan=SHORT_PLAN):

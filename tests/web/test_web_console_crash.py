@@ -5,8 +5,6 @@ handling then raises again, out of Controller.run), or an exception is raised af
 thread had a guard, the console stayed "running" and every later connect was refused until a restart.
 """
 
-import pytest
-
 from consolekit import (
     PLAN,
     console_client,
@@ -15,17 +13,10 @@ from consolekit import (
     post_console,
     sessions_of,
     signed_course,
-    simulator,
     wait_for,
 )
 from laserdose.clinic import console as console_module
 from laserdose.device.protocol import Msg
-
-
-@pytest.fixture
-def sim():
-    with simulator() as server:
-        yield server
 
 
 def _started(webapp, sim):

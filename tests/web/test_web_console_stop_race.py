@@ -2,8 +2,6 @@
 
 import time
 
-import pytest
-
 from consolekit import (
     PLAN,
     console_client,
@@ -12,19 +10,12 @@ from consolekit import (
     post_console,
     sessions_of,
     signed_course,
-    simulator,
     wait_for,
 )
 from laserdose.device.protocol import Msg
 from laserdose.web.routes import console as routes
 
 SHORT_PLAN = {**PLAN, "duration_s": 10, "total_energy_j": 100.0}  # 2 s of wall clock at the test scale
-
-
-@pytest.fixture
-def sim():
-    with simulator() as server:
-        yield server
 
 
 def test_a_stop_during_the_start_request_refuses_the_start(webapp, sim, monkeypatch):
