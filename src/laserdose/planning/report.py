@@ -200,6 +200,8 @@ def _parameter_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
     powers = ", ".join(f"{w:g} nm: {p:.2f} W" for w, p in delivery.power_w_by_wavelength.items())
     energy = f"{delivery.total_energy_j:.0f} J / {plan.surface_dose_j_per_cm2:.2f} J/cm2"
     dose = "{:.3g} J/cm2 ({:.3g}-{:.3g})".format(target.dose_j_per_cm2, *target.dose_range_j_per_cm2)
+    if target.dose_is_upper_bound:
+        dose = f"at most {dose}: an upper bound"
     return [
         ("plan", "condition / protocol", plan.condition),
         ("plan", "device", delivery.device),
@@ -210,10 +212,26 @@ def _parameter_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
         ("plan", "energy / surface dose", energy),
         ("target", target.structure, f"{target.depth_mm:.1f} mm deep"),
         ("target", "dose (nominal, range)", dose),
+        *target_bound_rows(plan),
         *prescription_rows(plan),
         ("skin", "peak temperature", f"{plan.peak_skin_temperature_c:.1f} C"),
         ("course", "sessions", f"{course.sessions}, {course.per_week} per week"),
     ]
+
+
+def target_bound_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
+    """Rows for the optics' share of the target dose range and, where it is one, the upper bound."""
+    target = plan.target
+    if target.optics_spread_factor is None:
+        optics = "not assessed (a plan made before version 4)"
+    else:
+        optics = f"x/÷ {target.optics_spread_factor:.3g} at 2 SD, from each tissue's spread of mua and mus'"
+    rows = [("target", "range from tissue optics", optics)]
+    if target.dose_is_upper_bound is None:
+        rows.append(("target", "upper bound?", "not assessed (a plan made before version 4)"))
+    elif target.upper_bound_reason is not None:
+        rows.append(("target", "DOSE IS AN UPPER BOUND", target.upper_bound_reason))
+    return rows
 
 
 def prescription_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
