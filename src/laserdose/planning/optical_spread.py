@@ -62,10 +62,10 @@ def log_fluence_sd(
 
 
 def absorption_sensitivity(mua_per_mm: float, musp_per_mm: float) -> float:
-    """d ln mu_eff / d ln mua = (2 mua + mus') / (2 (mua + mus')) [-]."""
+    """The sensitivity k_a = d ln mu_eff / d ln mua = (2 mua + mus') / (2 (mua + mus')) [-]."""
     return (2.0 * mua_per_mm + musp_per_mm) / (2.0 * (mua_per_mm + musp_per_mm))
 
 
 def scattering_sensitivity(mua_per_mm: float, musp_per_mm: float) -> float:
-    """d ln mu_eff / d ln mus' = mus' / (2 (mua + mus')) [-]."""
+    """The sensitivity k_s = d ln mu_eff / d ln mus' = mus' / (2 (mua + mus')) [-]."""
     return musp_per_mm / (2.0 * (mua_per_mm + musp_per_mm))
