@@ -138,7 +138,6 @@ def _bound_rows(payload: dict[str, Any]) -> list[tuple[str, str]]:
 def _print_comparison(data: dict[str, Any]) -> None:
     arms = (data["reference_plan"], data["personalised"])
     rows = [
-        *((key, value, value) for key, value in _bound_rows(data)),
         ("in band", *(f"{arm['fraction_in_band']:.1%}" for arm in arms)),
         ("skin at or under the limit", *(f"{arm['fraction_skin_safe']:.1%}" for arm in arms)),
         ("both", *(f"{arm['fraction_in_band_and_skin_safe']:.1%}" for arm in arms)),
@@ -153,3 +152,5 @@ def _print_comparison(data: dict[str, Any]) -> None:
         rows.append((f"type {skin_type}: in band, skin safe", *(
             f"{g['fraction_in_band']:.0%}, {g['fraction_skin_safe']:.0%}" for g in groups)))  # fmt: skip
     print_table("One plan for everyone against each patient planned", ["", "one plan", "each planned"], rows)
+    for key, value in _bound_rows(data):
+        typer.echo(f"{key.capitalize()}: {value}")
