@@ -101,6 +101,6 @@ def test_a_study_at_the_facet_joint_says_its_doses_are_upper_bounds(cli, tmp_pat
     assert "TARGET DOSES ARE UPPER BOUNDS" in " ".join(text.stdout.replace("│", " ").split())
     compared = cli(*args, "--personalised")
     assert compared.exit_code == 0, compared.stderr
-    assert "Target doses are upper bounds: Upper bound: the facet joint" in compared.stdout
+    assert "Target doses are upper bounds: The facet joint is formed" in compared.stdout
     plain = study(cli, cohort)
     assert "UPPER BOUND" not in plain.stdout  # the multifidus lies above the posterior elements

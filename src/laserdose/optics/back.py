@@ -59,11 +59,11 @@ SI_BELOW_FAT_MM, SI_SD_MM = 25.0, 8.0
 # Targets among or behind the posterior elements, and why the model's dose there is an upper bound.
 _MARROW = (
     "cancellous bone filled with red marrow [Lisle2012] [BoneMarrowHealthwise], which the model treats as "
-    "bone with little blood; more absorption can only lower the fluence."
+    "bone with little blood; more absorption can only lower the fluence, so the dose shown is an upper bound."
 )
 UPPER_BOUND_REASONS = {
-    "facet_joint": "Upper bound: the facet joint is formed by the articular processes, " + _MARROW,
-    "nerve_root": "Upper bound: light reaches the nerve root through the lamina, " + _MARROW,
+    "facet_joint": "The facet joint is formed by the articular processes, " + _MARROW,
+    "nerve_root": "Light reaches the nerve root through the lamina, " + _MARROW,
 }
 
 
