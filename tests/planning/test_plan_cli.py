@@ -156,7 +156,8 @@ def test_a_facet_plan_says_its_dose_is_an_upper_bound_in_json_text_and_pdf(cli, 
     text = _plan(cli, path, condition="facet-pain")
     assert text.exit_code == 0, text.output
     words = " ".join(text.stdout.replace("│", " ").split())
-    assert "DOSE IS AN UPPER BOUND" in words and "at most" in words and "red marrow" in words
+    assert "DOSE IS AN UPPER BOUND" in words and "red marrow" in words
+    assert "dose (nominal, range) at most" in words and "reference dose at most" in words
     out = tmp_path / "facet.pdf"
     assert _plan(cli, path, "--report", out, condition="facet-pain").exit_code == 0
     pdf = _pdf_text(out)

@@ -47,6 +47,7 @@ def test_the_editor_preview_and_the_chart_mark_a_facet_dose_as_an_upper_bound(cl
         target.startswith("facet_joint at") and ": at most " in target and target.endswith("an upper bound")
     )
     assert "tissue optics alone: x/÷" in target
+    assert "Reference dose at most" in _text(preview)  # the reference participant's, at the same target
     created = client.post(f"/patients/{patient_id}/plan", data=values, follow_redirects=False)
     assert created.status_code == 303, created.text
     with db.session_factory(db.make_engine(webapp.url))() as session:

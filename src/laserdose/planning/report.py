@@ -242,11 +242,12 @@ def prescription_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
     reference = prescription.reference
     who = f"skin type {reference.skin_type}, BMI {reference.bmi:g}" + ("" if reference.reported else " [U]")
     verdict = "inside" if prescription.in_band else "OUTSIDE"
+    at_most = "at most " if plan.target.dose_is_upper_bound else ""  # the same target, the same model
     rows = [
         ("prescription", "template", f"{prescription.template} ({prescription.kind}): {prescription.source}"),
         ("prescription", "mode", prescription.mode),
         ("prescription", "reference participant", who),
-        ("prescription", "reference dose", "{:.3g} J/cm2 ({:.3g}-{:.3g})".format(
+        ("prescription", "reference dose", at_most + "{:.3g} J/cm2 ({:.3g}-{:.3g})".format(
             reference.target_dose_j_per_cm2, *reference.target_dose_range_j_per_cm2)),
         ("prescription", "equivalence", "{:.2f} x the reference, {} the band {:g}-{:g}".format(
             prescription.equivalence, verdict, *prescription.band)),
