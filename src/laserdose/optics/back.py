@@ -31,10 +31,10 @@ from typing import Any
 
 from laserdose.domain.quantities import BMI, FAT_THICKNESS
 from laserdose.errors import InputError
-from laserdose.optics.tissues import melanin_fraction, optical_properties
+from laserdose.optics.tissues import EPIDERMIS_MM, melanin_fraction, optical_properties
 
-# Skin thickness over the lumbar back: epidermis 0.1 mm, dermis 2.0 mm; our estimates [U].
-EPIDERMIS_MM = 0.1
+# Skin thickness over the lumbar back: epidermis 0.1 mm (defined beside the melanin it carries, in
+# tissues.py), dermis 2.0 mm; our estimates [U].
 DERMIS_MM = 2.0
 # Epidural depth regression, skin to epidural space [mm] = 17.8 + 0.978 BMI [EpiduralDepth] [S].
 EPIDURAL_INTERCEPT_MM, EPIDURAL_SLOPE_MM_PER_BMI = 17.8, 0.978
