@@ -136,7 +136,7 @@ class TargetDose(_Model):
         dose_range_j_per_cm2: the fluence over the patient's uncertainty (low, high) [J/cm^2]: anatomy
             and the tissues' optical spread, each +/- 2 SD, in quadrature.
         optics_spread_factor: the part of that range due to the tissues' optical spread alone: the dose
-            lies within nominal / f to nominal x f at +/- 2 SD [-] (None: a plan upgraded from version 3).
+            lies within nominal / f to nominal x f at +/- 2 SD [-] (None: not assessed, as in version 3).
         dose_is_upper_bound: True when the model cannot reach lower than the real dose at this target
             (the light crosses tissue it does not represent); None: a plan upgraded from version 3.
         upper_bound_reason: why, in one sentence with its sources (only when dose_is_upper_bound).

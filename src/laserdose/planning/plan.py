@@ -57,13 +57,13 @@ class TargetLight:
         nominal: the patient's nominal depth [-].
         high: most favourable case [-].
         optics_log_shift: the part of the spread due to the tissues' optics alone: the 2-SD shift of
-            ln(fluence) [-] (0 when the physics does not say).
+            ln(fluence) [-] (None when the physics does not say).
     """
 
     low: float
     nominal: float
     high: float
-    optics_log_shift: float = 0.0
+    optics_log_shift: float | None = None
 
 
 class PhysicsModel(Protocol):
@@ -229,16 +229,18 @@ def make_plan(
     )
 
 
-def _optics_spread_factor(lights: dict[float, TargetLight], outcome: OptimiserResult) -> float:
-    """The target dose's 2-SD factor from the tissues' optics alone [-], >= 1.
+def _optics_spread_factor(lights: dict[float, TargetLight], outcome: OptimiserResult) -> float | None:
+    """The target dose's 2-SD factor from the tissues' optics alone [-], >= 1; None when unknown.
 
-    Each wavelength's 2-SD shift of ln(fluence), weighted by its share of the nominal target dose.
+    Each emitting wavelength's 2-SD shift of ln(fluence), weighted by its share of the nominal target
+    dose; None when nothing emits or the physics does not give a shift.
     """
     shares = {w: p * lights[w].nominal for w, p in outcome.power_w_by_wavelength.items() if p > 0}
+    shifts = {w: lights[w].optics_log_shift for w in shares}
     total = sum(shares.values())
-    if total <= 0:
-        return 1.0
-    return math.exp(sum(share * lights[w].optics_log_shift for w, share in shares.items()) / total)
+    if total <= 0 or any(shift is None for shift in shifts.values()):
+        return None
+    return math.exp(sum(share * (shifts[w] or 0.0) for w, share in shares.items()) / total)
 
 
 def _emitting(

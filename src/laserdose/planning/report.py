@@ -223,7 +223,7 @@ def target_bound_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
     """Rows for the optics' share of the target dose range and, where it is one, the upper bound."""
     target = plan.target
     if target.optics_spread_factor is None:
-        optics = "not assessed (a plan made before version 4)"
+        optics = "not assessed"
     else:
         optics = f"x/÷ {target.optics_spread_factor:.3g} at 2 SD, from each tissue's spread of mua and mus'"
     rows = [("target", "range from tissue optics", optics)]
