@@ -318,4 +318,12 @@ def _source_rows(
         ),
         ("physics", "laser safety", "IEC 60825-1:2014 MPE and NOHD (safety/)"),
     ]
+    rows += [
+        (
+            "optics spread",
+            tissue,
+            f"mua {s.mua_sd_fraction:.0%}, mus' {s.musp_sd_fraction:.0%} (1 SD): {s.source}",
+        )
+        for tissue, s in physics.spreads.items()
+    ]
     return rows
