@@ -107,12 +107,17 @@ def test_bad_skin_type_or_wavelength_is_rejected():
 
 def test_the_doses_among_the_posterior_elements_are_upper_bounds_with_their_sources():
     # The facet joint and the nerve root lie among or behind the marrow-filled posterior elements
-    # [Lisle2012] [Witek2019]; the multifidus and the sacroiliac joint's soft tissue do not.
-    assert {name for name in target_depths(10.0, 1.0) if dose_upper_bound_reason(name)} == {
+    # [Lisle2012] [Witek2019], the sacroiliac joint between sacrum and ilium (inside the model's bone
+    # layer); the multifidus lies in the muscle above them.
+    depths = target_depths(10.0, 1.0)
+    assert {name for name in depths if dose_upper_bound_reason(name)} == {
         "facet_joint",
         "nerve_root",
+        "sacroiliac_joint",
     }
-    for name in ("facet_joint", "nerve_root"):
+    bone_top_mm = depths["facet_joint"].depth_mm  # the bone layer starts at the facet joint's depth
+    assert depths["sacroiliac_joint"].depth_mm > bone_top_mm and depths["multifidus"].depth_mm < bone_top_mm
+    for name in ("facet_joint", "nerve_root", "sacroiliac_joint"):
         reason = dose_upper_bound_reason(name)
         assert reason is not None and "red marrow [Lisle2012] [BoneMarrowHealthwise]" in reason
         assert reason.endswith("so the dose shown is an upper bound.")

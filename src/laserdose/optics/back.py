@@ -22,7 +22,9 @@ Anatomy, with marks as in docs/references.md ([S] read in source, [U] unverified
   of cancellous bone. The model's bone layer is cortical bone with 0.5 % blood (optics/tissues.py): it has
   no marrow, so it absorbs less than the arch it stands for. More absorption anywhere can only lower the
   fluence, so the doses at targets among or behind the posterior elements are upper bounds
-  (`dose_upper_bound_reason`); a change of scattering is not bounded this way [U].
+  (`dose_upper_bound_reason`); a change of scattering is not bounded this way [U]. The same holds for the
+  sacroiliac joint, between sacrum and ilium (the hip bones hold red marrow too [BoneMarrowHealthwise]),
+  which the model places inside its bone layer.
 """
 
 import math
@@ -64,6 +66,8 @@ _MARROW = (
 UPPER_BOUND_REASONS = {
     "facet_joint": "The facet joint is formed by the articular processes, " + _MARROW,
     "nerve_root": "Light reaches the nerve root through the lamina, " + _MARROW,
+    # The model puts the joint line 25 mm below the fat, 4.6 mm inside its bone layer (target_depths).
+    "sacroiliac_joint": "The sacroiliac joint lies between the sacrum and the ilium, " + _MARROW,
 }
 
 
