@@ -127,7 +127,8 @@ def chromophore_mua_sd_fraction(
 
 def _derived(tissue: str, sd_fractions: Mapping[str, float], musp_sd: float, source: str) -> OpticalSpread:
     first, last = (int(nm) for nm in SPREAD_BAND_NM)
-    largest = max(chromophore_mua_sd_fraction(tissue, nm, sd_fractions) for nm in range(first, last + 1))
+    band_nm = [*range(first, last, 2), last]  # every 2 nm: the spectra vary more slowly than that
+    largest = max(chromophore_mua_sd_fraction(tissue, nm, sd_fractions) for nm in band_nm)
     return OpticalSpread(largest, musp_sd, source, dict(sd_fractions))
 
 
