@@ -87,7 +87,7 @@ class OpticalSpread:
     mua_sd_fraction: float
     musp_sd_fraction: float
     source: str
-    chromophore_sd_fractions: Mapping[str, float] = field(default_factory=dict)
+    chromophore_sd_fractions: Mapping[str, float] = field(default_factory=dict, hash=False)
 
     def mua_sd_fraction_at(self, tissue: str, wavelength_nm: float) -> float:
         """One SD of mua over people as a fraction of the mean, at a wavelength [-].
