@@ -168,7 +168,7 @@ OPTICAL_SPREADS: dict[str, OpticalSpread] = {
         UNSOURCED_MUA_SD_FRACTION, BORROWED_MUSP_SD_FRACTION, f"{_BORROWED_MUSP}; mua [U]"
     ),
     # Bone: its absorption is set mostly by what the model leaves out, the marrow of the posterior elements
-    # (optics/back.py), whose red share falls with age [VertebralFattyMarrow]; no between-person SD was
+    # (optics/back.py), whose red share falls with age [VertebralFattyMarrow] [S]; no between-person SD was
     # found, so the starting value is kept [U].
     "bone": OpticalSpread(
         UNSOURCED_MUA_SD_FRACTION,
