@@ -110,13 +110,20 @@ def main() -> None:
     parser.add_argument("--photons", type=int, default=48_000)
     parser.add_argument("--batches", type=int, default=16)
     parser.add_argument("--hard-photons", type=int, default=320_000)
+    parser.add_argument(
+        "--fats", type=float, nargs="*", default=list(SAMPLE_FATS_MM), help="sample fats to run"
+    )
+    parser.add_argument("--no-hard", action="store_true", help="skip the two large pilots")
+    parser.add_argument("--update", action="store_true", help="replace these rows in the existing JSON")
     args = parser.parse_args()
+    path = HERE / "results" / "table_cost.json"
+    old = json.loads(path.read_text()) if args.update else {"sample": [], "hard": []}
     reads = read_depths_mm()
     pilot(810.0, 3, 10.0, 30.0, 16 * args.batches, args.batches)  # compile / load the kernel first
     rows = []
     for w in DEFAULT_WAVELENGTHS_NM:
         for s in SAMPLE_TYPES:
-            for f in SAMPLE_FATS_MM:
+            for f in args.fats:
                 rows.append(pilot(w, s, f, reads[f], args.photons, args.batches))
                 r = rows[-1]
                 print(
@@ -125,9 +132,11 @@ def main() -> None:
                     f"{r['photons_needed_60mm']:.3g}, to read depth {r['photons_needed_read']:.3g} photons",
                     flush=True,
                 )  # fmt: skip
-    hard = [pilot(w, s, f, reads[f], args.hard_photons, 32) for w, s, f in HARD]
+    hard = [] if args.no_hard else [pilot(w, s, f, reads[f], args.hard_photons, 32) for w, s, f in HARD]
     for r in hard:
         print(f"hard {r['wavelength_nm']:g} nm type {r['skin_type']} fat {r['fat_mm']:g}: {json.dumps(r)}")
+    rows = _merged(old["sample"], rows)
+    hard = _merged(old["hard"], hard)
     rate = sum(r["photons"] for r in rows + hard) / sum(r["cpu_s"] for r in rows + hard)
     summary = summarise(rows)
     for key, value in summary.items():
@@ -139,8 +148,18 @@ def main() -> None:
         "read_depths_mm": {str(k): v for k, v in reads.items()}, "sample": rows, "hard": hard,
         "summary": summary,
     }  # fmt: skip
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "table_cost.json").write_text(json.dumps(out, indent=1))
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(out, indent=1))
+
+
+def _merged(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`old` rows with those of the same entry replaced by `new` ones (each row says when it was run)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())
+    for row in new:
+        row["run_at"] = stamp
+    key = lambda r: (r["wavelength_nm"], r["skin_type"], r["fat_mm"])  # noqa: E731
+    fresh = {key(r) for r in new}
+    return [r for r in old if key(r) not in fresh] + new
 
 
 if __name__ == "__main__":

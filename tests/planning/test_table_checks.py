@@ -31,8 +31,8 @@ def _two_layer(fats):
 
 
 def test_fat_order_of_a_two_layer_table_is_minus_the_fat_attenuation():
-    # A structure 30 mm below the fat lies in muscle for every fat of the axis: at depth c + fat,
-    # log F = -mu_f fat - mu_m c, whose derivative in fat is -mu_f exactly; the interpolation keeps it.
+    # A structure 30 mm below the top of the fat is read 30 mm below it in each entry: log F = -mu_f fat
+    # - mu_m (30 - fat) there... relative to the entry's own fat, so L_b - L_a = -mu_f (b - a) exactly.
     fats = (2.0, 5.0, 10.0)
     order = fat_order(_table(fats, _two_layer(fats)), {"deep": 30.0})
     assert order.largest_per_mm == pytest.approx(-MU_FAT, rel=1e-9)
@@ -42,13 +42,13 @@ def test_fat_order_of_a_two_layer_table_is_minus_the_fat_attenuation():
 def test_fat_order_finds_a_noise_bump_and_its_margin_in_standard_errors():
     fats = (2.0, 5.0, 10.0)
     log_f = _two_layer(fats)
-    log_f[1, 36] += 0.2  # one bin (36.5 mm) of the 5 mm entry 22 % high, as Monte Carlo noise can make it
+    log_f[1, 34:36] += 0.5  # the 5 mm entry 65 % high at 34.5 and 35.5 mm, where it is read (30 + 5 mm)
     order = fat_order(_table(fats, log_f, se=0.02), {"deep": 30.0})
-    # A patient with 5.5 mm of fat is looked up at 35.5 mm, 90 % from the 5 mm entry, whose slope to the
-    # next bin is now -0.3 + 0.2 /mm: d log F / d fat = -0.12 + 0.9 x 0.2 = +0.06 /mm there (by hand).
-    assert order.largest_per_mm == pytest.approx(0.06, abs=1e-9)
-    assert order.where == ("deep", 810.0, 3, 5.5, 50.0)
-    assert order.standard_errors < 0
+    # Between 2 and 5 mm of fat: (L_5(35) - L_2(32)) / 3 = (-0.12 x 3 + 0.5) / 3 per mm (by hand), and
+    # its SE with 2 % on each entry: sqrt(2) 0.02 / 3.
+    assert order.largest_per_mm == pytest.approx((0.5 - 3 * MU_FAT) / 3, rel=1e-9)
+    assert order.where == ("deep", 810.0, 3, 2.0, 50.0)
+    assert order.standard_errors == pytest.approx(-(0.5 - 3 * MU_FAT) / (np.sqrt(2) * 0.02), rel=1e-9)
 
 
 def test_entry_precision_reports_the_worst_read_bin_and_ignores_deeper_ones():

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,7 +13,7 @@ from laserdose.domain.quantities import BMI, FAT_THICKNESS, TREATMENT_AREA
 from laserdose.optics import back
 from laserdose.planning.physics import SPREAD_SD, TablePhysics
 from laserdose.planning.table_reads import STEP, read_depths_mm, recording_table
-from laserdose.transport.tables import DEFAULT_FAT_MM
+from laserdose.transport.tables import DEFAULT_FAT_MM, conforming_depth_mm, fat_weights
 
 READ_DEPTHS = read_depths_mm()
 STRUCTURES = ("multifidus", "facet_joint", "nerve_root", "sacroiliac_joint")
@@ -40,17 +41,15 @@ def test_thin_fat_entries_are_read_less_deep_than_thick_ones():
     area_cm2=st.floats(TREATMENT_AREA.low, TREATMENT_AREA.high),
 )
 def test_no_plan_reads_an_entry_deeper_than_its_read_depth(fat, bmi, structure, area_cm2):
-    # Any patient of the domain, not only the sampled ones: every lookup of an entry (a fat strictly
-    # between the entry's neighbours, or the entry's own) stays within that entry's read depth.
+    # Any patient of the domain, not only the sampled ones: every entry a lookup reads, at the depth it
+    # reads it (the same distance below its own fat), stays within that entry's read depth.
     table = recording_table()
     screening = ScreeningAnswers(diagnosis="chronic-nonspecific-lbp")
     body = {"fat_mm": fat} if fat is not None else {"bmi": bmi}
     patient = Patient(skin_type=3, area_cm2=area_cm2, screening=screening, **body)
     TablePhysics(table).target_light(patient, 810.0, structure, area_cm2)
-    axis = list(DEFAULT_FAT_MM)
+    axis = np.array(DEFAULT_FAT_MM)
     for fat_mm, depth_mm in table.reads:
-        for i, entry in enumerate(axis):
-            low = axis[i - 1] if i > 0 else entry
-            high = axis[i + 1] if i + 1 < len(axis) else entry
-            if low < fat_mm < high or fat_mm == entry:
-                assert depth_mm <= READ_DEPTHS[entry]
+        for index, weight in fat_weights(axis, fat_mm):
+            entry = DEFAULT_FAT_MM[index]
+            assert weight == 0 or conforming_depth_mm(fat_mm, depth_mm, entry) <= READ_DEPTHS[entry]

@@ -43,6 +43,43 @@ def test_table_fluence_falls_with_depth_and_grows_with_area(small_table):
     assert (f[1:] >= f[:-1]).all()
 
 
+def test_conforming_depth_keeps_the_skin_the_fraction_of_fat_and_the_distance_below_it():
+    from laserdose.transport.tables import SKIN_MM, conforming_depth_mm
+
+    assert conforming_depth_mm(10.0, 1.0, 20.0) == 1.0
+    assert conforming_depth_mm(10.0, SKIN_MM + 5.0, 20.0) == pytest.approx(SKIN_MM + 10.0)
+    assert conforming_depth_mm(10.0, 40.0, 20.0) == pytest.approx(50.0)
+    assert conforming_depth_mm(10.0, 40.0, 10.0) == 40.0
+
+
+@pytest.mark.parametrize(("fat_mm", "below_fat_mm"), [(3.5, 20.0), (7.25, 31.0), (9.9, 55.5)])
+def test_lookup_between_fat_entries_is_exact_when_the_layers_below_shift_with_the_fat(fat_mm, below_fat_mm):
+    from laserdose.transport.tables import SKIN_MM, FluenceTable
+
+    # Skin, then fat attenuating at mu_f, then muscle at mu_m: below the fat, log F = -mu_f fat - mu_m d
+    # at a distance d below it. The lookup reads each entry d below its own fat, so it is exact between
+    # entries; interpolating at a fixed depth instead would be off by (mu_m - mu_f) x the fat gap.
+    mu_f, mu_m, fats = 0.12, 0.3, (2.0, 5.0, 10.0)
+    z = np.arange(100) + 0.5
+
+    def log_f(fat, depth):
+        return -mu_f * np.clip(depth - SKIN_MM, 0, fat) - mu_m * np.maximum(depth - SKIN_MM - fat, 0)
+
+    table = FluenceTable(
+        wavelengths_nm=np.array([810.0]),
+        skin_types=np.array([3]),
+        fat_mm=np.array(fats),
+        radii_mm=np.array([10.0, 50.0]),
+        z_centres_mm=z,
+        factors=np.exp(np.array([[log_f(f, z)] * 2 for f in fats])).reshape(1, 1, 3, 2, 100),
+        photons=1,
+    )
+    depth = SKIN_MM + fat_mm + below_fat_mm
+    assert table.factor(810.0, 3, fat_mm, depth, 30.0) == pytest.approx(
+        np.exp(log_f(fat_mm, depth)), rel=1e-12
+    )
+
+
 def test_table_refuses_lookups_outside_its_axes(small_table):
     from laserdose.errors import InputError
 

@@ -3,19 +3,18 @@
 Precision: every entry's worst relative standard error over the bins the planner reads from it
 (planning/table_reads.py) must meet the build's target.
 
-Fat order: the planner looks a structure up at depth z = c + fat (c: its depth below the fat,
-optics/back.py target_depths) and interpolates L = log F linearly in depth between bin centres and in fat
-between the entries a < b around it (FluenceTable.factor). With t = (fat - a) / (b - a),
+Fat order: the planner looks a structure up at depth z = c + fat (c: its depth below the top of the fat,
+optics/back.py target_depths), and the table reads each fat entry i at the same distance below its own
+fat, c + fat_i (FluenceTable.factor, conforming_depth_mm), and interpolates L = log F linearly in fat
+between the entries a < b around the patient's fat. So between a and b, L is linear in fat with slope
 
-    d L / d fat = (L_b(z) - L_a(z)) / (b - a) + (1 - t) L_a'(z) + t L_b'(z).
+    (L_b(c + b) - L_a(c + a)) / (b - a),
 
-While z stays between two bin centres, L_a' and L_b' are constant and the rest is linear in fat, so the
-derivative is linear in fat there: its sign over the whole range is settled by its values at the ends
-of each such piece. `fat_order` evaluates them all, for every structure, fat cell, radius, wavelength
-and skin type (interpolation in radius is a weighted mean of per-radius derivatives): if the largest is
-below 0, a thicker fat gives every patient a smaller nominal target fluence, with no tolerance. It also
-says how many standard errors below 0 the closest piece lies (the SEs of the values combined as if
-independent, which overstates them: neighbouring bins of one run are positively correlated).
+per radius (interpolation in radius is a weighted mean of such slopes). `fat_order` evaluates it for
+every structure, fat cell, radius, wavelength and skin type: if the largest is below 0, a thicker fat
+gives every patient a smaller nominal target fluence, exactly, with no tolerance. It also says by how
+many standard errors the closest one lies below 0 (the two entries are independent runs; each value's
+relative SE is taken as the larger of its two neighbouring bins').
 """
 
 from __future__ import annotations
@@ -96,7 +95,8 @@ class FatOrder:
         largest_per_mm: the largest derivative [1/mm]; < 0 means more fat always lowers the dose.
         standard_errors: the fewest (over-estimated) SEs by which any derivative lies below 0 [-]; inf for
             a table without standard errors.
-        where: (structure, wavelength [nm], skin type, fat [mm], radius [mm]) of the largest derivative.
+        where: (structure, wavelength [nm], skin type, thinner fat of the cell [mm], radius [mm]) of the
+            largest derivative.
     """
 
     largest_per_mm: float
@@ -109,52 +109,39 @@ def fat_order(table: FluenceTable, offsets_mm: dict[str, float]) -> FatOrder:
 
     Args:
         table: the fluence table as the planner reads it.
-        offsets_mm: each structure's depth below the fat, c in z = c + fat [mm].
+        offsets_mm: each structure's depth below the top of the fat, c in z = c + fat [mm].
     """
     log_f = np.log(np.maximum(table.factors, 1e-300))
     rel = np.zeros_like(table.factors) if table.se is None else relative_se(table.factors, table.se)
     rel = np.where(np.isnan(rel), np.inf, rel)
-    z = table.z_centres_mm
     largest: tuple[float, tuple[str, float, int, float, float]] | None = None
     margin = np.inf
     for structure, c in offsets_mm.items():
         for ia in range(table.fat_mm.size - 1):
             a, b = float(table.fat_mm[ia]), float(table.fat_mm[ia + 1])
-            for fat, k in _pieces(z, c, a, b):
-                t = (fat - a) / (b - a)
-                w = (c + fat - z[k]) / (z[k + 1] - z[k])  # position of the depth inside the piece
-                la, lb = log_f[..., ia, :, k : k + 2], log_f[..., ia + 1, :, k : k + 2]
-                gap = ((1 - w) * (lb[..., 0] - la[..., 0]) + w * (lb[..., 1] - la[..., 1])) / (b - a)
-                dz = z[k + 1] - z[k]
-                slope = (1 - t) * (la[..., 1] - la[..., 0]) / dz + t * (lb[..., 1] - lb[..., 0]) / dz
-                derivative = gap + slope
-                ra, rb = rel[..., ia, :, k : k + 2], rel[..., ia + 1, :, k : k + 2]
-                se = (
-                    np.hypot(ra.max(axis=-1), rb.max(axis=-1)) / (b - a)
-                    + np.maximum(np.hypot(ra[..., 0], ra[..., 1]), np.hypot(rb[..., 0], rb[..., 1])) / dz
-                )
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    margin = min(margin, float(np.nanmin(np.where(se > 0, -derivative / se, np.inf))))
-                iw, isk, ir = (int(i) for i in np.unravel_index(int(np.argmax(derivative)), derivative.shape))
-                value = float(derivative[iw, isk, ir])
-                if largest is None or value > largest[0]:
-                    where = (structure, float(table.wavelengths_nm[iw]), int(table.skin_types[isk]), fat,
-                             float(table.radii_mm[ir]))  # fmt: skip
-                    largest = (value, where)
+            if c + b > table.z_centres_mm[-1]:
+                continue  # deeper than the table: the planner refuses such a lookup
+            la, ra = _at_depth(table.z_centres_mm, log_f[:, :, ia], rel[:, :, ia], c + a)
+            lb, rb = _at_depth(table.z_centres_mm, log_f[:, :, ia + 1], rel[:, :, ia + 1], c + b)
+            slope = (lb - la) / (b - a)
+            se = np.hypot(ra, rb) / (b - a)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                margin = min(margin, float(np.nanmin(np.where(se > 0, -slope / se, np.inf))))
+            iw, isk, ir = (int(i) for i in np.unravel_index(int(np.argmax(slope)), slope.shape))
+            if largest is None or slope[iw, isk, ir] > largest[0]:
+                where = (structure, float(table.wavelengths_nm[iw]), int(table.skin_types[isk]), a,
+                         float(table.radii_mm[ir]))  # fmt: skip
+                largest = (float(slope[iw, isk, ir]), where)
     if largest is None:
         raise InputError("a fat order needs at least two fat entries and lookups inside the depth axis")
     return FatOrder(largest[0], margin, largest[1])
 
 
-def _pieces(z: np.ndarray, c: float, a: float, b: float) -> list[tuple[float, int]]:
-    """(fat [mm], depth interval k) at both ends of each piece of [a, b] where c + fat stays in one interval.
-
-    Fats whose depth lies outside the depth axis are left out (the planner refuses them).
-    """
-    ends = sorted({a, b} | {float(zk - c) for zk in z if a < zk - c < b})
-    out = []
-    for lo, hi in zip(ends[:-1], ends[1:], strict=True):
-        k = int(np.searchsorted(z, c + 0.5 * (lo + hi))) - 1
-        if 0 <= k < z.size - 1:
-            out += [(lo, k), (hi, k)]
-    return out
+def _at_depth(
+    z_mm: np.ndarray, log_f: np.ndarray, rel: np.ndarray, depth_mm: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The log F interpolated at `depth_mm` (last axis), and the larger relative SE of its two bins."""
+    k = min(max(int(np.searchsorted(z_mm, depth_mm)) - 1, 0), z_mm.size - 2)
+    w = (depth_mm - z_mm[k]) / (z_mm[k + 1] - z_mm[k])
+    value = (1 - w) * log_f[..., k] + w * log_f[..., k + 1]
+    return value, np.maximum(rel[..., k], rel[..., k + 1])

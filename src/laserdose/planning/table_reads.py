@@ -6,7 +6,8 @@ Target depths grow with fat (optics/back.py), so thin-fat entries are read only 
 45 mm entry is read to ~90 mm. Rather than restate those rules, `read_depths_mm` runs the planner's own
 `TablePhysics.target_light` on a recording table, for every target structure and for patients over the
 whole domain (measured fat and BMI, in fine steps), and keeps for each fat entry the deepest depth read
-by any lookup that interpolates it (a fat between its neighbours on the axis).
+by any lookup that interpolates it, at the depth the lookup reads in that entry (the same distance below
+its own fat, FluenceTable.factor).
 
 What it leaves out: the depth-profile figure (`TablePhysics.depth_profile`) reads every depth of the
 table; it is a figure beside the plan, not a dose the plan is made of.
@@ -24,7 +25,14 @@ from laserdose.domain.quantities import BMI, FAT_THICKNESS
 from laserdose.errors import InputError
 from laserdose.optics.back import back_model
 from laserdose.planning.physics import TablePhysics
-from laserdose.transport.tables import DEFAULT_FAT_MM, DEFAULT_RADII_MM, FluenceTable, table_depths_mm
+from laserdose.transport.tables import (
+    DEFAULT_FAT_MM,
+    DEFAULT_RADII_MM,
+    FluenceTable,
+    conforming_depth_mm,
+    fat_weights,
+    table_depths_mm,
+)
 
 # Patients are sampled this finely over the fat and BMI ranges [mm, kg/m2]; depths move by at most
 # about one step between samples (target depth grows 1 mm per mm of fat, 0.98 mm per kg/m2).
@@ -98,16 +106,15 @@ def planner_reads(fat_axis_mm: tuple[float, ...] = DEFAULT_FAT_MM) -> list[tuple
 def read_depths_mm(fat_axis_mm: tuple[float, ...] = DEFAULT_FAT_MM) -> dict[float, float]:
     """For each fat entry, the deepest depth the planner reads from it [mm] (module docstring).
 
-    A lookup at fat f interpolates the two entries around f, so an entry counts every lookup whose fat
-    lies strictly between its neighbours on the axis (at a neighbour, the entry's weight is 0). One STEP
-    is added: a patient between two samples can reach at most that much deeper.
+    A lookup at fat f at depth z reads the entries around f (`fat_weights`), each at its own matching
+    depth (`conforming_depth_mm`). One STEP is added: a patient between two samples can reach at most
+    that much deeper.
     """
-    reads = np.array(planner_reads(fat_axis_mm))
-    axis = list(fat_axis_mm)
-    out = {}
-    for i, fat in enumerate(axis):
-        low = axis[i - 1] if i > 0 else fat
-        high = axis[i + 1] if i + 1 < len(axis) else fat
-        used = ((reads[:, 0] > low) & (reads[:, 0] < high)) | (reads[:, 0] == fat)
-        out[float(fat)] = float(reads[used, 1].max()) + STEP
-    return out
+    axis = np.asarray(fat_axis_mm, dtype=float)
+    deepest = dict.fromkeys(fat_axis_mm, 0.0)
+    for fat_mm, depth_mm in planner_reads(fat_axis_mm):
+        for index, weight in fat_weights(axis, fat_mm):
+            if weight > 0:
+                entry = fat_axis_mm[index]
+                deepest[entry] = max(deepest[entry], conforming_depth_mm(fat_mm, depth_mm, entry))
+    return {float(fat): depth + STEP for fat, depth in deepest.items()}

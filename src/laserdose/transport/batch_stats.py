@@ -2,9 +2,9 @@
 
 A Monte Carlo tally is estimated by B independent batches of equal photon count: the estimate is the
 mean of the batch values and its standard error (SE) is their sample standard deviation over sqrt(B)
-(the batch-means method of MCML, Wang, Jacques & Zheng 1995, section 4.2). It needs no model of the
-tally's distribution, so it stays honest for weight-window and roulette runs, whose per-photon scores
-are far from Gaussian.
+(batch means). It needs no model of the tally's distribution, so it stays honest for weight-window and
+roulette runs, whose per-photon scores are far from Gaussian; with B batches the SE estimate itself
+scatters by about 1 / sqrt(2 (B - 1)).
 
 An adaptive build asks, after each round, how many photons the worst tally of interest needs: the SE of
 a mean falls as 1 / sqrt(photons), so N photons with relative SE s give about N (s / target)^2 for the

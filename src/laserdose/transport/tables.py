@@ -6,8 +6,14 @@ run on the optics back model gives phi(r, z); the table keeps, for a set of disk
     F(z; R) = 2 pi * integral_0^R phi(r, z) r dr   [-]
 
 the fluence at depth z under the centre of a uniformly lit disk of radius R per unit surface radiant
-exposure (planning/dose.py explains why this is the dose of a scanned area). A lookup interpolates fat
-thickness linearly and depth in log(F), which is close to linear far from the surface (diffusion theory).
+exposure (planning/dose.py explains why this is the dose of a scanned area). A lookup interpolates log(F)
+linearly in depth (log F is close to linear far from the surface, diffusion theory), in radius and in fat
+thickness. Between two fat entries it compares like with like (`conforming_depth_mm`): a point a given
+distance below the fat is read that distance below the fat of each entry, and a point inside the fat at
+the same fraction of the layer. The target structures lie below the fat, so a structure's fluence is
+interpolated between the same structure in the two entries, with the muscle and bone boundaries where
+they are in each (at a fixed absolute depth they are not, and a target on a boundary could then see its
+fluence rise with fat between two entries, an artefact of interpolation alone).
 
 Each entry is an independent task carrying its own seed (`TableEntry`, `entry_factors`), so a table can be
 built here or on a Dask cluster (transport/cluster.py) and comes out the same bit for bit.
@@ -22,7 +28,7 @@ from numpy.typing import NDArray
 
 from laserdose.domain.quantities import FAT_THICKNESS, SKIN_TYPES
 from laserdose.errors import InputError
-from laserdose.optics.back import back_model
+from laserdose.optics.back import DERMIS_MM, EPIDERMIS_MM, back_model
 from laserdose.transport.backend import reproducible_threads
 from laserdose.transport.cluster import KERNEL_LOCK, run_tasks
 from laserdose.transport.engine import simulate
@@ -39,6 +45,8 @@ DEFAULT_RADII_MM = (5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 100.0)
 # 1 mm bins to 100 mm: targets lie 10-80 mm deep (docs/design.md); transverse process 76 +/- 15 mm
 # [Rauch2009].
 TABLE_GRID = Grid(dr_mm=1.0, nr=100, dz_mm=1.0, nz=100)
+# The skin over the fat in every entry (optics/back.py) [mm].
+SKIN_MM = EPIDERMIS_MM + DERMIS_MM
 # With variance reduction, importance planes down to the deepest target a plan may have (60 mm) and no
 # deeper, where splitting would only add cost.
 SPLIT_TO_MM = 62.0
@@ -89,11 +97,13 @@ class FluenceTable:
         _inside("fat_mm", fat_mm, self.fat_mm)
         _inside("depth_mm", depth_mm, self.z_centres_mm)
         _inside("radius_mm", radius_mm, self.radii_mm)
-        by_fat = self.factors[il, isk]
-        log_f = np.log(np.maximum(by_fat, 1e-300))
-        at_depth = np.array([[np.interp(depth_mm, self.z_centres_mm, row) for row in rows] for rows in log_f])
-        at_radius = np.array([np.interp(radius_mm, self.radii_mm, column) for column in at_depth])
-        return float(np.exp(np.interp(fat_mm, self.fat_mm, at_radius)))
+        log_f = 0.0
+        for ifat, weight in fat_weights(self.fat_mm, fat_mm):
+            entry_depth_mm = conforming_depth_mm(fat_mm, depth_mm, float(self.fat_mm[ifat]))
+            rows = np.log(np.maximum(self.factors[il, isk, ifat], 1e-300))
+            at_depth = [_log_profile_at(self.z_centres_mm, row, entry_depth_mm) for row in rows]
+            log_f += weight * float(np.interp(radius_mm, self.radii_mm, at_depth))
+        return float(np.exp(log_f))
 
     def provenance(self) -> str:
         """One line saying how the table was built, for reports."""
@@ -332,6 +342,42 @@ def table_depths_mm() -> FloatArray:
     edges = np.arange(TABLE_GRID.nz + 1, dtype=np.float64) * TABLE_GRID.dz_mm
     centres: FloatArray = 0.5 * (edges[1:] + edges[:-1])
     return centres
+
+
+def conforming_depth_mm(fat_mm: float, depth_mm: float, entry_fat_mm: float) -> float:
+    """The depth in an entry of `entry_fat_mm` of fat that matches `depth_mm` in a back of `fat_mm` [mm].
+
+    The skin keeps its depth, a point in the fat keeps its fraction of the layer, and a point below the
+    fat keeps its distance below it (optics/back.py: the layers under the fat have fixed thicknesses).
+
+    Args:
+        fat_mm: the patient's fat thickness [mm], > 0.
+        depth_mm: depth in the patient [mm].
+        entry_fat_mm: the entry's fat thickness [mm].
+    """
+    if depth_mm <= SKIN_MM:
+        return depth_mm
+    if depth_mm <= SKIN_MM + fat_mm:
+        return SKIN_MM + (depth_mm - SKIN_MM) * entry_fat_mm / fat_mm
+    return depth_mm - fat_mm + entry_fat_mm
+
+
+def fat_weights(fat_axis_mm: FloatArray, fat_mm: float) -> list[tuple[int, float]]:
+    """(entry index, weight) of the fat entries a lookup at `fat_mm` interpolates, weights summing to 1."""
+    upper = int(np.searchsorted(fat_axis_mm, fat_mm, side="left"))
+    if upper < fat_axis_mm.size and fat_axis_mm[upper] == fat_mm:
+        return [(upper, 1.0)]
+    lower = upper - 1
+    t = (fat_mm - float(fat_axis_mm[lower])) / float(fat_axis_mm[upper] - fat_axis_mm[lower])
+    return [(lower, 1.0 - t), (upper, t)]
+
+
+def _log_profile_at(z_centres_mm: FloatArray, log_profile: FloatArray, depth_mm: float) -> float:
+    """Log F at `depth_mm`, linear between bin centres and continued with the last slope beyond them."""
+    if depth_mm <= z_centres_mm[-1]:
+        return float(np.interp(depth_mm, z_centres_mm, log_profile))
+    slope = (log_profile[-1] - log_profile[-2]) / (z_centres_mm[-1] - z_centres_mm[-2])
+    return float(log_profile[-1] + slope * (depth_mm - z_centres_mm[-1]))
 
 
 def _exact_index(name: str, value: float, axis: NDArray[np.generic]) -> int:
