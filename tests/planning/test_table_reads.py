@@ -11,6 +11,7 @@ from laserdose.clinical.patient import Patient
 from laserdose.clinical.screening import ScreeningAnswers
 from laserdose.domain.quantities import BMI, FAT_THICKNESS, TREATMENT_AREA
 from laserdose.optics import back
+from laserdose.optics.tissues import EPIDERMIS_MM
 from laserdose.planning.physics import SPREAD_SD, TablePhysics
 from laserdose.planning.table_reads import STEP, read_depths_mm, recording_table
 from laserdose.transport.tables import DEFAULT_FAT_MM, conforming_depth_mm, fat_weights
@@ -22,7 +23,7 @@ STRUCTURES = ("multifidus", "facet_joint", "nerve_root", "sacroiliac_joint")
 def test_the_thickest_fat_entry_is_read_at_the_deepest_nerve_root_of_the_uncertainty_range():
     # optics/back.py: nerve root = skin + fat + muscle over the facet + epidural below the facet, SD the
     # quadrature of the measured fat's, the muscle's and the lamina's; the planner reads 2 SD below.
-    skin_mm = back.EPIDERMIS_MM + back.DERMIS_MM
+    skin_mm = EPIDERMIS_MM + back.DERMIS_MM
     nerve_mm = skin_mm + FAT_THICKNESS.high + back.MUSCLE_OVER_FACET_MM + back.EPIDURAL_BELOW_FACET_MM
     sd_mm = math.hypot(back.FAT_MEASURED_SD_MM, back.MUSCLE_SD_MM, back.LAMINA_TO_EPIDURAL_SD_MM)
     assert READ_DEPTHS[FAT_THICKNESS.high] == pytest.approx(nerve_mm + SPREAD_SD * sd_mm + STEP, abs=1e-9)

@@ -28,7 +28,8 @@ from numpy.typing import NDArray
 
 from laserdose.domain.quantities import FAT_THICKNESS, SKIN_TYPES
 from laserdose.errors import InputError
-from laserdose.optics.back import DERMIS_MM, EPIDERMIS_MM, back_model
+from laserdose.optics.back import DERMIS_MM, back_model
+from laserdose.optics.tissues import EPIDERMIS_MM
 from laserdose.transport.backend import reproducible_threads
 from laserdose.transport.cluster import KERNEL_LOCK, run_tasks
 from laserdose.transport.engine import simulate
