@@ -1,4 +1,9 @@
-"""`laserdose tables build`: the planning tables, built with the Monte Carlo engine."""
+"""`laserdose tables build | precise | check`: the planning tables, built with the Monte Carlo engine.
+
+`build` traces a fixed number of photons per entry; `precise` adds photons to each entry until its
+standard error meets a target where the planner reads it (transport/precise_tables.py); `check` says
+whether a table meets such a target and keeps more fat from raising a target dose (planning/table_checks.py).
+"""
 
 import dataclasses
 import functools
@@ -16,6 +21,7 @@ from laserdose.domain.quantities import FAT_THICKNESS, SKIN_TYPE
 from laserdose.errors import require_range
 from laserdose.planning.table_checks import entry_precision, fat_order, structure_offsets_mm
 from laserdose.planning.table_reads import read_depths_mm
+from laserdose.transport.backend import MIN_STREAMS
 from laserdose.transport.cluster import check_scheduler
 from laserdose.transport.precise_tables import PreciseBuild, Precision, build_precise_table
 from laserdose.transport.tables import (
@@ -119,7 +125,8 @@ def precise(
         list[float] | None, typer.Option("--fat", help="Fat thickness [mm]; repeat for several.")
     ] = None,
     threads: Annotated[
-        int | None, typer.Option(help="Kernel threads per entry (1 with --scheduler local); the same table.")
+        int | None,
+        typer.Option(help="Kernel threads per entry, 1-16 (1 with --scheduler local); the same table."),
     ] = None,
     scheduler: Annotated[
         str | None,
@@ -130,6 +137,8 @@ def precise(
     """Build the fluence table until every entry meets a standard-error target; print its cost."""
     check_scheduler(scheduler)
     require_range("seed", seed, 0, 2**31 - 1)
+    if threads is not None:
+        require_range("threads", threads, 1, MIN_STREAMS)
     precision = Precision(
         target_relative_se=target_se,
         to_depth_mm=to_depth if to_depth is not None else TABLE_GRID.nz * TABLE_GRID.dz_mm - 1.0,

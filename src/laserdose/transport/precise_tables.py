@@ -351,7 +351,7 @@ def build_precise_table(
     if checkpoint is not None:
         Path(checkpoint).mkdir(parents=True, exist_ok=True)
     entries = table_entries(precision.first_photons, seed, wavelengths_nm, skin_types, fat_mm, radii_mm)
-    where = None if checkpoint is None else str(checkpoint)
+    where = None if checkpoint is None else str(Path(checkpoint).resolve())
     tasks = [
         EntryTask(k, entry, _at_depth(precision, entry.fat_mm, read_depths_mm), where, threads)
         for k, entry in enumerate(entries)
