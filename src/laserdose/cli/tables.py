@@ -2,7 +2,7 @@
 
 `build` traces a fixed number of photons per entry; `precise` adds photons to each entry until its
 standard error meets a target where the planner reads it (transport/precise_tables.py); `check` says
-whether a table meets such a target and keeps more fat from raising a target dose (planning/table_checks.py).
+whether a table meets such a target and whether more fat can raise a target dose (planning/table_checks.py).
 """
 
 import dataclasses
