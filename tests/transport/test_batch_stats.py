@@ -78,3 +78,29 @@ def test_budget_aims_at_the_inverse_square_law_within_bounds():
     assert next_budget(100_000, 1.0, 0.02, 10**9) == math.ceil(100_000 * MAX_GROWTH)
     assert next_budget(100_000, math.inf, 0.02, 10**9) == math.ceil(100_000 * MAX_GROWTH)
     assert next_budget(100_000, 1.0, 0.02, 300_000) == 300_000
+
+
+def test_stopping_at_the_target_se_leaves_a_skewed_mean_nearly_unbiased():
+    # A deep-bin-like tally: 1 % of photons score, Exp(1) / 0.01 each (mean 1, most batches of a small
+    # pilot hold few hits). Rounds add photons by next_budget until the batch SE is <= 2 %, as an
+    # adaptive entry does. Over 2000 independent builds the stopped means average to 1 within 0.25 of
+    # the target SE (their own SE is ~0.02 / sqrt(2000) = 0.00045; seen: +0.0007), each build met its
+    # target, and the builds really scatter by no more than the 2 % they claimed (seen: 1.85 %).
+    rng = np.random.default_rng(11)
+    batches, target, hit = 32, 0.02, 0.01
+    finals = []
+    for _ in range(2000):
+        done, this_round, sums = 0, 50, np.zeros(batches)  # photons per batch so far, this round's
+        while this_round:
+            hits = rng.poisson(this_round * hit, size=batches)
+            sums += rng.gamma(np.maximum(hits, 1), 1.0) * (hits > 0) / hit
+            done += this_round
+            mean, se = batch_mean_se((sums / done)[:, None])
+            rel = float(relative_se(mean, se)[0])
+            wanted = next_budget(done * batches, rel, target, 10**9)
+            this_round = math.ceil((wanted - done * batches) / batches)
+        finals.append((float(mean[0]), rel))
+    means = np.array([m for m, _ in finals])
+    assert all(rel <= target for _, rel in finals)
+    assert abs(means.mean() - 1.0) < 0.25 * target
+    assert means.std() <= target
