@@ -55,7 +55,7 @@ def test_an_interrupted_entry_resumes_to_the_same_bits(tmp_path):
 def test_a_checkpoint_of_another_entry_is_refused(tmp_path):
     run_entry(EntryTask(0, ENTRY, dataclasses.replace(CHEAP, max_photons=CHEAP.first_photons), str(tmp_path)))
     other_seed = dataclasses.replace(ENTRY, seed=6)
-    with pytest.raises(InputError, match="other optics, radii, seed or batches"):
+    with pytest.raises(InputError, match="other optics, radii, seed, batches or kernel"):
         run_entry(EntryTask(0, other_seed, CHEAP, str(tmp_path)))
 
 
@@ -72,3 +72,12 @@ def test_a_checkpoint_of_another_entry_is_refused(tmp_path):
 def test_precision_refuses_what_a_build_cannot_honour(change, message):
     with pytest.raises(InputError, match=message):
         dataclasses.replace(CHEAP, **change)
+
+
+def test_a_checkpoint_from_another_kernel_is_refused(tmp_path, monkeypatch):
+    from laserdose.transport import precise_tables
+
+    run_entry(EntryTask(0, ENTRY, dataclasses.replace(CHEAP, max_photons=CHEAP.first_photons), str(tmp_path)))
+    monkeypatch.setattr(precise_tables, "kernel_fingerprint", lambda: (1.0, 2.0))  # as after a kernel edit
+    with pytest.raises(InputError, match="or kernel than this build"):
+        run_entry(EntryTask(0, ENTRY, CHEAP, str(tmp_path)))

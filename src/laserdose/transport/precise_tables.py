@@ -8,12 +8,15 @@ k), so an entry's result depends on its task alone, wherever and however often i
 
 A round's batches are written to the entry's checkpoint file before the next round starts; a build that
 is stopped and run again with the same checkpoint folder loses at most the round in progress, and comes
-out the same bits. A checkpoint also records the entry's tissue optics: a folder made with other optical
-constants, radii or seeds is refused instead of being mixed in.
+out the same bits. A checkpoint also records the entry's tissue optics and a fingerprint of the kernel's
+source: a folder made with other optical constants, radii, seeds or another kernel is refused instead of
+being mixed in.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 import os
 import time
@@ -271,8 +274,8 @@ class _State:
             raise InputError(f"cannot read checkpoint {path}: {exc}") from None
         if state.identity.shape != identity.shape or not np.array_equal(state.identity, identity):
             raise InputError(
-                f"checkpoint {path} was made for other optics, radii, seed or batches than this build; "
-                "use a new checkpoint folder"
+                f"checkpoint {path} was made for other optics, radii, seed, batches or kernel than this "
+                "build; use a new checkpoint folder"
             )
         return state
 
@@ -286,10 +289,20 @@ class _State:
         os.replace(partial, path)
 
 
+@functools.cache
+def kernel_fingerprint() -> tuple[float, float]:
+    """Two 32-bit words of the SHA-256 of the CPU kernel's source, as floats (a checkpoint's identity)."""
+    from laserdose.transport import kernel_cpu
+
+    digest = hashlib.sha256(Path(kernel_cpu.__file__).read_bytes()).digest()
+    return float(int.from_bytes(digest[:4], "big")), float(int.from_bytes(digest[4:8], "big"))
+
+
 def _identity(task: EntryTask, optics: FloatArray) -> FloatArray:
-    """Everything that makes an entry's batches what they are: optics, radii, seed, batches, planes."""
+    """What makes an entry's batches what they are: optics, radii, seed, batches, planes, kernel."""
     e, p = task.entry, task.precision
     head = [e.wavelength_nm, e.skin_type, e.fat_mm, e.seed, p.batches, p.split_to_mm, TABLE_GRID.nz]
+    head += kernel_fingerprint()
     return np.concatenate([np.array(head, dtype=np.float64), np.asarray(e.radii_mm), optics.ravel()])
 
 
