@@ -73,7 +73,9 @@ back model (skin type III, BMI 27; depth {depth:.1f} mm), with variance reductio
 
 OUTRO = """
 The model gives Piao's ordering: 1064 nm first (less scattering, and water absorbs less than at 975 nm),
-then 808 nm; 975 nm, on the water band, is last by an order of magnitude.
+then 808 nm; 975 nm, on the water band, is last by an order of magnitude. The fluences themselves are upper
+bounds: the light to the nerve root crosses the lamina, marrow-filled cancellous bone that the model's
+bone layer does not represent ([the plan document](plan-document.md#the-target-dose-its-range-and-its-upper-bound)).
 
 ![Penetration](penetration.png)
 
