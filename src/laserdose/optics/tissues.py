@@ -167,7 +167,7 @@ def _mua_per_mm(recipe: TissueRecipe, wavelength_nm: float, melanin: float) -> f
 
 
 def absorption_parts_per_mm(tissue: str, wavelength_nm: float, skin_type: int = 2) -> dict[str, float]:
-    """Each chromophore's share of a tissue's absorption coefficient [1/mm]; they add up to its mua.
+    """Each chromophore's part of a tissue's absorption coefficient [1/mm]; the parts add up to its mua.
 
     Args:
         tissue: one of TISSUES.
