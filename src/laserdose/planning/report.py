@@ -306,11 +306,7 @@ def _source_rows(
     rows += [("target", target.structure, target.why) for target in protocol.targets]
     rows += [("screening", reason.code, reason.source) for reason in plan.reasons]
     rows += [
-        (
-            "physics",
-            "target light",
-            f"Monte Carlo fluence table, {physics.table.photons:,} photons an entry (laserdose tables build)",
-        ),
+        ("physics", "target light", physics.table.provenance()),
         (
             "physics",
             "skin heating",
