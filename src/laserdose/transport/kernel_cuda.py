@@ -62,6 +62,8 @@ def _atomic_tally_rz(bins, ir, iz, value):
     cuda.atomic.add(bins, (ir, iz), value)
 
 
+# Every step function kernel_cpu calls is compiled here and rebound in its callers: one left out would
+# still compile for a real GPU, but the simulator would call its CPU build (and box the generator's state).
 _uniform = _device_function(cpu._uniform)
 _fresnel = _device_function(cpu._fresnel)
 _launch = _device_function(cpu._launch, _uniform=_uniform)
