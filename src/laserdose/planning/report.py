@@ -318,7 +318,8 @@ def _source_rows(
         (
             "optics spread",
             tissue,
-            f"mua {s.mua_sd_fraction:.0%}, mus' {s.musp_sd_fraction:.0%} (1 SD): {s.source}",
+            f"mua {'up to ' if s.chromophore_sd_fractions else ''}{s.mua_sd_fraction:.0%}, "
+            f"mus' {s.musp_sd_fraction:.0%} (1 SD): {s.source}",
         )
         for tissue, s in physics.spreads.items()
     ]
