@@ -11,7 +11,7 @@ the FOM ratio (on / off) and the agreement of the two values in combined standar
 are the process's CPU time for the run (time.process_time), compilation excluded. The SEs come from 50
 independent batches, so one run's FOM carries ~20 % sampling error of its own (more at 45 mm, where the
 plain run's tally is heavy-tailed); each arm is therefore repeated with independent seeds (--repeats,
-default 3) and the repeats pooled as one run: the mean of their values, SE sqrt(sum SE^2) / n and the sum
+default 6) and the repeats pooled as one run: the mean of their values, SE sqrt(sum SE^2) / n and the sum
 of their CPU seconds. The FOM ratio of each repeat is reported too, to show the spread.
 
 Targets: FOM ratio >= 30 at 45 mm, >= 10 at 30 mm, >= 0.8 at 10 mm; agreement within 4 combined SE.
@@ -94,7 +94,7 @@ def compare(off: dict[str, Any], on: dict[str, Any]) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the photons")
-    parser.add_argument("--repeats", type=int, default=3, help="independent runs pooled per arm")
+    parser.add_argument("--repeats", type=int, default=6, help="independent runs pooled per arm")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "deep_fluence.json")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
