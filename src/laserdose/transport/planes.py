@@ -25,8 +25,8 @@ FloatArray = npt.NDArray[np.float64]
 
 # Importance doubles from one plane to the next. Planes ln 2 / mu_eff apart would keep the population
 # constant with depth; 15 % further apart lets it thin slowly, which cost less than it lost at 45 mm and
-# gained at 10 and 30 mm in the back model at 810 and 980 nm (benchmarks/deep_fluence.py; 1.0 and 1.25
-# were the other settings tried).
+# gained at 10 and 30 mm in the back model at 810 and 980 nm (benchmarks/deep_fluence.py; 1.0, 1.25, 1.3
+# and 1.5 were the other settings tried: 1.3 gains at 10 mm what it loses at 45 mm, docs/deep-fluence.md).
 SPACING = 1.15
 HALVING = SPACING * math.log(2.0)
 # Enough for 100 mm of tissue at mu_eff = 0.4 /mm; deeper planes would only add cost.
