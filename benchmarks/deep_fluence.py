@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import time
 from pathlib import Path
@@ -97,11 +98,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=6, help="independent runs pooled per arm")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "deep_fluence.json")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
     scale = 10 if args.quick else 1
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}; one thread per arm",
         "grid": {"dr_mm": GRID.dr_mm, "nr": GRID.nr, "dz_mm": GRID.dz_mm, "nz": GRID.nz},
-        "split_to_mm": SPLIT_TO_MM, "batches": BATCHES, "repeats": args.repeats, "wavelengths": {},
+        "split_to_mm": SPLIT_TO_MM, "batches": BATCHES, "repeats": args.repeats,
+        "load_average_1min_at_start": os.getloadavg()[0], "wavelengths": {},
     }  # fmt: skip
     for wavelength in WAVELENGTHS_NM:
         stack = Stack.from_layers(back_model(3, wavelength, bmi=27).layers)
@@ -131,6 +135,7 @@ def main() -> None:
                   f"{row['fom_ratio']:>7.2f} {'>=' + format(row['target'], 'g'):>7} "
                   f"{row['difference_in_combined_se']:>9.2f}  repeats "
                   + " ".join(f"{x:.2f}" for x in row["fom_ratio_by_repeat"]))  # fmt: skip
+    report["load_average_1min_at_end"] = os.getloadavg()[0]
     args.out.write_text(json.dumps(report, indent=2))
     print(f"\nwrote {args.out}")
 
