@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic import audit
+from laserdose.clinic.chart_rows import ChartRow
 from laserdose.clinic.models import Patient, User
 
 UNKNOWN_USER = "(no such user)"
@@ -46,7 +47,7 @@ def record_logout(*, session: Session, user: User, via: str) -> None:
     )  # fmt: skip
 
 
-def record_view(*, session: Session, actor: User, patient: Patient, what: str) -> None:
+def record_view(*, session: Session, actor: User, patient: Patient | ChartRow, what: str) -> None:
     """Audit that `actor` looked at `patient`'s record (`what`: "chart", "api")."""
     audit.record(
         session=session, actor=actor.username, action="patient.view", entity="patients",

@@ -1,0 +1,135 @@
+"""The rows a patient's chart shows, read with plain statements into light read-only records.
+
+The chart page only reads, and it is the page people open most: loading its rows as ORM objects (identity
+map, instrumented attributes, one unit of work per statement) cost more than the statements themselves.
+Here each table is read once with a statement built once, and each row becomes a `ChartRow`: its columns
+as attributes (the same names and values, JSON and UTC datetimes decoded by the columns' types), plus the
+related rows the chart needs set by the loader (a screening's `referral`, a course's `sessions`,
+`closures`, `closure` and `consent`, the patient's `screenings` and `courses`). Nothing is cached: every
+view reads the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import BindParameter, Select, bindparam, select
+from sqlalchemy.orm import Session
+
+from laserdose.clinic.models import (
+    Consent,
+    Course,
+    CourseClosure,
+    Outcome,
+    Patient,
+    Referral,
+    Screening,
+    TreatmentSession,
+    VisitNote,
+)
+from laserdose.clinic.records import NotFound
+
+
+class ChartRow(SimpleNamespace):
+    """One row read for the chart: its columns as attributes, and the related rows the loader set."""
+
+
+@dataclass(frozen=True)
+class ChartRows:
+    """A patient's rows for the chart.
+
+    Attributes:
+        patient: the patient, with `screenings` (each with `referral`, a row or None) and `courses` (each
+            with `sessions`, `closures`, `closure`: the closing in force or None, and `consent`).
+        outcomes: every assessment, voided ones included, by date.
+        notes: the visit notes of each course, by course id.
+    """
+
+    patient: ChartRow
+    outcomes: list[ChartRow]
+    notes: dict[int, list[ChartRow]]
+
+
+_PATIENT_ID: BindParameter[int] = bindparam("patient_id")
+_REFERRAL = [column.label(f"referral_{column.name}") for column in Referral.__table__.c]
+_PATIENT = select(Patient.__table__).where(Patient.id == _PATIENT_ID)
+_SCREENINGS = (
+    select(Screening.__table__, *_REFERRAL)
+    .outerjoin(Referral, Referral.screening_id == Screening.id)
+    .where(Screening.patient_id == _PATIENT_ID)
+    .order_by(Screening.id)
+)
+_COURSES = (
+    select(Course.__table__, Consent.signed_on.label("consent_signed_on"))
+    .outerjoin(Consent, Consent.course_id == Course.id)
+    .where(Course.patient_id == _PATIENT_ID)
+    .order_by(Course.id)
+)
+
+
+def _of_courses(table: Any) -> Select[Any]:
+    """Every row of a course-owned `table` for the patient's courses, by id."""
+    return (
+        select(table.__table__)
+        .join(Course, Course.id == table.course_id)
+        .where(Course.patient_id == _PATIENT_ID)
+        .order_by(table.id)
+    )
+
+
+_SESSIONS = _of_courses(TreatmentSession)
+_CLOSURES = _of_courses(CourseClosure)
+_NOTES = _of_courses(VisitNote)
+_OUTCOMES = (
+    select(Outcome.__table__)
+    .where(Outcome.patient_id == _PATIENT_ID)
+    .order_by(Outcome.assessed_on, Outcome.id)
+)
+_REFERRAL_KEYS = tuple((label.name, label.name.removeprefix("referral_")) for label in _REFERRAL)
+
+
+def _rows(session: Session, statement: Select[Any], patient_id: int) -> list[ChartRow]:
+    result = session.connection().execute(statement, {"patient_id": patient_id})
+    return [ChartRow(**row) for row in result.mappings()]
+
+
+def _screening(values: dict[str, Any]) -> ChartRow:
+    """A screening row with its referral (columns labelled `referral_*`) as a row of its own, or None."""
+    referral = {column: values.pop(label) for label, column in _REFERRAL_KEYS}
+    screening = ChartRow(**values)
+    screening.referral = ChartRow(**referral) if referral["id"] is not None else None
+    return screening
+
+
+def _by_course(rows: Iterable[ChartRow], courses: list[ChartRow]) -> dict[int, list[ChartRow]]:
+    grouped: dict[int, list[ChartRow]] = {course.id: [] for course in courses}
+    for row in rows:
+        grouped[row.course_id].append(row)
+    return grouped
+
+
+def load_chart_rows(session: Session, patient_id: int) -> ChartRows:
+    """Read the patient's chart rows, one statement per table (NotFound if there is no such patient).
+
+    The caller checks the reader's role.
+    """
+    found = _rows(session, _PATIENT, patient_id)
+    if not found:
+        raise NotFound(f"no patient with id {patient_id}")
+    patient = found[0]
+    result = session.connection().execute(_SCREENINGS, {"patient_id": patient_id})
+    patient.screenings = [_screening(dict(row)) for row in result.mappings()]
+    patient.courses = courses = _rows(session, _COURSES, patient_id)
+    sessions = _by_course(_rows(session, _SESSIONS, patient_id), courses)
+    closures = _by_course(_rows(session, _CLOSURES, patient_id), courses)
+    notes = _by_course(_rows(session, _NOTES, patient_id), courses)
+    for course in courses:
+        signed_on = course.__dict__.pop("consent_signed_on")
+        course.consent = ChartRow(signed_on=signed_on) if signed_on is not None else None
+        course.sessions, course.closures = sessions[course.id], closures[course.id]
+        current = [closure for closure in course.closures if closure.reopened_at is None]
+        course.closure = current[-1] if current else None  # as Course.closure: the closing in force
+    return ChartRows(patient, _rows(session, _OUTCOMES, patient_id), notes)
