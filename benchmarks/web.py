@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -91,7 +92,8 @@ def profiler(pid: int, path: Path | None):
 @contextlib.contextmanager
 def server(url: str):
     port = free_port()
-    env = {**audit_env(url), "LASERDOSE_ENVIRONMENT": "development"}
+    # As a clinic runs it: production settings (templates are not re-read from disk on every page).
+    env = {**audit_env(url), "LASERDOSE_ENVIRONMENT": "production", "LASERDOSE_SECRET_KEY": secrets.token_hex(32)}
     # The server is its own process (one uvicorn worker); the load generator is this one.
     launcher = "from laserdose.cli.main import app; app()"
     command = [sys.executable, "-c", launcher, "serve", "--port", str(port), "--database-url", url]

@@ -8,8 +8,8 @@ from sqlalchemy import event
 from laserdose.clinic import chart
 from laserdose.clinic.models import Referral, Screening, TreatmentSession, VisitNote, utcnow
 
-# patient, screenings (with referrals), courses (with consents), sessions, course closures, visit notes, outcomes,
-# and the earlier versions of every correctable record among them, the patient included (one query for all)
+# patient, screenings (with referrals), courses (with consents), sessions, course closures, visit notes,
+# outcomes, and the earlier versions of every correctable record among them, the patient included (one query)
 TABLES_READ = 8
 
 

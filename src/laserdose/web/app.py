@@ -66,9 +66,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     )
 
     settings = settings or WebSettings()
+    # No OpenTelemetry: the app sends nothing about its requests anywhere (exception messages could hold
+    # patient data), and FastAPI's bridge otherwise looks for configured providers on every request.
     app = FastAPI(
         title="laserdose clinic", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json",
-        lifespan=_lifespan,
+        lifespan=_lifespan, telemetry={"tracing": False, "metrics": False, "logs": False},
     )  # fmt: skip
     # No bound on extra connections: FastAPI validates a sync route's answer in another worker-thread hop
     # while the request still holds its connection, so a bounded pool can fill with requests waiting for
@@ -109,15 +111,17 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     install_error_handlers(app)
 
+    # Routes are matched in order, at a cost per route tried: the busiest first (the API, the patient
+    # list, the chart). patient_pages before pages: /patients/new is no patient id.
     app.include_router(api.router)
+    app.include_router(patient_pages.router)
+    app.include_router(pages.router)
     app.include_router(api_docs.router)  # Swagger UI from /static, not FastAPI's CDN page
     app.include_router(courses_api.router)
     app.include_router(corrections_api.router)
     app.include_router(correction_pages.router)
     app.include_router(day_api.router)
     app.include_router(day_pages.router)
-    app.include_router(patient_pages.router)  # before pages: /patients/new is no patient id
-    app.include_router(pages.router)
     app.include_router(course_pages.router)
     app.include_router(outcome_pages.router)
     app.include_router(exercise_pages.router)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from laserdose.clinic import access_audit, users
 from laserdose.clinic.models import User
-from laserdose.web.security import client_address
+from laserdose.web.security import client_address, new_csrf_token
 
 TOUCH_EVERY_S = 60  # the cookie's last-use time is rewritten at most this often [s]
 
@@ -63,9 +63,15 @@ def attempt(
 
 
 def start_page_session(request: Request, user: User) -> None:
-    """A fresh session for `user` (a new cookie on login: no fixation)."""
+    """A fresh session for `user` (a new cookie on login: no fixation), with a fresh CSRF token.
+
+    The token is made here rather than by the first page after login: the pages that follow then leave
+    the session as it is, and the cookie is signed again only when it changes (its last-use time).
+    """
     request.session.clear()
-    request.session.update({"uid": user.id, "sv": user.session_version, "seen": int(time.time())})
+    request.session.update(
+        {"uid": user.id, "sv": user.session_version, "seen": int(time.time()), "csrf": new_csrf_token()}
+    )
 
 
 def page_session_user(request: Request, session: Session) -> User | None:
