@@ -93,7 +93,11 @@ def profiler(pid: int, path: Path | None):
 def server(url: str):
     port = free_port()
     # As a clinic runs it: production settings (templates are not re-read from disk on every page).
-    env = {**audit_env(url), "LASERDOSE_ENVIRONMENT": "production", "LASERDOSE_SECRET_KEY": secrets.token_hex(32)}
+    env = {
+        **audit_env(url),
+        "LASERDOSE_ENVIRONMENT": "production",
+        "LASERDOSE_SECRET_KEY": secrets.token_hex(32),
+    }
     # The server is its own process (one uvicorn worker); the load generator is this one.
     launcher = "from laserdose.cli.main import app; app()"
     command = [sys.executable, "-c", launcher, "serve", "--port", str(port), "--database-url", url]
