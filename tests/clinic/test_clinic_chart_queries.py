@@ -3,10 +3,10 @@
 import datetime as dt
 
 from factories import make_course, make_patient, make_user
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from laserdose.clinic import chart
-from laserdose.clinic.models import Referral, Screening, TreatmentSession, VisitNote, utcnow
+from laserdose.clinic import chart, corrections, patients
+from laserdose.clinic.models import Course, Outcome, Referral, Screening, TreatmentSession, VisitNote, utcnow
 
 # patient, screenings (with referrals), courses (with consents), sessions, course closures, visit notes,
 # outcomes, and the earlier versions of every correctable record among them, the patient included (one query)
@@ -68,3 +68,47 @@ def test_the_chart_reads_each_table_once_whatever_the_number_of_courses(session)
     assert kinds.count("session") == 6 and kinds.count("note") == 6 and kinds.count("referral") == 4
     assert [summary.count.delivered for summary in found.courses] == [2, 2, 2]
     assert len(found.patient.screenings) == 4
+
+
+def _first(session, model, patient_id):
+    statement = select(model)
+    if hasattr(model, "patient_id"):
+        statement = statement.where(model.patient_id == patient_id)
+    else:
+        statement = statement.join(Course, Course.id == model.course_id).where(
+            Course.patient_id == patient_id
+        )
+    return session.scalars(statement.order_by(model.id)).first()
+
+
+def test_the_chart_shows_the_earlier_versions_of_this_patients_records_and_no_others(session):
+    clinician = make_user(session)
+    mine, other = (_history(session, clinician, courses=1, screenings=1) for _ in range(2))
+    kinds = {"screenings": Screening, "outcomes": Outcome, "sessions": TreatmentSession, "notes": VisitNote}
+    voided = {}
+    for patient in (mine, other):
+        day = dt.date(2026, 1, 3)
+        session.add(Outcome(patient_id=patient.id, recorded_by_id=clinician.id, assessed_on=day, nrs=5))
+        session.flush()
+        patients.update_patient(
+            session=session,
+            actor=clinician,
+            patient_id=patient.id,
+            reason=f"bmi of {patient.id}",
+            bmi_kg_m2=27.0,
+        )
+        for kind, model in kinds.items():
+            row = _first(session, model, patient.id)
+            corrections.void(session=session, actor=clinician, kind=kind, record_id=row.id,
+                             reason=f"{kind} of {patient.id}")  # fmt: skip
+            voided[patient.id, kind] = row.id
+    found = chart.patient_chart(session=session, actor=clinician, patient_id=mine.id)
+    shown = {
+        event.record: [(v.action, v.reason) for v in event.versions]
+        for event in found.events
+        if event.versions
+    }
+    assert shown == {(kind, voided[mine.id, kind]): [("void", f"{kind} of {mine.id}")] for kind in kinds}
+    assert [(v.action, v.reason, [c.field for c in v.changes]) for v in found.patient_versions] == [
+        ("edit", f"bmi of {mine.id}", ["bmi_kg_m2"])
+    ]

@@ -194,7 +194,7 @@ def patient_chart(*, session: Session, actor: User, patient_id: int) -> PatientC
     records += [("sessions", r) for course in patient.courses for r in course.sessions]
     records += [("notes", n) for course_notes in notes.values() for n in course_notes]
     records += [("outcomes", o) for o in outcomes]
-    found = corrections.histories(session=session, actor=actor, records=records)
+    found = corrections.histories(session=session, actor=actor, records=records, versions=rows.versions)
     summaries = [summarise(course) for course in patient.courses]
     live = [o for o in outcomes if o.voided_at is None]  # voided assessments are not plotted
     events = _events(patient, outcomes, notes, found)

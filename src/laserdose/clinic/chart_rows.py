@@ -2,7 +2,8 @@
 
 The chart page only reads, and it is the page people open most: loading its rows as ORM objects (identity
 map, instrumented attributes, one unit of work per statement) cost more than the statements themselves.
-Here each table is read once with a statement built once, and each row becomes a `ChartRow`: its columns
+Here each table is read once with a statement built once (and the earlier versions of every
+correctable record among them with one more), and each row becomes a `ChartRow`: its columns
 as attributes (the same names and values, JSON and UTC datetimes decoded by the columns' types), plus the
 related rows the chart needs set by the loader (a screening's `referral`, a course's `sessions`,
 `closures`, `closure` and `consent`, the patient's `screenings` and `courses`). Nothing is cached: every
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic.models import (
@@ -25,9 +26,11 @@ from laserdose.clinic.models import (
     CourseClosure,
     Outcome,
     Patient,
+    RecordVersion,
     Referral,
     Screening,
     TreatmentSession,
+    User,
     VisitNote,
 )
 from laserdose.clinic.records import NotFound
@@ -46,11 +49,15 @@ class ChartRows:
             with `sessions`, `closures`, `closure`: the closing in force or None, and `consent`).
         outcomes: every assessment, voided ones included, by date.
         notes: the visit notes of each course, by course id.
+        versions: the earlier versions of the patient's correctable records (the patient, screenings,
+            outcomes, sessions, visit notes), each with the `username` of who changed it, by entity,
+            record and version.
     """
 
     patient: ChartRow
     outcomes: list[ChartRow]
     notes: dict[int, list[ChartRow]]
+    versions: list[Any]
 
 
 _PATIENT_ID: BindParameter[int] = bindparam("patient_id")
@@ -87,6 +94,32 @@ _OUTCOMES = (
     select(Outcome.__table__)
     .where(Outcome.patient_id == _PATIENT_ID)
     .order_by(Outcome.assessed_on, Outcome.id)
+)
+
+
+def _versions_of(model: Any, ids: Select[Any]) -> ColumnElement[bool]:
+    return and_(RecordVersion.entity == model.__tablename__, RecordVersion.entity_id.in_(ids))
+
+
+def _course_record_ids(model: Any) -> Select[Any]:
+    return select(model.id).join(Course, Course.id == model.course_id).where(Course.patient_id == _PATIENT_ID)
+
+
+# One statement with the patient id its only parameter (compiled once), rather than the ids of every record
+# listed in it (compiled again for each number of records).
+_VERSIONS = (
+    select(RecordVersion.__table__, User.username)
+    .join(User, User.id == RecordVersion.changed_by_id)
+    .where(
+        or_(
+            and_(RecordVersion.entity == Patient.__tablename__, RecordVersion.entity_id == _PATIENT_ID),
+            _versions_of(Screening, select(Screening.id).where(Screening.patient_id == _PATIENT_ID)),
+            _versions_of(Outcome, select(Outcome.id).where(Outcome.patient_id == _PATIENT_ID)),
+            _versions_of(TreatmentSession, _course_record_ids(TreatmentSession)),
+            _versions_of(VisitNote, _course_record_ids(VisitNote)),
+        )
+    )
+    .order_by(RecordVersion.entity, RecordVersion.entity_id, RecordVersion.version)
 )
 _REFERRAL_KEYS = tuple((label.name, label.name.removeprefix("referral_")) for label in _REFERRAL)
 
@@ -132,4 +165,6 @@ def load_chart_rows(session: Session, patient_id: int) -> ChartRows:
         course.sessions, course.closures = sessions[course.id], closures[course.id]
         current = [closure for closure in course.closures if closure.reopened_at is None]
         course.closure = current[-1] if current else None  # as Course.closure: the closing in force
-    return ChartRows(patient, _rows(session, _OUTCOMES, patient_id), notes)
+    outcomes = _rows(session, _OUTCOMES, patient_id)
+    versions = list(session.connection().execute(_VERSIONS, {"patient_id": patient_id}))
+    return ChartRows(patient, outcomes, notes, versions)

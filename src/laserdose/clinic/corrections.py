@@ -17,7 +17,7 @@ transaction); every change is checked against the actor's role.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -278,20 +278,25 @@ _VERSIONS = (
 
 
 def histories(
-    *, session: Session, actor: User, records: list[tuple[str, Any]]
+    *, session: Session, actor: User, records: list[tuple[str, Any]], versions: Iterable[Any] | None = None
 ) -> dict[tuple[str, int], list[Version]]:
     """`history` of many records (kind, row) in one query, keyed by (kind, id) (the chart reads them all).
 
     A row may be a model instance or a read-only row of the kind's model (`laserdose.clinic.chart_rows`).
+    `versions` are the `record_versions` rows of these records, each with the `username` of who changed
+    it, by entity, record and version, when the caller has read them already (rows of other records are
+    left out); None: they are read here.
     """
     require_role(actor, *READERS)
     keys = {(kind_of(kind).model.__tablename__, row.id): (kind, row) for kind, row in records}
     found: dict[tuple[str, int], list[Version]] = {(kind, row.id): [] for kind, row in keys.values()}
     if not keys:
         return found
-    parameters = {"entities": sorted({entity for entity, _ in keys}), "ids": sorted({i for _, i in keys})}
+    if versions is None:
+        parameters = {"entities": sorted({entity for entity, _ in keys}), "ids": sorted({i for _, i in keys})}
+        versions = session.connection().execute(_VERSIONS, parameters)
     rows: dict[tuple[str, int], list[tuple[Any, str]]] = {}
-    for kept in session.connection().execute(_VERSIONS, parameters):
+    for kept in versions:
         if (kept.entity, kept.entity_id) in keys:
             rows.setdefault((kept.entity, kept.entity_id), []).append((kept, kept.username))
     for key, kept_rows in rows.items():
