@@ -144,6 +144,13 @@ def load(base: str, path: str, auth: dict[str, dict[str, str]], args: argparse.N
     return dict(json.loads(done.stdout))
 
 
+def warm_up(base: str, path: str, auth: dict[str, dict[str, str]], requests: int = 20) -> None:
+    """A few requests before the timed run: templates compiled, statements cached, connections open."""
+    with httpx.Client(base_url=base, **auth) as client:
+        for _ in range(requests):
+            client.get(path).raise_for_status()
+
+
 def cpu_s(pid: int) -> float:
     """User + system CPU time of process `pid` so far [s] (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -160,6 +167,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> list[dict[str,
         targets = [("chart page /patients/1", "/patients/1", {"cookies": cookies}),
                    ("API GET /api/v1/patients", "/api/v1/patients", {"headers": headers})]  # fmt: skip
         for label, path, auth in targets:
+            warm_up(base, path, auth)
             stem = f"{name}-{path.strip('/').replace('/', '-')}.txt"
             with profiler(pid, profile_dir / stem if profile_dir else None):
                 cpu_before_s = cpu_s(pid)

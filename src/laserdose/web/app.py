@@ -17,7 +17,7 @@ from laserdose.clinic.console_registry import ConsoleRegistry
 from laserdose.clinic.qa_guided import GuidedSlot
 from laserdose.clinical import body_chart
 from laserdose.domain import quantities
-from laserdose.web import plain_words
+from laserdose.web import icons, plain_words
 from laserdose.web.audit_status import audit_files, audit_watch
 from laserdose.web.errors import UnexpectedErrors, install_error_handlers
 from laserdose.web.middleware import AccessLog, RequestBounds, RequestGuard, SecurityHeaders
@@ -91,6 +91,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.audit_key = audit.load_key(key_file)
     audit.use_key(app.state.audit_key)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.templates.env.globals["icon"] = icons.icon
     app.state.templates.env.globals["domain"] = quantities  # forms show the ranges the checks enforce
     app.state.templates.env.filters["plain_sources"] = plain_words.plain_sources  # no [S]/[U] on pages
     app.state.templates.env.filters["plain_text"] = plain_words.plain_text
