@@ -19,6 +19,7 @@ from laserdose.clinical import body_chart
 from laserdose.domain import quantities
 from laserdose.web import icons, plain_words
 from laserdose.web.audit_status import audit_files, audit_watch
+from laserdose.web.deps import route_threads
 from laserdose.web.errors import UnexpectedErrors, install_error_handlers
 from laserdose.web.middleware import AccessLog, RequestBounds, RequestGuard, SecurityHeaders
 from laserdose.web.security import LoginThrottle, TokenSigner
@@ -33,7 +34,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     # Fewer threads than anyio's 40: on two cores more only fight over the GIL and the connection pool.
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.worker_threads
-    async with console_lifespan(app), audit_watch(app):
+    async with route_threads(app, app.state.settings.worker_threads), console_lifespan(app), audit_watch(app):
         yield
 
 

@@ -74,8 +74,11 @@ def start_page_session(request: Request, user: User) -> None:
     )
 
 
-def page_session_user(request: Request, session: Session) -> User | None:
-    """The user of a live page session, else None; refreshes the session's last-use time."""
+def page_session_user(request: Request, session: Session, read_only: bool = False) -> User | None:
+    """The user of a live page session, else None; refreshes the session's last-use time.
+
+    With `read_only`, the user is a copy not attached to the session (`users.read_user`).
+    """
     cookie = request.session
     uid, version, seen = cookie.get("uid"), cookie.get("sv"), cookie.get("seen")
     if type(uid) is not int or type(version) is not int or type(seen) is not int:
@@ -83,7 +86,8 @@ def page_session_user(request: Request, session: Session) -> User | None:
     now = int(time.time())
     if now - seen > request.app.state.settings.session_idle_s:
         return None
-    user = users.get_user(session=session, user_id=uid)
+    lookup = users.read_user if read_only else users.get_user
+    user = lookup(session=session, user_id=uid)
     if user is None or user.session_version != version:
         return None
     if now - seen >= TOUCH_EVERY_S:
