@@ -144,6 +144,39 @@ def record(
         the entry as written, with its id (not attached to the session).
     """
     session.flush()  # the changes this entry records reach the database first, as before any write
+    _lock_the_head(session)
+    entry = _chained(head_hash(session=session), actor, action, entity, entity_id, details)
+    values = {column: getattr(entry, column) for column in _COLUMNS}
+    inserted = session.connection().execute(_INSERT, values).inserted_primary_key
+    assert inserted is not None  # a plain INSERT of one row
+    entry.id = inserted[0]
+    return entry
+
+
+def record_many(*, session: Session, entries: list[dict[str, Any]]) -> None:
+    """Append several audit rows in order, chained to the current head: one lock, one head read, one insert.
+
+    Args:
+        session: open database session (the caller commits).
+        entries: the keyword arguments of `record` (actor, action, entity, entity_id, details) of each row.
+    """
+    if not entries:
+        return
+    session.flush()
+    _lock_the_head(session)
+    prev_hash, rows = head_hash(session=session), []
+    for fields in entries:
+        entry = _chained(prev_hash, **fields)
+        rows.append({column: getattr(entry, column) for column in _COLUMNS})
+        prev_hash = entry.hash
+    session.connection().execute(_INSERT, rows)
+
+
+_COLUMNS = ("at", "actor", "action", "entity", "entity_id", "details", "prev_hash", "hash", "mac")
+
+
+def _lock_the_head(session: Session) -> None:
+    """Hold the append lock until the transaction ends, so that no other writer moves the head meanwhile."""
     connection = session.connection()
     dialect = connection.dialect.name
     if dialect == "postgresql":
@@ -154,6 +187,17 @@ def record(
         # the chain's unique prev_hash (seen with concurrent chart views). A write that changes no row
         # still takes the lock, and waits for another appender's commit (busy_timeout).
         connection.execute(_SQLITE_LOCK)
+
+
+def _chained(
+    prev_hash: str,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """The entry after `prev_hash`, hashed and keyed (not yet written)."""
     entry = AuditEntry(
         at=utcnow().isoformat(timespec="microseconds"),
         actor=actor,
@@ -161,18 +205,11 @@ def record(
         entity=entity,
         entity_id=entity_id,
         details=details or {},
-        prev_hash=head_hash(session=session),
+        prev_hash=prev_hash,
     )
     entry.hash = entry_hash(entry.prev_hash, _content(entry))
     entry.mac = entry_mac(current_key(), entry.hash)
-    values = {column: getattr(entry, column) for column in _COLUMNS}
-    inserted = connection.execute(_INSERT, values).inserted_primary_key
-    assert inserted is not None  # a plain INSERT of one row
-    entry.id = inserted[0]
     return entry
-
-
-_COLUMNS = ("at", "actor", "action", "entity", "entity_id", "details", "prev_hash", "hash", "mac")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from laserdose.clinic import audit, db
+from laserdose.clinic.audit_group import GroupAppender
 from laserdose.clinic.console_registry import ConsoleRegistry
 from laserdose.clinic.qa_guided import GuidedSlot
 from laserdose.clinical import body_chart
@@ -80,6 +81,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = db.session_factory(engine)
+    app.state.audit_appender = GroupAppender(app.state.sessions)  # chart views, committed in groups
     app.state.tokens = TokenSigner(settings.secret_key, settings.token_ttl_s)
     app.state.login_throttle = LoginThrottle(
         settings.login_attempts,

@@ -96,8 +96,10 @@ def chart_page(
 ) -> HTMLResponse:
     """Render the chart; `extra` holds a form's errors and typed values (closing a course)."""
     found = chart.patient_chart(session=session, actor=user, patient_id=patient_id)
-    access_audit.record_view(session=session, actor=user, patient=found.patient, what="chart")
-    session.commit()  # the view is on record before the page leaves
+    # On record (committed) before the page leaves, with the views of requests that came meanwhile.
+    request.app.state.audit_appender.append(
+        **access_audit.view_entry(actor=user, patient=found.patient, what="chart")
+    )
     return render(
         request, "chart.html", user, status_code, patient=found.patient, events=found.events,
         charts=outcome_charts(found.series), courses=found.courses, can_record=user.role in users.RECORDERS,
