@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 from factories import make_course, make_patient, make_user
 from sqlalchemy import event, select
 
@@ -112,3 +113,33 @@ def test_the_chart_shows_the_earlier_versions_of_this_patients_records_and_no_ot
     assert [(v.action, v.reason, [c.field for c in v.changes]) for v in found.patient_versions] == [
         ("edit", f"bmi of {mine.id}", ["bmi_kg_m2"])
     ]
+
+
+def test_a_corrected_record_is_compared_whole_and_a_column_the_chart_leaves_out_is_an_error(session):
+    clinician = make_user(session)
+    patient = _history(session, clinician, courses=1, screenings=0)
+    ticked = [1] * 10 + [0] * 14
+    day = dt.date(2026, 1, 3)
+    outcome = Outcome(patient_id=patient.id, recorded_by_id=clinician.id, assessed_on=day, nrs=5, rmdq=10,
+                      rmdq_answers=ticked)  # fmt: skip
+    session.add(outcome)
+    session.flush()
+    row, kept = corrections.begin_edit(
+        session=session,
+        actor=clinician,
+        kind="outcomes",
+        record_id=outcome.id,
+        reason="misread",
+        changes={"nrs": 4},
+    )
+    row.nrs = 4
+    corrections.finish_edit(
+        session=session, actor=clinician, kind="outcomes", row=row, kept=kept, fields=["nrs"]
+    )
+    found = chart.patient_chart(session=session, actor=clinician, patient_id=patient.id)
+    [event] = [event for event in found.events if event.record == ("outcomes", outcome.id)]
+    # rmdq_answers is not read for the chart, but the corrected outcome is read whole: no change is invented
+    assert [(c.field, c.before, c.after) for v in event.versions for c in v.changes] == [("nrs", 5, 4)]
+    record = found.patient.courses[0].sessions[0]
+    with pytest.raises(LookupError, match="device"):
+        _ = record.device

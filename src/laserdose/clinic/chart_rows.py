@@ -37,7 +37,17 @@ from laserdose.clinic.records import NotFound
 
 
 class ChartRow(SimpleNamespace):
-    """One row read for the chart: its columns as attributes, and the related rows the loader set."""
+    """One row read for the chart: its columns as attributes, and the related rows the loader set.
+
+    A column the chart does not read (see `_LEFT_OUT`) is an error, not an empty value: a template that
+    starts to show one fails its tests instead of showing nothing.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        """Called only for a name the row does not have."""
+        if name.startswith("__"):  # Python's and libraries' probes (__html__, __len__, ...)
+            raise AttributeError(name)
+        raise LookupError(f"the chart does not read {name!r}; add it in laserdose.clinic.chart_rows")
 
 
 @dataclass(frozen=True)
@@ -60,11 +70,30 @@ class ChartRows:
     versions: list[Any]
 
 
+# Columns the chart never shows, left out of its statements: on PostgreSQL each column of a result costs a
+# description entry, and JSON columns are decoded on every read. A record with earlier versions is read
+# whole again (`_whole`): its history compares every column.
+_LEFT_OUT = {
+    Screening: ("clinician_id", "reasons", "voided_by_id"),
+    Referral: ("patient_id", "screening_id", "complaint", "reasons", "referred_by_id", "referred_at",
+               "outcome_by_id", "override_by_id"),
+    TreatmentSession: ("operator_id", "last_heartbeat_at", "device", "power_check_id", "calibration",
+                       "same_day_confirmed_by_id", "same_day_confirmed_at", "appointment_id", "checklist_id",
+                       "voided_by_id"),
+    Outcome: ("recorded_by_id", "odi_answers", "rmdq_answers", "voided_by_id"),
+}  # fmt: skip
+
+
+def _shown(model: Any) -> list[Any]:
+    """The columns of `model`'s table that the chart reads."""
+    return [column for column in model.__table__.c if column.name not in _LEFT_OUT.get(model, ())]
+
+
 _PATIENT_ID: BindParameter[int] = bindparam("patient_id")
-_REFERRAL = [column.label(f"referral_{column.name}") for column in Referral.__table__.c]
+_REFERRAL = [column.label(f"referral_{column.name}") for column in _shown(Referral)]
 _PATIENT = select(Patient.__table__).where(Patient.id == _PATIENT_ID)
 _SCREENINGS = (
-    select(Screening.__table__, *_REFERRAL)
+    select(*_shown(Screening), *_REFERRAL)
     .outerjoin(Referral, Referral.screening_id == Screening.id)
     .where(Screening.patient_id == _PATIENT_ID)
     .order_by(Screening.id)
@@ -80,7 +109,7 @@ _COURSES = (
 def _of_courses(table: Any) -> Select[Any]:
     """Every row of a course-owned `table` for the patient's courses, by id."""
     return (
-        select(table.__table__)
+        select(*_shown(table))
         .join(Course, Course.id == table.course_id)
         .where(Course.patient_id == _PATIENT_ID)
         .order_by(table.id)
@@ -91,7 +120,7 @@ _SESSIONS = _of_courses(TreatmentSession)
 _CLOSURES = _of_courses(CourseClosure)
 _NOTES = _of_courses(VisitNote)
 _OUTCOMES = (
-    select(Outcome.__table__)
+    select(*_shown(Outcome))
     .where(Outcome.patient_id == _PATIENT_ID)
     .order_by(Outcome.assessed_on, Outcome.id)
 )
@@ -167,4 +196,23 @@ def load_chart_rows(session: Session, patient_id: int) -> ChartRows:
         course.closure = current[-1] if current else None  # as Course.closure: the closing in force
     outcomes = _rows(session, _OUTCOMES, patient_id)
     versions = list(session.connection().execute(_VERSIONS, {"patient_id": patient_id}))
+    corrected = {(kept.entity, kept.entity_id) for kept in versions}
+    if corrected:
+        all_sessions = [record for course in courses for record in course.sessions]
+        for model, rows in (
+            (Screening, patient.screenings),
+            (TreatmentSession, all_sessions),
+            (Outcome, outcomes),
+        ):
+            _whole(session, model, [row for row in rows if (model.__tablename__, row.id) in corrected])
     return ChartRows(patient, outcomes, notes, versions)
+
+
+def _whole(session: Session, model: Any, rows: list[ChartRow]) -> None:
+    """Read every column of these rows of `model` (records with earlier versions: histories compare all)."""
+    if not rows:
+        return
+    by_id = {row.id: row for row in rows}
+    statement = select(model.__table__).where(model.id.in_(list(by_id)))
+    for values in session.connection().execute(statement).mappings():
+        by_id[values["id"]].__dict__.update(values)
