@@ -1,9 +1,11 @@
 """Regenerate docs/validation.md and its figures: our engine against every reference (`make validation`).
 
-Run from the repository root: `python docs/validation.py` (about two minutes on two cores).
+Run from the repository root: `python docs/validation.py` (about three minutes on two cores; the skin
+reflectance section comes from docs/skin_reflectance.py).
 
 References: van de Hulst via MCML's paper, MCML's own sample output, iadpython (adding-doubling),
-diffusion theory, and pmcxcl when benchmarks/transport_results.json exists (`make bench`).
+diffusion theory, in vivo skin reflectance [Cooksey2017], and pmcxcl when
+benchmarks/transport_results.json exists (`make bench`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from test_references import (  # noqa: E402
     _iad_two_layers,
     _specular,
 )
+
+from skin_reflectance import section as skin_reflectance_section  # noqa: E402
 
 from laserdose.optics.back import back_model  # noqa: E402
 from laserdose.transport import FlatBeam, Grid, Layer, PencilBeam, Stack, TransportResult, simulate  # noqa: E402
@@ -226,6 +230,7 @@ def write_markdown(rows: list[Row], back: list[tuple[str, int, TransportResult]]
             f"| {model} | {wavelength} nm | {result.specular_reflectance:.4f} "
             f"| {result.diffuse_reflectance:.4f} | {values} |"
         )
+    lines += skin_reflectance_section()
     lines += speed_section()
     (DOCS / "validation.md").write_text("\n".join(lines) + "\n")
 

@@ -25,7 +25,7 @@ def treatment_plan(
         "surface_dose_j_per_cm2": energy_j / 150.0,
         "target": {
             "structure": "multifidus", "depth_mm": 23.0, "dose_j_per_cm2": 1.0,
-            "dose_range_j_per_cm2": [0.6, 1.8],
+            "dose_range_j_per_cm2": [0.6, 1.8], "optics_spread_factor": 1.5, "dose_is_upper_bound": False,
         },
         "prescription": {
             "template": "abdelbasset2020", "source": "Abdelbasset 2020", "kind": "trial",

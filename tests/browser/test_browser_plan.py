@@ -56,7 +56,9 @@ def test_clinician_screens_plans_with_a_live_preview_signs_and_downloads_the_rep
     expect(page.locator("svg.depth-dose")).to_have_count(1)
     # At BMI 40 the reference dose is out of reach: the preview says so, every safety limit holds.
     expect(page.locator("#no-fit")).to_contain_text("Outside the band")
-    expect(page.locator("#binding-limit")).to_have_text("skin temperature")  # 250 cm2 takes long
+    # Skin type III: its epidermal melanin keeps the skin below its temperature limit; the surface dose
+    # (radiant exposure) cap is what stops more light.
+    expect(page.locator("#binding-limit")).to_have_text("surface dose")
     expect(page.locator("#equivalence-gauge")).to_have_attribute("data-inside", "false")
     expect(page.locator("#sign-state")).to_contain_text("Outside the band")
     page.fill("#home_exercise", "Walk 20 minutes a day")

@@ -45,8 +45,15 @@ def test_study_personalised_compares_both_arms_on_the_same_patients(cli, tmp_pat
     result = study(cli, write(tmp_path, COHORT), "--json", "--personalised", "--plot", plot)
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    arms = data["comparison"]
-    assert set(arms) == {"reference_plan", "personalised"}
+    compared = data["comparison"]
+    assert set(compared) == {
+        "reference_plan",
+        "personalised",
+        "target_dose_is_upper_bound",
+        "upper_bound_reason",
+    }
+    assert compared["target_dose_is_upper_bound"] is False  # the multifidus: no bone on the way
+    arms = {name: compared[name] for name in ("reference_plan", "personalised")}
     # The one-plan arm is the study above, counted again: the same share in band.
     assert arms["reference_plan"]["fraction_in_band"] == data["fraction_in_band"]
     for arm in arms.values():
@@ -81,3 +88,19 @@ def test_missing_cohort_file_and_bad_options_exit_2(cli, tmp_path):
     assert study(cli, cohort, "--scheduler", "udp://x").exit_code == 2
     result = cli("study", "--protocol", "no-such", "--cohort", cohort)
     assert result.exit_code == 2 and "unknown protocol 'no-such'" in result.stderr
+
+
+def test_a_study_at_the_facet_joint_says_its_doses_are_upper_bounds(cli, tmp_path):
+    cohort = write(tmp_path, COHORT.replace("patients = 8", "patients = 3"))
+    args = ("study", "--protocol", "facet-pain", "--cohort", cohort, "--photons", "300")
+    data = json.loads(cli(*args, "--json").stdout)
+    assert data["target_dose_is_upper_bound"] is True and "lamina" not in data["upper_bound_reason"]
+    assert "articular processes" in data["upper_bound_reason"] and "red marrow" in data["upper_bound_reason"]
+    text = cli(*args)
+    assert text.exit_code == 0, text.stderr
+    assert "TARGET DOSES ARE UPPER BOUNDS" in " ".join(text.stdout.replace("│", " ").split())
+    compared = cli(*args, "--personalised")
+    assert compared.exit_code == 0, compared.stderr
+    assert "Target doses are upper bounds: The facet joint is formed" in compared.stdout
+    plain = study(cli, cohort)
+    assert "UPPER BOUND" not in plain.stdout  # the multifidus lies above the posterior elements

@@ -25,6 +25,7 @@ VERSION_1_DEVICE_FILE = {
     "decision": "treat", "device": "15w-dual", "power_w_by_wavelength": {"810": 6.0, "980": 4.0},
     "mode": "cw", "handpiece": "large-standoff", "duration_s": 300, "total_energy_j": 3000,
 }  # fmt: skip
+V4_TARGET_KEYS = ("optics_spread_factor", "dose_is_upper_bound", "upper_bound_reason")
 REFUSAL = {
     "schema_version": 3, "decision": "refer", "urgency": "emergency", "reasons": [REASON],
     "condition": "chronic-nonspecific-lbp", "device": "15w-dual",
@@ -68,7 +69,7 @@ def test_a_refusal_has_no_parameters_and_a_treatment_plan_cannot_lack_them():
         # The vocabulary's own ranges and messages, as everywhere else.
         ({"area_cm2": -1.0}, "area_cm2: treatment area must be between 1 and 3500 cm2"),
         ({"skin_limit_c": 44.0}, "skin_limit_c: skin limit must be between 34 and 43 C"),
-        ({"schema_version": 7}, "schema_version: Input should be 3"),
+        ({"schema_version": 7}, "schema_version: Input should be 4"),
         ({"extra": 1}, "extra: Extra inputs are not permitted"),
         ({"skin_limit_c": float("nan")}, "skin_limit_c: skin limit must be"),
     ],
@@ -106,11 +107,35 @@ def test_a_version_2_plan_made_for_a_window_is_read_without_it_and_keeps_its_ver
     old = {key: value for key, value in current.items() if key != "prescription"}
     old |= {"schema_version": 2, "target": old["target"] | {"window_j_per_cm2": [0.5, 4.0]}}
     plan = read_plan_document(old)
-    assert isinstance(plan, TreatmentPlan) and plan.schema_version == 3
+    assert isinstance(plan, TreatmentPlan) and plan.schema_version == 4
     assert plan.prescription is None and "window_j_per_cm2" not in plan_json(plan)["target"]
     assert (plan.feasible, plan.binding_limit) == (False, "surface dose")
     refusal = read_plan_document(REFUSAL | {"schema_version": 2})
-    assert isinstance(refusal, Refusal) and refusal.schema_version == 3
+    assert isinstance(refusal, Refusal) and refusal.schema_version == 4
+
+
+def test_a_version_3_plan_reads_with_its_bound_and_optics_not_assessed():
+    current = plan_json(treatment_plan())
+    old_target = {k: v for k, v in current["target"].items() if k not in V4_TARGET_KEYS}
+    plan = read_plan_document(current | {"schema_version": 3, "target": old_target})
+    assert isinstance(plan, TreatmentPlan) and plan.schema_version == 4
+    target = plan_json(plan)["target"]
+    # null, never false: a version 3 planner did not assess whether its dose was an upper bound.
+    assert target["dose_is_upper_bound"] is None and target["optics_spread_factor"] is None
+    assert target["upper_bound_reason"] is None and target["dose_j_per_cm2"] == old_target["dose_j_per_cm2"]
+
+
+def test_an_upper_bound_needs_its_reason_and_only_then():
+    bound = {"dose_is_upper_bound": True, "upper_bound_reason": "Upper bound: bone it does not model."}
+    target = plan_json(treatment_plan())["target"]
+    plan = treatment_plan(target=target | bound)
+    assert plan.target.dose_is_upper_bound is True
+    with pytest.raises(ValueError, match="an upper-bound dose has an upper_bound_reason"):
+        treatment_plan(target=target | {"dose_is_upper_bound": True})
+    with pytest.raises(ValueError, match="any other dose has none"):
+        treatment_plan(target=target | {"upper_bound_reason": "why"})
+    with pytest.raises(ValueError, match="optics_spread_factor"):
+        treatment_plan(target=target | {"optics_spread_factor": 0.5})  # a factor x/÷ f is at least 1
 
 
 def test_a_version_1_device_plan_file_is_read_for_its_delivery():
@@ -124,7 +149,7 @@ def test_a_version_1_device_plan_file_is_read_for_its_delivery():
 def test_the_example_plan_is_a_current_treatment_plan():
     data = json.loads((ROOT / "examples" / "plan.json").read_text())
     plan = read_plan_document(data)
-    assert isinstance(plan, TreatmentPlan) and data["schema_version"] == 3
+    assert isinstance(plan, TreatmentPlan) and data["schema_version"] == 4
     assert plan.prescription is not None and plan.prescription.template == "abdelbasset2020"
     assert plan_json(plan) == data  # written as the CLI prints it
 

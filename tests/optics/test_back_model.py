@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from laserdose.domain.quantities import BMI, FAT_THICKNESS
 from laserdose.errors import InputError
-from laserdose.optics.back import back_model
+from laserdose.optics.back import back_model, dose_upper_bound_reason, target_depths
 from laserdose.optics.tissues import optical_properties
 
 BMIS = st.floats(min_value=BMI.low, max_value=BMI.high)
@@ -103,3 +103,22 @@ def test_bad_skin_type_or_wavelength_is_rejected():
         back_model(0, 810.0, bmi=25.0)
     with pytest.raises(InputError, match="wavelength"):
         back_model(3, 1300.0, bmi=25.0)
+
+
+def test_the_doses_among_the_posterior_elements_are_upper_bounds_with_their_sources():
+    # The facet joint and the nerve root lie among or behind the marrow-filled posterior elements
+    # [Lisle2012] [Witek2019], the sacroiliac joint between sacrum and ilium (inside the model's bone
+    # layer); the multifidus lies in the muscle above them.
+    depths = target_depths(10.0, 1.0)
+    assert {name for name in depths if dose_upper_bound_reason(name)} == {
+        "facet_joint",
+        "nerve_root",
+        "sacroiliac_joint",
+    }
+    bone_top_mm = depths["facet_joint"].depth_mm  # the bone layer starts at the facet joint's depth
+    assert depths["sacroiliac_joint"].depth_mm > bone_top_mm and depths["multifidus"].depth_mm < bone_top_mm
+    for name in ("facet_joint", "nerve_root", "sacroiliac_joint"):
+        reason = dose_upper_bound_reason(name)
+        assert reason is not None and "red marrow [Lisle2012] [BoneMarrowHealthwise]" in reason
+        assert reason.endswith("so the dose shown is an upper bound.")
+    assert "lamina" in dose_upper_bound_reason("nerve_root")

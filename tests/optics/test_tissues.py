@@ -10,9 +10,11 @@ ask for agreement within the spread the references show among themselves:
 - Skin reduced scattering within 30 %: Cassano's skin mus' rises from 980 to 1064 nm (1.85 -> 2.03), which
   no single power law does; Jacques 2013's skin fit (a = 46.0 cm^-1, b = 1.421) is an average over studies.
 - Fat reduced scattering within 15 %: our amplitude is Simpson's 633 nm sample; the power 0.68 [U].
-- Muscle reduced scattering within 50 % at 810/980 nm: Jacques' "other soft tissue" is a proxy average, and
-  Cassano's own muscle values are not one sample (mus' 0.54 at 670 nm < 0.70 at 810 nm); at 670 nm we only
-  bound it (factor 2.5).
+- Muscle reduced scattering: our power law passes through Cassano's 810 and 980 nm values by construction
+  (tissues.py), so those two rows only guard against a typo (1 %); the real check is Cassano's 850 nm value,
+  which the fit does not use, within 2 % (the table gives three digits, and a power law through 810 and
+  980 nm can bend from the data between them by about a percent). Cassano's own muscle values are not one
+  sample (mus' 0.54 at 670 nm < 0.70 at 810 nm); at 670 nm we only bound it (factor 2.5).
 """
 
 import math
@@ -23,7 +25,13 @@ from hypothesis import strategies as st
 
 from laserdose.errors import InputError
 from laserdose.optics import spectra
-from laserdose.optics.tissues import TISSUES, optical_properties, reduced_scattering_per_mm, tissue_spectrum
+from laserdose.optics.tissues import (
+    EPIDERMIS_MM,
+    TISSUES,
+    optical_properties,
+    reduced_scattering_per_mm,
+    tissue_spectrum,
+)
 
 WAVELENGTHS = st.floats(min_value=600.0, max_value=1100.0)
 SKIN_TYPES = st.integers(min_value=1, max_value=6)
@@ -40,11 +48,13 @@ CASSANO = {
     ("fat", 980): (None, 0.99),
     ("fat", 1064): (None, 0.945),
     ("muscle", 810): (0.028, 0.704),
+    ("muscle", 850): (0.03, 0.667),
     ("muscle", 980): (0.049, 0.58),
 }
 # Simpson 1998 (PMB 43:2465), 633 nm: Caucasian dermis and subdermal fat, [mua, mus'] mm^-1.
 SIMPSON_633 = {"dermis": (0.033, 2.73), "fat": (0.013, 1.26)}
-MUSP_TOLERANCE = {"dermis": 0.30, "fat": 0.15, "muscle": 0.50}
+MUSP_TOLERANCE = {"dermis": 0.30, "fat": 0.15, "muscle": 0.01}
+MUSP_TOLERANCE_AT = {("muscle", 850): 0.02}  # the one muscle value the fit does not use
 
 
 def _within_factor(value, reference, factor):
@@ -57,7 +67,8 @@ def test_matches_cassano_2019(tissue, wavelength_nm):
     props = optical_properties(tissue, wavelength_nm)
     if mua_ref is not None:  # Cassano's fat mua is pure lipid: compared in test_spectra
         assert _within_factor(props.mua_per_mm, mua_ref, ABSORPTION_FACTOR)
-    assert props.musp_per_mm == pytest.approx(musp_ref, rel=MUSP_TOLERANCE[tissue])
+    tolerance = MUSP_TOLERANCE_AT.get((tissue, wavelength_nm), MUSP_TOLERANCE[tissue])
+    assert props.musp_per_mm == pytest.approx(musp_ref, rel=tolerance)
 
 
 def test_muscle_at_670_nm_bounded_by_cassano_2019():
@@ -92,6 +103,29 @@ def test_epidermal_absorption_rises_with_skin_type(wavelength_nm, skin_type):
     lighter = optical_properties("epidermis", wavelength_nm, skin_type).mua_per_mm
     darker = optical_properties("epidermis", wavelength_nm, skin_type + 1).mua_per_mm
     assert darker > lighter
+
+
+# Melanosome volume fraction ranges of a 60 um epidermis [Jacques1998] (OMLC skin optics): light-skinned
+# adults 1.3-6.3 %, moderately pigmented 11-16 %, darkly pigmented 18-43 %; types I-II, III-IV, V-VI.
+JACQUES_MELANIN_RANGE = {1: (0.013, 0.063), 3: (0.11, 0.16), 5: (0.18, 0.43)}
+JACQUES_EPIDERMIS_MM = 0.060  # the thickness those fractions are defined for [Jacques2013] data page
+
+
+@pytest.mark.parametrize("skin_type", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("wavelength_nm", [650.0, 810.0, 1064.0])
+def test_melanin_optical_depth_matches_jacques_60_um_epidermis(skin_type, wavelength_nm):
+    # Unmix M from mua_epi = M mua_mel + (1 - M) mua_baseline, then compare the melanin optical depth
+    # M t (t our epidermis layer) with Jacques' range of M times his 60 um. A 100 um layer carrying the
+    # unscaled fractions would put type III (0.11 x 0.1 mm) above the whole moderate range (<= 0.0096 mm).
+    low, high = JACQUES_MELANIN_RANGE[skin_type - (skin_type + 1) % 2]
+    mua = optical_properties("epidermis", wavelength_nm, skin_type).mua_per_mm
+    mel = spectra.mua_melanosome_per_mm(wavelength_nm)
+    base = spectra.mua_skin_baseline_per_mm(wavelength_nm)
+    melanin = (mua - base) / (mel - base)
+    depth_mm = melanin * EPIDERMIS_MM
+    rounding = 1e-9  # type III sits on the range's lower end, 0.11
+    lowest, highest = low * JACQUES_EPIDERMIS_MM, high * JACQUES_EPIDERMIS_MM
+    assert lowest * (1 - rounding) <= depth_mm <= highest * (1 + rounding)
 
 
 @given(WAVELENGTHS, SKIN_TYPES)

@@ -2,8 +2,11 @@
 
 import json
 import re
+import subprocess
 
 import pytest
+
+from laserdose.optics.back import UPPER_BOUND_REASONS
 
 PATIENT = """skin_type = 3
 bmi = 27.0
@@ -27,19 +30,23 @@ def _patient(tmp_path, text):
     return path
 
 
-def _plan(cli, path, *extra, device="15w-dual"):
-    return cli(
-        "plan", "--patient", path, "--condition", "chronic-nonspecific-lbp", "--device", device, *extra
-    )
+def _plan(cli, path, *extra, device="15w-dual", condition="chronic-nonspecific-lbp"):
+    return cli("plan", "--patient", path, "--condition", condition, "--device", device, *extra)
 
 
 def test_json_plan_is_the_plan_document_and_is_physically_consistent(cli, tmp_path):
     result = _plan(cli, _patient(tmp_path, PATIENT.format(red_flags="[]")), "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert KEYS <= set(data) and data["schema_version"] == 3
+    assert KEYS <= set(data) and data["schema_version"] == 4
     assert DELIVERY_KEYS <= set(data["delivery"])
-    assert set(data["target"]) == {"structure", "depth_mm", "dose_j_per_cm2", "dose_range_j_per_cm2"}
+    assert set(data["target"]) == {
+        "structure", "depth_mm", "dose_j_per_cm2", "dose_range_j_per_cm2", "optics_spread_factor",
+        "dose_is_upper_bound", "upper_bound_reason",
+    }  # fmt: skip
+    # The multifidus lies above the posterior elements: its dose is no upper bound.
+    assert data["target"]["dose_is_upper_bound"] is False and data["target"]["upper_bound_reason"] is None
+    assert data["target"]["optics_spread_factor"] > 1.0
     delivery = data["delivery"]
     powers = delivery["power_w_by_wavelength"]
     assert set(powers) <= {"810", "980"} and sum(powers.values()) <= 15.0 + 1e-9  # the machine's limits
@@ -129,3 +136,43 @@ def test_schema_flag_prints_the_documents_json_schema(cli):
 def test_plan_without_its_inputs_is_refused_with_exit_2(cli):
     result = cli("plan", "--condition", "chronic-nonspecific-lbp")
     assert result.exit_code == 2 and "--patient" in result.stderr
+
+
+FACET = PATIENT.replace("chronic-nonspecific-lbp", "facet-pain").format(red_flags="[]")
+
+
+def _pdf_text(path):
+    done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
+    return " ".join(done.stdout.decode().split())  # words as one line: the table wraps its cells
+
+
+def test_a_facet_plan_says_its_dose_is_an_upper_bound_in_json_text_and_pdf(cli, tmp_path):
+    path = _patient(tmp_path, FACET)
+    data = json.loads(_plan(cli, path, "--json", condition="facet-pain").stdout)
+    target = data["target"]
+    assert target["structure"] == "facet_joint" and target["dose_is_upper_bound"] is True
+    assert target["upper_bound_reason"] == UPPER_BOUND_REASONS["facet_joint"]
+    assert "red marrow" in target["upper_bound_reason"] and "[Lisle2012]" in target["upper_bound_reason"]
+    text = _plan(cli, path, condition="facet-pain")
+    assert text.exit_code == 0, text.output
+    words = " ".join(text.stdout.replace("│", " ").split())
+    assert "DOSE IS AN UPPER BOUND" in words and "red marrow" in words
+    assert "dose (nominal, range) at most" in words and "reference dose at most" in words
+    out = tmp_path / "facet.pdf"
+    assert _plan(cli, path, "--report", out, condition="facet-pain").exit_code == 0
+    pdf = _pdf_text(out)
+    assert "DOSE IS AN UPPER BOUND" in pdf and "cancellous bone filled with red marrow" in pdf
+    assert "range from tissue optics" in pdf
+    # The sources page lists each tissue's spread with its key: skin scattering 24 % [Jonasson2018].
+    assert "optics spread dermis mua 30%, mus' 24% (1 SD): mus' [Jonasson2018] [S]; mua [U]" in pdf
+
+
+def test_a_nerve_root_plan_is_an_upper_bound_and_a_multifidus_plan_is_not(cli, tmp_path):
+    radicular = PATIENT.replace("chronic-nonspecific-lbp", "radicular-pain").format(red_flags="[]")
+    result = _plan(cli, _patient(tmp_path, radicular), "--json", condition="radicular-pain")
+    assert result.exit_code == 0, result.output
+    target = json.loads(result.stdout)["target"]
+    assert target["structure"] == "nerve_root" and target["dose_is_upper_bound"] is True
+    assert "lamina" in target["upper_bound_reason"]
+    plain = _plan(cli, _patient(tmp_path, PATIENT.format(red_flags="[]")))
+    assert "UPPER BOUND" not in plain.stdout and "range from tissue optics" in plain.stdout

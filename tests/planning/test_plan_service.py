@@ -152,3 +152,26 @@ def test_growth_plate_precaution_lowers_the_skin_limit_only():
     assert isinstance(plan, TreatmentPlan)
     assert plan.skin_limit_c == 41.0 and plan.peak_skin_temperature_c <= 41.0 + 1e-9
     assert not any("may emit" in note for note in plan.notes)
+
+
+class OpticsShiftPhysics(BeerLambertPhysics):
+    """The stand-in with a 2-SD optics shift of ln(F) of 0.5 at 810 nm and 1.0 at 980 nm."""
+
+    shift = {810.0: 0.5, 980.0: 1.0, 1064.0: 0.7}
+
+    def target_light(self, patient, wavelength_nm, structure, area_cm2):
+        depth, light = super().target_light(patient, wavelength_nm, structure, area_cm2)
+        return depth, dataclasses.replace(light, optics_log_shift=self.shift[wavelength_nm])
+
+
+def test_the_optics_factor_is_the_dose_weighted_shift_and_unknown_without_one():
+    assert plan_for(patient()).target.optics_spread_factor is None  # the stand-in gives no optics shift
+    plan = make_plan(
+        patient(), get_protocol("chronic-nonspecific-lbp"), load_profile("15w-dual"), OpticsShiftPhysics()
+    )
+    powers = {w: p for w, p in plan.delivery.power_w_by_wavelength.items() if p > 0}
+    # Each emitting wavelength's share of the nominal target dose weights its shift of ln(F), by hand.
+    doses = {w: p * math.exp(-BeerLambertPhysics.mu_eff_per_mm[w] * 30.0) for w, p in powers.items()}
+    expected = math.exp(sum(d * OpticsShiftPhysics.shift[w] for w, d in doses.items()) / sum(doses.values()))
+    assert plan.target.optics_spread_factor == pytest.approx(expected)
+    assert plan.target.dose_is_upper_bound is False  # the protocol's first target is the multifidus

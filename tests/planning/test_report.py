@@ -64,3 +64,22 @@ def test_tables_of_long_rows_continue_before_they_run_off_the_page():
         column = [cell for (_row, col), cell in cells.items() if col == 0]
         assert sum(cell.get_height() for cell in column) <= 1.0  # the axes' height: the stamp stays clear
     assert sum(len(page.axes[0].tables[0].get_celld()) for page in pages) == 3 * (20 + len(pages))
+
+
+def test_a_version_3_plan_reports_its_bound_and_optics_as_not_assessed():
+    from laserdose.domain.plan import plan_json, read_plan_document
+    from laserdose.planning.report import target_bound_rows
+    from plan_documents import treatment_plan
+
+    data = plan_json(treatment_plan())
+    old_target = {k: v for k, v in data["target"].items() if k in ("structure", "depth_mm", "dose_j_per_cm2",
+                                                                   "dose_range_j_per_cm2")}  # fmt: skip
+    old = read_plan_document(data | {"schema_version": 3, "target": old_target})
+    assert target_bound_rows(old) == [
+        ("target", "range from tissue optics", "not assessed"),
+        ("target", "upper bound?", "not assessed (a plan made before version 4)"),
+    ]
+    rows = target_bound_rows(treatment_plan())  # optics factor 1.5, no upper bound
+    assert rows == [
+        ("target", "range from tissue optics", "x/÷ 1.5 at 2 SD, from each tissue's spread of mua and mus'")
+    ]

@@ -8,8 +8,10 @@ from scipy import stats
 
 from dask_cluster import linear_skin_rise
 from laserdose.clinical.protocols import get_protocol
+from laserdose.domain.plan import plan_json
 from laserdose.errors import InputError
 from laserdose.machines.profile import load_profile
+from laserdose.optics.back import UPPER_BOUND_REASONS
 from laserdose.planning.cohort import parse_cohort, patient_generator
 from laserdose.planning.plan import PlanSettings, TargetLight
 from laserdose.planning.study import (
@@ -236,3 +238,19 @@ def test_comparison_counts_each_arm_against_its_own_plans():
     assert data["personalised"]["fraction_in_band_and_skin_safe"] == 0.75  # the last one's skin is at 44 C
     assert data["personalised"]["equivalence"]["p50"] == pytest.approx(1.05)  # dose / 1 J/cm2
     assert data["reference_plan"]["by_skin_type"]["2"]["fraction_in_band"] == 0.5
+
+
+def test_doses_at_the_facet_joint_are_reported_as_upper_bounds_and_at_the_multifidus_not():
+    outcomes = [PatientOutcome(k, 2, 27.0, 10.0, 0, 20.0, 1.0, 0.1, 40.0) for k in range(2)]
+    muscle = summary(outcomes, treatment_plan(), 1000)
+    assert muscle["target_dose_is_upper_bound"] is False and muscle["upper_bound_reason"] is None
+    target = plan_json(treatment_plan())["target"] | {
+        "structure": "facet_joint", "dose_is_upper_bound": True,
+        "upper_bound_reason": UPPER_BOUND_REASONS["facet_joint"],
+    }  # fmt: skip
+    facet = treatment_plan(target=target)
+    data = summary(outcomes, facet, 1000)
+    assert data["target_dose_is_upper_bound"] is True
+    assert data["upper_bound_reason"] == UPPER_BOUND_REASONS["facet_joint"]
+    both = comparison((outcomes, facet), (outcomes, [facet] * 2))
+    assert both["target_dose_is_upper_bound"] is True and "red marrow" in both["upper_bound_reason"]

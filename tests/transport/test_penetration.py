@@ -85,7 +85,11 @@ def test_808_nm_reaches_deeper_than_980_nm_in_muscle_as_in_bovine_tissue():
 
 @pytest.mark.slow
 def test_1064_nm_reaches_the_nerve_root_best_as_in_cadaver_dogs():
-    fluence = {nm: nerve_root_fluence(nm, photons=20_000) for nm in PIAO_WAVELENGTHS_NM}
+    # 1064 nm leads 808 nm by only ~15 % at the nerve root (muscle mus' falls as wavelength^-1.02,
+    # [Cassano2019]), so those two get the photons that resolve that gap at 4 SE; 915 and 975 nm trail
+    # by 4x and 30x.
+    photons = {808: 60_000, 915: 20_000, 975: 20_000, 1064: 60_000}
+    fluence = {nm: nerve_root_fluence(nm, photons=photons[nm]) for nm in PIAO_WAVELENGTHS_NM}
     best = fluence[1064]
     for nm in PIAO_WAVELENGTHS_NM[:-1]:
         other = fluence[nm]

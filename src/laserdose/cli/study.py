@@ -107,6 +107,7 @@ def _print_summary(payload: dict[str, Any]) -> None:
             "Monte Carlo error of a dose",
             f"p50 {error['p50']:.1%}, p95 {error['p95']:.1%} (more --photons: less)",
         ),
+        *_bound_rows(payload),
         ("band", "{:.3g}-{:.3g} J/cm2 ({})".format(*plan["band_j_per_cm2"], plan["template"])),
         ("in band", f"{payload['fraction_in_band']:.1%}"),
         ("peak skin", f"p50 {skin['p50']:.1f}, p95 {skin['p95']:.1f}, max {skin['max']:.1f} C"),
@@ -127,6 +128,13 @@ def _print_summary(payload: dict[str, Any]) -> None:
     print_table("By skin type", ["type", "patients", "in band", "skin safe", "max skin C"], by_type)
 
 
+def _bound_rows(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    """The upper-bound warning on the target doses, when they are upper bounds."""
+    if not payload.get("target_dose_is_upper_bound"):
+        return []
+    return [("TARGET DOSES ARE UPPER BOUNDS", str(payload["upper_bound_reason"]))]
+
+
 def _print_comparison(data: dict[str, Any]) -> None:
     arms = (data["reference_plan"], data["personalised"])
     rows = [
@@ -144,3 +152,5 @@ def _print_comparison(data: dict[str, Any]) -> None:
         rows.append((f"type {skin_type}: in band, skin safe", *(
             f"{g['fraction_in_band']:.0%}, {g['fraction_skin_safe']:.0%}" for g in groups)))  # fmt: skip
     print_table("One plan for everyone against each patient planned", ["", "one plan", "each planned"], rows)
+    for key, value in _bound_rows(data):
+        typer.echo(f"{key.capitalize()}: {value}")

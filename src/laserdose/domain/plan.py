@@ -6,8 +6,10 @@ are told apart by the screening decision, so a refusal cannot carry parameters a
 cannot lack them. `PlanDocument` is their union; `PLAN_DOCUMENT` parses and validates it.
 
 Every document says its `schema_version`. Older plans are read by `read_plan_document`, which upgrades
-them: version 1 (the same fields flat at the top level) and version 2 (a dose window at the target
-instead of a prescription; its plans have no `prescription` and keep their verdict).
+them: version 1 (the same fields flat at the top level), version 2 (a dose window at the target
+instead of a prescription; its plans have no `prescription` and keep their verdict) and version 3 (no
+word on whether the target dose is an upper bound, nor on the optics' share of its range: both read as
+null, "not assessed").
 
 "Is this still the plan that was signed?" is model equality, or `fingerprint`: the SHA-256 of the
 document's canonical JSON (sorted keys, no spaces, floats as Python writes them, which round-trip).
@@ -34,7 +36,7 @@ from laserdose.domain.quantities import Dose, Energy, Power, SkinLimit, Treatmen
 from laserdose.domain.wavelengths import wavelength_key, wavelength_nm
 from laserdose.errors import InputError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TreatableDecision = Literal["treat", "treat-with-precautions"]
 RefusedDecision = Literal["do-not-treat", "refer"]
 Urgency = Literal["routine", "urgent", "emergency"]
@@ -131,13 +133,28 @@ class TargetDose(_Model):
         structure: the target structure (facet_joint, multifidus, ...).
         depth_mm: its nominal depth for this patient [mm].
         dose_j_per_cm2: fluence at the nominal depth under the centre of the area [J/cm^2].
-        dose_range_j_per_cm2: the fluence over the patient's uncertainty (low, high) [J/cm^2].
+        dose_range_j_per_cm2: the fluence over the patient's uncertainty (low, high) [J/cm^2]: anatomy
+            and the tissues' optical spread, each +/- 2 SD, in quadrature.
+        optics_spread_factor: the part of that range due to the tissues' optical spread alone: the dose
+            lies within nominal / f to nominal x f at +/- 2 SD [-] (None: not assessed, as in version 3).
+        dose_is_upper_bound: True when the model cannot reach lower than the real dose at this target
+            (the light crosses tissue it does not represent); None: a plan upgraded from version 3.
+        upper_bound_reason: why, in one sentence with its sources (only when dose_is_upper_bound).
     """
 
     structure: Name
     depth_mm: Positive
     dose_j_per_cm2: Dose
     dose_range_j_per_cm2: tuple[Dose, Dose]
+    optics_spread_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)] | None
+    dose_is_upper_bound: bool | None
+    upper_bound_reason: Text | None = None
+
+    @model_validator(mode="after")
+    def _reason_with_bound(self) -> TargetDose:
+        if bool(self.dose_is_upper_bound) != (self.upper_bound_reason is not None):
+            raise ValueError("an upper-bound dose has an upper_bound_reason; any other dose has none")
+        return self
 
 
 TEMPLATE_KINDS = ("trial", "guideline", "manufacturer")
@@ -233,7 +250,7 @@ class TreatmentPlan(_Model):
         notes: what the numbers mean, for the reader.
     """
 
-    schema_version: Literal[3] = 3
+    schema_version: Literal[4] = 4
     decision: TreatableDecision
     reasons: tuple[Reason, ...] = Field(min_length=1)
     condition: Name
@@ -276,7 +293,7 @@ class Refusal(_Model):
         device: the machine profile's name.
     """
 
-    schema_version: Literal[3] = 3
+    schema_version: Literal[4] = 4
     decision: RefusedDecision
     urgency: Urgency | None
     reasons: tuple[Reason, ...] = Field(min_length=1)
@@ -322,11 +339,13 @@ def plan_schema() -> dict[str, Any]:
 
 
 def read_plan_document(data: Any) -> TreatmentPlan | Refusal:
-    """Validate plan JSON data, upgrading a version 1 or 2 plan; InputError if invalid."""
+    """Validate plan JSON data, upgrading a version 1, 2 or 3 plan; InputError if invalid."""
     if isinstance(data, dict) and "schema_version" not in data:
         data = upgrade_v1(data)
     if isinstance(data, dict) and data.get("schema_version") == 2:
         data = upgrade_v2(data)
+    if isinstance(data, dict) and data.get("schema_version") == 3:
+        data = upgrade_v3(data)
     try:
         return PLAN_DOCUMENT.validate_python(data)
     except ValidationError as exc:
@@ -357,12 +376,23 @@ def _refused(decision: Any) -> str:
     return f"plan decision is {decision!r}; only {' or '.join(TREATABLE_DECISIONS)} may be delivered"
 
 
+def upgrade_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """A version 3 plan in the version 4 shape: its target says nothing of an upper bound or optics.
+
+    Version 3 planners did not assess either, so both read as null ("not assessed"), never as false.
+    """
+    upgraded = {**data, "schema_version": 4}
+    if isinstance(data.get("target"), dict):
+        upgraded["target"] = {**data["target"], "optics_spread_factor": None, "dose_is_upper_bound": None}
+    return upgraded
+
+
 def upgrade_v2(data: dict[str, Any]) -> dict[str, Any]:
     """A version 2 plan in the version 3 shape: its target window goes, it has no prescription.
 
     Its feasibility, binding limit and advice stay as they were made (against the window).
     """
-    upgraded = {**data, "schema_version": SCHEMA_VERSION}
+    upgraded = {**data, "schema_version": 3}
     if isinstance(data.get("target"), dict):
         upgraded["target"] = {k: v for k, v in data["target"].items() if k != "window_j_per_cm2"}
     return upgraded

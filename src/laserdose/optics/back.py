@@ -15,6 +15,16 @@ Anatomy, with marks as in docs/references.md ([S] read in source, [U] unverified
   muscle [U]).
 - Nerve root / epidural space: the epidural regression above; with the muscle thickness from Galiano it
   lies a constant EPIDURAL_BELOW_FACET_MM below the facet joint.
+- Posterior elements: the laminae and pedicles form the bony arch behind the spinal canal, and the facet
+  joints join the articular processes of neighbouring vertebrae [Lisle2012] [S]; the nerve roots run in
+  the canal and leave it through the foramina below the pedicles [Witek2019] [S]. In adults the
+  vertebrae hold red marrow [BoneMarrowHealthwise] [S], blood-forming and blood-rich tissue in the spaces
+  of cancellous bone. The model's bone layer is cortical bone with 0.5 % blood (optics/tissues.py): it has
+  no marrow, so it absorbs less than the arch it stands for. More absorption anywhere can only lower the
+  fluence, so the doses at targets among or behind the posterior elements are upper bounds
+  (`dose_upper_bound_reason`); a change of scattering is not bounded this way [U]. The same holds for the
+  sacroiliac joint, between sacrum and ilium (the hip bones hold red marrow too [BoneMarrowHealthwise]),
+  which the model places inside its bone layer.
 """
 
 import math
@@ -23,10 +33,10 @@ from typing import Any
 
 from laserdose.domain.quantities import BMI, FAT_THICKNESS
 from laserdose.errors import InputError
-from laserdose.optics.tissues import melanin_fraction, optical_properties
+from laserdose.optics.tissues import EPIDERMIS_MM, melanin_fraction, optical_properties
 
-# Skin thickness over the lumbar back: epidermis 0.1 mm, dermis 2.0 mm; our estimates [U].
-EPIDERMIS_MM = 0.1
+# Skin thickness over the lumbar back: epidermis 0.1 mm (defined beside the melanin it carries, in
+# tissues.py), dermis 2.0 mm; our estimates [U].
 DERMIS_MM = 2.0
 # Epidural depth regression, skin to epidural space [mm] = 17.8 + 0.978 BMI [EpiduralDepth] [S].
 EPIDURAL_INTERCEPT_MM, EPIDURAL_SLOPE_MM_PER_BMI = 17.8, 0.978
@@ -46,6 +56,24 @@ FAT_FROM_BMI_SD_MM = 0.978 * 4.5 / 0.7 * math.sqrt(1 - 0.7**2)
 FAT_MEASURED_SD_MM = 1.0  # ultrasound measurement of subcutaneous fat [U]
 # Sacroiliac joint (posterior joint line) below the fat: soft tissue 25 +/- 8 mm, our estimate [U].
 SI_BELOW_FAT_MM, SI_SD_MM = 25.0, 8.0
+
+
+# Targets among or behind the posterior elements, and why the model's dose there is an upper bound.
+_MARROW = (
+    "cancellous bone filled with red marrow [Lisle2012] [BoneMarrowHealthwise], which the model treats as "
+    "bone with little blood; more absorption can only lower the fluence, so the dose shown is an upper bound."
+)
+UPPER_BOUND_REASONS = {
+    "facet_joint": "The facet joint is formed by the articular processes, " + _MARROW,
+    "nerve_root": "Light reaches the nerve root through the lamina, " + _MARROW,
+    # The model puts the joint line 25 mm below the fat, 4.6 mm inside its bone layer (target_depths).
+    "sacroiliac_joint": "The sacroiliac joint lies between the sacrum and the ilium, " + _MARROW,
+}
+
+
+def dose_upper_bound_reason(structure: str) -> str | None:
+    """Why the model's dose at `structure` is an upper bound, in one sentence; None when it is not one."""
+    return UPPER_BOUND_REASONS.get(structure)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ found, so they are the midpoints of the ranges in [Jacques2013] or, where even t
 our own estimates (said so below).
 """
 
+import math
 from dataclasses import dataclass
 
 from laserdose.domain.quantities import SKIN_TYPE
@@ -73,6 +74,10 @@ class TissueRecipe:
 G_TISSUE = 0.9
 # Jacques 2013 Table 2, skin: a = 46.0 cm^-1, b = 1.421 [S]; used for epidermis and dermis.
 SKIN_A_PER_MM, SKIN_B = 4.60, 1.421
+# Muscle reduced scattering [1/mm] at 810 and 980 nm, [Cassano2019] Table 1 [S], and the power law through
+# them: b = ln(0.704 / 0.58) / ln(980 / 810) = 1.017.
+MUSCLE_MUSP_810_PER_MM, MUSCLE_MUSP_980_PER_MM = 0.704, 0.58
+MUSCLE_B = math.log(MUSCLE_MUSP_810_PER_MM / MUSCLE_MUSP_980_PER_MM) / math.log(980.0 / 810.0)
 
 RECIPES: dict[str, TissueRecipe] = {
     # Epidermis: mua = M mua_mel + (1 - M) mua_baseline (Jacques 2013); M is set by skin type (below).
@@ -88,9 +93,15 @@ RECIPES: dict[str, TissueRecipe] = {
     # n = 1.45 (1.44-1.46 [U]).
     "fat": TissueRecipe(0.0075, 0.7, 0.15, 0.8, 0.0, 1.26, 0.68, G_TISSUE, 1.45, musp_ref_nm=633.0),
     # Muscle: W 0.75, S 0.7 [U]. B 0.05, the top of the [U] 2-5 % range, because myoglobin (absorbing
-    # much like haemoglobin in the NIR) is not modelled separately. Scattering: Jacques 2013 Table 2
-    # "other soft tissue" a = 18.9 cm^-1, b = 1.286 [S] as a proxy. n = 1.385 (1.37-1.40 [U]).
-    "muscle": TissueRecipe(0.05, 0.7, 0.75, 0.0, 0.0, 1.89, 1.286, G_TISSUE, 1.385),
+    # much like haemoglobin in the NIR) is not modelled separately. n = 1.385 (1.37-1.40 [U]).
+    # Scattering: muscle's own mus' as compiled in [Cassano2019] Table 1 [S], mus' = 0.704 mm^-1 at
+    # 810 nm with the power b of their 810 -> 980 nm pair (see MUSCLE_MUSP_*); their 850 nm value (0.667)
+    # is not used and is met within 1 %; outside 810-980 nm the power law is extrapolated [U]. It replaces
+    # [Jacques2013]'s "other soft tissue" average (a = 18.9 cm^-1, b = 1.286 [S]), an average over several
+    # soft tissues rather than a muscle measurement, which lies 37-45 % above Cassano's muscle at 810-980 nm.
+    "muscle": TissueRecipe(
+        0.05, 0.7, 0.75, 0.0, 0.0, MUSCLE_MUSP_810_PER_MM, MUSCLE_B, G_TISSUE, 1.385, musp_ref_nm=810.0
+    ),
     # Fascia (dense collagen, like dermis): W 0.65, B 0.005, S 0.7, rest as bloodless skin: our estimates [U].
     # Scattering: Jacques 2013 Table 2 "fibrous" a = 27.1 cm^-1, b = 1.627 [U]. n: skin dispersion [U].
     "fascia": TissueRecipe(0.005, 0.7, 0.65, 0.0, 0.345, 2.71, 1.627, G_TISSUE, None),
@@ -100,14 +111,76 @@ RECIPES: dict[str, TissueRecipe] = {
 }
 TISSUES: tuple[str, ...] = tuple(RECIPES)
 
-# Melanosome volume fraction of the epidermis per Fitzpatrick skin type I-VI [U]: points inside the
+
+@dataclass(frozen=True)
+class OpticalSpread:
+    """How much a tissue's optical properties vary from one person to the next.
+
+    Attributes:
+        mua_sd_fraction: one standard deviation of mua over people, as a fraction of the mean [-].
+        musp_sd_fraction: one standard deviation of mus' over people, as a fraction of the mean [-].
+        source: the reference keys and marks ([S] read in the source, [U] unverified) of both numbers.
+    """
+
+    mua_sd_fraction: float
+    musp_sd_fraction: float
+    source: str
+
+
+# Skin scattering: mus' 1.13 +/- 0.27 mm^-1 (mean +/- SD) at 850 nm and 3.16 +/- 0.72 at 475 nm in 1734
+# people, in vivo [Jonasson2018] [S]: SD/mean = 0.239 and 0.228, so one fraction serves 650-1064 nm [U
+# beyond 850 nm]. No inter-subject SD of any other tissue's mus', nor of any tissue's mua, was found in a
+# source that we read ([SandellZhu2011] give in vivo ranges over all tissues, mua 0.003-0.16 mm^-1 and
+# mus' 0.12-4 mm^-1 [S], not a per-tissue SD). Starting values [U]: the skin's scattering spread for every
+# tissue's scattering, and 30 % for absorption, which follows the blood volume and varies more between
+# people than the scattering structure does.
+SKIN_MUSP_SD_FRACTION = 0.27 / 1.13  # [Jonasson2018] [S]
+MUA_SD_FRACTION = 0.30  # [U]
+_BY_ANALOGY = "mus' as skin [Jonasson2018], by analogy [U]; mua [U]"
+OPTICAL_SPREADS: dict[str, OpticalSpread] = {
+    "epidermis": OpticalSpread(MUA_SD_FRACTION, SKIN_MUSP_SD_FRACTION, "mus' [Jonasson2018] [S]; mua [U]"),
+    "dermis": OpticalSpread(MUA_SD_FRACTION, SKIN_MUSP_SD_FRACTION, "mus' [Jonasson2018] [S]; mua [U]"),
+    "fat": OpticalSpread(MUA_SD_FRACTION, SKIN_MUSP_SD_FRACTION, _BY_ANALOGY),
+    "muscle": OpticalSpread(MUA_SD_FRACTION, SKIN_MUSP_SD_FRACTION, _BY_ANALOGY),
+    "fascia": OpticalSpread(MUA_SD_FRACTION, SKIN_MUSP_SD_FRACTION, _BY_ANALOGY),
+    "bone": OpticalSpread(MUA_SD_FRACTION, SKIN_MUSP_SD_FRACTION, _BY_ANALOGY),
+}
+
+
+def optical_spread(tissue: str) -> OpticalSpread:
+    """The inter-subject spread of a tissue's mua and mus' (one SD, as fractions of the mean).
+
+    Args:
+        tissue: one of TISSUES.
+
+    Raises:
+        InputError: unknown tissue.
+    """
+    return OPTICAL_SPREADS[require_choice("tissue", tissue, TISSUES)]
+
+
+# Melanosome volume fraction M of a 60 um epidermis per Fitzpatrick skin type I-VI [U]: points inside the
 # ranges light 1.3-6.3 % (I, II), moderate 11-16 % (III, IV), dark 18-43 % (V, VI) [Jacques2013].
 MELANIN_FRACTION_BY_SKIN_TYPE = {1: 0.02, 2: 0.05, 3: 0.11, 4: 0.16, 5: 0.25, 6: 0.40}
+# Jacques' fractions M are defined for an epidermis 60 um thick: the data page of [Jacques2013] lists its
+# in vivo M as "melanosome volume fraction in 60um epidermis" [S]. What light meets is the melanin optical
+# depth M mua_mel t, so an epidermis of another thickness t carries M x 0.060 mm / t.
+MELANIN_REFERENCE_EPIDERMIS_MM = 0.060
+# The epidermis layer of the back model [mm]: our estimate for lumbar skin [U]. We keep this layer and
+# scale M, rather than thin the layer to 60 um: the melanin optical depth is then the source's, while the
+# target depths and the heat model's epidermis (20 um bins, basal layer at 0.1 mm) stay as they were.
+# We take lumbar epidermis to be thicker than Jacques' 60 um [U], so a thinner layer would misplace it.
+EPIDERMIS_MM = 0.1
 
 
 def melanin_fraction(skin_type: int) -> float:
-    """Melanosome volume fraction of the epidermis [-] for a Fitzpatrick skin type (1-6) [U]."""
-    return MELANIN_FRACTION_BY_SKIN_TYPE[SKIN_TYPE.check_whole(skin_type)]
+    """Melanosome volume fraction of our EPIDERMIS_MM-thick epidermis [-] for a skin type (1-6) [U].
+
+    Jacques' fraction for a 60 um epidermis scaled by 0.060 mm / EPIDERMIS_MM, so that the melanin
+    optical depth M mua_mel thickness equals the source's [Jacques2013].
+    """
+    source = MELANIN_FRACTION_BY_SKIN_TYPE[SKIN_TYPE.check_whole(skin_type)]
+    return source * MELANIN_REFERENCE_EPIDERMIS_MM / EPIDERMIS_MM
 
 
 def skin_refractive_index(wavelength_nm: float) -> float:

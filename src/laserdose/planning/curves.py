@@ -19,7 +19,7 @@ class DepthDose:
     Attributes:
         depth_mm: depths [mm].
         low, nominal, high: dose for the most fat, nominal and least fat [J/cm^2].
-        target: the primary target's structure name.
+        target: the primary target's structure name, marked when its dose is an upper bound.
         target_depth_mm: its nominal depth [mm].
         band_j_per_cm2: the band around the template's reference dose at the target (low, high)
             [J/cm^2]; None for a plan made before prescriptions.
@@ -73,7 +73,7 @@ def depth_dose_curve(plan: TreatmentPlan, patient: Patient, physics: TablePhysic
             totals[name] += exposure_j_per_cm2 * getattr(profile, name)
     return DepthDose(
         depth_mm=depth,
-        target=plan.target.structure,
+        target=plan.target.structure + (" (dose an upper bound)" if plan.target.dose_is_upper_bound else ""),
         target_depth_mm=plan.target.depth_mm,
         band_j_per_cm2=reference_band_j_per_cm2(plan),
         **totals,

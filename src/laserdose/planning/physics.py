@@ -7,17 +7,20 @@ area (planning/dose.py). The patient's uncertainty spans, at two standard deviat
 - anatomy: the target depth +/- 2 SD, the back model's depth SD combining fat (measured or estimated from
   BMI) and the tissue below it; at those depths the fat takes its Gaussian conditional mean,
   fat +/- 2 SD_fat^2 / SD_depth, so that no SD is counted twice;
-- optics: the effective attenuation coefficient +/- OPTICS_SPREAD, taken as the table's log-slope at the
-  target depth and applied over the whole depth, fat included (an approximation [U]).
+- optics: each tissue's inter-subject spread of mua and mus' (laserdose.optics.tissues.OPTICAL_SPREADS),
+  carried to the target along the layers it crosses by diffusion theory (planning/optical_spread.py):
+  a quadrature sum over tissues, +/- 2 SD of log(F).
 
-The two are independent, so their 2-SD shifts of log(F) add in quadrature.
+The two are independent, so their 2-SD shifts of log(F) add in quadrature: a ~95 % interval, not a worst
+corner (planning/optical_spread.py says why).
 
 Skin heating per watt comes from the fast skin model (thermal/surrogate/model.py).
 """
 
 import math
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -29,7 +32,9 @@ from laserdose.clinical.patient import Patient
 from laserdose.errors import InputError
 from laserdose.machines.profile import Handpiece
 from laserdose.optics.back import BackModel, back_model
+from laserdose.optics.tissues import OPTICAL_SPREADS, OpticalSpread
 from laserdose.planning.dose import disk_radius_mm
+from laserdose.planning.optical_spread import log_fluence_sd
 from laserdose.planning.plan import TargetLight
 from laserdose.thermal.surrogate.model import skin_rise_curve_k_per_w, skin_rise_k_per_w
 from laserdose.transport.tables import FluenceTable
@@ -37,10 +42,7 @@ from laserdose.transport.tables import FluenceTable
 FloatArray = NDArray[np.float64]
 
 TABLE_ENV = "LASERDOSE_FLUENCE_TABLE"  # a clinic's own table instead of the shipped one
-SPREAD_SD = 2.0  # the plan must hold over +/- 2 SD of the patient's anatomy (~95 %)
-# Inter-individual spread of the effective attenuation coefficient of back tissue, +/- 10 %: our
-# judgement [U]; the shipped tissue optics agree with Cassano 2019 only to 15-50 % in mus'.
-OPTICS_SPREAD = 0.10
+SPREAD_SD = 2.0  # the plan must hold over +/- 2 SD of the patient's anatomy and optics (~95 %)
 
 
 def shipped_table_path() -> Path:
@@ -80,9 +82,15 @@ class DepthProfile:
 
 @dataclass(frozen=True)
 class TablePhysics:
-    """A PhysicsModel (planning/plan.py) from a fluence table and the fast skin model."""
+    """A PhysicsModel (planning/plan.py) from a fluence table and the fast skin model.
+
+    Attributes:
+        table: the Monte Carlo fluence table.
+        spreads: each tissue's inter-subject optical spread (default: laserdose.optics.tissues').
+    """
 
     table: FluenceTable
+    spreads: Mapping[str, OpticalSpread] = field(default_factory=lambda: OPTICAL_SPREADS)
 
     def target_light(
         self, patient: Patient, wavelength_nm: float, structure: str, area_cm2: float
@@ -99,11 +107,12 @@ class TablePhysics:
         deep = self._factor(back, most_fat, target.depth_mm + depth_shift_mm, radius)
         shallow_mm = max(target.depth_mm - depth_shift_mm, float(self.table.z_centres_mm[0]))
         shallow = self._factor(back, least_fat, shallow_mm, radius)
-        optics = OPTICS_SPREAD * self._attenuation_per_mm(back, target.depth_mm, radius) * target.depth_mm
+        optics = SPREAD_SD * log_fluence_sd(back, target.depth_mm, self.spreads)
         light = TargetLight(
             low=nominal * math.exp(-math.hypot(math.log(nominal / deep), optics)),
             nominal=nominal,
             high=nominal * math.exp(math.hypot(math.log(shallow / nominal), optics)),
+            optics_log_shift=optics,
         )
         return target.depth_mm, light
 
@@ -161,16 +170,6 @@ class TablePhysics:
 
     def _factor(self, back: BackModel, fat_mm: float, depth_mm: float, radius_mm: float) -> float:
         return self.table.factor(back.wavelength_nm, back.skin_type, fat_mm, depth_mm, radius_mm)
-
-    def _attenuation_per_mm(self, back: BackModel, depth_mm: float, radius_mm: float) -> float:
-        """The table's local log-slope -d ln F / dz at `depth_mm`, at least 0 [1/mm]."""
-        below = min(depth_mm + 1.0, float(self.table.z_centres_mm[-1]))
-        above = below - 1.0
-        slope_per_mm = math.log(
-            self._factor(back, back.fat_mm, above, radius_mm)
-            / self._factor(back, back.fat_mm, below, radius_mm)
-        )
-        return max(slope_per_mm, 0.0)
 
 
 def default_physics() -> TablePhysics:

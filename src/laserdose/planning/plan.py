@@ -34,6 +34,7 @@ from laserdose.domain.quantities import SKIN_LIMIT
 from laserdose.domain.wavelengths import wavelength_nm
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, Handpiece
+from laserdose.optics.back import dose_upper_bound_reason
 from laserdose.planning.optimise import Aim, Limits, OptimiserResult, WavelengthResponse, optimise
 from laserdose.planning.reference import reference_dose
 
@@ -55,11 +56,14 @@ class TargetLight:
         low: least favourable case (target deepest, most fat) [-].
         nominal: the patient's nominal depth [-].
         high: most favourable case [-].
+        optics_log_shift: the part of the spread due to the tissues' optics alone: the 2-SD shift of
+            ln(fluence) [-] (None when the physics does not say).
     """
 
     low: float
     nominal: float
     high: float
+    optics_log_shift: float | None = None
 
 
 class PhysicsModel(Protocol):
@@ -178,6 +182,7 @@ def make_plan(
         total_energy_j=outcome.total_energy_j,
     )
     extrapolations = _extrapolations(template, protocol, outcome)
+    upper_bound = dose_upper_bound_reason(target.structure)
     prescription = Prescription(
         template=template.id,
         source=template.source,
@@ -211,6 +216,9 @@ def make_plan(
             depth_mm=depth_mm,
             dose_j_per_cm2=outcome.target_dose_j_per_cm2,
             dose_range_j_per_cm2=outcome.target_dose_range_j_per_cm2,
+            optics_spread_factor=_optics_spread_factor(lights, outcome),
+            dose_is_upper_bound=upper_bound is not None,
+            upper_bound_reason=upper_bound,
         ),
         prescription=prescription,
         skin_start_c=SKIN_START_C,
@@ -219,6 +227,20 @@ def make_plan(
         course=CourseSchedule(sessions=protocol.course.sessions, per_week=protocol.course.per_week),
         notes=(*PLAN_NOTES, *extrapolations, *_limit_notes(decision, device)),
     )
+
+
+def _optics_spread_factor(lights: dict[float, TargetLight], outcome: OptimiserResult) -> float | None:
+    """The target dose's 2-SD factor from the tissues' optics alone [-], >= 1; None when unknown.
+
+    Each emitting wavelength's 2-SD shift of ln(fluence), weighted by its share of the nominal target
+    dose; None when nothing emits or the physics does not give a shift.
+    """
+    shares = {w: p * lights[w].nominal for w, p in outcome.power_w_by_wavelength.items() if p > 0}
+    shifts = {w: lights[w].optics_log_shift for w in shares}
+    total = sum(shares.values())
+    if total <= 0 or any(shift is None for shift in shifts.values()):
+        return None
+    return math.exp(sum(share * (shifts[w] or 0.0) for w, share in shares.items()) / total)
 
 
 def _emitting(

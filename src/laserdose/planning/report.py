@@ -200,6 +200,8 @@ def _parameter_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
     powers = ", ".join(f"{w:g} nm: {p:.2f} W" for w, p in delivery.power_w_by_wavelength.items())
     energy = f"{delivery.total_energy_j:.0f} J / {plan.surface_dose_j_per_cm2:.2f} J/cm2"
     dose = "{:.3g} J/cm2 ({:.3g}-{:.3g})".format(target.dose_j_per_cm2, *target.dose_range_j_per_cm2)
+    if target.dose_is_upper_bound:
+        dose = f"at most {dose}: an upper bound"
     return [
         ("plan", "condition / protocol", plan.condition),
         ("plan", "device", delivery.device),
@@ -210,10 +212,26 @@ def _parameter_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
         ("plan", "energy / surface dose", energy),
         ("target", target.structure, f"{target.depth_mm:.1f} mm deep"),
         ("target", "dose (nominal, range)", dose),
+        *target_bound_rows(plan),
         *prescription_rows(plan),
         ("skin", "peak temperature", f"{plan.peak_skin_temperature_c:.1f} C"),
         ("course", "sessions", f"{course.sessions}, {course.per_week} per week"),
     ]
+
+
+def target_bound_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
+    """Rows for the optics' share of the target dose range and, where it is one, the upper bound."""
+    target = plan.target
+    if target.optics_spread_factor is None:
+        optics = "not assessed"
+    else:
+        optics = f"x/÷ {target.optics_spread_factor:.3g} at 2 SD, from each tissue's spread of mua and mus'"
+    rows = [("target", "range from tissue optics", optics)]
+    if target.dose_is_upper_bound is None:
+        rows.append(("target", "upper bound?", "not assessed (a plan made before version 4)"))
+    elif target.upper_bound_reason is not None:
+        rows.append(("target", "DOSE IS AN UPPER BOUND", target.upper_bound_reason))
+    return rows
 
 
 def prescription_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
@@ -224,11 +242,12 @@ def prescription_rows(plan: TreatmentPlan) -> list[tuple[str, str, str]]:
     reference = prescription.reference
     who = f"skin type {reference.skin_type}, BMI {reference.bmi:g}" + ("" if reference.reported else " [U]")
     verdict = "inside" if prescription.in_band else "OUTSIDE"
+    at_most = "at most " if plan.target.dose_is_upper_bound else ""  # the same target, the same model
     rows = [
         ("prescription", "template", f"{prescription.template} ({prescription.kind}): {prescription.source}"),
         ("prescription", "mode", prescription.mode),
         ("prescription", "reference participant", who),
-        ("prescription", "reference dose", "{:.3g} J/cm2 ({:.3g}-{:.3g})".format(
+        ("prescription", "reference dose", at_most + "{:.3g} J/cm2 ({:.3g}-{:.3g})".format(
             reference.target_dose_j_per_cm2, *reference.target_dose_range_j_per_cm2)),
         ("prescription", "equivalence", "{:.2f} x the reference, {} the band {:g}-{:g}".format(
             prescription.equivalence, verdict, *prescription.band)),
@@ -298,5 +317,13 @@ def _source_rows(
             "fast scanned-handpiece model, checked against the 3-D bioheat solver (thermal/surrogate)",
         ),
         ("physics", "laser safety", "IEC 60825-1:2014 MPE and NOHD (safety/)"),
+    ]
+    rows += [
+        (
+            "optics spread",
+            tissue,
+            f"mua {s.mua_sd_fraction:.0%}, mus' {s.musp_sd_fraction:.0%} (1 SD): {s.source}",
+        )
+        for tissue, s in physics.spreads.items()
     ]
     return rows

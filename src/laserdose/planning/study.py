@@ -30,7 +30,8 @@ from laserdose.clinical.screening import NOT_FIRST_LINE_DIAGNOSES, ScreeningAnsw
 from laserdose.domain.plan import TreatmentPlan
 from laserdose.errors import InputError
 from laserdose.machines.profile import DeviceProfile, Handpiece
-from laserdose.optics.back import EPIDERMIS_MM, back_model
+from laserdose.optics.back import back_model
+from laserdose.optics.tissues import EPIDERMIS_MM
 from laserdose.planning.cohort import Cohort, patient_generator
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.plan import PhysicsModel, PlanSettings, make_plan

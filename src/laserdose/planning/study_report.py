@@ -10,6 +10,7 @@ from laserdose.domain.plan import TreatmentPlan
 from laserdose.domain.quantities import SKIN_TYPES
 from laserdose.domain.wavelengths import wavelength_key
 from laserdose.errors import InputError
+from laserdose.optics.back import dose_upper_bound_reason
 from laserdose.planning.curves import reference_band_j_per_cm2
 from laserdose.planning.study import PatientOutcome
 
@@ -47,6 +48,7 @@ def summary(outcomes: Sequence[PatientOutcome], plan: TreatmentPlan, photons: in
             [in_band(o, plan) and skin_safe(o, plan) for o in outcomes]
         ),
         "target_dose_j_per_cm2": _percentiles(doses),
+        **upper_bound(plan),
         "target_dose_monte_carlo_rel_se": _percentiles(np.array([o.target_dose_rel_se for o in outcomes])),
         "skin_peak_c": _percentiles(peaks) | {"max": float(peaks.max())},
         "by_skin_type": _by_skin_type(outcomes, plan),
@@ -54,6 +56,16 @@ def summary(outcomes: Sequence[PatientOutcome], plan: TreatmentPlan, photons: in
         "photons_per_wavelength": photons,
         "plan": _plan(plan),
     }
+
+
+def upper_bound(plan: TreatmentPlan) -> dict[str, Any]:
+    """Whether the simulated doses at the plan's target are upper bounds, and why (JSON-ready).
+
+    The study simulates the same layered back as the planner, so where the planner's dose is an upper
+    bound (optics/back.py), so is every simulated patient's.
+    """
+    reason = dose_upper_bound_reason(plan.target.structure)
+    return {"target_dose_is_upper_bound": reason is not None, "upper_bound_reason": reason}
 
 
 def _fraction(flags: Sequence[bool]) -> float:
@@ -108,7 +120,8 @@ def plot_study(outcomes: Sequence[PatientOutcome], plan: TreatmentPlan, path: st
     edges = np.geomspace(min(doses.min(), low) / 1.5, max(doses.max(), high) * 1.5, 30)
     left.hist(doses, bins=edges, color="tab:blue", alpha=0.8)
     left.axvspan(low, high, color="tab:green", alpha=0.15, label=f"band {low:.3g}-{high:.3g} J/cm2")
-    left.set(xscale="log", xlabel=f"dose at the {plan.target.structure} [J/cm2]", ylabel="patients")
+    bound = " (upper bound)" if dose_upper_bound_reason(plan.target.structure) else ""
+    left.set(xscale="log", xlabel=f"dose at the {plan.target.structure}{bound} [J/cm2]", ylabel="patients")
     left.legend()
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(outcomes))  # display only, fixed seed
     types = np.array([o.skin_type for o in outcomes]) + jitter
@@ -141,6 +154,7 @@ def comparison(
     """
     outcomes, plan = reference
     return {
+        **upper_bound(plan),
         "reference_plan": _arm(outcomes, [plan] * len(outcomes)),
         "personalised": _arm(*personalised),
     }

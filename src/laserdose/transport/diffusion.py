@@ -33,6 +33,18 @@ def internal_reflection_parameter(n_relative: float) -> float:
     return (1.0 + r_eff) / (1.0 - r_eff)
 
 
+def effective_attenuation_per_mm(mua_per_mm: float, musp_per_mm: float) -> float:
+    """Effective attenuation coefficient mu_eff = sqrt(3 mua (mua + mus')) [1/mm].
+
+    Far from sources and boundaries the diffuse fluence falls as exp(-mu_eff z).
+
+    Args:
+        mua_per_mm: absorption coefficient [1/mm], > 0.
+        musp_per_mm: reduced scattering coefficient [1/mm], > 0.
+    """
+    return _parameters(mua_per_mm, musp_per_mm, 1.0)[1]
+
+
 def _parameters(
     mua_per_mm: float, musp_per_mm: float, n_relative: float
 ) -> tuple[float, float, float, float]:
