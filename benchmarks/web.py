@@ -145,8 +145,12 @@ def load(base: str, path: str, auth: dict[str, dict[str, str]], args: argparse.N
 
 
 def warm_up(base: str, path: str, auth: dict[str, dict[str, str]], requests: int = 20) -> None:
-    """A few requests before the timed run: templates compiled, statements cached, connections open."""
-    with httpx.Client(base_url=base, **auth) as client:
+    """A few requests before the timed run: routes resolved, templates compiled, statements cached.
+
+    The first request of a fresh server can take seconds on a busy machine (FastAPI resolves its routes
+    on first use): a generous timeout.
+    """
+    with httpx.Client(base_url=base, timeout=120, **auth) as client:
         for _ in range(requests):
             client.get(path).raise_for_status()
 
