@@ -83,8 +83,9 @@ def home(user: PageUser) -> RedirectResponse:
 def patient_chart(request: Request, patient_id: int) -> HTMLResponse:
     """The patient's chart: details, timeline and pain/disability charts with the MIC marked.
 
-    The user lookup, the reads, the audit entry and the rendering run in one worker-thread hop on one
-    connection (the page people open most; see `in_one_hop`).
+    The user lookup, the reads and the rendering run in one worker-thread hop on one connection (the page
+    people open most; see `in_one_hop`); the view's audit entry is committed, with those of views that came
+    meanwhile, before the page leaves (`laserdose.clinic.audit_group`).
     """
     with request.app.state.sessions() as session:
         user = page_reader(request, session, *users.READERS)
