@@ -119,6 +119,6 @@ def test_the_doses_among_the_posterior_elements_are_upper_bounds_with_their_sour
     assert depths["sacroiliac_joint"].depth_mm > bone_top_mm and depths["multifidus"].depth_mm < bone_top_mm
     for name in ("facet_joint", "nerve_root", "sacroiliac_joint"):
         reason = dose_upper_bound_reason(name)
-        assert reason is not None and "red marrow [Lisle2012] [BoneMarrowHealthwise]" in reason
+        assert reason is not None and "red marrow [Lisle2012] [MarrowConversion]" in reason
         assert reason.endswith("so the dose shown is an upper bound.")
     assert "lamina" in dose_upper_bound_reason("nerve_root")

@@ -105,8 +105,9 @@ def test_epidermal_absorption_rises_with_skin_type(wavelength_nm, skin_type):
     assert darker > lighter
 
 
-# Melanosome volume fraction ranges of a 60 um epidermis [Jacques1998] (OMLC skin optics): light-skinned
-# adults 1.3-6.3 %, moderately pigmented 11-16 %, darkly pigmented 18-43 %; types I-II, III-IV, V-VI.
+# Melanosome volume fraction ranges of a 60 um epidermis [Jacques1998] [Jacques2013]: light-skinned adults
+# 1.3-6.3 %, moderately pigmented 11-16 %, darkly pigmented 18-43 %; types I-II, III-IV, V-VI. The ranges
+# are [U] (that part of the sources was not re-read); the 60 um is [S] (the review's data page).
 JACQUES_MELANIN_RANGE = {1: (0.013, 0.063), 3: (0.11, 0.16), 5: (0.18, 0.43)}
 JACQUES_EPIDERMIS_MM = 0.060  # the thickness those fractions are defined for [Jacques2013] data page
 

@@ -7,14 +7,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from laserdose.clinical.patient import parse_patient
+from laserdose.errors import InputError
+from laserdose.optics import spectra
 from laserdose.optics.back import BackModel, TissueLayer, back_model
-from laserdose.optics.tissues import (
+from laserdose.optics.spread import (
+    ADIPOSE_LIPID_SD_FRACTION,
+    ADIPOSE_WATER_SD_FRACTION,
+    DERMAL_BLOOD_SD_FRACTION,
+    MUSCLE_BLOOD_SD_FRACTION,
     OPTICAL_SPREADS,
     SKIN_MUSP_SD_FRACTION,
-    TISSUES,
     OpticalSpread,
+    chromophore_mua_sd_fraction,
     optical_spread,
 )
+from laserdose.optics.tissues import RECIPES, TISSUES, absorption_parts_per_mm, optical_properties
 from laserdose.planning.optical_spread import log_fluence_sd
 from laserdose.planning.physics import SPREAD_SD, TablePhysics, default_physics
 from laserdose.transport.diffusion import planar_fluence_rate
@@ -49,6 +56,74 @@ def test_the_skin_spread_is_the_cited_one_and_every_tissue_has_a_marked_spread()
     for name, spread in OPTICAL_SPREADS.items():
         assert "[U]" in spread.source or "[S]" in spread.source, name
         assert 0 < spread.mua_sd_fraction < 1 and 0 < spread.musp_sd_fraction < 1
+
+
+def test_the_chromophore_spreads_are_the_cited_ones():
+    # [DermalHaemoglobin]: skin haemoglobin at the abdomen 0.56 +/- 0.12 (mean +/- SD, 11 people).
+    assert DERMAL_BLOOD_SD_FRACTION == pytest.approx(0.12 / 0.56) == pytest.approx(0.2143, abs=1e-4)
+    # [MuscleCapillaries]: 585 +/- 40 capillaries per mm2 (mean +/- SE, 12 untrained men): SD = SE sqrt(n).
+    assert (
+        MUSCLE_BLOOD_SD_FRACTION == pytest.approx(40 * math.sqrt(12) / 585) == pytest.approx(0.2369, abs=1e-4)
+    )
+    # [Franz2018]: gluteal fat fraction 89.7 +/- 2.9 % (mean +/- SD, 61 adults); water the other 10.3 %.
+    assert ADIPOSE_WATER_SD_FRACTION == pytest.approx(2.9 / 10.3)
+    assert ADIPOSE_LIPID_SD_FRACTION == pytest.approx(2.9 / 89.7)
+    assert "[DermalHaemoglobin] [S]" in optical_spread("dermis").source
+    assert "[MuscleCapillaries] [S]" in optical_spread("muscle").source
+    assert "[Franz2018] [S]" in optical_spread("fat").source
+    # Tissues whose absorption spread was not found keep the starting value, marked unverified.
+    for name in ("epidermis", "fascia", "bone"):
+        assert optical_spread(name).mua_sd_fraction == 0.30 and "mua [U]" in optical_spread(name).source
+
+
+def test_a_single_varying_chromophore_carries_its_share_of_mua():
+    # Muscle at 810 nm: blood (saturation S) is B [S mua_oxy + (1 - S) mua_deoxy] of the tissue's mua,
+    # computed here from the spectra and the recipe, independently of the function under test.
+    recipe = RECIPES["muscle"]
+    blood = recipe.saturation * spectra.mua_oxy_blood_per_mm(810.0)
+    blood += (1 - recipe.saturation) * spectra.mua_deoxy_blood_per_mm(810.0)
+    share = recipe.blood * blood / optical_properties("muscle", 810.0).mua_per_mm
+    assert 0.5 < share < 1
+    assert chromophore_mua_sd_fraction("muscle", 810.0, {"blood": 0.2}) == pytest.approx(0.2 * share)
+    assert optical_spread("muscle").mua_sd_fraction_at("muscle", 810.0) == pytest.approx(
+        MUSCLE_BLOOD_SD_FRACTION * share
+    )
+
+
+def test_independent_chromophores_add_in_quadrature_and_the_parts_add_up_to_mua():
+    for tissue in TISSUES:
+        parts = absorption_parts_per_mm(tissue, 980.0, skin_type=3)
+        assert sum(parts.values()) == pytest.approx(
+            optical_properties(tissue, 980.0, 3).mua_per_mm, rel=1e-12
+        )
+    parts = absorption_parts_per_mm("fat", 980.0)
+    total = sum(parts.values())
+    expected = math.hypot(parts["water"] / total * 0.3, parts["lipid"] / total * 0.1)
+    assert chromophore_mua_sd_fraction("fat", 980.0, {"water": 0.3, "lipid": 0.1}) == pytest.approx(expected)
+    # A tissue whose every absorber varies by the same fraction has that fraction's spread, or less
+    # when they vary independently.
+    everything = dict.fromkeys(parts, 0.25)
+    assert chromophore_mua_sd_fraction("fat", 980.0, everything) <= 0.25
+
+
+def test_the_absorption_spread_follows_the_wavelength_and_is_reported_at_its_largest():
+    muscle = optical_spread("muscle")
+    # Water, held fixed, carries more of muscle's absorption near its 970 nm band than at 810 nm.
+    assert muscle.mua_sd_fraction_at("muscle", 980.0) < 0.6 * muscle.mua_sd_fraction_at("muscle", 810.0)
+    for name in ("dermis", "fat", "muscle"):
+        spread = optical_spread(name)
+        at = [spread.mua_sd_fraction_at(name, nm) for nm in (650.0, 810.0, 915.0, 980.0, 1064.0)]
+        assert max(at) <= spread.mua_sd_fraction + 1e-12
+        assert spread.mua_sd_fraction <= max(spread.chromophore_sd_fractions.values())
+    # A directly given spread does not depend on the wavelength.
+    assert optical_spread("bone").mua_sd_fraction_at("bone", 980.0) == 0.30
+
+
+def test_bad_chromophore_spreads_are_refused():
+    with pytest.raises(InputError, match="unknown chromophore"):
+        chromophore_mua_sd_fraction("fat", 810.0, {"collagen": 0.1})
+    with pytest.raises(InputError, match=">= 0"):
+        chromophore_mua_sd_fraction("fat", 810.0, {"water": -0.1})
 
 
 def test_one_layer_matches_the_hand_computed_diffusion_propagation():

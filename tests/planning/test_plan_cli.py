@@ -163,8 +163,11 @@ def test_a_facet_plan_says_its_dose_is_an_upper_bound_in_json_text_and_pdf(cli, 
     pdf = _pdf_text(out)
     assert "DOSE IS AN UPPER BOUND" in pdf and "cancellous bone filled with red marrow" in pdf
     assert "range from tissue optics" in pdf
-    # The sources page lists each tissue's spread with its key: skin scattering 24 % [Jonasson2018].
-    assert "optics spread dermis mua 30%, mus' 24% (1 SD): mus' [Jonasson2018] [S]; mua [U]" in pdf
+    # The sources page lists each tissue's spread with its keys: skin scattering 24 % [Jonasson2018], dermal
+    # absorption from its blood [DermalHaemoglobin], at most its 21 % (0.12 / 0.56) at any wavelength.
+    assert "optics spread dermis" in pdf and "mus' 24% (1 SD): mus' [Jonasson2018] [S]" in pdf
+    assert "mua from dermal blood [DermalHaemoglobin] [S]" in pdf
+    assert 0 < int(pdf.split("mua up to ", 1)[1].split("%", 1)[0]) <= 21  # the first derived spread: dermis
 
 
 def test_a_nerve_root_plan_is_an_upper_bound_and_a_multifidus_plan_is_not(cli, tmp_path):

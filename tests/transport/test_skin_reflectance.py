@@ -1,4 +1,4 @@
-"""The skin of the back model against in vivo skin reflectance at 800-1000 nm; docs/skin_reflectance.py
+"""The skin of the back model against in vivo skin reflectance at 650-1000 nm; docs/skin_reflectance.py
 puts the comparison on the validation page.
 
 Measurements: the NIST reference data set of human skin reflectance [Cooksey2017]: 100 adults, inner
@@ -6,7 +6,8 @@ right forearm, directional-hemispherical reflectance factor in an integrating sp
 included), three repeats per subject, 250-2500 nm every 3 nm. We read the per-subject averages of the
 published data file and typed, at five wavelengths of the grid, the smallest, 5th percentile, median, 95th
 percentile and largest value over the 100 subjects, and the spectrum of the darkest subject (lowest
-reflectance at 550 nm, subject 44). The data set records no skin type, so it bounds the population's
+reflectance at 550 nm, subject 44). 649 nm, where melanin and blood still dominate, anchors the near
+infrared to the red. The data set records no skin type, so it bounds the population's
 range; it cannot say which value belongs to which Fitzpatrick type.
 
 Model: total reflectance Rsp + Rd of the back model (BMI 25) under a broad beam with the Fresnel boundary.
@@ -32,6 +33,7 @@ from laserdose.transport import Grid, PencilBeam, Stack, simulate
 # [Cooksey2017] per-subject averages over the 100 subjects [S, read in the data file]:
 # wavelength [nm] -> (min, 5th percentile, median, 95th percentile, max) of the reflectance factor [-].
 NIST_SKIN = {
+    649: (0.2619, 0.3877, 0.5749, 0.6301, 0.6568),
     799: (0.4550, 0.5399, 0.6197, 0.6689, 0.6836),
     850: (0.4895, 0.5448, 0.6079, 0.6515, 0.6645),
     901: (0.4960, 0.5219, 0.5722, 0.6101, 0.6240),
@@ -39,8 +41,7 @@ NIST_SKIN = {
     1000: (0.4483, 0.4675, 0.5079, 0.5461, 0.5588),
 }
 # [Cooksey2017] the darkest subject (lowest reflectance at 550 nm, 0.1136; subject 44) [S]:
-# 0.2619 at 649 nm, then at the wavelengths above.
-NIST_DARKEST = {799: 0.4550, 850: 0.4895, 901: 0.4960, 949: 0.4679, 1000: 0.4690}
+NIST_DARKEST = {649: 0.2619, 799: 0.4550, 850: 0.4895, 901: 0.4960, 949: 0.4679, 1000: 0.4690}
 WAVELENGTHS_NM = tuple(NIST_SKIN)
 REFERENCE_BMI = 25.0
 SE_ALLOWANCE = 3.0

@@ -43,6 +43,43 @@ def test_table_fluence_falls_with_depth_and_grows_with_area(small_table):
     assert (f[1:] >= f[:-1]).all()
 
 
+def test_conforming_depth_keeps_the_skin_the_fraction_of_fat_and_the_distance_below_it():
+    from laserdose.transport.tables import SKIN_MM, conforming_depth_mm
+
+    assert conforming_depth_mm(10.0, 1.0, 20.0) == 1.0
+    assert conforming_depth_mm(10.0, SKIN_MM + 5.0, 20.0) == pytest.approx(SKIN_MM + 10.0)
+    assert conforming_depth_mm(10.0, 40.0, 20.0) == pytest.approx(50.0)
+    assert conforming_depth_mm(10.0, 40.0, 10.0) == 40.0
+
+
+@pytest.mark.parametrize(("fat_mm", "below_fat_mm"), [(3.5, 20.0), (7.25, 31.0), (9.9, 55.5)])
+def test_lookup_between_fat_entries_is_exact_when_the_layers_below_shift_with_the_fat(fat_mm, below_fat_mm):
+    from laserdose.transport.tables import SKIN_MM, FluenceTable
+
+    # Skin, then fat attenuating at mu_f, then muscle at mu_m: below the fat, log F = -mu_f fat - mu_m d
+    # at a distance d below it. The lookup reads each entry d below its own fat, so it is exact between
+    # entries; interpolating at a fixed depth instead would be off by (mu_m - mu_f) x the fat gap.
+    mu_f, mu_m, fats = 0.12, 0.3, (2.0, 5.0, 10.0)
+    z = np.arange(100) + 0.5
+
+    def log_f(fat, depth):
+        return -mu_f * np.clip(depth - SKIN_MM, 0, fat) - mu_m * np.maximum(depth - SKIN_MM - fat, 0)
+
+    table = FluenceTable(
+        wavelengths_nm=np.array([810.0]),
+        skin_types=np.array([3]),
+        fat_mm=np.array(fats),
+        radii_mm=np.array([10.0, 50.0]),
+        z_centres_mm=z,
+        factors=np.exp(np.array([[log_f(f, z)] * 2 for f in fats])).reshape(1, 1, 3, 2, 100),
+        photons=1,
+    )
+    depth = SKIN_MM + fat_mm + below_fat_mm
+    assert table.factor(810.0, 3, fat_mm, depth, 30.0) == pytest.approx(
+        np.exp(log_f(fat_mm, depth)), rel=1e-12
+    )
+
+
 def test_table_refuses_lookups_outside_its_axes(small_table):
     from laserdose.errors import InputError
 
@@ -91,3 +128,46 @@ def test_an_entry_is_the_same_bits_whatever_the_workers_cores(tmp_path, numba_th
     env = {**os.environ, "NUMBA_NUM_THREADS": numba_threads}
     subprocess.run([sys.executable, "-c", script, str(out)], check=True, env=env, timeout=120)
     assert np.array_equal(np.load(out), entry_factors(entry))
+
+
+def test_a_table_with_standard_errors_keeps_its_resolved_bins_and_continues_the_rest():
+    from laserdose.transport.tables import RESOLVED_RELATIVE_SE, FluenceTable
+
+    # F = 0.3 exp(-0.15 z) with a relative SE growing 1 % per 10 mm: bins beyond 10 % SE (z > 95 mm)
+    # are replaced by the exponential fitted above them, which here is the same law, and lose their SE.
+    z = np.arange(100) + 0.5
+    exact = 0.3 * np.exp(-0.15 * z)
+    relative = 0.001 * z
+    noisy = exact.copy()
+    noisy[relative > RESOLVED_RELATIVE_SE] *= 1.5  # Monte Carlo noise where the SE is large
+    table = FluenceTable(
+        wavelengths_nm=np.array([810.0]),
+        skin_types=np.array([3]),
+        fat_mm=np.array([10.0]),
+        radii_mm=np.array([50.0]),
+        z_centres_mm=z,
+        factors=noisy.reshape(1, 1, 1, 1, 100),
+        photons=1,
+        se=(relative * noisy).reshape(1, 1, 1, 1, 100),
+        entry_photons=np.array([[[1]]]),
+    )
+    tailed = table.with_exponential_tail()
+    assert tailed.factors.ravel() == pytest.approx(exact, rel=1e-9)
+    resolved = relative <= RESOLVED_RELATIVE_SE
+    assert np.isnan(tailed.se.ravel()[~resolved]).all()
+    assert tailed.se.ravel()[resolved] == pytest.approx((relative * exact)[resolved])
+
+
+def test_provenance_says_how_the_table_was_built(small_table):
+    import dataclasses
+
+    assert small_table.provenance() == (
+        "Monte Carlo fluence table, 20,000 photons an entry (laserdose tables build)"
+    )
+    precise = dataclasses.replace(
+        small_table,
+        se=0.01 * small_table.factors,
+        entry_photons=np.array([[[400_000, 2_500_000], [900_000, 8_000_000]]]),
+    )
+    text = precise.provenance()
+    assert "4e+05 to 8e+06 photons an entry" in text and "laserdose tables precise" in text

@@ -16,15 +16,17 @@ Anatomy, with marks as in docs/references.md ([S] read in source, [U] unverified
 - Nerve root / epidural space: the epidural regression above; with the muscle thickness from Galiano it
   lies a constant EPIDURAL_BELOW_FACET_MM below the facet joint.
 - Posterior elements: the laminae and pedicles form the bony arch behind the spinal canal, and the facet
-  joints join the articular processes of neighbouring vertebrae [Lisle2012] [S]; the nerve roots run in
-  the canal and leave it through the foramina below the pedicles [Witek2019] [S]. In adults the
-  vertebrae hold red marrow [BoneMarrowHealthwise] [S], blood-forming and blood-rich tissue in the spaces
-  of cancellous bone. The model's bone layer is cortical bone with 0.5 % blood (optics/tissues.py): it has
-  no marrow, so it absorbs less than the arch it stands for. More absorption anywhere can only lower the
-  fluence, so the doses at targets among or behind the posterior elements are upper bounds
+  joints join the articular processes of neighbouring vertebrae [Lisle2012] [S]; the nerve roots run in the
+  canal and leave it through the foramina below the pedicles [Witek2019] [S]. In adults the axial skeleton,
+  spine and pelvis included, keeps its red (haematopoietic) marrow after the limbs' marrow has turned fatty
+  [MarrowConversion] [S]: blood-forming and blood-rich tissue in the spaces of cancellous bone. At autopsy,
+  upper lumbar vertebrae held no fatty marrow below 60 years of age (0 of 9), and more of it with age
+  [VertebralFattyMarrow] [S]. The model's bone layer is cortical bone with 0.5 % blood (optics/tissues.py):
+  it has no marrow, so it absorbs less than the arch it stands for. More absorption anywhere can only lower
+  the fluence, so the doses at targets among or behind the posterior elements are upper bounds
   (`dose_upper_bound_reason`); a change of scattering is not bounded this way [U]. The same holds for the
-  sacroiliac joint, between sacrum and ilium (the hip bones hold red marrow too [BoneMarrowHealthwise]),
-  which the model places inside its bone layer.
+  sacroiliac joint, between sacrum and ilium (the pelvis holds red marrow too [MarrowConversion]), which the
+  model places inside its bone layer.
 """
 
 import math
@@ -60,7 +62,7 @@ SI_BELOW_FAT_MM, SI_SD_MM = 25.0, 8.0
 
 # Targets among or behind the posterior elements, and why the model's dose there is an upper bound.
 _MARROW = (
-    "cancellous bone filled with red marrow [Lisle2012] [BoneMarrowHealthwise], which the model treats as "
+    "cancellous bone filled with red marrow [Lisle2012] [MarrowConversion], which the model treats as "
     "bone with little blood; more absorption can only lower the fluence, so the dose shown is an upper bound."
 )
 UPPER_BOUND_REASONS = {

@@ -112,53 +112,6 @@ RECIPES: dict[str, TissueRecipe] = {
 TISSUES: tuple[str, ...] = tuple(RECIPES)
 
 
-@dataclass(frozen=True)
-class OpticalSpread:
-    """How much a tissue's optical properties vary from one person to the next.
-
-    Attributes:
-        mua_sd_fraction: one standard deviation of mua over people, as a fraction of the mean [-].
-        musp_sd_fraction: one standard deviation of mus' over people, as a fraction of the mean [-].
-        source: the reference keys and marks ([S] read in the source, [U] unverified) of both numbers.
-    """
-
-    mua_sd_fraction: float
-    musp_sd_fraction: float
-    source: str
-
-
-# Skin scattering: mus' 1.13 +/- 0.27 mm^-1 (mean +/- SD) at 850 nm and 3.16 +/- 0.72 at 475 nm in 1734
-# people, in vivo [Jonasson2018] [S]: SD/mean = 0.239 and 0.228, so one fraction serves 650-1064 nm [U
-# beyond 850 nm]. No inter-subject SD of any other tissue's mus', nor of any tissue's mua, was found in a
-# source that we read ([SandellZhu2011] give in vivo ranges over all tissues, mua 0.003-0.16 mm^-1 and
-# mus' 0.12-4 mm^-1 [S], not a per-tissue SD). Starting values [U]: the skin's scattering spread for every
-# tissue's scattering, and 30 % for absorption, which follows the blood volume and varies more between
-# people than the scattering structure does.
-SKIN_MUSP_SD_FRACTION = 0.27 / 1.13  # [Jonasson2018] [S]
-MUA_SD_FRACTION = 0.30  # [U]
-_BY_ANALOGY = "mus' as skin [Jonasson2018], by analogy [U]; mua [U]"
-OPTICAL_SPREADS: dict[str, OpticalSpread] = {
-    "epidermis": OpticalSpread(MUA_SD_FRACTION, SKIN_MUSP_SD_FRACTION, "mus' [Jonasson2018] [S]; mua [U]"),
-    "dermis": OpticalSpread(MUA_SD_FRACTION, SKIN_MUSP_SD_FRACTION, "mus' [Jonasson2018] [S]; mua [U]"),
-    "fat": OpticalSpread(MUA_SD_FRACTION, SKIN_MUSP_SD_FRACTION, _BY_ANALOGY),
-    "muscle": OpticalSpread(MUA_SD_FRACTION, SKIN_MUSP_SD_FRACTION, _BY_ANALOGY),
-    "fascia": OpticalSpread(MUA_SD_FRACTION, SKIN_MUSP_SD_FRACTION, _BY_ANALOGY),
-    "bone": OpticalSpread(MUA_SD_FRACTION, SKIN_MUSP_SD_FRACTION, _BY_ANALOGY),
-}
-
-
-def optical_spread(tissue: str) -> OpticalSpread:
-    """The inter-subject spread of a tissue's mua and mus' (one SD, as fractions of the mean).
-
-    Args:
-        tissue: one of TISSUES.
-
-    Raises:
-        InputError: unknown tissue.
-    """
-    return OPTICAL_SPREADS[require_choice("tissue", tissue, TISSUES)]
-
-
 # Melanosome volume fraction M of a 60 um epidermis per Fitzpatrick skin type I-VI [U]: points inside the
 # ranges light 1.3-6.3 % (I, II), moderate 11-16 % (III, IV), dark 18-43 % (V, VI) [Jacques2013].
 MELANIN_FRACTION_BY_SKIN_TYPE = {1: 0.02, 2: 0.05, 3: 0.11, 4: 0.16, 5: 0.25, 6: 0.40}
@@ -192,17 +145,45 @@ def skin_refractive_index(wavelength_nm: float) -> float:
     return float(1.3549 + 17.899 / wavelength_nm - 3.5938e6 / wavelength_nm**3.5)
 
 
-def _mua_per_mm(recipe: TissueRecipe, wavelength_nm: float, melanin: float) -> float:
+# The absorbers whose sum is a tissue's mua (module docstring), in the order they are added.
+CHROMOPHORES: tuple[str, ...] = ("blood", "water", "lipid", "melanin", "baseline")
+
+
+def _mua_parts_per_mm(recipe: TissueRecipe, wavelength_nm: float, melanin: float) -> dict[str, float]:
     s = spectra
     blood = recipe.saturation * s.mua_oxy_blood_per_mm(wavelength_nm)
     blood += (1.0 - recipe.saturation) * s.mua_deoxy_blood_per_mm(wavelength_nm)
-    return (
-        recipe.blood * blood
-        + recipe.water * s.mua_water_per_mm(wavelength_nm)
-        + recipe.lipid * s.mua_lipid_per_mm(wavelength_nm)
-        + melanin * s.mua_melanosome_per_mm(wavelength_nm)
-        + (recipe.baseline - melanin) * s.mua_skin_baseline_per_mm(wavelength_nm)
-    )
+    return {
+        "blood": recipe.blood * blood,
+        "water": recipe.water * s.mua_water_per_mm(wavelength_nm),
+        "lipid": recipe.lipid * s.mua_lipid_per_mm(wavelength_nm),
+        "melanin": melanin * s.mua_melanosome_per_mm(wavelength_nm),
+        "baseline": (recipe.baseline - melanin) * s.mua_skin_baseline_per_mm(wavelength_nm),
+    }
+
+
+def _mua_per_mm(recipe: TissueRecipe, wavelength_nm: float, melanin: float) -> float:
+    return sum(_mua_parts_per_mm(recipe, wavelength_nm, melanin).values(), 0.0)
+
+
+def absorption_parts_per_mm(tissue: str, wavelength_nm: float, skin_type: int = 2) -> dict[str, float]:
+    """Each chromophore's part of a tissue's absorption coefficient [1/mm]; the parts add up to its mua.
+
+    Args:
+        tissue: one of TISSUES.
+        wavelength_nm: wavelength [nm], 600-1100.
+        skin_type: Fitzpatrick skin type 1-6 (sets the epidermal melanin).
+
+    Returns:
+        mua of blood, water, lipid, melanin and the bloodless-skin baseline, keyed by CHROMOPHORES.
+
+    Raises:
+        InputError: unknown tissue, wavelength outside the spectra, skin type outside 1-6.
+    """
+    recipe = RECIPES[require_choice("tissue", tissue, TISSUES)]
+    spectra.require_wavelength(wavelength_nm)
+    melanin = melanin_fraction(skin_type)  # validates the skin type for every tissue
+    return _mua_parts_per_mm(recipe, wavelength_nm, melanin if tissue == "epidermis" else 0.0)
 
 
 def reduced_scattering_per_mm(tissue: str, wavelength_nm: float) -> float:

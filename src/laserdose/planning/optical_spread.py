@@ -1,7 +1,8 @@
 """How the tissues' inter-subject optical spread widens the dose at a target.
 
 Each tissue's mua and mus' vary between people by a published (or, where none was found, a starting
-[U]) fraction: laserdose.optics.tissues.OPTICAL_SPREADS. Light reaching a depth z fades, in diffusion
+[U]) fraction: laserdose.optics.spread.OPTICAL_SPREADS; where mua's spread follows from its chromophores,
+it is taken at the back model's wavelength. Light reaching a depth z fades, in diffusion
 theory far from the source, as exp(-sum_i mu_eff,i t_i), where t_i is the path through layer i above z
 and mu_eff = sqrt(3 mua (mua + mus')) (transport/diffusion.py). A relative change of a layer's mua by
 da and of its mus' by ds changes ln F by -mu_eff,i t_i (k_a da + k_s ds), with the logarithmic
@@ -29,7 +30,7 @@ import math
 from collections.abc import Mapping
 
 from laserdose.optics.back import BackModel
-from laserdose.optics.tissues import OPTICAL_SPREADS, OpticalSpread
+from laserdose.optics.spread import OPTICAL_SPREADS, OpticalSpread
 from laserdose.transport.diffusion import effective_attenuation_per_mm
 
 
@@ -41,7 +42,7 @@ def log_fluence_sd(
     Args:
         back: the patient's layered back at one wavelength.
         depth_mm: depth below the skin [mm], >= 0.
-        spreads: each tissue's spread (default: the table of laserdose.optics.tissues).
+        spreads: each tissue's spread (default: the table of laserdose.optics.spread).
     """
     variance = 0.0
     top_mm = 0.0
@@ -53,7 +54,8 @@ def log_fluence_sd(
         musp = layer.mus_per_mm * (1.0 - layer.g)
         spread = spreads[layer.name]
         relative_sd = math.hypot(
-            absorption_sensitivity(layer.mua_per_mm, musp) * spread.mua_sd_fraction,
+            absorption_sensitivity(layer.mua_per_mm, musp)
+            * spread.mua_sd_fraction_at(layer.name, back.wavelength_nm),
             scattering_sensitivity(layer.mua_per_mm, musp) * spread.musp_sd_fraction,
         )
         variance += (effective_attenuation_per_mm(layer.mua_per_mm, musp) * path_mm * relative_sd) ** 2

@@ -7,7 +7,7 @@ area (planning/dose.py). The patient's uncertainty spans, at two standard deviat
 - anatomy: the target depth +/- 2 SD, the back model's depth SD combining fat (measured or estimated from
   BMI) and the tissue below it; at those depths the fat takes its Gaussian conditional mean,
   fat +/- 2 SD_fat^2 / SD_depth, so that no SD is counted twice;
-- optics: each tissue's inter-subject spread of mua and mus' (laserdose.optics.tissues.OPTICAL_SPREADS),
+- optics: each tissue's inter-subject spread of mua and mus' (laserdose.optics.spread.OPTICAL_SPREADS),
   carried to the target along the layers it crosses by diffusion theory (planning/optical_spread.py):
   a quadrature sum over tissues, +/- 2 SD of log(F).
 
@@ -32,7 +32,7 @@ from laserdose.clinical.patient import Patient
 from laserdose.errors import InputError
 from laserdose.machines.profile import Handpiece
 from laserdose.optics.back import BackModel, back_model
-from laserdose.optics.tissues import OPTICAL_SPREADS, OpticalSpread
+from laserdose.optics.spread import OPTICAL_SPREADS, OpticalSpread
 from laserdose.planning.dose import disk_radius_mm
 from laserdose.planning.optical_spread import log_fluence_sd
 from laserdose.planning.plan import TargetLight
@@ -86,7 +86,7 @@ class TablePhysics:
 
     Attributes:
         table: the Monte Carlo fluence table.
-        spreads: each tissue's inter-subject optical spread (default: laserdose.optics.tissues').
+        spreads: each tissue's inter-subject optical spread (default: laserdose.optics.spread's).
     """
 
     table: FluenceTable

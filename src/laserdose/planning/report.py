@@ -306,11 +306,7 @@ def _source_rows(
     rows += [("target", target.structure, target.why) for target in protocol.targets]
     rows += [("screening", reason.code, reason.source) for reason in plan.reasons]
     rows += [
-        (
-            "physics",
-            "target light",
-            f"Monte Carlo fluence table, {physics.table.photons:,} photons an entry (laserdose tables build)",
-        ),
+        ("physics", "target light", physics.table.provenance()),
         (
             "physics",
             "skin heating",
@@ -322,7 +318,8 @@ def _source_rows(
         (
             "optics spread",
             tissue,
-            f"mua {s.mua_sd_fraction:.0%}, mus' {s.musp_sd_fraction:.0%} (1 SD): {s.source}",
+            f"mua {'up to ' if s.chromophore_sd_fractions else ''}{s.mua_sd_fraction:.0%}, "
+            f"mus' {s.musp_sd_fraction:.0%} (1 SD): {s.source}",
         )
         for tissue, s in physics.spreads.items()
     ]

@@ -6,8 +6,14 @@ run on the optics back model gives phi(r, z); the table keeps, for a set of disk
     F(z; R) = 2 pi * integral_0^R phi(r, z) r dr   [-]
 
 the fluence at depth z under the centre of a uniformly lit disk of radius R per unit surface radiant
-exposure (planning/dose.py explains why this is the dose of a scanned area). A lookup interpolates fat
-thickness linearly and depth in log(F), which is close to linear far from the surface (diffusion theory).
+exposure (planning/dose.py explains why this is the dose of a scanned area). A lookup interpolates log(F)
+linearly in depth (log F is close to linear far from the surface, diffusion theory), in radius and in fat
+thickness. Between two fat entries it compares like with like (`conforming_depth_mm`): a point a given
+distance below the fat is read that distance below the fat of each entry, and a point inside the fat at
+the same fraction of the layer. The target structures lie below the fat, so a structure's fluence is
+interpolated between the same structure in the two entries, with the muscle and bone boundaries where
+they are in each (at a fixed absolute depth they are not, and a target on a boundary could then see its
+fluence rise with fat between two entries, an artefact of interpolation alone).
 
 Each entry is an independent task carrying its own seed (`TableEntry`, `entry_factors`), so a table can be
 built here or on a Dask cluster (transport/cluster.py) and comes out the same bit for bit.
@@ -22,7 +28,8 @@ from numpy.typing import NDArray
 
 from laserdose.domain.quantities import FAT_THICKNESS, SKIN_TYPES
 from laserdose.errors import InputError
-from laserdose.optics.back import back_model
+from laserdose.optics.back import DERMIS_MM, back_model
+from laserdose.optics.tissues import EPIDERMIS_MM
 from laserdose.transport.backend import reproducible_threads
 from laserdose.transport.cluster import KERNEL_LOCK, run_tasks
 from laserdose.transport.engine import simulate
@@ -39,12 +46,18 @@ DEFAULT_RADII_MM = (5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 100.0)
 # 1 mm bins to 100 mm: targets lie 10-80 mm deep (docs/design.md); transverse process 76 +/- 15 mm
 # [Rauch2009].
 TABLE_GRID = Grid(dr_mm=1.0, nr=100, dz_mm=1.0, nz=100)
+# The skin over the fat in every entry (optics/back.py) [mm].
+SKIN_MM = EPIDERMIS_MM + DERMIS_MM
 # With variance reduction, importance planes down to the deepest target a plan may have (60 mm) and no
 # deeper, where splitting would only add cost.
 SPLIT_TO_MM = 62.0
 # Below F = 1e-5 the 1e5-photon entries turn noisy and then empty (inspected in the shipped table); such
 # depths get an exponential tail fitted over the 10 mm above (FluenceTable.with_exponential_tail).
 RESOLVED_FLOOR = 1e-5
+# In a table with standard errors, a bin is resolved while its relative SE is at most this [U]: deeper, the
+# exponential tail is smoother than the Monte Carlo values. Precise builds hold the bins the planner
+# reads to a few %, far inside it.
+RESOLVED_RELATIVE_SE = 0.1
 TAIL_FIT_BINS = 10
 
 
@@ -59,7 +72,11 @@ class FluenceTable:
         radii_mm: disk radius axis [mm].
         z_centres_mm: depth axis, bin centres [mm].
         factors: F, shape (wavelengths, skin types, fat, radii, depths) [-].
-        photons: photons traced per entry.
+        photons: photons traced per entry (the fewest of any entry, when they differ).
+        se: standard error of each factor from independent batches, the shape of `factors` [-]; None
+            for a table built without (fixed photons, `build_table`).
+        entry_photons: photons traced for each entry, shape (wavelengths, skin types, fat); None when
+            every entry had `photons`.
     """
 
     wavelengths_nm: FloatArray
@@ -69,6 +86,8 @@ class FluenceTable:
     z_centres_mm: FloatArray
     factors: FloatArray
     photons: int
+    se: FloatArray | None = None
+    entry_photons: NDArray[np.int64] | None = None
 
     def factor(
         self, wavelength_nm: float, skin_type: int, fat_mm: float, depth_mm: float, radius_mm: float
@@ -79,24 +98,44 @@ class FluenceTable:
         _inside("fat_mm", fat_mm, self.fat_mm)
         _inside("depth_mm", depth_mm, self.z_centres_mm)
         _inside("radius_mm", radius_mm, self.radii_mm)
-        by_fat = self.factors[il, isk]
-        log_f = np.log(np.maximum(by_fat, 1e-300))
-        at_depth = np.array([[np.interp(depth_mm, self.z_centres_mm, row) for row in rows] for rows in log_f])
-        at_radius = np.array([np.interp(radius_mm, self.radii_mm, column) for column in at_depth])
-        return float(np.exp(np.interp(fat_mm, self.fat_mm, at_radius)))
+        log_f = 0.0
+        for ifat, weight in fat_weights(self.fat_mm, fat_mm):
+            entry_depth_mm = conforming_depth_mm(fat_mm, depth_mm, float(self.fat_mm[ifat]))
+            rows = np.log(np.maximum(self.factors[il, isk, ifat], 1e-300))
+            at_depth = [_log_profile_at(self.z_centres_mm, row, entry_depth_mm) for row in rows]
+            log_f += weight * float(np.interp(radius_mm, self.radii_mm, at_depth))
+        return float(np.exp(log_f))
+
+    def provenance(self) -> str:
+        """One line saying how the table was built, for reports."""
+        if self.entry_photons is None or self.se is None:
+            return f"Monte Carlo fluence table, {self.photons:,} photons an entry (laserdose tables build)"
+        return (
+            f"Monte Carlo fluence table, {int(self.entry_photons.min()):.2g} to "
+            f"{int(self.entry_photons.max()):.2g} photons an entry, each traced until its standard error "
+            "met the build's target where the planner reads (laserdose tables precise)"
+        )
 
     def with_exponential_tail(
         self, floor: float = RESOLVED_FLOOR, fit_mm: int = TAIL_FIT_BINS
     ) -> "FluenceTable":
-        """The table with each profile continued exponentially below the depth where it falls under `floor`.
+        """The table with each profile continued exponentially below its last resolved bin.
 
-        Deep bins hold few photons, then none (F = 0). Far from the sources light decays exponentially with
-        depth (diffusion theory, Farrell 1992), so each profile is continued from its last resolved bin
-        with the log-slope fitted over the `fit_mm` bins above it.
+        Deep bins hold few photons, then none (F = 0). A bin is resolved while its relative standard error
+        stays within RESOLVED_RELATIVE_SE (a table with `se`), or else while F stays above `floor`. Far
+        from the sources light decays exponentially with depth (diffusion theory, Farrell 1992), so each
+        profile is continued from its last resolved bin with the log-slope fitted over the `fit_mm` bins
+        above it. Replaced bins have no Monte Carlo standard error any more: their `se` becomes NaN.
         """
         profiles = self.factors.reshape(-1, self.z_centres_mm.size).copy()
-        for profile in profiles:
-            below = np.flatnonzero(profile < floor)
+        replaced = np.zeros(profiles.shape, dtype=bool)
+        if self.se is None:
+            unresolved = profiles < floor
+        else:
+            errors = self.se.reshape(profiles.shape)
+            unresolved = ~(errors <= RESOLVED_RELATIVE_SE * profiles) | (profiles <= 0)
+        for profile, bad, gone in zip(profiles, unresolved, replaced, strict=True):
+            below = np.flatnonzero(bad)
             if below.size == 0 or below[0] < fit_mm:
                 continue
             start = below[0]
@@ -105,10 +144,15 @@ class FluenceTable:
             )[0]
             steps_mm = self.z_centres_mm[start:] - self.z_centres_mm[start - 1]
             profile[start:] = profile[start - 1] * np.exp(min(slope, 0.0) * steps_mm)
-        return replace(self, factors=profiles.reshape(self.factors.shape))
+            gone[start:] = True
+        se = None
+        if self.se is not None:
+            se = np.where(replaced.reshape(self.se.shape), np.nan, self.se)
+        return replace(self, factors=profiles.reshape(self.factors.shape), se=se)
 
     def save(self, path: str | Path) -> None:
-        """Write the table as a compressed .npz file."""
+        """Write the table as a compressed .npz file (with `se` and `entry_photons` when it has them)."""
+        optional = {name: getattr(self, name) for name in _OPTIONAL if getattr(self, name) is not None}
         np.savez_compressed(
             path,
             wavelengths_nm=self.wavelengths_nm,
@@ -118,6 +162,7 @@ class FluenceTable:
             z_centres_mm=self.z_centres_mm,
             factors=self.factors,
             photons=np.array(self.photons),
+            **optional,
         )
 
     @classmethod
@@ -125,12 +170,14 @@ class FluenceTable:
         """Read a table written by `save`."""
         try:
             with np.load(path) as data:
-                return cls(**{name: data[name] for name in _FIELDS}, photons=int(data["photons"]))
+                optional = {name: data[name] for name in _OPTIONAL if name in data.files}
+                return cls(**{name: data[name] for name in _FIELDS}, photons=int(data["photons"]), **optional)
         except (OSError, KeyError, ValueError) as exc:
             raise InputError(f"cannot read fluence table {path}: {exc}") from None
 
 
 _FIELDS = ("wavelengths_nm", "skin_types", "fat_mm", "radii_mm", "z_centres_mm", "factors")
+_OPTIONAL = ("se", "entry_photons")
 
 
 def disk_factors(
@@ -178,6 +225,8 @@ def disk_fluence(
     seed: int,
     grid: Grid = TABLE_GRID,
     variance_reduction: bool = False,
+    split_to_mm: float = SPLIT_TO_MM,
+    threads: int | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """F(z; R) of `stack` from one pencil-beam Monte Carlo run: the one place it is computed.
 
@@ -191,14 +240,17 @@ def disk_fluence(
         seed: the run's seed.
         grid: the scoring grid.
         variance_reduction: split packets at depth (engine.simulate); unbiased, precise deep entries.
+        split_to_mm: with variance_reduction, the deepest importance plane [mm] (engine.simulate).
+        threads: CPU threads, at most backend.MIN_STREAMS for the same bits anywhere; None for
+            backend.reproducible_threads().
 
     Returns:
         The depth bin centres [mm] and F, shape (radii, depths) [-].
     """
     with KERNEL_LOCK:
         result = simulate(
-            stack, PencilBeam(), photons, seed, grid, threads=reproducible_threads(),
-            variance_reduction=variance_reduction, split_to_mm=SPLIT_TO_MM if variance_reduction else None,
+            stack, PencilBeam(), photons, seed, grid, threads=threads or reproducible_threads(),
+            variance_reduction=variance_reduction, split_to_mm=split_to_mm if variance_reduction else None,
         )  # fmt: skip
     return result.z_centres_mm, disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, radii_mm)
 
@@ -280,17 +332,53 @@ def build_table(
         skin_types=np.asarray(skin_types, dtype=np.int64),
         fat_mm=np.asarray(fat_mm, dtype=float),
         radii_mm=np.asarray(radii_mm, dtype=float),
-        z_centres_mm=_z_centres_mm(),
+        z_centres_mm=table_depths_mm(),
         factors=np.array(factors).reshape(shape),
         photons=photons,
     )
 
 
-def _z_centres_mm() -> FloatArray:
+def table_depths_mm() -> FloatArray:
     """Depth of each bin centre of TABLE_GRID [mm], computed as TransportResult.z_centres_mm does."""
     edges = np.arange(TABLE_GRID.nz + 1, dtype=np.float64) * TABLE_GRID.dz_mm
     centres: FloatArray = 0.5 * (edges[1:] + edges[:-1])
     return centres
+
+
+def conforming_depth_mm(fat_mm: float, depth_mm: float, entry_fat_mm: float) -> float:
+    """The depth in an entry of `entry_fat_mm` of fat that matches `depth_mm` in a back of `fat_mm` [mm].
+
+    The skin keeps its depth, a point in the fat keeps its fraction of the layer, and a point below the
+    fat keeps its distance below it (optics/back.py: the layers under the fat have fixed thicknesses).
+
+    Args:
+        fat_mm: the patient's fat thickness [mm], > 0.
+        depth_mm: depth in the patient [mm].
+        entry_fat_mm: the entry's fat thickness [mm].
+    """
+    if depth_mm <= SKIN_MM:
+        return depth_mm
+    if depth_mm <= SKIN_MM + fat_mm:
+        return SKIN_MM + (depth_mm - SKIN_MM) * entry_fat_mm / fat_mm
+    return depth_mm - fat_mm + entry_fat_mm
+
+
+def fat_weights(fat_axis_mm: FloatArray, fat_mm: float) -> list[tuple[int, float]]:
+    """(entry index, weight) of the fat entries a lookup at `fat_mm` interpolates, weights summing to 1."""
+    upper = int(np.searchsorted(fat_axis_mm, fat_mm, side="left"))
+    if upper < fat_axis_mm.size and fat_axis_mm[upper] == fat_mm:
+        return [(upper, 1.0)]
+    lower = upper - 1
+    t = (fat_mm - float(fat_axis_mm[lower])) / float(fat_axis_mm[upper] - fat_axis_mm[lower])
+    return [(lower, 1.0 - t), (upper, t)]
+
+
+def _log_profile_at(z_centres_mm: FloatArray, log_profile: FloatArray, depth_mm: float) -> float:
+    """Log F at `depth_mm`, linear between bin centres and continued with the last slope beyond them."""
+    if depth_mm <= z_centres_mm[-1]:
+        return float(np.interp(depth_mm, z_centres_mm, log_profile))
+    slope = (log_profile[-1] - log_profile[-2]) / (z_centres_mm[-1] - z_centres_mm[-2])
+    return float(log_profile[-1] + slope * (depth_mm - z_centres_mm[-1]))
 
 
 def _exact_index(name: str, value: float, axis: NDArray[np.generic]) -> int:
