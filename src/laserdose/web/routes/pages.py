@@ -97,6 +97,9 @@ def chart_page(
 ) -> HTMLResponse:
     """Render the chart; `extra` holds a form's errors and typed values (closing a course)."""
     found = chart.patient_chart(session=session, actor=user, patient_id=patient_id)
+    # This request's transaction ends first (a caller's pending writes committed, as before): the append
+    # runs on another connection and must never wait for a lock this one holds.
+    session.commit()
     # On record (committed) before the page leaves, with the views of requests that came meanwhile.
     request.app.state.audit_appender.append(
         **access_audit.view_entry(actor=user, patient=found.patient, what="chart")
