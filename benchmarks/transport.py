@@ -1,18 +1,27 @@
-"""Throughput and agreement of our MCML engine against MCX: pmcxcl (OpenCL, CPU via PoCL) and pmcx (CUDA).
+"""Speed and agreement of our MCML engine: against MCML itself on one core, and against MCX.
 
-Runs the engines on the same problems in one run: MCML's 3-layer sample and a thick back model at
-980 nm (stack files beside this script). CPU rows: our CPU backend and pmcxcl. GPU rows: our CUDA backend
-and pmcx on the same GPU, with the same photon count; skipped, with the reason printed, where there is no
-GPU. Prints photons/s, the ratios and the diffuse reflectances in one convention (ours, MCML's: fractions
-of the incident power, Rsp excluded), and writes JSON.
+One core (the acceptance figure): photons per CPU-second with threads=1, against MCML 1.2's single-thread
+figures on this machine class [McmlSpeed2026], with the ratio and the 1-minute load average printed next
+to every figure (the machine is shared: CPU seconds compare under load, wall seconds do not).
 
-MCX launches unit weight after the specular reflection [Fang2009], so its Rd is multiplied
-by (1 - Rsp) here. It is voxelised; we rebuild each stack on its grid, one air voxel above the surface.
-MCX detects every photon leaving the volume; those leaving through the top face are the diffuse
-reflectance, weighted by exp(-sum mua_i L_i) over their partial path lengths.
+- In process: `simulate(..., threads=1)` on an already compiled kernel; CPU time from time.process_time
+  (all of the process's threads, so Numba's idle workers would count too).
+- Whole command: `laserdose simulate --stack FILE --photons N --json` in a child process with
+  NUMBA_NUM_THREADS=1, at MCML's own photon counts; the child's user + system CPU time from the OS
+  (getrusage), so interpreter start, imports, loading the compiled kernel from Numba's cache and the JSON
+  output all count. The fixed part is measured alone (the same command with 10 photons) and so is the
+  one-off JIT compilation (the first run with an empty Numba cache directory).
+
+MCX rows: pmcxcl (OpenCL on this CPU through PoCL, both cores; its kernel time) and, where there is an
+NVIDIA GPU, our CUDA backend against pmcx on the same GPU (skipped, with the reason, elsewhere). The
+diffuse reflectances are printed in one convention (ours, MCML's: fractions of the incident power, Rsp
+excluded). MCX launches unit weight after the specular reflection [Fang2009], so its Rd is multiplied by
+(1 - Rsp) here. It is voxelised; we rebuild each stack on its grid, one air voxel above the surface. MCX
+detects every photon leaving the volume; those leaving through the top face are the diffuse reflectance,
+weighted by exp(-sum mua_i L_i) over their partial path lengths.
 
 Usage: LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libstdc++.so.6 python benchmarks/transport.py [--quick]
-(the LD_PRELOAD lets PoCL build MCX's kernel here; `make bench` sets it). On a GPU machine:
+[--no-mcx] (the LD_PRELOAD lets PoCL build MCX's kernel here; `make bench` sets it). On a GPU machine:
 pip install -e '.[dev,bench,cuda]'; python benchmarks/transport.py --gpu-only (docs/gpu.md).
 """
 
@@ -22,8 +31,11 @@ import argparse
 import importlib
 import json
 import math
+import os
+import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,12 +46,15 @@ from laserdose.transport import Grid, PencilBeam, Stack, simulate
 from laserdose.transport.backend import cuda_simulated, cuda_unavailable_reason
 
 HERE = Path(__file__).parent
-# MCML 1.2.2 (C, one thread) on the 2-core reference machine: ~128,000 photons/s (older build)
-# [McmlSpeed2026].
-MCML_C_PHOTONS_PER_S = 128_000
+# MCML 1.2 (C, one thread, gcc -O3 -march=native) on this machine class, photons per CPU-second
+# [McmlSpeed2026]: 2e6 photons of the sample in 7.2 s of CPU, 1e5 of the back stack in 5.8 s.
+MCML_PHOTONS_PER_CPU_S = {"mcml_sample": 278_000, "back_980nm": 17_300}
+MCML_PHOTONS = {"mcml_sample": 2_000_000, "back_980nm": 100_000}
+# The speed asked of our CPU kernel on one core: this many times MCML's.
+TARGET_RATIO = 1.5
 
 PROBLEMS = {
-    # name: (stack file, MCX voxel [mm], lateral extent [mm], our photons, MCX photons)
+    # name: (stack file, MCX voxel [mm], lateral extent [mm], our photons in process, MCX photons)
     "mcml_sample": ("mcml_sample.json", 0.05, 20.0, 1_000_000, 100_000),
     "back_980nm": ("back_980nm.json", 0.25, 60.0, 100_000, 20_000),
 }
@@ -53,19 +68,122 @@ def load_stack(name: str) -> Stack:
     return Stack.from_json_dict(data)
 
 
-def run_ours(stack: Stack, photons: int, backend: str = "cpu") -> dict[str, Any]:
-    # Compile outside the timing (simulate also warms up; photons/s counts the batches only).
-    simulate(stack, PencilBeam(), photons=1000, seed=1, grid=GRID, backend=backend)
-    result = simulate(stack, PencilBeam(), photons=photons, seed=1, grid=GRID, backend=backend)
-    return {
+def load_average() -> float:
+    """The machine's 1-minute load average (2 cores: above 2, processes queue for a CPU)."""
+    return os.getloadavg()[0]
+
+
+def run_ours(stack: Stack, photons: int, backend: str = "cpu", threads: int | None = None) -> dict[str, Any]:
+    """Our engine in this process: photons/s of its batches (wall) and, on the CPU, per CPU-second."""
+    start = time.process_time()
+    # Compile, or load from Numba's cache, outside the timing (simulate also warms up).
+    simulate(stack, PencilBeam(), photons=1000, seed=1, grid=GRID, backend=backend, threads=threads)
+    first_call_cpu_s = time.process_time() - start
+    start = time.process_time()
+    result = simulate(
+        stack, PencilBeam(), photons=photons, seed=1, grid=GRID, backend=backend, threads=threads
+    )
+    cpu_s = time.process_time() - start
+    entry = {
         "backend": backend,
+        "threads": threads,
         "photons": photons,
         "photons_per_second": result.photons_per_second,
+        "cpu_s": cpu_s,
+        "first_call_cpu_s": first_call_cpu_s,
+        "load_average": load_average(),
         "specular_reflectance": result.specular_reflectance,
         "diffuse_reflectance": result.diffuse_reflectance,
         "diffuse_reflectance_se": result.diffuse_reflectance_se,
         "absorbed": result.absorbed,
     }
+    if backend == "cpu":
+        entry["photons_per_cpu_second"] = photons / cpu_s
+    return entry
+
+
+def laserdose_command() -> str:
+    """The `laserdose` script of this interpreter's environment."""
+    return str(Path(sys.executable).with_name("laserdose"))
+
+
+def command_cpu(stack_file: str, photons: int, cache_dir: str | None = None) -> dict[str, float]:
+    """CPU seconds (user + system, from the OS) of `laserdose simulate` on one thread, as a child process."""
+    command = [laserdose_command(), "simulate", "--stack", str(HERE / stack_file)]
+    command += ["--photons", str(photons), "--json"]
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = cache_dir
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env)
+    wall_s = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"photons": photons, "cpu_s": cpu_s, "wall_s": wall_s, "load_average": load_average()}
+
+
+def command_fixed_costs(stack_file: str) -> dict[str, float]:
+    """CPU seconds of the command that do not depend on the photon count, and of the one-off compilation.
+
+    start-up: the same command with 10 photons (interpreter, imports, the kernel loaded from Numba's
+    cache, output), the lower of two runs. JIT: the first run with an empty Numba cache directory, less
+    the start-up (what a first run after installing pays once).
+    """
+    command_cpu(stack_file, 10)  # the cache is written if it was not
+    startup = min((command_cpu(stack_file, 10) for _ in range(2)), key=lambda run: run["cpu_s"])
+    with tempfile.TemporaryDirectory() as empty_cache:
+        first = command_cpu(stack_file, 10, cache_dir=empty_cache)
+    return {
+        "startup_cpu_s": startup["cpu_s"],
+        "startup_load_average": startup["load_average"],
+        "jit_compile_cpu_s": first["cpu_s"] - startup["cpu_s"],
+        "jit_load_average": first["load_average"],
+    }
+
+
+def one_core(name: str, stack: Stack, scale: int, fixed: dict[str, float]) -> dict[str, Any]:
+    """Photons per CPU-second on one thread, in process and as a whole command, against MCML's figure."""
+    stack_file, *_, ours_n, _ = PROBLEMS[name]
+    in_process = run_ours(stack, ours_n // scale, threads=1)
+    runs = [command_cpu(stack_file, MCML_PHOTONS[name] // scale) for _ in range(2)]
+    cpu_s = sum(run["cpu_s"] for run in runs) / len(runs)
+    command = {
+        "photons": runs[0]["photons"],
+        "runs": runs,
+        "cpu_s": cpu_s,
+        "photons_per_cpu_second": runs[0]["photons"] / cpu_s,
+        "startup_cpu_s": fixed["startup_cpu_s"],
+        "load_average": max(run["load_average"] for run in runs),
+    }
+    mcml = MCML_PHOTONS_PER_CPU_S[name]
+    return {
+        "mcml_photons_per_cpu_second": mcml,
+        "target_ratio": TARGET_RATIO,
+        "in_process": in_process | {"ratio_to_mcml": in_process["photons_per_cpu_second"] / mcml},
+        "command": command | {"ratio_to_mcml": command["photons_per_cpu_second"] / mcml},
+    }
+
+
+def _print_one_core(name: str, entry: dict[str, Any]) -> None:
+    mcml, target = entry["mcml_photons_per_cpu_second"], entry["target_ratio"]
+    print(f"\n{name}: photons per CPU-second on one core (threads=1); MCML 1.2: {mcml:,} [McmlSpeed2026]")
+    ours, command = entry["in_process"], entry["command"]
+    print(
+        f"  in process    : {ours['photons_per_cpu_second']:>9,.0f} = {ours['ratio_to_mcml']:.2f}x MCML "
+        f"({ours['photons']:,} photons, {ours['cpu_s']:.2f} s CPU; load {ours['load_average']:.2f})"
+    )
+    print(
+        f"  whole command : {command['photons_per_cpu_second']:>9,.0f} = "
+        f"{command['ratio_to_mcml']:.2f}x MCML "
+        f"({command['photons']:,} photons, {command['cpu_s']:.2f} s CPU, {command['startup_cpu_s']:.2f} s of "
+        f"it start-up; load {command['load_average']:.2f})"
+    )
+    met = [
+        f"{where} {'met' if e['ratio_to_mcml'] >= target else 'NOT met'}"
+        for where, e in (("in process", ours), ("as a command", command))
+    ]
+    print(f"  target        : >= {target}x MCML: " + ", ".join(met))  # fmt: skip
 
 
 def mcx_volume(stack: Stack, voxel_mm: float, lateral_mm: float) -> tuple[np.ndarray, list[list[float]]]:
@@ -175,22 +293,34 @@ def _ratio(entries: dict[str, dict[str, Any]], faster: str, slower: str) -> floa
 
 
 def _print_problem(name: str, entries: dict[str, dict[str, Any]], ratios: dict[str, float | None]) -> None:
-    print(f"\n{name}")
+    print(f"\n{name}: against MCX (our CPU row: all threads, photons/s of the batches' wall time)")
     for label, entry in entries.items():
         _print_row(label, entry)
-    if "photons_per_second" in entries["laserdose"]:
-        speed_vs_mcml = entries["laserdose"]["photons_per_second"] / MCML_C_PHOTONS_PER_S
-        print(f"  {'':<15}  CPU backend: {speed_vs_mcml:.1f}x MCML (C, 1 thread, docs/references.md)")
     for label, ratio in ratios.items():
         print(f"  {label:<30}: " + ("-" if ratio is None else f"{ratio:,.2f}x"))
 
 
-def run_cpu_rows(name: str, stack: Stack, scale: int) -> dict[str, dict[str, Any]]:
+def pmcxcl_skip_reason() -> str | None:
+    """Why pmcxcl (MCX over OpenCL) cannot run here, or None."""
+    try:
+        importlib.import_module("pmcxcl")
+    except ImportError:
+        return "pmcxcl is not installed (pip install -e '.[bench]'; PoCL: Debian's pocl-opencl-icd)"
+    return None
+
+
+def run_cpu_rows(name: str, stack: Stack, scale: int, previous: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Our CPU backend (all threads) and pmcxcl; pmcxcl's last result is kept, marked, if it cannot run."""
     _, voxel_mm, lateral_mm, ours_n, mcx_n = PROBLEMS[name]
-    return {
-        "laserdose": run_ours(stack, ours_n // scale),
-        "pmcxcl": run_mcx(stack, voxel_mm, lateral_mm, mcx_n // scale),
-    }
+    reason = pmcxcl_skip_reason()
+    if reason is None:
+        mcx = run_mcx(stack, voxel_mm, lateral_mm, mcx_n // scale)
+    elif "photons" in (earlier := previous.get("problems", {}).get(name, {}).get("pmcxcl", {})):
+        mcx = earlier | {"carried_over": f"from an earlier run; not run now: {reason}"}
+        print(f"pmcxcl {name}: not run now ({reason}); its last result is kept")
+    else:
+        mcx = {"skipped": reason}
+    return {"laserdose": run_ours(stack, ours_n // scale), "pmcxcl": mcx}
 
 
 def run_gpu_rows(name: str, stack: Stack, scale: int) -> dict[str, dict[str, Any]]:
@@ -209,20 +339,74 @@ def small_command_wall_s(repeats: int = 3) -> dict[str, float]:
     The first run may compile or load numba's cache; the best of the following runs is the answer a
     user gets on a machine that has run laserdose before.
     """
-    command = [str(Path(sys.executable).with_name("laserdose")), "simulate", "--stack"]
+    command = [laserdose_command(), "simulate", "--stack"]
     command += [str(HERE / "mcml_sample.json"), "--photons", "1000", "--json"]
     walls = []
     for _ in range(repeats + 1):
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)
         walls.append(time.perf_counter() - start)
-    return {"first_run_s": walls[0], "best_wall_s": min(walls[1:]), "target_s": 1.0}
+    return {
+        "first_run_s": walls[0],
+        "best_wall_s": min(walls[1:]),
+        "target_s": 1.0,
+        "load_average": load_average(),
+    }
+
+
+def cpu_report(report: dict[str, Any], scale: int, with_mcx: bool, previous: dict[str, Any]) -> None:
+    """The one-core figures against MCML, then (unless with_mcx is False) the rows against pmcxcl."""
+    fixed = command_fixed_costs(PROBLEMS["mcml_sample"][0])
+    report["command_fixed_costs"] = fixed
+    for name, (stack_file, *_) in PROBLEMS.items():
+        stack = load_stack(stack_file)
+        entry = report["problems"].setdefault(name, {})
+        entry["one_core"] = one_core(name, stack, scale, fixed)
+        _print_one_core(name, entry["one_core"])
+    print(
+        f"\ncommand start-up (10 photons, one thread): {fixed['startup_cpu_s']:.2f} s CPU "
+        f"(load {fixed['startup_load_average']:.2f}); JIT compilation on a first run with an empty Numba "
+        f"cache: {fixed['jit_compile_cpu_s']:.1f} s CPU more (load {fixed['jit_load_average']:.2f})"
+    )
+    if not with_mcx:
+        return
+    for name, (stack_file, *_) in PROBLEMS.items():
+        entries = run_cpu_rows(name, load_stack(stack_file), scale, previous)
+        ratio = _ratio(entries, "laserdose", "pmcxcl")
+        report["problems"][name] |= entries | {"ratios": {"CPU backend / pmcxcl": ratio}}
+        _print_problem(name, entries, {"CPU backend / pmcxcl (both on 2 cores)": ratio})
+
+
+def gpu_report(report: dict[str, Any], scale: int) -> None:
+    """Our CUDA backend against pmcx on the same GPU (each row skipped, with its reason, without one)."""
+    if reason := gpu_skip_reason():
+        print(f"\nGPU rows skipped: {reason}")
+    for name, (stack_file, *_) in PROBLEMS.items():
+        entries = run_gpu_rows(name, load_stack(stack_file), scale)
+        ratios = {"CUDA backend / pmcx (same GPU)": _ratio(entries, "laserdose_cuda", "pmcx")}
+        entry = report["problems"].setdefault(name, {})
+        entry |= entries
+        entry.setdefault("ratios", {}).update(ratios)
+        if "skipped" not in entries["laserdose_cuda"] or "skipped" not in entries["pmcx"]:
+            _print_problem(name, entries, ratios)
+
+
+def keep_mcx_rows(report: dict[str, Any], previous: dict[str, Any]) -> None:
+    """With --no-mcx: keep the last run's rows against pmcxcl (docs/validation.py reads them), marked."""
+    for name, entry in previous.get("problems", {}).items():
+        if "photons" not in entry.get("pmcxcl", {}) or name not in report["problems"]:
+            continue
+        kept = {key: entry[key] for key in ("laserdose", "pmcxcl", "ratios") if key in entry}
+        note = "from an earlier run (this one had --no-mcx)"
+        kept = {key: value | {"carried_over": value.get("carried_over", note)} for key, value in kept.items()}
+        report["problems"][name] |= kept
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the photons")
     parser.add_argument("--gpu-only", action="store_true", help="only the GPU rows (CUDA backend, pmcx)")
+    parser.add_argument("--no-mcx", action="store_true", help="only the one-core figures against MCML")
     parser.add_argument(
         "--out",
         type=Path,
@@ -231,29 +415,27 @@ def main() -> None:
     )
     args = parser.parse_args()
     out = args.out or HERE / ("transport_gpu_results.json" if args.gpu_only else "transport_results.json")
-    report: dict[str, Any] = {"mcml_c_photons_per_second": MCML_C_PHOTONS_PER_S, "problems": {}}
-    if reason := gpu_skip_reason():
-        print(f"GPU rows skipped: {reason}")
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    report: dict[str, Any] = {
+        "mcml_photons_per_cpu_second": MCML_PHOTONS_PER_CPU_S,
+        "mcml_photons": MCML_PHOTONS,
+        "target_ratio": TARGET_RATIO,
+        "machine": f"{os.cpu_count()} CPUs",
+        "problems": {},
+    }
     scale = 10 if args.quick else 1
-    for name, (stack_file, *_) in PROBLEMS.items():
-        stack = load_stack(stack_file)
-        entries = {"laserdose": {"skipped": "--gpu-only"}, "pmcxcl": {"skipped": "--gpu-only"}}
-        if not args.gpu_only:
-            entries = run_cpu_rows(name, stack, scale)
-        entries |= run_gpu_rows(name, stack, scale)
-        ratios = {
-            "CPU backend / pmcxcl": _ratio(entries, "laserdose", "pmcxcl"),
-            "CUDA backend / pmcx (same GPU)": _ratio(entries, "laserdose_cuda", "pmcx"),
-            "CUDA backend / CPU backend": _ratio(entries, "laserdose_cuda", "laserdose"),
-        }
-        report["problems"][name] = entries | {"speed_ratio": ratios["CPU backend / pmcxcl"], "ratios": ratios}
-        _print_problem(name, entries, ratios)
     if not args.gpu_only:
+        cpu_report(report, scale, with_mcx=not args.no_mcx, previous=previous)
         report["small_command"] = small = small_command_wall_s()
         print(
-            f"\nlaserdose simulate, 1,000 photons, whole command: {small['best_wall_s']:.2f} s wall "
-            f"(first run {small['first_run_s']:.2f} s; target < {small['target_s']:.0f} s)"
+            f"\nlaserdose simulate, 1,000 photons, whole command, all threads: {small['best_wall_s']:.2f} s "
+            f"wall (first run {small['first_run_s']:.2f} s; target < {small['target_s']:.0f} s; "
+            f"load {small['load_average']:.2f})"
         )
+    if args.no_mcx:
+        keep_mcx_rows(report, previous)
+    else:
+        gpu_report(report, scale)
     out.write_text(json.dumps(report, indent=2))
     print(f"\nwrote {out}")
 

@@ -49,6 +49,10 @@ MCML_SAMPLE = Stack(
     (Layer(1.0, 0.1, 10.0, 0.9, 1.37), Layer(1.0, 0.1, 1.0, 0.0, 1.37), Layer(2.0, 0.2, 1.0, 0.7, 1.37))
 )
 MCML_PHOTONS = 1_000_000
+# MCML draws from ran3, a subtractive generator returned as a float: with it MCML 1.2 puts ~5e-4 less of the
+# absorption in layer 1, ~3e-4 more in layer 3 and ~3e-4 more in T than with a 48-bit generator (erand48),
+# whose runs agree with ours [McmlRan3_2026]. The published sample carries that offset: allow it.
+MCML_RAN3_BIAS = 6e-4
 
 
 def _combined_se(se: float, photons: int) -> float:
@@ -63,12 +67,14 @@ def test_mcml_three_layer_sample(backend, within, photons_for):
     assert result.specular_reflectance == pytest.approx(0.0243729, abs=1e-7)
     assert within(result.diffuse_reflectance, 0.237544, _combined_se(result.diffuse_reflectance_se, photons))
     assert within(result.absorbed, 0.641594, _combined_se(result.absorbed_se, photons))
-    assert within(result.transmittance, 0.0964896, _combined_se(result.transmittance_se, photons))
+    transmittance_se = _combined_se(result.transmittance_se, photons)
+    assert within(result.transmittance, 0.0964896, transmittance_se, MCML_RAN3_BIAS)
     mcml_layers = (0.2612, 0.1488, 0.2316)
     for ours, se, theirs in zip(
         result.absorbed_by_layer, result.absorbed_by_layer_se, mcml_layers, strict=True
     ):
-        assert within(ours, theirs, _combined_se(se, photons), 5e-5)  # MCML printed 4 digits
+        # MCML printed 4 digits: 5e-5 more.
+        assert within(ours, theirs, _combined_se(se, photons), MCML_RAN3_BIAS + 5e-5)
 
 
 SLABS = {

@@ -64,12 +64,13 @@ _INV_2_53 = 1.0 / 9007199254740992.0
 
 
 @njit(inline="always")
-def _uniform(state):
-    """Next number of the stream in (0, 1] from xoshiro256+ (Blackman & Vigna 2018)."""
-    s0 = state[0]
-    s1 = state[1]
-    s2 = state[2]
-    s3 = state[3]
+def _uniform(rng):
+    """Next number of the stream in (0, 1] from xoshiro256+ (Blackman & Vigna 2018), and the next state.
+
+    The state travels as a tuple of 4 uint64 (kept in registers) rather than an array (a store and load per
+    draw): the photon loop unpacks its stream's state once and writes it back at the end.
+    """
+    s0, s1, s2, s3 = rng
     result = s0 + s3
     t = s1 << _U17
     s2 ^= s0
@@ -78,11 +79,7 @@ def _uniform(state):
     s0 ^= s3
     s2 ^= t
     s3 = (s3 << _U45) | (s3 >> _U19)
-    state[0] = s0
-    state[1] = s1
-    state[2] = s2
-    state[3] = s3
-    return (float(result >> _U11) + 1.0) * _INV_2_53
+    return (float(result >> _U11) + 1.0) * _INV_2_53, (s0, s1, s2, s3)
 
 
 @njit(inline="always")
@@ -115,54 +112,75 @@ def _fresnel(n_in, n_out, cos_in):
 
 
 @njit(inline="always")
-def _launch(kind, beam, state):
+def _launch(kind, beam, rng):
     """Start point (x, y) on the surface and direction (ux, uy, uz > 0) in the medium above."""
     if kind == BEAM_PENCIL:
-        return 0.0, 0.0, 0.0, 0.0, 1.0
+        return 0.0, 0.0, 0.0, 0.0, 1.0, rng
+    u, rng = _uniform(rng)
     if kind == BEAM_FLAT:
-        radius = beam[0] * math.sqrt(_uniform(state))
+        radius = beam[0] * math.sqrt(u)
     elif kind == BEAM_GAUSSIAN:
         # I(r) ~ exp(-2 r^2 / w^2), w the 1/e^2 radius: r = w sqrt(-ln(u) / 2) samples it exactly.
-        radius = beam[0] * math.sqrt(-0.5 * math.log(_uniform(state)))
+        radius = beam[0] * math.sqrt(-0.5 * math.log(u))
     else:
-        radius = beam[2] * math.sqrt(_uniform(state))
-    angle = _TWO_PI * _uniform(state)
+        radius = beam[2] * math.sqrt(u)
+    u, rng = _uniform(rng)
+    angle = _TWO_PI * u
     x = radius * math.cos(angle)
     y = radius * math.sin(angle)
     if kind != BEAM_FIBRE:
-        return x, y, 0.0, 0.0, 1.0
+        return x, y, 0.0, 0.0, 1.0, rng
     # Uniform in solid angle inside the cone cos(theta) >= cos_max, then straight to the surface.
     cos_max = math.sqrt(1.0 - beam[0] * beam[0])
-    uz = 1.0 - _uniform(state) * (1.0 - cos_max)
+    u, rng = _uniform(rng)
+    uz = 1.0 - u * (1.0 - cos_max)
     sin_t = math.sqrt(max(0.0, 1.0 - uz * uz))
-    phi = _TWO_PI * _uniform(state)
+    u, rng = _uniform(rng)
+    phi = _TWO_PI * u
     ux = sin_t * math.cos(phi)
     uy = sin_t * math.sin(phi)
-    return x + beam[1] * ux / uz, y + beam[1] * uy / uz, ux, uy, uz
+    return x + beam[1] * ux / uz, y + beam[1] * uy / uz, ux, uy, uz, rng
 
 
 @njit(inline="always")
-def _scatter(ux, uy, uz, g, state):
+def _azimuth(rng):
+    """Cosine and sine of an angle uniform in [0, 2 pi), and the generator's next state [VonNeumann1951].
+
+    A point (a, b) uniform in the unit disc (rejection from the square, accepted with probability pi / 4)
+    has a uniform polar angle t; cos 2t and sin 2t are rational in a and b, so no trigonometric call is
+    needed (a cosine was a sixth of the time per step). Same distribution as MCML's psi = 2 pi u.
+    """
+    while True:
+        u, rng = _uniform(rng)
+        a = 2.0 * u - 1.0
+        u, rng = _uniform(rng)
+        b = 2.0 * u - 1.0
+        r2 = a * a + b * b
+        if 0.0 < r2 <= 1.0:
+            inv_r2 = 1.0 / r2
+            return (a * a - b * b) * inv_r2, 2.0 * a * b * inv_r2, rng
+
+
+@njit(inline="always")
+def _scatter(ux, uy, uz, g, rng):
     """New direction after a Henyey-Greenstein scattering event (MCML's Spin, Wang et al. 1995 eq. 3.28)."""
     if g == 0.0:
-        cos_t = 2.0 * _uniform(state) - 1.0
+        u, rng = _uniform(rng)
+        cos_t = 2.0 * u - 1.0
     else:
-        tmp = (1.0 - g * g) / (1.0 - g + 2.0 * g * _uniform(state))
+        u, rng = _uniform(rng)
+        tmp = (1.0 - g * g) / (1.0 - g + 2.0 * g * u)
         cos_t = (1.0 + g * g - tmp * tmp) / (2.0 * g)
         cos_t = min(1.0, max(-1.0, cos_t))
     sin_t = math.sqrt(1.0 - cos_t * cos_t)
-    psi = _TWO_PI * _uniform(state)
-    cos_p = math.cos(psi)
-    sin_p = math.sqrt(1.0 - cos_p * cos_p)
-    if psi > math.pi:
-        sin_p = -sin_p
+    cos_p, sin_p, rng = _azimuth(rng)
     if abs(uz) > COS_ONE:
-        return sin_t * cos_p, sin_t * sin_p, cos_t if uz > 0.0 else -cos_t
+        return sin_t * cos_p, sin_t * sin_p, cos_t if uz > 0.0 else -cos_t, rng
     tmp = math.sqrt(1.0 - uz * uz)
     new_ux = sin_t * (ux * uz * cos_p - uy * sin_p) / tmp + ux * cos_t
     new_uy = sin_t * (uy * uz * cos_p + ux * sin_p) / tmp + uy * cos_t
     new_uz = -sin_t * cos_p * tmp + uz * cos_t
-    return new_ux, new_uy, new_uz
+    return new_ux, new_uy, new_uz, rng
 
 
 @njit(inline="always")
@@ -178,7 +196,7 @@ def _tally_rz(bins, ir, iz, value):
 
 
 @njit(inline="always")
-def _window(w, importance, banked, bank_size, state):
+def _window(w, importance, banked, bank_size, rng):
     """Weight-window check at an importance plane: (copies, weight of each, roulette gain) [Booth1985].
 
     The packet's weight relative to its region's target 1 / importance, v = w * importance, is kept in
@@ -191,13 +209,14 @@ def _window(w, importance, banked, bank_size, state):
     if v > WINDOW_HIGH:
         copies = min(int(math.ceil(v)), MAX_SPLIT, bank_size - banked + 1)
         if copies < 2:
-            return 1, w, 0.0
-        return copies, w / copies, 0.0
+            return 1, w, 0.0, rng
+        return copies, w / copies, 0.0, rng
     if v < WINDOW_LOW:
-        if _uniform(state) <= v:
-            return 1, 1.0 / importance, 1.0 / importance - w
-        return 0, 0.0, -w
-    return 1, w, 0.0
+        u, rng = _uniform(rng)
+        if u <= v:
+            return 1, 1.0 / importance, 1.0 / importance - w, rng
+        return 0, 0.0, -w, rng
+    return 1, w, 0.0, rng
 
 
 @njit(nogil=True, cache=True, fastmath=FAST_MATH)
@@ -214,8 +233,9 @@ def _run_stream(
     inv_dr = 1.0 / dr
     inv_dz = 1.0 / dz
     specular = diffuse = absorbed = transmitted = roulette = 0.0
+    rng = (state[0], state[1], state[2], state[3])
     for _ in range(photons):
-        x, y, ux, uy, uz = _launch(kind, beam, state)
+        x, y, ux, uy, uz, rng = _launch(kind, beam, rng)
         r_spec, cos_t = _fresnel(n_above, n_layer[0], uz)
         specular += r_spec
         w = 1.0 - r_spec
@@ -230,25 +250,38 @@ def _run_stream(
         region = 0  # importance planes above the packet; its importance is 2^region
         importance = 1.0
         banked = 0  # copies waiting in the bank, split from this photon
+        # The current layer's coefficients, looked up again only when the packet changes layer.
+        props_layer = -1
+        mut = inv_mut = albedo = g_layer = 0.0
         while True:  # the launched packet, then each banked copy in turn
             while True:
-                mut = mua[layer] + mus[layer]
+                if layer != props_layer:
+                    props_layer = layer
+                    mut = mua[layer] + mus[layer]
+                    inv_mut = 1.0 / mut if mut > 0.0 else math.inf
+                    albedo = mus[layer] / mut if mut > 0.0 else 0.0
+                    g_layer = g[layer]
                 if step_left == 0.0:
-                    step_left = -math.log(_uniform(state))
-                step = step_left / mut if mut > 0.0 else math.inf
-                to_plane = math.inf
+                    u, rng = _uniform(rng)
+                    step_left = -math.log(u)
+                step = step_left * inv_mut if mut > 0.0 else math.inf
+                # Depths to the layer's boundary and to the next importance plane along the motion; a
+                # step reaches one when its depth travel covers it (no division until it does).
                 if uz > 0.0:
-                    to_boundary = (z_bot[layer] - z) / uz
-                    if region < n_planes:
-                        to_plane = (planes[region] - z) / uz
+                    to_boundary_z = z_bot[layer] - z
+                    to_plane_z = planes[region] - z if region < n_planes else math.inf
                 elif uz < 0.0:
-                    to_boundary = (z_top[layer] - z) / uz
-                    if region > 0:
-                        to_plane = (planes[region - 1] - z) / uz
+                    to_boundary_z = z - z_top[layer]
+                    to_plane_z = z - planes[region - 1] if region > 0 else math.inf
                 else:
-                    to_boundary = math.inf
-                if to_plane < to_boundary and step >= to_plane:
+                    if mut == 0.0:  # horizontal in a clear layer: never ends; count as lost
+                        roulette -= w
+                        break
+                    to_boundary_z = to_plane_z = math.inf
+                travel_z = step * abs(uz)
+                if to_plane_z < to_boundary_z and travel_z >= to_plane_z:
                     # An importance plane: the free path is memoryless, so each copy draws a new one.
+                    to_plane = to_plane_z / abs(uz)
                     x += to_plane * ux
                     y += to_plane * uy
                     step_left = 0.0
@@ -260,7 +293,7 @@ def _run_stream(
                         region -= 1
                         z = planes[region]
                         importance *= 0.5
-                    copies, w, gain = _window(w, importance, banked, bank_size, state)
+                    copies, w, gain, rng = _window(w, importance, banked, bank_size, rng)
                     roulette += gain
                     if copies == 0:
                         break
@@ -277,10 +310,11 @@ def _run_stream(
                         bank[banked, 9] = importance
                         banked += 1
                     continue
-                if step >= to_boundary:
-                    if to_boundary == math.inf:  # horizontal in a clear layer: never ends; count as lost
+                if travel_z >= to_boundary_z:
+                    if to_boundary_z == math.inf:  # a clear semi-infinite layer: never ends; count as lost
                         roulette -= w
                         break
+                    to_boundary = to_boundary_z / abs(uz)
                     x += to_boundary * ux
                     y += to_boundary * uy
                     going_down = uz > 0.0
@@ -292,9 +326,11 @@ def _run_stream(
                     else:
                         n_next = n_above if layer == 0 else n_layer[layer - 1]
                     r_fres, cos_t = _fresnel(n_layer[layer], n_next, abs(uz))
-                    if r_fres > 0.0 and _uniform(state) <= r_fres:
-                        uz = -uz
-                        continue
+                    if r_fres > 0.0:
+                        u, rng = _uniform(rng)
+                        if u <= r_fres:
+                            uz = -uz
+                            continue
                     if going_down and layer == n_layers - 1:
                         transmitted += w
                         ir = int(math.sqrt(x * x + y * y) * inv_dr)
@@ -320,7 +356,7 @@ def _run_stream(
                 step_left = 0.0
                 # The packet keeps the albedo's share; computed this way it stays >= 0 and is exactly 0
                 # in a purely absorbing layer.
-                scattered = w * (mus[layer] / mut)
+                scattered = w * albedo
                 deposit = w - scattered
                 absorbed += deposit
                 layer_abs[layer] += deposit
@@ -328,18 +364,19 @@ def _run_stream(
                 if iz < nz:
                     # Collision estimator of fluence: mua * phi = A bin by bin. Summed over all radii, it
                     # is the broad-beam fluence at that depth.
-                    _tally(phi_z, iz, w / mut)
+                    _tally(phi_z, iz, w * inv_mut)
                     ir = int(math.sqrt(x * x + y * y) * inv_dr)
                     if ir < nr:
                         _tally_rz(a_rz, ir, iz, deposit)
-                        _tally_rz(phi_rz, ir, iz, w / mut)
+                        _tally_rz(phi_rz, ir, iz, w * inv_mut)
                 w = scattered
                 if w == 0.0:
                     break
-                ux, uy, uz = _scatter(ux, uy, uz, g[layer], state)
+                ux, uy, uz, rng = _scatter(ux, uy, uz, g_layer, rng)
                 # MCML's roulette, on the weight relative to the region's target (1 without planes).
                 if w * importance < WEIGHT_THRESHOLD:
-                    if _uniform(state) <= ROULETTE_CHANCE:
+                    u, rng = _uniform(rng)
+                    if u <= ROULETTE_CHANCE:
                         roulette += w * (1.0 / ROULETTE_CHANCE - 1.0)
                         w /= ROULETTE_CHANCE
                     else:
@@ -359,6 +396,7 @@ def _run_stream(
             region = int(bank[banked, 8])
             importance = bank[banked, 9]
             step_left = 0.0
+    state[0], state[1], state[2], state[3] = rng
     scalars[SPECULAR] += specular
     scalars[DIFFUSE] += diffuse
     scalars[ABSORBED] += absorbed

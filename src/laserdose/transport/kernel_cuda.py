@@ -1,13 +1,14 @@
 """CUDA kernel: the CPU kernel's MCML code compiled for NVIDIA GPUs by numba-cuda (Wang et al. 1995).
 
 Not a second copy of the physics: the step functions of kernel_cpu (`_uniform`, `_fresnel`, `_launch`,
-`_scatter`) and its photon loop `_run_stream` are compiled again here, from the same Python functions, as
-CUDA device functions. Only the two tallies that every thread shares change: `_tally` and `_tally_rz`
-become atomic adds (float64 atomics: compute capability 6.0 or newer). One GPU thread is one stream with
-its own xoshiro256+ state, exactly as one CPU stream; its scalar and per-layer tallies are private
-columns of an array (coalesced across a warp) and are summed on the host in a fixed order. The backend
-launches `_trace_seeded`, whose threads seed themselves on the device; `_trace` takes explicit states
-(the tests feed both kernels the same states to compare them with kernel_cpu).
+`_azimuth`, `_scatter`, `_window`) and its photon loop `_run_stream` are compiled again here, from the
+same Python functions, as CUDA device functions. Only the two tallies that every thread shares change:
+`_tally` and `_tally_rz` become atomic adds (float64 atomics: compute capability 6.0 or newer). One GPU
+thread is one stream with its own xoshiro256+ state (a tuple of registers while it traces), exactly as one
+CPU stream; its scalar and per-layer tallies are private columns of an array (coalesced across a warp) and
+are summed on the host in a fixed order. The backend launches `_trace_seeded`, whose threads seed
+themselves on the device; `_trace` takes explicit states (the tests feed both kernels the same states to
+compare them with kernel_cpu).
 
 Under numba-cuda's simulator (NUMBA_ENABLE_CUDASIM=1) the same kernel runs as Python threads on the CPU:
 that is how the tests exercise it on machines without a GPU.
@@ -61,10 +62,13 @@ def _atomic_tally_rz(bins, ir, iz, value):
     cuda.atomic.add(bins, (ir, iz), value)
 
 
+# Every step function kernel_cpu calls is compiled here and rebound in its callers: one left out would
+# still compile for a real GPU, but the simulator would call its CPU build (and box the generator's state).
 _uniform = _device_function(cpu._uniform)
 _fresnel = _device_function(cpu._fresnel)
 _launch = _device_function(cpu._launch, _uniform=_uniform)
-_scatter = _device_function(cpu._scatter, _uniform=_uniform)
+_azimuth = _device_function(cpu._azimuth, _uniform=_uniform)
+_scatter = _device_function(cpu._scatter, _uniform=_uniform, _azimuth=_azimuth)
 _window = _device_function(cpu._window, _uniform=_uniform)
 _run_stream = _device_function(
     cpu._run_stream,
