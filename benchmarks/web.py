@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -89,12 +90,19 @@ def profiler(pid: int, path: Path | None):
 
 
 @contextlib.contextmanager
-def server(url: str):
+def server(url: str, pin_cpu: int | None = None):
     port = free_port()
-    env = {**audit_env(url), "LASERDOSE_ENVIRONMENT": "development"}
+    # As a clinic runs it: production settings (templates are not re-read from disk on every page).
+    env = {
+        **audit_env(url),
+        "LASERDOSE_ENVIRONMENT": "production",
+        "LASERDOSE_SECRET_KEY": secrets.token_hex(32),
+    }
     # The server is its own process (one uvicorn worker); the load generator is this one.
     launcher = "from laserdose.cli.main import app; app()"
     command = [sys.executable, "-c", launcher, "serve", "--port", str(port), "--database-url", url]
+    if pin_cpu is not None:  # the server on one core (Linux CPU affinity), the load generator free
+        command = ["taskset", "-c", str(pin_cpu), *command]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -138,6 +146,17 @@ def load(base: str, path: str, auth: dict[str, dict[str, str]], args: argparse.N
     return dict(json.loads(done.stdout))
 
 
+def warm_up(base: str, path: str, auth: dict[str, dict[str, str]], requests: int = 20) -> None:
+    """A few requests before the timed run: routes resolved, templates compiled, statements cached.
+
+    The first request of a fresh server can take seconds on a busy machine (FastAPI resolves its routes
+    on first use): a generous timeout.
+    """
+    with httpx.Client(base_url=base, timeout=120, **auth) as client:
+        for _ in range(requests):
+            client.get(path).raise_for_status()
+
+
 def cpu_s(pid: int) -> float:
     """User + system CPU time of process `pid` so far [s] (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -149,11 +168,12 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> list[dict[str,
     profile_dir, save_dir = args.profile, args.save
     passwords = seed(url)
     rows = []
-    with server(url) as (base, pid):
+    with server(url, args.pin_server) as (base, pid):
         cookies, headers = credentials(base, passwords["clinician"])
         targets = [("chart page /patients/1", "/patients/1", {"cookies": cookies}),
                    ("API GET /api/v1/patients", "/api/v1/patients", {"headers": headers})]  # fmt: skip
         for label, path, auth in targets:
+            warm_up(base, path, auth)
             stem = f"{name}-{path.strip('/').replace('/', '-')}.txt"
             with profiler(pid, profile_dir / stem if profile_dir else None):
                 cpu_before_s = cpu_s(pid)
@@ -187,6 +207,9 @@ def main() -> None:
     parser.add_argument("--save", type=Path, default=None, help="folder for one answer of each target")
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw", help="see tools/web_load.py")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
+    parser.add_argument(
+        "--pin-server", type=int, default=None, metavar="CPU", help="run the server on this CPU only"
+    )
     parser.add_argument("--label", default=None, help="also write benchmarks/results/web-LABEL.json")
     args = parser.parse_args()
     out = ROOT / "out"
@@ -209,7 +232,8 @@ def main() -> None:
     meta = {
         "cpu_count": os.cpu_count(),
         "seconds": args.seconds,
-        "server": "laserdose serve, 1 uvicorn worker, its own process",
+        "server": "laserdose serve, 1 uvicorn worker, its own process"
+        + (f", pinned to CPU {args.pin_server}" if args.pin_server is not None else ""),
         "load_generator": f"benchmarks/tools/web_load.py --client {args.client}, its own process",
         "load_average_1_5_15_before": load_before,
         "load_average_1_5_15": os.getloadavg(),

@@ -106,3 +106,38 @@ def test_an_admin_with_totp_needs_the_current_code_once(webapp):
     form = {"username": "admin", "password": PASSWORD, "client_secret": code}
     assert client.post("/api/v1/token", data=form).status_code == 200
     assert client.post("/api/v1/token", data=form).status_code == 401  # the same code twice: replay
+
+
+def test_the_chart_and_the_api_list_end_sessions_and_follow_role_changes_at_once(webapp):
+    """The busiest routes read the user in their one worker-thread hop: the same session checks apply."""
+    client = _logged_in(webapp, "clinician")
+    headers = bearer(client, "clinician")
+    patient = {"name": "Cora Quist", "birth_date": "1970-01-01", "skin_type": 3, "bmi": 24.0}
+    patient_id = client.post("/api/v1/patients", json=patient, headers=headers).json()["id"]
+    chart = f"/patients/{patient_id}"
+    page = client.get(chart, follow_redirects=False)
+    assert page.status_code == 200 and "Screen patient" in page.text and "(clinician)" in page.text
+    engine = db.make_engine(webapp.url)
+    with db.session_factory(engine).begin() as session:
+        users.change_role(session=session, username="clinician", role="operator", actor_name="t")
+    page = client.get(chart, follow_redirects=False)
+    assert page.status_code == 200 and "(operator)" in page.text and "Screen patient" not in page.text
+    stolen = dict(client.cookies)
+    with db.session_factory(engine).begin() as session:
+        users.set_password(session=session, username="clinician", password="a brand new passphrase",
+                           actor_name="t")  # fmt: skip
+    for who in (client, webapp.client()):
+        who.cookies.update(stolen)
+        response = who.get(chart, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert client.get("/api/v1/patients", headers=headers).status_code == 401
+    operator = _logged_in(webapp, "operator")
+    token = bearer(operator, "operator")
+    assert (
+        operator.get(chart).status_code == 200
+        and operator.get("/api/v1/patients", headers=token).status_code == 200
+    )
+    with db.session_factory(engine).begin() as session:
+        users.deactivate_user(session=session, username="operator", actor_name="t")
+    assert operator.get(chart, follow_redirects=False).headers["location"] == "/login"
+    assert operator.get("/api/v1/patients", headers=token).status_code == 401

@@ -6,10 +6,13 @@ text in the username field is often a password typed in the wrong box, and the l
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic import audit
+from laserdose.clinic.chart_rows import ChartRow
 from laserdose.clinic.models import Patient, User
 
 UNKNOWN_USER = "(no such user)"
@@ -46,9 +49,14 @@ def record_logout(*, session: Session, user: User, via: str) -> None:
     )  # fmt: skip
 
 
-def record_view(*, session: Session, actor: User, patient: Patient, what: str) -> None:
+def record_view(*, session: Session, actor: User, patient: Patient | ChartRow, what: str) -> None:
     """Audit that `actor` looked at `patient`'s record (`what`: "chart", "api")."""
-    audit.record(
-        session=session, actor=actor.username, action="patient.view", entity="patients",
-        entity_id=patient.id, details={"view": what},
-    )  # fmt: skip
+    audit.record(session=session, **view_entry(actor=actor, patient=patient, what=what))
+
+
+def view_entry(*, actor: User, patient: Patient | ChartRow, what: str) -> dict[str, Any]:
+    """The audit entry of `actor` looking at `patient`'s record, as `audit.record`'s keyword arguments."""
+    return {
+        "actor": actor.username, "action": "patient.view", "entity": "patients", "entity_id": patient.id,
+        "details": {"view": what},
+    }  # fmt: skip

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from laserdose.clinic.models import AuditEntry, utcnow
@@ -107,9 +107,17 @@ def _content(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+# Built once, run as plain statements on the session's connection: an append is written on every chart
+# view, and building the statements and going through the ORM's unit of work cost more than the writes.
+_HEAD = select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+_INSERT = insert(AuditEntry)
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_SQLITE_LOCK = text("UPDATE audit_log SET id = id WHERE 0")
+
+
 def head_hash(*, session: Session) -> str:
     """Return the newest row's hash, or the genesis hash for an empty log."""
-    last = session.scalars(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    last = session.connection().execute(_HEAD).scalar()
     return last or GENESIS_HASH
 
 
@@ -122,7 +130,7 @@ def record(
     entity_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one audit row chained to the current head and flush it.
+    """Append one audit row chained to the current head (written at once, in the session's transaction).
 
     Args:
         session: open database session (the caller commits).
@@ -131,16 +139,65 @@ def record(
         entity: the table or thing acted on.
         entity_id: its id, if any.
         details: JSON-safe facts about the change (field names, not patient data values).
+
+    Returns:
+        the entry as written, with its id (not attached to the session).
     """
-    dialect = session.get_bind().dialect.name
+    session.flush()  # the changes this entry records reach the database first, as before any write
+    _lock_the_head(session)
+    entry = _chained(head_hash(session=session), actor, action, entity, entity_id, details)
+    values = {column: getattr(entry, column) for column in _COLUMNS}
+    inserted = session.connection().execute(_INSERT, values).inserted_primary_key
+    assert inserted is not None  # a plain INSERT of one row
+    entry.id = inserted[0]
+    return entry
+
+
+def record_many(*, session: Session, entries: list[dict[str, Any]]) -> None:
+    """Append several audit rows in order, chained to the current head: one lock, one head read, one insert.
+
+    Args:
+        session: open database session (the caller commits).
+        entries: the keyword arguments of `record` (actor, action, entity, entity_id, details) of each row.
+    """
+    if not entries:
+        return
+    session.flush()
+    _lock_the_head(session)
+    prev_hash, rows = head_hash(session=session), []
+    for fields in entries:
+        entry = _chained(prev_hash, **fields)
+        rows.append({column: getattr(entry, column) for column in _COLUMNS})
+        prev_hash = entry.hash
+    session.connection().execute(_INSERT, rows)
+
+
+_COLUMNS = ("at", "actor", "action", "entity", "entity_id", "details", "prev_hash", "hash", "mac")
+
+
+def _lock_the_head(session: Session) -> None:
+    """Hold the append lock until the transaction ends, so that no other writer moves the head meanwhile."""
+    connection = session.connection()
+    dialect = connection.dialect.name
     if dialect == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+        connection.execute(_PG_LOCK, {"key": _APPEND_LOCK_KEY})
     elif dialect == "sqlite":
         # Take SQLite's write lock before reading the head: Python's sqlite3 opens the transaction only at
         # the first write, so two requests could both read the same head and the second insert would break
         # the chain's unique prev_hash (seen with concurrent chart views). A write that changes no row
         # still takes the lock, and waits for another appender's commit (busy_timeout).
-        session.execute(text("UPDATE audit_log SET id = id WHERE 0"))
+        connection.execute(_SQLITE_LOCK)
+
+
+def _chained(
+    prev_hash: str,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """The entry after `prev_hash`, hashed and keyed (not yet written)."""
     entry = AuditEntry(
         at=utcnow().isoformat(timespec="microseconds"),
         actor=actor,
@@ -148,12 +205,10 @@ def record(
         entity=entity,
         entity_id=entity_id,
         details=details or {},
-        prev_hash=head_hash(session=session),
+        prev_hash=prev_hash,
     )
     entry.hash = entry_hash(entry.prev_hash, _content(entry))
     entry.mac = entry_mac(current_key(), entry.hash)
-    session.add(entry)
-    session.flush()
     return entry
 
 

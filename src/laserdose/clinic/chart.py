@@ -1,8 +1,9 @@
 """A patient's chart: screenings, courses, treatment sessions and outcomes on one timeline.
 
 Read-only: every function takes the database session keyword-only and checks the reader's role. The chart
-loads each table once (one query per table, whatever the number of courses) and derives the timeline, the
-outcome series and the course summaries from those rows.
+loads each table once (one query per table, whatever the number of courses, `laserdose.clinic.chart_rows`)
+and derives the timeline, the outcome series, the course summaries and every record's earlier versions
+(one more query) from those rows.
 """
 
 from __future__ import annotations
@@ -12,26 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, select
-from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
 from laserdose.clinic import corrections, visit_notes
+from laserdose.clinic.chart_rows import ChartRow, load_chart_rows
 from laserdose.clinic.course_closing import CLOSE_REASONS
 from laserdose.clinic.courses import CourseSummary, summarise
-from laserdose.clinic.models import (
-    Course,
-    CourseClosure,
-    Outcome,
-    Patient,
-    Screening,
-    TreatmentSession,
-    User,
-    VisitNote,
-)
-from laserdose.clinic.outcomes import OutcomePoint, patient_outcomes, series_of
+from laserdose.clinic.models import User
+from laserdose.clinic.outcomes import OutcomePoint, series_of
 from laserdose.clinic.patients import get_patient
-from laserdose.clinic.records import get_row
 from laserdose.clinic.users import READERS, require_role
 
 
@@ -61,66 +51,22 @@ class PatientChart:
     """Everything the chart page shows of one patient.
 
     Attributes:
-        patient: the patient, with `screenings` (each with its `referral`) and `courses` loaded.
+        patient: the patient's row, with `screenings` (each with its `referral`) and `courses` set
+            (`laserdose.clinic.chart_rows`).
         events: the timeline, oldest first (with the courses' visit notes).
         series: the scored assessments with responder flags, oldest first.
         courses: the courses, oldest first, with delivery counts.
+        patient_versions: the patient record's earlier versions, oldest first.
     """
 
-    patient: Patient
+    patient: ChartRow
     events: list[TimelineEvent]
     series: list[OutcomePoint]
     courses: list[CourseSummary]
+    patient_versions: list[corrections.Version] = field(default_factory=list)
 
 
-# Built once: building a statement and its cache key costs about as much as running it on SQLite.
-_PATIENT_ID: BindParameter[int] = bindparam("patient_id")
-_SCREENINGS = (
-    select(Screening)
-    .options(joinedload(Screening.referral))
-    .where(Screening.patient_id == _PATIENT_ID)
-    .order_by(Screening.id)
-)
-_COURSES = select(Course).where(Course.patient_id == _PATIENT_ID).order_by(Course.id)
-_SESSIONS = (
-    select(TreatmentSession)
-    .join(Course)
-    .where(Course.patient_id == _PATIENT_ID)
-    .order_by(TreatmentSession.id)
-)
-_CLOSURES = (
-    select(CourseClosure).join(Course).where(Course.patient_id == _PATIENT_ID).order_by(CourseClosure.id)
-)
-_NOTES = select(VisitNote).join(Course).where(Course.patient_id == _PATIENT_ID).order_by(VisitNote.id)
-
-
-def _load(session: Session, patient_id: int) -> tuple[Patient, list[Outcome], dict[int, list[VisitNote]]]:
-    """The patient with screenings (and referrals), courses (and sessions) set; outcomes; notes by course.
-
-    One query per table, whatever the number of courses: plain queries cost about half what the same
-    loading through `selectinload` options does.
-    """
-    patient = get_row(session, Patient, patient_id, "patient")
-    ids = {"patient_id": patient_id}
-    set_committed_value(patient, "screenings", list(session.scalars(_SCREENINGS, ids)))
-    courses = list(session.scalars(_COURSES, ids))
-    set_committed_value(patient, "courses", courses)
-    records: dict[int, list[TreatmentSession]] = {course.id: [] for course in courses}
-    for record in session.scalars(_SESSIONS, ids):
-        records[record.course_id].append(record)
-    closures: dict[int, list[CourseClosure]] = {course.id: [] for course in courses}
-    for closure in session.scalars(_CLOSURES, ids):
-        closures[closure.course_id].append(closure)
-    for course in courses:
-        set_committed_value(course, "sessions", records[course.id])
-        set_committed_value(course, "closures", closures[course.id])
-    notes: dict[int, list[VisitNote]] = {course.id: [] for course in courses}
-    for note in session.scalars(_NOTES, ids):
-        notes[note.course_id].append(note)
-    return patient, patient_outcomes(session, patient_id, voided=True), notes
-
-
-def _outcome_summary(outcome: Outcome) -> str:
+def _outcome_summary(outcome: Any) -> str:
     parts = []
     if outcome.nrs is not None:
         parts.append(f"pain NRS {outcome.nrs}/10")
@@ -137,7 +83,7 @@ def _outcome_summary(outcome: Outcome) -> str:
     return ", ".join(parts)
 
 
-def _session_summary(record: TreatmentSession) -> str:
+def _session_summary(record: Any) -> str:
     """One line for a session: energy, state, what it completes, why it is a second dose that day."""
     energy_j = sum(float(v) for v in record.energy_j_by_wavelength.values())
     if record.status == "running":
@@ -154,7 +100,7 @@ def _session_summary(record: TreatmentSession) -> str:
     return text
 
 
-def _referral_events(screenings: list[Screening]) -> list[TimelineEvent]:
+def _referral_events(screenings: list[ChartRow]) -> list[TimelineEvent]:
     """A referral's outcome or override as chart entries (the referral itself is its screening's)."""
     events = []
     for referral in (s.referral for s in screenings if s.referral is not None):
@@ -179,7 +125,7 @@ def _correctable(
     return TimelineEvent(when, kind, summary, (name, row.id), reason, tuple(found[name, row.id]))
 
 
-def _course_events(course: Course, notes: list[VisitNote], found: Histories) -> list[TimelineEvent]:
+def _course_events(course: ChartRow, notes: list[ChartRow], found: Histories) -> list[TimelineEvent]:
     signed = "signed" if course.signed_at else "not signed"
     events = [TimelineEvent(course.created_at.date(), "course", f"course {course.protocol} ({signed})")]
     events += [
@@ -197,7 +143,7 @@ def _course_events(course: Course, notes: list[VisitNote], found: Histories) -> 
 
 
 def _events(
-    patient: Patient, outcomes: list[Outcome], notes: dict[int, list[VisitNote]], found: Histories
+    patient: ChartRow, outcomes: list[ChartRow], notes: dict[int, list[ChartRow]], found: Histories
 ) -> list[TimelineEvent]:
     """The patient's screenings, referrals, courses, sessions, visit notes and outcomes, oldest first.
 
@@ -241,15 +187,18 @@ def record_summary(*, session: Session, actor: User, kind: str, row: Any) -> str
 def patient_chart(*, session: Session, actor: User, patient_id: int) -> PatientChart:
     """Return the patient's chart, or raise `NotFound`."""
     require_role(actor, *READERS)
-    patient, outcomes, notes = _load(session, patient_id)
-    records: list[tuple[str, Any]] = [("screenings", s) for s in patient.screenings]
+    rows = load_chart_rows(session, patient_id)
+    patient, outcomes, notes = rows.patient, rows.outcomes, rows.notes
+    records: list[tuple[str, Any]] = [("patients", patient)]
+    records += [("screenings", s) for s in patient.screenings]
     records += [("sessions", r) for course in patient.courses for r in course.sessions]
     records += [("notes", n) for course_notes in notes.values() for n in course_notes]
     records += [("outcomes", o) for o in outcomes]
-    found = corrections.histories(session=session, actor=actor, records=records)
+    found = corrections.histories(session=session, actor=actor, records=records, versions=rows.versions)
     summaries = [summarise(course) for course in patient.courses]
     live = [o for o in outcomes if o.voided_at is None]  # voided assessments are not plotted
-    return PatientChart(patient, _events(patient, outcomes, notes, found), series_of(live), summaries)
+    events = _events(patient, outcomes, notes, found)
+    return PatientChart(patient, events, series_of(live), summaries, found["patients", patient.id])
 
 
 def timeline(*, session: Session, actor: User, patient_id: int) -> list[TimelineEvent]:

@@ -17,11 +17,11 @@ transaction); every change is checked against the actor's role.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, inspect, select
+from sqlalchemy import ColumnElement, bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic.course_closing import require_open
@@ -114,14 +114,27 @@ def check_reason(reason: str) -> str:
     return text
 
 
-def snapshot(row: Base) -> dict[str, Any]:
-    """The record's columns (not its id nor its void state) as JSON-safe values: dates as ISO text."""
+_COPIED: dict[type[Base], tuple[str, ...]] = {}
+
+
+def _copied(model: type[Base]) -> tuple[str, ...]:
+    """The columns of `model` a version keeps, in the table's order (worked out once per model)."""
+    if model not in _COPIED:
+        _COPIED[model] = tuple(a.key for a in inspect(model).column_attrs if a.key not in _NOT_COPIED)
+    return _COPIED[model]
+
+
+def snapshot(row: Any, model: type[Base] | None = None) -> dict[str, Any]:
+    """The record's columns (not its id nor its void state) as JSON-safe values: dates as ISO text.
+
+    Args:
+        row: the record, a model instance or a read-only row of `model` (the chart's).
+        model: the record's model; None: the row's own class.
+    """
     values: dict[str, Any] = {}
-    for attribute in inspect(row).mapper.column_attrs:
-        if attribute.key in _NOT_COPIED:
-            continue
-        value = getattr(row, attribute.key)
-        values[attribute.key] = value.isoformat() if isinstance(value, dt.date) else value
+    for key in _copied(model or type(row)):
+        value = getattr(row, key)
+        values[key] = value.isoformat() if isinstance(value, dt.date) else value
     return values
 
 
@@ -251,32 +264,49 @@ def history(*, session: Session, actor: User, kind: str, record_id: int) -> list
     return histories(session=session, actor=actor, records=[(kind, row)])[kind, record_id]
 
 
+# Built once, read as plain rows (the chart runs it on every view): the versions of some records with the
+# username of who changed each.
+_VERSIONS = (
+    select(RecordVersion.__table__, User.username)
+    .join(User, User.id == RecordVersion.changed_by_id)
+    .where(
+        RecordVersion.entity.in_(bindparam("entities", expanding=True)),
+        RecordVersion.entity_id.in_(bindparam("ids", expanding=True)),
+    )
+    .order_by(RecordVersion.entity, RecordVersion.entity_id, RecordVersion.version)
+)
+
+
 def histories(
-    *, session: Session, actor: User, records: list[tuple[str, Any]]
+    *, session: Session, actor: User, records: list[tuple[str, Any]], versions: Iterable[Any] | None = None
 ) -> dict[tuple[str, int], list[Version]]:
-    """`history` of many records (kind, row) in one query, keyed by (kind, id) (the chart reads them all)."""
+    """`history` of many records (kind, row) in one query, keyed by (kind, id) (the chart reads them all).
+
+    A row may be a model instance or a read-only row of the kind's model (`laserdose.clinic.chart_rows`).
+    `versions` are the `record_versions` rows of these records, each with the `username` of who changed
+    it, by entity, record and version, when the caller has read them already (rows of other records are
+    left out); None: they are read here.
+    """
     require_role(actor, *READERS)
     keys = {(kind_of(kind).model.__tablename__, row.id): (kind, row) for kind, row in records}
     found: dict[tuple[str, int], list[Version]] = {(kind, row.id): [] for kind, row in keys.values()}
     if not keys:
         return found
-    statement = select(RecordVersion, User.username).join(User, User.id == RecordVersion.changed_by_id)
-    statement = statement.where(
-        RecordVersion.entity.in_({entity for entity, _ in keys}),
-        RecordVersion.entity_id.in_({record_id for _, record_id in keys}),
-    ).order_by(RecordVersion.entity, RecordVersion.entity_id, RecordVersion.version)
-    rows: dict[tuple[str, int], list[tuple[RecordVersion, str]]] = {}
-    for kept, username in session.execute(statement):
+    if versions is None:
+        parameters = {"entities": sorted({entity for entity, _ in keys}), "ids": sorted({i for _, i in keys})}
+        versions = session.connection().execute(_VERSIONS, parameters)
+    rows: dict[tuple[str, int], list[tuple[Any, str]]] = {}
+    for kept in versions:
         if (kept.entity, kept.entity_id) in keys:
-            rows.setdefault((kept.entity, kept.entity_id), []).append((kept, username))
+            rows.setdefault((kept.entity, kept.entity_id), []).append((kept, kept.username))
     for key, kept_rows in rows.items():
         kind, row = keys[key]
-        found[kind, row.id] = _versions(kept_rows, row)
+        found[kind, row.id] = _versions(kept_rows, snapshot(row, kind_of(kind).model))
     return found
 
 
-def _versions(rows: list[tuple[RecordVersion, str]], row: Any) -> list[Version]:
-    later = [kept.snapshot for kept, _ in rows[1:]] + [snapshot(row)]
+def _versions(rows: list[tuple[Any, str]], current: dict[str, Any]) -> list[Version]:
+    later = [kept.snapshot for kept, _ in rows[1:]] + [current]
     return [
         Version(
             kept.version, kept.action, kept.reason, username, kept.changed_at,

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic import corrections
+from laserdose.clinic.chart_rows import ChartRow
 from laserdose.clinic.course_closing import CourseClosed, is_active, require_open
 from laserdose.clinic.models import Course, Outcome, Patient, User
 from laserdose.clinic.patients import get_patient, live_patient
@@ -211,7 +212,7 @@ def outcome_series(*, session: Session, actor: User, patient_id: int) -> list[Ou
     return series_of(patient_outcomes(session, patient_id))
 
 
-def series_of(rows: Iterable[Outcome]) -> list[OutcomePoint]:
+def series_of(rows: Iterable[Outcome | ChartRow]) -> list[OutcomePoint]:
     """The chart points of a patient's assessments given oldest first (see `outcome_series`)."""
     baseline: dict[scoring.Measure, float] = {}
     points = []

@@ -6,7 +6,7 @@ import re
 
 from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from laserdose.clinic import audit, totp
@@ -182,6 +182,20 @@ def get_user(*, session: Session, user_id: int) -> User | None:
     """Return the active user with `user_id`, or None."""
     user = session.get(User, user_id)
     return user if user is not None and user.active else None
+
+
+_USER_BY_ID = select(User.__table__).where(User.id == bindparam("user_id"))  # built once
+
+
+def read_user(*, session: Session, user_id: int) -> User | None:
+    """The active user with `user_id` as a read-only copy, not attached to the session, or None.
+
+    For requests that only read who acts (its role, name and session version): a plain row, about a third
+    of the cost of an ORM load. A request that changes the user, or links new rows to it as an object,
+    uses `get_user`.
+    """
+    row = session.connection().execute(_USER_BY_ID, {"user_id": user_id}).mappings().first()
+    return User(**row) if row is not None and row["active"] else None
 
 
 def list_users(*, session: Session) -> list[User]:

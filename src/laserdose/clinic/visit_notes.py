@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from laserdose.clinic.chart_rows import ChartRow
 from laserdose.clinic.course_closing import require_open
 from laserdose.clinic.models import Course, TreatmentSession, User, VisitNote
 from laserdose.clinic.patients import readable_course
@@ -101,7 +102,7 @@ def course_notes(*, session: Session, actor: User, course_id: int) -> list[Visit
     return list(session.scalars(query.order_by(VisitNote.visit_on.desc(), VisitNote.id.desc())))
 
 
-def summary(note: VisitNote) -> str:
+def summary(note: VisitNote | ChartRow) -> str:
     """One line for the chart's timeline."""
     parts = []
     if note.pain_before is not None or note.pain_after is not None:

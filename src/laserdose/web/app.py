@@ -13,12 +13,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from laserdose.clinic import audit, db
+from laserdose.clinic.audit_group import GroupAppender
 from laserdose.clinic.console_registry import ConsoleRegistry
 from laserdose.clinic.qa_guided import GuidedSlot
 from laserdose.clinical import body_chart
 from laserdose.domain import quantities
-from laserdose.web import plain_words
+from laserdose.web import icons, plain_words
 from laserdose.web.audit_status import audit_files, audit_watch
+from laserdose.web.deps import route_threads
 from laserdose.web.errors import UnexpectedErrors, install_error_handlers
 from laserdose.web.middleware import AccessLog, RequestBounds, RequestGuard, SecurityHeaders
 from laserdose.web.security import LoginThrottle, TokenSigner
@@ -33,7 +35,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     # Fewer threads than anyio's 40: on two cores more only fight over the GIL and the connection pool.
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.worker_threads
-    async with console_lifespan(app), audit_watch(app):
+    async with route_threads(app, app.state.settings.worker_threads), console_lifespan(app), audit_watch(app):
         yield
 
 
@@ -66,9 +68,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     )
 
     settings = settings or WebSettings()
+    # No OpenTelemetry: the app sends nothing about its requests anywhere (exception messages could hold
+    # patient data), and FastAPI's bridge otherwise looks for configured providers on every request.
     app = FastAPI(
         title="laserdose clinic", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json",
-        lifespan=_lifespan,
+        lifespan=_lifespan, telemetry={"tracing": False, "metrics": False, "logs": False},
     )  # fmt: skip
     # No bound on extra connections: FastAPI validates a sync route's answer in another worker-thread hop
     # while the request still holds its connection, so a bounded pool can fill with requests waiting for
@@ -77,6 +81,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = db.session_factory(engine)
+    app.state.audit_appender = GroupAppender(app.state.sessions)  # chart views, committed in groups
     app.state.tokens = TokenSigner(settings.secret_key, settings.token_ttl_s)
     app.state.login_throttle = LoginThrottle(
         settings.login_attempts,
@@ -89,6 +94,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.audit_key = audit.load_key(key_file)
     audit.use_key(app.state.audit_key)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.templates.env.globals["icon"] = icons.icon
     app.state.templates.env.globals["domain"] = quantities  # forms show the ranges the checks enforce
     app.state.templates.env.filters["plain_sources"] = plain_words.plain_sources  # no [S]/[U] on pages
     app.state.templates.env.filters["plain_text"] = plain_words.plain_text
@@ -109,15 +115,17 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     install_error_handlers(app)
 
+    # Routes are matched in order, at a cost per route tried: the busiest first (the API, the patient
+    # list, the chart). patient_pages before pages: /patients/new is no patient id.
     app.include_router(api.router)
+    app.include_router(patient_pages.router)
+    app.include_router(pages.router)
     app.include_router(api_docs.router)  # Swagger UI from /static, not FastAPI's CDN page
     app.include_router(courses_api.router)
     app.include_router(corrections_api.router)
     app.include_router(correction_pages.router)
     app.include_router(day_api.router)
     app.include_router(day_pages.router)
-    app.include_router(patient_pages.router)  # before pages: /patients/new is no patient id
-    app.include_router(pages.router)
     app.include_router(course_pages.router)
     app.include_router(outcome_pages.router)
     app.include_router(exercise_pages.router)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from laserdose.clinic import access_audit, users
 from laserdose.clinic.models import User
-from laserdose.web.security import client_address
+from laserdose.web.security import client_address, new_csrf_token
 
 TOUCH_EVERY_S = 60  # the cookie's last-use time is rewritten at most this often [s]
 
@@ -63,13 +63,22 @@ def attempt(
 
 
 def start_page_session(request: Request, user: User) -> None:
-    """A fresh session for `user` (a new cookie on login: no fixation)."""
+    """A fresh session for `user` (a new cookie on login: no fixation), with a fresh CSRF token.
+
+    The token is made here rather than by the first page after login: the pages that follow then leave
+    the session as it is, and the cookie is signed again only when it changes (its last-use time).
+    """
     request.session.clear()
-    request.session.update({"uid": user.id, "sv": user.session_version, "seen": int(time.time())})
+    request.session.update(
+        {"uid": user.id, "sv": user.session_version, "seen": int(time.time()), "csrf": new_csrf_token()}
+    )
 
 
-def page_session_user(request: Request, session: Session) -> User | None:
-    """The user of a live page session, else None; refreshes the session's last-use time."""
+def page_session_user(request: Request, session: Session, read_only: bool = False) -> User | None:
+    """The user of a live page session, else None; refreshes the session's last-use time.
+
+    With `read_only`, the user is a copy not attached to the session (`users.read_user`).
+    """
     cookie = request.session
     uid, version, seen = cookie.get("uid"), cookie.get("sv"), cookie.get("seen")
     if type(uid) is not int or type(version) is not int or type(seen) is not int:
@@ -77,7 +86,8 @@ def page_session_user(request: Request, session: Session) -> User | None:
     now = int(time.time())
     if now - seen > request.app.state.settings.session_idle_s:
         return None
-    user = users.get_user(session=session, user_id=uid)
+    lookup = users.read_user if read_only else users.get_user
+    user = lookup(session=session, user_id=uid)
     if user is None or user.session_version != version:
         return None
     if now - seen >= TOUCH_EVERY_S:

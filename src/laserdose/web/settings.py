@@ -31,7 +31,8 @@ class WebSettings(BaseSettings):
         console_period_s: the console's control period, wall clock [s]: one heartbeat, one measurement and
             one database write of the session record each period.
         console_grace_s: a running session that no browser watches for this long is stopped [s] [U].
-        worker_threads: threads that run the routes' database work; also the connection pool's size.
+        worker_threads: threads that run the routes' database work, and as many again for the busiest
+            routes (`laserdose.web.deps.in_one_hop`); also the connection pool's size.
         session_idle_s: a page session unused for this long ends [s].
         max_body_bytes: largest request body accepted [bytes]; larger ones get 413.
         max_json_depth: deepest nesting of objects and arrays in a JSON body.

@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 
 from laserdose.clinic import access_audit, outcomes, patients, users
 from laserdose.clinic.models import User
-from laserdose.web.deps import DbSession, api_user, roles
+from laserdose.web.deps import DbSession, api_reader, api_user, in_one_hop, oauth2_scheme, roles
 from laserdose.web.login import attempt, end_all_sessions
 from laserdose.web.schemas import (
     OutcomeCreate,
@@ -65,8 +65,10 @@ PATIENT_PAGE = TypeAdapter(PatientPagePublic)
 
 
 @router.get("/patients", response_model=PatientPagePublic)
+@in_one_hop
 def list_patients(
-    session: DbSession, user: Reader, q: Annotated[str, Query(max_length=200)] = "",
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)],
+    q: Annotated[str, Query(max_length=200)] = "",
     limit: Annotated[int, Query(ge=1, le=patients.MAX_PAGE_SIZE, description="page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="patients to skip")] = 0,
     page: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="1-based page; sets offset")] = None,
@@ -74,11 +76,13 @@ def list_patients(
     """One page of patients by family name, optionally only those whose name or record number holds `q`."""
     if page is not None:
         offset = (page - 1) * limit
-    found = patients.page_patients(session=session, actor=user, query=q, offset=offset, limit=limit)
-    answer = PatientPagePublic(
-        items=[PatientPublic.of(patient) for patient in found.patients], total=found.total,
-        offset=found.offset, limit=found.limit,
-    )  # fmt: skip
+    with request.app.state.sessions() as session:  # one hop: the token's user, then the page
+        user = api_reader(request, session, token, *users.READERS)
+        found = patients.page_patients(session=session, actor=user, query=q, offset=offset, limit=limit)
+        answer = PatientPagePublic(
+            items=[PatientPublic.of(patient) for patient in found.patients], total=found.total,
+            offset=found.offset, limit=found.limit,
+        )  # fmt: skip
     return Response(PATIENT_PAGE.dump_json(answer), media_type="application/json")
 
 

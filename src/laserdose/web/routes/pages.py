@@ -14,7 +14,7 @@ from laserdose.clinic.course_report import course_report_pdf
 from laserdose.clinic.models import Role, User
 from laserdose.clinical.outcomes import MIC
 from laserdose.web.chart import outcome_charts
-from laserdose.web.deps import DbSession, PageUser, page_user, roles
+from laserdose.web.deps import DbSession, PageUser, in_one_hop, page_reader, page_user, roles
 from laserdose.web.forms import PostedForm, check_csrf, render
 from laserdose.web.login import attempt, end_all_sessions, page_session_user, start_page_session
 from laserdose.web.plan_view import get_physics
@@ -79,9 +79,17 @@ def home(user: PageUser) -> RedirectResponse:
 
 
 @router.get("/patients/{patient_id}")
-def patient_chart(request: Request, patient_id: int, session: DbSession, user: Reader) -> HTMLResponse:
-    """The patient's chart: details, timeline and pain/disability charts with the MIC marked."""
-    return chart_page(request, session, user, patient_id)
+@in_one_hop
+def patient_chart(request: Request, patient_id: int) -> HTMLResponse:
+    """The patient's chart: details, timeline and pain/disability charts with the MIC marked.
+
+    The user lookup, the reads and the rendering run in one worker-thread hop on one connection (the page
+    people open most; see `in_one_hop`); the view's audit entry is committed, with those of views that came
+    meanwhile, before the page leaves (`laserdose.clinic.audit_group`).
+    """
+    with request.app.state.sessions() as session:
+        user = page_reader(request, session, *users.READERS)
+        return chart_page(request, session, user, patient_id)
 
 
 def chart_page(
@@ -89,13 +97,18 @@ def chart_page(
 ) -> HTMLResponse:
     """Render the chart; `extra` holds a form's errors and typed values (closing a course)."""
     found = chart.patient_chart(session=session, actor=user, patient_id=patient_id)
-    access_audit.record_view(session=session, actor=user, patient=found.patient, what="chart")
+    # This request's transaction ends first (a caller's pending writes committed, as before): the append
+    # runs on another connection and must never wait for a lock this one holds.
     session.commit()
-    history = corrections.history(session=session, actor=user, kind="patients", record_id=patient_id)
+    # On record (committed) before the page leaves, with the views of requests that came meanwhile.
+    request.app.state.audit_appender.append(
+        **access_audit.view_entry(actor=user, patient=found.patient, what="chart")
+    )
     return render(
         request, "chart.html", user, status_code, patient=found.patient, events=found.events,
         charts=outcome_charts(found.series), courses=found.courses, can_record=user.role in users.RECORDERS,
-        may_correct=corrections.allowed_kinds(user), patient_history=history, close_reasons=CLOSE_REASONS,
+        may_correct=corrections.allowed_kinds(user), patient_history=found.patient_versions,
+        close_reasons=CLOSE_REASONS,
         **({"form_course": None, "errors": {}, "values": {}} | extra),
     )  # fmt: skip
 
