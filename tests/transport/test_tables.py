@@ -90,21 +90,11 @@ def test_table_refuses_lookups_outside_its_axes(small_table):
 
 
 def test_exponential_tail_restores_an_exponential_profile_cut_off_by_empty_bins():
-    from laserdose.transport.tables import FluenceTable
-
     # F = 0.3 exp(-0.15 z): below F = 1e-5 (z > 68.7 mm) the bins are emptied, as deep Monte Carlo bins are.
     z = np.arange(100) + 0.5
     exact = 0.3 * np.exp(-0.15 * z)
     cut = np.where(exact < 1e-5, 0.0, exact)
-    table = FluenceTable(
-        wavelengths_nm=np.array([810.0]),
-        skin_types=np.array([3]),
-        fat_mm=np.array([10.0]),
-        radii_mm=np.array([50.0]),
-        z_centres_mm=z,
-        factors=cut.reshape(1, 1, 1, 1, 100),
-        photons=1,
-    )
+    table = _one_profile_table(z, cut)
     assert table.with_exponential_tail().factors.ravel() == pytest.approx(exact, rel=1e-9)
 
 
@@ -131,7 +121,7 @@ def test_an_entry_is_the_same_bits_whatever_the_workers_cores(tmp_path, numba_th
 
 
 def test_a_table_with_standard_errors_keeps_its_resolved_bins_and_continues_the_rest():
-    from laserdose.transport.tables import RESOLVED_RELATIVE_SE, FluenceTable
+    from laserdose.transport.tables import RESOLVED_RELATIVE_SE
 
     # F = 0.3 exp(-0.15 z) with a relative SE growing 1 % per 10 mm: bins beyond 10 % SE (z > 95 mm)
     # are replaced by the exponential fitted above them, which here is the same law, and lose their SE.
@@ -140,17 +130,7 @@ def test_a_table_with_standard_errors_keeps_its_resolved_bins_and_continues_the_
     relative = 0.001 * z
     noisy = exact.copy()
     noisy[relative > RESOLVED_RELATIVE_SE] *= 1.5  # Monte Carlo noise where the SE is large
-    table = FluenceTable(
-        wavelengths_nm=np.array([810.0]),
-        skin_types=np.array([3]),
-        fat_mm=np.array([10.0]),
-        radii_mm=np.array([50.0]),
-        z_centres_mm=z,
-        factors=noisy.reshape(1, 1, 1, 1, 100),
-        photons=1,
-        se=(relative * noisy).reshape(1, 1, 1, 1, 100),
-        entry_photons=np.array([[[1]]]),
-    )
+    table = _one_profile_table(z, noisy, se=relative * noisy, entry_photons=np.array([[[1]]]))
     tailed = table.with_exponential_tail()
     assert tailed.factors.ravel() == pytest.approx(exact, rel=1e-9)
     resolved = relative <= RESOLVED_RELATIVE_SE
@@ -171,3 +151,15 @@ def test_provenance_says_how_the_table_was_built(small_table):
     )
     text = precise.provenance()
     assert "4e+05 to 8e+06 photons an entry" in text and "laserdose tables precise" in text
+
+
+def _one_profile_table(z_mm, factors, se=None, **extra):
+    """A table of one entry and one radius holding the depth profile `factors` (and its SE)."""
+    from laserdose.transport.tables import FluenceTable
+
+    as_entry = (1, 1, 1, 1, len(z_mm))
+    return FluenceTable(
+        wavelengths_nm=np.array([810.0]), skin_types=np.array([3]), fat_mm=np.array([10.0]),
+        radii_mm=np.array([50.0]), z_centres_mm=z_mm, factors=factors.reshape(as_entry), photons=1,
+        se=None if se is None else se.reshape(as_entry), **extra,
+    )  # fmt: skip
