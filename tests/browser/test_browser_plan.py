@@ -1,6 +1,6 @@
 """Browser journey of the clinician's plan: screen (refer, then treat), live preview, sign, plan report.
 
-The journey signs a plan of a shipped protocol for a patient of BMI 40: the protocol's highest surface dose
+The journey signs a plan of a shipped protocol for a patient of BMI 45: the protocol's highest surface dose
 stops the plan below the band around the template's reference dose, so it is signed with the
 acknowledgement and a reason.
 """
@@ -37,7 +37,7 @@ def _screen(page, red_flag: str | None, drop_reason: str = "") -> None:
 
 def test_clinician_screens_plans_with_a_live_preview_signs_and_downloads_the_report(page):
     log_in(page, "clinician")
-    _add_patient(page, "Paula Planner", bmi="40")
+    _add_patient(page, "Paula Planner", bmi="45")
     chart_url = page.url
     _screen(page, "cancer-history")
     # AHCPR 1994: a history of cancer is a red flag for spinal metastasis: refer.
@@ -54,7 +54,7 @@ def test_clinician_screens_plans_with_a_live_preview_signs_and_downloads_the_rep
     expect(page.locator("#plan-area")).to_have_attribute("data-value", "250")
     assert float(page.locator("#plan-energy").get_attribute("data-value")) > energy_before
     expect(page.locator("svg.depth-dose")).to_have_count(1)
-    # At BMI 40 the reference dose is out of reach: the preview says so, every safety limit holds.
+    # At BMI 45 the reference dose is out of reach: the preview says so, every safety limit holds.
     expect(page.locator("#no-fit")).to_contain_text("Outside the band")
     # Skin type III: its epidermal melanin keeps the skin below its temperature limit; the surface dose
     # (radiant exposure) cap is what stops more light.
@@ -69,13 +69,13 @@ def test_clinician_screens_plans_with_a_live_preview_signs_and_downloads_the_rep
     expect(page.locator("#home_exercise")).to_have_value("Walk 20 minutes a day")
     expect(page.locator("#area_cm2")).to_have_value("250")
     page.check("#accept_outside_window")
-    page.fill("#outside_window_reason", "Highest surface dose allowed; BMI 40 keeps the target short")
+    page.fill("#outside_window_reason", "Highest surface dose allowed; BMI 45 keeps the target short")
     give_consent(page)
     page.click("#create-sign")
     page.wait_for_url(re.compile(r".*/patients/\d+(#course-\d+)?$"))
     expect(page.locator(".course")).to_contain_text("Plan signed")
     expect(page.locator(".course")).to_contain_text(
-        "Signed outside the band: Highest surface dose allowed; BMI 40 keeps the target short"
+        "Signed outside the band: Highest surface dose allowed; BMI 45 keeps the target short"
     )
     expect(page.locator(".course")).to_contain_text("Home exercise: Walk 20 minutes a day")
     with page.expect_download() as download:

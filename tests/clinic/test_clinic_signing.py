@@ -26,7 +26,7 @@ PHYSICS = default_physics()  # the shipped Monte Carlo fluence table
 TODAY = dt.date(2026, 11, 23)
 CLEAN = {"diagnosis": "chronic-nonspecific-lbp"}
 REASON = "Surface dose at the protocol's maximum; high BMI, the reference is out of reach"
-HEAVY = {"bmi": 40.0}  # type III at BMI 40: the 60 J/cm2 surface cap binds at 0.75 x the reference
+HEAVY = {"bmi": 45.0}  # type III at BMI 45: the 60 J/cm2 surface cap binds below the band
 SRC = Path(__file__).resolve().parents[2] / "src" / "laserdose"
 
 

@@ -263,15 +263,15 @@ def test_signing_after_a_newer_screening_asks_for_a_review(client, webapp, scree
         assert session.scalars(select(Course)).all() == []
 
 
-REASON = "Highest surface dose the protocol allows; BMI 40, the reference is out of reach"
+REASON = "Highest surface dose the protocol allows; BMI 45, the reference is out of reach"
 
 
 def test_a_plan_outside_the_band_is_signed_only_with_the_acknowledgement(
     client, webapp, screened, monkeypatch
 ):
     patient_id, token = screened
-    # At BMI 40 the 60 J/cm2 surface cap of chronic-nonspecific-lbp stops the plan below the band.
-    values = _plan_values(token, advice="Keep moving", bmi="40")
+    # At BMI 45 the 60 J/cm2 surface cap of chronic-nonspecific-lbp stops the plan below the band.
+    values = _plan_values(token, advice="Keep moving", bmi="45")
     preview = client.post(f"/patients/{patient_id}/plan/preview", data=values).text
     assert 'id="no-fit"' in preview and "Outside the band: sign only with" in preview
     assert 'data-inside="false"' in preview and 'id="binding-limit">surface dose<' in preview
