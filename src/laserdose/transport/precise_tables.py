@@ -42,6 +42,7 @@ from laserdose.transport.tables import (
     disk_fluence,
     table_depths_mm,
     table_entries,
+    table_of_entries,
 )
 
 # Importance planes reach this far below the deepest read depth (one depth bin and a margin) [mm].
@@ -372,18 +373,9 @@ def build_precise_table(
     start = time.perf_counter()
     outcomes = run_tasks(run_entry, tasks, scheduler, progress)
     wall_s = time.perf_counter() - start
-    axes = (len(wavelengths_nm), len(skin_types), len(fat_mm))
-    shape = (*axes, len(radii_mm), TABLE_GRID.nz)
-    photons = np.array([o.photons for o in outcomes], dtype=np.int64)
-    table = FluenceTable(
-        wavelengths_nm=np.asarray(wavelengths_nm, dtype=float),
-        skin_types=np.asarray(skin_types, dtype=np.int64),
-        fat_mm=np.asarray(fat_mm, dtype=float),
-        radii_mm=np.asarray(radii_mm, dtype=float),
-        z_centres_mm=table_depths_mm(),
-        factors=np.array([o.factors for o in outcomes]).reshape(shape),
-        photons=int(photons.min()),
-        se=np.array([o.se for o in outcomes]).reshape(shape),
-        entry_photons=photons.reshape(axes),
-    )
+    photons = [o.photons for o in outcomes]
+    table = table_of_entries(
+        wavelengths_nm, skin_types, fat_mm, radii_mm, [o.factors for o in outcomes], min(photons),
+        se=[o.se for o in outcomes], entry_photons=photons,
+    )  # fmt: skip
     return PreciseBuild(table, tuple(outcomes), wall_s)

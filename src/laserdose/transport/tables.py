@@ -326,7 +326,34 @@ def build_table(
     """
     entries = table_entries(photons, seed, wavelengths_nm, skin_types, fat_mm, radii_mm)
     factors = run_tasks(entry_factors, entries, scheduler, progress)
-    shape = (len(wavelengths_nm), len(skin_types), len(fat_mm), len(radii_mm), TABLE_GRID.nz)
+    return table_of_entries(wavelengths_nm, skin_types, fat_mm, radii_mm, factors, photons)
+
+
+def table_of_entries(
+    wavelengths_nm: tuple[float, ...],
+    skin_types: tuple[int, ...],
+    fat_mm: tuple[float, ...],
+    radii_mm: tuple[float, ...],
+    factors: list[FloatArray],
+    photons: int,
+    se: list[FloatArray] | None = None,
+    entry_photons: list[int] | None = None,
+) -> FluenceTable:
+    """The table of entries given in axis order (`table_entries`): each entry's (radii, depths) arrays.
+
+    Args:
+        wavelengths_nm: wavelengths [nm].
+        skin_types: Fitzpatrick skin types.
+        fat_mm: fat thicknesses [mm].
+        radii_mm: disk radii [mm].
+        factors: F of each entry, shape (radii, depths) [-].
+        photons: photons per entry (the fewest, when they differ).
+        se: the standard errors of each entry's F, or None.
+        entry_photons: photons of each entry, or None when every entry had `photons`.
+    """
+    axes = (len(wavelengths_nm), len(skin_types), len(fat_mm))
+    shape = (*axes, len(radii_mm), TABLE_GRID.nz)
+    counts = None if entry_photons is None else np.array(entry_photons, dtype=np.int64).reshape(axes)
     return FluenceTable(
         wavelengths_nm=np.asarray(wavelengths_nm, dtype=float),
         skin_types=np.asarray(skin_types, dtype=np.int64),
@@ -335,6 +362,8 @@ def build_table(
         z_centres_mm=table_depths_mm(),
         factors=np.array(factors).reshape(shape),
         photons=photons,
+        se=None if se is None else np.array(se).reshape(shape),
+        entry_photons=counts,
     )
 
 
