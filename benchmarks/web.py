@@ -1,14 +1,13 @@
 """Web app throughput: requests per second and p95 latency with 50 concurrent clients on loopback.
 
 Targets: the patient chart page (session cookie) and GET /api/v1/patients (bearer token), each against
-SQLite and PostgreSQL (a private cluster, as the tests start it). The server runs in its own process
-(`laserdose serve`, one uvicorn worker); the load generator (benchmarks/tools/web_load.py: keep-alive
-clients on asyncio streams, or httpx with --client httpx) runs in another, separate from this
-orchestrating one too. Prints a table (requests/s, p50, p95,
-p99, errors, server and client CPU ms per request, the load average at the time) and writes
-out/bench-web.json.
+SQLite and PostgreSQL (a private cluster, as the tests start it). The server runs in its own processes
+(`laserdose serve --workers N`, by default one per core); the load generator
+(benchmarks/tools/web_load.py: keep-alive clients on asyncio streams, or httpx with --client httpx) runs
+in another, separate from this orchestrating one too. Prints a table (requests/s, p50, p95, p99, errors,
+server and client CPU ms per request, the load average at the time) and writes out/bench-web.json.
 
-    .venv/bin/python benchmarks/web.py [--seconds 5] [--clients 50]
+    .venv/bin/python benchmarks/web.py [--seconds 5] [--clients 50] [--workers N]
 """
 
 from __future__ import annotations
@@ -90,7 +89,7 @@ def profiler(pid: int, path: Path | None):
 
 
 @contextlib.contextmanager
-def server(url: str, pin_cpu: int | None = None):
+def server(url: str, workers: int, pin_cpu: int | None = None):
     port = free_port()
     # As a clinic runs it: production settings (templates are not re-read from disk on every page).
     env = {
@@ -98,9 +97,11 @@ def server(url: str, pin_cpu: int | None = None):
         "LASERDOSE_ENVIRONMENT": "production",
         "LASERDOSE_SECRET_KEY": secrets.token_hex(32),
     }
-    # The server is its own process (one uvicorn worker); the load generator is this one.
+    # The server is its own processes (`--workers`: the primary and its page workers); the load generator
+    # runs in another.
     launcher = "from laserdose.cli.main import app; app()"
     command = [sys.executable, "-c", launcher, "serve", "--port", str(port), "--database-url", url]
+    command += ["--workers", str(workers)]
     if pin_cpu is not None:  # the server on one core (Linux CPU affinity), the load generator free
         command = ["taskset", "-c", str(pin_cpu), *command]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -111,10 +112,28 @@ def server(url: str, pin_cpu: int | None = None):
                 if httpx.get(base + "/login").status_code == 200:
                     break
             time.sleep(0.1)
+        while len(listeners(port)) < workers:  # the page workers start after the primary
+            time.sleep(0.1)
         yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def listeners(port: int) -> set[int]:
+    """The processes listening on TCP `port` of this host (Linux /proc: the sockets' inodes in their fds)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    pids = set()
+    for fd_folder in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) in inodes for fd in fd_folder.iterdir()):
+                pids.add(int(fd_folder.parent.name))
+    return pids
 
 
 def credentials(base: str, password: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -146,21 +165,28 @@ def load(base: str, path: str, auth: dict[str, dict[str, str]], args: argparse.N
     return dict(json.loads(done.stdout))
 
 
-def warm_up(base: str, path: str, auth: dict[str, dict[str, str]], requests: int = 20) -> None:
+def warm_up(base: str, path: str, auth: dict[str, dict[str, str]], requests: int) -> None:
     """A few requests before the timed run: routes resolved, templates compiled, statements cached.
 
     The first request of a fresh server can take seconds on a busy machine (FastAPI resolves its routes
-    on first use): a generous timeout.
+    on first use): a generous timeout. A new connection each time, so that every server process warms up.
     """
-    with httpx.Client(base_url=base, timeout=120, **auth) as client:
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(base_url=base, timeout=120, limits=fresh, **auth) as client:
         for _ in range(requests):
             client.get(path).raise_for_status()
 
 
 def cpu_s(pid: int) -> float:
-    """User + system CPU time of process `pid` so far [s] (Linux /proc)."""
+    """User + system CPU time of process `pid` and its child processes (page workers) so far [s] (Linux)."""
+    children = [
+        child
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own_s = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own_s + sum(cpu_s(int(child)) for child in children)
 
 
 def run_backend(name: str, url: str, args: argparse.Namespace) -> list[dict[str, object]]:
@@ -168,12 +194,12 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> list[dict[str,
     profile_dir, save_dir = args.profile, args.save
     passwords = seed(url)
     rows = []
-    with server(url, args.pin_server) as (base, pid):
+    with server(url, args.workers, args.pin_server) as (base, pid):
         cookies, headers = credentials(base, passwords["clinician"])
         targets = [("chart page /patients/1", "/patients/1", {"cookies": cookies}),
                    ("API GET /api/v1/patients", "/api/v1/patients", {"headers": headers})]  # fmt: skip
         for label, path, auth in targets:
-            warm_up(base, path, auth)
+            warm_up(base, path, auth, requests=20 * args.workers)
             stem = f"{name}-{path.strip('/').replace('/', '-')}.txt"
             with profiler(pid, profile_dir / stem if profile_dir else None):
                 cpu_before_s = cpu_s(pid)
@@ -203,6 +229,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="server processes (`serve --workers`)"
+    )
     parser.add_argument("--profile", type=Path, default=None, help="folder for py-spy profiles of the server")
     parser.add_argument("--save", type=Path, default=None, help="folder for one answer of each target")
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw", help="see tools/web_load.py")
@@ -232,7 +261,7 @@ def main() -> None:
     meta = {
         "cpu_count": os.cpu_count(),
         "seconds": args.seconds,
-        "server": "laserdose serve, 1 uvicorn worker, its own process"
+        "server": f"laserdose serve --workers {args.workers}, its own processes"
         + (f", pinned to CPU {args.pin_server}" if args.pin_server is not None else ""),
         "load_generator": f"benchmarks/tools/web_load.py --client {args.client}, its own process",
         "load_average_1_5_15_before": load_before,

@@ -13,4 +13,4 @@ simulator=$!
 trap 'kill "$simulator" 2>/dev/null || true' EXIT
 echo "machine simulator: tcp://127.0.0.1:7001 (try: $bin/laserdose treat --plan examples/plan.json" \
      "--device tcp://127.0.0.1:7001 --operator demo --database-url $db)"
-"$bin/laserdose" serve --database-url "$db"
+"$bin/laserdose" serve --database-url "$db" --workers 2  # the pages on both cores of a small clinic PC

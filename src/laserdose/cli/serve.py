@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,6 +24,16 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
     database_url: DatabaseUrl = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Processes serving the pages, one per core for the most pages per second; the first also "
+            "runs the consoles and the others hand it their requests.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the clinic web app (settings from LASERDOSE_* variables; see docs/clinic/web.md)."""
     try:
@@ -29,6 +42,7 @@ def serve(
         from laserdose.clinic import db
         from laserdose.web.app import create_app
         from laserdose.web.settings import DEVELOPMENT_SECRET, WebSettings
+        from laserdose.web.workers import ClientFromWorker, listening_socket, page_workers, primary_socket
     except ModuleNotFoundError as exc:
         raise missing_extra("clinic", exc) from None
 
@@ -50,16 +64,31 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if settings.secret_key == DEVELOPMENT_SECRET:
         typer.echo("warning: development secret in use; set LASERDOSE_SECRET_KEY for real use", err=True)
-    typer.echo(f"laserdose clinic on http://{host}:{port} ({settings.environment}, {db.describe(engine)})")
     # uvicorn's own access log prints query strings (patient searches); ours logs paths only. On SIGTERM or
     # Ctrl-C any running treatment is stopped at once (STOP + DISARM); open console event streams never end
     # by themselves: after 3 s of shutdown they are cut, and the app's shutdown then closes the records.
     app = create_app(settings)
     config = uvicorn.Config(
-        app, host=host, port=port, access_log=False, log_level="info", timeout_graceful_shutdown=3,
+        ClientFromWorker(app) if workers > 1 else app, access_log=False, log_level="info",
+        timeout_graceful_shutdown=3,
         proxy_headers=False,  # X-Forwarded-For is read by the app, and only from LASERDOSE_TRUSTED_PROXIES
     )  # fmt: skip
-    _server_class()(config, app.state.console).run()
+    server = _server_class()(config, app.state.console)
+    try:
+        listening = listening_socket(host, port, shared=workers > 1)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    port = listening.getsockname()[1]
+    typer.echo(
+        f"laserdose clinic on http://{host}:{port} ({settings.environment}, {db.describe(engine)}, "
+        f"{workers} process{'es' if workers > 1 else ''})"
+    )
+    with tempfile.TemporaryDirectory(prefix="laserdose-serve-") as folder:
+        socket_path = Path(folder) / "primary.sock"
+        sockets = [listening, primary_socket(socket_path)] if workers > 1 else [listening]
+        env = {**os.environ, **({"LASERDOSE_DATABASE_URL": database_url} if database_url else {})}
+        with page_workers(workers - 1, host, port, socket_path, env):
+            server.run(sockets=sockets)
 
 
 def _server_class() -> type:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -25,6 +25,7 @@ from laserdose.web.errors import UnexpectedErrors, install_error_handlers
 from laserdose.web.middleware import AccessLog, RequestBounds, RequestGuard, SecurityHeaders
 from laserdose.web.security import LoginThrottle, TokenSigner
 from laserdose.web.settings import WebSettings
+from laserdose.web.workers import PrimaryOnly
 
 HERE = Path(__file__).parent
 
@@ -35,12 +36,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     # Fewer threads than anyio's 40: on two cores more only fight over the GIL and the connection pool.
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.worker_threads
-    async with route_threads(app, app.state.settings.worker_threads), console_lifespan(app), audit_watch(app):
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(route_threads(app, app.state.settings.page_threads))
+        if app.state.primary:  # a page worker's console is never used: the primary answers for it
+            await stack.enter_async_context(console_lifespan(app))
+        await stack.enter_async_context(audit_watch(app))
         yield
 
 
-def create_app(settings: WebSettings | None = None) -> FastAPI:
-    """Build the web app for `settings` (default: from the environment)."""
+def create_app(settings: WebSettings | None = None, *, primary: bool = True) -> FastAPI:
+    """Build the web app for `settings` (default: from the environment).
+
+    `primary`: the process that owns the consoles, the login throttle and the audit checkpoints; False
+    for a page worker (`laserdose.web.workers`), which hands those requests to the primary.
+    """
     from laserdose.web import audit_status
     from laserdose.web.routes import (
         admin_pages,
@@ -77,8 +86,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     # No bound on extra connections: FastAPI validates a sync route's answer in another worker-thread hop
     # while the request still holds its connection, so a bounded pool can fill with requests waiting for
     # a thread while every thread waits for a connection (a deadlock until the pool's 30 s timeout).
-    engine = db.make_engine(settings.database_url, pool_size=settings.worker_threads + 2, max_overflow=-1)
+    pool_size = settings.worker_threads + settings.page_threads + 2
+    engine = db.make_engine(settings.database_url, pool_size=pool_size, max_overflow=-1)
     app.state.settings = settings
+    app.state.primary = primary
     app.state.engine = engine
     app.state.sessions = db.session_factory(engine)
     app.state.audit_appender = GroupAppender(app.state.sessions)  # chart views, committed in groups
@@ -103,6 +114,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.templates.env.auto_reload = settings.environment == "development"  # no stat() per render
     app.state.console = ConsoleRegistry()  # the treatment console runs of this process
     app.state.qa_guided = GuidedSlot()  # the guided power check of this process
+    if not primary:  # fail safe: a request a worker should have handed on reaches no machine
+        for name in ("console", "qa_guided", "login_throttle"):
+            setattr(app.state, name, PrimaryOnly(name))
     app.add_middleware(
         SessionMiddleware, secret_key=settings.secret_key, session_cookie="laserdose_session",
         max_age=settings.session_max_age_s, same_site="lax", https_only=settings.secure_cookies,

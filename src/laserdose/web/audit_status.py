@@ -40,7 +40,10 @@ def check_now(app: FastAPI) -> audit_checkpoints.AuditState:
     """Verify the audit log, write a checkpoint if it grew, keep and log the result (blocking)."""
     with app.state.sessions() as session:
         state = audit_checkpoints.check(
-            session=session, path=app.state.audit_checkpoint_file, key=app.state.audit_key, write=True
+            session=session,
+            path=app.state.audit_checkpoint_file,
+            key=app.state.audit_key,
+            write=app.state.primary,  # checkpoints from one process; a page worker only verifies
         )
     app.state.audit_state = state
     line = audit_checkpoints.describe(state)

@@ -116,7 +116,7 @@ def in_one_hop(work: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     busiest routes instead open their database session, look the user up (`page_reader`) and do their
     work in one thread: no database wait holds up the event loop (the console's STOP), with one hop and
     one pooled connection per request instead of two of each. The thread is one of the app's route
-    threads (`route_threads`, `worker_threads` of them, started with the app): a plain executor hand-off
+    threads (`route_threads`, `page_threads` of them, started with the app): a plain executor hand-off
     costs a fraction of anyio's (its capacity limiter and cancel scopes), the other routes' way. `work`
     takes the request as its argument `request`.
     """
