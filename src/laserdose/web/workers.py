@@ -220,7 +220,8 @@ class Workers:
 
     def _start(self) -> subprocess.Popen[bytes]:
         # The pipe on its standard input closes when the primary dies, however it dies: the worker exits.
-        return subprocess.Popen(self._command, env=self._env, stdin=subprocess.PIPE)
+        # Its own session: Ctrl-C in the terminal reaches the primary, which then stops its workers.
+        return subprocess.Popen(self._command, env=self._env, stdin=subprocess.PIPE, start_new_session=True)
 
     def _restart_dead(self) -> None:
         while not self._stopping.wait(RESTART_DELAY_S):
