@@ -1,8 +1,8 @@
 """Web app throughput: requests per second and p95 latency with 50 concurrent clients on loopback.
 
 Targets: the patient chart page (session cookie) and GET /api/v1/patients (bearer token), each against
-SQLite and PostgreSQL (a private cluster, as the tests start it). The server runs in its own processes
-(`laserdose serve --workers N`, by default one per core); the load generator
+SQLite and PostgreSQL (a private cluster flushing each commit to disk, as a clinic runs it). The server
+runs in its own processes (`laserdose serve --workers N`, by default one per core); the load generator
 (benchmarks/tools/web_load.py: keep-alive clients on asyncio streams, or httpx with --client httpx) runs
 in another, separate from this orchestrating one too. Prints a table (requests/s, p50, p95, p99, errors,
 server and client CPU ms per request, the load average at the time) and writes out/bench-web.json.
@@ -255,7 +255,7 @@ def main() -> None:
         sqlite_url = f"sqlite:///{sqlite_file}"
         rows += run_backend("sqlite", sqlite_url, args)
     if args.only in (None, "postgresql"):
-        with private_postgres() as pg_url:
+        with private_postgres(durable=True) as pg_url:
             rows += run_backend("postgresql", pg_url, args)
     print_table(rows)
     meta = {

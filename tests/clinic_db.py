@@ -38,8 +38,12 @@ def _as_postgres(args: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def private_postgres() -> Iterator[str]:
-    """Start a throw-away PostgreSQL cluster on 127.0.0.1 and yield its URL; stop and delete it after."""
+def private_postgres(durable: bool = False) -> Iterator[str]:
+    """Start a throw-away PostgreSQL cluster on 127.0.0.1 and yield its URL; stop and delete it after.
+
+    `durable`: every commit flushed to disk, as a clinic's server runs (the benchmarks); the tests run
+    without the flushes.
+    """
     binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not binaries:
         raise RuntimeError("no PostgreSQL server found (run `make test`, which apt-installs postgresql)")
@@ -67,7 +71,8 @@ def private_postgres() -> Iterator[str]:
             **run,
         )
         # fsync off: a test cluster may lose data on a crash, and it is 5-10x faster.
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+        options += "" if durable else " -c fsync=off -c full_page_writes=off"
         subprocess.run(
             _as_postgres(
                 [

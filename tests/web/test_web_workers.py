@@ -194,3 +194,12 @@ def test_a_treatment_driven_through_a_page_worker(database):  # noqa: F811 - the
                 if process is not None:
                     process.kill()
                     process.wait(10)
+
+
+def test_page_threads_default_to_one_on_sqlite_and_two_on_postgresql(webapp):
+    def threads(**settings: object) -> int:
+        return create_app(webapp.settings.model_copy(update=settings)).state.page_threads
+
+    assert threads() == 1  # the fixture's SQLite file
+    assert threads(database_url="postgresql://clinic@127.0.0.1:1/none") == 2  # no connection is made
+    assert threads(page_threads=3) == 3

@@ -37,7 +37,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Fewer threads than anyio's 40: on two cores more only fight over the GIL and the connection pool.
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.worker_threads
     async with AsyncExitStack() as stack:
-        await stack.enter_async_context(route_threads(app, app.state.settings.page_threads))
+        await stack.enter_async_context(route_threads(app, app.state.page_threads))
         if app.state.primary:  # a page worker's console is never used: the primary answers for it
             await stack.enter_async_context(console_lifespan(app))
         await stack.enter_async_context(audit_watch(app))
@@ -86,10 +86,13 @@ def create_app(settings: WebSettings | None = None, *, primary: bool = True) -> 
     # No bound on extra connections: FastAPI validates a sync route's answer in another worker-thread hop
     # while the request still holds its connection, so a bounded pool can fill with requests waiting for
     # a thread while every thread waits for a connection (a deadlock until the pool's 30 s timeout).
-    pool_size = settings.worker_threads + settings.page_threads + 2
-    engine = db.make_engine(settings.database_url, pool_size=pool_size, max_overflow=-1)
+    url = settings.database_url or db.default_database_url()
+    page_threads = settings.page_threads or (1 if url.startswith("sqlite") else 2)
+    pool_size = settings.worker_threads + page_threads + 2
+    engine = db.make_engine(url, pool_size=pool_size, max_overflow=-1)
     app.state.settings = settings
     app.state.primary = primary
+    app.state.page_threads = page_threads
     app.state.engine = engine
     app.state.sessions = db.session_factory(engine)
     app.state.audit_appender = GroupAppender(app.state.sessions)  # chart views, committed in groups

@@ -33,9 +33,10 @@ class WebSettings(BaseSettings):
         console_grace_s: a running session that no browser watches for this long is stopped [s] [U].
         worker_threads: threads that run the routes' database work; with `page_threads`, the size of the
             connection pool.
-        page_threads: threads that run the busiest pages whole (`laserdose.web.deps.in_one_hop`). One per
-            process: more only hand the interpreter lock between cores (chart views cost 2.7 against 4.9
-            ms of CPU on 2 cores, docs/performance.md); `laserdose serve --workers` uses the other cores.
+        page_threads: threads per process that run the busiest pages whole (`laserdose.web.deps.in_one_hop`);
+            None: 1 on SQLite, where more only hand the interpreter lock between cores, and 2 on
+            PostgreSQL, where a second thread works while the first waits for the server's round trips and
+            commit flushes (docs/performance.md). `laserdose serve --workers` uses the other cores.
         session_idle_s: a page session unused for this long ends [s].
         max_body_bytes: largest request body accepted [bytes]; larger ones get 413.
         max_json_depth: deepest nesting of objects and arrays in a JSON body.
@@ -69,7 +70,7 @@ class WebSettings(BaseSettings):
     console_period_s: float = Field(default=0.1, ge=0.02, le=0.2)
     console_grace_s: float = Field(default=5.0, gt=0, le=60.0)
     worker_threads: int = Field(default=8, ge=1, le=64)
-    page_threads: int = Field(default=1, ge=1, le=64)
+    page_threads: int | None = Field(default=None, ge=1, le=64)
     session_idle_s: int = Field(default=30 * 60, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_json_depth: int = Field(default=32, ge=2, le=200)
