@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from concurrent.futures import Future
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from laserdose.clinic import access_audit, audit_checkpoints, chart, corrections, reports, signing, users
 from laserdose.clinic.course_closing import CLOSE_REASONS
@@ -94,23 +97,38 @@ def patient_chart(request: Request, patient_id: int) -> HTMLResponse:
 
 def chart_page(
     request: Request, session: DbSession, user: User, patient_id: int, status_code: int = 200, **extra: object
-) -> HTMLResponse:
+) -> AfterCommit:
     """Render the chart; `extra` holds a form's errors and typed values (closing a course)."""
     found = chart.patient_chart(session=session, actor=user, patient_id=patient_id)
     # This request's transaction ends first (a caller's pending writes committed, as before): the append
     # runs on another connection and must never wait for a lock this one holds.
     session.commit()
-    # On record (committed) before the page leaves, with the views of requests that came meanwhile.
-    request.app.state.audit_appender.append(
+    # On record (committed, with the views of requests that came meanwhile) before the page leaves; this
+    # thread renders meanwhile.
+    committed = request.app.state.audit_appender.submit(
         **access_audit.view_entry(actor=user, patient=found.patient, what="chart")
     )
-    return render(
+    page = render(
         request, "chart.html", user, status_code, patient=found.patient, events=found.events,
         charts=outcome_charts(found.series), courses=found.courses, can_record=user.role in users.RECORDERS,
         may_correct=corrections.allowed_kinds(user), patient_history=found.patient_versions,
         close_reasons=CLOSE_REASONS,
         **({"form_course": None, "errors": {}, "values": {}} | extra),
     )  # fmt: skip
+    return AfterCommit(page, committed)
+
+
+class AfterCommit(HTMLResponse):
+    """`page`, sent only once `committed` is done; when its commit failed, the error (a 500), no page."""
+
+    def __init__(self, page: HTMLResponse, committed: Future[None]) -> None:  # noqa: D107
+        self.status_code, self.body, self.background = page.status_code, page.body, page.background
+        self.raw_headers = page.raw_headers
+        self.committed = committed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
+        await asyncio.wrap_future(self.committed)
+        await super().__call__(scope, receive, send)
 
 
 @router.post("/courses/{course_id}/sign")
