@@ -80,6 +80,7 @@ def database(tmp_path) -> str:
 def _watch_until_emitting(client: httpx.Client, course_id: int, joules: float) -> None:
     """Read the console's events (as a browser would) until `joules` have been delivered."""
     with client.stream("GET", f"/courses/{course_id}/console/events", timeout=10) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
         for line in stream.iter_lines():
             if line.startswith("data: "):
                 snapshot = json.loads(line.removeprefix("data: "))

@@ -2,6 +2,8 @@
 
 import time
 
+from fastapi.testclient import TestClient
+
 from consolekit import (
     PLAN,
     console_client,
@@ -14,6 +16,7 @@ from consolekit import (
 )
 from laserdose.device.protocol import Msg
 from laserdose.web.routes import console as routes
+from laserdose.web.workers import ARRIVED_AT
 
 SHORT_PLAN = {**PLAN, "duration_s": 10, "total_energy_j": 100.0}  # 2 s of wall clock at the test scale
 
@@ -76,3 +79,24 @@ def test_a_console_closed_during_the_start_request_leaves_no_running_record(weba
     assert response.status_code == 409 and "the console is closed" in response.text
     [record] = sessions_of(webapp.url, course_id)
     assert record.status == "ended" and not record.completed
+
+
+def test_a_stop_after_a_start_reached_a_page_worker_refuses_it(webapp, sim, monkeypatch):
+    """`serve --workers`: the start counts STOPs from its arrival at the worker, not at the primary."""
+    client = console_client(webapp, sim)
+    course_id = signed_course(webapp.url, SHORT_PLAN)
+    assert post_console(client, course_id, "connect").status_code == 303
+    run = client.app.state.console.get(course_id)
+    commands = machine_commands(monkeypatch, Msg.ARM)
+    arrived = time.monotonic()  # the start reaches a page worker ...
+    run.stop("stopped by operator")  # ... and a STOP reaches the primary while it is handed on
+    app = client.app
+
+    async def handed_on(scope, receive, send):  # what ClientFromWorker sets for a worker's request
+        await app({**scope, ARRIVED_AT: arrived} if scope["type"] == "http" else scope, receive, send)
+
+    via_worker = TestClient(handed_on, cookies=client.cookies)
+    response = post_console(via_worker, course_id, "start")
+    assert response.status_code == 409 and "stopped before arming" in response.text
+    time.sleep(0.5)  # ten control periods: time for a wrongly started controller to arm
+    assert "ARM" not in commands and run.phase == "connected"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import os
 import re
 import signal
@@ -20,11 +19,11 @@ from pathlib import Path
 
 import httpx
 from fastapi.routing import APIRoute
-from test_web_console_kill import PERIOD_S, _log_in, database  # noqa: F401 - the fixture
+from test_web_console_kill import PERIOD_S, _log_in, _watch_until_emitting, database  # noqa: F401 - the fixture
 
 from consolekit import emission_log, free_port, post_console, signed_course, simulator, wait_for
 from laserdose.web.app import create_app
-from laserdose.web.workers import CLIENT_HEADER, PRIMARY_PATHS, ClientFromWorker
+from laserdose.web.workers import ARRIVAL_HEADER, ARRIVED_AT, CLIENT_HEADER, PRIMARY_PATHS, ClientFromWorker
 
 LASERDOSE = str(Path(sys.executable).with_name("laserdose"))
 # What lives in one process: a route whose code (or a dependency's) touches it must go to the primary.
@@ -88,27 +87,31 @@ def test_every_route_using_process_state_goes_to_the_primary(webapp):
         assert not PRIMARY_PATHS.fullmatch(busy), busy
 
 
-def _seen_client(scope: dict, header: bytes | None) -> tuple[object, list]:
-    """What an app behind ClientFromWorker sees of a request on `scope` carrying `header`."""
+def _seen(scope: dict, headers: list[tuple[bytes, bytes]]) -> dict:
+    """The scope an app behind ClientFromWorker sees for a request on `scope` carrying `headers`."""
     seen: dict = {}
 
     async def app(scope, receive, send):
-        seen.update(client=scope["client"], headers=scope["headers"])
+        seen.update(scope)
 
-    headers = [(b"host", b"x")] + ([(CLIENT_HEADER, header)] if header else [])
-    asyncio.run(ClientFromWorker(app)({**scope, "type": "http", "headers": headers}, None, None))
-    return seen["client"], seen["headers"]
+    asyncio.run(
+        ClientFromWorker(app)({**scope, "type": "http", "headers": [(b"host", b"x"), *headers]}, None, None)
+    )
+    return seen
 
 
-def test_only_a_worker_on_the_unix_socket_can_name_the_client():
-    # Over TCP (a peer address) the header is a client's own: dropped, the peer address stays.
-    client, headers = _seen_client({"client": ("10.0.0.9", 5000)}, b"127.0.0.1:1")
-    assert client == ("10.0.0.9", 5000) and (CLIENT_HEADER, b"127.0.0.1:1") not in headers
-    # Over the primary's Unix socket (no peer address) it is the worker's word for the client.
-    client, headers = _seen_client({"client": None}, b"10.0.0.9:5000")
-    assert client == ("10.0.0.9", 5000) and all(name != CLIENT_HEADER for name, _ in headers)
-    client, _ = _seen_client({"client": None}, None)
-    assert client is None
+def test_only_a_worker_on_the_unix_socket_can_name_the_client_and_the_arrival():
+    stamped = [(CLIENT_HEADER, b"10.0.0.9:5000"), (ARRIVAL_HEADER, b"1234.5")]
+    # Over TCP (a peer address) the headers are a client's own: dropped, the peer address stays.
+    seen = _seen({"client": ("10.0.0.7", 4000)}, stamped)
+    assert seen["client"] == ("10.0.0.7", 4000) and ARRIVED_AT not in seen
+    assert not {name for name, _ in seen["headers"]} & {CLIENT_HEADER, ARRIVAL_HEADER}
+    # Over the primary's Unix socket (no peer address) they are the worker's word.
+    seen = _seen({"client": None}, stamped)
+    assert seen["client"] == ("10.0.0.9", 5000) and seen[ARRIVED_AT] == 1234.5
+    assert not {name for name, _ in seen["headers"]} & {CLIENT_HEADER, ARRIVAL_HEADER}
+    seen = _seen({"client": None}, [(ARRIVAL_HEADER, b"nan")])
+    assert seen["client"] is None and ARRIVED_AT not in seen
 
 
 def _children(pid: int) -> list[int]:
@@ -127,17 +130,6 @@ def _answers(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/login", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
-
-
-def _stream_until_emitting(client: httpx.Client, course_id: int, joules: float) -> None:
-    with client.stream("GET", f"/courses/{course_id}/console/events", timeout=10) as stream:
-        assert stream.headers["content-type"].startswith("text/event-stream")
-        for line in stream.iter_lines():
-            if line.startswith("data: "):
-                snapshot = json.loads(line.removeprefix("data: "))
-                if snapshot["state"] == "emitting" and sum(snapshot["delivered_j"].values()) > joules:
-                    return
-    raise AssertionError("the event stream ended before the treatment was under way")
 
 
 def test_a_treatment_driven_through_a_page_worker(database):  # noqa: F811 - the fixture
@@ -168,11 +160,12 @@ def test_a_treatment_driven_through_a_page_worker(database):  # noqa: F811 - the
                 assert client.get("/patients").status_code == 200  # the worker's own page
                 for action in ("connect", "start"):
                     assert post_console(client, course_id, action).status_code == 303
-                _stream_until_emitting(client, course_id, 30.0)  # streamed through the worker as it comes
+                _watch_until_emitting(client, course_id, 30.0)  # streamed through the worker as it comes
                 stopped = post_console(client, course_id, "stop")  # the console's answer, as JSON
                 assert stopped.status_code == 200 and stopped.json()["reason"] == "stopped by operator"
-                # The browser closed its event stream at the worker; the worker closed it at the primary.
-                assert stopped.json()["watchers"] == 0
+                # The browser closed its event stream at the worker; the worker closes it at the primary.
+                watchers = lambda: post_console(client, course_id, "stop").json()["watchers"]  # noqa: E731
+                wait_for(lambda: watchers() == 0, 5, "the primary to see the stream closed")
                 wait_for(lambda: not sim.machine.emitting, 2.0, "STOP through the worker")
                 ends = [line for line in emission_log(sim) if line["type"] == "emission"]
                 assert ends and not any(line.get("kind") == "watchdog" for line in emission_log(sim))
@@ -203,3 +196,21 @@ def test_page_threads_default_to_one_on_sqlite_and_two_on_postgresql(webapp):
     assert threads() == 1  # the fixture's SQLite file
     assert threads(database_url="postgresql://clinic@127.0.0.1:1/none") == 2  # no connection is made
     assert threads(page_threads=3) == 3
+
+
+def test_sigterm_stops_the_workers_and_removes_the_socket(database):  # noqa: F811 - the fixture
+    env = {**os.environ, "LASERDOSE_ENVIRONMENT": "test", "LASERDOSE_SECRET_KEY": "workers-" + "w" * 32,
+           "LASERDOSE_DATABASE_URL": database}  # fmt: skip
+    port = free_port()
+    serve = [LASERDOSE, "serve", "--port", str(port), "--workers", "2"]
+    primary = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: _answers(port) and len(_children(primary.pid)) == 1, 30, "serve --workers 2")
+        [child] = _children(primary.pid)
+        folder = Path(_primary_socket(child)).parent
+        primary.send_signal(signal.SIGTERM)
+        assert primary.wait(20) == 128 + signal.SIGTERM
+        assert not Path(f"/proc/{child}").exists() and not folder.exists()
+    finally:
+        primary.kill()
+        primary.wait(10)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -83,12 +85,17 @@ def serve(
         f"laserdose clinic on http://{host}:{port} ({settings.environment}, {db.describe(engine)}, "
         f"{workers} process{'es' if workers > 1 else ''})"
     )
+    if workers == 1:
+        server.run(sockets=[listening])
+        return
+    # uvicorn ends a signalled shutdown by raising the signal again; as an exit, the workers are stopped
+    # and the socket's folder removed on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     with tempfile.TemporaryDirectory(prefix="laserdose-serve-") as folder:
         socket_path = Path(folder) / "primary.sock"
-        sockets = [listening, primary_socket(socket_path)] if workers > 1 else [listening]
         env = {**os.environ, **({"LASERDOSE_DATABASE_URL": database_url} if database_url else {})}
         with page_workers(workers - 1, host, port, socket_path, env):
-            server.run(sockets=sockets)
+            server.run(sockets=[listening, primary_socket(socket_path)])
 
 
 def _server_class() -> type:

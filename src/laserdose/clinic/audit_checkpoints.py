@@ -134,8 +134,10 @@ def check(*, session: Session, path: Path, key: bytes | None = None, write: bool
     A checkpoint is only written for an intact log that grew since the newest one.
     """
     key = audit.current_key() if key is None else key
-    report = audit.verify(session=session, key=key)
+    # Checkpoints first: one written meanwhile (by the primary process) would count rows this check's
+    # snapshot of the log cannot see yet, and read as rows removed. The log only grows.
     entries = read(path)
+    report = audit.verify(session=session, key=key)
     checkpoints = [entry for entry in entries if isinstance(entry, Checkpoint)]
     problems = [entry for entry in entries if isinstance(entry, str)]
     if report.broken is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,6 +129,7 @@ class ConsoleRun:
         self.phase = "connecting"  # connecting | connected | running | ended | closed
         self.stop_reason = ""
         self.stops = 0  # STOPs pressed so far: a start refuses to arm if one came while it was handled
+        self._stop_times: deque[float] = deque(maxlen=64)  # time.monotonic() of the latest STOPs
         self._command_lock = threading.Lock()  # start and stop: the counter and stop_reason together
         self.outcome: dict[str, Any] = {}
         self.error = ""
@@ -184,10 +186,20 @@ class ConsoleRun:
         self._unwatched_since = time.monotonic()
         self._start.set()
 
+    def stops_at(self, moment: float) -> int:
+        """`stops` as it was at `moment` (time.monotonic(), the same clock in every process of the host).
+
+        A start request that a page worker received reaches this process later; STOPs pressed since it
+        arrived there must still refuse it.
+        """
+        with self._command_lock:
+            return self.stops - sum(1 for at in self._stop_times if at > moment)
+
     def stop(self, reason: str = "stopped by operator") -> None:
         """Emission off now: STOP and DISARM go out before anything is written anywhere."""
         with self._command_lock:  # a start either sees this STOP counted or its stop_reason is kept
             self.stops += 1
+            self._stop_times.append(time.monotonic())
             self.stop_reason = self.stop_reason or reason
         with self.lock:
             controller = self.controller

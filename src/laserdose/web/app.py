@@ -37,6 +37,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Fewer threads than anyio's 40: on two cores more only fight over the GIL and the connection pool.
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.worker_threads
     async with AsyncExitStack() as stack:
+        stack.callback(app.state.audit_appender.close)  # last: the views still waiting are written
         await stack.enter_async_context(route_threads(app, app.state.page_threads))
         if app.state.primary:  # a page worker's console is never used: the primary answers for it
             await stack.enter_async_context(console_lifespan(app))

@@ -53,12 +53,19 @@ def check_now(app: FastAPI) -> audit_checkpoints.AuditState:
 
 @asynccontextmanager
 async def audit_watch(app: FastAPI) -> AsyncIterator[None]:
-    """Check at start, every `audit_check_interval_s` while running, and once more at stop."""
-    await anyio.to_thread.run_sync(check_now, app)
+    """Check at start, every `audit_check_interval_s` while running, and once more at stop.
+
+    The primary checks before it serves; a page worker serves at once and checks meanwhile (new
+    connections already wait for it on the shared port).
+    """
+    if app.state.primary:
+        await anyio.to_thread.run_sync(check_now, app)
     interval_s = app.state.settings.audit_check_interval_s
     async with anyio.create_task_group() as tasks:
 
         async def every_interval() -> None:
+            if not app.state.primary:
+                await anyio.to_thread.run_sync(check_now, app)
             while True:
                 await anyio.sleep(interval_s)
                 await anyio.to_thread.run_sync(check_now, app)

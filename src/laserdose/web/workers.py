@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import os
 import re
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,9 +44,16 @@ PRIMARY_PATHS = re.compile(
     r"(/api/v1)?/(console|courses/[^/]+/console|machines/guided)(/.*)?|/login|/api/v1/token|/admin/audit.*"
 )
 CLIENT_HEADER = b"x-laserdose-client"  # the client's address, from a worker to the primary
+ARRIVAL_HEADER = b"x-laserdose-arrived"  # when the worker received the request: time.monotonic()
+ARRIVED_AT = "laserdose.arrived_at"  # its scope key on the primary (`ClientFromWorker`)
+FROM_WORKER = (CLIENT_HEADER, ARRIVAL_HEADER)
 # Hop-by-hop headers (RFC 9110 section 7.6.1 [RFC9110]) stay on their own connection.
 HOP_BY_HOP = {b"connection", b"proxy-connection", b"keep-alive", b"te", b"transfer-encoding", b"upgrade"}
-RESTART_DELAY_S = 1.0  # between a worker's death and its replacement: no busy loop of failing starts
+# The primary's own Date and Server headers go; the worker's uvicorn writes its own.
+ANSWER_OWN = HOP_BY_HOP | {b"date", b"server"}
+RETRY_MS = 2000  # an event stream's browser asks again this long after the primary did not answer
+RESTART_DELAY_S = 1.0  # between a worker's death and its replacement; doubled while they die young
+YOUNG_S = 10.0  # a worker that dies younger than this is restarted after a longer delay
 
 
 class PrimaryOnly:
@@ -110,12 +119,16 @@ class ClientFromWorker:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
         if scope["type"] == "http":
-            forwarded = [value for name, value in scope["headers"] if name == CLIENT_HEADER]
-            if forwarded:
-                scope = {**scope, "headers": [(n, v) for n, v in scope["headers"] if n != CLIENT_HEADER]}
-            if forwarded and scope.get("client") is None:
-                host, _, port = forwarded[0].decode("latin-1").rpartition(":")
+            given = {name: value for name, value in scope["headers"] if name in FROM_WORKER}
+            if given:
+                scope = {**scope, "headers": [(n, v) for n, v in scope["headers"] if n not in FROM_WORKER]}
+            if given and scope.get("client") is None:  # over the Unix socket: a worker's word
+                host, _, port = given.get(CLIENT_HEADER, b"").decode("latin-1").rpartition(":")
                 scope["client"] = (host, int(port)) if port.isdigit() else None
+                with contextlib.suppress(ValueError):
+                    arrived = float(given.get(ARRIVAL_HEADER, b""))
+                    if math.isfinite(arrived):
+                        scope[ARRIVED_AT] = arrived
         await self.app(scope, receive, send)
 
 
@@ -131,62 +144,71 @@ class ForwardToPrimary:
         if scope["type"] != "http" or not PRIMARY_PATHS.fullmatch(scope["path"]):
             await self.app(scope, receive, send)
             return
+        arrived = time.monotonic()  # a STOP after this refuses a start handed on now (H16)
         if self._http is None:  # made on the server's event loop (httpx imported by workers only)
             import httpx
 
             self._http = httpx.AsyncClient(
                 transport=httpx.AsyncHTTPTransport(uds=self.socket_path),
                 timeout=httpx.Timeout(10.0, read=None),  # an event stream waits as long as the console runs
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=20),
+                # Idle connections closed well before the primary's (uvicorn: 5 s), never both at once.
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=20, keepalive_expiry=1.0),
             )
-        await self._forward(scope, receive, send)
+            self._http.headers.clear()  # only the client's own headers reach the primary
+        await self._forward(scope, receive, send, arrived)
 
-    async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _forward(self, scope: Scope, receive: Receive, send: Send, arrived: float) -> None:
+        import httpx
+
+        assert self._http is not None
         client = scope.get("client")
-        headers = [(n, v) for n, v in scope["headers"] if n not in HOP_BY_HOP and n != CLIENT_HEADER]
+        headers = [(n, v) for n, v in scope["headers"] if n not in HOP_BY_HOP and n not in FROM_WORKER]
+        headers.append((ARRIVAL_HEADER, repr(arrived).encode("latin-1")))
         if client:
             headers.append((CLIENT_HEADER, f"{client[0]}:{client[1]}".encode("latin-1")))
+        has_body = any(name in (b"content-length", b"transfer-encoding") for name, _ in scope["headers"])
         url = "http://primary" + scope["raw_path"].decode("latin-1")
         if scope["query_string"]:
             url += "?" + scope["query_string"].decode("latin-1")
-        assert self._http is not None
-        request = self._http.build_request(scope["method"], url, headers=headers, content=_body(receive))
+        body = _body(receive) if has_body else None
+        request = self._http.build_request(scope["method"], url, headers=headers, content=body)
         try:
             response = await self._http.send(request, stream=True)
-        except _transport_errors() as exc:
+        except _ClientGone:
+            return  # the client left during its upload: nothing reaches the primary's route
+        except httpx.TransportError as exc:
             log.error("primary process not answering (%s): 503 for %s", type(exc).__name__, scope["path"])
-            await _unavailable(send)
+            await _unavailable(scope, send)
             return
         try:
             start: Message = {
                 "type": "http.response.start",
                 "status": response.status_code,
-                "headers": [(n, v) for n, v in response.headers.raw if n.lower() not in HOP_BY_HOP],
+                "headers": [(n, v) for n, v in response.headers.raw if n.lower() not in ANSWER_OWN],
             }
             await send(start)
             async with anyio.create_task_group() as tasks:
                 # The client leaving ends the primary's stream too (a console's event stream never ends).
                 tasks.start_soon(_cancel_on_disconnect, receive, tasks.cancel_scope)
-                async for chunk in response.aiter_raw():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                with contextlib.suppress(httpx.HTTPError):  # the primary went away mid-answer: end it here
+                    async for chunk in response.aiter_raw():
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 tasks.cancel_scope.cancel()
         finally:
             await response.aclose()
 
 
-def _transport_errors() -> type[Exception]:
-    import httpx
-
-    return httpx.TransportError
+class _ClientGone(Exception):
+    """The client disconnected before its request's body was whole."""
 
 
 async def _body(receive: Receive) -> Any:
-    """The request's body as it arrives."""
+    """The request's body as it arrives; a disconnect aborts the request rather than shortening it."""
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return
+            raise _ClientGone
         yield message.get("body", b"")
         if not message.get("more_body", False):
             return
@@ -198,11 +220,17 @@ async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> N
     scope.cancel()
 
 
-async def _unavailable(send: Send) -> None:
-    body = b"The clinic's main process is not answering; try again in a moment.\n"
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"retry-after", b"2"),
+async def _unavailable(scope: Scope, send: Send) -> None:
+    """503 with Retry-After; to an event stream, an empty stream that asks the browser to retry."""
+    accept = dict(scope["headers"]).get(b"accept", b"")
+    if b"text/event-stream" in accept:  # an EventSource gives up for good on any status but 200
+        status, kind, body = 200, b"text/event-stream", f"retry: {RETRY_MS}\n\n".encode()
+    else:
+        status, kind = 503, b"text/plain; charset=utf-8"
+        body = b"The clinic's main process is not answering; try again in a moment.\n"
+    headers = [(b"content-type", kind), (b"retry-after", b"2"), (b"cache-control", b"no-store"),
                (b"content-length", str(len(body)).encode())]  # fmt: skip
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -213,33 +241,42 @@ class Workers:
         command = [sys.executable, "-m", "laserdose.web.workers", "--host", host, "--port", str(port)]
         self._command = [*command, "--primary-socket", str(socket_path)]
         self._env = env
-        self._processes = [self._start() for _ in range(count)]
         self._stopping = threading.Event()
+        self._started: list[float] = []
+        self._processes = [self._start(index) for index in range(count)]
         self._watch = threading.Thread(target=self._restart_dead, name="laserdose-workers", daemon=True)
         self._watch.start()
 
-    def _start(self) -> subprocess.Popen[bytes]:
-        # The pipe on its standard input closes when the primary dies, however it dies: the worker exits.
-        # Its own session: Ctrl-C in the terminal reaches the primary, which then stops its workers.
+    def _start(self, index: int) -> subprocess.Popen[bytes]:
+        """Start worker `index`.
+
+        The pipe on its standard input closes when the primary dies, however it dies, and the worker
+        exits; its own session keeps Ctrl-C in the terminal for the primary.
+        """
+        self._started[index : index + 1] = [time.monotonic()]
         return subprocess.Popen(self._command, env=self._env, stdin=subprocess.PIPE, start_new_session=True)
 
     def _restart_dead(self) -> None:
-        while not self._stopping.wait(RESTART_DELAY_S):
+        delay_s = RESTART_DELAY_S
+        while not self._stopping.wait(delay_s):
             for index, process in enumerate(self._processes):
-                if process.poll() is not None and not self._stopping.is_set():
-                    log.error(
-                        "page worker %d exited with %s; starting another", process.pid, process.returncode
-                    )
-                    self._processes[index] = self._start()
+                if process.poll() is None or self._stopping.is_set():
+                    continue
+                young = time.monotonic() - self._started[index] < YOUNG_S
+                delay_s = min(2 * delay_s, 60.0) if young else RESTART_DELAY_S  # no loop of failing starts
+                log.error("page worker %d exited with %s; starting another", process.pid, process.returncode)
+                self._processes[index] = self._start(index)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Ask every worker to finish its requests and exit; kill those that do not in `timeout_s`."""
         self._stopping.set()
+        self._watch.join()  # no replacement starts after this
         for process in self._processes:
             process.terminate()
+        deadline = time.monotonic() + timeout_s
         for process in self._processes:
             try:
-                process.wait(timeout=timeout_s)
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -43,6 +44,7 @@ from laserdose.web.checklist_view import checklist_answers, checklist_context, c
 from laserdose.web.deps import DbSession, LoginRequired, page_user, roles
 from laserdose.web.dose_forms import console_start_form
 from laserdose.web.forms import PostedForm, check_csrf, render
+from laserdose.web.workers import ARRIVED_AT
 
 router = APIRouter(include_in_schema=False)
 Watcher = Annotated[User, Depends(roles(page_user, *users.RECORDERS))]
@@ -212,9 +214,14 @@ def complete_checklist(
 
 
 async def stops_at_arrival(request: Request, course_id: int) -> int | None:
-    """How many STOPs the course's console had when the start request arrived (None: no console)."""
+    """How many STOPs the course's console had when the start request arrived (None: no console).
+
+    Arrived: here, now, or at the page worker that handed it on (`laserdose.web.workers.ARRIVED_AT`).
+    """
     run: ConsoleRun | None = request.app.state.console.get(course_id)
-    return run.stops if run is not None else None
+    if run is None:
+        return None
+    return run.stops_at(request.scope.get(ARRIVED_AT, time.monotonic()))
 
 
 @router.post("/courses/{course_id}/console/start", response_model=None)
