@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -94,9 +95,9 @@ def _seen(scope: dict, headers: list[tuple[bytes, bytes]]) -> dict:
     async def app(scope, receive, send):
         seen.update(scope)
 
-    asyncio.run(
-        ClientFromWorker(app)({**scope, "type": "http", "headers": [(b"host", b"x"), *headers]}, None, None)
-    )
+    request = {**scope, "type": "http", "headers": [(b"host", b"x"), *headers]}
+    with ThreadPoolExecutor(1) as thread:  # its own event loop: another test's may run in this thread
+        thread.submit(asyncio.run, ClientFromWorker(app)(request, None, None)).result()
     return seen
 
 

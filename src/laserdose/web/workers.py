@@ -109,9 +109,10 @@ def primary_socket(path: Path) -> socket.socket:
 
 
 class ClientFromWorker:
-    """On the primary: the client address a worker forwarded, for requests that came over the Unix socket.
+    """On the primary: the client's address and the arrival time a worker sent, over the Unix socket only.
 
-    Only those have no peer address; on a TCP connection the header is dropped, so no client can set it.
+    Only those requests have no peer address; on a TCP connection the headers are dropped, so no client
+    can set them.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -305,6 +306,7 @@ def _exit_with_parent(server: Any) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """A page worker (started by `laserdose serve --workers N`; settings from the LASERDOSE_ environment)."""
+    import httpx  # noqa: F401 - imported now, not on the event loop when the first STOP is handed on
     import uvicorn
 
     from laserdose.web.app import create_app
