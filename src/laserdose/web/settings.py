@@ -35,8 +35,8 @@ class WebSettings(BaseSettings):
             connection pool.
         page_threads: threads per process that run the busiest pages whole (`laserdose.web.deps.in_one_hop`);
             None: 1 on SQLite, where more only hand the interpreter lock between cores, and 2 on
-            PostgreSQL, where a second thread works while the first waits for the server's round trips and
-            commit flushes (docs/performance.md). `laserdose serve --workers` uses the other cores.
+            PostgreSQL, where a second thread works while the first waits for the server's round trips
+            (docs/performance.md). `laserdose serve --workers` uses the other cores.
         session_idle_s: a page session unused for this long ends [s].
         max_body_bytes: largest request body accepted [bytes]; larger ones get 413.
         max_json_depth: deepest nesting of objects and arrays in a JSON body.
