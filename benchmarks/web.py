@@ -5,7 +5,7 @@ SQLite and PostgreSQL (a private cluster flushing each commit to disk, as a clin
 runs in its own processes (`laserdose serve --workers N`, by default one per core); the load generator
 (benchmarks/tools/web_load.py: keep-alive clients on asyncio streams, or httpx with --client httpx) runs
 in another, separate from this orchestrating one too. Prints a table (requests/s, p50, p95, p99, errors,
-server and client CPU ms per request, the load average at the time) and writes out/bench-web.json.
+server, database and client CPU ms per request, the load average at the time) and writes out/bench-web.json.
 
     .venv/bin/python benchmarks/web.py [--seconds 5] [--clients 50] [--workers N]
 """
@@ -76,6 +76,7 @@ def profiler(pid: int, path: Path | None):
         "--rate",
         "200",
         "--gil",
+        "--subprocesses",
         "-o",
         str(path),
     ]
@@ -189,6 +190,17 @@ def cpu_s(pid: int) -> float:
     return own_s + sum(cpu_s(int(child)) for child in children)
 
 
+def database_cpu_s() -> float:
+    """User + system CPU time of this host's PostgreSQL server processes so far [s] (Linux; 0 without)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            name, fields = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
+            if name == "postgres":
+                total += int(fields.split()[11]) + int(fields.split()[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run_backend(name: str, url: str, args: argparse.Namespace) -> list[dict[str, object]]:
     """Seed `url`'s database, serve it, and load each target in turn."""
     profile_dir, save_dir = args.profile, args.save
@@ -202,8 +214,10 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> list[dict[str,
             warm_up(base, path, auth, requests=20 * args.workers)
             stem = f"{name}-{path.strip('/').replace('/', '-')}.txt"
             with profiler(pid, profile_dir / stem if profile_dir else None):
-                cpu_before_s = cpu_s(pid)
+                cpu_before_s, database_before_s = cpu_s(pid), database_cpu_s()
                 result = load(base, path, auth, args)
+                database_ms = 1000 * (database_cpu_s() - database_before_s)
+                result["database_cpu_ms_per_request"] = database_ms / result["requests"]
                 # Server CPU per request: what the server needs, whatever else shares the machine.
                 result["server_cpu_ms_per_request"] = 1000 * (cpu_s(pid) - cpu_before_s) / result["requests"]
                 result["load_average_1min"] = os.getloadavg()[0]
@@ -217,11 +231,13 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> list[dict[str,
 def print_table(rows: list[dict[str, object]]) -> None:
     """One line per (database, target) with every figure."""
     print(f"{'database':<11} {'target':<26} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-          f"{'errors':>6} {'server CPU ms/req':>17} {'client CPU ms/req':>17} {'load 1m':>7}")  # fmt: skip
+          f"{'errors':>6} {'server CPU ms/req':>17} {'database CPU ms/req':>19} "
+          f"{'client CPU ms/req':>17} {'load 1m':>7}")  # fmt: skip
     for row in rows:
         print(f"{row['database']:<11} {row['target']:<26} {row['rps']:>7.1f} {row['p50_ms']:>7.1f} "
               f"{row['p95_ms']:>7.1f} {row['p99_ms']:>7.1f} {row['errors']:>6} "
-              f"{row['server_cpu_ms_per_request']:>17.2f} {row['client_cpu_ms_per_request']:>17.2f} "
+              f"{row['server_cpu_ms_per_request']:>17.2f} {row['database_cpu_ms_per_request']:>19.2f} "
+              f"{row['client_cpu_ms_per_request']:>17.2f} "
               f"{row['load_average_1min']:>7.2f}")  # fmt: skip
 
 

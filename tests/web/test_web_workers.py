@@ -121,9 +121,10 @@ def _children(pid: int) -> list[int]:
             for child in (task / "children").read_text().split()]  # fmt: skip
 
 
-def _primary_socket(worker_pid: int) -> str:
+def _folder(worker_pid: int) -> str:
+    """The primary's folder (its socket, the connection counts) as given to its worker."""
     arguments = Path(f"/proc/{worker_pid}/cmdline").read_bytes().decode().split("\0")
-    return arguments[arguments.index("--primary-socket") + 1]
+    return arguments[arguments.index("--folder") + 1]
 
 
 def _answers(port: int) -> bool:
@@ -151,9 +152,10 @@ def test_a_treatment_driven_through_a_page_worker(database):  # noqa: F811 - the
             second = subprocess.run([*serve[:-2]], env=env, capture_output=True, text=True, timeout=60)
             assert second.returncode == 2 and "cannot listen on" in second.stderr
 
-            # A page worker on a port of its own: every request there is a worker's.
+            # A page worker on a port of its own: every request there is a worker's (it shares the
+            # connection count of the primary's worker, which is killed below).
             command = [sys.executable, "-m", "laserdose.web.workers", "--host", "127.0.0.1"]
-            command += ["--port", str(worker_port), "--primary-socket", _primary_socket(child)]
+            command += ["--port", str(worker_port), "--folder", _folder(child), "--slot", "1"]
             worker = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
             wait_for(lambda: _answers(worker_port), 30, "the page worker")
             with httpx.Client(base_url=f"http://127.0.0.1:{worker_port}") as client:
@@ -208,7 +210,7 @@ def test_sigterm_stops_the_workers_and_removes_the_socket(database):  # noqa: F8
     try:
         wait_for(lambda: _answers(port) and len(_children(primary.pid)) == 1, 30, "serve --workers 2")
         [child] = _children(primary.pid)
-        folder = Path(_primary_socket(child)).parent
+        folder = Path(_folder(child))
         primary.send_signal(signal.SIGTERM)
         assert primary.wait(20) == 128 + signal.SIGTERM
         assert not Path(f"/proc/{child}").exists() and not folder.exists()

@@ -10,7 +10,7 @@ import tempfile
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -39,12 +39,13 @@ def serve(
 ) -> None:
     """Serve the clinic web app (settings from LASERDOSE_* variables; see docs/clinic/web.md)."""
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 - the clinic extra's; _config uses it
 
         from laserdose.clinic import db
+        from laserdose.web import workers as processes
         from laserdose.web.app import create_app
+        from laserdose.web.connection_balance import ConnectionBalance, create_slots
         from laserdose.web.settings import DEVELOPMENT_SECRET, WebSettings
-        from laserdose.web.workers import ClientFromWorker, listening_socket, page_workers, primary_socket
     except ModuleNotFoundError as exc:
         raise missing_extra("clinic", exc) from None
 
@@ -70,14 +71,8 @@ def serve(
     # Ctrl-C any running treatment is stopped at once (STOP + DISARM); open console event streams never end
     # by themselves: after 3 s of shutdown they are cut, and the app's shutdown then closes the records.
     app = create_app(settings)
-    config = uvicorn.Config(
-        ClientFromWorker(app) if workers > 1 else app, access_log=False, log_level="info",
-        timeout_graceful_shutdown=3,
-        proxy_headers=False,  # X-Forwarded-For is read by the app, and only from LASERDOSE_TRUSTED_PROXIES
-    )  # fmt: skip
-    server = _server_class()(config, app.state.console)
     try:
-        listening = listening_socket(host, port, shared=workers > 1)
+        listening = processes.listening_socket(host, port, shared=workers > 1)
     except OSError as exc:
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     port = listening.getsockname()[1]
@@ -86,16 +81,31 @@ def serve(
         f"{workers} process{'es' if workers > 1 else ''})"
     )
     if workers == 1:
-        server.run(sockets=[listening])
+        _server_class()(_config(app), app.state.console).run(sockets=[listening])
         return
     # uvicorn ends a signalled shutdown by raising the signal again; as an exit, the workers are stopped
-    # and the socket's folder removed on the way out.
+    # and the folder removed on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    with tempfile.TemporaryDirectory(prefix="laserdose-serve-") as folder:
-        socket_path = Path(folder) / "primary.sock"
+    with tempfile.TemporaryDirectory(prefix="laserdose-serve-") as name:
+        folder = Path(name)
+        create_slots(processes.connection_slots(folder), workers)
+        balanced = ConnectionBalance(processes.ClientFromWorker(app), processes.connection_slots(folder), 0)
+        server = _server_class()(_config(balanced), app.state.console)
+        balanced.track(server)
         env = {**os.environ, **({"LASERDOSE_DATABASE_URL": database_url} if database_url else {})}
-        with page_workers(workers - 1, host, port, socket_path, env):
-            server.run(sockets=[listening, primary_socket(socket_path)])
+        with processes.page_workers(workers - 1, host, port, folder, env):
+            primary = processes.primary_socket(processes.primary_socket_path(folder))
+            server.run(sockets=[listening, primary])
+
+
+def _config(app: Any) -> Any:
+    """The uvicorn settings of the primary,, serving `app`."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app, access_log=False, log_level="info", timeout_graceful_shutdown=3,
+        proxy_headers=False,  # X-Forwarded-For is read by the app, and only from LASERDOSE_TRUSTED_PROXIES
+    )  # fmt: skip
 
 
 def _server_class() -> type:

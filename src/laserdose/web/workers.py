@@ -238,9 +238,9 @@ async def _unavailable(scope: Scope, send: Send) -> None:
 class Workers:
     """The primary's page workers: started, restarted when one dies, stopped with the primary."""
 
-    def __init__(self, count: int, host: str, port: int, socket_path: Path, env: dict[str, str]) -> None:
+    def __init__(self, count: int, host: str, port: int, folder: Path, env: dict[str, str]) -> None:
         command = [sys.executable, "-m", "laserdose.web.workers", "--host", host, "--port", str(port)]
-        self._command = [*command, "--primary-socket", str(socket_path)]
+        self._command = [*command, "--folder", str(folder)]
         self._env = env
         self._stopping = threading.Event()
         self._started: list[float] = []
@@ -255,7 +255,8 @@ class Workers:
         exits; its own session keeps Ctrl-C in the terminal for the primary.
         """
         self._started[index : index + 1] = [time.monotonic()]
-        return subprocess.Popen(self._command, env=self._env, stdin=subprocess.PIPE, start_new_session=True)
+        command = [*self._command, "--slot", str(index + 1)]  # slot 0 is the primary's
+        return subprocess.Popen(command, env=self._env, stdin=subprocess.PIPE, start_new_session=True)
 
     def _restart_dead(self) -> None:
         delay_s = RESTART_DELAY_S
@@ -284,14 +285,28 @@ class Workers:
 
 
 @contextlib.contextmanager
-def page_workers(count: int, host: str, port: int, socket_path: Path, env: dict[str, str]) -> Iterator[None]:
-    """`count` page workers while the block runs (none for 0)."""
-    workers = Workers(count, host, port, socket_path, env) if count else None
+def page_workers(count: int, host: str, port: int, folder: Path, env: dict[str, str]) -> Iterator[None]:
+    """`count` page workers while the block runs (none for 0), sharing the primary's `folder`.
+
+    The folder (the primary's, this user's only) holds the primary's socket (`primary_socket_path`) and
+    the processes' connection counts (`connection_slots`).
+    """
+    workers = Workers(count, host, port, folder, env) if count else None
     try:
         yield
     finally:
         if workers is not None:
             workers.stop()
+
+
+def primary_socket_path(folder: Path) -> Path:
+    """Where the primary listens for the requests its workers hand on."""
+    return folder / "primary.sock"
+
+
+def connection_slots(folder: Path) -> Path:
+    """The file of the processes' connection counts (`laserdose.web.connection_balance`)."""
+    return folder / "connections"
 
 
 def _exit_with_parent(server: Any) -> None:
@@ -310,18 +325,22 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from laserdose.web.app import create_app
+    from laserdose.web.connection_balance import ConnectionBalance
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--primary-socket", required=True)
+    parser.add_argument("--folder", type=Path, required=True, help="the primary's (page_workers)")
+    parser.add_argument("--slot", type=int, required=True, help="this worker's connection count slot")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = ForwardToPrimary(create_app(primary=False), args.primary_socket)
+    forward = ForwardToPrimary(create_app(primary=False), str(primary_socket_path(args.folder)))
+    app = ConnectionBalance(forward, connection_slots(args.folder), args.slot)
     config = uvicorn.Config(
         app, access_log=False, log_level="warning", timeout_graceful_shutdown=3, proxy_headers=False
     )
     server = uvicorn.Server(config)
+    app.track(server)
     _exit_with_parent(server)
     server.run(sockets=[worker_socket(args.host, args.port)])
 
