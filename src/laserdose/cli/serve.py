@@ -80,6 +80,7 @@ def serve(
         f"laserdose clinic on http://{host}:{port} ({settings.environment}, {db.describe(engine)}, "
         f"{workers} process{'es' if workers > 1 else ''})"
     )
+    processes.freeze_heap()
     if workers == 1:
         _server_class()(_config(app), app.state.console).run(sockets=[listening])
         return
