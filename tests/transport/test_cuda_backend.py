@@ -133,13 +133,16 @@ def test_kernel_compiles_to_ptx_for_an_h100(monkeypatch, tmp_path):
     geometry = (f1, f1, f1, f1, f1, f1, nb.float64, nb.float64, nb.int64, f1, nb.float64, nb.float64)
     planes = f1  # importance planes: [inf] on the GPU (no variance reduction there)
     outputs = (f2, f2, f1, f1, f2, f2, f1)
+    sets = (f2, nb.float64[:, :, ::1])  # no absorption sets on the GPU: dmua (0, layers) and its tally
     # The kernel the backend launches (seeded on the device) and the one fed explicit states.
     ptx, _ = cuda.compile_ptx(
-        kernel_cuda._trace_seeded.py_func, (nb.int64, nb.uint64, *geometry, planes, *outputs), cc=(9, 0)
+        kernel_cuda._trace_seeded.py_func,
+        (nb.int64, nb.uint64, *geometry, planes, *outputs, *sets),
+        cc=(9, 0),
     )
     cuda.compile_ptx(
         kernel_cuda._trace.py_func,
-        (nb.int64[::1], nb.uint64[:, ::1], *geometry, planes, *outputs),
+        (nb.int64[::1], nb.uint64[:, ::1], *geometry, planes, *outputs, *sets),
         cc=(9, 0),
     )
     assert ".target sm_90" in ptx

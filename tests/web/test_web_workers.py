@@ -235,7 +235,9 @@ print(gc.get_freeze_count(), len(gc.get_objects()), gone() is None)
 
 def test_a_serving_process_leaves_its_built_app_out_of_later_collections(tmp_path):
     env = {**os.environ, "LASERDOSE_DATABASE_URL": f"sqlite:///{tmp_path / 'clinic.db'}"}
-    done = subprocess.run([sys.executable, "-c", FREEZE_PROBE], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", FREEZE_PROBE], env=env, capture_output=True, text=True, timeout=120
+    )
     frozen, tracked, collected = done.stdout.split()
     # The app's objects are frozen (a full collection scanned all of them: 130-185 ms); what a collection
     # still scans is a small remainder; the garbage was collected first, not frozen for good.

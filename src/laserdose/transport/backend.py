@@ -40,6 +40,7 @@ PHOTONS_PER_THREAD = 16
 BANK_SIZE = 64
 
 NO_PLANES: FloatArray = np.array([np.inf])
+SETS_ON_CUDA = "absorption sets are scored on the cpu backend only"
 VR_ON_CUDA = (
     "variance reduction runs on the cpu backend only; turn it off for cuda "
     "(--no-variance-reduction, variance_reduction=False)"
@@ -100,11 +101,18 @@ class KernelInput:
     dz_mm: float
     nz: int
     planes_mm: FloatArray = field(default_factory=lambda: NO_PLANES.copy())
+    # Absorption sets scored in the same pass: each set's mua minus `mua`, shape (sets, layers) [1/mm].
+    dmua: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def variance_reduction(self) -> bool:
         """True when the run splits and roulettes packets at importance planes."""
         return bool(np.isfinite(self.planes_mm).any())
+
+    @property
+    def absorption_sets(self) -> int:
+        """How many absorption sets are scored besides the traced one."""
+        return int(self.dmua.shape[0])
 
 
 @dataclass
@@ -118,6 +126,7 @@ class BatchTallies:
     a_rz: FloatArray
     phi_rz: FloatArray
     phi_z: FloatArray
+    phi_rz_sets: FloatArray  # (sets, nr, nz): phi_rz of each absorption set
 
 
 def stream_count(threads: int | None = None) -> int:
@@ -186,6 +195,8 @@ def run_batch(
     if backend == "cuda":
         if data.variance_reduction:
             raise InputError(VR_ON_CUDA)
+        if data.absorption_sets:
+            raise InputError(SETS_ON_CUDA)
         return _run_cuda_batch(data, photons, seed, batch)
     from laserdose.transport import kernel_cpu
 
@@ -200,7 +211,12 @@ def run_batch(
     a_rz = np.zeros((streams, data.nr, data.nz))
     phi_rz = np.zeros((streams, data.nr, data.nz))
     phi_z = np.zeros((streams, data.nz))
-    bank = np.zeros((streams, BANK_SIZE if data.variance_reduction else 1, kernel_cpu.BANK_FIELDS))
+    sets = data.absorption_sets
+    dmua = data.dmua if sets else np.zeros((0, n_layers))
+    factors = np.zeros((streams, max(sets, 1)))
+    phi_rz_sets = np.zeros((streams, sets, data.nr, data.nz))
+    bank_size = BANK_SIZE if data.variance_reduction else 1
+    bank = np.zeros((streams, bank_size, kernel_cpu.BANK_FIELDS + sets))
     previous = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(threads)
@@ -209,11 +225,12 @@ def run_batch(
             per_stream, seed_states(seed, batch, streams), data.z_top, data.z_bot, data.mua, data.mus,
             data.g, data.n_layer, data.n_above, data.n_below, data.beam_kind, data.beam, data.dr_mm,
             data.dz_mm, data.planes_mm, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z,
+            dmua, factors, phi_rz_sets,
         )  # fmt: skip
     finally:
         numba.set_num_threads(previous)
     # Sum streams one after the other (a fixed order), so that the result is reproducible bit for bit.
-    per_stream_tallies = (scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z)
+    per_stream_tallies = (scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z, phi_rz_sets)
     return BatchTallies(*(_ordered_sum(array) for array in per_stream_tallies))
 
 
@@ -230,7 +247,8 @@ def _run_cuda_batch(data: KernelInput, photons: int, seed: int, batch: int) -> B
             data.dz_mm, data.nr, data.nz,
         )  # fmt: skip
     # numpy's pairwise sum over the stream axis: a fixed order for a given stream count.
-    return BatchTallies(scalars.sum(axis=1), layer_abs.sum(axis=1), rd_r, t_r, a_rz, phi_rz, phi_z)
+    no_sets = np.zeros((0, data.nr, data.nz))
+    return BatchTallies(scalars.sum(axis=1), layer_abs.sum(axis=1), rd_r, t_r, a_rz, phi_rz, phi_z, no_sets)
 
 
 def _ordered_sum(per_stream: FloatArray) -> FloatArray:

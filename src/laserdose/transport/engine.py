@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numba
 import numpy as np
@@ -32,6 +33,7 @@ def simulate(
     threads: int | None = None,
     variance_reduction: bool = False,
     split_to_mm: float | None = None,
+    absorption_sets: Sequence[Sequence[float]] = (),
 ) -> TransportResult:
     """Trace photon packets through `stack` (MCML physics, Wang, Jacques & Zheng 1995).
 
@@ -51,12 +53,18 @@ def simulate(
             unbiased, every tally keeps its expected value. CPU backend only.
         split_to_mm: with variance_reduction, the deepest depth that matters [mm] (planes stop there);
             None for the grid's depth.
+        absorption_sets: other absorption coefficients of the stack's layers, one per layer [1/mm] for
+            each set, scored from the same paths (`fluence_rate_sets_per_mm2`; kernel_cpu's docstring):
+            unbiased for any set, most precise when no set absorbs less than the stack in any layer.
+            A layer the stack leaves clear (no absorption, no scattering) must stay so. CPU backend only.
 
     Raises:
         InputError: for invalid arguments.
     """
     if variance_reduction is True and backend == "cuda":
         raise InputError(backends.VR_ON_CUDA)
+    if len(absorption_sets) and backend == "cuda":
+        raise InputError(backends.SETS_ON_CUDA)
     backends.check_backend(backend)
     _check_run(photons, seed, batches, threads)
     grid = grid or Grid()
@@ -65,7 +73,7 @@ def simulate(
     planes = backends.NO_PLANES
     if variance_reduction:
         planes = importance_planes(stack, _split_depth(split_to_mm, grid))
-    data = _kernel_input(stack, beam, grid, planes)
+    data = replace(_kernel_input(stack, beam, grid, planes), dmua=_set_differences(stack, absorption_sets))
     backends.warm_up(backend, data)
     sizes = [photons // batches + (1 if b < photons % batches else 0) for b in range(batches)]
     tallies = []
@@ -77,6 +85,23 @@ def simulate(
         if progress is not None:
             progress(sum(sizes[: index + 1]), photons)
     return _result(tallies, sizes, grid, seed, backend, elapsed_s)
+
+
+def _set_differences(stack: Stack, absorption_sets: Sequence[Sequence[float]]) -> FloatArray:
+    """Each absorption set's mua minus the stack's, shape (sets, layers) [1/mm]."""
+    mua = np.array([layer.mua_per_mm for layer in stack.layers])
+    clear = np.array([layer.mua_per_mm + layer.mus_per_mm == 0.0 for layer in stack.layers])
+    differences = []
+    for number, values in enumerate(absorption_sets, start=1):
+        set_mua = np.asarray(values, dtype=np.float64)
+        if set_mua.shape != mua.shape or not np.all(np.isfinite(set_mua)) or np.any(set_mua < 0.0):
+            raise InputError(
+                f"absorption set {number} must give a finite mua >= 0 for each of the {mua.size} layers"
+            )
+        if np.any((set_mua != mua) & clear):
+            raise InputError(f"absorption set {number} absorbs in a layer the stack leaves clear")
+        differences.append(set_mua - mua)
+    return np.array(differences).reshape(len(differences), mua.size)
 
 
 def _check_run(photons: int, seed: int, batches: int, threads: int | None) -> None:
@@ -205,6 +230,7 @@ def _result(
         transmittance_by_radius=_total([t.t_r for t in tallies]) / photons / ring_area_mm2,
         absorbed_density_per_mm3=_total([t.a_rz for t in tallies]) / photons / volume_mm3,
         fluence_rate_per_mm2=_total([t.phi_rz for t in tallies]) / photons / volume_mm3,
+        fluence_rate_sets_per_mm2=_total([t.phi_rz_sets for t in tallies]) / photons / volume_mm3,
         broad_beam_fluence_by_batch=broad_beam,
         seed=seed,
         batches=len(sizes),

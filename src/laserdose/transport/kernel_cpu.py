@@ -13,6 +13,14 @@ reduction (importance planes, see planes.py) a packet may be split into copies w
 own, kept in a per-stream bank and traced one after the other; roulette at the planes is tallied like
 MCML's, so the balance still holds exactly.
 
+Absorption sets: stacks that differ from the traced one only in absorption (skin types differ only in
+epidermal melanin) are scored in the same pass by reweighting [Sassaroli2011]. Tracing with mua_0 while
+a set has mua_k = mua_0 + dmua_k, the ratio of the two games' probabilities of a packet's path, times the
+ratio of their implicit-capture weights, is exactly exp(-sum over layers of dmua_k x path length in the
+layer): the collision densities' ratio mut_k / mut_0 cancels against the albedos' mut_0 / mut_k. Each
+packet carries that factor per set (`factors`), and the set's collision estimator of fluence is the
+traced one times it. With every dmua_k >= 0 (trace the least absorbing set) the factors stay <= 1.
+
 kernel_cuda.py compiles these same functions for the GPU: keep them to what numba's CUDA target accepts
 (scalars, tuples, array indexing; no allocation, no objects), and route every write to a bin shared by
 all streams through `_tally` / `_tally_rz`.
@@ -48,7 +56,7 @@ BEAM_FIBRE = 3
 WINDOW_LOW = 0.125
 WINDOW_HIGH = 1.5
 MAX_SPLIT = 8
-# A banked copy: x, y, z, ux, uy, uz, weight, layer, region, importance.
+# A banked copy: x, y, z, ux, uy, uz, weight, layer, region, importance; then one factor per absorption set.
 BANK_FIELDS = 10
 
 # Scalar tallies per stream, in this order.
@@ -196,6 +204,19 @@ def _tally_rz(bins, ir, iz, value):
 
 
 @njit(inline="always")
+def _tally_set(bins, k, ir, iz, value):
+    """Add `value` to an r-z bin of absorption set k; kernel_cuda.py swaps in an atomic add."""
+    bins[k, ir, iz] += value
+
+
+@njit(inline="always")
+def _attenuate(factors, dmua, layer, length):
+    """Each absorption set's path factor over `length` mm more in `layer` (module docstring)."""
+    for k in range(dmua.shape[0]):
+        factors[k] *= math.exp(-dmua[k, layer] * length)
+
+
+@njit(inline="always")
 def _window(w, importance, banked, bank_size, rng):
     """Weight-window check at an importance plane: (copies, weight of each, roulette gain) [Booth1985].
 
@@ -222,10 +243,11 @@ def _window(w, importance, banked, bank_size, rng):
 @njit(nogil=True, cache=True, fastmath=FAST_MATH)
 def _run_stream(
     photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-    dr, dz, planes, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z,
+    dr, dz, planes, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z, dmua, factors, phi_rz_sets,
 ):  # fmt: skip
     """Trace `photons` packets with one generator `state`, adding to this stream's tallies."""
     n_layers = mua.shape[0]
+    n_sets = dmua.shape[0]
     nr = a_rz.shape[0]
     nz = a_rz.shape[1]
     n_planes = planes.shape[0]
@@ -250,9 +272,12 @@ def _run_stream(
         region = 0  # importance planes above the packet; its importance is 2^region
         importance = 1.0
         banked = 0  # copies waiting in the bank, split from this photon
+        for k in range(n_sets):
+            factors[k] = 1.0
         # The current layer's coefficients, looked up again only when the packet changes layer.
         props_layer = -1
         mut = inv_mut = albedo = g_layer = 0.0
+        sets_differ = False  # whether an absorption set's mua differs from the traced one in this layer
         while True:  # the launched packet, then each banked copy in turn
             while True:
                 if layer != props_layer:
@@ -261,6 +286,10 @@ def _run_stream(
                     inv_mut = 1.0 / mut if mut > 0.0 else math.inf
                     albedo = mus[layer] / mut if mut > 0.0 else 0.0
                     g_layer = g[layer]
+                    sets_differ = False
+                    for k in range(n_sets):
+                        if dmua[k, layer] != 0.0:
+                            sets_differ = True
                 if step_left == 0.0:
                     u, rng = _uniform(rng)
                     step_left = -math.log(u)
@@ -284,6 +313,8 @@ def _run_stream(
                     to_plane = to_plane_z / abs(uz)
                     x += to_plane * ux
                     y += to_plane * uy
+                    if sets_differ:
+                        _attenuate(factors, dmua, layer, to_plane)
                     step_left = 0.0
                     if uz > 0.0:
                         z = planes[region]
@@ -308,6 +339,8 @@ def _run_stream(
                         bank[banked, 7] = layer
                         bank[banked, 8] = region
                         bank[banked, 9] = importance
+                        for k in range(n_sets):
+                            bank[banked, BANK_FIELDS + k] = factors[k]
                         banked += 1
                     continue
                 if travel_z >= to_boundary_z:
@@ -317,6 +350,8 @@ def _run_stream(
                     to_boundary = to_boundary_z / abs(uz)
                     x += to_boundary * ux
                     y += to_boundary * uy
+                    if sets_differ:
+                        _attenuate(factors, dmua, layer, to_boundary)
                     going_down = uz > 0.0
                     z = z_bot[layer] if going_down else z_top[layer]
                     if mut > 0.0:
@@ -353,6 +388,8 @@ def _run_stream(
                 x += step * ux
                 y += step * uy
                 z += step * uz
+                if sets_differ:
+                    _attenuate(factors, dmua, layer, step)
                 step_left = 0.0
                 # The packet keeps the albedo's share; computed this way it stays >= 0 and is exactly 0
                 # in a purely absorbing layer.
@@ -369,6 +406,8 @@ def _run_stream(
                     if ir < nr:
                         _tally_rz(a_rz, ir, iz, deposit)
                         _tally_rz(phi_rz, ir, iz, w * inv_mut)
+                        for k in range(n_sets):
+                            _tally_set(phi_rz_sets, k, ir, iz, w * inv_mut * factors[k])
                 w = scattered
                 if w == 0.0:
                     break
@@ -395,6 +434,8 @@ def _run_stream(
             layer = int(bank[banked, 7])
             region = int(bank[banked, 8])
             importance = bank[banked, 9]
+            for k in range(n_sets):
+                factors[k] = bank[banked, BANK_FIELDS + k]
             step_left = 0.0
     state[0], state[1], state[2], state[3] = rng
     scalars[SPECULAR] += specular
@@ -407,7 +448,7 @@ def _run_stream(
 @njit(parallel=True, nogil=True, cache=True)
 def run_streams(
     photons, states, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-    dr, dz, planes, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z,
+    dr, dz, planes, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z, dmua, factors, phi_rz_sets,
 ):  # fmt: skip
     """Trace photons[s] packets in each stream s in parallel; every output has the stream as first axis.
 
@@ -428,7 +469,7 @@ def run_streams(
         dr: radial bin width [mm].
         dz: depth bin height [mm].
         planes: depths of the importance planes, increasing [mm]; [inf] for none (plain MCML).
-        bank: float64[S, B, BANK_FIELDS] room for copies split from a photon (B >= 1).
+        bank: float64[S, B, BANK_FIELDS + K] room for copies split from a photon (B >= 1).
         scalars: float64[S, N_SCALARS] weight tallies, see SPECULAR etc.
         layer_abs: float64[S, layers] absorbed weight by layer.
         rd_r: float64[S, nr] diffuse reflectance by exit radius.
@@ -436,10 +477,14 @@ def run_streams(
         a_rz: float64[S, nr, nz] absorbed weight by bin.
         phi_rz: float64[S, nr, nz] collision-estimator weight w / mut by bin [mm].
         phi_z: float64[S, nz] the same summed over all radii, the grid's and beyond [mm].
+        dmua: float64[K, layers] each absorption set's mua minus `mua` [1/mm]; K = 0 for none. Where
+            the traced layer is clear (mua + mus = 0) a set must not differ: nothing collides there.
+        factors: float64[S, max(K, 1)] room for each stream's packet path factors.
+        phi_rz_sets: float64[S, K, nr, nz] phi_rz of each absorption set [mm].
     """
     for s in prange(photons.shape[0]):
         _run_stream(
             photons[s], states[s], z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
             dr, dz, planes, bank[s], scalars[s], layer_abs[s], rd_r[s], t_r[s], a_rz[s], phi_rz[s],
-            phi_z[s],
+            phi_z[s], dmua, factors[s], phi_rz_sets[s],
         )  # fmt: skip

@@ -3,7 +3,9 @@
 Not a second copy of the physics: the step functions of kernel_cpu (`_uniform`, `_fresnel`, `_launch`,
 `_azimuth`, `_scatter`, `_window`) and its photon loop `_run_stream` are compiled again here, from the
 same Python functions, as CUDA device functions. Only the two tallies that every thread shares change:
-`_tally` and `_tally_rz` become atomic adds (float64 atomics: compute capability 6.0 or newer). One GPU
+`_tally` and `_tally_rz` become atomic adds (float64 atomics: compute capability 6.0 or newer), and the
+absorption sets' `_tally_set` and `_attenuate` do nothing (sets, like variance reduction, run on the CPU
+only). One GPU
 thread is one stream with its own xoshiro256+ state (a tuple of registers while it traces), exactly as one
 CPU stream; its scalar and per-layer tallies are private columns of an array (coalesced across a warp) and
 are summed on the host in a fixed order. The backend launches `_trace_seeded`, whose threads seed
@@ -62,6 +64,16 @@ def _atomic_tally_rz(bins, ir, iz, value):
     cuda.atomic.add(bins, (ir, iz), value)
 
 
+@cuda.jit(device=True)
+def _no_set_tally(bins, k, ir, iz, value):
+    """Nothing: absorption sets run on the CPU only (the engine refuses them on CUDA)."""
+
+
+@cuda.jit(device=True)
+def _no_attenuation(factors, dmua, layer, length):
+    """Nothing, as `_no_set_tally`."""
+
+
 # Every step function kernel_cpu calls is compiled here and rebound in its callers: one left out would
 # still compile for a real GPU, but the simulator would call its CPU build (and box the generator's state).
 _uniform = _device_function(cpu._uniform)
@@ -79,6 +91,8 @@ _run_stream = _device_function(
     _scatter=_scatter,
     _tally=_atomic_tally,
     _tally_rz=_atomic_tally_rz,
+    _tally_set=_no_set_tally,
+    _attenuate=_no_attenuation,
 )
 
 
@@ -97,7 +111,7 @@ def _splitmix_word(key, index):
 @cuda.jit
 def _trace_seeded(
     total, key, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-    dr, dz, planes, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z,
+    dr, dz, planes, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z, dmua, phi_rz_sets,
 ):  # fmt: skip
     """As _trace, but each thread seeds itself and takes its share of `total` photons.
 
@@ -116,16 +130,18 @@ def _trace_seeded(
         state[word] = _splitmix_word(key, uint64(4 * stream + word))
     photons = total // streams + (1 if stream < total % streams else 0)
     bank = cuda.local.array(_NO_BANK, float64)
+    factors = cuda.local.array(1, float64)
     _run_stream(
         photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
         dr, dz, planes, bank, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz, phi_z,
+        dmua, factors, phi_rz_sets,
     )  # fmt: skip
 
 
 @cuda.jit
 def _trace(
     photons, states, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-    dr, dz, planes, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z,
+    dr, dz, planes, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z, dmua, phi_rz_sets,
 ):  # fmt: skip
     """One thread per stream: trace photons[s] packets with states[s], scoring as kernel_cpu does."""
     stream = cuda.grid(1)
@@ -136,12 +152,19 @@ def _trace(
     for word in range(4):
         state[word] = states[stream, word]
     bank = cuda.local.array(_NO_BANK, float64)
+    factors = cuda.local.array(1, float64)
     _run_stream(
         photons[stream], state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
         dr, dz, planes, bank, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz, phi_z,
+        dmua, factors, phi_rz_sets,
     )  # fmt: skip
     for word in range(4):
         states[stream, word] = state[word]
+
+
+def _no_sets(layers):
+    """No absorption sets (a CPU feature, as variance reduction): dmua [0, layers] and its empty tally."""
+    return cuda.to_device(np.zeros((0, layers))), cuda.to_device(np.zeros((0, 1, 1)))
 
 
 def _blocks(streams):
@@ -156,7 +179,7 @@ def run_seeded(
 
     Returns host arrays: scalars float64[N_SCALARS, streams] and layer_abs float64[layers, streams] per
     stream, rd_r and t_r float64[nr], a_rz and phi_rz float64[nr, nz] and phi_z float64[nz] summed over
-    streams by atomic adds. No importance planes: variance reduction is a CPU feature.
+    streams by atomic adds. No importance planes and no absorption sets: CPU features.
     """
     inputs = [cuda.to_device(np.ascontiguousarray(a)) for a in (z_top, z_bot, mua, mus, g, n_layer)]
     beam_d = cuda.to_device(np.ascontiguousarray(beam))
@@ -165,7 +188,7 @@ def run_seeded(
     planes = cuda.to_device(np.array([np.inf]))
     _trace_seeded[_blocks(streams), THREADS_PER_BLOCK](
         int(total), np.uint64(key), *inputs, float(n_above), float(n_below), int(kind), beam_d,
-        float(dr), float(dz), planes, *per_stream, *shared,
+        float(dr), float(dz), planes, *per_stream, *shared, *_no_sets(mua.shape[0]),
     )  # fmt: skip
     cuda.synchronize()
     return tuple(array.copy_to_host() for array in (*per_stream, *shared))
@@ -191,7 +214,16 @@ def run_streams(
     outputs = [cuda.to_device(a) for a in hosts]
     planes = cuda.to_device(np.array([np.inf]))
     _trace[_blocks(photons.shape[0]), THREADS_PER_BLOCK](
-        *device, float(n_above), float(n_below), int(kind), beam_d, float(dr), float(dz), planes, *outputs
+        *device,
+        float(n_above),
+        float(n_below),
+        int(kind),
+        beam_d,
+        float(dr),
+        float(dz),
+        planes,
+        *outputs,
+        *_no_sets(mua.shape[0]),
     )
     cuda.synchronize()
     device[1].copy_to_host(states)

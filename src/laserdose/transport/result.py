@@ -55,6 +55,8 @@ class TransportResult:
         broad_beam_fluence_by_batch: each batch's phi(z) integrated over the whole plane (all radii, the
             grid's and beyond), per incident power, by depth bin, shape (batches, nz) [-]; see
             `broad_beam_fluence`.
+        fluence_rate_sets_per_mm2: phi(r, z) of each absorption set scored in the same pass
+            (engine.simulate's `absorption_sets`), shape (sets, nr, nz) [1/mm^2].
         seed: the seed of the run.
         batches: independent batches used for the standard errors.
         backend: where the photons were traced.
@@ -83,6 +85,7 @@ class TransportResult:
     seed: int = 0
     batches: int = 0
     backend: str = "cpu"
+    fluence_rate_sets_per_mm2: FloatArray = field(repr=False, default_factory=lambda: np.zeros((0, 0, 0)))
 
     @property
     def z_centres_mm(self) -> FloatArray:

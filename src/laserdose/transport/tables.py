@@ -19,7 +19,7 @@ Each entry is an independent task carrying its own seed (`TableEntry`, `entry_fa
 built here or on a Dask cluster (transport/cluster.py) and comes out the same bit for bit.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -228,13 +228,37 @@ def disk_fluence(
     split_to_mm: float = SPLIT_TO_MM,
     threads: int | None = None,
 ) -> tuple[FloatArray, FloatArray]:
-    """F(z; R) of `stack` from one pencil-beam Monte Carlo run: the one place it is computed.
+    """F(z; R) of `stack` from one pencil-beam Monte Carlo run (`disk_fluences` of one stack).
 
-    The thread count is fixed (backend.reproducible_threads), so the result is the same bits on any
-    machine of the same CPU kind, whatever its cores.
+    Returns:
+        The depth bin centres [mm] and F, shape (radii, depths) [-].
+    """
+    z_centres_mm, [factors] = disk_fluences(
+        [stack], radii_mm, photons, seed, grid, variance_reduction, split_to_mm, threads
+    )
+    return z_centres_mm, factors
+
+
+def disk_fluences(
+    stacks: Sequence[Stack],
+    radii_mm: FloatArray,
+    photons: int,
+    seed: int,
+    grid: Grid = TABLE_GRID,
+    variance_reduction: bool = False,
+    split_to_mm: float = SPLIT_TO_MM,
+    threads: int | None = None,
+) -> tuple[FloatArray, list[FloatArray]]:
+    """F(z; R) of stacks that differ only in absorption, from one pass: the one place it is computed.
+
+    The stack that absorbs least in every layer is traced and the others are scored on its paths
+    (absorption sets, kernel_cpu [Sassaroli2011]): skin types differ only in epidermal melanin, so one
+    pass serves them all, each packet's weight for a darker skin being at most its traced weight. The
+    thread count is fixed (backend.reproducible_threads), so the result is the same bits on any machine of
+    the same CPU kind, whatever its cores.
 
     Args:
-        stack: the tissue layers.
+        stacks: the tissue layers of each; the same thicknesses, scattering and indices.
         radii_mm: disk radii [mm], inside the grid's radial extent.
         photons: photons to trace.
         seed: the run's seed.
@@ -245,14 +269,41 @@ def disk_fluence(
             backend.reproducible_threads().
 
     Returns:
-        The depth bin centres [mm] and F, shape (radii, depths) [-].
+        The depth bin centres [mm] and F of each stack in order, shape (radii, depths) [-].
+
+    Raises:
+        InputError: when the stacks differ in more than absorption, or none absorbs least in every layer.
     """
+    traced = _least_absorbing(stacks)
+    others = [k for k in range(len(stacks)) if k != traced]
     with KERNEL_LOCK:
         result = simulate(
-            stack, PencilBeam(), photons, seed, grid, threads=threads or reproducible_threads(),
+            stacks[traced], PencilBeam(), photons, seed, grid, threads=threads or reproducible_threads(),
             variance_reduction=variance_reduction, split_to_mm=split_to_mm if variance_reduction else None,
+            absorption_sets=[[layer.mua_per_mm for layer in stacks[k].layers] for k in others],
         )  # fmt: skip
-    return result.z_centres_mm, disk_factors(result.r_edges_mm, result.fluence_rate_per_mm2, radii_mm)
+    fluences = {traced: result.fluence_rate_per_mm2}
+    fluences |= {k: result.fluence_rate_sets_per_mm2[n] for n, k in enumerate(others)}
+    factors = [disk_factors(result.r_edges_mm, fluences[k], radii_mm) for k in range(len(stacks))]
+    return result.z_centres_mm, factors
+
+
+def _least_absorbing(stacks: Sequence[Stack]) -> int:
+    """The index of the stack that absorbs least in every layer; the stacks must differ in nothing else."""
+    if not stacks:
+        raise InputError("give at least one stack")
+
+    def without_absorption(stack: Stack) -> tuple[object, ...]:
+        layers = [(layer.thickness_mm, layer.mus_per_mm, layer.g, layer.n) for layer in stack.layers]
+        return (stack.n_above, stack.n_below, *layers)
+
+    if any(without_absorption(stack) != without_absorption(stacks[0]) for stack in stacks):
+        raise InputError("stacks traced in one pass may differ only in absorption")
+    mua = np.array([[layer.mua_per_mm for layer in stack.layers] for stack in stacks])
+    least = [k for k in range(len(stacks)) if np.all(mua[k] <= mua.min(axis=0))]
+    if not least:
+        raise InputError("stacks traced in one pass need one that absorbs least in every layer")
+    return least[0]
 
 
 def target_fluence(
