@@ -3,6 +3,8 @@
 import dataclasses
 import json
 
+import numpy as np
+
 from dask_cluster import require_distributed
 from laserdose.transport.tables import FluenceTable
 
@@ -56,8 +58,8 @@ def test_precise_then_check_a_tiny_table(cli, tmp_path):
     report = json.loads(result.stdout)
     assert report["entries"] == 2 and report["photons"] == 3200
     assert sorted(p.name for p in checkpoint.iterdir()) == [
-        "entry-000-810nm-type3-fat2mm.npz",
-        "entry-001-810nm-type3-fat5mm.npz",
+        "pass-000-810nm-fat2mm-types3.npz",
+        "pass-001-810nm-fat5mm-types3.npz",
     ]
     table = FluenceTable.load(out)
     assert table.se is not None and table.se.shape == table.factors.shape
@@ -67,3 +69,18 @@ def test_precise_then_check_a_tiny_table(cli, tmp_path):
     checked = cli("tables", "check", out, "--target-se", "0.05", "--json")
     assert checked.exit_code == 1
     assert json.loads(checked.stdout)["passed"] is False
+
+
+def test_precise_traces_the_skin_types_of_a_wavelength_and_fat_in_one_pass(cli, tmp_path):
+    out, checkpoint = tmp_path / "types.npz", tmp_path / "ck"
+    args = ["--wavelength", "810", "--skin-type", "1", "--skin-type", "6", "--fat", "5", "--batches", "8"]
+    caps = ["--target-se", "0.05", "--first-photons", "1600", "--max-photons", "1600", "--to-depth", "10"]
+    result = cli("tables", "precise", *args, *caps, "--checkpoint", checkpoint, "--out", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    # Two entries, one pass of 1600 photons (traced once, scored for both types).
+    assert report["entries"] == 2 and report["photons"] == 1600
+    assert [p.name for p in checkpoint.iterdir()] == ["pass-000-810nm-fat5mm-types1-6.npz"]
+    table = FluenceTable.load(out)
+    assert table.entry_photons.tolist() == [[[1600], [1600]]]
+    assert np.all(table.factors[0, 1, 0, :, 5] < table.factors[0, 0, 0, :, 5])  # type VI: less light, 5.5 mm

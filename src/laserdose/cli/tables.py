@@ -158,7 +158,7 @@ def precise(
         built = run()
     else:
         with Progress() as bar:
-            task = bar.add_task("entries to precision", total=None)
+            task = bar.add_task("passes to precision (all skin types of a wavelength and fat)", total=None)
             built = run(progress=lambda d, n: bar.update(task, completed=d, total=n))
     built.table.save(out)
     _report_precise(built, out, scheduler or "this process", as_json)
@@ -181,7 +181,7 @@ def _report_precise(built: PreciseBuild, out: Path, where: str, as_json: bool) -
     payload = {
         "out": str(out),
         "entries": len(built.outcomes),
-        "photons": int(sum(o.photons for o in built.outcomes)),
+        "photons": built.photons,
         "cpu_hours": round(built.cpu_hours, 4),
         "wall_seconds": round(built.wall_s, 2),
         "scheduler": where,

@@ -1,14 +1,17 @@
 """Fluence tables built to a precision target: batch standard errors, adaptive photons, checkpoints.
 
-Each entry (wavelength, skin type, fat) is traced in B independent batches (batch_stats.py). Rounds add
-photons to every batch until the worst relative standard error over the region the planner reads (every
-disk radius, depth bins down to `to_depth_mm`) is at most the target, or the entry reaches its photon
-cap; the cap is reported, never hidden. Batch b of round k is one engine run seeded from (entry seed, b,
-k), so an entry's result depends on its task alone, wherever and however often it was interrupted.
+The entries of one wavelength and fat (one per skin type) differ only in epidermal melanin, so they are
+traced together: one pass on the lightest skin's paths scores every skin type (absorption sets,
+tables.disk_fluences). Each such task is traced in B independent batches (batch_stats.py). Rounds add
+photons to every batch until the worst relative standard error of any of its entries over the region the
+planner reads (every disk radius, depth bins down to `to_depth_mm`) is at most the target, or the task
+reaches its photon cap; the cap is reported, never hidden. Batch b of round k is one engine run seeded
+from (the task's first entry's seed, b, k), so a task's result depends on the task alone, wherever and
+however often it was interrupted.
 
-A round's batches are written to the entry's checkpoint file before the next round starts; a build that
+A round's batches are written to the task's checkpoint file before the next round starts; a build that
 is stopped and run again with the same checkpoint folder loses at most the round in progress, and comes
-out the same bits. A checkpoint also records the entry's tissue optics and a fingerprint of the kernel's
+out the same bits. A checkpoint also records the entries' tissue optics and a fingerprint of the kernel's
 source: a folder made with other optical constants, radii, seeds or another kernel is refused instead of
 being mixed in.
 """
@@ -39,7 +42,7 @@ from laserdose.transport.tables import (
     TABLE_GRID,
     FluenceTable,
     TableEntry,
-    disk_fluence,
+    disk_fluences,
     table_depths_mm,
     table_entries,
     table_of_entries,
@@ -104,21 +107,30 @@ def read_region(z_centres_mm: FloatArray, radii: int, to_depth_mm: float) -> np.
 
 @dataclass(frozen=True)
 class EntryTask:
-    """One entry of an adaptive build: a pure task (cluster.py).
+    """Entries of an adaptive build traced in one pass: a pure task (cluster.py).
 
     Attributes:
-        index: the entry's position in the table (axis order).
-        entry: the entry's axes, radii and seed (its `photons` is not used).
+        indices: the entries' positions in the table (axis order).
+        entries: their axes, radii and seeds (`photons` is not used); one wavelength, fat and radii.
         precision: the target and bounds.
-        checkpoint: folder for the entry's checkpoint file; None for none.
+        checkpoint: folder for the task's checkpoint file; None for none.
         threads: CPU threads for the kernel (None: backend.reproducible_threads()); the same bits either way.
     """
 
-    index: int
-    entry: TableEntry
+    indices: tuple[int, ...]
+    entries: tuple[TableEntry, ...]
     precision: Precision
     checkpoint: str | None = None
     threads: int | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse entries that one pass cannot trace together."""
+        first = self.entries[0] if self.entries else None
+        if first is None or len(self.indices) != len(self.entries):
+            raise InputError("a task needs its entries, one index each")
+        if any((e.wavelength_nm, e.fat_mm, e.radii_mm) != (first.wavelength_nm, first.fat_mm, first.radii_mm)
+               for e in self.entries):  # fmt: skip
+            raise InputError("entries traced in one pass share their wavelength, fat and radii")
 
 
 @dataclass(frozen=True)
@@ -134,8 +146,8 @@ class EntryOutcome:
         worst_radius_mm: radius of that worst bin [mm].
         worst_depth_mm: depth (bin centre) of that worst bin [mm].
         reached: True when worst_relative_se meets the target (False: stopped at the cap).
-        cpu_s: CPU time of all its rounds, this and earlier runs [s].
-        wall_s: wall time of all its rounds [s].
+        cpu_s: CPU time of all its rounds, this and earlier runs [s]; an equal share of its task's.
+        wall_s: wall time of all its rounds [s]; an equal share of its task's.
         rounds: rounds run.
     """
 
@@ -158,62 +170,71 @@ def batch_seed(entry_seed: int, batch: int, round_index: int) -> int:
     return int(word >> np.uint64(1))
 
 
-def run_entry(task: EntryTask) -> EntryOutcome:
-    """Trace one entry round by round until its precision target or cap (module docstring)."""
-    entry, precision = task.entry, task.precision
-    stack = Stack.from_layers(back_model(entry.skin_type, entry.wavelength_nm, fat_mm=entry.fat_mm).layers)
-    radii = np.asarray(entry.radii_mm)
+def run_entries(task: EntryTask) -> tuple[EntryOutcome, ...]:
+    """Trace a task's entries round by round until the precision target or cap (module docstring)."""
+    precision = task.precision
+    stacks = [
+        Stack.from_layers(back_model(e.skin_type, e.wavelength_nm, fat_mm=e.fat_mm).layers)
+        for e in task.entries
+    ]
+    radii = np.asarray(task.entries[0].radii_mm)
     region = read_region(table_depths_mm(), radii.size, precision.to_depth_mm)
+    optics = np.concatenate([_optics(stack) for stack in stacks])
     path = _checkpoint_path(task)
-    state = _State.load(path, task, _optics(stack)) if path else None
-    state = state or _State.fresh(task, _optics(stack))
+    state = _State.load(path, task, optics) if path else None
+    state = state or _State.fresh(task, optics)
     while True:
         per_batch_photons = _next_round_photons(state, precision, region)
         if per_batch_photons == 0:
             break
         start_cpu, start_wall = time.process_time(), time.perf_counter()
         for batch in range(precision.batches):
-            seed = batch_seed(entry.seed, batch, state.rounds)
-            factors = disk_fluence(
-                stack, radii, per_batch_photons, seed, variance_reduction=True,
+            seed = batch_seed(task.entries[0].seed, batch, state.rounds)
+            factors = disk_fluences(
+                stacks, radii, per_batch_photons, seed, variance_reduction=True,
                 split_to_mm=precision.split_to_mm, threads=task.threads,
             )[1]  # fmt: skip
-            state.sums[batch] += per_batch_photons * factors
+            state.sums[:, batch] += per_batch_photons * np.array(factors)
         state.photons_per_batch += per_batch_photons
         state.rounds += 1
         state.cpu_s += time.process_time() - start_cpu
         state.wall_s += time.perf_counter() - start_wall
         if path:
             state.save(path)
-    return _outcome(task, state, region)
+    return tuple(_outcome(task, state, region, k) for k in range(len(task.entries)))
+
+
+def _worst(state: _State, region: np.ndarray) -> float:
+    """The worst relative SE over the read region of any of the task's entries."""
+    return max(
+        worst_in(*batch_mean_se(sums / state.photons_per_batch), region).relative_se for sums in state.sums
+    )
 
 
 def _next_round_photons(state: _State, precision: Precision, region: np.ndarray) -> int:
-    """Photons per batch for the next round; 0 when the entry is done."""
+    """Photons per batch for the next round; 0 when the task is done."""
     if state.rounds == 0:
         return math.ceil(precision.first_photons / precision.batches)
-    mean, se = batch_mean_se(state.sums / state.photons_per_batch)
     total = state.photons_per_batch * precision.batches
-    wanted = next_budget(
-        total, worst_in(mean, se, region).relative_se, precision.target_relative_se, precision.max_photons
-    )
+    wanted = next_budget(total, _worst(state, region), precision.target_relative_se, precision.max_photons)
     return math.ceil((wanted - total) / precision.batches) if wanted > total else 0
 
 
-def _outcome(task: EntryTask, state: _State, region: np.ndarray) -> EntryOutcome:
-    mean, se = batch_mean_se(state.sums / state.photons_per_batch)
+def _outcome(task: EntryTask, state: _State, region: np.ndarray, k: int) -> EntryOutcome:
+    mean, se = batch_mean_se(state.sums[k] / state.photons_per_batch)
     worst = worst_in(mean, se, region)
+    share = len(task.entries)
     return EntryOutcome(
-        index=task.index,
+        index=task.indices[k],
         factors=mean,
         se=se,
         photons=state.photons_per_batch * task.precision.batches,
         worst_relative_se=worst.relative_se,
-        worst_radius_mm=float(task.entry.radii_mm[worst.index[0]]),
+        worst_radius_mm=float(task.entries[k].radii_mm[worst.index[0]]),
         worst_depth_mm=float(table_depths_mm()[worst.index[1]]),
         reached=worst.relative_se <= task.precision.target_relative_se,
-        cpu_s=state.cpu_s,
-        wall_s=state.wall_s,
+        cpu_s=state.cpu_s / share,
+        wall_s=state.wall_s / share,
         rounds=state.rounds,
     )
 
@@ -239,14 +260,15 @@ def _optics(stack: Stack) -> FloatArray:
 def _checkpoint_path(task: EntryTask) -> Path | None:
     if task.checkpoint is None:
         return None
-    e = task.entry
-    name = f"entry-{task.index:03d}-{e.wavelength_nm:g}nm-type{e.skin_type}-fat{e.fat_mm:g}mm.npz"
+    e = task.entries[0]
+    types = "-".join(str(entry.skin_type) for entry in task.entries)
+    name = f"pass-{task.indices[0]:03d}-{e.wavelength_nm:g}nm-fat{e.fat_mm:g}mm-types{types}.npz"
     return Path(task.checkpoint) / name
 
 
 @dataclass
 class _State:
-    """An entry's batches so far: photon-weighted sums of F per batch, and their cost."""
+    """A task's batches so far: photon-weighted sums of F per entry and batch, and their cost."""
 
     sums: FloatArray
     photons_per_batch: int
@@ -257,7 +279,8 @@ class _State:
 
     @classmethod
     def fresh(cls, task: EntryTask, optics: FloatArray) -> _State:
-        shape = (task.precision.batches, len(task.entry.radii_mm), TABLE_GRID.nz)
+        entries = task.entries
+        shape = (len(entries), task.precision.batches, len(entries[0].radii_mm), TABLE_GRID.nz)
         return cls(np.zeros(shape), 0, 0, 0.0, 0.0, _identity(task, optics))
 
     @classmethod
@@ -300,10 +323,10 @@ def kernel_fingerprint() -> tuple[float, float]:
 
 
 def _identity(task: EntryTask, optics: FloatArray) -> FloatArray:
-    """What makes an entry's batches what they are: optics, radii, seed, batches, planes, kernel."""
-    e, p = task.entry, task.precision
-    head = [e.wavelength_nm, e.skin_type, e.fat_mm, e.seed, p.batches, p.split_to_mm, TABLE_GRID.nz]
-    head += kernel_fingerprint()
+    """What makes a task's batches what they are: entries, optics, radii, seeds, batches, planes, kernel."""
+    e, p = task.entries[0], task.precision
+    head = [e.wavelength_nm, e.fat_mm, p.batches, p.split_to_mm, TABLE_GRID.nz, *kernel_fingerprint()]
+    head += [value for entry in task.entries for value in (entry.skin_type, entry.seed)]
     return np.concatenate([np.array(head, dtype=np.float64), np.asarray(e.radii_mm), optics.ravel()])
 
 
@@ -313,13 +336,15 @@ class PreciseBuild:
 
     Attributes:
         table: the table, with `se` and `entry_photons`.
-        outcomes: one per entry, in axis order.
+        outcomes: one per entry, in axis order (the entries of one pass share its cost equally).
         wall_s: the build's wall time, this run only [s].
+        photons: photons traced, every pass once.
     """
 
     table: FluenceTable
     outcomes: tuple[EntryOutcome, ...]
     wall_s: float
+    photons: int
 
     @property
     def cpu_hours(self) -> float:
@@ -358,7 +383,7 @@ def build_precise_table(
             must see the same folder (one machine, or a shared file system).
         scheduler: None (here), "local" or a Dask scheduler address (cluster.py).
         threads: kernel threads per entry; None for backend.reproducible_threads().
-        progress: called as progress(entries_done, entries_total).
+        progress: called as progress(passes_done, passes_total) (a pass: one wavelength and fat).
         read_depths_mm: for each fat thickness, the depth its entries must be precise to [mm]
             (planning/table_reads.py); None for `precision.to_depth_mm` everywhere.
     """
@@ -366,16 +391,26 @@ def build_precise_table(
         Path(checkpoint).mkdir(parents=True, exist_ok=True)
     entries = table_entries(precision.first_photons, seed, wavelengths_nm, skin_types, fat_mm, radii_mm)
     where = None if checkpoint is None else str(Path(checkpoint).resolve())
+    passes: dict[tuple[float, float], list[int]] = {}  # every skin type of a wavelength and fat
+    for k, entry in enumerate(entries):
+        passes.setdefault((entry.wavelength_nm, entry.fat_mm), []).append(k)
     tasks = [
-        EntryTask(k, entry, _at_depth(precision, entry.fat_mm, read_depths_mm), where, threads)
-        for k, entry in enumerate(entries)
+        EntryTask(
+            tuple(ks),
+            tuple(entries[k] for k in ks),
+            _at_depth(precision, fat, read_depths_mm),
+            where,
+            threads,
+        )
+        for (_, fat), ks in passes.items()
     ]
     start = time.perf_counter()
-    outcomes = run_tasks(run_entry, tasks, scheduler, progress)
+    grouped = run_tasks(run_entries, tasks, scheduler, progress)
     wall_s = time.perf_counter() - start
+    outcomes = sorted((o for group in grouped for o in group), key=lambda o: o.index)
     photons = [o.photons for o in outcomes]
     table = table_of_entries(
         wavelengths_nm, skin_types, fat_mm, radii_mm, [o.factors for o in outcomes], min(photons),
         se=[o.se for o in outcomes], entry_photons=photons,
     )  # fmt: skip
-    return PreciseBuild(table, tuple(outcomes), wall_s)
+    return PreciseBuild(table, tuple(outcomes), wall_s, sum(group[0].photons for group in grouped))
