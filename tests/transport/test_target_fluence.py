@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from laserdose.transport.geometry import Layer, Stack
-from laserdose.transport.tables import disk_fluence, target_fluence
+from laserdose.transport.tables import disk_fluences, target_fluence
 
 MUA_PER_MM = 0.1
 # No scattering and matched indices: a pencil beam stays on the axis and only absorption removes light.
@@ -30,7 +30,7 @@ def test_target_fluence_in_a_clear_absorber_follows_beer_lambert(radius_mm):
 
 
 def test_target_fluence_is_the_disk_profile_of_the_same_run_at_a_bin_centre():
-    z_mm, factors = disk_fluence(CLEAR, np.array([5.0]), 20_000, seed=3)
+    z_mm, [factors] = disk_fluences([CLEAR], np.array([5.0]), 20_000, seed=3)
     assert target_fluence(CLEAR, 5.0, float(z_mm[12]), 20_000, seed=3) == pytest.approx(
         factors[0, 12], rel=1e-12
     )

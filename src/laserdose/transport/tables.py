@@ -218,27 +218,6 @@ class TableEntry:
     seed: int
 
 
-def disk_fluence(
-    stack: Stack,
-    radii_mm: FloatArray,
-    photons: int,
-    seed: int,
-    grid: Grid = TABLE_GRID,
-    variance_reduction: bool = False,
-    split_to_mm: float = SPLIT_TO_MM,
-    threads: int | None = None,
-) -> tuple[FloatArray, FloatArray]:
-    """F(z; R) of `stack` from one pencil-beam Monte Carlo run (`disk_fluences` of one stack).
-
-    Returns:
-        The depth bin centres [mm] and F, shape (radii, depths) [-].
-    """
-    z_centres_mm, [factors] = disk_fluences(
-        [stack], radii_mm, photons, seed, grid, variance_reduction, split_to_mm, threads
-    )
-    return z_centres_mm, factors
-
-
 def disk_fluences(
     stacks: Sequence[Stack],
     radii_mm: FloatArray,
@@ -311,7 +290,7 @@ def target_fluence(
 ) -> float:
     """F(depth; R): fluence at `depth_mm` under the centre of a uniformly lit disk, per unit exposure [-].
 
-    From one run of `disk_fluence`, interpolated in depth in log(F) as a table lookup is (see the module
+    From one run of `disk_fluences`, interpolated in depth in log(F) as a table lookup is (see the module
     docstring).
 
     Args:
@@ -322,7 +301,7 @@ def target_fluence(
         seed: the run's seed.
         grid: the scoring grid.
     """
-    z_centres_mm, factors = disk_fluence(stack, np.array([radius_mm]), photons, seed, grid)
+    z_centres_mm, [factors] = disk_fluences([stack], np.array([radius_mm]), photons, seed, grid)
     return float(np.exp(np.interp(depth_mm, z_centres_mm, np.log(np.maximum(factors[0], 1e-300)))))
 
 
@@ -333,7 +312,7 @@ def entry_factors(entry: TableEntry) -> FloatArray:
     """
     stack = Stack.from_layers(back_model(entry.skin_type, entry.wavelength_nm, fat_mm=entry.fat_mm).layers)
     radii = np.asarray(entry.radii_mm)
-    return disk_fluence(stack, radii, entry.photons, entry.seed, variance_reduction=True)[1]
+    return disk_fluences([stack], radii, entry.photons, entry.seed, variance_reduction=True)[1][0]
 
 
 def table_entries(
