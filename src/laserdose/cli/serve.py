@@ -100,7 +100,7 @@ def serve(
 
 
 def _config(app: Any) -> Any:
-    """The uvicorn settings of the primary,, serving `app`."""
+    """The uvicorn settings of the primary, serving `app`."""
     import uvicorn
 
     return uvicorn.Config(
