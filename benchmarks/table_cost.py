@@ -1,13 +1,15 @@
 """Cost of a fluence table built to 2 % relative SE: photons each entry needs, and CPU hours for all 210.
 
-A pilot run (one round of `transport/precise_tables.py`, variance reduction on, one thread) of a sample
-of entries gives the worst relative standard error over the region the planner reads from each entry
-(planning/table_reads.py) and over the 0-60 mm region; the SE of a mean falls as 1 / sqrt(photons), so
+A pilot run (one round of `transport/precise_tables.py`, one skin type alone, variance reduction on, one
+thread) of a sample of entries gives the worst relative standard error over the region the planner reads
+from each entry (planning/table_reads.py) and over the 0-60 mm region; the SE of a mean falls as 1 / sqrt(photons), so
 an entry needs about N_pilot (SE / 0.02)^2 photons. Photons per CPU-second come from the same runs
 (time.process_time, compilation excluded by a warm-up run). Entries outside the sample are estimated by
 interpolating log(photons) in fat thickness and, between skin types I and VI, in epidermal melanin
 fraction (skin types differ only there). The adaptive build aims 20 % above the prediction
-(batch_stats.AIM_MARGIN), so the build's cost is about 1.2 times the sum printed as "predicted".
+(batch_stats.AIM_MARGIN), so the build's cost is about 1.2 times the sum printed as "predicted", for
+entries traced one by one; the build traces the six skin types of a wavelength and fat in one pass
+(benchmarks/one_pass.py measures what that saves).
 
 Caveat: a small pilot underestimates the variance of rare deep tallies more often than it overestimates
 it (heavy-tailed scores), so deep, dark, 650 nm entries may need more than predicted; the build itself
@@ -32,7 +34,7 @@ import numpy as np
 from laserdose.optics.tissues import melanin_fraction
 from laserdose.planning.table_reads import read_depths_mm
 from laserdose.transport.batch_stats import worst_in
-from laserdose.transport.precise_tables import EntryTask, Precision, read_region, run_entry
+from laserdose.transport.precise_tables import EntryTask, Precision, read_region, run_entries
 from laserdose.transport.tables import (
     DEFAULT_FAT_MM,
     DEFAULT_RADII_MM,
@@ -53,7 +55,7 @@ def pilot(wavelength_nm: float, skin_type: int, fat_mm: float, read_mm: float, p
     """One round of an entry; photons needed for 2 % to 60 mm and to `read_mm`, and photons per CPU-s."""
     entry = TableEntry(wavelength_nm, skin_type, fat_mm, DEFAULT_RADII_MM, photons, 7)
     precision = Precision(TARGET, read_mm, batches, photons, photons)
-    outcome = run_entry(EntryTask(0, entry, precision, None, 1))
+    [outcome] = run_entries(EntryTask((0,), (entry,), precision, None, 1))
     row: dict[str, Any] = {
         "wavelength_nm": wavelength_nm, "skin_type": skin_type, "fat_mm": fat_mm, "read_depth_mm": read_mm,
         "photons": outcome.photons, "cpu_s": outcome.cpu_s,
