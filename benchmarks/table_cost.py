@@ -2,11 +2,11 @@
 
 A pilot run (one round of `transport/precise_tables.py`, one skin type alone, variance reduction on, one
 thread) of a sample of entries gives the worst relative standard error over the region the planner reads
-from each entry (planning/table_reads.py) and over the 0-60 mm region; the SE of a mean falls as
-1 / sqrt(photons), so an entry needs about N_pilot (SE / 0.02)^2 photons. Photons per CPU-second come
-from the same runs (time.process_time, compilation excluded by a warm-up run). Entries outside the sample are estimated by
-interpolating log(photons) in fat thickness and, between skin types I and VI, in epidermal melanin
-fraction (skin types differ only there). The adaptive build aims 20 % above the prediction
+from each entry (planning/table_reads.py) and over the 0-60 mm region; the SE of a mean falls as 1 /
+sqrt(photons), so an entry needs about N_pilot (SE / 0.02)^2 photons. Photons per CPU-second come from the
+same runs (time.process_time, compilation excluded by a warm-up run). Entries outside the sample are
+estimated by interpolating log(photons) in fat thickness and, between skin types I and VI, in epidermal
+melanin fraction (skin types differ only there). The adaptive build aims 20 % above the prediction
 (batch_stats.AIM_MARGIN), so the build's cost is about 1.2 times the sum printed as "predicted", for
 entries traced one by one; the build traces the six skin types of a wavelength and fat in one pass
 (benchmarks/one_pass.py measures what that saves).
