@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -123,6 +124,18 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0, what: str =
 # Login helpers, here rather than imported from a conftest: tests/web and tests/browser each have a
 # conftest.py, and `from conftest import ...` finds whichever of the two was imported first.
 PASSWORD = "correct horse battery"  # the test users' password (tests/web and tests/browser conftest)
+
+
+def child_processes(pid: int) -> list[int]:
+    """The child processes of `pid`, whichever of its threads started them (Linux /proc).
+
+    A thread may end while its tasks are listed: its entry is then gone, and it has no children to list.
+    """
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            children += [int(child) for child in (task / "children").read_text().split()]
+    return children
 
 
 def free_port() -> int:

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import pytest
 from test_web_console_kill import database  # noqa: F401 - the fixture
 
-from consolekit import free_port, wait_for
+from consolekit import child_processes, free_port, wait_for
 from laserdose.web.connection_balance import SLACK, ConnectionBalance, create_slots
 
 LASERDOSE = str(Path(sys.executable).with_name("laserdose"))
@@ -85,11 +85,6 @@ def _established(pid: int, port: int) -> int:
     return sum(os.readlink(fd) in inodes for fd in Path(f"/proc/{pid}/fd").iterdir() if fd.is_symlink())
 
 
-def _children(pid: int) -> list[int]:
-    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
-            for child in (task / "children").read_text().split()]  # fmt: skip
-
-
 def _get(sock: socket.socket, port: int) -> bool:
     """One GET on keep-alive `sock`; whether the server asked to close the connection."""
     sock.sendall(f"GET /static/app.css HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
@@ -112,8 +107,8 @@ def test_keep_alive_connections_end_up_evenly_spread(database):  # noqa: F811 - 
     primary = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sockets = []
     try:
-        wait_for(lambda: len(_children(primary.pid)) == 1, 30, "the page worker")
-        [worker] = _children(primary.pid)
+        wait_for(lambda: len(child_processes(primary.pid)) == 1, 30, "the page worker")
+        [worker] = child_processes(primary.pid)
         connect = lambda: socket.create_connection(("127.0.0.1", port), timeout=10)  # noqa: E731
         wait_for(lambda: connect().close() is None, 30, "serve --workers 2")  # raises until it listens
         wait_for(lambda: _established(worker, port) == 0 and _listening(worker, port), 30, "the worker")

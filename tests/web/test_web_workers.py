@@ -22,7 +22,15 @@ import httpx
 from fastapi.routing import APIRoute
 from test_web_console_kill import PERIOD_S, _log_in, _watch_until_emitting, database  # noqa: F401 - the fixture
 
-from consolekit import emission_log, free_port, post_console, signed_course, simulator, wait_for
+from consolekit import (
+    child_processes,
+    emission_log,
+    free_port,
+    post_console,
+    signed_course,
+    simulator,
+    wait_for,
+)
 from laserdose.web.app import create_app
 from laserdose.web.workers import ARRIVAL_HEADER, ARRIVED_AT, CLIENT_HEADER, PRIMARY_PATHS, ClientFromWorker
 
@@ -115,12 +123,6 @@ def test_only_a_worker_on_the_unix_socket_can_name_the_client_and_the_arrival():
     assert seen["client"] is None and ARRIVED_AT not in seen
 
 
-def _children(pid: int) -> list[int]:
-    """The child processes of `pid`, whichever of its threads started them (Linux /proc)."""
-    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
-            for child in (task / "children").read_text().split()]  # fmt: skip
-
-
 def _folder(worker_pid: int) -> str:
     """The primary's folder (its socket, the connection counts) as given to its worker."""
     arguments = Path(f"/proc/{worker_pid}/cmdline").read_bytes().decode().split("\0")
@@ -146,8 +148,10 @@ def test_a_treatment_driven_through_a_page_worker(database):  # noqa: F811 - the
         primary = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         worker = None
         try:
-            wait_for(lambda: _answers(port) and len(_children(primary.pid)) == 1, 30, "serve --workers 2")
-            [child] = _children(primary.pid)
+            wait_for(
+                lambda: _answers(port) and len(child_processes(primary.pid)) == 1, 30, "serve --workers 2"
+            )
+            [child] = child_processes(primary.pid)
             # A second server on the same port is refused, as without workers.
             second = subprocess.run([*serve[:-2]], env=env, capture_output=True, text=True, timeout=60)
             assert second.returncode == 2 and "cannot listen on" in second.stderr
@@ -175,8 +179,8 @@ def test_a_treatment_driven_through_a_page_worker(database):  # noqa: F811 - the
 
                 # A dead worker is replaced; a dead primary takes its own workers with it.
                 os.kill(child, signal.SIGKILL)
-                wait_for(lambda: _children(primary.pid) not in ([], [child]), 10, "a new worker")
-                [replacement] = _children(primary.pid)
+                wait_for(lambda: child_processes(primary.pid) not in ([], [child]), 10, "a new worker")
+                [replacement] = child_processes(primary.pid)
                 primary.send_signal(signal.SIGKILL)
                 primary.wait(10)
                 wait_for(lambda: not Path(f"/proc/{replacement}").exists(), 10, "the orphaned worker to exit")
@@ -208,8 +212,8 @@ def test_sigterm_stops_the_workers_and_removes_the_socket(database):  # noqa: F8
     serve = [LASERDOSE, "serve", "--port", str(port), "--workers", "2"]
     primary = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: _answers(port) and len(_children(primary.pid)) == 1, 30, "serve --workers 2")
-        [child] = _children(primary.pid)
+        wait_for(lambda: _answers(port) and len(child_processes(primary.pid)) == 1, 30, "serve --workers 2")
+        [child] = child_processes(primary.pid)
         folder = Path(_folder(child))
         primary.send_signal(signal.SIGTERM)
         assert primary.wait(20) == 128 + signal.SIGTERM
