@@ -89,8 +89,9 @@ def serve(
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     with tempfile.TemporaryDirectory(prefix="laserdose-serve-") as name:
         folder = Path(name)
-        create_slots(processes.connection_slots(folder), workers)
-        balanced = ConnectionBalance(processes.ClientFromWorker(app), processes.connection_slots(folder), 0)
+        slots = processes.connection_slots(folder)
+        create_slots(slots, workers)
+        balanced = ConnectionBalance(processes.ClientFromWorker(app), slots, 0)
         server = _server_class()(_config(balanced), app.state.console)
         balanced.track(server)
         env = {**os.environ, **({"LASERDOSE_DATABASE_URL": database_url} if database_url else {})}

@@ -212,7 +212,6 @@ def run_batch(
     phi_rz = np.zeros((streams, data.nr, data.nz))
     phi_z = np.zeros((streams, data.nz))
     sets = data.absorption_sets
-    dmua = data.dmua if sets else np.zeros((0, n_layers))
     factors = np.zeros((streams, max(sets, 1)))
     phi_rz_sets = np.zeros((streams, sets, data.nr, data.nz))
     bank_size = BANK_SIZE if data.variance_reduction else 1
@@ -225,7 +224,7 @@ def run_batch(
             per_stream, seed_states(seed, batch, streams), data.z_top, data.z_bot, data.mua, data.mus,
             data.g, data.n_layer, data.n_above, data.n_below, data.beam_kind, data.beam, data.dr_mm,
             data.dz_mm, data.planes_mm, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z,
-            dmua, factors, phi_rz_sets,
+            data.dmua, factors, phi_rz_sets,
         )  # fmt: skip
     finally:
         numba.set_num_threads(previous)
