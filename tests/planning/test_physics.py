@@ -20,9 +20,8 @@ PHYSICS = default_physics()
 WAVELENGTHS = [float(w) for w in PHYSICS.table.wavelengths_nm]
 STRUCTURES = ("multifidus", "facet_joint", "nerve_root", "sacroiliac_joint")
 # Worst relative SE of a table entry where the planner reads it: the shipped table is built with
-# `laserdose tables precise --target-se 0.10` (0.7 CPU hours on two cores); a 2 % build costs 15-25 CPU
-# hours on this kernel (docs/performance.md).
-PRECISION_TARGET = 0.10
+# `laserdose tables precise --target-se 0.02` (2.5 CPU hours on two cores, docs/performance.md).
+PRECISION_TARGET = 0.02
 
 
 def _patient(skin_type=3, fat_mm=None, bmi=None, area_cm2=150.0):
