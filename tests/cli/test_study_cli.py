@@ -104,3 +104,9 @@ def test_a_study_at_the_facet_joint_says_its_doses_are_upper_bounds(cli, tmp_pat
     assert "Target doses are upper bounds: The facet joint is formed" in compared.stdout
     plain = study(cli, cohort)
     assert "UPPER BOUND" not in plain.stdout  # the multifidus lies above the posterior elements
+
+
+def test_progress_stays_off_stdout_so_the_table_can_be_piped(cli, tmp_path):
+    result = study(cli, write(tmp_path, COHORT.replace("patients = 8", "patients = 3")))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.lstrip().startswith("Study: chronic-nonspecific-lbp"), result.stdout[:200]

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.progress import Progress
 
 from laserdose.cli.options import JsonFlag, SkinLimit
@@ -84,7 +85,7 @@ def study(
 def _run(tasks: list[PatientTask], scheduler: str | None, quiet: bool) -> list[PatientOutcome]:
     if quiet:
         return run_study(tasks, scheduler)
-    with Progress() as bar:
+    with Progress(console=Console(stderr=True), transient=True) as bar:  # keeps stdout the table alone
         task = bar.add_task("patients", total=len(tasks))
         return run_study(tasks, scheduler, lambda done, total: bar.update(task, completed=done, total=total))
 
