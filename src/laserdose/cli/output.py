@@ -3,14 +3,24 @@
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn
+
 console = Console()
+
+
+def progress_bar(*columns: "str | ProgressColumn") -> "Progress":
+    """A progress bar on stderr that leaves once done, so that stdout holds the command's output alone."""
+    from rich.progress import Progress
+
+    return Progress(*columns, console=Console(stderr=True), transient=True)
 
 
 def _finite(value: Any) -> Any:

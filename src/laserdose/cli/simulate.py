@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
 
 from laserdose.cli.options import JsonFlag
-from laserdose.cli.output import console, print_json, print_table
+from laserdose.cli.output import console, print_json, print_table, progress_bar
 from laserdose.errors import InputError
 from laserdose.optics.back import back_model
 from laserdose.transport import Grid, Stack, TransportResult
@@ -89,8 +89,8 @@ def simulate(
     if as_json:
         result = run_simulation(layers, beam_from_spec(beam), count, seed, **arguments)
     else:
-        with Progress(TextColumn("tracing"), BarColumn(), TextColumn("{task.completed:,.0f} photons"),
-                      TimeRemainingColumn(), console=console, transient=True) as bar:  # fmt: skip
+        counted = TextColumn("{task.completed:,.0f} photons")
+        with progress_bar(TextColumn("tracing"), BarColumn(), counted, TimeRemainingColumn()) as bar:
             task = bar.add_task("trace", total=count)
             arguments["progress"] = lambda done, total: bar.update(task, completed=done)
             result = run_simulation(layers, beam_from_spec(beam), count, seed, **arguments)

@@ -4,11 +4,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
 
 from laserdose.cli.options import JsonFlag, SkinLimit
-from laserdose.cli.output import print_json, print_table
+from laserdose.cli.output import print_json, print_table, progress_bar
 from laserdose.clinical.protocols import get_protocol
 from laserdose.errors import require_range
 from laserdose.planning.cohort import cohort_device, load_cohort
@@ -85,7 +83,7 @@ def study(
 def _run(tasks: list[PatientTask], scheduler: str | None, quiet: bool) -> list[PatientOutcome]:
     if quiet:
         return run_study(tasks, scheduler)
-    with Progress(console=Console(stderr=True), transient=True) as bar:  # keeps stdout the table alone
+    with progress_bar() as bar:
         task = bar.add_task("patients", total=len(tasks))
         return run_study(tasks, scheduler, lambda done, total: bar.update(task, completed=done, total=total))
 

@@ -13,10 +13,9 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.progress import Progress
 
 from laserdose.cli.options import JsonFlag
-from laserdose.cli.output import print_json
+from laserdose.cli.output import print_json, progress_bar
 from laserdose.domain.quantities import FAT_THICKNESS, SKIN_TYPE
 from laserdose.errors import require_range
 from laserdose.planning.table_checks import entry_precision, fat_order, structure_offsets_mm
@@ -62,7 +61,7 @@ def build(
     if as_json:
         table = build_table(count, seed, wavelengths, scheduler=scheduler)
     else:
-        with Progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task("Monte Carlo runs", total=None)
             table = build_table(
                 count,
@@ -157,7 +156,7 @@ def precise(
     if as_json:
         built = run()
     else:
-        with Progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task("passes to precision (all skin types of a wavelength and fat)", total=None)
             built = run(progress=lambda d, n: bar.update(task, completed=d, total=n))
     built.table.save(out)
