@@ -1,13 +1,26 @@
 """The chart reads each table once: the number of statements does not grow with courses or screenings."""
 
+import contextlib
 import datetime as dt
 
+import psycopg
 import pytest
 from factories import make_course, make_patient, make_user
-from sqlalchemy import event, select
+from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, select
+from sqlalchemy.exc import ProgrammingError
 
-from laserdose.clinic import chart, corrections, patients
-from laserdose.clinic.models import Course, Outcome, Referral, Screening, TreatmentSession, VisitNote, utcnow
+from laserdose.clinic import chart, chart_rows, corrections, patients, users
+from laserdose.clinic.models import (
+    Course,
+    CourseClosure,
+    Outcome,
+    Referral,
+    Screening,
+    TreatmentSession,
+    VisitNote,
+    utcnow,
+)
+from laserdose.clinic.pipelined import read_all
 
 # patient, screenings (with referrals), courses (with consents), sessions, course closures, visit notes,
 # outcomes, and the earlier versions of every correctable record among them, the patient included (one query)
@@ -39,32 +52,56 @@ def _history(session, clinician, courses: int, screenings: int):
     return patient
 
 
-def _statements(session, clinician, patient_id):
+def _statements(session, clinician, patient_id, monkeypatch):
+    """(statements sent, round trips to the server, the chart): through SQLAlchemy, or a psycopg pipeline."""
     session.expunge_all()  # nothing from the identity map: every row is read
-    run = []
+    sent = {"statements": 0, "trips": 0}
+    in_pipeline = []
 
-    def count(*_args):
-        run.append(1)
+    def through_sqlalchemy(*_args):
+        sent["statements"] += 1
+        sent["trips"] += 1
 
+    def counted_execute(self, *args, **kwargs):
+        sent["statements"] += 1
+        sent["trips"] += not in_pipeline
+        return execute(self, *args, **kwargs)
+
+    @contextlib.contextmanager
+    def counted_pipeline(self):
+        sent["trips"] += 1
+        in_pipeline.append(1)
+        try:
+            with pipeline(self) as opened:
+                yield opened
+        finally:
+            in_pipeline.pop()
+
+    execute, pipeline = psycopg.Connection.execute, psycopg.Connection.pipeline
+    monkeypatch.setattr(psycopg.Connection, "execute", counted_execute)
+    monkeypatch.setattr(psycopg.Connection, "pipeline", counted_pipeline)
     connection = session.connection()
-    event.listen(connection, "before_cursor_execute", count)
+    event.listen(connection, "before_cursor_execute", through_sqlalchemy)
     try:
         found = chart.patient_chart(session=session, actor=clinician, patient_id=patient_id)
         # What the page template reads comes from the same rows, not from lazy loads.
         assert all(s.referral is not None for s in found.patient.screenings)
         assert all(len(course.sessions) == 2 for course in found.patient.courses)
     finally:
-        event.remove(connection, "before_cursor_execute", count)
-    return len(run), found
+        event.remove(connection, "before_cursor_execute", through_sqlalchemy)
+        monkeypatch.undo()
+    return sent["statements"], sent["trips"], found
 
 
-def test_the_chart_reads_each_table_once_whatever_the_number_of_courses(session):
+def test_the_chart_reads_each_table_once_whatever_the_number_of_courses(session, monkeypatch):
     clinician = make_user(session)
     small = _history(session, clinician, courses=1, screenings=1)
     large = _history(session, clinician, courses=3, screenings=4)
-    small_count, _ = _statements(session, clinician, small.id)
-    large_count, found = _statements(session, clinician, large.id)
+    small_count, _, _ = _statements(session, clinician, small.id, monkeypatch)
+    large_count, trips, found = _statements(session, clinician, large.id, monkeypatch)
     assert small_count == large_count == TABLES_READ
+    # PostgreSQL: every statement in one round trip (a psycopg pipeline); SQLite: in-process, one by one.
+    assert trips == (1 if session.bind.dialect.name == "postgresql" else TABLES_READ)
     kinds = [event.kind for event in found.events]
     assert kinds.count("session") == 6 and kinds.count("note") == 6 and kinds.count("referral") == 4
     assert [summary.count.delivered for summary in found.courses] == [2, 2, 2]
@@ -143,3 +180,35 @@ def test_a_corrected_record_is_compared_whole_and_a_column_the_chart_leaves_out_
     record = found.patient.courses[0].sessions[0]
     with pytest.raises(LookupError, match="device"):
         _ = record.device
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_on_postgresql_the_pipelined_rows_are_those_sqlalchemy_reads(session):
+    """Every chart statement and the page's user: the same keys, values and types (UTC datetimes, JSON)."""
+    clinician = make_user(session)
+    patient = _history(session, clinician, courses=2, screenings=2)
+    session.add(Outcome(patient_id=patient.id, recorded_by_id=clinician.id, assessed_on=dt.date(2026, 1, 3),
+                        nrs=5, rmdq=1, rmdq_answers=[1] + [0] * 23))  # fmt: skip
+    voided = _first(session, TreatmentSession, patient.id)
+    corrections.void(
+        session=session, actor=clinician, kind="sessions", record_id=voided.id, reason="wrong day"
+    )
+    session.add(CourseClosure(course_id=voided.course_id, closed_by_id=clinician.id, reason="completed",
+                              summary={"nrs": [5, 3]}))  # fmt: skip
+    session.flush()
+    connection, parameters = session.connection(), {"patient_id": patient.id, "user_id": clinician.id}
+    for statement in (*chart_rows._READS, users._USER_BY_ID):
+        through_sqlalchemy = [dict(row) for row in connection.execute(statement, parameters).mappings()]
+        [pipelined] = read_all(connection, [statement], parameters)
+        assert through_sqlalchemy, "a statement with no rows compares nothing"
+        assert repr(pipelined) == repr(through_sqlalchemy)
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_database_error_in_the_pipeline_is_sqlalchemys_and_names_no_parameter(session):
+    missing = Table("no_such_table", MetaData(), Column("id", Integer))
+    with pytest.raises(ProgrammingError, match="no_such_table") as raised:
+        read_all(session.connection(), [select(missing).where(missing.c.id == bindparam("secret"))],
+                 {"secret": 123456789})  # fmt: skip
+    assert isinstance(raised.value.orig, psycopg.errors.UndefinedTable)
+    assert "123456789" not in str(raised.value)

@@ -33,6 +33,7 @@ from laserdose.clinic.models import (
     User,
     VisitNote,
 )
+from laserdose.clinic.pipelined import read_all
 from laserdose.clinic.records import NotFound
 
 
@@ -150,18 +151,14 @@ _VERSIONS = (
     )
     .order_by(RecordVersion.entity, RecordVersion.entity_id, RecordVersion.version)
 )
+# Read together (`laserdose.clinic.pipelined`: one round trip on PostgreSQL).
+_READS = (_PATIENT, _SCREENINGS, _COURSES, _SESSIONS, _CLOSURES, _NOTES, _OUTCOMES, _VERSIONS)
 _REFERRAL_KEYS = tuple((label.name, label.name.removeprefix("referral_")) for label in _REFERRAL)
 
 
-def _rows(session: Session, statement: Select[Any], patient_id: int) -> list[ChartRow]:
-    result = session.connection().execute(statement, {"patient_id": patient_id})
-    return [ChartRow(**row) for row in result.mappings()]
-
-
-def _screening(values: dict[str, Any]) -> ChartRow:
-    """A screening row with its referral (columns labelled `referral_*`) as a row of its own, or None."""
-    referral = {column: values.pop(label) for label, column in _REFERRAL_KEYS}
-    screening = ChartRow(**values)
+def _with_referral(screening: ChartRow) -> ChartRow:
+    """The screening with its referral (columns labelled `referral_*`) as a row of its own, or None."""
+    referral = {column: screening.__dict__.pop(label) for label, column in _REFERRAL_KEYS}
     screening.referral = ChartRow(**referral) if referral["id"] is not None else None
     return screening
 
@@ -174,28 +171,26 @@ def _by_course(rows: Iterable[ChartRow], courses: list[ChartRow]) -> dict[int, l
 
 
 def load_chart_rows(session: Session, patient_id: int) -> ChartRows:
-    """Read the patient's chart rows, one statement per table (NotFound if there is no such patient).
+    """Read the patient's chart rows, one statement per table, read together (NotFound: no such patient).
 
     The caller checks the reader's role.
     """
-    found = _rows(session, _PATIENT, patient_id)
-    if not found:
+    patients, screenings, course_rows, sessions, closures, notes, outcomes, versions = (
+        [ChartRow(**values) for values in rows]
+        for rows in read_all(session.connection(), _READS, {"patient_id": patient_id})
+    )
+    if not patients:
         raise NotFound(f"no patient with id {patient_id}")
-    patient = found[0]
-    result = session.connection().execute(_SCREENINGS, {"patient_id": patient_id})
-    patient.screenings = [_screening(dict(row)) for row in result.mappings()]
-    patient.courses = courses = _rows(session, _COURSES, patient_id)
-    sessions = _by_course(_rows(session, _SESSIONS, patient_id), courses)
-    closures = _by_course(_rows(session, _CLOSURES, patient_id), courses)
-    notes = _by_course(_rows(session, _NOTES, patient_id), courses)
+    patient = patients[0]
+    patient.screenings = [_with_referral(screening) for screening in screenings]
+    patient.courses = courses = course_rows
+    sessions_of, closures_of = _by_course(sessions, courses), _by_course(closures, courses)
     for course in courses:
         signed_on = course.__dict__.pop("consent_signed_on")
         course.consent = ChartRow(signed_on=signed_on) if signed_on is not None else None
-        course.sessions, course.closures = sessions[course.id], closures[course.id]
+        course.sessions, course.closures = sessions_of[course.id], closures_of[course.id]
         current = [closure for closure in course.closures if closure.reopened_at is None]
         course.closure = current[-1] if current else None  # as Course.closure: the closing in force
-    outcomes = _rows(session, _OUTCOMES, patient_id)
-    versions = list(session.connection().execute(_VERSIONS, {"patient_id": patient_id}))
     corrected = {(kept.entity, kept.entity_id) for kept in versions}
     if corrected:
         all_sessions = [record for course in courses for record in course.sessions]
@@ -205,7 +200,7 @@ def load_chart_rows(session: Session, patient_id: int) -> ChartRows:
             (Outcome, outcomes),
         ):
             _whole(session, model, [row for row in rows if (model.__tablename__, row.id) in corrected])
-    return ChartRows(patient, outcomes, notes, versions)
+    return ChartRows(patient, outcomes, _by_course(notes, courses), versions)
 
 
 def _whole(session: Session, model: Any, rows: list[ChartRow]) -> None:
