@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from factories import make_course, make_patient, make_user
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, select
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from laserdose.clinic import chart, chart_rows, corrections, patients, users
 from laserdose.clinic.models import (
@@ -212,3 +212,18 @@ def test_a_database_error_in_the_pipeline_is_sqlalchemys_and_names_no_parameter(
                  {"secret": 123456789})  # fmt: skip
     assert isinstance(raised.value.orig, psycopg.errors.UndefinedTable)
     assert "123456789" not in str(raised.value)
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_connection_lost_in_the_pipeline_is_an_operational_error_and_leaves_the_pool(engine):
+    """The web app answers it with a 503 (`errors.database_busy`); the next request gets a live connection."""
+    with engine.connect() as connection:
+        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+        with pytest.raises(OperationalError) as raised:
+            read_all(connection, chart_rows._READS, {"patient_id": 1})
+        assert raised.value.connection_invalidated
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != backend
+        assert len(read_all(connection, chart_rows._READS, {"patient_id": -1})) == len(chart_rows._READS)
