@@ -22,6 +22,16 @@ from laserdose.safety.checklist import KEYS
 ALL_CONFIRMED = dict.fromkeys(KEYS, True)
 
 
+def earlier_today(now: dt.datetime, before: dt.timedelta) -> dt.datetime:
+    """`before` ahead of `now`, but never before midnight UTC of `now`'s day (the clinic's day in tests).
+
+    "An hour ago" is yesterday between 00:00 and 01:00 UTC; a test about a second dose the same day must
+    not depend on the hour it runs at.
+    """
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(now - before, midnight)
+
+
 def give_consent(session: Session, clinician: User, course_id: int) -> Consent:
     """Record the patient's consent for `course_id` as signed today under the patient's name."""
     course = session.get(Course, course_id)

@@ -202,10 +202,10 @@ def test_a_checklist_serves_one_start_of_its_own_session_within_the_hour(session
     checklists.record_checklist(appointment_id=other_first.id, now=utcnow(), **record)
     with pytest.raises(checklists.ChecklistRefused):
         _open(session, operator, course)
-    # Nor one completed more than an hour ago.
-    stale = checklists.record_checklist(
-        appointment_id=appointments[0].id, now=utcnow() - dt.timedelta(seconds=MAX_AGE_S + 60), **record
-    )
+    # Nor one completed more than an hour ago (completed now, then aged: an hour ago may be yesterday).
+    stale = checklists.record_checklist(appointment_id=appointments[0].id, now=utcnow(), **record)
+    stale.completed_at -= dt.timedelta(seconds=MAX_AGE_S + 60)
+    session.flush()
     with pytest.raises(checklists.ChecklistRefused):
         _open(session, operator, course)
     # Nor a later session's of the same course (session 2 moved to tomorrow first).

@@ -10,7 +10,7 @@ import pytest
 from factories import make_course, make_patient, make_user
 from sqlalchemy import select
 
-from daykit import complete_checklist
+from daykit import complete_checklist, earlier_today
 from laserdose.clinic import audit, course_closing, dose_accounting, outcomes, treatment
 from laserdose.clinic.completion import SameDay, SameDayConfirmationNeeded, completion_of
 from laserdose.clinic.course_closing import CourseClosed
@@ -106,7 +106,14 @@ def test_a_record_without_trustworthy_energy_cannot_be_completed(session, people
 def test_a_second_dose_on_the_same_day_needs_a_recorded_confirmation(session, people):
     _, operator, _, course = people
     now = utcnow()
-    _record(session, operator, course, {"810": 180.0, "980": 120.0}, True, at=now - dt.timedelta(minutes=30))
+    _record(
+        session,
+        operator,
+        course,
+        {"810": 180.0, "980": 120.0},
+        True,
+        at=earlier_today(now, dt.timedelta(minutes=30)),
+    )
     with pytest.raises(SameDayConfirmationNeeded, match="already had a dose on .* \\(clinic time, UTC\\)"):
         _record(session, operator, course, {"810": 180.0, "980": 120.0}, True, at=now)
     with pytest.raises(SameDayConfirmationNeeded):  # a reason of a few words at least
@@ -144,7 +151,12 @@ def test_the_console_refuses_a_second_dose_today_before_anything_is_opened(sessi
     _, operator, _, course = people
     record_check(session, operator)
     _record(
-        session, operator, course, {"810": 180.0, "980": 120.0}, True, at=utcnow() - dt.timedelta(hours=1)
+        session,
+        operator,
+        course,
+        {"810": 180.0, "980": 120.0},
+        True,
+        at=earlier_today(utcnow(), dt.timedelta(hours=1)),
     )
     session.expire_all()
     complete_checklist(session, operator, course.id)  # the safety checklist of the session

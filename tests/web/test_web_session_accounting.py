@@ -8,6 +8,7 @@ import pytest
 
 from conftest import bearer, login
 from consolekit import signed_course
+from daykit import earlier_today
 from laserdose.clinic.models import utcnow
 
 PLAN = {
@@ -78,8 +79,8 @@ def test_a_second_dose_today_needs_a_confirmation(client, course_id):
     operator = bearer(client, "operator")
     url = f"/api/v1/courses/{course_id}/sessions"
     now = utcnow()
-    assert client.post(url, json=_record({"810": 180.0, "980": 120.0}, True, now - dt.timedelta(hours=2)),
-                       headers=operator).status_code == 201  # fmt: skip
+    first = _record({"810": 180.0, "980": 120.0}, True, earlier_today(now, dt.timedelta(hours=2)))
+    assert client.post(url, json=first, headers=operator).status_code == 201
     second = _record({"810": 180.0, "980": 120.0}, True, now)
     refused = client.post(url, json=second, headers=operator)
     assert refused.status_code == 409
