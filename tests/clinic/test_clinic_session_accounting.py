@@ -106,14 +106,8 @@ def test_a_record_without_trustworthy_energy_cannot_be_completed(session, people
 def test_a_second_dose_on_the_same_day_needs_a_recorded_confirmation(session, people):
     _, operator, _, course = people
     now = utcnow()
-    _record(
-        session,
-        operator,
-        course,
-        {"810": 180.0, "980": 120.0},
-        True,
-        at=earlier_today(now, dt.timedelta(minutes=30)),
-    )
+    first_at = earlier_today(now, dt.timedelta(minutes=30))
+    _record(session, operator, course, {"810": 180.0, "980": 120.0}, True, at=first_at)
     with pytest.raises(SameDayConfirmationNeeded, match="already had a dose on .* \\(clinic time, UTC\\)"):
         _record(session, operator, course, {"810": 180.0, "980": 120.0}, True, at=now)
     with pytest.raises(SameDayConfirmationNeeded):  # a reason of a few words at least
@@ -150,14 +144,8 @@ def test_completing_on_the_same_day_needs_no_confirmation(session, people):
 def test_the_console_refuses_a_second_dose_today_before_anything_is_opened(session, people):
     _, operator, _, course = people
     record_check(session, operator)
-    _record(
-        session,
-        operator,
-        course,
-        {"810": 180.0, "980": 120.0},
-        True,
-        at=earlier_today(utcnow(), dt.timedelta(hours=1)),
-    )
+    first_at = earlier_today(utcnow(), dt.timedelta(hours=1))
+    _record(session, operator, course, {"810": 180.0, "980": 120.0}, True, at=first_at)
     session.expire_all()
     complete_checklist(session, operator, course.id)  # the safety checklist of the session
     with pytest.raises(SameDayConfirmationNeeded):
