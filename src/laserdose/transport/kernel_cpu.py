@@ -53,7 +53,8 @@ BEAM_FIBRE = 3
 # split and rouletted at every crossing. The bounds were tuned on the back model (benchmarks/
 # deep_fluence.py): a low bound of 0.5 or 0.25 rouletted too often, 1/32 kept too many light packets;
 # a high bound of 1.25 split too eagerly for the fluence at 10 mm. The low bound also applies after each
-# collision (a packet's weight only falls there), which cut the variance-reduced run's CPU by ~10 %.
+# collision (a packet's weight only falls there), which cut the variance-reduced run's CPU by ~10 %;
+# since then 1.25 and 1.5 measure the same within the noise (docs/deep-fluence.md).
 WINDOW_LOW = 0.125
 WINDOW_HIGH = 1.5
 MAX_SPLIT = 8
@@ -413,11 +414,11 @@ def _run_stream(
                 if w == 0.0:
                     break
                 ux, uy, uz, rng = _scatter(ux, uy, uz, g_layer, rng)
-                # (planes[0] is read here, not kept in a register: kernel_cuda's budget is 128.)
                 if w * importance < WINDOW_LOW and planes[0] < math.inf:
                     # The window's low bound at collisions too [TOPASWeightWindow]: a packet that
                     # absorption has worn below 1/8 of its target plays roulette now instead of being
-                    # traced for hundreds of collisions more down to MCML's 1e-4.
+                    # traced for hundreds of collisions more down to MCML's 1e-4. (planes[0] is read
+                    # here rather than held in a flag: the CUDA kernel must fit 128 registers.)
                     copies, w, gain, rng = _window(w, importance, banked, bank_size, rng)
                     roulette += gain
                     if copies == 0:
