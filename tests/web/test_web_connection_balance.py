@@ -82,7 +82,18 @@ def _established(pid: int, port: int) -> int:
         fields = line.split()
         if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # 01: ESTABLISHED
             inodes.add(f"socket:[{fields[9]}]")
-    return sum(os.readlink(fd) in inodes for fd in Path(f"/proc/{pid}/fd").iterdir() if fd.is_symlink())
+    return sum(link in inodes for link in _fd_links(pid))
+
+
+def _fd_links(pid: int) -> list[str]:
+    """What each open file descriptor of `pid` points to; one closed while we look is skipped."""
+    links = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            links.append(os.readlink(fd))
+        except FileNotFoundError:  # closed between the listing and the read (a starting process)
+            continue
+    return links
 
 
 def _get(sock: socket.socket, port: int) -> bool:
@@ -135,4 +146,4 @@ def test_keep_alive_connections_end_up_evenly_spread(database):  # noqa: F811 - 
 def _listening(pid: int, port: int) -> bool:
     inodes = {f"socket:[{line.split()[9]}]" for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
               if int(line.split()[1].rsplit(":", 1)[1], 16) == port and line.split()[3] == "0A"}  # fmt: skip
-    return any(os.readlink(fd) in inodes for fd in Path(f"/proc/{pid}/fd").iterdir() if fd.is_symlink())
+    return any(link in inodes for link in _fd_links(pid))
