@@ -23,7 +23,7 @@ ALL_CONFIRMED = dict.fromkeys(KEYS, True)
 
 
 def earlier_today(now: dt.datetime, before: dt.timedelta) -> dt.datetime:
-    """`before` ahead of `now`, but never before midnight UTC of `now`'s day (the clinic's day in tests).
+    """`before` earlier than `now`, but never before midnight UTC of `now`'s day (the clinic's day in tests).
 
     "An hour ago" is yesterday between 00:00 and 01:00 UTC; a test about a second dose the same day must
     not depend on the hour it runs at.
