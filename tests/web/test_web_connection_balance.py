@@ -77,12 +77,18 @@ def test_a_process_over_its_share_asks_a_client_to_reconnect(tmp_path, held, uni
 
 def _established(pid: int, port: int) -> int:
     """Client connections process `pid` holds on TCP `port` (Linux /proc: its sockets' inodes)."""
+    inodes = _sockets(port, "01")  # 01: ESTABLISHED
+    return sum(link in inodes for link in _fd_links(pid))
+
+
+def _sockets(port: int, state: str) -> set[str]:
+    """The fd link names ("socket:[inode]") of local TCP `port`'s sockets in `state` (/proc/net/tcp)."""
     inodes = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # 01: ESTABLISHED
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
             inodes.add(f"socket:[{fields[9]}]")
-    return sum(link in inodes for link in _fd_links(pid))
+    return inodes
 
 
 def _fd_links(pid: int) -> list[str]:
@@ -144,6 +150,5 @@ def test_keep_alive_connections_end_up_evenly_spread(database):  # noqa: F811 - 
 
 
 def _listening(pid: int, port: int) -> bool:
-    inodes = {f"socket:[{line.split()[9]}]" for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
-              if int(line.split()[1].rsplit(":", 1)[1], 16) == port and line.split()[3] == "0A"}  # fmt: skip
+    inodes = _sockets(port, "0A")  # 0A: LISTEN
     return any(link in inodes for link in _fd_links(pid))
