@@ -30,7 +30,7 @@ def test_same_states_give_the_same_photons_on_both_kernels():
     cpu = [np.zeros((streams, kernel_cpu.N_SCALARS)), np.zeros((streams, 2))]
     cpu += [np.zeros((streams, NR)), np.zeros((streams, NR))]
     cpu += [np.zeros((streams, NR, NZ)), np.zeros((streams, NR, NZ)), np.zeros((streams, NZ))]
-    no_planes = (np.array([np.inf]), np.zeros((streams, 1, kernel_cpu.BANK_FIELDS)))
+    no_planes = (np.array([np.inf]), np.zeros(1), np.zeros((streams, 1, kernel_cpu.BANK_FIELDS)))
     no_sets = (np.zeros((0, 2)), np.zeros((streams, 1)), np.zeros((streams, 0, NR, NZ)))
     kernel_cpu.run_streams(per_stream, cpu_states, *geometry, *no_planes, *cpu, *no_sets)
 

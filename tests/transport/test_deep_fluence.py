@@ -8,8 +8,8 @@ import pytest
 from laserdose.errors import InputError
 from laserdose.optics.back import back_model
 from laserdose.transport import Grid, Layer, PencilBeam, Stack, simulate
-from laserdose.transport.diffusion import planar_fluence_rate
-from laserdose.transport.planes import SPACING, attenuation_per_mm, importance_planes
+from laserdose.transport.diffusion import internal_reflection_parameter, planar_fluence_rate
+from laserdose.transport.planes import SPACING, attenuation_per_mm, importance_planes, importance_profile
 
 
 def _bin_average_exp(rate_per_mm: float, edges_mm: np.ndarray) -> np.ndarray:
@@ -81,26 +81,63 @@ def test_variance_reduction_on_and_off_agree_in_the_back():
     assert deep_on.ratio_se / deep_on.ratio < 0.5 * deep_off.ratio_se / deep_off.ratio
 
 
-def test_planes_halve_the_expected_fluence():
-    # Homogeneous layer: planes SPACING ln 2 / mu_eff apart, mu_eff = sqrt(3 mua (mua + mus'))
-    # [FarrellPattersonWilson1992].
-    layer = Layer(None, 0.02, 10.0, 0.9, 1.4)
-    mu_eff = math.sqrt(3 * 0.02 * (0.02 + 1.0)) / SPACING
-    planes = importance_planes(Stack((layer,)), 20.0)
-    np.testing.assert_allclose(np.diff(np.concatenate([[0.0], planes])), math.log(2) / mu_eff)
-    assert planes[-1] <= 20.0 < planes[-1] + math.log(2) / mu_eff
-    # Without scattering the fluence falls as exp(-mua z), not exp(-sqrt(3) mua z).
+def test_importance_is_the_diffusion_adjoint_in_a_homogeneous_medium():
+    # I'' = mu_eff^2 I, I(-zb) = 0: I ~ sinh(mu_eff (z + zb)), zb = 2 A D [FarrellPattersonWilson1992].
+    mua, mus, g, n = 0.02, 10.0, 0.9, 1.4
+    stack = Stack((Layer(None, mua, mus, g, n),))
+    d = 1 / (3 * (mua + mus * (1 - g)))
+    mu_eff, zb = math.sqrt(mua / d), 2 * internal_reflection_parameter(n) * d
+    zs, logs = importance_profile(stack, 20.0)
+    expected = np.log(np.sinh(mu_eff * (zs + zb)) / np.sinh(mu_eff * zb))
+    np.testing.assert_allclose(logs, expected, rtol=1e-9, atol=1e-12)
+    planes, rates = importance_planes(stack, 20.0)
+    # A plane each time I has grown by 2^SPACING, then one at the depth asked for.
+    np.testing.assert_allclose(
+        np.log(np.sinh(mu_eff * (planes[:-1] + zb)) / np.sinh(mu_eff * zb)),
+        SPACING * math.log(2) * np.arange(1, planes.size), rtol=1e-6,
+    )  # fmt: skip
+    assert planes[-1] == 20.0
+    # The transform doubles the importance over each full region.
+    np.testing.assert_allclose(rates[:-1] * np.diff(np.concatenate([[0.0], planes[:-1]])), math.log(2))
+    # Deep down the importance grows at mu_eff; the rate is that over SPACING.
+    assert rates[-2] == pytest.approx(mu_eff / SPACING, rel=1e-3)
+
+
+def test_importance_keeps_d_di_dz_continuous_across_layers():
+    # Two diffusive layers, matched indices (zb = 2 D1): above the boundary at L, I = sinh(m1 (z + zb));
+    # below it I = I(L) cosh(m2 (z - L)) + D1 I'(L) / (D2 m2) sinh(m2 (z - L)).
+    upper, lower = Layer(3.0, 0.01, 10.0, 0.9, 1.0), Layer(None, 0.05, 20.0, 0.9, 1.0)
+    d1, d2 = (1 / (3 * (la.mua_per_mm + la.mus_per_mm * (1 - la.g))) for la in (upper, lower))
+    m1, m2, zb, depth = math.sqrt(0.01 / d1), math.sqrt(0.05 / d2), 2 * d1, 3.0
+    zs, logs = importance_profile(Stack((upper, lower)), 12.0)
+    at_l, slope_l = math.sinh(m1 * (depth + zb)), m1 * math.cosh(m1 * (depth + zb))
+    below = zs > depth
+    exact = np.where(
+        below,
+        at_l * np.cosh(m2 * (zs - depth)) + d1 * slope_l / (d2 * m2) * np.sinh(m2 * (zs - depth)),
+        np.sinh(m1 * (np.minimum(zs, depth) + zb)),
+    )  # fmt: skip
+    np.testing.assert_allclose(logs, np.log(exact / math.sinh(m1 * zb)), rtol=1e-9, atol=1e-12)
+
+
+def test_planes_without_diffusion_follow_the_attenuation():
+    # Where diffusion does not hold the importance grows at the layer's attenuation: mua without
+    # scattering, not sqrt(3) mua; a clear layer adds nothing; a clear stack has no planes.
     assert attenuation_per_mm(0.1, 0.0, 0.0) == pytest.approx(0.1)
-    # A clear stack has no planes.
-    assert np.isinf(importance_planes(Stack((Layer(None, 0.0, 0.0, 0.0, 1.0),)), 20.0)).all()
-
-
-def test_planes_carry_the_attenuation_across_layers():
-    # Two layers: a plane falls where the attenuation integrated from the last plane reaches ln 2.
     stack = Stack((Layer(1.0, 0.0, 0.0, 0.0, 1.0), Layer(None, 0.5, 0.0, 0.0, 1.0)))
-    planes = importance_planes(stack, 10.0)
+    planes, rates = importance_planes(stack, 10.0)
     step = SPACING * math.log(2) / 0.5
     np.testing.assert_allclose(planes[:2], [1.0 + step, 1.0 + 2 * step])
+    # The first region crosses the clear layer: no transform there (mut - p uz must stay > 0).
+    assert rates[0] == 0.0
+    np.testing.assert_allclose(rates[1:], 0.5 / SPACING)
+    # Backward scattering (g < 0) makes mua + mus' exceed mua + mus: the rate stays below both, so the
+    # transformed collision rate mut - p uz is positive (found by the energy-balance property).
+    backward = Layer(None, 3.4, 1.0, -0.67, 1.4)
+    _, rates = importance_planes(Stack((backward,)), 10.0)
+    assert rates.max() < 3.4 + 1.0
+    clear = importance_planes(Stack((Layer(None, 0.0, 0.0, 0.0, 1.0),)), 20.0)
+    assert np.isinf(clear[0]).all() and not clear[1].any()
 
 
 def test_variance_reduction_is_refused_on_cuda_and_bad_values_are_errors():

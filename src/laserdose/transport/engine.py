@@ -70,10 +70,10 @@ def simulate(
     grid = grid or Grid()
     if not isinstance(variance_reduction, bool):
         raise InputError(f"variance_reduction must be True or False, got {variance_reduction!r}")
-    planes = backends.NO_PLANES
+    data = replace(_kernel_input(stack, beam, grid), dmua=_set_differences(stack, absorption_sets))
     if variance_reduction:
-        planes = importance_planes(stack, _split_depth(split_to_mm, grid))
-    data = replace(_kernel_input(stack, beam, grid, planes), dmua=_set_differences(stack, absorption_sets))
+        planes, stretch = importance_planes(stack, _split_depth(split_to_mm, grid))
+        data = replace(data, planes_mm=planes, stretch=stretch)
     backends.warm_up(backend, data)
     sizes = [photons // batches + (1 if b < photons % batches else 0) for b in range(batches)]
     tallies = []
@@ -151,7 +151,7 @@ def _split_depth(split_to_mm: float | None, grid: Grid) -> float:
     return float(split_to_mm)
 
 
-def _kernel_input(stack: Stack, beam: Beam, grid: Grid, planes: FloatArray) -> backends.KernelInput:
+def _kernel_input(stack: Stack, beam: Beam, grid: Grid) -> backends.KernelInput:
     if not isinstance(stack, Stack):
         raise InputError(f"stack must be a Stack, got {type(stack).__name__}")
     depths = np.array(stack.boundaries_mm)
@@ -172,7 +172,6 @@ def _kernel_input(stack: Stack, beam: Beam, grid: Grid, planes: FloatArray) -> b
         nr=grid.nr,
         dz_mm=float(grid.dz_mm),
         nz=grid.nz,
-        planes_mm=planes.copy(),
     )
 
 

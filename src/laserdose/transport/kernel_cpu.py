@@ -10,8 +10,10 @@ Weight accounting per photon: the specular part R(theta_i) of the launch is tall
 (diffuse reflectance) or the bottom (transmittance), or through Russian roulette, whose net gain or loss
 is tallied too, so that Rsp + Rd + A + T - roulette = 1 holds exactly for every photon. With variance
 reduction (importance planes, see planes.py) a packet may be split into copies whose weights sum to its
-own, kept in a per-stream bank and traced one after the other; roulette at the planes and at collisions
-(the weight window) is tallied like MCML's, so the balance still holds exactly.
+own, kept in a per-stream bank and traced one after the other; above the deepest plane its flights are
+stretched and its scattering biased toward depth (the exponential transform with angular biasing). Roulette
+at the planes and at collisions (the weight window) and every weight correction of the transform are
+tallied with MCML's roulette, so the balance still holds exactly.
 
 Absorption sets: stacks that differ from the traced one only in absorption (skin types differ only in
 epidermal melanin) are scored in the same pass by reweighting [Sassaroli2011]. Tracing with mua_0 while
@@ -47,17 +49,20 @@ BEAM_GAUSSIAN = 2
 BEAM_FIBRE = 3
 
 # Weight windows at importance planes [Booth1985]: a packet whose weight relative to its region's target
-# leaves [WINDOW_LOW, WINDOW_HIGH] at a plane is split or rouletted. Planes are placed where the target
-# halves, so a packet on target arrives at the next plane down at 2 (split in two) and at the next plane
-# up at 0.5 (kept): a window 12 wide spares a packet that crosses one plane back and forth from being
-# split and rouletted at every crossing. The bounds were tuned on the back model (benchmarks/
-# deep_fluence.py): a low bound of 0.5 or 0.25 rouletted too often, 1/32 kept too many light packets;
-# a high bound of 1.25 split too eagerly for the fluence at 10 mm. The low bound also applies after each
-# collision (a packet's weight only falls there), which cut the variance-reduced run's CPU by ~10 %;
-# since then 1.25 and 1.5 measure the same within the noise (docs/deep-fluence.md).
+# leaves [WINDOW_LOW, WINDOW_HIGH] at a plane is split or rouletted. The target halves at each plane; the
+# exponential transform halves a packet's weight on its way from one plane to the next, so a packet on
+# target arrives near 1 and the window only catches the transform's fluctuations (below the deepest plane,
+# where the game is analog, a packet crossing a plane back and forth is spared by the window's width).
+# The bounds were tuned on the back model with splitting alone (benchmarks/deep_fluence.py): a low bound
+# of 0.5 or 0.25 rouletted too often, 1/32 kept too many light packets. The low bound also applies after
+# each collision, where absorption wears the weight down, which cut the variance-reduced run's CPU by
+# ~10 % (docs/deep-fluence.md).
 WINDOW_LOW = 0.125
 WINDOW_HIGH = 1.5
 MAX_SPLIT = 8
+# Crossing the deepest plane downward the importance falls fourfold (instead of doubling): below the
+# deepest depth of interest packets matter only by coming back up, so they soon play roulette there.
+BELOW_DEEPEST = 0.25
 # A banked copy: x, y, z, ux, uy, uz, weight, layer, region, importance; then one factor per absorption set.
 BANK_FIELDS = 10
 
@@ -242,10 +247,55 @@ def _window(w, importance, banked, bank_size, rng):
     return 1, w, 0.0, rng
 
 
+@njit(inline="always")
+def _transform(stretch, region, n_planes, inv_transport):
+    """Path-stretching rate p [1/mm] and angular bias b [-] where the packet is (0, 0: analog).
+
+    p is the region's (planes.importance_planes); b = p / (mua + mus') the P1 importance of a
+    direction. Both act above the deepest plane only; below it the game is analog again.
+    kernel_cuda.py swaps in (0, 0): the GPU has no variance reduction.
+    """
+    if region < n_planes:
+        p = stretch[region]
+        return p, p * inv_transport
+    return 0.0, 0.0
+
+
+@njit(inline="always")
+def _stretched(w, p, depth_travel):
+    """Weight after a flight of `depth_travel` mm downward under the exponential transform [MCNP2003].
+
+    The transformed free path has density (mut - p uz) exp(-(mut - p uz) s); the analog one
+    mut exp(-mut s): their ratio over the flight's survival part is exp(-p uz s) = exp(-p x depth travel).
+    """
+    if p == 0.0:
+        return w
+    return w * math.exp(-p * depth_travel)
+
+
+@njit(inline="always")
+def _biased_scatter(ux, uy, uz, g, b, rng):
+    """Scatter with the new z-cosine biased by importance 1 + b uz' [LuxKoblinger1991]; the weight factor.
+
+    Rejection from Henyey-Greenstein: accepted with probability (1 + b uz') / (1 + |b|), so the sampled
+    density is HG(uz') (1 + b uz') / (1 + b g uz) (the HG mean of uz' is g uz); the weight factor is the
+    inverse ratio (1 + b g uz) / (1 + b uz'), which keeps every expectation. b = 0: plain HG, factor 1.
+    """
+    if b == 0.0:
+        new_ux, new_uy, new_uz, rng = _scatter(ux, uy, uz, g, rng)
+        return new_ux, new_uy, new_uz, 1.0, rng
+    while True:
+        new_ux, new_uy, new_uz, rng = _scatter(ux, uy, uz, g, rng)
+        u, rng = _uniform(rng)
+        if u * (1.0 + abs(b)) <= 1.0 + b * new_uz:
+            return new_ux, new_uy, new_uz, (1.0 + b * g * uz) / (1.0 + b * new_uz), rng
+
+
 @njit(nogil=True, cache=True, fastmath=FAST_MATH)
 def _run_stream(
     photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-    dr, dz, planes, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z, dmua, factors, phi_rz_sets,
+    dr, dz, planes, stretch, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z, dmua, factors,
+    phi_rz_sets,
 ):  # fmt: skip
     """Trace `photons` packets with one generator `state`, adding to this stream's tallies."""
     n_layers = mua.shape[0]
@@ -278,7 +328,7 @@ def _run_stream(
             factors[k] = 1.0
         # The current layer's coefficients, looked up again only when the packet changes layer.
         props_layer = -1
-        mut = inv_mut = albedo = g_layer = 0.0
+        mut = inv_mut = albedo = g_layer = inv_transport = 0.0
         sets_differ = False  # whether an absorption set's mua differs from the traced one in this layer
         while True:  # the launched packet, then each banked copy in turn
             while True:
@@ -288,6 +338,8 @@ def _run_stream(
                     inv_mut = 1.0 / mut if mut > 0.0 else math.inf
                     albedo = mus[layer] / mut if mut > 0.0 else 0.0
                     g_layer = g[layer]
+                    transport = mua[layer] + mus[layer] * (1.0 - g_layer)
+                    inv_transport = 1.0 / transport if transport > 0.0 else 0.0
                     sets_differ = False
                     for k in range(n_sets):
                         if dmua[k, layer] != 0.0:
@@ -295,7 +347,15 @@ def _run_stream(
                 if step_left == 0.0:
                     u, rng = _uniform(rng)
                     step_left = -math.log(u)
-                step = step_left * inv_mut if mut > 0.0 else math.inf
+                # The exponential transform's collision rate, > 0 as p < mut (planes.importance_planes).
+                p, b = _transform(stretch, region, n_planes, inv_transport)
+                rate = mut - p * uz
+                if mut == 0.0:
+                    step = math.inf
+                elif p == 0.0:
+                    step = step_left * inv_mut
+                else:
+                    step = step_left / rate
                 # Depths to the layer's boundary and to the next importance plane along the motion; a
                 # step reaches one when its depth travel covers it (no division until it does).
                 if uz > 0.0:
@@ -317,15 +377,18 @@ def _run_stream(
                     y += to_plane * uy
                     if sets_differ:
                         _attenuate(factors, dmua, layer, to_plane)
+                    stretched = _stretched(w, p, to_plane * uz)
+                    roulette += stretched - w
+                    w = stretched
                     step_left = 0.0
                     if uz > 0.0:
                         z = planes[region]
+                        importance *= 2.0 if region < n_planes - 1 else BELOW_DEEPEST
                         region += 1
-                        importance *= 2.0
                     else:
                         region -= 1
                         z = planes[region]
-                        importance *= 0.5
+                        importance *= 0.5 if region < n_planes - 1 else 1.0 / BELOW_DEEPEST
                     copies, w, gain, rng = _window(w, importance, banked, bank_size, rng)
                     roulette += gain
                     if copies == 0:
@@ -354,10 +417,13 @@ def _run_stream(
                     y += to_boundary * uy
                     if sets_differ:
                         _attenuate(factors, dmua, layer, to_boundary)
+                    stretched = _stretched(w, p, to_boundary * uz)
+                    roulette += stretched - w
+                    w = stretched
                     going_down = uz > 0.0
                     z = z_bot[layer] if going_down else z_top[layer]
                     if mut > 0.0:
-                        step_left = max(0.0, step_left - to_boundary * mut)
+                        step_left = max(0.0, step_left - to_boundary * rate)
                     if going_down:
                         n_next = n_below if layer == n_layers - 1 else n_layer[layer + 1]
                     else:
@@ -393,6 +459,11 @@ def _run_stream(
                 if sets_differ:
                     _attenuate(factors, dmua, layer, step)
                 step_left = 0.0
+                if p != 0.0:
+                    # The transformed flight's weight: survival ratio and collision-rate ratio mut / rate.
+                    stretched = _stretched(w, p, step * uz) * (mut / rate)
+                    roulette += stretched - w
+                    w = stretched
                 # The packet keeps the albedo's share; computed this way it stays >= 0 and is exactly 0
                 # in a purely absorbing layer.
                 scattered = w * albedo
@@ -413,7 +484,10 @@ def _run_stream(
                 w = scattered
                 if w == 0.0:
                     break
-                ux, uy, uz, rng = _scatter(ux, uy, uz, g_layer, rng)
+                ux, uy, uz, bias_factor, rng = _biased_scatter(ux, uy, uz, g_layer, b, rng)
+                if bias_factor != 1.0:
+                    roulette += w * (bias_factor - 1.0)
+                    w *= bias_factor
                 if w * importance < WINDOW_LOW and planes[0] < math.inf:
                     # The window's low bound at collisions too [TOPASWeightWindow]: a packet that
                     # absorption has worn below 1/8 of its target plays roulette now instead of being
@@ -459,7 +533,8 @@ def _run_stream(
 @njit(parallel=True, nogil=True, cache=True)
 def run_streams(
     photons, states, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-    dr, dz, planes, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z, dmua, factors, phi_rz_sets,
+    dr, dz, planes, stretch, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z, dmua, factors,
+    phi_rz_sets,
 ):  # fmt: skip
     """Trace photons[s] packets in each stream s in parallel; every output has the stream as first axis.
 
@@ -480,6 +555,8 @@ def run_streams(
         dr: radial bin width [mm].
         dz: depth bin height [mm].
         planes: depths of the importance planes, increasing [mm]; [inf] for none (plain MCML).
+        stretch: float64[planes] the exponential transform's rate in each region above the deepest
+            plane [1/mm] (planes.importance_planes); zeros for an analog game.
         bank: float64[S, B, BANK_FIELDS + K] room for copies split from a photon (B >= 1).
         scalars: float64[S, N_SCALARS] weight tallies, see SPECULAR etc.
         layer_abs: float64[S, layers] absorbed weight by layer.
@@ -496,6 +573,6 @@ def run_streams(
     for s in prange(photons.shape[0]):
         _run_stream(
             photons[s], states[s], z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-            dr, dz, planes, bank[s], scalars[s], layer_abs[s], rd_r[s], t_r[s], a_rz[s], phi_rz[s],
+            dr, dz, planes, stretch, bank[s], scalars[s], layer_abs[s], rd_r[s], t_r[s], a_rz[s], phi_rz[s],
             phi_z[s], dmua, factors[s], phi_rz_sets[s],
         )  # fmt: skip

@@ -1,13 +1,13 @@
 """CUDA kernel: the CPU kernel's MCML code compiled for NVIDIA GPUs by numba-cuda (Wang et al. 1995).
 
 Not a second copy of the physics: the step functions of kernel_cpu (`_uniform`, `_fresnel`, `_launch`,
-`_azimuth`, `_scatter`, `_window`) and its photon loop `_run_stream` are compiled again here, from the
-same Python functions, as CUDA device functions. Only the two tallies that every thread shares change:
-`_tally` and `_tally_rz` become atomic adds (float64 atomics: compute capability 6.0 or newer), and the
-absorption sets' `_tally_set` and `_attenuate` do nothing (sets, like variance reduction, run on the CPU
-only). One GPU
-thread is one stream with its own xoshiro256+ state (a tuple of registers while it traces), exactly as one
-CPU stream; its scalar and per-layer tallies are private columns of an array (coalesced across a warp) and
+`_azimuth`, `_scatter`, `_window`, `_stretched`, `_biased_scatter`) and its photon loop `_run_stream` are
+compiled again here, from the same Python functions, as CUDA device functions. Only the two tallies that
+every thread shares change: `_tally` and `_tally_rz` become atomic adds (float64 atomics: compute
+capability 6.0 or newer); the absorption sets' `_tally_set` and `_attenuate` do nothing, and `_transform`
+always answers the analog game (sets, like variance reduction, run on the CPU only). One GPU thread is
+one stream with its own xoshiro256+ state (a tuple of registers while it traces), exactly as one CPU
+stream; its scalar and per-layer tallies are private columns of an array (coalesced across a warp) and
 are summed on the host in a fixed order. The backend launches `_trace_seeded`, whose threads seed
 themselves on the device; `_trace` takes explicit states (the tests feed both kernels the same states to
 compare them with kernel_cpu).
@@ -74,6 +74,12 @@ def _no_attenuation(factors, dmua, layer, length):
     """Nothing, as `_no_set_tally`."""
 
 
+@cuda.jit(device=True)
+def _analog(stretch, region, n_planes, inv_transport):
+    """No exponential transform and no angular bias (variance reduction is a CPU feature)."""
+    return 0.0, 0.0
+
+
 # Every step function kernel_cpu calls is compiled here and rebound in its callers: one left out would
 # still compile for a real GPU, but the simulator would call its CPU build (and box the generator's state).
 _uniform = _device_function(cpu._uniform)
@@ -82,10 +88,15 @@ _launch = _device_function(cpu._launch, _uniform=_uniform)
 _azimuth = _device_function(cpu._azimuth, _uniform=_uniform)
 _scatter = _device_function(cpu._scatter, _uniform=_uniform, _azimuth=_azimuth)
 _window = _device_function(cpu._window, _uniform=_uniform)
+_stretched = _device_function(cpu._stretched)
+_biased_scatter = _device_function(cpu._biased_scatter, _uniform=_uniform, _scatter=_scatter)
 _run_stream = _device_function(
     cpu._run_stream,
     _uniform=_uniform,
     _window=_window,
+    _transform=_analog,
+    _stretched=_stretched,
+    _biased_scatter=_biased_scatter,
     _fresnel=_fresnel,
     _launch=_launch,
     _scatter=_scatter,
@@ -131,10 +142,11 @@ def _trace_seeded(
     photons = total // streams + (1 if stream < total % streams else 0)
     bank = cuda.local.array(_NO_BANK, float64)
     factors = cuda.local.array(1, float64)
+    # `planes` stands in for the transform's per-layer rates too: `_analog` never reads them.
     _run_stream(
         photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-        dr, dz, planes, bank, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz, phi_z,
-        dmua, factors, phi_rz_sets,
+        dr, dz, planes, planes, bank, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz,
+        phi_z, dmua, factors, phi_rz_sets,
     )  # fmt: skip
 
 
@@ -155,8 +167,8 @@ def _trace(
     factors = cuda.local.array(1, float64)
     _run_stream(
         photons[stream], state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
-        dr, dz, planes, bank, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz, phi_z,
-        dmua, factors, phi_rz_sets,
+        dr, dz, planes, planes, bank, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz,
+        phi_z, dmua, factors, phi_rz_sets,
     )  # fmt: skip
     for word in range(4):
         states[stream, word] = state[word]

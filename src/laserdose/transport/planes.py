@@ -1,15 +1,18 @@
-"""Importance planes for variance reduction at depth: where the kernel splits and roulettes packets.
+"""Importance for variance reduction at depth: where the kernel splits, roulettes and stretches packets.
 
-Geometry splitting with Russian roulette [Booth1985] gives each depth region an importance; a packet
-going deeper is split into copies of lower weight, one coming back up plays roulette, and weight windows
-(kernel_cpu.WINDOW_LOW and WINDOW_HIGH) keep a packet that hovers about one plane from paying both
-every time. The expected tallies do not change (unbiased); only their variance and cost do.
+The best importance is the adjoint of the tally: the expected contribution of a packet at that depth to
+the fluence below [Booth1985]. For a tally deep in diffusive tissue it is, in the diffusion approximation,
+the solution I(z) of (D I')' = mua I (D = 1 / (3 (mua + mus')), continuous I and D I' at layer
+boundaries) that vanishes at the extrapolated boundary zb = 2 A D above the surface
+[FarrellPattersonWilson1992]: in a homogeneous medium I ~ sinh(mu_eff (z + zb)), which grows as
+exp(mu_eff z) deep down and faster near the surface, where light is lost through it.
 
-The best importance is the inverse of the expected fluence [Booth1985]: here the broad-beam fluence,
-which falls as exp(-mu_eff z) in diffusive tissue, mu_eff = sqrt(3 mua (mua + mus'))
-[FarrellPattersonWilson1992], and as exp(-mua z) without scattering. A plane each time the expected
-fluence halves (importance doubling) keeps the number of packets about constant with depth (SPACING
-stretches it a little).
+The kernel uses it three ways (kernel_cpu.py): planes where I has grown by 2^SPACING, across which the
+importance of weight windows doubles [Booth1985]; within each region between planes, the exponential
+transform at the rate p that doubles the importance over the region, so a packet's weight falls as the
+importance rises instead of halving at the next plane [MCNP2003]; and an angular bias 1 + b uz with
+b = p / (mua + mus'), the P1 importance of a direction [LuxKoblinger1991]. The expected tallies do not
+change (unbiased); only their variance and cost do.
 """
 
 from __future__ import annotations
@@ -19,18 +22,24 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from laserdose.transport.geometry import Stack
+from laserdose.transport.diffusion import internal_reflection_parameter
+from laserdose.transport.geometry import Layer, Stack
 
 FloatArray = npt.NDArray[np.float64]
 
-# Importance doubles from one plane to the next. Planes ln 2 / mu_eff apart would keep the population
-# constant with depth; 15 % further apart lets it thin slowly, which cost less than it lost at 45 mm and
-# gained at 10 and 30 mm in the back model at 810 and 980 nm (benchmarks/deep_fluence.py; 1.0, 1.25, 1.3
-# and 1.5 were the other settings tried: 1.3 gains at 10 mm what it loses at 45 mm, docs/deep-fluence.md).
+# The importance doubles from one plane to the next while the adjoint grows by 2^SPACING: the packet
+# population thins slowly with depth, which cost less than it lost at 45 mm and gained at 10 and 30 mm
+# in the back model at 810 and 980 nm (benchmarks/deep_fluence.py; docs/deep-fluence.md).
 SPACING = 1.15
 HALVING = SPACING * math.log(2.0)
 # Enough for 100 mm of tissue at mu_eff = 0.4 /mm; deeper planes would only add cost.
 MAX_PLANES = 60
+# The transform's rate stays below this share of each layer's mua + mus' and mua + mus (the two differ
+# when g < 0): the transformed collision rate mut - p uz stays positive and the angular bias
+# b = p / (mua + mus') below 1.
+MAX_RATE_SHARE = 0.9
+# Resolution of the importance profile [mm].
+PROFILE_STEP_MM = 0.01
 
 
 def attenuation_per_mm(mua_per_mm: float, mus_per_mm: float, g: float) -> float:
@@ -44,32 +53,97 @@ def attenuation_per_mm(mua_per_mm: float, mus_per_mm: float, g: float) -> float:
     return min(mu_eff, mua_per_mm + musp)
 
 
-def importance_planes(stack: Stack, depth_mm: float) -> FloatArray:
-    """Depths of the importance planes down to `depth_mm` [mm]; [inf] when there are none.
+def _transport(layer: Layer) -> float:
+    return layer.mua_per_mm + layer.mus_per_mm * (1.0 - layer.g)
 
-    A plane is placed each time the expected broad-beam fluence (attenuation_per_mm layer by layer)
-    has halved since the last one.
+
+def _log_growth(q0: float, m: float, t: FloatArray) -> tuple[FloatArray, float]:
+    """Ln I(top + t) - ln I(top) for q = I' / I obeying q' = m^2 - q^2 from q0 >= 0; and q at the end.
+
+    The Riccati form of I'' = m^2 I in one layer, solved in closed form: I ~ sinh(a + m t) when q0 > m,
+    cosh(a + m t) when q0 < m (a = artanh of m / q0 or q0 / m), written so as not to overflow.
+    """
+    if m == 0.0:
+        return np.log1p(q0 * t), q0 / (1.0 + q0 * t[-1])
+    if q0 == m:
+        return m * t, m
+    a = 0.5 * math.log(abs((q0 + m) / (q0 - m)))
+    y = a + m * t
+    if q0 > m:  # ln sinh y = y - ln 2 + ln(1 - e^-2y)
+        growth = m * t + np.log1p(-np.exp(-2.0 * y)) - math.log1p(-math.exp(-2.0 * a))
+        return growth, m / math.tanh(y[-1])
+    growth = m * t + np.log1p(np.exp(-2.0 * y)) - math.log1p(math.exp(-2.0 * a))
+    return growth, m * math.tanh(y[-1])
+
+
+def importance_profile(stack: Stack, depth_mm: float) -> tuple[FloatArray, FloatArray]:
+    """Depths [mm] down to `depth_mm` and ln I there, I the diffusion adjoint (module docstring).
+
+    ln I is 0 at the surface. A layer where diffusion does not hold (mus' <= mua: clear or mostly
+    absorbing) grows it at its attenuation_per_mm instead, and the next diffusive layer starts afresh
+    as if under a surface of matched index (zb = 2 D).
+    """
+    zs: list[FloatArray] = [np.zeros(1)]
+    logs: list[FloatArray] = [np.zeros(1)]
+    q = -1.0  # I' / I at the current depth; < 0 until a diffusive layer sets it
+    previous_d = 0.0
+    for top, bottom, layer in zip(
+        stack.boundaries_mm[:-1], stack.boundaries_mm[1:], stack.layers, strict=True
+    ):
+        end = min(bottom, depth_mm)
+        steps = max(1, math.ceil((end - top) / PROFILE_STEP_MM))
+        t: FloatArray = np.arange(1, steps + 1, dtype=np.float64) * PROFILE_STEP_MM
+        t[-1] = end - top
+        transport = _transport(layer)
+        if layer.mus_per_mm * (1.0 - layer.g) <= layer.mua_per_mm:
+            rate = attenuation_per_mm(layer.mua_per_mm, layer.mus_per_mm, layer.g)
+            growth, q, previous_d = rate * t, -1.0, 0.0
+        else:
+            d = 1.0 / (3.0 * transport)
+            m = math.sqrt(layer.mua_per_mm / d)
+            if previous_d > 0.0:
+                q *= previous_d / d  # D I' is continuous across the boundary
+            else:  # I(top - zb) = 0: at the surface, or below a layer where diffusion does not hold
+                a = 1.0
+                if not zs[-1][-1]:
+                    a = internal_reflection_parameter(min(max(layer.n / stack.n_above, 1.0), 2.0))
+                zb = 2.0 * a * d
+                q = m / math.tanh(m * zb) if m > 0.0 else 1.0 / zb
+            growth, q = _log_growth(q, m, t)
+            previous_d = d
+        zs.append(top + t)
+        logs.append(logs[-1][-1] + growth)
+        if bottom >= depth_mm:
+            break
+    return np.concatenate(zs), np.concatenate(logs)
+
+
+def importance_planes(stack: Stack, depth_mm: float) -> tuple[FloatArray, FloatArray]:
+    """Plane depths [mm] and the exponential transform's rate in each region above the last [1/mm].
+
+    A plane wherever the importance has grown by 2^SPACING since the last, and a last one at
+    `depth_mm`, below which the game is analog; ([inf], [0]) when the importance does not grow (a
+    clear stack). Region k lies above plane k; its rate p is ln 2 over its height, or the importance's
+    own growth rate / SPACING in the last, shorter region, capped at MAX_RATE_SHARE of the
+    mua + mus' and of the mua + mus of every layer the region crosses.
 
     Args:
         stack: the layers.
         depth_mm: deepest depth of interest [mm] (the scoring grid's).
     """
-    planes: list[float] = []
-    optical_depth = 0.0  # integral of the attenuation since the last plane
-    for top, bottom, layer in zip(
-        stack.boundaries_mm[:-1], stack.boundaries_mm[1:], stack.layers, strict=True
-    ):
-        rate = attenuation_per_mm(layer.mua_per_mm, layer.mus_per_mm, layer.g)
-        z = top
-        end = min(bottom, depth_mm)
-        while rate > 0.0 and z < end and len(planes) < MAX_PLANES:
-            to_plane = (HALVING - optical_depth) / rate
-            if z + to_plane >= end:
-                optical_depth += (end - z) * rate
-                break
-            z += to_plane
-            planes.append(z)
-            optical_depth = 0.0
-        if bottom >= depth_mm:
-            break
-    return np.array(planes) if planes else np.array([np.inf])
+    zs, logs = importance_profile(stack, depth_mm)
+    growth = np.arange(1, MAX_PLANES + 1) * HALVING
+    planes = np.interp(growth[growth < logs[-1]], logs, zs)
+    if logs[-1] <= 0.0:
+        return np.array([np.inf]), np.zeros(1)
+    planes = np.append(planes, depth_mm)
+    edges = np.concatenate([[0.0], planes])
+    rates = np.diff(np.interp(edges, zs, logs)) / SPACING / np.diff(edges)
+    for k in range(rates.size):
+        for top, bottom, layer in zip(
+            stack.boundaries_mm[:-1], stack.boundaries_mm[1:], stack.layers, strict=True
+        ):
+            if bottom > edges[k] and top < edges[k + 1]:
+                collisions = layer.mua_per_mm + layer.mus_per_mm
+                rates[k] = min(rates[k], MAX_RATE_SHARE * min(_transport(layer), collisions))
+    return planes, rates
