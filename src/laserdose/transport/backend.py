@@ -102,8 +102,8 @@ class KernelInput:
     nz: int
     planes_mm: FloatArray = field(default_factory=lambda: NO_PLANES.copy())
     # With variance reduction, the exponential transform's rate in each region above the deepest plane
-    # [1/mm] (planes.importance_planes); None for the analog game.
-    stretch: FloatArray | None = None
+    # [1/mm] (planes.importance_planes); zeros for the analog game.
+    stretch: FloatArray = field(default_factory=lambda: np.zeros(NO_PLANES.shape))
     # Absorption sets scored in the same pass: each set's mua minus `mua`, shape (sets, layers) [1/mm].
     dmua: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
 
@@ -219,7 +219,6 @@ def run_batch(
     phi_rz_sets = np.zeros((streams, sets, data.nr, data.nz))
     bank_size = BANK_SIZE if data.variance_reduction else 1
     bank = np.zeros((streams, bank_size, kernel_cpu.BANK_FIELDS + sets))
-    stretch = data.stretch if data.stretch is not None else np.zeros(data.planes_mm.shape)
     previous = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(threads)
@@ -227,8 +226,8 @@ def run_batch(
         kernel_cpu.run_streams(
             per_stream, seed_states(seed, batch, streams), data.z_top, data.z_bot, data.mua, data.mus,
             data.g, data.n_layer, data.n_above, data.n_below, data.beam_kind, data.beam, data.dr_mm,
-            data.dz_mm, data.planes_mm, stretch, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z,
-            data.dmua, factors, phi_rz_sets,
+            data.dz_mm, data.planes_mm, data.stretch, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz,
+            phi_z, data.dmua, factors, phi_rz_sets,
         )  # fmt: skip
     finally:
         numba.set_num_threads(previous)
