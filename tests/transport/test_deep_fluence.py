@@ -140,6 +140,29 @@ def test_planes_without_diffusion_follow_the_attenuation():
     assert np.isinf(clear[0]).all() and not clear[1].any()
 
 
+def test_no_region_changes_a_weight_by_more_than_its_planes_step():
+    # Strongly absorbing tissue runs out of planes (MAX_PLANES) long before 10 mm; the last region, from
+    # the 60th plane down to 10 mm, must not stretch weights more than the doubling at its plane either.
+    stack = Stack((Layer(None, 4.2, 10.0, 0.0, 1.1),))
+    planes, rates = importance_planes(stack, 10.0)
+    heights = np.diff(np.concatenate([[0.0], planes]))
+    assert heights[-1] > 10 * heights[-2]  # the tall last region this is about
+    assert np.all(rates * heights <= math.log(2) * (1 + 1e-12))
+
+
+def test_variance_reduction_stays_unbiased_where_families_reach_their_bound():
+    # With mua = 10, mus' = 38 /mm (g = -0.9) the diffusion adjoint misjudges the light and families
+    # grow until kernel_cpu.MAX_FAMILY stops their splitting; the game must stay unbiased. 4 combined SE.
+    stack = Stack((Layer(None, 10.0, 20.0, -0.9, 1.4),))
+    plain = simulate(stack, PencilBeam(), 100_000, 7, batches=20, threads=1)
+    reduced = simulate(stack, PencilBeam(), 3_000, 8, batches=20, threads=1, variance_reduction=True)
+    for name in ("absorbed", "diffuse_reflectance"):
+        a, b = getattr(plain, name), getattr(reduced, name)
+        se = math.hypot(getattr(plain, f"{name}_se"), getattr(reduced, f"{name}_se"))
+        assert abs(a - b) < 4 * se, name
+    assert abs(reduced.roulette_balance) < 4 * reduced.roulette_balance_se
+
+
 def test_variance_reduction_is_refused_on_cuda_and_bad_values_are_errors():
     stack = Stack((Layer(None, 0.1, 1.0, 0.0, 1.0),))
     with pytest.raises(InputError, match="cpu backend only"):

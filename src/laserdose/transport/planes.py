@@ -105,7 +105,7 @@ def importance_profile(stack: Stack, depth_mm: float) -> tuple[FloatArray, Float
                 q *= previous_d / d  # D I' is continuous across the boundary
             else:  # I(top - zb) = 0: at the surface, or below a layer where diffusion does not hold
                 a = 1.0
-                if not zs[-1][-1]:
+                if top == 0.0:
                     a = internal_reflection_parameter(min(max(layer.n / stack.n_above, 1.0), 2.0))
                 zb = 2.0 * a * d
                 q = m / math.tanh(m * zb) if m > 0.0 else 1.0 / zb
@@ -125,20 +125,25 @@ def importance_planes(stack: Stack, depth_mm: float) -> tuple[FloatArray, FloatA
     `depth_mm`, below which the game is analog; ([inf], [0]) when the importance does not grow (a
     clear stack). Region k lies above plane k; its rate p is ln 2 over its height, or the importance's
     own growth rate / SPACING in the last, shorter region, capped at MAX_RATE_SHARE of the
-    mua + mus' and of the mua + mus of every layer the region crosses.
+    mua + mus' and of the mua + mus of every layer the region crosses. The last region is not always
+    shorter: past MAX_PLANES it reaches down to `depth_mm`, and its rate is then ln 2 over its height
+    too, so that no region changes a packet's weight by more than the importance's step at its plane
+    (at the importance's own growth rate, one such region of a strongly absorbing stack swung weights
+    e^56-fold between the plane above and `depth_mm`).
 
     Args:
         stack: the layers.
         depth_mm: deepest depth of interest [mm] (the scoring grid's).
     """
     zs, logs = importance_profile(stack, depth_mm)
-    growth = np.arange(1, MAX_PLANES + 1) * HALVING
-    planes = np.interp(growth[growth < logs[-1]], logs, zs)
     if logs[-1] <= 0.0:
         return np.array([np.inf]), np.zeros(1)
-    planes = np.append(planes, depth_mm)
+    growth = np.arange(1, MAX_PLANES + 1) * HALVING
+    planes = np.append(np.interp(growth[growth < logs[-1]], logs, zs), depth_mm)
     edges = np.concatenate([[0.0], planes])
-    rates = np.diff(np.interp(edges, zs, logs)) / SPACING / np.diff(edges)
+    growth = np.diff(np.interp(edges, zs, logs))
+    growth[-1] = min(growth[-1], HALVING)
+    rates = growth / SPACING / np.diff(edges)
     for k in range(rates.size):
         for top, bottom, layer in zip(
             stack.boundaries_mm[:-1], stack.boundaries_mm[1:], stack.layers, strict=True
