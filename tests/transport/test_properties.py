@@ -49,8 +49,17 @@ def test_energy_is_conserved_photon_by_photon(stack, beam, seed, backend, photon
 
 @st.composite
 def absorbing_stacks(draw: st.DrawFn) -> Stack:
-    """Stacks ending in a semi-infinite layer: every photon not reflected meets roulette."""
-    top = draw(st.lists(finite_layers, min_size=0, max_size=3))
+    """Stacks ending in a semi-infinite layer: every photon not reflected meets roulette.
+
+    The layers above absorb at most an optical depth of 1, so that at least a third of the photons get
+    there: behind mua = 9 /mm over 0.31 mm (6 % get through), 20,000 photons gave |t| = 5.6 (Hypothesis,
+    seed 7097): too few roulette events per batch for its mean to be near normal.
+    """
+    top = draw(
+        st.lists(finite_layers, min_size=0, max_size=3).filter(
+            lambda layers: sum(la.mua_per_mm * la.thickness_mm for la in layers) <= 1.0
+        )
+    )
     last = draw(layers.filter(lambda layer: layer.thickness_mm is None))
     return Stack(tuple(top) + (last,), n_above=draw(st.floats(1.0, 1.5)))
 
