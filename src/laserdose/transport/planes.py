@@ -35,9 +35,12 @@ HALVING = SPACING * math.log(2.0)
 # Enough for 100 mm of tissue at mu_eff = 0.4 /mm; deeper planes would only add cost.
 MAX_PLANES = 60
 # The transform's rate stays below this share of each layer's mua + mus' and mua + mus (the two differ
-# when g < 0): the transformed collision rate mut - p uz stays positive and the angular bias
-# b = p / (mua + mus') below 1.
-MAX_RATE_SHARE = 0.9
+# when g < 0): the transformed collision rate mut - p uz stays positive, and the angular bias
+# b = p / (mua + mus') at most 0.35. A stronger bias spreads weights more than its drift saves: with 0.9,
+# b reached 0.71 in the dermis above the first plane at 810 nm; 0.35 raised the FOM at 10 / 30 / 45 mm
+# from 0.89x / 6.1x / 42x to 1.14x / 6.85x / 45x at 810 nm and from 1.21x / 17x / 150x to 1.73x / 16x /
+# 176x at 980 nm (benchmarks/deep_fluence.py; docs/deep-fluence.md).
+MAX_RATE_SHARE = 0.35
 # Resolution of the importance profile [mm].
 PROFILE_STEP_MM = 0.01
 
