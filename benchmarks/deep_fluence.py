@@ -17,6 +17,7 @@ of their CPU seconds. The FOM ratio of each repeat is reported too, to show the 
 Targets: FOM ratio >= 30 at 45 mm, >= 10 at 30 mm, >= 0.8 at 10 mm; agreement within 4 combined SE.
 
 Usage: python benchmarks/deep_fluence.py [--quick] [--repeats N]; writes benchmarks/results/deep_fluence.json.
+benchmarks/transport.py prints the same table (`measure`) after its speed figures.
 """
 
 from __future__ import annotations
@@ -92,19 +93,12 @@ def compare(off: dict[str, Any], on: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a tenth of the photons")
-    parser.add_argument("--repeats", type=int, default=6, help="independent runs pooled per arm")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "deep_fluence.json")
-    args = parser.parse_args()
-    if args.repeats < 1:
-        parser.error(f"--repeats must be at least 1, got {args.repeats}")
-    scale = 10 if args.quick else 1
+def measure(repeats: int, scale: int = 1) -> dict[str, Any]:
+    """Both arms at both wavelengths, `repeats` times; prints each wavelength's table, returns the report."""
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}; one thread per arm",
         "grid": {"dr_mm": GRID.dr_mm, "nr": GRID.nr, "dz_mm": GRID.dz_mm, "nz": GRID.nz},
-        "split_to_mm": SPLIT_TO_MM, "batches": BATCHES, "repeats": args.repeats,
+        "split_to_mm": SPLIT_TO_MM, "batches": BATCHES, "repeats": repeats,
         "load_average_1min_at_start": os.getloadavg()[0], "wavelengths": {},
     }  # fmt: skip
     for wavelength in WAVELENGTHS_NM:
@@ -113,7 +107,7 @@ def main() -> None:
         runs = [
             (run_arm(stack, PHOTONS["off"] // scale, False, OFF_SEED + k),
              run_arm(stack, PHOTONS["on"] // scale, True, ON_SEED + k))
-            for k in range(args.repeats)
+            for k in range(repeats)
         ]  # fmt: skip
         off, on = pool([a for a, _ in runs]), pool([b for _, b in runs])
         rows = compare(off, on)
@@ -124,7 +118,7 @@ def main() -> None:
             "repeats": [{"off": a, "on": b} for a, b in runs],
         }  # fmt: skip
         print(f"\nback model, skin type III, BMI 27, {wavelength:g} nm "
-              f"(pooled over {args.repeats} repeats; off: {off['photons']:,} photons "
+              f"(pooled over {repeats} repeats; off: {off['photons']:,} photons "
               f"{off['cpu_s']:.1f} CPU s; on: {on['photons']:,} photons "
               f"{on['cpu_s']:.1f} CPU s)")  # fmt: skip
         print(f"  {'depth':>6} {'ratio off':>22} {'ratio on':>22} {'FOM off':>9} {'FOM on':>9} "
@@ -136,6 +130,18 @@ def main() -> None:
                   f"{row['difference_in_combined_se']:>9.2f}  repeats "
                   + " ".join(f"{x:.2f}" for x in row["fom_ratio_by_repeat"]))  # fmt: skip
     report["load_average_1min_at_end"] = os.getloadavg()[0]
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of the photons")
+    parser.add_argument("--repeats", type=int, default=6, help="independent runs pooled per arm")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "deep_fluence.json")
+    args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    report = measure(args.repeats, 10 if args.quick else 1)
     args.out.write_text(json.dumps(report, indent=2))
     print(f"\nwrote {args.out}")
 

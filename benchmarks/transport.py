@@ -20,9 +20,13 @@ excluded). MCX launches unit weight after the specular reflection [Fang2009], so
 detects every photon leaving the volume; those leaving through the top face are the diffuse reflectance,
 weighted by exp(-sum mua_i L_i) over their partial path lengths.
 
+Variance reduction: the figure of merit for the broad-beam fluence at 10, 30 and 45 mm with it on and off
+(deep_fluence.py's table, `--fom-repeats` pooled repeats, 0 to skip), in the JSON as "deep_fluence_fom".
+
 Usage: LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libstdc++.so.6 python benchmarks/transport.py [--quick]
-[--no-mcx] (the LD_PRELOAD lets PoCL build MCX's kernel here; `make bench` sets it). On a GPU machine:
-pip install -e '.[dev,bench,cuda]'; python benchmarks/transport.py --gpu-only (docs/gpu.md).
+[--no-mcx] [--fom-repeats N] (the LD_PRELOAD lets PoCL build MCX's kernel here; `make bench` sets
+it). On a GPU machine: pip install -e '.[dev,bench,cuda]'; python benchmarks/transport.py --gpu-only
+(docs/gpu.md).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import deep_fluence  # benchmarks/, this script's directory
 import numpy as np
 
 from laserdose.transport import Grid, PencilBeam, Stack, simulate
@@ -408,6 +413,9 @@ def main() -> None:
     parser.add_argument("--gpu-only", action="store_true", help="only the GPU rows (CUDA backend, pmcx)")
     parser.add_argument("--no-mcx", action="store_true", help="only the one-core figures against MCML")
     parser.add_argument(
+        "--fom-repeats", type=int, default=6, help="pooled repeats of the variance-reduction FOM; 0 skips it"
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         help="JSON file (default transport_results.json, or "
@@ -432,6 +440,9 @@ def main() -> None:
             f"wall (first run {small['first_run_s']:.2f} s; target < {small['target_s']:.0f} s; "
             f"load {small['load_average']:.2f})"
         )
+        if args.fom_repeats > 0:
+            print("\nvariance reduction, figure of merit of the broad-beam fluence (deep_fluence.py)")
+            report["deep_fluence_fom"] = deep_fluence.measure(args.fom_repeats, scale)
     if args.no_mcx:
         keep_mcx_rows(report, previous)
     else:
