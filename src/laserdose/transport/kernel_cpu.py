@@ -67,8 +67,8 @@ MAX_SPLIT = 8
 # A photon's copies, all told, stop at MAX_FAMILY; later crossings split no more (splitting is optional:
 # the game stays unbiased). Where the diffusion adjoint misjudges the light (mua not small against mus',
 # strong backward scattering) the windows can keep a family growing: with mua = 10 and mus = 20 /mm,
-# g = -0.9, 300 photons took 1.9 s without this bound and 0.17 s with it (a plain run: 2 ms). In the back
-# model no family came near it (largest 42 copies; none over 200 in 45,000 photons, planes to 60 mm).
+# g = -0.9, 300 photons took 3.0 s without this bound and 0.065 s with it (a plain run: 3 ms). In the back
+# model no family came near it (largest 26 copies; none over 100 in 45,000 photons, planes to 60 mm).
 MAX_FAMILY = 1000
 # Crossing the deepest plane downward the importance falls fourfold (instead of doubling): below the
 # deepest depth of interest packets matter only by coming back up, so they soon play roulette there.
