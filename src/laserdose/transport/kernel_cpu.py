@@ -272,15 +272,22 @@ def _transform(stretch, region, n_planes, inv_transport):
 
 
 @njit(inline="always")
-def _stretched(w, p, depth_travel):
-    """Weight after a flight of `depth_travel` mm downward under the exponential transform [MCNP2003].
+def _stretch(p, depth_travel):
+    """Weight factor of a flight of `depth_travel` mm downward under the exponential transform [MCNP2003].
 
     The transformed free path has density (mut - p uz) exp(-(mut - p uz) s); the analog one
     mut exp(-mut s): their ratio over the flight's survival part is exp(-p uz s) = exp(-p x depth travel).
     """
     if p == 0.0:
-        return w
-    return w * math.exp(-p * depth_travel)
+        return 1.0
+    return math.exp(-p * depth_travel)
+
+
+@njit(inline="always")
+def _reweight(w, roulette, factor):
+    """A weight correction of variance reduction: the new weight, and the balance with the change tallied."""
+    corrected = w * factor
+    return corrected, roulette + (corrected - w)
 
 
 @njit(inline="always")
@@ -388,9 +395,7 @@ def _run_stream(
                     y += to_plane * uy
                     if sets_differ:
                         _attenuate(factors, dmua, layer, to_plane)
-                    stretched = _stretched(w, p, to_plane * uz)
-                    roulette += stretched - w
-                    w = stretched
+                    w, roulette = _reweight(w, roulette, _stretch(p, to_plane * uz))
                     step_left = 0.0
                     if uz > 0.0:
                         z = planes[region]
@@ -431,9 +436,7 @@ def _run_stream(
                     y += to_boundary * uy
                     if sets_differ:
                         _attenuate(factors, dmua, layer, to_boundary)
-                    stretched = _stretched(w, p, to_boundary * uz)
-                    roulette += stretched - w
-                    w = stretched
+                    w, roulette = _reweight(w, roulette, _stretch(p, to_boundary * uz))
                     going_down = uz > 0.0
                     z = z_bot[layer] if going_down else z_top[layer]
                     if mut > 0.0:
@@ -475,9 +478,7 @@ def _run_stream(
                 step_left = 0.0
                 if p != 0.0:
                     # The transformed flight's weight: survival ratio and collision-rate ratio mut / rate.
-                    stretched = _stretched(w, p, step * uz) * (mut / rate)
-                    roulette += stretched - w
-                    w = stretched
+                    w, roulette = _reweight(w, roulette, _stretch(p, step * uz) * (mut / rate))
                 # The packet keeps the albedo's share; computed this way it stays >= 0 and is exactly 0
                 # in a purely absorbing layer.
                 scattered = w * albedo
@@ -500,8 +501,7 @@ def _run_stream(
                     break
                 ux, uy, uz, bias_factor, rng = _biased_scatter(ux, uy, uz, g_layer, b, rng)
                 if bias_factor != 1.0:
-                    roulette += w * (bias_factor - 1.0)
-                    w *= bias_factor
+                    w, roulette = _reweight(w, roulette, bias_factor)
                 if w * importance < WINDOW_LOW and planes[0] < math.inf:
                     # The window's low bound at collisions too [TOPASWeightWindow]: a packet that
                     # absorption has worn below 1/8 of its target plays roulette now instead of being

@@ -1,13 +1,13 @@
 """CUDA kernel: the CPU kernel's MCML code compiled for NVIDIA GPUs by numba-cuda (Wang et al. 1995).
 
 Not a second copy of the physics: the step functions of kernel_cpu (`_uniform`, `_fresnel`, `_launch`,
-`_azimuth`, `_scatter`, `_window`, `_stretched`, `_biased_scatter`) and its photon loop `_run_stream` are
-compiled again here, from the same Python functions, as CUDA device functions. Only the two tallies that
-every thread shares change: `_tally` and `_tally_rz` become atomic adds (float64 atomics: compute
-capability 6.0 or newer); the absorption sets' `_tally_set` and `_attenuate` do nothing, and `_transform`
-always answers the analog game (sets, like variance reduction, run on the CPU only). One GPU thread is
-one stream with its own xoshiro256+ state (a tuple of registers while it traces), exactly as one CPU
-stream; its scalar and per-layer tallies are private columns of an array (coalesced across a warp) and
+`_azimuth`, `_scatter`, `_window`, `_stretch`, `_reweight`, `_biased_scatter`) and its photon loop
+`_run_stream` are compiled again here, from the same Python functions, as CUDA device functions. Only the
+two tallies that every thread shares change: `_tally` and `_tally_rz` become atomic adds (float64 atomics:
+compute capability 6.0 or newer); the absorption sets' `_tally_set` and `_attenuate` do nothing, and
+`_transform` always answers the analog game (sets, like variance reduction, run on the CPU only). One GPU
+thread is one stream with its own xoshiro256+ state (a tuple of registers while it traces), exactly as one
+CPU stream; its scalar and per-layer tallies are private columns of an array (coalesced across a warp) and
 are summed on the host in a fixed order. The backend launches `_trace_seeded`, whose threads seed
 themselves on the device; `_trace` takes explicit states (the tests feed both kernels the same states to
 compare them with kernel_cpu).
@@ -88,14 +88,16 @@ _launch = _device_function(cpu._launch, _uniform=_uniform)
 _azimuth = _device_function(cpu._azimuth, _uniform=_uniform)
 _scatter = _device_function(cpu._scatter, _uniform=_uniform, _azimuth=_azimuth)
 _window = _device_function(cpu._window, _uniform=_uniform)
-_stretched = _device_function(cpu._stretched)
+_stretch = _device_function(cpu._stretch)
+_reweight = _device_function(cpu._reweight)
 _biased_scatter = _device_function(cpu._biased_scatter, _uniform=_uniform, _scatter=_scatter)
 _run_stream = _device_function(
     cpu._run_stream,
     _uniform=_uniform,
     _window=_window,
     _transform=_analog,
-    _stretched=_stretched,
+    _stretch=_stretch,
+    _reweight=_reweight,
     _biased_scatter=_biased_scatter,
     _fresnel=_fresnel,
     _launch=_launch,

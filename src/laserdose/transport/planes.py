@@ -144,9 +144,9 @@ def importance_planes(stack: Stack, depth_mm: float) -> tuple[FloatArray, FloatA
     growth = np.arange(1, MAX_PLANES + 1) * HALVING
     planes = np.append(np.interp(growth[growth < logs[-1]], logs, zs), depth_mm)
     edges = np.concatenate([[0.0], planes])
-    growth = np.diff(np.interp(edges, zs, logs))
-    growth[-1] = min(growth[-1], HALVING)
-    rates = growth / SPACING / np.diff(edges)
+    region_growth = np.diff(np.interp(edges, zs, logs))
+    region_growth[-1] = min(region_growth[-1], HALVING)
+    rates = region_growth / SPACING / np.diff(edges)
     for k in range(rates.size):
         for top, bottom, layer in zip(
             stack.boundaries_mm[:-1], stack.boundaries_mm[1:], stack.layers, strict=True
