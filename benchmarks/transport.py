@@ -422,6 +422,8 @@ def main() -> None:
         "transport_gpu_results.json with --gpu-only, which docs/validation.py does not read)",
     )
     args = parser.parse_args()
+    if args.fom_repeats < 0:
+        parser.error(f"--fom-repeats must be 0 or more, got {args.fom_repeats}")
     out = args.out or HERE / ("transport_gpu_results.json" if args.gpu_only else "transport_results.json")
     previous = json.loads(out.read_text()) if out.exists() else {}
     report: dict[str, Any] = {
