@@ -32,7 +32,8 @@ def test_same_states_give_the_same_photons_on_both_kernels():
     cpu += [np.zeros((streams, NR, NZ)), np.zeros((streams, NR, NZ)), np.zeros((streams, NZ))]
     no_planes = (np.array([np.inf]), np.zeros(1), np.zeros((streams, 1, kernel_cpu.BANK_FIELDS)))
     no_sets = (np.zeros((0, 2)), np.zeros((streams, 1)), np.zeros((streams, 0, NR, NZ)))
-    kernel_cpu.run_streams(per_stream, cpu_states, *geometry, *no_planes, *cpu, *no_sets)
+    controls = np.zeros((streams, kernel_cpu.N_CONTROLS, 2))
+    kernel_cpu.run_streams(per_stream, cpu_states, *geometry, *no_planes, *cpu, *no_sets, controls)
 
     gpu_states = states.copy()
     gpu = [np.zeros((kernel_cpu.N_SCALARS, streams)), np.zeros((2, streams)), np.zeros(NR), np.zeros(NR)]

@@ -4,14 +4,19 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from laserdose.errors import InputError
 from laserdose.transport.batch_stats import (
     AIM_MARGIN,
+    CONTROL_FOLDS,
     MAX_GROWTH,
+    MIN_BATCHES_PER_CONTROL,
     MIN_GROWTH,
     batch_mean_se,
+    controlled_mean_se,
     next_budget,
     relative_se,
     worst_in,
@@ -44,6 +49,64 @@ def test_batch_se_intervals_cover_the_true_mean_as_student_t_says():
     mean, se = batch_mean_se(data)
     covered = np.abs(mean - 3.0) <= stats.t.ppf(0.975, b - 1) * se
     assert covered.mean() == pytest.approx(0.95, abs=4 * math.sqrt(0.95 * 0.05 / experiments))
+
+
+def test_controls_without_spread_leave_the_batch_mean_and_se():
+    # A region no packet reached gives a control that is zero in every batch: nothing to correct.
+    values = np.random.default_rng(3).normal(5.0, 1.0, 100)
+    mean, se = controlled_mean_se(values, np.zeros((100, 4)))
+    plain_mean, plain_se = batch_mean_se(values[:, None])
+    assert mean == pytest.approx(plain_mean[0], rel=1e-12)
+    assert se == pytest.approx(plain_se[0], rel=1e-12)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    mu=st.floats(-1e3, 1e3),
+    slopes=st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_tally_that_is_a_linear_function_of_its_controls_is_recovered_exactly(mu, slopes, seed):
+    # y_b = mu + c_b . a with no noise: every fold's least squares finds a, so every corrected batch is mu.
+    controls = np.random.default_rng(seed).normal(
+        size=(MIN_BATCHES_PER_CONTROL * len(slopes) + 3, len(slopes))
+    )
+    values = mu + controls @ np.array(slopes)
+    mean, se = controlled_mean_se(values, controls)
+    scale = abs(mu) + float(np.abs(slopes).sum()) * 10 + 1.0
+    assert mean == pytest.approx(mu, abs=1e-9 * scale)
+    assert se <= 1e-9 * scale
+
+
+def test_controlled_mean_is_unbiased_with_the_variance_least_squares_predicts():
+    # y_b = mu + c_b . a + e_b, c_b ~ N(0, I_C), e_b ~ N(0, s^2): the batch mean has variance
+    # (s^2 + |a|^2) / B; with beta fitted on n = B (1 - 1/folds) other batches, each corrected batch
+    # has variance s^2 (1 + C / (n - C - 1)) (the out-of-sample error of least squares with Gaussian
+    # regressors, e.g. Hastie, Tibshirani & Friedman 2009 section 7.3) [U], so the mean's is that / B.
+    rng = np.random.default_rng(11)
+    experiments, b, c, mu, s = 2000, 200, 10, 2.0, 0.5
+    slopes = rng.normal(0.0, 1.0, c)
+    estimates, ses = np.empty(experiments), np.empty(experiments)
+    for k in range(experiments):
+        controls = rng.normal(size=(b, c))
+        values = mu + controls @ slopes + rng.normal(0.0, s, b)
+        estimates[k], ses[k] = controlled_mean_se(values, controls)
+    n = b * (1 - 1 / CONTROL_FOLDS)
+    predicted = s**2 * (1 + c / (n - c - 1)) / b
+    # Unbiased: the mean of 2000 estimates within 4 of its standard errors of mu.
+    assert abs(estimates.mean() - mu) <= 4 * math.sqrt(predicted / experiments)
+    # Their variance within 10 % of the prediction (its sampling error: sqrt(2 / 2000) = 3 %), far
+    # below the batch mean's (s^2 + |a|^2) / B; and the reported SE matches the spread.
+    assert estimates.var(ddof=1) == pytest.approx(predicted, rel=0.10)
+    assert estimates.var(ddof=1) < 0.1 * (s**2 + slopes @ slopes) / b
+    assert np.sqrt(np.mean(ses**2)) == pytest.approx(estimates.std(ddof=1), rel=0.10)
+
+
+def test_too_few_batches_for_the_controls_is_an_error():
+    with pytest.raises(InputError, match="too few for 5 controls"):
+        controlled_mean_se(np.ones(49), np.zeros((49, 5)))
+    with pytest.raises(InputError, match="values must be"):
+        controlled_mean_se(np.ones(100), np.zeros((99, 2)))
 
 
 def test_one_batch_has_no_standard_error():

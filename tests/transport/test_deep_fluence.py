@@ -24,15 +24,23 @@ def _bin_average_exp(rate_per_mm: float, edges_mm: np.ndarray) -> np.ndarray:
     return upper / (rate_per_mm * np.diff(edges_mm))
 
 
-@pytest.mark.parametrize("variance_reduction", [False, True])
-def test_purely_absorbing_medium_follows_beer_lambert(variance_reduction):
+# Plain; variance-reduced with 10 batches (plain batch means); and with 1,000, enough for its control
+# variates to correct the means (TransportResult.controlled).
+RUNS = [(False, 10), (True, 10), (True, 1000)]
+
+
+@pytest.mark.parametrize(("variance_reduction", "batches"), RUNS)
+def test_purely_absorbing_medium_follows_beer_lambert(variance_reduction, batches):
     # No scattering, matched indices: the fluence under a wide beam is exp(-mua z) exactly. The result
     # interpolates bin means linearly between bin centres, so the reference does the same with the
     # exact bin means of exp(-mua z).
     mua = 0.1
     stack = Stack((Layer(None, mua, 0.0, 0.0, 1.0),))
     grid = Grid(dr_mm=1.0, nr=10, dz_mm=0.5, nz=80)
-    result = simulate(stack, PencilBeam(), 40_000, 3, grid, variance_reduction=variance_reduction)
+    result = simulate(
+        stack, PencilBeam(), 40_000, 3, grid, batches=batches, variance_reduction=variance_reduction
+    )
+    assert result.controlled == (batches == 1000)
     depths = [2.0, 10.0, 20.0, 30.0]
     reference = np.interp(depths, result.z_centres_mm, _bin_average_exp(mua, result.z_edges_mm))
     for entry, expected in zip(result.broad_beam_fluence(depths), reference, strict=True):
@@ -43,14 +51,17 @@ def test_purely_absorbing_medium_follows_beer_lambert(variance_reduction):
         assert abs(entry.ratio - exact) <= 4 * entry.ratio_se + 1e-3 * exact, entry
 
 
-@pytest.mark.parametrize("variance_reduction", [False, True])
-def test_deep_broad_beam_fluence_matches_diffusion_theory(variance_reduction):
+@pytest.mark.parametrize(("variance_reduction", "batches"), RUNS)
+def test_deep_broad_beam_fluence_matches_diffusion_theory(variance_reduction, batches):
     # Matched-index semi-infinite medium, mua / mus' = 0.01, 4 to 18 transport mean free paths deep:
     # diffusion theory is accurate to a few per cent there (figs. 2-3) [FarrellPattersonWilson1992].
     mua, musp = 0.01, 1.0
     stack = Stack((Layer(None, mua, musp, 0.0, 1.0),))
     grid = Grid(dr_mm=1.0, nr=10, dz_mm=0.5, nz=40)
-    result = simulate(stack, PencilBeam(), 20_000, 17, grid, variance_reduction=variance_reduction)
+    result = simulate(
+        stack, PencilBeam(), 20_000, 17, grid, batches=batches, variance_reduction=variance_reduction
+    )
+    assert result.controlled == (batches == 1000)
     depths = [4.0, 8.0, 12.0, 18.0]
     theory = planar_fluence_rate(np.array(depths), mua, musp, 1.0)
     for entry, expected in zip(result.broad_beam_fluence(depths), theory, strict=True):
@@ -85,6 +96,32 @@ def test_variance_reduction_on_and_off_agree_in_the_back():
     # The point of it: deep fluence far more precise per photon traced.
     deep_off, deep_on = off.broad_beam_fluence([45.0])[0], on.broad_beam_fluence([45.0])[0]
     assert deep_on.ratio_se / deep_on.ratio < 0.5 * deep_off.ratio_se / deep_off.ratio
+
+
+def test_control_variates_are_zero_mean_and_halve_the_variance_at_depth_in_the_back():
+    # The controls (kernel_cpu.CONTROL_*) must have expectation zero, or the corrected fluence would be
+    # biased: each column's mean within 4.5 of its SEs of zero (36 columns). The corrected fluence must
+    # agree with a plain run within 4 combined SE, and at 30 and 45 mm be more precise than the same
+    # batches' plain mean (docs/deep-fluence.md: about half the variance).
+    stack = Stack.from_layers(back_model(3, 810.0, bmi=27).layers)
+    grid = Grid(dr_mm=1.0, nr=100, dz_mm=1.0, nz=50)
+    off = simulate(stack, PencilBeam(), 40_000, 21, grid, batches=20)
+    on = simulate(
+        stack, PencilBeam(), 20_000, 22, grid, batches=1000, variance_reduction=True, split_to_mm=47.0
+    )
+    assert on.controlled and not off.controlled
+    controls = on.controls_by_batch[:, on.controls_by_batch.std(axis=0) > 0]
+    assert controls.shape[1] > 20
+    t = controls.mean(axis=0) / (controls.std(axis=0, ddof=1) / math.sqrt(controls.shape[0]))
+    assert np.all(np.abs(t) < 4.5), t
+    depths = [10.0, 20.0, 30.0, 45.0]
+    for a, b in zip(off.broad_beam_fluence(depths), on.broad_beam_fluence(depths), strict=True):
+        assert abs(a.ratio - b.ratio) <= 4 * math.hypot(a.ratio_se, b.ratio_se), (a, b)
+    for entry in on.broad_beam_fluence([30.0, 45.0]):
+        per_batch = np.array(
+            [np.interp(entry.depth_mm, on.z_centres_mm, row) for row in on.broad_beam_fluence_by_batch]
+        )
+        assert entry.ratio_se < 0.85 * per_batch.std(ddof=1) / math.sqrt(per_batch.size), entry
 
 
 def test_importance_is_the_diffusion_adjoint_in_a_homogeneous_medium():

@@ -130,6 +130,7 @@ class BatchTallies:
     phi_rz: FloatArray
     phi_z: FloatArray
     phi_rz_sets: FloatArray  # (sets, nr, nz): phi_rz of each absorption set
+    controls: FloatArray  # (N_CONTROLS, planes + 1): zero-mean control variates (kernel_cpu)
 
 
 def stream_count(threads: int | None = None) -> int:
@@ -217,6 +218,7 @@ def run_batch(
     sets = data.absorption_sets
     factors = np.zeros((streams, max(sets, 1)))
     phi_rz_sets = np.zeros((streams, sets, data.nr, data.nz))
+    controls = np.zeros((streams, kernel_cpu.N_CONTROLS, data.planes_mm.size + 1))
     bank_size = BANK_SIZE if data.variance_reduction else 1
     bank = np.zeros((streams, bank_size, kernel_cpu.BANK_FIELDS + sets))
     previous = numba.get_num_threads()
@@ -227,17 +229,17 @@ def run_batch(
             per_stream, seed_states(seed, batch, streams), data.z_top, data.z_bot, data.mua, data.mus,
             data.g, data.n_layer, data.n_above, data.n_below, data.beam_kind, data.beam, data.dr_mm,
             data.dz_mm, data.planes_mm, data.stretch, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz,
-            phi_z, data.dmua, factors, phi_rz_sets,
+            phi_z, data.dmua, factors, phi_rz_sets, controls,
         )  # fmt: skip
     finally:
         numba.set_num_threads(previous)
     # Sum streams one after the other (a fixed order), so that the result is reproducible bit for bit.
-    per_stream_tallies = (scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z, phi_rz_sets)
+    per_stream_tallies = (scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z, phi_rz_sets, controls)
     return BatchTallies(*(_ordered_sum(array) for array in per_stream_tallies))
 
 
 def _run_cuda_batch(data: KernelInput, photons: int, seed: int, batch: int) -> BatchTallies:
-    from laserdose.transport import kernel_cuda
+    from laserdose.transport import kernel_cpu, kernel_cuda
 
     streams = cuda_stream_count(photons)
     with warnings.catch_warnings():
@@ -250,7 +252,10 @@ def _run_cuda_batch(data: KernelInput, photons: int, seed: int, batch: int) -> B
         )  # fmt: skip
     # numpy's pairwise sum over the stream axis: a fixed order for a given stream count.
     no_sets = np.zeros((0, data.nr, data.nz))
-    return BatchTallies(scalars.sum(axis=1), layer_abs.sum(axis=1), rd_r, t_r, a_rz, phi_rz, phi_z, no_sets)
+    no_controls = np.zeros((kernel_cpu.N_CONTROLS, data.planes_mm.size + 1))
+    return BatchTallies(
+        scalars.sum(axis=1), layer_abs.sum(axis=1), rd_r, t_r, a_rz, phi_rz, phi_z, no_sets, no_controls
+    )
 
 
 def _ordered_sum(per_stream: FloatArray) -> FloatArray:

@@ -84,7 +84,7 @@ def simulate(
         elapsed_s += time.perf_counter() - start
         if progress is not None:
             progress(sum(sizes[: index + 1]), photons)
-    return _result(tallies, sizes, grid, seed, backend, elapsed_s)
+    return _result(tallies, sizes, grid, seed, backend, elapsed_s, data.variance_reduction)
 
 
 def _set_differences(stack: Stack, absorption_sets: Sequence[Sequence[float]]) -> FloatArray:
@@ -197,6 +197,7 @@ def _result(
     seed: int,
     backend: str,
     elapsed_s: float,
+    variance_reduction: bool,
 ) -> TransportResult:
     from laserdose.transport import kernel_cpu as k
 
@@ -209,6 +210,10 @@ def _result(
     ring_area_mm2 = np.pi * (r_edges[1:] ** 2 - r_edges[:-1] ** 2)
     volume_mm3 = ring_area_mm2[:, None] * grid.dz_mm
     broad_beam = np.array([t.phi_z / size for t, size in zip(tallies, sizes, strict=True)]) / grid.dz_mm
+    # The controls serve the variance-reduced game only: with it off, the deep fluence is MCML's plain mean.
+    controls = np.array([t.controls.ravel() / size for t, size in zip(tallies, sizes, strict=True)])
+    if not variance_reduction:
+        controls = controls[:, :0]
     return TransportResult(
         photons=photons,
         specular_reflectance=float(totals[k.SPECULAR]),
@@ -231,6 +236,7 @@ def _result(
         fluence_rate_per_mm2=_total([t.phi_rz for t in tallies]) / photons / volume_mm3,
         fluence_rate_sets_per_mm2=_total([t.phi_rz_sets for t in tallies]) / photons / volume_mm3,
         broad_beam_fluence_by_batch=broad_beam,
+        controls_by_batch=controls,
         seed=seed,
         batches=len(sizes),
         backend=backend,

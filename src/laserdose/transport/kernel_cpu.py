@@ -13,7 +13,8 @@ reduction (importance planes, see planes.py) a packet may be split into copies w
 own, kept in a per-stream bank and traced one after the other; above the deepest plane its flights are
 stretched and its scattering biased toward depth (the exponential transform with angular biasing). Roulette
 at the planes and at collisions (the weight window) and every weight correction of the transform are
-tallied with MCML's roulette, so the balance still holds exactly.
+tallied with MCML's roulette, so the balance still holds exactly. The roulettes and the angular bias's
+factors are also summed, times their importance, into zero-mean control variates (`controls`, CONTROL_*).
 
 Absorption sets: stacks that differ from the traced one only in absorption (skin types differ only in
 epidermal melanin) are scored in the same pass by reweighting [Sassaroli2011]. Tracing with mua_0 while
@@ -75,6 +76,14 @@ MAX_FAMILY = 1000
 BELOW_DEEPEST = 0.25
 # A banked copy: x, y, z, ux, uy, uz, weight, layer, region, importance; then one factor per absorption set.
 BANK_FIELDS = 10
+
+# Control variates of the deep fluence (batch_stats.controlled_mean_se): the weight changes of roulette (at
+# windows and MCML's) and of the angular bias, times the importance where they happen, summed per kind and
+# importance region. Each change has expectation zero given the packet's state (roulette keeps the expected
+# weight; the bias's factor has expectation one under the biased scattering), so each sum is a zero-mean
+# statistic that moves with the tallies the change disturbed [HendersonGlynn2002].
+CONTROL_ROULETTE, CONTROL_BIAS = 0, 1
+N_CONTROLS = 2
 
 # Scalar tallies per stream, in this order.
 SPECULAR, DIFFUSE, ABSORBED, TRANSMITTED, ROULETTE = 0, 1, 2, 3, 4
@@ -291,6 +300,12 @@ def _reweight(w, roulette, factor):
 
 
 @njit(inline="always")
+def _control(controls, kind, region, value):
+    """Add a zero-mean weight change times its importance to the control of its kind and region."""
+    controls[kind, region] += value
+
+
+@njit(inline="always")
 def _biased_scatter(ux, uy, uz, g, b, rng):
     """Scatter with the new z-cosine biased by importance 1 + b uz' [LuxKoblinger1991]; the weight factor.
 
@@ -312,7 +327,7 @@ def _biased_scatter(ux, uy, uz, g, b, rng):
 def _run_stream(
     photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
     dr, dz, planes, stretch, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z, dmua, factors,
-    phi_rz_sets,
+    phi_rz_sets, controls,
 ):  # fmt: skip
     """Trace `photons` packets with one generator `state`, adding to this stream's tallies."""
     n_layers = mua.shape[0]
@@ -409,6 +424,7 @@ def _run_stream(
                     in_bank = banked if family < MAX_FAMILY else bank_size
                     copies, w, gain, rng = _window(w, importance, in_bank, bank_size, rng)
                     roulette += gain
+                    _control(controls, CONTROL_ROULETTE, region, gain * importance)
                     if copies == 0:
                         break
                     family += copies - 1
@@ -501,6 +517,7 @@ def _run_stream(
                     break
                 ux, uy, uz, bias_factor, rng = _biased_scatter(ux, uy, uz, g_layer, b, rng)
                 if bias_factor != 1.0:
+                    _control(controls, CONTROL_BIAS, region, w * (bias_factor - 1.0) * importance)
                     w, roulette = _reweight(w, roulette, bias_factor)
                 if w * importance < WINDOW_LOW and planes[0] < math.inf:
                     # The window's low bound at collisions too [TOPASWeightWindow]: a packet that
@@ -509,17 +526,18 @@ def _run_stream(
                     # here rather than held in a flag: the CUDA kernel must fit 128 registers.)
                     copies, w, gain, rng = _window(w, importance, banked, bank_size, rng)
                     roulette += gain
+                    _control(controls, CONTROL_ROULETTE, region, gain * importance)
                     if copies == 0:
                         break
                 # MCML's roulette, on the weight relative to the region's target (1 without planes).
                 if w * importance < WEIGHT_THRESHOLD:
                     u, rng = _uniform(rng)
-                    if u <= ROULETTE_CHANCE:
-                        roulette += w * (1.0 / ROULETTE_CHANCE - 1.0)
-                        w /= ROULETTE_CHANCE
-                    else:
-                        roulette -= w
+                    gain = w * (1.0 / ROULETTE_CHANCE - 1.0) if u <= ROULETTE_CHANCE else -w
+                    roulette += gain
+                    _control(controls, CONTROL_ROULETTE, region, gain * importance)
+                    if u > ROULETTE_CHANCE:
                         break
+                    w /= ROULETTE_CHANCE
             if banked == 0:
                 break
             banked -= 1
@@ -548,7 +566,7 @@ def _run_stream(
 def run_streams(
     photons, states, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
     dr, dz, planes, stretch, bank, scalars, layer_abs, rd_r, t_r, a_rz, phi_rz, phi_z, dmua, factors,
-    phi_rz_sets,
+    phi_rz_sets, controls,
 ):  # fmt: skip
     """Trace photons[s] packets in each stream s in parallel; every output has the stream as first axis.
 
@@ -583,10 +601,12 @@ def run_streams(
             the traced layer is clear (mua + mus = 0) a set must not differ: nothing collides there.
         factors: float64[S, max(K, 1)] room for each stream's packet path factors.
         phi_rz_sets: float64[S, K, nr, nz] phi_rz of each absorption set [mm].
+        controls: float64[S, N_CONTROLS, planes + 1] zero-mean control variates by kind (CONTROL_*) and
+            importance region (0 above the first plane, planes below the deepest).
     """
     for s in prange(photons.shape[0]):
         _run_stream(
             photons[s], states[s], z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
             dr, dz, planes, stretch, bank[s], scalars[s], layer_abs[s], rd_r[s], t_r[s], a_rz[s], phi_rz[s],
-            phi_z[s], dmua, factors[s], phi_rz_sets[s],
+            phi_z[s], dmua, factors[s], phi_rz_sets[s], controls[s],
         )  # fmt: skip

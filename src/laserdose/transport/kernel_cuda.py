@@ -75,6 +75,11 @@ def _no_attenuation(factors, dmua, layer, length):
 
 
 @cuda.jit(device=True)
+def _no_control(controls, kind, region, value):
+    """No control variates: they come with variance reduction, which runs on the CPU only."""
+
+
+@cuda.jit(device=True)
 def _analog(stretch, region, n_planes, inv_transport):
     """No exponential transform and no angular bias (variance reduction is a CPU feature)."""
     return 0.0, 0.0
@@ -106,6 +111,7 @@ _run_stream = _device_function(
     _tally_rz=_atomic_tally_rz,
     _tally_set=_no_set_tally,
     _attenuate=_no_attenuation,
+    _control=_no_control,
 )
 
 
@@ -148,7 +154,7 @@ def _trace_seeded(
     _run_stream(
         photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
         dr, dz, planes, planes, bank, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz,
-        phi_z, dmua, factors, phi_rz_sets,
+        phi_z, dmua, factors, phi_rz_sets, factors,
     )  # fmt: skip
 
 
@@ -170,7 +176,7 @@ def _trace(
     _run_stream(
         photons[stream], state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
         dr, dz, planes, planes, bank, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz,
-        phi_z, dmua, factors, phi_rz_sets,
+        phi_z, dmua, factors, phi_rz_sets, factors,
     )  # fmt: skip
     for word in range(4):
         states[stream, word] = state[word]
