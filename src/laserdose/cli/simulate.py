@@ -23,6 +23,7 @@ PLAIN_BATCHES = 10
 # The deep fluence's control variates need MIN_BATCHES_PER_CONTROL batches per control (transport/
 # batch_stats.py): 36 controls in the back model at 810 nm, 44 at 980 nm; more batches cost ~0.5 ms each.
 REDUCED_BATCHES = 1000
+PHOTONS_PER_REDUCED_BATCH = 20
 
 
 def simulate(
@@ -91,7 +92,11 @@ def simulate(
     count = _photon_count(photons)
     reduced = bool(depth_list) if variance_reduction is None else variance_reduction
     if batches is None:
-        batches = min(REDUCED_BATCHES, max(PLAIN_BATCHES, count // 20)) if reduced else PLAIN_BATCHES
+        batches = (
+            min(REDUCED_BATCHES, max(PLAIN_BATCHES, count // PHOTONS_PER_REDUCED_BATCH))
+            if reduced
+            else PLAIN_BATCHES
+        )
     arguments: dict[str, Any] = {
         "grid": grid,
         "batches": batches,

@@ -150,7 +150,8 @@ def _trace_seeded(
     photons = total // streams + (1 if stream < total % streams else 0)
     bank = cuda.local.array(_NO_BANK, float64)
     factors = cuda.local.array(1, float64)
-    # `planes` stands in for the transform's per-region rates too: `_analog` never reads them.
+    # `planes` stands in for the transform's per-region rates too (`_analog` never reads them), and
+    # `factors` for the controls (`_no_control` never writes them).
     _run_stream(
         photons, state, z_top, z_bot, mua, mus, g, n_layer, n_above, n_below, kind, beam,
         dr, dz, planes, planes, bank, scalars[:, stream], layer_abs[:, stream], rd_r, t_r, a_rz, phi_rz,

@@ -15,7 +15,6 @@ entering is Rd).
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from laserdose.errors import InputError
-from laserdose.transport.batch_stats import MIN_BATCHES_PER_CONTROL, controlled_mean_se
+from laserdose.transport.batch_stats import MIN_BATCHES_PER_CONTROL, batch_mean_se, controlled_mean_se
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -166,7 +165,7 @@ class TransportResult:
             if self.controlled:
                 mean, se = controlled_mean_se(per_batch, self.controls_by_batch)
             else:
-                mean, se = float(per_batch.mean()), float(per_batch.std(ddof=1) / math.sqrt(per_batch.size))
+                mean, se = (float(value) for value in batch_mean_se(per_batch))
             entries.append(DepthFluence(float(depth_mm), mean, se))
         return entries
 
